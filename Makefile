@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: MIT
+#
+# snpsafe top-level Makefile.
+#
+#   make              build build/libsnpsafe.a and build/snpsafe
+#   make run          build and run the main job with built-in defaults
+#   make test         build and run every test: once plain, once under ASan+UBSan
+#   make test-plain   only the plain run;  make test-san   only the sanitizer run
+#   make bench        build and run the benchmarks (speed goals live here, not in tests)
+#   make check-cc     build everything with gcc and clang, -Werror (zero warnings)
+#   make kmod-test    build the kernel module and test it in QEMU (see kmod/)
+#
+# Knobs: V=1 prints full command lines; BUILD=dir puts objects elsewhere;
+# T=pattern runs only the test binaries whose name contains pattern;
+# CC=clang builds with clang.  Layering (cli -> sim -> kvm -> mm, hw) is
+# described in docs/ARCHITECTURE.md.
+
+CC      ?= cc
+ifeq ($(origin CC),default)
+CC      := cc
+endif
+AR      ?= ar
+BUILD   ?= build
+SAN     ?= 0
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-unused-parameter
+CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
+CFLAGS   ?= -O2 -g
+ifeq ($(SAN),1)
+CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+            -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+endif
+ALL_CFLAGS := -std=c11 $(WARNINGS) $(CFLAGS) -MMD -MP
+LDLIBS   += -lpthread -lm
+
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @printf '  %-7s %s\n'
+endif
+
+LIB_SRCS   := $(sort $(wildcard src/hw/*.c src/mm/*.c src/kvm/*.c src/sim/*.c))
+CLI_SRCS   := $(sort $(wildcard src/cli/*.c))
+TEST_SRCS  := $(sort $(wildcard tests/test_*.c))
+TEST_LIB   := tests/ktap.c
+BENCH_SRCS := $(sort $(wildcard bench/bench_*.c))
+
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS   := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+TEST_BINS  := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+LIB        := $(BUILD)/libsnpsafe.a
+CLI        := $(BUILD)/snpsafe
+
+.PHONY: all run test test-plain test-san tests-build bench check-cc kmod-test clean
+.DEFAULT_GOAL := all
+.SUFFIXES:
+
+all: $(LIB) $(CLI)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(quiet) CC $@
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	$(quiet) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(CLI): $(CLI_OBJS) $(LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/ktap.o $(LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/ktap.o $(LIB) $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Keep test and bench objects: they are rebuilt only when their sources change.
+.SECONDARY:
+
+run: $(CLI)
+	$(Q)./$(CLI) repro
+
+tests-build: $(TEST_BINS) $(CLI)
+
+test-plain: tests-build
+	$(Q)SNPSAFE_BIN=$(CURDIR)/$(CLI) bash tests/run.sh '$(T)' $(BUILD)/tests
+
+test-san:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-san SAN=1 tests-build
+	$(Q)SNPSAFE_BIN=$(CURDIR)/$(BUILD)-san/snpsafe bash tests/run.sh '$(T)' $(BUILD)-san/tests
+
+# One run, one closing line: plain and sanitized binaries together.
+test:
+	$(Q)$(MAKE) --no-print-directory tests-build
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-san SAN=1 tests-build
+	$(Q)SNPSAFE_BIN=$(CURDIR)/$(CLI) SNPSAFE_SAN_BIN=$(CURDIR)/$(BUILD)-san/snpsafe \
+		bash tests/run.sh '$(T)' $(BUILD)/tests $(BUILD)-san/tests
+
+bench: $(BENCH_BINS) $(CLI)
+	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; ./$$b || exit 1; done
+
+check-cc:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-gcc CC=gcc all tests-build $(BENCH_BINS:$(BUILD)/%=$(BUILD)-gcc/%)
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-clang CC=clang all tests-build $(BENCH_BINS:$(BUILD)/%=$(BUILD)-clang/%)
+
+kmod-test:
+	$(Q)bash kmod/qemu-test.sh
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-gcc $(BUILD)-clang
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snpsafe/profile.h - what kind of SNP part is modeled.
+ *
+ * A profile holds the documented features of a part (the in-use erratum,
+ * HvInUseWrAllowed) and one named knob for every behaviour the public sources
+ * leave open (UNCONFIRMED in shared/reference/snp-facts.md, or a question the
+ * LKML reviewer asked).  Every knob has a documented default, listed with its
+ * reasoning in docs/MODEL.md; tests run both settings of each.
+ *
+ * Two presets: "early-snp" (erratum present, no HvInUseWrAllowed) and "fixed"
+ * (no erratum, HvInUseWrAllowed).  The knobs are the same in both presets.
+ */
+#ifndef SNPSAFE_PROFILE_H
+#define SNPSAFE_PROFILE_H
+
+#include <snpsafe/common.h>
+
+/* Page roles VMRUN can mark in-use (a bit mask in snp_profile.vmrun_marks). */
+enum snp_page_role {
+	SNP_ROLE_VMCB = 1u << 0,
+	SNP_ROLE_VMSA = 1u << 1,
+	SNP_ROLE_AVIC = 1u << 2,
+	SNP_ROLE_ALL  = SNP_ROLE_VMCB | SNP_ROLE_VMSA | SNP_ROLE_AVIC,
+};
+
+/* RMPUPDATE overlap precondition (snp-facts §4: UNCONFIRMED). */
+enum snp_overlap_rule {
+	/*
+	 * Default.  A 4K update of any page inside a 2M-assigned range fails
+	 * FAIL_OVERLAP (PSMASH first, as KVM does), and a 2M assignment fails
+	 * FAIL_OVERLAP while any 4K entry of the region is assigned.
+	 */
+	SNP_OVERLAP_STRICT = 0,
+	/*
+	 * Alternative: a 4K update that only makes a page of a 2M-assigned
+	 * range hypervisor-owned is allowed (the hardware would smash
+	 * implicitly); everything else as STRICT.
+	 */
+	SNP_OVERLAP_ALLOW_4K_SHARED = 1,
+};
+
+/* Meaning of RMPREAD's 2MB-region-status bit (snp-facts §2: UNCONFIRMED). */
+enum snp_rmpread_2m_status {
+	SNP_RMPREAD_2M_ANY_ASSIGNED = 0, /* default: some 4K page of the region is assigned */
+	SNP_RMPREAD_2M_IS_2M_ENTRY  = 1, /* the region is covered by one 2M entry */
+};
+
+/* What VMRUN does with an in-use mark on memory the RMP does not cover. */
+enum snp_uncovered_inuse {
+	/* Default: nothing to mark, nothing checked; VMRUN succeeds. */
+	SNP_UNCOVERED_IGNORE = 0,
+	/* Alternative: VMRUN refuses such a page (#GP(0) for VMCB, else VMEXIT_INVALID). */
+	SNP_UNCOVERED_FAIL = 1,
+};
+
+struct snp_profile {
+	const char *name;
+
+	/* Documented features. */
+	bool inuse_erratum;          /* early SNP parts: hugepage access to a 2MB region
+				      * whose base entry is in-use faults (LINUX 75253db41a46) */
+	bool hv_inuse_wr_allowed;    /* CPUID Fn8000_001F EAX[30] */
+
+	/* Knobs for UNCONFIRMED behaviour (snp-facts). */
+	enum snp_overlap_rule rmpupdate_overlap;
+	enum snp_rmpread_2m_status rmpread_2m_status;
+	bool inuse_cleared_at_vmexit;   /* default true: #VMEXIT clears VMRUN's marks */
+
+	/* Knobs for the reviewer's open questions (LKML-REVIEW). */
+	unsigned vmrun_marks;           /* SNP_ROLE_* marked in-use by VMRUN; default all */
+	bool erratum_on_reads;          /* default false: only writes trip the erratum */
+	bool rmp_check_every_access;    /* default false: RMP checked at TLB fill only */
+	bool rmpupdate_transient_inuse; /* default false: RMPUPDATE's own lock is not seen
+					 * as in-use by hugepage accesses */
+	enum snp_uncovered_inuse uncovered_inuse;
+};
+
+/* The presets.  Returns NULL for an unknown name. */
+const struct snp_profile *snp_profile_by_name(const char *name);
+extern const struct snp_profile snp_profile_early_snp;
+extern const struct snp_profile snp_profile_fixed;
+
+/*
+ * Set one knob from "name=value" text (e.g. "erratum_on_reads=1",
+ * "vmrun_marks=vmcb,avic").  Returns 0 or SNP_EINVAL for an unknown knob or
+ * value.  Used by the command line and by tests that sweep both settings.
+ */
+int snp_profile_set_knob(struct snp_profile *p, const char *assignment);
+
+/* Names of all knobs, NULL-terminated, in the order docs/MODEL.md lists them. */
+extern const char *const snp_profile_knob_names[];
+
+#endif

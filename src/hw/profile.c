@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+/*
+ * profile.c - the two hardware presets and the knob parser.
+ *
+ * Every knob's default and its reason are in docs/MODEL.md; the values here
+ * must match that table.
+ */
+#include <snpsafe/profile.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SNP_KNOB_DEFAULTS \
+	.rmpupdate_overlap = SNP_OVERLAP_STRICT, \
+	.rmpread_2m_status = SNP_RMPREAD_2M_ANY_ASSIGNED, \
+	.inuse_cleared_at_vmexit = true, \
+	.vmrun_marks = SNP_ROLE_ALL, \
+	.erratum_on_reads = false, \
+	.rmp_check_every_access = false, \
+	.rmpupdate_transient_inuse = false, \
+	.uncovered_inuse = SNP_UNCOVERED_IGNORE
+
+const struct snp_profile snp_profile_early_snp = {
+	.name = "early-snp",
+	.inuse_erratum = true,
+	.hv_inuse_wr_allowed = false,
+	SNP_KNOB_DEFAULTS,
+};
+
+const struct snp_profile snp_profile_fixed = {
+	.name = "fixed",
+	.inuse_erratum = false,
+	.hv_inuse_wr_allowed = true,
+	SNP_KNOB_DEFAULTS,
+};
+
+const char *const snp_profile_knob_names[] = {
+	"inuse_erratum", "hv_inuse_wr_allowed",
+	"rmpupdate_overlap", "rmpread_2m_status", "inuse_cleared_at_vmexit",
+	"vmrun_marks", "erratum_on_reads", "rmp_check_every_access",
+	"rmpupdate_transient_inuse", "uncovered_inuse", NULL,
+};
+
+const struct snp_profile *snp_profile_by_name(const char *name)
+{
+	if (!name)
+		return NULL;
+	if (!strcmp(name, "early-snp"))
+		return &snp_profile_early_snp;
+	if (!strcmp(name, "fixed"))
+		return &snp_profile_fixed;
+	return NULL;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "on") || !strcasecmp(v, "yes"))
+		*out = true;
+	else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "off") || !strcasecmp(v, "no"))
+		*out = false;
+	else
+		return SNP_EINVAL;
+	return 0;
+}
+
+/* "vmcb,vmsa,avic", "all" or "none" into a SNP_ROLE_* mask. */
+static int parse_roles(const char *v, unsigned *out)
+{
+	unsigned mask = 0;
+	char buf[64];
+	char *save = NULL;
+
+	if (strlen(v) >= sizeof(buf))
+		return SNP_EINVAL;
+	strcpy(buf, v);
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "vmcb"))
+			mask |= SNP_ROLE_VMCB;
+		else if (!strcmp(tok, "vmsa"))
+			mask |= SNP_ROLE_VMSA;
+		else if (!strcmp(tok, "avic"))
+			mask |= SNP_ROLE_AVIC;
+		else if (!strcmp(tok, "all"))
+			mask |= SNP_ROLE_ALL;
+		else if (strcmp(tok, "none"))
+			return SNP_EINVAL;
+	}
+	*out = mask;
+	return 0;
+}
+
+int snp_profile_set_knob(struct snp_profile *p, const char *assignment)
+{
+	const char *eq;
+	char name[48];
+	size_t n;
+	bool b;
+
+	if (!p || !assignment || !(eq = strchr(assignment, '=')))
+		return SNP_EINVAL;
+	n = (size_t)(eq - assignment);
+	if (n == 0 || n >= sizeof(name))
+		return SNP_EINVAL;
+	memcpy(name, assignment, n);
+	name[n] = '\0';
+	const char *v = eq + 1;
+
+	if (!strcmp(name, "vmrun_marks"))
+		return parse_roles(v, &p->vmrun_marks);
+	if (!strcmp(name, "rmpupdate_overlap")) {
+		if (!strcmp(v, "strict") || !strcmp(v, "0"))
+			p->rmpupdate_overlap = SNP_OVERLAP_STRICT;
+		else if (!strcmp(v, "allow-4k-shared") || !strcmp(v, "1"))
+			p->rmpupdate_overlap = SNP_OVERLAP_ALLOW_4K_SHARED;
+		else
+			return SNP_EINVAL;
+		return 0;
+	}
+	if (!strcmp(name, "rmpread_2m_status")) {
+		if (!strcmp(v, "any-assigned") || !strcmp(v, "0"))
+			p->rmpread_2m_status = SNP_RMPREAD_2M_ANY_ASSIGNED;
+		else if (!strcmp(v, "is-2m-entry") || !strcmp(v, "1"))
+			p->rmpread_2m_status = SNP_RMPREAD_2M_IS_2M_ENTRY;
+		else
+			return SNP_EINVAL;
+		return 0;
+	}
+	if (!strcmp(name, "uncovered_inuse")) {
+		if (!strcmp(v, "ignore") || !strcmp(v, "0"))
+			p->uncovered_inuse = SNP_UNCOVERED_IGNORE;
+		else if (!strcmp(v, "fail") || !strcmp(v, "1"))
+			p->uncovered_inuse = SNP_UNCOVERED_FAIL;
+		else
+			return SNP_EINVAL;
+		return 0;
+	}
+	if (parse_bool(v, &b))
+		return SNP_EINVAL;
+	if (!strcmp(name, "inuse_erratum"))
+		p->inuse_erratum = b;
+	else if (!strcmp(name, "hv_inuse_wr_allowed"))
+		p->hv_inuse_wr_allowed = b;
+	else if (!strcmp(name, "inuse_cleared_at_vmexit"))
+		p->inuse_cleared_at_vmexit = b;
+	else if (!strcmp(name, "erratum_on_reads"))
+		p->erratum_on_reads = b;
+	else if (!strcmp(name, "rmp_check_every_access"))
+		p->rmp_check_every_access = b;
+	else if (!strcmp(name, "rmpupdate_transient_inuse"))
+		p->rmpupdate_transient_inuse = b;
+	else
+		return SNP_EINVAL;
+	return 0;
+}

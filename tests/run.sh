@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# tests/run.sh PATTERN DIR... - run every test binary in each DIR (those whose
+# name contains PATTERN, all when it is empty), nest their KTAP output one
+# level down, and end with the single line "N passed, N failed".  A binary
+# that crashes or exits non-zero without reporting a failed case counts as
+# one failed case, so a crash can never pass silently.
+set -u
+pattern=$1; shift
+bins=()
+for dir in "$@"; do
+	for b in "$dir"/test_*; do
+		[ -x "$b" ] && [ ! -d "$b" ] || continue
+		case "$b" in *.o|*.d) continue ;; esac
+		[ -z "$pattern" ] || [[ "$(basename "$b")" == *"$pattern"* ]] || continue
+		bins+=("$b")
+	done
+done
+echo "KTAP version 1"
+echo "1..${#bins[@]}"
+passed=0; failed=0; skipped=0; i=0
+for b in "${bins[@]}"; do
+	i=$((i + 1))
+	out=$(mktemp)
+	"$b" >"$out" 2>&1
+	rc=$?
+	sed 's/^/    /' "$out"
+	line=$(grep '^# totals: ' "$out" | tail -n 1)
+	if [ -n "$line" ]; then
+		set -- $line
+		p=$3; f=$5; s=$7
+	else
+		p=0; f=0; s=0
+	fi
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "    # $b exited with status $rc without a failed case: counted as one failure"
+		f=1
+	fi
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+	name="${b#./}"
+	if [ "$f" -eq 0 ]; then echo "ok $i $name"; else echo "not ok $i $name"; fi
+	rm -f "$out"
+done
+[ "${#bins[@]}" -gt 0 ] || { echo "# no test binaries found"; failed=1; }
+echo "# skipped: $skipped"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
