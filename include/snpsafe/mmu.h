@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snpsafe/mmu.h - the modeled host: logical CPUs with TLBs, the kernel direct
+ * map, host data accesses with the RMP checks of AMD APM Vol. 2 15.36.10, the
+ * in-use rule and the in-use erratum (LINUX commit 75253db41a46).
+ *
+ * A struct snp_machine owns one struct snp_rmp (snpsafe/rmp.h) and N logical
+ * CPUs.  It is not thread-safe: one thread drives one machine; independent
+ * machines run on different threads (no global mutable state).  Modeled
+ * concurrency (an RMPUPDATE on CPU 0 racing a write on CPU 1) is expressed by
+ * interleaving calls, e.g. snp_rmpupdate_begin, snp_host_access,
+ * snp_rmpupdate_commit.
+ *
+ * VMRUN, #VMEXIT and guest (nested) accesses are in snpsafe/vmrun.h.
+ */
+#ifndef SNPSAFE_MMU_H
+#define SNPSAFE_MMU_H
+
+#include <snpsafe/common.h>
+#include <snpsafe/profile.h>
+#include <snpsafe/rmp.h>
+
+struct snp_machine;
+
+/*
+ * Base of the modeled direct map: physical address pa is at virtual address
+ * SNP_PAGE_OFFSET + pa (the x86-64 4-level default of Linux's PAGE_OFFSET,
+ * arch/x86/include/asm/page_64_types.h, without KASLR).
+ */
+#define SNP_PAGE_OFFSET 0xffff888000000000ULL
+
+/* Translation (page-table leaf) sizes. */
+enum snp_map_size {
+	SNP_MAP_4K = 0,
+	SNP_MAP_2M = 1,
+	SNP_MAP_1G = 2,
+};
+const char *snp_map_size_name(enum snp_map_size s);  /* "4K", "2M", "1G" */
+
+#define SNP_MACHINE_MAX_CPUS 256
+#define SNP_TLB_DEFAULT_ENTRIES 64
+
+struct snp_machine_config {
+	uint64_t mem_bytes;            /* as snp_rmp_config: 0 = 16 GiB, multiple of 2MB */
+	uint64_t rmp_covered_bytes;    /* 0 = all memory */
+	const struct snp_profile *profile; /* NULL = early-snp; copied at create */
+	unsigned nr_cpus;              /* 0 = 2; at most SNP_MACHINE_MAX_CPUS */
+	enum snp_map_size direct_map;  /* leaf size of the direct map at boot; default 1G */
+	unsigned tlb_entries;          /* per CPU; 0 = SNP_TLB_DEFAULT_ENTRIES */
+	unsigned fault_log_max;        /* records kept; 0 = 1024 (later faults only counted) */
+};
+
+int snp_machine_create(const struct snp_machine_config *cfg, struct snp_machine **out);
+void snp_machine_destroy(struct snp_machine *m);
+
+/* The machine's RMP (owned by the machine: do not destroy it). */
+struct snp_rmp *snp_machine_rmp(struct snp_machine *m);
+/* The live profile (the RMP's copy; writable so tests can flip a knob). */
+struct snp_profile *snp_machine_profile(struct snp_machine *m);
+unsigned snp_machine_nr_cpus(const struct snp_machine *m);
+uint64_t snp_machine_mem_bytes(const struct snp_machine *m);
+/* Host memory the machine's own model state takes now (direct map, TLBs, log; not the RMP). */
+size_t snp_machine_storage_bytes(const struct snp_machine *m);
+
+/* Direct-map address of a physical address / pfn, and back. */
+static inline uint64_t snp_phys_to_virt(snp_spa_t pa) { return SNP_PAGE_OFFSET + pa; }
+static inline uint64_t snp_pfn_to_virt(snp_pfn_t pfn) { return SNP_PAGE_OFFSET + snp_pfn_to_phys(pfn); }
+
+/* ---- Direct map (arch/x86/mm/pat/set_memory.c) ----------------------------- */
+
+/*
+ * Leaf size of the direct-map translation of va (lookup_address()).
+ * 0, SNP_ERANGE outside the direct map, SNP_EINVAL for NULL.
+ */
+int snp_direct_map_lookup(const struct snp_machine *m, uint64_t va, enum snp_map_size *size);
+
+/*
+ * set_memory_4k(): map [va, va + numpages * 4K) with 4K leaves, splitting 1G
+ * and 2M leaves on the way (a split 1G page becomes 512 2M leaves, and only
+ * the 2M leaves the range touches become 4K).  Nothing ever merges back.
+ * Flushes the affected translations from every CPU's TLB (a shootdown).
+ * 0, SNP_ERANGE, SNP_EINVAL, SNP_ENOMEM.
+ */
+int snp_set_memory_4k(struct snp_machine *m, uint64_t va, uint64_t numpages);
+
+/* Number of 1G and 2M leaves split so far (statistics, tests). */
+uint64_t snp_direct_map_nr_split_1g(const struct snp_machine *m);
+uint64_t snp_direct_map_nr_split_2m(const struct snp_machine *m);
+
+/* ---- TLBs -------------------------------------------------------------------- */
+
+/*
+ * A TLB entry as the model keeps it.  A 1G direct-map leaf installs 2M
+ * entries (snp-facts §3), so size is SNP_MAP_4K or SNP_MAP_2M; leaf says what
+ * the page table held.  write_checked: the RMP write checks passed at fill
+ * (a read fill leaves it false, and the first write through it re-checks, as a
+ * dirty-bit page walk would).
+ */
+struct snp_tlb_entry {
+	uint64_t va;               /* base of the entry's page */
+	snp_spa_t pa;
+	enum snp_map_size size;    /* 4K or 2M */
+	enum snp_map_size leaf;    /* 4K, 2M or 1G */
+	bool write_checked;
+};
+
+/* Look va up in cpu's TLB without filling: 1 hit (*e filled when e != NULL), 0 miss, <0 error. */
+int snp_tlb_lookup(const struct snp_machine *m, unsigned cpu, uint64_t va, struct snp_tlb_entry *e);
+/* INVLPG: drop cpu's entries that translate va.  0 or error. */
+int snp_tlb_flush_one(struct snp_machine *m, unsigned cpu, uint64_t va);
+/* Full flush of cpu's TLB (CR3 write without global pages). */
+int snp_tlb_flush_all(struct snp_machine *m, unsigned cpu);
+/*
+ * flush_tlb_kernel_range() on every CPU (an IPI shootdown): drop every
+ * entry overlapping [va, va + len).  0 or error.
+ */
+int snp_tlb_shootdown(struct snp_machine *m, uint64_t va, uint64_t len);
+/* Valid entries in cpu's TLB, or a negative error. */
+int snp_tlb_nr_entries(const struct snp_machine *m, unsigned cpu);
+
+/* ---- Host accesses and RMP faults ----------------------------------------------- */
+
+/* The check that raised a host (or guest) fault. */
+enum snp_fault_rule {
+	SNP_RULE_NONE = 0,
+	SNP_RULE_RMP_4K_NOT_HV_OWNED,   /* write via 4K leaf, entry Assigned (APM 15.36.10) */
+	SNP_RULE_RMP_2M_NOT_HV_OWNED,   /* write via 2M/1G leaf, some entry of the 2MB region Assigned */
+	SNP_RULE_INUSE_WRITE,           /* write to an in-use page, no HvInUseWrAllowed */
+	SNP_RULE_ERRATUM_2M_BASE_INUSE, /* hugepage access, 2MB region's base entry in-use (erratum) */
+	SNP_RULE_NPF_NOT_PRESENT,       /* guest: no nested translation */
+	SNP_RULE_NPF_NOT_WRITABLE,      /* guest: nested translation read-only */
+	SNP_RULE_NPF_RMP_NOT_COVERED,   /* guest private access: page not RMP-covered */
+	SNP_RULE_NPF_RMP_NOT_GUEST_OWNED,
+	SNP_RULE_NPF_RMP_REVERSE_MAP,   /* RMP GPA differs from the accessed GPA */
+	SNP_RULE_NPF_RMP_IMMUTABLE,
+	SNP_RULE_NPF_RMP_PAGE_SIZE,     /* nested leaf size differs from RMP Page_Size */
+	SNP_RULE_VC_NOT_VALIDATED,      /* #VC 0x404 */
+	SNP_RULE_NPF_RMP_VMPL,          /* VMPL permission mask */
+	SNP_RULE_NPF_RMP_SHARED_NOT_HV_OWNED, /* guest shared (C=0) write to an assigned page */
+	SNP_RULE_NR,
+};
+const char *snp_fault_rule_name(enum snp_fault_rule r);  /* "RMP_2M_NOT_HV_OWNED", ... */
+
+#define SNP_FAULT_DUMP_LEN 640
+#define SNP_FAULT_OWNER_LEN 128
+
+/* One recorded fault. */
+struct snp_fault_record {
+	unsigned long seq;          /* 0, 1, 2... over the machine's life */
+	unsigned cpu;
+	bool guest;                 /* a guest access (vmrun.h), else a host one */
+	uint32_t asid;              /* guest's ASID */
+	uint64_t va;                /* host: direct-map address; guest: the GPA */
+	snp_spa_t pa;
+	bool write;
+	enum snp_map_size size;     /* leaf size of the translation used */
+	enum snp_fault_rule rule;
+	bool spurious;              /* erratum: no architectural rule was broken */
+	struct snp_exc exc;         /* #PF / #NPF / #VC and its error code */
+	char inuse_owner[SNP_FAULT_OWNER_LEN]; /* "VMCB of the run on CPU 0 (vcpu 0 vmcb01)" or "" */
+	char rmp_dump[SNP_FAULT_DUMP_LEN];     /* the RMP entries involved, one per line */
+};
+
+/*
+ * A host data access by cpu to direct-map address va.  Translates (TLB hit,
+ * or walk and fill), then applies the RMP rules (docs/MODEL.md, "Host MMU").
+ * Returns 0; SNP_EFAULT with *exc = #PF (error code SNP_PF_RMP, SNP_PF_WRITE
+ * for a write) and a fault record appended to the log; SNP_EINVAL (NULL,
+ * bad cpu) or SNP_ERANGE (va outside the direct map).  exc may be NULL.
+ */
+int snp_host_access(struct snp_machine *m, unsigned cpu, uint64_t va, bool write,
+		    struct snp_exc *exc);
+static inline int snp_host_write(struct snp_machine *m, unsigned cpu, uint64_t va)
+{
+	return snp_host_access(m, cpu, va, true, NULL);
+}
+static inline int snp_host_read(struct snp_machine *m, unsigned cpu, uint64_t va)
+{
+	return snp_host_access(m, cpu, va, false, NULL);
+}
+
+/* Faults recorded so far (including those past fault_log_max, which are not kept). */
+unsigned long snp_fault_count(const struct snp_machine *m);
+/* Faults of the kept records that were spurious (erratum). */
+unsigned long snp_fault_count_spurious(const struct snp_machine *m);
+/* Copy kept record idx (0 = oldest kept).  0, SNP_ENOENT, SNP_EINVAL. */
+int snp_fault_get(const struct snp_machine *m, unsigned long idx, struct snp_fault_record *out);
+/* The most recent record.  0 or SNP_ENOENT. */
+int snp_fault_last(const struct snp_machine *m, struct snp_fault_record *out);
+/* Forget all records and counts. */
+void snp_fault_clear(struct snp_machine *m);
+/* Human-readable multi-line text of a record, into buf; returns buf. */
+char *snp_fault_format(const struct snp_fault_record *r, char *buf, size_t len);
+
+/* ---- Host kernel RMP helpers (LINUX arch/x86/virt/svm/sev.c) --------------------- */
+
+/*
+ * The kernel's rmpupdate() wrapper: adjust_direct_map() first (for a 4K
+ * transition, split the direct map around the page so no hugepage covers a
+ * page whose RMP entry changes; a whole-2MB transition needs no split), then
+ * RMPUPDATE, retried while it returns FAIL_OVERLAP (bounded here).  Returns
+ * the RMPUPDATE code (>= 0) or a negative SNP_E* (NULL, range, split failure).
+ */
+int snp_host_rmpupdate(struct snp_machine *m, snp_pfn_t pfn, const struct snp_rmpupdate_in *in);
+/* rmp_make_private(pfn, gpa, level, asid, immutable). */
+int snp_rmp_make_private(struct snp_machine *m, snp_pfn_t pfn, snp_gpa_t gpa,
+			 enum snp_map_size level, uint32_t asid, bool immutable);
+/* rmp_make_shared(pfn, level): back to Hypervisor-owned. */
+int snp_rmp_make_shared(struct snp_machine *m, snp_pfn_t pfn, enum snp_map_size level);
+
+#endif
