@@ -51,6 +51,13 @@ _Noreturn void ktap_skip(const char *reason)
 	longjmp(case_env, 1);
 }
 
+/* setjmp in a frame of its own, so no local of the caller can be clobbered. */
+static void run_case(const struct ktap_case *c)
+{
+	if (setjmp(case_env) == 0)
+		c->fn();
+}
+
 int ktap_main(const char *suite, const struct ktap_case *cases, size_t n)
 {
 	unsigned passed = 0, failed = 0, skipped = 0;
@@ -60,8 +67,7 @@ int ktap_main(const char *suite, const struct ktap_case *cases, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		case_failures = 0;
 		case_skipped = false;
-		if (setjmp(case_env) == 0)
-			cases[i].fn();
+		run_case(&cases[i]);
 		if (case_skipped && !case_failures) {
 			skipped++;
 			printf("ok %zu %s # SKIP %s\n", i + 1, cases[i].name, skip_reason);

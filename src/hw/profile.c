@@ -83,7 +83,7 @@ static int parse_roles(const char *v, unsigned *out)
 			mask |= SNP_ROLE_AVIC;
 		else if (!strcmp(tok, "all"))
 			mask |= SNP_ROLE_ALL;
-		else if (strcmp(tok, "none"))
+		else if (strcmp(tok, "none") && strcmp(tok, "0"))
 			return SNP_EINVAL;
 	}
 	*out = mask;
