@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snpsafe/mm.h - a user-space model of the Linux page allocator
+ * (mm/page_alloc.c) over simulated physical memory, in the spirit of
+ * tools/testing/memblock: the kernel's rules, run on a fake machine.
+ *
+ * One modeled host ("struct mm_host", opaque) owns pfns 0..N-1, split evenly
+ * between NUMA nodes, one zone per node.  Each zone has a buddy allocator
+ * (orders 0..MM_MAX_ORDER, a max-order block is 4MB) and, per CPU, per-CPU
+ * page lists (pcp) for orders 0..MM_PCP_MAX_ORDER.  Pages are "struct page *"
+ * pointing into the host's mem_map, as in the kernel.
+ *
+ * The model has no page contents.  Each page carries a "dirty" bit instead: a
+ * modeled write sets it, zeroing (MM_GFP_ZERO, mm_clear_page) clears it.
+ * Memory that was never zeroed since boot counts as dirty.
+ *
+ * Threads: there is no global mutable state.  A host is used by one thread at
+ * a time (the caller serialises); different hosts run on different threads.
+ *
+ * Errors: functions returning int return 0 (or a count) or a negative SNP_E*
+ * code.  Allocation functions return NULL on failure, like the kernel, and
+ * leave the reason (SNP_EINVAL for bad input, SNP_ENOMEM for no memory) in
+ * mm_last_error().
+ */
+#ifndef SNPSAFE_MM_H
+#define SNPSAFE_MM_H
+
+#include <snpsafe/common.h>
+
+#define MM_MAX_ORDER        10u   /* Linux MAX_PAGE_ORDER (6.x): 4MB blocks */
+#define MM_NR_ORDERS        (MM_MAX_ORDER + 1u)
+#define MM_PCP_MAX_ORDER    3u    /* PAGE_ALLOC_COSTLY_ORDER: pcp orders, >= 5.13 */
+#define MM_PAGEBLOCK_ORDER  9u    /* pageblock_order on x86-64: 2MB */
+#define MM_MAX_NODES        64u
+#define MM_MAX_CPUS         1024u
+#define MM_PFN_INVALID      UINT64_MAX
+
+/* Default pcp sizes: Linux zone_batchsize() for zones > 256MB gives 63. */
+#define MM_PCP_BATCH_DEFAULT 63u
+/* high = 6 * batch: the classic pageset_set_batch() rule (assumed; newer
+ * kernels derive high from the low watermark and the CPU count). */
+#define MM_PCP_HIGH_DEFAULT  (6u * MM_PCP_BATCH_DEFAULT)
+
+/* Allocation flags: the subset of gfp_t the model needs. */
+typedef unsigned int mm_gfp_t;
+#define MM_GFP_KERNEL    0u          /* GFP_KERNEL */
+#define MM_GFP_ZERO      (1u << 0)   /* __GFP_ZERO: hand out zeroed pages */
+#define MM_GFP_THISNODE  (1u << 1)   /* __GFP_THISNODE: no fallback to other nodes */
+#define MM_GFP_ACCOUNT   (1u << 2)   /* __GFP_ACCOUNT: memcg accounting (no-op here) */
+#define MM_GFP_NORETRY   (1u << 3)   /* __GFP_NORETRY: skip the drain-and-retry slow path */
+#define MM_GFP_KERNEL_ACCOUNT (MM_GFP_KERNEL | MM_GFP_ACCOUNT)
+#define MM_GFP_ALL       (MM_GFP_ZERO | MM_GFP_THISNODE | MM_GFP_ACCOUNT | MM_GFP_NORETRY)
+
+/* "Use the current CPU's node", as NUMA_NO_NODE in alloc_pages_node(). */
+#define MM_NUMA_NO_NODE  (-1)
+
+struct mm_host;
+struct page;
+
+/* A range of pfns the kernel used at boot (memblock_reserve): never free. */
+struct mm_reserved_range {
+	snp_pfn_t start_pfn;
+	uint64_t nr_pages;
+};
+
+/* How to build a host.  Zero pcp_batch/pcp_high pick the defaults above. */
+struct mm_config {
+	uint64_t mem_bytes;          /* multiple of 4K, >= 4MB per node, <= 16TiB */
+	unsigned int nr_nodes;       /* 1..MM_MAX_NODES */
+	unsigned int nr_cpus;        /* 1..MM_MAX_CPUS, spread evenly over nodes */
+	const struct mm_reserved_range *reserved;
+	size_t nr_reserved;
+	unsigned int pcp_batch;      /* pages moved per pcp refill/drain */
+	unsigned int pcp_high;       /* pcp drains past this many pages; >= batch */
+};
+
+/* Page counts of one node, or of the host (nid MM_NUMA_NO_NODE). */
+struct mm_counts {
+	uint64_t present;    /* pages of the node(s) */
+	uint64_t reserved;   /* boot reservations, never handed out */
+	uint64_t free;       /* in buddy free lists (NR_FREE_PAGES) */
+	uint64_t pcp;        /* on per-CPU lists (free, but cached) */
+	uint64_t allocated;  /* handed out and not yet freed */
+};
+
+/* Fill *cfg with a 1-node, 1-CPU host of mem_bytes and default pcp sizes. */
+void mm_config_init(struct mm_config *cfg, uint64_t mem_bytes);
+
+/* Build a host; all non-reserved memory starts free (memblock_free_all()). */
+int mm_host_create(const struct mm_config *cfg, struct mm_host **out);
+/* Free the host and its mem_map; outstanding pages need not be freed. */
+void mm_host_destroy(struct mm_host *mm);
+
+/* The reason of the last failed call on this host (0 if none). */
+int mm_last_error(const struct mm_host *mm);
+
+/* Run on @cpu from now on (the model's "current CPU"); 0 or SNP_EINVAL. */
+int mm_set_cpu(struct mm_host *mm, unsigned int cpu);
+/* The current CPU, and a CPU's node (cpu_to_node()); -EINVAL for a bad cpu. */
+unsigned int mm_current_cpu(const struct mm_host *mm);
+int mm_cpu_to_node(const struct mm_host *mm, unsigned int cpu);
+/* numa_node_id(): the node of the current CPU. */
+int mm_numa_node_id(const struct mm_host *mm);
+unsigned int mm_nr_nodes(const struct mm_host *mm);
+unsigned int mm_nr_cpus(const struct mm_host *mm);
+uint64_t mm_nr_pages(const struct mm_host *mm);
+/* The node owning @pfn, or SNP_ERANGE. */
+int mm_pfn_to_nid(const struct mm_host *mm, snp_pfn_t pfn);
+
+/* page_to_pfn(): MM_PFN_INVALID for NULL or a page not of this host. */
+snp_pfn_t mm_page_to_pfn(const struct mm_host *mm, const struct page *page);
+/* pfn_to_page(): NULL for a pfn outside the host. */
+struct page *mm_pfn_to_page(const struct mm_host *mm, snp_pfn_t pfn);
+
+/* alloc_pages_node(): 2^order pages from @nid (or MM_NUMA_NO_NODE), falling
+ * back to the other nodes unless MM_GFP_THISNODE. */
+struct page *mm_alloc_pages_node(struct mm_host *mm, int nid, mm_gfp_t gfp, unsigned int order);
+/* alloc_pages(): from the current CPU's node. */
+struct page *mm_alloc_pages(struct mm_host *mm, mm_gfp_t gfp, unsigned int order);
+/* __free_pages(): give back an allocation of 2^order pages; SNP_EINVAL for
+ * NULL, a foreign page, a page that is not the head of a live allocation of
+ * that order (double free included). */
+int mm_free_pages(struct mm_host *mm, struct page *page, unsigned int order);
+/* split_page(): turn a live order-N allocation into 2^N order-0 ones. */
+int mm_split_page(struct mm_host *mm, struct page *page, unsigned int order);
+
+/* A modeled write to @page (sets dirty); clear_page() (clears it); query:
+ * 1 dirty, 0 clean, SNP_EINVAL for a bad page. */
+int mm_page_write(struct mm_host *mm, struct page *page);
+int mm_clear_page(struct mm_host *mm, struct page *page);
+int mm_page_dirty(const struct mm_host *mm, const struct page *page);
+/* 1 if @page is the head of a live allocation, 0 if not, SNP_EINVAL. */
+int mm_page_allocated(const struct mm_host *mm, const struct page *page);
+
+/* drain_all_pages(): every CPU's pcp lists back to the buddy lists. */
+void mm_drain_all_pages(struct mm_host *mm);
+
+/* /proc/buddyinfo: free blocks per order of node @nid. */
+int mm_buddyinfo(const struct mm_host *mm, int nid, uint64_t counts[MM_NR_ORDERS]);
+/* Page counts of @nid, or of the whole host for MM_NUMA_NO_NODE. */
+int mm_get_counts(const struct mm_host *mm, int nid, struct mm_counts *out);
+/* Unusable free space index of @nid for @order, 0..1000 (mm/vmstat.c
+ * unusable_free_index(), in thousandths): how much free memory sits in blocks
+ * too small for an order-@order request. */
+int mm_unusable_index(const struct mm_host *mm, int nid, unsigned int order);
+
+/* Check every allocator invariant (see mm_check.c); 0, or a negative code
+ * with a message in @msg. */
+int mm_check(const struct mm_host *mm, char *msg, size_t msglen);
+
+/* Ageing: leave the host as a long-running one would be. */
+struct mm_age_config {
+	uint64_t seed;             /* PRNG seed: same seed, same host */
+	unsigned int target_use;   /* per mille of present pages held at the end */
+	unsigned int target_frag;  /* keep churning until mm_unusable_index(order 9) >= this */
+	uint64_t churn_ops;        /* alloc/free operations after the fill, at least */
+	uint64_t max_ops;          /* give up on target_frag after this many churn ops */
+	unsigned int max_order;    /* largest order allocated (<= MM_MAX_ORDER) */
+	unsigned int long_lived;   /* per mille of allocations that are rarely freed */
+};
+struct mm_aged;
+
+/* Defaults: 60% use, unusable index >= 300, 200k ops, order <= 9, 25% long-lived. */
+void mm_age_config_init(struct mm_age_config *cfg, uint64_t seed);
+/* Run the workload; the allocations it still holds are returned in *out. */
+int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged **out);
+/* Pages held by an aged state. */
+uint64_t mm_aged_pages(const struct mm_aged *aged);
+/* Free every allocation the ageing holds, and the state itself. */
+int mm_aged_release(struct mm_host *mm, struct mm_aged *aged);
+
+/* splitmix64: the model's deterministic PRNG (no global state). */
+uint64_t mm_rng_next(uint64_t *state);
+/* Uniform in [0, bound), bound > 0. */
+uint64_t mm_rng_below(uint64_t *state, uint64_t bound);
+
+#endif

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+/*
+ * host.c - building a modeled host (its mem_map, zones and pcp lists), boot
+ * reservations, and the read-only queries (counts, buddyinfo, fragmentation).
+ *
+ * Boot mirrors mm/memblock.c memblock_free_all() -> __free_pages_memory():
+ * each non-reserved range is cut into the largest naturally aligned blocks
+ * that fit and freed with FPI_TO_TAIL (__free_pages_core(), >= 5.10), so a
+ * fresh free list holds its blocks in ascending pfn order.
+ */
+#include "mm/mm_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void mm_config_init(struct mm_config *cfg, uint64_t mem_bytes)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_bytes = mem_bytes;
+	cfg->nr_nodes = 1;
+	cfg->nr_cpus = 1;
+}
+
+static int check_config(const struct mm_config *cfg)
+{
+	uint64_t pages;
+
+	if (!cfg || cfg->mem_bytes % SNP_PAGE_SIZE)
+		return SNP_EINVAL;
+	if (cfg->nr_nodes < 1 || cfg->nr_nodes > MM_MAX_NODES ||
+	    cfg->nr_cpus < 1 || cfg->nr_cpus > MM_MAX_CPUS)
+		return SNP_EINVAL;
+	pages = cfg->mem_bytes / SNP_PAGE_SIZE;
+	if (pages >= MM_MAX_HOST_PAGES)
+		return SNP_ERANGE;
+	if (pages / cfg->nr_nodes < (1u << MM_MAX_ORDER))
+		return SNP_EINVAL;
+	if (cfg->nr_reserved && !cfg->reserved)
+		return SNP_EINVAL;
+	for (size_t i = 0; i < cfg->nr_reserved; i++) {
+		const struct mm_reserved_range *r = &cfg->reserved[i];
+
+		if (r->start_pfn > pages || r->nr_pages > pages - r->start_pfn)
+			return SNP_ERANGE;
+	}
+	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct mm_reserved_range *x = a, *y = b;
+
+	return (x->start_pfn > y->start_pfn) - (x->start_pfn < y->start_pfn);
+}
+
+/* __free_pages_memory(): free [start, end) as the largest aligned blocks. */
+static void free_boot_range(struct mm_host *mm, unsigned int nid, uint64_t start, uint64_t end)
+{
+	while (start < end) {
+		unsigned int order = MM_MAX_ORDER;
+
+		while (order && ((start & ((1ULL << order) - 1)) || start + (1ULL << order) > end))
+			order--;
+		mm_boot_free_block(mm, nid, start, order);
+		start += 1ULL << order;
+	}
+}
+
+/* memblock_reserve(): mark the pages, count them once per zone. */
+static void mark_reserved(struct mm_host *mm, const struct mm_reserved_range *r)
+{
+	for (uint64_t pfn = r->start_pfn; pfn < r->start_pfn + r->nr_pages; pfn++) {
+		struct page *p = &mm->mem_map[pfn];
+
+		if (p->flags & PG_reserved)
+			continue;
+		p->flags |= PG_reserved;
+		mm->zones[mm_nid_of_pfn(mm, pfn)].reserved++;
+	}
+}
+
+/* memblock_free_all(): every zone's pages outside the sorted reservations. */
+static void free_all_memory(struct mm_host *mm, const struct mm_reserved_range *res, size_t n)
+{
+	for (unsigned int nid = 0; nid < mm->nr_nodes; nid++) {
+		struct mm_zone *z = &mm->zones[nid];
+		uint64_t cur = z->start_pfn;
+
+		for (size_t i = 0; i < n && cur < z->end_pfn; i++) {
+			uint64_t rs = res[i].start_pfn, re = rs + res[i].nr_pages;
+
+			if (re <= cur)
+				continue;
+			if (rs > cur)
+				free_boot_range(mm, nid, cur, rs < z->end_pfn ? rs : z->end_pfn);
+			cur = re > cur ? re : cur;
+		}
+		if (cur < z->end_pfn)
+			free_boot_range(mm, nid, cur, z->end_pfn);
+	}
+}
+
+static int setup_zones(struct mm_host *mm)
+{
+	mm->zones = calloc(mm->nr_nodes, sizeof(*mm->zones));
+	mm->pcp = calloc((size_t)mm->nr_cpus * mm->nr_nodes, sizeof(*mm->pcp));
+	if (!mm->zones || !mm->pcp)
+		return SNP_ENOMEM;
+	for (unsigned int nid = 0; nid < mm->nr_nodes; nid++) {
+		struct mm_zone *z = &mm->zones[nid];
+
+		z->start_pfn = nid * mm->pages_per_node;
+		z->end_pfn = nid + 1 == mm->nr_nodes ? mm->nr_pages : z->start_pfn + mm->pages_per_node;
+		for (unsigned int o = 0; o <= MM_MAX_ORDER; o++)
+			mm_list_init(&z->area[o].list);
+	}
+	for (size_t i = 0; i < (size_t)mm->nr_cpus * mm->nr_nodes; i++)
+		for (unsigned int o = 0; o <= MM_PCP_MAX_ORDER; o++)
+			mm_list_init(&mm->pcp[i].lists[o]);
+	return 0;
+}
+
+static int reserve_and_free(struct mm_host *mm, const struct mm_config *cfg)
+{
+	struct mm_reserved_range *res = NULL;
+
+	if (cfg->nr_reserved) {
+		res = malloc(cfg->nr_reserved * sizeof(*res));
+		if (!res)
+			return SNP_ENOMEM;
+		memcpy(res, cfg->reserved, cfg->nr_reserved * sizeof(*res));
+		qsort(res, cfg->nr_reserved, sizeof(*res), cmp_range);
+		for (size_t i = 0; i < cfg->nr_reserved; i++)
+			mark_reserved(mm, &res[i]);
+	}
+	free_all_memory(mm, res, cfg->nr_reserved);
+	free(res);
+	return 0;
+}
+
+int mm_host_create(const struct mm_config *cfg, struct mm_host **out)
+{
+	struct mm_host *mm;
+	int err;
+
+	if (!out)
+		return SNP_EINVAL;
+	*out = NULL;
+	err = check_config(cfg);
+	if (err)
+		return err;
+	mm = calloc(1, sizeof(*mm));
+	if (!mm)
+		return SNP_ENOMEM;
+	mm->nr_pages = cfg->mem_bytes / SNP_PAGE_SIZE;
+	mm->nr_nodes = cfg->nr_nodes;
+	mm->nr_cpus = cfg->nr_cpus;
+	mm->pages_per_node = mm->nr_pages / mm->nr_nodes;
+	mm->batch = cfg->pcp_batch ? cfg->pcp_batch : MM_PCP_BATCH_DEFAULT;
+	mm->high = cfg->pcp_high ? cfg->pcp_high : 6u * mm->batch;
+	err = mm->high < mm->batch ? SNP_EINVAL : 0;
+	/* calloc: the kernel of the process maps untouched mem_map on demand. */
+	mm->mem_map = err ? NULL : calloc(mm->nr_pages, sizeof(struct page));
+	if (!err && !mm->mem_map)
+		err = SNP_ENOMEM;
+	if (!err)
+		err = setup_zones(mm);
+	if (!err)
+		err = reserve_and_free(mm, cfg);
+	if (!err)
+		err = snp_alloc_init(mm);
+	if (err) {
+		mm_host_destroy(mm);
+		return err;
+	}
+	*out = mm;
+	return 0;
+}
+
+void mm_host_destroy(struct mm_host *mm)
+{
+	if (!mm)
+		return;
+	snp_alloc_fini(mm);
+	free(mm->pcp);
+	free(mm->zones);
+	free(mm->mem_map);
+	free(mm);
+}
+
+int mm_last_error(const struct mm_host *mm)
+{
+	return mm ? mm->last_err : SNP_EINVAL;
+}
+
+int mm_set_cpu(struct mm_host *mm, unsigned int cpu)
+{
+	if (!mm)
+		return SNP_EINVAL;
+	if (cpu >= mm->nr_cpus)
+		return mm_err(mm, SNP_EINVAL);
+	mm->cpu = cpu;
+	return 0;
+}
+
+unsigned int mm_current_cpu(const struct mm_host *mm)
+{
+	return mm ? mm->cpu : 0;
+}
+
+/* CPUs are spread over nodes in contiguous runs (assumed topology). */
+int mm_cpu_to_node(const struct mm_host *mm, unsigned int cpu)
+{
+	if (!mm || cpu >= mm->nr_cpus)
+		return SNP_EINVAL;
+	return (int)((uint64_t)cpu * mm->nr_nodes / mm->nr_cpus);
+}
+
+int mm_numa_node_id(const struct mm_host *mm)
+{
+	return mm ? mm_cpu_to_node(mm, mm->cpu) : SNP_EINVAL;
+}
+
+unsigned int mm_nr_nodes(const struct mm_host *mm)
+{
+	return mm ? mm->nr_nodes : 0;
+}
+
+unsigned int mm_nr_cpus(const struct mm_host *mm)
+{
+	return mm ? mm->nr_cpus : 0;
+}
+
+uint64_t mm_nr_pages(const struct mm_host *mm)
+{
+	return mm ? mm->nr_pages : 0;
+}
+
+int mm_pfn_to_nid(const struct mm_host *mm, snp_pfn_t pfn)
+{
+	if (!mm || pfn >= mm->nr_pages)
+		return SNP_ERANGE;
+	return (int)mm_nid_of_pfn(mm, pfn);
+}
+
+snp_pfn_t mm_page_to_pfn(const struct mm_host *mm, const struct page *page)
+{
+	if (!mm_page_valid(mm, page))
+		return MM_PFN_INVALID;
+	return mm_pfn_of(mm, page);
+}
+
+struct page *mm_pfn_to_page(const struct mm_host *mm, snp_pfn_t pfn)
+{
+	if (!mm || pfn >= mm->nr_pages)
+		return NULL;
+	return &mm->mem_map[pfn];
+}
+
+static bool bad_nid(const struct mm_host *mm, int nid)
+{
+	return !mm || nid < 0 || (unsigned int)nid >= mm->nr_nodes;
+}
+
+int mm_buddyinfo(const struct mm_host *mm, int nid, uint64_t counts[MM_NR_ORDERS])
+{
+	if (bad_nid(mm, nid) || !counts)
+		return SNP_EINVAL;
+	for (unsigned int o = 0; o <= MM_MAX_ORDER; o++)
+		counts[o] = mm->zones[nid].area[o].nr_free;
+	return 0;
+}
+
+static void add_zone_counts(const struct mm_host *mm, unsigned int nid, struct mm_counts *c)
+{
+	const struct mm_zone *z = &mm->zones[nid];
+	uint64_t pcp = 0;
+
+	for (unsigned int cpu = 0; cpu < mm->nr_cpus; cpu++)
+		pcp += mm->pcp[(size_t)cpu * mm->nr_nodes + nid].count;
+	c->present += z->end_pfn - z->start_pfn;
+	c->reserved += z->reserved;
+	c->free += z->free_pages;
+	c->pcp += pcp;
+	c->allocated += z->end_pfn - z->start_pfn - z->reserved - z->free_pages - pcp;
+}
+
+int mm_get_counts(const struct mm_host *mm, int nid, struct mm_counts *out)
+{
+	if (!mm || !out || (nid != MM_NUMA_NO_NODE && bad_nid(mm, nid)))
+		return SNP_EINVAL;
+	memset(out, 0, sizeof(*out));
+	for (unsigned int n = 0; n < mm->nr_nodes; n++)
+		if (nid == MM_NUMA_NO_NODE || (unsigned int)nid == n)
+			add_zone_counts(mm, n, out);
+	return 0;
+}
+
+/* mm/vmstat.c unusable_free_index(): free memory in blocks below @order. */
+int mm_unusable_index(const struct mm_host *mm, int nid, unsigned int order)
+{
+	const struct mm_zone *z;
+	uint64_t small = 0;
+
+	if (bad_nid(mm, nid) || order > MM_MAX_ORDER)
+		return SNP_EINVAL;
+	z = &mm->zones[nid];
+	if (!z->free_pages)
+		return 0;
+	for (unsigned int o = 0; o < order; o++)
+		small += z->area[o].nr_free << o;
+	return (int)(small * 1000 / z->free_pages);
+}

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mm_age.c - an ageing workload: leaves a fresh host the way a long-running
+ * one looks (memory partly in use, free memory scattered in small blocks,
+ * pcp lists of several CPUs populated).  Nothing in Linux: a test fixture.
+ *
+ * Fill to the target use with a mix of orders on random CPUs, then churn:
+ * allocate while under the target, free a random allocation while over it
+ * (long-lived ones are mostly spared), until at least churn_ops operations
+ * are done and the order-9 unusable index reaches target_frag (or max_ops).
+ * Everything is driven by one seeded splitmix64 stream, so the same seed gives
+ * the same host; every allocation is remembered so mm_aged_release() can give
+ * all of it back.
+ */
+#include "mm/mm_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct mm_held {
+	uint32_t pfn;
+	uint8_t order;
+	uint8_t long_lived;
+};
+
+struct mm_aged {
+	struct mm_held *v;
+	size_t n, cap;
+	uint64_t pages;
+};
+
+struct age_run {
+	struct mm_host *mm;
+	const struct mm_age_config *cfg;
+	struct mm_aged *aged;
+	uint64_t rng;
+	uint64_t target;
+};
+
+/* splitmix64 (Steele, Lea, Flood 2014): small, fast, full period. */
+uint64_t mm_rng_next(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+uint64_t mm_rng_below(uint64_t *state, uint64_t bound)
+{
+	return bound ? mm_rng_next(state) % bound : 0;
+}
+
+void mm_age_config_init(struct mm_age_config *cfg, uint64_t seed)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->seed = seed;
+	cfg->target_use = 600;
+	cfg->target_frag = 300;
+	cfg->churn_ops = 200000;
+	cfg->max_ops = 2000000;
+	cfg->max_order = MM_PAGEBLOCK_ORDER;
+	cfg->long_lived = 250;
+}
+
+/* Mostly order 0, some small orders, a few large ones (slab, THP-like). */
+static unsigned int pick_order(struct age_run *r)
+{
+	uint64_t x = mm_rng_below(&r->rng, 1000);
+	unsigned int o;
+
+	if (x < 600)
+		o = 0;
+	else if (x < 720)
+		o = 1;
+	else if (x < 820)
+		o = 2;
+	else if (x < 900)
+		o = 3;
+	else
+		o = 4 + (unsigned int)mm_rng_below(&r->rng, MM_MAX_ORDER - 3);
+	return o > r->cfg->max_order ? r->cfg->max_order : o;
+}
+
+static int held_push(struct mm_aged *a, uint32_t pfn, unsigned int order, bool long_lived)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 1024;
+		struct mm_held *v = realloc(a->v, cap * sizeof(*v));
+
+		if (!v)
+			return SNP_ENOMEM;
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->n++] = (struct mm_held){ pfn, (uint8_t)order, long_lived };
+	a->pages += 1ULL << order;
+	return 0;
+}
+
+static void run_on_random_cpu(struct age_run *r)
+{
+	mm_set_cpu(r->mm, (unsigned int)mm_rng_below(&r->rng, r->mm->nr_cpus));
+}
+
+/* One allocation; a failed large one is retried at order 0.  1 done, 0 full. */
+static int age_alloc(struct age_run *r)
+{
+	unsigned int order = pick_order(r);
+	struct page *p;
+
+	run_on_random_cpu(r);
+	p = mm_alloc_pages(r->mm, MM_GFP_KERNEL, order);
+	if (!p && order) {
+		order = 0;
+		p = mm_alloc_pages(r->mm, MM_GFP_KERNEL, 0);
+	}
+	if (!p)
+		return 0;
+	mm_page_write(r->mm, p);
+	if (held_push(r->aged, mm_pfn_of(r->mm, p), order,
+		      mm_rng_below(&r->rng, 1000) < r->cfg->long_lived)) {
+		mm_free_pages(r->mm, p, order);
+		return SNP_ENOMEM;
+	}
+	return 1;
+}
+
+/* Free a random allocation; a long-lived one survives 9 picks out of 10. */
+static int age_free(struct age_run *r)
+{
+	struct mm_aged *a = r->aged;
+	size_t i = 0;
+	struct mm_held h;
+
+	if (!a->n)
+		return 0;
+	for (int tries = 0; tries < 4; tries++) {
+		i = (size_t)mm_rng_below(&r->rng, a->n);
+		if (!a->v[i].long_lived || mm_rng_below(&r->rng, 10) == 0)
+			break;
+	}
+	h = a->v[i];
+	a->v[i] = a->v[--a->n];
+	a->pages -= 1ULL << h.order;
+	run_on_random_cpu(r);
+	return mm_free_pages(r->mm, &r->mm->mem_map[h.pfn], h.order);
+}
+
+static bool frag_reached(const struct age_run *r)
+{
+	for (unsigned int nid = 0; nid < r->mm->nr_nodes; nid++)
+		if (mm_unusable_index(r->mm, (int)nid, MM_PAGEBLOCK_ORDER) <
+		    (int)r->cfg->target_frag)
+			return false;
+	return true;
+}
+
+static int age_churn(struct age_run *r)
+{
+	bool frag = false;
+
+	for (uint64_t ops = 0; ops < r->cfg->max_ops; ops++) {
+		int err;
+
+		if ((ops & 1023) == 0)
+			frag = frag_reached(r);
+		if (ops >= r->cfg->churn_ops && frag)
+			break;
+		if (r->aged->pages < r->target) {
+			err = age_alloc(r);
+			if (!err)
+				err = age_free(r);
+		} else {
+			err = age_free(r);
+		}
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static int check_age_config(const struct mm_host *mm, const struct mm_age_config *cfg)
+{
+	if (!mm || !cfg || cfg->target_use > 950 || cfg->max_order > MM_MAX_ORDER ||
+	    cfg->long_lived > 1000 || cfg->target_frag > 1000 || cfg->max_ops < cfg->churn_ops)
+		return SNP_EINVAL;
+	return 0;
+}
+
+int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged **out)
+{
+	struct age_run r = { .mm = mm, .cfg = cfg };
+	struct mm_counts c;
+	unsigned int cpu;
+	int err = check_age_config(mm, cfg);
+
+	if (err || !out)
+		return err ? err : SNP_EINVAL;
+	*out = NULL;
+	r.aged = calloc(1, sizeof(*r.aged));
+	if (!r.aged)
+		return SNP_ENOMEM;
+	r.rng = cfg->seed;
+	mm_get_counts(mm, MM_NUMA_NO_NODE, &c);
+	r.target = (c.present - c.reserved) * cfg->target_use / 1000;
+	cpu = mm->cpu;
+	while (r.aged->pages < r.target && (err = age_alloc(&r)) > 0)
+		;
+	if (err >= 0)
+		err = age_churn(&r);
+	mm->cpu = cpu;
+	if (err < 0) {
+		mm_aged_release(mm, r.aged);
+		return err;
+	}
+	*out = r.aged;
+	return 0;
+}
+
+uint64_t mm_aged_pages(const struct mm_aged *aged)
+{
+	return aged ? aged->pages : 0;
+}
+
+int mm_aged_release(struct mm_host *mm, struct mm_aged *aged)
+{
+	int err = 0;
+
+	if (!mm || !aged)
+		return SNP_EINVAL;
+	for (size_t i = 0; i < aged->n; i++) {
+		int e = mm_free_pages(mm, &mm->mem_map[aged->v[i].pfn], aged->v[i].order);
+
+		if (e && !err)
+			err = e;
+	}
+	free(aged->v);
+	free(aged);
+	return err;
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mm_internal.h - the host allocator's data structures, shared by the files of
+ * src/mm only.
+ *
+ * struct page is 12 bytes: lists are linked by 32-bit pfn indices instead of
+ * pointers (a modeled host has < 2^32 pages, 16TiB), so 16GiB of modeled
+ * memory costs 48MB of mem_map.  mem_map comes from calloc() and only the head
+ * pages of free blocks are written at boot, so untouched tail pages stay
+ * zero-fill-on-demand memory of the process.
+ */
+#ifndef SNPSAFE_MM_INTERNAL_H
+#define SNPSAFE_MM_INTERNAL_H
+
+#include <snpsafe/mm.h>
+#include <snpsafe/snp_alloc.h>
+
+#define MM_NIL UINT32_MAX
+#define MM_MAX_HOST_PAGES (1ULL << 32)   /* pfn indices are 32-bit; MM_NIL unused */
+
+/* Page flags (struct page.flags). */
+enum {
+	PG_buddy    = 1u << 0,   /* head of a free block in a buddy list (PageBuddy) */
+	PG_pcp      = 1u << 1,   /* head of a block on a per-CPU list */
+	PG_reserved = 1u << 2,   /* boot reservation (PageReserved) */
+	PG_alloc    = 1u << 3,   /* head of a live allocation of order page.order */
+	PG_zeroed   = 1u << 4,   /* contents known zero: the inverse of "dirty" */
+};
+
+struct page {
+	uint32_t next;   /* pfn of the next block on the list, or MM_NIL */
+	uint32_t prev;
+	uint8_t order;   /* order of the free block or of the allocation */
+	uint8_t flags;
+	uint16_t unused;
+};
+
+/* A doubly linked list of block heads, by pfn. */
+struct mm_list {
+	uint32_t head;
+	uint32_t tail;
+};
+
+/* struct free_area: one free list per order (a single migratetype). */
+struct mm_free_area {
+	struct mm_list list;
+	uint64_t nr_free;        /* blocks */
+};
+
+/* struct zone: one per node. */
+struct mm_zone {
+	uint64_t start_pfn;
+	uint64_t end_pfn;        /* exclusive */
+	uint64_t reserved;
+	uint64_t free_pages;     /* NR_FREE_PAGES: pages in the buddy lists */
+	struct mm_free_area area[MM_NR_ORDERS];
+};
+
+/* struct per_cpu_pages: one per (cpu, zone). */
+struct mm_pcp {
+	struct mm_list lists[MM_PCP_MAX_ORDER + 1];
+	uint32_t count;          /* pages (an order-3 block counts 8) */
+};
+
+/* The sieve strategy's set-aside pools, nodes * cap entries (pfns). */
+struct snp_alloc_state {
+	struct snp_alloc_config cfg;
+	struct snp_alloc_stats stats;
+	uint32_t *pool;          /* pool of node n: pool[n * cap .. n * cap + pool_len[n]) */
+	unsigned int *pool_len;
+};
+
+struct mm_host {
+	struct page *mem_map;
+	uint64_t nr_pages;
+	uint64_t pages_per_node;
+	unsigned int nr_nodes;
+	unsigned int nr_cpus;
+	unsigned int cpu;        /* the current CPU */
+	unsigned int batch;
+	unsigned int high;
+	int last_err;
+	uint64_t allocated;      /* pages handed out */
+	struct mm_zone *zones;   /* nr_nodes */
+	struct mm_pcp *pcp;      /* nr_cpus * nr_nodes */
+	struct snp_alloc_state snp;
+};
+
+static inline uint32_t mm_pfn_of(const struct mm_host *mm, const struct page *p)
+{
+	return (uint32_t)(p - mm->mem_map);
+}
+
+static inline struct mm_pcp *mm_pcp_of(struct mm_host *mm, unsigned int cpu, unsigned int nid)
+{
+	return &mm->pcp[(size_t)cpu * mm->nr_nodes + nid];
+}
+
+static inline unsigned int mm_nid_of_pfn(const struct mm_host *mm, uint64_t pfn)
+{
+	uint64_t n = pfn / mm->pages_per_node;
+
+	return n >= mm->nr_nodes ? mm->nr_nodes - 1 : (unsigned int)n;
+}
+
+/* Set the error of the last call and return it (for "return mm_err(mm, e)"). */
+static inline int mm_err(struct mm_host *mm, int err)
+{
+	mm->last_err = err;
+	return err;
+}
+
+static inline void mm_list_init(struct mm_list *l)
+{
+	l->head = MM_NIL;
+	l->tail = MM_NIL;
+}
+
+/* Boot: free one naturally aligned block of node @nid (FPI_TO_TAIL). */
+void mm_boot_free_block(struct mm_host *mm, unsigned int nid, uint64_t pfn, unsigned int order);
+
+/* Is @page a pointer into this host's mem_map (checked without UB)? */
+bool mm_page_valid(const struct mm_host *mm, const struct page *page);
+
+/* Internal setup/teardown of the snp_alloc state (snp_alloc.c). */
+int snp_alloc_init(struct mm_host *mm);
+void snp_alloc_fini(struct mm_host *mm);
+
+#endif
