@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snpsafe_kmod: module glue and the load-time self-test.
+ *
+ * The self-test prints KTAP to the kernel log (pr_info, no prefix, so the
+ * lines read as KTAP once the console's timestamps are off):
+ *   - no 2MB-aligned page from upstream or sieve in `iterations` calls each
+ *     (default 1,000,000), taken in held batches of `batch` pages;
+ *   - how many plain order-0 pages are 2MB-aligned right after boot and
+ *     after the churn above, and what "free it and take another" gives;
+ *   - ns per alloc+free of naive, upstream and sieve (median of batches,
+ *     interleaved so drift hits all three alike) and the ratios to naive;
+ *   - free order-1 buddy blocks before, during and after each run;
+ *   - no leak: free pages (buddy plus per-CPU lists) before and after.
+ * Timing numbers are only meaningful as ratios within one boot.
+ */
+#include <linux/kernel.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/nodemask.h>
+#include <linux/percpu.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/vmstat.h>
+
+#include "snpsafe_alloc.h"
+
+/* ------------------------------------------------------------ parameters */
+
+static char *strategy = "all";
+module_param(strategy, charp, 0444);
+MODULE_PARM_DESC(strategy,
+	"strategy the guarantee test drives: all (= upstream and sieve), naive, upstream, sieve; naive is expected to fail");
+
+static unsigned long iterations = 1000000;
+module_param(iterations, ulong, 0444);
+MODULE_PARM_DESC(iterations, "allocations per strategy in the guarantee test (default 1000000)");
+
+static int node = NUMA_NO_NODE;
+module_param(node, int, 0444);
+MODULE_PARM_DESC(node, "NUMA node to allocate on (default: the local node)");
+
+static bool quick;
+module_param(quick, bool, 0444);
+MODULE_PARM_DESC(quick, "small counts, for load/unload loops (iterations 8192, fewer samples)");
+
+static bool selftest = true;
+module_param(selftest, bool, 0444);
+MODULE_PARM_DESC(selftest, "run the self-test at load (default 1)");
+
+static unsigned int batch = 1024;
+module_param(batch, uint, 0444);
+MODULE_PARM_DESC(batch, "pages held at once in the guarantee test (default 1024)");
+
+static unsigned int sieve_pool = 64;
+module_param(sieve_pool, uint, 0444);
+MODULE_PARM_DESC(sieve_pool, "capacity of the sieve's pool of set-aside aligned pages (default 64, max 1024)");
+
+static unsigned int scan_pages = 32768;
+module_param(scan_pages, uint, 0444);
+MODULE_PARM_DESC(scan_pages, "plain pages held at once when counting aligned ones (default 32768)");
+
+static unsigned int cost_batches = 401;
+module_param(cost_batches, uint, 0444);
+MODULE_PARM_DESC(cost_batches, "timed batches per strategy for the cost test (default 401)");
+
+static unsigned int leak_tolerance = 512;
+module_param(leak_tolerance, uint, 0444);
+MODULE_PARM_DESC(leak_tolerance, "pages the free count may move by without calling it a leak (default 512)");
+
+/* ------------------------------------------------------------------ KTAP */
+
+static unsigned int ktap_n, ktap_passed, ktap_failed, ktap_skipped;
+
+static void ktap_result(bool ok, const char *name)
+{
+	ktap_n++;
+	if (ok)
+		ktap_passed++;
+	else
+		ktap_failed++;
+	pr_info("%s %u %s\n", ok ? "ok" : "not ok", ktap_n, name);
+}
+
+static void ktap_skip(const char *name, const char *why)
+{
+	ktap_n++;
+	ktap_skipped++;
+	pr_info("ok %u %s # SKIP %s\n", ktap_n, name, why);
+}
+
+/* --------------------------------------------------------- memory probes */
+
+static int test_nid;
+static struct snpsafe_sieve sieve;
+static bool shrinker_ok;
+
+/*
+ * Pages that are free: NR_FREE_PAGES (buddy lists; the per-CPU deltas
+ * folded in) plus the pages parked on the per-CPU free lists, which the
+ * buddy counter does not include.  drain_all_pages() is not exported to
+ * modules, so rather than draining the lists we count them: the sum is
+ * exact up to what the rest of the kernel allocates meanwhile.
+ */
+static unsigned long free_pages_total(unsigned long *pcp_out)
+{
+	unsigned long free = 0, pcp = 0;
+	int nid, z, cpu;
+
+	for_each_online_node(nid) {
+		pg_data_t *pgdat = NODE_DATA(nid);
+
+		for (z = 0; z < MAX_NR_ZONES; z++) {
+			struct zone *zone = &pgdat->node_zones[z];
+
+			if (!populated_zone(zone))
+				continue;
+			free += zone_page_state_snapshot(zone, NR_FREE_PAGES);
+			for_each_online_cpu(cpu)
+				pcp += READ_ONCE(per_cpu_ptr(zone->per_cpu_pageset,
+							     cpu)->count);
+		}
+	}
+	if (pcp_out)
+		*pcp_out = pcp;
+	return free + pcp;
+}
+
+/*
+ * Free order-1 blocks on the buddy lists of the test node (all zones).
+ * Read without zone->lock: a snapshot, good to a few blocks.  Order-1
+ * blocks cached on per-CPU lists are not included.
+ */
+static unsigned long order1_free_blocks(void)
+{
+	pg_data_t *pgdat = NODE_DATA(test_nid);
+	unsigned long n = 0;
+	int z;
+
+	for (z = 0; z < MAX_NR_ZONES; z++) {
+		struct zone *zone = &pgdat->node_zones[z];
+
+		if (populated_zone(zone))
+			n += READ_ONCE(zone->free_area[1].nr_free);
+	}
+	return n;
+}
+
+static void free_page_array(struct page **pages, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		__free_page(pages[i]);
+}
+
+static void print_fixed3(const char *what, u64 milli)
+{
+	pr_info("# %s %llu.%03llu\n", what, milli / 1000, milli % 1000);
+}
+
+/* --------------------------------------------- aligned plain pages: count */
+
+static unsigned long aligned_seen_plain;
+
+static void test_plain_aligned(const char *name, const char *when)
+{
+	unsigned long i, n = 0, aligned = 0;
+	struct page **pages;
+
+	pages = kvmalloc_array(scan_pages, sizeof(*pages), GFP_KERNEL);
+	if (!pages) {
+		ktap_skip(name, "no memory for the page array");
+		return;
+	}
+	for (i = 0; i < scan_pages; i++) {
+		struct page *p = alloc_pages_node(test_nid, GFP_KERNEL, 0);
+
+		if (!p)
+			break;
+		if (snpsafe_page_2m_aligned(p))
+			aligned++;
+		pages[n++] = p;
+	}
+	free_page_array(pages, n);
+	kvfree(pages);
+	aligned_seen_plain += aligned;
+
+	pr_info("# plain alloc_page %s: %lu of %lu held pages 2MB-aligned (%lu ppm; one in 512 is 1953 ppm)\n",
+		when, aligned, n, n ? aligned * 1000000 / n : 0);
+	ktap_result(n == scan_pages, name);
+}
+
+/*
+ * Why the sieve does not free an aligned page and retry: take plain pages
+ * until one is aligned, then free it and allocate again, a few times, and
+ * count how often the very same page comes back.
+ */
+static void test_ping_pong(void)
+{
+	const char *name = "free_and_retry_ping_pong";
+	unsigned int limit = quick ? 4096 : 16384, rounds = 100, r, same = 0;
+	unsigned long n = 0;
+	struct page **held, *p = NULL;
+
+	held = kvmalloc_array(limit, sizeof(*held), GFP_KERNEL);
+	if (!held) {
+		ktap_skip(name, "no memory for the page array");
+		return;
+	}
+	while (n < limit) {
+		p = alloc_pages_node(test_nid, GFP_KERNEL, 0);
+		if (!p || snpsafe_page_2m_aligned(p))
+			break;
+		held[n++] = p;
+	}
+	if (!p || !snpsafe_page_2m_aligned(p)) {
+		if (p)
+			__free_page(p);
+		free_page_array(held, n);
+		kvfree(held);
+		ktap_skip(name, "no aligned page met");
+		return;
+	}
+	for (r = 0; r < rounds; r++) {
+		struct page *q;
+
+		__free_page(p);
+		q = alloc_pages_node(test_nid, GFP_KERNEL, 0);
+		if (!q) {
+			p = NULL;
+			break;
+		}
+		if (q == p)
+			same++;
+		p = q;
+	}
+	if (p)
+		__free_page(p);
+	free_page_array(held, n);
+	kvfree(held);
+	pr_info("# aligned page found after %lu plain pages; free-then-alloc returned that same page %u of %u times\n",
+		n, same, rounds);
+	ktap_result(true, name);
+}
+
+/* ------------------------------------------------------ guarantee + leak */
+
+static unsigned long order1_taken(enum snpsafe_strategy s, unsigned long calls,
+				  const struct snpsafe_sieve_stats *st)
+{
+	switch (s) {
+	case SNPSAFE_UPSTREAM:
+		return calls;
+	case SNPSAFE_SIEVE:
+		return st->fallback_full + st->fallback_nomem;
+	default:
+		return 0;
+	}
+}
+
+static void test_guarantee(enum snpsafe_strategy s)
+{
+	const char *sname = snpsafe_strategy_name(s);
+	unsigned long done = 0, aligned = 0, failed = 0, o1_min, o1_before, o1_after;
+	unsigned long free_before, free_after, pcp_before, pcp_after, given = 0;
+	struct snpsafe_sieve_stats st0 = sieve.st, st;
+	struct page **pages;
+	char name[64];
+	long delta;
+
+	snprintf(name, sizeof(name), "guarantee_%s_never_2mb_aligned", sname);
+	pages = kmalloc_array(batch, sizeof(*pages), GFP_KERNEL);
+	if (!pages) {
+		ktap_result(false, name);
+		return;
+	}
+
+	free_before = free_pages_total(&pcp_before);
+	o1_before = order1_free_blocks();
+	o1_min = o1_before;
+	while (done < iterations && !failed) {
+		unsigned long i, n = min_t(unsigned long, batch, iterations - done);
+
+		for (i = 0; i < n; i++) {
+			struct page *p = snpsafe_alloc_page(s, &sieve, test_nid,
+							    GFP_KERNEL | __GFP_ZERO);
+
+			if (!p) {
+				failed++;
+				break;
+			}
+			if (snpsafe_page_2m_aligned(p))
+				aligned++;
+			pages[i] = p;
+		}
+		o1_min = min(o1_min, order1_free_blocks());
+		free_page_array(pages, i);
+		done += i;
+		cond_resched();
+	}
+	kfree(pages);
+	st = sieve.st;
+	st.calls -= st0.calls;
+	st.order0_hits -= st0.order0_hits;
+	st.parked -= st0.parked;
+	st.fallback_full -= st0.fallback_full;
+	st.fallback_nomem -= st0.fallback_nomem;
+	if (s == SNPSAFE_SIEVE)
+		given = snpsafe_sieve_give_back(&sieve, ULONG_MAX);
+	o1_after = order1_free_blocks();
+	free_after = free_pages_total(&pcp_after);
+
+	pr_info("# %s: %lu allocations in batches of %u, %lu 2MB-aligned, %lu failed\n",
+		sname, done, batch, aligned, failed);
+	pr_info("# %s: order-1 blocks taken from the allocator: %lu\n", sname,
+		order1_taken(s, done, &st));
+	pr_info("# %s: free order-1 blocks on node %d: before %lu, lowest while holding %lu, after %lu\n",
+		sname, test_nid, o1_before, o1_min, o1_after);
+	if (s == SNPSAFE_SIEVE)
+		pr_info("# sieve: order-0 hits %lu, parked %lu (pool high water %u of %u), fallbacks pool-full %lu no-mem %lu, given back at end %lu\n",
+			st.order0_hits, st.parked, sieve.st.high_water, sieve.cap,
+			st.fallback_full, st.fallback_nomem, given);
+	ktap_result(aligned == 0 && failed == 0 && done == iterations, name);
+
+	snprintf(name, sizeof(name), "no_leak_%s", sname);
+	delta = (long)free_before - (long)free_after;
+	pr_info("# %s: free pages (buddy + per-CPU lists) before %lu (pcp %lu), after %lu (pcp %lu), change %ld, tolerance %u\n",
+		sname, free_before, pcp_before, free_after, pcp_after, -delta,
+		leak_tolerance);
+	ktap_result(abs(delta) <= (long)leak_tolerance, name);
+}
+
+/* ------------------------------------------------------------------ cost */
+
+#define COST_BATCH	64
+
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One timed batch: COST_BATCH allocations, then COST_BATCH frees.  0 on failure. */
+static u64 cost_one_batch(enum snpsafe_strategy s, struct page **pages)
+{
+	u64 t0, t1;
+	int i, n;
+
+	t0 = ktime_get_ns();
+	for (n = 0; n < COST_BATCH; n++) {
+		pages[n] = snpsafe_alloc_page(s, &sieve, test_nid,
+					      GFP_KERNEL | __GFP_ZERO);
+		if (!pages[n])
+			break;
+	}
+	for (i = 0; i < n; i++)
+		__free_page(pages[i]);
+	t1 = ktime_get_ns();
+	return n == COST_BATCH ? t1 - t0 : 0;
+}
+
+static void test_cost(void)
+{
+	static const enum snpsafe_strategy order[] = {
+		SNPSAFE_NAIVE, SNPSAFE_UPSTREAM, SNPSAFE_SIEVE,
+	};
+	u64 *samples[ARRAY_SIZE(order)] = { NULL };
+	u64 med10[ARRAY_SIZE(order)];	/* tenths of ns per alloc+free */
+	struct page *pages[COST_BATCH];
+	unsigned int nb = cost_batches ? cost_batches : 1, b, k;
+	bool failed = false;
+	char name[48];
+
+	for (k = 0; k < ARRAY_SIZE(order); k++) {
+		samples[k] = kvmalloc_array(nb, sizeof(u64), GFP_KERNEL);
+		if (!samples[k])
+			failed = true;
+	}
+	if (failed)
+		goto out;
+
+	/* Warm up, then interleave: one batch of each strategy per round. */
+	for (k = 0; k < ARRAY_SIZE(order); k++)
+		cost_one_batch(order[k], pages);
+	for (b = 0; b < nb && !failed; b++) {
+		for (k = 0; k < ARRAY_SIZE(order); k++) {
+			u64 t = cost_one_batch(order[k], pages);
+
+			if (!t)
+				failed = true;
+			samples[k][b] = t;
+		}
+		if ((b & 15) == 15)
+			cond_resched();
+	}
+	snpsafe_sieve_give_back(&sieve, ULONG_MAX);
+	if (failed)
+		goto out;
+
+	for (k = 0; k < ARRAY_SIZE(order); k++) {
+		sort(samples[k], nb, sizeof(u64), cmp_u64, NULL);
+		med10[k] = div_u64(samples[k][nb / 2] * 10, COST_BATCH);
+	}
+	for (k = 0; k < ARRAY_SIZE(order); k++) {
+		const char *sname = snpsafe_strategy_name(order[k]);
+		u64 ratio = med10[0] ? div64_u64(med10[k] * 1000, med10[0]) : 0;
+
+		pr_info("# cost %s: %llu.%llu ns per alloc+free (median of %u batches of %d, __GFP_ZERO), ratio to naive %llu.%03llu\n",
+			sname, med10[k] / 10, med10[k] % 10, nb, COST_BATCH,
+			ratio / 1000, ratio % 1000);
+	}
+	if (med10[2])
+		print_fixed3("cost upstream / sieve:",
+			     div64_u64(med10[1] * 1000, med10[2]));
+out:
+	for (k = 0; k < ARRAY_SIZE(order); k++) {
+		snprintf(name, sizeof(name), "cost_%s", snpsafe_strategy_name(order[k]));
+		ktap_result(!failed, name);
+		kvfree(samples[k]);
+	}
+}
+
+/* -------------------------------------------------------------- shrinker */
+
+static void test_shrinker(void)
+{
+	const char *name = "sieve_pool_given_back_under_pressure";
+	unsigned int want = min_t(unsigned int, 8, sieve.cap), n = 0, left;
+	unsigned long f1, f2;
+
+	if (!shrinker_ok) {
+		ktap_result(false, name);
+		return;
+	}
+	if (!want) {
+		ktap_skip(name, "sieve_pool=0");
+		return;
+	}
+	snpsafe_sieve_give_back(&sieve, ULONG_MAX);
+	/* The pool takes any page; fill it with ordinary ones. */
+	while (n < want) {
+		struct page *p = alloc_pages_node(test_nid, GFP_KERNEL, 0);
+
+		if (!p)
+			break;
+		if (!snpsafe_sieve_park(&sieve, p)) {
+			__free_page(p);
+			break;
+		}
+		n++;
+	}
+	f1 = snpsafe_sieve_shrink_for_test(3);
+	left = snpsafe_sieve_count(&sieve);
+	f2 = snpsafe_sieve_shrink_for_test(ULONG_MAX);
+	pr_info("# shrinker: parked %u, scan(3) gave back %lu leaving %u, scan(all) gave back %lu leaving %u\n",
+		n, f1, left, f2, snpsafe_sieve_count(&sieve));
+	ktap_result(n == want && f1 == min(3U, n) && left == n - f1 &&
+		    f2 == left && snpsafe_sieve_count(&sieve) == 0, name);
+}
+
+/* ------------------------------------------------------------------ main */
+
+static void run_selftest(void)
+{
+	bool guar[SNPSAFE_NR_STRATEGIES] = { false };
+	unsigned long free_start, free_end, pcp;
+	unsigned int plan = 0;
+	enum snpsafe_strategy one;
+	long delta;
+	int k;
+
+	if (sysfs_streq(strategy, "all")) {
+		guar[SNPSAFE_UPSTREAM] = guar[SNPSAFE_SIEVE] = true;
+	} else if (!snpsafe_strategy_parse(strategy, &one)) {
+		guar[one] = true;
+	} else {
+		pr_warn("snpsafe: unknown strategy '%s', testing all\n", strategy);
+		guar[SNPSAFE_UPSTREAM] = guar[SNPSAFE_SIEVE] = true;
+	}
+	for (k = 0; k < SNPSAFE_NR_STRATEGIES; k++)
+		plan += guar[k] ? 2 : 0;
+	plan += 2 + 1 + 1 + 3 + 1 + 1;
+
+	free_start = free_pages_total(&pcp);
+	pr_info("KTAP version 1\n");
+	pr_info("# snpsafe_kmod self-test: node %d, iterations %lu, batch %u, sieve pool %u%s\n",
+		test_nid, iterations, batch, sieve.cap, quick ? ", quick" : "");
+	pr_info("1..%u\n", plan);
+
+	test_plain_aligned("plain_aligned_after_boot", "right after boot");
+	test_ping_pong();
+	for (k = 0; k < SNPSAFE_NR_STRATEGIES; k++)
+		if (guar[k])
+			test_guarantee(k);
+	test_plain_aligned("plain_aligned_after_churn", "after the churn");
+	/*
+	 * The guarantee tests are only worth something if plain pages can be
+	 * aligned at all on this machine: check that the detector fired.
+	 */
+	pr_info("# plain pages seen 2MB-aligned in the two scans: %lu\n",
+		aligned_seen_plain);
+	ktap_result(aligned_seen_plain > 0, "naive_does_return_aligned_pages");
+	test_cost();
+	test_shrinker();
+
+	snpsafe_sieve_give_back(&sieve, ULONG_MAX);
+	free_end = free_pages_total(NULL);
+	delta = (long)free_start - (long)free_end;
+	pr_info("# whole run: free pages before %lu, after %lu, change %ld, tolerance %u\n",
+		free_start, free_end, -delta, leak_tolerance);
+	ktap_result(abs(delta) <= (long)leak_tolerance, "no_leak_whole_run");
+	pr_info("# snpsafe: %u passed, %u failed, %u skipped\n",
+		ktap_passed, ktap_failed, ktap_skipped);
+}
+
+static int __init snpsafe_init(void)
+{
+	int ret;
+
+	test_nid = node == NUMA_NO_NODE ? numa_node_id() : node;
+	if (test_nid < 0 || test_nid >= MAX_NUMNODES || !node_online(test_nid)) {
+		pr_err("snpsafe: node %d is not online\n", node);
+		return -EINVAL;
+	}
+	if (quick) {
+		iterations = min(iterations, 8192UL);
+		scan_pages = min(scan_pages, 4096U);
+		cost_batches = min(cost_batches, 15U);
+	}
+	if (!batch)
+		batch = 1;
+
+	ret = snpsafe_sieve_init(&sieve, sieve_pool);
+	if (ret)
+		return ret;
+	shrinker_ok = snpsafe_sieve_shrinker_register(&sieve) == 0;
+	if (selftest)
+		run_selftest();
+	return 0;
+}
+
+static void __exit snpsafe_exit(void)
+{
+	snpsafe_sieve_shrinker_unregister();
+	snpsafe_sieve_destroy(&sieve);
+}
+
+module_init(snpsafe_init);
+module_exit(snpsafe_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("snpsafe: SNP-safe page allocation strategies (naive, upstream, sieve) with a KTAP self-test");
+MODULE_AUTHOR("snpsafe project");
