@@ -37,6 +37,13 @@ enum snp_map_size {
 };
 const char *snp_map_size_name(enum snp_map_size s);  /* "4K", "2M", "1G" */
 
+/* Leaf size of the direct map at boot (Linux uses the largest the CPU supports). */
+enum snp_dmap_boot {
+	SNP_DMAP_1G = 0,   /* default */
+	SNP_DMAP_2M = 1,
+	SNP_DMAP_4K = 2,
+};
+
 #define SNP_MACHINE_MAX_CPUS 256
 #define SNP_TLB_DEFAULT_ENTRIES 64
 
@@ -45,7 +52,7 @@ struct snp_machine_config {
 	uint64_t rmp_covered_bytes;    /* 0 = all memory */
 	const struct snp_profile *profile; /* NULL = early-snp; copied at create */
 	unsigned nr_cpus;              /* 0 = 2; at most SNP_MACHINE_MAX_CPUS */
-	enum snp_map_size direct_map;  /* leaf size of the direct map at boot; default 1G */
+	enum snp_dmap_boot direct_map; /* leaf size of the direct map at boot; default 1G */
 	unsigned tlb_entries;          /* per CPU; 0 = SNP_TLB_DEFAULT_ENTRIES */
 	unsigned fault_log_max;        /* records kept; 0 = 1024 (later faults only counted) */
 };
@@ -141,7 +148,8 @@ enum snp_fault_rule {
 };
 const char *snp_fault_rule_name(enum snp_fault_rule r);  /* "RMP_2M_NOT_HV_OWNED", ... */
 
-#define SNP_FAULT_DUMP_LEN 640
+#define SNP_FAULT_DUMP_LEN 1024
+#define SNP_PF_PRESENT (1ULL << 0)  /* #PF error code: the translation was present */
 #define SNP_FAULT_OWNER_LEN 128
 
 /* One recorded fault. */
