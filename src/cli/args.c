@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+/*
+ * args.c - option parsing for the subcommands.  Every mistake is reported
+ * on one stderr line that names the flag or value, with exit status 2.
+ */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void vreport(const char *cmd, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "snpsafe%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(cmd, fmt, ap);
+	va_end(ap);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_fail(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(cmd, fmt, ap);
+	va_end(ap);
+	return CLI_EXIT_FAIL;
+}
+
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || !isdigit((unsigned char)*s))
+		return SNP_EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return SNP_ERANGE;
+	if (*end)
+		return SNP_EINVAL;
+	if (v < min || v > max)
+		return SNP_ERANGE;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	unsigned shift = 0;
+	const char *u;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return SNP_EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return SNP_ERANGE;
+	if (*end) {
+		u = strchr(units, toupper((unsigned char)*end));
+		if (!u)
+			return SNP_EINVAL;
+		shift = 10 * (unsigned)(u - units + 1);
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+		if (*end)
+			return SNP_EINVAL;
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return SNP_ERANGE;
+	v <<= shift;
+	if (v < min || v > max)
+		return SNP_ERANGE;
+	*out = v;
+	return 0;
+}
+
+const char *cli_fmt_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char units[] = "KMGT";
+	double v = (double)bytes;
+	int u = -1;
+
+	while (v >= 1024.0 && u < 3) {
+		v /= 1024.0;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%.4g %ciB", v, units[u]);
+	return buf;
+}
+
+static void print_help(const char *cmd, const char *synopsis, const struct cli_option *opts)
+{
+	printf("usage: snpsafe %s %s\n\n%s", cmd, opts[0].name ? "[options]" : "", synopsis);
+	if (opts[0].name)
+		printf("\noptions:\n");
+	for (const struct cli_option *o = opts; o->name; o++) {
+		char left[48];
+
+		snprintf(left, sizeof(left), "--%s%s%s", o->name, o->takes_value ? " " : "",
+			 o->takes_value ? o->help_arg : "");
+		printf("  %-24s %s\n", left, o->help);
+	}
+	printf("  %-24s %s\n", "--help", "show this help and exit");
+}
+
+static const struct cli_option *find_option(const struct cli_option *opts, const char *name,
+					    size_t len)
+{
+	for (const struct cli_option *o = opts; o->name; o++)
+		if (strlen(o->name) == len && !strncmp(o->name, name, len))
+			return o;
+	return NULL;
+}
+
+/* One "--name[=value]" at argv[*i]; consumes the value argument if separate. */
+static int parse_one(const char *cmd, int argc, char **argv, int *i,
+		     const struct cli_option *opts, void *ctx)
+{
+	const char *arg = argv[*i] + 2, *eq = strchr(arg, '='), *value = NULL;
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+	const struct cli_option *o = find_option(opts, arg, len);
+	int ret;
+
+	if (!o)
+		return cli_usage_error(cmd, "unknown option '--%.*s' (see 'snpsafe %s --help')",
+				       (int)len, arg, cmd);
+	if (!o->takes_value) {
+		if (eq)
+			return cli_usage_error(cmd, "option '--%s' takes no value", o->name);
+	} else if (eq) {
+		value = eq + 1;
+	} else if (*i + 1 < argc) {
+		value = argv[++*i];
+	} else {
+		return cli_usage_error(cmd, "option '--%s' needs a value (%s)", o->name, o->help_arg);
+	}
+	ret = o->set(ctx, value);
+	if (ret == CLI_EXIT_USAGE)
+		return ret;
+	if (ret)
+		return cli_usage_error(cmd, "bad value '%s' for --%s (%s%s)", value ? value : "",
+				       o->name, ret == SNP_ERANGE ? "out of range: " : "expected ",
+				       o->help_arg);
+	return 0;
+}
+
+int cli_parse_args(const char *cmd, int argc, char **argv, const struct cli_option *opts,
+		   void *ctx, const char *synopsis, const char **positional, int max_pos,
+		   int *nr_pos)
+{
+	int npos = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int ret;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			print_help(cmd, synopsis, opts);
+			return -1;
+		}
+		if (!strncmp(a, "--", 2) && a[2]) {
+			ret = parse_one(cmd, argc, argv, &i, opts, ctx);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (a[0] == '-' && a[1])
+			return cli_usage_error(cmd, "unknown option '%s' (see 'snpsafe %s --help')", a, cmd);
+		if (npos >= max_pos)
+			return cli_usage_error(cmd, "unexpected argument '%s'", a);
+		positional[npos++] = a;
+	}
+	if (nr_pos)
+		*nr_pos = npos;
+	return 0;
+}
+
+void cli_progress_init(struct cli_progress *p, uint64_t total)
+{
+	p->enabled = isatty(STDERR_FILENO) && total > 0;
+	p->total = total;
+	p->last_pct = -1;
+}
+
+void cli_progress_update(struct cli_progress *p, uint64_t done)
+{
+	int pct, filled;
+
+	if (!p->enabled)
+		return;
+	pct = (int)(done * 100 / p->total);
+	if (pct == p->last_pct)
+		return;
+	p->last_pct = pct;
+	filled = pct * 40 / 100;
+	fprintf(stderr, "\r[%.*s%*s] %3d%% (%llu/%llu)", filled,
+		"========================================", 40 - filled, "", pct,
+		(unsigned long long)done, (unsigned long long)p->total);
+	fflush(stderr);
+}
+
+void cli_progress_done(struct cli_progress *p)
+{
+	if (p->enabled)
+		fprintf(stderr, "\r%*s\r", 70, "");
+}

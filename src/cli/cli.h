@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h - internals of the snpsafe command: option parsing with one-line
+ * errors (exit 2), value parsers, a JSON writer and the subcommands.
+ */
+#ifndef SNPSAFE_CLI_H
+#define SNPSAFE_CLI_H
+
+#include <snpsafe/common.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses: 0 success, 1 the run failed, 2 bad usage or a request too large. */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+
+/* Print "snpsafe CMD: MESSAGE" on one stderr line; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print "snpsafe CMD: MESSAGE" on one stderr line; returns CLI_EXIT_FAIL. */
+int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Value parsers: 0 on success, SNP_EINVAL for text that is not a value,
+ * SNP_ERANGE outside [min, max].  Sizes take a K/M/G/T suffix (binary
+ * multiples, optional trailing "B" or "iB").
+ */
+int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int cli_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* "12.5G" style text of a byte count, into buf. */
+const char *cli_fmt_size(uint64_t bytes, char *buf, size_t len);
+
+/*
+ * One option of a subcommand.  takes_value: "--name VALUE" or "--name=VALUE".
+ * The parser calls set() for each occurrence; set returns 0 or a negative
+ * code, and the parser then prints "snpsafe CMD: bad value 'V' for --name"
+ * (or set's own message if it printed one and returned CLI_EXIT_USAGE).
+ */
+struct cli_option {
+	const char *name;       /* without the leading "--" */
+	bool takes_value;
+	int (*set)(void *ctx, const char *value);
+	const char *help_arg;   /* "SIZE", "N", ... for --help */
+	const char *help;
+};
+
+/*
+ * Parse argv (argv[0] is the subcommand).  Positional arguments go to
+ * positional[] (at most max_pos).  Returns 0, CLI_EXIT_USAGE after printing
+ * one line, or -1 when --help was printed (the caller exits 0).
+ */
+int cli_parse_args(const char *cmd, int argc, char **argv, const struct cli_option *opts,
+		   void *ctx, const char *synopsis, const char **positional, int max_pos,
+		   int *nr_pos);
+
+/* ---- JSON writer: one object on stdout, nothing else ------------------------- */
+
+#define JSON_MAX_DEPTH 16
+
+struct json {
+	FILE *f;
+	int depth;
+	bool need_comma[JSON_MAX_DEPTH];
+};
+
+void json_init(struct json *j, FILE *f);
+/* key is NULL inside arrays and for the top-level object. */
+void json_obj_begin(struct json *j, const char *key);
+void json_obj_end(struct json *j);
+void json_arr_begin(struct json *j, const char *key);
+void json_arr_end(struct json *j);
+void json_str(struct json *j, const char *key, const char *v);
+void json_u64(struct json *j, const char *key, uint64_t v);
+void json_i64(struct json *j, const char *key, int64_t v);
+void json_double(struct json *j, const char *key, double v);   /* non-finite -> null */
+void json_bool(struct json *j, const char *key, bool v);
+/* Ends the document with a newline. */
+void json_finish(struct json *j);
+
+/* ---- Progress bar on stderr, only when it is a terminal ---------------------------- */
+
+struct cli_progress {
+	bool enabled;
+	uint64_t total;
+	int last_pct;
+};
+void cli_progress_init(struct cli_progress *p, uint64_t total);
+void cli_progress_update(struct cli_progress *p, uint64_t done);
+void cli_progress_done(struct cli_progress *p);
+
+/* ---- Subcommands ------------------------------------------------------------------- */
+
+int cmd_repro(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

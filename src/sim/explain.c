@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: MIT
+/*
+ * explain.c - the LKML reviewer's open questions about the in-use erratum
+ * (shared/seed/, snp-facts §1), each answered by running the modeled
+ * hardware under every setting of the knob involved.  Every result string is
+ * built from what the run did, never written in advance.
+ *
+ * The setup is the changelog's, at the hardware level with placement forced:
+ * a 1 GiB host, 2 CPUs, the direct map in 1GB pages, a VMCB at a chosen pfn,
+ * VMRUN on CPU 0, kernel writes by CPU 1 through the direct map.
+ */
+#include <snpsafe/sim.h>
+#include <snpsafe/vmrun.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#define XP_MEM       SNP_GiB
+#define XP_REGION    0x4000ULL              /* pfn of a 2MB-aligned region (64 MiB) */
+#define XP_HSAVE     (XP_REGION - 7)        /* CPU 0's host save area, unaligned */
+#define XP_ASID      1
+#define XP_TXT       100                    /* one access or VMRUN described */
+
+static int xp_machine(const struct snp_profile *p, uint64_t covered, struct snp_machine **out)
+{
+	struct snp_machine_config cfg = {
+		.mem_bytes = XP_MEM, .rmp_covered_bytes = covered, .profile = p,
+		.nr_cpus = 2, .direct_map = SNP_DMAP_1G,
+	};
+	int ret = snp_machine_create(&cfg, out);
+
+	if (ret)
+		return ret;
+	ret = snp_wrmsr_hsave_pa(*out, 0, XP_HSAVE);
+	if (ret)
+		snp_machine_destroy(*out);
+	return ret;
+}
+
+/* VMRUN of a plain SVM guest on CPU 0 with the given VMCB (and AVIC page). */
+static int xp_vmrun(struct snp_machine *m, snp_pfn_t vmcb, snp_pfn_t avic,
+		    enum snp_guest_type type, struct snp_vmrun_result *res)
+{
+	struct snp_vmrun_args a = {
+		.vmcb = vmcb, .vmsa = SNP_NO_PAGE, .avic = avic, .type = type,
+		.asid = XP_ASID, .label = "explain vcpu 0",
+	};
+
+	return snp_vmrun(m, 0, &a, res);
+}
+
+/* Describe a VMRUN's outcome: "entered", "#GP(0) (VMCB_UNCOVERED)", ... */
+static const char *xp_vmrun_text(int ret, const struct snp_vmrun_result *res, char *buf, size_t len)
+{
+	if (ret == SNP_VMRUN_ENTERED)
+		snprintf(buf, len, "VMRUN entered the guest");
+	else if (ret == SNP_VMRUN_VMEXIT_INVALID)
+		snprintf(buf, len, "VMRUN failed: VMEXIT_INVALID (%s)", snp_vmrun_check_name(res->check));
+	else if (ret == SNP_EFAULT)
+		snprintf(buf, len, "VMRUN failed: #GP(0) (%s)", snp_vmrun_check_name(res->check));
+	else
+		snprintf(buf, len, "VMRUN refused by the model: %s", snp_strerror(ret));
+	return buf;
+}
+
+/* One host access by cpu to pfn; describe it ("no fault", "spurious #PF (...)"). */
+static const char *xp_access(struct snp_machine *m, unsigned cpu, snp_pfn_t pfn, bool write,
+			     char *buf, size_t len)
+{
+	struct snp_fault_record r;
+	int ret = snp_host_access(m, cpu, snp_pfn_to_virt(pfn), write, NULL);
+
+	if (ret == 0) {
+		snprintf(buf, len, "no fault");
+	} else if (ret == SNP_EFAULT && snp_fault_last(m, &r) == 0) {
+		snprintf(buf, len, "%s #PF (%s, %s translation)", r.spurious ? "spurious" : "real",
+			 snp_fault_rule_name(r.rule), snp_map_size_name(r.size));
+	} else {
+		snprintf(buf, len, "model error %s", snp_strerror(ret));
+	}
+	return buf;
+}
+
+static struct sim_outcome *xp_outcome(struct sim_question *q, const char *setting, bool documented,
+				      const char *source)
+{
+	struct sim_outcome *o = &q->outcomes[q->nr_outcomes++];
+
+	o->setting = setting;
+	o->documented = documented;
+	o->source = source;
+	o->result[0] = '\0';
+	return o;
+}
+
+/* A profile: early-snp with one knob assignment applied. */
+static struct snp_profile xp_profile(const char *knob)
+{
+	struct snp_profile p = snp_profile_early_snp;
+
+	if (knob)
+		snp_profile_set_knob(&p, knob);
+	return p;
+}
+
+/* ---- uncovered ------------------------------------------------------------------ */
+
+static int q_uncovered(struct sim_question *q)
+{
+	static const char *const settings[] = { "uncovered_inuse=ignore (default)", "uncovered_inuse=fail" };
+	static const char *const knobs[] = { "uncovered_inuse=ignore", "uncovered_inuse=fail" };
+
+	q->question = "What happens if the VMCB, VMSA or AVIC page is not covered by the RMP?";
+	q->setup = "1 GiB host whose RMP covers only the first 512 MiB; a VMCB at the 2MB-aligned "
+		   "first page of an uncovered region; VMRUN on CPU 0; CPU 1 writes another page of "
+		   "that region through the 1GB direct map.";
+	q->knob = "uncovered_inuse";
+	for (unsigned i = 0; i < 2; i++) {
+		struct snp_profile p = xp_profile(knobs[i]);
+		struct snp_vmrun_result res;
+		struct snp_machine *m;
+		snp_pfn_t vmcb = (XP_MEM / 2 + 64 * SNP_MiB) >> SNP_PAGE_SHIFT;
+		char v[XP_TXT], w[XP_TXT];
+		int ret = xp_machine(&p, XP_MEM / 2, &m);
+
+		if (ret)
+			return ret;
+		ret = xp_vmrun(m, vmcb, SNP_NO_PAGE, SNP_GUEST_SVM, &res);
+		xp_vmrun_text(ret, &res, v, sizeof(v));
+		xp_access(m, 1, vmcb + 3, true, w, sizeof(w));
+		snprintf(xp_outcome(q, settings[i], false,
+				    "Table 15-41 asks Hypervisor-Owned, which uncovered memory is "
+				    "(APM 15.36.3), but no source says where VMRUN keeps the mark")->result,
+			 SIM_RESULT_LEN, "%s; %u page(s) marked in-use; hugepage write to the region: %s",
+			 v, ret == SNP_VMRUN_ENTERED ? res.marked ? 1u : 0u : 0u, w);
+		if (ret == SNP_VMRUN_ENTERED)
+			snp_vmexit(m, 0);
+		snp_machine_destroy(m);
+	}
+	return 0;
+}
+
+/* ---- visible -------------------------------------------------------------------- */
+
+static int q_visible(struct sim_question *q)
+{
+	struct snp_profile p = snp_profile_early_snp;
+	struct snp_rmpread_out before, during;
+	struct snp_rmpentry e;
+	struct snp_machine *m;
+	snp_spa_t spa = snp_pfn_to_phys(XP_REGION);
+	int ret = xp_machine(&p, 0, &m);
+	bool same;
+
+	if (ret)
+		return ret;
+	q->question = "Is the in-use flag visible to software?";
+	q->setup = "VMRUN marks a VMCB in-use; the entry is read with RMPREAD before and during the "
+		   "run, and with the model's own query.";
+	q->knob = "";
+	snp_rmpread(snp_machine_rmp(m), spa, &before);
+	ret = xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
+	snp_rmpread(snp_machine_rmp(m), spa, &during);
+	snp_rmp_query(snp_machine_rmp(m), spa, &e);
+	same = !memcmp(&before, &during, sizeof(before));
+	snprintf(xp_outcome(q, "architectural read (RMPREAD)", false,
+			    "no public source documents the mark; RMPREAD's fields (LINUX) do not name it")->result,
+		 SIM_RESULT_LEN, "VMRUN %s; RMPREAD output %s during the run: the mark is %s",
+		 ret == SNP_VMRUN_ENTERED ? "entered" : "failed", same ? "identical" : "different",
+		 same ? "not visible" : "visible");
+	snprintf(xp_outcome(q, "model query (snp_rmp_query)", false,
+			    "model only: hardware keeps the mark in microarchitectural state")->result,
+		 SIM_RESULT_LEN, "in_use=%d: the model shows the mark and labels it microarchitectural",
+		 e.in_use);
+	snp_machine_destroy(m);
+	return 0;
+}
+
+/* ---- rmpupdate-race ----------------------------------------------------------------- */
+
+static int q_rmpupdate_race(struct sim_question *q)
+{
+	static const char *const settings[] = { "rmpupdate_transient_inuse=off (default)",
+						"rmpupdate_transient_inuse=on" };
+	struct snp_rmpupdate_in in = { .gpa = 0x100000, .assigned = true, .asid = XP_ASID };
+
+	q->question = "Does RMPUPDATE set in-use while it runs, so a hugepage access racing with "
+		      "it on a 2MB-aligned entry faults too?";
+	q->setup = "CPU 0 starts an RMPUPDATE of the 2MB-aligned page of a region (the raw "
+		   "instruction, no direct-map split); CPU 1 writes another page of the region "
+		   "through the 1GB direct map; then the RMPUPDATE completes.";
+	q->knob = "rmpupdate_transient_inuse";
+	for (unsigned i = 0; i < 2; i++) {
+		struct snp_profile p = xp_profile(i ? "rmpupdate_transient_inuse=1" : NULL);
+		struct snp_rmpupdate_op op;
+		struct snp_machine *m;
+		char w[XP_TXT];
+		int ret = xp_machine(&p, 0, &m), second;
+
+		if (ret)
+			return ret;
+		ret = snp_rmpupdate_begin(snp_machine_rmp(m), SNP_CALLER_HV,
+					  snp_pfn_to_phys(XP_REGION), &in, &op);
+		xp_access(m, 1, XP_REGION + 9, true, w, sizeof(w));
+		second = snp_rmpupdate(snp_machine_rmp(m), SNP_CALLER_HV, snp_pfn_to_phys(XP_REGION), &in);
+		if (ret == SNP_RMP_SUCCESS)
+			snp_rmpupdate_commit(snp_machine_rmp(m), &op);
+		snprintf(xp_outcome(q, settings[i], false,
+				    "the APM gives FAIL_INUSE for both causes but not whether "
+				    "the in-flight lock is the in-use mark")->result,
+			 SIM_RESULT_LEN, "racing hugepage write: %s; a second RMPUPDATE on the entry: %s",
+			 w, snp_rmp_ret_name(second));
+		snp_machine_destroy(m);
+	}
+	{
+		struct snp_profile p = snp_profile_early_snp;
+		struct snp_machine *m;
+		enum snp_map_size sz = SNP_MAP_1G;
+		int ret = xp_machine(&p, 0, &m);
+
+		if (ret)
+			return ret;
+		ret = snp_host_rmpupdate(m, XP_REGION, &in);
+		snp_direct_map_lookup(m, snp_pfn_to_virt(XP_REGION + 9), &sz);
+		snprintf(xp_outcome(q, "through the kernel's rmpupdate() (adjust_direct_map first)", true,
+				    "LINUX arch/x86/virt/svm/sev.c adjust_direct_map; commit 661b1c6169e2")->result,
+			 SIM_RESULT_LEN, "RMPUPDATE %s; the region is now mapped with %s leaves, so no "
+			 "hugepage access can race a 4K transition; only a whole-2MB transition keeps "
+			 "the hugepage", snp_rmp_ret_name(ret), snp_map_size_name(sz));
+		snp_machine_destroy(m);
+	}
+	return 0;
+}
+
+/* ---- writes-only ------------------------------------------------------------------- */
+
+static int q_writes_only(struct sim_question *q)
+{
+	static const char *const settings[] = { "erratum_on_reads=off (default)", "erratum_on_reads=on" };
+
+	q->question = "Are only writable translations affected, or any hugepage access?";
+	q->setup = "A 2MB-aligned VMCB runs on CPU 0; CPU 1 reads, then writes, another page of the "
+		   "region through the 1GB direct map (TLB flushed between the two).";
+	q->knob = "erratum_on_reads";
+	for (unsigned i = 0; i < 2; i++) {
+		struct snp_profile p = xp_profile(i ? "erratum_on_reads=1" : NULL);
+		struct snp_machine *m;
+		char r[XP_TXT], w[XP_TXT];
+		int ret = xp_machine(&p, 0, &m);
+
+		if (ret)
+			return ret;
+		xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
+		xp_access(m, 1, XP_REGION + 5, false, r, sizeof(r));
+		snp_tlb_flush_all(m, 1);
+		xp_access(m, 1, XP_REGION + 5, true, w, sizeof(w));
+		snprintf(xp_outcome(q, settings[i], false,
+				    "the changelog's step 4 is a write; APM 15.36.10 says host "
+				    "reads are not RMP-checked")->result,
+			 SIM_RESULT_LEN, "read: %s; write: %s", r, w);
+		snp_machine_destroy(m);
+	}
+	return 0;
+}
+
+/* ---- unaligned ----------------------------------------------------------------------- */
+
+static int q_unaligned(struct sim_question *q)
+{
+	static const char *const settings[] = { "rmp_check_every_access=off (default)",
+						"rmp_check_every_access=on" };
+
+	q->question = "What happens if the in-use page is not 2MB-aligned?";
+	q->setup = "A VMCB at the second page of a 2MB region runs on CPU 0; CPU 1 writes another "
+		   "page of the region through the 1GB direct map (filling a 2M TLB entry), then "
+		   "writes the VMCB page itself through that entry.";
+	q->knob = "rmp_check_every_access";
+	for (unsigned i = 0; i < 2; i++) {
+		struct snp_profile p = xp_profile(i ? "rmp_check_every_access=1" : NULL);
+		struct snp_machine *m;
+		char a[XP_TXT], b[XP_TXT];
+		int ret = xp_machine(&p, 0, &m);
+
+		if (ret)
+			return ret;
+		xp_vmrun(m, XP_REGION + 1, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
+		xp_access(m, 1, XP_REGION + 5, true, a, sizeof(a));
+		xp_access(m, 1, XP_REGION + 1, true, b, sizeof(b));
+		snprintf(xp_outcome(q, settings[i], false,
+				    "the changelog says the 2M fill reads the base entry; when "
+				    "hits are checked is not documented")->result,
+			 SIM_RESULT_LEN, "write to another page: %s; write to the in-use VMCB through "
+			 "the cached 2M entry: %s", a, b);
+		snp_machine_destroy(m);
+	}
+	return 0;
+}
+
+/* ---- stale-tlb ------------------------------------------------------------------------- */
+
+static int q_stale_tlb(struct sim_question *q)
+{
+	static const char *const settings[] = { "rmp_check_every_access=off (default)",
+						"rmp_check_every_access=on" };
+
+	q->question = "What if the TLB entry existed before the page was marked in-use?";
+	q->setup = "CPU 1 writes a page of a 2MB region through the 1GB direct map (a 2M TLB entry "
+		   "is filled); then a VMCB at the region's base runs on CPU 0; CPU 1 writes again, "
+		   "then again after flushing its TLB.";
+	q->knob = "rmp_check_every_access";
+	for (unsigned i = 0; i < 2; i++) {
+		struct snp_profile p = xp_profile(i ? "rmp_check_every_access=1" : NULL);
+		struct snp_machine *m;
+		char a[XP_TXT], b[XP_TXT], c[XP_TXT];
+		int ret = xp_machine(&p, 0, &m);
+
+		if (ret)
+			return ret;
+		xp_access(m, 1, XP_REGION + 5, true, a, sizeof(a));
+		xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
+		xp_access(m, 1, XP_REGION + 6, true, b, sizeof(b));
+		snp_tlb_flush_all(m, 1);
+		xp_access(m, 1, XP_REGION + 6, true, c, sizeof(c));
+		snprintf(xp_outcome(q, settings[i], false,
+				    "no source says whether a TLB hit consults the RMP")->result,
+			 SIM_RESULT_LEN, "before VMRUN: %s; after, through the old entry: %s; after a "
+			 "TLB flush: %s", a, b, c);
+		snp_machine_destroy(m);
+	}
+	return 0;
+}
+
+/* ---- all-vms ----------------------------------------------------------------------------- */
+
+static int q_all_vms(struct sim_question *q)
+{
+	static const enum snp_guest_type types[] = { SNP_GUEST_SVM, SNP_GUEST_SEV };
+	static const char *const settings[] = {
+		"plain SVM guest, vmrun_marks=all (default)", "SEV guest, vmrun_marks=all (default)",
+		"plain SVM guest, AVIC page aligned, vmrun_marks=vmcb",
+	};
+
+	q->question = "Does VMRUN mark these pages in-use for all VMs, not only SNP-active ones?";
+	q->setup = "The changelog's scenario with a non-SNP guest: a 2MB-aligned VMCB (or AVIC "
+		   "backing page) runs on CPU 0; CPU 1 writes another page of its region through "
+		   "the 1GB direct map.";
+	q->knob = "vmrun_marks";
+	for (unsigned i = 0; i < 3; i++) {
+		struct snp_profile p = xp_profile(i == 2 ? "vmrun_marks=vmcb" : NULL);
+		struct snp_vmrun_result res;
+		struct snp_machine *m;
+		char v[XP_TXT], w[XP_TXT];
+		int ret = xp_machine(&p, 0, &m);
+		bool avic = i == 2;
+
+		if (ret)
+			return ret;
+		ret = xp_vmrun(m, avic ? XP_REGION + 1 : XP_REGION, avic ? XP_REGION : SNP_NO_PAGE,
+			       i == 2 ? SNP_GUEST_SVM : types[i], &res);
+		xp_vmrun_text(ret, &res, v, sizeof(v));
+		xp_access(m, 1, XP_REGION + 5, true, w, sizeof(w));
+		snprintf(xp_outcome(q, settings[i], i < 2,
+				    i < 2 ? "LINUX 75253db41a46; LKML-REVIEW: all VMs"
+					  : "which roles VMRUN marks is a knob")->result,
+			 SIM_RESULT_LEN, "%s; write to the region: %s", v, w);
+		snp_machine_destroy(m);
+	}
+	return 0;
+}
+
+/* ---- vmexit ------------------------------------------------------------------------------ */
+
+static int q_vmexit(struct sim_question *q)
+{
+	static const char *const settings[] = { "inuse_cleared_at_vmexit=on (default)",
+						"inuse_cleared_at_vmexit=off" };
+
+	q->question = "Is the in-use mark cleared at #VMEXIT, so the window is only while the vCPU runs?";
+	q->setup = "A 2MB-aligned VMCB runs on CPU 0 and exits; CPU 1 then writes another page of "
+		   "the region through the 1GB direct map, and RMPUPDATE is tried on the VMCB.";
+	q->knob = "inuse_cleared_at_vmexit";
+	for (unsigned i = 0; i < 2; i++) {
+		struct snp_profile p = xp_profile(i ? "inuse_cleared_at_vmexit=0" : NULL);
+		struct snp_rmpupdate_in sh = { 0 };
+		struct snp_machine *m;
+		char w[XP_TXT];
+		int ret = xp_machine(&p, 0, &m), upd;
+
+		if (ret)
+			return ret;
+		xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
+		snp_vmexit(m, 0);
+		xp_access(m, 1, XP_REGION + 5, true, w, sizeof(w));
+		upd = snp_rmpupdate(snp_machine_rmp(m), SNP_CALLER_HV, snp_pfn_to_phys(XP_REGION), &sh);
+		snprintf(xp_outcome(q, settings[i], i == 0,
+				    i == 0 ? "APM 15.36.12: FAIL_INUSE until #VMEXIT"
+					   : "snp-facts §5 marks 'exactly at #VMEXIT on all parts' UNCONFIRMED")->result,
+			 SIM_RESULT_LEN, "after #VMEXIT, write to the region: %s; RMPUPDATE of the VMCB: %s",
+			 w, snp_rmp_ret_name(upd));
+		snp_machine_destroy(m);
+	}
+	return 0;
+}
+
+struct sim_experiment {
+	const char *id;
+	int (*run)(struct sim_question *q);
+};
+
+static const struct sim_experiment experiments[] = {
+	{ "uncovered", q_uncovered },
+	{ "visible", q_visible },
+	{ "rmpupdate-race", q_rmpupdate_race },
+	{ "writes-only", q_writes_only },
+	{ "unaligned", q_unaligned },
+	{ "stale-tlb", q_stale_tlb },
+	{ "all-vms", q_all_vms },
+	{ "vmexit", q_vmexit },
+};
+
+unsigned sim_explain_count(void)
+{
+	return sizeof(experiments) / sizeof(experiments[0]);
+}
+
+const char *sim_explain_id(unsigned i)
+{
+	return i < sim_explain_count() ? experiments[i].id : NULL;
+}
+
+int sim_explain_run(const char *id, struct sim_question *out)
+{
+	if (!id || !out)
+		return SNP_EINVAL;
+	for (unsigned i = 0; i < sim_explain_count(); i++) {
+		if (strcmp(id, experiments[i].id))
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->id = experiments[i].id;
+		return experiments[i].run(out);
+	}
+	return SNP_ENOENT;
+}
