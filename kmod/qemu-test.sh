@@ -21,7 +21,8 @@
 #
 # Knobs: SNPSAFE_KVER=<ver> (e.g. 6.1.0-56-amd64), SNPSAFE_QEMU_TIMEOUT=600
 # (seconds), SNPSAFE_QEMU_MEM=1024 (MiB), SNPSAFE_KMOD_ARGS="..." (extra
-# module parameters for the full self-test, e.g. "iterations=100000").
+# module parameters for the full self-test, e.g. "iterations=100000"),
+# SNPSAFE_KERNEL_ARGS="..." (extra kernel command line, e.g. init_on_alloc=0).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -114,7 +115,7 @@ if grep -qiE 'warning:|error:' "$bdir/build.log"; then
 fi
 ko=$bdir/snpsafe_kmod.ko
 [ -f "$ko" ] || die "no $ko"
-vermagic=$(modinfo -F vermagic "$ko" 2>/dev/null || true)
+vermagic=$(tr '\0' '\n' < "$ko" | sed -n 's/^vermagic=//p' | head -n 1)
 log "built $(basename "$ko"), vermagic: ${vermagic:-?}"
 t_build=$(date +%s)
 
@@ -139,7 +140,7 @@ rc=0
 timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp 1 -m "$MEM" \
 	-kernel "$cache/linux-image-$kver/boot/vmlinuz-$kver" \
 	-initrd "$cache/initrd.gz" \
-	-append "console=ttyS0 panic=-1 printk.time=0 loglevel=7 rdinit=/init" \
+	-append "console=ttyS0 panic=-1 printk.time=0 loglevel=7 rdinit=/init ${SNPSAFE_KERNEL_ARGS:-}" \
 	-nographic -monitor none -serial "file:$serial" -no-reboot \
 	< /dev/null > "$cache/qemu.out" 2>&1 || rc=$?
 t_qemu=$(date +%s)
@@ -150,13 +151,15 @@ t_qemu=$(date +%s)
 # ---- 5. results ---------------------------------------------------------------
 # Console lines may carry a "[ time]" prefix if printk.time is on; drop it.
 tr -d '\r' < "$serial" | sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' > "$cache/console.log"
-# The full run's KTAP: from "KTAP version 1" to the module's closing comment.
-awk '/^KTAP version 1$/ { on = 1 } on { print } on && /^# snpsafe: [0-9]+ passed/ { exit }' \
-	"$cache/console.log" > "$cache/ktap.log"
+# The full run's KTAP: from "KTAP version 1" to the module's closing
+# comment, less other kernel messages printed in between.
+awk '/^KTAP version 1$/ { on = 1 }
+	on && /^(KTAP version 1|1\.\.[0-9]+|(not )?ok [0-9]+( .*)?|# .*)$/ { print }
+	on && /^# snpsafe: [0-9]+ passed/ { exit }' "$cache/console.log" > "$cache/ktap.log"
 
 echo "KTAP version 1"
 echo "# kmod-test: kernel $kver under QEMU TCG; timings are emulated, compare ratios only"
-echo "1..3"
+echo "1..4"
 passed=0; failed=0
 result() {	# result OK|FAIL NUMBER NAME [reason]
 	if [ "$1" = OK ]; then
@@ -212,6 +215,14 @@ else
 	fi
 fi
 grep -q '^snpsafe-init: done' "$cache/console.log" || { echo "# init did not finish"; failed=$((failed + 1)); }
+# The kernel itself must not have complained (oops, warning, lockup).
+bad_lines=$(grep -E 'BUG:|WARNING:|Oops|Call Trace:|soft lockup|hung_task|Kernel panic' "$cache/console.log" | head -n 5 || true)
+if [ -z "$bad_lines" ]; then
+	result OK 4 kernel_log_clean
+else
+	echo "$bad_lines" | sed 's/^/    # /'
+	result FAIL 4 kernel_log_clean "the kernel log has an oops, warning or lockup"
+fi
 t_end=$(date +%s)
 echo "# kmod: $passed passed, $failed failed (install $((t_install - t0))s, build $((t_build - t_install))s, qemu $((t_qemu - t_build))s, total $((t_end - t0))s)"
 [ "$failed" -eq 0 ] || die "see $cache/console.log"

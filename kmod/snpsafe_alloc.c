@@ -153,48 +153,49 @@ unsigned long snpsafe_sieve_give_back(struct snpsafe_sieve *s,
 }
 
 /*
- * How many order-0 pages one call may try before it gives up on the cheap
- * path.  Two aligned pages in a row are already rare (about one page in 512
- * is aligned); the bound only keeps the loop finite.
- */
-#define SIEVE_MAX_TRIES	4
-
-/*
  * sieve: an ordinary order-0 page, unless it is 2MB-aligned.  An aligned
  * page is not freed: order-0 frees go to the head of the per-CPU free list
  * and the next order-0 allocation on this CPU pops that same head, so
  * "free and retry" just gets the aligned page back (ping-pong).  Instead
  * it is parked in the pool, where no one can be handed it, and another
- * page is taken.  Parked pages go back to the kernel under memory pressure
- * (the shrinker) and at teardown.  When the pool is full, or order-0
- * allocation fails, the order-1 method above is the fallback, so the
- * result is never aligned either way.
+ * page is taken; the loop is bounded by the pool's free room.  Parked
+ * pages go back to the kernel under memory pressure (the shrinker), when
+ * even the fallback fails, and at teardown.  When the pool is full, or
+ * order-0 allocation fails, the order-1 method above is the fallback, so
+ * the result is never aligned either way.
+ *
+ * The caller's gfp goes to the order-0 allocation unchanged, __GFP_ZERO
+ * included: clearing only the kept page afterwards would spare a parked
+ * page its clearing (one page in 512), but on kernels with init_on_alloc
+ * (Debian's default) the allocator clears every page anyway, and the
+ * page would be cleared twice.
  */
 struct page *snpsafe_sieve_alloc(struct snpsafe_sieve *s, int node, gfp_t gfp)
 {
 	struct page *page;
-	int tries;
 
 	s->st.calls++;
-	for (tries = 0; tries < SIEVE_MAX_TRIES; tries++) {
+	while (snpsafe_sieve_count(s) < s->cap) {
 		page = alloc_pages_node(node, gfp, 0);
 		if (!page) {
-			/* Memory is short: hand the parked pages back first. */
-			snpsafe_sieve_give_back(s, ULONG_MAX);
 			s->st.fallback_nomem++;
-			return snpsafe_upstream_alloc(node, gfp);
+			goto fallback;
 		}
 		if (!snpsafe_page_2m_aligned(page)) {
 			s->st.order0_hits++;
 			return page;
 		}
 		if (!snpsafe_sieve_park(s, page)) {
-			__free_page(page);
+			__free_page(page);	/* lost a race for the last slot */
 			break;
 		}
 	}
 	s->st.fallback_full++;
-	return snpsafe_upstream_alloc(node, gfp);
+fallback:
+	page = snpsafe_upstream_alloc(node, gfp);
+	if (!page && snpsafe_sieve_give_back(s, ULONG_MAX))
+		page = snpsafe_upstream_alloc(node, gfp);	/* memory is short */
+	return page;
 }
 
 struct page *snpsafe_alloc_page(enum snpsafe_strategy strat,

@@ -26,8 +26,9 @@ enum snpsafe_strategy {
 	SNPSAFE_NR_STRATEGIES,
 };
 
-/* Largest pool the sieve_pool module parameter may ask for. */
-#define SNPSAFE_SIEVE_POOL_MAX	1024
+/* Pool capacity: default and largest, as in the user-space model. */
+#define SNPSAFE_SIEVE_POOL_DEFAULT	32
+#define SNPSAFE_SIEVE_POOL_MAX	512
 
 struct snpsafe_sieve_stats {
 	unsigned long calls;		/* snpsafe_sieve_alloc() calls */
