@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_mmu_tlb.c - TLB fills and flushes (single, full, shootdown), the
+ * direct map and its split policy (LINUX arch/x86/virt/svm/sev.c,
+ * adjust_direct_map), storage that grows only with splits, and bad input.
+ */
+#include "mmu_test_util.h"
+
+static void tlb_fill_sizes(void)
+{
+	static const struct { enum snp_dmap_boot boot; enum snp_map_size size, leaf; } c[] = {
+		{ SNP_DMAP_1G, SNP_MAP_2M, SNP_MAP_1G },  /* a 1G leaf installs a 2M entry */
+		{ SNP_DMAP_2M, SNP_MAP_2M, SNP_MAP_2M },
+		{ SNP_DMAP_4K, SNP_MAP_4K, SNP_MAP_4K },
+	};
+
+	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(c); i++) {
+		struct snp_machine *m = t_machine_full("early-snp", 4 * SNP_GiB, 0, c[i].boot);
+		uint64_t va = snp_pfn_to_virt(T_NEIGHBOUR) + 0x123;
+		struct snp_tlb_entry e;
+
+		KEXPECT_EQ(snp_tlb_lookup(m, 0, va, &e), 0);
+		KASSERT_EQ(snp_host_read(m, 0, va), 0);
+		KASSERT_EQ(snp_tlb_lookup(m, 0, va, &e), 1);
+		KEXPECT_EQ(e.size, c[i].size);
+		KEXPECT_EQ(e.leaf, c[i].leaf);
+		KEXPECT(!e.write_checked);
+		KEXPECT_EQ(e.pa, snp_pfn_to_phys(c[i].size == SNP_MAP_4K ? T_NEIGHBOUR : T_REGION));
+		KASSERT_EQ(snp_host_write(m, 0, va), 0);
+		KASSERT_EQ(snp_tlb_lookup(m, 0, va, &e), 1);
+		KEXPECT(e.write_checked);
+		KEXPECT_EQ(snp_tlb_nr_entries(m, 0), 1);
+		KEXPECT_EQ(snp_tlb_nr_entries(m, 1), 0);
+		snp_machine_destroy(m);
+	}
+}
+
+static void tlb_flush_single_full_shootdown(void)
+{
+	struct snp_machine *m = t_machine("early-snp");
+	uint64_t a = snp_pfn_to_virt(T_REGION), b = snp_pfn_to_virt(T_NEXT_REGION);
+
+	for (unsigned cpu = 0; cpu < 2; cpu++) {
+		KASSERT_EQ(snp_host_write(m, cpu, a), 0);
+		KASSERT_EQ(snp_host_write(m, cpu, b), 0);
+		KASSERT_EQ(snp_tlb_nr_entries(m, cpu), 2);
+	}
+	/* INVLPG: one address, one CPU; any address inside the 2M entry drops it. */
+	KASSERT_EQ(snp_tlb_flush_one(m, 0, a + 0x1f0000), 0);
+	KEXPECT_EQ(snp_tlb_lookup(m, 0, a, NULL), 0);
+	KEXPECT_EQ(snp_tlb_lookup(m, 0, b, NULL), 1);
+	KEXPECT_EQ(snp_tlb_lookup(m, 1, a, NULL), 1);
+	/* Full flush of one CPU. */
+	KASSERT_EQ(snp_tlb_flush_all(m, 1), 0);
+	KEXPECT_EQ(snp_tlb_nr_entries(m, 1), 0);
+	KEXPECT_EQ(snp_tlb_nr_entries(m, 0), 1);
+	/* Shootdown: a range on every CPU. */
+	KASSERT_EQ(snp_host_write(m, 1, b), 0);
+	KASSERT_EQ(snp_host_write(m, 1, a), 0);
+	KASSERT_EQ(snp_tlb_shootdown(m, b + 0x1000, SNP_PAGE_SIZE), 0);
+	KEXPECT_EQ(snp_tlb_lookup(m, 0, b, NULL), 0);
+	KEXPECT_EQ(snp_tlb_lookup(m, 1, b, NULL), 0);
+	KEXPECT_EQ(snp_tlb_lookup(m, 1, a, NULL), 1);
+	snp_machine_destroy(m);
+}
+
+static void tlb_capacity_evicts(void)
+{
+	struct snp_machine_config cfg = { .mem_bytes = 4 * SNP_GiB, .nr_cpus = 1,
+					  .tlb_entries = 4 };
+	struct snp_machine *m;
+
+	KASSERT_EQ(snp_machine_create(&cfg, &m), 0);
+	for (snp_pfn_t r = 0; r < 10; r++)
+		KASSERT_EQ(snp_host_write(m, 0, snp_pfn_to_virt(r * 512)), 0);
+	KEXPECT_EQ(snp_tlb_nr_entries(m, 0), 4);
+	KEXPECT_EQ(snp_tlb_lookup(m, 0, snp_pfn_to_virt(9 * 512), NULL), 1);
+	KEXPECT_EQ(snp_tlb_lookup(m, 0, snp_pfn_to_virt(0), NULL), 0);
+	snp_machine_destroy(m);
+}
+
+/* set_memory_4k: 1G -> 512 x 2M, then only the touched 2M -> 4K; TLBs shot down. */
+static void set_memory_4k_splits(void)
+{
+	struct snp_machine *m = t_machine("early-snp");
+	enum snp_map_size s;
+
+	KASSERT_EQ(snp_host_write(m, 0, snp_pfn_to_virt(T_NEXT_REGION)), 0);
+	KASSERT_EQ(snp_host_write(m, 1, snp_pfn_to_virt(T_NEIGHBOUR)), 0);
+	KASSERT_EQ(snp_set_memory_4k(m, snp_pfn_to_virt(T_NEIGHBOUR), 1), 0);
+	KEXPECT_EQ(snp_direct_map_nr_split_1g(m), 1);
+	KEXPECT_EQ(snp_direct_map_nr_split_2m(m), 1);
+	KASSERT_EQ(snp_direct_map_lookup(m, snp_pfn_to_virt(T_REGION), &s), 0);
+	KEXPECT_EQ(s, SNP_MAP_4K);
+	KASSERT_EQ(snp_direct_map_lookup(m, snp_pfn_to_virt(T_NEXT_REGION), &s), 0);
+	KEXPECT_EQ(s, SNP_MAP_2M);
+	KASSERT_EQ(snp_direct_map_lookup(m, snp_phys_to_virt(SNP_GiB), &s), 0);
+	KEXPECT_EQ(s, SNP_MAP_1G);
+	/* The old 1G translations are gone from every CPU. */
+	KEXPECT_EQ(snp_tlb_nr_entries(m, 0), 0);
+	KEXPECT_EQ(snp_tlb_nr_entries(m, 1), 0);
+	/* Splitting again is a no-op; a range across two 2MB regions splits both. */
+	KASSERT_EQ(snp_set_memory_4k(m, snp_pfn_to_virt(T_NEIGHBOUR), 1), 0);
+	KEXPECT_EQ(snp_direct_map_nr_split_2m(m), 1);
+	KASSERT_EQ(snp_set_memory_4k(m, snp_pfn_to_virt(T_NEXT_REGION - 1), 2), 0);
+	KEXPECT_EQ(snp_direct_map_nr_split_2m(m), 2);
+	snp_machine_destroy(m);
+}
+
+/* Upstream policy: a 4K transition splits first, a 2M one does not, nothing merges back. */
+static void split_policy(void)
+{
+	struct snp_machine *m = t_machine("early-snp");
+	enum snp_map_size s;
+
+	KASSERT_EQ(snp_rmp_make_private(m, T_REGION, 0x200000, SNP_MAP_2M, 3, false), 0);
+	KEXPECT_EQ(snp_direct_map_nr_split_1g(m), 0);
+	KEXPECT_EQ(snp_rmp_make_shared(m, T_REGION, SNP_MAP_2M), 0);
+	KEXPECT_EQ(snp_direct_map_nr_split_1g(m), 0);
+	KASSERT_EQ(snp_rmp_make_private(m, T_NEIGHBOUR, 0x1000, SNP_MAP_4K, 3, false), 0);
+	KASSERT_EQ(snp_direct_map_lookup(m, snp_pfn_to_virt(T_NEIGHBOUR), &s), 0);
+	KEXPECT_EQ(s, SNP_MAP_4K);
+	KEXPECT_EQ(snp_direct_map_nr_split_2m(m), 1);
+	KASSERT_EQ(snp_rmp_make_shared(m, T_NEIGHBOUR, SNP_MAP_4K), 0);
+	KASSERT_EQ(snp_direct_map_lookup(m, snp_pfn_to_virt(T_NEIGHBOUR), &s), 0);
+	KEXPECT_EQ(s, SNP_MAP_4K);  /* never merged back */
+	/* A 2M transition needs a 2MB-aligned pfn (adjust_direct_map's -EINVAL). */
+	KEXPECT_EQ(snp_rmp_make_private(m, T_NEIGHBOUR, 0, SNP_MAP_2M, 3, false), SNP_EINVAL);
+	KEXPECT_EQ(snp_rmp_make_private(m, T_REGION, 0, SNP_MAP_1G, 3, false), SNP_EINVAL);
+	/* The instruction's own codes come back unchanged. */
+	KEXPECT_EQ(snp_rmp_make_private(m, T_NEXT_REGION, 0, SNP_MAP_4K, 0, false), SNP_FAIL_INPUT);
+	snp_machine_destroy(m);
+}
+
+/* A 1 TiB host with 1G leaves allocates no per-4K (nor per-2M) direct-map state. */
+static void storage_scales(void)
+{
+	struct snp_machine_config cfg = { .mem_bytes = SNP_TiB, .nr_cpus = 4 };
+	struct snp_machine *m;
+	size_t before, after;
+
+	KASSERT_EQ(snp_machine_create(&cfg, &m), 0);
+	before = snp_machine_storage_bytes(m);
+	ktap_log("1 TiB machine, 4 CPUs: %zu bytes of MMU state", before);
+	KEXPECT(before < 64 * 1024);
+	for (uint64_t g = 0; g < 8; g++)
+		KASSERT_EQ(snp_set_memory_4k(m, snp_phys_to_virt(g * 100 * SNP_GiB), 1), 0);
+	after = snp_machine_storage_bytes(m);
+	KEXPECT_EQ(after - before, 8 * 512);
+	KEXPECT_EQ(snp_host_write(m, 3, snp_phys_to_virt(SNP_TiB - 8)), 0);
+	snp_machine_destroy(m);
+}
+
+/* A memory size that is not a multiple of 1GB: the tail is mapped with 2M. */
+static void partial_gigabyte_tail(void)
+{
+	struct snp_machine_config cfg = { .mem_bytes = SNP_GiB + 6 * SNP_MiB };
+	struct snp_machine *m;
+	enum snp_map_size s;
+
+	KASSERT_EQ(snp_machine_create(&cfg, &m), 0);
+	KASSERT_EQ(snp_direct_map_lookup(m, snp_phys_to_virt(SNP_GiB + 4 * SNP_MiB), &s), 0);
+	KEXPECT_EQ(s, SNP_MAP_2M);
+	KASSERT_EQ(snp_direct_map_lookup(m, snp_phys_to_virt(0), &s), 0);
+	KEXPECT_EQ(s, SNP_MAP_1G);
+	KEXPECT_EQ(snp_direct_map_lookup(m, snp_phys_to_virt(SNP_GiB + 6 * SNP_MiB), &s), SNP_ERANGE);
+	snp_machine_destroy(m);
+}
+
+static void bad_input(void)
+{
+	struct snp_machine *m = t_machine("early-snp");
+	struct snp_machine_config cfg = { 0 };
+	struct snp_machine *out = (struct snp_machine *)&cfg;
+	uint64_t end = snp_phys_to_virt(4 * SNP_GiB);
+	struct snp_fault_record r;
+	struct snp_exc exc;
+	enum snp_map_size s;
+
+	KEXPECT_EQ(snp_machine_create(NULL, &out), SNP_EINVAL);
+	KEXPECT_EQ(snp_machine_create(&cfg, NULL), SNP_EINVAL);
+	cfg.nr_cpus = SNP_MACHINE_MAX_CPUS + 1;
+	KEXPECT_EQ(snp_machine_create(&cfg, &out), SNP_EINVAL);
+	KEXPECT(out == NULL);
+	cfg.nr_cpus = 1;
+	cfg.direct_map = (enum snp_dmap_boot)7;
+	KEXPECT_EQ(snp_machine_create(&cfg, &out), SNP_EINVAL);
+	cfg.direct_map = SNP_DMAP_1G;
+	cfg.mem_bytes = 3 * SNP_MiB;  /* not a multiple of 2MB: the RMP refuses */
+	KEXPECT_NE(snp_machine_create(&cfg, &out), 0);
+	snp_machine_destroy(NULL);
+
+	KEXPECT_EQ(snp_host_access(NULL, 0, SNP_PAGE_OFFSET, true, &exc), SNP_EINVAL);
+	KEXPECT_EQ(exc.vector, SNP_EXC_NONE);
+	KEXPECT_EQ(snp_host_access(m, 2, SNP_PAGE_OFFSET, true, &exc), SNP_EINVAL);
+	KEXPECT_EQ(snp_host_access(m, 0, SNP_PAGE_OFFSET - 1, true, &exc), SNP_ERANGE);
+	KEXPECT_EQ(snp_host_access(m, 0, end, false, NULL), SNP_ERANGE);
+	KEXPECT_EQ(snp_host_access(m, 0, 0, false, NULL), SNP_ERANGE);
+	KEXPECT_EQ(snp_host_access(m, 0, UINT64_MAX, true, NULL), SNP_ERANGE);
+	KEXPECT_EQ(snp_host_access(m, 0, end - 1, true, NULL), 0);
+	KEXPECT_EQ(snp_direct_map_lookup(m, end, &s), SNP_ERANGE);
+	KEXPECT_EQ(snp_direct_map_lookup(m, SNP_PAGE_OFFSET, NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_direct_map_lookup(NULL, SNP_PAGE_OFFSET, &s), SNP_EINVAL);
+	KEXPECT_EQ(snp_set_memory_4k(NULL, SNP_PAGE_OFFSET, 1), SNP_EINVAL);
+	KEXPECT_EQ(snp_set_memory_4k(m, SNP_PAGE_OFFSET + 1, 1), SNP_EINVAL);
+	KEXPECT_EQ(snp_set_memory_4k(m, SNP_PAGE_OFFSET, 0), SNP_EINVAL);
+	KEXPECT_EQ(snp_set_memory_4k(m, end - SNP_PAGE_SIZE, 2), SNP_ERANGE);
+	KEXPECT_EQ(snp_set_memory_4k(m, end - SNP_PAGE_SIZE, UINT64_MAX), SNP_ERANGE);
+	KEXPECT_EQ(snp_set_memory_4k(m, end, 1), SNP_ERANGE);
+	KEXPECT_EQ(snp_tlb_lookup(NULL, 0, 0, NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_tlb_lookup(m, 7, 0, NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_tlb_flush_one(m, 7, 0), SNP_EINVAL);
+	KEXPECT_EQ(snp_tlb_flush_all(NULL, 0), SNP_EINVAL);
+	KEXPECT_EQ(snp_tlb_shootdown(NULL, 0, 1), SNP_EINVAL);
+	KEXPECT_EQ(snp_tlb_shootdown(m, 0, 0), SNP_EINVAL);
+	KEXPECT_EQ(snp_tlb_shootdown(m, UINT64_MAX, 2), SNP_EINVAL);
+	KEXPECT_EQ(snp_tlb_nr_entries(m, 2), SNP_EINVAL);
+	KEXPECT_EQ(snp_fault_get(NULL, 0, &r), SNP_EINVAL);
+	KEXPECT_EQ(snp_fault_get(m, 0, NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_fault_get(m, 0, &r), SNP_ENOENT);
+	KEXPECT_EQ(snp_fault_last(NULL, &r), SNP_EINVAL);
+	KEXPECT_EQ(snp_fault_count(NULL), 0);
+	snp_fault_clear(NULL);
+	KEXPECT(snp_fault_format(NULL, NULL, 0) == NULL);
+	KEXPECT(!strcmp(snp_fault_rule_name((enum snp_fault_rule)999), "?"));
+	KEXPECT(!strcmp(snp_map_size_name(SNP_MAP_1G), "1G"));
+	KEXPECT_EQ(snp_host_rmpupdate(NULL, 0, NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_host_rmpupdate(m, 0, NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_rmp_make_shared(m, 4 * SNP_GiB >> SNP_PAGE_SHIFT, SNP_MAP_4K), SNP_ERANGE);
+	KEXPECT_EQ(snp_rmp_make_private(NULL, 0, 0, SNP_MAP_4K, 1, false), SNP_EINVAL);
+	KEXPECT(snp_machine_rmp(NULL) == NULL);
+	KEXPECT(snp_machine_profile(NULL) == NULL);
+	KEXPECT_EQ(snp_machine_nr_cpus(NULL), 0);
+	KEXPECT_EQ(snp_machine_mem_bytes(m), 4 * SNP_GiB);
+	KEXPECT_EQ(snp_machine_storage_bytes(NULL), 0);
+	snp_machine_destroy(m);
+}
+
+static const struct ktap_case cases[] = {
+	KTAP_CASE(tlb_fill_sizes),
+	KTAP_CASE(tlb_flush_single_full_shootdown),
+	KTAP_CASE(tlb_capacity_evicts),
+	KTAP_CASE(set_memory_4k_splits),
+	KTAP_CASE(split_policy),
+	KTAP_CASE(storage_scales),
+	KTAP_CASE(partial_gigabyte_tail),
+	KTAP_CASE(bad_input),
+};
+
+KTAP_MAIN("mmu_tlb", cases)
