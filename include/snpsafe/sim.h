@@ -40,3 +40,49 @@ const char *sim_explain_id(unsigned i);
 int sim_explain_run(const char *id, struct sim_question *out);
 
 #endif
+
+/* ---- bench: measured in one run, reported as ratios --------------------------- */
+
+struct sim_bench_alloc {
+	enum snp_alloc_strategy strategy;
+	double ns_per_alloc;          /* one snp_safe_alloc_page + free, median of rounds */
+	double ratio_to_naive;
+	double order1_per_1000;       /* order-1 blocks broken per 1,000 allocations */
+	uint64_t allocs;
+	uint64_t aligned;             /* 2MB-aligned pages handed out */
+};
+
+struct sim_bench_alloc_config {
+	uint64_t mem_bytes;           /* aged host size; 0 = 2 GiB */
+	uint64_t seed;
+	uint64_t pairs;               /* alloc+free pairs per strategy; 0 = 400,000 */
+	unsigned rounds;              /* rounds per strategy, interleaved; 0 = 9 */
+};
+
+/* Cost of naive, upstream and sieve on one aged host: out[SNP_ALLOC_NR_STRATEGIES]. */
+int sim_bench_alloc_run(const struct sim_bench_alloc_config *cfg, struct sim_bench_alloc *out);
+
+struct sim_bench_access {
+	double hit_accesses_per_s;    /* checked host writes that hit the TLB */
+	double miss_accesses_per_s;   /* checked host writes that walk and fill */
+	uint64_t hit_accesses, miss_accesses;
+};
+/* Host-access speed of the modeled MMU on a 16 GiB, 2-CPU machine. */
+int sim_bench_access_run(uint64_t accesses, struct sim_bench_access *out);
+
+/* Monotonic time in seconds, and peak RSS of this process in bytes (0 if unknown). */
+double sim_now(void);
+uint64_t sim_peak_rss_bytes(void);
+
+/* A scale run: one modeled host of mem_bytes with vms small VMs created, run and destroyed. */
+struct sim_bench_scale {
+	uint64_t mem_bytes;
+	uint64_t vms;
+	uint64_t vcpus;
+	double seconds;
+	uint64_t peak_rss_bytes;
+};
+/* 0 if a scale run of this size fits this machine, else a negative code for sim_bench_scale_why(). */
+int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms);
+const char *sim_bench_scale_why(int err);
+int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, struct sim_bench_scale *out);

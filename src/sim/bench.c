@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench.c - measurements for `snpsafe bench` and `make bench`: the cost of
+ * each SNP-safe allocation strategy on one aged host, and the speed of the
+ * modeled MMU's checked accesses.  Figures are wall-clock and only compared
+ * within one run (ratios); no test asserts them.
+ */
+#include <snpsafe/sim.h>
+#include <snpsafe/mmu.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BENCH_BATCH 32   /* pages held at once: a vCPU's worth of allocations */
+
+double sim_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+uint64_t sim_peak_rss_bytes(void)
+{
+	char line[256];
+	unsigned long kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kb * 1024;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One round: pairs alloc+free pairs in batches; returns seconds, or < 0. */
+static double alloc_round(struct mm_host *mm, uint64_t pairs, uint64_t *aligned)
+{
+	struct page *held[BENCH_BATCH];
+	double t0 = sim_now();
+
+	for (uint64_t done = 0; done < pairs; done += BENCH_BATCH) {
+		for (unsigned i = 0; i < BENCH_BATCH; i++) {
+			held[i] = snp_safe_alloc_page(mm);
+			if (!held[i])
+				return -1;
+		}
+		for (unsigned i = 0; i < BENCH_BATCH; i++) {
+			*aligned += snp_pfn_2m_aligned(mm_page_to_pfn(mm, held[i]));
+			snp_safe_free_page(mm, held[i]);
+		}
+	}
+	return sim_now() - t0;
+}
+
+static int aged_host(uint64_t mem, uint64_t seed, struct mm_host **mm, struct mm_aged **aged)
+{
+	struct mm_age_config age;
+	struct mm_config cfg;
+	int ret;
+
+	mm_config_init(&cfg, mem);
+	ret = mm_host_create(&cfg, mm);
+	if (ret)
+		return ret;
+	mm_age_config_init(&age, seed);
+	ret = mm_age(*mm, &age, aged);
+	if (ret)
+		mm_host_destroy(*mm);
+	return ret;
+}
+
+static int set_strategy(struct mm_host *mm, enum snp_alloc_strategy s)
+{
+	struct snp_alloc_config c;
+
+	snp_alloc_get_config(mm, &c);
+	c.strategy = s;
+	c.snp_enabled = true;
+	return snp_alloc_configure(mm, &c);
+}
+
+int sim_bench_alloc_run(const struct sim_bench_alloc_config *cfg, struct sim_bench_alloc *out)
+{
+	uint64_t mem = cfg && cfg->mem_bytes ? cfg->mem_bytes : 2 * SNP_GiB;
+	uint64_t pairs = cfg && cfg->pairs ? cfg->pairs : 400000;
+	unsigned rounds = cfg && cfg->rounds ? cfg->rounds : 9;
+	double t[SNP_ALLOC_NR_STRATEGIES][64];
+	struct mm_aged *aged;
+	struct mm_host *mm;
+	int ret;
+
+	if (!out || rounds > 64)
+		return SNP_EINVAL;
+	ret = aged_host(mem, cfg ? cfg->seed : 1, &mm, &aged);
+	if (ret)
+		return ret;
+	memset(out, 0, sizeof(*out) * SNP_ALLOC_NR_STRATEGIES);
+	/* Rounds interleave the strategies so drift in the machine hits all alike. */
+	for (unsigned r = 0; r < rounds + 1; r++) {
+		for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++) {
+			struct snp_alloc_stats st;
+			uint64_t aligned = 0;
+			double secs;
+
+			set_strategy(mm, (enum snp_alloc_strategy)s);
+			snp_alloc_reset_stats(mm);
+			secs = alloc_round(mm, pairs / rounds, &aligned);
+			if (secs < 0) {
+				ret = SNP_ENOMEM;
+				goto out;
+			}
+			if (r == 0)
+				continue;   /* warm-up round */
+			snp_alloc_get_stats(mm, &st);
+			t[s][r - 1] = secs * 1e9 / (double)(pairs / rounds);
+			out[s].allocs += st.allocs;
+			out[s].aligned += aligned;
+			out[s].order1_per_1000 += (double)st.order1_broken;
+		}
+	}
+	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++) {
+		qsort(t[s], rounds, sizeof(double), cmp_double);
+		out[s].strategy = (enum snp_alloc_strategy)s;
+		out[s].ns_per_alloc = t[s][rounds / 2];
+		out[s].order1_per_1000 = out[s].allocs ? out[s].order1_per_1000 * 1000.0 / (double)out[s].allocs : 0;
+	}
+	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++)
+		out[s].ratio_to_naive = out[s].ns_per_alloc / out[SNP_ALLOC_NAIVE].ns_per_alloc;
+out:
+	snp_safe_release(mm);
+	mm_aged_release(mm, aged);
+	mm_host_destroy(mm);
+	return ret;
+}
+
+int sim_bench_access_run(uint64_t accesses, struct sim_bench_access *out)
+{
+	struct snp_machine_config cfg = { .mem_bytes = 16 * SNP_GiB, .nr_cpus = 2 };
+	const uint64_t regions = 4096;   /* far more 2MB regions than TLB entries */
+	struct snp_machine *m;
+	double t0, t1;
+	int ret;
+
+	if (!out || !accesses)
+		return SNP_EINVAL;
+	ret = snp_machine_create(&cfg, &m);
+	if (ret)
+		return ret;
+	memset(out, 0, sizeof(*out));
+	t0 = sim_now();
+	for (uint64_t i = 0; i < accesses; i++)
+		ret |= snp_host_write(m, 1, snp_pfn_to_virt(0x1000 + (i & 7)));
+	t1 = sim_now();
+	out->hit_accesses = accesses;
+	out->hit_accesses_per_s = (double)accesses / (t1 - t0);
+	t0 = sim_now();
+	for (uint64_t i = 0; i < accesses; i++)
+		ret |= snp_host_write(m, 1, snp_pfn_to_virt((i % regions) * SNP_PTRS_PER_PMD + 3));
+	t1 = sim_now();
+	out->miss_accesses = accesses;
+	out->miss_accesses_per_s = (double)accesses / (t1 - t0);
+	snp_machine_destroy(m);
+	return ret ? SNP_EFAULT : 0;
+}
