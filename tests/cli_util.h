@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli_util.h - run the built snpsafe command from a test and capture its
+ * exit status, stdout and stderr.  The binary comes from $SNPSAFE_BIN (the
+ * sanitizer build of the tests uses $SNPSAFE_SAN_BIN when it is set, so a
+ * sanitized test drives a sanitized command).
+ */
+#ifndef SNPSAFE_TESTS_CLI_UTIL_H
+#define SNPSAFE_TESTS_CLI_UTIL_H
+
+#include "ktap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CLI_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CLI_SANITIZED 1
+#endif
+#endif
+#ifndef CLI_SANITIZED
+#define CLI_SANITIZED 0
+#endif
+
+struct cli_run {
+	int status;      /* exit status, or 128+signal */
+	char *out;       /* stdout, NUL-terminated */
+	char *err;       /* stderr */
+};
+
+static const char *cli_bin(void)
+{
+	const char *b = CLI_SANITIZED ? getenv("SNPSAFE_SAN_BIN") : NULL;
+
+	if (!b || !*b)
+		b = getenv("SNPSAFE_BIN");
+	if (!b || !*b || access(b, X_OK))
+		ktap_skip("SNPSAFE_BIN not set or not executable (run through make test)");
+	return b;
+}
+
+static char *cli_slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 4096, len = 0, n;
+	char *buf = malloc(cap);
+
+	if (!f || !buf) {
+		if (f)
+			fclose(f);
+		free(buf);
+		return NULL;
+	}
+	while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len < 2) {
+			char *nb = realloc(buf, cap *= 2);
+
+			if (!nb)
+				break;
+			buf = nb;
+		}
+	}
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Run "snpsafe ARGS" (ARGS is shell text); stdin is /dev/null. */
+static struct cli_run cli_run(const char *args)
+{
+	char out[] = "/tmp/snpsafe-test-out-XXXXXX", err[] = "/tmp/snpsafe-test-err-XXXXXX";
+	struct cli_run r = { -1, NULL, NULL };
+	int fo = mkstemp(out), fe = mkstemp(err), st;
+	char *cmd;
+	size_t len;
+
+	if (fo < 0 || fe < 0)
+		ktap_skip("mkstemp failed");
+	close(fo);
+	close(fe);
+	len = strlen(cli_bin()) + strlen(args) + 2 * sizeof(out) + 32;
+	cmd = malloc(len);
+	snprintf(cmd, len, "%s %s <%s >%s 2>%s", cli_bin(), args, "/dev/null", out, err);
+	st = system(cmd);
+	free(cmd);
+	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	r.out = cli_slurp(out);
+	r.err = cli_slurp(err);
+	unlink(out);
+	unlink(err);
+	if (!r.out || !r.err)
+		ktap_skip("could not read the command's output");
+	return r;
+}
+
+static void cli_run_free(struct cli_run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+/* Lines in s (a final line without newline counts). */
+static unsigned cli_lines(const char *s)
+{
+	size_t len = strlen(s);
+	unsigned n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += s[i] == '\n';
+	return n + (len && s[len - 1] != '\n');
+}
+
+/* Bad usage: exit status 2, nothing on stdout, one line on stderr naming what. */
+#define EXPECT_USAGE_ERROR(args, names) do { \
+	struct cli_run r_ = cli_run(args); \
+	KEXPECT_EQ(r_.status, 2); \
+	KEXPECT_EQ(strlen(r_.out), 0); \
+	KEXPECT_EQ(cli_lines(r_.err), 1); \
+	if (!strstr(r_.err, names)) \
+		ktap_fail(__FILE__, __LINE__, "stderr '%s' does not name '%s'", r_.err, names); \
+	cli_run_free(&r_); \
+} while (0)
+
+#endif
