@@ -366,7 +366,8 @@ static u64 cost_one_batch(enum snpsafe_strategy s, gfp_t gfp,
 }
 
 /*
- * Six series, timed in interleaved rounds so that drift hits all alike:
+ * Six series, timed in interleaved rounds so that drift hits all alike
+ * (one batch of each per round, the starting series rotating):
  * the three strategies with __GFP_ZERO (as KVM's callers ask) and without.
  * With init_on_alloc on (Debian's default) the allocator clears every page
  * anyway and the two sets match; boot with init_on_alloc=0 to see the
@@ -389,7 +390,7 @@ static void test_cost(void)
 	u64 *samples[ARRAY_SIZE(series)] = { NULL };
 	u64 med10[ARRAY_SIZE(series)];	/* tenths of ns per alloc+free */
 	struct page *pages[COST_BATCH];
-	unsigned int nb = cost_batches ? cost_batches : 1, b, k;
+	unsigned int nb = cost_batches ? cost_batches : 1, b, j, k;
 	bool failed = false;
 	char name[48];
 
@@ -407,12 +408,14 @@ static void test_cost(void)
 	for (k = 0; k < ARRAY_SIZE(series); k++)
 		cost_one_batch(series[k].s, series[k].gfp, pages);
 	for (b = 0; b < nb && !failed; b++) {
-		for (k = 0; k < ARRAY_SIZE(series); k++) {
-			u64 t = cost_one_batch(series[k].s, series[k].gfp, pages);
+		/* Rotate who goes first, so no series always follows another. */
+		for (j = 0; j < ARRAY_SIZE(series); j++) {
+			unsigned int k2 = (b + j) % ARRAY_SIZE(series);
+			u64 t = cost_one_batch(series[k2].s, series[k2].gfp, pages);
 
 			if (!t)
 				failed = true;
-			samples[k][b] = t;
+			samples[k2][b] = t;
 		}
 		if ((b & 15) == 15)
 			cond_resched();
