@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snpsafe/kvm.h - a model of the KVM host paths that allocate the pages an
+ * SNP host must keep away from 2MB boundaries (snp-facts §1): the vCPU's
+ * VMCB (vmcb01), its VMSA (SEV-ES, SNP), its AVIC backing page (through the
+ * optional vendor hook the LKML reviewer asked to be a static_call()), the
+ * nested vmcb02 and the per-CPU host save area.
+ *
+ * A struct kvm_host joins one modeled machine (snpsafe/mmu.h, vmrun.h) and
+ * one modeled page allocator (snpsafe/mm.h, snp_alloc.h) over the same
+ * memory and CPUs: an mm pfn is the hardware pfn.  The vendor module
+ * (svm, or a second "vmx-like" vendor without the hook) is bound once by
+ * kvm_x86_vendor_init(): its ops are copied into per-host call slots
+ * (kvm_ops_update), required ones checked non-NULL, optional ones left NULL
+ * so callers fall back (KVM_X86_OP_OPTIONAL + static_call_cond).
+ *
+ * VMs and vCPUs are named by ids, like the file descriptors of the real
+ * API: a stale id gives SNP_ENOENT, never a crash.  No global mutable
+ * state; a host is driven by one thread at a time.
+ *
+ * Allocation order (the kernel's, documented because it decides which page
+ * of a per-CPU list each object gets):
+ *   host create (kvm_x86_vendor_init -> svm_hardware_setup): one host save
+ *     area per CPU, CPU 0 first, on the setup CPU (CPU 0), from the
+ *     CPU's node;
+ *   kvm_create_vm: guest memory (largest orders first, up to max_guest_order);
+ *   kvm_create_vcpu (kvm_arch_vcpu_create): [AVIC backing page if the VM has
+ *     an in-kernel LAPIC], pio_data page, then the vendor's vcpu_create:
+ *     svm: vmcb01, [VMSA for SEV-ES/SNP], MSR permission map (order 1);
+ *     vmx-like: VMCS;
+ *   kvm_vcpu_enable_nested (svm_allocate_nested): vmcb02, then the nested
+ *     MSR permission map (order 1).
+ */
+#ifndef SNPSAFE_KVM_H
+#define SNPSAFE_KVM_H
+
+#include <snpsafe/common.h>
+#include <snpsafe/mm.h>
+#include <snpsafe/mmu.h>
+#include <snpsafe/snp_alloc.h>
+#include <snpsafe/vmrun.h>
+
+struct kvm_host;
+struct kvm;
+struct kvm_vcpu;
+
+/* ---- vendor operations (arch/x86/include/asm/kvm_host.h, kvm-x86-ops.h) ---- */
+
+/*
+ * The vendor's runtime operations.  Required ones must be non-NULL at
+ * kvm_x86_vendor_init() (else SNP_EINVAL); optional ones (marked) may be
+ * NULL and the caller falls back.  Vendors fill a const table; KVM copies it
+ * once into the host's call slots and never reads the table again.
+ */
+struct kvm_x86_ops {
+	const char *name;
+	/* required */
+	int (*vm_init)(struct kvm *kvm);                  /* ASID, guest type checks */
+	void (*vm_destroy)(struct kvm *kvm);
+	int (*vcpu_create)(struct kvm_vcpu *vcpu);
+	void (*vcpu_free)(struct kvm_vcpu *vcpu);
+	int (*vcpu_run)(struct kvm_vcpu *vcpu, unsigned cpu, struct snp_vmrun_result *res);
+	int (*vcpu_exit)(struct kvm_vcpu *vcpu);
+	/* optional */
+	struct page *(*alloc_apic_backing_page)(struct kvm_vcpu *vcpu); /* lapic.c hook */
+	int (*nested_enable)(struct kvm_vcpu *vcpu);      /* svm_allocate_nested */
+	void (*nested_free)(struct kvm_vcpu *vcpu);       /* svm_free_nested */
+	int (*vm_launch)(struct kvm *kvm);                /* SEV launch (SNP: RMP) */
+};
+
+/* struct kvm_x86_init_ops: what a vendor module hands kvm_x86_vendor_init(). */
+struct kvm_x86_init_ops {
+	const char *name;
+	int (*hardware_setup)(struct kvm_host *host);     /* required */
+	void (*hardware_unsetup)(struct kvm_host *host);  /* required */
+	const struct kvm_x86_ops *runtime_ops;            /* required */
+};
+
+/* The two modeled vendors: svm (with the hook) and vmx-like (without). */
+const struct kvm_x86_init_ops *kvm_vendor_svm(void);
+const struct kvm_x86_init_ops *kvm_vendor_vmx_like(void);
+
+/* ---- host ------------------------------------------------------------------ */
+
+/* AVIC use: upstream turns it off on SNP hosts without HvInUseWrAllowed. */
+enum kvm_avic_mode {
+	KVM_AVIC_AUTO = 0,  /* upstream avic_hardware_setup(): on unless SNP && !HvInUseWrAllowed */
+	KVM_AVIC_ON,        /* always (the 2021 RFC era the review discusses) */
+	KVM_AVIC_OFF,
+};
+
+struct kvm_host_config {
+	uint64_t mem_bytes;                   /* multiple of 4MB per node; 0 = 256 MiB */
+	unsigned nr_cpus;                     /* 0 = 2 */
+	unsigned nr_nodes;                    /* 0 = 1 */
+	const struct snp_profile *profile;    /* NULL = early-snp */
+	bool snp_enabled;                     /* host-wide SNP switch (CC_ATTR_HOST_SEV_SNP) */
+	enum snp_alloc_strategy strategy;     /* naive = the kernel before the workaround */
+	unsigned sieve_pool_cap;              /* 0 = SNP_SIEVE_POOL_DEFAULT */
+	const struct kvm_x86_init_ops *vendor;/* NULL = svm; loaded at create */
+	enum kvm_avic_mode avic;
+	enum snp_dmap_boot direct_map;        /* default SNP_DMAP_1G */
+	unsigned tlb_entries;                 /* 0 = machine default */
+	unsigned fault_log_max;               /* 0 = machine default */
+	unsigned min_sev_asid;                /* SEV-ES/SNP get 1..min-1; 0 = 100 */
+	unsigned max_sev_asid;                /* SEV gets min..max; plain SVM above; 0 = 509 */
+	unsigned kernel_work_max;             /* pages held by host kernel work; 0 = 256 */
+};
+
+/* Defaults: early-snp, SNP on, upstream strategy, svm, AVIC auto. */
+void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsigned nr_cpus);
+/* Build machine + allocator, then load the vendor (kvm_x86_vendor_init). */
+int kvm_host_create(const struct kvm_host_config *cfg, struct kvm_host **out);
+/* Destroy every VM, unload the vendor, free everything.  NULL is a no-op. */
+void kvm_host_destroy(struct kvm_host *host);
+
+struct snp_machine *kvm_host_machine(struct kvm_host *host);
+struct mm_host *kvm_host_mm(struct kvm_host *host);
+/* Name of the bound vendor ("svm", "vmx-like") or NULL if none. */
+const char *kvm_host_vendor(const struct kvm_host *host);
+/* AVIC in use on this host (after the AVIC mode was resolved). */
+bool kvm_host_avic_enabled(const struct kvm_host *host);
+
+/* kvm_x86_vendor_init(): bind ops (kvm_ops_update) and run hardware_setup. */
+int kvm_x86_vendor_init(struct kvm_host *host, const struct kvm_x86_init_ops *ops);
+/* kvm_x86_vendor_exit(): hardware_unsetup, unbind.  SNP_EBUSY while VMs exist. */
+int kvm_x86_vendor_exit(struct kvm_host *host);
+
+/* svm_cpu_init()/svm_cpu_uninit() of one CPU (CPU online/offline). */
+int kvm_cpu_init(struct kvm_host *host, unsigned cpu);
+int kvm_cpu_uninit(struct kvm_host *host, unsigned cpu);
+/* pfn of cpu's host save area, or SNP_NO_PAGE. */
+snp_pfn_t kvm_host_save_area_pfn(const struct kvm_host *host, unsigned cpu);
+
+/* ---- VMs and vCPUs -------------------------------------------------------------- */
+
+#define KVM_MAX_VCPUS 64
+#define KVM_MAX_GUEST_ORDER MM_MAX_ORDER
+/* GPA the SNP VMSA is recorded at in the RMP (LINUX sev.c INITIAL_VMSA_GPA). */
+#define KVM_INITIAL_VMSA_GPA 0xFFFFFFFFF000ULL
+
+struct kvm_vm_config {
+	enum snp_guest_type type;
+	uint64_t guest_pages;     /* guest memory, 4K pages (may be 0) */
+	unsigned max_guest_order; /* largest block of guest memory; SNP uses 4K RMP entries */
+	bool lapic_in_kernel;     /* KVM_CREATE_IRQCHIP: each vCPU gets a LAPIC */
+	unsigned cpu;             /* CPU the VMM thread runs on (allocations come from here) */
+};
+void kvm_vm_config_init(struct kvm_vm_config *cfg, enum snp_guest_type type);
+
+/* kvm_create_vm(): returns the VM id (>= 0) or a negative SNP_E*. */
+int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg);
+/* kvm_destroy_vm(): exit running vCPUs, free vCPUs and memory.  SNP_ENOENT if gone. */
+int kvm_destroy_vm(struct kvm_host *host, int vm);
+/* kvm_vm_ioctl_create_vcpu(): vCPU id 0..KVM_MAX_VCPUS-1, created on cpu. */
+int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cpu);
+/* SNP/SEV launch (LAUNCH_UPDATE of memory and VMSAs, LAUNCH_FINISH); no-op for SVM. */
+int kvm_vm_launch(struct kvm_host *host, int vm);
+/* VM facts: 0 or SNP_ENOENT / SNP_EINVAL. */
+int kvm_vm_info(const struct kvm_host *host, int vm, enum snp_guest_type *type, uint32_t *asid,
+		unsigned *nr_vcpus);
+/* Live VMs. */
+unsigned kvm_host_nr_vms(const struct kvm_host *host);
+
+/* EFER.SVME set by the guest: allocate the nested state (vmcb02). */
+int kvm_vcpu_enable_nested(struct kvm_host *host, int vm, unsigned vcpu_id);
+int kvm_vcpu_disable_nested(struct kvm_host *host, int vm, unsigned vcpu_id);
+/* Run L2 (on vmcb02) from the next VMRUN on: nested must be enabled. */
+int kvm_vcpu_set_guest_mode(struct kvm_host *host, int vm, unsigned vcpu_id, bool l2);
+
+/* The vCPU's pages (SNP_NO_PAGE when it has none). */
+struct kvm_vcpu_pages {
+	snp_pfn_t vmcb01, vmcb02, vmsa, avic, pio;
+	bool avic_from_hook;   /* the vendor's alloc_apic_backing_page made it */
+};
+int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned vcpu_id,
+		       struct kvm_vcpu_pages *out);
+
+/*
+ * VMRUN of the vCPU on host cpu (label "vm V vcpu N vmcb01|vmcb02").  The
+ * vCPU stays in guest mode until kvm_vcpu_exit().  Returns as snp_vmrun():
+ * SNP_VMRUN_ENTERED (0), SNP_VMRUN_VMEXIT_INVALID (1), SNP_EFAULT (#GP), or
+ * SNP_EINVAL/SNP_ENOENT/SNP_EBUSY for misuse.  res may be NULL.
+ */
+int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cpu,
+		 struct snp_vmrun_result *res);
+/* #VMEXIT of a running vCPU.  0, SNP_ENOENT (not running). */
+int kvm_vcpu_exit(struct kvm_host *host, int vm, unsigned vcpu_id);
+
+/* ---- host kernel activity and the simulator's counters ------------------------------ */
+
+struct kvm_tick_config {
+	unsigned run_pct;        /* chance a CPU runs a vCPU this tick (percent) */
+	unsigned l2_pct;         /* chance a nested vCPU runs L2 */
+	unsigned kernel_ops;     /* kernel work operations per CPU not in guest mode */
+	unsigned near_pct;       /* writes aimed at the 2MB region of a sensitive page */
+	unsigned alloc_pct;      /* kernel work: share of allocations among alloc/free/write */
+	unsigned free_pct;
+};
+void kvm_tick_config_init(struct kvm_tick_config *cfg);
+
+struct kvm_tick_report {
+	unsigned vmruns;          /* entered */
+	unsigned vmrun_failures;  /* VMEXIT_INVALID or #GP */
+	unsigned writes;
+	unsigned faults;          /* host faults this tick */
+	unsigned spurious;        /* of them, spurious (erratum) */
+};
+
+/*
+ * One tick of host activity, deterministic from seed (all state per host):
+ * some CPUs VMRUN a random vCPU (L2 for nested ones, sometimes), the others
+ * do kernel work (allocate / free / write through the direct map, near
+ * sensitive pages and far), then every running vCPU exits.  cfg NULL =
+ * defaults; out may be NULL.  0 or a negative error.
+ */
+int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_config *cfg,
+		  struct kvm_tick_report *out);
+/* Give back every page kernel work holds. */
+void kvm_host_kernel_work_release(struct kvm_host *host);
+
+/* Sensitive page kinds, for the counters. */
+enum kvm_page_kind {
+	KVM_PAGE_VMCB01 = 0,
+	KVM_PAGE_VMSA,
+	KVM_PAGE_AVIC,
+	KVM_PAGE_HSAVE,
+	KVM_PAGE_VMCB02,
+	KVM_PAGE_NR_KINDS
+};
+const char *kvm_page_kind_name(enum kvm_page_kind k);
+
+struct kvm_host_stats {
+	uint64_t sensitive_allocated[KVM_PAGE_NR_KINDS];
+	uint64_t sensitive_aligned[KVM_PAGE_NR_KINDS];  /* 2MB-aligned ones */
+	uint64_t lapic_hook;          /* AVIC pages from the vendor hook */
+	uint64_t lapic_plain;         /* LAPIC pages from get_zeroed_page */
+	uint64_t order1_broken;       /* snp_alloc stats */
+	uint64_t faults;              /* machine fault log count */
+	uint64_t spurious_faults;     /* of them, erratum */
+	uint64_t leaked_pages;        /* snp_leak_pages */
+	uint64_t vms_created, vms_destroyed, vcpus_created;
+	uint64_t vmruns, vmrun_failures;
+	uint64_t kernel_writes, kernel_allocs, kernel_frees;
+	uint64_t guest_pages;         /* guest memory pages allocated so far */
+};
+int kvm_host_get_stats(const struct kvm_host *host, struct kvm_host_stats *out);
+
+/* A page leaked on purpose: RMPUPDATE back to shared failed, never freed. */
+struct kvm_leak {
+	snp_pfn_t pfn;
+	enum kvm_page_kind kind;  /* KVM_PAGE_NR_KINDS for guest memory */
+	int ret;                  /* the failing return (RMPUPDATE code or SNP_E*) */
+	char label[48];           /* "vm 3 vcpu 0 vmsa" */
+};
+/* Number of leaked pages, and record idx.  0, SNP_ENOENT, SNP_EINVAL. */
+uint64_t kvm_host_nr_leaks(const struct kvm_host *host);
+int kvm_host_get_leak(const struct kvm_host *host, uint64_t idx, struct kvm_leak *out);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kvm-x86-ops.h - the list of vendor operations, mirroring Linux
+ * arch/x86/include/asm/kvm-x86-ops.h: KVM_X86_OP for a required operation,
+ * KVM_X86_OP_OPTIONAL for one a vendor may leave NULL.  The includer defines
+ * both macros; they are undefined at the end.  Used by x86.c to check a
+ * vendor's table once, in kvm_ops_update(), before it is copied into the
+ * host's call slots.
+ */
+#if !defined(KVM_X86_OP) || !defined(KVM_X86_OP_OPTIONAL)
+#error "define KVM_X86_OP and KVM_X86_OP_OPTIONAL before including kvm-x86-ops.h"
+#endif
+
+KVM_X86_OP(vm_init)
+KVM_X86_OP(vm_destroy)
+KVM_X86_OP(vcpu_create)
+KVM_X86_OP(vcpu_free)
+KVM_X86_OP(vcpu_run)
+KVM_X86_OP(vcpu_exit)
+KVM_X86_OP_OPTIONAL(alloc_apic_backing_page)
+KVM_X86_OP_OPTIONAL(nested_enable)
+KVM_X86_OP_OPTIONAL(nested_free)
+KVM_X86_OP_OPTIONAL(vm_launch)
+
+#undef KVM_X86_OP
+#undef KVM_X86_OP_OPTIONAL

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kvm_internal.h - the KVM host model's objects, shared by src/kvm only.
+ * Mirrors the parts of arch/x86/include/asm/kvm_host.h (struct kvm_arch,
+ * struct kvm_vcpu_arch), arch/x86/kvm/lapic.h (struct kvm_lapic) and
+ * arch/x86/kvm/svm/svm.h (struct vcpu_svm, struct svm_cpu_data,
+ * struct kvm_sev_info) that the modeled paths use.
+ */
+#ifndef SNPSAFE_KVM_INTERNAL_H
+#define SNPSAFE_KVM_INTERNAL_H
+
+#include <snpsafe/kvm.h>
+
+/*
+ * Call a bound vendor operation: the host's slot, filled once by
+ * kvm_ops_update() (Linux static_call / kvm_x86_call).  Required slots are
+ * never NULL after a successful kvm_x86_vendor_init().
+ */
+#define kvm_x86_call(host, func) ((host)->x86.func)
+/* Is an optional slot bound (static_call_query)?  Callers fall back when not. */
+#define kvm_x86_has(host, func) ((host)->x86.func != NULL)
+
+/* struct kvm_lapic: only the register page matters here. */
+struct kvm_lapic {
+	struct page *regs;     /* the APIC backing page (AVIC) */
+	bool from_hook;
+};
+
+/* struct svm_nested_state */
+struct svm_nested_state {
+	struct page *vmcb02;
+	struct page *msrpm;    /* order 1 */
+	bool initialized;
+};
+
+struct kvm_vcpu {
+	struct kvm *kvm;
+	unsigned vcpu_id;
+	unsigned created_on;   /* CPU of the VMM thread that created it */
+	int running_cpu;       /* host CPU in guest mode with it, or -1 */
+	bool has_apic;
+	struct kvm_lapic apic;
+	struct page *pio_data;
+	/* svm (struct vcpu_svm) */
+	struct page *vmcb01;
+	struct page *vmsa;     /* SEV-ES / SNP */
+	struct page *msrpm;    /* order 1 */
+	struct svm_nested_state nested;
+	bool in_l2;
+	bool vmsa_private;     /* SNP: VMSA made guest-owned at launch */
+	/* vmx-like */
+	struct page *vmcs;
+};
+
+/* One block of guest memory. */
+struct kvm_guest_block {
+	struct page *page;
+	unsigned order;
+	snp_gpa_t gpa;
+	bool private;          /* SNP: RMP entries assigned to the guest */
+};
+
+struct kvm {
+	struct kvm_host *host;
+	int id;
+	struct kvm_vm_config cfg;
+	uint32_t asid;
+	bool sev_asid;         /* asid comes from the SEV allocator */
+	bool launched;
+	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
+	unsigned nr_vcpus;
+	struct kvm_guest_block *mem;
+	size_t nr_mem;
+};
+
+/* struct svm_cpu_data */
+struct svm_cpu_data {
+	struct page *save_area;
+	bool init;
+};
+
+/* A page held by host kernel work (page cache, slab, skb). */
+struct kvm_kwork_page {
+	struct page *page;
+	unsigned order;
+};
+
+struct kvm_host {
+	struct kvm_host_config cfg;
+	struct snp_machine *machine;
+	struct mm_host *mm;
+	/* Vendor binding: the static-call slots (copied once) and the init ops. */
+	struct kvm_x86_ops x86;
+	const struct kvm_x86_init_ops *vendor;
+	bool avic;
+	struct svm_cpu_data *sd;           /* nr_cpus */
+	unsigned nr_cpus;
+	/* VMs by id (ids grow; a destroyed VM's slot stays NULL). */
+	struct kvm **vms;
+	size_t vms_cap;
+	int next_vm_id;
+	unsigned nr_vms;
+	/* ASIDs: SEV/SEV-ES/SNP ones owned by one VM; plain SVM ones rotate. */
+	bool asid_used[SNP_MAX_ASID + 1];
+	uint32_t next_svm_asid;
+	/* Leaked pages (snp_leak_pages). */
+	struct kvm_leak *leaks;
+	uint64_t nr_leaks, leaks_cap;
+	/* Host kernel work. */
+	struct kvm_kwork_page *kwork;
+	unsigned nr_kwork;
+	struct kvm_host_stats stats;
+};
+
+/* ---- x86.c helpers shared by the vendors ---- */
+struct kvm *kvm_get_vm(const struct kvm_host *host, int vm);
+struct kvm_vcpu *kvm_get_vcpu(const struct kvm_host *host, int vm, unsigned vcpu_id);
+snp_pfn_t kvm_page_pfn(const struct kvm_host *host, const struct page *p);
+/* Count a sensitive page (and whether it is 2MB-aligned). */
+void kvm_account_sensitive(struct kvm_host *host, enum kvm_page_kind kind, const struct page *p);
+/* Free an order-0 page (NULL ok). */
+void kvm_free_page(struct kvm_host *host, struct page *p);
+/* snp_leak_pages(): keep the page out of the allocator forever, list it. */
+void snp_leak_pages(struct kvm_host *host, snp_pfn_t pfn, enum kvm_page_kind kind, int ret,
+		    const char *label);
+bool kvm_guest_sev(const struct kvm *kvm);
+bool kvm_guest_sev_es(const struct kvm *kvm);
+bool kvm_guest_snp(const struct kvm *kvm);
+
+/* ---- lapic.c ---- */
+int kvm_create_lapic(struct kvm_vcpu *vcpu);
+int kvm_free_lapic(struct kvm_vcpu *vcpu);
+
+/* ---- svm.c / sev.c / nested.c ---- */
+int svm_cpu_init(struct kvm_host *host, unsigned cpu);
+int svm_cpu_uninit(struct kvm_host *host, unsigned cpu);
+int sev_vm_init(struct kvm *kvm);
+void sev_vm_destroy(struct kvm *kvm);
+int sev_vcpu_create(struct kvm_vcpu *vcpu);
+void sev_free_vcpu(struct kvm_vcpu *vcpu);
+int sev_launch(struct kvm *kvm);
+int sev_guest_memory_reclaim(struct kvm *kvm);
+int svm_allocate_nested(struct kvm_vcpu *vcpu);
+void svm_free_nested(struct kvm_vcpu *vcpu);
+
+/* ---- labels ---- */
+void kvm_vcpu_label(const struct kvm_vcpu *vcpu, const char *what, char *buf, size_t len);
+
+#endif

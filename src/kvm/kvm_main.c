@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: MIT
+/*
+ * kvm_main.c - VM and vCPU life: kvm_create_vm / kvm_destroy_vm and
+ * kvm_vm_ioctl_create_vcpu of Linux virt/kvm/kvm_main.c, with the x86 parts
+ * of arch/x86/kvm/x86.c they call (kvm_arch_vcpu_create,
+ * kvm_arch_vcpu_destroy).  Guest memory comes from the modeled allocator in
+ * blocks of any order (the guest_memfd / pinned-memory pages of a real VM).
+ * Our own code.
+ */
+#include "kvm/kvm_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- VM table ---- */
+
+static int kvm_vm_table_add(struct kvm_host *host, struct kvm *kvm)
+{
+	if ((size_t)host->next_vm_id >= host->vms_cap) {
+		size_t cap = host->vms_cap ? 2 * host->vms_cap : 64;
+		struct kvm **n = realloc(host->vms, cap * sizeof(*n));
+
+		if (!n)
+			return SNP_ENOMEM;
+		memset(n + host->vms_cap, 0, (cap - host->vms_cap) * sizeof(*n));
+		host->vms = n;
+		host->vms_cap = cap;
+	}
+	kvm->id = host->next_vm_id++;
+	host->vms[kvm->id] = kvm;
+	host->nr_vms++;
+	return 0;
+}
+
+/* ---- guest memory ---- */
+
+static unsigned guest_block_order(uint64_t left, unsigned max_order)
+{
+	unsigned o = 0;
+
+	while (o < max_order && (2ULL << o) <= left)
+		o++;
+	return o;
+}
+
+static int kvm_mem_push(struct kvm *kvm, struct page *p, unsigned order, snp_gpa_t gpa)
+{
+	struct kvm_guest_block *n = realloc(kvm->mem, (kvm->nr_mem + 1) * sizeof(*n));
+
+	if (!n)
+		return SNP_ENOMEM;
+	kvm->mem = n;
+	kvm->mem[kvm->nr_mem++] = (struct kvm_guest_block){ .page = p, .order = order, .gpa = gpa };
+	return 0;
+}
+
+/*
+ * Guest memory, largest blocks first so each block's GPA is aligned to its
+ * size.  A block that cannot be had at its order is tried at smaller ones.
+ */
+static int kvm_alloc_guest_memory(struct kvm *kvm)
+{
+	struct kvm_host *host = kvm->host;
+	uint64_t left = kvm->cfg.guest_pages;
+	snp_gpa_t gpa = 0;
+
+	while (left) {
+		unsigned order = guest_block_order(left, kvm->cfg.max_guest_order);
+		struct page *p = NULL;
+
+		for (;; order--) {
+			p = mm_alloc_pages(host->mm, MM_GFP_KERNEL_ACCOUNT | MM_GFP_ZERO, order);
+			if (p || order == 0)
+				break;
+		}
+		if (!p)
+			return SNP_ENOMEM;
+		if (kvm_mem_push(kvm, p, order, gpa)) {
+			mm_free_pages(host->mm, p, order);
+			return SNP_ENOMEM;
+		}
+		host->stats.guest_pages += 1ULL << order;
+		gpa += (snp_gpa_t)SNP_PAGE_SIZE << order;
+		left -= 1ULL << order;
+	}
+	return 0;
+}
+
+static void kvm_free_guest_memory(struct kvm *kvm)
+{
+	for (size_t i = 0; i < kvm->nr_mem; i++)
+		if (kvm->mem[i].page)
+			mm_free_pages(kvm->host->mm, kvm->mem[i].page, kvm->mem[i].order);
+	free(kvm->mem);
+	kvm->mem = NULL;
+	kvm->nr_mem = 0;
+}
+
+/* ---- vCPUs ---- */
+
+/* kvm_arch_vcpu_destroy(): vendor state, then the LAPIC, then pio_data. */
+static void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
+{
+	struct kvm_host *host = vcpu->kvm->host;
+
+	if (vcpu->running_cpu >= 0)
+		kvm_x86_call(host, vcpu_exit)(vcpu);
+	kvm_x86_call(host, vcpu_free)(vcpu);
+	if (vcpu->has_apic)
+		kvm_free_lapic(vcpu);
+	kvm_free_page(host, vcpu->pio_data);
+	vcpu->pio_data = NULL;
+}
+
+/* kvm_arch_vcpu_create(): LAPIC (the hook), pio_data, then the vendor's vcpu_create. */
+static int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
+{
+	struct kvm_host *host = vcpu->kvm->host;
+	int ret;
+
+	if (vcpu->has_apic) {
+		ret = kvm_create_lapic(vcpu);
+		if (ret)
+			return ret;
+	}
+	vcpu->pio_data = mm_alloc_pages(host->mm, MM_GFP_KERNEL_ACCOUNT | MM_GFP_ZERO, 0);
+	if (!vcpu->pio_data)
+		ret = SNP_ENOMEM;
+	else
+		ret = kvm_x86_call(host, vcpu_create)(vcpu);
+	if (ret) {
+		if (vcpu->has_apic)
+			kvm_free_lapic(vcpu);
+		kvm_free_page(host, vcpu->pio_data);
+		vcpu->pio_data = NULL;
+	}
+	return ret;
+}
+
+int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cpu)
+{
+	struct kvm *kvm = kvm_get_vm(host, vm);
+	struct kvm_vcpu *vcpu;
+	int ret;
+
+	if (!kvm)
+		return host ? SNP_ENOENT : SNP_EINVAL;
+	if (vcpu_id >= KVM_MAX_VCPUS || cpu >= host->nr_cpus)
+		return SNP_EINVAL;
+	if (kvm->vcpus[vcpu_id])
+		return SNP_EEXIST;
+	if (kvm->launched && kvm_guest_sev_es(kvm))
+		return SNP_EPERM;   /* the VMSAs were measured at launch */
+	vcpu = calloc(1, sizeof(*vcpu));
+	if (!vcpu)
+		return SNP_ENOMEM;
+	*vcpu = (struct kvm_vcpu){ .kvm = kvm, .vcpu_id = vcpu_id, .created_on = cpu,
+				   .running_cpu = -1, .has_apic = kvm->cfg.lapic_in_kernel };
+	mm_set_cpu(host->mm, cpu);
+	ret = kvm_arch_vcpu_create(vcpu);
+	if (ret) {
+		free(vcpu);
+		return ret;
+	}
+	kvm->vcpus[vcpu_id] = vcpu;
+	kvm->nr_vcpus++;
+	host->stats.vcpus_created++;
+	return 0;
+}
+
+/* ---- VMs ---- */
+
+static int kvm_check_vm_config(const struct kvm_host *host, const struct kvm_vm_config *cfg)
+{
+	if ((unsigned)cfg->type > SNP_GUEST_SNP || cfg->cpu >= host->nr_cpus ||
+	    cfg->max_guest_order > KVM_MAX_GUEST_ORDER ||
+	    cfg->guest_pages > mm_nr_pages(host->mm))
+		return SNP_EINVAL;
+	return 0;
+}
+
+int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg)
+{
+	struct kvm *kvm;
+	int ret;
+
+	if (!host || !cfg || kvm_check_vm_config(host, cfg))
+		return SNP_EINVAL;
+	if (!host->vendor)
+		return SNP_ENOENT;
+	kvm = calloc(1, sizeof(*kvm));
+	if (!kvm)
+		return SNP_ENOMEM;
+	kvm->host = host;
+	kvm->cfg = *cfg;
+	ret = kvm_x86_call(host, vm_init)(kvm);
+	if (ret) {
+		free(kvm);
+		return ret;
+	}
+	ret = kvm_vm_table_add(host, kvm);
+	if (ret) {
+		kvm_x86_call(host, vm_destroy)(kvm);
+		free(kvm);
+		return ret;
+	}
+	mm_set_cpu(host->mm, cfg->cpu);
+	ret = kvm_alloc_guest_memory(kvm);
+	if (ret) {
+		kvm_destroy_vm(host, kvm->id);
+		return ret;
+	}
+	host->stats.vms_created++;
+	return kvm->id;
+}
+
+int kvm_destroy_vm(struct kvm_host *host, int vm)
+{
+	struct kvm *kvm = kvm_get_vm(host, vm);
+
+	if (!kvm)
+		return host ? SNP_ENOENT : SNP_EINVAL;
+	mm_set_cpu(host->mm, kvm->cfg.cpu);
+	for (unsigned i = 0; i < KVM_MAX_VCPUS; i++) {
+		if (!kvm->vcpus[i])
+			continue;
+		kvm_arch_vcpu_destroy(kvm->vcpus[i]);
+		free(kvm->vcpus[i]);
+		kvm->vcpus[i] = NULL;
+	}
+	if (kvm_guest_snp(kvm))
+		sev_guest_memory_reclaim(kvm);
+	kvm_free_guest_memory(kvm);
+	kvm_x86_call(host, vm_destroy)(kvm);
+	host->vms[vm] = NULL;
+	host->nr_vms--;
+	host->stats.vms_destroyed++;
+	free(kvm);
+	return 0;
+}
+
+int kvm_vm_launch(struct kvm_host *host, int vm)
+{
+	struct kvm *kvm = kvm_get_vm(host, vm);
+
+	if (!kvm)
+		return host ? SNP_ENOENT : SNP_EINVAL;
+	if (kvm->launched)
+		return SNP_EEXIST;
+	if (!kvm_x86_has(host, vm_launch)) {
+		kvm->launched = true;
+		return 0;
+	}
+	return kvm_x86_call(host, vm_launch)(kvm);
+}
+
+int kvm_vm_info(const struct kvm_host *host, int vm, enum snp_guest_type *type, uint32_t *asid,
+		unsigned *nr_vcpus)
+{
+	const struct kvm *kvm = kvm_get_vm(host, vm);
+
+	if (!kvm)
+		return host ? SNP_ENOENT : SNP_EINVAL;
+	if (type)
+		*type = kvm->cfg.type;
+	if (asid)
+		*asid = kvm->asid;
+	if (nr_vcpus)
+		*nr_vcpus = kvm->nr_vcpus;
+	return 0;
+}
+
+/* ---- nested, pages, run ---- */
+
+/* Look a vCPU up: 0 with *out, or the error a caller returns. */
+static int kvm_lookup_vcpu(const struct kvm_host *host, int vm, unsigned vcpu_id,
+			   struct kvm_vcpu **out)
+{
+	if (!host)
+		return SNP_EINVAL;
+	if (!kvm_get_vm(host, vm))
+		return SNP_ENOENT;
+	if (vcpu_id >= KVM_MAX_VCPUS)
+		return SNP_EINVAL;
+	*out = kvm_get_vcpu(host, vm, vcpu_id);
+	return *out ? 0 : SNP_ENOENT;
+}
+
+int kvm_vcpu_enable_nested(struct kvm_host *host, int vm, unsigned vcpu_id)
+{
+	struct kvm_vcpu *vcpu;
+	int ret = kvm_lookup_vcpu(host, vm, vcpu_id, &vcpu);
+
+	if (ret)
+		return ret;
+	if (!kvm_x86_has(host, nested_enable))
+		return SNP_ENOTSUP;
+	if (vcpu->nested.initialized)
+		return SNP_EEXIST;
+	mm_set_cpu(host->mm, vcpu->created_on);
+	return kvm_x86_call(host, nested_enable)(vcpu);
+}
+
+int kvm_vcpu_disable_nested(struct kvm_host *host, int vm, unsigned vcpu_id)
+{
+	struct kvm_vcpu *vcpu;
+	int ret = kvm_lookup_vcpu(host, vm, vcpu_id, &vcpu);
+
+	if (ret)
+		return ret;
+	if (!kvm_x86_has(host, nested_free))
+		return SNP_ENOTSUP;
+	if (!vcpu->nested.initialized)
+		return SNP_ENOENT;
+	if (vcpu->running_cpu >= 0)
+		return SNP_EBUSY;
+	mm_set_cpu(host->mm, vcpu->created_on);
+	kvm_x86_call(host, nested_free)(vcpu);
+	return 0;
+}
+
+int kvm_vcpu_set_guest_mode(struct kvm_host *host, int vm, unsigned vcpu_id, bool l2)
+{
+	struct kvm_vcpu *vcpu;
+	int ret = kvm_lookup_vcpu(host, vm, vcpu_id, &vcpu);
+
+	if (ret)
+		return ret;
+	if (l2 && !vcpu->nested.initialized)
+		return SNP_EINVAL;
+	if (vcpu->running_cpu >= 0)
+		return SNP_EBUSY;
+	vcpu->in_l2 = l2;
+	return 0;
+}
+
+int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned vcpu_id,
+		       struct kvm_vcpu_pages *out)
+{
+	struct kvm_vcpu *vcpu;
+	int ret = kvm_lookup_vcpu(host, vm, vcpu_id, &vcpu);
+
+	if (ret)
+		return ret;
+	if (!out)
+		return SNP_EINVAL;
+	out->vmcb01 = kvm_page_pfn(host, vcpu->vmcb01);
+	out->vmcb02 = kvm_page_pfn(host, vcpu->nested.vmcb02);
+	out->vmsa = kvm_page_pfn(host, vcpu->vmsa);
+	out->avic = kvm_page_pfn(host, vcpu->apic.regs);
+	out->pio = kvm_page_pfn(host, vcpu->pio_data);
+	out->avic_from_hook = vcpu->apic.from_hook;
+	return 0;
+}
+
+int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cpu,
+		 struct snp_vmrun_result *res)
+{
+	struct kvm_vcpu *vcpu;
+	int ret = kvm_lookup_vcpu(host, vm, vcpu_id, &vcpu);
+
+	if (ret)
+		return ret;
+	if (cpu >= host->nr_cpus)
+		return SNP_EINVAL;
+	if (vcpu->running_cpu >= 0)
+		return SNP_EBUSY;
+	ret = kvm_x86_call(host, vcpu_run)(vcpu, cpu, res);
+	if (ret == SNP_VMRUN_ENTERED)
+		host->stats.vmruns++;
+	else if (ret == SNP_VMRUN_VMEXIT_INVALID || ret == SNP_EFAULT)
+		host->stats.vmrun_failures++;
+	return ret;
+}
+
+int kvm_vcpu_exit(struct kvm_host *host, int vm, unsigned vcpu_id)
+{
+	struct kvm_vcpu *vcpu;
+	int ret = kvm_lookup_vcpu(host, vm, vcpu_id, &vcpu);
+
+	if (ret)
+		return ret;
+	if (vcpu->running_cpu < 0)
+		return SNP_ENOENT;
+	return kvm_x86_call(host, vcpu_exit)(vcpu);
+}

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+/*
+ * nested.c - the state a vCPU needs to run its own guest (L2).  Mirrors
+ * Linux arch/x86/kvm/svm/nested.c svm_allocate_nested() / svm_free_nested():
+ * allocated when the guest sets EFER.SVME, freed when it clears it or the
+ * vCPU goes.  vmcb02 is the VMCB VMRUN uses while L2 runs, so it is as
+ * sensitive as vmcb01 and comes from the SNP-safe allocator.  Our own code.
+ */
+#include "kvm/kvm_internal.h"
+
+#define SVM_MSRPM_ORDER 1
+
+/**
+ * svm_allocate_nested() - vmcb02 and the nested MSR permission map.
+ *
+ * Why SNP_ENOTSUP for SEV-ES and SNP: KVM does not run nested guests inside
+ * an encrypted-state guest (it cannot read L1's VMCB12).
+ */
+int svm_allocate_nested(struct kvm_vcpu *vcpu)
+{
+	struct kvm_host *host = vcpu->kvm->host;
+	struct svm_nested_state *n = &vcpu->nested;
+
+	if (n->initialized)
+		return 0;
+	if (kvm_guest_sev_es(vcpu->kvm))
+		return SNP_ENOTSUP;
+	n->vmcb02 = snp_safe_alloc_page(host->mm);
+	if (!n->vmcb02)
+		return SNP_ENOMEM;
+	kvm_account_sensitive(host, KVM_PAGE_VMCB02, n->vmcb02);
+	n->msrpm = mm_alloc_pages(host->mm, MM_GFP_KERNEL_ACCOUNT, SVM_MSRPM_ORDER);
+	if (!n->msrpm) {
+		snp_safe_free_page(host->mm, n->vmcb02);
+		n->vmcb02 = NULL;
+		return SNP_ENOMEM;
+	}
+	n->initialized = true;
+	return 0;
+}
+
+/* svm_free_nested(): nothing to do when not initialized (a second call). */
+void svm_free_nested(struct kvm_vcpu *vcpu)
+{
+	struct kvm_host *host = vcpu->kvm->host;
+	struct svm_nested_state *n = &vcpu->nested;
+
+	if (!n->initialized)
+		return;
+	mm_free_pages(host->mm, n->msrpm, SVM_MSRPM_ORDER);
+	snp_safe_free_page(host->mm, n->vmcb02);
+	n->msrpm = NULL;
+	n->vmcb02 = NULL;
+	n->initialized = false;
+	vcpu->in_l2 = false;
+}

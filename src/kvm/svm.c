@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+/*
+ * svm.c - the AMD vendor module.  Mirrors Linux arch/x86/kvm/svm/svm.c:
+ * svm_hardware_setup / svm_hardware_unsetup, svm_cpu_init / svm_cpu_uninit
+ * (the per-CPU host save area), svm_vcpu_create / svm_vcpu_free (vmcb01),
+ * svm_alloc_apic_backing_page (the optional LAPIC hook), the VMRUN of a
+ * vCPU (svm_vcpu_run -> __svm_vcpu_run) and avic_hardware_setup's SNP rule
+ * from svm/avic.c.  Our own code.
+ */
+#include "kvm/kvm_internal.h"
+
+/* MSRPM_SIZE is 8K: an order-1 allocation (svm_vcpu_alloc_msrpm). */
+#define SVM_MSRPM_ORDER 1
+
+/**
+ * svm_cpu_init() - the host save area of @cpu.
+ *
+ * Why SNP-safe: upstream allocates it with snp_safe_alloc_page_node() on the
+ * CPU's node, GFP_KERNEL (a per-CPU object, not charged to a VM's memcg).
+ * VMRUN requires it Hypervisor-Owned (#GP otherwise).  Whether VMRUN marks
+ * it in-use is not documented; the model's VMRUN does not (vmrun_marks has
+ * no role for it), see docs/MODEL.md.  The MSR is written here, where the
+ * kernel writes it when it enables SVM on the CPU.
+ */
+int svm_cpu_init(struct kvm_host *host, unsigned cpu)
+{
+	struct svm_cpu_data *sd = &host->sd[cpu];
+	int node = mm_cpu_to_node(host->mm, cpu);
+	struct page *p;
+	int ret;
+
+	if (sd->init)
+		return SNP_EEXIST;
+	if (node < 0)
+		return SNP_EINVAL;
+	p = snp_safe_alloc_page_node(host->mm, node, MM_GFP_KERNEL);
+	if (!p)
+		return SNP_ENOMEM;
+	ret = snp_wrmsr_hsave_pa(host->machine, cpu, kvm_page_pfn(host, p));
+	if (ret) {
+		snp_safe_free_page(host->mm, p);
+		return ret;
+	}
+	kvm_account_sensitive(host, KVM_PAGE_HSAVE, p);
+	sd->save_area = p;
+	sd->init = true;
+	return 0;
+}
+
+/* svm_cpu_uninit(): SNP_ENOENT for a second call, SNP_EBUSY while the CPU runs a guest. */
+int svm_cpu_uninit(struct kvm_host *host, unsigned cpu)
+{
+	struct svm_cpu_data *sd = &host->sd[cpu];
+
+	if (!sd->init)
+		return SNP_ENOENT;
+	if (snp_cpu_in_guest(host->machine, cpu) > 0)
+		return SNP_EBUSY;
+	snp_safe_free_page(host->mm, sd->save_area);
+	sd->save_area = NULL;
+	sd->init = false;
+	return 0;
+}
+
+static void svm_hardware_unsetup(struct kvm_host *host)
+{
+	for (unsigned cpu = 0; cpu < host->nr_cpus; cpu++)
+		if (host->sd[cpu].init)
+			svm_cpu_uninit(host, cpu);
+}
+
+/*
+ * avic_hardware_setup(): upstream keeps AVIC off on an SNP host whose CPU
+ * lacks HvInUseWrAllowed, because KVM writes the backing page while it is
+ * in-use.  KVM_AVIC_ON models the older kernels the review is about.
+ */
+static bool avic_hardware_setup(const struct kvm_host *host)
+{
+	const struct snp_profile *p = snp_machine_profile(host->machine);
+
+	switch (host->cfg.avic) {
+	case KVM_AVIC_ON:
+		return true;
+	case KVM_AVIC_OFF:
+		return false;
+	case KVM_AVIC_AUTO:
+		break;
+	}
+	return !(host->cfg.snp_enabled && !p->hv_inuse_wr_allowed);
+}
+
+/* svm_hardware_setup(): svm_cpu_init() for every CPU, from the setup CPU. */
+static int svm_hardware_setup(struct kvm_host *host)
+{
+	host->avic = avic_hardware_setup(host);
+	for (unsigned cpu = 0; cpu < host->nr_cpus; cpu++) {
+		int ret = svm_cpu_init(host, cpu);
+
+		if (ret) {
+			svm_hardware_unsetup(host);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* ---- VMs ---- */
+
+/* Plain SVM guests: ASIDs above the SEV range, handed out in turn (not owned). */
+static int svm_vm_init(struct kvm *kvm)
+{
+	struct kvm_host *host = kvm->host;
+
+	if (kvm_guest_sev(kvm))
+		return sev_vm_init(kvm);
+	kvm->asid = host->next_svm_asid;
+	if (++host->next_svm_asid > SNP_MAX_ASID)
+		host->next_svm_asid = host->cfg.max_sev_asid + 1;
+	return 0;
+}
+
+static void svm_vm_destroy(struct kvm *kvm)
+{
+	if (kvm_guest_sev(kvm))
+		sev_vm_destroy(kvm);
+}
+
+/* ---- vCPUs ---- */
+
+static struct page *svm_alloc_apic_backing_page(struct kvm_vcpu *vcpu)
+{
+	return snp_safe_alloc_page(vcpu->kvm->host->mm);
+}
+
+/* svm_vcpu_create(): vmcb01, the VMSA (sev_vcpu_create), the MSR permission map. */
+static int svm_vcpu_create(struct kvm_vcpu *vcpu)
+{
+	struct kvm_host *host = vcpu->kvm->host;
+	int ret;
+
+	vcpu->vmcb01 = snp_safe_alloc_page(host->mm);
+	if (!vcpu->vmcb01)
+		return SNP_ENOMEM;
+	kvm_account_sensitive(host, KVM_PAGE_VMCB01, vcpu->vmcb01);
+	if (kvm_guest_sev_es(vcpu->kvm)) {
+		ret = sev_vcpu_create(vcpu);
+		if (ret)
+			goto free_vmcb;
+	}
+	vcpu->msrpm = mm_alloc_pages(host->mm, MM_GFP_KERNEL_ACCOUNT, SVM_MSRPM_ORDER);
+	if (vcpu->msrpm)
+		return 0;
+	ret = SNP_ENOMEM;
+	sev_free_vcpu(vcpu);
+free_vmcb:
+	snp_safe_free_page(host->mm, vcpu->vmcb01);
+	vcpu->vmcb01 = NULL;
+	return ret;
+}
+
+/* svm_vcpu_free(): nested state, the VMSA, the MSR permission map, vmcb01. */
+static void svm_vcpu_free(struct kvm_vcpu *vcpu)
+{
+	struct kvm_host *host = vcpu->kvm->host;
+
+	svm_free_nested(vcpu);
+	sev_free_vcpu(vcpu);
+	if (vcpu->msrpm)
+		mm_free_pages(host->mm, vcpu->msrpm, SVM_MSRPM_ORDER);
+	vcpu->msrpm = NULL;
+	if (vcpu->vmcb01)
+		snp_safe_free_page(host->mm, vcpu->vmcb01);
+	vcpu->vmcb01 = NULL;
+}
+
+/* The VMRUN operands of the vCPU's current mode (L1 on vmcb01, L2 on vmcb02). */
+static void svm_vmrun_args(const struct kvm_vcpu *vcpu, struct snp_vmrun_args *a,
+			   char *label, size_t len)
+{
+	const struct kvm_host *host = vcpu->kvm->host;
+	bool l2 = vcpu->in_l2 && vcpu->nested.vmcb02;
+
+	*a = (struct snp_vmrun_args){
+		.vmcb = kvm_page_pfn(host, l2 ? vcpu->nested.vmcb02 : vcpu->vmcb01),
+		.vmsa = kvm_guest_sev_es(vcpu->kvm) ? kvm_page_pfn(host, vcpu->vmsa) : SNP_NO_PAGE,
+		.avic = host->avic && !l2 ? kvm_page_pfn(host, vcpu->apic.regs) : SNP_NO_PAGE,
+		.type = vcpu->kvm->cfg.type,
+		.asid = vcpu->kvm->asid,
+		.vmsa_gpa = KVM_INITIAL_VMSA_GPA,
+		.label = label,
+	};
+	kvm_vcpu_label(vcpu, l2 ? "vmcb02" : "vmcb01", label, len);
+}
+
+/* svm_vcpu_run(): VMRUN on @cpu; the vCPU is in guest mode until svm_vcpu_exit(). */
+static int svm_vcpu_run(struct kvm_vcpu *vcpu, unsigned cpu, struct snp_vmrun_result *res)
+{
+	struct kvm_host *host = vcpu->kvm->host;
+	struct snp_vmrun_args a;
+	char label[48];
+	int ret;
+
+	if (!host->sd[cpu].init)
+		return SNP_EINVAL;   /* SVM not enabled on this CPU */
+	svm_vmrun_args(vcpu, &a, label, sizeof(label));
+	ret = snp_vmrun(host->machine, cpu, &a, res);
+	if (ret == SNP_VMRUN_ENTERED)
+		vcpu->running_cpu = (int)cpu;
+	return ret;
+}
+
+static int svm_vcpu_exit(struct kvm_vcpu *vcpu)
+{
+	int ret = snp_vmexit(vcpu->kvm->host->machine, (unsigned)vcpu->running_cpu);
+
+	vcpu->running_cpu = -1;
+	return ret;
+}
+
+static const struct kvm_x86_ops svm_x86_ops = {
+	.name = "svm",
+	.vm_init = svm_vm_init,
+	.vm_destroy = svm_vm_destroy,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_free = svm_vcpu_free,
+	.vcpu_run = svm_vcpu_run,
+	.vcpu_exit = svm_vcpu_exit,
+	.alloc_apic_backing_page = svm_alloc_apic_backing_page,
+	.nested_enable = svm_allocate_nested,
+	.nested_free = svm_free_nested,
+	.vm_launch = sev_launch,
+};
+
+static const struct kvm_x86_init_ops svm_init_ops = {
+	.name = "svm",
+	.hardware_setup = svm_hardware_setup,
+	.hardware_unsetup = svm_hardware_unsetup,
+	.runtime_ops = &svm_x86_ops,
+};
+
+const struct kvm_x86_init_ops *kvm_vendor_svm(void)
+{
+	return &svm_init_ops;
+}

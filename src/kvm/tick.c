@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tick.c - one tick of host activity, for the Monte Carlo simulator: some
+ * CPUs run vCPUs (VMRUN ... #VMEXIT), the others do kernel work that
+ * allocates, frees and writes through the direct map (page cache, slab,
+ * network buffers), near the 2MB regions of KVM's sensitive pages and far
+ * from them.  Nothing in Linux mirrors this file; it is the workload the
+ * erratum needs: a hugepage write by one CPU while another has a page of the
+ * same 2MB region in-use.  Deterministic from the seed, all state per host.
+ */
+#include "kvm/kvm_internal.h"
+
+#include <stdlib.h>
+
+void kvm_tick_config_init(struct kvm_tick_config *cfg)
+{
+	if (!cfg)
+		return;
+	*cfg = (struct kvm_tick_config){ .run_pct = 50, .l2_pct = 50, .kernel_ops = 16,
+					 .near_pct = 25, .alloc_pct = 30, .free_pct = 25 };
+}
+
+/* ---- kernel work ---- */
+
+static void kwork_free_idx(struct kvm_host *host, unsigned i)
+{
+	mm_free_pages(host->mm, host->kwork[i].page, host->kwork[i].order);
+	host->kwork[i] = host->kwork[--host->nr_kwork];
+	host->stats.kernel_frees++;
+}
+
+void kvm_host_kernel_work_release(struct kvm_host *host)
+{
+	if (!host)
+		return;
+	while (host->nr_kwork)
+		kwork_free_idx(host, host->nr_kwork - 1);
+}
+
+/* Mostly order 0, some small orders (slab, skb frags), rarely a 2MB folio. */
+static unsigned kwork_order(uint64_t *rng)
+{
+	uint64_t r = mm_rng_below(rng, 100);
+
+	if (r < 80)
+		return 0;
+	if (r < 98)
+		return 1 + (unsigned)mm_rng_below(rng, 3);
+	return MM_PAGEBLOCK_ORDER;
+}
+
+static void kwork_alloc(struct kvm_host *host, unsigned cpu, uint64_t *rng)
+{
+	unsigned order = kwork_order(rng);
+	struct page *p;
+
+	if (host->nr_kwork == host->cfg.kernel_work_max)
+		kwork_free_idx(host, (unsigned)mm_rng_below(rng, host->nr_kwork));
+	mm_set_cpu(host->mm, cpu);
+	p = mm_alloc_pages(host->mm, MM_GFP_KERNEL | MM_GFP_NORETRY, order);
+	if (!p)
+		return;
+	host->kwork[host->nr_kwork++] = (struct kvm_kwork_page){ .page = p, .order = order };
+	host->stats.kernel_allocs++;
+}
+
+/* ---- sensitive pages, to aim writes near them ---- */
+
+/* Up to max pfns of sensitive pages: running vCPUs' first, then any. */
+static unsigned collect_sensitive(const struct kvm_host *host, snp_pfn_t *out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned c = 0; c < host->nr_cpus && n < max; c++)
+		if (host->sd[c].init)
+			out[n++] = kvm_page_pfn(host, host->sd[c].save_area);
+	for (size_t v = 0; v < host->vms_cap && n + 4 <= max; v++) {
+		const struct kvm *kvm = host->vms[v];
+
+		for (unsigned i = 0; kvm && i < KVM_MAX_VCPUS && n + 4 <= max; i++) {
+			const struct kvm_vcpu *vcpu = kvm->vcpus[i];
+
+			if (!vcpu)
+				continue;
+			if (vcpu->vmcb01)
+				out[n++] = kvm_page_pfn(host, vcpu->vmcb01);
+			if (vcpu->nested.vmcb02)
+				out[n++] = kvm_page_pfn(host, vcpu->nested.vmcb02);
+			if (vcpu->vmsa)
+				out[n++] = kvm_page_pfn(host, vcpu->vmsa);
+			if (vcpu->apic.regs)
+				out[n++] = kvm_page_pfn(host, vcpu->apic.regs);
+		}
+	}
+	return n;
+}
+
+/*
+ * A page kernel work may write: Hypervisor-owned (the kernel never writes
+ * guest-private memory) and not in-use (it does not write a running VMCB).
+ */
+static bool kernel_may_write(struct kvm_host *host, snp_pfn_t pfn)
+{
+	struct snp_rmp *rmp = snp_machine_rmp(host->machine);
+
+	return pfn < mm_nr_pages(host->mm) && snp_rmp_hv_owned_4k(rmp, pfn) &&
+	       !snp_rmp_inuse(rmp, pfn);
+}
+
+/* Another page of the 2MB region of a sensitive page (page cache, slab...). */
+static snp_pfn_t pick_near(struct kvm_host *host, const snp_pfn_t *sens, unsigned n,
+			   uint64_t *rng)
+{
+	snp_pfn_t s, base, pfn;
+
+	if (!n)
+		return SNP_NO_PAGE;
+	s = sens[mm_rng_below(rng, n)];
+	base = s & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
+	pfn = base + mm_rng_below(rng, SNP_PTRS_PER_PMD);
+	return pfn == s ? SNP_NO_PAGE : pfn;
+}
+
+/* A page kernel work holds. */
+static snp_pfn_t pick_far(struct kvm_host *host, uint64_t *rng)
+{
+	const struct kvm_kwork_page *k;
+
+	if (!host->nr_kwork)
+		return mm_rng_below(rng, mm_nr_pages(host->mm));
+	k = &host->kwork[mm_rng_below(rng, host->nr_kwork)];
+	return kvm_page_pfn(host, k->page) + mm_rng_below(rng, 1ULL << k->order);
+}
+
+static void kwork_write(struct kvm_host *host, unsigned cpu, bool near, const snp_pfn_t *sens,
+			unsigned n, uint64_t *rng, struct kvm_tick_report *rep)
+{
+	snp_pfn_t pfn = near ? pick_near(host, sens, n, rng) : pick_far(host, rng);
+
+	if (pfn == SNP_NO_PAGE || !kernel_may_write(host, pfn))
+		return;
+	snp_host_write(host->machine, cpu, snp_pfn_to_virt(pfn));
+	host->stats.kernel_writes++;
+	rep->writes++;
+}
+
+static void kernel_work(struct kvm_host *host, unsigned cpu, const struct kvm_tick_config *cfg,
+			const snp_pfn_t *sens, unsigned n, uint64_t *rng,
+			struct kvm_tick_report *rep)
+{
+	for (unsigned i = 0; i < cfg->kernel_ops; i++) {
+		uint64_t r = mm_rng_below(rng, 100);
+
+		if (r < cfg->alloc_pct)
+			kwork_alloc(host, cpu, rng);
+		else if (r < cfg->alloc_pct + cfg->free_pct && host->nr_kwork)
+			kwork_free_idx(host, (unsigned)mm_rng_below(rng, host->nr_kwork));
+		else
+			kwork_write(host, cpu, mm_rng_below(rng, 100) < cfg->near_pct, sens, n,
+				    rng, rep);
+	}
+}
+
+/* ---- vCPUs ---- */
+
+static unsigned collect_vcpus(const struct kvm_host *host, struct kvm_vcpu **out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (size_t v = 0; v < host->vms_cap && n < max; v++)
+		for (unsigned i = 0; host->vms[v] && i < KVM_MAX_VCPUS && n < max; i++)
+			if (host->vms[v]->vcpus[i])
+				out[n++] = host->vms[v]->vcpus[i];
+	return n;
+}
+
+/* Try to run a random idle vCPU on cpu; true if it entered. */
+static bool tick_run_one(struct kvm_host *host, unsigned cpu, struct kvm_vcpu **vcpus,
+			 unsigned n, const struct kvm_tick_config *cfg, uint64_t *rng,
+			 struct kvm_tick_report *rep)
+{
+	struct kvm_vcpu *vcpu;
+	int ret;
+
+	if (!n)
+		return false;
+	vcpu = vcpus[mm_rng_below(rng, n)];
+	if (vcpu->running_cpu >= 0)
+		return false;
+	vcpu->in_l2 = vcpu->nested.initialized && mm_rng_below(rng, 100) < cfg->l2_pct;
+	ret = kvm_vcpu_run(host, vcpu->kvm->id, vcpu->vcpu_id, cpu, NULL);
+	if (ret == SNP_VMRUN_ENTERED) {
+		rep->vmruns++;
+		return true;
+	}
+	if (ret == SNP_VMRUN_VMEXIT_INVALID || ret == SNP_EFAULT)
+		rep->vmrun_failures++;
+	return false;
+}
+
+static void tick_exit_all(struct kvm_host *host, struct kvm_vcpu **vcpus, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (vcpus[i]->running_cpu >= 0)
+			kvm_x86_call(host, vcpu_exit)(vcpus[i]);
+}
+
+int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_config *cfg,
+		  struct kvm_tick_report *out)
+{
+	struct kvm_tick_config def;
+	struct kvm_tick_report rep = { 0 };
+	unsigned long faults0, spur0;
+	unsigned nv, ns, max_v, max_s;
+	struct kvm_vcpu **vcpus;
+	snp_pfn_t *sens;
+	bool *busy;
+	uint64_t rng = seed;
+
+	if (!host || !host->vendor)
+		return SNP_EINVAL;
+	if (!cfg) {
+		kvm_tick_config_init(&def);
+		cfg = &def;
+	}
+	if (cfg->alloc_pct + cfg->free_pct > 100 || cfg->run_pct > 100)
+		return SNP_EINVAL;
+	max_v = (unsigned)host->stats.vcpus_created + 1;
+	max_s = 4 * max_v + host->nr_cpus;
+	vcpus = calloc(max_v, sizeof(*vcpus));
+	sens = calloc(max_s, sizeof(*sens));
+	busy = calloc(host->nr_cpus, sizeof(*busy));
+	if (!vcpus || !sens || !busy) {
+		free(vcpus);
+		free(sens);
+		free(busy);
+		return SNP_ENOMEM;
+	}
+	faults0 = snp_fault_count(host->machine);
+	spur0 = snp_fault_count_spurious(host->machine);
+	nv = collect_vcpus(host, vcpus, max_v);
+	for (unsigned c = 0; c < host->nr_cpus; c++)
+		if (mm_rng_below(&rng, 100) < cfg->run_pct)
+			busy[c] = tick_run_one(host, c, vcpus, nv, cfg, &rng, &rep);
+	ns = collect_sensitive(host, sens, max_s);
+	for (unsigned c = 0; c < host->nr_cpus; c++)
+		if (!busy[c])
+			kernel_work(host, c, cfg, sens, ns, &rng, &rep);
+	tick_exit_all(host, vcpus, nv);
+	rep.faults = (unsigned)(snp_fault_count(host->machine) - faults0);
+	rep.spurious = (unsigned)(snp_fault_count_spurious(host->machine) - spur0);
+	if (out)
+		*out = rep;
+	free(vcpus);
+	free(sens);
+	free(busy);
+	return 0;
+}

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: MIT
+/*
+ * x86.c - the KVM host: one modeled machine and one modeled allocator joined
+ * over the same pfns, the vendor binding, VM and vCPU life.  Mirrors Linux
+ * arch/x86/kvm/x86.c (kvm_x86_vendor_init, kvm_ops_update,
+ * kvm_arch_vcpu_create, kvm_arch_vcpu_destroy) and virt/kvm/kvm_main.c
+ * (kvm_create_vm, kvm_destroy_vm, kvm_vm_ioctl_create_vcpu).  Our own code.
+ *
+ * The static-call idea in C: a vendor hands a const struct kvm_x86_ops;
+ * kvm_ops_update() checks every KVM_X86_OP is non-NULL and copies the table
+ * once into host->x86, the host's call slots.  Callers use the slots through
+ * kvm_x86_call() and never look at the vendor's table again; an optional
+ * slot left NULL makes the caller fall back (lapic.c: get_zeroed_page).
+ */
+#include "kvm/kvm_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KVM_DEFAULT_MEM (256 * SNP_MiB)
+#define KVM_DEFAULT_CPUS 2
+#define KVM_DEFAULT_MIN_SEV_ASID 100
+#define KVM_DEFAULT_MAX_SEV_ASID 509
+#define KVM_DEFAULT_KWORK 256
+
+static const char *const page_kind_names[KVM_PAGE_NR_KINDS] = {
+	[KVM_PAGE_VMCB01] = "vmcb01",
+	[KVM_PAGE_VMSA] = "vmsa",
+	[KVM_PAGE_AVIC] = "avic",
+	[KVM_PAGE_HSAVE] = "hsave",
+	[KVM_PAGE_VMCB02] = "vmcb02",
+};
+
+const char *kvm_page_kind_name(enum kvm_page_kind k)
+{
+	if ((unsigned)k >= KVM_PAGE_NR_KINDS)
+		return "guest memory";
+	return page_kind_names[k];
+}
+
+void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsigned nr_cpus)
+{
+	if (!cfg)
+		return;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_bytes = mem_bytes;
+	cfg->nr_cpus = nr_cpus;
+	cfg->snp_enabled = true;
+	cfg->strategy = SNP_ALLOC_UPSTREAM;
+}
+
+void kvm_vm_config_init(struct kvm_vm_config *cfg, enum snp_guest_type type)
+{
+	if (!cfg)
+		return;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->type = type;
+	cfg->guest_pages = 16;
+	cfg->max_guest_order = 2;
+	cfg->lapic_in_kernel = true;
+}
+
+/* ---- small helpers shared by the vendors ---- */
+
+struct kvm *kvm_get_vm(const struct kvm_host *host, int vm)
+{
+	if (!host || vm < 0 || (size_t)vm >= host->vms_cap)
+		return NULL;
+	return host->vms[vm];
+}
+
+struct kvm_vcpu *kvm_get_vcpu(const struct kvm_host *host, int vm, unsigned vcpu_id)
+{
+	struct kvm *kvm = kvm_get_vm(host, vm);
+
+	if (!kvm || vcpu_id >= KVM_MAX_VCPUS)
+		return NULL;
+	return kvm->vcpus[vcpu_id];
+}
+
+snp_pfn_t kvm_page_pfn(const struct kvm_host *host, const struct page *p)
+{
+	return p ? mm_page_to_pfn(host->mm, p) : SNP_NO_PAGE;
+}
+
+void kvm_account_sensitive(struct kvm_host *host, enum kvm_page_kind kind, const struct page *p)
+{
+	host->stats.sensitive_allocated[kind]++;
+	if (snp_pfn_2m_aligned(kvm_page_pfn(host, p)))
+		host->stats.sensitive_aligned[kind]++;
+}
+
+void kvm_free_page(struct kvm_host *host, struct page *p)
+{
+	if (p)
+		mm_free_pages(host->mm, p, 0);
+}
+
+bool kvm_guest_sev(const struct kvm *kvm)
+{
+	return kvm->cfg.type != SNP_GUEST_SVM;
+}
+
+bool kvm_guest_sev_es(const struct kvm *kvm)
+{
+	return kvm->cfg.type == SNP_GUEST_SEV_ES || kvm->cfg.type == SNP_GUEST_SNP;
+}
+
+bool kvm_guest_snp(const struct kvm *kvm)
+{
+	return kvm->cfg.type == SNP_GUEST_SNP;
+}
+
+void kvm_vcpu_label(const struct kvm_vcpu *vcpu, const char *what, char *buf, size_t len)
+{
+	snprintf(buf, len, "vm %d vcpu %u %s", vcpu->kvm->id, vcpu->vcpu_id, what);
+}
+
+/**
+ * snp_leak_pages() - a page whose RMP entry could not be made shared again.
+ *
+ * Why: freeing a page the RMP still assigns to a guest (or marks in-use)
+ * would hand the next owner a page the host cannot write; Linux keeps it
+ * out of the allocator for ever and reports it.  The model keeps a list so
+ * the leak checks can tell these pages from lost ones.
+ */
+void snp_leak_pages(struct kvm_host *host, snp_pfn_t pfn, enum kvm_page_kind kind, int ret,
+		    const char *label)
+{
+	struct kvm_leak *l;
+
+	host->stats.leaked_pages++;
+	if (host->nr_leaks == host->leaks_cap) {
+		uint64_t cap = host->leaks_cap ? 2 * host->leaks_cap : 16;
+		struct kvm_leak *n = realloc(host->leaks, cap * sizeof(*n));
+
+		if (!n)
+			return;  /* still counted; the record is lost */
+		host->leaks = n;
+		host->leaks_cap = cap;
+	}
+	l = &host->leaks[host->nr_leaks++];
+	memset(l, 0, sizeof(*l));
+	l->pfn = pfn;
+	l->kind = kind;
+	l->ret = ret;
+	snprintf(l->label, sizeof(l->label), "%s", label ? label : "");
+}
+
+uint64_t kvm_host_nr_leaks(const struct kvm_host *host)
+{
+	return host ? host->nr_leaks : 0;
+}
+
+int kvm_host_get_leak(const struct kvm_host *host, uint64_t idx, struct kvm_leak *out)
+{
+	if (!host || !out)
+		return SNP_EINVAL;
+	if (idx >= host->nr_leaks)
+		return SNP_ENOENT;
+	*out = host->leaks[idx];
+	return 0;
+}
+
+/* ---- vendor binding ---- */
+
+/**
+ * kvm_ops_update() - check a vendor's table and copy it into the call slots.
+ *
+ * Why once: the kernel patches static calls when the vendor module loads so
+ * that no call site dereferences kvm_x86_ops at run time; here the copy is
+ * the patch.  A missing required op fails the whole load, before anything is
+ * copied, so a half-bound host cannot exist.
+ */
+static int kvm_ops_update(struct kvm_host *host, const struct kvm_x86_ops *ops)
+{
+#define KVM_X86_OP(func) if (!ops->func) return SNP_EINVAL;
+#define KVM_X86_OP_OPTIONAL(func)
+#include "kvm/kvm-x86-ops.h"
+	host->x86 = *ops;
+	return 0;
+}
+
+int kvm_x86_vendor_init(struct kvm_host *host, const struct kvm_x86_init_ops *ops)
+{
+	int ret;
+
+	if (!host || !ops || !ops->hardware_setup || !ops->hardware_unsetup || !ops->runtime_ops)
+		return SNP_EINVAL;
+	if (host->vendor)
+		return SNP_EEXIST;
+	ret = kvm_ops_update(host, ops->runtime_ops);
+	if (ret)
+		return ret;
+	host->vendor = ops;
+	mm_set_cpu(host->mm, 0);   /* module load runs on the setup CPU */
+	ret = ops->hardware_setup(host);
+	if (ret) {
+		memset(&host->x86, 0, sizeof(host->x86));
+		host->vendor = NULL;
+	}
+	return ret;
+}
+
+int kvm_x86_vendor_exit(struct kvm_host *host)
+{
+	if (!host)
+		return SNP_EINVAL;
+	if (!host->vendor)
+		return SNP_ENOENT;
+	if (host->nr_vms)
+		return SNP_EBUSY;
+	mm_set_cpu(host->mm, 0);
+	host->vendor->hardware_unsetup(host);
+	memset(&host->x86, 0, sizeof(host->x86));
+	host->vendor = NULL;
+	return 0;
+}
+
+const char *kvm_host_vendor(const struct kvm_host *host)
+{
+	return host && host->vendor ? host->vendor->name : NULL;
+}
+
+bool kvm_host_avic_enabled(const struct kvm_host *host)
+{
+	return host && host->avic;
+}
+
+/* ---- host life ---- */
+
+static void kvm_host_fill_defaults(struct kvm_host_config *c)
+{
+	if (!c->mem_bytes)
+		c->mem_bytes = KVM_DEFAULT_MEM;
+	if (!c->nr_cpus)
+		c->nr_cpus = KVM_DEFAULT_CPUS;
+	if (!c->nr_nodes)
+		c->nr_nodes = 1;
+	if (!c->min_sev_asid)
+		c->min_sev_asid = KVM_DEFAULT_MIN_SEV_ASID;
+	if (!c->max_sev_asid)
+		c->max_sev_asid = KVM_DEFAULT_MAX_SEV_ASID;
+	if (!c->kernel_work_max)
+		c->kernel_work_max = KVM_DEFAULT_KWORK;
+	if (!c->sieve_pool_cap)
+		c->sieve_pool_cap = SNP_SIEVE_POOL_DEFAULT;
+	if (!c->vendor)
+		c->vendor = kvm_vendor_svm();
+}
+
+static int kvm_host_check_config(const struct kvm_host_config *c)
+{
+	if (c->min_sev_asid < 2 || c->max_sev_asid < c->min_sev_asid ||
+	    c->max_sev_asid >= SNP_MAX_ASID)
+		return SNP_EINVAL;
+	if ((unsigned)c->strategy >= SNP_ALLOC_NR_STRATEGIES || (unsigned)c->avic > KVM_AVIC_OFF)
+		return SNP_EINVAL;
+	if (c->nr_cpus > SNP_MACHINE_MAX_CPUS || c->kernel_work_max > (1u << 20))
+		return SNP_EINVAL;
+	return 0;
+}
+
+static int kvm_host_create_machine(struct kvm_host *host)
+{
+	struct snp_machine_config mc = {
+		.mem_bytes = host->cfg.mem_bytes,
+		.profile = host->cfg.profile,
+		.nr_cpus = host->cfg.nr_cpus,
+		.direct_map = host->cfg.direct_map,
+		.tlb_entries = host->cfg.tlb_entries,
+		.fault_log_max = host->cfg.fault_log_max,
+	};
+
+	return snp_machine_create(&mc, &host->machine);
+}
+
+/* The allocator over the same pfns as the machine (mm pfn == hw pfn). */
+static int kvm_host_create_mm(struct kvm_host *host)
+{
+	struct snp_alloc_config ac = {
+		.strategy = host->cfg.strategy,
+		.snp_enabled = host->cfg.snp_enabled,
+		.pool_cap = host->cfg.sieve_pool_cap,
+	};
+	struct mm_config mc;
+	int ret;
+
+	mm_config_init(&mc, host->cfg.mem_bytes);
+	mc.nr_nodes = host->cfg.nr_nodes;
+	mc.nr_cpus = host->cfg.nr_cpus;
+	ret = mm_host_create(&mc, &host->mm);
+	if (ret)
+		return ret;
+	if (mm_nr_pages(host->mm) != snp_machine_mem_bytes(host->machine) / SNP_PAGE_SIZE)
+		return SNP_EINVAL;
+	return snp_alloc_configure(host->mm, &ac);
+}
+
+int kvm_host_create(const struct kvm_host_config *cfg, struct kvm_host **out)
+{
+	struct kvm_host *host;
+	int ret;
+
+	if (!cfg || !out)
+		return SNP_EINVAL;
+	*out = NULL;
+	host = calloc(1, sizeof(*host));
+	if (!host)
+		return SNP_ENOMEM;
+	host->cfg = *cfg;
+	kvm_host_fill_defaults(&host->cfg);
+	ret = kvm_host_check_config(&host->cfg);
+	if (!ret)
+		ret = kvm_host_create_machine(host);
+	if (!ret)
+		ret = kvm_host_create_mm(host);
+	if (!ret) {
+		host->nr_cpus = host->cfg.nr_cpus;
+		host->next_svm_asid = host->cfg.max_sev_asid + 1;
+		host->sd = calloc(host->nr_cpus, sizeof(*host->sd));
+		host->kwork = calloc(host->cfg.kernel_work_max, sizeof(*host->kwork));
+		ret = host->sd && host->kwork ? 0 : SNP_ENOMEM;
+	}
+	if (!ret)
+		ret = kvm_x86_vendor_init(host, host->cfg.vendor);
+	if (ret) {
+		kvm_host_destroy(host);
+		return ret;
+	}
+	*out = host;
+	return 0;
+}
+
+void kvm_host_destroy(struct kvm_host *host)
+{
+	if (!host)
+		return;
+	for (size_t i = 0; i < host->vms_cap; i++)
+		if (host->vms[i])
+			kvm_destroy_vm(host, (int)i);
+	if (host->mm)
+		kvm_host_kernel_work_release(host);
+	if (host->vendor)
+		kvm_x86_vendor_exit(host);
+	free(host->vms);
+	free(host->sd);
+	free(host->kwork);
+	free(host->leaks);
+	mm_host_destroy(host->mm);
+	snp_machine_destroy(host->machine);
+	free(host);
+}
+
+struct snp_machine *kvm_host_machine(struct kvm_host *host)
+{
+	return host ? host->machine : NULL;
+}
+
+struct mm_host *kvm_host_mm(struct kvm_host *host)
+{
+	return host ? host->mm : NULL;
+}
+
+unsigned kvm_host_nr_vms(const struct kvm_host *host)
+{
+	return host ? host->nr_vms : 0;
+}
+
+int kvm_host_get_stats(const struct kvm_host *host, struct kvm_host_stats *out)
+{
+	struct snp_alloc_stats as;
+
+	if (!host || !out)
+		return SNP_EINVAL;
+	*out = host->stats;
+	if (!snp_alloc_get_stats(host->mm, &as))
+		out->order1_broken = as.order1_broken;
+	out->faults = snp_fault_count(host->machine);
+	out->spurious_faults = snp_fault_count_spurious(host->machine);
+	return 0;
+}
+
+/* ---- CPUs ---- */
+
+int kvm_cpu_init(struct kvm_host *host, unsigned cpu)
+{
+	if (!host || cpu >= host->nr_cpus)
+		return SNP_EINVAL;
+	if (!host->vendor || host->vendor != kvm_vendor_svm())
+		return SNP_ENOTSUP;
+	return svm_cpu_init(host, cpu);
+}
+
+int kvm_cpu_uninit(struct kvm_host *host, unsigned cpu)
+{
+	if (!host || cpu >= host->nr_cpus)
+		return SNP_EINVAL;
+	if (!host->vendor || host->vendor != kvm_vendor_svm())
+		return SNP_ENOTSUP;
+	return svm_cpu_uninit(host, cpu);
+}
+
+snp_pfn_t kvm_host_save_area_pfn(const struct kvm_host *host, unsigned cpu)
+{
+	if (!host || cpu >= host->nr_cpus || !host->sd[cpu].init)
+		return SNP_NO_PAGE;
+	return kvm_page_pfn(host, host->sd[cpu].save_area);
+}
