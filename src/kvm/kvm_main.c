@@ -208,6 +208,7 @@ int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg)
 	ret = kvm_alloc_guest_memory(kvm);
 	if (ret) {
 		kvm_destroy_vm(host, kvm->id);
+		host->stats.vms_destroyed--;   /* it was never counted as created */
 		return ret;
 	}
 	host->stats.vms_created++;
