@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_mm_snp_alloc.c - snp_safe_alloc_page_node() strategies: the problem
+ * (naive hands out aligned pages, a naive retry ping-pongs on the LIFO pcp
+ * list), upstream's guarantee and its fallback with SNP off, and the sieve's
+ * requirements: never aligned, no order-1 block broken in the common case,
+ * no ping-pong, bounded set-aside, and correct on memory that is only
+ * scattered order-0 pages or only aligned pages.
+ */
+#include "ktap.h"
+#include "mm_util.h"
+
+#include <stdlib.h>
+
+static void configure(struct mm_host *mm, enum snp_alloc_strategy s, bool snp, unsigned int cap)
+{
+	struct snp_alloc_config cfg = { .strategy = s, .snp_enabled = snp, .pool_cap = cap };
+
+	KASSERT_EQ(snp_alloc_configure(mm, &cfg), 0);
+}
+
+static struct snp_alloc_stats stats(const struct mm_host *mm)
+{
+	struct snp_alloc_stats st;
+
+	snp_alloc_get_stats(mm, &st);
+	return st;
+}
+
+static void test_strategy_names(void)
+{
+	enum snp_alloc_strategy s;
+
+	for (int i = 0; i < SNP_ALLOC_NR_STRATEGIES; i++) {
+		KEXPECT_EQ(snp_alloc_strategy_parse(snp_alloc_strategy_name((enum snp_alloc_strategy)i), &s), 0);
+		KEXPECT_EQ(s, i);
+	}
+	KEXPECT_EQ(snp_alloc_strategy_parse("sieve", &s), 0);
+	KEXPECT_EQ(s, SNP_ALLOC_SIEVE);
+	KEXPECT_EQ(snp_alloc_strategy_parse("Sieve", &s), SNP_EINVAL);
+	KEXPECT_EQ(snp_alloc_strategy_parse(NULL, &s), SNP_EINVAL);
+	KEXPECT_EQ(snp_alloc_strategy_parse("naive", NULL), SNP_EINVAL);
+	KEXPECT(snp_alloc_strategy_name((enum snp_alloc_strategy)7)[0] == '?');
+}
+
+/* The problem: on a fresh host the first plain page is 2MB-aligned. */
+static void test_naive_hands_out_aligned(void)
+{
+	struct mm_host *mm = mmt_host(64, 1, 1);
+	struct page *p;
+
+	configure(mm, SNP_ALLOC_NAIVE, true, SNP_SIEVE_POOL_DEFAULT);
+	p = snp_safe_alloc_page(mm);
+	KASSERT(p);
+	KEXPECT(snp_pfn_2m_aligned(mmt_pfn(mm, p)));
+	KEXPECT_EQ(stats(mm).aligned_returned, 1);
+	mm_host_destroy(mm);
+}
+
+/* A naive "free it and try again" meets the same page every time (LIFO pcp). */
+static void test_naive_retry_ping_pongs(void)
+{
+	struct mm_host *mm = mmt_host(64, 1, 1);
+	snp_pfn_t first = MM_PFN_INVALID;
+	int same = 0;
+
+	for (int i = 0; i < 8; i++) {
+		struct page *p = mm_alloc_pages(mm, MM_GFP_ZERO, 0);
+
+		KASSERT(p);
+		if (!snp_pfn_2m_aligned(mmt_pfn(mm, p)))
+			break;
+		if (first == MM_PFN_INVALID)
+			first = mmt_pfn(mm, p);
+		same += mmt_pfn(mm, p) == first;
+		mm_free_pages(mm, p, 0);
+	}
+	ktap_log("naive retry: %d of 8 tries got the same aligned pfn %llu", same,
+		 (unsigned long long)first);
+	KEXPECT_EQ(same, 8);
+	mm_host_destroy(mm);
+}
+
+/* Upstream: the kept page is never aligned; one order-1 block per call. */
+static void test_upstream_never_aligned(void)
+{
+	enum { N = 20000 };
+	struct mm_host *mm = mmt_host(256, 1, 2);
+	struct page **held = calloc(N, sizeof(*held));
+	struct snp_alloc_stats st;
+
+	KASSERT(held);
+	configure(mm, SNP_ALLOC_UPSTREAM, true, SNP_SIEVE_POOL_DEFAULT);
+	held[0] = snp_safe_alloc_page(mm);
+	KASSERT(held[0]);
+	KEXPECT_EQ(mmt_pfn(mm, held[0]), 1);        /* pair (0,1): 0 is aligned, keep 1 */
+	for (int i = 1; i < N; i++) {
+		held[i] = snp_safe_alloc_page(mm);
+		KASSERT(held[i]);
+		KEXPECT(!snp_pfn_2m_aligned(mmt_pfn(mm, held[i])));
+		KEXPECT_EQ(mm_page_dirty(mm, held[i]), 0);
+	}
+	st = stats(mm);
+	KEXPECT_EQ(st.order1_broken, N);
+	KEXPECT_EQ(st.pages_taken, 2 * N);
+	KEXPECT_EQ(st.aligned_returned, 0);
+	for (int i = 0; i < N; i++)
+		KEXPECT_EQ(snp_safe_free_page(mm, held[i]), 0);
+	MMT_CHECK(mm);
+	free(held);
+	mm_host_destroy(mm);
+}
+
+/* SNP off on the host: both workarounds fall back to a plain zeroed page. */
+static void test_snp_disabled_fallback(void)
+{
+	for (int s = SNP_ALLOC_UPSTREAM; s <= SNP_ALLOC_SIEVE; s++) {
+		struct mm_host *mm = mmt_host(64, 1, 1);
+		struct page *p;
+
+		configure(mm, (enum snp_alloc_strategy)s, false, SNP_SIEVE_POOL_DEFAULT);
+		p = snp_safe_alloc_page(mm);
+		KASSERT(p);
+		KEXPECT_EQ(mmt_pfn(mm, p), 0);
+		KEXPECT_EQ(mm_page_dirty(mm, p), 0);
+		KEXPECT_EQ(stats(mm).order1_broken, 0);
+		KEXPECT_EQ(stats(mm).set_aside, 0);
+		KEXPECT_EQ(stats(mm).pages_taken, 1);
+		mm_host_destroy(mm);
+	}
+}
+
+/* Sieve on a fresh host: the aligned head page is set aside once, not met again. */
+static void test_sieve_no_ping_pong(void)
+{
+	struct mm_host *mm = mmt_host(64, 1, 1);
+	struct snp_alloc_stats st;
+	struct page *p;
+
+	configure(mm, SNP_ALLOC_SIEVE, true, SNP_SIEVE_POOL_DEFAULT);
+	p = snp_safe_alloc_page(mm);
+	KASSERT(p);
+	KEXPECT_EQ(mmt_pfn(mm, p), 1);
+	st = stats(mm);
+	KEXPECT_EQ(st.set_aside, 1);
+	KEXPECT_EQ(st.pages_taken, 2);
+	for (int i = 0; i < 1000; i++) {
+		KEXPECT_EQ(snp_safe_free_page(mm, p), 0);
+		p = snp_safe_alloc_page(mm);
+		KASSERT(p);
+		KEXPECT_EQ(mmt_pfn(mm, p), 1);
+	}
+	st = stats(mm);
+	KEXPECT_EQ(st.pages_taken, 1002);        /* one page per call, no retries */
+	KEXPECT_EQ(st.set_aside, 1);
+	KEXPECT_EQ(st.order1_broken, 0);
+	KEXPECT_EQ(st.fallbacks, 0);
+	MMT_CHECK(mm);
+	mm_host_destroy(mm);
+}
+
+/* Holding many pages: never aligned, no order-1 block, about 1 in 512 set aside. */
+static void test_sieve_common_case(void)
+{
+	enum { N = 8000 };
+	struct mm_host *mm = mmt_host(256, 1, 2);
+	struct page **held = calloc(N, sizeof(*held));
+	struct snp_alloc_stats st;
+
+	KASSERT(held);
+	configure(mm, SNP_ALLOC_SIEVE, true, SNP_SIEVE_POOL_DEFAULT);
+	for (int i = 0; i < N; i++) {
+		held[i] = snp_safe_alloc_page(mm);
+		KASSERT(held[i]);
+		KEXPECT(!snp_pfn_2m_aligned(mmt_pfn(mm, held[i])));
+		KEXPECT_EQ(mm_page_dirty(mm, held[i]), 0);
+	}
+	st = stats(mm);
+	ktap_log("sieve, %d held: %llu set aside, %llu order-1 blocks broken", N,
+		 (unsigned long long)st.set_aside, (unsigned long long)st.order1_broken);
+	KEXPECT_EQ(st.order1_broken, 0);
+	KEXPECT(st.set_aside <= N / 512 + 1);
+	for (int i = 0; i < N; i++)
+		KEXPECT_EQ(snp_safe_free_page(mm, held[i]), 0);
+	KEXPECT_EQ(snp_safe_release(mm), (int)st.set_aside);
+	mm_drain_all_pages(mm);
+	KEXPECT_EQ(mmt_free(mm), 256 * 256);
+	MMT_CHECK(mm);
+	free(held);
+	mm_host_destroy(mm);
+}
+
+/* The pool is bounded; once full the sieve uses the order-1 method. */
+static void test_sieve_pool_bounded(void)
+{
+	enum { N = 20000 };
+	struct mm_host *mm = mmt_host(256, 1, 1);
+	struct page **held = calloc(N, sizeof(*held));
+	struct snp_alloc_stats st;
+
+	KASSERT(held);
+	configure(mm, SNP_ALLOC_SIEVE, true, 4);
+	for (int i = 0; i < N; i++) {
+		held[i] = snp_safe_alloc_page(mm);
+		KASSERT(held[i]);
+		KEXPECT(!snp_pfn_2m_aligned(mmt_pfn(mm, held[i])));
+	}
+	st = stats(mm);
+	KEXPECT_EQ(st.set_aside_peak, 4);
+	KEXPECT(st.fallbacks > 0);
+	KEXPECT_EQ(st.order1_broken, st.fallbacks);
+	KEXPECT_EQ(snp_safe_shrink(mm, 1), 1);
+	KEXPECT_EQ(stats(mm).set_aside, 3);
+	KEXPECT_EQ(snp_safe_release(mm), 3);
+	KEXPECT_EQ(snp_safe_release(mm), 0);
+	for (int i = 0; i < N; i++)
+		KEXPECT_EQ(snp_safe_free_page(mm, held[i]), 0);
+	mm_drain_all_pages(mm);
+	KEXPECT_EQ(mmt_free(mm), 256 * 256);
+	MMT_CHECK(mm);
+	free(held);
+	mm_host_destroy(mm);
+}
+
+/* Take every page, then free back the pages @keep_free selects. */
+static struct page **shape_memory(struct mm_host *mm, uint64_t *n, bool (*keep_free)(snp_pfn_t))
+{
+	uint64_t total = mm_nr_pages(mm), all = 0, k = 0;
+	struct page **held = calloc(total, sizeof(*held));
+	struct page *p;
+
+	if (!held)
+		return NULL;
+	while (all < total && (p = mm_alloc_pages(mm, 0, 0)))
+		held[all++] = p;
+	for (uint64_t i = 0; i < all; i++) {
+		if (keep_free(mmt_pfn(mm, held[i])))
+			mm_free_pages(mm, held[i], 0);
+		else
+			held[k++] = held[i];
+	}
+	mm_drain_all_pages(mm);
+	*n = k;
+	return held;
+}
+
+static bool odd_pfn(snp_pfn_t pfn)
+{
+	return pfn & 1;
+}
+
+static bool aligned_pfn(snp_pfn_t pfn)
+{
+	return snp_pfn_2m_aligned(pfn);
+}
+
+static void release_all(struct mm_host *mm, struct page **held, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		mm_free_pages(mm, held[i], 0);
+	free(held);
+}
+
+/* Only scattered order-0 pages left: upstream cannot, the sieve can. */
+static void test_order0_only_memory(void)
+{
+	struct mm_host *mm = mmt_host(16, 1, 1);
+	uint64_t n, bi[MM_NR_ORDERS];
+	struct page **held = shape_memory(mm, &n, odd_pfn);
+	struct page *p;
+
+	KASSERT(held);
+	mm_buddyinfo(mm, 0, bi);
+	KEXPECT_EQ(bi[0], 16 * 128);
+	KEXPECT_EQ(bi[1], 0);
+	configure(mm, SNP_ALLOC_UPSTREAM, true, SNP_SIEVE_POOL_DEFAULT);
+	KEXPECT(!snp_safe_alloc_page(mm));
+	KEXPECT_EQ(mm_last_error(mm), SNP_ENOMEM);
+	KEXPECT_EQ(stats(mm).failures, 1);
+	configure(mm, SNP_ALLOC_SIEVE, true, SNP_SIEVE_POOL_DEFAULT);
+	for (int i = 0; i < 100; i++) {
+		p = snp_safe_alloc_page(mm);
+		KASSERT(p);
+		KEXPECT(!snp_pfn_2m_aligned(mmt_pfn(mm, p)));
+	}
+	KEXPECT_EQ(stats(mm).order1_broken, 0);
+	MMT_CHECK(mm);
+	release_all(mm, held, n);
+	mm_host_destroy(mm);
+}
+
+/* Only aligned pages left: naive returns one, the safe ones a clean NULL. */
+static void test_aligned_only_memory(void)
+{
+	static const unsigned int caps[] = { 4, SNP_SIEVE_POOL_DEFAULT };
+	struct mm_host *mm = mmt_host(16, 1, 1);
+	uint64_t n, before;
+	struct page **held = shape_memory(mm, &n, aligned_pfn);
+	struct page *p;
+
+	KASSERT(held);
+	before = mmt_free(mm);
+	KEXPECT_EQ(before, 8);
+	configure(mm, SNP_ALLOC_UPSTREAM, true, SNP_SIEVE_POOL_DEFAULT);
+	KEXPECT(!snp_safe_alloc_page(mm));
+	for (int i = 0; i < 2; i++) {
+		configure(mm, SNP_ALLOC_SIEVE, true, caps[i]);
+		for (int j = 0; j < 3; j++) {
+			KEXPECT(!snp_safe_alloc_page(mm));
+			KEXPECT_EQ(mm_last_error(mm), SNP_ENOMEM);
+			KEXPECT_EQ(stats(mm).set_aside, 0);        /* given back: memory is short */
+			KEXPECT_EQ(mmt_free(mm), before);
+		}
+		KEXPECT_EQ(stats(mm).aligned_returned, 0);
+	}
+	configure(mm, SNP_ALLOC_NAIVE, true, SNP_SIEVE_POOL_DEFAULT);
+	p = snp_safe_alloc_page(mm);
+	KASSERT(p);
+	KEXPECT(snp_pfn_2m_aligned(mmt_pfn(mm, p)));
+	MMT_CHECK(mm);
+	mm_free_pages(mm, p, 0);
+	release_all(mm, held, n);
+	mm_host_destroy(mm);
+}
+
+/* Every strategy honours the node and returns zeroed memory over dirty pages. */
+static void test_node_and_zero(void)
+{
+	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++) {
+		struct mm_host *mm = mmt_host(32, 2, 2);
+		struct page *dirty[64], *p;
+
+		for (int i = 0; i < 64; i++) {
+			KASSERT(dirty[i] = mm_alloc_pages_node(mm, 1, 0, 0));
+			mm_page_write(mm, dirty[i]);
+		}
+		for (int i = 0; i < 64; i++)
+			mm_free_pages(mm, dirty[i], 0);
+		configure(mm, (enum snp_alloc_strategy)s, true, SNP_SIEVE_POOL_DEFAULT);
+		for (int i = 0; i < 32; i++) {
+			p = snp_safe_alloc_page_node(mm, 1, MM_GFP_KERNEL);
+			KASSERT(p);
+			KEXPECT_EQ(mm_pfn_to_nid(mm, mmt_pfn(mm, p)), 1);
+			KEXPECT_EQ(mm_page_dirty(mm, p), 0);
+		}
+		mm_set_cpu(mm, 1);
+		p = snp_safe_alloc_page(mm);
+		KASSERT(p);
+		KEXPECT_EQ(mm_pfn_to_nid(mm, mmt_pfn(mm, p)), 1);
+		MMT_CHECK(mm);
+		mm_host_destroy(mm);
+	}
+}
+
+static void test_snp_bad_input(void)
+{
+	struct mm_host *mm = mmt_host(16, 1, 1);
+	struct snp_alloc_config cfg = { .strategy = SNP_ALLOC_SIEVE, .snp_enabled = true,
+					.pool_cap = 0 };
+	struct snp_alloc_stats st;
+	struct page *p;
+
+	KEXPECT(!snp_safe_alloc_page(NULL));
+	KEXPECT(!snp_safe_alloc_page_node(mm, 1, 0));
+	KEXPECT_EQ(mm_last_error(mm), SNP_EINVAL);
+	KEXPECT(!snp_safe_alloc_page_node(mm, -5, 0));
+	KEXPECT(!snp_safe_alloc_page_node(mm, 0, 1u << 30));
+	KEXPECT_EQ(snp_alloc_configure(mm, &cfg), SNP_EINVAL);
+	cfg.pool_cap = SNP_SIEVE_POOL_MAX + 1;
+	KEXPECT_EQ(snp_alloc_configure(mm, &cfg), SNP_EINVAL);
+	cfg.pool_cap = 1;
+	cfg.strategy = (enum snp_alloc_strategy)9;
+	KEXPECT_EQ(snp_alloc_configure(mm, &cfg), SNP_EINVAL);
+	KEXPECT_EQ(snp_alloc_configure(NULL, &cfg), SNP_EINVAL);
+	KEXPECT_EQ(snp_alloc_configure(mm, NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_alloc_get_config(mm, NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_alloc_get_stats(NULL, &st), SNP_EINVAL);
+	KEXPECT_EQ(snp_safe_free_page(mm, NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_safe_shrink(NULL, 1), SNP_EINVAL);
+	KEXPECT_EQ(snp_safe_release(NULL), SNP_EINVAL);
+	snp_alloc_reset_stats(NULL);
+	p = snp_safe_alloc_page(mm);
+	KASSERT(p);
+	KEXPECT_EQ(snp_safe_free_page(mm, p), 0);
+	KEXPECT_EQ(snp_safe_free_page(mm, p), SNP_EINVAL);   /* double free */
+	snp_alloc_reset_stats(mm);
+	KEXPECT_EQ(stats(mm).allocs, 0);
+	MMT_CHECK(mm);
+	mm_host_destroy(mm);
+}
+
+static const struct ktap_case cases[] = {
+	KTAP_CASE(test_strategy_names),
+	KTAP_CASE(test_naive_hands_out_aligned),
+	KTAP_CASE(test_naive_retry_ping_pongs),
+	KTAP_CASE(test_upstream_never_aligned),
+	KTAP_CASE(test_snp_disabled_fallback),
+	KTAP_CASE(test_sieve_no_ping_pong),
+	KTAP_CASE(test_sieve_common_case),
+	KTAP_CASE(test_sieve_pool_bounded),
+	KTAP_CASE(test_order0_only_memory),
+	KTAP_CASE(test_aligned_only_memory),
+	KTAP_CASE(test_node_and_zero),
+	KTAP_CASE(test_snp_bad_input),
+};
+
+KTAP_MAIN("mm_snp_alloc", cases)
