@@ -169,6 +169,11 @@ uint64_t mm_aged_pages(const struct mm_aged *aged);
 /* Free every allocation the ageing holds, and the state itself. */
 int mm_aged_release(struct mm_host *mm, struct mm_aged *aged);
 
+/* Free pages (buddy and per-CPU lists) whose pfn is a multiple of
+ * 2^align_order, and all free pages.  0 or SNP_EINVAL. */
+int mm_free_aligned_count(const struct mm_host *mm, unsigned int align_order, uint64_t *aligned,
+			  uint64_t *free);
+
 /* splitmix64: the model's deterministic PRNG (no global state). */
 uint64_t mm_rng_next(uint64_t *state);
 /* Uniform in [0, bound), bound > 0. */

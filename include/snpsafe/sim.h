@@ -86,3 +86,56 @@ struct sim_bench_scale {
 int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms);
 const char *sim_bench_scale_why(int err);
 int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, struct sim_bench_scale *out);
+
+/* ---- simulate: Monte Carlo over independent modeled hosts --------------------- */
+
+enum sim_vm_kind { SIM_VM_SVM, SIM_VM_SEV, SIM_VM_SEV_ES, SIM_VM_SNP, SIM_VM_NESTED, SIM_VM_NR };
+const char *sim_vm_kind_name(enum sim_vm_kind k);
+
+struct sim_mc_config {
+	uint64_t mem_bytes;           /* modeled memory per host */
+	unsigned cpus;                /* host CPUs */
+	unsigned vms;                 /* VMs per host */
+	unsigned vcpus;               /* vCPUs per VM */
+	unsigned mix[SIM_VM_NR];      /* relative weights of VM kinds */
+	unsigned age_pct;             /* age the allocator to this % of memory in use (0: fresh) */
+	unsigned ticks;               /* ticks of host activity per trial */
+	unsigned trials;              /* hosts per strategy */
+	unsigned threads;             /* worker threads (results do not depend on it) */
+	unsigned strategies;          /* bit mask of 1 << enum snp_alloc_strategy */
+	struct snp_profile profile;
+	uint64_t seed;
+	/* Called from the calling thread while workers run; may be NULL. */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+};
+
+/* Defaults: 2 GiB, 4 CPUs, 8 VMs x 2 vCPUs, mix svm:2,sev:1,sev-es:1,snp:1,nested:1, age 60%,
+ * 64 ticks, 32 trials, 1 thread, all strategies, early-snp, seed 1. */
+void sim_mc_config_init(struct sim_mc_config *cfg);
+/* "svm:2,snp:1" or "svm,snp" (weight 1) into mix[]; 0 or SNP_EINVAL. */
+int sim_mc_parse_mix(const char *s, unsigned mix[SIM_VM_NR]);
+/* Host memory one trial needs at most (allocator, RMP, machine), for the size check. */
+uint64_t sim_mc_trial_bytes(const struct sim_mc_config *cfg);
+
+struct sim_mc_result {
+	enum snp_alloc_strategy strategy;
+	uint64_t trials;
+	uint64_t trials_with_fault;       /* trials with at least one spurious fault */
+	uint64_t spurious_faults;
+	uint64_t real_faults;
+	uint64_t sensitive_pages;         /* VMCB, VMSA, AVIC, save area, vmcb02 */
+	uint64_t aligned_sensitive_pages;
+	uint64_t sensitive_by_kind[5], aligned_by_kind[5];
+	uint64_t order1_blocks;
+	uint64_t leaked_pages;
+	uint64_t vmruns;
+	/* Analytic estimates beside the measured rates (docs/ERRATUM.md). */
+	double aligned_fraction;          /* measured: aligned / sensitive */
+	double est_aligned_fraction;      /* 2MB-aligned free pages / free pages at start */
+	double trials_with_aligned;       /* measured: share of trials with an aligned page */
+	double est_trials_with_aligned;   /* 1 - (1 - p)^n per trial, averaged */
+};
+
+/* Run; out has room for SNP_ALLOC_NR_STRATEGIES results, *nr_out says how many. */
+int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned *nr_out);

@@ -2,5 +2,4 @@
 /* Temporary: subcommands not built yet say so and fail. */
 #include "cli.h"
 int cmd_repro(int argc, char **argv) { return cli_fail("repro", "not built yet"); }
-int cmd_simulate(int argc, char **argv) { return cli_fail("simulate", "not built yet"); }
 int cmd_bench(int argc, char **argv) { return cli_fail("bench", "not built yet"); }

@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: MIT
+/*
+ * montecarlo.c - `snpsafe simulate`: independent modeled hosts, each created,
+ * aged, filled with VMs of a mix of kinds, run for some ticks of host
+ * activity (vCPUs entering and leaving, kernel work writing through the
+ * direct map near and far), then torn down.  For each strategy the same
+ * trials run with the same seeds (common random numbers), so the strategies
+ * differ only in the allocator.
+ *
+ * Determinism: trial t of strategy s depends only on (seed, t), never on
+ * which thread ran it or when; results are summed in a fixed order.
+ */
+#include <snpsafe/kvm.h>
+#include <snpsafe/sim.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const vm_kind_names[SIM_VM_NR] = {
+	[SIM_VM_SVM] = "svm", [SIM_VM_SEV] = "sev", [SIM_VM_SEV_ES] = "sev-es",
+	[SIM_VM_SNP] = "snp", [SIM_VM_NESTED] = "nested",
+};
+
+const char *sim_vm_kind_name(enum sim_vm_kind k)
+{
+	return (unsigned)k < SIM_VM_NR ? vm_kind_names[k] : "?";
+}
+
+void sim_mc_config_init(struct sim_mc_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_bytes = 2 * SNP_GiB;
+	cfg->cpus = 4;
+	cfg->vms = 8;
+	cfg->vcpus = 2;
+	cfg->mix[SIM_VM_SVM] = 2;
+	cfg->mix[SIM_VM_SEV] = 1;
+	cfg->mix[SIM_VM_SEV_ES] = 1;
+	cfg->mix[SIM_VM_SNP] = 1;
+	cfg->mix[SIM_VM_NESTED] = 1;
+	cfg->age_pct = 60;
+	cfg->ticks = 64;
+	cfg->trials = 32;
+	cfg->threads = 1;
+	cfg->strategies = (1u << SNP_ALLOC_NR_STRATEGIES) - 1;
+	cfg->profile = snp_profile_early_snp;
+	cfg->seed = 1;
+}
+
+int sim_mc_parse_mix(const char *s, unsigned mix[SIM_VM_NR])
+{
+	unsigned out[SIM_VM_NR] = { 0 }, total = 0;
+	char buf[128], *save = NULL;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		return SNP_EINVAL;
+	strcpy(buf, s);
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(tok, ':'), *end;
+		unsigned long w = 1;
+		int k;
+
+		if (colon) {
+			*colon = '\0';
+			w = strtoul(colon + 1, &end, 10);
+			if (end == colon + 1 || *end || w > 1000)
+				return SNP_EINVAL;
+		}
+		for (k = 0; k < SIM_VM_NR && strcmp(tok, vm_kind_names[k]); k++)
+			;
+		if (k == SIM_VM_NR)
+			return SNP_EINVAL;
+		out[k] += (unsigned)w;
+		total += (unsigned)w;
+	}
+	if (!total)
+		return SNP_EINVAL;
+	memcpy(mix, out, sizeof(out));
+	return 0;
+}
+
+/*
+ * Host memory of one trial: the allocator's mem_map (12 bytes a page), the
+ * RMP index (16 bytes per 2MB) and the entries of regions a trial touches
+ * (guest memory, generously all of it), plus a fixed overhead.
+ */
+uint64_t sim_mc_trial_bytes(const struct sim_mc_config *cfg)
+{
+	uint64_t pages = cfg->mem_bytes >> SNP_PAGE_SHIFT;
+
+	return pages * 12 + (cfg->mem_bytes / SNP_PMD_SIZE) * 16 + pages * 16 / 4 + 64 * SNP_MiB;
+}
+
+static enum sim_vm_kind pick_kind(const struct sim_mc_config *cfg, uint64_t *rng)
+{
+	unsigned total = 0, r;
+
+	for (int k = 0; k < SIM_VM_NR; k++)
+		total += cfg->mix[k];
+	r = (unsigned)mm_rng_below(rng, total);
+	for (int k = 0; k < SIM_VM_NR; k++) {
+		if (r < cfg->mix[k])
+			return (enum sim_vm_kind)k;
+		r -= cfg->mix[k];
+	}
+	return SIM_VM_SVM;
+}
+
+static const enum snp_guest_type kind_type[SIM_VM_NR] = {
+	[SIM_VM_SVM] = SNP_GUEST_SVM, [SIM_VM_SEV] = SNP_GUEST_SEV,
+	[SIM_VM_SEV_ES] = SNP_GUEST_SEV_ES, [SIM_VM_SNP] = SNP_GUEST_SNP,
+	[SIM_VM_NESTED] = SNP_GUEST_SVM,
+};
+
+/* One trial's outcome, summed later in trial order. */
+struct mc_trial {
+	int err;
+	struct kvm_host_stats st;
+	double p_est;            /* aligned free fraction at the start */
+	uint64_t n_sensitive;
+};
+
+static int mc_create_vms(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng)
+{
+	for (unsigned v = 0; v < cfg->vms; v++) {
+		enum sim_vm_kind kind = pick_kind(cfg, rng);
+		struct kvm_vm_config vc;
+		int vm, ret;
+
+		kvm_vm_config_init(&vc, kind_type[kind]);
+		vc.guest_pages = 64 + mm_rng_below(rng, 448);
+		vc.lapic_in_kernel = true;
+		vc.cpu = (unsigned)mm_rng_below(rng, cfg->cpus);
+		vm = kvm_create_vm(host, &vc);
+		if (vm < 0)
+			return vm;
+		for (unsigned i = 0; i < cfg->vcpus; i++) {
+			ret = kvm_create_vcpu(host, vm, i, (unsigned)mm_rng_below(rng, cfg->cpus));
+			if (!ret && kind == SIM_VM_NESTED)
+				ret = kvm_vcpu_enable_nested(host, vm, i);
+			if (ret)
+				return ret;
+		}
+		ret = kvm_vm_launch(host, vm);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strategy s, unsigned t,
+			 struct mc_trial *out)
+{
+	uint64_t rng = cfg->seed * 0x9e3779b97f4a7c15ULL + t + 1, aligned = 0, free = 0;
+	struct kvm_host_config hc;
+	struct mm_age_config age;
+	struct mm_aged *aged = NULL;
+	struct kvm_host *host;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	kvm_host_config_init(&hc, cfg->mem_bytes, cfg->cpus);
+	hc.profile = &cfg->profile;
+	hc.strategy = s;
+	hc.snp_enabled = true;
+	ret = kvm_host_create(&hc, &host);
+	if (ret) {
+		out->err = ret;
+		return;
+	}
+	if (cfg->age_pct) {
+		mm_age_config_init(&age, mm_rng_next(&rng));
+		age.target_use = cfg->age_pct * 10;
+		ret = mm_age(kvm_host_mm(host), &age, &aged);
+	}
+	if (!ret) {
+		mm_free_aligned_count(kvm_host_mm(host), MM_PAGEBLOCK_ORDER, &aligned, &free);
+		out->p_est = free ? (double)aligned / (double)free : 0;
+		ret = mc_create_vms(host, cfg, &rng);
+	}
+	for (unsigned k = 0; !ret && k < cfg->ticks; k++)
+		ret = kvm_host_tick(host, mm_rng_next(&rng), NULL, NULL);
+	kvm_host_get_stats(host, &out->st);
+	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++)
+		out->n_sensitive += out->st.sensitive_allocated[k];
+	out->err = ret;
+	kvm_host_kernel_work_release(host);
+	if (aged)
+		mm_aged_release(kvm_host_mm(host), aged);
+	kvm_host_destroy(host);
+}
+
+struct mc_shared {
+	const struct sim_mc_config *cfg;
+	enum snp_alloc_strategy strat[SNP_ALLOC_NR_STRATEGIES];
+	unsigned nr_strat;
+	struct mc_trial *trials;   /* nr_strat * cfg->trials */
+	atomic_uint next;
+	atomic_uint done;
+};
+
+static void *mc_worker(void *arg)
+{
+	struct mc_shared *sh = arg;
+	unsigned total = sh->nr_strat * sh->cfg->trials;
+
+	for (;;) {
+		unsigned job = atomic_fetch_add(&sh->next, 1);
+
+		if (job >= total)
+			return NULL;
+		mc_trial_run(sh->cfg, sh->strat[job / sh->cfg->trials], job % sh->cfg->trials,
+			     &sh->trials[job]);
+		atomic_fetch_add(&sh->done, 1);
+	}
+}
+
+/*
+ * The analytic estimate of aligned sensitive pages in one trial under naive:
+ *  - host save areas are allocated at host setup, from a fresh allocator, on
+ *    the setup CPU: expand() hands out a fresh max-order block low page
+ *    first, so the k-th order-0 page is 2MB-aligned iff k % 512 == 0 —
+ *    exactly ceil(cpus / 512) of them (snp-facts §6);
+ *  - every later sensitive page is taken from an aged allocator: were it
+ *    any free page, it would be aligned with probability p = aligned free
+ *    pages / free pages, measured when the trial's VMs are created.
+ */
+static double mc_est_aligned(const struct mc_trial *tr, unsigned cpus, uint64_t *markable)
+{
+	uint64_t hsave = tr->st.sensitive_allocated[KVM_PAGE_HSAVE];
+
+	*markable = tr->n_sensitive - hsave;
+	return (double)((cpus + 511) / 512) + tr->p_est * (double)*markable;
+}
+
+static void mc_sum(const struct mc_shared *sh, unsigned si, struct sim_mc_result *r)
+{
+	double est = 0, est_trials = 0;
+	uint64_t with_aligned = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->strategy = sh->strat[si];
+	for (unsigned t = 0; t < sh->cfg->trials; t++) {
+		const struct mc_trial *tr = &sh->trials[si * sh->cfg->trials + t];
+		uint64_t aligned = 0, markable;
+
+		r->trials++;
+		r->spurious_faults += tr->st.spurious_faults;
+		r->real_faults += tr->st.faults - tr->st.spurious_faults;
+		r->trials_with_fault += tr->st.spurious_faults > 0;
+		for (int k = 0; k < KVM_PAGE_NR_KINDS; k++) {
+			r->sensitive_by_kind[k] += tr->st.sensitive_allocated[k];
+			r->aligned_by_kind[k] += tr->st.sensitive_aligned[k];
+			aligned += tr->st.sensitive_aligned[k];
+		}
+		r->sensitive_pages += tr->n_sensitive;
+		r->aligned_sensitive_pages += aligned;
+		/* Pages VMRUN marks in-use: all sensitive kinds but the save area. */
+		with_aligned += aligned > tr->st.sensitive_aligned[KVM_PAGE_HSAVE];
+		r->order1_blocks += tr->st.order1_broken;
+		r->leaked_pages += tr->st.leaked_pages;
+		r->vmruns += tr->st.vmruns;
+		est += mc_est_aligned(tr, sh->cfg->cpus, &markable);
+		est_trials += 1.0 - pow(1.0 - tr->p_est, (double)markable);
+	}
+	r->aligned_fraction = r->sensitive_pages ?
+		(double)r->aligned_sensitive_pages / (double)r->sensitive_pages : 0;
+	r->trials_with_aligned = r->trials ? (double)with_aligned / (double)r->trials : 0;
+	/* Safe strategies never hand out an aligned page: their estimate is 0 by construction. */
+	if (r->strategy == SNP_ALLOC_NAIVE && r->sensitive_pages && r->trials) {
+		r->est_aligned_fraction = est / (double)r->sensitive_pages;
+		r->est_trials_with_aligned = est_trials / (double)r->trials;
+	}
+}
+
+static void mc_wait(struct mc_shared *sh, unsigned total)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	while (atomic_load(&sh->done) < total) {
+		if (sh->cfg->progress)
+			sh->cfg->progress(sh->cfg->progress_ctx, atomic_load(&sh->done), total);
+		nanosleep(&ts, NULL);
+	}
+	if (sh->cfg->progress)
+		sh->cfg->progress(sh->cfg->progress_ctx, total, total);
+}
+
+static int mc_check(const struct sim_mc_config *cfg)
+{
+	unsigned mix = 0;
+
+	for (int k = 0; k < SIM_VM_NR; k++)
+		mix += cfg->mix[k];
+	if (!cfg->trials || !cfg->threads || !cfg->cpus || !cfg->vms || !cfg->vcpus || !mix ||
+	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 ||
+	    !(cfg->strategies & ((1u << SNP_ALLOC_NR_STRATEGIES) - 1)))
+		return SNP_EINVAL;
+	return 0;
+}
+
+int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned *nr_out)
+{
+	struct mc_shared sh = { .cfg = cfg };
+	pthread_t tid[256];
+	unsigned total, nthreads, started = 0;
+	int ret = 0;
+
+	if (!cfg || !out || !nr_out)
+		return SNP_EINVAL;
+	ret = mc_check(cfg);
+	if (ret)
+		return ret;
+	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++)
+		if (cfg->strategies & (1u << s))
+			sh.strat[sh.nr_strat++] = (enum snp_alloc_strategy)s;
+	total = sh.nr_strat * cfg->trials;
+	sh.trials = calloc(total, sizeof(*sh.trials));
+	if (!sh.trials)
+		return SNP_ENOMEM;
+	atomic_init(&sh.next, 0);
+	atomic_init(&sh.done, 0);
+	nthreads = cfg->threads < total ? cfg->threads : total;
+	if (nthreads > 256)
+		nthreads = 256;
+	for (; started < nthreads; started++)
+		if (pthread_create(&tid[started], NULL, mc_worker, &sh))
+			break;
+	if (!started)
+		mc_worker(&sh);
+	else
+		mc_wait(&sh, total);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	for (unsigned j = 0; j < total && !ret; j++)
+		ret = sh.trials[j].err;
+	for (unsigned si = 0; si < sh.nr_strat && !ret; si++)
+		mc_sum(&sh, si, &out[si]);
+	*nr_out = ret ? 0 : sh.nr_strat;
+	free(sh.trials);
+	return ret;
+}
