@@ -139,3 +139,35 @@ struct sim_mc_result {
 
 /* Run; out has room for SNP_ALLOC_NR_STRATEGIES results, *nr_out says how many. */
 int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned *nr_out);
+
+/* ---- repro: the changelog's four steps, end to end through the KVM model ------- */
+
+#include <snpsafe/mmu.h>
+
+#define SIM_REPRO_STEPS 5
+#define SIM_REPRO_TEXT 400
+
+struct sim_repro_result {
+	const char *profile;
+	enum snp_alloc_strategy strategy;
+	char steps[SIM_REPRO_STEPS][SIM_REPRO_TEXT];  /* what happened, step by step */
+	unsigned nr_steps;
+	snp_pfn_t vmcb_pfn;          /* the scenario vCPU's VMCB */
+	bool vmcb_aligned;
+	snp_pfn_t aligned_pfn;       /* the 2MB-aligned page the LIFO list offered */
+	snp_pfn_t write_pfn;         /* the other process's page, written by CPU 0 */
+	bool same_region;            /* write_pfn shares the VMCB's 2MB region */
+	enum snp_map_size write_map; /* translation the write went through */
+	int write_ret;               /* 0 or SNP_EFAULT */
+	unsigned long faults;
+	unsigned long spurious_faults;
+	bool have_fault;
+	struct snp_fault_record fault; /* the first fault, when there was one */
+};
+
+/*
+ * Run the scenario on a fresh modeled host (1 GiB, 2 CPUs, 1GB direct map)
+ * with profile and strategy.  0 or a negative model error.
+ */
+int sim_repro_run(const struct snp_profile *profile, enum snp_alloc_strategy strategy,
+		  struct sim_repro_result *out);
