@@ -53,6 +53,7 @@ enum snp_errno {
 	SNP_ERANGE  = -34,  /* address or size outside the modeled machine */
 	SNP_ENOTSUP = -95,  /* not supported by this model or profile */
 	SNP_EFAULT  = -14,  /* the modeled access faulted (see the fault record) */
+	SNP_ENOSPC  = -28,  /* no room left for the request */
 };
 
 /* A short name for an SNP_E* code ("SNP_EINVAL"), or "SNP_E?" */

@@ -15,6 +15,7 @@ const char *snp_strerror(int err)
 	case SNP_ERANGE:  return "SNP_ERANGE";
 	case SNP_ENOTSUP: return "SNP_ENOTSUP";
 	case SNP_EFAULT:  return "SNP_EFAULT";
+	case SNP_ENOSPC:  return "SNP_ENOSPC";
 	default:          return "SNP_E?";
 	}
 }

@@ -6,6 +6,7 @@
  * within one run (ratios); no test asserts them.
  */
 #include <snpsafe/sim.h>
+#include <snpsafe/kvm.h>
 #include <snpsafe/mmu.h>
 
 #include <stdio.h>
@@ -174,4 +175,113 @@ int sim_bench_access_run(uint64_t accesses, struct sim_bench_access *out)
 	out->miss_accesses_per_s = (double)accesses / (t1 - t0);
 	snp_machine_destroy(m);
 	return ret ? SNP_EFAULT : 0;
+}
+
+/* ---- scale run ------------------------------------------------------------------ */
+
+#define SCALE_CPUS  8
+#define SCALE_VCPUS 2
+
+static uint64_t scale_bytes(uint64_t mem_bytes)
+{
+	/* mem_map (12 bytes a page, as src/mm), RMP index, slack for the run. */
+	return (mem_bytes >> SNP_PAGE_SHIFT) * 12 + (mem_bytes / SNP_PMD_SIZE) * 16 + 256 * SNP_MiB;
+}
+
+static uint64_t scale_mem_available(void)
+{
+	char line[128];
+	unsigned long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kb * 1024;
+}
+
+int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms)
+{
+	uint64_t have = scale_mem_available();
+
+	if (!mem_bytes || mem_bytes % (4 * SNP_MiB) || !vms)
+		return SNP_EINVAL;
+	if (mem_bytes > SNP_RMP_MAX_MEM)
+		return SNP_ERANGE;
+	if (have && scale_bytes(mem_bytes) > have / 10 * 8)
+		return SNP_ENOMEM;
+	/* Each VM needs its vCPUs' pages and a little guest memory. */
+	if (vms * 64 > (mem_bytes >> SNP_PAGE_SHIFT) / 2)
+		return SNP_ENOSPC;
+	return 0;
+}
+
+const char *sim_bench_scale_why(int err)
+{
+	switch (err) {
+	case SNP_EINVAL: return "memory must be a multiple of 4M and VMs at least 1";
+	case SNP_ERANGE: return "the modeled RMP covers at most 4 TiB";
+	case SNP_ENOMEM: return "the modeled host would not fit in this machine's available memory";
+	case SNP_ENOSPC: return "too many VMs for that much modeled memory";
+	default:         return snp_strerror(err);
+	}
+}
+
+static int scale_vms(struct kvm_host *host, uint64_t vms)
+{
+	static const enum snp_guest_type types[] = {
+		SNP_GUEST_SVM, SNP_GUEST_SEV, SNP_GUEST_SEV_ES, SNP_GUEST_SNP,
+	};
+
+	for (uint64_t v = 0; v < vms; v++) {
+		struct kvm_vm_config vc;
+		int vm, ret;
+
+		kvm_vm_config_init(&vc, types[v % 4]);
+		vc.cpu = (unsigned)(v % SCALE_CPUS);
+		vm = kvm_create_vm(host, &vc);
+		if (vm < 0)
+			return vm;
+		for (unsigned i = 0; i < SCALE_VCPUS; i++) {
+			ret = kvm_create_vcpu(host, vm, i, (unsigned)((v + i) % SCALE_CPUS));
+			if (ret)
+				return ret;
+		}
+		ret = kvm_vm_launch(host, vm);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, struct sim_bench_scale *out)
+{
+	struct kvm_host_config hc;
+	struct kvm_host *host;
+	double t0 = sim_now();
+	int ret = sim_bench_scale_check(mem_bytes, vms);
+
+	if (ret || !out)
+		return ret ? ret : SNP_EINVAL;
+	kvm_host_config_init(&hc, mem_bytes, SCALE_CPUS);
+	hc.strategy = SNP_ALLOC_SIEVE;
+	/* ASIDs: enough encrypted ones for the run's SEV, SEV-ES and SNP guests. */
+	hc.min_sev_asid = (unsigned)(vms / 2 + 2);
+	hc.max_sev_asid = (unsigned)(vms + 4);
+	ret = kvm_host_create(&hc, &host);
+	if (ret)
+		return ret;
+	ret = scale_vms(host, vms);
+	for (unsigned t = 0; !ret && t < 16; t++)
+		ret = kvm_host_tick(host, t + 1, NULL, NULL);
+	kvm_host_destroy(host);
+	out->mem_bytes = mem_bytes;
+	out->vms = vms;
+	out->vcpus = vms * SCALE_VCPUS;
+	out->seconds = sim_now() - t0;
+	out->peak_rss_bytes = sim_peak_rss_bytes();
+	return ret;
 }
