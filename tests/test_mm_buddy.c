@@ -13,25 +13,41 @@
 
 #define PAGES_PER_MIB 256u
 
+/* Drain the pcp lists; all memory must be back in @blocks max-order blocks. */
+static void expect_fully_merged(struct mm_host *mm, uint64_t blocks)
+{
+	uint64_t bi[MM_NR_ORDERS];
+
+	mm_drain_all_pages(mm);
+	KEXPECT_EQ(mm_buddyinfo(mm, 0, bi), 0);
+	KEXPECT_EQ(bi[MM_MAX_ORDER], blocks);
+	MMT_CHECK(mm);
+}
+
+/* Node 0's buddyinfo must equal @want, order by order. */
+static void expect_buddyinfo(struct mm_host *mm, const uint64_t want[MM_NR_ORDERS])
+{
+	uint64_t bi[MM_NR_ORDERS];
+
+	KEXPECT_EQ(mm_buddyinfo(mm, 0, bi), 0);
+	for (unsigned int o = 0; o <= MM_MAX_ORDER; o++)
+		if (bi[o] != want[o])
+			ktap_fail(__FILE__, __LINE__, "order %u: %llu free blocks, expected %llu", o,
+				  (unsigned long long)bi[o], (unsigned long long)want[o]);
+}
+
 /* expand(): the first order-0 page of a fresh max-order block is its first page. */
 static void test_expand_first_page_aligned(void)
 {
+	/* rmqueue_bulk() took pfns 0..62 for the pcp; expand() left 63, 64, 128, 256, 512. */
+	static const uint64_t want[MM_NR_ORDERS] = { 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 15 };
 	struct mm_host *mm = mmt_host(64, 1, 1);
-	uint64_t bi[MM_NR_ORDERS];
 	struct page *p = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
 
 	KASSERT(p);
 	KEXPECT_EQ(mmt_pfn(mm, p), 0);
 	KEXPECT(snp_pfn_2m_aligned(mmt_pfn(mm, p)));
-	/* rmqueue_bulk() took pfns 0..62 for the pcp; expand() left 63, 64, 128, 256, 512. */
-	mm_buddyinfo(mm, 0, bi);
-	for (unsigned int o = 0; o <= MM_MAX_ORDER; o++) {
-		uint64_t want = (o == 0 || (o >= 6 && o <= 9)) ? 1 : 0;
-
-		if (o == MM_MAX_ORDER)
-			want = 15;
-		KEXPECT_EQ(bi[o], want);
-	}
+	expect_buddyinfo(mm, want);
 	MMT_CHECK(mm);
 	mm_host_destroy(mm);
 }
@@ -39,22 +55,15 @@ static void test_expand_first_page_aligned(void)
 /* A non-pcp order keeps the low part too: order 4 from fresh memory is pfn 0. */
 static void test_expand_high_order(void)
 {
+	static const uint64_t want[MM_NR_ORDERS] = { 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 15 };
 	struct mm_host *mm = mmt_host(64, 1, 1);
-	uint64_t bi[MM_NR_ORDERS];
 	struct page *p = mm_alloc_pages(mm, MM_GFP_KERNEL, 4);
 
 	KASSERT(p);
 	KEXPECT_EQ(mmt_pfn(mm, p), 0);
-	mm_buddyinfo(mm, 0, bi);
-	for (unsigned int o = 0; o < 4; o++)
-		KEXPECT_EQ(bi[o], 0);
-	for (unsigned int o = 4; o < MM_MAX_ORDER; o++)
-		KEXPECT_EQ(bi[o], 1);
-	KEXPECT_EQ(bi[MM_MAX_ORDER], 15);
+	expect_buddyinfo(mm, want);
 	KEXPECT_EQ(mm_free_pages(mm, p, 4), 0);
-	mm_buddyinfo(mm, 0, bi);
-	KEXPECT_EQ(bi[MM_MAX_ORDER], 16);
-	MMT_CHECK(mm);
+	expect_fully_merged(mm, 16);
 	mm_host_destroy(mm);
 }
 
@@ -87,7 +96,6 @@ static void test_pcp_high_and_drain(void)
 	struct mm_host *mm = NULL;
 	struct page *p[40];
 	struct mm_counts c;
-	uint64_t bi[MM_NR_ORDERS];
 
 	mm_config_init(&cfg, 64 * SNP_MiB);
 	cfg.pcp_batch = 4;
@@ -105,9 +113,7 @@ static void test_pcp_high_and_drain(void)
 	mm_get_counts(mm, 0, &c);
 	KEXPECT_EQ(c.pcp, 0);
 	KEXPECT_EQ(c.free, 64 * PAGES_PER_MIB);
-	mm_buddyinfo(mm, 0, bi);
-	KEXPECT_EQ(bi[MM_MAX_ORDER], 16);
-	MMT_CHECK(mm);
+	expect_fully_merged(mm, 16);
 	mm_host_destroy(mm);
 }
 
@@ -264,7 +270,7 @@ static void test_multi_node_fallback(void)
 static void test_exhaustion(void)
 {
 	struct mm_host *mm = mmt_host(16, 1, 2);
-	uint64_t start = mmt_free(mm), n = 0, bi[MM_NR_ORDERS];
+	uint64_t start = mmt_free(mm), n = 0;
 	struct page **held = calloc(16 * PAGES_PER_MIB, sizeof(*held));
 	unsigned char *ord = calloc(16 * PAGES_PER_MIB, 1);
 	struct page *p;
@@ -285,11 +291,8 @@ static void test_exhaustion(void)
 	MMT_CHECK(mm);
 	for (uint64_t i = 0; i < n; i++)
 		KEXPECT_EQ(mm_free_pages(mm, held[i], ord[i]), 0);
-	mm_drain_all_pages(mm);
+	expect_fully_merged(mm, 4);
 	KEXPECT_EQ(mmt_free(mm), start);
-	mm_buddyinfo(mm, 0, bi);
-	KEXPECT_EQ(bi[MM_MAX_ORDER], 4);
-	MMT_CHECK(mm);
 	free(held);
 	free(ord);
 	mm_host_destroy(mm);
@@ -458,11 +461,8 @@ static void test_age_and_release(void)
 	MMT_CHECK(a);
 	KEXPECT_EQ(mm_aged_release(a, ageda), 0);
 	KEXPECT_EQ(mm_aged_release(b, agedb), 0);
-	mm_drain_all_pages(a);
+	expect_fully_merged(a, 32);
 	KEXPECT_EQ(mmt_free(a), start);
-	mm_buddyinfo(a, 0, bia);
-	KEXPECT_EQ(bia[MM_MAX_ORDER], 32);
-	MMT_CHECK(a);
 	mm_age_config_init(&bad, 1);
 	bad.target_use = 990;
 	KEXPECT_EQ(mm_age(a, &bad, &ageda), SNP_EINVAL);

@@ -27,6 +27,33 @@ static struct snp_alloc_stats stats(const struct mm_host *mm)
 	return st;
 }
 
+/* Hold @n safe pages: each must be unaligned and zeroed.  Aborts on NULL. */
+static struct page **hold_safe(struct mm_host *mm, int n)
+{
+	struct page **held = calloc((size_t)n, sizeof(*held));
+
+	KASSERT(held);
+	for (int i = 0; i < n; i++) {
+		held[i] = snp_safe_alloc_page(mm);
+		KASSERT(held[i]);
+		KEXPECT(!snp_pfn_2m_aligned(mmt_pfn(mm, held[i])));
+		KEXPECT_EQ(mm_page_dirty(mm, held[i]), 0);
+	}
+	return held;
+}
+
+/* Free what hold_safe() took, give back the pools, and expect no leak. */
+static void free_safe(struct mm_host *mm, struct page **held, int n, uint64_t start)
+{
+	for (int i = 0; i < n; i++)
+		KEXPECT_EQ(snp_safe_free_page(mm, held[i]), 0);
+	free(held);
+	snp_safe_release(mm);
+	mm_drain_all_pages(mm);
+	KEXPECT_EQ(mmt_free(mm), start);
+	MMT_CHECK(mm);
+}
+
 static void test_strategy_names(void)
 {
 	enum snp_alloc_strategy s;
@@ -86,28 +113,17 @@ static void test_upstream_never_aligned(void)
 {
 	enum { N = 20000 };
 	struct mm_host *mm = mmt_host(256, 1, 2);
-	struct page **held = calloc(N, sizeof(*held));
 	struct snp_alloc_stats st;
+	struct page **held;
 
-	KASSERT(held);
 	configure(mm, SNP_ALLOC_UPSTREAM, true, SNP_SIEVE_POOL_DEFAULT);
-	held[0] = snp_safe_alloc_page(mm);
-	KASSERT(held[0]);
+	held = hold_safe(mm, N);
 	KEXPECT_EQ(mmt_pfn(mm, held[0]), 1);        /* pair (0,1): 0 is aligned, keep 1 */
-	for (int i = 1; i < N; i++) {
-		held[i] = snp_safe_alloc_page(mm);
-		KASSERT(held[i]);
-		KEXPECT(!snp_pfn_2m_aligned(mmt_pfn(mm, held[i])));
-		KEXPECT_EQ(mm_page_dirty(mm, held[i]), 0);
-	}
 	st = stats(mm);
 	KEXPECT_EQ(st.order1_broken, N);
 	KEXPECT_EQ(st.pages_taken, 2 * N);
 	KEXPECT_EQ(st.aligned_returned, 0);
-	for (int i = 0; i < N; i++)
-		KEXPECT_EQ(snp_safe_free_page(mm, held[i]), 0);
-	MMT_CHECK(mm);
-	free(held);
+	free_safe(mm, held, N, 256 * 256);
 	mm_host_destroy(mm);
 }
 
@@ -164,29 +180,18 @@ static void test_sieve_common_case(void)
 {
 	enum { N = 8000 };
 	struct mm_host *mm = mmt_host(256, 1, 2);
-	struct page **held = calloc(N, sizeof(*held));
 	struct snp_alloc_stats st;
+	struct page **held;
 
-	KASSERT(held);
 	configure(mm, SNP_ALLOC_SIEVE, true, SNP_SIEVE_POOL_DEFAULT);
-	for (int i = 0; i < N; i++) {
-		held[i] = snp_safe_alloc_page(mm);
-		KASSERT(held[i]);
-		KEXPECT(!snp_pfn_2m_aligned(mmt_pfn(mm, held[i])));
-		KEXPECT_EQ(mm_page_dirty(mm, held[i]), 0);
-	}
+	held = hold_safe(mm, N);
 	st = stats(mm);
 	ktap_log("sieve, %d held: %llu set aside, %llu order-1 blocks broken", N,
 		 (unsigned long long)st.set_aside, (unsigned long long)st.order1_broken);
 	KEXPECT_EQ(st.order1_broken, 0);
 	KEXPECT(st.set_aside <= N / 512 + 1);
-	for (int i = 0; i < N; i++)
-		KEXPECT_EQ(snp_safe_free_page(mm, held[i]), 0);
-	KEXPECT_EQ(snp_safe_release(mm), (int)st.set_aside);
-	mm_drain_all_pages(mm);
-	KEXPECT_EQ(mmt_free(mm), 256 * 256);
-	MMT_CHECK(mm);
-	free(held);
+	free_safe(mm, held, N, 256 * 256);
+	KEXPECT_EQ(stats(mm).set_aside_returned, st.set_aside);
 	mm_host_destroy(mm);
 }
 
@@ -195,16 +200,11 @@ static void test_sieve_pool_bounded(void)
 {
 	enum { N = 20000 };
 	struct mm_host *mm = mmt_host(256, 1, 1);
-	struct page **held = calloc(N, sizeof(*held));
 	struct snp_alloc_stats st;
+	struct page **held;
 
-	KASSERT(held);
 	configure(mm, SNP_ALLOC_SIEVE, true, 4);
-	for (int i = 0; i < N; i++) {
-		held[i] = snp_safe_alloc_page(mm);
-		KASSERT(held[i]);
-		KEXPECT(!snp_pfn_2m_aligned(mmt_pfn(mm, held[i])));
-	}
+	held = hold_safe(mm, N);
 	st = stats(mm);
 	KEXPECT_EQ(st.set_aside_peak, 4);
 	KEXPECT(st.fallbacks > 0);
@@ -213,12 +213,7 @@ static void test_sieve_pool_bounded(void)
 	KEXPECT_EQ(stats(mm).set_aside, 3);
 	KEXPECT_EQ(snp_safe_release(mm), 3);
 	KEXPECT_EQ(snp_safe_release(mm), 0);
-	for (int i = 0; i < N; i++)
-		KEXPECT_EQ(snp_safe_free_page(mm, held[i]), 0);
-	mm_drain_all_pages(mm);
-	KEXPECT_EQ(mmt_free(mm), 256 * 256);
-	MMT_CHECK(mm);
-	free(held);
+	free_safe(mm, held, N, 256 * 256);
 	mm_host_destroy(mm);
 }
 

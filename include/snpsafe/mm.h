@@ -153,14 +153,15 @@ struct mm_age_config {
 	uint64_t seed;             /* PRNG seed: same seed, same host */
 	unsigned int target_use;   /* per mille of present pages held at the end */
 	unsigned int target_frag;  /* keep churning until mm_unusable_index(order 9) >= this */
-	uint64_t churn_ops;        /* alloc/free operations after the fill, at least */
-	uint64_t max_ops;          /* give up on target_frag after this many churn ops */
+	uint64_t churn_ops;        /* alloc/free ops after the fill, at least (0: one per page) */
+	uint64_t max_ops;          /* give up on target_frag after this many (0: 8 per page) */
 	unsigned int max_order;    /* largest order allocated (<= MM_MAX_ORDER) */
 	unsigned int long_lived;   /* per mille of allocations that are rarely freed */
 };
 struct mm_aged;
 
-/* Defaults: 60% use, unusable index >= 300, 200k ops, order <= 9, 25% long-lived. */
+/* Defaults: 60% use, unusable index >= 300, ops scaled to the host, order <= 9,
+ * 25% long-lived. */
 void mm_age_config_init(struct mm_age_config *cfg, uint64_t seed);
 /* Run the workload; the allocations it still holds are returned in *out. */
 int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged **out);

@@ -4,8 +4,9 @@
  * one looks (memory partly in use, free memory scattered in small blocks,
  * pcp lists of several CPUs populated).  Nothing in Linux: a test fixture.
  *
- * Fill to the target use with a mix of orders on random CPUs, then churn:
- * allocate while under the target, free a random allocation while over it
+ * Fill past the target use (three quarters of the way to full) with a mix of
+ * orders on random CPUs, then churn: allocate while under the target, free a
+ * random allocation while over it
  * (long-lived ones are mostly spared), until at least churn_ops operations
  * are done and the order-9 unusable index reaches target_frag (or max_ops).
  * Everything is driven by one seeded splitmix64 stream, so the same seed gives
@@ -58,8 +59,8 @@ void mm_age_config_init(struct mm_age_config *cfg, uint64_t seed)
 	cfg->seed = seed;
 	cfg->target_use = 600;
 	cfg->target_frag = 300;
-	cfg->churn_ops = 200000;
-	cfg->max_ops = 2000000;
+	cfg->churn_ops = 0;   /* auto: scaled to the host, see mm_age() */
+	cfg->max_ops = 0;
 	cfg->max_order = MM_PAGEBLOCK_ORDER;
 	cfg->long_lived = 250;
 }
@@ -157,16 +158,19 @@ static bool frag_reached(const struct age_run *r)
 	return true;
 }
 
-static int age_churn(struct age_run *r)
+/* Churn ops: as configured, or (0) one per managed page, at most 8 per page. */
+static int age_churn(struct age_run *r, uint64_t managed)
 {
+	uint64_t churn = r->cfg->churn_ops ? r->cfg->churn_ops : managed;
+	uint64_t max = r->cfg->max_ops ? r->cfg->max_ops : 8 * managed;
 	bool frag = false;
 
-	for (uint64_t ops = 0; ops < r->cfg->max_ops; ops++) {
+	for (uint64_t ops = 0; ops < max; ops++) {
 		int err;
 
 		if ((ops & 1023) == 0)
 			frag = frag_reached(r);
-		if (ops >= r->cfg->churn_ops && frag)
+		if (ops >= churn && frag)
 			break;
 		if (r->aged->pages < r->target) {
 			err = age_alloc(r);
@@ -184,7 +188,8 @@ static int age_churn(struct age_run *r)
 static int check_age_config(const struct mm_host *mm, const struct mm_age_config *cfg)
 {
 	if (!mm || !cfg || cfg->target_use > 950 || cfg->max_order > MM_MAX_ORDER ||
-	    cfg->long_lived > 1000 || cfg->target_frag > 1000 || cfg->max_ops < cfg->churn_ops)
+	    cfg->long_lived > 1000 || cfg->target_frag > 1000 ||
+	    (cfg->max_ops && cfg->max_ops < cfg->churn_ops))
 		return SNP_EINVAL;
 	return 0;
 }
@@ -194,6 +199,7 @@ int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged *
 	struct age_run r = { .mm = mm, .cfg = cfg };
 	struct mm_counts c;
 	unsigned int cpu;
+	uint64_t fill;
 	int err = check_age_config(mm, cfg);
 
 	if (err || !out)
@@ -206,10 +212,12 @@ int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged *
 	mm_get_counts(mm, MM_NUMA_NO_NODE, &c);
 	r.target = (c.present - c.reserved) * cfg->target_use / 1000;
 	cpu = mm->cpu;
-	while (r.aged->pages < r.target && (err = age_alloc(&r)) > 0)
+	/* Overfill, so the churn's random frees punch holes all over memory. */
+	fill = r.target + (c.present - c.reserved - r.target) * 3 / 4;
+	while (r.aged->pages < fill && (err = age_alloc(&r)) > 0)
 		;
 	if (err >= 0)
-		err = age_churn(&r);
+		err = age_churn(&r, c.present - c.reserved);
 	mm->cpu = cpu;
 	if (err < 0) {
 		mm_aged_release(mm, r.aged);

@@ -209,12 +209,14 @@ static unsigned int rmqueue_bulk(struct mm_host *mm, struct mm_zone *z, unsigned
 
 /*
  * free_pcppages_bulk(): give @count pages of a pcp back to the buddy.  Lists
- * are visited round-robin starting after @pindex, each emptied from its tail
- * (the coldest pages) until the count is reached.
+ * are visited round-robin starting with @pindex (the list just freed to is
+ * drained first), each emptied from its tail (the coldest pages) until the
+ * count is reached.
  */
 static void free_pcppages_bulk(struct mm_host *mm, struct mm_zone *z, struct mm_pcp *pcp,
 			       uint64_t count, unsigned int pindex)
 {
+	pindex = (pindex + MM_PCP_MAX_ORDER) % (MM_PCP_MAX_ORDER + 1);   /* pindex - 1 */
 	while (count > 0 && pcp->count > 0) {
 		struct mm_list *l;
 

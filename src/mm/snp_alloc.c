@@ -135,7 +135,7 @@ static struct page *upstream_alloc(struct mm_host *mm, int node, mm_gfp_t gfp)
 	st->pages_taken += 2;
 	st->order1_broken++;
 	mm_split_page(mm, p, 1);
-	if (snp_pfn_2m_aligned(mm_page_to_pfn(mm, p))) {
+	if (snp_pfn_2m_aligned(mm_pfn_of(mm, p))) {
 		keep = p + 1;
 		other = p;
 	} else {
@@ -184,8 +184,8 @@ static struct page *sieve_alloc(struct mm_host *mm, int node, mm_gfp_t gfp)
 		if (!p)
 			break;
 		st->stats.pages_taken++;
-		if (!snp_pfn_2m_aligned(mm_page_to_pfn(mm, p))) {
-			mm_clear_page(mm, p);
+		if (!snp_pfn_2m_aligned(mm_pfn_of(mm, p))) {
+			p->flags |= PG_zeroed;   /* clear_page() of the one page kept */
 			return p;
 		}
 		pool_push(mm, nid, p);
@@ -227,7 +227,7 @@ struct page *snp_safe_alloc_page_node(struct mm_host *mm, int node, mm_gfp_t gfp
 		return NULL;
 	}
 	st->allocs++;
-	if (snp_pfn_2m_aligned(mm_page_to_pfn(mm, p)))
+	if (snp_pfn_2m_aligned(mm_pfn_of(mm, p)))
 		st->aligned_returned++;
 	mm->last_err = 0;
 	return p;
