@@ -110,8 +110,8 @@ struct sim_mc_config {
 	void *progress_ctx;
 };
 
-/* Defaults: 2 GiB, 4 CPUs, 8 VMs x 2 vCPUs, mix svm:2,sev:1,sev-es:1,snp:1,nested:1, age 60%,
- * 64 ticks, 32 trials, 1 thread, all strategies, early-snp, seed 1. */
+/* Defaults: 2 GiB, 4 CPUs, 16 VMs x 4 vCPUs, mix svm:2,sev:1,sev-es:1,snp:1,nested:1, age 60%,
+ * 512 ticks, 32 trials, 1 thread, all strategies, early-snp, seed 1. */
 void sim_mc_config_init(struct sim_mc_config *cfg);
 /* "svm:2,snp:1" or "svm,snp" (weight 1) into mix[]; 0 or SNP_EINVAL. */
 int sim_mc_parse_mix(const char *s, unsigned mix[SIM_VM_NR]);

@@ -66,30 +66,48 @@ static void kwork_alloc(struct kvm_host *host, unsigned cpu, uint64_t *rng)
 
 /* ---- sensitive pages, to aim writes near them ---- */
 
-/* Up to max pfns of sensitive pages: running vCPUs' first, then any. */
-static unsigned collect_sensitive(const struct kvm_host *host, snp_pfn_t *out, unsigned max)
+/* Append a vCPU's sensitive pages to out[*n] (room for 4 is checked by the caller). */
+static void vcpu_sensitive(const struct kvm_host *host, const struct kvm_vcpu *vcpu,
+			   snp_pfn_t *out, unsigned *n)
+{
+	if (vcpu->vmcb01)
+		out[(*n)++] = kvm_page_pfn(host, vcpu->vmcb01);
+	if (vcpu->nested.vmcb02)
+		out[(*n)++] = kvm_page_pfn(host, vcpu->nested.vmcb02);
+	if (vcpu->vmsa)
+		out[(*n)++] = kvm_page_pfn(host, vcpu->vmsa);
+	if (vcpu->apic.regs)
+		out[(*n)++] = kvm_page_pfn(host, vcpu->apic.regs);
+}
+
+/*
+ * Up to max pfns of sensitive pages: those of the vCPUs running now first
+ * (their count in *nr_running), then the save areas and every other vCPU's.
+ * Near writes aim at the first group when it is not empty: the workload
+ * models a busy host whose kernel keeps writing the pages around whatever
+ * is running (docs/MODEL.md, "Tick workload").
+ */
+static unsigned collect_sensitive(const struct kvm_host *host, snp_pfn_t *out, unsigned max,
+				  unsigned *nr_running)
 {
 	unsigned n = 0;
 
-	for (unsigned c = 0; c < host->nr_cpus && n < max; c++)
-		if (host->sd[c].init)
-			out[n++] = kvm_page_pfn(host, host->sd[c].save_area);
-	for (size_t v = 0; v < host->vms_cap && n + 4 <= max; v++) {
-		const struct kvm *kvm = host->vms[v];
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t v = 0; v < host->vms_cap; v++) {
+			const struct kvm *kvm = host->vms[v];
 
-		for (unsigned i = 0; kvm && i < KVM_MAX_VCPUS && n + 4 <= max; i++) {
-			const struct kvm_vcpu *vcpu = kvm->vcpus[i];
+			for (unsigned i = 0; kvm && i < KVM_MAX_VCPUS && n + 4 <= max; i++) {
+				const struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
-			if (!vcpu)
-				continue;
-			if (vcpu->vmcb01)
-				out[n++] = kvm_page_pfn(host, vcpu->vmcb01);
-			if (vcpu->nested.vmcb02)
-				out[n++] = kvm_page_pfn(host, vcpu->nested.vmcb02);
-			if (vcpu->vmsa)
-				out[n++] = kvm_page_pfn(host, vcpu->vmsa);
-			if (vcpu->apic.regs)
-				out[n++] = kvm_page_pfn(host, vcpu->apic.regs);
+				if (vcpu && (vcpu->running_cpu >= 0) == (pass == 0))
+					vcpu_sensitive(host, vcpu, out, &n);
+			}
+		}
+		if (pass == 0) {
+			*nr_running = n;
+			for (unsigned c = 0; c < host->nr_cpus && n < max; c++)
+				if (host->sd[c].init)
+					out[n++] = kvm_page_pfn(host, host->sd[c].save_area);
 		}
 	}
 	return n;
@@ -109,13 +127,13 @@ static bool kernel_may_write(struct kvm_host *host, snp_pfn_t pfn)
 
 /* Another page of the 2MB region of a sensitive page (page cache, slab...). */
 static snp_pfn_t pick_near(struct kvm_host *host, const snp_pfn_t *sens, unsigned n,
-			   uint64_t *rng)
+			   unsigned nr_running, uint64_t *rng)
 {
 	snp_pfn_t s, base, pfn;
 
 	if (!n)
 		return SNP_NO_PAGE;
-	s = sens[mm_rng_below(rng, n)];
+	s = sens[mm_rng_below(rng, nr_running ? nr_running : n)];
 	base = s & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
 	pfn = base + mm_rng_below(rng, SNP_PTRS_PER_PMD);
 	return pfn == s ? SNP_NO_PAGE : pfn;
@@ -133,9 +151,9 @@ static snp_pfn_t pick_far(struct kvm_host *host, uint64_t *rng)
 }
 
 static void kwork_write(struct kvm_host *host, unsigned cpu, bool near, const snp_pfn_t *sens,
-			unsigned n, uint64_t *rng, struct kvm_tick_report *rep)
+			unsigned n, unsigned nr_running, uint64_t *rng, struct kvm_tick_report *rep)
 {
-	snp_pfn_t pfn = near ? pick_near(host, sens, n, rng) : pick_far(host, rng);
+	snp_pfn_t pfn = near ? pick_near(host, sens, n, nr_running, rng) : pick_far(host, rng);
 
 	if (pfn == SNP_NO_PAGE || !kernel_may_write(host, pfn))
 		return;
@@ -145,7 +163,7 @@ static void kwork_write(struct kvm_host *host, unsigned cpu, bool near, const sn
 }
 
 static void kernel_work(struct kvm_host *host, unsigned cpu, const struct kvm_tick_config *cfg,
-			const snp_pfn_t *sens, unsigned n, uint64_t *rng,
+			const snp_pfn_t *sens, unsigned n, unsigned nr_running, uint64_t *rng,
 			struct kvm_tick_report *rep)
 {
 	for (unsigned i = 0; i < cfg->kernel_ops; i++) {
@@ -157,7 +175,7 @@ static void kernel_work(struct kvm_host *host, unsigned cpu, const struct kvm_ti
 			kwork_free_idx(host, (unsigned)mm_rng_below(rng, host->nr_kwork));
 		else
 			kwork_write(host, cpu, mm_rng_below(rng, 100) < cfg->near_pct, sens, n,
-				    rng, rep);
+				    nr_running, rng, rep);
 	}
 }
 
@@ -211,7 +229,7 @@ int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_co
 	struct kvm_tick_config def;
 	struct kvm_tick_report rep = { 0 };
 	unsigned long faults0, spur0;
-	unsigned nv, ns, max_v, max_s;
+	unsigned nv, ns, nr_running = 0, max_v, max_s;
 	struct kvm_vcpu **vcpus;
 	snp_pfn_t *sens;
 	bool *busy;
@@ -236,16 +254,23 @@ int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_co
 		free(busy);
 		return SNP_ENOMEM;
 	}
+	/*
+	 * A tick is long next to a TLB's life: between two ticks every CPU
+	 * touches far more memory than its TLB holds, so no translation
+	 * survives (assumed; docs/MODEL.md, "Tick workload").
+	 */
+	for (unsigned c = 0; c < host->nr_cpus; c++)
+		snp_tlb_flush_all(host->machine, c);
 	faults0 = snp_fault_count(host->machine);
 	spur0 = snp_fault_count_spurious(host->machine);
 	nv = collect_vcpus(host, vcpus, max_v);
 	for (unsigned c = 0; c < host->nr_cpus; c++)
 		if (mm_rng_below(&rng, 100) < cfg->run_pct)
 			busy[c] = tick_run_one(host, c, vcpus, nv, cfg, &rng, &rep);
-	ns = collect_sensitive(host, sens, max_s);
+	ns = collect_sensitive(host, sens, max_s, &nr_running);
 	for (unsigned c = 0; c < host->nr_cpus; c++)
 		if (!busy[c])
-			kernel_work(host, c, cfg, sens, ns, &rng, &rep);
+			kernel_work(host, c, cfg, sens, ns, nr_running, &rng, &rep);
 	tick_exit_all(host, vcpus, nv);
 	rep.faults = (unsigned)(snp_fault_count(host->machine) - faults0);
 	rep.spurious = (unsigned)(snp_fault_count_spurious(host->machine) - spur0);

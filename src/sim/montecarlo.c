@@ -35,15 +35,15 @@ void sim_mc_config_init(struct sim_mc_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mem_bytes = 2 * SNP_GiB;
 	cfg->cpus = 4;
-	cfg->vms = 8;
-	cfg->vcpus = 2;
+	cfg->vms = 16;
+	cfg->vcpus = 4;
 	cfg->mix[SIM_VM_SVM] = 2;
 	cfg->mix[SIM_VM_SEV] = 1;
 	cfg->mix[SIM_VM_SEV_ES] = 1;
 	cfg->mix[SIM_VM_SNP] = 1;
 	cfg->mix[SIM_VM_NESTED] = 1;
 	cfg->age_pct = 60;
-	cfg->ticks = 64;
+	cfg->ticks = 512;
 	cfg->trials = 32;
 	cfg->threads = 1;
 	cfg->strategies = (1u << SNP_ALLOC_NR_STRATEGIES) - 1;
