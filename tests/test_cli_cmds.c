@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_cli_cmds.c - the built command's repro, simulate and bench: output,
+ * the JSON contracts, determinism across thread counts, the SVG through an
+ * XML parser, and every kind of bad input (one stderr line, exit 2).
+ */
+#include "cli_util.h"
+#include "json_lite.h"
+
+#include <math.h>
+
+#include <snpsafe/common.h>
+
+static struct jl *run_json(const char *args)
+{
+	struct cli_run r = cli_run(args);
+	struct jl *doc = jl_parse(r.out);
+
+	if (r.status != 0 || !doc)
+		ktap_fail(__FILE__, __LINE__, "'snpsafe %s': status %d, stdout %s JSON; stderr: %s",
+			  args, r.status, doc ? "is" : "is not", r.err);
+	cli_run_free(&r);
+	if (!doc)
+		ktap_abort_case();
+	return doc;
+}
+
+static double num(const struct jl *o, const char *key)
+{
+	const struct jl *v = jl_get(o, key);
+
+	if (!v || v->type != JL_NUM) {
+		ktap_fail(__FILE__, __LINE__, "key '%s' missing or not a number", key);
+		return NAN;
+	}
+	return v->num;
+}
+
+static const char *str(const struct jl *o, const char *key)
+{
+	const struct jl *v = jl_get(o, key);
+
+	if (!v || v->type != JL_STR) {
+		ktap_fail(__FILE__, __LINE__, "key '%s' missing or not a string", key);
+		return "";
+	}
+	return v->str;
+}
+
+/* ---- repro ---- */
+
+static void test_repro_text_default(void)
+{
+	struct cli_run r = cli_run("repro");
+
+	KEXPECT_EQ(r.status, 0);
+	KEXPECT(strstr(r.out, "== naive allocator, early-snp profile ==") != NULL);
+	KEXPECT(strstr(r.out, "on a 2MB-aligned address") != NULL);
+	KEXPECT(strstr(r.out, "#PF: error_code(0x80000003) - RMP violation") != NULL);
+	KEXPECT(strstr(r.out, "VMCB of the run on CPU 1") != NULL);
+	KEXPECT(strstr(r.out, "IN-USE") != NULL);
+	KEXPECT(strstr(r.out, "== upstream allocator") != NULL);
+	KEXPECT(strstr(r.out, "== sieve allocator") != NULL);
+	KEXPECT(strstr(r.out, "Result: 1 spurious RMP #PF") != NULL);
+	KEXPECT(strstr(r.out, "Result: 0 spurious RMP #PF") != NULL);
+	cli_run_free(&r);
+}
+
+static void test_repro_json_every_strategy_and_profile(void)
+{
+	static const char *const strategies[] = { "naive", "upstream", "sieve" };
+
+	for (unsigned p = 0; p < 2; p++) {
+		for (unsigned s = 0; s < 3; s++) {
+			char args[96];
+			struct jl *doc;
+			double faults, pfn;
+
+			snprintf(args, sizeof(args), "repro --json --strategy %s --profile %s",
+				 strategies[s], p ? "fixed" : "early-snp");
+			doc = run_json(args);
+			KEXPECT(!strcmp(str(doc, "strategy"), strategies[s]));
+			KEXPECT(!strcmp(str(doc, "profile"), p ? "fixed" : "early-snp"));
+			faults = num(doc, "spurious_faults");
+			pfn = num(doc, "vmcb_pfn");
+			KEXPECT(pfn == floor(pfn) && pfn > 0);
+			if (p == 0 && s == 0) {
+				KEXPECT(faults > 0);
+				KEXPECT(fmod(pfn, 512) == 0);   /* the VMCB reached a 2MB-aligned page */
+				KEXPECT(!strcmp(str(jl_get(doc, "fault"), "rule"), "ERRATUM_2M_BASE_INUSE"));
+			} else {
+				KEXPECT_EQ(faults, 0);
+			}
+			if (s > 0)
+				KEXPECT(fmod(pfn, 512) != 0);
+			jl_free(doc);
+		}
+	}
+}
+
+static void test_repro_svg_parses(void)
+{
+	char svg[] = "/tmp/snpsafe-test-svg-XXXXXX", args[128], cmd[160];
+	int fd = mkstemp(svg);
+	struct cli_run r;
+	FILE *f;
+	char *text;
+
+	KASSERT(fd >= 0);
+	close(fd);
+	snprintf(args, sizeof(args), "repro --svg %s", svg);
+	r = cli_run(args);
+	KEXPECT_EQ(r.status, 0);
+	cli_run_free(&r);
+	text = cli_slurp(svg);
+	KASSERT(text != NULL);
+	KEXPECT(strstr(text, "<svg") != NULL);
+	/* 512 cells plus the frame of the 1G translation. */
+	{
+		unsigned rects = 0;
+
+		for (const char *p = text; (p = strstr(p, "<rect")); p++)
+			rects++;
+		KEXPECT_EQ(rects, 513);
+	}
+	KEXPECT(strstr(text, "VMCB, in-use") != NULL);
+	KEXPECT(strstr(text, "written: faulted") != NULL);
+	free(text);
+	if (system("command -v xmllint >/dev/null 2>&1") != 0) {
+		unlink(svg);
+		if (getenv("CI"))
+			ktap_fail(__FILE__, __LINE__, "xmllint missing in CI");
+		ktap_skip("xmllint not installed (libxml2-utils)");
+	}
+	snprintf(cmd, sizeof(cmd), "xmllint --noout %s 2>/dev/null", svg);
+	f = popen(cmd, "r");
+	KASSERT(f != NULL);
+	KEXPECT_EQ(pclose(f), 0);
+	unlink(svg);
+}
+
+static void test_repro_bad_input(void)
+{
+	EXPECT_USAGE_ERROR("repro --strategy greedy", "--strategy");
+	EXPECT_USAGE_ERROR("repro --profile zen9", "--profile");
+	EXPECT_USAGE_ERROR("repro --knob nosuch=1", "--knob");
+	EXPECT_USAGE_ERROR("repro --svg", "--svg");
+	EXPECT_USAGE_ERROR("repro extra", "extra");
+	{
+		struct cli_run r = cli_run("repro --svg /nonexistent-dir/x.svg");
+
+		KEXPECT_EQ(r.status, 1);
+		KEXPECT_EQ(cli_lines(r.err), 1);
+		KEXPECT(strstr(r.err, "/nonexistent-dir/x.svg") != NULL);
+		cli_run_free(&r);
+	}
+}
+
+/* ---- simulate ---- */
+
+#define SIM_SMALL "simulate --mem 256M --cpus 2 --vms 4 --vcpus 2 --ticks 32 --trials 6 --seed 7"
+
+static void test_simulate_json_contract(void)
+{
+	static const char *const keys[] = { "trials", "trials_with_fault", "spurious_faults",
+					    "sensitive_pages", "aligned_sensitive_pages",
+					    "order1_blocks", "leaked_pages" };
+	struct jl *doc = run_json(SIM_SMALL " --json");
+	const struct jl *res = jl_get(doc, "results");
+
+	KASSERT(res && res->type == JL_ARR);
+	KEXPECT_EQ(jl_len(res), 3);
+	for (unsigned i = 0; i < jl_len(res); i++) {
+		const struct jl *o = jl_at(res, i);
+
+		KEXPECT(*str(o, "strategy"));
+		for (unsigned k = 0; k < KTAP_ARRAY_SIZE(keys); k++) {
+			double v = num(o, keys[k]);
+
+			KEXPECT(v >= 0 && v == floor(v));
+		}
+		KEXPECT_EQ(num(o, "trials"), 6);
+		KEXPECT(num(o, "sensitive_pages") > 0);
+	}
+	jl_free(doc);
+}
+
+static void test_simulate_deterministic_across_threads(void)
+{
+	struct cli_run a = cli_run(SIM_SMALL " --json --threads 1");
+	struct cli_run b = cli_run(SIM_SMALL " --json --threads 2");
+	struct cli_run c = cli_run(SIM_SMALL " --json --threads 5");
+	struct cli_run d = cli_run("simulate --mem 256M --cpus 2 --vms 4 --vcpus 2 --ticks 32 --trials 6 --seed 8 --json");
+
+	KEXPECT_EQ(a.status, 0);
+	KEXPECT(!strcmp(a.out, b.out));
+	KEXPECT(!strcmp(a.out, c.out));
+	KEXPECT(strcmp(a.out, d.out) != 0);   /* the seed matters */
+	cli_run_free(&a);
+	cli_run_free(&b);
+	cli_run_free(&c);
+	cli_run_free(&d);
+}
+
+/*
+ * The issue's acceptance run: an aged host with enough vCPUs shows faults
+ * for naive and none for a safe strategy, and the measured aligned count
+ * agrees with the analytic estimate (within 4 sigma of a Poisson count).
+ */
+static void test_simulate_faults_naive_only_and_estimate(void)
+{
+	struct jl *doc = run_json("simulate --strategy all --json --mem 1G --cpus 4 --vms 16 "
+				  "--vcpus 8 --ticks 1024 --trials 12 --age 60 --threads 2");
+	const struct jl *res = jl_get(doc, "results");
+
+	KASSERT(jl_len(res) == 3);
+	for (unsigned i = 0; i < 3; i++) {
+		const struct jl *o = jl_at(res, i);
+		bool naive = !strcmp(str(o, "strategy"), "naive");
+
+		ktap_log("%s: %g trials with fault, %g spurious, aligned %g of %g (est fraction %g)",
+			 str(o, "strategy"), num(o, "trials_with_fault"), num(o, "spurious_faults"),
+			 num(o, "aligned_sensitive_pages"), num(o, "sensitive_pages"),
+			 num(o, "est_aligned_fraction"));
+		if (naive) {
+			double n = num(o, "sensitive_pages"), est = num(o, "est_aligned_fraction") * n;
+
+			KEXPECT(num(o, "spurious_faults") > 0);
+			KEXPECT(num(o, "trials_with_fault") > 0);
+			KEXPECT(fabs(num(o, "aligned_sensitive_pages") - est) <= 4 * sqrt(est) + 2);
+		} else {
+			KEXPECT_EQ(num(o, "spurious_faults"), 0);
+			KEXPECT_EQ(num(o, "aligned_sensitive_pages"), 0);
+		}
+		KEXPECT_EQ(num(o, "leaked_pages"), 0);
+	}
+	jl_free(doc);
+}
+
+static void test_simulate_text(void)
+{
+	struct cli_run r = cli_run(SIM_SMALL " --strategy sieve");
+
+	KEXPECT_EQ(r.status, 0);
+	KEXPECT(strstr(r.out, "sieve") != NULL);
+	KEXPECT(strstr(r.out, "naive") == NULL);
+	KEXPECT(strstr(r.out, "analytic est") != NULL);
+	KEXPECT_EQ(strlen(r.err), 0);   /* no progress bar: stderr is not a terminal */
+	cli_run_free(&r);
+}
+
+static void test_simulate_bad_input(void)
+{
+	EXPECT_USAGE_ERROR("simulate --mem 3X", "--mem");
+	EXPECT_USAGE_ERROR("simulate --mem 0", "--mem");
+	EXPECT_USAGE_ERROR("simulate --mem 6M", "--mem");
+	EXPECT_USAGE_ERROR("simulate --mem 99999999999T", "--mem");
+	EXPECT_USAGE_ERROR("simulate --cpus 0", "--cpus");
+	EXPECT_USAGE_ERROR("simulate --cpus -1", "--cpus");
+	EXPECT_USAGE_ERROR("simulate --vcpus 65", "--vcpus");
+	EXPECT_USAGE_ERROR("simulate --age 99", "--age");
+	EXPECT_USAGE_ERROR("simulate --threads 0", "--threads");
+	EXPECT_USAGE_ERROR("simulate --trials 1.5", "--trials");
+	EXPECT_USAGE_ERROR("simulate --strategy fastest", "--strategy");
+	EXPECT_USAGE_ERROR("simulate --mix svm:x", "--mix");
+	EXPECT_USAGE_ERROR("simulate --mix windows", "--mix");
+	EXPECT_USAGE_ERROR("simulate --profile nope", "--profile");
+	EXPECT_USAGE_ERROR("simulate --seed", "--seed");
+	EXPECT_USAGE_ERROR("simulate --frobnicate 1", "--frobnicate");
+	/* Too large for this machine: refused before anything is allocated. */
+	EXPECT_USAGE_ERROR("simulate --mem 8T --threads 4", "--mem");
+}
+
+/* ---- bench ---- */
+
+static void test_bench_json_contract(void)
+{
+	struct jl *doc = run_json("bench --json --pairs 20000 --accesses 20000 --scale-mem 1G --scale-vms 4");
+	const struct jl *alloc = jl_get(doc, "alloc"), *sim = jl_get(doc, "sim"),
+			*scale = jl_get(doc, "scale");
+
+	KASSERT(alloc && alloc->type == JL_ARR && jl_len(alloc) == 3);
+	for (unsigned i = 0; i < 3; i++) {
+		const struct jl *o = jl_at(alloc, i);
+
+		KEXPECT(*str(o, "strategy"));
+		KEXPECT(num(o, "ns_per_alloc") > 0);
+		KEXPECT(num(o, "ratio_to_naive") > 0);
+		if (!strcmp(str(o, "strategy"), "naive"))
+			KEXPECT(num(o, "ratio_to_naive") == 1);
+		if (!strcmp(str(o, "strategy"), "upstream"))
+			KEXPECT(num(o, "order1_per_1000") == 1000);  /* one block per allocation */
+		if (!strcmp(str(o, "strategy"), "sieve"))
+			KEXPECT(num(o, "order1_per_1000") < 10);
+	}
+	KASSERT(sim != NULL);
+	KEXPECT(num(sim, "hit_accesses_per_s") > 0);
+	KEXPECT(num(sim, "miss_accesses_per_s") > 0);
+	KASSERT(scale != NULL);
+	KEXPECT_EQ(num(scale, "mem_bytes"), SNP_GiB);
+	KEXPECT_EQ(num(scale, "vms"), 4);
+	KEXPECT(num(scale, "seconds") > 0);
+	KEXPECT(num(scale, "peak_rss_bytes") > 0);
+	jl_free(doc);
+}
+
+static void test_bench_bad_input(void)
+{
+	EXPECT_USAGE_ERROR("bench --pairs 10", "--pairs");
+	EXPECT_USAGE_ERROR("bench --scale-mem 10P", "--scale-mem");
+	EXPECT_USAGE_ERROR("bench --scale-mem 8T", "--scale-mem");
+	EXPECT_USAGE_ERROR("bench --scale-vms 0", "--scale-vms");
+	EXPECT_USAGE_ERROR("bench --json extra", "extra");
+}
+
+static const struct ktap_case cases[] = {
+	KTAP_CASE(test_repro_text_default),
+	KTAP_CASE(test_repro_json_every_strategy_and_profile),
+	KTAP_CASE(test_repro_svg_parses),
+	KTAP_CASE(test_repro_bad_input),
+	KTAP_CASE(test_simulate_json_contract),
+	KTAP_CASE(test_simulate_deterministic_across_threads),
+	KTAP_CASE(test_simulate_faults_naive_only_and_estimate),
+	KTAP_CASE(test_simulate_text),
+	KTAP_CASE(test_simulate_bad_input),
+	KTAP_CASE(test_bench_json_contract),
+	KTAP_CASE(test_bench_bad_input),
+};
+
+KTAP_MAIN("cli_cmds", cases)
