@@ -64,7 +64,7 @@ all: $(LIB) $(CLI)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(quiet) CC $@
+	$(quiet) CC $(@:$(BUILD)/%=%)
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)
@@ -107,6 +107,7 @@ test:
 
 bench: $(BENCH_BINS) $(CLI)
 	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; ./$$b || exit 1; done
+	$(Q)echo "== $(CLI) bench" && ./$(CLI) bench
 
 check-cc:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-gcc CC=gcc all tests-build $(BENCH_BINS:$(BUILD)/%=$(BUILD)-gcc/%)
