@@ -329,7 +329,7 @@ static void describe_inuse(const struct snp_machine *m, snp_pfn_t pfn, char *buf
 	if (snp_inuse_owner(m, pfn, buf, len) > 0)
 		return;
 	if (!snp_rmp_query(m->rmp, snp_pfn_to_phys(pfn), &e) && e.locked)
-		snprintf(buf, len, "entry of an RMPUPDATE in flight (pfn 0x%llx)",
+		snprintf(buf, len, "entry locked by an RMPUPDATE in flight (pfn 0x%llx)",
 			 (unsigned long long)pfn);
 	else
 		snprintf(buf, len, "page 0x%llx (in-use, no VMRUN known to the model)",
