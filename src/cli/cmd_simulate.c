@@ -150,9 +150,10 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 		       (unsigned long long)r[i].aligned_sensitive_pages, r[i].aligned_fraction,
 		       r[i].est_aligned_fraction, (unsigned long long)r[i].order1_blocks,
 		       (unsigned long long)r[i].leaked_pages);
-	printf("\nsensitive = VMCB, VMSA, AVIC backing page, host save area, vmcb02; analytic est = "
-	       "2MB-aligned free pages / free pages\nat the start of each trial (the chance for a "
-	       "page drawn from free memory), weighted by sensitive pages.\n");
+	printf("\nsensitive = VMCB, VMSA, AVIC backing page, host save area, vmcb02.  analytic est (naive):\n"
+	       "save areas come from a fresh allocator at host setup, where expand() makes the first of\n"
+	       "every 512 pages 2MB-aligned; every later page is aligned as often as free memory is\n"
+	       "(2MB-aligned free pages / free pages, read when the trial's VMs are created).\n");
 }
 
 static void print_json(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned n)
