@@ -18,7 +18,7 @@
 #define SIM_RESULT_LEN 512
 
 struct sim_outcome {
-	const char *setting;          /* "uncovered_inuse=ignore (default)" */
+	char setting[80];             /* "uncovered_inuse=ignore (default)" */
 	char result[SIM_RESULT_LEN];  /* what the model did, from the run */
 	bool documented;              /* a public source states this behaviour */
 	const char *source;           /* that source, or why it is assumed */
@@ -73,6 +73,8 @@ int sim_bench_access_run(uint64_t accesses, struct sim_bench_access *out);
 /* Monotonic time in seconds, and peak RSS of this process in bytes (0 if unknown). */
 double sim_now(void);
 uint64_t sim_peak_rss_bytes(void);
+/* Memory this machine can give a run now (MemAvailable), for size checks. */
+uint64_t sim_mem_available(void);
 
 /* A scale run: one modeled host of mem_bytes with vms small VMs created, run and destroyed. */
 struct sim_bench_scale {

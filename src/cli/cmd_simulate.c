@@ -95,28 +95,11 @@ static const struct cli_option simulate_options[] = {
 	{ NULL, false, NULL, NULL, NULL },
 };
 
-static uint64_t mem_available(void)
-{
-	char line[128];
-	unsigned long kb = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (f) {
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "MemAvailable: %lu kB", &kb) == 1)
-				break;
-		fclose(f);
-	}
-	if (!kb)
-		return (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
-	return (uint64_t)kb * 1024;
-}
-
 /* Refuse, before starting, a run whose hosts would not fit in this machine's memory. */
 static int check_fits(const struct sim_mc_config *mc)
 {
 	unsigned hosts = mc->threads;
-	uint64_t need = sim_mc_trial_bytes(mc) * hosts, have = mem_available();
+	uint64_t need = sim_mc_trial_bytes(mc) * hosts, have = sim_mem_available();
 	char a[32], b[32], c[32];
 
 	if (need <= have / 10 * 8)

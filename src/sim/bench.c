@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BENCH_BATCH 32   /* pages held at once: a vCPU's worth of allocations */
 
@@ -188,7 +189,7 @@ static uint64_t scale_bytes(uint64_t mem_bytes)
 	return (mem_bytes >> SNP_PAGE_SHIFT) * 12 + (mem_bytes / SNP_PMD_SIZE) * 16 + 256 * SNP_MiB;
 }
 
-static uint64_t scale_mem_available(void)
+uint64_t sim_mem_available(void)
 {
 	char line[128];
 	unsigned long kb = 0;
@@ -200,12 +201,14 @@ static uint64_t scale_mem_available(void)
 		if (sscanf(line, "MemAvailable: %lu kB", &kb) == 1)
 			break;
 	fclose(f);
+	if (!kb)
+		return (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
 	return (uint64_t)kb * 1024;
 }
 
 int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms)
 {
-	uint64_t have = scale_mem_available();
+	uint64_t have = sim_mem_available();
 
 	if (!mem_bytes || mem_bytes % (4 * SNP_MiB) || !vms)
 		return SNP_EINVAL;

@@ -86,7 +86,7 @@ static struct sim_outcome *xp_outcome(struct sim_question *q, const char *settin
 {
 	struct sim_outcome *o = &q->outcomes[q->nr_outcomes++];
 
-	o->setting = setting;
+	snprintf(o->setting, sizeof(o->setting), "%s", setting);
 	o->documented = documented;
 	o->source = source;
 	o->result[0] = '\0';
@@ -232,102 +232,107 @@ static int q_rmpupdate_race(struct sim_question *q)
 	return 0;
 }
 
+/*
+ * The experiments on one boolean knob: run fn on a fresh machine with the
+ * knob off, then on, and record each run's text as an outcome.
+ */
+typedef void (*xp_run_fn)(struct snp_machine *m, char *result, size_t len);
+
+static int xp_knob_both(struct sim_question *q, const char *knob, bool dflt, xp_run_fn fn,
+			const char *source)
+{
+	for (unsigned on = 0; on < 2; on++) {
+		struct snp_profile p = snp_profile_early_snp;
+		struct sim_outcome *o;
+		struct snp_machine *m;
+		char assign[64];
+		int ret;
+
+		snprintf(assign, sizeof(assign), "%s=%u", knob, on);
+		snp_profile_set_knob(&p, assign);
+		ret = xp_machine(&p, 0, &m);
+		if (ret)
+			return ret;
+		o = xp_outcome(q, "", false, source);
+		snprintf(o->setting, sizeof(o->setting), "%s=%s%s", knob, on ? "on" : "off",
+			 on == dflt ? " (default)" : "");
+		fn(m, o->result, sizeof(o->result));
+		snp_machine_destroy(m);
+	}
+	q->knob = knob;
+	return 0;
+}
+
 /* ---- writes-only ------------------------------------------------------------------- */
+
+static void run_writes_only(struct snp_machine *m, char *out, size_t len)
+{
+	char r[XP_TXT], w[XP_TXT];
+
+	xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
+	xp_access(m, 1, XP_REGION + 5, false, r, sizeof(r));
+	snp_tlb_flush_all(m, 1);
+	xp_access(m, 1, XP_REGION + 5, true, w, sizeof(w));
+	snprintf(out, len, "read: %s; write: %s", r, w);
+}
 
 static int q_writes_only(struct sim_question *q)
 {
-	static const char *const settings[] = { "erratum_on_reads=off (default)", "erratum_on_reads=on" };
-
 	q->question = "Are only writable translations affected, or any hugepage access?";
 	q->setup = "A 2MB-aligned VMCB runs on CPU 0; CPU 1 reads, then writes, another page of the "
 		   "region through the 1GB direct map (TLB flushed between the two).";
-	q->knob = "erratum_on_reads";
-	for (unsigned i = 0; i < 2; i++) {
-		struct snp_profile p = xp_profile(i ? "erratum_on_reads=1" : NULL);
-		struct snp_machine *m;
-		char r[XP_TXT], w[XP_TXT];
-		int ret = xp_machine(&p, 0, &m);
-
-		if (ret)
-			return ret;
-		xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
-		xp_access(m, 1, XP_REGION + 5, false, r, sizeof(r));
-		snp_tlb_flush_all(m, 1);
-		xp_access(m, 1, XP_REGION + 5, true, w, sizeof(w));
-		snprintf(xp_outcome(q, settings[i], false,
-				    "the changelog's step 4 is a write; APM 15.36.10 says host "
-				    "reads are not RMP-checked")->result,
-			 SIM_RESULT_LEN, "read: %s; write: %s", r, w);
-		snp_machine_destroy(m);
-	}
-	return 0;
+	return xp_knob_both(q, "erratum_on_reads", false, run_writes_only,
+			    "the changelog's step 4 is a write; APM 15.36.10 says host reads are "
+			    "not RMP-checked");
 }
 
 /* ---- unaligned ----------------------------------------------------------------------- */
 
+static void run_unaligned(struct snp_machine *m, char *out, size_t len)
+{
+	char a[XP_TXT], b[XP_TXT];
+
+	xp_vmrun(m, XP_REGION + 1, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
+	xp_access(m, 1, XP_REGION + 5, true, a, sizeof(a));
+	xp_access(m, 1, XP_REGION + 1, true, b, sizeof(b));
+	snprintf(out, len, "write to another page: %s; write to the in-use VMCB through the "
+		 "cached 2M entry: %s", a, b);
+}
+
 static int q_unaligned(struct sim_question *q)
 {
-	static const char *const settings[] = { "rmp_check_every_access=off (default)",
-						"rmp_check_every_access=on" };
-
 	q->question = "What happens if the in-use page is not 2MB-aligned?";
 	q->setup = "A VMCB at the second page of a 2MB region runs on CPU 0; CPU 1 writes another "
 		   "page of the region through the 1GB direct map (filling a 2M TLB entry), then "
 		   "writes the VMCB page itself through that entry.";
-	q->knob = "rmp_check_every_access";
-	for (unsigned i = 0; i < 2; i++) {
-		struct snp_profile p = xp_profile(i ? "rmp_check_every_access=1" : NULL);
-		struct snp_machine *m;
-		char a[XP_TXT], b[XP_TXT];
-		int ret = xp_machine(&p, 0, &m);
-
-		if (ret)
-			return ret;
-		xp_vmrun(m, XP_REGION + 1, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
-		xp_access(m, 1, XP_REGION + 5, true, a, sizeof(a));
-		xp_access(m, 1, XP_REGION + 1, true, b, sizeof(b));
-		snprintf(xp_outcome(q, settings[i], false,
-				    "the changelog says the 2M fill reads the base entry; when "
-				    "hits are checked is not documented")->result,
-			 SIM_RESULT_LEN, "write to another page: %s; write to the in-use VMCB through "
-			 "the cached 2M entry: %s", a, b);
-		snp_machine_destroy(m);
-	}
-	return 0;
+	return xp_knob_both(q, "rmp_check_every_access", false, run_unaligned,
+			    "the changelog says the 2M fill reads the base entry; when hits are "
+			    "checked is not documented");
 }
 
 /* ---- stale-tlb ------------------------------------------------------------------------- */
 
+static void run_stale_tlb(struct snp_machine *m, char *out, size_t len)
+{
+	char a[XP_TXT], b[XP_TXT], c[XP_TXT];
+
+	xp_access(m, 1, XP_REGION + 5, true, a, sizeof(a));
+	xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
+	xp_access(m, 1, XP_REGION + 6, true, b, sizeof(b));
+	snp_tlb_flush_all(m, 1);
+	xp_access(m, 1, XP_REGION + 6, true, c, sizeof(c));
+	snprintf(out, len, "before VMRUN: %s; after, through the old entry: %s; after a TLB "
+		 "flush: %s", a, b, c);
+}
+
 static int q_stale_tlb(struct sim_question *q)
 {
-	static const char *const settings[] = { "rmp_check_every_access=off (default)",
-						"rmp_check_every_access=on" };
-
 	q->question = "What if the TLB entry existed before the page was marked in-use?";
 	q->setup = "CPU 1 writes a page of a 2MB region through the 1GB direct map (a 2M TLB entry "
 		   "is filled); then a VMCB at the region's base runs on CPU 0; CPU 1 writes again, "
 		   "then again after flushing its TLB.";
-	q->knob = "rmp_check_every_access";
-	for (unsigned i = 0; i < 2; i++) {
-		struct snp_profile p = xp_profile(i ? "rmp_check_every_access=1" : NULL);
-		struct snp_machine *m;
-		char a[XP_TXT], b[XP_TXT], c[XP_TXT];
-		int ret = xp_machine(&p, 0, &m);
-
-		if (ret)
-			return ret;
-		xp_access(m, 1, XP_REGION + 5, true, a, sizeof(a));
-		xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
-		xp_access(m, 1, XP_REGION + 6, true, b, sizeof(b));
-		snp_tlb_flush_all(m, 1);
-		xp_access(m, 1, XP_REGION + 6, true, c, sizeof(c));
-		snprintf(xp_outcome(q, settings[i], false,
-				    "no source says whether a TLB hit consults the RMP")->result,
-			 SIM_RESULT_LEN, "before VMRUN: %s; after, through the old entry: %s; after a "
-			 "TLB flush: %s", a, b, c);
-		snp_machine_destroy(m);
-	}
-	return 0;
+	return xp_knob_both(q, "rmp_check_every_access", false, run_stale_tlb,
+			    "no source says whether a TLB hit consults the RMP");
 }
 
 /* ---- all-vms ----------------------------------------------------------------------------- */
