@@ -236,9 +236,9 @@ static void test_kvm_avic_off_on_early_snp(void)
  * Host save area.  On a fresh naive host CPU 0's save area is pfn 0, the
  * first page of a freshly split 4MB block.  VMRUN checks it (Hypervisor-
  * Owned, else #GP) but the model's VMRUN marks only VMCB, VMSA and AVIC
- * (the roles Linux 75253db41a46 names; vmrun_marks has no hsave role), so it
- * is never in-use and a write to its 2MB region does not fault.  upstream
- * still keeps it unaligned.
+ * (the roles Linux 75253db41a46 names; the hsave role of vmrun_marks is off
+ * by default), so it is never in-use and a write to its 2MB region does not
+ * fault.  upstream still keeps it unaligned.
  */
 static void test_kvm_hsave(void)
 {
@@ -275,6 +275,61 @@ static void test_kvm_hsave(void)
 			KEXPECT(!snp_pfn_2m_aligned(hs));
 			KEXPECT_EQ(st.sensitive_aligned[KVM_PAGE_HSAVE], 0);
 		}
+		kvm_host_destroy(host);
+	}
+}
+
+/*
+ * The same with the hypothesis that VMRUN marks the host save area too
+ * (vmrun_marks=all,hsave; off by default, docs/MODEL.md): then naive's
+ * aligned save area (pfn 0 on a fresh host) turns a write to its 2MB region
+ * into a spurious fault that names it, and upstream's and sieve's do not.
+ * This is the case for allocating the save area SNP-safe, as upstream does.
+ */
+static void test_kvm_hsave_marked_knob(void)
+{
+	static const enum snp_alloc_strategy strat[] = {
+		SNP_ALLOC_NAIVE, SNP_ALLOC_UPSTREAM, SNP_ALLOC_SIEVE,
+	};
+	struct snp_profile p = snp_profile_early_snp;
+
+	KASSERT_EQ(snp_profile_set_knob(&p, "vmrun_marks=all,hsave"), 0);
+	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(strat); i++) {
+		struct kvm_host_config cfg;
+		struct kvm_host *host = NULL;
+		struct snp_fault_record r;
+		struct snp_vmrun_result res;
+		struct kvm_vm_config vc;
+		struct snp_machine *m;
+		snp_pfn_t hs;
+		int vm;
+
+		kvm_host_config_init(&cfg, MEM, 2);
+		cfg.strategy = strat[i];
+		cfg.profile = &p;
+		KASSERT_EQ(kvm_host_create(&cfg, &host), 0);
+		m = kvm_host_machine(host);
+		hs = kvm_host_save_area_pfn(host, 0);
+		kvm_vm_config_init(&vc, SNP_GUEST_SVM);
+		vm = kvm_create_vm(host, &vc);
+		KASSERT(vm >= 0);
+		KASSERT_EQ(kvm_create_vcpu(host, vm, 0, 0), 0);
+		KASSERT_EQ(kvm_vcpu_run(host, vm, 0, 0, &res), SNP_VMRUN_ENTERED);
+		KEXPECT(res.marked & SNP_ROLE_HSAVE);
+		KEXPECT(snp_rmp_inuse(snp_machine_rmp(m), hs));
+		if (strat[i] == SNP_ALLOC_NAIVE) {
+			KEXPECT_EQ(hs, 0);
+			KEXPECT_EQ(snp_host_write(m, 1, snp_pfn_to_virt(hs + 300)), SNP_EFAULT);
+			KASSERT_EQ(snp_fault_last(m, &r), 0);
+			KEXPECT(r.spurious);
+			KEXPECT(strstr(r.inuse_owner, "host save area of the run on CPU 0") != NULL);
+		} else {
+			KEXPECT(!snp_pfn_2m_aligned(hs));
+			KEXPECT_EQ(snp_host_write(m, 1, snp_pfn_to_virt((hs & ~511ULL) + 300)), 0);
+			KEXPECT_EQ(snp_fault_count(m), 0);
+		}
+		KASSERT_EQ(kvm_vcpu_exit(host, vm, 0), 0);
+		KEXPECT(!snp_rmp_inuse(snp_machine_rmp(m), hs));
 		kvm_host_destroy(host);
 	}
 }
@@ -349,6 +404,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_kvm_avic_backing_page),
 	KTAP_CASE(test_kvm_avic_off_on_early_snp),
 	KTAP_CASE(test_kvm_hsave),
+	KTAP_CASE(test_kvm_hsave_marked_knob),
 	KTAP_CASE(test_kvm_vmcb_write_inuse_real_fault),
 };
 

@@ -22,6 +22,12 @@ enum snp_page_role {
 	SNP_ROLE_VMSA = 1u << 1,
 	SNP_ROLE_AVIC = 1u << 2,
 	SNP_ROLE_ALL  = SNP_ROLE_VMCB | SNP_ROLE_VMSA | SNP_ROLE_AVIC,
+	/*
+	 * Not in the default: no source says VMRUN marks the host save area
+	 * (VM_HSAVE_PA), though upstream allocates it SNP-safe too.  The bit
+	 * lets an experiment ask what happens if it does.
+	 */
+	SNP_ROLE_HSAVE = 1u << 3,
 };
 
 /* RMPUPDATE overlap precondition (snp-facts §4: UNCONFIRMED). */

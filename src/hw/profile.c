@@ -64,7 +64,7 @@ static int parse_bool(const char *v, bool *out)
 	return 0;
 }
 
-/* "vmcb,vmsa,avic", "all" or "none" into a SNP_ROLE_* mask. */
+/* "vmcb,vmsa,avic[,hsave]", "all" (the three documented roles) or "none" into a SNP_ROLE_* mask. */
 static int parse_roles(const char *v, unsigned *out)
 {
 	unsigned mask = 0;
@@ -81,6 +81,8 @@ static int parse_roles(const char *v, unsigned *out)
 			mask |= SNP_ROLE_VMSA;
 		else if (!strcmp(tok, "avic"))
 			mask |= SNP_ROLE_AVIC;
+		else if (!strcmp(tok, "hsave"))
+			mask |= SNP_ROLE_HSAVE;
 		else if (!strcmp(tok, "all"))
 			mask |= SNP_ROLE_ALL;
 		else if (strcmp(tok, "none") && strcmp(tok, "0"))

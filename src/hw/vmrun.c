@@ -20,11 +20,13 @@ static const unsigned run_role_bit[SNP_RUN_NR_ROLES] = {
 	[SNP_RUN_VMCB] = SNP_ROLE_VMCB,
 	[SNP_RUN_VMSA] = SNP_ROLE_VMSA,
 	[SNP_RUN_AVIC] = SNP_ROLE_AVIC,
+	[SNP_RUN_HSAVE] = SNP_ROLE_HSAVE,
 };
 static const char *const run_role_name[SNP_RUN_NR_ROLES] = {
 	[SNP_RUN_VMCB] = "VMCB",
 	[SNP_RUN_VMSA] = "VMSA",
 	[SNP_RUN_AVIC] = "AVIC backing page",
+	[SNP_RUN_HSAVE] = "host save area",
 };
 
 const char *snp_guest_type_name(enum snp_guest_type t)
@@ -235,6 +237,7 @@ static unsigned vmrun_enter(struct snp_machine *m, unsigned cpu, const struct sn
 	run->pfn[SNP_RUN_VMCB] = a->vmcb;
 	run->pfn[SNP_RUN_VMSA] = a->vmsa;
 	run->pfn[SNP_RUN_AVIC] = a->avic;
+	run->pfn[SNP_RUN_HSAVE] = m->cpu[cpu].hsave;   /* checked Hypervisor-Owned above */
 	if (a->label)
 		snprintf(run->label, sizeof(run->label), "%s", a->label);
 	for (int r = 0; r < SNP_RUN_NR_ROLES; r++) {
