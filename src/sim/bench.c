@@ -9,6 +9,8 @@
 #include <snpsafe/kvm.h>
 #include <snpsafe/mmu.h>
 
+#include "sim/sim_internal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,20 +242,15 @@ static int scale_vms(struct kvm_host *host, uint64_t vms)
 	};
 
 	for (uint64_t v = 0; v < vms; v++) {
+		unsigned cpus[SCALE_VCPUS];
 		struct kvm_vm_config vc;
-		int vm, ret;
+		int ret;
 
 		kvm_vm_config_init(&vc, types[v % 4]);
 		vc.cpu = (unsigned)(v % SCALE_CPUS);
-		vm = kvm_create_vm(host, &vc);
-		if (vm < 0)
-			return vm;
-		for (unsigned i = 0; i < SCALE_VCPUS; i++) {
-			ret = kvm_create_vcpu(host, vm, i, (unsigned)((v + i) % SCALE_CPUS));
-			if (ret)
-				return ret;
-		}
-		ret = kvm_vm_launch(host, vm);
+		for (unsigned i = 0; i < SCALE_VCPUS; i++)
+			cpus[i] = (unsigned)((v + i) % SCALE_CPUS);
+		ret = sim_vm_build(host, &vc, cpus, SCALE_VCPUS, false);
 		if (ret)
 			return ret;
 	}

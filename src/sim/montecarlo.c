@@ -13,6 +13,8 @@
 #include <snpsafe/kvm.h>
 #include <snpsafe/sim.h>
 
+#include "sim/sim_internal.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -124,28 +126,37 @@ struct mc_trial {
 	uint64_t n_sensitive;
 };
 
+int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const unsigned *vcpu_cpus,
+		 unsigned nr_vcpus, bool nested)
+{
+	int vm = kvm_create_vm(host, vc), ret = 0;
+
+	if (vm < 0)
+		return vm;
+	for (unsigned i = 0; i < nr_vcpus && !ret; i++) {
+		ret = kvm_create_vcpu(host, vm, i, vcpu_cpus[i]);
+		if (!ret && nested)
+			ret = kvm_vcpu_enable_nested(host, vm, i);
+	}
+	return ret ? ret : kvm_vm_launch(host, vm);
+}
+
 static int mc_create_vms(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng)
 {
+	unsigned cpus[KVM_MAX_VCPUS];
+
 	for (unsigned v = 0; v < cfg->vms; v++) {
 		enum sim_vm_kind kind = pick_kind(cfg, rng);
 		struct kvm_vm_config vc;
-		int vm, ret;
+		int ret;
 
 		kvm_vm_config_init(&vc, kind_type[kind]);
 		vc.guest_pages = 64 + mm_rng_below(rng, 448);
 		vc.lapic_in_kernel = true;
 		vc.cpu = (unsigned)mm_rng_below(rng, cfg->cpus);
-		vm = kvm_create_vm(host, &vc);
-		if (vm < 0)
-			return vm;
-		for (unsigned i = 0; i < cfg->vcpus; i++) {
-			ret = kvm_create_vcpu(host, vm, i, (unsigned)mm_rng_below(rng, cfg->cpus));
-			if (!ret && kind == SIM_VM_NESTED)
-				ret = kvm_vcpu_enable_nested(host, vm, i);
-			if (ret)
-				return ret;
-		}
-		ret = kvm_vm_launch(host, vm);
+		for (unsigned i = 0; i < cfg->vcpus; i++)
+			cpus[i] = (unsigned)mm_rng_below(rng, cfg->cpus);
+		ret = sim_vm_build(host, &vc, cpus, cfg->vcpus, kind == SIM_VM_NESTED);
 		if (ret)
 			return ret;
 	}
