@@ -56,7 +56,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 LIB        := $(BUILD)/libsnpsafe.a
 CLI        := $(BUILD)/snpsafe
 
-.PHONY: all run test test-plain test-san tests-build bench check-cc kmod-test clean
+.PHONY: all run test test-plain test-san tests-build bench check-cc kmod-test watch-build watch-test clean
 .DEFAULT_GOAL := all
 .SUFFIXES:
 
@@ -115,6 +115,29 @@ check-cc:
 
 kmod-test:
 	$(Q)bash kmod/qemu-test.sh
+
+# snpsafe watch: the QEMU TCG plugin (needs glib and QEMU's qemu-plugin.h, which
+# watch/run.sh fetches from Debian's source package into .cache and passes as
+# QEMU_PLUGIN_INC) and the static workload the watched kernel runs.
+WATCH_PLUGIN   := $(BUILD)/watch/snpsafe_plugin.so
+WATCH_WORKLOAD := $(BUILD)/watch/snpsafe-workload
+watch-build: $(WATCH_PLUGIN) $(WATCH_WORKLOAD)
+
+$(WATCH_PLUGIN): watch/snpsafe_plugin.c include/snpsafe/trace.h
+	@mkdir -p $(dir $@)
+	@test -f "$(QEMU_PLUGIN_INC)/qemu-plugin.h" || \
+		{ echo "make: QEMU_PLUGIN_INC must name the folder of qemu-plugin.h (see watch/run.sh)" >&2; exit 1; }
+	$(quiet) CC $@
+	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O2 -g -fPIC -shared -Iinclude -I$(QEMU_PLUGIN_INC) \
+		$$(pkg-config --cflags glib-2.0) -o $@ $< -lpthread
+
+$(WATCH_WORKLOAD): watch/workload.c
+	@mkdir -p $(dir $@)
+	$(quiet) CC $@
+	$(Q)$(CC) -std=gnu11 $(WARNINGS) -O2 -static -pthread -o $@ $<
+
+watch-test: all
+	$(Q)bash watch/test.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-gcc $(BUILD)-clang

@@ -187,6 +187,7 @@ struct snp_trace_summary {
 	char workload[256];           /* STR workload, or "" */
 	uint64_t records;
 	uint64_t vmruns, vmexits, stores, flushes, hsave_writes, symbols;
+	uint64_t stores_by_level[4];  /* by enum snp_trace_level */
 	uint64_t stores_seen, stores_dropped;
 	struct snp_trace_pages vmcb, vmsa, avic, hsave;
 	uint64_t vmrun_cpus;          /* CPUs that ran VMRUN */

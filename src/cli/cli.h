@@ -94,5 +94,6 @@ int cmd_repro(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 #endif

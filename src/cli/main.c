@@ -21,6 +21,7 @@ static const struct subcommand subcommands[] = {
 	{ "simulate", cmd_simulate, "Monte Carlo over modeled hosts: how often it strikes" },
 	{ "explain",  cmd_explain,  "the reviewer's open questions, answered by experiment" },
 	{ "bench",    cmd_bench,    "allocator cost, model speed and a scale run" },
+	{ "watch",    cmd_watch,    "real Linux kvm_amd under QEMU TCG, its accesses recorded" },
 };
 
 static void usage(FILE *f)

@@ -559,7 +559,10 @@ int snp_trace_summarize(const char *path, struct snp_trace_summary *s, char *err
 			if (ev.pa)
 				ok = count_page(&sets[3], &s->hsave, ev.pa);
 			break;
-		case SNP_TR_STORE: s->stores++; break;
+		case SNP_TR_STORE:
+			s->stores++;
+			s->stores_by_level[ev.level]++;
+			break;
 		case SNP_TR_FLUSH: s->flushes++; break;
 		case SNP_TR_SYM: s->symbols++; break;
 		case SNP_TR_STR:

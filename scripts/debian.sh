@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: MIT
+#
+# scripts/debian.sh -- sourced by kmod/qemu-test.sh and watch/run.sh: what
+# both need from Debian's archive, installed or fetched the same way.
+#
+#   snp_apt_update                once per run
+#   snp_backports                 add bookworm-backports (deb + deb-src) to apt,
+#                                 in the project's own sources file
+#   snp_install PKG...            apt-get install what is missing
+#   snp_install_qemu              qemu-system-x86 >= 10 (plugin API v4) from backports
+#   snp_kernel_resolve NAME       6.1 | 6.12 | <ver>-amd64  ->  a Debian kernel version
+#   snp_kernel_fetch KVER         apt-get download + dpkg-deb -x into $SNP_CACHE/kernels
+#                                 (never installed into this machine's /boot)
+#   snp_kernel_dir KVER           where it is unpacked
+#   snp_qemu_plugin_header        the installed QEMU's qemu-plugin.h, from Debian's
+#                                 source package, cached; prints its directory
+#
+# The caller sets SNP_LOG_PREFIX (e.g. "kmod-test") and may set SNP_CACHE.
+
+: "${SNP_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${SNP_CACHE:=$SNP_TOP/.cache}"
+: "${SNP_LOG_PREFIX:=snpsafe}"
+export DEBIAN_FRONTEND=noninteractive
+
+# Kernels the project pins (they were booted and measured); when Debian's
+# archive no longer has one, the suite's meta-package decides.
+SNP_PIN_6_1=6.1.0-56-amd64
+SNP_PIN_6_12=6.12.95+deb12-amd64
+SNP_BACKPORTS_LIST=/etc/apt/sources.list.d/snpsafe-backports.sources
+
+snp_log() { echo "$SNP_LOG_PREFIX: $*" >&2; }
+snp_die() { echo "$SNP_LOG_PREFIX: FAIL: $*" >&2; exit 1; }
+
+snp_apt_updated=0
+snp_apt_update() {
+	if [ "$snp_apt_updated" = 0 ]; then
+		snp_log "apt-get update"
+		apt-get update -qq || snp_die "apt-get update failed"
+		snp_apt_updated=1
+	fi
+}
+
+snp_in_archive() { apt-cache show "$1" >/dev/null 2>&1; }
+
+snp_backports() {
+	if [ ! -f "$SNP_BACKPORTS_LIST" ]; then
+		snp_log "adding bookworm-backports (deb, deb-src) to apt: $SNP_BACKPORTS_LIST"
+		cat > "$SNP_BACKPORTS_LIST" <<-EOF
+		Types: deb deb-src
+		URIs: http://deb.debian.org/debian
+		Suites: bookworm-backports
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+		EOF
+		snp_apt_updated=0
+	fi
+	snp_apt_update
+}
+
+snp_install() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	[ "${#missing[@]}" -eq 0 ] && return 0
+	snp_apt_update
+	snp_log "apt-get install ${missing[*]}"
+	mkdir -p "$SNP_CACHE"
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" > "$SNP_CACHE/apt-install.log" 2>&1 ||
+		{ tail -n 30 "$SNP_CACHE/apt-install.log" >&2; snp_die "apt-get install ${missing[*]} failed"; }
+}
+
+snp_qemu_major() {
+	qemu-system-x86_64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p'
+}
+
+snp_install_qemu() {
+	local major
+	major=$(snp_qemu_major)
+	if [ -z "$major" ] || [ "$major" -lt 10 ]; then
+		snp_backports
+		snp_log "apt-get install -t bookworm-backports qemu-system-x86 (QEMU 10: plugin API with register and memory reads)"
+		apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-x86 \
+			> "$SNP_CACHE/apt-qemu.log" 2>&1 ||
+			{ tail -n 30 "$SNP_CACHE/apt-qemu.log" >&2; snp_die "installing QEMU from bookworm-backports failed"; }
+		major=$(snp_qemu_major)
+		[ -n "$major" ] && [ "$major" -ge 10 ] || snp_die "QEMU $major installed; 10 or later is needed"
+	fi
+}
+
+# The kernel a meta-package of a suite points at ("" if none).
+snp_meta_kernel() {	# snp_meta_kernel SUITE
+	local opt=()
+	[ "$1" = bookworm-backports ] && opt=(-t bookworm-backports)
+	apt-cache "${opt[@]}" depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n 1
+}
+
+snp_kernel_dir() { echo "$SNP_CACHE/kernels/linux-image-$1"; }
+snp_have_kernel() { [ -f "$(snp_kernel_dir "$1")/boot/vmlinuz-$1" ]; }
+
+snp_kernel_resolve() {	# prints the Debian kernel version for 6.1 | 6.12 | <ver>-amd64
+	local name=$1 pin suite kver
+	case $name in
+	6.1) pin=$SNP_PIN_6_1; suite=bookworm ;;
+	6.12) pin=$SNP_PIN_6_12; suite=bookworm-backports ;;
+	*-amd64) echo "$name"; return 0 ;;
+	*) snp_die "unknown kernel '$name' (6.1, 6.12 or a Debian version such as $SNP_PIN_6_1)" ;;
+	esac
+	if snp_have_kernel "$pin"; then echo "$pin"; return 0; fi
+	[ "$suite" = bookworm-backports ] && snp_backports
+	snp_apt_update
+	if snp_in_archive "linux-image-$pin"; then echo "$pin"; return 0; fi
+	kver=$(snp_meta_kernel "$suite")
+	[ -n "$kver" ] || snp_die "no $name kernel in Debian's $suite"
+	snp_log "pinned $pin is gone from the archive; using $kver"
+	echo "$kver"
+}
+
+snp_kernel_fetch() {	# snp_kernel_fetch KVER
+	local kver=$1 dir deb dl
+	snp_have_kernel "$kver" && return 0
+	case $kver in *+deb12*|*bpo*) snp_backports ;; esac
+	snp_apt_update
+	dir=$(snp_kernel_dir "$kver")
+	dl=$SNP_CACHE/dl.$$
+	snp_log "apt-get download linux-image-$kver (unpacked into $SNP_CACHE/kernels, not installed)"
+	rm -rf "$dl" "$dir" "$dir.tmp"
+	mkdir -p "$dl" "$SNP_CACHE/kernels"
+	# The _apt user may not write here; apt then downloads as root and warns.
+	(cd "$dl" && apt-get download -qq "linux-image-$kver" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+	deb=$(ls "$dl"/linux-image-"$kver"_*.deb 2>/dev/null | head -n 1)
+	[ -n "$deb" ] || snp_die "apt-get download linux-image-$kver failed"
+	dpkg-deb -x "$deb" "$dir.tmp"
+	mv "$dir.tmp" "$dir"
+	rm -rf "$dl"
+	snp_have_kernel "$kver" || snp_die "no vmlinuz in linux-image-$kver"
+}
+
+# qemu-plugin.h of the installed QEMU: Debian ships no such header, so take it
+# from the source package of the same version (only that file is kept).
+snp_qemu_plugin_header() {
+	local full up dir tmp tarball
+	full=$(dpkg-query -W -f '${Version}' qemu-system-x86 2>/dev/null) || snp_die "qemu-system-x86 is not installed"
+	up=${full#*:}; up=${up%%-*}; up=${up%+ds}; up=${up%+dfsg}
+	dir=$SNP_CACHE/qemu-plugin-$up
+	if [ ! -f "$dir/qemu-plugin.h" ]; then
+		snp_backports
+		tmp=$SNP_CACHE/qemu-src.$$
+		rm -rf "$tmp" && mkdir -p "$tmp"
+		snp_log "fetching qemu-plugin.h from Debian's qemu $full source package"
+		# The .dsc may be missing from the mirror while the upstream tarball
+		# is there; only the tarball is needed.
+		(cd "$tmp" && apt-get source --download-only -qq "qemu=$full" > "$tmp/apt.log" 2>&1 || true)
+		tarball=$(ls "$tmp"/qemu_*.orig.tar.* 2>/dev/null | head -n 1)
+		[ -n "$tarball" ] || { cat "$tmp/apt.log" >&2; snp_die "no QEMU $full source in the archive"; }
+		tar -xf "$tarball" -C "$tmp" --wildcards '*/include/qemu/qemu-plugin.h' ||
+			snp_die "no include/qemu/qemu-plugin.h in $(basename "$tarball")"
+		mkdir -p "$dir"
+		mv "$(find "$tmp" -name qemu-plugin.h | head -n 1)" "$dir/qemu-plugin.h"
+		rm -rf "$tmp"
+	fi
+	echo "$dir"
+}

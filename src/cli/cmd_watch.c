@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cmd_watch.c - `snpsafe watch`: real, unmodified Linux KVM (kvm_amd) run
+ * under QEMU TCG, which emulates SVM, with snpsafe's plugin recording the
+ * VMRUNs, host save areas, direct-map stores and TLB flushes (docs/WATCH.md).
+ *
+ * The arguments are checked here, before anything boots; watch/run.sh does
+ * the installing, building and booting; then the raw trace is finished
+ * (run strings and kernel symbols added) and summarized by the library.
+ */
+#include "cli.h"
+
+#include <snpsafe/sim.h>
+#include <snpsafe/trace.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define WATCH_MAX_CPUS 8          /* TCG runs one host thread per vCPU; 2 cores here */
+#define WATCH_MAX_MEM  (2 * SNP_GiB)  /* RAM stays below QEMU's PCI hole: pa = [0, mem) */
+
+struct watch_opts {
+	const char *kernel;           /* 6.1, 6.12, or a bzImage path */
+	const char *modules;          /* with a path: its lib/modules/<version> folder */
+	uint64_t vms, vcpus, cpus, mem;
+	double seconds, lifetime;
+	const char *trace;
+	const char *out;
+	const char *filter;
+	bool json, baseline;
+};
+
+static int set_kernel(void *ctx, const char *v)
+{
+	((struct watch_opts *)ctx)->kernel = v;
+	return 0;
+}
+
+static int set_modules(void *ctx, const char *v)
+{
+	((struct watch_opts *)ctx)->modules = v;
+	return 0;
+}
+
+static int set_vms(void *ctx, const char *v)
+{
+	return cli_parse_u64(v, 1, 1024, &((struct watch_opts *)ctx)->vms);
+}
+
+static int set_vcpus(void *ctx, const char *v)
+{
+	return cli_parse_u64(v, 1, 64, &((struct watch_opts *)ctx)->vcpus);
+}
+
+static int set_cpus(void *ctx, const char *v)
+{
+	return cli_parse_u64(v, 1, WATCH_MAX_CPUS, &((struct watch_opts *)ctx)->cpus);
+}
+
+static int set_mem(void *ctx, const char *v)
+{
+	return cli_parse_size(v, 256 * SNP_MiB, WATCH_MAX_MEM, &((struct watch_opts *)ctx)->mem);
+}
+
+static int parse_seconds(const char *v, double min, double max, double *out)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (!*v || *end || errno || !(d >= min && d <= max))
+		return SNP_ERANGE;
+	*out = d;
+	return 0;
+}
+
+static int set_seconds(void *ctx, const char *v)
+{
+	return parse_seconds(v, 0.5, 3600, &((struct watch_opts *)ctx)->seconds);
+}
+
+static int set_lifetime(void *ctx, const char *v)
+{
+	return parse_seconds(v, 0, 3600, &((struct watch_opts *)ctx)->lifetime);
+}
+
+static int set_trace(void *ctx, const char *v)
+{
+	((struct watch_opts *)ctx)->trace = v;
+	return 0;
+}
+
+static int set_out(void *ctx, const char *v)
+{
+	((struct watch_opts *)ctx)->out = v;
+	return 0;
+}
+
+static int set_filter(void *ctx, const char *v)
+{
+	if (strcmp(v, "inguest") && strcmp(v, "ever") && strcmp(v, "all"))
+		return SNP_EINVAL;
+	((struct watch_opts *)ctx)->filter = v;
+	return 0;
+}
+
+static int set_json(void *ctx, const char *v)
+{
+	((struct watch_opts *)ctx)->json = true;
+	return 0;
+}
+
+static int set_baseline(void *ctx, const char *v)
+{
+	((struct watch_opts *)ctx)->baseline = true;
+	return 0;
+}
+
+static const struct cli_option watch_options[] = {
+	{ "kernel", true, set_kernel, "6.1|6.12|PATH",
+	  "Debian kernel to watch (default 6.1), or your own bzImage (then --modules)" },
+	{ "modules", true, set_modules, "DIR", "with a bzImage PATH: its lib/modules/<version> folder" },
+	{ "vms", true, set_vms, "N", "VMs alive at once (default 4)" },
+	{ "vcpus", true, set_vcpus, "N", "vCPUs per VM (default 2)" },
+	{ "seconds", true, set_seconds, "S", "how long the workload runs (default 5)" },
+	{ "lifetime", true, set_lifetime, "S",
+	  "a VM's life before it is destroyed and a new one made (default 0: the whole run)" },
+	{ "cpus", true, set_cpus, "N", "CPUs of the watched machine (default 2, at most 8)" },
+	{ "mem", true, set_mem, "SIZE", "its memory (default 1G, 256M to 2G)" },
+	{ "filter", true, set_filter, "inguest|ever|all",
+	  "stores kept: in a VMRUN page's 2MB region while in guest mode (default), ever, all" },
+	{ "trace", true, set_trace, "FILE", "where the trace goes (default OUT/watch.trace)" },
+	{ "out", true, set_out, "DIR", "working folder (default .cache/watch/KERNEL)" },
+	{ "baseline", false, set_baseline, "", "also run unwatched, and report the slowdown" },
+	{ "json", false, set_json, "", "print one JSON object on stdout" },
+	{ NULL, false, NULL, NULL, NULL },
+};
+
+/* The source tree holding watch/run.sh: the binary lives in <top>/build*. */
+static int find_top(char *top, size_t len)
+{
+	const char *env = getenv("SNPSAFE_TOP");
+	char exe[PATH_MAX], path[PATH_MAX + 32];
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(top, len, "%s", env);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return -1;
+		exe[n] = '\0';
+		for (int i = 0; i < 2; i++) {
+			char *slash = strrchr(exe, '/');
+			if (!slash)
+				return -1;
+			*slash = '\0';
+		}
+		snprintf(top, len, "%s", exe);
+	}
+	snprintf(path, sizeof(path), "%s/watch/run.sh", top);
+	return access(path, R_OK) ? -1 : 0;
+}
+
+/* Run watch/run.sh; its progress goes to our stderr.  0 or the script's failure. */
+static int run_script(const char *top, const struct watch_opts *o, const char *out, bool watched)
+{
+	char script[PATH_MAX + 32], vms[24], vcpus[24], secs[32], life[32], cpus[24], mem[24];
+	const bool path = strcmp(o->kernel, "6.1") && strcmp(o->kernel, "6.12");
+	int status;
+	pid_t pid;
+
+	snprintf(script, sizeof(script), "%s/watch/run.sh", top);
+	snprintf(vms, sizeof(vms), "%llu", (unsigned long long)o->vms);
+	snprintf(vcpus, sizeof(vcpus), "%llu", (unsigned long long)o->vcpus);
+	snprintf(secs, sizeof(secs), "%g", o->seconds);
+	snprintf(life, sizeof(life), "%g", o->lifetime);
+	snprintf(cpus, sizeof(cpus), "%llu", (unsigned long long)o->cpus);
+	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)(o->mem / SNP_MiB));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(127);
+		execlp("bash", "bash", script, out, path ? "path" : o->kernel, vms, vcpus, secs, life,
+		       cpus, mem, o->filter, watched ? "1" : "0", path ? o->kernel : "",
+		       path ? o->modules : "", (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+struct run_result {
+	char kernel[128];
+	char workload[256];
+	double qemu_s;
+};
+
+static int read_result(const char *out, struct run_result *r)
+{
+	char path[PATH_MAX + 96], line[512];
+	FILE *f;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(path, sizeof(path), "%s/result", out);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "kernel=", 7))
+			snprintf(r->kernel, sizeof(r->kernel), "%.127s", line + 7);
+		else if (!strncmp(line, "workload=", 9))
+			snprintf(r->workload, sizeof(r->workload), "%.255s", line + 9);
+		else if (!strncmp(line, "qemu_s=", 7))
+			r->qemu_s = strtod(line + 7, NULL);
+	}
+	fclose(f);
+	return r->kernel[0] ? 0 : -1;
+}
+
+/* "key=N" out of the workload's closing line, or 0. */
+static uint64_t workload_field(const char *wl, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = wl; (p = strstr(p, key)); p += n)
+		if ((p == wl || p[-1] == ' ') && p[n] == '=')
+			return strtoull(p + n + 1, NULL, 10);
+	return 0;
+}
+
+static const char *level_names[4] = { "unknown", "4K", "2M", "1G" };
+
+static void print_text(const struct watch_opts *o, const struct run_result *r,
+		       const struct snp_trace_summary *s, const char *trace, uint64_t trace_bytes,
+		       double base_s)
+{
+	const struct snp_trace_pages *k[4] = { &s->vmcb, &s->hsave, &s->vmsa, &s->avic };
+	static const char *kn[4] = { "VMCBs", "host save areas", "VMSAs", "AVIC backing pages" };
+	char mem[32];
+
+	printf("snpsafe watch: Linux %s, real kvm_amd under QEMU TCG (%llu CPUs, %s), "
+	       "%llu VMs x %llu vCPUs for %g s\n", r->kernel, (unsigned long long)o->cpus,
+	       cli_fmt_size(o->mem, mem, sizeof(mem)), (unsigned long long)o->vms,
+	       (unsigned long long)o->vcpus, o->seconds);
+	printf("workload: vCPUs created %llu, ran %llu, VMs created %llu, exits %llu\n\n",
+	       (unsigned long long)workload_field(r->workload, "vcpus_created"),
+	       (unsigned long long)workload_field(r->workload, "vcpus_ran"),
+	       (unsigned long long)workload_field(r->workload, "vms_created"),
+	       (unsigned long long)workload_field(r->workload, "exits"));
+	printf("  %-20s %10llu on %llu CPU(s)\n", "VMRUNs", (unsigned long long)s->vmruns,
+	       (unsigned long long)s->vmrun_cpus);
+	for (int i = 0; i < 4; i++)
+		printf("  %-20s %10llu distinct, %llu 2MB-aligned\n", kn[i],
+		       (unsigned long long)k[i]->distinct, (unsigned long long)k[i]->aligned);
+	printf("  %-20s %10llu of %llu host direct-map stores (filter %s); leaf:",
+	       "stores recorded", (unsigned long long)s->stores,
+	       (unsigned long long)s->stores_seen, o->filter);
+	for (int l = 0; l < 4; l++)
+		if (s->stores_by_level[l])
+			printf(" %s %llu", level_names[l], (unsigned long long)s->stores_by_level[l]);
+	printf("\n  %-20s %10llu\n", "TLB flushes", (unsigned long long)s->flushes);
+	printf("  %-20s %s (%.1f MiB, %llu records, %llu symbols)\n", "trace", trace,
+	       (double)trace_bytes / (double)SNP_MiB, (unsigned long long)s->records,
+	       (unsigned long long)s->symbols);
+	printf("  %-20s %.1f s in QEMU, watched", "wall time", r->qemu_s);
+	if (base_s > 0)
+		printf("; %.1f s unwatched (%.2fx)", base_s, r->qemu_s / base_s);
+	printf("\n");
+}
+
+static void json_pages(struct json *j, const char *key, const struct snp_trace_pages *p)
+{
+	json_obj_begin(j, key);
+	json_u64(j, "distinct", p->distinct);
+	json_u64(j, "aligned_2m", p->aligned);
+	json_obj_end(j);
+}
+
+static void print_json(const struct watch_opts *o, const struct run_result *r,
+		       const struct snp_trace_summary *s, const char *trace, uint64_t trace_bytes,
+		       double base_s)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_obj_begin(&j, NULL);
+	json_str(&j, "kernel", r->kernel);
+	json_obj_begin(&j, "config");
+	json_u64(&j, "cpus", o->cpus);
+	json_u64(&j, "mem_bytes", o->mem);
+	json_u64(&j, "vms", o->vms);
+	json_u64(&j, "vcpus", o->vcpus);
+	json_double(&j, "seconds", o->seconds);
+	json_double(&j, "lifetime", o->lifetime);
+	json_str(&j, "filter", o->filter);
+	json_obj_end(&j);
+	json_obj_begin(&j, "workload");
+	json_u64(&j, "vcpus_created", workload_field(r->workload, "vcpus_created"));
+	json_u64(&j, "vcpus_ran", workload_field(r->workload, "vcpus_ran"));
+	json_u64(&j, "vms_created", workload_field(r->workload, "vms_created"));
+	json_u64(&j, "exits", workload_field(r->workload, "exits"));
+	json_obj_end(&j);
+	json_u64(&j, "vmruns", s->vmruns);
+	json_u64(&j, "vmrun_cpus", s->vmrun_cpus);
+	json_pages(&j, "vmcb", &s->vmcb);
+	json_pages(&j, "hsave", &s->hsave);
+	json_pages(&j, "vmsa", &s->vmsa);
+	json_pages(&j, "avic", &s->avic);
+	json_u64(&j, "stores_recorded", s->stores);
+	json_u64(&j, "stores_seen", s->stores_seen);
+	json_obj_begin(&j, "stores_by_leaf");
+	for (int l = 0; l < 4; l++)
+		json_u64(&j, level_names[l], s->stores_by_level[l]);
+	json_obj_end(&j);
+	json_u64(&j, "tlb_flushes", s->flushes);
+	json_str(&j, "trace", trace);
+	json_u64(&j, "trace_bytes", trace_bytes);
+	json_u64(&j, "records", s->records);
+	json_double(&j, "qemu_seconds", r->qemu_s);
+	if (base_s > 0) {
+		json_double(&j, "qemu_seconds_unwatched", base_s);
+		json_double(&j, "slowdown", r->qemu_s / base_s);
+	}
+	json_obj_end(&j);
+	json_finish(&j);
+}
+
+static int check_request(const struct watch_opts *o)
+{
+	const bool path = strcmp(o->kernel, "6.1") && strcmp(o->kernel, "6.12");
+	struct stat st;
+	uint64_t avail = sim_mem_available();
+
+	if (path && (stat(o->kernel, &st) || !S_ISREG(st.st_mode)))
+		return cli_usage_error("watch", "--kernel '%s' is not 6.1, 6.12 or a kernel image file",
+				       o->kernel);
+	if (path && !o->modules)
+		return cli_usage_error("watch", "--kernel PATH needs --modules DIR (its lib/modules/<version>)");
+	if (o->modules && !path)
+		return cli_usage_error("watch", "--modules goes with --kernel PATH only");
+	if (o->modules && (stat(o->modules, &st) || !S_ISDIR(st.st_mode)))
+		return cli_usage_error("watch", "--modules '%s' is not a folder", o->modules);
+	if (avail && o->mem + 512 * SNP_MiB > avail)
+		return cli_usage_error("watch", "--mem %llu MiB: this machine has %llu MiB available",
+				       (unsigned long long)(o->mem / SNP_MiB),
+				       (unsigned long long)(avail / SNP_MiB));
+	if (o->vms * o->vcpus > 4096)
+		return cli_usage_error("watch", "--vms x --vcpus is %llu; at most 4096 vCPUs at once",
+				       (unsigned long long)(o->vms * o->vcpus));
+	return 0;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	struct watch_opts o = { .kernel = "6.1", .vms = 4, .vcpus = 2, .cpus = 2, .mem = SNP_GiB,
+				.seconds = 5, .filter = "inguest" };
+	static const char synopsis[] =
+		"snpsafe watch [--kernel 6.1|6.12|PATH] [--modules DIR] [--vms N] [--vcpus N]\n"
+		"              [--seconds S] [--lifetime S] [--cpus N] [--mem SIZE] [--filter F]\n"
+		"              [--trace FILE] [--out DIR] [--baseline] [--json]";
+	char top[PATH_MAX], out[PATH_MAX + 64], raw[PATH_MAX + 96], ks[PATH_MAX + 96], trace[PATH_MAX + 96];
+	char err[SNP_TRACE_ERR_LEN], cmdline[512];
+	struct snp_trace_summary s;
+	struct run_result r, base = { .qemu_s = 0 };
+	struct stat st;
+	int ret, nr_pos;
+
+	ret = cli_parse_args("watch", argc, argv, watch_options, &o, synopsis, NULL, 0, &nr_pos);
+	if (ret)
+		return ret < 0 ? CLI_EXIT_OK : ret;
+	ret = check_request(&o);
+	if (ret)
+		return ret;
+	if (find_top(top, sizeof(top)))
+		return cli_fail("watch", "cannot find watch/run.sh beside this binary (set SNPSAFE_TOP)");
+	if (o.out)
+		snprintf(out, sizeof(out), "%s", o.out);
+	else
+		snprintf(out, sizeof(out), "%s/.cache/watch/%s", top,
+			 strchr(o.kernel, '/') ? "custom" : o.kernel);
+	if (o.baseline) {
+		char bout[PATH_MAX + 96];
+
+		snprintf(bout, sizeof(bout), "%s/unwatched", out);
+		if (run_script(top, &o, bout, false) || read_result(bout, &base))
+			return cli_fail("watch", "the unwatched run failed (see above)");
+	}
+	if (run_script(top, &o, out, true) || read_result(out, &r))
+		return cli_fail("watch", "the watched run failed (see above)");
+	snprintf(raw, sizeof(raw), "%s/raw.trace", out);
+	snprintf(ks, sizeof(ks), "%s/kallsyms", out);
+	snprintf(trace, sizeof(trace), "%s", o.trace ? o.trace : "");
+	if (!o.trace)
+		snprintf(trace, sizeof(trace), "%s/watch.trace", out);
+	snprintf(cmdline, sizeof(cmdline), "snpsafe watch --kernel %s --vms %llu --vcpus %llu "
+		 "--seconds %g --lifetime %g --cpus %llu --mem %lluM --filter %s", o.kernel,
+		 (unsigned long long)o.vms, (unsigned long long)o.vcpus, o.seconds, o.lifetime,
+		 (unsigned long long)o.cpus, (unsigned long long)(o.mem / SNP_MiB), o.filter);
+	if (snp_trace_finish(raw, trace, ks, r.kernel, r.workload, cmdline, err, sizeof(err)))
+		return cli_fail("watch", "%s", err);
+	if (snp_trace_summarize(trace, &s, err, sizeof(err)))
+		return cli_fail("watch", "%s", err);
+	if (stat(trace, &st))
+		st.st_size = 0;
+	if (o.json)
+		print_json(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s);
+	else
+		print_text(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s);
+	return CLI_EXIT_OK;
+}

@@ -1,0 +1,30 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: MIT
+#
+# /init of the watched kernel's initramfs (watch/run.sh builds it): load
+# kvm_amd and what it needs, run the workload, print the kernel's text
+# symbols on the second serial port for the symbol pass, power off.
+# Everything for the host starts with "snpsafe-watch:".
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+
+say() { echo "snpsafe-watch: $*" > /dev/console; }
+say "start $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) mem_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
+for m in $(cat /modules.order); do
+	insmod "/lib/modules/$m.ko" || say "insmod $m failed"
+done
+if [ -c /dev/kvm ]; then
+	/workload $(cat /workload.args) > /tmp/workload.out 2>&1
+	rc=$?
+	sed 's/^/snpsafe-watch: /' /tmp/workload.out > /dev/console
+	say "workload exit $rc"
+else
+	say "no /dev/kvm: kvm_amd did not load"
+	dmesg | tail -n 20 | sed 's/^/snpsafe-watch: dmesg: /' > /dev/console
+fi
+grep ' [tT] ' /proc/kallsyms > /dev/ttyS1
+say "done"
+poweroff -f

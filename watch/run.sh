@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# watch/run.sh -- the machinery behind `snpsafe watch` (which checks the
+# arguments, runs this, then reads the trace): boot an unmodified Debian
+# kernel under QEMU TCG with snpsafe's plugin, load the real kvm_amd, run
+# the workload, and leave in OUT:
+#   raw.trace      what the plugin recorded
+#   kallsyms       the watched kernel's text symbols (from its second serial port)
+#   console.log    the serial console
+#   result         key=value lines: kernel, workload, wall_s, qemu_rc
+#
+# Usage: run.sh OUT KERNEL VMS VCPUS SECONDS LIFETIME CPUS MEM_MIB FILTER PLUGIN(0|1) [BZIMAGE MODDIR]
+#   KERNEL: 6.1 | 6.12 | a Debian version (6.1.0-56-amd64) | "path" (then BZIMAGE and MODDIR).
+# Knobs: SNPSAFE_WATCH_TIMEOUT (seconds QEMU may run, default 900), SNPSAFE_KERNEL_ARGS.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+SNP_LOG_PREFIX=watch
+# shellcheck source=../scripts/debian.sh
+source "$top/scripts/debian.sh"
+
+[ $# -ge 10 ] || snp_die "usage: run.sh OUT KERNEL VMS VCPUS SECONDS LIFETIME CPUS MEM_MIB FILTER PLUGIN [BZIMAGE MODDIR]"
+out=$1 kernel=$2 vms=$3 vcpus=$4 seconds=$5 lifetime=$6 cpus=$7 mem_mib=$8 filter=$9 plugin=${10}
+bzimage=${11:-} moddir=${12:-}
+timeout_s=${SNPSAFE_WATCH_TIMEOUT:-900}
+mkdir -p "$out"
+t0=$(date +%s.%N)
+
+# ---- 1. what is missing, from Debian's archive -------------------------------------------
+snp_install busybox-static cpio xz-utils libglib2.0-dev pkg-config dpkg-dev binutils
+snp_install_qemu
+if [ "$kernel" = path ]; then
+	[ -f "$bzimage" ] || snp_die "no kernel image $bzimage"
+	[ -d "$moddir" ] || snp_die "no module folder $moddir"
+	kver=$(basename "$moddir")
+	vmlinuz=$bzimage
+else
+	kver=$(snp_kernel_resolve "$kernel")
+	snp_kernel_fetch "$kver"
+	vmlinuz=$(snp_kernel_dir "$kver")/boot/vmlinuz-$kver
+	moddir=$(snp_kernel_dir "$kver")/lib/modules/$kver
+fi
+inc=$(snp_qemu_plugin_header)
+
+# ---- 2. build the plugin and the workload ------------------------------------------------
+snp_log "building the plugin and the workload"
+make -C "$top" --no-print-directory -s watch-build QEMU_PLUGIN_INC="$inc" >&2 ||
+	snp_die "building the plugin or the workload failed"
+plugin_so=$top/build/watch/snpsafe_plugin.so
+workload=$top/build/watch/snpsafe-workload
+
+# ---- 3. initramfs: busybox, the workload, kvm_amd and what it needs ------------------------
+ird=$out/initramfs
+rm -rf "$ird"
+mkdir -p "$ird"/{bin,dev,proc,sys,tmp,lib/modules}
+cp /bin/busybox "$ird/bin/busybox"
+cp "$here/init.sh" "$ird/init"
+cp "$workload" "$ird/workload"
+chmod 755 "$ird/init" "$ird/bin/busybox" "$ird/workload"
+echo "--vms $vms --vcpus $vcpus --seconds $seconds --lifetime $lifetime --host-threads 1" > "$ird/workload.args"
+
+modfile() {	# the file of module $1 in $moddir
+	find "$moddir" -name "$1.ko" -o -name "$1.ko.xz" -o -name "$1.ko.zst" | head -n 1
+}
+modinfo_field() {	# modinfo_field FILE FIELD
+	case $1 in
+	*.xz) xz -dc "$1" ;; *.zst) zstd -dcq "$1" ;; *) cat "$1" ;;
+	esac | tr '\0' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+order=()
+add_module() {	# dependencies first, each once
+	local m=$1 f d
+	for d in "${order[@]:-}"; do [ "$d" = "$m" ] && return 0; done
+	f=$(modfile "$m")
+	[ -n "$f" ] || snp_die "module $m not found under $moddir"
+	for d in $(modinfo_field "$f" depends | tr ',' ' '); do add_module "$d"; done
+	case $f in
+	*.xz) xz -dc "$f" > "$ird/lib/modules/$m.ko" ;;
+	*.zst) zstd -dcq "$f" > "$ird/lib/modules/$m.ko" ;;
+	*) cp "$f" "$ird/lib/modules/$m.ko" ;;
+	esac
+	order+=("$m")
+}
+add_module kvm-amd
+printf '%s\n' "${order[@]}" > "$ird/modules.order"
+(cd "$ird" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$out/initrd.gz"
+rm -rf "$ird"
+
+# ---- 4. boot under TCG ----------------------------------------------------------------------
+mem_bytes=$((mem_mib * 1024 * 1024))
+plug=()
+if [ "$plugin" = 1 ]; then
+	plug=(-plugin "$plugin_so,trace=$out/raw.trace,mem=$mem_bytes,filter=$filter")
+fi
+rm -f "$out/console.log" "$out/kallsyms" "$out/raw.trace"
+snp_log "booting $kver under QEMU TCG ($cpus CPUs, $mem_mib MiB), $vms VMs x $vcpus vCPUs for ${seconds}s$([ "$plugin" = 1 ] && echo ', watched' || echo ', not watched')"
+qt0=$(date +%s.%N)
+rc=0
+timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
+	-smp "$cpus" -m "$mem_mib" -kernel "$vmlinuz" -initrd "$out/initrd.gz" \
+	-append "console=ttyS0 nokaslr no5lvl panic=-1 printk.time=0 loglevel=4 rdinit=/init ${SNPSAFE_KERNEL_ARGS:-}" \
+	-nographic -monitor none -serial "file:$out/console.log" -serial "file:$out/kallsyms" \
+	-no-reboot "${plug[@]}" < /dev/null > "$out/qemu.out" 2>&1 || rc=$?
+qt1=$(date +%s.%N)
+[ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || { tail -n 20 "$out/console.log" >&2; snp_die "QEMU overran its ${timeout_s}s limit"; }
+[ "$rc" -eq 0 ] || { cat "$out/qemu.out" >&2; tail -n 20 "$out/console.log" >&2; snp_die "QEMU exited with status $rc"; }
+
+# ---- 5. what the guest said ----------------------------------------------------------------
+tr -d '\r' < "$out/console.log" > "$out/console.txt"
+wl=$(sed -n 's/^snpsafe-watch: snpsafe-workload: //p' "$out/console.txt" | tail -n 1)
+release=$(sed -n 's/^snpsafe-watch: start \([^ ]*\).*/\1/p' "$out/console.txt" | head -n 1)
+grep -q '^snpsafe-watch: done' "$out/console.txt" || { tail -n 30 "$out/console.txt" >&2; snp_die "the watched guest did not finish (see $out/console.txt)"; }
+[ -n "$wl" ] || { grep '^snpsafe-watch' "$out/console.txt" >&2; snp_die "the workload did not report"; }
+if grep -qE 'BUG:|Oops|Kernel panic|general protection' "$out/console.txt"; then
+	grep -E -A5 'BUG:|Oops|Kernel panic|general protection' "$out/console.txt" | head -n 20 >&2
+	snp_die "the watched kernel oopsed"
+fi
+tr -d '\r' < "$out/kallsyms" > "$out/kallsyms.txt" && mv "$out/kallsyms.txt" "$out/kallsyms"
+{
+	echo "kernel=${release:-$kver}"
+	echo "workload=$wl"
+	echo "qemu_s=$(echo "$qt1 - $qt0" | bc 2>/dev/null || awk "BEGIN { print $qt1 - $qt0 }")"
+	echo "total_s=$(awk "BEGIN { print $(date +%s.%N) - $t0 }")"
+	echo "watched=$plugin"
+} > "$out/result"
+snp_log "guest done in $(awk "BEGIN { printf \"%.1f\", $qt1 - $qt0 }")s: $wl"
