@@ -3,7 +3,7 @@
 #
 # /init of the watched kernel's initramfs (watch/run.sh builds it): load
 # kvm_amd and what it needs, run the workload, print the kernel's text
-# symbols on the second serial port for the symbol pass, power off.
+# module symbols on the second serial port for the symbol pass, power off.
 # Everything for the host starts with "snpsafe-watch:".
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -25,6 +25,13 @@ else
 	say "no /dev/kvm: kvm_amd did not load"
 	dmesg | tail -n 20 | sed 's/^/snpsafe-watch: dmesg: /' > /dev/console
 fi
-grep ' [tT] ' /proc/kallsyms > /dev/ttyS1
+# Text symbols, gzipped through a raw tty (a serial port under TCG moves
+# about 100 KB/s); only the modules' when the host has a real System.map.
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+if [ -f /full-kallsyms ]; then
+	grep ' [tT] ' /proc/kallsyms | gzip -1 > /dev/ttyS1
+else
+	grep ' [tT] .*\[' /proc/kallsyms | gzip -1 > /dev/ttyS1
+fi
 say "done"
 poweroff -f

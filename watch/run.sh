@@ -6,7 +6,8 @@
 # kernel under QEMU TCG with snpsafe's plugin, load the real kvm_amd, run
 # the workload, and leave in OUT:
 #   raw.trace      what the plugin recorded
-#   kallsyms       the watched kernel's text symbols (from its second serial port)
+#   kallsyms       the watched kernel's text symbols (System.map + its modules' from
+#                  the guest's second serial port)
 #   console.log    the serial console
 #   result         key=value lines: kernel, workload, wall_s, qemu_rc
 #
@@ -59,6 +60,16 @@ cp /bin/busybox "$ird/bin/busybox"
 cp "$here/init.sh" "$ird/init"
 cp "$workload" "$ird/workload"
 chmod 755 "$ird/init" "$ird/bin/busybox" "$ird/workload"
+# Core kernel symbols come from a real System.map when there is one (the
+# guest boots nokaslr, so they are the run-time addresses) and the guest
+# prints only its modules' symbols; Debian's image ships a stub System.map
+# (the real one is in -dbg), so then the guest prints them all.
+sysmap=""
+[ "$kernel" = path ] || sysmap=$(snp_kernel_dir "$kver")/boot/System.map-$kver
+if [ -z "$sysmap" ] || [ "$(grep -c ' [tT] ' "$sysmap" 2>/dev/null)" -lt 1000 ]; then
+	sysmap=""
+	touch "$ird/full-kallsyms"
+fi
 echo "--vms $vms --vcpus $vcpus --seconds $seconds --lifetime $lifetime --host-threads 1" > "$ird/workload.args"
 
 modfile() {	# the file of module $1 in $moddir
@@ -117,7 +128,9 @@ if grep -qE 'BUG:|Oops|Kernel panic|general protection' "$out/console.txt"; then
 	grep -E -A5 'BUG:|Oops|Kernel panic|general protection' "$out/console.txt" | head -n 20 >&2
 	snp_die "the watched kernel oopsed"
 fi
-tr -d '\r' < "$out/kallsyms" > "$out/kallsyms.txt" && mv "$out/kallsyms.txt" "$out/kallsyms"
+{ [ -z "$sysmap" ] || grep ' [tT] ' "$sysmap"; gzip -dc < "$out/kallsyms"; } > "$out/kallsyms.txt" ||
+	snp_die "the guest's symbol dump is damaged"
+mv "$out/kallsyms.txt" "$out/kallsyms"
 {
 	echo "kernel=${release:-$kver}"
 	echo "workload=$wl"

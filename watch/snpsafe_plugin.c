@@ -66,6 +66,7 @@ struct vcpu {
 	bool in_guest;
 	uint64_t guest_pages[3];      /* VMCB, VMSA, AVIC of the VMRUN in progress (0: none) */
 	uint64_t hsave;
+	uint64_t cr3;                 /* the last CR3 this CPU loaded: its current one */
 	uint64_t stores_seen;
 	char pad[64];
 };
@@ -177,13 +178,19 @@ static bool read_phys64(struct vcpu *v, uint64_t pa, uint64_t *out)
 
 /*
  * Leaf level of the kernel's translation of va: walk the 4-level tables from
- * CR3 (the guest boots with no5lvl), reading each table through the direct
- * map.  Not cached: only recorded stores are walked, and a walk is always
- * right where a cache would need flush tracking.
+ * this CPU's CR3 (the guest boots with no5lvl), reading each table through
+ * the direct map.  The CR3 is the last one the CPU loaded (MOV CR3, seen by
+ * on_flush), which is its current one: reading the register here would make
+ * QEMU sync registers on every kernel store.  Not cached: only recorded
+ * stores are walked, and a walk is always right where a cache would need
+ * flush tracking.
  */
 static uint8_t leaf_level(struct vcpu *v, uint64_t va)
 {
-	uint64_t table = reg(v, R_CR3) & PA_MASK, e;
+	uint64_t table = v->cr3 & PA_MASK, e;
+
+	if (!table)
+		return SNP_TRL_UNKNOWN;
 	static const int shift[4] = { 39, 30, 21, 12 };
 
 	for (int lvl = 0; lvl < 4; lvl++) {
@@ -218,6 +225,7 @@ static void on_vmrun(unsigned int cpu, void *udata)
 	uint64_t ctl = 0, vintr = 0, p = 0;
 
 	emit(SNP_TR_VMRUN, cpu, 0, 0, 0, vmcb, 0, pc);
+	v->cr3 = reg(v, R_CR3);
 	v->guest_pages[0] = vmcb;
 	v->guest_pages[1] = v->guest_pages[2] = 0;
 	if (read_phys64(v, vmcb + VMCB_NESTED_CTL, &ctl) && (ctl & 4) &&
@@ -336,6 +344,7 @@ static void on_flush(unsigned int cpu, void *udata)
 	switch (d->kind) {
 	case SNP_TRF_CR3:
 		pa = reg(v, d->rm);
+		v->cr3 = pa;
 		break;
 	case SNP_TRF_CR4:
 		va = reg(v, R_CR4);
@@ -520,7 +529,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		if (is_after_vmrun(pc))
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, on_after_vmrun, QEMU_PLUGIN_CB_NO_REGS,
 							       (void *)(uintptr_t)pc);
-		qemu_plugin_register_vcpu_mem_cb(insn, on_store, QEMU_PLUGIN_CB_R_REGS,
+		qemu_plugin_register_vcpu_mem_cb(insn, on_store, QEMU_PLUGIN_CB_NO_REGS,
 						 QEMU_PLUGIN_MEM_W, (void *)(uintptr_t)pc);
 		len = qemu_plugin_insn_data(insn, b, sizeof(b));
 		switch (classify(b, len, &d)) {
