@@ -202,10 +202,14 @@ const char *snp_rmp_ret_name(int ret)
 	case SNP_FAIL_INUSE:         return "FAIL_INUSE";
 	case SNP_FAIL_OVERLAP:       return "FAIL_OVERLAP";
 	case SNP_FAIL_SIZEMISMATCH:  return "FAIL_SIZEMISMATCH";
-	case SNP_FAIL_BADADDR:       return "FAIL_BADADDR";
 	case SNP_PVALIDATE_NOUPDATE: return "NOUPDATE";
 	default:                     return ret < 0 ? snp_strerror(ret) : "FAIL_?";
 	}
+}
+
+const char *snp_psmash_ret_name(int ret)
+{
+	return ret == SNP_FAIL_BADADDR ? "FAIL_BADADDR" : snp_rmp_ret_name(ret);
 }
 
 const char *snp_exc_name(enum snp_exc_vector v)
