@@ -145,7 +145,7 @@ static void inuse_page_write(void)
 				KEXPECT(!r.spurious);
 				KEXPECT(strstr(r.inuse_owner, "VMCB of the run on CPU 0 (vcpu 7)"));
 			}
-			/* Reads of an in-use page are never RMP-checked. */
+			/* Under the default inuse_reads_fault=off (an assumption), reads do not fault. */
 			KEXPECT_EQ(t_read(m, 1, vmcb), 0);
 			snp_machine_destroy(m);
 		}

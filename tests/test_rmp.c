@@ -633,7 +633,7 @@ static void test_format_dump(void)
 	e = q(rmp, 0x201000);
 	snp_rmpentry_format(0x201000, &e, buf, sizeof(buf));
 	KEXPECT(strstr(buf, "IN-USE") != NULL);
-	KEXPECT(strstr(buf, "not visible") != NULL);
+	KEXPECT(strstr(buf, "not among RMPREAD's fields") != NULL);
 	KEXPECT(!strcmp(snp_rmp_ret_name(SNP_FAIL_OVERLAP), "FAIL_OVERLAP"));
 	KEXPECT(!strcmp(snp_psmash_ret_name(SNP_FAIL_BADADDR), "FAIL_BADADDR"));
 	KEXPECT(!strcmp(snp_psmash_ret_name(SNP_FAIL_INUSE), "FAIL_INUSE"));
@@ -704,8 +704,13 @@ static void test_profiles_and_knobs(void)
 	KEXPECT(snp_profile_by_name("zen9") == NULL);
 	KEXPECT(snp_profile_early_snp.inuse_erratum && !snp_profile_early_snp.hv_inuse_wr_allowed);
 	KEXPECT(!snp_profile_fixed.inuse_erratum && snp_profile_fixed.hv_inuse_wr_allowed);
-	KEXPECT_EQ(snp_profile_set_knob(&p, "erratum_on_reads=1"), 0);
-	KEXPECT(p.erratum_on_reads);
+	/* Documented defaults: in-use cleared at #VMEXIT; write-only is an assumption, off. */
+	KEXPECT(snp_profile_early_snp.inuse_cleared_at_vmexit && snp_profile_fixed.inuse_cleared_at_vmexit);
+	KEXPECT(!snp_profile_early_snp.inuse_reads_fault && !snp_profile_fixed.inuse_reads_fault);
+	KEXPECT_EQ(snp_profile_set_knob(&p, "inuse_reads_fault=1"), 0);
+	KEXPECT(p.inuse_reads_fault);
+	KEXPECT_EQ(snp_profile_set_knob(&p, "erratum_on_reads=0"), 0);   /* older name, same knob */
+	KEXPECT(!p.inuse_reads_fault);
 	KEXPECT_EQ(snp_profile_set_knob(&p, "vmrun_marks=vmcb,avic"), 0);
 	KEXPECT_EQ(p.vmrun_marks, SNP_ROLE_VMCB | SNP_ROLE_AVIC);
 	KEXPECT_EQ(snp_profile_set_knob(&p, "vmrun_marks=none"), 0);
@@ -713,10 +718,10 @@ static void test_profiles_and_knobs(void)
 	KEXPECT_EQ(snp_profile_set_knob(&p, "uncovered_inuse=fail"), 0);
 	KEXPECT_EQ(p.uncovered_inuse, SNP_UNCOVERED_FAIL);
 	KEXPECT_EQ(snp_profile_set_knob(&p, "no_such_knob=1"), SNP_EINVAL);
-	KEXPECT_EQ(snp_profile_set_knob(&p, "erratum_on_reads=maybe"), SNP_EINVAL);
+	KEXPECT_EQ(snp_profile_set_knob(&p, "inuse_reads_fault=maybe"), SNP_EINVAL);
 	KEXPECT_EQ(snp_profile_set_knob(&p, "vmrun_marks=vmcb,tlb"), SNP_EINVAL);
 	KEXPECT_EQ(snp_profile_set_knob(&p, "=1"), SNP_EINVAL);
-	KEXPECT_EQ(snp_profile_set_knob(&p, "erratum_on_reads"), SNP_EINVAL);
+	KEXPECT_EQ(snp_profile_set_knob(&p, "inuse_reads_fault"), SNP_EINVAL);
 	KEXPECT_EQ(snp_profile_set_knob(NULL, "a=1"), SNP_EINVAL);
 	for (unsigned i = 0; snp_profile_knob_names[i]; i++) {
 		char buf[80];

@@ -108,8 +108,9 @@ enum {
 
 /*
  * The model's whole view of one entry.  in_use and locked are
- * microarchitectural: hardware does not show them to software (the reviewer
- * asked; see docs/MODEL.md).  The model shows them because its users need to.
+ * microarchitectural: they are not among RMPREAD's fields (the reviewer asked
+ * whether software can see in-use; no public source says it can; see
+ * docs/MODEL.md).  The model shows them because its users need to.
  */
 struct snp_rmpentry {
 	bool covered;

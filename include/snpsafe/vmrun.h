@@ -106,8 +106,9 @@ int snp_vmrun(struct snp_machine *m, unsigned cpu, const struct snp_vmrun_args *
 	      struct snp_vmrun_result *res);
 
 /*
- * #VMEXIT on cpu: leave guest mode.  With inuse_cleared_at_vmexit the run's
- * marks are cleared now; without, they stay (a "stale" run) until the next
+ * #VMEXIT on cpu: leave guest mode.  The run's marks are cleared now, as APM
+ * 15.36.12 documents (inuse_cleared_at_vmexit, default on).  The knob's off
+ * setting is a counterfactual: the marks stay (a "stale" run) until the next
  * VMRUN on this cpu with another VMCB, or snp_vmrun_clear_stale().
  * 0, SNP_EINVAL, SNP_ENOENT (cpu not in guest mode).
  */

@@ -248,7 +248,7 @@ char *snp_rmpentry_format(snp_spa_t spa, const struct snp_rmpentry *e, char *buf
 		 e->immutable, e->validated, e->vmsa, e->asid, e->vmpl_perms[0],
 		 e->vmpl_perms[1], e->vmpl_perms[2], e->vmpl_perms[3],
 		 snp_page_state_name(snp_page_state(e)),
-		 e->in_use ? " IN-USE (microarchitectural, not visible on hardware)" : "",
+		 e->in_use ? " IN-USE (microarchitectural, not among RMPREAD's fields)" : "",
 		 e->locked ? " LOCKED (RMPUPDATE in flight)" : "");
 	return buf;
 }

@@ -299,6 +299,12 @@ int snp_vmrun(struct snp_machine *m, unsigned cpu, const struct snp_vmrun_args *
 	return SNP_VMRUN_ENTERED;
 }
 
+/*
+ * snp_vmexit - #VMEXIT clears the in-use marks of the run (APM 15.36.12:
+ * RMPUPDATE fails FAIL_INUSE on them until #VMEXIT, which clears them).
+ * inuse_cleared_at_vmexit off is a counterfactual that keeps them
+ * (docs/MODEL.md).
+ */
 int snp_vmexit(struct snp_machine *m, unsigned cpu)
 {
 	struct snp_run *run;
