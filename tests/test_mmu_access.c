@@ -145,7 +145,7 @@ static void inuse_page_write(void)
 				KEXPECT(!r.spurious);
 				KEXPECT(strstr(r.inuse_owner, "VMCB of the run on CPU 0 (vcpu 7)"));
 			}
-			/* Reads of an in-use page are never RMP-checked. */
+			/* Under the default inuse_reads_fault=off (an assumption), reads do not fault. */
 			KEXPECT_EQ(t_read(m, 1, vmcb), 0);
 			snp_machine_destroy(m);
 		}
@@ -211,6 +211,30 @@ static void rmp_make_private_keeps_neighbours_writable(void)
 	snp_machine_destroy(m);
 }
 
+/*
+ * Linux's rmp_mark_pages_firmware() (drivers/crypto/ccp/sev-dev.c) hands a
+ * page to the AMD-SP with rmp_make_private(pfn, 0, PG_LEVEL_4K, 0, true):
+ * Assigned, ASID 0, Immutable.  It succeeds; the page is Firmware, the
+ * direct map around it is 4K, and a host write to it faults (4K rule) while
+ * its neighbours stay writable; nor can it become the host save area.
+ */
+static void rmp_mark_pages_firmware_path(void)
+{
+	struct snp_machine *m = t_machine("early-snp");
+	snp_pfn_t fw = T_REGION + 7;
+	struct snp_rmpentry e;
+
+	KEXPECT_EQ(snp_rmp_make_private(m, fw, 0, SNP_MAP_4K, 0, true), SNP_RMP_SUCCESS);
+	KASSERT_EQ(snp_rmp_query(snp_machine_rmp(m), snp_pfn_to_phys(fw), &e), 0);
+	KEXPECT_EQ(snp_page_state(&e), SNP_PS_FIRMWARE);
+	KEXPECT_EQ(t_write(m, 0, fw), SNP_EFAULT);
+	KEXPECT_EQ(t_last_rule(m), SNP_RULE_RMP_4K_NOT_HV_OWNED);
+	KEXPECT_EQ(t_write(m, 0, fw + 1), 0);
+	KEXPECT_EQ(snp_wrmsr_hsave_pa(m, 0, fw), SNP_EFAULT);
+	KEXPECT_EQ(snp_rmp_make_shared(m, fw, SNP_MAP_4K), SNP_FAIL_PERMISSION);
+	snp_machine_destroy(m);
+}
+
 /* Guest-owned whole 2MB region through the hugepage: real fault, no split needed. */
 static void private_2m_region(void)
 {
@@ -257,6 +281,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(inuse_page_write_4k),
 	KTAP_CASE(assigned_4k_in_2m_region),
 	KTAP_CASE(rmp_make_private_keeps_neighbours_writable),
+	KTAP_CASE(rmp_mark_pages_firmware_path),
 	KTAP_CASE(private_2m_region),
 	KTAP_CASE(fault_log_cap_and_clear),
 };

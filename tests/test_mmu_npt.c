@@ -124,8 +124,8 @@ static void page_size_check_and_2m_validation(void)
 	/* 4K RMP entries under a 2M nested leaf. */
 	KASSERT_EQ(snp_rmp_make_private(m, T_REGION, gpa, SNP_MAP_4K, G_ASID, false), 0);
 	KASSERT_EQ(snp_npt_map(npt, gpa, snp_pfn_to_phys(T_REGION), SNP_MAP_2M, true), 0);
-	KEXPECT_EQ(npf_code(m, npt, 0, gpa, true, SNP_GUEST_READ),
-		   RMP_NPF | SNP_NPF_ENC | SNP_NPF_SIZEM);
+	/* An ordinary access: the RMP bit, not SIZEM (SIZEM is PVALIDATE's and RMPADJUST's). */
+	KEXPECT_EQ(npf_code(m, npt, 0, gpa, true, SNP_GUEST_READ), RMP_NPF | SNP_NPF_ENC);
 	KEXPECT_EQ(t_last_rule(m), SNP_RULE_NPF_RMP_PAGE_SIZE);
 	KASSERT_EQ(snp_rmp_make_shared(m, T_REGION, SNP_MAP_4K), 0);
 	/* A 2M RMP entry: validate 2M, then access anywhere in it. */
@@ -135,8 +135,17 @@ static void page_size_check_and_2m_validation(void)
 	/* The same 2M entry through a 4K nested leaf. */
 	KASSERT_EQ(snp_npt_unmap(npt, gpa), 0);
 	KASSERT_EQ(snp_npt_map(npt, gpa + 0x3000, snp_pfn_to_phys(T_REGION + 3), SNP_MAP_4K, true), 0);
-	KEXPECT_EQ(npf_code(m, npt, 0, gpa + 0x3000, true, SNP_GUEST_READ),
-		   RMP_NPF | SNP_NPF_ENC | SNP_NPF_SIZEM);
+	KEXPECT_EQ(npf_code(m, npt, 0, gpa + 0x3000, true, SNP_GUEST_READ), RMP_NPF | SNP_NPF_ENC);
+	KEXPECT_EQ(t_last_rule(m), SNP_RULE_NPF_RMP_PAGE_SIZE);
+	/* PVALIDATE 4K of that 2M entry through the 4K leaf: #NPF with SIZEM. */
+	{
+		struct snp_exc exc;
+
+		KEXPECT_EQ(snp_guest_pvalidate(m, npt, gpa + 0x3000, false, false, &unchanged, &exc),
+			   SNP_EFAULT);
+		KEXPECT_EQ(exc.vector, SNP_EXC_NPF);
+		KEXPECT(exc.error_code & SNP_NPF_SIZEM);
+	}
 	snp_npt_destroy(npt);
 	snp_machine_destroy(m);
 }

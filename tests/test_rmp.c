@@ -145,7 +145,7 @@ static void test_rmpupdate_fail_input(void)
 	in.asid = SNP_MAX_ASID + 1;
 	KEXPECT_EQ(snp_rmpupdate(rmp, SNP_CALLER_HV, 0x1000, &in), SNP_FAIL_INPUT);      /* ASID range */
 	in.asid = 0;
-	KEXPECT_EQ(snp_rmpupdate(rmp, SNP_CALLER_HV, 0x1000, &in), SNP_FAIL_INPUT);      /* assigned, ASID 0 */
+	KEXPECT_EQ(snp_rmpupdate(rmp, SNP_CALLER_HV, 0x1000, &in), SNP_FAIL_INPUT);      /* assigned, ASID 0, mutable */
 	in.assigned = false;
 	in.asid = 3;
 	KEXPECT_EQ(snp_rmpupdate(rmp, SNP_CALLER_HV, 0x1000, &in), SNP_FAIL_INPUT);      /* unassigned, ASID */
@@ -157,6 +157,38 @@ static void test_rmpupdate_fail_input(void)
 	/* Nothing changed by any failure. */
 	KEXPECT_EQ(st(rmp, 0x1000), SNP_PS_HYPERVISOR);
 	KEXPECT_EQ(st(rmp, 0x200000), SNP_PS_HYPERVISOR);
+	snp_rmp_destroy(rmp);
+}
+
+/*
+ * Assigned 1, ASID 0, Immutable 1 is the AMD-SP (firmware) encoding of APM
+ * Table 15-35, and valid RMPUPDATE input: Linux's rmp_mark_pages_firmware()
+ * (drivers/crypto/ccp/sev-dev.c) issues exactly rmp_make_private(pfn, 0,
+ * PG_LEVEL_4K, 0, true).  The page is then the firmware's: immutable to the
+ * hypervisor until the firmware reclaims it.
+ */
+static void test_rmpupdate_amd_sp_page(void)
+{
+	struct snp_rmp *rmp = mk(SNP_GiB, 0, NULL);
+	struct snp_rmpupdate_in in = { .gpa = 0, .assigned = true, .asid = 0, .immutable = true };
+	struct snp_rmpentry e;
+
+	KEXPECT_EQ(snp_rmpupdate(rmp, SNP_CALLER_HV, 0x5000, &in), SNP_RMP_SUCCESS);
+	e = q(rmp, 0x5000);
+	KEXPECT(e.assigned && e.immutable);
+	KEXPECT_EQ(e.asid, 0);
+	KEXPECT_EQ(snp_page_state(&e), SNP_PS_FIRMWARE);
+	KEXPECT(!snp_rmp_hv_owned_4k(rmp, 5));
+	/* Immutable now: the hypervisor cannot take it back or change it ... */
+	KEXPECT_EQ(share(rmp, 0x5000, false), SNP_FAIL_PERMISSION);
+	KEXPECT_EQ(snp_rmpupdate(rmp, SNP_CALLER_HV, 0x5000, &in), SNP_FAIL_PERMISSION);
+	/* ... until the firmware reclaims it (snp_reclaim_pages), then it can. */
+	KEXPECT_EQ(snp_fw_page_reclaim(rmp, 0x5000), 0);
+	KEXPECT_EQ(st(rmp, 0x5000), SNP_PS_RECLAIM);
+	KEXPECT_EQ(share(rmp, 0x5000, false), SNP_RMP_SUCCESS);
+	KEXPECT_EQ(st(rmp, 0x5000), SNP_PS_HYPERVISOR);
+	/* Still the hypervisor's instruction. */
+	KEXPECT_EQ(snp_rmpupdate(rmp, SNP_CALLER_GUEST(1, 0), 0x5000, &in), SNP_FAIL_PERMISSION);
 	snp_rmp_destroy(rmp);
 }
 
@@ -321,9 +353,11 @@ static void test_psmash_codes(void)
 	KEXPECT_EQ(snp_psmash(rmp, SNP_CALLER_HV, 0x401000), SNP_FAIL_INPUT);      /* not 2MB aligned */
 	KEXPECT_EQ(snp_psmash(rmp, SNP_CALLER_HV, SNP_GiB / 2), SNP_FAIL_INPUT);   /* uncovered */
 	KEXPECT_EQ(snp_psmash(rmp, SNP_CALLER_HV, 2 * SNP_GiB), SNP_FAIL_INPUT);   /* outside */
-	KEXPECT_EQ(snp_psmash(rmp, SNP_CALLER_HV, 0x800000), SNP_FAIL_BADADDR);    /* unassigned */
+	/* Not a 2M assigned entry: 4 (FAIL_BADADDR), the architectural number, not 7. */
+	KEXPECT_EQ(snp_psmash(rmp, SNP_CALLER_HV, 0x800000), 4);                   /* unassigned */
+	KEXPECT(!strcmp(snp_psmash_ret_name(snp_psmash(rmp, SNP_CALLER_HV, 0x800000)), "FAIL_BADADDR"));
 	KEXPECT_EQ(assign(rmp, 0x800000, 9, 0x1000, false), 0);
-	KEXPECT_EQ(snp_psmash(rmp, SNP_CALLER_HV, 0x800000), SNP_FAIL_BADADDR);    /* 4K entries */
+	KEXPECT_EQ(snp_psmash(rmp, SNP_CALLER_HV, 0x800000), 4);                   /* 4K entries */
 	KEXPECT_EQ(snp_rmp_mark_inuse(rmp, 0x400 + 3), 0);
 	KEXPECT_EQ(snp_psmash(rmp, SNP_CALLER_HV, 0x400000), SNP_FAIL_INUSE);
 	KEXPECT_EQ(snp_rmp_clear_inuse(rmp, 0x400 + 3), 0);
@@ -340,7 +374,7 @@ static void test_psmash_codes(void)
 		KEXPECT_EQ(e.vmpl_perms[0], SNP_PERM_ALL);
 	}
 	KEXPECT_EQ(snp_rmp_2m_nr_assigned(rmp, 0x400), 512);
-	KEXPECT_EQ(snp_psmash(rmp, SNP_CALLER_HV, 0x400000), SNP_FAIL_BADADDR);     /* already 4K */
+	KEXPECT_EQ(snp_psmash(rmp, SNP_CALLER_HV, 0x400000), 4);                   /* already 4K */
 	KEXPECT_EQ(snp_psmash(NULL, SNP_CALLER_HV, 0), SNP_EINVAL);
 	snp_rmp_destroy(rmp);
 }
@@ -420,9 +454,13 @@ static void test_rmpadjust_codes(void)
 	KEXPECT_EQ(snp_rmpadjust(rmp, v0, 0x1000, 0x7000, false, 4, 0, false, &exc), SNP_FAIL_INPUT);
 	KEXPECT_EQ(snp_rmpadjust(rmp, v0, 0x1000, 0x7000, false, 1, 0x10, false, &exc), SNP_FAIL_INPUT);
 	KEXPECT_EQ(snp_rmpadjust(rmp, v0, 0x1800, 0x7000, false, 1, 0, false, &exc), SNP_FAIL_INPUT);
-	/* FAIL_SIZEMISMATCH both ways. */
+	/* A 4K request on a 2M entry: #NPF with SIZEM (APM Table 15-40), as PVALIDATE. */
 	KEXPECT_EQ(assign(rmp, 0x200000, 5, 0x200000, true), 0);
-	KEXPECT_EQ(snp_rmpadjust(rmp, v0, 0x200000, 0x200000, false, 1, 0, false, &exc), SNP_FAIL_SIZEMISMATCH);
+	KEXPECT_EQ(snp_rmpadjust(rmp, v0, 0x200000, 0x200000, false, 1, 0, false, &exc), SNP_EFAULT);
+	KEXPECT_EQ(exc.vector, SNP_EXC_NPF);
+	KEXPECT_EQ(exc.error_code, SNP_NPF_RMP | SNP_NPF_ENC | SNP_NPF_SIZEM);
+	KEXPECT_EQ(q(rmp, 0x200000).vmpl_perms[1], 0);         /* nothing changed */
+	/* A 2M request on 4K entries: FAIL_SIZEMISMATCH (6). */
 	KEXPECT_EQ(snp_rmpadjust(rmp, v0, 0x1000 & ~0x1fffffULL, 0, true, 1, 0, false, &exc), SNP_EFAULT);
 	KEXPECT_EQ(assign(rmp, 0x400000, 5, 0x400000, false), 0);
 	KEXPECT_EQ(snp_rmpadjust(rmp, v0, 0x400000, 0x400000, true, 1, 0, false, &exc), SNP_FAIL_SIZEMISMATCH);
@@ -595,9 +633,12 @@ static void test_format_dump(void)
 	e = q(rmp, 0x201000);
 	snp_rmpentry_format(0x201000, &e, buf, sizeof(buf));
 	KEXPECT(strstr(buf, "IN-USE") != NULL);
-	KEXPECT(strstr(buf, "not visible") != NULL);
+	KEXPECT(strstr(buf, "not among RMPREAD's fields") != NULL);
 	KEXPECT(!strcmp(snp_rmp_ret_name(SNP_FAIL_OVERLAP), "FAIL_OVERLAP"));
-	KEXPECT(!strcmp(snp_rmp_ret_name(SNP_FAIL_BADADDR), "FAIL_BADADDR"));
+	KEXPECT(!strcmp(snp_psmash_ret_name(SNP_FAIL_BADADDR), "FAIL_BADADDR"));
+	KEXPECT(!strcmp(snp_psmash_ret_name(SNP_FAIL_INUSE), "FAIL_INUSE"));
+	KEXPECT(!strcmp(snp_rmp_ret_name(4), "FAIL_OVERLAP"));   /* RMPUPDATE's 4 */
+	KEXPECT(!strcmp(snp_rmp_ret_name(7), "FAIL_?"));         /* no instruction returns 7 */
 	KEXPECT(!strcmp(snp_exc_name(SNP_EXC_NPF), "#NPF"));
 	snp_rmp_destroy(rmp);
 }
@@ -663,8 +704,13 @@ static void test_profiles_and_knobs(void)
 	KEXPECT(snp_profile_by_name("zen9") == NULL);
 	KEXPECT(snp_profile_early_snp.inuse_erratum && !snp_profile_early_snp.hv_inuse_wr_allowed);
 	KEXPECT(!snp_profile_fixed.inuse_erratum && snp_profile_fixed.hv_inuse_wr_allowed);
-	KEXPECT_EQ(snp_profile_set_knob(&p, "erratum_on_reads=1"), 0);
-	KEXPECT(p.erratum_on_reads);
+	/* Documented defaults: in-use cleared at #VMEXIT; write-only is an assumption, off. */
+	KEXPECT(snp_profile_early_snp.inuse_cleared_at_vmexit && snp_profile_fixed.inuse_cleared_at_vmexit);
+	KEXPECT(!snp_profile_early_snp.inuse_reads_fault && !snp_profile_fixed.inuse_reads_fault);
+	KEXPECT_EQ(snp_profile_set_knob(&p, "inuse_reads_fault=1"), 0);
+	KEXPECT(p.inuse_reads_fault);
+	KEXPECT_EQ(snp_profile_set_knob(&p, "erratum_on_reads=0"), 0);   /* older name, same knob */
+	KEXPECT(!p.inuse_reads_fault);
 	KEXPECT_EQ(snp_profile_set_knob(&p, "vmrun_marks=vmcb,avic"), 0);
 	KEXPECT_EQ(p.vmrun_marks, SNP_ROLE_VMCB | SNP_ROLE_AVIC);
 	KEXPECT_EQ(snp_profile_set_knob(&p, "vmrun_marks=none"), 0);
@@ -672,10 +718,10 @@ static void test_profiles_and_knobs(void)
 	KEXPECT_EQ(snp_profile_set_knob(&p, "uncovered_inuse=fail"), 0);
 	KEXPECT_EQ(p.uncovered_inuse, SNP_UNCOVERED_FAIL);
 	KEXPECT_EQ(snp_profile_set_knob(&p, "no_such_knob=1"), SNP_EINVAL);
-	KEXPECT_EQ(snp_profile_set_knob(&p, "erratum_on_reads=maybe"), SNP_EINVAL);
+	KEXPECT_EQ(snp_profile_set_knob(&p, "inuse_reads_fault=maybe"), SNP_EINVAL);
 	KEXPECT_EQ(snp_profile_set_knob(&p, "vmrun_marks=vmcb,tlb"), SNP_EINVAL);
 	KEXPECT_EQ(snp_profile_set_knob(&p, "=1"), SNP_EINVAL);
-	KEXPECT_EQ(snp_profile_set_knob(&p, "erratum_on_reads"), SNP_EINVAL);
+	KEXPECT_EQ(snp_profile_set_knob(&p, "inuse_reads_fault"), SNP_EINVAL);
 	KEXPECT_EQ(snp_profile_set_knob(NULL, "a=1"), SNP_EINVAL);
 	for (unsigned i = 0; snp_profile_knob_names[i]; i++) {
 		char buf[80];
@@ -691,6 +737,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_default_entries_hypervisor),
 	KTAP_CASE(test_rmpupdate_success_fields),
 	KTAP_CASE(test_rmpupdate_fail_input),
+	KTAP_CASE(test_rmpupdate_amd_sp_page),
 	KTAP_CASE(test_rmpupdate_fail_permission),
 	KTAP_CASE(test_rmpupdate_fail_inuse),
 	KTAP_CASE(test_transient_inuse_knob),

@@ -57,14 +57,29 @@ static void expect_entered(struct snp_machine *m, const struct snp_vmrun_args *a
 	KEXPECT_EQ(snp_vmexit(m, 0), 0);
 }
 
+/*
+ * The host save area: its ownership is checked by WRMSR(VM_HSAVE_PA), which
+ * raises #GP for a page that is not Hypervisor-Owned; VMRUN only raises #GP
+ * for an unset (zero) save area (APM 15.36; snp-facts section 5).
+ */
 static void row_hsave(void)
 {
 	struct snp_machine *m = t_machine("early-snp");
 	struct snp_vmrun_args a = t_args(SNP_GUEST_SVM);
+	snp_pfn_t msr;
 
+	/* WRMSR of a guest-owned page: #GP, the MSR keeps its old value. */
+	t_raw_private(m, T_HSAVE + 100, 0, 1);
+	KEXPECT_EQ(snp_wrmsr_hsave_pa(m, 0, T_HSAVE + 100), SNP_EFAULT);
+	KASSERT_EQ(snp_rdmsr_hsave_pa(m, 0, &msr), 0);
+	KEXPECT_EQ(msr, T_HSAVE);
+	/* A page made private after the WRMSR: VMRUN does not check it again. */
 	t_raw_private(m, T_HSAVE, 0, 1);
-	expect_gp(m, &a, SNP_VMRUN_HSAVE_NOT_HV_OWNED);
-	KASSERT_EQ(snp_wrmsr_hsave_pa(m, 0, T_HSAVE + 100), 0);
+	expect_entered(m, &a);
+	/* An unset save area: VMRUN raises #GP(0). */
+	KEXPECT_EQ(snp_wrmsr_hsave_pa(m, 0, SNP_HSAVE_UNSET), 0);
+	expect_gp(m, &a, SNP_VMRUN_HSAVE_UNSET);
+	KEXPECT_EQ(snp_wrmsr_hsave_pa(m, 0, T_HSAVE + 200), 0);
 	expect_entered(m, &a);
 	snp_machine_destroy(m);
 }
@@ -200,6 +215,7 @@ static void misuse(void)
 	struct snp_vmrun_args a = t_args(SNP_GUEST_SVM);
 	struct snp_machine_config cfg = { .mem_bytes = 4 * SNP_GiB };
 	struct snp_machine *nohsave;
+	snp_pfn_t msr;
 	char buf[16];
 
 	KEXPECT_EQ(snp_vmrun(NULL, 0, &a, NULL), SNP_EINVAL);
@@ -240,9 +256,13 @@ static void misuse(void)
 	KEXPECT(!strcmp(snp_vmrun_check_name(SNP_VMRUN_VMSA_REVERSE_MAP), "VMSA_REVERSE_MAP"));
 	KEXPECT(!strcmp(snp_vmrun_check_name((enum snp_vmrun_check)99), "?"));
 	KEXPECT(!strcmp(snp_guest_type_name(SNP_GUEST_SEV_ES), "SEV-ES"));
-	/* VM_HSAVE_PA never written. */
+	KEXPECT_EQ(snp_rdmsr_hsave_pa(m, 9, &msr), SNP_EINVAL);
+	KEXPECT_EQ(snp_rdmsr_hsave_pa(m, 0, NULL), SNP_EINVAL);
+	/* VM_HSAVE_PA never written: 0 at reset, so VMRUN raises #GP(0). */
 	KASSERT_EQ(snp_machine_create(&cfg, &nohsave), 0);
-	KEXPECT_EQ(snp_vmrun(nohsave, 0, &a, NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_rdmsr_hsave_pa(nohsave, 0, &msr), 0);
+	KEXPECT_EQ(msr, SNP_HSAVE_UNSET);
+	expect_gp(nohsave, &a, SNP_VMRUN_HSAVE_UNSET);
 	snp_machine_destroy(nohsave);
 	snp_machine_destroy(m);
 }

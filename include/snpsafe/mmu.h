@@ -133,6 +133,7 @@ enum snp_fault_rule {
 	SNP_RULE_RMP_4K_NOT_HV_OWNED,   /* write via 4K leaf, entry Assigned (APM 15.36.10) */
 	SNP_RULE_RMP_2M_NOT_HV_OWNED,   /* write via 2M/1G leaf, some entry of the 2MB region Assigned */
 	SNP_RULE_INUSE_WRITE,           /* write to an in-use page, no HvInUseWrAllowed */
+	SNP_RULE_INUSE_READ,            /* read of an in-use page (knob inuse_reads_fault) */
 	SNP_RULE_ERRATUM_2M_BASE_INUSE, /* hugepage access, 2MB region's base entry in-use (erratum) */
 	SNP_RULE_NPF_NOT_PRESENT,       /* guest: no nested translation */
 	SNP_RULE_NPF_NOT_WRITABLE,      /* guest: nested translation read-only */
@@ -163,7 +164,7 @@ struct snp_fault_record {
 	bool write;
 	enum snp_map_size size;     /* leaf size of the translation used */
 	enum snp_fault_rule rule;
-	bool spurious;              /* erratum: no architectural rule was broken */
+	bool spurious;              /* erratum, or concurrent use of the entry (APM 15.36.10) */
 	struct snp_exc exc;         /* #PF / #NPF / #VC and its error code */
 	char inuse_owner[SNP_FAULT_OWNER_LEN]; /* "VMCB of the run on CPU 0 (vcpu 0 vmcb01)" or "" */
 	char rmp_dump[SNP_FAULT_DUMP_LEN];     /* the RMP entries involved, one per line */

@@ -71,14 +71,32 @@ struct snp_profile {
 	/* Knobs for UNCONFIRMED behaviour (snp-facts). */
 	enum snp_overlap_rule rmpupdate_overlap;
 	enum snp_rmpread_2m_status rmpread_2m_status;
-	bool inuse_cleared_at_vmexit;   /* default true: #VMEXIT clears VMRUN's marks */
+	/*
+	 * Default true, the documented behaviour: #VMEXIT clears VMRUN's marks
+	 * (APM 15.36.12).  false is a counterfactual (marks outlive the run),
+	 * kept to show what the window would be if a part did not clear them.
+	 */
+	bool inuse_cleared_at_vmexit;
 
 	/* Knobs for the reviewer's open questions (LKML-REVIEW). */
 	unsigned vmrun_marks;           /* SNP_ROLE_* marked in-use by VMRUN; default all */
-	bool erratum_on_reads;          /* default false: only writes trip the erratum */
+	/*
+	 * Do reads fault like writes?  One knob for both read cases: a read of
+	 * the in-use page itself (the in-use rule) and a hugepage read of its
+	 * 2MB region (the erratum).  The changelog (LINUX 75253db41a46) says
+	 * "accesses"; the default false (only writes fault) is an ASSUMPTION,
+	 * the narrower reading, not a documented fact (snp-facts section 3).
+	 * The command line also accepts the older name "erratum_on_reads".
+	 */
+	bool inuse_reads_fault;
 	bool rmp_check_every_access;    /* default false: RMP checked at TLB fill only */
-	bool rmpupdate_transient_inuse; /* default false: RMPUPDATE's own lock is not seen
-					 * as in-use by hugepage accesses */
+	/*
+	 * Default false: another CPU's RMPUPDATE in flight on an entry does not
+	 * make accesses checked against it fault.  true: it does, as the
+	 * spurious "another logical processor is using the RMP entry" fault of
+	 * APM 15.36.10 (software retries); the fault is recorded as spurious.
+	 */
+	bool rmpupdate_transient_inuse;
 	enum snp_uncovered_inuse uncovered_inuse;
 };
 
@@ -88,7 +106,7 @@ extern const struct snp_profile snp_profile_early_snp;
 extern const struct snp_profile snp_profile_fixed;
 
 /*
- * Set one knob from "name=value" text (e.g. "erratum_on_reads=1",
+ * Set one knob from "name=value" text (e.g. "inuse_reads_fault=1",
  * "vmrun_marks=vmcb,avic").  Returns 0 or SNP_EINVAL for an unknown knob or
  * value.  Used by the command line and by tests that sweep both settings.
  */

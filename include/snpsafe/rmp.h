@@ -47,12 +47,21 @@ enum snp_rmp_ret {
 	SNP_FAIL_INPUT          = 1,
 	SNP_FAIL_PERMISSION     = 2,
 	SNP_FAIL_INUSE          = 3,
-	SNP_FAIL_OVERLAP        = 4,
+	SNP_FAIL_OVERLAP        = 4,   /* RMPUPDATE's meaning of 4 */
+	/*
+	 * PSMASH's meaning of 4: the entry is not a 2M assigned entry (APM
+	 * 15.36.11; the AMD-authored SNP host patches number PSMASH's
+	 * FAIL_BADADDR 4, snp-facts section 4).  Same number as FAIL_OVERLAP:
+	 * the codes are per instruction.
+	 */
+	SNP_FAIL_BADADDR        = 4,
 	SNP_FAIL_SIZEMISMATCH   = 6,
-	SNP_FAIL_BADADDR        = 7,   /* PSMASH: the entry is not a 2M assigned entry */
 	SNP_PVALIDATE_NOUPDATE  = 255, /* Linux's name for PVALIDATE with carry set */
 };
+/* Name of a return code of RMPUPDATE, PVALIDATE, RMPADJUST or RMPREAD (4 = FAIL_OVERLAP). */
 const char *snp_rmp_ret_name(int ret);
+/* Name of a PSMASH return code (4 = FAIL_BADADDR). */
+const char *snp_psmash_ret_name(int ret);
 
 /* Exceptions an instruction or access can raise instead of returning a code. */
 enum snp_exc_vector {
@@ -99,8 +108,9 @@ enum {
 
 /*
  * The model's whole view of one entry.  in_use and locked are
- * microarchitectural: hardware does not show them to software (the reviewer
- * asked; see docs/MODEL.md).  The model shows them because its users need to.
+ * microarchitectural: they are not among RMPREAD's fields (the reviewer asked
+ * whether software can see in-use; no public source says it can; see
+ * docs/MODEL.md).  The model shows them because its users need to.
  */
 struct snp_rmpentry {
 	bool covered;
@@ -190,7 +200,9 @@ int snp_pvalidate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp
  * Set target_vmpl's permission mask (and, from VMPL0 only, the VMSA bit) on
  * the caller's page.  target_vmpl must be numerically greater than the
  * caller's, perms no more than the caller holds.  0, FAIL_INPUT,
- * FAIL_PERMISSION, FAIL_SIZEMISMATCH; #NPF as PVALIDATE for foreign pages.
+ * FAIL_PERMISSION, FAIL_SIZEMISMATCH (2M request on 4K entries); #NPF as
+ * PVALIDATE for foreign pages, and #NPF with SIZEM for a 4K request on a 2M
+ * entry (APM Table 15-40), both as SNP_EFAULT with *exc.
  */
 int snp_rmpadjust(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp_gpa_t gpa,
 		  bool size_2m, unsigned target_vmpl, uint8_t perms, bool vmsa,

@@ -25,8 +25,19 @@ const char *snp_guest_type_name(enum snp_guest_type t);
 
 /* ---- Host save area MSR ------------------------------------------------------ */
 
-/* wrmsr(MSR_VM_HSAVE_PA, pfn << 12) on cpu.  0, SNP_EINVAL, SNP_ERANGE. */
+/* VM_HSAVE_PA of 0: no host save area (the MSR's value at reset). */
+#define SNP_HSAVE_UNSET ((snp_pfn_t)0)
+
+/*
+ * wrmsr(MSR_VM_HSAVE_PA, pfn << 12) on cpu.  With SNP enabled the page must
+ * be Hypervisor-Owned when the MSR is written (APM 15.36; snp-facts section
+ * 5): else the WRMSR raises #GP(0), returned as SNP_EFAULT, and the MSR keeps
+ * its old value.  pfn SNP_HSAVE_UNSET unsets it.  0, SNP_EFAULT, SNP_EINVAL,
+ * SNP_ERANGE.
+ */
 int snp_wrmsr_hsave_pa(struct snp_machine *m, unsigned cpu, snp_pfn_t pfn);
+/* rdmsr(MSR_VM_HSAVE_PA) >> 12 into *pfn.  0 or SNP_EINVAL. */
+int snp_rdmsr_hsave_pa(const struct snp_machine *m, unsigned cpu, snp_pfn_t *pfn);
 
 /* ---- VMRUN ---------------------------------------------------------------------- */
 
@@ -50,7 +61,7 @@ struct snp_vmrun_args {
 /* The VMRUN check (or consistency check) that failed. */
 enum snp_vmrun_check {
 	SNP_VMRUN_CHECK_NONE = 0,
-	SNP_VMRUN_HSAVE_NOT_HV_OWNED,   /* #GP(0) */
+	SNP_VMRUN_HSAVE_UNSET,          /* #GP(0): VM_HSAVE_PA is 0 (ownership: at WRMSR) */
 	SNP_VMRUN_VMCB_NOT_HV_OWNED,    /* #GP(0), 4K check */
 	SNP_VMRUN_VMCB_UNCOVERED,       /* #GP(0), uncovered_inuse=fail */
 	SNP_VMRUN_ASID_ZERO,            /* VMEXIT_INVALID (consistency check) */
@@ -85,17 +96,19 @@ struct snp_vmrun_result {
 /*
  * VMRUN on cpu.  Returns SNP_VMRUN_ENTERED (0) with the pages marked in-use
  * per the vmrun_marks knob; SNP_VMRUN_VMEXIT_INVALID (1); SNP_EFAULT with
- * res->exc = #GP(0); or a negative error for misuse: SNP_EINVAL (NULL, bad
- * cpu, VMSA missing or superfluous for the type, hsave never written),
- * SNP_ERANGE (pfn outside memory), SNP_EBUSY (cpu already in guest mode, or
- * the VMCB is running on another cpu).  res may be NULL.
+ * res->exc = #GP(0) (VM_HSAVE_PA unset, or the VMCB not Hypervisor-Owned);
+ * or a negative error for misuse: SNP_EINVAL (NULL, bad cpu, VMSA missing or
+ * superfluous for the type), SNP_ERANGE (pfn outside memory), SNP_EBUSY (cpu
+ * already in guest mode, or the VMCB is running on another cpu).  res may be
+ * NULL.
  */
 int snp_vmrun(struct snp_machine *m, unsigned cpu, const struct snp_vmrun_args *args,
 	      struct snp_vmrun_result *res);
 
 /*
- * #VMEXIT on cpu: leave guest mode.  With inuse_cleared_at_vmexit the run's
- * marks are cleared now; without, they stay (a "stale" run) until the next
+ * #VMEXIT on cpu: leave guest mode.  The run's marks are cleared now, as APM
+ * 15.36.12 documents (inuse_cleared_at_vmexit, default on).  The knob's off
+ * setting is a counterfactual: the marks stay (a "stale" run) until the next
  * VMRUN on this cpu with another VMCB, or snp_vmrun_clear_stale().
  * 0, SNP_EINVAL, SNP_ENOENT (cpu not in guest mode).
  */

@@ -38,8 +38,7 @@ struct snp_run {
 
 struct snp_cpu {
 	struct snp_tlb tlb;
-	bool hsave_set;
-	snp_pfn_t hsave;
+	snp_pfn_t hsave;    /* VM_HSAVE_PA >> 12; SNP_HSAVE_UNSET (0) until written */
 	struct snp_run run;
 };
 

@@ -5,13 +5,18 @@
  * the in-use rule and the in-use erratum (LINUX commit 75253db41a46).
  *
  * Rules applied to a host access (docs/MODEL.md, "Host MMU"):
- *  - Reads are not RMP-checked (APM 15.36.10: a host read of a guest page
- *    returns ciphertext), except by the erratum with erratum_on_reads.
+ *  - Reads are not checked for ownership (APM 15.36.10: a host read of a
+ *    guest page returns ciphertext).  Whether the in-use rules below apply
+ *    to reads is the knob inuse_reads_fault: the changelog says "accesses",
+ *    the write-only default is an assumption (snp-facts section 3).
  *  - A write through a 4K leaf needs the page Hypervisor-Owned; through a
  *    2M or 1G leaf, all 512 entries of the 2MB region (snp-facts §3).
  *  - A write to an in-use page faults unless the part has HvInUseWrAllowed.
  *  - Erratum: a hugepage access to a 2MB region whose base entry is in-use
  *    faults, spuriously (the fill reads only the base entry, snp-facts §1).
+ *  - An entry another CPU's RMPUPDATE holds counts as in-use only with
+ *    rmpupdate_transient_inuse; a fault it causes is spurious, the
+ *    concurrent-use fault of APM 15.36.10 that software retries.
  *  - The checks run when the TLB entry is filled; a hit is not re-checked
  *    unless rmp_check_every_access (LKML-REVIEW).  A write through an entry
  *    a read filled re-checks (as the page walk that sets the dirty bit).
@@ -41,6 +46,7 @@ static const char *const fault_rule_names[SNP_RULE_NR] = {
 	[SNP_RULE_RMP_4K_NOT_HV_OWNED] = "RMP_4K_NOT_HV_OWNED",
 	[SNP_RULE_RMP_2M_NOT_HV_OWNED] = "RMP_2M_NOT_HV_OWNED",
 	[SNP_RULE_INUSE_WRITE] = "INUSE_WRITE",
+	[SNP_RULE_INUSE_READ] = "INUSE_READ",
 	[SNP_RULE_ERRATUM_2M_BASE_INUSE] = "ERRATUM_2M_BASE_INUSE",
 	[SNP_RULE_NPF_NOT_PRESENT] = "NPF_NOT_PRESENT",
 	[SNP_RULE_NPF_NOT_WRITABLE] = "NPF_NOT_WRITABLE",
@@ -276,7 +282,8 @@ char *snp_fault_format(const struct snp_fault_record *r, char *buf, size_t len)
 		 r->write ? "write" : "read", r->guest ? "gpa" : "va",
 		 (unsigned long long)r->va, (unsigned long long)r->pa,
 		 snp_map_size_name(r->size), snp_fault_rule_name(r->rule),
-		 r->spurious ? " (in-use erratum)" : "",
+		 !r->spurious ? "" : r->rule == SNP_RULE_ERRATUM_2M_BASE_INUSE ? " (in-use erratum)"
+		 : " (concurrent use of the entry, APM 15.36.10: retry)",
 		 snp_exc_name(r->exc.vector), (unsigned long long)r->exc.error_code,
 		 r->inuse_owner[0] ? "; in-use page is the " : "", r->inuse_owner, r->rmp_dump);
 	return buf;
@@ -287,12 +294,15 @@ char *snp_fault_format(const struct snp_fault_record *r, char *buf, size_t len)
 /*
  * The RMP checks of one host access of pfn through a leaf of size leaf.
  * Returns the rule that fires, SNP_RULE_NONE if the access may proceed.
+ * Reads meet the in-use rules only with inuse_reads_fault (an assumption
+ * either way: the changelog of LINUX 75253db41a46 says "accesses").
  */
 static enum snp_fault_rule host_rmp_check(const struct snp_machine *m, snp_pfn_t pfn,
 					  enum snp_map_size leaf, bool write)
 {
 	const struct snp_profile *p = snp_rmp_profile(m->rmp);
 	bool huge = leaf != SNP_MAP_4K;
+	bool inuse_checked = write || p->inuse_reads_fault;
 	snp_pfn_t base = pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
 
 	if (write) {
@@ -300,13 +310,30 @@ static enum snp_fault_rule host_rmp_check(const struct snp_machine *m, snp_pfn_t
 			return SNP_RULE_RMP_2M_NOT_HV_OWNED;
 		if (!huge && !snp_rmp_hv_owned_4k(m->rmp, pfn))
 			return SNP_RULE_RMP_4K_NOT_HV_OWNED;
-		if (!p->hv_inuse_wr_allowed && snp_rmp_inuse(m->rmp, pfn))
-			return SNP_RULE_INUSE_WRITE;
 	}
-	if (huge && p->inuse_erratum && (write || p->erratum_on_reads) &&
-	    snp_rmp_inuse(m->rmp, base))
+	if (inuse_checked && !p->hv_inuse_wr_allowed && snp_rmp_inuse(m->rmp, pfn))
+		return write ? SNP_RULE_INUSE_WRITE : SNP_RULE_INUSE_READ;
+	if (huge && p->inuse_erratum && inuse_checked && snp_rmp_inuse(m->rmp, base))
 		return SNP_RULE_ERRATUM_2M_BASE_INUSE;
 	return SNP_RULE_NONE;
+}
+
+/*
+ * A fault is spurious when no architectural rule was broken: the erratum,
+ * or an in-use rule tripped only by another CPU's RMPUPDATE in flight on
+ * the entry (APM 15.36.10: "another logical processor is using the RMP
+ * entry"; software retries), not by a VMRUN mark.
+ */
+static bool host_fault_spurious(const struct snp_machine *m, snp_pfn_t pfn,
+				enum snp_fault_rule rule)
+{
+	struct snp_rmpentry e;
+
+	if (rule == SNP_RULE_ERRATUM_2M_BASE_INUSE)
+		return true;
+	if (rule != SNP_RULE_INUSE_WRITE && rule != SNP_RULE_INUSE_READ)
+		return false;
+	return !snp_rmp_query(m->rmp, snp_pfn_to_phys(pfn), &e) && e.locked && !e.in_use;
 }
 
 /* First Assigned entry of pfn's 2MB region (what made a 2M check fail). */
@@ -343,7 +370,7 @@ static void record_host_fault(struct snp_machine *m, unsigned cpu, uint64_t va, 
 	snp_pfn_t pfn = snp_phys_to_pfn(va - SNP_PAGE_OFFSET);
 	snp_pfn_t base = pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
 	struct snp_fault_record *r;
-	bool spurious = rule == SNP_RULE_ERRATUM_2M_BASE_INUSE;
+	bool spurious = host_fault_spurious(m, pfn, rule);
 
 	m->log.spurious += spurious;
 	r = snp_fault_new(m);
@@ -353,9 +380,9 @@ static void record_host_fault(struct snp_machine *m, unsigned cpu, uint64_t va, 
 					.pa = va - SNP_PAGE_OFFSET, .write = write, .size = leaf,
 					.rule = rule, .spurious = spurious, .exc = *exc };
 	snp_fault_dump_entry(m, r, pfn);
-	if (rule == SNP_RULE_INUSE_WRITE)
+	if (rule == SNP_RULE_INUSE_WRITE || rule == SNP_RULE_INUSE_READ)
 		describe_inuse(m, pfn, r->inuse_owner, sizeof(r->inuse_owner));
-	if (spurious) {
+	if (rule == SNP_RULE_ERRATUM_2M_BASE_INUSE) {
 		describe_inuse(m, base, r->inuse_owner, sizeof(r->inuse_owner));
 		if (base != pfn)
 			snp_fault_dump_entry(m, r, base);

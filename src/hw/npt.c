@@ -9,7 +9,9 @@
  *
  * Check sequence for an SNP-active guest's private access (C=1, and every
  * instruction fetch): Covered, Guest-Owned, Reverse-Map, Mutable, Page-Size
- * (each #NPF with RMP|ENC, Page-Size also SIZEM); Validated (#VC 0x404);
+ * (each #NPF with RMP|ENC; SIZEM is not set for a Page-Size mismatch of an
+ * ordinary access: it belongs to PVALIDATE and RMPADJUST, snp-facts section 4,
+ * see rmp_insn.c); Validated (#VC 0x404);
  * the VMPL permission mask (#NPF RMP|ENC|VMPL).  A shared (C=0) write, and
  * every write of a guest that is not SNP-active, needs the page
  * Hypervisor-Owned (#NPF RMP).
@@ -311,8 +313,6 @@ static struct snp_exc guest_exc(enum snp_fault_rule rule, const struct guest_acc
 		ei |= SNP_NPF_RMP;
 	if (a->private && rule >= SNP_RULE_NPF_RMP_NOT_COVERED)
 		ei |= SNP_NPF_ENC;
-	if (rule == SNP_RULE_NPF_RMP_PAGE_SIZE)
-		ei |= SNP_NPF_SIZEM;
 	if (rule == SNP_RULE_NPF_RMP_VMPL)
 		ei |= SNP_NPF_VMPL;
 	return (struct snp_exc){ .vector = SNP_EXC_NPF, .error_code = ei };

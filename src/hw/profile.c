@@ -16,7 +16,7 @@
 	.rmpread_2m_status = SNP_RMPREAD_2M_ANY_ASSIGNED, \
 	.inuse_cleared_at_vmexit = true, \
 	.vmrun_marks = SNP_ROLE_ALL, \
-	.erratum_on_reads = false, \
+	.inuse_reads_fault = false, \
 	.rmp_check_every_access = false, \
 	.rmpupdate_transient_inuse = false, \
 	.uncovered_inuse = SNP_UNCOVERED_IGNORE
@@ -38,7 +38,7 @@ const struct snp_profile snp_profile_fixed = {
 const char *const snp_profile_knob_names[] = {
 	"inuse_erratum", "hv_inuse_wr_allowed",
 	"rmpupdate_overlap", "rmpread_2m_status", "inuse_cleared_at_vmexit",
-	"vmrun_marks", "erratum_on_reads", "rmp_check_every_access",
+	"vmrun_marks", "inuse_reads_fault", "rmp_check_every_access",
 	"rmpupdate_transient_inuse", "uncovered_inuse", NULL,
 };
 
@@ -145,8 +145,8 @@ int snp_profile_set_knob(struct snp_profile *p, const char *assignment)
 		p->hv_inuse_wr_allowed = b;
 	else if (!strcmp(name, "inuse_cleared_at_vmexit"))
 		p->inuse_cleared_at_vmexit = b;
-	else if (!strcmp(name, "erratum_on_reads"))
-		p->erratum_on_reads = b;
+	else if (!strcmp(name, "inuse_reads_fault") || !strcmp(name, "erratum_on_reads"))
+		p->inuse_reads_fault = b;   /* the second name: before reads of the page itself counted */
 	else if (!strcmp(name, "rmp_check_every_access"))
 		p->rmp_check_every_access = b;
 	else if (!strcmp(name, "rmpupdate_transient_inuse"))

@@ -202,10 +202,14 @@ const char *snp_rmp_ret_name(int ret)
 	case SNP_FAIL_INUSE:         return "FAIL_INUSE";
 	case SNP_FAIL_OVERLAP:       return "FAIL_OVERLAP";
 	case SNP_FAIL_SIZEMISMATCH:  return "FAIL_SIZEMISMATCH";
-	case SNP_FAIL_BADADDR:       return "FAIL_BADADDR";
 	case SNP_PVALIDATE_NOUPDATE: return "NOUPDATE";
 	default:                     return ret < 0 ? snp_strerror(ret) : "FAIL_?";
 	}
+}
+
+const char *snp_psmash_ret_name(int ret)
+{
+	return ret == SNP_FAIL_BADADDR ? "FAIL_BADADDR" : snp_rmp_ret_name(ret);
 }
 
 const char *snp_exc_name(enum snp_exc_vector v)
@@ -244,7 +248,7 @@ char *snp_rmpentry_format(snp_spa_t spa, const struct snp_rmpentry *e, char *buf
 		 e->immutable, e->validated, e->vmsa, e->asid, e->vmpl_perms[0],
 		 e->vmpl_perms[1], e->vmpl_perms[2], e->vmpl_perms[3],
 		 snp_page_state_name(snp_page_state(e)),
-		 e->in_use ? " IN-USE (microarchitectural, not visible on hardware)" : "",
+		 e->in_use ? " IN-USE (microarchitectural, not among RMPREAD's fields)" : "",
 		 e->locked ? " LOCKED (RMPUPDATE in flight)" : "");
 	return buf;
 }

@@ -41,10 +41,13 @@ static bool spa_ok(const struct snp_rmp *rmp, snp_spa_t spa, uint64_t align)
 
 /*
  * Input checks on the new entry (APM 15.36.6): page-size alignment of spa
- * and GPA, the ASID range, and the owner encodings of APM Table 15-35 — an
- * unassigned entry has ASID 0; an assigned one with ASID 0 belongs to the
- * AMD-SP and is made by firmware commands, not by RMPUPDATE (assumed: the
- * APM does not list this case; docs/MODEL.md).
+ * and GPA, the ASID range, and the owner encodings of APM Table 15-35.  An
+ * unassigned entry has ASID 0 and is mutable.  An assigned entry with ASID 0
+ * is the AMD-SP's (firmware) page and must be Immutable: that is valid input,
+ * the update Linux's rmp_mark_pages_firmware() issues before handing pages to
+ * the firmware (drivers/crypto/ccp/sev-dev.c, v6.11+: rmp_make_private(pfn, 0,
+ * PG_LEVEL_4K, 0, true)).  Assigned, ASID 0 and mutable (the Reclaim state) is
+ * left to the firmware: FAIL_INPUT here (assumed; docs/MODEL.md).
  */
 static bool rmpupdate_input_ok(const struct snp_rmp *rmp, snp_spa_t spa,
 			       const struct snp_rmpupdate_in *in)
@@ -57,7 +60,9 @@ static bool rmpupdate_input_ok(const struct snp_rmp *rmp, snp_spa_t spa,
 		return false;
 	if (!in->assigned)
 		return in->asid == 0 && !in->immutable;
-	return in->asid != 0 && snp_is_aligned(in->gpa, align) && in->gpa < GPA_LIMIT;
+	if (in->asid == 0 && !in->immutable)
+		return false;
+	return snp_is_aligned(in->gpa, align) && in->gpa < GPA_LIMIT;
 }
 
 /* FAIL_INUSE: the entry (for 2M: any entry of the region) is in-use or locked. */
@@ -213,6 +218,12 @@ static void smash_region(struct snp_rmp *rmp, snp_pfn_t base)
 	}
 }
 
+/*
+ * snp_psmash - PSMASH (APM 15.36.11; snp-facts section 4).  An entry that is
+ * not a 2M assigned entry returns 4, FAIL_BADADDR: the number the AMD-authored
+ * SNP host patches give PSMASH's FAIL_BADADDR.  No public source gives 7,
+ * which an earlier version of this model used.
+ */
 int snp_psmash(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa)
 {
 	snp_pfn_t pfn = snp_phys_to_pfn(spa);
@@ -278,12 +289,16 @@ static bool guest_operands_ok(const struct snp_rmp *rmp, snp_spa_t spa, snp_gpa_
 /*
  * Common front half of PVALIDATE and RMPADJUST: operand checks, ownership,
  * and page-size match.  Returns SUCCESS to go on, a return code, or
- * SNP_EFAULT with *exc filled.  A 4K request on a 2M entry is #NPF(SIZEM)
- * for PVALIDATE (APM Table 15-40) and FAIL_SIZEMISMATCH for RMPADJUST
- * (snp-facts §4 lists only the return code for it).
+ * SNP_EFAULT with *exc filled.  A 2M request on 4K entries returns
+ * FAIL_SIZEMISMATCH; a 4K request on a 2M entry raises #NPF with SIZEM, for
+ * both instructions: APM Table 15-40 covers both, and KVM's
+ * sev_handle_rmp_fault() (arch/x86/kvm/svm/sev.c) says RMPADJUST/PVALIDATE
+ * can trigger an #NPF with PFERR_GUEST_SIZEM (snp-facts section 4).  SIZEM
+ * is for these two instructions only: an ordinary guest access whose nested
+ * page size differs from the RMP entry reports the RMP bit (npt.c).
  */
 static int guest_insn_front(const struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
-			    snp_gpa_t gpa, bool size_2m, bool npf_on_small, struct snp_exc *exc)
+			    snp_gpa_t gpa, bool size_2m, struct snp_exc *exc)
 {
 	snp_pfn_t pfn = snp_phys_to_pfn(spa);
 	uint64_t npf;
@@ -300,8 +315,6 @@ static int guest_insn_front(const struct snp_rmp *rmp, struct snp_caller who, sn
 	if (size_2m && !entry_2m)
 		return SNP_FAIL_SIZEMISMATCH;
 	if (!size_2m && entry_2m) {
-		if (!npf_on_small)
-			return SNP_FAIL_SIZEMISMATCH;
 		set_exc(exc, SNP_EXC_NPF, SNP_NPF_RMP | SNP_NPF_ENC | SNP_NPF_SIZEM);
 		return SNP_EFAULT;
 	}
@@ -326,7 +339,7 @@ int snp_pvalidate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp
 		set_exc(exc, SNP_EXC_GP, 0);
 		return SNP_EFAULT;
 	}
-	ret = guest_insn_front(rmp, who, spa, gpa, size_2m, true, exc);
+	ret = guest_insn_front(rmp, who, spa, gpa, size_2m, exc);
 	if (ret != SNP_RMP_SUCCESS)
 		return ret;
 	e = rmp_region_of(rmp, pfn)->e + pfn % SNP_PTRS_PER_PMD;
@@ -360,7 +373,7 @@ int snp_rmpadjust(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp
 		return SNP_FAIL_PERMISSION;
 	if (target_vmpl > 3 || who.vmpl > 3 || (perms & ~SNP_PERM_ALL) || (vmsa && size_2m))
 		return SNP_FAIL_INPUT;
-	ret = guest_insn_front(rmp, who, spa, gpa, size_2m, false, exc);
+	ret = guest_insn_front(rmp, who, spa, gpa, size_2m, exc);
 	if (ret != SNP_RMP_SUCCESS)
 		return ret;
 	e = rmp_region_of(rmp, pfn)->e + pfn % SNP_PTRS_PER_PMD;

@@ -42,7 +42,7 @@ const char *snp_guest_type_name(enum snp_guest_type t)
 
 static const char *const vmrun_check_names[SNP_VMRUN_CHECK_NR] = {
 	[SNP_VMRUN_CHECK_NONE] = "NONE",
-	[SNP_VMRUN_HSAVE_NOT_HV_OWNED] = "HSAVE_NOT_HV_OWNED",
+	[SNP_VMRUN_HSAVE_UNSET] = "HSAVE_UNSET",
 	[SNP_VMRUN_VMCB_NOT_HV_OWNED] = "VMCB_NOT_HV_OWNED",
 	[SNP_VMRUN_VMCB_UNCOVERED] = "VMCB_UNCOVERED",
 	[SNP_VMRUN_ASID_ZERO] = "ASID_ZERO",
@@ -63,14 +63,33 @@ const char *snp_vmrun_check_name(enum snp_vmrun_check c)
 	return vmrun_check_names[c];
 }
 
+/*
+ * snp_wrmsr_hsave_pa - WRMSR(VM_HSAVE_PA) on cpu.  With SNP globally enabled
+ * the ownership check of the host save area is made here, when the MSR is
+ * written: a page that is not Hypervisor-Owned (4K rule; uncovered memory
+ * always is) makes the WRMSR raise #GP and the MSR keeps its old value (APM
+ * 15.36, snp-facts section 5).  VMRUN does not check the page again; it only
+ * raises #GP for an unset (zero) save area (vmrun_check_gp).  Writing 0 unsets
+ * the MSR without a check, as Linux's kvm_cpu_svm_disable() does when it
+ * turns SVM off (arch/x86/kvm/svm/svm.c).
+ */
 int snp_wrmsr_hsave_pa(struct snp_machine *m, unsigned cpu, snp_pfn_t pfn)
 {
 	if (!snp_machine_cpu_ok(m, cpu))
 		return SNP_EINVAL;
 	if (!snp_machine_pfn_ok(m, pfn))
 		return SNP_ERANGE;
+	if (pfn != SNP_HSAVE_UNSET && !snp_rmp_hv_owned_4k(m->rmp, pfn))
+		return SNP_EFAULT;
 	m->cpu[cpu].hsave = pfn;
-	m->cpu[cpu].hsave_set = true;
+	return 0;
+}
+
+int snp_rdmsr_hsave_pa(const struct snp_machine *m, unsigned cpu, snp_pfn_t *pfn)
+{
+	if (!snp_machine_cpu_ok(m, cpu) || !pfn)
+		return SNP_EINVAL;
+	*pfn = m->cpu[cpu].hsave;
 	return 0;
 }
 
@@ -140,7 +159,7 @@ static int vmrun_check_args(const struct snp_machine *m, unsigned cpu,
 {
 	bool needs_vmsa;
 
-	if (!snp_machine_cpu_ok(m, cpu) || !a || !m->cpu[cpu].hsave_set)
+	if (!snp_machine_cpu_ok(m, cpu) || !a)
 		return SNP_EINVAL;
 	if ((unsigned)a->type > SNP_GUEST_SNP || a->asid > SNP_MAX_ASID)
 		return SNP_EINVAL;
@@ -171,12 +190,15 @@ static bool uncovered_fails(const struct snp_machine *m, snp_pfn_t pfn)
 	       !pfn_covered(m, pfn);
 }
 
-/* The #GP(0) rows: host save area and VMCB, both Hypervisor-Owned by the 4K rule. */
+/*
+ * The #GP(0) rows: an unset host save area (its ownership was checked by the
+ * WRMSR, snp_wrmsr_hsave_pa), then the VMCB, Hypervisor-Owned by the 4K rule.
+ */
 static enum snp_vmrun_check vmrun_check_gp(const struct snp_machine *m, unsigned cpu,
 					   const struct snp_vmrun_args *a)
 {
-	if (!snp_rmp_hv_owned_4k(m->rmp, m->cpu[cpu].hsave))
-		return SNP_VMRUN_HSAVE_NOT_HV_OWNED;
+	if (m->cpu[cpu].hsave == SNP_HSAVE_UNSET)
+		return SNP_VMRUN_HSAVE_UNSET;
 	if (uncovered_fails(m, a->vmcb))
 		return SNP_VMRUN_VMCB_UNCOVERED;
 	if (!snp_rmp_hv_owned_4k(m->rmp, a->vmcb))
@@ -237,7 +259,7 @@ static unsigned vmrun_enter(struct snp_machine *m, unsigned cpu, const struct sn
 	run->pfn[SNP_RUN_VMCB] = a->vmcb;
 	run->pfn[SNP_RUN_VMSA] = a->vmsa;
 	run->pfn[SNP_RUN_AVIC] = a->avic;
-	run->pfn[SNP_RUN_HSAVE] = m->cpu[cpu].hsave;   /* checked Hypervisor-Owned above */
+	run->pfn[SNP_RUN_HSAVE] = m->cpu[cpu].hsave;   /* checked Hypervisor-Owned at WRMSR */
 	if (a->label)
 		snprintf(run->label, sizeof(run->label), "%s", a->label);
 	for (int r = 0; r < SNP_RUN_NR_ROLES; r++) {
@@ -277,6 +299,12 @@ int snp_vmrun(struct snp_machine *m, unsigned cpu, const struct snp_vmrun_args *
 	return SNP_VMRUN_ENTERED;
 }
 
+/*
+ * snp_vmexit - #VMEXIT clears the in-use marks of the run (APM 15.36.12:
+ * RMPUPDATE fails FAIL_INUSE on them until #VMEXIT, which clears them).
+ * inuse_cleared_at_vmexit off is a counterfactual that keeps them
+ * (docs/MODEL.md).
+ */
 int snp_vmexit(struct snp_machine *m, unsigned cpu)
 {
 	struct snp_run *run;

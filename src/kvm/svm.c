@@ -17,7 +17,8 @@
  *
  * Why SNP-safe: upstream allocates it with snp_safe_alloc_page_node() on the
  * CPU's node, GFP_KERNEL (a per-CPU object, not charged to a VM's memcg).
- * VMRUN requires it Hypervisor-Owned (#GP otherwise).  Whether VMRUN marks
+ * WRMSR(VM_HSAVE_PA) requires it Hypervisor-Owned (#GP otherwise, returned
+ * here as SNP_EFAULT; snp-facts section 5).  Whether VMRUN marks
  * it in-use is not documented; the model's VMRUN does not (vmrun_marks has
  * no role for it), see docs/MODEL.md.  The MSR is written here, where the
  * kernel writes it when it enables SVM on the CPU.

@@ -164,10 +164,10 @@ static int q_visible(struct sim_question *q)
 	snp_rmp_query(snp_machine_rmp(m), spa, &e);
 	same = !memcmp(&before, &during, sizeof(before));
 	snprintf(xp_outcome(q, "architectural read (RMPREAD)", false,
-			    "no public source documents the mark; RMPREAD's fields (LINUX) do not name it")->result,
+			    "no public source says software can read the mark; RMPREAD's fields (LINUX) do not include it")->result,
 		 SIM_RESULT_LEN, "VMRUN %s; RMPREAD output %s during the run: the mark is %s",
 		 ret == SNP_VMRUN_ENTERED ? "entered" : "failed", same ? "identical" : "different",
-		 same ? "not visible" : "visible");
+		 same ? "not among RMPREAD's fields" : "shown by RMPREAD");
 	snprintf(xp_outcome(q, "model query (snp_rmp_query)", false,
 			    "model only: hardware keeps the mark in microarchitectural state")->result,
 		 SIM_RESULT_LEN, "in_use=%d: the model shows the mark and labels it microarchitectural",
@@ -206,8 +206,9 @@ static int q_rmpupdate_race(struct sim_question *q)
 		if (ret == SNP_RMP_SUCCESS)
 			snp_rmpupdate_commit(snp_machine_rmp(m), &op);
 		snprintf(xp_outcome(q, settings[i], false,
-				    "the APM gives FAIL_INUSE for both causes but not whether "
-				    "the in-flight lock is the in-use mark")->result,
+				    "APM 15.36.10: a spurious RMP fault can occur while another "
+				    "logical processor uses the entry (software retries); whether "
+				    "this access does is not said")->result,
 			 SIM_RESULT_LEN, "racing hugepage write: %s; a second RMPUPDATE on the entry: %s",
 			 w, snp_rmp_ret_name(second));
 		snp_machine_destroy(m);
@@ -234,12 +235,14 @@ static int q_rmpupdate_race(struct sim_question *q)
 
 /*
  * The experiments on one boolean knob: run fn on a fresh machine with the
- * knob off, then on, and record each run's text as an outcome.
+ * knob off, then on, and record each run's text as an outcome.  The default
+ * setting is labeled "(default)", or "(<dflt_note>)" when the default needs
+ * a word more (e.g. that it is an assumption).
  */
 typedef void (*xp_run_fn)(struct snp_machine *m, char *result, size_t len);
 
-static int xp_knob_both(struct sim_question *q, const char *knob, bool dflt, xp_run_fn fn,
-			const char *source)
+static int xp_knob_both(struct sim_question *q, const char *knob, bool dflt,
+			const char *dflt_note, xp_run_fn fn, const char *source)
 {
 	for (unsigned on = 0; on < 2; on++) {
 		struct snp_profile p = snp_profile_early_snp;
@@ -254,8 +257,9 @@ static int xp_knob_both(struct sim_question *q, const char *knob, bool dflt, xp_
 		if (ret)
 			return ret;
 		o = xp_outcome(q, "", false, source);
-		snprintf(o->setting, sizeof(o->setting), "%s=%s%s", knob, on ? "on" : "off",
-			 on == dflt ? " (default)" : "");
+		snprintf(o->setting, sizeof(o->setting), "%s=%s%s%s%s", knob, on ? "on" : "off",
+			 on == dflt ? " (" : "", on == dflt ? (dflt_note ? dflt_note : "default") : "",
+			 on == dflt ? ")" : "");
 		fn(m, o->result, sizeof(o->result));
 		snp_machine_destroy(m);
 	}
@@ -267,23 +271,34 @@ static int xp_knob_both(struct sim_question *q, const char *knob, bool dflt, xp_
 
 static void run_writes_only(struct snp_machine *m, char *out, size_t len)
 {
-	char r[XP_TXT], w[XP_TXT];
+	char r[XP_TXT], own[XP_TXT], w[XP_TXT];
 
 	xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
 	xp_access(m, 1, XP_REGION + 5, false, r, sizeof(r));
 	snp_tlb_flush_all(m, 1);
+	xp_access(m, 1, XP_REGION, false, own, sizeof(own));
+	snp_tlb_flush_all(m, 1);
 	xp_access(m, 1, XP_REGION + 5, true, w, sizeof(w));
-	snprintf(out, len, "read: %s; write: %s", r, w);
+	snprintf(out, len, "read of another page: %s; read of the in-use page: %s; write: %s",
+		 r, own, w);
 }
 
+/*
+ * Do reads fault?  The changelog says "accesses", so neither setting is
+ * documented: the default (writes only) is labeled an assumption.
+ */
 static int q_writes_only(struct sim_question *q)
 {
-	q->question = "Are only writable translations affected, or any hugepage access?";
-	q->setup = "A 2MB-aligned VMCB runs on CPU 0; CPU 1 reads, then writes, another page of the "
-		   "region through the 1GB direct map (TLB flushed between the two).";
-	return xp_knob_both(q, "erratum_on_reads", false, run_writes_only,
-			    "the changelog's step 4 is a write; APM 15.36.10 says host reads are "
-			    "not RMP-checked");
+	q->question = "Are only writable translations affected, or any hugepage access? "
+		      "Do reads fault too?";
+	q->setup = "A 2MB-aligned VMCB runs on CPU 0; CPU 1 reads another page of the region, "
+		   "reads the in-use VMCB page itself, then writes another page, all through the "
+		   "1GB direct map (TLB flushed between them).";
+	return xp_knob_both(q, "inuse_reads_fault", false, "default; an assumption",
+			    run_writes_only,
+			    "the changelog (LINUX 75253db41a46) says \"accesses\"; write-only is the "
+			    "narrower reading, an assumption; APM 15.36.10: host reads are not "
+			    "ownership-checked");
 }
 
 /* ---- unaligned ----------------------------------------------------------------------- */
@@ -305,7 +320,7 @@ static int q_unaligned(struct sim_question *q)
 	q->setup = "A VMCB at the second page of a 2MB region runs on CPU 0; CPU 1 writes another "
 		   "page of the region through the 1GB direct map (filling a 2M TLB entry), then "
 		   "writes the VMCB page itself through that entry.";
-	return xp_knob_both(q, "rmp_check_every_access", false, run_unaligned,
+	return xp_knob_both(q, "rmp_check_every_access", false, NULL, run_unaligned,
 			    "the changelog says the 2M fill reads the base entry; when hits are "
 			    "checked is not documented");
 }
@@ -331,7 +346,7 @@ static int q_stale_tlb(struct sim_question *q)
 	q->setup = "CPU 1 writes a page of a 2MB region through the 1GB direct map (a 2M TLB entry "
 		   "is filled); then a VMCB at the region's base runs on CPU 0; CPU 1 writes again, "
 		   "then again after flushing its TLB.";
-	return xp_knob_both(q, "rmp_check_every_access", false, run_stale_tlb,
+	return xp_knob_both(q, "rmp_check_every_access", false, NULL, run_stale_tlb,
 			    "no source says whether a TLB hit consults the RMP");
 }
 
@@ -377,8 +392,8 @@ static int q_all_vms(struct sim_question *q)
 
 static int q_vmexit(struct sim_question *q)
 {
-	static const char *const settings[] = { "inuse_cleared_at_vmexit=on (default)",
-						"inuse_cleared_at_vmexit=off" };
+	static const char *const settings[] = { "inuse_cleared_at_vmexit=on (default, documented)",
+						"inuse_cleared_at_vmexit=off (counterfactual)" };
 
 	q->question = "Is the in-use mark cleared at #VMEXIT, so the window is only while the vCPU runs?";
 	q->setup = "A 2MB-aligned VMCB runs on CPU 0 and exits; CPU 1 then writes another page of "
@@ -398,8 +413,9 @@ static int q_vmexit(struct sim_question *q)
 		xp_access(m, 1, XP_REGION + 5, true, w, sizeof(w));
 		upd = snp_rmpupdate(snp_machine_rmp(m), SNP_CALLER_HV, snp_pfn_to_phys(XP_REGION), &sh);
 		snprintf(xp_outcome(q, settings[i], i == 0,
-				    i == 0 ? "APM 15.36.12: FAIL_INUSE until #VMEXIT"
-					   : "snp-facts §5 marks 'exactly at #VMEXIT on all parts' UNCONFIRMED")->result,
+				    i == 0 ? "APM 15.36.12: FAIL_INUSE until #VMEXIT, which clears the mark"
+					   : "counterfactual: APM 15.36.12 documents the clear at #VMEXIT; "
+					     "kept to show the window if a part did not clear it")->result,
 			 SIM_RESULT_LEN, "after #VMEXIT, write to the region: %s; RMPUPDATE of the VMCB: %s",
 			 w, snp_rmp_ret_name(upd));
 		snp_machine_destroy(m);
