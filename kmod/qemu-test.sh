@@ -4,13 +4,13 @@
 # kmod/qemu-test.sh -- `make kmod-test`: build snpsafe_kmod.ko against a
 # Debian kernel and run its self-test in that kernel under QEMU.
 #
-#  1. Pick one Debian kernel version: $SNPSAFE_KVER if set, else the pinned
-#     one below if the archive (or this machine) still has it, else the one
+#  1. Pick one Debian kernel version: $SNPSAFE_KVER if set, else the 6.1
+#     pinned in scripts/debian.sh if the archive (or this machine) still has it, else the one
 #     Debian's linux-image-amd64 meta-package points at now.
 #  2. Install what is missing from Debian's archive: linux-headers-<ver>
 #     (apt-get), qemu-system-x86, busybox-static, cpio.  The kernel image is
 #     fetched with `apt-get download` and unpacked with dpkg-deb into
-#     kmod/.cache (no postinst hooks, no initramfs-tools, no grub).
+#     .cache/kernels (scripts/debian.sh; no postinst hooks, no grub).
 #  3. Build the module (warnings are errors, and the log is checked too).
 #  4. Boot the kernel under QEMU (TCG unless a short probe shows a KVM guest
 #     boots: on this machine kind it does not) with an initramfs of busybox-static, the .ko and
@@ -27,76 +27,36 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=$here/.cache
-PINNED_KVER=6.1.0-56-amd64
 TIMEOUT=${SNPSAFE_QEMU_TIMEOUT:-600}
 MEM=${SNPSAFE_QEMU_MEM:-1024}
-export DEBIAN_FRONTEND=noninteractive
+SNP_LOG_PREFIX=kmod-test
+# Installs, kernel versions and kernel images: shared with watch/run.sh.
+# shellcheck source=../scripts/debian.sh
+source "$here/../scripts/debian.sh"
 
 log() { echo "kmod-test: $*"; }
 die() { echo "kmod-test: FAIL: $*" >&2; exit 1; }
-
-updated=0
-apt_update() {
-	if [ "$updated" = 0 ]; then
-		log "apt-get update"
-		apt-get update -qq
-		updated=1
-	fi
-}
-in_archive() { apt-cache show "$1" >/dev/null 2>&1; }
-have_image() { [ -f "$cache/linux-image-$1/boot/vmlinuz-$1" ]; }
 have_headers() { [ -f "/usr/src/linux-headers-$1/Makefile" ]; }
 
 t0=$(date +%s)
 mkdir -p "$cache"
 
 # ---- 1. kernel version ------------------------------------------------------
-if [ -n "${SNPSAFE_KVER:-}" ]; then
-	kver=$SNPSAFE_KVER
-elif have_image "$PINNED_KVER" && have_headers "$PINNED_KVER"; then
-	kver=$PINNED_KVER
-else
-	apt_update
-	if in_archive "linux-image-$PINNED_KVER" && in_archive "linux-headers-$PINNED_KVER"; then
-		kver=$PINNED_KVER
-	else
-		kver=$(apt-cache depends linux-image-amd64 2>/dev/null |
-			sed -n 's/^ *Depends: linux-image-\([0-9].*-amd64\)$/\1/p' | head -n 1)
-		[ -n "$kver" ] || die "no linux-image-<ver>-amd64 found in the archive"
-		in_archive "linux-headers-$kver" || die "linux-headers-$kver not in the archive"
-		log "pinned $PINNED_KVER is gone from the archive; using $kver"
-	fi
+# $SNPSAFE_KVER, else Debian's 6.1 as the project pins it (scripts/debian.sh).
+kver=$(snp_kernel_resolve "${SNPSAFE_KVER:-6.1}") && [ -n "$kver" ] || die "no kernel to test"
+if ! have_headers "$kver"; then
+	snp_apt_update
+	snp_in_archive "linux-headers-$kver" || die "linux-headers-$kver not in the archive"
 fi
 log "kernel $kver"
 
 # ---- 2. installs --------------------------------------------------------------
-pkgs=()
+pkgs=(busybox-static cpio make gzip)
 have_headers "$kver" || pkgs+=("linux-headers-$kver")
 command -v qemu-system-x86_64 >/dev/null 2>&1 || pkgs+=(qemu-system-x86)
-dpkg -s busybox-static >/dev/null 2>&1 || pkgs+=(busybox-static)
-command -v cpio >/dev/null 2>&1 || pkgs+=(cpio)
-command -v make >/dev/null 2>&1 || pkgs+=(make)
-command -v gzip >/dev/null 2>&1 || pkgs+=(gzip)
-if [ "${#pkgs[@]}" -gt 0 ]; then
-	apt_update
-	log "apt-get install ${pkgs[*]}"
-	apt-get install -y -qq --no-install-recommends "${pkgs[@]}" > "$cache/apt-install.log" 2>&1 ||
-		{ tail -n 30 "$cache/apt-install.log"; die "apt-get install failed"; }
-fi
-if ! have_image "$kver"; then
-	apt_update
-	log "apt-get download linux-image-$kver (unpacked into kmod/.cache, not installed)"
-	rm -rf "$cache/dl" "$cache/linux-image-$kver"
-	mkdir -p "$cache/dl"
-	# The _apt user may not write here; apt then downloads as root and warns.
-	(cd "$cache/dl" && apt-get download -qq "linux-image-$kver" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
-	deb=$(ls "$cache"/dl/linux-image-"$kver"_*.deb 2>/dev/null | head -n 1)
-	[ -n "$deb" ] || die "apt-get download linux-image-$kver failed"
-	dpkg-deb -x "$deb" "$cache/linux-image-$kver.tmp"
-	mv "$cache/linux-image-$kver.tmp" "$cache/linux-image-$kver"
-	rm -rf "$cache/dl"
-fi
-have_image "$kver" || die "no vmlinuz for $kver"
+snp_install "${pkgs[@]}"
+snp_kernel_fetch "$kver"
+vmlinuz=$(snp_kernel_dir "$kver")/boot/vmlinuz-$kver
 t_install=$(date +%s)
 
 # ---- 3. build -------------------------------------------------------------------
@@ -150,7 +110,7 @@ if [ "$accel_mode" = auto ]; then
 		(cd "$pdir" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$cache/probe.gz"
 		# In a subshell, so that bash's own "Aborted" notice is hushed too.
 		(exec 2> /dev/null; timeout --kill-after=5 20 qemu-system-x86_64 -accel kvm -cpu host -smp 1 -m 256 \
-			-kernel "$cache/linux-image-$kver/boot/vmlinuz-$kver" -initrd "$cache/probe.gz" \
+			-kernel "$vmlinuz" -initrd "$cache/probe.gz" \
 			-append "console=ttyS0 panic=-1" -nographic -monitor none \
 			-serial "file:$cache/probe.log" -no-reboot < /dev/null > /dev/null || true)
 		if grep -q 'snpsafe-probe: up' "$cache/probe.log" 2>/dev/null; then
@@ -173,7 +133,7 @@ rm -f "$serial"
 log "booting $kver in QEMU ($accel_mode, 1 vCPU, ${MEM} MiB, time limit ${TIMEOUT}s)"
 rc=0
 timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 "${accel[@]}" -smp 1 -m "$MEM" \
-	-kernel "$cache/linux-image-$kver/boot/vmlinuz-$kver" \
+	-kernel "$vmlinuz" \
 	-initrd "$cache/initrd.gz" \
 	-append "console=ttyS0 panic=-1 printk.time=0 loglevel=7 rdinit=/init ${SNPSAFE_KERNEL_ARGS:-}" \
 	-nographic -monitor none -serial "file:$serial" -no-reboot \

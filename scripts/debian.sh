@@ -12,6 +12,8 @@
 #   snp_kernel_fetch KVER         apt-get download + dpkg-deb -x into $SNP_CACHE/kernels
 #                                 (never installed into this machine's /boot)
 #   snp_kernel_dir KVER           where it is unpacked
+#   snp_headers_fetch KVER        the kernel's headers (and kbuild), unpacked the same way,
+#                                 because installing 6.12's headers would install its image
 #   snp_qemu_plugin_header        the installed QEMU's qemu-plugin.h, from Debian's
 #                                 source package, cached; prints its directory
 #
@@ -135,6 +137,36 @@ snp_kernel_fetch() {	# snp_kernel_fetch KVER
 	mv "$dir.tmp" "$dir"
 	rm -rf "$dl"
 	snp_have_kernel "$kver" || snp_die "no vmlinuz in linux-image-$kver"
+}
+
+snp_headers_dir() { echo "$SNP_CACHE/kernels/headers-$1/usr/src/linux-headers-$1"; }
+
+snp_headers_fetch() {	# snp_headers_fetch KVER; prints the headers folder
+	local kver=$1 root dl pkgs deb
+	root=$SNP_CACHE/kernels/headers-$kver
+	if [ ! -f "$(snp_headers_dir "$kver")/Makefile" ]; then
+		case $kver in *+deb12*|*bpo*) snp_backports ;; esac
+		snp_apt_update
+		# The headers, their -common half and the kbuild tools they point at.
+		pkgs=("linux-headers-$kver")
+		pkgs+=($(apt-cache depends "linux-headers-$kver" 2>/dev/null |
+			sed -n 's/^ *Depends: \(linux-headers-[^ ]*-common\|linux-kbuild-[^ ]*\)$/\1/p'))
+		dl=$SNP_CACHE/dl.$$
+		rm -rf "$dl" "$root" && mkdir -p "$dl"
+		snp_log "apt-get download ${pkgs[*]} (unpacked into $SNP_CACHE/kernels, not installed)"
+		(cd "$dl" && apt-get download -qq "${pkgs[@]}" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+		for deb in "$dl"/*.deb; do
+			[ -f "$deb" ] || snp_die "apt-get download ${pkgs[*]} failed"
+			dpkg-deb -x "$deb" "$root"
+		done
+		rm -rf "$dl"
+		[ -f "$(snp_headers_dir "$kver")/Makefile" ] || snp_die "no headers for $kver"
+		# Debian's headers name their -common half and kbuild by absolute
+		# /usr/src and /usr/lib paths: point those at the unpacked copy.
+		grep -rlE '/usr/(src|lib)/linux-(headers|kbuild)-' "$root/usr/src" --include=Makefile* 2>/dev/null |
+			xargs -r sed -i -E "s#(^|[ =])/usr/(src|lib)/linux-(headers|kbuild)-#\1$root/usr/\2/linux-\3-#g"
+	fi
+	snp_headers_dir "$kver"
 }
 
 # qemu-plugin.h of the installed QEMU: Debian ships no such header, so take it

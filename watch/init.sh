@@ -14,6 +14,12 @@ mount -t tmpfs tmpfs /tmp
 say() { echo "snpsafe-watch: $*" > /dev/console; }
 say "start $(uname -r) cpus=$(grep -c ^processor /proc/cpuinfo) mem_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
 for m in $(cat /modules.order); do
+	# --host-snp: before kvm_amd, make the kernel believe the host has SNP.
+	if [ "$m" = kvm-amd ] && [ -f /hostsnp.ko ]; then
+		addr=$(awk '$3 == "cc_platform_set" { print $1 }' /proc/kallsyms)
+		insmod /hostsnp.ko cc_platform_set_addr=0x$addr || say "insmod hostsnp failed"
+		dmesg | grep 'snpsafe-hostsnp' | sed 's/^.*snpsafe-hostsnp/snpsafe-hostsnp/' > /dev/console
+	fi
 	insmod "/lib/modules/$m.ko" || say "insmod $m failed"
 done
 if [ -c /dev/kvm ]; then

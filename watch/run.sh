@@ -13,7 +13,9 @@
 #
 # Usage: run.sh OUT KERNEL VMS VCPUS SECONDS LIFETIME CPUS MEM_MIB FILTER PLUGIN(0|1) [BZIMAGE MODDIR]
 #   KERNEL: 6.1 | 6.12 | a Debian version (6.1.0-56-amd64) | "path" (then BZIMAGE and MODDIR).
-# Knobs: SNPSAFE_WATCH_TIMEOUT (seconds QEMU may run, default 900), SNPSAFE_KERNEL_ARGS.
+# Knobs: SNPSAFE_WATCH_TIMEOUT (seconds QEMU may run, default 900), SNPSAFE_KERNEL_ARGS,
+#   SNPSAFE_WATCH_HOST_SNP=1: build watch/hostsnp against the kernel's headers and load it
+#   before kvm_amd, so that kvm_amd believes the host has SNP (--host-snp).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +46,17 @@ else
 	moddir=$(snp_kernel_dir "$kver")/lib/modules/$kver
 fi
 inc=$(snp_qemu_plugin_header)
+host_snp=${SNPSAFE_WATCH_HOST_SNP:-0}
+if [ "$host_snp" = 1 ]; then
+	[ "$kernel" != path ] || snp_die "--host-snp needs a Debian kernel (6.12)"
+	hdr=$(snp_headers_fetch "$kver")
+	hb=$SNP_CACHE/hostsnp-$kver
+	rm -rf "$hb" && mkdir -p "$hb"
+	cp "$here"/hostsnp/Kbuild "$here"/hostsnp/*.c "$hb"/
+	snp_log "building snpsafe_hostsnp.ko against $hdr"
+	make -C "$hdr" M="$hb" modules > "$hb/build.log" 2>&1 || { cat "$hb/build.log" >&2; snp_die "building snpsafe_hostsnp.ko failed"; }
+	! grep -qiE 'warning:|error:' "$hb/build.log" || { cat "$hb/build.log" >&2; snp_die "snpsafe_hostsnp.ko built with warnings"; }
+fi
 
 # ---- 2. build the plugin and the workload ------------------------------------------------
 snp_log "building the plugin and the workload"
@@ -96,6 +109,7 @@ add_module() {	# dependencies first, each once
 }
 add_module kvm-amd
 printf '%s\n' "${order[@]}" > "$ird/modules.order"
+[ "$host_snp" = 1 ] && cp "$hb/snpsafe_hostsnp.ko" "$ird/hostsnp.ko"
 (cd "$ird" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$out/initrd.gz"
 rm -rf "$ird"
 
@@ -122,6 +136,10 @@ qt1=$(date +%s.%N)
 tr -d '\r' < "$out/console.log" > "$out/console.txt"
 wl=$(sed -n 's/^snpsafe-watch: snpsafe-workload: //p' "$out/console.txt" | tail -n 1)
 release=$(sed -n 's/^snpsafe-watch: start \([^ ]*\).*/\1/p' "$out/console.txt" | head -n 1)
+if [ "$host_snp" = 1 ] && ! grep -q 'snpsafe-hostsnp: CC_ATTR_HOST_SEV_SNP set' "$out/console.txt"; then
+	grep 'snpsafe' "$out/console.txt" >&2
+	snp_die "--host-snp: the attribute was not set in the watched kernel"
+fi
 grep -q '^snpsafe-watch: done' "$out/console.txt" || { tail -n 30 "$out/console.txt" >&2; snp_die "the watched guest did not finish (see $out/console.txt)"; }
 [ -n "$wl" ] || { grep '^snpsafe-watch' "$out/console.txt" >&2; snp_die "the workload did not report"; }
 if grep -qE 'BUG:|Oops|Kernel panic|general protection' "$out/console.txt"; then
@@ -137,5 +155,6 @@ mv "$out/kallsyms.txt" "$out/kallsyms"
 	echo "qemu_s=$(echo "$qt1 - $qt0" | bc 2>/dev/null || awk "BEGIN { print $qt1 - $qt0 }")"
 	echo "total_s=$(awk "BEGIN { print $(date +%s.%N) - $t0 }")"
 	echo "watched=$plugin"
+	echo "host_snp=$host_snp"
 } > "$out/result"
 snp_log "guest done in $(awk "BEGIN { printf \"%.1f\", $qt1 - $qt0 }")s: $wl"
