@@ -33,6 +33,7 @@ static void watch_bad_kernel(void)
 	EXPECT_USAGE_ERROR("watch --kernel /etc/hostname", "--modules");
 	EXPECT_USAGE_ERROR("watch --kernel /etc/hostname --modules /etc/hostname", "--modules");
 	EXPECT_USAGE_ERROR("watch --kernel 6.1 --modules /tmp", "--modules");
+	EXPECT_USAGE_ERROR("watch --kernel 6.1 --host-snp", "--host-snp");
 }
 
 static void watch_too_many_vcpus(void)
@@ -44,7 +45,7 @@ static void watch_help_lists_options(void)
 {
 	static const char *const opts[] = { "--kernel", "--modules", "--vms", "--vcpus", "--seconds",
 					    "--lifetime", "--cpus", "--mem", "--filter", "--trace",
-					    "--out", "--baseline", "--json" };
+					    "--out", "--baseline", "--host-snp", "--json" };
 	struct cli_run r = cli_run("watch --help");
 
 	KEXPECT_EQ(r.status, 0);

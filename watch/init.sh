@@ -22,11 +22,22 @@ for m in $(cat /modules.order); do
 	fi
 	insmod "/lib/modules/$m.ko" || say "insmod $m failed"
 done
+# An independent count of kvm_amd's allocations, from the kernel's own
+# kprobes (tracefs kprobe_profile keeps a hit count per probe).
+T=/sys/kernel/tracing
+mount -t tracefs nodev $T 2>/dev/null
+probes="svm_vcpu_create snp_safe_alloc_page_node split_page"
+for p in $probes; do
+	grep -q " $p\( \|$\)" /proc/kallsyms && echo "p:snpsafe_$p $p" >> $T/kprobe_events 2>/dev/null
+done
+echo 1 > $T/events/kprobes/enable 2>/dev/null
 if [ -c /dev/kvm ]; then
 	/workload $(cat /workload.args) > /tmp/workload.out 2>&1
 	rc=$?
 	sed 's/^/snpsafe-watch: /' /tmp/workload.out > /dev/console
 	say "workload exit $rc"
+	awk '$1 ~ /^snpsafe_/ { sub(/^snpsafe_/, "", $1); print "snpsafe-watch: kprobe " $1 " " $2 }' \
+		$T/kprobe_profile > /dev/console 2>/dev/null
 else
 	say "no /dev/kvm: kvm_amd did not load"
 	dmesg | tail -n 20 | sed 's/^/snpsafe-watch: dmesg: /' > /dev/console

@@ -5,8 +5,8 @@
 # 6.12 with a small workload that keeps every VM for the whole run (no
 # churn, no nested guests), and assert what can be known exactly:
 #   - the run finished and its trace reads back;
-#   - distinct VMCBs == VMs x vCPUs == vCPUs that ran (the workload's own count);
-#   - every VMRUN has its #VMEXIT (all VMs are gone before power-off);
+#   - distinct VMCBs == VMs x vCPUs == vCPUs that ran (the workload's own count)
+#     == svm_vcpu_create calls (the watched kernel's own kprobe count);
 #   - distinct host save areas == the guest's CPU count (one per CPU, svm_cpu_init);
 #   - the plugin saw the kernel's direct-map stores.
 # Prints KTAP and "# watch: N passed, N failed".
@@ -49,6 +49,9 @@ for k in "${kernels[@]}"; do
 	    (j["vmruns"] >= vms * vcpus, f"{j['vmruns']} VMRUNs for {vms * vcpus} vCPUs"),
 	    (j["hsave"]["distinct"] == cpus, f"{j['hsave']['distinct']} host save areas for {cpus} CPUs"),
 	    (j["stores_seen"] > 0, "no direct-map store seen"),
+	    # The kernel's own count: kprobe hits on svm_vcpu_create (svm.c), one per vCPU.
+	    (j["kprobe_hits"].get("svm_vcpu_create") == w["vcpus_created"],
+	     f"kprobe svm_vcpu_create {j['kprobe_hits'].get('svm_vcpu_create')} != vCPUs created {w['vcpus_created']}"),
 	    (j["records"] > 0, "empty trace"),
 	]
 	bad = [m for ok, m in checks if not ok]

@@ -32,7 +32,7 @@ struct watch_opts {
 	const char *trace;
 	const char *out;
 	const char *filter;
-	bool json, baseline;
+	bool json, baseline, host_snp;
 };
 
 static int set_kernel(void *ctx, const char *v)
@@ -122,6 +122,12 @@ static int set_baseline(void *ctx, const char *v)
 	return 0;
 }
 
+static int set_host_snp(void *ctx, const char *v)
+{
+	((struct watch_opts *)ctx)->host_snp = true;
+	return 0;
+}
+
 static const struct cli_option watch_options[] = {
 	{ "kernel", true, set_kernel, "6.1|6.12|PATH",
 	  "Debian kernel to watch (default 6.1), or your own bzImage (then --modules)" },
@@ -137,6 +143,8 @@ static const struct cli_option watch_options[] = {
 	  "stores kept: in a VMRUN page's 2MB region while in guest mode (default), ever, all" },
 	{ "trace", true, set_trace, "FILE", "where the trace goes (default OUT/watch.trace)" },
 	{ "out", true, set_out, "DIR", "working folder (default .cache/watch/KERNEL)" },
+	{ "host-snp", false, set_host_snp, "",
+	  "6.12: make kvm_amd believe the host has SNP, so its own snp_safe_alloc_page_node works" },
 	{ "baseline", false, set_baseline, "", "also run unwatched, and report the slowdown" },
 	{ "json", false, set_json, "", "print one JSON object on stdout" },
 	{ NULL, false, NULL, NULL, NULL },
@@ -188,7 +196,8 @@ static int run_script(const char *top, const struct watch_opts *o, const char *o
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0 ||
+		    setenv("SNPSAFE_WATCH_HOST_SNP", o->host_snp ? "1" : "0", 1))
 			_exit(127);
 		execlp("bash", "bash", script, out, path ? "path" : o->kernel, vms, vcpus, secs, life,
 		       cpus, mem, o->filter, watched ? "1" : "0", path ? o->kernel : "",
@@ -200,10 +209,17 @@ static int run_script(const char *top, const struct watch_opts *o, const char *o
 	return WEXITSTATUS(status);
 }
 
+#define WATCH_MAX_PROBES 8
+
+/* What watch/run.sh left in OUT/result. */
 struct run_result {
 	char kernel[128];
 	char workload[256];
 	double qemu_s;
+	/* The watched kernel's own kprobe hit counts (an independent cross-check). */
+	unsigned nr_probes;
+	char probe[WATCH_MAX_PROBES][48];
+	uint64_t probe_hits[WATCH_MAX_PROBES];
 };
 
 static int read_result(const char *out, struct run_result *r)
@@ -224,6 +240,14 @@ static int read_result(const char *out, struct run_result *r)
 			snprintf(r->workload, sizeof(r->workload), "%.255s", line + 9);
 		else if (!strncmp(line, "qemu_s=", 7))
 			r->qemu_s = strtod(line + 7, NULL);
+		else if (!strncmp(line, "kprobe_", 7) && strchr(line, '=') &&
+			 r->nr_probes < WATCH_MAX_PROBES) {
+			char *eq = strchr(line, '=');
+
+			*eq = '\0';
+			snprintf(r->probe[r->nr_probes], sizeof(r->probe[0]), "%.47s", line + 7);
+			r->probe_hits[r->nr_probes++] = strtoull(eq + 1, NULL, 10);
+		}
 	}
 	fclose(f);
 	return r->kernel[0] ? 0 : -1;
@@ -250,8 +274,9 @@ static void print_text(const struct watch_opts *o, const struct run_result *r,
 	static const char *kn[4] = { "VMCBs", "host save areas", "VMSAs", "AVIC backing pages" };
 	char mem[32];
 
-	printf("snpsafe watch: Linux %s, real kvm_amd under QEMU TCG (%llu CPUs, %s), "
-	       "%llu VMs x %llu vCPUs for %g s\n", r->kernel, (unsigned long long)o->cpus,
+	printf("snpsafe watch: Linux %s%s, real kvm_amd under QEMU TCG (%llu CPUs, %s), "
+	       "%llu VMs x %llu vCPUs for %g s\n", r->kernel,
+	       o->host_snp ? " with CC_ATTR_HOST_SEV_SNP set" : "", (unsigned long long)o->cpus,
 	       cli_fmt_size(o->mem, mem, sizeof(mem)), (unsigned long long)o->vms,
 	       (unsigned long long)o->vcpus, o->seconds);
 	printf("workload: vCPUs created %llu, ran %llu, VMs created %llu, exits %llu\n\n",
@@ -259,6 +284,12 @@ static void print_text(const struct watch_opts *o, const struct run_result *r,
 	       (unsigned long long)workload_field(r->workload, "vcpus_ran"),
 	       (unsigned long long)workload_field(r->workload, "vms_created"),
 	       (unsigned long long)workload_field(r->workload, "exits"));
+	if (r->nr_probes) {
+		printf("kprobes in the watched kernel:");
+		for (unsigned i = 0; i < r->nr_probes; i++)
+			printf(" %s %llu", r->probe[i], (unsigned long long)r->probe_hits[i]);
+		printf("\n\n");
+	}
 	printf("  %-20s %10llu on %llu CPU(s)\n", "VMRUNs", (unsigned long long)s->vmruns,
 	       (unsigned long long)s->vmrun_cpus);
 	for (int i = 0; i < 4; i++)
@@ -305,12 +336,17 @@ static void print_json(const struct watch_opts *o, const struct run_result *r,
 	json_double(&j, "seconds", o->seconds);
 	json_double(&j, "lifetime", o->lifetime);
 	json_str(&j, "filter", o->filter);
+	json_bool(&j, "host_snp", o->host_snp);
 	json_obj_end(&j);
 	json_obj_begin(&j, "workload");
 	json_u64(&j, "vcpus_created", workload_field(r->workload, "vcpus_created"));
 	json_u64(&j, "vcpus_ran", workload_field(r->workload, "vcpus_ran"));
 	json_u64(&j, "vms_created", workload_field(r->workload, "vms_created"));
 	json_u64(&j, "exits", workload_field(r->workload, "exits"));
+	json_obj_end(&j);
+	json_obj_begin(&j, "kprobe_hits");
+	for (unsigned i = 0; i < r->nr_probes; i++)
+		json_u64(&j, r->probe[i], r->probe_hits[i]);
 	json_obj_end(&j);
 	json_u64(&j, "vmruns", s->vmruns);
 	json_u64(&j, "vmrun_cpus", s->vmrun_cpus);
@@ -350,6 +386,8 @@ static int check_request(const struct watch_opts *o)
 		return cli_usage_error("watch", "--kernel PATH needs --modules DIR (its lib/modules/<version>)");
 	if (o->modules && !path)
 		return cli_usage_error("watch", "--modules goes with --kernel PATH only");
+	if (o->host_snp && strcmp(o->kernel, "6.12"))
+		return cli_usage_error("watch", "--host-snp needs --kernel 6.12 (6.1 has no SNP host support)");
 	if (o->modules && (stat(o->modules, &st) || !S_ISDIR(st.st_mode)))
 		return cli_usage_error("watch", "--modules '%s' is not a folder", o->modules);
 	if (avail && o->mem + 512 * SNP_MiB > avail)
@@ -369,7 +407,7 @@ int cmd_watch(int argc, char **argv)
 	static const char synopsis[] =
 		"snpsafe watch [--kernel 6.1|6.12|PATH] [--modules DIR] [--vms N] [--vcpus N]\n"
 		"              [--seconds S] [--lifetime S] [--cpus N] [--mem SIZE] [--filter F]\n"
-		"              [--trace FILE] [--out DIR] [--baseline] [--json]";
+		"              [--host-snp] [--trace FILE] [--out DIR] [--baseline] [--json]";
 	char top[PATH_MAX], out[PATH_MAX + 64], raw[PATH_MAX + 96], ks[PATH_MAX + 96], trace[PATH_MAX + 96];
 	char err[SNP_TRACE_ERR_LEN], cmdline[512];
 	struct snp_trace_summary s;
@@ -388,8 +426,8 @@ int cmd_watch(int argc, char **argv)
 	if (o.out)
 		snprintf(out, sizeof(out), "%s", o.out);
 	else
-		snprintf(out, sizeof(out), "%s/.cache/watch/%s", top,
-			 strchr(o.kernel, '/') ? "custom" : o.kernel);
+		snprintf(out, sizeof(out), "%s/.cache/watch/%s%s", top,
+			 strchr(o.kernel, '/') ? "custom" : o.kernel, o.host_snp ? "-host-snp" : "");
 	if (o.baseline) {
 		char bout[PATH_MAX + 96];
 
@@ -405,9 +443,10 @@ int cmd_watch(int argc, char **argv)
 	if (!o.trace)
 		snprintf(trace, sizeof(trace), "%s/watch.trace", out);
 	snprintf(cmdline, sizeof(cmdline), "snpsafe watch --kernel %s --vms %llu --vcpus %llu "
-		 "--seconds %g --lifetime %g --cpus %llu --mem %lluM --filter %s", o.kernel,
+		 "--seconds %g --lifetime %g --cpus %llu --mem %lluM --filter %s%s", o.kernel,
 		 (unsigned long long)o.vms, (unsigned long long)o.vcpus, o.seconds, o.lifetime,
-		 (unsigned long long)o.cpus, (unsigned long long)(o.mem / SNP_MiB), o.filter);
+		 (unsigned long long)o.cpus, (unsigned long long)(o.mem / SNP_MiB), o.filter,
+		 o.host_snp ? " --host-snp" : "");
 	if (snp_trace_finish(raw, trace, ks, r.kernel, r.workload, cmdline, err, sizeof(err)))
 		return cli_fail("watch", "%s", err);
 	if (snp_trace_summarize(trace, &s, err, sizeof(err)))
