@@ -28,7 +28,7 @@ T=/sys/kernel/tracing
 mount -t tracefs nodev $T 2>/dev/null
 probes="svm_vcpu_create snp_safe_alloc_page_node split_page"
 for p in $probes; do
-	grep -q " $p\( \|$\)" /proc/kallsyms && echo "p:snpsafe_$p $p" >> $T/kprobe_events 2>/dev/null
+	grep -qE " $p([[:space:]]|$)" /proc/kallsyms && echo "p:snpsafe_$p $p" >> $T/kprobe_events 2>/dev/null
 done
 echo 1 > $T/events/kprobes/enable 2>/dev/null
 if [ -c /dev/kvm ]; then
