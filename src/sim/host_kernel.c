@@ -118,13 +118,18 @@ static int read_params(struct host_src *s, struct host_kernel *k)
 	return 0;
 }
 
-/* Keep a kernel log line when it is about SEV, SNP or the RMP. */
+/*
+ * Keep a kernel log line when it is about SEV, SNP or the RMP: "SEV-SNP: RMP
+ * table physical range", "kvm_amd: SEV-SNP enabled", the ccp driver's
+ * "ccp 0000:45:00.1: sev enabled" (lower case, hence ": sev").
+ */
 static void dmesg_line(struct host_kernel *k, const char *line, size_t len)
 {
 	char buf[HOST_LINE_LEN];
 
 	snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) ? len : sizeof(buf) - 1), line);
-	if (!strstr(buf, "SEV") && !strstr(buf, "RMP") && !strstr(buf, "HvInUseWrAllowed"))
+	if (!strstr(buf, "SEV") && !strstr(buf, "RMP") && !strstr(buf, ": sev") &&
+	    !strstr(buf, "HvInUseWrAllowed"))
 		return;
 	if (strstr(buf, "RMP table physical range"))
 		k->dmesg_rmp = true;
