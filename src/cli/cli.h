@@ -95,5 +95,6 @@ int cmd_simulate(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_host(int argc, char **argv);
 
 #endif

@@ -22,6 +22,7 @@ static const struct subcommand subcommands[] = {
 	{ "explain",  cmd_explain,  "the reviewer's open questions, answered by experiment" },
 	{ "bench",    cmd_bench,    "allocator cost, model speed and a scale run" },
 	{ "watch",    cmd_watch,    "real Linux kvm_amd under QEMU TCG, its accesses recorded" },
+	{ "host",     cmd_host,     "is this machine exposed to the erratum? (facts, verdict)" },
 };
 
 static void usage(FILE *f)
