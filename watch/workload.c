@@ -71,13 +71,17 @@ struct vcpu_run {
 	double until;
 };
 
-/* Run one vCPU until its VM's lifetime ends; its first exit proves it ran. */
+/*
+ * Run one vCPU until its VM's lifetime ends, and at least until its first
+ * exit: every vCPU created reaches VMRUN, so the recording sees every VMCB
+ * the kernel allocated.
+ */
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu_run *v = arg;
 	bool ran = false;
 
-	while (now() < v->until && !atomic_load(&stop)) {
+	while ((now() < v->until || !ran) && !atomic_load(&stop)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR)
 				continue;
