@@ -522,7 +522,8 @@ int sim_replay_run(const char *path, const struct snp_profile *profile,
 	} else if (ret == 0 && rp.t) {
 		commit_pending(&rp);
 		snp_trace_end_counts(rp.t, &out->stores_seen, &out->stores_dropped);
-		qsort(out->funcs, out->nr_funcs, sizeof(*out->funcs), cmp_func);
+		if (out->nr_funcs)
+			qsort(out->funcs, out->nr_funcs, sizeof(*out->funcs), cmp_func);
 	}
 	free(rp.func_key);
 	snp_machine_destroy(rp.m);
