@@ -325,9 +325,8 @@ static void replay_refusals(void)
 	struct tu b;
 
 	tu_open(&b, p, 2, 64 * SNP_MiB);
-	tu_vmrun(&b, 1, TU_VMCB);                    /* no host save area yet */
-	tu_vmexit(&b, 1);                            /* the refused run's exit: silent */
-	tu_hsave(&b, 0, 0);                          /* svm_hardware_disable(): cleared */
+	tu_vmrun(&b, 1, TU_VMCB);                    /* no host save area: #GP */
+	tu_vmexit(&b, 1);                            /* the failed run's exit: silent */
 	tu_hsave(&b, 1, TU_HSAVE1);
 	tu_vmrun_page(&b, 1, SNP_TRP_VMSA, 0x3000);  /* no VMRUN before it */
 	tu_store(&b, 0, 128 * SNP_MiB, 8, SNP_TRL_1G, TU_PC_MEMSET);  /* beyond memory */
@@ -335,13 +334,19 @@ static void replay_refusals(void)
 	tu_vmrun(&b, 1, TU_VMCB);
 	tu_store(&b, 1, TU_NEIGHBOUR, 8, SNP_TRL_1G, TU_PC_MEMSET);   /* a CPU in guest mode */
 	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_1G, TU_PC_MEMSET);
+	tu_vmexit(&b, 1);
+	tu_hsave(&b, 1, 0);                          /* svm_hardware_disable(): unset */
+	tu_vmrun(&b, 1, TU_VMCB);                    /* #GP again */
 	tu_close(&b);
 	r = run(p, "early-snp", NULL, 0);
-	KEXPECT_EQ(r.refused, 5);
-	KEXPECT(strstr(r.first_refusal, "record 1: VMRUN on CPU 1 before its host save area"));
-	KEXPECT_EQ(r.hsave_cleared, 1);
-	KEXPECT_EQ(r.vmruns, 2);
+	KEXPECT_EQ(r.refused, 4);
+	KEXPECT(strstr(r.first_refusal, "record 4: VMRUN page on CPU 1 without a VMRUN"));
+	KEXPECT_EQ(r.vmruns, 3);
 	KEXPECT_EQ(r.vmruns_entered, 1);
+	KEXPECT_EQ(r.vmruns_failed, 2);
+	KEXPECT(strstr(r.first_vmrun_failure, "record 1: VMRUN of VMCB 0x400000 on CPU 1: "
+			"HSAVE_UNSET (#GP)"));
+	KEXPECT_EQ(r.hsave_cleared, 1);
 	KEXPECT_EQ(r.faults, 1);
 	sim_replay_result_free(&r);
 }

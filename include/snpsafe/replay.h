@@ -62,6 +62,7 @@ struct sim_replay_result {
 	/* What the model did with the records. */
 	uint64_t hsave_writes, hsave_cleared;
 	uint64_t vmruns, vmruns_entered, vmruns_failed; /* failed: #GP or VMEXIT_INVALID */
+	char first_vmrun_failure[192];  /* "record N: VMRUN of VMCB ... : HSAVE_UNSET (#GP)" */
 	uint64_t vmexits, vmrun_pages;
 	uint64_t stores, stores_by_level[4];    /* index enum snp_trace_level */
 	uint64_t accesses;              /* page accesses judged (a store across a page is two) */

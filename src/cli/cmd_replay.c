@@ -101,6 +101,9 @@ static void print_counts(const struct sim_replay_result *r)
 	       " by its filter\n", r->stores, r->stores_by_level[SNP_TRL_1G],
 	       r->stores_by_level[SNP_TRL_2M], r->stores_by_level[SNP_TRL_4K],
 	       r->stores_by_level[SNP_TRL_UNKNOWN], r->stores_seen, r->stores_dropped);
+	if (r->vmruns_failed)
+		printf("note: %" PRIu64 " VMRUN(s) failed in the model; first: %s\n", r->vmruns_failed,
+		       r->first_vmrun_failure);
 	if (r->refused)
 		printf("warning: the model could not apply %" PRIu64 " record(s); first: %s\n",
 		       r->refused, r->first_refusal);
@@ -193,6 +196,7 @@ static void json_events(struct json *j, const struct sim_replay_result *r)
 	json_u64(j, "vmruns", r->vmruns);
 	json_u64(j, "vmruns_entered", r->vmruns_entered);
 	json_u64(j, "vmruns_failed", r->vmruns_failed);
+	json_str(j, "first_vmrun_failure", r->first_vmrun_failure);
 	json_u64(j, "vmexits", r->vmexits);
 	json_u64(j, "stores", r->stores);
 	json_obj_begin(j, "stores_by_leaf");

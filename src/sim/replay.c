@@ -137,24 +137,42 @@ static bool pa_in_memory(const struct replay *rp, snp_spa_t pa)
 	return pa < rp->mem;
 }
 
-/* wrmsr(MSR_VM_HSAVE_PA): 0 is svm_hardware_disable()'s "no save area". */
+/*
+ * wrmsr(MSR_VM_HSAVE_PA) as recorded: 0 unsets the save area (the MSR's
+ * reset value; svm_hardware_disable() writes it on the way down).
+ */
 static void apply_hsave(struct replay *rp, const struct snp_trace_event *ev)
 {
+	int ret;
+
 	rp->r->hsave_writes++;
-	if (!ev->pa) {
-		rp->r->hsave_cleared++;
-		return;
-	}
-	if (snp_wrmsr_hsave_pa(rp->m, ev->cpu, snp_phys_to_pfn(ev->pa)))
+	rp->r->hsave_cleared += ev->pa == 0;
+	ret = snp_wrmsr_hsave_pa(rp->m, ev->cpu, ev->pa ? snp_phys_to_pfn(ev->pa) : SNP_HSAVE_UNSET);
+	if (ret == SNP_EFAULT)
+		refuse(rp, "WRMSR VM_HSAVE_PA 0x%" PRIx64 " on CPU %u: #GP (not Hypervisor-Owned)",
+		       ev->pa, ev->cpu);
+	else if (ret)
 		refuse(rp, "host save area 0x%" PRIx64 " of CPU %u outside the trace's memory",
 		       ev->pa, ev->cpu);
 }
 
+/* A VMRUN the model ran and failed: #GP or VMEXIT_INVALID, the first one named. */
+static void vmrun_failed(struct replay *rp, unsigned cpu, const struct pending_run *p,
+			 const struct snp_vmrun_result *res)
+{
+	struct sim_replay_result *r = rp->r;
+
+	if (r->vmruns_failed++)
+		return;
+	snprintf(r->first_vmrun_failure, sizeof(r->first_vmrun_failure),
+		 "record %" PRIu64 ": VMRUN of VMCB 0x%" PRIx64 " on CPU %u: %s (%s)", rp->rec,
+		 p->vmcb_pa, cpu, snp_vmrun_check_name(res->check),
+		 res->exc.vector == SNP_EXC_GP ? "#GP" : "VMEXIT_INVALID");
+}
+
 static void vmrun_refused(struct replay *rp, unsigned cpu, const struct pending_run *p, int ret)
 {
-	if (ret == SNP_EINVAL)
-		refuse(rp, "VMRUN on CPU %u before its host save area was written", cpu);
-	else if (ret == SNP_ERANGE)
+	if (ret == SNP_ERANGE)
 		refuse(rp, "VMRUN on CPU %u names a page outside the trace's memory", cpu);
 	else if (ret == SNP_EBUSY && snp_cpu_in_guest(rp->m, cpu) > 0)
 		refuse(rp, "VMRUN on CPU %u, which is in guest mode (no #VMEXIT recorded)", cpu);
@@ -191,7 +209,7 @@ static void commit_run(struct replay *rp, unsigned cpu)
 	if (ret == SNP_VMRUN_ENTERED)
 		rp->r->vmruns_entered++;
 	else if (ret == SNP_VMRUN_VMEXIT_INVALID || ret == SNP_EFAULT)
-		rp->r->vmruns_failed++;
+		vmrun_failed(rp, cpu, p, &res);
 	else
 		vmrun_refused(rp, cpu, p, ret);
 	rp->rec = now;
@@ -325,7 +343,7 @@ static enum sim_replay_kind fault_kind(const struct replay *rp, const struct snp
 	*have = false;
 	if (f->rule == SNP_RULE_ERRATUM_2M_BASE_INUSE)
 		pfn &= ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
-	else if (f->rule != SNP_RULE_INUSE_WRITE)
+	else if (f->rule != SNP_RULE_INUSE_WRITE && f->rule != SNP_RULE_INUSE_READ)
 		return SIM_REPLAY_NO_INUSE;
 	if (snp_inuse_holder(rp->m, pfn, h) <= 0)
 		return SIM_REPLAY_NO_INUSE;
