@@ -9,6 +9,7 @@
 #   make bench        build and run the benchmarks (speed goals live here, not in tests)
 #   make check-cc     build everything with gcc and clang, -Werror (zero warnings)
 #   make kmod-test    build the kernel module and test it in QEMU (see kmod/)
+#   make fuzz-trace   libFuzzer on the trace reader + replay for FUZZ_TIME s (clang)
 #
 # Knobs: V=1 prints full command lines; BUILD=dir puts objects elsewhere;
 # T=pattern runs only the test binaries whose name contains pattern;
@@ -56,7 +57,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 LIB        := $(BUILD)/libsnpsafe.a
 CLI        := $(BUILD)/snpsafe
 
-.PHONY: all run test test-plain test-san tests-build bench check-cc kmod-test watch-build watch-test clean
+.PHONY: all run test test-plain test-san tests-build bench check-cc kmod-test watch-build watch-test fuzz-trace clean
 .DEFAULT_GOAL := all
 .SUFFIXES:
 
@@ -139,7 +140,29 @@ $(WATCH_WORKLOAD): watch/workload.c
 watch-test: all
 	$(Q)bash watch/test.sh
 
+# The trace reader and replay under libFuzzer (tests/fuzz/): seeds from the
+# replay tests' traces, then FUZZ_TIME seconds; findings land in $(FUZZ_DIR).
+FUZZ_TIME ?= 60
+FUZZ_DIR  := $(BUILD)-fuzz
+FUZZ_SAN  := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(FUZZ_DIR)/fuzz_trace: tests/fuzz/fuzz_trace.c $(LIB_SRCS) $(wildcard include/snpsafe/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(quiet) CLANG $@
+	$(Q)clang $(CPPFLAGS) -std=c11 $(WARNINGS) -g -O1 $(FUZZ_SAN) -o $@ \
+		tests/fuzz/fuzz_trace.c $(LIB_SRCS) -lm -lpthread
+
+$(FUZZ_DIR)/fuzz_seeds: tests/fuzz/fuzz_seeds.c tests/trace_util.h $(BUILD)/tests/ktap.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(quiet) LD $@
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(BUILD)/tests/ktap.o $(LIB) $(LDLIBS)
+
+fuzz-trace: $(FUZZ_DIR)/fuzz_trace $(FUZZ_DIR)/fuzz_seeds
+	$(Q)mkdir -p $(FUZZ_DIR)/corpus && $(FUZZ_DIR)/fuzz_seeds $(FUZZ_DIR)/corpus
+	$(Q)$(FUZZ_DIR)/fuzz_trace -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=20 \
+		-print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-gcc $(BUILD)-clang
+	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-gcc $(BUILD)-clang $(BUILD)-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -3,7 +3,7 @@
  * test_trace.c - the watch trace format: written and read back, summarized,
  * finished with symbols; and every kind of bad file refused with a reason.
  */
-#include "ktap.h"
+#include "trace_util.h"
 
 #include <snpsafe/trace.h>
 #include <snpsafe/common.h>
@@ -12,18 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static char dir[] = "/tmp/snpsafe-test-trace-XXXXXX";
-
-static const char *path_of(const char *name)
-{
-	static char buf[4][256];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-	return buf[i];
-}
 
 static const struct snp_trace_info info2 = {
 	.nr_cpus = 2, .filter = SNP_TRACE_FILTER_INGUEST, .mem_bytes = 1024 * SNP_MiB,
@@ -66,7 +54,7 @@ static void write_sample(const char *p, bool finish)
 
 static void trace_roundtrip(void)
 {
-	const char *p = path_of("rt.trace");
+	const char *p = tu_path("rt.trace");
 	struct snp_trace_event ev;
 	char err[SNP_TRACE_ERR_LEN];
 	struct snp_trace *t;
@@ -97,7 +85,7 @@ static void trace_roundtrip(void)
 
 static void trace_summary_counts(void)
 {
-	const char *p = path_of("sum.trace");
+	const char *p = tu_path("sum.trace");
 	struct snp_trace_summary s;
 	char err[SNP_TRACE_ERR_LEN];
 
@@ -155,7 +143,7 @@ static int read_all(const char *p, char *why, size_t len)
 /* Write a copy of the sample with one byte changed, and read it. */
 static int read_mutated(size_t at, unsigned char value, size_t cut, char *why, size_t len)
 {
-	const char *p = path_of("good.trace"), *q = path_of("bad.trace");
+	const char *p = tu_path("good.trace"), *q = tu_path("bad.trace");
 	size_t n;
 	unsigned char *buf;
 	int ret;
@@ -196,10 +184,10 @@ static void trace_rejects_bad_files(void)
 	KEXPECT(read_mutated(rec1 + 10 * SNP_TRACE_REC_SIZE + 16, 9, 0, why, sizeof(why)) < 0);
 	KEXPECT(strstr(why, "END counts"));
 	/* An abandoned writer: no END. */
-	write_sample(path_of("abandoned.trace"), false);
-	KEXPECT(read_all(path_of("abandoned.trace"), why, sizeof(why)) < 0);
+	write_sample(tu_path("abandoned.trace"), false);
+	KEXPECT(read_all(tu_path("abandoned.trace"), why, sizeof(why)) < 0);
 	KEXPECT(strstr(why, "truncated"));
-	KEXPECT(read_all(path_of("no-such.trace"), why, sizeof(why)) == SNP_ENOENT);
+	KEXPECT(read_all(tu_path("no-such.trace"), why, sizeof(why)) == SNP_ENOENT);
 }
 
 /* Random bytes after a valid header, and random files: an error, never a crash. */
@@ -218,23 +206,23 @@ static void trace_random_bytes(void)
 		if (round % 2) {
 			struct snp_trace_writer *w;
 
-			KASSERT_EQ(snp_trace_writer_open(path_of("hdr.trace"), &info2, &w, why,
+			KASSERT_EQ(snp_trace_writer_open(tu_path("hdr.trace"), &info2, &w, why,
 							 sizeof(why)), 0);
 			snp_trace_writer_abandon(w);
 			size_t hn;
-			unsigned char *h = read_file(path_of("hdr.trace"), &hn);
+			unsigned char *h = read_file(tu_path("hdr.trace"), &hn);
 			memcpy(buf, h, hn);
 			free(h);
 		}
-		write_file(path_of("rand.trace"), buf, n);
-		errors += read_all(path_of("rand.trace"), why, sizeof(why)) < 0;
+		write_file(tu_path("rand.trace"), buf, n);
+		errors += read_all(tu_path("rand.trace"), why, sizeof(why)) < 0;
 	}
 	KEXPECT_EQ(errors, 200);
 }
 
 static void trace_finish_names_functions(void)
 {
-	const char *raw = path_of("raw.trace"), *out = path_of("fin.trace"), *ks = path_of("kallsyms");
+	const char *raw = tu_path("raw.trace"), *out = tu_path("fin.trace"), *ks = tu_path("kallsyms");
 	static const char kallsyms[] =
 		"ffffffff81000000 T _stext\n"
 		"ffffffff81234000 T memset_orig\n"
@@ -270,25 +258,8 @@ static void trace_finish_names_functions(void)
 	KEXPECT(name && !strcmp(name, "copy_page_to_iter [kvm]"));
 	KEXPECT(snp_trace_symbol(t, 0x1000, &off) == NULL);
 	snp_trace_close(t);
-	KEXPECT(snp_trace_finish(raw, out, path_of("none"), NULL, NULL, NULL, err, sizeof(err)) < 0);
+	KEXPECT(snp_trace_finish(raw, out, tu_path("none"), NULL, NULL, NULL, err, sizeof(err)) < 0);
 	KEXPECT(strstr(err, "No such file"));
-}
-
-static void setup(void)
-{
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-}
-
-static void teardown_case(void)
-{
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd))
-		ktap_log("cleanup of %s failed", dir);
 }
 
 static const struct ktap_case cases[] = {
@@ -297,11 +268,11 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(trace_rejects_bad_files),
 	KTAP_CASE(trace_random_bytes),
 	KTAP_CASE(trace_finish_names_functions),
-	KTAP_CASE(teardown_case),
+	{ "teardown_case", tu_dir_teardown },
 };
 
 int main(void)
 {
-	setup();
+	tu_dir_setup("snpsafe-test-trace");
 	return ktap_main("trace", cases, KTAP_ARRAY_SIZE(cases));
 }

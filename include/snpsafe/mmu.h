@@ -179,6 +179,15 @@ struct snp_fault_record {
  */
 int snp_host_access(struct snp_machine *m, unsigned cpu, uint64_t va, bool write,
 		    struct snp_exc *exc);
+/*
+ * The same access, but a TLB miss walks to a leaf of size leaf instead of the
+ * machine's direct map: for replaying a recorded kernel whose page tables the
+ * model does not hold (the recording says which leaf mapped each store).  A
+ * TLB hit uses the cached entry, as snp_host_access.  Returns as
+ * snp_host_access; SNP_EINVAL for a leaf that is not 4K, 2M or 1G.
+ */
+int snp_host_access_leaf(struct snp_machine *m, unsigned cpu, uint64_t va, bool write,
+			 enum snp_map_size leaf, struct snp_exc *exc);
 static inline int snp_host_write(struct snp_machine *m, unsigned cpu, uint64_t va)
 {
 	return snp_host_access(m, cpu, va, true, NULL);

@@ -125,6 +125,16 @@ int snp_cpu_in_guest(const struct snp_machine *m, unsigned cpu);
  */
 int snp_inuse_owner(const struct snp_machine *m, snp_pfn_t pfn, char *buf, size_t len);
 
+/* The same, as data: which CPU's run holds pfn, in which role, with which VMCB. */
+struct snp_inuse_holder {
+	unsigned cpu;
+	unsigned role;              /* one SNP_ROLE_* bit */
+	snp_pfn_t vmcb;             /* that run's VMCB */
+	bool active;                /* the CPU is still in guest mode (else a stale run) */
+};
+/* 1 and *out filled; 0 if no run holds pfn; SNP_EINVAL on misuse. */
+int snp_inuse_holder(const struct snp_machine *m, snp_pfn_t pfn, struct snp_inuse_holder *out);
+
 /* ---- Nested page tables and guest accesses ---------------------------------------- */
 
 struct snp_npt;

@@ -7,6 +7,7 @@
 #define SNPSAFE_CLI_H
 
 #include <snpsafe/common.h>
+#include <snpsafe/profile.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -53,6 +54,24 @@ int cli_parse_args(const char *cmd, int argc, char **argv, const struct cli_opti
 		   void *ctx, const char *synopsis, const char **positional, int max_pos,
 		   int *nr_pos);
 
+/* ---- --profile and --knob (profile_opts.c) ---------------------------------------- */
+
+#define CLI_MAX_KNOBS 32
+
+struct cli_profile_opts {
+	struct snp_profile profile;
+	const char *knobs[CLI_MAX_KNOBS];   /* "NAME=VALUE", in command-line order */
+	unsigned nr_knobs;
+};
+/* early-snp, no knobs. */
+void cli_profile_opts_init(struct cli_profile_opts *po);
+/* --profile: 0 or SNP_EINVAL for an unknown preset. */
+int cli_profile_opts_set_profile(struct cli_profile_opts *po, const char *v);
+/* --knob: checked now (SNP_EINVAL), kept for cli_profile_opts_apply(). */
+int cli_profile_opts_add_knob(struct cli_profile_opts *po, const char *cmd, const char *v);
+/* The profile with every knob applied over the preset. */
+const struct snp_profile *cli_profile_opts_apply(struct cli_profile_opts *po);
+
 /* ---- JSON writer: one object on stdout, nothing else ------------------------- */
 
 #define JSON_MAX_DEPTH 16
@@ -88,6 +107,19 @@ void cli_progress_init(struct cli_progress *p, uint64_t total);
 void cli_progress_update(struct cli_progress *p, uint64_t done);
 void cli_progress_done(struct cli_progress *p);
 
+/* ---- A fault as the kernel prints it (oops.c) ------------------------------------ */
+
+struct snp_fault_record;
+/*
+ * The page-fault oops and dump_rmpentry() lines of a host RMP #PF, with
+ * snpsafe's verdict (rule, spurious or real, the in-use page's owner), on
+ * stdout.  Its last line is the panic; callers add their own lines before it
+ * with cli_print_oops_ctx().
+ */
+void cli_print_oops(const struct snp_fault_record *f);
+/* The same, with extra "  snpsafe: ..." lines (NULL-terminated) before the panic. */
+void cli_print_oops_ctx(const struct snp_fault_record *f, const char *const *extra);
+
 /* ---- Subcommands ------------------------------------------------------------------- */
 
 int cmd_repro(int argc, char **argv);
@@ -96,5 +128,6 @@ int cmd_explain(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_host(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 
 #endif

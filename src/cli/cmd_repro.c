@@ -12,7 +12,7 @@
 
 struct repro_opts {
 	enum snp_alloc_strategy strategy;
-	struct snp_profile profile;
+	struct cli_profile_opts po;
 	const char *svg;
 	bool json;
 };
@@ -22,21 +22,8 @@ struct repro_opts {
 static int set_strategy(void *ctx, const char *v) { return snp_alloc_strategy_parse(v, &OPTS(ctx)->strategy); }
 static int set_svg(void *ctx, const char *v) { OPTS(ctx)->svg = v; return *v ? 0 : SNP_EINVAL; }
 static int set_json(void *ctx, const char *v) { OPTS(ctx)->json = true; return 0; }
-
-static int set_profile(void *ctx, const char *v)
-{
-	const struct snp_profile *p = snp_profile_by_name(v);
-
-	if (!p)
-		return SNP_EINVAL;
-	OPTS(ctx)->profile = *p;
-	return 0;
-}
-
-static int set_knob(void *ctx, const char *v)
-{
-	return snp_profile_set_knob(&OPTS(ctx)->profile, v);
-}
+static int set_profile(void *ctx, const char *v) { return cli_profile_opts_set_profile(&OPTS(ctx)->po, v); }
+static int set_knob(void *ctx, const char *v) { return cli_profile_opts_add_knob(&OPTS(ctx)->po, "repro", v); }
 
 static const struct cli_option repro_options[] = {
 	{ "strategy", true, set_strategy, "S", "naive (default), upstream or sieve" },
@@ -47,32 +34,6 @@ static const struct cli_option repro_options[] = {
 	{ NULL, false, NULL, NULL, NULL },
 };
 
-/* The fault as the kernel's page-fault oops and dump_rmpentry() would show it. */
-static void print_oops(const struct sim_repro_result *r)
-{
-	const struct snp_fault_record *f = &r->fault;
-
-	printf("\n  BUG: unable to handle page fault for address: %016llx\n",
-	       (unsigned long long)f->va);
-	printf("  #PF: supervisor %s access in kernel mode\n", f->write ? "write" : "read");
-	printf("  #PF: error_code(0x%08llx) - RMP violation\n", (unsigned long long)f->exc.error_code);
-	printf("  CPU: %u  translation: %s (checked as 2MB for the RMP)\n", f->cpu,
-	       snp_map_size_name(f->size));
-	for (const char *line = f->rmp_dump; *line;) {
-		const char *nl = strchr(line, '\n');
-		int len = nl ? (int)(nl - line) : (int)strlen(line);
-
-		printf("  SEV: RMP entry %.*s\n", len, line);
-		line += len + (nl ? 1 : 0);
-	}
-	printf("  snpsafe: rule %s: %s\n", snp_fault_rule_name(f->rule),
-	       f->spurious ? "SPURIOUS - the write broke no architectural rule (in-use erratum)"
-			   : "a real RMP violation");
-	if (f->inuse_owner[0])
-		printf("  snpsafe: the 2MB region's in-use page is the %s\n", f->inuse_owner);
-	printf("  Kernel panic - not syncing: Fatal exception (a host kernel write faulted)\n\n");
-}
-
 static void print_run(const struct sim_repro_result *r, bool headline)
 {
 	if (headline)
@@ -80,7 +41,7 @@ static void print_run(const struct sim_repro_result *r, bool headline)
 	for (unsigned i = 0; i < r->nr_steps; i++)
 		printf("%u. %s\n", i + 1, r->steps[i]);
 	if (r->have_fault)
-		print_oops(r);
+		cli_print_oops(&r->fault);
 	printf("Result: %lu spurious RMP #PF, %lu fault(s) in all; VMCB pfn 0x%llx (%s).\n\n",
 	       r->spurious_faults, r->faults, (unsigned long long)r->vmcb_pfn,
 	       r->vmcb_aligned ? "2MB-aligned" : "not 2MB-aligned");
@@ -177,15 +138,18 @@ int cmd_repro(int argc, char **argv)
 		"the ordinary allocation path, (2) VMRUN marks it in-use, (3) another process\n"
 		"gets a page of the same 2MB region, (4) writes it through the direct map.  Then\n"
 		"the same run with the SNP-safe allocators.\n";
-	struct repro_opts o = { .strategy = SNP_ALLOC_NAIVE, .profile = snp_profile_early_snp };
+	struct repro_opts o = { .strategy = SNP_ALLOC_NAIVE };
+	const struct snp_profile *profile;
 	struct sim_repro_result r, safe;
 	struct json j;
 	int ret;
 
+	cli_profile_opts_init(&o.po);
 	ret = cli_parse_args("repro", argc, argv, repro_options, &o, synopsis, NULL, 0, NULL);
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
-	ret = sim_repro_run(&o.profile, o.strategy, &r);
+	profile = cli_profile_opts_apply(&o.po);
+	ret = sim_repro_run(profile, o.strategy, &r);
 	if (ret)
 		return cli_fail("repro", "the scenario failed: %s", snp_strerror(ret));
 	if (o.svg && write_svg(o.svg, &r))
@@ -202,7 +166,7 @@ int cmd_repro(int argc, char **argv)
 	if (o.strategy != SNP_ALLOC_NAIVE)
 		return CLI_EXIT_OK;
 	for (int s = SNP_ALLOC_UPSTREAM; s < SNP_ALLOC_NR_STRATEGIES; s++) {
-		ret = sim_repro_run(&o.profile, (enum snp_alloc_strategy)s, &safe);
+		ret = sim_repro_run(profile, (enum snp_alloc_strategy)s, &safe);
 		if (ret)
 			return cli_fail("repro", "the scenario failed: %s", snp_strerror(ret));
 		print_run(&safe, true);

@@ -23,6 +23,7 @@ static const struct subcommand subcommands[] = {
 	{ "bench",    cmd_bench,    "allocator cost, model speed and a scale run" },
 	{ "watch",    cmd_watch,    "real Linux kvm_amd under QEMU TCG, its accesses recorded" },
 	{ "host",     cmd_host,     "is this machine exposed to the erratum? (facts, verdict)" },
+	{ "replay",   cmd_replay,   "judge a recorded real kernel (a watch trace) with the model" },
 };
 
 static void usage(FILE *f)

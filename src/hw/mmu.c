@@ -405,8 +405,9 @@ static void tlb_fill_host(struct snp_tlb *tlb, uint64_t va, enum snp_map_size le
 	snp_tlb_fill(tlb, &e);
 }
 
-int snp_host_access(struct snp_machine *m, unsigned cpu, uint64_t va, bool write,
-		    struct snp_exc *exc)
+/* A host access; leaf_miss is the leaf a TLB miss walks to (the direct map's when < 0). */
+static int host_access(struct snp_machine *m, unsigned cpu, uint64_t va, bool write,
+		       int leaf_miss, struct snp_exc *exc)
 {
 	const struct snp_profile *p;
 	enum snp_fault_rule rule;
@@ -429,7 +430,8 @@ int snp_host_access(struct snp_machine *m, unsigned cpu, uint64_t va, bool write
 			return 0;
 		leaf = tlb->e[idx].leaf;
 	} else {
-		leaf = snp_dmap_leaf(&m->dmap, va - SNP_PAGE_OFFSET);
+		leaf = leaf_miss >= 0 ? (enum snp_map_size)leaf_miss :
+					snp_dmap_leaf(&m->dmap, va - SNP_PAGE_OFFSET);
 	}
 	rule = host_rmp_check(m, snp_phys_to_pfn(va - SNP_PAGE_OFFSET), leaf, write);
 	if (rule != SNP_RULE_NONE) {
@@ -448,4 +450,21 @@ int snp_host_access(struct snp_machine *m, unsigned cpu, uint64_t va, bool write
 	else
 		tlb_fill_host(tlb, va, leaf, write);
 	return 0;
+}
+
+int snp_host_access(struct snp_machine *m, unsigned cpu, uint64_t va, bool write,
+		    struct snp_exc *exc)
+{
+	return host_access(m, cpu, va, write, -1, exc);
+}
+
+int snp_host_access_leaf(struct snp_machine *m, unsigned cpu, uint64_t va, bool write,
+			 enum snp_map_size leaf, struct snp_exc *exc)
+{
+	if ((unsigned)leaf > SNP_MAP_1G) {
+		if (exc)
+			*exc = (struct snp_exc){ .vector = SNP_EXC_NONE };
+		return SNP_EINVAL;
+	}
+	return host_access(m, cpu, va, write, (int)leaf, exc);
 }

@@ -131,6 +131,24 @@ static void run_release(struct snp_machine *m, unsigned cpu)
 	run->marked = 0;
 }
 
+int snp_inuse_holder(const struct snp_machine *m, snp_pfn_t pfn, struct snp_inuse_holder *out)
+{
+	if (!m || !out)
+		return SNP_EINVAL;
+	for (unsigned c = 0; c < m->nr_cpus; c++) {
+		const struct snp_run *run = &m->cpu[c].run;
+		int r = run_holds_pfn(run, pfn);
+
+		if (r < 0)
+			continue;
+		*out = (struct snp_inuse_holder){ .cpu = c, .role = run_role_bit[r],
+						  .vmcb = run->pfn[SNP_RUN_VMCB],
+						  .active = run->active };
+		return 1;
+	}
+	return 0;
+}
+
 int snp_inuse_owner(const struct snp_machine *m, snp_pfn_t pfn, char *buf, size_t len)
 {
 	if (!m || (!buf && len))

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snpsafe/replay.h - a recorded real kernel (a watch trace, snpsafe/trace.h)
+ * judged by snpsafe's hardware model: which recorded store would have taken
+ * an RMP #PF on the modeled part, spurious or real, from which kernel
+ * function.  docs/REPLAY.md says what each record becomes in the model.
+ *
+ * One code path, sim_replay_run(), serves `snpsafe replay` (any saved
+ * trace, any profile and knobs) and `snpsafe watch` (right after recording).
+ */
+#ifndef SNPSAFE_REPLAY_H
+#define SNPSAFE_REPLAY_H
+
+#include <snpsafe/profile.h>
+#include <snpsafe/trace.h>
+#include <snpsafe/vmrun.h>
+
+/* Kind of the in-use page behind a fault (the page whose mark made it fault). */
+enum sim_replay_kind {
+	SIM_REPLAY_VMCB = 0,
+	SIM_REPLAY_VMSA,
+	SIM_REPLAY_AVIC,
+	SIM_REPLAY_HSAVE,
+	SIM_REPLAY_NO_INUSE,      /* a rule about ownership, not an in-use mark */
+	SIM_REPLAY_NR_KINDS,
+};
+const char *sim_replay_kind_name(enum sim_replay_kind k);  /* "VMCB", ..., "none" */
+
+struct sim_replay_options {
+	unsigned max_reports;     /* faults kept in full, first first; 0 = none */
+	unsigned tlb_entries;     /* per CPU; 0 = the model's default */
+};
+
+#define SIM_REPLAY_FUNC_LEN 160
+
+/* One faulting store, with what the trace says about it. */
+struct sim_replay_report {
+	struct snp_fault_record fault;  /* va: the recorded (real kernel's) address */
+	uint64_t record;                /* its record number in the trace (1 = first) */
+	uint64_t t_ns;                  /* time in the run */
+	uint64_t pc;                    /* the storing instruction */
+	char func[SIM_REPLAY_FUNC_LEN]; /* "name+0xoff", or "" without a symbol */
+	unsigned bytes;                 /* store size */
+	enum snp_trace_level level;     /* the leaf as recorded (UNKNOWN judged as 1G) */
+	enum sim_replay_kind kind;
+	bool have_holder;               /* the run holding the in-use page is known */
+	struct snp_inuse_holder holder; /* its CPU, role, VMCB pfn, in guest mode or not */
+};
+
+/* Stores and faults of one kernel function (the last symbol at or below pc). */
+struct sim_replay_func {
+	char name[SIM_REPLAY_FUNC_LEN]; /* "(no symbol)" for a pc no SYM record holds */
+	uint64_t stores, faults, spurious;
+};
+
+struct sim_replay_result {
+	struct snp_trace_info info;
+	char kernel[128];               /* STR kernel record, or "" */
+	char profile[48];               /* the profile's name */
+	uint64_t records;
+	uint64_t stores_seen, stores_dropped;   /* the END record's counts */
+	/* What the model did with the records. */
+	uint64_t hsave_writes, hsave_cleared;
+	uint64_t vmruns, vmruns_entered, vmruns_failed; /* failed: #GP or VMEXIT_INVALID */
+	char first_vmrun_failure[192];  /* "record N: VMRUN of VMCB ... : HSAVE_UNSET (#GP)" */
+	uint64_t vmexits, vmrun_pages;
+	uint64_t stores, stores_by_level[4];    /* index enum snp_trace_level */
+	uint64_t accesses;              /* page accesses judged (a store across a page is two) */
+	uint64_t flushes, flushes_applied;      /* applied: the flush reached direct-map entries */
+	/* Records the model could not apply (inconsistent or outside memory). */
+	uint64_t refused;
+	char first_refusal[192];
+	/* Verdicts. */
+	uint64_t faults, spurious, real;
+	uint64_t by_rule[SNP_RULE_NR];
+	uint64_t by_kind[SIM_REPLAY_NR_KINDS];
+	struct sim_replay_func *funcs;  /* every storing function, most faults first */
+	size_t nr_funcs;
+	struct sim_replay_report *reports;  /* the first max_reports faults */
+	unsigned nr_reports;
+	uint64_t last_t_ns;
+	char error[SNP_TRACE_ERR_LEN];  /* why sim_replay_run failed */
+};
+
+/*
+ * Replay the trace at path on a fresh modeled machine of the trace's memory
+ * and CPUs with profile (NULL = early-snp).  0 with *out filled (free it
+ * with sim_replay_result_free), or a negative code with the one-line reason
+ * in out->error: the reader's errors for a bad trace (SNP_EINVAL,
+ * SNP_ENOENT), SNP_ERANGE for a machine the model cannot hold, SNP_ENOMEM.
+ */
+int sim_replay_run(const char *path, const struct snp_profile *profile,
+		   const struct sim_replay_options *opt, struct sim_replay_result *out);
+void sim_replay_result_free(struct sim_replay_result *r);
+
+#endif
