@@ -127,6 +127,12 @@ int cmd_simulate(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+
+/* replay's verdict printers, also used by watch (which replays what it recorded). */
+struct sim_replay_result;
+void cli_replay_print_verdicts(const struct sim_replay_result *r);
+void cli_replay_print_funcs(const struct sim_replay_result *r);
+void cli_replay_json_verdicts(struct json *j, const struct sim_replay_result *r);
 int cmd_host(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 

@@ -109,7 +109,7 @@ static void print_counts(const struct sim_replay_result *r)
 		       r->refused, r->first_refusal);
 }
 
-static void print_verdicts(const struct sim_replay_result *r)
+void cli_replay_print_verdicts(const struct sim_replay_result *r)
 {
 	printf("verdict: %" PRIu64 " RMP #PF under %s: %" PRIu64 " spurious (in-use erratum), %" PRIu64
 	       " real\n", r->faults, r->profile, r->spurious, r->real);
@@ -126,7 +126,7 @@ static void print_verdicts(const struct sim_replay_result *r)
 	printf("\n");
 }
 
-static void print_funcs(const struct sim_replay_result *r)
+void cli_replay_print_funcs(const struct sim_replay_result *r)
 {
 	if (!r->nr_funcs)
 		return;
@@ -151,8 +151,8 @@ static void print_text(const char *path, const struct sim_replay_result *r,
 	if (o->po.nr_knobs)
 		printf("\n");
 	print_counts(r);
-	print_verdicts(r);
-	print_funcs(r);
+	cli_replay_print_verdicts(r);
+	cli_replay_print_funcs(r);
 	for (unsigned i = 0; i < r->nr_reports; i++)
 		print_report(&r->reports[i], i);
 }
@@ -213,7 +213,7 @@ static void json_events(struct json *j, const struct sim_replay_result *r)
 	json_obj_end(j);
 }
 
-static void json_verdicts(struct json *j, const struct sim_replay_result *r)
+void cli_replay_json_verdicts(struct json *j, const struct sim_replay_result *r)
 {
 	json_u64(j, "faults", r->faults);
 	json_u64(j, "spurious", r->spurious);
@@ -261,7 +261,7 @@ static void print_json(const char *path, const struct sim_replay_result *r,
 		json_str(&j, NULL, o->po.knobs[i]);
 	json_arr_end(&j);
 	json_events(&j, r);
-	json_verdicts(&j, r);
+	cli_replay_json_verdicts(&j, r);
 	json_obj_end(&j);
 	json_finish(&j);
 }

@@ -10,6 +10,7 @@
  */
 #include "cli.h"
 
+#include <snpsafe/replay.h>
 #include <snpsafe/sim.h>
 #include <snpsafe/trace.h>
 
@@ -268,7 +269,7 @@ static const char *level_names[4] = { "unknown", "4K", "2M", "1G" };
 
 static void print_text(const struct watch_opts *o, const struct run_result *r,
 		       const struct snp_trace_summary *s, const char *trace, uint64_t trace_bytes,
-		       double base_s)
+		       double base_s, const struct sim_replay_result *rr)
 {
 	const struct snp_trace_pages *k[4] = { &s->vmcb, &s->hsave, &s->vmsa, &s->avic };
 	static const char *kn[4] = { "VMCBs", "host save areas", "VMSAs", "AVIC backing pages" };
@@ -308,7 +309,10 @@ static void print_text(const struct watch_opts *o, const struct run_result *r,
 	printf("  %-20s %.1f s in QEMU, watched", "wall time", r->qemu_s);
 	if (base_s > 0)
 		printf("; %.1f s unwatched (%.2fx)", base_s, r->qemu_s / base_s);
-	printf("\n");
+	printf("\n\nreplayed through the model (snpsafe replay %s for other profiles and knobs):\n",
+	       trace);
+	cli_replay_print_verdicts(rr);
+	cli_replay_print_funcs(rr);
 }
 
 static void json_pages(struct json *j, const char *key, const struct snp_trace_pages *p)
@@ -321,7 +325,7 @@ static void json_pages(struct json *j, const char *key, const struct snp_trace_p
 
 static void print_json(const struct watch_opts *o, const struct run_result *r,
 		       const struct snp_trace_summary *s, const char *trace, uint64_t trace_bytes,
-		       double base_s)
+		       double base_s, const struct sim_replay_result *rr)
 {
 	struct json j;
 
@@ -369,6 +373,10 @@ static void print_json(const struct watch_opts *o, const struct run_result *r,
 		json_double(&j, "qemu_seconds_unwatched", base_s);
 		json_double(&j, "slowdown", r->qemu_s / base_s);
 	}
+	json_obj_begin(&j, "replay");
+	json_str(&j, "profile", rr->profile);
+	cli_replay_json_verdicts(&j, rr);
+	json_obj_end(&j);
 	json_obj_end(&j);
 	json_finish(&j);
 }
@@ -410,6 +418,8 @@ int cmd_watch(int argc, char **argv)
 		"              [--host-snp] [--trace FILE] [--out DIR] [--baseline] [--json]";
 	char top[PATH_MAX], out[PATH_MAX + 64], raw[PATH_MAX + 96], ks[PATH_MAX + 96], trace[PATH_MAX + 96];
 	char err[SNP_TRACE_ERR_LEN], cmdline[512];
+	const struct sim_replay_options replay_opts = { .max_reports = 1 };
+	struct sim_replay_result rr;
 	struct snp_trace_summary s;
 	struct run_result r, base = { .qemu_s = 0 };
 	struct stat st;
@@ -453,9 +463,13 @@ int cmd_watch(int argc, char **argv)
 		return cli_fail("watch", "%s", err);
 	if (stat(trace, &st))
 		st.st_size = 0;
+	/* Judge the recording at once, with the early-SNP part's rules (one code path with replay). */
+	if (sim_replay_run(trace, &snp_profile_early_snp, &replay_opts, &rr))
+		return cli_fail("watch", "replaying %s: %s", trace, rr.error);
 	if (o.json)
-		print_json(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s);
+		print_json(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr);
 	else
-		print_text(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s);
+		print_text(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr);
+	sim_replay_result_free(&rr);
 	return CLI_EXIT_OK;
 }
