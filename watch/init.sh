@@ -32,6 +32,7 @@ for p in $probes; do
 done
 echo 1 > $T/events/kprobes/enable 2>/dev/null
 if [ -c /dev/kvm ]; then
+	say "meminfo total_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) free_kb=$(awk '/^MemFree:/ { print $2 }' /proc/meminfo)"
 	/workload $(cat /workload.args) > /tmp/workload.out 2>&1
 	rc=$?
 	sed 's/^/snpsafe-watch: /' /tmp/workload.out > /dev/console
