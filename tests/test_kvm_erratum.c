@@ -10,7 +10,9 @@
  *  - Host save area: a fresh host.  svm_hardware_setup() runs on CPU 0;
  *    CPU 0's per-CPU list is empty, so the first order-0 allocation refills
  *    it from a freshly split 4MB block, and expand() keeps the low half: the
- *    first page is pfn 0, 2MB-aligned, and it becomes CPU 0's save area.
+ *    first GFP_KERNEL page is pfn 0x1000 (DMA32's first: pfns below 256
+ *    are reserved, DMA is kept back by lowmem_reserve), 2MB-aligned, and it
+ *    becomes CPU 0's save area.
  *  - The vCPU pages: LIFO reuse.  Kernel work on CPU 1 (page-cache pages it
  *    keeps) takes pages from CPU 1's per-CPU list; one of them is the first
  *    page of a 2MB region, a short-lived buffer freed at once, followed by
@@ -235,8 +237,8 @@ static void test_kvm_avic_off_on_early_snp(void)
 /*
  * VMRUN of vCPU 0 on CPU 0.  A save area at pfn 0 is VM_HSAVE_PA = 0, an
  * unset MSR, so VMRUN raises #GP(0) there (snp-facts section 5); Linux never
- * hands out pfn 0 (memblock_reserve(0, SZ_1M)), the model's fresh naive host
- * still does.  Returns true when the guest was entered.
+ * hands out pfn 0 (memblock_reserve(0, SZ_1M)) and neither do the model's
+ * KVM hosts (x86 layout), so the guest is entered.  Returns true when it was.
  */
 static bool run_vcpu0_hsave(struct kvm_host *host, int vm, snp_pfn_t hs,
 			    struct snp_vmrun_result *res)
@@ -254,8 +256,8 @@ static bool run_vcpu0_hsave(struct kvm_host *host, int vm, snp_pfn_t hs,
 }
 
 /*
- * Host save area.  On a fresh naive host CPU 0's save area is pfn 0, the
- * first page of a freshly split 4MB block.  WRMSR(VM_HSAVE_PA) checks it
+ * Host save area.  On a fresh naive host CPU 0's save area is pfn 0x1000,
+ * the first page of a freshly split 4MB block.  WRMSR(VM_HSAVE_PA) checks it
  * (Hypervisor-Owned, else #GP); the model's VMRUN marks only VMCB, VMSA and AVIC
  * (the roles Linux 75253db41a46 names; the hsave role of vmrun_marks is off
  * by default), so it is never in-use and a write to its 2MB region does not
@@ -291,7 +293,8 @@ static void test_kvm_hsave(void)
 			 (unsigned long long)st.sensitive_aligned[KVM_PAGE_HSAVE],
 			 (unsigned long long)st.sensitive_allocated[KVM_PAGE_HSAVE]);
 		if (strat[i] == SNP_ALLOC_NAIVE) {
-			KEXPECT_EQ(hs, 0);
+			/* fresh host: the first GFP_KERNEL page is DMA32's first, pfn 0x1000 */
+			KEXPECT_EQ(hs, MM_DMA_END_PFN);
 			KEXPECT_EQ(st.sensitive_aligned[KVM_PAGE_HSAVE], 1);
 		} else {
 			KEXPECT(!snp_pfn_2m_aligned(hs));
@@ -304,7 +307,7 @@ static void test_kvm_hsave(void)
 /*
  * The same with the hypothesis that VMRUN marks the host save area too
  * (vmrun_marks=all,hsave; off by default, docs/MODEL.md): then naive's
- * aligned save area (pfn 0 on a fresh host) turns a write to its 2MB region
+ * aligned save area (pfn 0x1000, DMA32's first page, on a fresh host) turns a write to its 2MB region
  * into a spurious fault that names it, and upstream's and sieve's do not.
  * This is the case for allocating the save area SNP-safe, as upstream does.
  */
@@ -343,7 +346,7 @@ static void test_kvm_hsave_marked_knob(void)
 		KEXPECT(res.marked & SNP_ROLE_HSAVE);
 		KEXPECT(snp_rmp_inuse(snp_machine_rmp(m), hs));
 		if (strat[i] == SNP_ALLOC_NAIVE) {
-			KEXPECT_EQ(hs, 0);
+			KEXPECT_EQ(hs, MM_DMA_END_PFN);
 			KEXPECT_EQ(snp_host_write(m, 1, snp_pfn_to_virt(hs + 300)), SNP_EFAULT);
 			KASSERT_EQ(snp_fault_last(m, &r), 0);
 			KEXPECT(r.spurious);

@@ -105,11 +105,21 @@ struct kvm_host_config {
 	unsigned min_sev_asid;                /* SEV-ES/SNP get 1..min-1; 0 = 100 */
 	unsigned max_sev_asid;                /* SEV gets min..max; plain SVM above; 0 = 509 */
 	unsigned kernel_work_max;             /* pages held by host kernel work; 0 = 256 */
+	/*
+	 * kvm_amd is a module loaded long after boot: when set, kvm_host_create()
+	 * does not load the vendor, and the caller runs kvm_x86_vendor_init()
+	 * once the host has aged, so the save areas come from a used allocator.
+	 */
+	bool late_vendor_load;
 };
 
 /* Defaults: early-snp, SNP on, upstream strategy, svm, AVIC auto. */
 void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsigned nr_cpus);
-/* Build machine + allocator, then load the vendor (kvm_x86_vendor_init). */
+/*
+ * Build machine + allocator (laid out as x86-64 Linux: pfns 0..255 reserved,
+ * zones DMA/DMA32/Normal), then load the vendor (kvm_x86_vendor_init) unless
+ * late_vendor_load.
+ */
 int kvm_host_create(const struct kvm_host_config *cfg, struct kvm_host **out);
 /* Destroy every VM, unload the vendor, free everything.  NULL is a no-op. */
 void kvm_host_destroy(struct kvm_host *host);

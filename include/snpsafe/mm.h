@@ -63,6 +63,18 @@ struct mm_reserved_range {
 	uint64_t nr_pages;
 };
 
+/*
+ * Zone types of x86-64 (include/linux/mmzone.h enum zone_type): DMA below
+ * 16 MiB, DMA32 below 4 GiB, Normal above.  A host without x86_layout has one
+ * Normal zone per node.
+ */
+enum mm_zone_type { MM_ZONE_DMA = 0, MM_ZONE_DMA32, MM_ZONE_NORMAL, MM_NR_ZONE_TYPES };
+#define MM_DMA_END_PFN    (16ULL << (20 - 12))   /* MAX_DMA_PFN: 16 MiB */
+#define MM_DMA32_END_PFN  (4ULL << (30 - 12))    /* MAX_DMA32_PFN: 4 GiB */
+#define MM_REAL_MODE_PFNS 256u                   /* reserve_real_mode(): SZ_1M */
+/* sysctl_lowmem_reserve_ratio[] for DMA and DMA32 (mm/page_alloc.c, 6.1 and 6.12). */
+#define MM_LOWMEM_RESERVE_RATIO 256u
+
 /* How to build a host.  Zero pcp_batch/pcp_high pick the defaults above. */
 struct mm_config {
 	uint64_t mem_bytes;          /* multiple of 4K, >= 4MB per node, <= 16TiB */
@@ -72,6 +84,14 @@ struct mm_config {
 	size_t nr_reserved;
 	unsigned int pcp_batch;      /* pages moved per pcp refill/drain */
 	unsigned int pcp_high;       /* pcp drains past this many pages; >= batch */
+	/*
+	 * Lay memory out as x86-64 Linux does: pfns 0..255 never free
+	 * (arch/x86/realmode/init.c reserve_real_mode(): memblock_reserve(0,
+	 * SZ_1M)), each node split into zones DMA / DMA32 / Normal, and GFP_KERNEL
+	 * kept out of a lower zone while its free pages are at or below
+	 * lowmem_reserve (setup_per_zone_lowmem_reserve()).
+	 */
+	bool x86_layout;
 };
 
 /* Page counts of one node, or of the host (nid MM_NUMA_NO_NODE). */
@@ -135,7 +155,20 @@ int mm_page_allocated(const struct mm_host *mm, const struct page *page);
 /* drain_all_pages(): every CPU's pcp lists back to the buddy lists. */
 void mm_drain_all_pages(struct mm_host *mm);
 
-/* /proc/buddyinfo: free blocks per order of node @nid. */
+/*
+ * The zones of node @nid: up to MM_NR_ZONE_TYPES, low pfns first.  Returns
+ * how many were written (0..max) or SNP_EINVAL.
+ */
+struct mm_zone_info {
+	enum mm_zone_type type;
+	snp_pfn_t start_pfn, end_pfn;   /* [start, end) */
+	uint64_t managed;               /* present - reserved */
+	uint64_t lowmem_reserve;        /* pages kept back from GFP_KERNEL requests */
+	uint64_t free;                  /* pages in its buddy lists */
+};
+int mm_node_zones(const struct mm_host *mm, int nid, struct mm_zone_info *out, unsigned int max);
+
+/* /proc/buddyinfo: free blocks per order of node @nid (its zones summed). */
 int mm_buddyinfo(const struct mm_host *mm, int nid, uint64_t counts[MM_NR_ORDERS]);
 /* Page counts of @nid, or of the whole host for MM_NUMA_NO_NODE. */
 int mm_get_counts(const struct mm_host *mm, int nid, struct mm_counts *out);

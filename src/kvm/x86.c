@@ -290,6 +290,7 @@ static int kvm_host_create_mm(struct kvm_host *host)
 	mm_config_init(&mc, host->cfg.mem_bytes);
 	mc.nr_nodes = host->cfg.nr_nodes;
 	mc.nr_cpus = host->cfg.nr_cpus;
+	mc.x86_layout = true;   /* a Linux x86-64 host: first 1 MiB reserved, DMA/DMA32/Normal */
 	ret = mm_host_create(&mc, &host->mm);
 	if (ret)
 		return ret;
@@ -323,7 +324,7 @@ int kvm_host_create(const struct kvm_host_config *cfg, struct kvm_host **out)
 		host->kwork = calloc(host->cfg.kernel_work_max, sizeof(*host->kwork));
 		ret = host->sd && host->kwork ? 0 : SNP_ENOMEM;
 	}
-	if (!ret)
+	if (!ret && !host->cfg.late_vendor_load)
 		ret = kvm_x86_vendor_init(host, host->cfg.vendor);
 	if (ret) {
 		kvm_host_destroy(host);

@@ -53,15 +53,15 @@ static int cmp_range(const void *a, const void *b)
 	return (x->start_pfn > y->start_pfn) - (x->start_pfn < y->start_pfn);
 }
 
-/* __free_pages_memory(): free [start, end) as the largest aligned blocks. */
-static void free_boot_range(struct mm_host *mm, unsigned int nid, uint64_t start, uint64_t end)
+/* __free_pages_memory(): free [start, end) of zone @zid as the largest aligned blocks. */
+static void free_boot_range(struct mm_host *mm, unsigned int zid, uint64_t start, uint64_t end)
 {
 	while (start < end) {
 		unsigned int order = MM_MAX_ORDER;
 
 		while (order && ((start & ((1ULL << order) - 1)) || start + (1ULL << order) > end))
 			order--;
-		mm_boot_free_block(mm, nid, start, order);
+		mm_boot_free_block(mm, zid, start, order);
 		start += 1ULL << order;
 	}
 }
@@ -75,15 +75,15 @@ static void mark_reserved(struct mm_host *mm, const struct mm_reserved_range *r)
 		if (p->flags & PG_reserved)
 			continue;
 		p->flags |= PG_reserved;
-		mm->zones[mm_nid_of_pfn(mm, pfn)].reserved++;
+		mm->zones[mm_zid_of_pfn(mm, pfn)].reserved++;
 	}
 }
 
 /* memblock_free_all(): every zone's pages outside the sorted reservations. */
 static void free_all_memory(struct mm_host *mm, const struct mm_reserved_range *res, size_t n)
 {
-	for (unsigned int nid = 0; nid < mm->nr_nodes; nid++) {
-		struct mm_zone *z = &mm->zones[nid];
+	for (unsigned int zid = 0; zid < mm->nr_zones; zid++) {
+		struct mm_zone *z = &mm->zones[zid];
 		uint64_t cur = z->start_pfn;
 
 		for (size_t i = 0; i < n && cur < z->end_pfn; i++) {
@@ -92,49 +92,111 @@ static void free_all_memory(struct mm_host *mm, const struct mm_reserved_range *
 			if (re <= cur)
 				continue;
 			if (rs > cur)
-				free_boot_range(mm, nid, cur, rs < z->end_pfn ? rs : z->end_pfn);
+				free_boot_range(mm, zid, cur, rs < z->end_pfn ? rs : z->end_pfn);
 			cur = re > cur ? re : cur;
 		}
 		if (cur < z->end_pfn)
-			free_boot_range(mm, nid, cur, z->end_pfn);
+			free_boot_range(mm, zid, cur, z->end_pfn);
 	}
 }
 
-static int setup_zones(struct mm_host *mm)
-{
-	mm->zones = calloc(mm->nr_nodes, sizeof(*mm->zones));
-	mm->pcp = calloc((size_t)mm->nr_cpus * mm->nr_nodes, sizeof(*mm->pcp));
-	if (!mm->zones || !mm->pcp)
-		return SNP_ENOMEM;
-	for (unsigned int nid = 0; nid < mm->nr_nodes; nid++) {
-		struct mm_zone *z = &mm->zones[nid];
+/* Zone limits of x86-64 (arch/x86/mm/init.c zone_sizes_init(): MAX_DMA_PFN, MAX_DMA32_PFN). */
+static const uint64_t zone_end[MM_NR_ZONE_TYPES] = {
+	[MM_ZONE_DMA] = MM_DMA_END_PFN, [MM_ZONE_DMA32] = MM_DMA32_END_PFN,
+	[MM_ZONE_NORMAL] = UINT64_MAX,
+};
 
-		z->start_pfn = nid * mm->pages_per_node;
-		z->end_pfn = nid + 1 == mm->nr_nodes ? mm->nr_pages : z->start_pfn + mm->pages_per_node;
-		for (unsigned int o = 0; o <= MM_MAX_ORDER; o++)
-			mm_list_init(&z->area[o].list);
+static void add_zone(struct mm_host *mm, unsigned int nid, enum mm_zone_type type,
+		     uint64_t start, uint64_t end)
+{
+	struct mm_zone *z = &mm->zones[mm->nr_zones++];
+
+	z->nid = nid;
+	z->type = type;
+	z->start_pfn = start;
+	z->end_pfn = end;
+	for (unsigned int o = 0; o <= MM_MAX_ORDER; o++)
+		mm_list_init(&z->area[o].list);
+}
+
+/* free_area_init(): the zones of each node, an empty zone left out. */
+static void layout_zones(struct mm_host *mm, bool x86)
+{
+	for (unsigned int nid = 0; nid < mm->nr_nodes; nid++) {
+		uint64_t ns = nid * mm->pages_per_node;
+		uint64_t ne = nid + 1 == mm->nr_nodes ? mm->nr_pages : ns + mm->pages_per_node;
+
+		mm->node_zone[nid] = mm->nr_zones;
+		if (!x86) {
+			add_zone(mm, nid, MM_ZONE_NORMAL, ns, ne);
+			continue;
+		}
+		for (unsigned int t = 0; t < MM_NR_ZONE_TYPES; t++) {
+			uint64_t lo = t ? zone_end[t - 1] : 0, hi = zone_end[t];
+			uint64_t zs = ns > lo ? ns : lo, ze = ne < hi ? ne : hi;
+
+			if (zs < ze)
+				add_zone(mm, nid, (enum mm_zone_type)t, zs, ze);
+		}
 	}
-	for (size_t i = 0; i < (size_t)mm->nr_cpus * mm->nr_nodes; i++)
+	mm->node_zone[mm->nr_nodes] = mm->nr_zones;
+}
+
+static int setup_zones(struct mm_host *mm, bool x86)
+{
+	mm->zones = calloc((size_t)mm->nr_nodes * MM_NR_ZONE_TYPES, sizeof(*mm->zones));
+	mm->node_zone = calloc(mm->nr_nodes + 1, sizeof(*mm->node_zone));
+	if (!mm->zones || !mm->node_zone)
+		return SNP_ENOMEM;
+	layout_zones(mm, x86);
+	mm->pcp = calloc((size_t)mm->nr_cpus * mm->nr_zones, sizeof(*mm->pcp));
+	if (!mm->pcp)
+		return SNP_ENOMEM;
+	for (size_t i = 0; i < (size_t)mm->nr_cpus * mm->nr_zones; i++)
 		for (unsigned int o = 0; o <= MM_PCP_MAX_ORDER; o++)
 			mm_list_init(&mm->pcp[i].lists[o]);
 	return 0;
 }
 
+/*
+ * setup_per_zone_lowmem_reserve() (6.1 and 6.12): a GFP_KERNEL request may
+ * use a lower zone only while it keeps (managed pages of the node's zones
+ * above it, up to Normal) / sysctl_lowmem_reserve_ratio free.  Only the
+ * Normal class is kept: every modeled allocation is GFP_KERNEL.
+ */
+static void setup_lowmem_reserve(struct mm_host *mm)
+{
+	for (unsigned int nid = 0; nid < mm->nr_nodes; nid++)
+		for (unsigned int i = mm->node_zone[nid]; i < mm->node_zone[nid + 1]; i++) {
+			uint64_t above = 0;
+
+			for (unsigned int j = i + 1; j < mm->node_zone[nid + 1]; j++)
+				above += mm->zones[j].end_pfn - mm->zones[j].start_pfn -
+					 mm->zones[j].reserved;
+			mm->zones[i].lowmem_reserve = above / MM_LOWMEM_RESERVE_RATIO;
+		}
+}
+
 static int reserve_and_free(struct mm_host *mm, const struct mm_config *cfg)
 {
+	size_t n = cfg->nr_reserved + (cfg->x86_layout ? 1 : 0);
 	struct mm_reserved_range *res = NULL;
 
-	if (cfg->nr_reserved) {
-		res = malloc(cfg->nr_reserved * sizeof(*res));
+	if (n) {
+		res = malloc(n * sizeof(*res));
 		if (!res)
 			return SNP_ENOMEM;
-		memcpy(res, cfg->reserved, cfg->nr_reserved * sizeof(*res));
-		qsort(res, cfg->nr_reserved, sizeof(*res), cmp_range);
-		for (size_t i = 0; i < cfg->nr_reserved; i++)
+		if (cfg->nr_reserved)
+			memcpy(res, cfg->reserved, cfg->nr_reserved * sizeof(*res));
+		if (cfg->x86_layout)   /* reserve_real_mode(): memblock_reserve(0, SZ_1M) */
+			res[n - 1] = (struct mm_reserved_range){ 0, MM_REAL_MODE_PFNS };
+		qsort(res, n, sizeof(*res), cmp_range);
+		for (size_t i = 0; i < n; i++)
 			mark_reserved(mm, &res[i]);
 	}
-	free_all_memory(mm, res, cfg->nr_reserved);
+	free_all_memory(mm, res, n);
 	free(res);
+	setup_lowmem_reserve(mm);
 	return 0;
 }
 
@@ -164,7 +226,7 @@ int mm_host_create(const struct mm_config *cfg, struct mm_host **out)
 	if (!err && !mm->mem_map)
 		err = SNP_ENOMEM;
 	if (!err)
-		err = setup_zones(mm);
+		err = setup_zones(mm, cfg->x86_layout);
 	if (!err)
 		err = reserve_and_free(mm, cfg);
 	if (!err)
@@ -183,6 +245,7 @@ void mm_host_destroy(struct mm_host *mm)
 		return;
 	snp_alloc_fini(mm);
 	free(mm->pcp);
+	free(mm->node_zone);
 	free(mm->zones);
 	free(mm->mem_map);
 	free(mm);
@@ -266,18 +329,38 @@ int mm_buddyinfo(const struct mm_host *mm, int nid, uint64_t counts[MM_NR_ORDERS
 {
 	if (bad_nid(mm, nid) || !counts)
 		return SNP_EINVAL;
-	for (unsigned int o = 0; o <= MM_MAX_ORDER; o++)
-		counts[o] = mm->zones[nid].area[o].nr_free;
+	memset(counts, 0, MM_NR_ORDERS * sizeof(*counts));
+	for (unsigned int z = mm->node_zone[nid]; z < mm->node_zone[nid + 1]; z++)
+		for (unsigned int o = 0; o <= MM_MAX_ORDER; o++)
+			counts[o] += mm->zones[z].area[o].nr_free;
 	return 0;
 }
 
-static void add_zone_counts(const struct mm_host *mm, unsigned int nid, struct mm_counts *c)
+int mm_node_zones(const struct mm_host *mm, int nid, struct mm_zone_info *out, unsigned int max)
 {
-	const struct mm_zone *z = &mm->zones[nid];
+	unsigned int n = 0;
+
+	if (bad_nid(mm, nid) || (!out && max))
+		return SNP_EINVAL;
+	for (unsigned int z = mm->node_zone[nid]; z < mm->node_zone[nid + 1] && n < max; z++) {
+		const struct mm_zone *zone = &mm->zones[z];
+
+		out[n++] = (struct mm_zone_info){
+			.type = zone->type, .start_pfn = zone->start_pfn, .end_pfn = zone->end_pfn,
+			.managed = zone->end_pfn - zone->start_pfn - zone->reserved,
+			.lowmem_reserve = zone->lowmem_reserve, .free = zone->free_pages,
+		};
+	}
+	return (int)n;
+}
+
+static void add_zone_counts(const struct mm_host *mm, unsigned int zid, struct mm_counts *c)
+{
+	const struct mm_zone *z = &mm->zones[zid];
 	uint64_t pcp = 0;
 
 	for (unsigned int cpu = 0; cpu < mm->nr_cpus; cpu++)
-		pcp += mm->pcp[(size_t)cpu * mm->nr_nodes + nid].count;
+		pcp += mm->pcp[(size_t)cpu * mm->nr_zones + zid].count;
 	c->present += z->end_pfn - z->start_pfn;
 	c->reserved += z->reserved;
 	c->free += z->free_pages;
@@ -290,24 +373,23 @@ int mm_get_counts(const struct mm_host *mm, int nid, struct mm_counts *out)
 	if (!mm || !out || (nid != MM_NUMA_NO_NODE && bad_nid(mm, nid)))
 		return SNP_EINVAL;
 	memset(out, 0, sizeof(*out));
-	for (unsigned int n = 0; n < mm->nr_nodes; n++)
-		if (nid == MM_NUMA_NO_NODE || (unsigned int)nid == n)
-			add_zone_counts(mm, n, out);
+	for (unsigned int z = 0; z < mm->nr_zones; z++)
+		if (nid == MM_NUMA_NO_NODE || (unsigned int)nid == mm->zones[z].nid)
+			add_zone_counts(mm, z, out);
 	return 0;
 }
 
-/* mm/vmstat.c unusable_free_index(): free memory in blocks below @order. */
+/* mm/vmstat.c unusable_free_index(): free memory in blocks below @order, the node's zones summed. */
 int mm_unusable_index(const struct mm_host *mm, int nid, unsigned int order)
 {
-	const struct mm_zone *z;
-	uint64_t small = 0;
+	uint64_t small = 0, free = 0;
 
 	if (bad_nid(mm, nid) || order > MM_MAX_ORDER)
 		return SNP_EINVAL;
-	z = &mm->zones[nid];
-	if (!z->free_pages)
-		return 0;
-	for (unsigned int o = 0; o < order; o++)
-		small += z->area[o].nr_free << o;
-	return (int)(small * 1000 / z->free_pages);
+	for (unsigned int z = mm->node_zone[nid]; z < mm->node_zone[nid + 1]; z++) {
+		free += mm->zones[z].free_pages;
+		for (unsigned int o = 0; o < order; o++)
+			small += mm->zones[z].area[o].nr_free << o;
+	}
+	return free ? (int)(small * 1000 / free) : 0;
 }

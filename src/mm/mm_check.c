@@ -169,12 +169,12 @@ static int check_all(struct check_ctx *c)
 	struct mm_counts counts;
 	int err = 0;
 
-	for (unsigned int nid = 0; nid < mm->nr_nodes && !err; nid++)
-		err = check_zone(c, &mm->zones[nid]);
+	for (unsigned int zid = 0; zid < mm->nr_zones && !err; zid++)
+		err = check_zone(c, &mm->zones[zid]);
 	for (unsigned int cpu = 0; cpu < mm->nr_cpus && !err; cpu++)
-		for (unsigned int nid = 0; nid < mm->nr_nodes && !err; nid++)
-			err = check_pcp(c, &mm->pcp[(size_t)cpu * mm->nr_nodes + nid],
-					&mm->zones[nid]);
+		for (unsigned int zid = 0; zid < mm->nr_zones && !err; zid++)
+			err = check_pcp(c, &mm->pcp[(size_t)cpu * mm->nr_zones + zid],
+					&mm->zones[zid]);
 	if (err)
 		return err;
 	mm_get_counts(mm, MM_NUMA_NO_NODE, &counts);

@@ -47,8 +47,11 @@ struct mm_free_area {
 	uint64_t nr_free;        /* blocks */
 };
 
-/* struct zone: one per node. */
+/* struct zone: one per (node, zone type) that has memory. */
 struct mm_zone {
+	unsigned int nid;
+	enum mm_zone_type type;
+	uint64_t lowmem_reserve; /* lowmem_reserve[ZONE_NORMAL]: kept from GFP_KERNEL */
 	uint64_t start_pfn;
 	uint64_t end_pfn;        /* exclusive */
 	uint64_t reserved;
@@ -56,7 +59,7 @@ struct mm_zone {
 	struct mm_free_area area[MM_NR_ORDERS];
 };
 
-/* struct per_cpu_pages: one per (cpu, zone). */
+/* struct per_cpu_pages: one per (cpu, zone), cpu-major. */
 struct mm_pcp {
 	struct mm_list lists[MM_PCP_MAX_ORDER + 1];
 	uint32_t count;          /* pages (an order-3 block counts 8) */
@@ -81,8 +84,10 @@ struct mm_host {
 	unsigned int high;
 	int last_err;
 	uint64_t allocated;      /* pages handed out */
-	struct mm_zone *zones;   /* nr_nodes */
-	struct mm_pcp *pcp;      /* nr_cpus * nr_nodes */
+	struct mm_zone *zones;   /* nr_zones, by node then by pfn */
+	unsigned int nr_zones;
+	unsigned int *node_zone; /* zones of node n: node_zone[n] .. node_zone[n + 1] - 1 */
+	struct mm_pcp *pcp;      /* nr_cpus * nr_zones */
 	struct snp_alloc_state snp;
 };
 
@@ -91,9 +96,9 @@ static inline uint32_t mm_pfn_of(const struct mm_host *mm, const struct page *p)
 	return (uint32_t)(p - mm->mem_map);
 }
 
-static inline struct mm_pcp *mm_pcp_of(struct mm_host *mm, unsigned int cpu, unsigned int nid)
+static inline struct mm_pcp *mm_pcp_of(struct mm_host *mm, unsigned int cpu, unsigned int zid)
 {
-	return &mm->pcp[(size_t)cpu * mm->nr_nodes + nid];
+	return &mm->pcp[(size_t)cpu * mm->nr_zones + zid];
 }
 
 static inline unsigned int mm_nid_of_pfn(const struct mm_host *mm, uint64_t pfn)
@@ -101,6 +106,16 @@ static inline unsigned int mm_nid_of_pfn(const struct mm_host *mm, uint64_t pfn)
 	uint64_t n = pfn / mm->pages_per_node;
 
 	return n >= mm->nr_nodes ? mm->nr_nodes - 1 : (unsigned int)n;
+}
+
+/* page_zone(): the index of the zone holding @pfn. */
+static inline unsigned int mm_zid_of_pfn(const struct mm_host *mm, uint64_t pfn)
+{
+	unsigned int nid = mm_nid_of_pfn(mm, pfn), z = mm->node_zone[nid];
+
+	while (z + 1 < mm->node_zone[nid + 1] && pfn >= mm->zones[z].end_pfn)
+		z++;
+	return z;
 }
 
 /* Set the error of the last call and return it (for "return mm_err(mm, e)"). */
@@ -116,8 +131,8 @@ static inline void mm_list_init(struct mm_list *l)
 	l->tail = MM_NIL;
 }
 
-/* Boot: free one naturally aligned block of node @nid (FPI_TO_TAIL). */
-void mm_boot_free_block(struct mm_host *mm, unsigned int nid, uint64_t pfn, unsigned int order);
+/* Boot: free one naturally aligned block of zone @zid (FPI_TO_TAIL). */
+void mm_boot_free_block(struct mm_host *mm, unsigned int zid, uint64_t pfn, unsigned int order);
 
 /* Is @page a pointer into this host's mem_map (checked without UB)? */
 bool mm_page_valid(const struct mm_host *mm, const struct page *page);

@@ -31,10 +31,10 @@ int mm_free_aligned_count(const struct mm_host *mm, unsigned int align_order, ui
 		return SNP_EINVAL;
 	*aligned = 0;
 	*free = 0;
-	for (unsigned int n = 0; n < mm->nr_nodes; n++)
+	for (unsigned int z = 0; z < mm->nr_zones; z++)
 		for (unsigned int o = 0; o <= MM_MAX_ORDER; o++)
-			list_count(mm, &mm->zones[n].area[o].list, o, align_order, aligned, free);
-	for (size_t i = 0; i < (size_t)mm->nr_cpus * mm->nr_nodes; i++)
+			list_count(mm, &mm->zones[z].area[o].list, o, align_order, aligned, free);
+	for (size_t i = 0; i < (size_t)mm->nr_cpus * mm->nr_zones; i++)
 		for (unsigned int o = 0; o <= MM_PCP_MAX_ORDER; o++)
 			list_count(mm, &mm->pcp[i].lists[o], o, align_order, aligned, free);
 	return 0;

@@ -4,7 +4,8 @@
  * host, after Linux mm/page_alloc.c (6.x).  Function names in comments are
  * the kernel functions each piece mirrors; the code is our own.
  *
- * What is modeled: one zone per node, one migratetype, orders 0..10, the
+ * What is modeled: one zone per node (or x86's DMA/DMA32/Normal with
+ * lowmem_reserve, mm_config.x86_layout), one migratetype, orders 0..10, the
  * expand() split rule, buddy merging in __free_one_page() with the
  * buddy_merge_likely() tail placement, pcp lists for orders 0..3 refilled by
  * rmqueue_bulk() and drained from their cold tail by free_pcppages_bulk(),
@@ -151,9 +152,9 @@ static void free_one_page(struct mm_host *mm, struct mm_zone *z, uint64_t pfn,
 }
 
 /* Boot memory goes to the tail (__free_pages_core() uses FPI_TO_TAIL). */
-void mm_boot_free_block(struct mm_host *mm, unsigned int nid, uint64_t pfn, unsigned int order)
+void mm_boot_free_block(struct mm_host *mm, unsigned int zid, uint64_t pfn, unsigned int order)
 {
-	free_one_page(mm, &mm->zones[nid], pfn, order, true);
+	free_one_page(mm, &mm->zones[zid], pfn, order, true);
 }
 
 /*
@@ -242,9 +243,9 @@ static void free_pcppages_bulk(struct mm_host *mm, struct mm_zone *z, struct mm_
  * freed last comes back first).  An empty list is refilled first with
  * max(batch >> order, 2) blocks (nr_pcp_alloc() scaling, 5.13).
  */
-static uint32_t rmqueue_pcplist(struct mm_host *mm, unsigned int nid, unsigned int order)
+static uint32_t rmqueue_pcplist(struct mm_host *mm, unsigned int zid, unsigned int order)
 {
-	struct mm_pcp *pcp = mm_pcp_of(mm, mm->cpu, nid);
+	struct mm_pcp *pcp = mm_pcp_of(mm, mm->cpu, zid);
 	struct mm_list *l = &pcp->lists[order];
 	uint32_t pfn;
 
@@ -256,7 +257,7 @@ static uint32_t rmqueue_pcplist(struct mm_host *mm, unsigned int nid, unsigned i
 			if (batch < 2)
 				batch = 2;
 		}
-		if (!rmqueue_bulk(mm, &mm->zones[nid], order, batch, pcp))
+		if (!rmqueue_bulk(mm, &mm->zones[zid], order, batch, pcp))
 			return MM_NIL;
 	}
 	pfn = l->head;
@@ -267,24 +268,50 @@ static uint32_t rmqueue_pcplist(struct mm_host *mm, unsigned int nid, unsigned i
 }
 
 /* rmqueue(): small orders through the pcp, larger ones from the buddy. */
-static uint32_t rmqueue(struct mm_host *mm, unsigned int nid, unsigned int order)
+static uint32_t rmqueue(struct mm_host *mm, unsigned int zid, unsigned int order)
 {
 	if (order <= MM_PCP_MAX_ORDER)
-		return rmqueue_pcplist(mm, nid, order);
-	return rmqueue_smallest(mm, &mm->zones[nid], order);
+		return rmqueue_pcplist(mm, zid, order);
+	return rmqueue_smallest(mm, &mm->zones[zid], order);
 }
 
-/* get_page_from_freelist(): the preferred node, then the others in node order. */
+/*
+ * The lowmem_reserve part of zone_watermark_fast() / __zone_watermark_ok():
+ * a GFP_KERNEL request may take from a zone only while its free pages, less
+ * the request, stay above lowmem_reserve[ZONE_NORMAL].  The watermarks
+ * themselves are not modeled (min = 0), so a zone with no reserve (the
+ * node's highest) is always tried.
+ */
+static bool zone_reserve_ok(const struct mm_zone *z, unsigned int order)
+{
+	if (!z->lowmem_reserve)
+		return true;
+	return z->free_pages + 1 > (1ULL << order) &&
+	       z->free_pages - (1ULL << order) + 1 > z->lowmem_reserve;
+}
+
+/*
+ * get_page_from_freelist() over the zonelist as build_zonelists() orders it
+ * (node order): the preferred node's zones from Normal down to DMA, then the
+ * next nodes' the same way.
+ */
 static uint32_t get_page_from_freelist(struct mm_host *mm, unsigned int nid, mm_gfp_t gfp,
 				       unsigned int order)
 {
 	unsigned int tries = (gfp & MM_GFP_THISNODE) ? 1 : mm->nr_nodes;
 
 	for (unsigned int i = 0; i < tries; i++) {
-		uint32_t pfn = rmqueue(mm, (nid + i) % mm->nr_nodes, order);
+		unsigned int n = (nid + i) % mm->nr_nodes;
 
-		if (pfn != MM_NIL)
-			return pfn;
+		for (unsigned int z = mm->node_zone[n + 1]; z-- > mm->node_zone[n];) {
+			uint32_t pfn;
+
+			if (!zone_reserve_ok(&mm->zones[z], order))
+				continue;
+			pfn = rmqueue(mm, z, order);
+			if (pfn != MM_NIL)
+				return pfn;
+		}
 	}
 	return MM_NIL;
 }
@@ -294,10 +321,10 @@ void mm_drain_all_pages(struct mm_host *mm)
 	if (!mm)
 		return;
 	for (unsigned int cpu = 0; cpu < mm->nr_cpus; cpu++)
-		for (unsigned int nid = 0; nid < mm->nr_nodes; nid++) {
-			struct mm_pcp *pcp = mm_pcp_of(mm, cpu, nid);
+		for (unsigned int zid = 0; zid < mm->nr_zones; zid++) {
+			struct mm_pcp *pcp = mm_pcp_of(mm, cpu, zid);
 
-			free_pcppages_bulk(mm, &mm->zones[nid], pcp, pcp->count, 0);
+			free_pcppages_bulk(mm, &mm->zones[zid], pcp, pcp->count, 0);
 		}
 }
 
@@ -383,15 +410,15 @@ static int check_live_head(struct mm_host *mm, const struct page *page, unsigned
  */
 static void free_to_pcp(struct mm_host *mm, uint32_t pfn, unsigned int order)
 {
-	unsigned int nid = mm_nid_of_pfn(mm, pfn);
-	struct mm_pcp *pcp = mm_pcp_of(mm, mm->cpu, nid);
+	unsigned int zid = mm_zid_of_pfn(mm, pfn);
+	struct mm_pcp *pcp = mm_pcp_of(mm, mm->cpu, zid);
 
 	mm->mem_map[pfn].flags |= PG_pcp;
 	mm->mem_map[pfn].order = (uint8_t)order;
 	list_add_head(mm, &pcp->lists[order], pfn);
 	pcp->count += 1u << order;
 	if (pcp->count >= mm->high)
-		free_pcppages_bulk(mm, &mm->zones[nid], pcp, mm->batch, order);
+		free_pcppages_bulk(mm, &mm->zones[zid], pcp, mm->batch, order);
 }
 
 int mm_free_pages(struct mm_host *mm, struct page *page, unsigned int order)
@@ -407,7 +434,7 @@ int mm_free_pages(struct mm_host *mm, struct page *page, unsigned int order)
 	if (order <= MM_PCP_MAX_ORDER)
 		free_to_pcp(mm, pfn, order);
 	else
-		free_one_page(mm, &mm->zones[mm_nid_of_pfn(mm, pfn)], pfn, order, false);
+		free_one_page(mm, &mm->zones[mm_zid_of_pfn(mm, pfn)], pfn, order, false);
 	return 0;
 }
 

@@ -178,6 +178,7 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 	hc.profile = &cfg->profile;
 	hc.strategy = s;
 	hc.snp_enabled = true;
+	hc.late_vendor_load = true;
 	ret = kvm_host_create(&hc, &host);
 	if (ret) {
 		out->err = ret;
@@ -191,8 +192,11 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 	if (!ret) {
 		mm_free_aligned_count(kvm_host_mm(host), MM_PAGEBLOCK_ORDER, &aligned, &free);
 		out->p_est = free ? (double)aligned / (double)free : 0;
-		ret = mc_create_vms(host, cfg, &rng);
+		/* modprobe kvm_amd on the aged host: svm_hardware_setup's save areas now. */
+		ret = kvm_x86_vendor_init(host, kvm_vendor_svm());
 	}
+	if (!ret)
+		ret = mc_create_vms(host, cfg, &rng);
 	for (unsigned k = 0; !ret && k < cfg->ticks; k++)
 		ret = kvm_host_tick(host, mm_rng_next(&rng), NULL, NULL);
 	kvm_host_get_stats(host, &out->st);
@@ -232,20 +236,16 @@ static void *mc_worker(void *arg)
 
 /*
  * The analytic estimate of aligned sensitive pages in one trial under naive:
- *  - host save areas are allocated at host setup, from a fresh allocator, on
- *    the setup CPU: expand() hands out a fresh max-order block low page
- *    first, so the k-th order-0 page is 2MB-aligned iff k % 512 == 0 —
- *    exactly ceil(cpus / 512) of them (snp-facts §6);
- *  - every later sensitive page is taken from an aged allocator: were it
- *    any free page, it would be aligned with probability p = aligned free
- *    pages / free pages, measured when the trial's VMs are created.
+ * kvm_amd loads on the aged host (a module, after boot), so every sensitive
+ * page, the save areas included, is taken from an aged allocator; were it any
+ * free page, it would be aligned with probability p = 2MB-aligned free pages
+ * / free pages, measured just before the module loads.  The old first term,
+ * ceil(cpus / 512) save areas aligned by a fresh allocator's expand(), is
+ * gone with the fresh allocator.
  */
-static double mc_est_aligned(const struct mc_trial *tr, unsigned cpus, uint64_t *markable)
+static double mc_est_aligned(const struct mc_trial *tr)
 {
-	uint64_t hsave = tr->st.sensitive_allocated[KVM_PAGE_HSAVE];
-
-	*markable = tr->n_sensitive - hsave;
-	return (double)((cpus + 511) / 512) + tr->p_est * (double)*markable;
+	return tr->p_est * (double)tr->n_sensitive;
 }
 
 static void mc_sum(const struct mc_shared *sh, unsigned si, struct sim_mc_result *r)
@@ -257,7 +257,9 @@ static void mc_sum(const struct mc_shared *sh, unsigned si, struct sim_mc_result
 	r->strategy = sh->strat[si];
 	for (unsigned t = 0; t < sh->cfg->trials; t++) {
 		const struct mc_trial *tr = &sh->trials[si * sh->cfg->trials + t];
-		uint64_t aligned = 0, markable;
+		uint64_t aligned = 0;
+		/* pages VMRUN marks in-use by default: all sensitive kinds but the save area */
+		uint64_t markable = tr->n_sensitive - tr->st.sensitive_allocated[KVM_PAGE_HSAVE];
 
 		r->trials++;
 		r->spurious_faults += tr->st.spurious_faults;
@@ -275,7 +277,7 @@ static void mc_sum(const struct mc_shared *sh, unsigned si, struct sim_mc_result
 		r->order1_blocks += tr->st.order1_broken;
 		r->leaked_pages += tr->st.leaked_pages;
 		r->vmruns += tr->st.vmruns;
-		est += mc_est_aligned(tr, sh->cfg->cpus, &markable);
+		est += mc_est_aligned(tr);
 		est_trials += 1.0 - pow(1.0 - tr->p_est, (double)markable);
 	}
 	r->aligned_fraction = r->sensitive_pages ?
