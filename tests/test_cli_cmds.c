@@ -202,6 +202,33 @@ static void test_simulate_deterministic_across_threads(void)
 	cli_run_free(&d);
 }
 
+/* Per page kind: allocated >= markable >= exposed, each with an aligned count no larger. */
+static void expect_kind_counts(const struct jl *o)
+{
+	static const char *const kinds[] = { "vmcb01", "vmsa", "avic", "hsave", "vmcb02" };
+	const struct jl *bk = jl_get(o, "by_kind");
+	double exposed = 0, exposed_aligned = 0;
+
+	KASSERT(bk != NULL);
+	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kinds); k++) {
+		const struct jl *c = jl_get(bk, kinds[k]);
+
+		KASSERT(c != NULL);
+		KEXPECT(num(c, "allocated") >= num(c, "markable"));
+		KEXPECT(num(c, "markable") >= num(c, "exposed"));
+		KEXPECT(num(c, "aligned") >= num(c, "markable_aligned"));
+		KEXPECT(num(c, "markable_aligned") >= num(c, "exposed_aligned"));
+		KEXPECT(num(c, "exposed") >= num(c, "exposed_aligned"));
+		exposed += num(c, "exposed");
+		exposed_aligned += num(c, "exposed_aligned");
+	}
+	KEXPECT_EQ(num(jl_get(bk, "avic"), "markable"), 0);   /* AVIC off on early-snp */
+	KEXPECT_EQ(num(o, "exposed_pages"), exposed);
+	KEXPECT_EQ(num(o, "exposed_aligned_pages"), exposed_aligned);
+	KEXPECT(num(o, "exposed_ci95_lo") <= num(o, "exposed_aligned_fraction"));
+	KEXPECT(num(o, "exposed_ci95_hi") >= num(o, "exposed_aligned_fraction"));
+}
+
 /*
  * The issue's acceptance run: an aged host with enough vCPUs shows faults
  * for naive and none for a safe strategy, and the measured aligned count
@@ -228,11 +255,13 @@ static void test_simulate_faults_naive_only_and_estimate(void)
 			KEXPECT(num(o, "spurious_faults") > 0);
 			KEXPECT(num(o, "trials_with_fault") > 0);
 			KEXPECT(fabs(num(o, "aligned_sensitive_pages") - est) <= 4 * sqrt(est) + 2);
+			KEXPECT(jl_get(o, "counterfactual") && jl_get(o, "counterfactual")->boolean);
 		} else {
 			KEXPECT_EQ(num(o, "spurious_faults"), 0);
 			KEXPECT_EQ(num(o, "aligned_sensitive_pages"), 0);
 		}
 		KEXPECT_EQ(num(o, "leaked_pages"), 0);
+		expect_kind_counts(o);
 	}
 	jl_free(doc);
 }
@@ -258,6 +287,8 @@ static void test_simulate_bad_input(void)
 	EXPECT_USAGE_ERROR("simulate --cpus 0", "--cpus");
 	EXPECT_USAGE_ERROR("simulate --cpus -1", "--cpus");
 	EXPECT_USAGE_ERROR("simulate --vcpus 65", "--vcpus");
+	EXPECT_USAGE_ERROR("simulate --vmsave-marks maybe", "--vmsave-marks");
+	EXPECT_USAGE_ERROR("simulate --vmsave-window 2", "--vmsave-window");
 	EXPECT_USAGE_ERROR("simulate --age 99", "--age");
 	EXPECT_USAGE_ERROR("simulate --threads 0", "--threads");
 	EXPECT_USAGE_ERROR("simulate --trials 1.5", "--trials");

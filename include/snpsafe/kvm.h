@@ -111,6 +111,16 @@ struct kvm_host_config {
 	 * once the host has aged, so the save areas come from a used allocator.
 	 */
 	bool late_vendor_load;
+	/*
+	 * The CPU marks the VMSAVE target in-use while VMSAVE runs (AMD, "KVM:
+	 * SVM: Make VMSAVE target area memory allocation SNP safe"; snp-facts
+	 * §5).  The model does not execute VMSAVE: when set, the host save area
+	 * counts as markable (kvm_host_census) and ticks count the hugepage
+	 * writes into its 2MB region while its CPU enters a guest
+	 * (kvm_host_stats.vmsave_window_writes), the writes a VMSAVE window can
+	 * overlap.
+	 */
+	bool vmsave_marks;
 };
 
 /* Defaults: early-snp, SNP on, upstream strategy, svm, AVIC auto. */
@@ -253,8 +263,28 @@ struct kvm_host_stats {
 	uint64_t vmruns, vmrun_failures;
 	uint64_t kernel_writes, kernel_allocs, kernel_frees;
 	uint64_t guest_pages;         /* guest memory pages allocated so far */
+	/*
+	 * vmsave_marks: hugepage writes by kernel work into the 2MB region of a
+	 * 2MB-aligned host save area whose CPU entered a guest in the same tick
+	 * (so ran VMSAVE to it), each a chance to overlap the VMSAVE window.
+	 */
+	uint64_t vmsave_window_writes;
 };
 int kvm_host_get_stats(const struct kvm_host *host, struct kvm_host_stats *out);
+
+/*
+ * The live sensitive pages of a host, per kind (src/kvm/census.c): how many
+ * exist, how many this profile and host can mark in-use, how many of those
+ * sit in a 2MB region still hugepage-mapped in the direct map (exposed), and
+ * of each how many are 2MB-aligned.  Only an exposed aligned page can take
+ * the erratum.
+ */
+struct kvm_page_census {
+	uint64_t allocated[KVM_PAGE_NR_KINDS], aligned[KVM_PAGE_NR_KINDS];
+	uint64_t markable[KVM_PAGE_NR_KINDS], markable_aligned[KVM_PAGE_NR_KINDS];
+	uint64_t exposed[KVM_PAGE_NR_KINDS], exposed_aligned[KVM_PAGE_NR_KINDS];
+};
+int kvm_host_census(const struct kvm_host *host, struct kvm_page_census *out);
 
 /* A page leaked on purpose: RMPUPDATE back to shared failed, never freed. */
 struct kvm_leak {

@@ -107,13 +107,15 @@ struct sim_mc_config {
 	unsigned strategies;          /* bit mask of 1 << enum snp_alloc_strategy */
 	struct snp_profile profile;
 	uint64_t seed;
+	bool vmsave_marks;            /* the save area is a VMSAVE target, marked while VMSAVE runs */
+	double vmsave_window;         /* share of a tick one VMSAVE takes (assumed; default 1e-4) */
 	/* Called from the calling thread while workers run; may be NULL. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
 };
 
 /* Defaults: 2 GiB, 4 CPUs, 16 VMs x 4 vCPUs, mix svm:2,sev:1,sev-es:1,snp:1,nested:1, age 60%,
- * 512 ticks, 32 trials, 1 thread, all strategies, early-snp, seed 1. */
+ * 512 ticks, 32 trials, 1 thread, all strategies, early-snp, seed 1, vmsave_marks on. */
 void sim_mc_config_init(struct sim_mc_config *cfg);
 /* "svm:2,snp:1" or "svm,snp" (weight 1) into mix[]; 0 or SNP_EINVAL. */
 int sim_mc_parse_mix(const char *s, unsigned mix[SIM_VM_NR]);
@@ -129,15 +131,28 @@ struct sim_mc_result {
 	uint64_t sensitive_pages;         /* VMCB, VMSA, AVIC, save area, vmcb02 */
 	uint64_t aligned_sensitive_pages;
 	uint64_t sensitive_by_kind[5], aligned_by_kind[5];
+	/* kvm_host_census() at the end of each trial, summed (index: enum kvm_page_kind) */
+	uint64_t markable_by_kind[5], markable_aligned_by_kind[5];
+	uint64_t exposed_by_kind[5], exposed_aligned_by_kind[5];
+	uint64_t exposed_pages, exposed_aligned_pages;
+	double exposed_aligned_fraction;  /* the headline: exposed aligned / exposed */
+	double exposed_ci_lo, exposed_ci_hi;  /* Wilson score interval, 95% */
+	double est_exposed_fraction;      /* p (aligned free fraction) weighted by exposed pages */
+	double trials_with_exposed_aligned;
+	double est_trials_with_exposed_aligned;
+	/* VMSAVE window (vmsave_marks): writes that could overlap it, and faults expected */
+	uint64_t vmsave_window_writes;
+	double vmsave_expected_faults;    /* vmsave_window_writes x vmsave_window */
 	uint64_t order1_blocks;
 	uint64_t leaked_pages;
 	uint64_t vmruns;
 	/* Analytic estimates beside the measured rates (docs/ERRATUM.md). */
 	double aligned_fraction;          /* measured: aligned / sensitive */
 	double est_aligned_fraction;      /* 2MB-aligned free pages / free pages at start */
-	double trials_with_aligned;       /* measured: share of trials with an aligned page */
-	double est_trials_with_aligned;   /* 1 - (1 - p)^n per trial, averaged */
 };
+
+/* Wilson score interval of k successes in n at z (1.96: 95%); lo = hi = 0 for n = 0. */
+void sim_wilson_interval(uint64_t k, uint64_t n, double z, double *lo, double *hi);
 
 /* Run; out has room for SNP_ALLOC_NR_STRATEGIES results, *nr_out says how many. */
 int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned *nr_out);

@@ -7,6 +7,7 @@
 
 #include <snpsafe/sim.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -77,6 +78,25 @@ static int set_knob(void *ctx, const char *v)
 	return snp_profile_set_knob(&OPTS(ctx)->mc.profile, v);
 }
 
+static int set_vmsave_marks(void *ctx, const char *v)
+{
+	if (strcmp(v, "on") && strcmp(v, "off"))
+		return SNP_EINVAL;
+	OPTS(ctx)->mc.vmsave_marks = !strcmp(v, "on");
+	return 0;
+}
+
+static int set_vmsave_window(void *ctx, const char *v)
+{
+	char *end;
+	double x = strtod(v, &end);
+
+	if (end == v || *end || !isfinite(x) || x < 0 || x > 1)
+		return SNP_EINVAL;
+	OPTS(ctx)->mc.vmsave_window = x;
+	return 0;
+}
+
 static const struct cli_option simulate_options[] = {
 	{ "mem", true, set_mem, "SIZE", "modeled memory per host, K/M/G/T (default 2G)" },
 	{ "cpus", true, set_cpus, "N", "host CPUs (default 4)" },
@@ -91,6 +111,10 @@ static const struct cli_option simulate_options[] = {
 	{ "profile", true, set_profile, "P", "early-snp or fixed (default early-snp)" },
 	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (docs/MODEL.md), repeatable" },
 	{ "seed", true, set_seed, "N", "PRNG seed (default 1)" },
+	{ "vmsave-marks", true, set_vmsave_marks, "on|off",
+	  "the save area is a VMSAVE target, in-use while VMSAVE runs (default on)" },
+	{ "vmsave-window", true, set_vmsave_window, "F",
+	  "share of a tick one VMSAVE takes, 0..1 (assumed; default 0.0001)" },
 	{ "json", false, set_json, "", "print one JSON object on stdout" },
 	{ NULL, false, NULL, NULL, NULL },
 };
@@ -114,34 +138,111 @@ static void progress(void *ctx, uint64_t done, uint64_t total)
 	cli_progress_update(ctx, done);
 }
 
+static const char *const kind_names[5] = { "vmcb01", "vmsa", "avic", "hsave", "vmcb02" };
+
+static void print_kinds(const struct sim_mc_result *r)
+{
+	for (int k = 0; k < 5; k++)
+		printf("%-9s %-7s %10llu %8llu %10llu %8llu %10llu %8llu\n",
+		       snp_alloc_strategy_name(r->strategy), kind_names[k],
+		       (unsigned long long)r->sensitive_by_kind[k],
+		       (unsigned long long)r->aligned_by_kind[k],
+		       (unsigned long long)r->markable_by_kind[k],
+		       (unsigned long long)r->markable_aligned_by_kind[k],
+		       (unsigned long long)r->exposed_by_kind[k],
+		       (unsigned long long)r->exposed_aligned_by_kind[k]);
+}
+
 static void print_text(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned n)
 {
 	char mem[32];
 
-	printf("Monte Carlo: %u trials per strategy; each a %s host (%u CPUs) aged to %u%%, "
-	       "%u VMs x %u vCPUs, %u ticks; profile %s; seed %llu\n\n", o->mc.trials,
+	printf("Monte Carlo: %u trials per strategy; each a %s host (%u CPUs) aged to %u%%, then "
+	       "kvm_amd loaded, %u VMs x %u vCPUs, %u ticks; profile %s; seed %llu\n\n", o->mc.trials,
 	       cli_fmt_size(o->mc.mem_bytes, mem, sizeof(mem)), o->mc.cpus, o->mc.age_pct, o->mc.vms,
 	       o->mc.vcpus, o->mc.ticks, o->mc.profile.name, (unsigned long long)o->mc.seed);
-	printf("%-9s %7s %12s %10s %10s %9s %13s %13s %9s %7s\n", "strategy", "trials",
-	       "w/ spurious", "spurious", "sensitive", "aligned", "aligned frac", "analytic est",
-	       "order-1", "leaked");
+	printf("%-9s %7s %12s %9s %8s %8s %13s %19s %13s %8s %7s\n", "strategy", "trials",
+	       "w/ spurious", "spurious", "exposed", "aligned", "exposed frac", "95% interval",
+	       "analytic est", "order-1", "leaked");
 	for (unsigned i = 0; i < n; i++)
-		printf("%-9s %7llu %12llu %10llu %10llu %9llu %13.5f %13.5f %9llu %7llu\n",
+		printf("%-9s %7llu %12llu %9llu %8llu %8llu %13.5f   [%.5f, %.5f] %13.5f %8llu %7llu\n",
 		       snp_alloc_strategy_name(r[i].strategy), (unsigned long long)r[i].trials,
 		       (unsigned long long)r[i].trials_with_fault, (unsigned long long)r[i].spurious_faults,
-		       (unsigned long long)r[i].sensitive_pages,
-		       (unsigned long long)r[i].aligned_sensitive_pages, r[i].aligned_fraction,
-		       r[i].est_aligned_fraction, (unsigned long long)r[i].order1_blocks,
-		       (unsigned long long)r[i].leaked_pages);
-	printf("\nsensitive = VMCB, VMSA, AVIC backing page, host save area, vmcb02.  analytic est (naive):\n"
-	       "save areas come from a fresh allocator at host setup, where expand() makes the first of\n"
-	       "every 512 pages 2MB-aligned; every later page is aligned as often as free memory is\n"
-	       "(2MB-aligned free pages / free pages, read when the trial's VMs are created).\n");
+		       (unsigned long long)r[i].exposed_pages,
+		       (unsigned long long)r[i].exposed_aligned_pages, r[i].exposed_aligned_fraction,
+		       r[i].exposed_ci_lo, r[i].exposed_ci_hi, r[i].est_exposed_fraction,
+		       (unsigned long long)r[i].order1_blocks, (unsigned long long)r[i].leaked_pages);
+	printf("\n%-9s %-7s %10s %8s %10s %8s %10s %8s\n", "strategy", "kind", "allocated", "aligned",
+	       "markable", "aligned", "exposed", "aligned");
+	for (unsigned i = 0; i < n; i++)
+		print_kinds(&r[i]);
+	if (o->mc.vmsave_marks)
+		printf("\nVMSAVE window: hugepage writes into the 2MB region of an aligned save area while\n"
+		       "its CPU entered a guest, x %g (a VMSAVE's share of a tick, assumed):\n",
+		       o->mc.vmsave_window);
+	for (unsigned i = 0; o->mc.vmsave_marks && i < n; i++)
+		printf("  %-9s %8llu writes -> %.4f expected faults in %llu trials\n",
+		       snp_alloc_strategy_name(r[i].strategy),
+		       (unsigned long long)r[i].vmsave_window_writes, r[i].vmsave_expected_faults,
+		       (unsigned long long)r[i].trials);
+	printf("\nThe naive strategy is a counterfactual: an SNP host without snp_safe_alloc_page(); no\n"
+	       "released kernel ran one.  markable = this profile and host can mark it in-use (a VMCB always, a\n"
+	       "VMSA of SEV-ES/SNP, the AVIC page only with AVIC on, the save area as a VMSAVE target);\n"
+	       "exposed = markable and its 2MB region still hugepage-mapped in the direct map (a\n"
+	       "launched SNP VMSA's is 4K).  exposed frac = 2MB-aligned exposed pages / exposed pages,\n"
+	       "with its Wilson 95%% interval.  analytic est (naive): the aligned share of free memory\n"
+	       "just before kvm_amd loads, weighted by exposed pages: every page comes from the aged\n"
+	       "allocator.\n");
+}
+
+static void print_json_kinds(struct json *j, const struct sim_mc_result *r)
+{
+	json_obj_begin(j, "by_kind");
+	for (int k = 0; k < 5; k++) {
+		json_obj_begin(j, kind_names[k]);
+		json_u64(j, "allocated", r->sensitive_by_kind[k]);
+		json_u64(j, "aligned", r->aligned_by_kind[k]);
+		json_u64(j, "markable", r->markable_by_kind[k]);
+		json_u64(j, "markable_aligned", r->markable_aligned_by_kind[k]);
+		json_u64(j, "exposed", r->exposed_by_kind[k]);
+		json_u64(j, "exposed_aligned", r->exposed_aligned_by_kind[k]);
+		json_obj_end(j);
+	}
+	json_obj_end(j);
+}
+
+static void print_json_result(struct json *j, const struct sim_mc_result *r)
+{
+	json_obj_begin(j, NULL);
+	json_str(j, "strategy", snp_alloc_strategy_name(r->strategy));
+	json_bool(j, "counterfactual", r->strategy == SNP_ALLOC_NAIVE);
+	json_u64(j, "trials", r->trials);
+	json_u64(j, "trials_with_fault", r->trials_with_fault);
+	json_u64(j, "spurious_faults", r->spurious_faults);
+	json_u64(j, "real_faults", r->real_faults);
+	json_u64(j, "sensitive_pages", r->sensitive_pages);
+	json_u64(j, "aligned_sensitive_pages", r->aligned_sensitive_pages);
+	json_u64(j, "exposed_pages", r->exposed_pages);
+	json_u64(j, "exposed_aligned_pages", r->exposed_aligned_pages);
+	json_u64(j, "order1_blocks", r->order1_blocks);
+	json_u64(j, "leaked_pages", r->leaked_pages);
+	json_u64(j, "vmruns", r->vmruns);
+	json_double(j, "aligned_fraction", r->aligned_fraction);
+	json_double(j, "est_aligned_fraction", r->est_aligned_fraction);
+	json_double(j, "exposed_aligned_fraction", r->exposed_aligned_fraction);
+	json_double(j, "exposed_ci95_lo", r->exposed_ci_lo);
+	json_double(j, "exposed_ci95_hi", r->exposed_ci_hi);
+	json_double(j, "est_exposed_fraction", r->est_exposed_fraction);
+	json_double(j, "trials_with_exposed_aligned", r->trials_with_exposed_aligned);
+	json_double(j, "est_trials_with_exposed_aligned", r->est_trials_with_exposed_aligned);
+	json_u64(j, "vmsave_window_writes", r->vmsave_window_writes);
+	json_double(j, "vmsave_expected_faults", r->vmsave_expected_faults);
+	print_json_kinds(j, r);
+	json_obj_end(j);
 }
 
 static void print_json(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned n)
 {
-	static const char *const kinds[] = { "vmcb01", "vmsa", "avic", "hsave", "vmcb02" };
 	struct json j;
 
 	json_init(&j, stdout);
@@ -156,34 +257,12 @@ static void print_json(const struct simulate_opts *o, const struct sim_mc_result
 	json_u64(&j, "trials", o->mc.trials);
 	json_str(&j, "profile", o->mc.profile.name);
 	json_u64(&j, "seed", o->mc.seed);
+	json_bool(&j, "vmsave_marks", o->mc.vmsave_marks);
+	json_double(&j, "vmsave_window", o->mc.vmsave_window);
 	json_obj_end(&j);
 	json_arr_begin(&j, "results");
-	for (unsigned i = 0; i < n; i++) {
-		json_obj_begin(&j, NULL);
-		json_str(&j, "strategy", snp_alloc_strategy_name(r[i].strategy));
-		json_u64(&j, "trials", r[i].trials);
-		json_u64(&j, "trials_with_fault", r[i].trials_with_fault);
-		json_u64(&j, "spurious_faults", r[i].spurious_faults);
-		json_u64(&j, "real_faults", r[i].real_faults);
-		json_u64(&j, "sensitive_pages", r[i].sensitive_pages);
-		json_u64(&j, "aligned_sensitive_pages", r[i].aligned_sensitive_pages);
-		json_u64(&j, "order1_blocks", r[i].order1_blocks);
-		json_u64(&j, "leaked_pages", r[i].leaked_pages);
-		json_u64(&j, "vmruns", r[i].vmruns);
-		json_double(&j, "aligned_fraction", r[i].aligned_fraction);
-		json_double(&j, "est_aligned_fraction", r[i].est_aligned_fraction);
-		json_double(&j, "trials_with_aligned", r[i].trials_with_aligned);
-		json_double(&j, "est_trials_with_aligned", r[i].est_trials_with_aligned);
-		json_obj_begin(&j, "by_kind");
-		for (int k = 0; k < 5; k++) {
-			json_obj_begin(&j, kinds[k]);
-			json_u64(&j, "allocated", r[i].sensitive_by_kind[k]);
-			json_u64(&j, "aligned", r[i].aligned_by_kind[k]);
-			json_obj_end(&j);
-		}
-		json_obj_end(&j);
-		json_obj_end(&j);
-	}
+	for (unsigned i = 0; i < n; i++)
+		print_json_result(&j, &r[i]);
 	json_arr_end(&j);
 	json_obj_end(&j);
 	json_finish(&j);
@@ -195,8 +274,11 @@ int cmd_simulate(int argc, char **argv)
 		"Monte Carlo over independent modeled hosts: each is created, its allocator aged,\n"
 		"filled with VMs, run for some ticks (vCPUs entering and leaving while other CPUs\n"
 		"write through the direct map near and far), and torn down.  Per strategy: trials,\n"
-		"trials with a spurious fault, faults, sensitive pages and how many were 2MB-aligned,\n"
-		"order-1 blocks broken, pages leaked, and the analytic estimate beside the measure.\n"
+		"trials with a spurious fault, faults; per page kind the pages allocated, markable\n"
+		"in-use and exposed (markable under a hugepage), each with its 2MB-aligned count;\n"
+		"the exposed aligned fraction with its 95% interval and the analytic estimate;\n"
+		"order-1 blocks broken, pages leaked.  naive is a counterfactual: an SNP host\n"
+		"without snp_safe_alloc_page() (no released kernel ran one).\n"
 		"Deterministic for a seed whatever the thread count.\n";
 	struct simulate_opts o = { 0 };
 	struct sim_mc_result res[SNP_ALLOC_NR_STRATEGIES];

@@ -82,15 +82,21 @@ static void vcpu_sensitive(const struct kvm_host *host, const struct kvm_vcpu *v
 
 /*
  * Up to max pfns of sensitive pages: those of the vCPUs running now first
- * (their count in *nr_running), then the save areas and every other vCPU's.
+ * (their count in *nr_running; with vmsave_marks, the save areas of the CPUs
+ * that entered a guest too), then the other save areas and every other vCPU's.
  * Near writes aim at the first group when it is not empty: the workload
  * models a busy host whose kernel keeps writing the pages around whatever
  * is running (docs/MODEL.md, "Tick workload").
  */
 static unsigned collect_sensitive(const struct kvm_host *host, snp_pfn_t *out, unsigned max,
-				  unsigned *nr_running)
+				  unsigned *nr_running, const bool *busy)
 {
 	unsigned n = 0;
+
+	/* vmsave_marks: the save area of a CPU entering a guest is in use around it too */
+	for (unsigned c = 0; host->cfg.vmsave_marks && c < host->nr_cpus && n < max; c++)
+		if (busy[c] && host->sd[c].init)
+			out[n++] = kvm_page_pfn(host, host->sd[c].save_area);
 
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t v = 0; v < host->vms_cap; v++) {
@@ -106,7 +112,7 @@ static unsigned collect_sensitive(const struct kvm_host *host, snp_pfn_t *out, u
 		if (pass == 0) {
 			*nr_running = n;
 			for (unsigned c = 0; c < host->nr_cpus && n < max; c++)
-				if (host->sd[c].init)
+				if (host->sd[c].init && !(host->cfg.vmsave_marks && busy[c]))
 					out[n++] = kvm_page_pfn(host, host->sd[c].save_area);
 		}
 	}
@@ -150,21 +156,50 @@ static snp_pfn_t pick_far(struct kvm_host *host, uint64_t *rng)
 	return kvm_page_pfn(host, k->page) + mm_rng_below(rng, 1ULL << k->order);
 }
 
-static void kwork_write(struct kvm_host *host, unsigned cpu, bool near, const snp_pfn_t *sens,
-			unsigned n, unsigned nr_running, uint64_t *rng, struct kvm_tick_report *rep)
+/* What kernel work of one tick aims at: the sensitive pages, and which CPUs entered a guest. */
+struct tick_ctx {
+	const snp_pfn_t *sens;
+	unsigned n, nr_running;
+	const bool *busy;
+};
+
+/*
+ * vmsave_marks: a write by @cpu into the 2MB region of an aligned save area
+ * of another CPU that entered a guest this tick (VMSAVE to it before VMRUN,
+ * svm_prepare_switch_to_guest()), through a hugepage, may overlap the
+ * VMSAVE window; count it.
+ */
+static void count_vmsave_window(struct kvm_host *host, unsigned cpu, snp_pfn_t pfn,
+				const bool *busy)
 {
-	snp_pfn_t pfn = near ? pick_near(host, sens, n, nr_running, rng) : pick_far(host, rng);
+	snp_pfn_t base = pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
+	enum snp_map_size size = SNP_MAP_4K;
+
+	if (!host->cfg.vmsave_marks ||
+	    snp_direct_map_lookup(host->machine, snp_pfn_to_virt(pfn), &size) ||
+	    size == SNP_MAP_4K)
+		return;
+	for (unsigned c = 0; c < host->nr_cpus; c++)
+		if (c != cpu && busy[c] && host->sd[c].init &&
+		    kvm_page_pfn(host, host->sd[c].save_area) == base)
+			host->stats.vmsave_window_writes++;
+}
+
+static void kwork_write(struct kvm_host *host, unsigned cpu, bool near, const struct tick_ctx *t,
+			uint64_t *rng, struct kvm_tick_report *rep)
+{
+	snp_pfn_t pfn = near ? pick_near(host, t->sens, t->n, t->nr_running, rng) : pick_far(host, rng);
 
 	if (pfn == SNP_NO_PAGE || !kernel_may_write(host, pfn))
 		return;
+	count_vmsave_window(host, cpu, pfn, t->busy);
 	snp_host_write(host->machine, cpu, snp_pfn_to_virt(pfn));
 	host->stats.kernel_writes++;
 	rep->writes++;
 }
 
 static void kernel_work(struct kvm_host *host, unsigned cpu, const struct kvm_tick_config *cfg,
-			const snp_pfn_t *sens, unsigned n, unsigned nr_running, uint64_t *rng,
-			struct kvm_tick_report *rep)
+			const struct tick_ctx *t, uint64_t *rng, struct kvm_tick_report *rep)
 {
 	for (unsigned i = 0; i < cfg->kernel_ops; i++) {
 		uint64_t r = mm_rng_below(rng, 100);
@@ -174,8 +209,7 @@ static void kernel_work(struct kvm_host *host, unsigned cpu, const struct kvm_ti
 		else if (r < cfg->alloc_pct + cfg->free_pct && host->nr_kwork)
 			kwork_free_idx(host, (unsigned)mm_rng_below(rng, host->nr_kwork));
 		else
-			kwork_write(host, cpu, mm_rng_below(rng, 100) < cfg->near_pct, sens, n,
-				    nr_running, rng, rep);
+			kwork_write(host, cpu, mm_rng_below(rng, 100) < cfg->near_pct, t, rng, rep);
 	}
 }
 
@@ -267,10 +301,13 @@ int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_co
 	for (unsigned c = 0; c < host->nr_cpus; c++)
 		if (mm_rng_below(&rng, 100) < cfg->run_pct)
 			busy[c] = tick_run_one(host, c, vcpus, nv, cfg, &rng, &rep);
-	ns = collect_sensitive(host, sens, max_s, &nr_running);
+	ns = collect_sensitive(host, sens, max_s, &nr_running, busy);
 	for (unsigned c = 0; c < host->nr_cpus; c++)
-		if (!busy[c])
-			kernel_work(host, c, cfg, sens, ns, nr_running, &rng, &rep);
+		if (!busy[c]) {
+			struct tick_ctx t = { sens, ns, nr_running, busy };
+
+			kernel_work(host, c, cfg, &t, &rng, &rep);
+		}
 	tick_exit_all(host, vcpus, nv);
 	rep.faults = (unsigned)(snp_fault_count(host->machine) - faults0);
 	rep.spurious = (unsigned)(snp_fault_count_spurious(host->machine) - spur0);

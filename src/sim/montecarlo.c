@@ -51,6 +51,8 @@ void sim_mc_config_init(struct sim_mc_config *cfg)
 	cfg->strategies = (1u << SNP_ALLOC_NR_STRATEGIES) - 1;
 	cfg->profile = snp_profile_early_snp;
 	cfg->seed = 1;
+	cfg->vmsave_marks = true;
+	cfg->vmsave_window = 1e-4;
 }
 
 int sim_mc_parse_mix(const char *s, unsigned mix[SIM_VM_NR])
@@ -122,6 +124,7 @@ static const enum snp_guest_type kind_type[SIM_VM_NR] = {
 struct mc_trial {
 	int err;
 	struct kvm_host_stats st;
+	struct kvm_page_census census;
 	double p_est;            /* aligned free fraction at the start */
 	uint64_t n_sensitive;
 };
@@ -179,6 +182,7 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 	hc.strategy = s;
 	hc.snp_enabled = true;
 	hc.late_vendor_load = true;
+	hc.vmsave_marks = cfg->vmsave_marks;
 	ret = kvm_host_create(&hc, &host);
 	if (ret) {
 		out->err = ret;
@@ -200,6 +204,7 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 	for (unsigned k = 0; !ret && k < cfg->ticks; k++)
 		ret = kvm_host_tick(host, mm_rng_next(&rng), NULL, NULL);
 	kvm_host_get_stats(host, &out->st);
+	kvm_host_census(host, &out->census);
 	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++)
 		out->n_sensitive += out->st.sensitive_allocated[k];
 	out->err = ret;
@@ -241,52 +246,102 @@ static void *mc_worker(void *arg)
  * free page, it would be aligned with probability p = 2MB-aligned free pages
  * / free pages, measured just before the module loads.  The old first term,
  * ceil(cpus / 512) save areas aligned by a fresh allocator's expand(), is
- * gone with the fresh allocator.
+ * gone with the fresh allocator.  The same p applies to the exposed pages.
  */
-static double mc_est_aligned(const struct mc_trial *tr)
+static double mc_est_aligned(const struct mc_trial *tr, uint64_t pages)
 {
-	return tr->p_est * (double)tr->n_sensitive;
+	return tr->p_est * (double)pages;
+}
+
+void sim_wilson_interval(uint64_t k, uint64_t n, double z, double *lo, double *hi)
+{
+	double p, z2, den, mid, half;
+
+	*lo = *hi = 0;
+	if (!n || k > n)
+		return;
+	p = (double)k / (double)n;
+	z2 = z * z;
+	den = 1 + z2 / (double)n;
+	mid = (p + z2 / (2.0 * (double)n)) / den;
+	half = z * sqrt(p * (1 - p) / (double)n + z2 / (4.0 * (double)n * (double)n)) / den;
+	*lo = k && mid - half > 0 ? mid - half : 0;   /* exact bounds at the ends */
+	*hi = k < n && mid + half < 1 ? mid + half : 1;
+}
+
+/* Add one trial's census (kvm_host_census) to the result. */
+static uint64_t mc_sum_census(struct sim_mc_result *r, const struct kvm_page_census *c)
+{
+	uint64_t exposed = 0;
+
+	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++) {
+		r->markable_by_kind[k] += c->markable[k];
+		r->markable_aligned_by_kind[k] += c->markable_aligned[k];
+		r->exposed_by_kind[k] += c->exposed[k];
+		r->exposed_aligned_by_kind[k] += c->exposed_aligned[k];
+		r->exposed_pages += c->exposed[k];
+		r->exposed_aligned_pages += c->exposed_aligned[k];
+		exposed += c->exposed[k];
+	}
+	return exposed;
+}
+
+static bool mc_trial_has_exposed_aligned(const struct kvm_page_census *c)
+{
+	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++)
+		if (c->exposed_aligned[k])
+			return true;
+	return false;
+}
+
+static void mc_sum_trial(struct sim_mc_result *r, const struct mc_trial *tr, double *est,
+			 double *est_exposed, double *est_trials, uint64_t *with_aligned)
+{
+	uint64_t exposed = mc_sum_census(r, &tr->census);
+
+	r->trials++;
+	r->spurious_faults += tr->st.spurious_faults;
+	r->real_faults += tr->st.faults - tr->st.spurious_faults;
+	r->trials_with_fault += tr->st.spurious_faults > 0;
+	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++) {
+		r->sensitive_by_kind[k] += tr->st.sensitive_allocated[k];
+		r->aligned_by_kind[k] += tr->st.sensitive_aligned[k];
+		r->aligned_sensitive_pages += tr->st.sensitive_aligned[k];
+	}
+	r->sensitive_pages += tr->n_sensitive;
+	*with_aligned += mc_trial_has_exposed_aligned(&tr->census);
+	r->order1_blocks += tr->st.order1_broken;
+	r->leaked_pages += tr->st.leaked_pages;
+	r->vmruns += tr->st.vmruns;
+	r->vmsave_window_writes += tr->st.vmsave_window_writes;
+	*est += mc_est_aligned(tr, tr->n_sensitive);
+	*est_exposed += mc_est_aligned(tr, exposed);
+	*est_trials += 1.0 - pow(1.0 - tr->p_est, (double)exposed);
 }
 
 static void mc_sum(const struct mc_shared *sh, unsigned si, struct sim_mc_result *r)
 {
-	double est = 0, est_trials = 0;
+	double est = 0, est_exposed = 0, est_trials = 0;
 	uint64_t with_aligned = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->strategy = sh->strat[si];
-	for (unsigned t = 0; t < sh->cfg->trials; t++) {
-		const struct mc_trial *tr = &sh->trials[si * sh->cfg->trials + t];
-		uint64_t aligned = 0;
-		/* pages VMRUN marks in-use by default: all sensitive kinds but the save area */
-		uint64_t markable = tr->n_sensitive - tr->st.sensitive_allocated[KVM_PAGE_HSAVE];
-
-		r->trials++;
-		r->spurious_faults += tr->st.spurious_faults;
-		r->real_faults += tr->st.faults - tr->st.spurious_faults;
-		r->trials_with_fault += tr->st.spurious_faults > 0;
-		for (int k = 0; k < KVM_PAGE_NR_KINDS; k++) {
-			r->sensitive_by_kind[k] += tr->st.sensitive_allocated[k];
-			r->aligned_by_kind[k] += tr->st.sensitive_aligned[k];
-			aligned += tr->st.sensitive_aligned[k];
-		}
-		r->sensitive_pages += tr->n_sensitive;
-		r->aligned_sensitive_pages += aligned;
-		/* Pages VMRUN marks in-use: all sensitive kinds but the save area. */
-		with_aligned += aligned > tr->st.sensitive_aligned[KVM_PAGE_HSAVE];
-		r->order1_blocks += tr->st.order1_broken;
-		r->leaked_pages += tr->st.leaked_pages;
-		r->vmruns += tr->st.vmruns;
-		est += mc_est_aligned(tr);
-		est_trials += 1.0 - pow(1.0 - tr->p_est, (double)markable);
-	}
+	for (unsigned t = 0; t < sh->cfg->trials; t++)
+		mc_sum_trial(r, &sh->trials[si * sh->cfg->trials + t], &est, &est_exposed,
+			     &est_trials, &with_aligned);
 	r->aligned_fraction = r->sensitive_pages ?
 		(double)r->aligned_sensitive_pages / (double)r->sensitive_pages : 0;
-	r->trials_with_aligned = r->trials ? (double)with_aligned / (double)r->trials : 0;
+	r->exposed_aligned_fraction = r->exposed_pages ?
+		(double)r->exposed_aligned_pages / (double)r->exposed_pages : 0;
+	sim_wilson_interval(r->exposed_aligned_pages, r->exposed_pages, 1.96, &r->exposed_ci_lo,
+			    &r->exposed_ci_hi);
+	r->trials_with_exposed_aligned = r->trials ? (double)with_aligned / (double)r->trials : 0;
+	r->vmsave_expected_faults = (double)r->vmsave_window_writes * sh->cfg->vmsave_window;
 	/* Safe strategies never hand out an aligned page: their estimate is 0 by construction. */
 	if (r->strategy == SNP_ALLOC_NAIVE && r->sensitive_pages && r->trials) {
 		r->est_aligned_fraction = est / (double)r->sensitive_pages;
-		r->est_trials_with_aligned = est_trials / (double)r->trials;
+		r->est_exposed_fraction = r->exposed_pages ? est_exposed / (double)r->exposed_pages : 0;
+		r->est_trials_with_exposed_aligned = est_trials / (double)r->trials;
 	}
 }
 
@@ -311,6 +366,7 @@ static int mc_check(const struct sim_mc_config *cfg)
 		mix += cfg->mix[k];
 	if (!cfg->trials || !cfg->threads || !cfg->cpus || !cfg->vms || !cfg->vcpus || !mix ||
 	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 ||
+	    !(cfg->vmsave_window >= 0 && cfg->vmsave_window <= 1) ||
 	    !(cfg->strategies & ((1u << SNP_ALLOC_NR_STRATEGIES) - 1)))
 		return SNP_EINVAL;
 	return 0;
