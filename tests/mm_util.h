@@ -13,7 +13,11 @@
 
 #include <time.h>
 
-/* A host of @mib MiB on @nodes nodes and @cpus CPUs, default pcp; aborts the case on error. */
+/*
+ * A host of @mib MiB on @nodes nodes and @cpus CPUs with the fixed pcp sizes
+ * 63 / 378 the classic cases were worked out for (the kernel's per-zone
+ * formulas are pinned in test_mm_linux.c); aborts the case on error.
+ */
 static inline struct mm_host *mmt_host(uint64_t mib, unsigned int nodes, unsigned int cpus)
 {
 	struct mm_config cfg;
@@ -22,6 +26,7 @@ static inline struct mm_host *mmt_host(uint64_t mib, unsigned int nodes, unsigne
 	mm_config_init(&cfg, mib * SNP_MiB);
 	cfg.nr_nodes = nodes;
 	cfg.nr_cpus = cpus;
+	cfg.pcp_batch = MM_PCP_BATCH_DEFAULT;
 	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
 	return mm;
 }

@@ -160,11 +160,214 @@ static void test_lowmem_reserve(void)
 	mm_host_destroy(mm);
 }
 
+/* ---- migratetypes ---- */
+
+static const enum mm_kernel kernels[] = { MM_KERNEL_6_1, MM_KERNEL_6_12 };
+
+/* A bare 64 MiB host (one zone) with pcp batch 1: every pcp refill takes one block. */
+static struct mm_host *mt_host(enum mm_kernel k)
+{
+	struct mm_config cfg;
+	struct mm_host *mm = NULL;
+
+	mm_config_init(&cfg, 64 * SNP_MiB);
+	cfg.pcp_batch = 1;
+	cfg.kernel = k;
+	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
+	return mm;
+}
+
+/* Take every max-order block as MOVABLE; return them in @blk[16]. */
+static void take_all_movable(struct mm_host *mm, struct page *blk[16])
+{
+	for (unsigned i = 0; i < 16; i++) {
+		blk[i] = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, MM_MAX_ORDER);
+		KASSERT(blk[i]);
+		KEXPECT_EQ(mmt_pfn(mm, blk[i]), (snp_pfn_t)i << MM_MAX_ORDER);
+	}
+	KEXPECT(mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE | MM_GFP_NORETRY, 0) == NULL);
+}
+
+/*
+ * memmap_init_range(): every pageblock starts MOVABLE.  __rmqueue_fallback():
+ * an UNMOVABLE request with only MOVABLE blocks free takes the LARGEST one
+ * (not the lowest, not the smallest), re-types its pageblocks
+ * (change_pageblock_range()) and returns its first page: 2MB-aligned.
+ */
+static void test_unmovable_steals_largest(void)
+{
+	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+		struct mm_host *mm = mt_host(kernels[k]);
+		struct page *blk[16], *small, *p;
+
+		KEXPECT_EQ(mm_pageblock_migratetype(mm, 0), MM_MT_MOVABLE);
+		take_all_movable(mm, blk);
+		/* block 2 back, then an order-3 MOVABLE from it: orders 3..9 free at 2048+ */
+		KASSERT_EQ(mm_free_pages(mm, blk[2], MM_MAX_ORDER), 0);
+		small = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, 3);
+		KASSERT(small);
+		KEXPECT_EQ(mmt_pfn(mm, small), 2048);
+		/* block 7 back whole: the largest MOVABLE free block, at pfn 7168 */
+		KASSERT_EQ(mm_free_pages(mm, blk[7], MM_MAX_ORDER), 0);
+		p = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
+		KASSERT(p);
+		ktap_log("%s: UNMOVABLE order 0 got pfn %llu", mm_kernel_name(kernels[k]),
+			 (unsigned long long)mmt_pfn(mm, p));
+		KEXPECT_EQ(mmt_pfn(mm, p), 7168);
+		KEXPECT(snp_pfn_2m_aligned(mmt_pfn(mm, p)));
+		KEXPECT_EQ(mm_pageblock_migratetype(mm, 7168), MM_MT_UNMOVABLE);
+		KEXPECT_EQ(mm_pageblock_migratetype(mm, 7168 + 512), MM_MT_UNMOVABLE);
+		KEXPECT_EQ(mm_pageblock_migratetype(mm, 2048), MM_MT_MOVABLE);
+		/* the rest of the stolen block sits on UNMOVABLE lists */
+		KEXPECT_EQ(mm_free_block_mt(mm, 7168 + 512), MM_MT_UNMOVABLE);
+		KEXPECT_EQ(mm_free_block_mt(mm, 2048 + 512), MM_MT_MOVABLE);
+		MMT_CHECK(mm);
+		mm_host_destroy(mm);
+	}
+}
+
+/*
+ * A MOVABLE page X sits in a pageblock an UNMOVABLE request then claims
+ * (free pages >= half the block, steal_suitable_fallback()); freeing X puts
+ * it on the UNMOVABLE pcp list (free_unref_page(): get_pfnblock_migratetype())
+ * and, drained, on the UNMOVABLE free list.
+ */
+static void test_free_into_stolen_block(void)
+{
+	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+		struct mm_host *mm = mt_host(kernels[k]);
+		struct page *blk[16], *x, *upper, *u;
+		uint64_t un0, un1, mv0, mv1;
+
+		take_all_movable(mm, blk);
+		KASSERT_EQ(mm_free_pages(mm, blk[5], MM_MAX_ORDER), 0);   /* pfns 5120..6143 */
+		x = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, 0);
+		KASSERT(x);
+		KEXPECT_EQ(mmt_pfn(mm, x), 5120);
+		upper = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, MM_PAGEBLOCK_ORDER);
+		KASSERT(upper);
+		KEXPECT_EQ(mmt_pfn(mm, upper), 5632);   /* the other pageblock, whole */
+		mm_drain_all_pages(mm);
+		/* largest free is order 8 at 5376, inside X's pageblock: a partial steal */
+		u = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
+		KASSERT(u);
+		ktap_log("%s: UNMOVABLE got pfn %llu from X's pageblock", mm_kernel_name(kernels[k]),
+			 (unsigned long long)mmt_pfn(mm, u));
+		KEXPECT(mmt_pfn(mm, u) >= 5120 && mmt_pfn(mm, u) < 5632);
+		KEXPECT_EQ(mm_pageblock_migratetype(mm, 5120), MM_MT_UNMOVABLE);
+		KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, 5120, 0, MM_MT_UNMOVABLE, &un0), 0);
+		KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, 5120, 0, MM_MT_MOVABLE, &mv0), 0);
+		KASSERT_EQ(mm_free_pages(mm, x, 0), 0);
+		KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, 5120, 0, MM_MT_UNMOVABLE, &un1), 0);
+		KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, 5120, 0, MM_MT_MOVABLE, &mv1), 0);
+		KEXPECT_EQ(un1, un0 + 1);
+		KEXPECT_EQ(mv1, mv0);
+		mm_drain_all_pages(mm);
+		KEXPECT_EQ(mm_free_block_mt(mm, 5120), MM_MT_UNMOVABLE);
+		MMT_CHECK(mm);
+		mm_host_destroy(mm);
+	}
+}
+
+/*
+ * A partial steal that cannot claim the pageblock (free + alike < 256):
+ * 6.1's move_freepages_block() still moves every free page of the pageblock
+ * to the UNMOVABLE lists; 6.12 takes one block and leaves the rest MOVABLE.
+ * Either way the pageblock stays MOVABLE.
+ */
+static void test_partial_steal_61_vs_612(void)
+{
+	uint64_t moved[2];
+
+	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+		struct mm_host *mm = mt_host(kernels[k]);
+		struct page *blk[16], *held[512], *u;
+		uint64_t n = 0;
+
+		take_all_movable(mm, blk);
+		KASSERT_EQ(mm_free_pages(mm, blk[3], MM_MAX_ORDER), 0);   /* pfns 3072..4095 */
+		KASSERT(mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, MM_PAGEBLOCK_ORDER));  /* 3072 */
+		/* the pageblock at 3584: 320 MOVABLE pages in use (order 6 x 5), 192 free */
+		for (unsigned i = 0; i < 8; i++)
+			KASSERT((held[i] = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, 6)));
+		for (unsigned i = 5; i < 8; i++)
+			KASSERT_EQ(mm_free_pages(mm, held[i], 6), 0);
+		u = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
+		KASSERT(u);
+		KEXPECT(mmt_pfn(mm, u) >= 3584 + 320);
+		KEXPECT_EQ(mm_pageblock_migratetype(mm, 3584), MM_MT_MOVABLE);
+		for (unsigned o = 0; o <= MM_MAX_ORDER; o++) {
+			uint64_t c;
+
+			KASSERT_EQ(mm_free_blocks_mt(mm, 0, o, MM_MT_UNMOVABLE, &c), 0);
+			n += c << o;
+		}
+		moved[k] = n;
+		ktap_log("%s: UNMOVABLE got pfn %llu; %llu free pages now on UNMOVABLE lists",
+			 mm_kernel_name(kernels[k]), (unsigned long long)mmt_pfn(mm, u),
+			 (unsigned long long)n);
+		MMT_CHECK(mm);
+		mm_host_destroy(mm);
+	}
+	KEXPECT_EQ(moved[0], 192 - 1);   /* 6.1: all the rest moved */
+	KEXPECT_EQ(moved[1], 0);         /* 6.12: remainders stay MOVABLE */
+}
+
+/*
+ * ALLOC_NOFRAGMENT (a host with Normal above DMA32): an UNMOVABLE request
+ * first takes only whole pageblocks from other types, in any local zone, so
+ * with Normal holding only small MOVABLE fragments it takes a whole free
+ * pageblock of DMA32 rather than pollute a MOVABLE pageblock of Normal.
+ */
+static void test_nofragment(void)
+{
+	struct mm_host *mm = linux_host(4096 + 64, 1, 1);
+	struct mm_zone_info z[MM_NR_ZONE_TYPES];
+	uint64_t normal_start, normal_pages;
+	struct page **held, *u;
+	uint64_t n = 0;
+
+	KASSERT_EQ(mm_node_zones(mm, 0, z, MM_NR_ZONE_TYPES), 3);
+	KASSERT_EQ(z[2].type, MM_ZONE_NORMAL);
+	normal_start = z[2].start_pfn;
+	normal_pages = z[2].end_pfn - z[2].start_pfn;
+	held = calloc(normal_pages, sizeof(*held));
+	KASSERT(held);
+	/* fill Normal with MOVABLE order-3 blocks, then free every other one */
+	while (n < normal_pages / 8) {
+		struct page *p = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE | MM_GFP_NORETRY, 3);
+
+		KASSERT(p);
+		KASSERT(mmt_pfn(mm, p) >= normal_start);
+		held[n++] = p;
+	}
+	for (uint64_t i = 0; i < n; i += 2)
+		KASSERT_EQ(mm_free_pages(mm, held[i], 3), 0);
+	mm_drain_all_pages(mm);
+	u = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
+	KASSERT(u);
+	ktap_log("UNMOVABLE with Normal fragmented got pfn %llu (Normal starts at %llu)",
+		 (unsigned long long)mmt_pfn(mm, u), (unsigned long long)normal_start);
+	KEXPECT(mmt_pfn(mm, u) < normal_start);
+	KEXPECT(snp_pfn_2m_aligned(mmt_pfn(mm, u)));
+	for (uint64_t p = normal_start; p < normal_start + normal_pages; p += 512)
+		if (mm_pageblock_migratetype(mm, p) != MM_MT_MOVABLE)
+			ktap_fail(__FILE__, __LINE__, "Normal pageblock %llu re-typed",
+				  (unsigned long long)p);
+	free(held);
+	MMT_CHECK(mm);
+	mm_host_destroy(mm);
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_real_mode_reserved),
 	KTAP_CASE(test_bare_host_gives_pfn0),
 	KTAP_CASE(test_zone_layout),
 	KTAP_CASE(test_lowmem_reserve),
+	KTAP_CASE(test_unmovable_steals_largest),
+	KTAP_CASE(test_free_into_stolen_block),
+	KTAP_CASE(test_partial_steal_61_vs_612),
+	KTAP_CASE(test_nofragment),
 };
 
 KTAP_MAIN("mm_linux", cases)

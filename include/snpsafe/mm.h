@@ -35,10 +35,12 @@
 #define MM_MAX_CPUS         1024u
 #define MM_PFN_INVALID      UINT64_MAX
 
-/* Default pcp sizes: Linux zone_batchsize() for zones > 256MB gives 63. */
+/*
+ * Fixed pcp sizes some tests use (mm_config.pcp_batch/pcp_high): 63 is
+ * zone_batchsize() above about 688 MiB, 6 x 63 the pre-5.14 high.  A zero
+ * pcp_batch takes the kernel's per-zone formulas instead (pcp_size.c).
+ */
 #define MM_PCP_BATCH_DEFAULT 63u
-/* high = 6 * batch: the classic pageset_set_batch() rule (assumed; newer
- * kernels derive high from the low watermark and the CPU count). */
 #define MM_PCP_HIGH_DEFAULT  (6u * MM_PCP_BATCH_DEFAULT)
 
 /* Allocation flags: the subset of gfp_t the model needs. */
@@ -48,8 +50,25 @@ typedef unsigned int mm_gfp_t;
 #define MM_GFP_THISNODE  (1u << 1)   /* __GFP_THISNODE: no fallback to other nodes */
 #define MM_GFP_ACCOUNT   (1u << 2)   /* __GFP_ACCOUNT: memcg accounting (no-op here) */
 #define MM_GFP_NORETRY   (1u << 3)   /* __GFP_NORETRY: skip the drain-and-retry slow path */
+#define MM_GFP_MOVABLE   (1u << 4)   /* __GFP_MOVABLE: page cache, anonymous memory */
+#define MM_GFP_RECLAIMABLE (1u << 5) /* __GFP_RECLAIMABLE: reclaimable slab (dentries, inodes) */
 #define MM_GFP_KERNEL_ACCOUNT (MM_GFP_KERNEL | MM_GFP_ACCOUNT)
-#define MM_GFP_ALL       (MM_GFP_ZERO | MM_GFP_THISNODE | MM_GFP_ACCOUNT | MM_GFP_NORETRY)
+#define MM_GFP_HIGHUSER_MOVABLE (MM_GFP_KERNEL | MM_GFP_MOVABLE)   /* page cache and anon */
+#define MM_GFP_ALL       (MM_GFP_ZERO | MM_GFP_THISNODE | MM_GFP_ACCOUNT | MM_GFP_NORETRY | \
+			  MM_GFP_MOVABLE | MM_GFP_RECLAIMABLE)
+
+/*
+ * Migratetypes (include/linux/mmzone.h, 6.1 and 6.12): each 2MB pageblock
+ * has one; free lists and per-CPU lists are per type.  gfp_migratetype():
+ * no mobility flag = UNMOVABLE (KVM's GFP_KERNEL_ACCOUNT pages), MOVABLE,
+ * RECLAIMABLE; both flags at once is refused (SNP_EINVAL).
+ */
+enum mm_migratetype { MM_MT_UNMOVABLE = 0, MM_MT_MOVABLE, MM_MT_RECLAIMABLE, MM_NR_MIGRATETYPES };
+
+/* Which kernel's page allocator the host follows where 6.1 and 6.12 differ. */
+enum mm_kernel { MM_KERNEL_6_12 = 0, MM_KERNEL_6_1, MM_NR_KERNELS };
+const char *mm_kernel_name(enum mm_kernel k);      /* "6.12", "6.1" */
+int mm_kernel_parse(const char *s, enum mm_kernel *out);  /* 0 or SNP_EINVAL */
 
 /* "Use the current CPU's node", as NUMA_NO_NODE in alloc_pages_node(). */
 #define MM_NUMA_NO_NODE  (-1)
@@ -82,8 +101,8 @@ struct mm_config {
 	unsigned int nr_cpus;        /* 1..MM_MAX_CPUS, spread evenly over nodes */
 	const struct mm_reserved_range *reserved;
 	size_t nr_reserved;
-	unsigned int pcp_batch;      /* pages moved per pcp refill/drain */
-	unsigned int pcp_high;       /* pcp drains past this many pages; >= batch */
+	unsigned int pcp_batch;      /* fixed pages per pcp refill/drain; 0 = zone_batchsize() */
+	unsigned int pcp_high;       /* fixed high (>= batch; 0 = 6 x batch) with pcp_batch */
 	/*
 	 * Lay memory out as x86-64 Linux does: pfns 0..255 never free
 	 * (arch/x86/realmode/init.c reserve_real_mode(): memblock_reserve(0,
@@ -92,6 +111,7 @@ struct mm_config {
 	 * lowmem_reserve (setup_per_zone_lowmem_reserve()).
 	 */
 	bool x86_layout;
+	enum mm_kernel kernel;       /* default 6.12 */
 };
 
 /* Page counts of one node, or of the host (nid MM_NUMA_NO_NODE). */
@@ -152,6 +172,37 @@ int mm_page_dirty(const struct mm_host *mm, const struct page *page);
 /* 1 if @page is the head of a live allocation, 0 if not, SNP_EINVAL. */
 int mm_page_allocated(const struct mm_host *mm, const struct page *page);
 
+/* get_pageblock_migratetype() of @pfn's pageblock, or SNP_ERANGE. */
+int mm_pageblock_migratetype(const struct mm_host *mm, snp_pfn_t pfn);
+/*
+ * Free blocks of @order and @mt in node @nid's buddy lists (its zones
+ * summed), and the pcp blocks of @mt and @order of @cpu for the zone holding
+ * @pfn_in_zone.  SNP_EINVAL for bad arguments.
+ */
+int mm_free_blocks_mt(const struct mm_host *mm, int nid, unsigned int order,
+		      enum mm_migratetype mt, uint64_t *out);
+int mm_pcp_blocks_mt(const struct mm_host *mm, unsigned int cpu, snp_pfn_t pfn_in_zone,
+		     unsigned int order, enum mm_migratetype mt, uint64_t *out);
+/* Is @pfn the head of a free buddy block, and on which type's list (-1 if not free)? */
+int mm_free_block_mt(const struct mm_host *mm, snp_pfn_t pfn);
+
+/* The pcp sizes of @cpu's list for the zone holding @pfn (pcp_size.c). */
+struct mm_pcp_info {
+	unsigned int batch;       /* zone_batchsize() */
+	unsigned int high_min;    /* zone_highsize() from the low watermark */
+	unsigned int high_max;    /* 6.12: from managed / 8; 6.1: = high_min */
+	unsigned int high;        /* pcp->high now */
+	unsigned int count;       /* pages on the lists now */
+	uint64_t wmark_low;       /* low_wmark_pages() of the zone */
+};
+int mm_pcp_sizes(const struct mm_host *mm, snp_pfn_t pfn, unsigned int cpu,
+		 struct mm_pcp_info *out);
+/* The formulas alone: zone_batchsize(managed) and zone_highsize(total, cpus, batch). */
+unsigned int mm_zone_batchsize(uint64_t managed);
+unsigned int mm_zone_highsize(uint64_t total_pages, unsigned int cpus, unsigned int batch);
+/* decay_pcp_high() for every list (6.12; the vmstat refresh, about once a second). */
+void mm_pcp_decay(struct mm_host *mm);
+
 /* drain_all_pages(): every CPU's pcp lists back to the buddy lists. */
 void mm_drain_all_pages(struct mm_host *mm);
 
@@ -190,11 +241,14 @@ struct mm_age_config {
 	uint64_t max_ops;          /* give up on target_frag after this many (0: 8 per page) */
 	unsigned int max_order;    /* largest order allocated (<= MM_MAX_ORDER) */
 	unsigned int long_lived;   /* per mille of allocations that are rarely freed */
+	unsigned int movable;      /* per mille of orders 0-3 that are MOVABLE (page cache, anon) */
+	unsigned int reclaimable;  /* per mille of orders 0-3 that are RECLAIMABLE (dentry/inode
+				    * slabs); the rest UNMOVABLE; orders above 3 are all MOVABLE */
 };
 struct mm_aged;
 
 /* Defaults: 60% use, unusable index >= 300, ops scaled to the host, order <= 9,
- * 25% long-lived. */
+ * 25% long-lived, orders 0-3 70% MOVABLE / 8% RECLAIMABLE / 22% UNMOVABLE. */
 void mm_age_config_init(struct mm_age_config *cfg, uint64_t seed);
 /* Run the workload; the allocations it still holds are returned in *out. */
 int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged **out);

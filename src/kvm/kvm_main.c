@@ -57,11 +57,15 @@ static int kvm_mem_push(struct kvm *kvm, struct page *p, unsigned order, snp_gpa
 /*
  * Guest memory, largest blocks first so each block's GPA is aligned to its
  * size.  A block that cannot be had at its order is tried at smaller ones.
+ * Mobility: an SNP guest's private memory is guest_memfd, whose mapping is
+ * unmovable (virt/kvm/guest_memfd.c, mapping_set_unmovable(), 6.8+); other
+ * guests run on the VMM's anonymous memory (GFP_HIGHUSER_MOVABLE).
  */
 static int kvm_alloc_guest_memory(struct kvm *kvm)
 {
 	struct kvm_host *host = kvm->host;
 	uint64_t left = kvm->cfg.guest_pages;
+	mm_gfp_t gfp = kvm_guest_snp(kvm) ? MM_GFP_KERNEL_ACCOUNT : MM_GFP_HIGHUSER_MOVABLE;
 	snp_gpa_t gpa = 0;
 
 	while (left) {
@@ -69,7 +73,7 @@ static int kvm_alloc_guest_memory(struct kvm *kvm)
 		struct page *p = NULL;
 
 		for (;; order--) {
-			p = mm_alloc_pages(host->mm, MM_GFP_KERNEL_ACCOUNT | MM_GFP_ZERO, order);
+			p = mm_alloc_pages(host->mm, gfp | MM_GFP_ZERO, order);
 			if (p || order == 0)
 				break;
 		}

@@ -49,15 +49,31 @@ static unsigned kwork_order(uint64_t *rng)
 	return MM_PAGEBLOCK_ORDER;
 }
 
+/*
+ * The mobility of kernel work's pages: a 2MB folio is page cache or an
+ * anonymous THP (MOVABLE); smaller pages are page cache 60%, slab and
+ * network buffers 30% (UNMOVABLE), dentries and inodes 10% (RECLAIMABLE).
+ * Assumed, docs/MODEL.md.
+ */
+static mm_gfp_t kwork_gfp(unsigned order, uint64_t *rng)
+{
+	uint64_t r = mm_rng_below(rng, 100);
+
+	if (order == MM_PAGEBLOCK_ORDER || r < 60)
+		return MM_GFP_HIGHUSER_MOVABLE;
+	return r < 90 ? MM_GFP_KERNEL : MM_GFP_KERNEL | MM_GFP_RECLAIMABLE;
+}
+
 static void kwork_alloc(struct kvm_host *host, unsigned cpu, uint64_t *rng)
 {
 	unsigned order = kwork_order(rng);
+	mm_gfp_t gfp = kwork_gfp(order, rng);
 	struct page *p;
 
 	if (host->nr_kwork == host->cfg.kernel_work_max)
 		kwork_free_idx(host, (unsigned)mm_rng_below(rng, host->nr_kwork));
 	mm_set_cpu(host->mm, cpu);
-	p = mm_alloc_pages(host->mm, MM_GFP_KERNEL | MM_GFP_NORETRY, order);
+	p = mm_alloc_pages(host->mm, gfp | MM_GFP_NORETRY, order);
 	if (!p)
 		return;
 	host->kwork[host->nr_kwork++] = (struct kvm_kwork_page){ .page = p, .order = order };

@@ -116,7 +116,8 @@ static void add_zone(struct mm_host *mm, unsigned int nid, enum mm_zone_type typ
 	z->start_pfn = start;
 	z->end_pfn = end;
 	for (unsigned int o = 0; o <= MM_MAX_ORDER; o++)
-		mm_list_init(&z->area[o].list);
+		for (unsigned int t = 0; t < MM_NR_MIGRATETYPES; t++)
+			mm_list_init(&z->area[o].list[t]);
 }
 
 /* free_area_init(): the zones of each node, an empty zone left out. */
@@ -153,8 +154,13 @@ static int setup_zones(struct mm_host *mm, bool x86)
 	if (!mm->pcp)
 		return SNP_ENOMEM;
 	for (size_t i = 0; i < (size_t)mm->nr_cpus * mm->nr_zones; i++)
-		for (unsigned int o = 0; o <= MM_PCP_MAX_ORDER; o++)
-			mm_list_init(&mm->pcp[i].lists[o]);
+		for (unsigned int l = 0; l < MM_NR_PCP_LISTS; l++)
+			mm_list_init(&mm->pcp[i].lists[l]);
+	/* memmap_init_range(): every pageblock starts MIGRATE_MOVABLE */
+	mm->pageblock_mt = malloc((mm->nr_pages >> MM_PAGEBLOCK_ORDER) + 1);
+	if (!mm->pageblock_mt)
+		return SNP_ENOMEM;
+	memset(mm->pageblock_mt, MM_MT_MOVABLE, (mm->nr_pages >> MM_PAGEBLOCK_ORDER) + 1);
 	return 0;
 }
 
@@ -197,6 +203,7 @@ static int reserve_and_free(struct mm_host *mm, const struct mm_config *cfg)
 	free_all_memory(mm, res, n);
 	free(res);
 	setup_lowmem_reserve(mm);
+	mm_setup_pcp_sizes(mm);
 	return 0;
 }
 
@@ -218,9 +225,11 @@ int mm_host_create(const struct mm_config *cfg, struct mm_host **out)
 	mm->nr_nodes = cfg->nr_nodes;
 	mm->nr_cpus = cfg->nr_cpus;
 	mm->pages_per_node = mm->nr_pages / mm->nr_nodes;
-	mm->batch = cfg->pcp_batch ? cfg->pcp_batch : MM_PCP_BATCH_DEFAULT;
-	mm->high = cfg->pcp_high ? cfg->pcp_high : 6u * mm->batch;
-	err = mm->high < mm->batch ? SNP_EINVAL : 0;
+	mm->kernel = cfg->kernel;
+	mm->cfg_batch = cfg->pcp_batch;
+	mm->cfg_high = cfg->pcp_batch ? (cfg->pcp_high ? cfg->pcp_high : 6u * cfg->pcp_batch) : 0;
+	err = (unsigned int)cfg->kernel >= MM_NR_KERNELS || (cfg->pcp_high && !cfg->pcp_batch) ||
+	      mm->cfg_high < mm->cfg_batch ? SNP_EINVAL : 0;
 	/* calloc: the kernel of the process maps untouched mem_map on demand. */
 	mm->mem_map = err ? NULL : calloc(mm->nr_pages, sizeof(struct page));
 	if (!err && !mm->mem_map)
@@ -245,6 +254,7 @@ void mm_host_destroy(struct mm_host *mm)
 		return;
 	snp_alloc_fini(mm);
 	free(mm->pcp);
+	free(mm->pageblock_mt);
 	free(mm->node_zone);
 	free(mm->zones);
 	free(mm->mem_map);
@@ -392,4 +402,51 @@ int mm_unusable_index(const struct mm_host *mm, int nid, unsigned int order)
 			small += mm->zones[z].area[o].nr_free << o;
 	}
 	return free ? (int)(small * 1000 / free) : 0;
+}
+
+int mm_pageblock_migratetype(const struct mm_host *mm, snp_pfn_t pfn)
+{
+	if (!mm || pfn >= mm->nr_pages)
+		return SNP_ERANGE;
+	return (int)mm_pageblock_mt(mm, pfn);
+}
+
+static int list_len(const struct mm_host *mm, const struct mm_list *l, uint64_t *out)
+{
+	*out = 0;
+	for (uint32_t pfn = l->head; pfn != MM_NIL; pfn = mm->mem_map[pfn].next)
+		(*out)++;
+	return 0;
+}
+
+int mm_free_blocks_mt(const struct mm_host *mm, int nid, unsigned int order,
+		      enum mm_migratetype mt, uint64_t *out)
+{
+	uint64_t n;
+
+	if (bad_nid(mm, nid) || order > MM_MAX_ORDER || (unsigned int)mt >= MM_NR_MIGRATETYPES || !out)
+		return SNP_EINVAL;
+	*out = 0;
+	for (unsigned int z = mm->node_zone[nid]; z < mm->node_zone[nid + 1]; z++) {
+		list_len(mm, &mm->zones[z].area[order].list[mt], &n);
+		*out += n;
+	}
+	return 0;
+}
+
+int mm_pcp_blocks_mt(const struct mm_host *mm, unsigned int cpu, snp_pfn_t pfn_in_zone,
+		     unsigned int order, enum mm_migratetype mt, uint64_t *out)
+{
+	if (!mm || !out || cpu >= mm->nr_cpus || pfn_in_zone >= mm->nr_pages ||
+	    (unsigned int)mt >= MM_NR_MIGRATETYPES || !mm_pcp_order(order))
+		return SNP_EINVAL;
+	return list_len(mm, &mm->pcp[(size_t)cpu * mm->nr_zones + mm_zid_of_pfn(mm, pfn_in_zone)]
+				      .lists[mm_pindex(mm, mt, order)], out);
+}
+
+int mm_free_block_mt(const struct mm_host *mm, snp_pfn_t pfn)
+{
+	if (!mm || pfn >= mm->nr_pages)
+		return SNP_EINVAL;
+	return (mm->mem_map[pfn].flags & PG_buddy) ? mm->mem_map[pfn].mt : -1;
 }

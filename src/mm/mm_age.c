@@ -63,6 +63,8 @@ void mm_age_config_init(struct mm_age_config *cfg, uint64_t seed)
 	cfg->max_ops = 0;
 	cfg->max_order = MM_PAGEBLOCK_ORDER;
 	cfg->long_lived = 250;
+	cfg->movable = 700;
+	cfg->reclaimable = 80;
 }
 
 /* Mostly order 0, some small orders, a few large ones (slab, THP-like). */
@@ -105,17 +107,35 @@ static void run_on_random_cpu(struct age_run *r)
 	mm_set_cpu(r->mm, (unsigned int)mm_rng_below(&r->rng, r->mm->nr_cpus));
 }
 
+/*
+ * The request's mobility: orders above 3 are large folios of the page cache
+ * and anonymous THPs (SLUB slabs stop at order 3), so MOVABLE; smaller ones
+ * are MOVABLE (page cache, anon), RECLAIMABLE (dentry and inode slabs) or
+ * UNMOVABLE (other slabs, page tables, kernel buffers) by cfg's shares.
+ */
+static mm_gfp_t pick_gfp(struct age_run *r, unsigned int order)
+{
+	uint64_t x = mm_rng_below(&r->rng, 1000);
+
+	if (order > MM_PCP_MAX_ORDER || x < r->cfg->movable)
+		return MM_GFP_HIGHUSER_MOVABLE;
+	if (x < r->cfg->movable + r->cfg->reclaimable)
+		return MM_GFP_KERNEL | MM_GFP_RECLAIMABLE;
+	return MM_GFP_KERNEL;
+}
+
 /* One allocation; a failed large one is retried at order 0.  1 done, 0 full. */
 static int age_alloc(struct age_run *r)
 {
 	unsigned int order = pick_order(r);
+	mm_gfp_t gfp = pick_gfp(r, order);
 	struct page *p;
 
 	run_on_random_cpu(r);
-	p = mm_alloc_pages(r->mm, MM_GFP_KERNEL, order);
+	p = mm_alloc_pages(r->mm, gfp, order);
 	if (!p && order) {
 		order = 0;
-		p = mm_alloc_pages(r->mm, MM_GFP_KERNEL, 0);
+		p = mm_alloc_pages(r->mm, gfp, 0);
 	}
 	if (!p)
 		return 0;
@@ -189,6 +209,7 @@ static int check_age_config(const struct mm_host *mm, const struct mm_age_config
 {
 	if (!mm || !cfg || cfg->target_use > 950 || cfg->max_order > MM_MAX_ORDER ||
 	    cfg->long_lived > 1000 || cfg->target_frag > 1000 ||
+	    cfg->movable > 1000 || cfg->reclaimable > 1000 - cfg->movable ||
 	    (cfg->max_ops && cfg->max_ops < cfg->churn_ops))
 		return SNP_EINVAL;
 	return 0;

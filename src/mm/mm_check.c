@@ -80,13 +80,13 @@ static int check_head(struct check_ctx *c, const struct mm_zone *z, uint32_t pfn
 }
 
 static int check_free_list(struct check_ctx *c, const struct mm_zone *z, unsigned int order,
-			   uint64_t *pages)
+			   unsigned int mt, uint64_t *pages, uint64_t *blocks)
 {
 	uint64_t n = 0;
 	uint32_t prev = MM_NIL;
 	int err;
 
-	for (uint32_t pfn = z->area[order].list.head; pfn != MM_NIL;
+	for (uint32_t pfn = z->area[order].list[mt].head; pfn != MM_NIL;
 	     prev = pfn, pfn = c->mm->mem_map[pfn].next) {
 		const struct page *p = &c->mm->mem_map[pfn];
 
@@ -97,6 +97,8 @@ static int check_free_list(struct check_ctx *c, const struct mm_zone *z, unsigne
 			return err;
 		if ((p->flags & (PG_buddy | PG_pcp)) != PG_buddy)
 			return fail(c, "free block %u flags 0x%x", pfn, p->flags);
+		if (p->mt != mt)
+			return fail(c, "free block %u says type %u on the type-%u list", pfn, p->mt, mt);
 		if (order < MM_MAX_ORDER) {
 			uint64_t b = pfn ^ (1ULL << order);
 
@@ -109,10 +111,8 @@ static int check_free_list(struct check_ctx *c, const struct mm_zone *z, unsigne
 		if (err)
 			return err;
 	}
-	if (n != z->area[order].nr_free)
-		return fail(c, "order-%u nr_free %llu but %llu blocks listed", order,
-			    (unsigned long long)z->area[order].nr_free, (unsigned long long)n);
 	*pages += n << order;
+	*blocks += n;
 	return 0;
 }
 
@@ -121,10 +121,17 @@ static int check_zone(struct check_ctx *c, const struct mm_zone *z)
 	uint64_t pages = 0;
 
 	for (unsigned int o = 0; o <= MM_MAX_ORDER; o++) {
-		int err = check_free_list(c, z, o, &pages);
+		uint64_t n = 0;
 
-		if (err)
-			return err;
+		for (unsigned int mt = 0; mt < MM_NR_MIGRATETYPES; mt++) {
+			int err = check_free_list(c, z, o, mt, &pages, &n);
+
+			if (err)
+				return err;
+		}
+		if (n != z->area[o].nr_free)
+			return fail(c, "order-%u nr_free %llu but %llu blocks listed", o,
+				    (unsigned long long)z->area[o].nr_free, (unsigned long long)n);
 	}
 	if (pages != z->free_pages)
 		return fail(c, "zone free_pages %llu but %llu listed",
@@ -136,11 +143,12 @@ static int check_pcp(struct check_ctx *c, const struct mm_pcp *pcp, const struct
 {
 	uint64_t pages = 0;
 
-	for (unsigned int o = 0; o <= MM_PCP_MAX_ORDER; o++) {
+	for (unsigned int l = 0; l < MM_NR_PCP_LISTS; l++) {
+		unsigned int o = l < MM_NR_LOWORDER_PCP_LISTS ? l / MM_NR_MIGRATETYPES : MM_PAGEBLOCK_ORDER;
 		uint32_t prev = MM_NIL;
 		uint64_t n = 0;
 
-		for (uint32_t pfn = pcp->lists[o].head; pfn != MM_NIL;
+		for (uint32_t pfn = pcp->lists[l].head; pfn != MM_NIL;
 		     prev = pfn, pfn = c->mm->mem_map[pfn].next) {
 			uint8_t f = c->mm->mem_map[pfn].flags;
 			int err;

@@ -32,7 +32,13 @@ struct page {
 	uint32_t prev;
 	uint8_t order;   /* order of the free block or of the allocation */
 	uint8_t flags;
-	uint16_t unused;
+	/*
+	 * Migratetype: of the free list a buddy head is on, of the pcp list a
+	 * pcp head is on (v6.1 get_pcppage_migratetype()), or of the request
+	 * that allocated a live head (PageLRU/__PageMovable for MOVABLE).
+	 */
+	uint8_t mt;
+	uint8_t unused;
 };
 
 /* A doubly linked list of block heads, by pfn. */
@@ -41,10 +47,10 @@ struct mm_list {
 	uint32_t tail;
 };
 
-/* struct free_area: one free list per order (a single migratetype). */
+/* struct free_area: one free list per migratetype. */
 struct mm_free_area {
-	struct mm_list list;
-	uint64_t nr_free;        /* blocks */
+	struct mm_list list[MM_NR_MIGRATETYPES];
+	uint64_t nr_free;        /* blocks, all types */
 };
 
 /* struct zone: one per (node, zone type) that has memory. */
@@ -52,6 +58,10 @@ struct mm_zone {
 	unsigned int nid;
 	enum mm_zone_type type;
 	uint64_t lowmem_reserve; /* lowmem_reserve[ZONE_NORMAL]: kept from GFP_KERNEL */
+	uint64_t wmark_low;      /* low_wmark_pages(), for zone_highsize() only */
+	unsigned int batch;      /* pcp->batch: zone_batchsize() */
+	unsigned int high_min;   /* pcp->high_min: zone_highsize() from the low watermark */
+	unsigned int high_max;   /* pcp->high_max: 6.12 managed / 8 / CPUs; 6.1 = high_min */
 	uint64_t start_pfn;
 	uint64_t end_pfn;        /* exclusive */
 	uint64_t reserved;
@@ -59,10 +69,24 @@ struct mm_zone {
 	struct mm_free_area area[MM_NR_ORDERS];
 };
 
+/*
+ * pcp lists as order_to_pindex() numbers them: MIGRATE_PCPTYPES * order +
+ * migratetype for orders 0..3, then the THP (pageblock order) lists: one in
+ * 6.1, two in 6.12 (movable, and unmovable+reclaimable: commit "mm:
+ * page_alloc: separate THP PCP into movable and non-movable categories").
+ */
+#define MM_NR_LOWORDER_PCP_LISTS (MM_NR_MIGRATETYPES * (MM_PCP_MAX_ORDER + 1))
+#define MM_NR_PCP_LISTS (MM_NR_LOWORDER_PCP_LISTS + 2)
+
 /* struct per_cpu_pages: one per (cpu, zone), cpu-major. */
 struct mm_pcp {
-	struct mm_list lists[MM_PCP_MAX_ORDER + 1];
+	struct mm_list lists[MM_NR_PCP_LISTS];
 	uint32_t count;          /* pages (an order-3 block counts 8) */
+	uint32_t high;           /* pcp->high: fixed in 6.1, adaptive in 6.12 */
+	uint32_t free_count;     /* 6.12: pages freed since the last allocation (halved by one) */
+	uint8_t free_factor;     /* 6.1: doubles the drain on consecutive frees */
+	uint8_t alloc_factor;    /* 6.12: doubles order-0 refills on consecutive allocations */
+	bool prev_free_high_order;   /* 6.12 PCPF_PREV_FREE_HIGH_ORDER */
 };
 
 /* The sieve strategy's set-aside pools, nodes * cap entries (pfns). */
@@ -80,8 +104,10 @@ struct mm_host {
 	unsigned int nr_nodes;
 	unsigned int nr_cpus;
 	unsigned int cpu;        /* the current CPU */
-	unsigned int batch;
-	unsigned int high;
+	unsigned int cfg_batch;  /* mm_config pcp_batch/pcp_high: 0 = the kernel's formulas */
+	unsigned int cfg_high;
+	enum mm_kernel kernel;
+	uint8_t *pageblock_mt;   /* one migratetype per pageblock */
 	int last_err;
 	uint64_t allocated;      /* pages handed out */
 	struct mm_zone *zones;   /* nr_zones, by node then by pfn */
@@ -131,8 +157,42 @@ static inline void mm_list_init(struct mm_list *l)
 	l->tail = MM_NIL;
 }
 
+static inline unsigned int mm_pageblock_mt(const struct mm_host *mm, uint64_t pfn)
+{
+	return mm->pageblock_mt[pfn >> MM_PAGEBLOCK_ORDER];
+}
+
+/* Which pcp list holds blocks of @order and @mt (order_to_pindex()); order is 0..3 or 9. */
+static inline unsigned int mm_pindex(const struct mm_host *mm, unsigned int mt, unsigned int order)
+{
+	if (order > MM_PCP_MAX_ORDER)
+		return MM_NR_LOWORDER_PCP_LISTS +
+		       (mm->kernel == MM_KERNEL_6_12 && mt == MM_MT_MOVABLE ? 1 : 0);
+	return MM_NR_MIGRATETYPES * order + mt;
+}
+
+/* pcp_allowed_order(): orders 0..3, and pageblock order (THP). */
+static inline bool mm_pcp_order(unsigned int order)
+{
+	return order <= MM_PCP_MAX_ORDER || order == MM_PAGEBLOCK_ORDER;
+}
+
 /* Boot: free one naturally aligned block of zone @zid (FPI_TO_TAIL). */
 void mm_boot_free_block(struct mm_host *mm, unsigned int zid, uint64_t pfn, unsigned int order);
+
+/* ---- pcp sizes (pcp_size.c) ---- */
+/* zone_batchsize(), zone_highsize() and the watermarks they need, for every zone. */
+void mm_setup_pcp_sizes(struct mm_host *mm);
+/* rmqueue_pcplist() bookkeeping on every allocation through a pcp. */
+void mm_pcp_note_alloc(const struct mm_host *mm, struct mm_pcp *pcp);
+/* nr_pcp_alloc(): how many blocks a refill of an empty list takes. */
+unsigned int mm_nr_pcp_alloc(const struct mm_host *mm, const struct mm_zone *z,
+			     struct mm_pcp *pcp, unsigned int order);
+/* After a block of @order went onto a pcp list: pages to drain now (0 for none). */
+uint64_t mm_pcp_free_commit(const struct mm_host *mm, const struct mm_zone *z,
+			    struct mm_pcp *pcp, unsigned int order);
+/* free_pcppages_bulk() of @count pages of (cpu, zone), from list 0 on. */
+void mm_pcp_drain_to(struct mm_host *mm, unsigned int cpu, unsigned int zid, uint64_t count);
 
 /* Is @page a pointer into this host's mem_map (checked without UB)? */
 bool mm_page_valid(const struct mm_host *mm, const struct page *page);

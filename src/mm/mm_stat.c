@@ -33,9 +33,13 @@ int mm_free_aligned_count(const struct mm_host *mm, unsigned int align_order, ui
 	*free = 0;
 	for (unsigned int z = 0; z < mm->nr_zones; z++)
 		for (unsigned int o = 0; o <= MM_MAX_ORDER; o++)
-			list_count(mm, &mm->zones[z].area[o].list, o, align_order, aligned, free);
+			for (unsigned int t = 0; t < MM_NR_MIGRATETYPES; t++)
+				list_count(mm, &mm->zones[z].area[o].list[t], o, align_order, aligned,
+					   free);
 	for (size_t i = 0; i < (size_t)mm->nr_cpus * mm->nr_zones; i++)
-		for (unsigned int o = 0; o <= MM_PCP_MAX_ORDER; o++)
-			list_count(mm, &mm->pcp[i].lists[o], o, align_order, aligned, free);
+		for (unsigned int l = 0; l < MM_NR_PCP_LISTS; l++)
+			list_count(mm, &mm->pcp[i].lists[l],
+				   l < MM_NR_LOWORDER_PCP_LISTS ? l / MM_NR_MIGRATETYPES : MM_PAGEBLOCK_ORDER,
+				   align_order, aligned, free);
 	return 0;
 }

@@ -5,13 +5,16 @@
  * the kernel functions each piece mirrors; the code is our own.
  *
  * What is modeled: one zone per node (or x86's DMA/DMA32/Normal with
- * lowmem_reserve, mm_config.x86_layout), one migratetype, orders 0..10, the
- * expand() split rule, buddy merging in __free_one_page() with the
- * buddy_merge_likely() tail placement, pcp lists for orders 0..3 refilled by
- * rmqueue_bulk() and drained from their cold tail by free_pcppages_bulk(),
- * drain_all_pages() and one retry when an allocation fails, node fallback in
- * node order.  Not modeled: watermarks, migratetypes and their fallbacks,
- * compaction, reclaim, page shuffling (docs/MODEL.md lists each choice).
+ * lowmem_reserve, mm_config.x86_layout), orders 0..10, the expand() split
+ * rule, buddy merging in __free_one_page() with the buddy_merge_likely()
+ * tail placement, migratetypes (UNMOVABLE, MOVABLE, RECLAIMABLE pageblocks,
+ * free and pcp lists per type, __rmqueue_fallback() with its 6.1 and 6.12
+ * stealing rules and ALLOC_NOFRAGMENT), pcp lists for orders 0..3 and the
+ * THP order refilled by rmqueue_bulk() and drained from their cold tail by
+ * free_pcppages_bulk() (their sizes in pcp_size.c), drain_all_pages() and
+ * one retry when an allocation fails, node fallback in node order.  Not
+ * modeled: watermarks, compaction, reclaim, highatomic and CMA, page
+ * shuffling (docs/MODEL.md lists each choice).
  */
 #include "mm/mm_internal.h"
 
@@ -69,32 +72,52 @@ static void list_del(struct mm_host *mm, struct mm_list *l, uint32_t pfn)
 	p->prev = MM_NIL;
 }
 
-/* ---- the buddy lists ---- */
+/* ---- the buddy lists, one per (order, migratetype) ---- */
 
-/* __add_to_free_list(): mark the head PageBuddy with its order. */
+/* __add_to_free_list(): mark the head PageBuddy with its order and list type. */
 static void add_to_free_list(struct mm_host *mm, struct mm_zone *z, uint32_t pfn,
-			     unsigned int order, bool tail)
+			     unsigned int order, unsigned int mt, bool tail)
 {
 	struct page *p = &mm->mem_map[pfn];
 
 	p->order = (uint8_t)order;
+	p->mt = (uint8_t)mt;
 	p->flags |= PG_buddy;
 	if (tail)
-		list_add_tail(mm, &z->area[order].list, pfn);
+		list_add_tail(mm, &z->area[order].list[mt], pfn);
 	else
-		list_add_head(mm, &z->area[order].list, pfn);
+		list_add_head(mm, &z->area[order].list[mt], pfn);
 	z->area[order].nr_free++;
 	z->free_pages += 1ULL << order;
 }
 
-/* del_page_from_free_list() */
+/* del_page_from_free_list(): the head knows which type's list it is on. */
 static void del_from_free_list(struct mm_host *mm, struct mm_zone *z, uint32_t pfn,
 			       unsigned int order)
 {
-	mm->mem_map[pfn].flags &= (uint8_t)~PG_buddy;
-	list_del(mm, &z->area[order].list, pfn);
+	struct page *p = &mm->mem_map[pfn];
+
+	p->flags &= (uint8_t)~PG_buddy;
+	list_del(mm, &z->area[order].list[p->mt], pfn);
 	z->area[order].nr_free--;
 	z->free_pages -= 1ULL << order;
+}
+
+/* move_to_free_list(): a free block onto another type's list, at the tail (6.1 and 6.12). */
+static void move_to_free_list(struct mm_host *mm, struct mm_zone *z, uint32_t pfn,
+			      unsigned int order, unsigned int mt)
+{
+	del_from_free_list(mm, z, pfn, order);
+	add_to_free_list(mm, z, pfn, order, mt, true);
+}
+
+/* set_pageblock_migratetype() over every pageblock of a block of @order (change_pageblock_range()). */
+static void set_block_mt(struct mm_host *mm, uint64_t pfn, unsigned int order, unsigned int mt)
+{
+	uint64_t n = order > MM_PAGEBLOCK_ORDER ? 1ULL << (order - MM_PAGEBLOCK_ORDER) : 1;
+
+	for (uint64_t i = 0; i < n; i++)
+		mm->pageblock_mt[(pfn >> MM_PAGEBLOCK_ORDER) + i] = (uint8_t)mt;
 }
 
 /*
@@ -130,12 +153,16 @@ static bool buddy_merge_likely(const struct mm_host *mm, const struct mm_zone *z
 }
 
 /*
- * __free_one_page(): give a block back to the buddy lists, merging with its
- * buddy (pfn ^ 2^order) while that one is free with the same order; the merged
- * block starts at the lower of the two.  @to_tail is FPI_TO_TAIL.
+ * __free_one_page(): give a block back to the buddy lists of type @mt,
+ * merging with its buddy (pfn ^ 2^order) while that one is free with the
+ * same order; the merged block starts at the lower of the two.  UNMOVABLE,
+ * MOVABLE and RECLAIMABLE are all mergeable (migratetype_is_mergeable()).
+ * 6.12 re-types a buddy pageblock of another type to @mt when they merge
+ * past pageblock order ("Match buddy type"); 6.1 leaves it.  @to_tail is
+ * FPI_TO_TAIL.
  */
 static void free_one_page(struct mm_host *mm, struct mm_zone *z, uint64_t pfn,
-			  unsigned int order, bool to_tail)
+			  unsigned int order, unsigned int mt, bool to_tail)
 {
 	while (order < MM_MAX_ORDER) {
 		uint64_t buddy = pfn ^ (1ULL << order);
@@ -143,121 +170,340 @@ static void free_one_page(struct mm_host *mm, struct mm_zone *z, uint64_t pfn,
 		if (!page_is_buddy(mm, z, buddy, order))
 			break;
 		del_from_free_list(mm, z, (uint32_t)buddy, order);
+		if (mm->kernel == MM_KERNEL_6_12 && order >= MM_PAGEBLOCK_ORDER &&
+		    mm_pageblock_mt(mm, buddy) != mt)
+			set_block_mt(mm, buddy, order, mt);
 		pfn &= buddy;
 		order++;
 	}
 	if (!to_tail)
 		to_tail = buddy_merge_likely(mm, z, pfn, order);
-	add_to_free_list(mm, z, (uint32_t)pfn, order, to_tail);
+	add_to_free_list(mm, z, (uint32_t)pfn, order, mt, to_tail);
 }
 
-/* Boot memory goes to the tail (__free_pages_core() uses FPI_TO_TAIL). */
+/* Boot memory goes to the tail (__free_pages_core() uses FPI_TO_TAIL), as MOVABLE. */
 void mm_boot_free_block(struct mm_host *mm, unsigned int zid, uint64_t pfn, unsigned int order)
 {
-	free_one_page(mm, &mm->zones[zid], pfn, order, true);
+	free_one_page(mm, &mm->zones[zid], pfn, order, mm_pageblock_mt(mm, pfn), true);
 }
 
 /*
  * expand(): a block of order @high was taken for an order-@low request.  Keep
- * the LOW part and put each upper half on the next-lower free list (at the
- * head), so the first order-0 page cut from a fresh 4MB block is that block's
- * first page: 4MB-, hence 2MB-aligned.
+ * the LOW part and put each upper half on the next-lower free list of @mt (at
+ * the head), so the first order-0 page cut from a fresh 4MB block is that
+ * block's first page: 4MB-, hence 2MB-aligned.
  */
 static void expand(struct mm_host *mm, struct mm_zone *z, uint64_t pfn,
-		   unsigned int low, unsigned int high)
+		   unsigned int low, unsigned int high, unsigned int mt)
 {
 	while (high > low) {
 		high--;
-		add_to_free_list(mm, z, (uint32_t)(pfn + (1ULL << high)), high, false);
+		add_to_free_list(mm, z, (uint32_t)(pfn + (1ULL << high)), high, mt, false);
 	}
 }
 
-/* __rmqueue_smallest(): the smallest free block that fits, from its list head. */
-static uint32_t rmqueue_smallest(struct mm_host *mm, struct mm_zone *z, unsigned int order)
+/* Take a free block off its list and split it down to @order (page_del_and_expand()). */
+static uint32_t del_and_expand(struct mm_host *mm, struct mm_zone *z, uint32_t pfn,
+			       unsigned int order, unsigned int cur, unsigned int mt)
+{
+	del_from_free_list(mm, z, pfn, cur);
+	expand(mm, z, pfn, order, cur, mt);
+	return pfn;
+}
+
+/* __rmqueue_smallest(): the smallest free block of type @mt that fits, from its list head. */
+static uint32_t rmqueue_smallest(struct mm_host *mm, struct mm_zone *z, unsigned int order,
+				 unsigned int mt)
 {
 	for (unsigned int o = order; o <= MM_MAX_ORDER; o++) {
-		uint32_t pfn = z->area[o].list.head;
+		uint32_t pfn = z->area[o].list[mt].head;
 
-		if (pfn == MM_NIL)
-			continue;
-		del_from_free_list(mm, z, pfn, o);
-		expand(mm, z, pfn, order, o);
-		return pfn;
+		if (pfn != MM_NIL)
+			return del_and_expand(mm, z, pfn, order, o, mt);
 	}
 	return MM_NIL;
 }
 
+/* ---- migratetype fallback: __rmqueue_fallback() of 6.1 and 6.12 ---- */
+
+/* fallbacks[]: the types a request may steal from, in order (MIGRATE_TYPES ends it). */
+static const uint8_t fallbacks[MM_NR_MIGRATETYPES][2] = {
+	[MM_MT_UNMOVABLE] = { MM_MT_RECLAIMABLE, MM_MT_MOVABLE },
+	[MM_MT_MOVABLE] = { MM_MT_RECLAIMABLE, MM_MT_UNMOVABLE },
+	[MM_MT_RECLAIMABLE] = { MM_MT_UNMOVABLE, MM_MT_MOVABLE },
+};
+
+/*
+ * can_steal_fallback(): a whole pageblock may be taken over for a block of
+ * pageblock order or half of it, and always for UNMOVABLE and RECLAIMABLE
+ * requests (they would pollute another block anyway).
+ */
+static bool can_steal_fallback(unsigned int order, unsigned int start_mt)
+{
+	return order >= MM_PAGEBLOCK_ORDER / 2 || start_mt != MM_MT_MOVABLE;
+}
+
+/* find_suitable_fallback(..., only_stealable = false): the first fallback type with a block. */
+static int find_suitable_fallback(const struct mm_zone *z, unsigned int order,
+				  unsigned int start_mt, bool *can_steal)
+{
+	if (!z->area[order].nr_free)
+		return -1;
+	for (unsigned int i = 0; i < 2; i++) {
+		unsigned int mt = fallbacks[start_mt][i];
+
+		if (list_empty(&z->area[order].list[mt]))
+			continue;
+		*can_steal = can_steal_fallback(order, start_mt);
+		return (int)mt;
+	}
+	return -1;
+}
+
+/*
+ * move_freepages_block() (6.1) / prep_move_freepages_block() (6.12): count
+ * the free pages of @pfn's pageblock and the MOVABLE pages in use in it
+ * (PageLRU / __PageMovable: here, live allocations of MOVABLE requests);
+ * when @move_to is a type, move the free blocks onto its lists.  false when
+ * the pageblock crosses the zone (the kernel refuses those).
+ */
+static bool scan_pageblock(struct mm_host *mm, struct mm_zone *z, uint64_t pfn, int move_to,
+			   uint64_t *free, uint64_t *movable)
+{
+	uint64_t start = pfn & ~((1ULL << MM_PAGEBLOCK_ORDER) - 1);
+	uint64_t end = start + (1ULL << MM_PAGEBLOCK_ORDER);
+
+	*free = *movable = 0;
+	if (start < z->start_pfn || end > z->end_pfn)
+		return false;
+	for (uint64_t p = start; p < end;) {
+		const struct page *pg = &mm->mem_map[p];
+		uint64_t n = (pg->flags & (PG_buddy | PG_pcp | PG_alloc)) ? 1ULL << pg->order : 1;
+
+		if (pg->flags & PG_buddy) {
+			*free += n;
+			if (move_to >= 0)
+				move_to_free_list(mm, z, (uint32_t)p, pg->order, (unsigned int)move_to);
+		} else if ((pg->flags & PG_alloc) && pg->mt == MM_MT_MOVABLE) {
+			*movable += n;
+		}
+		p += n;
+	}
+	return true;
+}
+
+/*
+ * The part of steal_suitable_fallback() below pageblock order, for a block
+ * of the pageblock already taken (6.12) or still free (6.1): claim the whole
+ * pageblock when free pages plus pages "alike" the request make at least
+ * half of it.  For an UNMOVABLE or RECLAIMABLE request from a MOVABLE block
+ * every page in use that is not movable counts as alike; for MOVABLE, the
+ * movable ones; between UNMOVABLE and RECLAIMABLE none.
+ */
+static bool claim_block_ok(const struct mm_host *mm, uint64_t pfn, unsigned int start_mt,
+			   uint64_t free, uint64_t movable)
+{
+	unsigned int block_mt = mm_pageblock_mt(mm, pfn);
+	uint64_t alike;
+
+	if (start_mt == MM_MT_MOVABLE)
+		alike = movable;
+	else if (block_mt == MM_MT_MOVABLE)
+		alike = (1ULL << MM_PAGEBLOCK_ORDER) - (free + movable);
+	else
+		alike = 0;
+	return free + alike >= (1ULL << (MM_PAGEBLOCK_ORDER - 1));
+}
+
+/*
+ * steal_suitable_fallback() of 6.1: at or above pageblock order the block's
+ * pageblocks change type whole and the block moves to the request's list;
+ * below it, with whole_block, every free page of the pageblock moves to the
+ * request's lists (claimed or not) and the pageblock is re-typed if the
+ * claim holds; without whole_block only the block moves.  The caller then
+ * retries __rmqueue_smallest().
+ */
+static void steal_fallback_61(struct mm_host *mm, struct mm_zone *z, uint32_t pfn,
+			      unsigned int cur, unsigned int start_mt, bool whole_block)
+{
+	uint64_t free, movable;
+
+	if (cur >= MM_PAGEBLOCK_ORDER) {
+		set_block_mt(mm, pfn, cur, start_mt);
+		move_to_free_list(mm, z, pfn, cur, start_mt);
+		return;
+	}
+	if (!whole_block || !scan_pageblock(mm, z, pfn, (int)start_mt, &free, &movable) || !free) {
+		if (mm->mem_map[pfn].flags & PG_buddy)
+			move_to_free_list(mm, z, pfn, cur, start_mt);
+		return;
+	}
+	if (claim_block_ok(mm, pfn, start_mt, free, movable))
+		set_block_mt(mm, pfn, MM_PAGEBLOCK_ORDER, start_mt);
+}
+
+/*
+ * steal_suitable_fallback() of 6.12: at or above pageblock order the block
+ * is taken, its pageblocks re-typed, and split for the request (its first
+ * page is the pageblock's head); below it the whole pageblock moves to the
+ * request's type only when the claim holds (then __rmqueue_smallest());
+ * otherwise one block is taken and split, its remainders staying on the
+ * lists of the pageblock's own type.
+ */
+static uint32_t steal_fallback_612(struct mm_host *mm, struct mm_zone *z, uint32_t pfn,
+				   unsigned int cur, unsigned int order, unsigned int start_mt,
+				   bool whole_block)
+{
+	unsigned int block_mt = mm_pageblock_mt(mm, pfn);
+	uint64_t free, movable;
+
+	if (cur >= MM_PAGEBLOCK_ORDER) {
+		del_from_free_list(mm, z, pfn, cur);
+		set_block_mt(mm, pfn, cur, start_mt);
+		expand(mm, z, pfn, order, cur, start_mt);
+		return pfn;
+	}
+	if (whole_block && scan_pageblock(mm, z, pfn, -1, &free, &movable) &&
+	    claim_block_ok(mm, pfn, start_mt, free, movable)) {
+		scan_pageblock(mm, z, pfn, (int)start_mt, &free, &movable);
+		set_block_mt(mm, pfn, MM_PAGEBLOCK_ORDER, start_mt);
+		return rmqueue_smallest(mm, z, order, start_mt);
+	}
+	return del_and_expand(mm, z, pfn, order, cur, block_mt);
+}
+
+/*
+ * __rmqueue_fallback(): no block of the request's type fits, so take one of
+ * another type: the LARGEST free block first (orders from MAX down to the
+ * request, or down to pageblock order only under ALLOC_NOFRAGMENT), from the
+ * first type of fallbacks[] that has one.  A MOVABLE request that may not
+ * steal the block takes the smallest fallback block instead (find_smallest).
+ */
+static uint32_t rmqueue_fallback(struct mm_host *mm, struct mm_zone *z, unsigned int order,
+				 unsigned int start_mt, bool nofrag)
+{
+	unsigned int min_order = nofrag && order < MM_PAGEBLOCK_ORDER ? MM_PAGEBLOCK_ORDER : order;
+	bool can_steal = false;
+	int fmt = -1;
+	int cur;
+
+	for (cur = MM_MAX_ORDER; cur >= (int)min_order; cur--) {
+		fmt = find_suitable_fallback(z, (unsigned int)cur, start_mt, &can_steal);
+		if (fmt >= 0)
+			break;
+	}
+	if (fmt < 0)
+		return MM_NIL;
+	if (!can_steal && start_mt == MM_MT_MOVABLE && (unsigned int)cur > order) {
+		for (cur = (int)order; cur <= (int)MM_MAX_ORDER; cur++) {   /* find_smallest */
+			fmt = find_suitable_fallback(z, (unsigned int)cur, start_mt, &can_steal);
+			if (fmt >= 0)
+				break;
+		}
+	}
+	if (mm->kernel == MM_KERNEL_6_12)
+		return steal_fallback_612(mm, z, z->area[cur].list[fmt].head, (unsigned int)cur,
+					  order, start_mt, can_steal);
+	steal_fallback_61(mm, z, z->area[cur].list[fmt].head, (unsigned int)cur, start_mt,
+			  can_steal);
+	return rmqueue_smallest(mm, z, order, start_mt);
+}
+
+/* __rmqueue(): the request's own type first, then the fallback. */
+static uint32_t rmqueue_buddy(struct mm_host *mm, struct mm_zone *z, unsigned int order,
+			      unsigned int mt, bool nofrag)
+{
+	uint32_t pfn = rmqueue_smallest(mm, z, order, mt);
+
+	return pfn != MM_NIL ? pfn : rmqueue_fallback(mm, z, order, mt, nofrag);
+}
+
 /* ---- per-CPU page lists ---- */
 
-/* rmqueue_bulk(): move up to @count order-@order blocks to the pcp list tail. */
-static unsigned int rmqueue_bulk(struct mm_host *mm, struct mm_zone *z, unsigned int order,
-				 unsigned int count, struct mm_pcp *pcp)
+static unsigned int pindex_order(unsigned int pindex)
 {
+	return pindex < MM_NR_LOWORDER_PCP_LISTS ? pindex / MM_NR_MIGRATETYPES : MM_PAGEBLOCK_ORDER;
+}
+
+/* rmqueue_bulk(): move up to @count order-@order blocks of @mt to the pcp list tail. */
+static unsigned int rmqueue_bulk(struct mm_host *mm, struct mm_zone *z, unsigned int order,
+				 unsigned int count, struct mm_pcp *pcp, unsigned int mt, bool nofrag)
+{
+	struct mm_list *l = &pcp->lists[mm_pindex(mm, mt, order)];
 	unsigned int n;
 
 	for (n = 0; n < count; n++) {
-		uint32_t pfn = rmqueue_smallest(mm, z, order);
+		uint32_t pfn = rmqueue_buddy(mm, z, order, mt, nofrag);
 
 		if (pfn == MM_NIL)
 			break;
 		mm->mem_map[pfn].flags |= PG_pcp;
 		mm->mem_map[pfn].order = (uint8_t)order;
-		list_add_tail(mm, &pcp->lists[order], pfn);
+		mm->mem_map[pfn].mt = (uint8_t)mt;
+		list_add_tail(mm, l, pfn);
 	}
 	pcp->count += n << order;
 	return n;
 }
 
+/* The migratetype a block on a pcp list goes back to the buddy as. */
+static unsigned int pcp_free_mt(const struct mm_host *mm, uint32_t pfn)
+{
+	/* 6.1: the type cached at free time (get_pcppage_migratetype()); 6.12: the pageblock's now */
+	if (mm->kernel == MM_KERNEL_6_1)
+		return mm->mem_map[pfn].mt;
+	return mm_pageblock_mt(mm, pfn);
+}
+
 /*
  * free_pcppages_bulk(): give @count pages of a pcp back to the buddy.  Lists
- * are visited round-robin starting with @pindex (the list just freed to is
- * drained first), each emptied from its tail (the coldest pages) until the
- * count is reached.
+ * are visited round-robin in pindex order starting with @pindex (the list
+ * just freed to is drained first), each emptied from its tail (the coldest
+ * pages) until the count is reached.
  */
 static void free_pcppages_bulk(struct mm_host *mm, struct mm_zone *z, struct mm_pcp *pcp,
 			       uint64_t count, unsigned int pindex)
 {
-	pindex = (pindex + MM_PCP_MAX_ORDER) % (MM_PCP_MAX_ORDER + 1);   /* pindex - 1 */
+	pindex = (pindex + MM_NR_PCP_LISTS - 1) % MM_NR_PCP_LISTS;   /* pindex - 1 */
 	while (count > 0 && pcp->count > 0) {
 		struct mm_list *l;
+		unsigned int order;
 
 		do {
-			pindex = (pindex + 1) % (MM_PCP_MAX_ORDER + 1);
+			pindex = (pindex + 1) % MM_NR_PCP_LISTS;
 		} while (list_empty(&pcp->lists[pindex]));
 		l = &pcp->lists[pindex];
+		order = pindex_order(pindex);
 		do {
 			uint32_t pfn = l->tail;
-			uint32_t nr = 1u << pindex;
+			uint32_t nr = 1u << order;
 
 			list_del(mm, l, pfn);
 			mm->mem_map[pfn].flags &= (uint8_t)~PG_pcp;
 			pcp->count -= nr;
 			count = count > nr ? count - nr : 0;
-			free_one_page(mm, z, pfn, pindex, false);
+			free_one_page(mm, z, pfn, order, pcp_free_mt(mm, pfn), false);
 		} while (count > 0 && !list_empty(l));
 	}
 }
 
 /*
- * rmqueue_pcplist(): take from the head of this CPU's list (LIFO: the page
- * freed last comes back first).  An empty list is refilled first with
- * max(batch >> order, 2) blocks (nr_pcp_alloc() scaling, 5.13).
+ * rmqueue_pcplist(): take from the head of this CPU's list for (type,
+ * order) (LIFO: the page freed last comes back first).  An empty list is
+ * refilled first with nr_pcp_alloc() blocks (pcp_size.c).
  */
-static uint32_t rmqueue_pcplist(struct mm_host *mm, unsigned int zid, unsigned int order)
+static uint32_t rmqueue_pcplist(struct mm_host *mm, unsigned int zid, unsigned int order,
+				unsigned int mt, bool nofrag)
 {
 	struct mm_pcp *pcp = mm_pcp_of(mm, mm->cpu, zid);
-	struct mm_list *l = &pcp->lists[order];
+	struct mm_list *l = &pcp->lists[mm_pindex(mm, mt, order)];
 	uint32_t pfn;
 
+	mm_pcp_note_alloc(mm, pcp);
 	if (list_empty(l)) {
-		unsigned int batch = mm->batch;
+		unsigned int batch = mm_nr_pcp_alloc(mm, &mm->zones[zid], pcp, order);
 
-		if (batch > 1) {
-			batch >>= order;
-			if (batch < 2)
-				batch = 2;
-		}
-		if (!rmqueue_bulk(mm, &mm->zones[zid], order, batch, pcp))
+		if (!rmqueue_bulk(mm, &mm->zones[zid], order, batch, pcp, mt, nofrag))
 			return MM_NIL;
 	}
 	pfn = l->head;
@@ -267,12 +513,13 @@ static uint32_t rmqueue_pcplist(struct mm_host *mm, unsigned int zid, unsigned i
 	return pfn;
 }
 
-/* rmqueue(): small orders through the pcp, larger ones from the buddy. */
-static uint32_t rmqueue(struct mm_host *mm, unsigned int zid, unsigned int order)
+/* rmqueue(): pcp orders (0..3 and THP) through the pcp, others from the buddy. */
+static uint32_t rmqueue(struct mm_host *mm, unsigned int zid, unsigned int order, unsigned int mt,
+			bool nofrag)
 {
-	if (order <= MM_PCP_MAX_ORDER)
-		return rmqueue_pcplist(mm, zid, order);
-	return rmqueue_smallest(mm, &mm->zones[zid], order);
+	if (mm_pcp_order(order))
+		return rmqueue_pcplist(mm, zid, order, mt, nofrag);
+	return rmqueue_buddy(mm, &mm->zones[zid], order, mt, nofrag);
 }
 
 /*
@@ -291,27 +538,56 @@ static bool zone_reserve_ok(const struct mm_zone *z, unsigned int order)
 }
 
 /*
+ * alloc_flags_nofragment(): ALLOC_NOFRAGMENT when the preferred zone is
+ * Normal and the node has DMA32 below it (x86-64 with more than 4 GiB).
+ */
+static bool alloc_nofragment(const struct mm_host *mm, unsigned int nid)
+{
+	unsigned int first = mm->node_zone[nid], last = mm->node_zone[nid + 1] - 1;
+
+	return mm->zones[last].type == MM_ZONE_NORMAL && last > first &&
+	       mm->zones[last - 1].type == MM_ZONE_DMA32;
+}
+
+/* One pass over node @n's zones, Normal down to DMA. */
+static uint32_t node_zonelist(struct mm_host *mm, unsigned int n, unsigned int order,
+			      unsigned int mt, bool nofrag)
+{
+	for (unsigned int z = mm->node_zone[n + 1]; z-- > mm->node_zone[n];) {
+		uint32_t pfn;
+
+		if (!zone_reserve_ok(&mm->zones[z], order))
+			continue;
+		pfn = rmqueue(mm, z, order, mt, nofrag);
+		if (pfn != MM_NIL)
+			return pfn;
+	}
+	return MM_NIL;
+}
+
+/*
  * get_page_from_freelist() over the zonelist as build_zonelists() orders it
  * (node order): the preferred node's zones from Normal down to DMA, then the
- * next nodes' the same way.
+ * next nodes' the same way.  Under ALLOC_NOFRAGMENT the local node is tried
+ * first taking only whole pageblocks from other types; before any remote
+ * zone, or when every zone failed, the flag is dropped and the walk starts
+ * again.
  */
 static uint32_t get_page_from_freelist(struct mm_host *mm, unsigned int nid, mm_gfp_t gfp,
-				       unsigned int order)
+				       unsigned int order, unsigned int mt)
 {
 	unsigned int tries = (gfp & MM_GFP_THISNODE) ? 1 : mm->nr_nodes;
+	uint32_t pfn;
 
+	if (alloc_nofragment(mm, nid)) {
+		pfn = node_zonelist(mm, nid, order, mt, true);
+		if (pfn != MM_NIL)
+			return pfn;
+	}
 	for (unsigned int i = 0; i < tries; i++) {
-		unsigned int n = (nid + i) % mm->nr_nodes;
-
-		for (unsigned int z = mm->node_zone[n + 1]; z-- > mm->node_zone[n];) {
-			uint32_t pfn;
-
-			if (!zone_reserve_ok(&mm->zones[z], order))
-				continue;
-			pfn = rmqueue(mm, z, order);
-			if (pfn != MM_NIL)
-				return pfn;
-		}
+		pfn = node_zonelist(mm, (nid + i) % mm->nr_nodes, order, mt, false);
+		if (pfn != MM_NIL)
+			return pfn;
 	}
 	return MM_NIL;
 }
@@ -328,14 +604,21 @@ void mm_drain_all_pages(struct mm_host *mm)
 		}
 }
 
+/* The pcp decay of one (cpu, zone): 6.12 decay_pcp_high(), from the vmstat refresh. */
+void mm_pcp_drain_to(struct mm_host *mm, unsigned int cpu, unsigned int zid, uint64_t count)
+{
+	free_pcppages_bulk(mm, &mm->zones[zid], mm_pcp_of(mm, cpu, zid), count, 0);
+}
+
 /* prep_new_page(): mark the allocation head; __GFP_ZERO clears every page. */
 static struct page *prep_new_page(struct mm_host *mm, uint32_t pfn, mm_gfp_t gfp,
-				  unsigned int order)
+				  unsigned int order, unsigned int mt)
 {
 	struct page *p = &mm->mem_map[pfn];
 
 	p->flags |= PG_alloc;
 	p->order = (uint8_t)order;
+	p->mt = (uint8_t)mt;
 	if (gfp & MM_GFP_ZERO)
 		for (uint32_t i = 0; i < (1u << order); i++)
 			p[i].flags |= PG_zeroed;
@@ -349,8 +632,17 @@ static struct page *prep_new_page(struct mm_host *mm, uint32_t pfn, mm_gfp_t gfp
  * one retry after drain_all_pages() (__alloc_pages_direct_reclaim() drains
  * the pcp lists of every CPU when its first attempt fails).
  */
+/* gfp_migratetype(): __GFP_MOVABLE / __GFP_RECLAIMABLE, else UNMOVABLE. */
+static unsigned int gfp_migratetype(mm_gfp_t gfp)
+{
+	if (gfp & MM_GFP_MOVABLE)
+		return MM_MT_MOVABLE;
+	return (gfp & MM_GFP_RECLAIMABLE) ? MM_MT_RECLAIMABLE : MM_MT_UNMOVABLE;
+}
+
 struct page *mm_alloc_pages_node(struct mm_host *mm, int nid, mm_gfp_t gfp, unsigned int order)
 {
+	unsigned int mt = gfp_migratetype(gfp);
 	uint32_t pfn;
 
 	if (!mm)
@@ -358,20 +650,21 @@ struct page *mm_alloc_pages_node(struct mm_host *mm, int nid, mm_gfp_t gfp, unsi
 	if (nid == MM_NUMA_NO_NODE)
 		nid = mm_numa_node_id(mm);
 	if (order > MM_MAX_ORDER || (gfp & ~MM_GFP_ALL) || nid < 0 ||
-	    (unsigned int)nid >= mm->nr_nodes) {
+	    (unsigned int)nid >= mm->nr_nodes ||
+	    (gfp & (MM_GFP_MOVABLE | MM_GFP_RECLAIMABLE)) == (MM_GFP_MOVABLE | MM_GFP_RECLAIMABLE)) {
 		mm_err(mm, SNP_EINVAL);
 		return NULL;
 	}
-	pfn = get_page_from_freelist(mm, (unsigned int)nid, gfp, order);
+	pfn = get_page_from_freelist(mm, (unsigned int)nid, gfp, order, mt);
 	if (pfn == MM_NIL && !(gfp & MM_GFP_NORETRY)) {
 		mm_drain_all_pages(mm);
-		pfn = get_page_from_freelist(mm, (unsigned int)nid, gfp, order);
+		pfn = get_page_from_freelist(mm, (unsigned int)nid, gfp, order, mt);
 	}
 	if (pfn == MM_NIL) {
 		mm_err(mm, SNP_ENOMEM);
 		return NULL;
 	}
-	return prep_new_page(mm, pfn, gfp, order);
+	return prep_new_page(mm, pfn, gfp, order, mt);
 }
 
 struct page *mm_alloc_pages(struct mm_host *mm, mm_gfp_t gfp, unsigned int order)
@@ -404,21 +697,26 @@ static int check_live_head(struct mm_host *mm, const struct page *page, unsigned
 }
 
 /*
- * free_unref_page() / free_unref_page_commit(): a small block goes to the
- * head of the current CPU's list for the page's zone; past the high mark a
- * batch goes back to the buddy.
+ * free_unref_page() / free_unref_page_commit(): a pcp-order block goes to the
+ * head of the current CPU's list for its pageblock's type
+ * (get_pfnblock_migratetype()) in the page's zone; past the high mark some
+ * pages go back to the buddy (nr_pcp_high() / nr_pcp_free(), pcp_size.c).
  */
 static void free_to_pcp(struct mm_host *mm, uint32_t pfn, unsigned int order)
 {
-	unsigned int zid = mm_zid_of_pfn(mm, pfn);
+	unsigned int zid = mm_zid_of_pfn(mm, pfn), mt = mm_pageblock_mt(mm, pfn);
 	struct mm_pcp *pcp = mm_pcp_of(mm, mm->cpu, zid);
+	unsigned int pindex = mm_pindex(mm, mt, order);
+	uint64_t count;
 
 	mm->mem_map[pfn].flags |= PG_pcp;
 	mm->mem_map[pfn].order = (uint8_t)order;
-	list_add_head(mm, &pcp->lists[order], pfn);
+	mm->mem_map[pfn].mt = (uint8_t)mt;
+	list_add_head(mm, &pcp->lists[pindex], pfn);
 	pcp->count += 1u << order;
-	if (pcp->count >= mm->high)
-		free_pcppages_bulk(mm, &mm->zones[zid], pcp, mm->batch, order);
+	count = mm_pcp_free_commit(mm, &mm->zones[zid], pcp, order);
+	if (count)
+		free_pcppages_bulk(mm, &mm->zones[zid], pcp, count, pindex);
 }
 
 int mm_free_pages(struct mm_host *mm, struct page *page, unsigned int order)
@@ -431,10 +729,11 @@ int mm_free_pages(struct mm_host *mm, struct page *page, unsigned int order)
 	pfn = mm_pfn_of(mm, page);
 	page->flags &= (uint8_t)~PG_alloc;
 	mm->allocated -= 1ULL << order;
-	if (order <= MM_PCP_MAX_ORDER)
+	if (mm_pcp_order(order))
 		free_to_pcp(mm, pfn, order);
-	else
-		free_one_page(mm, &mm->zones[mm_zid_of_pfn(mm, pfn)], pfn, order, false);
+	else   /* __free_pages_ok(): the pageblock's type */
+		free_one_page(mm, &mm->zones[mm_zid_of_pfn(mm, pfn)], pfn, order,
+			      mm_pageblock_mt(mm, pfn), false);
 	return 0;
 }
 
@@ -448,6 +747,7 @@ int mm_split_page(struct mm_host *mm, struct page *page, unsigned int order)
 	for (uint32_t i = 0; i < (1u << order); i++) {
 		page[i].flags |= PG_alloc;
 		page[i].order = 0;
+		page[i].mt = page->mt;
 	}
 	return 0;
 }
