@@ -290,6 +290,7 @@ static void test_simulate_bad_input(void)
 	EXPECT_USAGE_ERROR("simulate --cpus -1", "--cpus");
 	EXPECT_USAGE_ERROR("simulate --vcpus 65", "--vcpus");
 	EXPECT_USAGE_ERROR("simulate --vmsave-marks maybe", "--vmsave-marks");
+	EXPECT_USAGE_ERROR("simulate --kernel 5.15", "--kernel");
 	EXPECT_USAGE_ERROR("simulate --vmsave-window 2", "--vmsave-window");
 	EXPECT_USAGE_ERROR("simulate --age 99", "--age");
 	EXPECT_USAGE_ERROR("simulate --threads 0", "--threads");

@@ -359,6 +359,150 @@ static void test_nofragment(void)
 	mm_host_destroy(mm);
 }
 
+/* ---- pcp sizes ---- */
+
+/*
+ * zone_batchsize() (6.1 = 6.12): b = min(managed >> 10, 256) / 4, at least
+ * 1; rounddown_pow_of_two(b + b/2) - 1, at least 1.  Worked by hand:
+ */
+static void test_batchsize_table(void)
+{
+	static const struct { uint64_t managed; unsigned batch; } t[] = {
+		{ 3840, 1 },      /* DMA: 3 / 4 = 0 -> 1; pow2(1) - 1 = 0 -> 1 */
+		{ 12288, 3 },     /* 48 MiB: 12 / 4 = 3; pow2(4) - 1 */
+		{ 65536, 15 },    /* 256 MiB: 16; pow2(24) - 1 */
+		{ 90112, 31 },    /* 352 MiB: 88 / 4 = 22; pow2(33) - 1 */
+		{ 175104, 31 },   /* 684 MiB: 171 / 4 = 42; pow2(63) - 1 */
+		{ 176128, 63 },   /* 688 MiB: 172 / 4 = 43; pow2(64) - 1 */
+		{ 520192, 63 },   /* DMA32 of 2 GiB: capped at 256 / 4 = 64; pow2(96) - 1 */
+		{ 1ULL << 26, 63 },
+	};
+
+	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(t); i++)
+		if (mm_zone_batchsize(t[i].managed) != t[i].batch)
+			ktap_fail(__FILE__, __LINE__, "zone_batchsize(%llu) = %u, expected %u",
+				  (unsigned long long)t[i].managed, mm_zone_batchsize(t[i].managed),
+				  t[i].batch);
+	/* zone_highsize(): max(total / cpus, 4 * batch) */
+	KEXPECT_EQ(mm_zone_highsize(1956, 4, 63), 489);
+	KEXPECT_EQ(mm_zone_highsize(520192 / 8, 4, 63), 16256);
+	KEXPECT_EQ(mm_zone_highsize(13, 4, 1), 4);
+	KEXPECT_EQ(mm_zone_highsize(100, 1, 63), 252);
+}
+
+/*
+ * A 2 GiB host, 4 CPUs: min_free_kbytes = isqrt(2096128 * 16) = 5791, so
+ * pages_min 1447; DMA32 (520192 managed) gets min 1436, low 1436 + max(359,
+ * 520) = 1956, so high = 1956 / 4 = 489; 6.12's high_max = 520192 / 8 / 4 =
+ * 16256.  DMA (3840 managed): min 10, low 13, batch 1, high max(3, 4) = 4.
+ */
+static void test_pcp_sizes_2g(void)
+{
+	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+		struct mm_config cfg;
+		struct mm_host *mm = NULL;
+		struct mm_pcp_info pi;
+
+		mm_config_init(&cfg, 2 * SNP_GiB);
+		cfg.nr_cpus = 4;
+		cfg.x86_layout = true;
+		cfg.kernel = kernels[k];
+		KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
+		KASSERT_EQ(mm_pcp_sizes(mm, MM_DMA_END_PFN, 0, &pi), 0);
+		KEXPECT_EQ(pi.wmark_low, 1956);
+		KEXPECT_EQ(pi.batch, 63);
+		KEXPECT_EQ(pi.high_min, 489);
+		KEXPECT_EQ(pi.high_max, kernels[k] == MM_KERNEL_6_12 ? 16256 : 489);
+		KEXPECT_EQ(pi.high, 489);
+		KASSERT_EQ(mm_pcp_sizes(mm, MM_REAL_MODE_PFNS, 3, &pi), 0);
+		KEXPECT_EQ(pi.wmark_low, 13);
+		KEXPECT_EQ(pi.batch, 1);
+		KEXPECT_EQ(pi.high_min, 4);
+		mm_host_destroy(mm);
+	}
+}
+
+/*
+ * Refills: 6.1 takes max(batch >> order, 2) every time; 6.12's nr_pcp_alloc()
+ * doubles order-0 refills while no page is freed (alloc_factor), raising
+ * pcp->high by a batch each time.  64 allocations on a fresh list: 6.1 has
+ * refilled 63 twice (62 left), 6.12 63 then 126 (125 left, high 489+63+126).
+ * Drains: the first time the list reaches high by frees, 6.1 frees one batch
+ * (nr_pcp_free() with free_factor 0), 6.12 frees free_count clamped to high
+ * - batch, after raising high to hold free_count + batch.
+ */
+static struct mm_host *host_2g(enum mm_kernel k)
+{
+	struct mm_config cfg;
+	struct mm_host *mm = NULL;
+
+	mm_config_init(&cfg, 2 * SNP_GiB);
+	cfg.nr_cpus = 4;
+	cfg.x86_layout = true;
+	cfg.kernel = k;
+	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
+	return mm;
+}
+
+static void test_pcp_refill_and_drain(void)
+{
+	static const struct { unsigned left, high, after_drain, high_after; } want[] = {
+		{ 62, 489, 426, 489 },    /* 6.1 */
+		{ 125, 678, 63, 552 },    /* 6.12 */
+	};
+
+	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+		struct mm_host *mm = host_2g(kernels[k]);
+		struct mm_pcp_info pi;
+		struct page *held[489];
+
+		for (unsigned i = 0; i < 64; i++)
+			KASSERT(mm_alloc_pages(mm, MM_GFP_KERNEL, 0));
+		KASSERT_EQ(mm_pcp_sizes(mm, MM_DMA_END_PFN, 0, &pi), 0);
+		ktap_log("%s: after 64 allocations %u left on the list, high %u",
+			 mm_kernel_name(kernels[k]), pi.count, pi.high);
+		KEXPECT_EQ(pi.count, want[k].left);
+		KEXPECT_EQ(pi.high, want[k].high);
+		mm_host_destroy(mm);
+
+		/* a fresh host: 489 pages taken on CPU 1, freed on CPU 0 */
+		mm = host_2g(kernels[k]);
+		KASSERT_EQ(mm_set_cpu(mm, 1), 0);
+		for (unsigned i = 0; i < 489; i++)
+			KASSERT((held[i] = mm_alloc_pages(mm, MM_GFP_KERNEL, 0)));
+		KASSERT_EQ(mm_set_cpu(mm, 0), 0);
+		for (unsigned i = 0; i < 489; i++)
+			KASSERT_EQ(mm_free_pages(mm, held[i], 0), 0);
+		KASSERT_EQ(mm_pcp_sizes(mm, MM_DMA_END_PFN, 0, &pi), 0);
+		ktap_log("%s: 489 frees leave %u on the list, high %u", mm_kernel_name(kernels[k]),
+			 pi.count, pi.high);
+		KEXPECT_EQ(pi.count, want[k].after_drain);
+		KEXPECT_EQ(pi.high, want[k].high_after);
+		MMT_CHECK(mm);
+		mm_host_destroy(mm);
+	}
+}
+
+/* The THP order is cached on the pcp lists too (pcp_allowed_order()). */
+static void test_thp_on_pcp(void)
+{
+	struct mm_host *mm = linux_host(256, 1, 1);
+	struct page *p = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, MM_PAGEBLOCK_ORDER);
+	struct mm_pcp_info pi;
+	uint64_t n;
+
+	KASSERT(p);
+	KASSERT_EQ(mm_free_pages(mm, p, MM_PAGEBLOCK_ORDER), 0);
+	KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, mmt_pfn(mm, p), MM_PAGEBLOCK_ORDER, MM_MT_MOVABLE, &n), 0);
+	KASSERT_EQ(mm_pcp_sizes(mm, mmt_pfn(mm, p), 0, &pi), 0);
+	ktap_log("THP on the pcp: %llu block(s), count %u, high %u", (unsigned long long)n, pi.count,
+		 pi.high);
+	KEXPECT_EQ(n, 1);   /* high 615 > 512: it stays cached */
+	KEXPECT_EQ(mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, MM_PAGEBLOCK_ORDER), p);
+	MMT_CHECK(mm);
+	mm_host_destroy(mm);
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_real_mode_reserved),
 	KTAP_CASE(test_bare_host_gives_pfn0),
@@ -368,6 +512,10 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_free_into_stolen_block),
 	KTAP_CASE(test_partial_steal_61_vs_612),
 	KTAP_CASE(test_nofragment),
+	KTAP_CASE(test_batchsize_table),
+	KTAP_CASE(test_pcp_sizes_2g),
+	KTAP_CASE(test_pcp_refill_and_drain),
+	KTAP_CASE(test_thp_on_pcp),
 };
 
 KTAP_MAIN("mm_linux", cases)

@@ -121,6 +121,7 @@ struct kvm_host_config {
 	 * overlap.
 	 */
 	bool vmsave_marks;
+	enum mm_kernel kernel;                /* page allocator generation; default 6.12 */
 };
 
 /* Defaults: early-snp, SNP on, upstream strategy, svm, AVIC auto. */

@@ -108,6 +108,7 @@ struct sim_mc_config {
 	struct snp_profile profile;
 	uint64_t seed;
 	bool vmsave_marks;            /* the save area is a VMSAVE target, marked while VMSAVE runs */
+	enum mm_kernel kernel;        /* page allocator generation (6.12 default) */
 	double vmsave_window;         /* share of a tick one VMSAVE takes (assumed; default 1e-4) */
 	/* Called from the calling thread while workers run; may be NULL. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);

@@ -78,6 +78,11 @@ static int set_knob(void *ctx, const char *v)
 	return snp_profile_set_knob(&OPTS(ctx)->mc.profile, v);
 }
 
+static int set_kernel(void *ctx, const char *v)
+{
+	return mm_kernel_parse(v, &OPTS(ctx)->mc.kernel);
+}
+
 static int set_vmsave_marks(void *ctx, const char *v)
 {
 	if (strcmp(v, "on") && strcmp(v, "off"))
@@ -111,6 +116,8 @@ static const struct cli_option simulate_options[] = {
 	{ "profile", true, set_profile, "P", "early-snp or fixed (default early-snp)" },
 	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (docs/MODEL.md), repeatable" },
 	{ "seed", true, set_seed, "N", "PRNG seed (default 1)" },
+	{ "kernel", true, set_kernel, "6.1|6.12",
+	  "page allocator generation the hosts follow (default 6.12)" },
 	{ "vmsave-marks", true, set_vmsave_marks, "on|off",
 	  "the save area is a VMSAVE target, in-use while VMSAVE runs (default on)" },
 	{ "vmsave-window", true, set_vmsave_window, "F",
@@ -157,10 +164,11 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 {
 	char mem[32];
 
-	printf("Monte Carlo: %u trials per strategy; each a %s host (%u CPUs) aged to %u%%, then "
-	       "kvm_amd loaded, %u VMs x %u vCPUs, %u ticks; profile %s; seed %llu\n\n", o->mc.trials,
-	       cli_fmt_size(o->mc.mem_bytes, mem, sizeof(mem)), o->mc.cpus, o->mc.age_pct, o->mc.vms,
-	       o->mc.vcpus, o->mc.ticks, o->mc.profile.name, (unsigned long long)o->mc.seed);
+	printf("Monte Carlo: %u trials per strategy; each a %s host (%u CPUs, page allocator of "
+	       "Linux %s) aged to %u%%, then kvm_amd loaded, %u VMs x %u vCPUs, %u ticks; profile %s; "
+	       "seed %llu\n\n", o->mc.trials, cli_fmt_size(o->mc.mem_bytes, mem, sizeof(mem)),
+	       o->mc.cpus, mm_kernel_name(o->mc.kernel), o->mc.age_pct, o->mc.vms, o->mc.vcpus,
+	       o->mc.ticks, o->mc.profile.name, (unsigned long long)o->mc.seed);
 	printf("%-9s %7s %12s %9s %8s %8s %13s %19s %13s %8s %7s\n", "strategy", "trials",
 	       "w/ spurious", "spurious", "exposed", "aligned", "exposed frac", "95% interval",
 	       "analytic est", "order-1", "leaked");
@@ -257,6 +265,7 @@ static void print_json(const struct simulate_opts *o, const struct sim_mc_result
 	json_u64(&j, "trials", o->mc.trials);
 	json_str(&j, "profile", o->mc.profile.name);
 	json_u64(&j, "seed", o->mc.seed);
+	json_str(&j, "kernel", mm_kernel_name(o->mc.kernel));
 	json_bool(&j, "vmsave_marks", o->mc.vmsave_marks);
 	json_double(&j, "vmsave_window", o->mc.vmsave_window);
 	json_obj_end(&j);

@@ -325,6 +325,8 @@ int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_co
 			kernel_work(host, c, cfg, &t, &rng, &rep);
 		}
 	tick_exit_all(host, vcpus, nv);
+	/* the vmstat refresh's decay_pcp_high() (6.12), once a tick (assumed: a tick ~ its period) */
+	mm_pcp_decay(host->mm);
 	rep.faults = (unsigned)(snp_fault_count(host->machine) - faults0);
 	rep.spurious = (unsigned)(snp_fault_count_spurious(host->machine) - spur0);
 	if (out)

@@ -291,6 +291,7 @@ static int kvm_host_create_mm(struct kvm_host *host)
 	mc.nr_nodes = host->cfg.nr_nodes;
 	mc.nr_cpus = host->cfg.nr_cpus;
 	mc.x86_layout = true;   /* a Linux x86-64 host: first 1 MiB reserved, DMA/DMA32/Normal */
+	mc.kernel = host->cfg.kernel;
 	ret = mm_host_create(&mc, &host->mm);
 	if (ret)
 		return ret;

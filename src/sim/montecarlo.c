@@ -183,6 +183,7 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 	hc.snp_enabled = true;
 	hc.late_vendor_load = true;
 	hc.vmsave_marks = cfg->vmsave_marks;
+	hc.kernel = cfg->kernel;
 	ret = kvm_host_create(&hc, &host);
 	if (ret) {
 		out->err = ret;
@@ -367,6 +368,7 @@ static int mc_check(const struct sim_mc_config *cfg)
 	if (!cfg->trials || !cfg->threads || !cfg->cpus || !cfg->vms || !cfg->vcpus || !mix ||
 	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 ||
 	    !(cfg->vmsave_window >= 0 && cfg->vmsave_window <= 1) ||
+	    (unsigned)cfg->kernel >= MM_NR_KERNELS ||
 	    !(cfg->strategies & ((1u << SNP_ALLOC_NR_STRATEGIES) - 1)))
 		return SNP_EINVAL;
 	return 0;
