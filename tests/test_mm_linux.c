@@ -11,7 +11,8 @@
 
 #include <stdlib.h>
 
-static struct mm_host *linux_host(uint64_t mib, unsigned int nodes, unsigned int cpus)
+static struct mm_host *linux_host_k(uint64_t mib, unsigned int nodes, unsigned int cpus,
+				     enum mm_kernel k)
 {
 	struct mm_config cfg;
 	struct mm_host *mm = NULL;
@@ -20,8 +21,14 @@ static struct mm_host *linux_host(uint64_t mib, unsigned int nodes, unsigned int
 	cfg.nr_nodes = nodes;
 	cfg.nr_cpus = cpus;
 	cfg.x86_layout = true;
+	cfg.kernel = k;
 	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
 	return mm;
+}
+
+static struct mm_host *linux_host(uint64_t mib, unsigned int nodes, unsigned int cpus)
+{
+	return linux_host_k(mib, nodes, cpus, MM_KERNEL_6_12);
 }
 
 /*
@@ -399,15 +406,9 @@ static void test_batchsize_table(void)
 static void test_pcp_sizes_2g(void)
 {
 	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
-		struct mm_config cfg;
-		struct mm_host *mm = NULL;
+		struct mm_host *mm = linux_host_k(2048, 1, 4, kernels[k]);
 		struct mm_pcp_info pi;
 
-		mm_config_init(&cfg, 2 * SNP_GiB);
-		cfg.nr_cpus = 4;
-		cfg.x86_layout = true;
-		cfg.kernel = kernels[k];
-		KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
 		KASSERT_EQ(mm_pcp_sizes(mm, MM_DMA_END_PFN, 0, &pi), 0);
 		KEXPECT_EQ(pi.wmark_low, 1956);
 		KEXPECT_EQ(pi.batch, 63);
@@ -433,15 +434,7 @@ static void test_pcp_sizes_2g(void)
  */
 static struct mm_host *host_2g(enum mm_kernel k)
 {
-	struct mm_config cfg;
-	struct mm_host *mm = NULL;
-
-	mm_config_init(&cfg, 2 * SNP_GiB);
-	cfg.nr_cpus = 4;
-	cfg.x86_layout = true;
-	cfg.kernel = k;
-	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
-	return mm;
+	return linux_host_k(2048, 1, 4, k);
 }
 
 static void test_pcp_refill_and_drain(void)
