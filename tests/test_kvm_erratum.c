@@ -13,13 +13,14 @@
  *    first GFP_KERNEL page is pfn 0x1000 (DMA32's first: pfns below 256
  *    are reserved, DMA is kept back by lowmem_reserve), 2MB-aligned, and it
  *    becomes CPU 0's save area.
- *  - The vCPU pages: LIFO reuse.  Kernel work on CPU 1 (page-cache pages it
- *    keeps) takes pages from CPU 1's per-CPU list; one of them is the first
- *    page of a 2MB region, a short-lived buffer freed at once, followed by
- *    the frees of the buffers allocated just before it (newest first).  The
- *    per-CPU list is LIFO, so the aligned page waits at position "pos" of
- *    the list, and KVM's pos-th order-0 allocation on CPU 1 gets it (the
- *    allocation order is documented in snpsafe/kvm.h).
+ *  - The vCPU pages: LIFO reuse.  Kernel work on CPU 1 (kernel buffers:
+ *    GFP_KERNEL, UNMOVABLE like KVM's pages, so on the same per-CPU list)
+ *    takes pages from CPU 1's list; one of them is the first page of a 2MB
+ *    region, a short-lived buffer freed at once, followed by the frees of
+ *    the buffers allocated just before it (newest first).  The per-CPU list
+ *    is LIFO, so the aligned page waits at position "pos" of the list, and
+ *    KVM's pos-th order-0 allocation on CPU 1 gets it (the allocation order,
+ *    vcpu->run first, is documented in snpsafe/kvm.h).
  * upstream takes its pages from the order-1 list and sieve sets the aligned
  * page aside, so neither hands it to KVM; the fixed profile has no erratum.
  */
@@ -106,9 +107,9 @@ static int setup_target(struct kvm_host *host, enum target t, snp_pfn_t *offered
 	vc.cpu = 0;
 	vm = kvm_create_vm(host, &vc);
 	KASSERT(vm >= 0);
-	/* pos: [avic] pio vmcb01 [vmsa]; nested: vmcb02 first. */
+	/* pos: run [avic] pio fpstate vmcb01 [vmsa]; nested: vmcb02 first. */
 	if (t != T_VMCB02)
-		*offered = lifo_aligned_at(host, 1, t == T_AVIC ? 1 : t == T_VMSA ? 3 : 2);
+		*offered = lifo_aligned_at(host, 1, t == T_AVIC ? 2 : t == T_VMSA ? 5 : 4);
 	KASSERT_EQ(kvm_create_vcpu(host, vm, 0, 1), 0);
 	if (t == T_VMCB02) {
 		*offered = lifo_aligned_at(host, 1, 1);

@@ -53,6 +53,40 @@ static int new_vm(struct kvm_host *host, enum snp_guest_type t, uint64_t pages, 
 	return vm;
 }
 
+/*
+ * vCPU creation in kernel order, on one per-CPU list (naive: all order 0, a
+ * fresh host hands them out in ascending pfns): vcpu->run
+ * (kvm_vm_ioctl_create_vcpu), the LAPIC page (kvm_create_lapic), pio_data,
+ * the guest fpstate page (fpu_alloc_guest_fpstate), vmcb01 and the VMSA
+ * (svm_vcpu_create).
+ */
+static void test_kvm_vcpu_create_order(void)
+{
+	struct kvm_host *host = new_host(SNP_ALLOC_NAIVE);
+	struct kvm_vcpu_pages pg;
+	struct kvm_vm_config vc;
+	int vm;
+
+	kvm_vm_config_init(&vc, SNP_GUEST_SEV_ES);
+	vc.guest_pages = 0;
+	vc.lapic_in_kernel = true;
+	vm = kvm_create_vm(host, &vc);
+	KASSERT(vm >= 0);
+	KASSERT_EQ(kvm_create_vcpu(host, vm, 0, 0), 0);
+	KASSERT_EQ(kvm_vcpu_get_pages(host, vm, 0, &pg), 0);
+	ktap_log("run 0x%llx avic 0x%llx pio 0x%llx fpu 0x%llx vmcb01 0x%llx vmsa 0x%llx",
+		 (unsigned long long)pg.run, (unsigned long long)pg.avic, (unsigned long long)pg.pio,
+		 (unsigned long long)pg.fpu, (unsigned long long)pg.vmcb01,
+		 (unsigned long long)pg.vmsa);
+	KEXPECT_EQ(pg.avic, pg.run + 1);
+	KEXPECT_EQ(pg.pio, pg.run + 2);
+	KEXPECT_EQ(pg.fpu, pg.run + 3);
+	KEXPECT_EQ(pg.vmcb01, pg.run + 4);
+	KEXPECT_EQ(pg.vmsa, pg.run + 5);
+	KEXPECT_EQ(kvm_destroy_vm(host, vm), 0);
+	kvm_host_destroy(host);
+}
+
 /* ---- vendors ---- */
 
 static void test_kvm_vmx_like_lapic_plain_page(void)
@@ -535,6 +569,7 @@ static void test_kvm_tick_deterministic(void)
 }
 
 static const struct ktap_case cases[] = {
+	KTAP_CASE(test_kvm_vcpu_create_order),
 	KTAP_CASE(test_kvm_vmx_like_lapic_plain_page),
 	KTAP_CASE(test_kvm_svm_lapic_uses_hook),
 	KTAP_CASE(test_kvm_vendor_required_ops_checked),

@@ -24,10 +24,11 @@
  *     area per CPU, CPU 0 first, on the setup CPU (CPU 0), from the
  *     CPU's node;
  *   kvm_create_vm: guest memory (largest orders first, up to max_guest_order);
- *   kvm_create_vcpu (kvm_arch_vcpu_create): [AVIC backing page if the VM has
- *     an in-kernel LAPIC], pio_data page, then the vendor's vcpu_create:
- *     svm: vmcb01, [VMSA for SEV-ES/SNP], MSR permission map (order 1);
- *     vmx-like: VMCS;
+ *   kvm_create_vcpu (kvm_vm_ioctl_create_vcpu): the vcpu->run page, then
+ *     kvm_arch_vcpu_create: [AVIC backing page if the VM has an in-kernel
+ *     LAPIC], pio_data page, the guest fpstate page (vzalloc), then the
+ *     vendor's vcpu_create: svm: vmcb01, [VMSA for SEV-ES/SNP], MSR
+ *     permission map (order 1); vmx-like: VMCS;
  *   kvm_vcpu_enable_nested (svm_allocate_nested): vmcb02, then the nested
  *     MSR permission map (order 1).
  */
@@ -191,7 +192,7 @@ int kvm_vcpu_set_guest_mode(struct kvm_host *host, int vm, unsigned vcpu_id, boo
 
 /* The vCPU's pages (SNP_NO_PAGE when it has none). */
 struct kvm_vcpu_pages {
-	snp_pfn_t vmcb01, vmcb02, vmsa, avic, pio;
+	snp_pfn_t vmcb01, vmcb02, vmsa, avic, pio, run, fpu;
 	bool avic_from_hook;   /* the vendor's alloc_apic_backing_page made it */
 };
 int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned vcpu_id,

@@ -163,7 +163,7 @@ int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsig
 #include <snpsafe/mmu.h>
 
 #define SIM_REPRO_STEPS 5
-#define SIM_REPRO_TEXT 400
+#define SIM_REPRO_TEXT 640
 
 struct sim_repro_result {
 	const char *profile;

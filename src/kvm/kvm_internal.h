@@ -40,7 +40,9 @@ struct kvm_vcpu {
 	int running_cpu;       /* host CPU in guest mode with it, or -1 */
 	bool has_apic;
 	struct kvm_lapic apic;
+	struct page *run;      /* vcpu->run (kvm_vm_ioctl_create_vcpu) */
 	struct page *pio_data;
+	struct page *guest_fpu;   /* the guest fpstate's one vzalloc page (fpu_alloc_guest_fpstate) */
 	/* svm (struct vcpu_svm) */
 	struct page *vmcb01;
 	struct page *vmsa;     /* SEV-ES / SNP */

@@ -102,7 +102,23 @@ static void kvm_free_guest_memory(struct kvm *kvm)
 
 /* ---- vCPUs ---- */
 
-/* kvm_arch_vcpu_destroy(): vendor state, then the LAPIC, then pio_data. */
+/* An order-0 zeroed GFP_KERNEL_ACCOUNT page (alloc_page(), vzalloc() of one page). */
+static struct page *kvm_alloc_zeroed(struct kvm_host *host)
+{
+	return mm_alloc_pages(host->mm, MM_GFP_KERNEL_ACCOUNT | MM_GFP_ZERO, 0);
+}
+
+static void kvm_free_vcpu_page(struct kvm_host *host, struct page **p)
+{
+	kvm_free_page(host, *p);
+	*p = NULL;
+}
+
+/*
+ * kvm_arch_vcpu_destroy() (arch/x86/kvm/x86.c, 6.1 and 6.12): vendor state
+ * (vcpu_free), the guest fpstate (fpu_free_guest_fpstate), the LAPIC, then
+ * pio_data; kvm_vcpu_destroy() then frees vcpu->run.
+ */
 static void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
@@ -110,13 +126,20 @@ static void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 	if (vcpu->running_cpu >= 0)
 		kvm_x86_call(host, vcpu_exit)(vcpu);
 	kvm_x86_call(host, vcpu_free)(vcpu);
+	kvm_free_vcpu_page(host, &vcpu->guest_fpu);
 	if (vcpu->has_apic)
 		kvm_free_lapic(vcpu);
-	kvm_free_page(host, vcpu->pio_data);
-	vcpu->pio_data = NULL;
+	kvm_free_vcpu_page(host, &vcpu->pio_data);
 }
 
-/* kvm_arch_vcpu_create(): LAPIC (the hook), pio_data, then the vendor's vcpu_create. */
+/*
+ * kvm_arch_vcpu_create() (x86.c, 6.1 and 6.12), the page allocations in
+ * order: the LAPIC page (kvm_create_lapic(), through the vendor hook), the
+ * pio_data page, the guest fpstate (fx_init() -> fpu_alloc_guest_fpstate():
+ * vzalloc() of the default xstate size, under 4K: one page), then the
+ * vendor's vcpu_create (svm: vmcb01, the SEV-ES VMSA, the MSR permission
+ * map).  Slab objects (mce_banks, the emulator context) are not pages.
+ */
 static int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
@@ -127,16 +150,17 @@ static int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 		if (ret)
 			return ret;
 	}
-	vcpu->pio_data = mm_alloc_pages(host->mm, MM_GFP_KERNEL_ACCOUNT | MM_GFP_ZERO, 0);
-	if (!vcpu->pio_data)
+	vcpu->pio_data = kvm_alloc_zeroed(host);
+	vcpu->guest_fpu = vcpu->pio_data ? kvm_alloc_zeroed(host) : NULL;
+	if (!vcpu->guest_fpu)
 		ret = SNP_ENOMEM;
 	else
 		ret = kvm_x86_call(host, vcpu_create)(vcpu);
 	if (ret) {
+		kvm_free_vcpu_page(host, &vcpu->guest_fpu);
 		if (vcpu->has_apic)
 			kvm_free_lapic(vcpu);
-		kvm_free_page(host, vcpu->pio_data);
-		vcpu->pio_data = NULL;
+		kvm_free_vcpu_page(host, &vcpu->pio_data);
 	}
 	return ret;
 }
@@ -161,8 +185,11 @@ int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cp
 	*vcpu = (struct kvm_vcpu){ .kvm = kvm, .vcpu_id = vcpu_id, .created_on = cpu,
 				   .running_cpu = -1, .has_apic = kvm->cfg.lapic_in_kernel };
 	mm_set_cpu(host->mm, cpu);
-	ret = kvm_arch_vcpu_create(vcpu);
+	/* kvm_vm_ioctl_create_vcpu() (virt/kvm/kvm_main.c): vcpu->run first */
+	vcpu->run = kvm_alloc_zeroed(host);
+	ret = vcpu->run ? kvm_arch_vcpu_create(vcpu) : SNP_ENOMEM;
 	if (ret) {
+		kvm_free_vcpu_page(host, &vcpu->run);
 		free(vcpu);
 		return ret;
 	}
@@ -230,6 +257,7 @@ int kvm_destroy_vm(struct kvm_host *host, int vm)
 		if (!kvm->vcpus[i])
 			continue;
 		kvm_arch_vcpu_destroy(kvm->vcpus[i]);
+		kvm_free_vcpu_page(host, &kvm->vcpus[i]->run);   /* kvm_vcpu_destroy() */
 		free(kvm->vcpus[i]);
 		kvm->vcpus[i] = NULL;
 	}
@@ -354,6 +382,8 @@ int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned vcpu_id,
 	out->vmsa = kvm_page_pfn(host, vcpu->vmsa);
 	out->avic = kvm_page_pfn(host, vcpu->apic.regs);
 	out->pio = kvm_page_pfn(host, vcpu->pio_data);
+	out->run = kvm_page_pfn(host, vcpu->run);
+	out->fpu = kvm_page_pfn(host, vcpu->guest_fpu);
 	out->avic_from_hook = vcpu->apic.from_hook;
 	return 0;
 }
