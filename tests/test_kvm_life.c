@@ -272,6 +272,31 @@ static void test_kvm_snp_vmsa_vmrun_row(void)
 }
 
 /*
+ * sev_free_vcpu() makes an SNP VMSA shared with RMPUPDATE only, no firmware
+ * reclaim first: a VMSA left immutable (here swapped out by firmware,
+ * Pre-Swap) fails with FAIL_PERMISSION and is leaked, not freed.
+ */
+static void test_kvm_snp_vmsa_rmpupdate_only(void)
+{
+	struct kvm_host *host = new_host(SNP_ALLOC_UPSTREAM);
+	struct snp_machine *m = kvm_host_machine(host);
+	struct kvm_vcpu_pages pg;
+	struct kvm_leak l;
+	int vm = new_vm(host, SNP_GUEST_SNP, 8, 1);
+
+	KASSERT_EQ(kvm_vm_launch(host, vm), 0);
+	KASSERT_EQ(kvm_vcpu_get_pages(host, vm, 0, &pg), 0);
+	KASSERT_EQ(snp_fw_page_swap_out(snp_machine_rmp(m), snp_pfn_to_phys(pg.vmsa)), 0);
+	KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
+	KASSERT(kvm_host_nr_leaks(host) >= 1);
+	KASSERT_EQ(kvm_host_get_leak(host, 0, &l), 0);
+	KEXPECT_EQ(l.pfn, pg.vmsa);
+	KEXPECT_EQ(l.kind, KVM_PAGE_VMSA);
+	KEXPECT_EQ(l.ret, SNP_FAIL_PERMISSION);
+	kvm_host_destroy(host);
+}
+
+/*
  * Leak path: with inuse_cleared_at_vmexit off the VMSA keeps VMRUN's mark
  * after #VMEXIT, RMPUPDATE back to shared fails FAIL_INUSE, and the page is
  * leaked on purpose and listed.  Also a guest page kept in-use.
@@ -570,6 +595,7 @@ static void test_kvm_tick_deterministic(void)
 
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_kvm_vcpu_create_order),
+	KTAP_CASE(test_kvm_snp_vmsa_rmpupdate_only),
 	KTAP_CASE(test_kvm_vmx_like_lapic_plain_page),
 	KTAP_CASE(test_kvm_svm_lapic_uses_hook),
 	KTAP_CASE(test_kvm_vendor_required_ops_checked),

@@ -89,10 +89,12 @@ static int snp_page_reclaim_shared(struct kvm_host *host, snp_pfn_t pfn)
 /**
  * sev_free_vcpu() - free the VMSA.
  *
- * Why the leak: an SNP VMSA the guest owns must be made shared before the
- * allocator may hand it out again.  If that fails (the page is still in-use,
- * or immutable and firmware will not give it back) freeing it would poison
- * the next owner, so it is leaked on purpose and listed.
+ * As Linux does it (arch/x86/kvm/svm/sev.c sev_free_vcpu(), 6.9+): an SNP
+ * VMSA is made shared with one RMPUPDATE (kvm_rmp_make_shared() ->
+ * rmp_make_shared()), no firmware reclaim first; if that fails (the page is
+ * still in-use, or immutable because the launch never finished) freeing it
+ * would poison the next owner, so it is leaked on purpose
+ * (snp_leak_pages()) and listed.
  */
 void sev_free_vcpu(struct kvm_vcpu *vcpu)
 {
@@ -105,7 +107,7 @@ void sev_free_vcpu(struct kvm_vcpu *vcpu)
 	if (vcpu->vmsa_private) {
 		snp_pfn_t pfn = kvm_page_pfn(host, vcpu->vmsa);
 
-		ret = snp_page_reclaim_shared(host, pfn);
+		ret = snp_rmp_make_shared(host->machine, pfn, SNP_MAP_4K);
 		if (ret) {
 			kvm_vcpu_label(vcpu, "vmsa", label, sizeof(label));
 			snp_leak_pages(host, pfn, KVM_PAGE_VMSA, ret, label);
