@@ -323,10 +323,16 @@ static void test_bench_json_contract(void)
 		KEXPECT(num(o, "ratio_to_naive") > 0);
 		if (!strcmp(str(o, "strategy"), "naive"))
 			KEXPECT(num(o, "ratio_to_naive") == 1);
-		if (!strcmp(str(o, "strategy"), "upstream"))
+		if (!strcmp(str(o, "strategy"), "upstream")) {
 			KEXPECT(num(o, "order1_per_1000") == 1000);  /* one block per allocation */
+			KEXPECT(num(o, "kib_cleared") == 8);         /* __GFP_ZERO on the order-1 pair */
+		}
+		if (!strcmp(str(o, "strategy"), "naive"))
+			KEXPECT(num(o, "kib_cleared") == 4);
 		if (!strcmp(str(o, "strategy"), "sieve"))
 			KEXPECT(num(o, "order1_per_1000") < 10);
+		KEXPECT(num(o, "ns_with_clear") >= num(o, "ns_per_alloc"));
+		KEXPECT(num(o, "clear_page_ns") > 0);
 	}
 	KASSERT(sim != NULL);
 	KEXPECT(num(sim, "hit_accesses_per_s") > 0);

@@ -167,6 +167,8 @@ int mm_split_page(struct mm_host *mm, struct page *page, unsigned int order);
 /* A modeled write to @page (sets dirty); clear_page() (clears it); query:
  * 1 dirty, 0 clean, SNP_EINVAL for a bad page. */
 int mm_page_write(struct mm_host *mm, struct page *page);
+/* Pages cleared so far (__GFP_ZERO clears every page of an allocation; clear_page()). */
+uint64_t mm_pages_cleared(const struct mm_host *mm);
 int mm_clear_page(struct mm_host *mm, struct page *page);
 int mm_page_dirty(const struct mm_host *mm, const struct page *page);
 /* 1 if @page is the head of a live allocation, 0 if not, SNP_EINVAL. */

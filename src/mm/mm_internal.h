@@ -110,6 +110,7 @@ struct mm_host {
 	uint8_t *pageblock_mt;   /* one migratetype per pageblock */
 	int last_err;
 	uint64_t allocated;      /* pages handed out */
+	uint64_t cleared;        /* pages cleared (kernel_init_pages(), clear_page()) */
 	struct mm_zone *zones;   /* nr_zones, by node then by pfn */
 	unsigned int nr_zones;
 	unsigned int *node_zone; /* zones of node n: node_zone[n] .. node_zone[n + 1] - 1 */

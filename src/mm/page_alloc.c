@@ -619,9 +619,12 @@ static struct page *prep_new_page(struct mm_host *mm, uint32_t pfn, mm_gfp_t gfp
 	p->flags |= PG_alloc;
 	p->order = (uint8_t)order;
 	p->mt = (uint8_t)mt;
-	if (gfp & MM_GFP_ZERO)
+	/* post_alloc_hook() -> kernel_init_pages(): every page of the allocation */
+	if (gfp & MM_GFP_ZERO) {
 		for (uint32_t i = 0; i < (1u << order); i++)
 			p[i].flags |= PG_zeroed;
+		mm->cleared += 1ULL << order;
+	}
 	mm->allocated += 1ULL << order;
 	mm->last_err = 0;
 	return p;
@@ -767,7 +770,13 @@ int mm_clear_page(struct mm_host *mm, struct page *page)
 	if (!mm_page_valid(mm, page))
 		return mm ? mm_err(mm, SNP_EINVAL) : SNP_EINVAL;
 	page->flags |= PG_zeroed;
+	mm->cleared++;
 	return 0;
+}
+
+uint64_t mm_pages_cleared(const struct mm_host *mm)
+{
+	return mm ? mm->cleared : 0;
 }
 
 int mm_page_dirty(const struct mm_host *mm, const struct page *page)

@@ -185,7 +185,7 @@ static struct page *sieve_alloc(struct mm_host *mm, int node, mm_gfp_t gfp)
 			break;
 		st->stats.pages_taken++;
 		if (!snp_pfn_2m_aligned(mm_pfn_of(mm, p))) {
-			p->flags |= PG_zeroed;   /* clear_page() of the one page kept */
+			mm_clear_page(mm, p);   /* clear_page() of the one page kept */
 			return p;
 		}
 		pool_push(mm, nid, p);
