@@ -54,7 +54,7 @@ static void test_repro_text_default(void)
 	struct cli_run r = cli_run("repro");
 
 	KEXPECT_EQ(r.status, 0);
-	KEXPECT(strstr(r.out, "== naive allocator, early-snp profile ==") != NULL);
+	KEXPECT(strstr(r.out, "== naive allocator (counterfactual: no workaround), early-snp profile ==") != NULL);
 	KEXPECT(strstr(r.out, "on a 2MB-aligned address") != NULL);
 	KEXPECT(strstr(r.out, "#PF: error_code(0x80000003) - RMP violation") != NULL);
 	KEXPECT(strstr(r.out, "VMCB of the run on CPU 1") != NULL);

@@ -26,7 +26,7 @@ static int set_profile(void *ctx, const char *v) { return cli_profile_opts_set_p
 static int set_knob(void *ctx, const char *v) { return cli_profile_opts_add_knob(&OPTS(ctx)->po, "repro", v); }
 
 static const struct cli_option repro_options[] = {
-	{ "strategy", true, set_strategy, "S", "naive (default), upstream or sieve" },
+	{ "strategy", true, set_strategy, "S", "naive (default; a counterfactual SNP host without the workaround), upstream or sieve" },
 	{ "profile", true, set_profile, "P", "early-snp (default) or fixed" },
 	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (docs/MODEL.md), repeatable" },
 	{ "svg", true, set_svg, "FILE", "draw the VMCB's 2MB region to FILE" },
@@ -37,7 +37,8 @@ static const struct cli_option repro_options[] = {
 static void print_run(const struct sim_repro_result *r, bool headline)
 {
 	if (headline)
-		printf("== %s allocator, %s profile ==\n", snp_alloc_strategy_name(r->strategy), r->profile);
+		printf("== %s allocator%s, %s profile ==\n", snp_alloc_strategy_name(r->strategy),
+		       r->strategy == SNP_ALLOC_NAIVE ? " (counterfactual: no workaround)" : "", r->profile);
 	for (unsigned i = 0; i < r->nr_steps; i++)
 		printf("%u. %s\n", i + 1, r->steps[i]);
 	if (r->have_fault)

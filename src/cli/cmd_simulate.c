@@ -112,7 +112,7 @@ static const struct cli_option simulate_options[] = {
 	{ "ticks", true, set_ticks, "N", "ticks of host activity per trial (default 512)" },
 	{ "trials", true, set_trials, "N", "hosts per strategy (default 32)" },
 	{ "threads", true, set_threads, "N", "worker threads (default: CPUs online)" },
-	{ "strategy", true, set_strategy, "S|all", "naive, upstream, sieve or all (default all)" },
+	{ "strategy", true, set_strategy, "S|all", "naive (counterfactual: no workaround), upstream, sieve or all (default all)" },
 	{ "profile", true, set_profile, "P", "early-snp or fixed (default early-snp)" },
 	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (docs/MODEL.md), repeatable" },
 	{ "seed", true, set_seed, "N", "PRNG seed (default 1)" },
