@@ -191,6 +191,49 @@ static void test_simulate_hsave_chance(void)
 	KEXPECT(r[0].exposed_ci_hi >= r[0].exposed_aligned_fraction);
 }
 
+/*
+ * No sensitive page below pfn 256 (reserve_real_mode()): with DMA32 taken
+ * by the page cache, KVM's pages come from DMA (lowmem_reserve lets them
+ * once DMA32 is empty): the largest free block there, which would be the
+ * one at pfn 0 were the first 1 MiB free.
+ */
+static void test_no_sensitive_page_below_256(void)
+{
+	struct kvm_host *host = census_host(KVM_AVIC_ON, true, SNP_ALLOC_NAIVE);
+	struct mm_host *mm = kvm_host_mm(host);
+	struct kvm_page_census c;
+	unsigned taken = 0;
+
+	/* the page cache takes DMA32 whole; its first DMA page goes back */
+	for (;;) {
+		struct page *p = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, 0);
+
+		KASSERT(p != NULL);
+		if (mm_page_to_pfn(mm, p) < MM_DMA_END_PFN) {
+			KASSERT_EQ(mm_free_pages(mm, p, 0), 0);
+			break;
+		}
+		taken++;
+	}
+	mm_drain_all_pages(mm);
+	{
+		struct kvm_vm_config vc;
+		int vm;
+
+		kvm_vm_config_init(&vc, SNP_GUEST_SEV_ES);
+		vc.guest_pages = 0;
+		vm = kvm_create_vm(host, &vc);
+		KASSERT(vm >= 0);
+		KASSERT_EQ(kvm_create_vcpu(host, vm, 0, 0), 0);
+	}
+	KASSERT_EQ(kvm_host_census(host, &c), 0);
+	ktap_log("page cache took %u pages; lowest sensitive pfn %llu", taken,
+		 (unsigned long long)c.lowest_pfn);
+	KEXPECT(c.lowest_pfn < MM_DMA_END_PFN);   /* the test reached DMA */
+	KEXPECT(c.lowest_pfn >= MM_REAL_MODE_PFNS);
+	kvm_host_destroy(host);
+}
+
 /* The Wilson interval against worked values. */
 static void test_wilson_interval(void)
 {
@@ -210,6 +253,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_hsave_markable_knob),
 	KTAP_CASE(test_vmsave_window_writes),
 	KTAP_CASE(test_simulate_hsave_chance),
+	KTAP_CASE(test_no_sensitive_page_below_256),
 	KTAP_CASE(test_wilson_interval),
 };
 

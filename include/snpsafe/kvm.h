@@ -285,6 +285,7 @@ struct kvm_page_census {
 	uint64_t allocated[KVM_PAGE_NR_KINDS], aligned[KVM_PAGE_NR_KINDS];
 	uint64_t markable[KVM_PAGE_NR_KINDS], markable_aligned[KVM_PAGE_NR_KINDS];
 	uint64_t exposed[KVM_PAGE_NR_KINDS], exposed_aligned[KVM_PAGE_NR_KINDS];
+	snp_pfn_t lowest_pfn;   /* the lowest pfn of any of them (SNP_NO_PAGE if none) */
 };
 int kvm_host_census(const struct kvm_host *host, struct kvm_page_census *out);
 

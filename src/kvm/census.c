@@ -70,6 +70,8 @@ static void census_page(const struct kvm_host *host, enum kvm_page_kind kind,
 	aligned = snp_pfn_2m_aligned(pfn);
 	markable = census_markable(host, kind, kvm);
 	exposed = markable && census_region_huge(host, pfn);
+	if (out->lowest_pfn == SNP_NO_PAGE || pfn < out->lowest_pfn)
+		out->lowest_pfn = pfn;
 	out->allocated[kind]++;
 	out->aligned[kind] += aligned;
 	out->markable[kind] += markable;
@@ -93,6 +95,7 @@ int kvm_host_census(const struct kvm_host *host, struct kvm_page_census *out)
 	if (!host || !out)
 		return SNP_EINVAL;
 	memset(out, 0, sizeof(*out));
+	out->lowest_pfn = SNP_NO_PAGE;
 	for (unsigned c = 0; c < host->nr_cpus; c++)
 		if (host->sd[c].init)
 			census_page(host, KVM_PAGE_HSAVE, NULL, host->sd[c].save_area, out);
