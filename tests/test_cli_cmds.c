@@ -228,6 +228,8 @@ static void expect_kind_counts(const struct jl *o)
 	KEXPECT_EQ(num(o, "exposed_aligned_pages"), exposed_aligned);
 	KEXPECT(num(o, "exposed_ci95_lo") <= num(o, "exposed_aligned_fraction"));
 	KEXPECT(num(o, "exposed_ci95_hi") >= num(o, "exposed_aligned_fraction"));
+	/* the VMSAVE window: counted writes x the default window share */
+	KEXPECT(fabs(num(o, "vmsave_expected_faults") - num(o, "vmsave_window_writes") * 1e-4) < 1e-9);
 }
 
 /*
