@@ -193,14 +193,14 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 		       snp_alloc_strategy_name(r[i].strategy),
 		       (unsigned long long)r[i].vmsave_window_writes, r[i].vmsave_expected_faults,
 		       (unsigned long long)r[i].trials);
-	printf("\nThe naive strategy is a counterfactual: an SNP host without snp_safe_alloc_page(); no\n"
-	       "released kernel ran one.  markable = this profile and host can mark it in-use (a VMCB always, a\n"
-	       "VMSA of SEV-ES/SNP, the AVIC page only with AVIC on, the save area as a VMSAVE target);\n"
-	       "exposed = markable and its 2MB region still hugepage-mapped in the direct map (a\n"
-	       "launched SNP VMSA's is 4K).  exposed frac = 2MB-aligned exposed pages / exposed pages,\n"
-	       "with its Wilson 95%% interval.  analytic est (naive): the aligned share of free memory\n"
-	       "just before kvm_amd loads, weighted by exposed pages: every page comes from the aged\n"
-	       "allocator.\n");
+	printf("\nThe naive strategy is a counterfactual: an SNP host without snp_safe_alloc_page();\n"
+	       "no released kernel ran one.  markable = this profile and host can mark it in-use\n"
+	       "(a VMCB always, an SEV-ES/SNP VMSA, the AVIC page only with AVIC on, the save area\n"
+	       "as a VMSAVE target); exposed = markable and its 2MB region still hugepage-mapped in\n"
+	       "the direct map (a launched SNP VMSA's is 4K).  exposed frac = 2MB-aligned exposed\n"
+	       "pages / exposed pages, with its Wilson 95%% interval.  analytic est (naive): the\n"
+	       "2MB-aligned share of free memory just before kvm_amd loads (every page comes from\n"
+	       "the aged allocator).\n");
 }
 
 static void print_json_kinds(struct json *j, const struct sim_mc_result *r)
