@@ -68,6 +68,27 @@ static void test_avic_markable_only_with_avic(void)
 	}
 }
 
+/* A vendor without the hook (vmx-like) gets plain LAPIC pages: no AVIC page at all. */
+static void test_plain_lapic_is_no_avic_page(void)
+{
+	struct kvm_host_config cfg;
+	struct kvm_host *host = NULL;
+	struct kvm_page_census c;
+	struct kvm_vm_config vc;
+	int vm;
+
+	kvm_host_config_init(&cfg, MEM, 2);
+	cfg.vendor = kvm_vendor_vmx_like();
+	KASSERT_EQ(kvm_host_create(&cfg, &host), 0);
+	kvm_vm_config_init(&vc, SNP_GUEST_SVM);
+	vm = kvm_create_vm(host, &vc);
+	KASSERT(vm >= 0);
+	KASSERT_EQ(kvm_create_vcpu(host, vm, 0, 0), 0);
+	KASSERT_EQ(kvm_host_census(host, &c), 0);
+	KEXPECT_EQ(c.allocated[KVM_PAGE_AVIC], 0);
+	kvm_host_destroy(host);
+}
+
 /* adjust_direct_map(): a launched SNP VMSA's region is 4K, an SEV-ES VMSA's is not. */
 static void test_snp_vmsa_not_exposed(void)
 {
@@ -249,6 +270,7 @@ static void test_wilson_interval(void)
 
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_avic_markable_only_with_avic),
+	KTAP_CASE(test_plain_lapic_is_no_avic_page),
 	KTAP_CASE(test_snp_vmsa_not_exposed),
 	KTAP_CASE(test_hsave_markable_knob),
 	KTAP_CASE(test_vmsave_window_writes),
