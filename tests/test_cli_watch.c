@@ -7,6 +7,8 @@
  * "cannot find watch/run.sh" instead of the expected usage error.
  */
 #include "cli_util.h"
+#include "json_lite.h"
+#include "trace_util.h"
 
 static void watch_bad_flags(void)
 {
@@ -66,12 +68,67 @@ static void watch_good_request_passes_checks(void)
 	cli_run_free(&r);
 }
 
+/*
+ * --again judges a finished run folder without booting: a hand-made one
+ * holding the changelog's steps (an aligned VMCB run on CPU 1, a 2M-leaf
+ * store by CPU 0 into its region) must give one aligned VMCB under a
+ * hugepage leaf, one spurious #PF from replay, and a model estimate.
+ */
+static void watch_again_judges_a_run_folder(void)
+{
+	char cmd[512];
+	struct jl *j, *m;
+	struct cli_run r;
+	FILE *f;
+
+	tu_dir_setup("watch-again");
+	tu_write_changelog(tu_path("raw.trace"), SNP_TRL_2M);
+	f = fopen(tu_path("result"), "w");
+	KASSERT(f);
+	fprintf(f, "kernel=6.1.0-test\nworkload=vms=1 vcpus=1 vcpus_created=1 vcpus_ran=1\n"
+		   "qemu_s=1.5\nmem_total_kb=262144\nmem_free_kb=249036\nkprobe_svm_vcpu_create=1\n");
+	fclose(f);
+	f = fopen(tu_path("kallsyms"), "w");
+	KASSERT(f);
+	fprintf(f, "ffffffff81234000 T memset_orig\n");
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "watch --again --out %s --vms 1 --vcpus 1 --mem 256M --json",
+		 tu_path(""));
+	r = cli_run(cmd);
+	KEXPECT_EQ(r.status, 0);
+	if (r.status)
+		ktap_log("stderr: %s", r.err);
+	j = jl_parse(r.out);
+	KASSERT(j);
+	m = jl_get(j, "measured");
+	KEXPECT(m && jl_get(m, "vmcb_aligned")->num == 1 && jl_get(m, "vmcb_distinct")->num == 1);
+	KEXPECT(m && jl_get(m, "aligned_under_hugepage_leaf")->num == 1);
+	KEXPECT(m && jl_get(m, "spurious_faults")->num == 1);
+	m = jl_get(j, "model_estimate");
+	KEXPECT(m && !strcmp(jl_get(m, "kernel")->str, "6.1") && jl_get(m, "trials")->num == 8);
+	KEXPECT(m && jl_get(m, "vmcb01_allocated")->num == 8);
+	KEXPECT(m && jl_get(m, "age_pct")->num == 5);
+	KEXPECT_EQ(jl_get(jl_get(j, "kprobe_hits"), "svm_vcpu_create")->num, 1);
+	/* replay's verdicts ride along: one function stored, one report kept. */
+	m = jl_get(jl_get(j, "replay"), "reports");
+	KEXPECT_EQ(jl_len(m), 1);
+	KEXPECT(jl_at(m, 0) != NULL);
+	jl_free(j);
+	cli_run_free(&r);
+	/* An empty folder is refused by name. */
+	snprintf(cmd, sizeof(cmd), "watch --again --out %s/nothing-here", tu_path(""));
+	EXPECT_USAGE_ERROR(cmd, "no finished run");
+	EXPECT_USAGE_ERROR("watch --again --baseline --out /tmp", "--baseline");
+	tu_dir_teardown();
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(watch_bad_flags),
 	KTAP_CASE(watch_bad_kernel),
 	KTAP_CASE(watch_too_many_vcpus),
 	KTAP_CASE(watch_help_lists_options),
 	KTAP_CASE(watch_good_request_passes_checks),
+	KTAP_CASE(watch_again_judges_a_run_folder),
 };
 
 int main(void)

@@ -95,6 +95,7 @@ static void trace_summary_counts(void)
 	KEXPECT_EQ(s.vmexits, 1);
 	KEXPECT_EQ(s.vmcb.distinct, 2);
 	KEXPECT_EQ(s.vmcb.aligned, 1);         /* 0x400000 is pfn 0x400 */
+	KEXPECT_EQ(s.vmcb_aligned_hugepage, 1); /* its region took a 1G-leaf store */
 	KEXPECT_EQ(s.vmsa.distinct, 1);
 	KEXPECT_EQ(s.vmsa.aligned, 0);         /* pfn 0x601 is not a multiple of 512 */
 	KEXPECT_EQ(s.hsave.distinct, 2);

@@ -190,6 +190,8 @@ struct snp_trace_summary {
 	uint64_t stores_by_level[4];  /* by enum snp_trace_level */
 	uint64_t stores_seen, stores_dropped;
 	struct snp_trace_pages vmcb, vmsa, avic, hsave;
+	/* 2MB-aligned VMCBs whose region took a recorded store through a 2M or 1G leaf. */
+	uint64_t vmcb_aligned_hugepage;
 	uint64_t vmrun_cpus;          /* CPUs that ran VMRUN */
 	uint64_t last_t_ns;
 };

@@ -10,6 +10,7 @@
  */
 #include "cli.h"
 
+#include <snpsafe/kvm.h>
 #include <snpsafe/replay.h>
 #include <snpsafe/sim.h>
 #include <snpsafe/trace.h>
@@ -33,7 +34,7 @@ struct watch_opts {
 	const char *trace;
 	const char *out;
 	const char *filter;
-	bool json, baseline, host_snp;
+	bool json, baseline, host_snp, again;
 };
 
 static int set_kernel(void *ctx, const char *v)
@@ -129,6 +130,12 @@ static int set_host_snp(void *ctx, const char *v)
 	return 0;
 }
 
+static int set_again(void *ctx, const char *v)
+{
+	((struct watch_opts *)ctx)->again = true;
+	return 0;
+}
+
 static const struct cli_option watch_options[] = {
 	{ "kernel", true, set_kernel, "6.1|6.12|PATH",
 	  "Debian kernel to watch (default 6.1), or your own bzImage (then --modules)" },
@@ -147,6 +154,8 @@ static const struct cli_option watch_options[] = {
 	{ "host-snp", false, set_host_snp, "",
 	  "6.12: make kvm_amd believe the host has SNP, so its own snp_safe_alloc_page_node works" },
 	{ "baseline", false, set_baseline, "", "also run unwatched, and report the slowdown" },
+	{ "again", false, set_again, "",
+	  "boot nothing: judge the last run in --out again (same flags as that run)" },
 	{ "json", false, set_json, "", "print one JSON object on stdout" },
 	{ NULL, false, NULL, NULL, NULL },
 };
@@ -221,6 +230,24 @@ struct run_result {
 	unsigned nr_probes;
 	char probe[WATCH_MAX_PROBES][48];
 	uint64_t probe_hits[WATCH_MAX_PROBES];
+	uint64_t mem_total_kb, mem_free_kb;   /* the guest's, before the workload */
+};
+
+/*
+ * The model configured like the watched run, beside what the run measured:
+ * the 2MB-aligned fraction of vmcb01 pages (Wilson 95% intervals on both)
+ * and the spurious faults.  docs/WATCH.md, "Model against reality".
+ */
+struct model_vs_real {
+	uint64_t real_k, real_n;            /* aligned distinct VMCBs, distinct VMCBs */
+	double real_lo, real_hi;
+	uint64_t real_huge;                 /* of the aligned, under a 2M/1G leaf */
+	uint64_t real_spurious;             /* replay, early-snp */
+	struct sim_mc_config cfg;
+	struct sim_mc_result res;
+	uint64_t model_k, model_n;          /* vmcb01 aligned / allocated */
+	double model_lo, model_hi;
+	unsigned age_pct;
 };
 
 static int read_result(const char *out, struct run_result *r)
@@ -241,6 +268,10 @@ static int read_result(const char *out, struct run_result *r)
 			snprintf(r->workload, sizeof(r->workload), "%.255s", line + 9);
 		else if (!strncmp(line, "qemu_s=", 7))
 			r->qemu_s = strtod(line + 7, NULL);
+		else if (!strncmp(line, "mem_total_kb=", 13))
+			r->mem_total_kb = strtoull(line + 13, NULL, 10);
+		else if (!strncmp(line, "mem_free_kb=", 12))
+			r->mem_free_kb = strtoull(line + 12, NULL, 10);
 		else if (!strncmp(line, "kprobe_", 7) && strchr(line, '=') &&
 			 r->nr_probes < WATCH_MAX_PROBES) {
 			char *eq = strchr(line, '=');
@@ -267,9 +298,102 @@ static uint64_t workload_field(const char *wl, const char *key)
 
 static const char *level_names[4] = { "unknown", "4K", "2M", "1G" };
 
+/*
+ * simulate with the watched run's memory, CPUs, VMs and vCPUs, plain SVM
+ * guests, the guest's memory use as the age, its kernel generation, and the
+ * strategy the watched kernel used (naive: no workaround path; upstream:
+ * --host-snp), over as many hosts as give about the run's vCPU count.
+ */
+static int model_estimate(const struct watch_opts *o, const struct run_result *r,
+			  const struct snp_trace_summary *s, const struct sim_replay_result *rr,
+			  struct model_vs_real *m)
+{
+	uint64_t vcpus = workload_field(r->workload, "vcpus_created");
+	uint64_t per_trial = o->vms * o->vcpus;
+	unsigned nr = 0;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->real_k = s->vmcb.aligned;
+	m->real_n = s->vmcb.distinct;
+	m->real_huge = s->vmcb_aligned_hugepage;
+	m->real_spurious = rr->spurious;
+	sim_wilson_interval(m->real_k, m->real_n, 1.96, &m->real_lo, &m->real_hi);
+	m->age_pct = 5;
+	if (r->mem_total_kb && r->mem_free_kb <= r->mem_total_kb)
+		m->age_pct = (unsigned)((r->mem_total_kb - r->mem_free_kb) * 100 / r->mem_total_kb);
+	sim_mc_config_init(&m->cfg);
+	m->cfg.mem_bytes = o->mem;
+	m->cfg.cpus = (unsigned)o->cpus;
+	m->cfg.vms = (unsigned)o->vms;
+	m->cfg.vcpus = (unsigned)o->vcpus;
+	memset(m->cfg.mix, 0, sizeof(m->cfg.mix));
+	m->cfg.mix[SIM_VM_SVM] = 1;
+	m->cfg.age_pct = m->age_pct;
+	m->cfg.kernel = strncmp(r->kernel, "6.1.", 4) ? MM_KERNEL_6_12 : MM_KERNEL_6_1;
+	m->cfg.strategies = 1u << (o->host_snp ? SNP_ALLOC_UPSTREAM : SNP_ALLOC_NAIVE);
+	m->cfg.trials = (unsigned)((vcpus + per_trial - 1) / per_trial);
+	m->cfg.trials = m->cfg.trials < 8 ? 8 : m->cfg.trials > 256 ? 256 : m->cfg.trials;
+	m->cfg.threads = 2;
+	ret = sim_mc_run(&m->cfg, &m->res, &nr);
+	if (ret || nr != 1)
+		return ret ? ret : SNP_EINVAL;
+	m->model_k = m->res.aligned_by_kind[KVM_PAGE_VMCB01];
+	m->model_n = m->res.sensitive_by_kind[KVM_PAGE_VMCB01];
+	sim_wilson_interval(m->model_k, m->model_n, 1.96, &m->model_lo, &m->model_hi);
+	return 0;
+}
+
+static void print_model(const struct model_vs_real *m)
+{
+	printf("\nmodel against reality (vmcb01 pages 2MB-aligned, Wilson 95%%):\n");
+	printf("  measured %llu of %llu distinct VMCBs = %.3f%% [%.3f%%, %.3f%%]; %llu of them under a "
+	       "2M/1G leaf; replay: %llu spurious #PF\n", (unsigned long long)m->real_k,
+	       (unsigned long long)m->real_n, 100.0 * (double)m->real_k / (double)(m->real_n ? m->real_n : 1),
+	       100 * m->real_lo, 100 * m->real_hi, (unsigned long long)m->real_huge,
+	       (unsigned long long)m->real_spurious);
+	printf("  model    %llu of %llu vmcb01 pages  = %.3f%% [%.3f%%, %.3f%%]; %llu of %llu hosts with a "
+	       "spurious #PF (%llu faults)\n", (unsigned long long)m->model_k,
+	       (unsigned long long)m->model_n,
+	       100.0 * (double)m->model_k / (double)(m->model_n ? m->model_n : 1), 100 * m->model_lo,
+	       100 * m->model_hi, (unsigned long long)m->res.trials_with_fault,
+	       (unsigned long long)m->res.trials, (unsigned long long)m->res.spurious_faults);
+	printf("  (snpsafe simulate --mem %lluM --cpus %u --vms %u --vcpus %u --mix svm --age %u "
+	       "--kernel %s --strategy %s --trials %u)\n",
+	       (unsigned long long)(m->cfg.mem_bytes / SNP_MiB), m->cfg.cpus, m->cfg.vms, m->cfg.vcpus,
+	       m->cfg.age_pct, mm_kernel_name(m->cfg.kernel), snp_alloc_strategy_name(m->res.strategy),
+	       m->cfg.trials);
+}
+
+static void json_model(struct json *j, const struct model_vs_real *m)
+{
+	json_obj_begin(j, "measured");
+	json_u64(j, "vmcb_aligned", m->real_k);
+	json_u64(j, "vmcb_distinct", m->real_n);
+	json_double(j, "aligned_fraction", m->real_n ? (double)m->real_k / (double)m->real_n : 0);
+	json_double(j, "ci95_lo", m->real_lo);
+	json_double(j, "ci95_hi", m->real_hi);
+	json_u64(j, "aligned_under_hugepage_leaf", m->real_huge);
+	json_u64(j, "spurious_faults", m->real_spurious);
+	json_obj_end(j);
+	json_obj_begin(j, "model_estimate");
+	json_str(j, "kernel", mm_kernel_name(m->cfg.kernel));
+	json_str(j, "strategy", snp_alloc_strategy_name(m->res.strategy));
+	json_u64(j, "age_pct", m->cfg.age_pct);
+	json_u64(j, "trials", m->res.trials);
+	json_u64(j, "vmcb01_aligned", m->model_k);
+	json_u64(j, "vmcb01_allocated", m->model_n);
+	json_double(j, "aligned_fraction", m->model_n ? (double)m->model_k / (double)m->model_n : 0);
+	json_double(j, "ci95_lo", m->model_lo);
+	json_double(j, "ci95_hi", m->model_hi);
+	json_u64(j, "trials_with_fault", m->res.trials_with_fault);
+	json_u64(j, "spurious_faults", m->res.spurious_faults);
+	json_obj_end(j);
+}
+
 static void print_text(const struct watch_opts *o, const struct run_result *r,
 		       const struct snp_trace_summary *s, const char *trace, uint64_t trace_bytes,
-		       double base_s, const struct sim_replay_result *rr)
+		       double base_s, const struct sim_replay_result *rr, const struct model_vs_real *m)
 {
 	const struct snp_trace_pages *k[4] = { &s->vmcb, &s->hsave, &s->vmsa, &s->avic };
 	static const char *kn[4] = { "VMCBs", "host save areas", "VMSAs", "AVIC backing pages" };
@@ -313,6 +437,7 @@ static void print_text(const struct watch_opts *o, const struct run_result *r,
 	       trace);
 	cli_replay_print_verdicts(rr);
 	cli_replay_print_funcs(rr);
+	print_model(m);
 }
 
 static void json_pages(struct json *j, const char *key, const struct snp_trace_pages *p)
@@ -325,7 +450,7 @@ static void json_pages(struct json *j, const char *key, const struct snp_trace_p
 
 static void print_json(const struct watch_opts *o, const struct run_result *r,
 		       const struct snp_trace_summary *s, const char *trace, uint64_t trace_bytes,
-		       double base_s, const struct sim_replay_result *rr)
+		       double base_s, const struct sim_replay_result *rr, const struct model_vs_real *m)
 {
 	struct json j;
 
@@ -377,6 +502,7 @@ static void print_json(const struct watch_opts *o, const struct run_result *r,
 	json_str(&j, "profile", rr->profile);
 	cli_replay_json_verdicts(&j, rr);
 	json_obj_end(&j);
+	json_model(&j, m);
 	json_obj_end(&j);
 	json_finish(&j);
 }
@@ -415,11 +541,12 @@ int cmd_watch(int argc, char **argv)
 	static const char synopsis[] =
 		"snpsafe watch [--kernel 6.1|6.12|PATH] [--modules DIR] [--vms N] [--vcpus N]\n"
 		"              [--seconds S] [--lifetime S] [--cpus N] [--mem SIZE] [--filter F]\n"
-		"              [--host-snp] [--trace FILE] [--out DIR] [--baseline] [--json]";
+		"              [--host-snp] [--trace FILE] [--out DIR] [--baseline] [--again] [--json]";
 	char top[PATH_MAX], out[PATH_MAX + 64], raw[PATH_MAX + 96], ks[PATH_MAX + 96], trace[PATH_MAX + 96];
 	char err[SNP_TRACE_ERR_LEN], cmdline[512];
 	const struct sim_replay_options replay_opts = { .max_reports = 1 };
 	struct sim_replay_result rr;
+	struct model_vs_real model;
 	struct snp_trace_summary s;
 	struct run_result r, base = { .qemu_s = 0 };
 	struct stat st;
@@ -431,13 +558,21 @@ int cmd_watch(int argc, char **argv)
 	ret = check_request(&o);
 	if (ret)
 		return ret;
-	if (find_top(top, sizeof(top)))
+	if (o.again && o.baseline)
+		return cli_usage_error("watch", "--again judges a recorded run; --baseline would boot");
+	/* The tree is needed to boot, or to find the default --out. */
+	if ((!o.again || !o.out) && find_top(top, sizeof(top)))
 		return cli_fail("watch", "cannot find watch/run.sh beside this binary (set SNPSAFE_TOP)");
 	if (o.out)
 		snprintf(out, sizeof(out), "%s", o.out);
 	else
 		snprintf(out, sizeof(out), "%s/.cache/watch/%s%s", top,
 			 strchr(o.kernel, '/') ? "custom" : o.kernel, o.host_snp ? "-host-snp" : "");
+	if (o.again) {
+		if (read_result(out, &r))
+			return cli_usage_error("watch", "--again: no finished run in %s", out);
+		goto judge;
+	}
 	if (o.baseline) {
 		char bout[PATH_MAX + 96];
 
@@ -447,6 +582,7 @@ int cmd_watch(int argc, char **argv)
 	}
 	if (run_script(top, &o, out, true) || read_result(out, &r))
 		return cli_fail("watch", "the watched run failed (see above)");
+judge:
 	snprintf(raw, sizeof(raw), "%s/raw.trace", out);
 	snprintf(ks, sizeof(ks), "%s/kallsyms", out);
 	snprintf(trace, sizeof(trace), "%s", o.trace ? o.trace : "");
@@ -466,10 +602,14 @@ int cmd_watch(int argc, char **argv)
 	/* Judge the recording at once, with the early-SNP part's rules (one code path with replay). */
 	if (sim_replay_run(trace, &snp_profile_early_snp, &replay_opts, &rr))
 		return cli_fail("watch", "replaying %s: %s", trace, rr.error);
+	if (model_estimate(&o, &r, &s, &rr, &model)) {
+		sim_replay_result_free(&rr);
+		return cli_fail("watch", "the model run beside the recording failed");
+	}
 	if (o.json)
-		print_json(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr);
+		print_json(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr, &model);
 	else
-		print_text(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr);
+		print_text(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr, &model);
 	sim_replay_result_free(&rr);
 	return CLI_EXIT_OK;
 }

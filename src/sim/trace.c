@@ -526,9 +526,28 @@ static void copy_str(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src);
 }
 
+/* Of the aligned VMCB pfns in set, how many head a region in huge (2MB region numbers). */
+static uint64_t count_aligned_in(const struct pfn_set *set, struct pfn_set *huge)
+{
+	uint64_t n = 0;
+	bool added;
+
+	for (size_t i = 0; i < set->cap; i++) {
+		uint64_t pfn = set->slot[i];
+
+		if (pfn == UINT64_MAX || !snp_pfn_2m_aligned(pfn))
+			continue;
+		/* Probe: adding an existing key reports added = false. */
+		if (!pfn_set_add(huge, pfn / SNP_PTRS_PER_PMD, &added))
+			return n;
+		n += !added;
+	}
+	return n;
+}
+
 int snp_trace_summarize(const char *path, struct snp_trace_summary *s, char *err, size_t errlen)
 {
-	struct pfn_set sets[4] = { { 0 } };
+	struct pfn_set sets[4] = { { 0 } }, huge = { 0 };
 	struct snp_trace_event ev;
 	struct snp_trace *t;
 	uint64_t cpus_mask = 0;
@@ -559,10 +578,15 @@ int snp_trace_summarize(const char *path, struct snp_trace_summary *s, char *err
 			if (ev.pa)
 				ok = count_page(&sets[3], &s->hsave, ev.pa);
 			break;
-		case SNP_TR_STORE:
+		case SNP_TR_STORE: {
+			bool added;
+
 			s->stores++;
 			s->stores_by_level[ev.level]++;
+			if (ev.level >= SNP_TRL_2M)
+				ok = pfn_set_add(&huge, snp_phys_to_pfn(ev.pa) / SNP_PTRS_PER_PMD, &added);
 			break;
+		}
 		case SNP_TR_FLUSH: s->flushes++; break;
 		case SNP_TR_SYM: s->symbols++; break;
 		case SNP_TR_STR:
@@ -581,9 +605,11 @@ int snp_trace_summarize(const char *path, struct snp_trace_summary *s, char *err
 	} else {
 		snp_trace_end_counts(t, &s->stores_seen, &s->stores_dropped);
 		s->vmrun_cpus = (uint64_t)__builtin_popcountll(cpus_mask);
+		s->vmcb_aligned_hugepage = count_aligned_in(&sets[0], &huge);
 	}
 	for (int i = 0; i < 4; i++)
 		free(sets[i].slot);
+	free(huge.slot);
 	snp_trace_close(t);
 	return ret < 0 ? ret : 0;
 }
