@@ -280,7 +280,11 @@ static void test_free_into_stolen_block(void)
  * A partial steal that cannot claim the pageblock (free + alike < 256):
  * 6.1's move_freepages_block() still moves every free page of the pageblock
  * to the UNMOVABLE lists; 6.12 takes one block and leaves the rest MOVABLE.
- * Either way the pageblock stays MOVABLE.
+ * Either way the pageblock stays MOVABLE.  Which block: the free pages are
+ * an order-6 block at 3904 and an order-7 one at 3968.  6.1 moves both and
+ * takes the smallest UNMOVABLE block (3904); Debian's 6.12.95 fails to
+ * claim at orders 7 and 6, then __rmqueue_steal() takes the SMALLEST
+ * fallback block (3904), where v6.12.0 would have split the largest (3968).
  */
 static void test_partial_steal_61_vs_612(void)
 {
@@ -310,6 +314,7 @@ static void test_partial_steal_61_vs_612(void)
 			n += c << o;
 		}
 		moved[k] = n;
+		KEXPECT_EQ(mmt_pfn(mm, u), 3904);
 		ktap_log("%s: UNMOVABLE got pfn %llu; %llu free pages now on UNMOVABLE lists",
 			 mm_kernel_name(kernels[k]), (unsigned long long)mmt_pfn(mm, u),
 			 (unsigned long long)n);

@@ -224,7 +224,7 @@ static uint32_t rmqueue_smallest(struct mm_host *mm, struct mm_zone *z, unsigned
 	return MM_NIL;
 }
 
-/* ---- migratetype fallback: __rmqueue_fallback() of 6.1 and 6.12 ---- */
+/* ---- migratetype fallback: 6.1's __rmqueue_fallback(), 6.12.95's claim and steal ---- */
 
 /* fallbacks[]: the types a request may steal from, in order (MIGRATE_TYPES ends it). */
 static const uint8_t fallbacks[MM_NR_MIGRATETYPES][2] = {
@@ -343,18 +343,16 @@ static void steal_fallback_61(struct mm_host *mm, struct mm_zone *z, uint32_t pf
 }
 
 /*
- * steal_suitable_fallback() of 6.12: at or above pageblock order the block
- * is taken, its pageblocks re-typed, and split for the request (its first
- * page is the pageblock's head); below it the whole pageblock moves to the
- * request's type only when the claim holds (then __rmqueue_smallest());
- * otherwise one block is taken and split, its remainders staying on the
- * lists of the pageblock's own type.
+ * try_to_steal_block() of Debian's 6.12.95 (the v6.15 claim/steal rework,
+ * backported to 6.12.y; upstream calls it try_to_claim_block()): a block of
+ * pageblock order or more changes type whole and is split for the request;
+ * a smaller one claims its pageblock only when free pages plus pages alike
+ * make at least half of it, and then the request retries its own type.
+ * Otherwise nothing is taken: MM_NIL.
  */
-static uint32_t steal_fallback_612(struct mm_host *mm, struct mm_zone *z, uint32_t pfn,
-				   unsigned int cur, unsigned int order, unsigned int start_mt,
-				   bool whole_block)
+static uint32_t try_to_claim_block_612(struct mm_host *mm, struct mm_zone *z, uint32_t pfn,
+				       unsigned int cur, unsigned int order, unsigned int start_mt)
 {
-	unsigned int block_mt = mm_pageblock_mt(mm, pfn);
 	uint64_t free, movable;
 
 	if (cur >= MM_PAGEBLOCK_ORDER) {
@@ -363,17 +361,64 @@ static uint32_t steal_fallback_612(struct mm_host *mm, struct mm_zone *z, uint32
 		expand(mm, z, pfn, order, cur, start_mt);
 		return pfn;
 	}
-	if (whole_block && scan_pageblock(mm, z, pfn, -1, &free, &movable) &&
-	    claim_block_ok(mm, pfn, start_mt, free, movable)) {
-		scan_pageblock(mm, z, pfn, (int)start_mt, &free, &movable);
-		set_block_mt(mm, pfn, MM_PAGEBLOCK_ORDER, start_mt);
-		return rmqueue_smallest(mm, z, order, start_mt);
-	}
-	return del_and_expand(mm, z, pfn, order, cur, block_mt);
+	if (!scan_pageblock(mm, z, pfn, -1, &free, &movable) ||
+	    !claim_block_ok(mm, pfn, start_mt, free, movable))
+		return MM_NIL;
+	scan_pageblock(mm, z, pfn, (int)start_mt, &free, &movable);
+	set_block_mt(mm, pfn, MM_PAGEBLOCK_ORDER, start_mt);
+	return rmqueue_smallest(mm, z, order, start_mt);
 }
 
 /*
- * __rmqueue_fallback(): no block of the request's type fits, so take one of
+ * __rmqueue_claim() of 6.12.95: from the largest order down (to pageblock
+ * order only under ALLOC_NOFRAGMENT), try to claim the pageblock of each
+ * fallback block found; stop at the first order whose blocks may not be
+ * claimed (can_steal_fallback() only weakens as the order falls).
+ */
+static uint32_t rmqueue_claim_612(struct mm_host *mm, struct mm_zone *z, unsigned int order,
+				  unsigned int start_mt, bool nofrag)
+{
+	unsigned int min_order = nofrag && order < MM_PAGEBLOCK_ORDER ? MM_PAGEBLOCK_ORDER : order;
+	bool can_steal = false;
+
+	for (int cur = MM_MAX_ORDER; cur >= (int)min_order; cur--) {
+		int fmt = find_suitable_fallback(z, (unsigned int)cur, start_mt, &can_steal);
+		uint32_t pfn;
+
+		if (fmt < 0)
+			continue;
+		if (!can_steal)
+			break;
+		pfn = try_to_claim_block_612(mm, z, z->area[cur].list[fmt].head, (unsigned int)cur,
+					     order, start_mt);
+		if (pfn != MM_NIL)
+			return pfn;
+	}
+	return MM_NIL;
+}
+
+/*
+ * __rmqueue_steal() of 6.12.95: no pageblock could be claimed, so take the
+ * SMALLEST fallback block that fits and leave its remainders, and its
+ * pageblock, of the fallback type.
+ */
+static uint32_t rmqueue_steal_612(struct mm_host *mm, struct mm_zone *z, unsigned int order,
+				  unsigned int start_mt)
+{
+	bool can_steal;
+
+	for (unsigned int cur = order; cur <= MM_MAX_ORDER; cur++) {
+		int fmt = find_suitable_fallback(z, cur, start_mt, &can_steal);
+
+		if (fmt >= 0)
+			return del_and_expand(mm, z, z->area[cur].list[fmt].head, order, cur,
+					      (unsigned int)fmt);
+	}
+	return MM_NIL;
+}
+
+/*
+ * __rmqueue_fallback() of 6.1: no block of the request's type fits, so take one of
  * another type: the LARGEST free block first (orders from MAX down to the
  * request, or down to pageblock order only under ALLOC_NOFRAGMENT), from the
  * first type of fallbacks[] that has one.  A MOVABLE request that may not
@@ -401,21 +446,55 @@ static uint32_t rmqueue_fallback(struct mm_host *mm, struct mm_zone *z, unsigned
 				break;
 		}
 	}
-	if (mm->kernel == MM_KERNEL_6_12)
-		return steal_fallback_612(mm, z, z->area[cur].list[fmt].head, (unsigned int)cur,
-					  order, start_mt, can_steal);
 	steal_fallback_61(mm, z, z->area[cur].list[fmt].head, (unsigned int)cur, start_mt,
 			  can_steal);
 	return rmqueue_smallest(mm, z, order, start_mt);
 }
 
-/* __rmqueue(): the request's own type first, then the fallback. */
-static uint32_t rmqueue_buddy(struct mm_host *mm, struct mm_zone *z, unsigned int order,
-			      unsigned int mt, bool nofrag)
-{
-	uint32_t pfn = rmqueue_smallest(mm, z, order, mt);
+/*
+ * __rmqueue()'s modes in 6.12.95: a bulk refill that had to steal keeps
+ * stealing for the rest of the batch instead of searching its own type and
+ * claiming again (rmqueue_bulk() passes the mode from call to call).
+ */
+enum rmqueue_mode { RMQUEUE_NORMAL, RMQUEUE_CLAIM, RMQUEUE_STEAL };
 
-	return pfn != MM_NIL ? pfn : rmqueue_fallback(mm, z, order, mt, nofrag);
+/*
+ * __rmqueue(): the request's own type first, then the fallback: 6.1's
+ * __rmqueue_fallback(), or 6.12.95's claim, then (never under
+ * ALLOC_NOFRAGMENT) steal.
+ */
+static uint32_t rmqueue_buddy(struct mm_host *mm, struct mm_zone *z, unsigned int order,
+			      unsigned int mt, bool nofrag, enum rmqueue_mode *mode)
+{
+	uint32_t pfn;
+
+	if (mm->kernel == MM_KERNEL_6_1) {
+		pfn = rmqueue_smallest(mm, z, order, mt);
+		return pfn != MM_NIL ? pfn : rmqueue_fallback(mm, z, order, mt, nofrag);
+	}
+	switch (*mode) {
+	case RMQUEUE_NORMAL:
+		pfn = rmqueue_smallest(mm, z, order, mt);
+		if (pfn != MM_NIL)
+			return pfn;
+		/* fall through */
+	case RMQUEUE_CLAIM:
+		pfn = rmqueue_claim_612(mm, z, order, mt, nofrag);
+		if (pfn != MM_NIL) {
+			*mode = RMQUEUE_NORMAL;
+			return pfn;
+		}
+		/* fall through */
+	case RMQUEUE_STEAL:
+		if (!nofrag) {
+			pfn = rmqueue_steal_612(mm, z, order, mt);
+			if (pfn != MM_NIL) {
+				*mode = RMQUEUE_STEAL;
+				return pfn;
+			}
+		}
+	}
+	return MM_NIL;
 }
 
 /* ---- per-CPU page lists ---- */
@@ -430,10 +509,11 @@ static unsigned int rmqueue_bulk(struct mm_host *mm, struct mm_zone *z, unsigned
 				 unsigned int count, struct mm_pcp *pcp, unsigned int mt, bool nofrag)
 {
 	struct mm_list *l = &pcp->lists[mm_pindex(mm, mt, order)];
+	enum rmqueue_mode mode = RMQUEUE_NORMAL;
 	unsigned int n;
 
 	for (n = 0; n < count; n++) {
-		uint32_t pfn = rmqueue_buddy(mm, z, order, mt, nofrag);
+		uint32_t pfn = rmqueue_buddy(mm, z, order, mt, nofrag, &mode);
 
 		if (pfn == MM_NIL)
 			break;
@@ -517,9 +597,11 @@ static uint32_t rmqueue_pcplist(struct mm_host *mm, unsigned int zid, unsigned i
 static uint32_t rmqueue(struct mm_host *mm, unsigned int zid, unsigned int order, unsigned int mt,
 			bool nofrag)
 {
+	enum rmqueue_mode mode = RMQUEUE_NORMAL;
+
 	if (mm_pcp_order(order))
 		return rmqueue_pcplist(mm, zid, order, mt, nofrag);
-	return rmqueue_buddy(mm, &mm->zones[zid], order, mt, nofrag);
+	return rmqueue_buddy(mm, &mm->zones[zid], order, mt, nofrag, &mode);
 }
 
 /*
