@@ -15,6 +15,7 @@
 
 #include <snpsafe/kvm.h>
 #include <snpsafe/sim.h>
+#include <snpsafe/sim.h>	/* twice on purpose: the include guard must cover it all */
 
 #include <string.h>
 

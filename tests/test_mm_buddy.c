@@ -7,6 +7,8 @@
  */
 #include "ktap.h"
 #include "mm_util.h"
+#include <string.h>
+
 #include "mm/mm_internal.h"   /* white-box: the checker must catch corruption */
 
 #include <stdlib.h>
@@ -492,6 +494,11 @@ static void measure_aligned(struct mm_host *mm, const char *what)
 	}
 	ktap_log("%s host: naive 2MB-aligned, alloc+free loop: %u/%d (%.4f); %d held: %u (%.4f, 1/512 = 0.0020)",
 		 what, loop, N, (double)loop / N, N, hold, (double)hold / N);
+	/* Held pages march through memory: about one in 512 starts a 2MB region. */
+	KEXPECT(hold >= N / 1024 && hold <= N / 256);
+	/* Fresh memory: the first page is aligned and alloc+free ping-pongs on it. */
+	if (!strcmp(what, "fresh"))
+		KEXPECT_EQ(loop, N);
 	for (int i = 0; i < N; i++)
 		mm_free_pages(mm, held[i], 0);
 	free(held);
@@ -508,6 +515,102 @@ static void test_measure_naive_aligned_fraction(void)
 	age(mm, 42, &aged);
 	measure_aligned(mm, "aged");
 	KEXPECT_EQ(mm_aged_release(mm, aged), 0);
+	MMT_CHECK(mm);
+	mm_host_destroy(mm);
+}
+
+/*
+ * free_pcppages_bulk() drains a list from its tail, the coldest pages: the
+ * page freed last (at the head) survives the drain its own free set off and
+ * is the next one handed out.  Both kernels.
+ */
+static void test_pcp_drain_from_cold_tail(void)
+{
+	for (int k = 0; k < MM_NR_KERNELS; k++) {
+		struct mm_config cfg;
+		struct mm_host *mm = NULL;
+		struct page *p[16], *q;
+		struct mm_counts c;
+		uint64_t before;
+
+		mm_config_init(&cfg, 64 * SNP_MiB);
+		cfg.kernel = (enum mm_kernel)k;
+		cfg.pcp_batch = 4;
+		cfg.pcp_high = 8;
+		KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
+		for (int i = 0; i < 16; i++)
+			KASSERT(p[i] = mm_alloc_pages(mm, 0, 0));
+		mm_get_counts(mm, 0, &c);
+		before = c.free;
+		for (int i = 0; i < 16; i++)
+			KEXPECT_EQ(mm_free_pages(mm, p[i], 0), 0);
+		mm_get_counts(mm, 0, &c);
+		KEXPECT(c.free > before);	/* a drain did happen */
+		q = mm_alloc_pages(mm, 0, 0);
+		KEXPECT(q == p[15]);
+		KEXPECT_EQ(mm_free_pages(mm, q, 0), 0);
+		MMT_CHECK(mm);
+		mm_host_destroy(mm);
+	}
+}
+
+/*
+ * 6.1's refill takes max(batch >> order, 2) blocks (rmqueue_pcplist ->
+ * nr_pcp_alloc): with batch 4 an order-3 refill takes two blocks, one is
+ * handed out and one stays on the list.
+ */
+static void test_pcp_refill_at_least_two(void)
+{
+	struct mm_config cfg;
+	struct mm_host *mm = NULL;
+	struct mm_counts c;
+	struct page *p;
+
+	mm_config_init(&cfg, 64 * SNP_MiB);
+	cfg.kernel = MM_KERNEL_6_1;
+	cfg.pcp_batch = 4;
+	cfg.pcp_high = 8;
+	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
+	KASSERT(p = mm_alloc_pages(mm, 0, 3));
+	mm_get_counts(mm, 0, &c);
+	KEXPECT_EQ(c.pcp, 8);
+	KEXPECT_EQ(mm_free_pages(mm, p, 3), 0);
+	MMT_CHECK(mm);
+	mm_host_destroy(mm);
+}
+
+/*
+ * buddy_merge_likely(): a block freed while the buddy of its parent is
+ * free goes to the tail of its list (mm/page_alloc.c, __free_one_page, "to
+ * tail"); one whose parent's buddy is taken goes to the head.
+ */
+static void test_free_to_tail_when_merge_likely(void)
+{
+	struct mm_host *mm = mmt_host(64, 1, 1);
+	struct page *p[8];
+	uint64_t base;
+	struct mm_zone *z = NULL;
+	struct mm_list *l;
+
+	for (int i = 0; i < 8; i++)
+		KASSERT(p[i] = mm_alloc_pages(mm, 0, 4));
+	base = mmt_pfn(mm, p[0]);
+	for (int i = 0; i < 8; i++)
+		KASSERT_EQ(mmt_pfn(mm, p[i]), base + 16 * (uint64_t)i);
+	KEXPECT_EQ(mm_free_pages(mm, p[4], 4), 0);	/* with p[5]: a free order-5 block */
+	KEXPECT_EQ(mm_free_pages(mm, p[5], 4), 0);
+	KEXPECT_EQ(mm_free_pages(mm, p[2], 4), 0);	/* parent's buddy (p[0..1]) taken: head */
+	KEXPECT_EQ(mm_free_pages(mm, p[6], 4), 0);	/* parent's buddy (p[4..5]) free: tail */
+	for (unsigned int zi = 0; zi < mm->nr_zones; zi++)
+		if (base >= mm->zones[zi].start_pfn && base < mm->zones[zi].end_pfn)
+			z = &mm->zones[zi];
+	KASSERT(z);
+	l = &z->area[4].list[mm_pageblock_mt(mm, base)];
+	KEXPECT_EQ(l->head, base + 32);
+	KEXPECT_EQ(l->tail, base + 96);
+	for (int i = 0; i < 8; i++)
+		if (i != 2 && i != 4 && i != 5 && i != 6)
+			KEXPECT_EQ(mm_free_pages(mm, p[i], 4), 0);
 	MMT_CHECK(mm);
 	mm_host_destroy(mm);
 }
@@ -530,6 +633,9 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_host_sizes),
 	KTAP_CASE(test_age_and_release),
 	KTAP_CASE(test_measure_naive_aligned_fraction),
+	KTAP_CASE(test_pcp_drain_from_cold_tail),
+	KTAP_CASE(test_pcp_refill_at_least_two),
+	KTAP_CASE(test_free_to_tail_when_merge_likely),
 };
 
 KTAP_MAIN("mm_buddy", cases)

@@ -39,8 +39,6 @@ const char *sim_explain_id(unsigned i);
 /* Run the experiment for id: 0, SNP_ENOENT for an unknown id, or a model error. */
 int sim_explain_run(const char *id, struct sim_question *out);
 
-#endif
-
 /* ---- bench: measured in one run, reported as ratios --------------------------- */
 
 struct sim_bench_alloc {
@@ -195,3 +193,5 @@ struct sim_repro_result {
  */
 int sim_repro_run(const struct snp_profile *profile, enum snp_alloc_strategy strategy,
 		  struct sim_repro_result *out);
+
+#endif /* SNPSAFE_SIM_H */
