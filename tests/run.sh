@@ -5,9 +5,11 @@
 # name contains PATTERN, all when it is empty), nest their KTAP output one
 # level down, and end with the single line "N passed, N failed".  A binary
 # that crashes or exits non-zero without reporting a failed case counts as
-# one failed case, so a crash can never pass silently.
+# one failed case, so a crash can never pass silently; so does one that runs
+# past SNPSAFE_TEST_TIMEOUT seconds (default 600).
 set -u
 pattern=$1; shift
+limit=${SNPSAFE_TEST_TIMEOUT:-600}	# seconds per test binary
 bins=()
 for dir in "$@"; do
 	for b in "$dir"/test_*; do
@@ -23,8 +25,13 @@ passed=0; failed=0; skipped=0; i=0
 for b in "${bins[@]}"; do
 	i=$((i + 1))
 	out=$(mktemp)
-	"$b" >"$out" 2>&1
+	# A bound per binary: a livelock (say, an allocator loop that never
+	# ends) fails the run instead of hanging it.
+	timeout --kill-after=10 "$limit" "$b" >"$out" 2>&1
 	rc=$?
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		echo "# $b: killed after its ${limit}s time limit" >>"$out"
+	fi
 	sed 's/^/    /' "$out"
 	line=$(grep '^# totals: ' "$out" | tail -n 1)
 	if [ -n "$line" ]; then
