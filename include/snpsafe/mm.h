@@ -133,6 +133,15 @@ void mm_host_destroy(struct mm_host *mm);
 
 /* The reason of the last failed call on this host (0 if none). */
 int mm_last_error(const struct mm_host *mm);
+/* Set the error of the last call (for a client's own calls); returns @err. */
+int mm_set_last_error(struct mm_host *mm, int err);
+/*
+ * One client's per-host data (the KVM layer's SNP allocator state,
+ * src/kvm/snp_alloc.c): the host keeps the pointer and calls @release at
+ * mm_host_destroy().  SNP_EINVAL if one is already set.
+ */
+int mm_set_client(struct mm_host *mm, void *data, void (*release)(struct mm_host *mm, void *data));
+void *mm_client(const struct mm_host *mm);
 
 /* Run on @cpu from now on (the model's "current CPU"); 0 or SNP_EINVAL. */
 int mm_set_cpu(struct mm_host *mm, unsigned int cpu);

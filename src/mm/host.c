@@ -238,8 +238,6 @@ int mm_host_create(const struct mm_config *cfg, struct mm_host **out)
 		err = setup_zones(mm, cfg->x86_layout);
 	if (!err)
 		err = reserve_and_free(mm, cfg);
-	if (!err)
-		err = snp_alloc_init(mm);
 	if (err) {
 		mm_host_destroy(mm);
 		return err;
@@ -252,7 +250,8 @@ void mm_host_destroy(struct mm_host *mm)
 {
 	if (!mm)
 		return;
-	snp_alloc_fini(mm);
+	if (mm->client_release)
+		mm->client_release(mm, mm->client);
 	free(mm->pcp);
 	free(mm->pageblock_mt);
 	free(mm->node_zone);
@@ -264,6 +263,27 @@ void mm_host_destroy(struct mm_host *mm)
 int mm_last_error(const struct mm_host *mm)
 {
 	return mm ? mm->last_err : SNP_EINVAL;
+}
+
+int mm_set_last_error(struct mm_host *mm, int err)
+{
+	if (mm)
+		mm->last_err = err;
+	return err;
+}
+
+int mm_set_client(struct mm_host *mm, void *data, void (*release)(struct mm_host *mm, void *data))
+{
+	if (!mm || mm->client)
+		return SNP_EINVAL;
+	mm->client = data;
+	mm->client_release = release;
+	return 0;
+}
+
+void *mm_client(const struct mm_host *mm)
+{
+	return mm ? mm->client : NULL;
 }
 
 int mm_set_cpu(struct mm_host *mm, unsigned int cpu)

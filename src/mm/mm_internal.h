@@ -13,7 +13,6 @@
 #define SNPSAFE_MM_INTERNAL_H
 
 #include <snpsafe/mm.h>
-#include <snpsafe/snp_alloc.h>
 
 #define MM_NIL UINT32_MAX
 #define MM_MAX_HOST_PAGES (1ULL << 32)   /* pfn indices are 32-bit; MM_NIL unused */
@@ -89,14 +88,6 @@ struct mm_pcp {
 	bool prev_free_high_order;   /* 6.12 PCPF_PREV_FREE_HIGH_ORDER */
 };
 
-/* The sieve strategy's set-aside pools, nodes * cap entries (pfns). */
-struct snp_alloc_state {
-	struct snp_alloc_config cfg;
-	struct snp_alloc_stats stats;
-	uint32_t *pool;          /* pool of node n: pool[n * cap .. n * cap + pool_len[n]) */
-	unsigned int *pool_len;
-};
-
 struct mm_host {
 	struct page *mem_map;
 	uint64_t nr_pages;
@@ -115,7 +106,8 @@ struct mm_host {
 	unsigned int nr_zones;
 	unsigned int *node_zone; /* zones of node n: node_zone[n] .. node_zone[n + 1] - 1 */
 	struct mm_pcp *pcp;      /* nr_cpus * nr_zones */
-	struct snp_alloc_state snp;
+	void *client;            /* mm_set_client(): the KVM layer's SNP allocator state */
+	void (*client_release)(struct mm_host *mm, void *data);
 };
 
 static inline uint32_t mm_pfn_of(const struct mm_host *mm, const struct page *p)
@@ -197,9 +189,5 @@ void mm_pcp_drain_to(struct mm_host *mm, unsigned int cpu, unsigned int zid, uin
 
 /* Is @page a pointer into this host's mem_map (checked without UB)? */
 bool mm_page_valid(const struct mm_host *mm, const struct page *page);
-
-/* Internal setup/teardown of the snp_alloc state (snp_alloc.c). */
-int snp_alloc_init(struct mm_host *mm);
-void snp_alloc_fini(struct mm_host *mm);
 
 #endif

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+/*
+ * snp_alloc.c - snp_safe_alloc_page_node() and friends: pages safe to
+ * become in-use on SNP parts with the 2MB erratum (snp-facts §1), the three
+ * strategies of snpsafe/snp_alloc.h.  KVM's code (Linux:
+ * arch/x86/kvm/svm/sev.c), so it lives in the KVM layer and uses only the
+ * allocator's public calls (snpsafe/mm.h).  The strategy logic itself is
+ * snp_safe_core.c, shared with the kernel module; this file is its thin
+ * adapter's other half: configuration, per-node pools and statistics, kept
+ * as the host's client data because the model has no module globals.
+ */
+#include "kvm/snp_safe_core.h"
+
+#include <snpsafe/snp_alloc.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+struct snp_alloc_state {
+	struct snp_alloc_config cfg;
+	struct snp_core_stats core;      /* shared by the node pools */
+	uint64_t allocs, failures, aligned_returned;
+	unsigned int nr_nodes;
+	struct snp_core_pool *pool;      /* one per node */
+	struct page **slots;             /* nr_nodes * SNP_SIEVE_POOL_MAX */
+};
+
+static const char *const strategy_names[SNP_ALLOC_NR_STRATEGIES] = {
+	[SNP_ALLOC_NAIVE] = "naive",
+	[SNP_ALLOC_UPSTREAM] = "upstream",
+	[SNP_ALLOC_SIEVE] = "sieve",
+};
+
+int snp_alloc_strategy_parse(const char *name, enum snp_alloc_strategy *out)
+{
+	if (!name || !out)
+		return SNP_EINVAL;
+	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++)
+		if (!strcmp(name, strategy_names[s])) {
+			*out = (enum snp_alloc_strategy)s;
+			return 0;
+		}
+	return SNP_EINVAL;
+}
+
+const char *snp_alloc_strategy_name(enum snp_alloc_strategy s)
+{
+	if ((unsigned int)s >= SNP_ALLOC_NR_STRATEGIES)
+		return "?";
+	return strategy_names[s];
+}
+
+static const struct snp_alloc_config default_config = {
+	.strategy = SNP_ALLOC_UPSTREAM,
+	.snp_enabled = true,
+	.pool_cap = SNP_SIEVE_POOL_DEFAULT,
+};
+
+static void state_free(struct snp_alloc_state *st)
+{
+	if (!st)
+		return;
+	free(st->pool);
+	free(st->slots);
+	free(st);
+}
+
+/* At mm_host_destroy(): pool pages die with the host, only our memory goes. */
+static void state_release(struct mm_host *mm, void *data)
+{
+	(void)mm;
+	state_free(data);
+}
+
+static void set_caps(struct snp_alloc_state *st)
+{
+	for (unsigned int n = 0; n < st->nr_nodes; n++)
+		st->pool[n].cap = st->cfg.pool_cap;
+}
+
+/* The host's state, made on first use; NULL only when memory is short. */
+static struct snp_alloc_state *state_of(struct mm_host *mm)
+{
+	struct snp_alloc_state *st = mm_client(mm);
+
+	if (st)
+		return st;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->cfg = default_config;
+	st->nr_nodes = mm_nr_nodes(mm);
+	st->pool = calloc(st->nr_nodes, sizeof(*st->pool));
+	/* Room for the largest cap, so reconfiguring never reallocates. */
+	st->slots = calloc((size_t)st->nr_nodes * SNP_SIEVE_POOL_MAX, sizeof(*st->slots));
+	if (!st->pool || !st->slots || mm_set_client(mm, st, state_release)) {
+		state_free(st);
+		return NULL;
+	}
+	for (unsigned int n = 0; n < st->nr_nodes; n++) {
+		st->pool[n].slot = st->slots + (size_t)n * SNP_SIEVE_POOL_MAX;
+		st->pool[n].st = &st->core;
+	}
+	set_caps(st);
+	return st;
+}
+
+int snp_alloc_get_config(const struct mm_host *mm, struct snp_alloc_config *out)
+{
+	const struct snp_alloc_state *st;
+
+	if (!mm || !out)
+		return SNP_EINVAL;
+	st = mm_client(mm);
+	*out = st ? st->cfg : default_config;
+	return 0;
+}
+
+int snp_alloc_configure(struct mm_host *mm, const struct snp_alloc_config *cfg)
+{
+	struct snp_alloc_state *st;
+
+	if (!mm || !cfg)
+		return SNP_EINVAL;
+	if ((unsigned int)cfg->strategy >= SNP_ALLOC_NR_STRATEGIES || cfg->pool_cap < 1 ||
+	    cfg->pool_cap > SNP_SIEVE_POOL_MAX)
+		return mm_set_last_error(mm, SNP_EINVAL);
+	st = state_of(mm);
+	if (!st)
+		return mm_set_last_error(mm, SNP_ENOMEM);
+	snp_safe_release(mm);
+	st->cfg = *cfg;
+	set_caps(st);
+	return 0;
+}
+
+int snp_alloc_get_stats(const struct mm_host *mm, struct snp_alloc_stats *out)
+{
+	const struct snp_alloc_state *st;
+
+	if (!mm || !out)
+		return SNP_EINVAL;
+	memset(out, 0, sizeof(*out));
+	st = mm_client(mm);
+	if (!st)
+		return 0;
+	out->allocs = st->allocs;
+	out->failures = st->failures;
+	out->aligned_returned = st->aligned_returned;
+	out->pages_taken = st->core.pages_taken;
+	out->order1_broken = st->core.order1_broken;
+	out->set_aside = st->core.set_aside;
+	out->set_aside_peak = st->core.set_aside_peak;
+	out->set_aside_returned = st->core.set_aside_returned;
+	out->frees = st->core.frees;
+	out->fallbacks = st->core.fallbacks;
+	return 0;
+}
+
+void snp_alloc_reset_stats(struct mm_host *mm)
+{
+	struct snp_alloc_state *st = mm ? mm_client(mm) : NULL;
+	uint64_t cur;
+
+	if (!st)
+		return;
+	cur = st->core.set_aside;
+	memset(&st->core, 0, sizeof(st->core));
+	st->allocs = st->failures = st->aligned_returned = 0;
+	st->core.set_aside = cur;
+	st->core.set_aside_peak = cur;
+}
+
+/* get_zeroed_page() on @node: a kernel without the workaround, or SNP off. */
+static struct page *plain_alloc(struct mm_host *mm, struct snp_alloc_state *st, int node,
+				mm_gfp_t gfp)
+{
+	struct page *p = mm_alloc_pages_node(mm, node, gfp | MM_GFP_ZERO, 0);
+
+	if (p)
+		st->core.pages_taken++;
+	return p;
+}
+
+static struct page *dispatch(struct mm_host *mm, struct snp_alloc_state *st, int node,
+			     mm_gfp_t gfp)
+{
+	struct snp_core_pool *pool = &st->pool[node];
+
+	if (st->cfg.strategy == SNP_ALLOC_NAIVE || !st->cfg.snp_enabled)
+		return plain_alloc(mm, st, node, gfp);
+	if (st->cfg.strategy == SNP_ALLOC_UPSTREAM)
+		return snp_core_upstream_alloc(mm, pool, node, gfp);
+	return snp_core_sieve_alloc(mm, pool, node, gfp);
+}
+
+struct page *snp_safe_alloc_page_node(struct mm_host *mm, int node, mm_gfp_t gfp)
+{
+	struct snp_alloc_state *st;
+	struct page *p;
+
+	if (!mm)
+		return NULL;
+	if (node == MM_NUMA_NO_NODE)
+		node = mm_numa_node_id(mm);
+	if (node < 0 || (unsigned int)node >= mm_nr_nodes(mm) || (gfp & ~MM_GFP_ALL)) {
+		mm_set_last_error(mm, SNP_EINVAL);
+		return NULL;
+	}
+	st = state_of(mm);
+	if (!st) {
+		mm_set_last_error(mm, SNP_ENOMEM);
+		return NULL;
+	}
+	p = dispatch(mm, st, node, gfp);
+	if (!p) {
+		st->failures++;
+		mm_set_last_error(mm, SNP_ENOMEM);
+		return NULL;
+	}
+	st->allocs++;
+	if (snp_pfn_2m_aligned(mm_page_to_pfn(mm, p)))
+		st->aligned_returned++;
+	mm_set_last_error(mm, 0);
+	return p;
+}
+
+struct page *snp_safe_alloc_page(struct mm_host *mm)
+{
+	return snp_safe_alloc_page_node(mm, MM_NUMA_NO_NODE, MM_GFP_KERNEL_ACCOUNT);
+}
+
+int snp_safe_free_page(struct mm_host *mm, struct page *page)
+{
+	int err = mm_free_pages(mm, page, 0);
+	struct snp_alloc_state *st = mm ? mm_client(mm) : NULL;
+
+	if (!err && st)
+		st->core.frees++;
+	return err;
+}
+
+int snp_safe_shrink(struct mm_host *mm, uint64_t nr)
+{
+	struct snp_alloc_state *st;
+	uint64_t done = 0;
+
+	if (!mm)
+		return SNP_EINVAL;
+	st = mm_client(mm);
+	for (unsigned int n = 0; st && n < st->nr_nodes && done < nr; n++)
+		done += snp_core_give_back(mm, &st->pool[n], nr - done);
+	return (int)done;
+}
+
+int snp_safe_release(struct mm_host *mm)
+{
+	return snp_safe_shrink(mm, UINT64_MAX);
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snp_safe_adapter.h - what the shared strategy core (snp_safe_core.c)
+ * needs, for the user-space model: the public page allocator of
+ * snpsafe/mm.h and no lock (a modeled host is driven by one thread).  The
+ * kernel module's counterpart is kmod/snp_safe_adapter.h.
+ */
+#ifndef SNPSAFE_KVM_SNP_SAFE_ADAPTER_H
+#define SNPSAFE_KVM_SNP_SAFE_ADAPTER_H
+
+#include <snpsafe/mm.h>
+#include <snpsafe/snp_alloc.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mm_host *snp_core_env;
+typedef mm_gfp_t snp_core_gfp;
+typedef uint64_t snp_core_u64;
+typedef struct { char unused; } snp_core_lock;
+
+struct snp_core_pool;
+
+static inline void snp_core_lock_pool(snp_core_lock *l) { (void)l; }
+static inline void snp_core_unlock_pool(snp_core_lock *l) { (void)l; }
+
+static inline struct page *snp_core_alloc_pages(snp_core_env mm, int node, snp_core_gfp gfp,
+						unsigned int order)
+{
+	return mm_alloc_pages_node(mm, node, gfp, order);
+}
+
+/* split_page() of a live order-1 block cannot fail. */
+static inline void snp_core_split_pair(snp_core_env mm, struct page *page)
+{
+	int err = mm_split_page(mm, page, 1);
+
+	(void)err;
+}
+
+/* The second page of a pair (struct page is opaque here: by pfn). */
+static inline struct page *snp_core_next_page(snp_core_env mm, struct page *page)
+{
+	return mm_pfn_to_page(mm, mm_page_to_pfn(mm, page) + 1);
+}
+
+static inline void snp_core_free_page(snp_core_env mm, struct page *page)
+{
+	int err = mm_free_pages(mm, page, 0);
+
+	(void)err;	/* a page the core itself took: never a bad free */
+}
+
+static inline bool snp_core_2m_aligned(snp_core_env mm, struct page *page)
+{
+	return snp_pfn_2m_aligned(mm_page_to_pfn(mm, page));
+}
+
+/* Order-0 pages are taken unzeroed and only the kept one is cleared. */
+static inline snp_core_gfp snp_core_order0_gfp(snp_core_gfp gfp)
+{
+	return gfp & ~MM_GFP_ZERO;
+}
+
+/* Upstream zeroes the order-1 block (__GFP_ZERO added). */
+static inline snp_core_gfp snp_core_order1_gfp(snp_core_gfp gfp)
+{
+	return gfp | MM_GFP_ZERO;
+}
+
+/* clear_page() of the one order-0 page kept. */
+static inline void snp_core_finish_page(snp_core_env mm, struct page *page, snp_core_gfp gfp)
+{
+	int err = mm_clear_page(mm, page);
+
+	(void)gfp;
+	(void)err;	/* a live page of this host: cannot fail */
+}
+
+/* Every node's pool back to the allocator (snp_safe_release(), snp_alloc.c). */
+static inline long snp_core_memory_short(snp_core_env mm)
+{
+	return snp_safe_release(mm);
+}
+
+#define snp_core_read_len(pool) ((pool)->len)
+
+#endif

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snp_safe_core.h - the SNP-safe page strategies (upstream's order-1 pick
+ * and the sieve), written once and compiled into both the user-space model
+ * (src/kvm/snp_alloc.c) and the kernel module (kmod/snpsafe_alloc.c), the
+ * way tools/testing/memblock compiles the kernel's own mm/memblock.c.
+ *
+ * The core has no dependencies of its own: it includes only
+ * "snp_safe_adapter.h", which each side provides next to it (the model's is
+ * src/kvm/snp_safe_adapter.h, the module's kmod/snp_safe_adapter.h) with:
+ *
+ *   types   struct page, snp_core_env (the allocator's handle), snp_core_gfp,
+ *           snp_core_u64, snp_core_lock
+ *   calls   snp_core_alloc_pages(env, node, gfp, order)  alloc_pages_node()
+ *           snp_core_split_pair(env, page)               split_page(page, 1)
+ *           snp_core_next_page(env, page)                page + 1
+ *           snp_core_free_page(env, page)                __free_page()
+ *           snp_core_2m_aligned(env, page)               IS_ALIGNED(pfn, PTRS_PER_PMD)
+ *           snp_core_order0_gfp(gfp), snp_core_order1_gfp(gfp)
+ *           snp_core_finish_page(env, page, gfp)         e.g. clear the kept page
+ *           snp_core_memory_short(env)                   give back every pool; pages freed
+ *           snp_core_lock_pool(lock), snp_core_unlock_pool(lock)
+ *           snp_core_read_len(pool)                      READ_ONCE(pool->len)
+ */
+#ifndef SNP_SAFE_CORE_H
+#define SNP_SAFE_CORE_H
+
+#include "snp_safe_adapter.h"
+
+/* The strategies' costs; one set of names on both sides. */
+struct snp_core_stats {
+	snp_core_u64 sieve_calls;        /* snp_core_sieve_alloc() calls */
+	snp_core_u64 sieve_hits;         /* ... served by an unaligned order-0 page */
+	snp_core_u64 fallbacks;          /* ... that used the order-1 method */
+	snp_core_u64 pages_taken;        /* pages obtained from the allocator (order-1 = 2) */
+	snp_core_u64 order1_broken;      /* order-1 blocks allocated and split */
+	snp_core_u64 set_aside;          /* sieve: pages in the pool now */
+	snp_core_u64 set_aside_peak;     /* sieve: most pages ever in the pool */
+	snp_core_u64 set_aside_returned; /* sieve: pool pages given back */
+	snp_core_u64 frees;              /* pages the strategies gave back */
+};
+
+/*
+ * One node's pool of set-aside 2MB-aligned pages.  @st may be shared by
+ * several pools (the single-threaded model) or be the pool's own (the
+ * module, where CPUs race); it is only updated under @lock.
+ */
+struct snp_core_pool {
+	snp_core_lock lock;
+	struct page **slot;      /* room for @cap pages */
+	unsigned int len;
+	unsigned int cap;
+	struct snp_core_stats *st;
+};
+
+struct page *snp_core_upstream_alloc(snp_core_env env, struct snp_core_pool *pool,
+				     int node, snp_core_gfp gfp);
+struct page *snp_core_sieve_alloc(snp_core_env env, struct snp_core_pool *pool,
+				  int node, snp_core_gfp gfp);
+/* Set @page aside in @pool; false when the pool is full. */
+bool snp_core_park(struct snp_core_pool *pool, struct page *page);
+/* Give up to @max pool pages back to the allocator; the number given. */
+unsigned long snp_core_give_back(snp_core_env env, struct snp_core_pool *pool,
+				 unsigned long max);
+
+#endif /* SNP_SAFE_CORE_H */
