@@ -44,6 +44,25 @@ static void changelog_early_snp_one_spurious_fault(void)
 	snp_machine_destroy(m);
 }
 
+/*
+ * A #PF drops the TLB entry of the faulting address (src/hw/mmu.c,
+ * snp_host_access(); x86: a page fault invalidates the faulting address's
+ * TLB entries, Intel SDM Vol. 3A §4.10.4.1): a cached 1G/2M entry does not
+ * survive the RMP fault it led to.
+ */
+static void rmp_fault_drops_tlb_entry(void)
+{
+	struct snp_machine *m = t_machine("early-snp");
+	uint64_t va = snp_pfn_to_virt(T_NEIGHBOUR);
+
+	KASSERT_EQ(t_read(m, 1, T_NEIGHBOUR), 0);	/* CPU 1 caches the translation */
+	KASSERT_EQ(snp_tlb_lookup(m, 1, va, NULL), 1);
+	KASSERT_EQ(t_run_vmcb(m, 0, T_REGION, "vcpu 0 vmcb01"), SNP_VMRUN_ENTERED);
+	KEXPECT_EQ(t_write(m, 1, T_NEIGHBOUR), SNP_EFAULT);
+	KEXPECT_EQ(snp_tlb_lookup(m, 1, va, NULL), 0);
+	snp_machine_destroy(m);
+}
+
 static void changelog_fixed_no_fault(void)
 {
 	struct snp_machine *m = t_machine("fixed");
@@ -272,6 +291,7 @@ static void fault_log_cap_and_clear(void)
 static const struct ktap_case cases[] = {
 	KTAP_CASE(changelog_early_snp_one_spurious_fault),
 	KTAP_CASE(changelog_fixed_no_fault),
+	KTAP_CASE(rmp_fault_drops_tlb_entry),
 	KTAP_CASE(changelog_unaligned_vmcb_no_fault),
 	KTAP_CASE(changelog_after_vmexit_no_fault),
 	KTAP_CASE(changelog_4k_translation_no_fault),
