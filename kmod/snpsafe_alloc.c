@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * snpsafe: the three page-allocation strategies, written against the
- * kernel page allocator.
+ * snpsafe: the three page-allocation strategies on the kernel page
+ * allocator: naive here, upstream and sieve in the shared core
+ * (snp_safe_core.c, compiled from src/kvm/), with per-node pools.
  *
  * Why a 2MB-aligned page is a problem: on early SEV-SNP parts, once VMRUN
  * has marked a VMCB, VMSA or AVIC backing page "in-use" in the RMP, a host
@@ -11,6 +12,8 @@
  * 2MB region, so it cannot trigger the erratum.
  */
 #include <linux/kernel.h>
+#include <linux/minmax.h>
+#include <linux/nodemask.h>
 #include <linux/mm.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
@@ -43,172 +46,129 @@ int snpsafe_strategy_parse(const char *name, enum snpsafe_strategy *out)
 	return -EINVAL;
 }
 
-/* naive: one ordinary order-0 page, possibly 2MB-aligned. */
-struct page *snpsafe_naive_alloc(int node, gfp_t gfp)
-{
-	return alloc_pages_node(node, gfp, 0);
-}
-
-/*
- * upstream: take an order-1 block (two physically adjacent pages), split it
- * into two independent order-0 pages, keep one and free the other.
- *
- * Why the kept page is never 2MB-aligned: the buddy allocator aligns every
- * block to its own size, so an order-1 block starts at an even pfn and its
- * pages are pfn 2k and 2k+1.  A 2MB-aligned pfn is a multiple of 512, and
- * every multiple of 512 is even, so pfn 2k+1 can never be aligned; only
- * pfn 2k can.  Hence at most one page of the pair is aligned, and which one
- * is known in advance: test the first page; if it is aligned keep the
- * second, otherwise keep the first.  The code identifies the safe page, it
- * does not search for one, and there is no retry loop.
- *
- * The cost is an order-1 block per page: when no free order-1 block exists
- * the allocator breaks a larger one, which is the fragmentation the sieve
- * strategy avoids in the common case.
- */
-struct page *snpsafe_upstream_alloc(int node, gfp_t gfp)
-{
-	struct page *first, *keep, *drop;
-
-	first = alloc_pages_node(node, gfp & ~__GFP_COMP, 1);
-	if (!first)
-		return NULL;
-
-	split_page(first, 1);
-	if (snpsafe_page_2m_aligned(first)) {
-		keep = first + 1;
-		drop = first;
-	} else {
-		keep = first;
-		drop = first + 1;
-	}
-	__free_page(drop);
-	return keep;
-}
-
-/* ---------------------------------------------------------------- sieve */
+/* The sieve whose pools go back when memory is short (one per module). */
+static struct snpsafe_sieve *active_sieve;
 
 int snpsafe_sieve_init(struct snpsafe_sieve *s, unsigned int cap)
 {
+	int nid;
+
 	memset(s, 0, sizeof(*s));
-	spin_lock_init(&s->lock);
-	if (cap > SNPSAFE_SIEVE_POOL_MAX)
-		cap = SNPSAFE_SIEVE_POOL_MAX;
-	s->cap = cap;
-	if (!cap)
-		return 0;
-	s->pool = kcalloc(cap, sizeof(*s->pool), GFP_KERNEL);
-	return s->pool ? 0 : -ENOMEM;
+	s->cap = min_t(unsigned int, cap, SNPSAFE_SIEVE_POOL_MAX);
+	s->pool = kcalloc(nr_node_ids, sizeof(*s->pool), GFP_KERNEL);
+	s->st = kcalloc(nr_node_ids, sizeof(*s->st), GFP_KERNEL);
+	if (!s->pool || !s->st)
+		goto nomem;
+	for (nid = 0; nid < nr_node_ids; nid++) {
+		struct snp_core_pool *pool = &s->pool[nid];
+
+		spin_lock_init(&pool->lock);
+		pool->cap = s->cap;
+		pool->st = &s->st[nid];
+		if (s->cap && node_possible(nid)) {
+			pool->slot = kcalloc(s->cap, sizeof(*pool->slot), GFP_KERNEL);
+			if (!pool->slot)
+				goto nomem;
+		} else {
+			pool->cap = 0;
+		}
+	}
+	active_sieve = s;
+	return 0;
+nomem:
+	snpsafe_sieve_destroy(s);
+	return -ENOMEM;
 }
 
 void snpsafe_sieve_destroy(struct snpsafe_sieve *s)
 {
-	snpsafe_sieve_give_back(s, ULONG_MAX);
+	int nid;
+
+	if (active_sieve == s)
+		active_sieve = NULL;
+	if (s->pool) {
+		snpsafe_sieve_give_back(s, ULONG_MAX);
+		for (nid = 0; nid < nr_node_ids; nid++)
+			kfree(s->pool[nid].slot);
+	}
 	kfree(s->pool);
+	kfree(s->st);
 	s->pool = NULL;
+	s->st = NULL;
 	s->cap = 0;
 }
 
-/* Set an aligned page aside; false when the pool is full. */
 bool snpsafe_sieve_park(struct snpsafe_sieve *s, struct page *page)
 {
-	bool parked = false;
-
-	spin_lock(&s->lock);
-	if (s->nr < s->cap) {
-		s->pool[s->nr++] = page;
-		s->st.parked++;
-		if (s->nr > s->st.high_water)
-			s->st.high_water = s->nr;
-		parked = true;
-	}
-	spin_unlock(&s->lock);
-	return parked;
+	return snp_core_park(&s->pool[page_to_nid(page)], page);
 }
 
 unsigned int snpsafe_sieve_count(struct snpsafe_sieve *s)
 {
-	return READ_ONCE(s->nr);
+	unsigned int n = 0;
+	int nid;
+
+	for (nid = 0; nid < nr_node_ids; nid++)
+		n += snp_core_read_len(&s->pool[nid]);
+	return n;
 }
 
-/* Return up to @max parked pages to the page allocator; the number freed. */
+/* Return up to @max parked pages of every node to the page allocator. */
 unsigned long snpsafe_sieve_give_back(struct snpsafe_sieve *s,
 				      unsigned long max)
 {
 	unsigned long freed = 0;
-	struct page *page;
+	int nid;
 
-	while (freed < max) {
-		spin_lock(&s->lock);
-		page = s->nr ? s->pool[--s->nr] : NULL;
-		if (page)
-			s->st.given_back++;
-		spin_unlock(&s->lock);
-		if (!page)
-			break;
-		__free_page(page);
-		freed++;
-	}
+	for (nid = 0; nid < nr_node_ids && freed < max; nid++)
+		freed += snp_core_give_back(NULL, &s->pool[nid], max - freed);
 	return freed;
 }
 
-/*
- * sieve: an ordinary order-0 page, unless it is 2MB-aligned.  An aligned
- * page is not freed: order-0 frees go to the head of the per-CPU free list
- * and the next order-0 allocation on this CPU pops that same head, so
- * "free and retry" just gets the aligned page back (ping-pong).  Instead
- * it is parked in the pool, where no one can be handed it, and another
- * page is taken; the loop is bounded by the pool's free room.  Parked
- * pages go back to the kernel under memory pressure (the shrinker), when
- * even the fallback fails, and at teardown.  When the pool is full, or
- * order-0 allocation fails, the order-1 method above is the fallback, so
- * the result is never aligned either way.
- *
- * The caller's gfp goes to the order-0 allocation unchanged, __GFP_ZERO
- * included: clearing only the kept page afterwards would spare a parked
- * page its clearing (one page in 512), but on kernels with init_on_alloc
- * (Debian's default) the allocator clears every page anyway, and the
- * page would be cleared twice.
- */
-struct page *snpsafe_sieve_alloc(struct snpsafe_sieve *s, int node, gfp_t gfp)
+unsigned long snpsafe_memory_short(void)
 {
-	struct page *page;
-
-	s->st.calls++;
-	while (snpsafe_sieve_count(s) < s->cap) {
-		page = alloc_pages_node(node, gfp, 0);
-		if (!page) {
-			s->st.fallback_nomem++;
-			goto fallback;
-		}
-		if (!snpsafe_page_2m_aligned(page)) {
-			s->st.order0_hits++;
-			return page;
-		}
-		if (!snpsafe_sieve_park(s, page)) {
-			__free_page(page);	/* lost a race for the last slot */
-			break;
-		}
-	}
-	s->st.fallback_full++;
-fallback:
-	page = snpsafe_upstream_alloc(node, gfp);
-	if (!page && snpsafe_sieve_give_back(s, ULONG_MAX))
-		page = snpsafe_upstream_alloc(node, gfp);	/* memory is short */
-	return page;
+	return active_sieve ? snpsafe_sieve_give_back(active_sieve, ULONG_MAX) : 0;
 }
 
+void snpsafe_sieve_stats(struct snpsafe_sieve *s, struct snp_core_stats *out)
+{
+	int nid;
+
+	memset(out, 0, sizeof(*out));
+	for (nid = 0; nid < nr_node_ids; nid++) {
+		struct snp_core_pool *pool = &s->pool[nid];
+
+		spin_lock(&pool->lock);
+		out->sieve_calls += pool->st->sieve_calls;
+		out->sieve_hits += pool->st->sieve_hits;
+		out->fallbacks += pool->st->fallbacks;
+		out->pages_taken += pool->st->pages_taken;
+		out->order1_broken += pool->st->order1_broken;
+		out->set_aside += pool->st->set_aside;
+		out->set_aside_peak += pool->st->set_aside_peak;
+		out->set_aside_returned += pool->st->set_aside_returned;
+		out->frees += pool->st->frees;
+		spin_unlock(&pool->lock);
+	}
+}
+
+/*
+ * naive: alloc_pages_node(); upstream and sieve: the shared core, on the
+ * pool of @node (the local node for NUMA_NO_NODE).
+ */
 struct page *snpsafe_alloc_page(enum snpsafe_strategy strat,
 				struct snpsafe_sieve *sieve, int node, gfp_t gfp)
 {
+	int nid = node == NUMA_NO_NODE ? numa_node_id() : node;
+
 	switch (strat) {
 	case SNPSAFE_UPSTREAM:
-		return snpsafe_upstream_alloc(node, gfp);
+		return snp_core_upstream_alloc(NULL, &sieve->pool[nid], node, gfp);
 	case SNPSAFE_SIEVE:
-		return snpsafe_sieve_alloc(sieve, node, gfp);
+		return snp_core_sieve_alloc(NULL, &sieve->pool[nid], node, gfp);
 	case SNPSAFE_NAIVE:
 	default:
-		return snpsafe_naive_alloc(node, gfp);
+		return alloc_pages_node(node, gfp, 0);
 	}
 }
 

@@ -5,7 +5,10 @@
  * The self-test prints KTAP to the kernel log (pr_info, no prefix, so the
  * lines read as KTAP once the console's timestamps are off):
  *   - no 2MB-aligned page from upstream or sieve in `iterations` calls each
- *     (default 1,000,000), taken in held batches of `batch` pages;
+ *     (default 65536; iterations=1000000 for the long run), taken in held
+ *     batches of `batch` pages;
+ *   - the same with one kthread bound to each online CPU, all allocating
+ *     from the one sieve pool at once (its statistics must add up);
  *   - how many plain order-0 pages are 2MB-aligned right after boot and
  *     after the churn above, and what "free it and take another" gives;
  *   - ns per alloc+free of naive, upstream and sieve (median of batches,
@@ -14,7 +17,13 @@
  *   - no leak: free pages (buddy plus per-CPU lists) before and after.
  * Timing numbers are only meaningful as ratios within one boot.
  */
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/err.h>
 #include <linux/kernel.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
@@ -36,9 +45,14 @@ module_param(strategy, charp, 0444);
 MODULE_PARM_DESC(strategy,
 	"strategy the guarantee test drives: all (= upstream and sieve), naive, upstream, sieve; naive is expected to fail");
 
-static unsigned long iterations = 1000000;
+/* The 1M-iteration run is opt-in (iterations=1000000): module_init stays short. */
+static unsigned long iterations = 65536;
 module_param(iterations, ulong, 0444);
-MODULE_PARM_DESC(iterations, "allocations per strategy in the guarantee test (default 1000000)");
+MODULE_PARM_DESC(iterations, "allocations per strategy in the guarantee test (default 65536)");
+
+static unsigned long cpu_iterations = 16384;
+module_param(cpu_iterations, ulong, 0444);
+MODULE_PARM_DESC(cpu_iterations, "allocations per strategy per CPU in the all-CPUs test (default 16384)");
 
 static int node = NUMA_NO_NODE;
 module_param(node, int, 0444);
@@ -167,6 +181,8 @@ static void print_fixed3(const char *what, u64 milli)
 
 static unsigned long aligned_seen_plain;
 
+#define PLAIN_ASSERT_MIN	16384U
+
 static void test_plain_aligned(const char *name, const char *when)
 {
 	unsigned long i, n = 0, aligned = 0;
@@ -192,7 +208,13 @@ static void test_plain_aligned(const char *name, const char *when)
 
 	pr_info("# plain alloc_page %s: %lu of %lu held pages 2MB-aligned (%lu ppm; one in 512 is 1953 ppm)\n",
 		when, aligned, n, n ? aligned * 1000000 / n : 0);
-	ktap_result(n == scan_pages, name);
+	/*
+	 * Holding PLAIN_ASSERT_MIN pages spans 32 2MB regions' worth: a plain
+	 * allocator that can hand out an aligned page at all does here.  Fewer
+	 * (quick mode) is only reported; naive_does_return_aligned_pages sums.
+	 */
+	if (scan_pages >= PLAIN_ASSERT_MIN)
+		ktap_result(n == scan_pages && aligned > 0, name);
 }
 
 /*
@@ -245,19 +267,25 @@ static void test_ping_pong(void)
 	kvfree(held);
 	pr_info("# aligned page found after %lu plain pages; free-then-alloc returned that same page %u of %u times\n",
 		n, same, rounds);
-	ktap_result(true, name);
+	/*
+	 * The property the sieve is built on: an order-0 free goes to the head
+	 * of this CPU's list and the next order-0 allocation pops that head
+	 * (mm/page_alloc.c, free_unref_page / rmqueue_pcplist).  An interrupt
+	 * or a migration may steal a round now and then, not most of them.
+	 */
+	ktap_result(same * 2 > rounds, name);
 }
 
 /* ------------------------------------------------------ guarantee + leak */
 
 static unsigned long order1_taken(enum snpsafe_strategy s, unsigned long calls,
-				  const struct snpsafe_sieve_stats *st)
+				  const struct snp_core_stats *st)
 {
 	switch (s) {
 	case SNPSAFE_UPSTREAM:
 		return calls;
 	case SNPSAFE_SIEVE:
-		return st->fallback_full + st->fallback_nomem;
+		return st->order1_broken;
 	default:
 		return 0;
 	}
@@ -268,11 +296,12 @@ static void test_guarantee(enum snpsafe_strategy s)
 	const char *sname = snpsafe_strategy_name(s);
 	unsigned long done = 0, aligned = 0, failed = 0, o1_min, o1_before, o1_after;
 	unsigned long free_before, free_after, pcp_before, pcp_after, given = 0;
-	struct snpsafe_sieve_stats st0 = sieve.st, st;
+	struct snp_core_stats st0, st;
 	struct page **pages;
 	char name[64];
 	long delta;
 
+	snpsafe_sieve_stats(&sieve, &st0);
 	snprintf(name, sizeof(name), "guarantee_%s_never_2mb_aligned", sname);
 	pages = kmalloc_array(batch, sizeof(*pages), GFP_KERNEL);
 	if (!pages) {
@@ -304,12 +333,11 @@ static void test_guarantee(enum snpsafe_strategy s)
 		cond_resched();
 	}
 	kfree(pages);
-	st = sieve.st;
-	st.calls -= st0.calls;
-	st.order0_hits -= st0.order0_hits;
-	st.parked -= st0.parked;
-	st.fallback_full -= st0.fallback_full;
-	st.fallback_nomem -= st0.fallback_nomem;
+	snpsafe_sieve_stats(&sieve, &st);
+	st.sieve_calls -= st0.sieve_calls;
+	st.sieve_hits -= st0.sieve_hits;
+	st.fallbacks -= st0.fallbacks;
+	st.order1_broken -= st0.order1_broken;
 	if (s == SNPSAFE_SIEVE)
 		given = snpsafe_sieve_give_back(&sieve, ULONG_MAX);
 	o1_after = order1_free_blocks();
@@ -318,13 +346,15 @@ static void test_guarantee(enum snpsafe_strategy s)
 	pr_info("# %s: %lu allocations in batches of %u, %lu 2MB-aligned, %lu failed\n",
 		sname, done, batch, aligned, failed);
 	pr_info("# %s: order-1 blocks taken from the allocator: %lu\n", sname,
-		order1_taken(s, done, &st));
+		(unsigned long)order1_taken(s, done, &st));
 	pr_info("# %s: free order-1 blocks on node %d: before %lu, lowest while holding %lu, after %lu\n",
 		sname, test_nid, o1_before, o1_min, o1_after);
 	if (s == SNPSAFE_SIEVE)
-		pr_info("# sieve: order-0 hits %lu, parked %lu (pool high water %u of %u), fallbacks pool-full %lu no-mem %lu, given back at end %lu\n",
-			st.order0_hits, st.parked, sieve.st.high_water, sieve.cap,
-			st.fallback_full, st.fallback_nomem, given);
+		pr_info("# sieve: order-0 hits %lu, parked %lu (pool high water %u of %u per node), order-1 fallbacks %lu, given back at end %lu\n",
+			(unsigned long)st.sieve_hits,
+			(unsigned long)(st.pages_taken - st0.pages_taken - st.sieve_hits - 2 * st.order1_broken),
+			(unsigned int)st.set_aside_peak, sieve.cap,
+			(unsigned long)st.fallbacks, given);
 	ktap_result(aligned == 0 && failed == 0 && done == iterations, name);
 
 	snprintf(name, sizeof(name), "no_leak_%s", sname);
@@ -348,7 +378,7 @@ static int cmp_u64(const void *a, const void *b)
 
 /* One timed batch: COST_BATCH allocations, then COST_BATCH frees.  0 on failure. */
 static u64 cost_one_batch(enum snpsafe_strategy s, gfp_t gfp,
-			  struct page **pages)
+			  struct page **pages, unsigned long *aligned)
 {
 	u64 t0, t1;
 	int i, n;
@@ -359,8 +389,11 @@ static u64 cost_one_batch(enum snpsafe_strategy s, gfp_t gfp,
 		if (!pages[n])
 			break;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (snpsafe_page_2m_aligned(pages[i]))	/* a pfn test: noise */
+			(*aligned)++;
 		__free_page(pages[i]);
+	}
 	t1 = ktime_get_ns();
 	return n == COST_BATCH ? t1 - t0 : 0;
 }
@@ -371,7 +404,9 @@ static u64 cost_one_batch(enum snpsafe_strategy s, gfp_t gfp,
  * the three strategies with __GFP_ZERO (as KVM's callers ask) and without.
  * With init_on_alloc on (Debian's default) the allocator clears every page
  * anyway and the two sets match; boot with init_on_alloc=0 to see the
- * allocator's own cost.  Only the zeroed series carry KTAP results.
+ * allocator's own cost.  Timings are only reported (tests never assert
+ * them); the KTAP results assert what the timed loops can: upstream and
+ * sieve handed out no aligned page in them, and every batch completed.
  */
 static void test_cost(void)
 {
@@ -389,6 +424,7 @@ static void test_cost(void)
 	};
 	u64 *samples[ARRAY_SIZE(series)] = { NULL };
 	u64 med10[ARRAY_SIZE(series)];	/* tenths of ns per alloc+free */
+	unsigned long aligned[ARRAY_SIZE(series)] = { 0 };
 	struct page *pages[COST_BATCH];
 	unsigned int nb = cost_batches ? cost_batches : 1, b, j, k;
 	bool failed = false;
@@ -406,12 +442,13 @@ static void test_cost(void)
 		"on: every page is cleared at allocation, __GFP_ZERO or not" : "off");
 	/* Warm up, then one batch of each series per round. */
 	for (k = 0; k < ARRAY_SIZE(series); k++)
-		cost_one_batch(series[k].s, series[k].gfp, pages);
+		cost_one_batch(series[k].s, series[k].gfp, pages, &aligned[k]);
 	for (b = 0; b < nb && !failed; b++) {
 		/* Rotate who goes first, so no series always follows another. */
 		for (j = 0; j < ARRAY_SIZE(series); j++) {
 			unsigned int k2 = (b + j) % ARRAY_SIZE(series);
-			u64 t = cost_one_batch(series[k2].s, series[k2].gfp, pages);
+			u64 t = cost_one_batch(series[k2].s, series[k2].gfp, pages,
+					       &aligned[k2]);
 
 			if (!t)
 				failed = true;
@@ -441,9 +478,12 @@ static void test_cost(void)
 		print_fixed3("cost upstream / sieve, __GFP_ZERO:",
 			     div64_u64(med10[1] * 1000, med10[2]));
 out:
-	for (k = 0; k < 3; k++) {
-		snprintf(name, sizeof(name), "cost_%s", snpsafe_strategy_name(series[k].s));
-		ktap_result(!failed, name);
+	pr_info("# cost loops: 2MB-aligned pages handed out: naive %lu, upstream %lu, sieve %lu\n",
+		aligned[0] + aligned[3], aligned[1] + aligned[4], aligned[2] + aligned[5]);
+	for (k = 1; k < 3; k++) {
+		snprintf(name, sizeof(name), "cost_loop_%s_never_2mb_aligned",
+			 snpsafe_strategy_name(series[k].s));
+		ktap_result(!failed && !aligned[k] && !aligned[k + 3], name);
 	}
 	for (k = 0; k < ARRAY_SIZE(series); k++)
 		kvfree(samples[k]);
@@ -460,10 +500,13 @@ static void test_sieve_pool_full(void)
 {
 	const char *name = "sieve_pool_full_falls_back_to_order1";
 	unsigned long n = quick ? 4096 : 65536, i, aligned = 0, got = 0;
-	unsigned long full0 = sieve.st.fallback_full, full;
+	struct snp_core_stats st;
+	unsigned long full0, full;
 	struct page **pages;
 
 	snpsafe_sieve_give_back(&sieve, ULONG_MAX);
+	snpsafe_sieve_stats(&sieve, &st);
+	full0 = st.fallbacks;
 	while (snpsafe_sieve_count(&sieve) < sieve.cap) {
 		struct page *p = alloc_pages_node(test_nid, GFP_KERNEL, 0);
 
@@ -481,8 +524,8 @@ static void test_sieve_pool_full(void)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		struct page *p = snpsafe_sieve_alloc(&sieve, test_nid,
-						     GFP_KERNEL | __GFP_ZERO);
+		struct page *p = snpsafe_alloc_page(SNPSAFE_SIEVE, &sieve, test_nid,
+						    GFP_KERNEL | __GFP_ZERO);
 
 		if (!p)
 			break;
@@ -490,7 +533,8 @@ static void test_sieve_pool_full(void)
 			aligned++;
 		pages[got++] = p;
 	}
-	full = sieve.st.fallback_full - full0;
+	snpsafe_sieve_stats(&sieve, &st);
+	full = st.fallbacks - full0;
 	free_page_array(pages, got);
 	kvfree(pages);
 	snpsafe_sieve_give_back(&sieve, ULONG_MAX);
@@ -537,6 +581,175 @@ static void test_shrinker(void)
 		    f2 == left && snpsafe_sieve_count(&sieve) == 0, name);
 }
 
+/* ------------------------------------------------- all CPUs at once */
+
+struct cpu_worker {
+	struct completion done;
+	unsigned int cpu;
+	u64 start_ns, end_ns;
+	unsigned long sieve_calls, calls, aligned, failed, off_cpu;
+};
+
+static atomic_t workers_ready;
+static unsigned int workers_total;
+
+/* One held batch of @n pages of strategy @s; false on a failed allocation. */
+static bool cpu_worker_batch(struct cpu_worker *w, enum snpsafe_strategy s,
+			     struct page **pages, unsigned long n)
+{
+	unsigned long i;
+	bool ok = true;
+
+	for (i = 0; i < n; i++) {
+		pages[i] = snpsafe_alloc_page(s, &sieve, test_nid,
+					      GFP_KERNEL | __GFP_ZERO);
+		if (raw_smp_processor_id() != w->cpu)
+			w->off_cpu++;
+		if (!pages[i]) {
+			ok = false;
+			break;
+		}
+		w->calls++;
+		if (s == SNPSAFE_SIEVE)
+			w->sieve_calls++;
+		if (snpsafe_page_2m_aligned(pages[i]))
+			w->aligned++;
+	}
+	free_page_array(pages, i);
+	return ok;
+}
+
+/*
+ * One CPU's share: wait (bounded) until every worker has started, so that
+ * the CPUs really allocate at once, then sieve and upstream allocations in
+ * held batches.  The thread is bound to its CPU, so the per-CPU free list
+ * it meets is that CPU's own.
+ */
+static int cpu_worker_fn(void *arg)
+{
+	static const enum snpsafe_strategy strat[] = {
+		SNPSAFE_SIEVE, SNPSAFE_UPSTREAM,
+	};
+	struct cpu_worker *w = arg;
+	struct page **pages;
+	unsigned int k, wait;
+
+	pages = kmalloc_array(batch, sizeof(*pages), GFP_KERNEL);
+	atomic_inc(&workers_ready);
+	for (wait = 0; atomic_read(&workers_ready) < workers_total && wait < 10000; wait++)
+		msleep(1);
+	w->start_ns = ktime_get_ns();
+	for (k = 0; pages && k < ARRAY_SIZE(strat) && !w->failed; k++) {
+		unsigned long done = 0;
+
+		while (done < cpu_iterations) {
+			unsigned long n = min_t(unsigned long, batch,
+						cpu_iterations - done);
+
+			if (!cpu_worker_batch(w, strat[k], pages, n)) {
+				w->failed++;
+				break;
+			}
+			done += n;
+			cond_resched();
+		}
+	}
+	w->end_ns = ktime_get_ns();
+	if (!pages)
+		w->failed++;
+	kfree(pages);
+	kthread_complete_and_exit(&w->done, 0);
+}
+
+/* Start one bound worker per online CPU; the number started. */
+static unsigned int cpu_workers_start(struct cpu_worker *w, unsigned int nr)
+{
+	unsigned int i = 0;
+	int cpu;
+
+	atomic_set(&workers_ready, 0);
+	workers_total = nr;
+	for_each_online_cpu(cpu) {
+		struct task_struct *t;
+
+		if (i == nr)
+			break;
+		w[i].cpu = cpu;
+		init_completion(&w[i].done);
+		t = kthread_create_on_node(cpu_worker_fn, &w[i], cpu_to_node(cpu),
+					   "snpsafe/%d", cpu);
+		if (IS_ERR(t))
+			break;
+		kthread_bind(t, cpu);
+		wake_up_process(t);
+		i++;
+	}
+	return i;
+}
+
+/*
+ * Every online CPU allocates from upstream and from the one shared sieve
+ * pool at the same time.  Asserts: no aligned page, no failure, each
+ * worker stayed on its CPU, their run times overlapped, and the sieve's
+ * statistics (kept under its lock) add up to exactly the calls made.
+ */
+static void test_all_cpus(void)
+{
+	const char *name = "all_cpus_at_once_never_2mb_aligned";
+	const char *sname = "all_cpus_sieve_stats_add_up";
+	unsigned int nr = num_online_cpus(), started, i;
+	unsigned long calls = 0, sieve_calls = 0, aligned = 0, failed = 0, off = 0;
+	unsigned long outcomes;
+	struct snp_core_stats st0, st;
+	u64 last_start = 0, first_end = U64_MAX;
+	struct cpu_worker *w;
+	bool ok;
+
+	if (nr < 2) {
+		ktap_skip(name, "one CPU online");
+		ktap_skip(sname, "one CPU online");
+		return;
+	}
+	w = kcalloc(nr, sizeof(*w), GFP_KERNEL);
+	if (!w) {
+		ktap_result(false, name);
+		ktap_result(false, sname);
+		return;
+	}
+	snpsafe_sieve_stats(&sieve, &st0);
+	started = cpu_workers_start(w, nr);
+	for (i = 0; i < started; i++) {
+		wait_for_completion(&w[i].done);
+		calls += w[i].calls;
+		sieve_calls += w[i].sieve_calls;
+		aligned += w[i].aligned;
+		failed += w[i].failed;
+		off += w[i].off_cpu;
+		last_start = max(last_start, w[i].start_ns);
+		first_end = min(first_end, w[i].end_ns);
+		pr_info("# cpu %u: %lu allocations (sieve %lu), %lu aligned, %lu failed, %lu off its CPU, %llu ms\n",
+			w[i].cpu, w[i].calls, w[i].sieve_calls, w[i].aligned,
+			w[i].failed, w[i].off_cpu,
+			div_u64(w[i].end_ns - w[i].start_ns, NSEC_PER_MSEC));
+	}
+	kfree(w);
+	snpsafe_sieve_stats(&sieve, &st);
+	snpsafe_sieve_give_back(&sieve, ULONG_MAX);
+	ok = started == nr && calls == 2 * nr * cpu_iterations && !aligned &&
+	     !failed && !off && last_start < first_end;
+	pr_info("# all CPUs: %u of %u workers, %lu allocations, %lu aligned, %lu failed, %lu off-CPU, runs overlapped %s\n",
+		started, nr, calls, aligned, failed, off,
+		last_start < first_end ? "yes" : "no");
+	ktap_result(ok, name);
+	outcomes = (st.sieve_hits - st0.sieve_hits) +
+		   (st.fallbacks - st0.fallbacks);
+	pr_info("# all CPUs sieve: calls %llu counted, %lu made, outcomes %lu, pool high water %llu\n",
+		st.sieve_calls - st0.sieve_calls, sieve_calls, outcomes,
+		st.set_aside_peak);
+	ktap_result(st.sieve_calls - st0.sieve_calls == sieve_calls &&
+		    outcomes == sieve_calls, sname);
+}
+
 /* ------------------------------------------------------------------ main */
 
 static void run_selftest(void)
@@ -558,7 +771,9 @@ static void run_selftest(void)
 	}
 	for (k = 0; k < SNPSAFE_NR_STRATEGIES; k++)
 		plan += guar[k] ? 2 : 0;
-	plan += 2 + 1 + 1 + 3 + 1 + 1 + 1;
+	/* plain scans (asserted when big enough), ping-pong, naive, cost,
+	 * pool full, shrinker, all CPUs (2), whole-run leak */
+	plan += (scan_pages >= PLAIN_ASSERT_MIN ? 2 : 0) + 1 + 1 + 2 + 1 + 1 + 2 + 1;
 
 	free_start = free_pages_total(&pcp);
 	pr_info("KTAP version 1\n");
@@ -582,6 +797,7 @@ static void run_selftest(void)
 	test_cost();
 	test_sieve_pool_full();
 	test_shrinker();
+	test_all_cpus();
 
 	snpsafe_sieve_give_back(&sieve, ULONG_MAX);
 	free_end = free_pages_total(NULL);
@@ -604,6 +820,7 @@ static int __init snpsafe_init(void)
 	}
 	if (quick) {
 		iterations = min(iterations, 8192UL);
+		cpu_iterations = min(cpu_iterations, 2048UL);
 		scan_pages = min(scan_pages, 4096U);
 		cost_batches = min(cost_batches, 15U);
 	}

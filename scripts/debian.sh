@@ -165,6 +165,10 @@ snp_headers_fetch() {	# snp_headers_fetch KVER; prints the headers folder
 		# /usr/src and /usr/lib paths: point those at the unpacked copy.
 		grep -rlE '/usr/(src|lib)/linux-(headers|kbuild)-' "$root/usr/src" --include=Makefile* 2>/dev/null |
 			xargs -r sed -i -E "s#(^|[ =])/usr/(src|lib)/linux-(headers|kbuild)-#\1$root/usr/\2/linux-\3-#g"
+	elif ! grep -qF "$root/usr/" "$(snp_headers_dir "$kver")/Makefile"; then
+		# A copied cache (another checkout's .cache): point the paths here.
+		grep -rlF "/kernels/headers-$kver/usr/" "$root/usr/src" --include=Makefile* 2>/dev/null |
+			xargs -r sed -i "s#[^ =]*/kernels/headers-$kver/usr/#$root/usr/#g"
 	fi
 	snp_headers_dir "$kver"
 }
