@@ -632,12 +632,12 @@ static int cpu_worker_fn(void *arg)
 	};
 	struct cpu_worker *w = arg;
 	struct page **pages;
-	unsigned int k, wait;
+	unsigned int k, wait;	/* wait: up to 10000 sleeps of 1-2 ms */
 
 	pages = kmalloc_array(batch, sizeof(*pages), GFP_KERNEL);
 	atomic_inc(&workers_ready);
 	for (wait = 0; atomic_read(&workers_ready) < workers_total && wait < 10000; wait++)
-		msleep(1);
+		usleep_range(1000, 2000);
 	w->start_ns = ktime_get_ns();
 	for (k = 0; pages && k < ARRAY_SIZE(strat) && !w->failed; k++) {
 		unsigned long done = 0;
@@ -771,8 +771,10 @@ static void run_selftest(void)
 	}
 	for (k = 0; k < SNPSAFE_NR_STRATEGIES; k++)
 		plan += guar[k] ? 2 : 0;
-	/* plain scans (asserted when big enough), ping-pong, naive, cost,
-	 * pool full, shrinker, all CPUs (2), whole-run leak */
+	/*
+	 * plain scans (asserted when big enough), ping-pong, naive, cost,
+	 * pool full, shrinker, all CPUs (2), whole-run leak
+	 */
 	plan += (scan_pages >= PLAIN_ASSERT_MIN ? 2 : 0) + 1 + 1 + 2 + 1 + 1 + 2 + 1;
 
 	free_start = free_pages_total(&pcp);
