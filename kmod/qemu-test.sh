@@ -260,5 +260,7 @@ for kv in "${kvers[@]}"; do
 	one_kernel "$kv"
 done
 t_end=$(date +%s)
-echo "# kmod: $passed passed, $failed failed ($(IFS=';'; echo "${times[*]}"); total $((t_end - t0))s)"
+summary=""
+for t in "${times[@]}"; do summary+="${summary:+; }$t"; done
+echo "# kmod: $passed passed, $failed failed ($summary; total $((t_end - t0))s)"
 [ "$failed" -eq 0 ] || die "see $cache/<kernel>/console.log"
