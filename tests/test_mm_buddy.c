@@ -615,71 +615,6 @@ static void test_free_to_tail_when_merge_likely(void)
 	mm_host_destroy(mm);
 }
 
-/*
- * expand() puts each upper half at the head of its list (mm/page_alloc.c,
- * expand() -> __add_to_free_list(), not to the tail).  Seen in 6.12's
- * fallback that takes one MOVABLE block for an UNMOVABLE request without
- * claiming its pageblock: the split remainder joins a MOVABLE list that
- * already holds another block, and goes before it.
- */
-static void test_expand_halves_to_head(void)
-{
-	enum { MAXB = 2048 };
-	struct mm_config cfg;
-	struct mm_host *mm = NULL;
-	struct page **held = calloc(MAXB, sizeof(*held));
-	unsigned int n = 0, bi = MAXB, yi = MAXB;
-	struct mm_zone *z = NULL;
-	struct page *got;
-	uint64_t b, y;
-	struct mm_list *l;
-
-	KASSERT(held);
-	mm_config_init(&cfg, 64 * SNP_MiB);
-	cfg.kernel = MM_KERNEL_6_12;
-	cfg.pcp_batch = MM_PCP_BATCH_DEFAULT;
-	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
-	/* Every order-4 block as page cache (MOVABLE). */
-	while (n < MAXB && (held[n] = mm_alloc_pages(mm, MM_GFP_MOVABLE | MM_GFP_NORETRY, 4)))
-		n++;
-	KASSERT(n > 64 && n < MAXB);
-	/* X: the first two blocks of one pageblock; Y: the first of another. */
-	for (unsigned int i = 0; i + 1 < n; i++) {
-		uint64_t p = mmt_pfn(mm, held[i]);
-
-		if (p % 512 || mmt_pfn(mm, held[i + 1]) != p + 16)
-			continue;
-		if (bi == MAXB)
-			bi = i;
-		else if (yi == MAXB && p / 512 != mmt_pfn(mm, held[bi]) / 512)
-			yi = i;
-	}
-	KASSERT(bi < MAXB && yi < MAXB);
-	b = mmt_pfn(mm, held[bi]);
-	y = mmt_pfn(mm, held[yi]);
-	KEXPECT_EQ(mm_free_pages(mm, held[yi], 4), 0);		/* Y: a free MOVABLE order-4 block */
-	KEXPECT_EQ(mm_free_pages(mm, held[bi], 4), 0);		/* X: with its buddy, order 5 */
-	KEXPECT_EQ(mm_free_pages(mm, held[bi + 1], 4), 0);
-	held[yi] = held[bi] = held[bi + 1] = NULL;
-	got = mm_alloc_pages(mm, MM_GFP_NORETRY, 4);		/* UNMOVABLE: falls back */
-	KASSERT(got);
-	KEXPECT_EQ(mmt_pfn(mm, got), b);			/* the largest block, its low part */
-	for (unsigned int zi = 0; zi < mm->nr_zones; zi++)
-		if (b >= mm->zones[zi].start_pfn && b < mm->zones[zi].end_pfn)
-			z = &mm->zones[zi];
-	KASSERT(z);
-	l = &z->area[4].list[MM_MT_MOVABLE];
-	KEXPECT_EQ(l->head, b + 16);
-	KEXPECT_EQ(l->tail, y);
-	KEXPECT_EQ(mm_free_pages(mm, got, 4), 0);
-	for (unsigned int i = 0; i < n; i++)
-		if (held[i])
-			KEXPECT_EQ(mm_free_pages(mm, held[i], 4), 0);
-	MMT_CHECK(mm);
-	free(held);
-	mm_host_destroy(mm);
-}
-
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_expand_first_page_aligned),
 	KTAP_CASE(test_expand_high_order),
@@ -701,7 +636,6 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_pcp_drain_from_cold_tail),
 	KTAP_CASE(test_pcp_refill_at_least_two),
 	KTAP_CASE(test_free_to_tail_when_merge_likely),
-	KTAP_CASE(test_expand_halves_to_head),
 };
 
 KTAP_MAIN("mm_buddy", cases)

@@ -191,7 +191,11 @@ void mm_boot_free_block(struct mm_host *mm, unsigned int zid, uint64_t pfn, unsi
  * expand(): a block of order @high was taken for an order-@low request.  Keep
  * the LOW part and put each upper half on the next-lower free list of @mt (at
  * the head), so the first order-0 page cut from a fresh 4MB block is that
- * block's first page: 4MB-, hence 2MB-aligned.
+ * block's first page: 4MB-, hence 2MB-aligned.  Head or tail cannot be told
+ * apart in this model: every list expand() adds to is empty at that moment,
+ * because the block came from the smallest non-empty order of @mt (or, in
+ * 6.12.95's steal, of every fallback type), so "halves to the tail" is an
+ * equivalent mutant here; the low part kept is what tests pin.
  */
 static void expand(struct mm_host *mm, struct mm_zone *z, uint64_t pfn,
 		   unsigned int low, unsigned int high, unsigned int mt)
