@@ -130,6 +130,12 @@ void mm_config_init(struct mm_config *cfg, uint64_t mem_bytes);
 int mm_host_create(const struct mm_config *cfg, struct mm_host **out);
 /* Free the host and its mem_map; outstanding pages need not be freed. */
 void mm_host_destroy(struct mm_host *mm);
+/*
+ * Make dst's allocator an exact copy of src's (same mm_config, no sieve pool
+ * in either): a flat copy of its arrays.  dst's snp_alloc configuration and
+ * statistics are kept.  0 or SNP_EINVAL.
+ */
+int mm_host_copy_state(struct mm_host *dst, const struct mm_host *src);
 
 /* The reason of the last failed call on this host (0 if none). */
 int mm_last_error(const struct mm_host *mm);
@@ -267,6 +273,8 @@ int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged *
 uint64_t mm_aged_pages(const struct mm_aged *aged);
 /* Free every allocation the ageing holds, and the state itself. */
 int mm_aged_release(struct mm_host *mm, struct mm_aged *aged);
+/* Free the record of an ageing without freeing its pages (its host is destroyed or cloned). */
+void mm_aged_forget(struct mm_aged *aged);
 
 /* Free pages (buddy and per-CPU lists) whose pfn is a multiple of
  * 2^align_order, and all free pages.  0 or SNP_EINVAL. */

@@ -114,6 +114,17 @@ struct sim_mc_config {
 	bool vmsave_marks;            /* the save area is a VMSAVE target, marked while VMSAVE runs */
 	enum mm_kernel kernel;        /* page allocator generation (6.12 default) */
 	double vmsave_window;         /* share of a tick one VMSAVE takes (assumed; default 1e-4) */
+	/*
+	 * Ageing: with clone (default), each aged allocator is aged once and
+	 * flat-copied (mm_host_copy_state) into every trial that starts from
+	 * it: ceil(trials / age_share) of them per run, trial t starting from
+	 * aged allocator t mod that number, and every strategy from the same
+	 * one.  age_share 1: one per trial, shared only by the strategies (the
+	 * results are those of clone off, bit for bit).  clone off: every
+	 * trial of every strategy ages its own allocator.
+	 */
+	bool clone;
+	unsigned age_share;           /* trials per aged allocator, >= 1 (default 8) */
 	/* Called from the calling thread while workers run; may be NULL. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;

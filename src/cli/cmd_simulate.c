@@ -91,6 +91,19 @@ static int set_vmsave_marks(void *ctx, const char *v)
 	return 0;
 }
 
+static int set_clone(void *ctx, const char *v)
+{
+	if (strcmp(v, "on") && strcmp(v, "off"))
+		return SNP_EINVAL;
+	OPTS(ctx)->mc.clone = !strcmp(v, "on");
+	return 0;
+}
+
+static int set_age_share(void *ctx, const char *v)
+{
+	return set_u(v, 1, 1000000, &OPTS(ctx)->mc.age_share);
+}
+
 static int set_vmsave_window(void *ctx, const char *v)
 {
 	char *end;
@@ -122,6 +135,10 @@ static const struct cli_option simulate_options[] = {
 	  "the save area is a VMSAVE target, in-use while VMSAVE runs (default on)" },
 	{ "vmsave-window", true, set_vmsave_window, "F",
 	  "share of a tick one VMSAVE takes, 0..1 (assumed; default 0.0001)" },
+	{ "clone", true, set_clone, "on|off",
+	  "age each allocator once and copy it into the trials that start from it (default on)" },
+	{ "age-share", true, set_age_share, "N",
+	  "trials starting from one aged allocator (with --clone on), 1: each its own (default 8)" },
 	{ "json", false, set_json, "", "print one JSON object on stdout" },
 	{ NULL, false, NULL, NULL, NULL },
 };

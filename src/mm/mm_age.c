@@ -265,7 +265,14 @@ int mm_aged_release(struct mm_host *mm, struct mm_aged *aged)
 		if (e && !err)
 			err = e;
 	}
+	mm_aged_forget(aged);
+	return err;
+}
+
+void mm_aged_forget(struct mm_aged *aged)
+{
+	if (!aged)
+		return;
 	free(aged->v);
 	free(aged);
-	return err;
 }

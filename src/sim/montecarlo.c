@@ -53,6 +53,8 @@ void sim_mc_config_init(struct sim_mc_config *cfg)
 	cfg->seed = 1;
 	cfg->vmsave_marks = true;
 	cfg->vmsave_window = 1e-4;
+	cfg->clone = true;
+	cfg->age_share = 8;
 }
 
 int sim_mc_parse_mix(const char *s, unsigned mix[SIM_VM_NR])
@@ -166,34 +168,79 @@ static int mc_create_vms(struct kvm_host *host, const struct sim_mc_config *cfg,
 	return 0;
 }
 
-static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strategy s, unsigned t,
-			 struct mc_trial *out)
+static void mc_host_config(const struct sim_mc_config *cfg, enum snp_alloc_strategy s,
+			   struct kvm_host_config *hc)
 {
-	uint64_t rng = cfg->seed * 0x9e3779b97f4a7c15ULL + t + 1, aligned = 0, free = 0;
-	struct kvm_host_config hc;
+	kvm_host_config_init(hc, cfg->mem_bytes, cfg->cpus);
+	hc->profile = &cfg->profile;
+	hc->strategy = s;
+	hc->snp_enabled = true;
+	hc->late_vendor_load = true;
+	hc->vmsave_marks = cfg->vmsave_marks;
+	hc->kernel = cfg->kernel;
+}
+
+/* Trial t's stream; its first draw seeds the ageing of trial t's allocator. */
+static uint64_t mc_trial_rng(const struct sim_mc_config *cfg, unsigned t)
+{
+	return cfg->seed * 0x9e3779b97f4a7c15ULL + t + 1;
+}
+
+static int mc_age(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t seed)
+{
 	struct mm_age_config age;
 	struct mm_aged *aged = NULL;
+	int ret;
+
+	mm_age_config_init(&age, seed);
+	age.target_use = cfg->age_pct * 10;
+	ret = mm_age(kvm_host_mm(host), &age, &aged);
+	mm_aged_forget(aged);   /* the host is torn down whole, aged pages and all */
+	return ret;
+}
+
+/* One aged allocator, the start of every trial t with t % nr_aged == its index. */
+struct mc_aged {
+	struct kvm_host *host;
+	int err;
+};
+
+static void mc_aged_build(const struct sim_mc_config *cfg, unsigned a, struct mc_aged *out)
+{
+	struct kvm_host_config hc;
+	uint64_t rng = mc_trial_rng(cfg, a);
+
+	mc_host_config(cfg, SNP_ALLOC_NAIVE, &hc);   /* the strategy acts only after ageing */
+	out->err = kvm_host_create(&hc, &out->host);
+	if (!out->err)
+		out->err = mc_age(out->host, cfg, mm_rng_next(&rng));
+}
+
+/*
+ * Trial t of strategy s: a host aged with trial t's seed (clone off), or a
+ * copy of the aged allocator @from (the same state, without the ageing's
+ * cost), then the trial's own draws: VM kinds, sizes, CPUs and ticks.
+ */
+static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strategy s, unsigned t,
+			 const struct kvm_host *from, struct mc_trial *out)
+{
+	uint64_t rng = mc_trial_rng(cfg, t), aligned = 0, free = 0, age_seed;
+	struct kvm_host_config hc;
 	struct kvm_host *host;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	kvm_host_config_init(&hc, cfg->mem_bytes, cfg->cpus);
-	hc.profile = &cfg->profile;
-	hc.strategy = s;
-	hc.snp_enabled = true;
-	hc.late_vendor_load = true;
-	hc.vmsave_marks = cfg->vmsave_marks;
-	hc.kernel = cfg->kernel;
+	mc_host_config(cfg, s, &hc);
 	ret = kvm_host_create(&hc, &host);
 	if (ret) {
 		out->err = ret;
 		return;
 	}
-	if (cfg->age_pct) {
-		mm_age_config_init(&age, mm_rng_next(&rng));
-		age.target_use = cfg->age_pct * 10;
-		ret = mm_age(kvm_host_mm(host), &age, &aged);
-	}
+	age_seed = mm_rng_next(&rng);
+	if (from)
+		ret = mm_host_copy_state(kvm_host_mm(host), kvm_host_mm((struct kvm_host *)from));
+	else if (cfg->age_pct)
+		ret = mc_age(host, cfg, age_seed);
 	if (!ret) {
 		mm_free_aligned_count(kvm_host_mm(host), MM_PAGEBLOCK_ORDER, &aligned, &free);
 		out->p_est = free ? (double)aligned / (double)free : 0;
@@ -210,8 +257,6 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 		out->n_sensitive += out->st.sensitive_allocated[k];
 	out->err = ret;
 	kvm_host_kernel_work_release(host);
-	if (aged)
-		mm_aged_release(kvm_host_mm(host), aged);
 	kvm_host_destroy(host);
 }
 
@@ -220,23 +265,44 @@ struct mc_shared {
 	enum snp_alloc_strategy strat[SNP_ALLOC_NR_STRATEGIES];
 	unsigned nr_strat;
 	struct mc_trial *trials;   /* nr_strat * cfg->trials */
+	struct mc_aged *aged;      /* nr_aged, NULL without cloning */
+	unsigned nr_aged;
+	/* the current phase: jobs [0, nr_jobs) of aged allocators or trials */
+	unsigned *jobs;
+	unsigned nr_jobs;
+	bool building;
 	atomic_uint next;
-	atomic_uint done;
+	atomic_uint done;          /* trials finished, all phases */
+	atomic_uint exited;        /* workers of this phase that returned */
 };
+
+/* Job j of the trial phase: trial jobs[j] / nr_strat of strategy jobs[j] % nr_strat. */
+static void mc_job(struct mc_shared *sh, unsigned j)
+{
+	const struct sim_mc_config *cfg = sh->cfg;
+	unsigned t = sh->jobs[j] / sh->nr_strat, si = sh->jobs[j] % sh->nr_strat;
+	const struct kvm_host *from = sh->aged ? sh->aged[t % sh->nr_aged].host : NULL;
+
+	if (sh->building) {
+		mc_aged_build(cfg, sh->jobs[j], &sh->aged[sh->jobs[j]]);
+		return;
+	}
+	mc_trial_run(cfg, sh->strat[si], t, from, &sh->trials[si * cfg->trials + t]);
+	atomic_fetch_add(&sh->done, 1);
+}
 
 static void *mc_worker(void *arg)
 {
 	struct mc_shared *sh = arg;
-	unsigned total = sh->nr_strat * sh->cfg->trials;
 
 	for (;;) {
 		unsigned job = atomic_fetch_add(&sh->next, 1);
 
-		if (job >= total)
+		if (job >= sh->nr_jobs) {
+			atomic_fetch_add(&sh->exited, 1);
 			return NULL;
-		mc_trial_run(sh->cfg, sh->strat[job / sh->cfg->trials], job % sh->cfg->trials,
-			     &sh->trials[job]);
-		atomic_fetch_add(&sh->done, 1);
+		}
+		mc_job(sh, job);
 	}
 }
 
@@ -346,17 +412,104 @@ static void mc_sum(const struct mc_shared *sh, unsigned si, struct sim_mc_result
 	}
 }
 
-static void mc_wait(struct mc_shared *sh, unsigned total)
+static void mc_wait(struct mc_shared *sh, unsigned threads, unsigned total)
 {
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
 
-	while (atomic_load(&sh->done) < total) {
+	while (atomic_load(&sh->exited) < threads) {
 		if (sh->cfg->progress)
 			sh->cfg->progress(sh->cfg->progress_ctx, atomic_load(&sh->done), total);
 		nanosleep(&ts, NULL);
 	}
-	if (sh->cfg->progress)
-		sh->cfg->progress(sh->cfg->progress_ctx, total, total);
+}
+
+/* Run jobs [0, nr_jobs) on the configured threads (or this one). */
+static void mc_phase(struct mc_shared *sh, unsigned total)
+{
+	unsigned nthreads = sh->cfg->threads < sh->nr_jobs ? sh->cfg->threads : sh->nr_jobs;
+	unsigned started = 0;
+	pthread_t tid[256];
+
+	atomic_store(&sh->next, 0);
+	atomic_store(&sh->exited, 0);
+	if (nthreads > 256)
+		nthreads = 256;
+	for (; started < nthreads; started++)
+		if (pthread_create(&tid[started], NULL, mc_worker, sh))
+			break;
+	if (!started)
+		mc_worker(sh);
+	else
+		mc_wait(sh, started, total);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+}
+
+/* Aged allocators in memory at once: enough to keep the threads busy. */
+static unsigned mc_chunk(const struct sim_mc_config *cfg)
+{
+	unsigned c = cfg->threads < 32 ? 2 * cfg->threads : 64;
+
+	return c < 4 ? 4 : c;
+}
+
+/* Age allocators [a0, a1), run the trials starting from them, free them. */
+static int mc_run_chunk(struct mc_shared *sh, unsigned a0, unsigned a1, unsigned total)
+{
+	const struct sim_mc_config *cfg = sh->cfg;
+	int ret = 0;
+
+	sh->nr_jobs = 0;
+	for (unsigned a = a0; a < a1; a++)
+		sh->jobs[sh->nr_jobs++] = a;
+	sh->building = true;
+	mc_phase(sh, total);
+	for (unsigned a = a0; a < a1 && !ret; a++)
+		ret = sh->aged[a].err;
+	sh->nr_jobs = 0;
+	for (unsigned t = 0; t < cfg->trials && !ret; t++)
+		if (t % sh->nr_aged >= a0 && t % sh->nr_aged < a1)
+			for (unsigned si = 0; si < sh->nr_strat; si++)
+				sh->jobs[sh->nr_jobs++] = t * sh->nr_strat + si;
+	sh->building = false;
+	if (!ret)
+		mc_phase(sh, total);
+	for (unsigned a = a0; a < a1; a++) {
+		kvm_host_destroy(sh->aged[a].host);
+		sh->aged[a].host = NULL;
+	}
+	return ret;
+}
+
+/* Aged allocators per run: none (fresh, or every trial ages its own), else one per age_share trials. */
+static unsigned mc_nr_aged(const struct sim_mc_config *cfg)
+{
+	if (!cfg->clone || !cfg->age_pct)
+		return 0;
+	return cfg->trials / cfg->age_share + (cfg->trials % cfg->age_share != 0);
+}
+
+static int mc_run_all(struct mc_shared *sh, unsigned total)
+{
+	int ret = 0;
+
+	if (!sh->nr_aged) {
+		for (unsigned j = 0; j < total; j++)
+			sh->jobs[j] = j;
+		sh->nr_jobs = total;
+		mc_phase(sh, total);
+		return 0;
+	}
+	sh->aged = calloc(sh->nr_aged, sizeof(*sh->aged));
+	if (!sh->aged)
+		return SNP_ENOMEM;
+	for (unsigned a0 = 0; a0 < sh->nr_aged && !ret; a0 += mc_chunk(sh->cfg)) {
+		unsigned a1 = a0 + mc_chunk(sh->cfg);
+
+		ret = mc_run_chunk(sh, a0, a1 < sh->nr_aged ? a1 : sh->nr_aged, total);
+	}
+	free(sh->aged);
+	return ret;
 }
 
 static int mc_check(const struct sim_mc_config *cfg)
@@ -365,7 +518,8 @@ static int mc_check(const struct sim_mc_config *cfg)
 
 	for (int k = 0; k < SIM_VM_NR; k++)
 		mix += cfg->mix[k];
-	if (!cfg->trials || !cfg->threads || !cfg->cpus || !cfg->vms || !cfg->vcpus || !mix ||
+	if (!cfg->trials || !cfg->threads || !cfg->age_share || !cfg->cpus || !cfg->vms ||
+	    !cfg->vcpus || !mix ||
 	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 ||
 	    !(cfg->vmsave_window >= 0 && cfg->vmsave_window <= 1) ||
 	    (unsigned)cfg->kernel >= MM_NR_KERNELS ||
@@ -377,8 +531,7 @@ static int mc_check(const struct sim_mc_config *cfg)
 int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned *nr_out)
 {
 	struct mc_shared sh = { .cfg = cfg };
-	pthread_t tid[256];
-	unsigned total, nthreads, started = 0;
+	unsigned total;
 	int ret = 0;
 
 	if (!cfg || !out || !nr_out)
@@ -390,28 +543,21 @@ int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsig
 		if (cfg->strategies & (1u << s))
 			sh.strat[sh.nr_strat++] = (enum snp_alloc_strategy)s;
 	total = sh.nr_strat * cfg->trials;
+	sh.nr_aged = mc_nr_aged(cfg);
 	sh.trials = calloc(total, sizeof(*sh.trials));
-	if (!sh.trials)
-		return SNP_ENOMEM;
+	sh.jobs = calloc(total, sizeof(*sh.jobs));
 	atomic_init(&sh.next, 0);
 	atomic_init(&sh.done, 0);
-	nthreads = cfg->threads < total ? cfg->threads : total;
-	if (nthreads > 256)
-		nthreads = 256;
-	for (; started < nthreads; started++)
-		if (pthread_create(&tid[started], NULL, mc_worker, &sh))
-			break;
-	if (!started)
-		mc_worker(&sh);
-	else
-		mc_wait(&sh, total);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
+	atomic_init(&sh.exited, 0);
+	ret = sh.trials && sh.jobs ? mc_run_all(&sh, total) : SNP_ENOMEM;
+	if (!ret && cfg->progress)
+		cfg->progress(cfg->progress_ctx, total, total);
 	for (unsigned j = 0; j < total && !ret; j++)
 		ret = sh.trials[j].err;
 	for (unsigned si = 0; si < sh.nr_strat && !ret; si++)
 		mc_sum(&sh, si, &out[si]);
 	*nr_out = ret ? 0 : sh.nr_strat;
+	free(sh.jobs);
 	free(sh.trials);
 	return ret;
 }
