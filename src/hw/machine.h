@@ -9,11 +9,22 @@
 #include <snpsafe/mmu.h>
 #include <snpsafe/vmrun.h>
 
-/* One CPU's TLB: a small fully associative array, round-robin replacement. */
+/*
+ * One CPU's TLB: a small fully associative array, round-robin replacement.
+ * A hash index (open addressing, linear probing) maps an entry's key (its
+ * base va, bit 0 set for 2M) to its slot, so a lookup, hit or miss, is two
+ * probes rather than a scan; used is a bitmap of valid slots, for the
+ * lowest free slot a fill prefers.
+ */
 struct snp_tlb {
 	struct snp_tlb_entry *e;
 	bool *valid;
+	uint64_t *used;   /* bit i: valid[i] */
+	uint32_t *index;  /* slot + 1 of the entry hashed here, 0 empty */
+	unsigned index_bits;
 	unsigned nr;
+	unsigned nr_valid;
+	unsigned nr_valid_4k;   /* of them 4K entries: a lookup skips a size none has */
 	unsigned next;    /* victim for the next fill when all are valid */
 };
 
@@ -85,6 +96,7 @@ static inline bool snp_machine_pfn_ok(const struct snp_machine *m, snp_pfn_t pfn
 
 /* tlb.c */
 int snp_tlb_init(struct snp_tlb *tlb, unsigned nr);
+size_t snp_tlb_storage_bytes(const struct snp_tlb *tlb);
 void snp_tlb_free(struct snp_tlb *tlb);
 int snp_tlb_find(const struct snp_tlb *tlb, uint64_t va);
 void snp_tlb_fill(struct snp_tlb *tlb, const struct snp_tlb_entry *e);

@@ -179,7 +179,7 @@ size_t snp_machine_storage_bytes(const struct snp_machine *m)
 		return 0;
 	n = sizeof(*m) + m->nr_cpus * sizeof(*m->cpu);
 	for (unsigned c = 0; c < m->nr_cpus; c++)
-		n += m->cpu[c].tlb.nr * (sizeof(struct snp_tlb_entry) + sizeof(bool));
+		n += snp_tlb_storage_bytes(&m->cpu[c].tlb);
 	n += m->dmap.nr_1g * sizeof(*m->dmap.pmd);
 	for (uint64_t i = 0; i < m->dmap.nr_1g; i++)
 		n += m->dmap.pmd[i] ? 512 : 0;

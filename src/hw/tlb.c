@@ -11,83 +11,193 @@
 #include "machine.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static uint64_t tlb_entry_bytes(enum snp_map_size size)
 {
 	return size == SNP_MAP_4K ? SNP_PAGE_SIZE : SNP_PMD_SIZE;
 }
 
+/* ---- the hash index: key -> slot ------------------------------------------------ */
+
+/* An entry's key: its base va (4K aligned at least), bit 0 set for a 2M entry. */
+static uint64_t tlb_key(uint64_t base, enum snp_map_size size)
+{
+	return base | (size != SNP_MAP_4K);
+}
+
+static unsigned tlb_hash(const struct snp_tlb *tlb, uint64_t key)
+{
+	return (unsigned)((key * 0x9e3779b97f4a7c15ULL) >> (64 - tlb->index_bits));
+}
+
+static unsigned tlb_index_mask(const struct snp_tlb *tlb)
+{
+	return (1u << tlb->index_bits) - 1;
+}
+
+/* Slot of the valid entry with key, or -1. */
+static int tlb_index_find(const struct snp_tlb *tlb, uint64_t key)
+{
+	unsigned mask = tlb_index_mask(tlb);
+
+	for (unsigned i = tlb_hash(tlb, key); tlb->index[i]; i = (i + 1) & mask) {
+		const struct snp_tlb_entry *e = &tlb->e[tlb->index[i] - 1];
+
+		if (tlb_key(e->va, e->size) == key)
+			return (int)tlb->index[i] - 1;
+	}
+	return -1;
+}
+
+static void tlb_index_insert(struct snp_tlb *tlb, unsigned slot)
+{
+	unsigned mask = tlb_index_mask(tlb);
+	unsigned i = tlb_hash(tlb, tlb_key(tlb->e[slot].va, tlb->e[slot].size));
+
+	while (tlb->index[i])
+		i = (i + 1) & mask;
+	tlb->index[i] = slot + 1;
+}
+
+/* Remove slot, shifting later members of its probe run back (no tombstones). */
+static void tlb_index_remove(struct snp_tlb *tlb, unsigned slot)
+{
+	unsigned mask = tlb_index_mask(tlb);
+	unsigned i = tlb_hash(tlb, tlb_key(tlb->e[slot].va, tlb->e[slot].size)), j;
+
+	while (tlb->index[i] != slot + 1)
+		i = (i + 1) & mask;
+	for (j = (i + 1) & mask; tlb->index[j]; j = (j + 1) & mask) {
+		const struct snp_tlb_entry *e = &tlb->e[tlb->index[j] - 1];
+		unsigned h = tlb_hash(tlb, tlb_key(e->va, e->size));
+
+		/* j's entry may move to i unless its home lies cyclically in (i, j]. */
+		if (((j - h) & mask) >= ((j - i) & mask)) {
+			tlb->index[i] = tlb->index[j];
+			i = j;
+		}
+	}
+	tlb->index[i] = 0;
+}
+
+/* ---- slots ---------------------------------------------------------------------- */
+
+static void tlb_set_valid(struct snp_tlb *tlb, unsigned slot, bool valid)
+{
+	uint64_t bit = 1ULL << (slot % 64);
+
+	if (tlb->valid[slot] == valid)
+		return;
+	tlb->valid[slot] = valid;
+	if (valid) {
+		tlb->nr_valid++;
+		tlb->nr_valid_4k += tlb->e[slot].size == SNP_MAP_4K;
+		tlb->used[slot / 64] |= bit;
+		tlb_index_insert(tlb, slot);
+	} else {
+		tlb->nr_valid--;
+		tlb->nr_valid_4k -= tlb->e[slot].size == SNP_MAP_4K;
+		tlb->used[slot / 64] &= ~bit;
+		tlb_index_remove(tlb, slot);
+	}
+}
+
+/* The lowest invalid slot, or nr when all are valid. */
+static unsigned tlb_free_slot(const struct snp_tlb *tlb)
+{
+	if (tlb->nr_valid == tlb->nr)
+		return tlb->nr;
+	for (unsigned w = 0; w * 64 < tlb->nr; w++)
+		if (~tlb->used[w])
+			return w * 64 + (unsigned)__builtin_ctzll(~tlb->used[w]);
+	return tlb->nr;
+}
+
 int snp_tlb_init(struct snp_tlb *tlb, unsigned nr)
 {
+	unsigned bits = 4;
+
+	memset(tlb, 0, sizeof(*tlb));
+	while ((1u << bits) < 4 * nr)   /* load factor <= 1/4: short probe runs */
+		bits++;
 	tlb->e = calloc(nr, sizeof(*tlb->e));
 	tlb->valid = calloc(nr, sizeof(*tlb->valid));
-	if (!tlb->e || !tlb->valid) {
+	tlb->used = calloc((nr + 63) / 64 + 1, sizeof(*tlb->used));
+	tlb->index = calloc(1u << bits, sizeof(*tlb->index));
+	if (!nr || !tlb->e || !tlb->valid || !tlb->used || !tlb->index) {
 		snp_tlb_free(tlb);
 		return SNP_ENOMEM;
 	}
 	tlb->nr = nr;
-	tlb->next = 0;
+	tlb->index_bits = bits;
 	return 0;
+}
+
+size_t snp_tlb_storage_bytes(const struct snp_tlb *tlb)
+{
+	return tlb->nr * (sizeof(*tlb->e) + sizeof(*tlb->valid)) +
+	       ((tlb->nr + 63) / 64 + 1) * sizeof(*tlb->used) +
+	       ((size_t)1 << tlb->index_bits) * sizeof(*tlb->index);
 }
 
 void snp_tlb_free(struct snp_tlb *tlb)
 {
 	free(tlb->e);
 	free(tlb->valid);
-	tlb->e = NULL;
-	tlb->valid = NULL;
-	tlb->nr = 0;
+	free(tlb->used);
+	free(tlb->index);
+	memset(tlb, 0, sizeof(*tlb));
 }
 
-static bool tlb_entry_covers(const struct snp_tlb_entry *e, uint64_t va)
-{
-	return va - e->va < tlb_entry_bytes(e->size);
-}
-
-/* Index of the entry translating va, or -1. */
+/*
+ * Index of the entry translating va, or -1: a 2M entry of its 2MB region or
+ * a 4K entry of its page, the lower slot when both are cached.
+ */
 int snp_tlb_find(const struct snp_tlb *tlb, uint64_t va)
 {
-	for (unsigned i = 0; i < tlb->nr; i++)
-		if (tlb->valid[i] && tlb_entry_covers(&tlb->e[i], va))
-			return (int)i;
-	return -1;
+	int big = -1, small = -1;
+
+	if (tlb->nr_valid > tlb->nr_valid_4k)
+		big = tlb_index_find(tlb, tlb_key(va & ~(SNP_PMD_SIZE - 1), SNP_MAP_2M));
+	if (tlb->nr_valid_4k)
+		small = tlb_index_find(tlb, tlb_key(va & ~(uint64_t)(SNP_PAGE_SIZE - 1), SNP_MAP_4K));
+
+	if (big < 0 || (small >= 0 && small < big))
+		return small;
+	return big;
 }
 
-/* Install e: prefer a free slot, else evict round-robin. */
+/* Install e (it translates an address no entry does): prefer a free slot, else evict round-robin. */
 void snp_tlb_fill(struct snp_tlb *tlb, const struct snp_tlb_entry *e)
 {
-	unsigned slot = tlb->nr;
+	unsigned slot = tlb_free_slot(tlb);
 
-	for (unsigned i = 0; i < tlb->nr; i++) {
-		if (!tlb->valid[i]) {
-			slot = i;
-			break;
-		}
-	}
 	if (slot == tlb->nr) {
 		slot = tlb->next;
 		tlb->next = (tlb->next + 1) % tlb->nr;
+		tlb_set_valid(tlb, slot, false);
 	}
 	tlb->e[slot] = *e;
-	tlb->valid[slot] = true;
+	tlb_set_valid(tlb, slot, true);
 }
 
 void snp_tlb_drop(struct snp_tlb *tlb, int idx)
 {
 	if (idx >= 0 && (unsigned)idx < tlb->nr)
-		tlb->valid[idx] = false;
+		tlb_set_valid(tlb, (unsigned)idx, false);
 }
 
 /* Drop every entry of tlb overlapping [va, va + len). */
 static void tlb_flush_range(struct snp_tlb *tlb, uint64_t va, uint64_t len)
 {
-	for (unsigned i = 0; i < tlb->nr; i++) {
+	for (unsigned i = 0; tlb->nr_valid && i < tlb->nr; i++) {
 		const struct snp_tlb_entry *e = &tlb->e[i];
 
 		if (!tlb->valid[i])
 			continue;
 		if (e->va < va + len && va < e->va + tlb_entry_bytes(e->size))
-			tlb->valid[i] = false;
+			tlb_set_valid(tlb, i, false);
 	}
 }
 
@@ -129,7 +239,7 @@ int snp_tlb_flush_all(struct snp_machine *m, unsigned cpu)
 		return SNP_EINVAL;
 	tlb = &m->cpu[cpu].tlb;
 	for (unsigned i = 0; i < tlb->nr; i++)
-		tlb->valid[i] = false;
+		tlb_set_valid(tlb, i, false);
 	return 0;
 }
 
