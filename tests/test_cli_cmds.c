@@ -304,6 +304,8 @@ static void test_simulate_bad_input(void)
 	EXPECT_USAGE_ERROR("simulate --profile nope", "--profile");
 	EXPECT_USAGE_ERROR("simulate --seed", "--seed");
 	EXPECT_USAGE_ERROR("simulate --frobnicate 1", "--frobnicate");
+	EXPECT_USAGE_ERROR("simulate --age-share 0", "--age-share");
+	EXPECT_USAGE_ERROR("simulate --clone maybe", "--clone");
 	/* Too large for this machine: refused before anything is allocated. */
 	EXPECT_USAGE_ERROR("simulate --mem 8T --threads 4", "--mem");
 }
@@ -312,9 +314,10 @@ static void test_simulate_bad_input(void)
 
 static void test_bench_json_contract(void)
 {
-	struct jl *doc = run_json("bench --json --pairs 20000 --accesses 20000 --scale-mem 1G --scale-vms 4");
+	struct jl *doc = run_json("bench --json --pairs 20000 --accesses 20000 --scale-mem 1G "
+				  "--scale-vms 4 --scale-vcpus 3 --mc-trials 2 --mc-mem 128M");
 	const struct jl *alloc = jl_get(doc, "alloc"), *sim = jl_get(doc, "sim"),
-			*scale = jl_get(doc, "scale");
+			*scale = jl_get(doc, "scale"), *mc = jl_get(doc, "montecarlo");
 
 	double naive_ns = 0;
 
@@ -345,9 +348,16 @@ static void test_bench_json_contract(void)
 	KASSERT(sim != NULL);
 	KEXPECT(num(sim, "hit_accesses_per_s") > 0);
 	KEXPECT(num(sim, "miss_accesses_per_s") > 0);
+	KEXPECT(num(sim, "miss_to_hit") > 0);
+	KASSERT(mc != NULL);
+	KEXPECT_EQ(num(mc, "trials"), 2);
+	KEXPECT_EQ(num(mc, "strategies"), 3);
+	KEXPECT(num(mc, "trials_per_s_no_clone") > 0 && num(mc, "trials_per_s_clone") > 0);
+	KEXPECT(num(mc, "speedup") > 0);
 	KASSERT(scale != NULL);
 	KEXPECT_EQ(num(scale, "mem_bytes"), SNP_GiB);
 	KEXPECT_EQ(num(scale, "vms"), 4);
+	KEXPECT_EQ(num(scale, "vcpus"), 12);
 	KEXPECT(num(scale, "seconds") > 0);
 	KEXPECT(num(scale, "peak_rss_bytes") > 0);
 	jl_free(doc);
@@ -359,6 +369,9 @@ static void test_bench_bad_input(void)
 	EXPECT_USAGE_ERROR("bench --scale-mem 10P", "--scale-mem");
 	EXPECT_USAGE_ERROR("bench --scale-mem 8T", "--scale-mem");
 	EXPECT_USAGE_ERROR("bench --scale-vms 0", "--scale-vms");
+	EXPECT_USAGE_ERROR("bench --scale-vcpus 65", "--scale-vcpus");
+	EXPECT_USAGE_ERROR("bench --mc-trials 0", "--mc-trials");
+	EXPECT_USAGE_ERROR("bench --mc-mem 65M", "--mc-mem");
 	EXPECT_USAGE_ERROR("bench --json extra", "extra");
 }
 

@@ -6,6 +6,107 @@
  */
 #include "mmu_test_util.h"
 
+#include <snpsafe/mm.h>
+
+/*
+ * A reference TLB written plainly (a scan of every slot, the lowest free
+ * slot for a fill, round-robin eviction when full), against which the
+ * machine's indexed TLB must agree on every lookup: which entry, its size,
+ * the number of valid entries, through fills of 4K and 2M entries that
+ * overlap, evictions, INVLPGs and shootdowns.
+ */
+struct ref_tlb {
+	uint64_t va[16];
+	uint64_t bytes[16];
+	bool valid[16];
+	unsigned nr, next;
+};
+
+static int ref_find(const struct ref_tlb *r, uint64_t va)
+{
+	for (unsigned i = 0; i < r->nr; i++)
+		if (r->valid[i] && va - r->va[i] < r->bytes[i])
+			return (int)i;
+	return -1;
+}
+
+static void ref_fill(struct ref_tlb *r, uint64_t va, enum snp_map_size leaf)
+{
+	uint64_t bytes = leaf == SNP_MAP_4K ? SNP_PAGE_SIZE : SNP_PMD_SIZE;
+	unsigned slot = r->nr;
+
+	for (unsigned i = 0; i < r->nr && slot == r->nr; i++)
+		if (!r->valid[i])
+			slot = i;
+	if (slot == r->nr) {
+		slot = r->next;
+		r->next = (r->next + 1) % r->nr;
+	}
+	r->va[slot] = va & ~(bytes - 1);
+	r->bytes[slot] = bytes;
+	r->valid[slot] = true;
+}
+
+static int ref_count(const struct ref_tlb *r)
+{
+	int n = 0;
+
+	for (unsigned i = 0; i < r->nr; i++)
+		n += r->valid[i];
+	return n;
+}
+
+static void ref_flush(struct ref_tlb *r, uint64_t va, uint64_t len)
+{
+	for (unsigned i = 0; i < r->nr; i++)
+		if (r->valid[i] && r->va[i] < va + len && va < r->va[i] + r->bytes[i])
+			r->valid[i] = false;
+}
+
+static void tlb_index_matches_reference(void)
+{
+	struct snp_machine_config cfg = { .mem_bytes = 1 * SNP_GiB, .nr_cpus = 2, .tlb_entries = 16,
+					  .profile = snp_profile_by_name("early-snp") };
+	struct ref_tlb ref = { .nr = 16 };
+	struct snp_machine *m = NULL;
+	uint64_t rng = 42, mismatches = 0, hits = 0;
+
+	KASSERT_EQ(snp_machine_create(&cfg, &m), 0);
+	for (unsigned op = 0; op < 20000; op++) {
+		/* 6 regions x 8 pages: 4K and 2M entries of the same region meet often */
+		uint64_t x = mm_rng_next(&rng), pfn = (x % 6) * SNP_PTRS_PER_PMD + (x >> 8) % 8;
+		uint64_t va = snp_pfn_to_virt(pfn) + (x >> 16) % SNP_PAGE_SIZE;
+		enum snp_map_size leaf = (x >> 32) & 1 ? SNP_MAP_4K : SNP_MAP_2M;
+		struct snp_tlb_entry e;
+		int want = ref_find(&ref, va), got = snp_tlb_lookup(m, 0, va, &e);
+
+		hits += want >= 0;
+		mismatches += got != (want >= 0);
+		if (got == 1 && want >= 0)
+			mismatches += e.va != ref.va[want] ||
+				      (e.size == SNP_MAP_4K ? SNP_PAGE_SIZE : SNP_PMD_SIZE) != ref.bytes[want];
+		switch ((x >> 40) % 16) {
+		case 0:
+			KASSERT_EQ(snp_tlb_flush_one(m, 0, va), 0);
+			ref_flush(&ref, va, 1);
+			break;
+		case 1:
+			KASSERT_EQ(snp_tlb_shootdown(m, va & ~(SNP_PMD_SIZE - 1), SNP_PMD_SIZE), 0);
+			ref_flush(&ref, va & ~(SNP_PMD_SIZE - 1), SNP_PMD_SIZE);
+			break;
+		default:
+			KASSERT_EQ(snp_host_access_leaf(m, 0, va, (x >> 33) & 1, leaf, NULL), 0);
+			if (want < 0)
+				ref_fill(&ref, va, leaf);
+		}
+		mismatches += snp_tlb_nr_entries(m, 0) != ref_count(&ref);
+	}
+	ktap_log("20000 operations, %llu hits", (unsigned long long)hits);
+	KEXPECT_EQ(mismatches, 0);
+	KEXPECT(hits > 1000 && hits < 19000);
+	snp_machine_destroy(m);
+}
+
 static void tlb_fill_sizes(void)
 {
 	static const struct { enum snp_dmap_boot boot; enum snp_map_size size, leaf; } c[] = {
@@ -238,6 +339,7 @@ static void bad_input(void)
 
 static const struct ktap_case cases[] = {
 	KTAP_CASE(tlb_fill_sizes),
+	KTAP_CASE(tlb_index_matches_reference),
 	KTAP_CASE(tlb_flush_single_full_shootdown),
 	KTAP_CASE(tlb_capacity_evicts),
 	KTAP_CASE(set_memory_4k_splits),

@@ -89,9 +89,24 @@ struct sim_bench_scale {
 	uint64_t peak_rss_bytes;
 };
 /* 0 if a scale run of this size fits this machine, else a negative code for sim_bench_scale_why(). */
-int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms);
+int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms, unsigned vcpus);
 const char *sim_bench_scale_why(int err);
-int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, struct sim_bench_scale *out);
+/* Boot mem_bytes, launch vms VMs of vcpus vCPUs each (1..64), 16 ticks, tear down. */
+int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, unsigned vcpus, struct sim_bench_scale *out);
+
+struct sim_mc_config;
+
+/* Monte Carlo speed: the same run with every trial ageing its own allocator, then with cloning. */
+struct sim_bench_mc {
+	unsigned trials;                 /* per strategy */
+	unsigned strategies;
+	double trials_per_s_no_clone;    /* trials of all strategies / wall seconds */
+	double trials_per_s_clone;
+	double speedup;
+	/* naive's exposed aligned fraction and its 95% interval, each way */
+	double exposed_frac[2], ci_lo[2], ci_hi[2];
+};
+int sim_bench_mc_run(const struct sim_mc_config *cfg, struct sim_bench_mc *out);
 
 /* ---- simulate: Monte Carlo over independent modeled hosts --------------------- */
 

@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 
+#include <snpsafe/kvm.h>
 #include <snpsafe/sim.h>
 
 struct bench_opts {
@@ -15,6 +16,9 @@ struct bench_opts {
 	uint64_t accesses;
 	uint64_t scale_mem;
 	uint64_t scale_vms;
+	uint64_t scale_vcpus;
+	uint64_t mc_trials;
+	uint64_t mc_mem;
 };
 
 static int set_json(void *ctx, const char *v)
@@ -43,12 +47,31 @@ static int set_scale_vms(void *ctx, const char *v)
 	return cli_parse_u64(v, 1, 100000, &((struct bench_opts *)ctx)->scale_vms);
 }
 
+static int set_scale_vcpus(void *ctx, const char *v)
+{
+	return cli_parse_u64(v, 1, KVM_MAX_VCPUS, &((struct bench_opts *)ctx)->scale_vcpus);
+}
+
+static int set_mc_trials(void *ctx, const char *v)
+{
+	return cli_parse_u64(v, 1, 100000, &((struct bench_opts *)ctx)->mc_trials);
+}
+
+static int set_mc_mem(void *ctx, const char *v)
+{
+	return cli_parse_size(v, 64 * SNP_MiB, 64 * SNP_GiB, &((struct bench_opts *)ctx)->mc_mem);
+}
+
 static const struct cli_option bench_options[] = {
 	{ "json", false, set_json, "", "print one JSON object on stdout" },
 	{ "pairs", true, set_pairs, "N", "alloc+free pairs per strategy (default 400000)" },
 	{ "accesses", true, set_accesses, "N", "host accesses per MMU path (default 2000000)" },
 	{ "scale-mem", true, set_scale_mem, "SIZE", "modeled memory of the scale run (default 1T)" },
 	{ "scale-vms", true, set_scale_vms, "N", "VMs of the scale run (default 256)" },
+	{ "scale-vcpus", true, set_scale_vcpus, "N", "vCPUs per VM of the scale run, 1..64 (default 2)" },
+	{ "mc-trials", true, set_mc_trials, "N",
+	  "Monte Carlo trials per strategy, simulate's defaults otherwise, one thread (default 8)" },
+	{ "mc-mem", true, set_mc_mem, "SIZE", "modeled memory of the Monte Carlo hosts (default 2G)" },
 	{ NULL, false, NULL, NULL, NULL },
 };
 
@@ -87,6 +110,31 @@ static void json_alloc(struct json *j, const struct sim_bench_alloc *a)
 	json_arr_end(j);
 }
 
+static void print_mc(const struct sim_mc_config *mc, const struct sim_bench_mc *b)
+{
+	char mem[32];
+
+	printf("\nMonte Carlo, simulate's defaults but %u trials x %u strategies of %s hosts, one thread:\n",
+	       b->trials, b->strategies, cli_fmt_size(mc->mem_bytes, mem, sizeof(mem)));
+	printf("  every trial ages its own allocator: %8.2f trials/s\n"
+	       "  one aged allocator per %u trials, cloned: %8.2f trials/s\n  speed-up: %.1fx\n",
+	       b->trials_per_s_no_clone, mc->age_share, b->trials_per_s_clone, b->speedup);
+	printf("  naive exposed aligned fraction: %.5f [%.5f, %.5f] without, %.5f [%.5f, %.5f] with\n",
+	       b->exposed_frac[0], b->ci_lo[0], b->ci_hi[0], b->exposed_frac[1], b->ci_lo[1],
+	       b->ci_hi[1]);
+}
+
+static void json_mc(struct json *j, const struct sim_bench_mc *b)
+{
+	json_obj_begin(j, "montecarlo");
+	json_u64(j, "trials", b->trials);
+	json_u64(j, "strategies", b->strategies);
+	json_double(j, "trials_per_s_no_clone", b->trials_per_s_no_clone);
+	json_double(j, "trials_per_s_clone", b->trials_per_s_clone);
+	json_double(j, "speedup", b->speedup);
+	json_obj_end(j);
+}
+
 int cmd_bench(int argc, char **argv)
 {
 	static const char synopsis[] =
@@ -95,7 +143,10 @@ int cmd_bench(int argc, char **argv)
 		"allocations, the modeled MMU's checked host accesses per second (TLB hit and\n"
 		"miss), and a scale run (modeled host size, VMs, vCPUs, seconds, peak RSS).\n";
 	struct bench_opts o = { .pairs = 400000, .accesses = 2000000, .scale_mem = SNP_TiB,
-				.scale_vms = 256 };
+				.scale_vms = 256, .scale_vcpus = 2, .mc_trials = 8,
+				.mc_mem = 2 * SNP_GiB };
+	struct sim_mc_config mc;
+	struct sim_bench_mc mcb;
 	struct sim_bench_alloc alloc[SNP_ALLOC_NR_STRATEGIES];
 	struct sim_bench_alloc_config acfg = { 0 };
 	struct sim_bench_access acc;
@@ -106,9 +157,12 @@ int cmd_bench(int argc, char **argv)
 	ret = cli_parse_args("bench", argc, argv, bench_options, &o, synopsis, NULL, 0, NULL);
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
-	ret = sim_bench_scale_check(o.scale_mem, o.scale_vms);
+	ret = sim_bench_scale_check(o.scale_mem, o.scale_vms, (unsigned)o.scale_vcpus);
 	if (ret)
-		return cli_usage_error("bench", "--scale-mem/--scale-vms: %s", sim_bench_scale_why(ret));
+		return cli_usage_error("bench", "--scale-mem/--scale-vms/--scale-vcpus: %s",
+				       sim_bench_scale_why(ret));
+	if (o.mc_mem % (4 * SNP_MiB))
+		return cli_usage_error("bench", "bad value for --mc-mem: must be a multiple of 4M");
 	acfg.pairs = o.pairs;
 	acfg.seed = 1;
 	ret = sim_bench_alloc_run(&acfg, alloc);
@@ -117,14 +171,22 @@ int cmd_bench(int argc, char **argv)
 	ret = sim_bench_access_run(o.accesses, &acc);
 	if (ret)
 		return cli_fail("bench", "MMU benchmark failed: %s", snp_strerror(ret));
-	ret = sim_bench_scale_run(o.scale_mem, o.scale_vms, &scale);
+	sim_mc_config_init(&mc);
+	mc.trials = (unsigned)o.mc_trials;
+	mc.mem_bytes = o.mc_mem;
+	ret = sim_bench_mc_run(&mc, &mcb);
+	if (ret)
+		return cli_fail("bench", "Monte Carlo benchmark failed: %s", snp_strerror(ret));
+	ret = sim_bench_scale_run(o.scale_mem, o.scale_vms, (unsigned)o.scale_vcpus, &scale);
 	if (ret)
 		return cli_fail("bench", "scale run failed: %s", snp_strerror(ret));
 	if (!o.json) {
 		print_alloc(alloc);
 		printf("\nModeled MMU, checked host writes through the 1GB direct map:\n");
-		printf("  TLB hit:  %12.0f accesses/s\n  TLB miss: %12.0f accesses/s (walk, fill, RMP check)\n",
-		       acc.hit_accesses_per_s, acc.miss_accesses_per_s);
+		printf("  TLB hit:  %12.0f accesses/s\n  TLB miss: %12.0f accesses/s (walk, fill, RMP check)\n"
+		       "  miss/hit: %12.3f\n", acc.hit_accesses_per_s, acc.miss_accesses_per_s,
+		       acc.miss_accesses_per_s / acc.hit_accesses_per_s);
+		print_mc(&mc, &mcb);
 		printf("\nScale run: %s modeled, %llu VMs, %llu vCPUs, %.2f s, peak RSS %s\n",
 		       cli_fmt_size(scale.mem_bytes, (char[32]){ 0 }, 32), (unsigned long long)scale.vms,
 		       (unsigned long long)scale.vcpus, scale.seconds,
@@ -137,7 +199,9 @@ int cmd_bench(int argc, char **argv)
 	json_obj_begin(&j, "sim");
 	json_double(&j, "hit_accesses_per_s", acc.hit_accesses_per_s);
 	json_double(&j, "miss_accesses_per_s", acc.miss_accesses_per_s);
+	json_double(&j, "miss_to_hit", acc.miss_accesses_per_s / acc.hit_accesses_per_s);
 	json_obj_end(&j);
+	json_mc(&j, &mcb);
 	json_obj_begin(&j, "scale");
 	json_u64(&j, "mem_bytes", scale.mem_bytes);
 	json_u64(&j, "vms", scale.vms);

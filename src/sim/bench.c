@@ -223,7 +223,6 @@ int sim_bench_access_run(uint64_t accesses, struct sim_bench_access *out)
 /* ---- scale run ------------------------------------------------------------------ */
 
 #define SCALE_CPUS  8
-#define SCALE_VCPUS 2
 
 static uint64_t scale_bytes(uint64_t mem_bytes)
 {
@@ -248,18 +247,18 @@ uint64_t sim_mem_available(void)
 	return (uint64_t)kb * 1024;
 }
 
-int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms)
+int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms, unsigned vcpus)
 {
 	uint64_t have = sim_mem_available();
 
-	if (!mem_bytes || mem_bytes % (4 * SNP_MiB) || !vms)
+	if (!mem_bytes || mem_bytes % (4 * SNP_MiB) || !vms || !vcpus || vcpus > KVM_MAX_VCPUS)
 		return SNP_EINVAL;
 	if (mem_bytes > SNP_RMP_MAX_MEM)
 		return SNP_ERANGE;
 	if (have && scale_bytes(mem_bytes) > have / 10 * 8)
 		return SNP_ENOMEM;
 	/* Each VM needs its vCPUs' pages and a little guest memory. */
-	if (vms * 64 > (mem_bytes >> SNP_PAGE_SHIFT) / 2)
+	if (vms * 32 * (vcpus > 2 ? vcpus : 2) > (mem_bytes >> SNP_PAGE_SHIFT) / 2)
 		return SNP_ENOSPC;
 	return 0;
 }
@@ -267,7 +266,7 @@ int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms)
 const char *sim_bench_scale_why(int err)
 {
 	switch (err) {
-	case SNP_EINVAL: return "memory must be a multiple of 4M and VMs at least 1";
+	case SNP_EINVAL: return "memory must be a multiple of 4M, VMs at least 1, vCPUs 1..64";
 	case SNP_ERANGE: return "the modeled RMP covers at most 4 TiB";
 	case SNP_ENOMEM: return "the modeled host would not fit in this machine's available memory";
 	case SNP_ENOSPC: return "too many VMs for that much modeled memory";
@@ -275,34 +274,35 @@ const char *sim_bench_scale_why(int err)
 	}
 }
 
-static int scale_vms(struct kvm_host *host, uint64_t vms)
+static int scale_vms(struct kvm_host *host, uint64_t vms, unsigned vcpus)
 {
 	static const enum snp_guest_type types[] = {
 		SNP_GUEST_SVM, SNP_GUEST_SEV, SNP_GUEST_SEV_ES, SNP_GUEST_SNP,
 	};
 
 	for (uint64_t v = 0; v < vms; v++) {
-		unsigned cpus[SCALE_VCPUS];
+		unsigned cpus[KVM_MAX_VCPUS];
 		struct kvm_vm_config vc;
 		int ret;
 
 		kvm_vm_config_init(&vc, types[v % 4]);
 		vc.cpu = (unsigned)(v % SCALE_CPUS);
-		for (unsigned i = 0; i < SCALE_VCPUS; i++)
+		for (unsigned i = 0; i < vcpus; i++)
 			cpus[i] = (unsigned)((v + i) % SCALE_CPUS);
-		ret = sim_vm_build(host, &vc, cpus, SCALE_VCPUS, false);
+		ret = sim_vm_build(host, &vc, cpus, vcpus, false);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, struct sim_bench_scale *out)
+int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, unsigned vcpus,
+			struct sim_bench_scale *out)
 {
 	struct kvm_host_config hc;
 	struct kvm_host *host;
 	double t0 = sim_now();
-	int ret = sim_bench_scale_check(mem_bytes, vms);
+	int ret = sim_bench_scale_check(mem_bytes, vms, vcpus);
 
 	if (ret || !out)
 		return ret ? ret : SNP_EINVAL;
@@ -314,14 +314,64 @@ int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, struct sim_bench_scale
 	ret = kvm_host_create(&hc, &host);
 	if (ret)
 		return ret;
-	ret = scale_vms(host, vms);
+	ret = scale_vms(host, vms, vcpus);
 	for (unsigned t = 0; !ret && t < 16; t++)
 		ret = kvm_host_tick(host, t + 1, NULL, NULL);
 	kvm_host_destroy(host);
 	out->mem_bytes = mem_bytes;
 	out->vms = vms;
-	out->vcpus = vms * SCALE_VCPUS;
+	out->vcpus = vms * vcpus;
 	out->seconds = sim_now() - t0;
 	out->peak_rss_bytes = sim_peak_rss_bytes();
 	return ret;
+}
+
+/* ---- Monte Carlo ---------------------------------------------------------------- */
+
+/* One timed sim_mc_run; trials of all strategies per second, or < 0. */
+static double mc_timed(const struct sim_mc_config *cfg, struct sim_bench_mc *out, int way)
+{
+	struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
+	unsigned n = 0;
+	double t0 = sim_now(), secs;
+	int ret = sim_mc_run(cfg, r, &n);
+
+	secs = sim_now() - t0;
+	if (ret || !n)
+		return ret ? ret : SNP_EINVAL;
+	out->strategies = n;
+	out->exposed_frac[way] = r[0].exposed_aligned_fraction;
+	out->ci_lo[way] = r[0].exposed_ci_lo;
+	out->ci_hi[way] = r[0].exposed_ci_hi;
+	return (double)cfg->trials * n / secs;
+}
+
+/*
+ * The same configuration twice in one run: clone off (every trial of every
+ * strategy ages its own allocator, as before cloning) and as configured
+ * with cloning; the ratio is the speed-up.  r[0] is naive when it runs.
+ */
+int sim_bench_mc_run(const struct sim_mc_config *cfg, struct sim_bench_mc *out)
+{
+	struct sim_mc_config c;
+	double off, on;
+
+	if (!cfg || !out)
+		return SNP_EINVAL;
+	memset(out, 0, sizeof(*out));
+	c = *cfg;
+	c.progress = NULL;
+	c.clone = false;
+	off = mc_timed(&c, out, 0);
+	if (off < 0)
+		return (int)off;
+	c.clone = true;
+	on = mc_timed(&c, out, 1);
+	if (on < 0)
+		return (int)on;
+	out->trials = cfg->trials;
+	out->trials_per_s_no_clone = off;
+	out->trials_per_s_clone = on;
+	out->speedup = on / off;
+	return 0;
 }
