@@ -7,6 +7,8 @@
 #include "cli_util.h"
 #include "json_lite.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 
 #include <snpsafe/common.h>
@@ -161,6 +163,16 @@ static void test_repro_bad_input(void)
 
 #define SIM_SMALL "simulate --mem 256M --cpus 2 --vms 4 --vcpus 2 --ticks 32 --trials 6 --seed 7"
 
+static bool rate_in_ci(const struct jl *o, const char *rate, const char *ci)
+{
+	char lo[64], hi[64];
+	double r = num(o, rate);
+
+	snprintf(lo, sizeof(lo), "%s_lo", ci);
+	snprintf(hi, sizeof(hi), "%s_hi", ci);
+	return num(o, lo) >= 0 && num(o, lo) <= r && r <= num(o, hi) && num(o, hi) <= 1;
+}
+
 static void test_simulate_json_contract(void)
 {
 	static const char *const keys[] = { "trials", "trials_with_fault", "spurious_faults",
@@ -182,7 +194,14 @@ static void test_simulate_json_contract(void)
 		}
 		KEXPECT_EQ(num(o, "trials"), 6);
 		KEXPECT(num(o, "sensitive_pages") > 0);
+		/* every rate inside its own 95% interval, the interval inside [0, 1] */
+		KEXPECT(rate_in_ci(o, "trials_with_fault_rate", "trials_with_fault_ci95"));
+		KEXPECT(rate_in_ci(o, "aligned_fraction", "aligned_ci95"));
+		KEXPECT(rate_in_ci(o, "exposed_aligned_fraction", "exposed_ci95"));
+		KEXPECT(rate_in_ci(o, "trials_with_exposed_aligned", "trials_with_exposed_aligned_ci95"));
+		KEXPECT(num(o, "trials_with_fault_ci95_hi") > 0);   /* 6 trials: wide */
 	}
+	KEXPECT_EQ(num(jl_get(doc, "config"), "age_share"), 8);
 	jl_free(doc);
 }
 
@@ -281,6 +300,60 @@ static void test_simulate_text(void)
 	KEXPECT(strstr(r.out, "analytic est") != NULL);
 	KEXPECT_EQ(strlen(r.err), 0);   /* no progress bar: stderr is not a terminal */
 	cli_run_free(&r);
+}
+
+/* Run "snpsafe ARGS" with stdout and stderr on a pseudo-terminal; what it wrote there. */
+static char *run_on_tty(const char *args)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap), *slave;
+	int master = posix_openpt(O_RDWR | O_NOCTTY), fd, st;
+	const char *bin = cli_bin();
+	pid_t pid;
+
+	if (master < 0 || grantpt(master) || unlockpt(master) || !(slave = ptsname(master)) || !buf)
+		ktap_skip("no pseudo-terminal");
+	fd = open(slave, O_RDWR | O_NOCTTY);
+	KASSERT(fd >= 0);
+	pid = fork();
+	KASSERT(pid >= 0);
+	if (!pid) {
+		char cmd[512];
+
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		close(master);
+		snprintf(cmd, sizeof(cmd), "%s %s </dev/null", bin, args);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(fd);
+	for (;;) {   /* EIO once the command has closed the terminal */
+		ssize_t n = read(master, buf + len, cap - len - 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (len += (size_t)n) == cap - 1)
+			break;
+	}
+	buf[len] = '\0';
+	close(master);
+	waitpid(pid, &st, 0);
+	KEXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return buf;
+}
+
+/* The progress bar shows on a terminal, and not with --json there. */
+static void test_simulate_progress_bar_on_tty_only(void)
+{
+	char *text = run_on_tty(SIM_SMALL " --trials 30"), *json = run_on_tty(SIM_SMALL " --json");
+
+	KEXPECT(strstr(text, "] 100% (90/90)") != NULL);
+	KEXPECT(strstr(text, "Rates, Wilson 95% intervals") != NULL);
+	KEXPECT(strstr(json, "100%") == NULL);
+	KEXPECT(strstr(json, "\"results\"") != NULL);
+	free(text);
+	free(json);
 }
 
 static void test_simulate_bad_input(void)
@@ -384,6 +457,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_simulate_deterministic_across_threads),
 	KTAP_CASE(test_simulate_faults_naive_only_and_estimate),
 	KTAP_CASE(test_simulate_text),
+	KTAP_CASE(test_simulate_progress_bar_on_tty_only),
 	KTAP_CASE(test_simulate_bad_input),
 	KTAP_CASE(test_bench_json_contract),
 	KTAP_CASE(test_bench_bad_input),

@@ -171,6 +171,11 @@ struct sim_mc_result {
 	double est_exposed_fraction;      /* p (aligned free fraction) weighted by exposed pages */
 	double trials_with_exposed_aligned;
 	double est_trials_with_exposed_aligned;
+	/* Wilson 95% intervals of the other rates: trials with a spurious fault / trials,
+	 * aligned sensitive / sensitive pages, trials with an exposed aligned page / trials */
+	double fault_trials_ci_lo, fault_trials_ci_hi;
+	double aligned_ci_lo, aligned_ci_hi;
+	double exposed_trials_ci_lo, exposed_trials_ci_hi;
 	/* VMSAVE window (vmsave_marks): writes that could overlap it, and faults expected */
 	uint64_t vmsave_window_writes;
 	double vmsave_expected_faults;    /* vmsave_window_writes x vmsave_window */

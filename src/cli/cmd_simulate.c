@@ -177,6 +177,20 @@ static void print_kinds(const struct sim_mc_result *r)
 		       (unsigned long long)r->exposed_aligned_by_kind[k]);
 }
 
+/* Each rate with its Wilson 95% interval (pages or trials as independent draws). */
+static void print_rates(const struct sim_mc_result *r, unsigned n)
+{
+	printf("\nRates, Wilson 95%% intervals:\n%-9s %-31s %-31s %s\n", "strategy",
+	       "trials w/ spurious fault", "aligned sensitive pages", "trials w/ exposed aligned");
+	for (unsigned i = 0; i < n; i++)
+		printf("%-9s %7.5f [%7.5f, %7.5f]   %7.5f [%7.5f, %7.5f]   %7.5f [%7.5f, %7.5f]\n",
+		       snp_alloc_strategy_name(r[i].strategy),
+		       r[i].trials ? (double)r[i].trials_with_fault / (double)r[i].trials : 0,
+		       r[i].fault_trials_ci_lo, r[i].fault_trials_ci_hi, r[i].aligned_fraction,
+		       r[i].aligned_ci_lo, r[i].aligned_ci_hi, r[i].trials_with_exposed_aligned,
+		       r[i].exposed_trials_ci_lo, r[i].exposed_trials_ci_hi);
+}
+
 static void print_text(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned n)
 {
 	char mem[32];
@@ -197,6 +211,7 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 		       (unsigned long long)r[i].exposed_aligned_pages, r[i].exposed_aligned_fraction,
 		       r[i].exposed_ci_lo, r[i].exposed_ci_hi, r[i].est_exposed_fraction,
 		       (unsigned long long)r[i].order1_blocks, (unsigned long long)r[i].leaked_pages);
+	print_rates(r, n);
 	printf("\n%-9s %-7s %10s %8s %10s %8s %10s %8s\n", "strategy", "kind", "allocated", "aligned",
 	       "markable", "aligned", "exposed", "aligned");
 	for (unsigned i = 0; i < n; i++)
@@ -259,6 +274,14 @@ static void print_json_result(struct json *j, const struct sim_mc_result *r)
 	json_double(j, "exposed_ci95_hi", r->exposed_ci_hi);
 	json_double(j, "est_exposed_fraction", r->est_exposed_fraction);
 	json_double(j, "trials_with_exposed_aligned", r->trials_with_exposed_aligned);
+	json_double(j, "trials_with_exposed_aligned_ci95_lo", r->exposed_trials_ci_lo);
+	json_double(j, "trials_with_exposed_aligned_ci95_hi", r->exposed_trials_ci_hi);
+	json_double(j, "trials_with_fault_rate",
+		    r->trials ? (double)r->trials_with_fault / (double)r->trials : 0);
+	json_double(j, "trials_with_fault_ci95_lo", r->fault_trials_ci_lo);
+	json_double(j, "trials_with_fault_ci95_hi", r->fault_trials_ci_hi);
+	json_double(j, "aligned_ci95_lo", r->aligned_ci_lo);
+	json_double(j, "aligned_ci95_hi", r->aligned_ci_hi);
 	json_double(j, "est_trials_with_exposed_aligned", r->est_trials_with_exposed_aligned);
 	json_u64(j, "vmsave_window_writes", r->vmsave_window_writes);
 	json_double(j, "vmsave_expected_faults", r->vmsave_expected_faults);
@@ -284,6 +307,8 @@ static void print_json(const struct simulate_opts *o, const struct sim_mc_result
 	json_u64(&j, "seed", o->mc.seed);
 	json_str(&j, "kernel", mm_kernel_name(o->mc.kernel));
 	json_bool(&j, "vmsave_marks", o->mc.vmsave_marks);
+	json_bool(&j, "clone", o->mc.clone);
+	json_u64(&j, "age_share", o->mc.age_share);
 	json_double(&j, "vmsave_window", o->mc.vmsave_window);
 	json_obj_end(&j);
 	json_arr_begin(&j, "results");
@@ -324,6 +349,8 @@ int cmd_simulate(int argc, char **argv)
 	if (ret)
 		return ret;
 	cli_progress_init(&bar, (uint64_t)o.mc.trials * (unsigned)__builtin_popcount(o.mc.strategies));
+	/* a bar on a terminal only: not with --json, nor when stdout is a pipe or file */
+	bar.enabled = bar.enabled && !o.json && isatty(STDOUT_FILENO);
 	o.mc.progress = progress;
 	o.mc.progress_ctx = &bar;
 	ret = sim_mc_run(&o.mc, res, &n);

@@ -403,6 +403,12 @@ static void mc_sum(const struct mc_shared *sh, unsigned si, struct sim_mc_result
 	sim_wilson_interval(r->exposed_aligned_pages, r->exposed_pages, 1.96, &r->exposed_ci_lo,
 			    &r->exposed_ci_hi);
 	r->trials_with_exposed_aligned = r->trials ? (double)with_aligned / (double)r->trials : 0;
+	sim_wilson_interval(r->trials_with_fault, r->trials, 1.96, &r->fault_trials_ci_lo,
+			    &r->fault_trials_ci_hi);
+	sim_wilson_interval(r->aligned_sensitive_pages, r->sensitive_pages, 1.96, &r->aligned_ci_lo,
+			    &r->aligned_ci_hi);
+	sim_wilson_interval(with_aligned, r->trials, 1.96, &r->exposed_trials_ci_lo,
+			    &r->exposed_trials_ci_hi);
 	r->vmsave_expected_faults = (double)r->vmsave_window_writes * sh->cfg->vmsave_window;
 	/* Safe strategies never hand out an aligned page: their estimate is 0 by construction. */
 	if (r->strategy == SNP_ALLOC_NAIVE && r->sensitive_pages && r->trials) {
