@@ -108,7 +108,7 @@ test:
 
 bench: $(BENCH_BINS) $(CLI)
 	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; ./$$b || exit 1; done
-	$(Q)echo "== $(CLI) bench" && ./$(CLI) bench
+	$(Q)echo "== $(CLI) bench" && ./$(CLI) bench --scale-vms 512 --scale-vcpus 4
 
 check-cc:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-gcc CC=gcc all tests-build $(BENCH_BINS:$(BUILD)/%=$(BUILD)-gcc/%)

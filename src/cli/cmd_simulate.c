@@ -197,9 +197,16 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 
 	printf("Monte Carlo: %u trials per strategy; each a %s host (%u CPUs, page allocator of "
 	       "Linux %s) aged to %u%%, then kvm_amd loaded, %u VMs x %u vCPUs, %u ticks; profile %s; "
-	       "seed %llu\n\n", o->mc.trials, cli_fmt_size(o->mc.mem_bytes, mem, sizeof(mem)),
+	       "seed %llu\n", o->mc.trials, cli_fmt_size(o->mc.mem_bytes, mem, sizeof(mem)),
 	       o->mc.cpus, mm_kernel_name(o->mc.kernel), o->mc.age_pct, o->mc.vms, o->mc.vcpus,
 	       o->mc.ticks, o->mc.profile.name, (unsigned long long)o->mc.seed);
+	if (!o->mc.age_pct)
+		printf("\n");
+	else if (o->mc.clone && o->mc.age_share > 1)
+		printf("Ageing: one aged allocator per %u trials, cloned into each (--age-share; trials\n"
+		       "sharing one are correlated, see docs/MODEL.md)\n\n", o->mc.age_share);
+	else
+		printf("Ageing: every trial its own aged allocator\n\n");
 	printf("%-9s %7s %12s %9s %8s %8s %13s %19s %13s %8s %7s\n", "strategy", "trials",
 	       "w/ spurious", "spurious", "exposed", "aligned", "exposed frac", "95% interval",
 	       "analytic est", "order-1", "leaked");

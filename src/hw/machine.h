@@ -21,6 +21,8 @@ struct snp_tlb {
 	bool *valid;
 	uint64_t *used;   /* bit i: valid[i] */
 	uint32_t *index;  /* slot + 1 of the entry hashed here, 0 empty */
+	uint32_t *home;   /* per slot: its entry's hash (first index position it may take) */
+	uint32_t *pos;    /* per slot: the index position holding it while valid */
 	unsigned index_bits;
 	unsigned nr;
 	unsigned nr_valid;

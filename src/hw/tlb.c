@@ -55,26 +55,25 @@ static void tlb_index_insert(struct snp_tlb *tlb, unsigned slot)
 	unsigned mask = tlb_index_mask(tlb);
 	unsigned i = tlb_hash(tlb, tlb_key(tlb->e[slot].va, tlb->e[slot].size));
 
+	tlb->home[slot] = i;
 	while (tlb->index[i])
 		i = (i + 1) & mask;
 	tlb->index[i] = slot + 1;
+	tlb->pos[slot] = i;
 }
 
 /* Remove slot, shifting later members of its probe run back (no tombstones). */
 static void tlb_index_remove(struct snp_tlb *tlb, unsigned slot)
 {
-	unsigned mask = tlb_index_mask(tlb);
-	unsigned i = tlb_hash(tlb, tlb_key(tlb->e[slot].va, tlb->e[slot].size)), j;
+	unsigned mask = tlb_index_mask(tlb), i = tlb->pos[slot], j;
 
-	while (tlb->index[i] != slot + 1)
-		i = (i + 1) & mask;
 	for (j = (i + 1) & mask; tlb->index[j]; j = (j + 1) & mask) {
-		const struct snp_tlb_entry *e = &tlb->e[tlb->index[j] - 1];
-		unsigned h = tlb_hash(tlb, tlb_key(e->va, e->size));
+		unsigned s = tlb->index[j] - 1;
 
 		/* j's entry may move to i unless its home lies cyclically in (i, j]. */
-		if (((j - h) & mask) >= ((j - i) & mask)) {
+		if (((j - tlb->home[s]) & mask) >= ((j - i) & mask)) {
 			tlb->index[i] = tlb->index[j];
+			tlb->pos[s] = i;
 			i = j;
 		}
 	}
@@ -125,7 +124,9 @@ int snp_tlb_init(struct snp_tlb *tlb, unsigned nr)
 	tlb->valid = calloc(nr, sizeof(*tlb->valid));
 	tlb->used = calloc((nr + 63) / 64 + 1, sizeof(*tlb->used));
 	tlb->index = calloc(1u << bits, sizeof(*tlb->index));
-	if (!nr || !tlb->e || !tlb->valid || !tlb->used || !tlb->index) {
+	tlb->home = calloc(nr, sizeof(*tlb->home));
+	tlb->pos = calloc(nr, sizeof(*tlb->pos));
+	if (!nr || !tlb->e || !tlb->valid || !tlb->used || !tlb->index || !tlb->home || !tlb->pos) {
 		snp_tlb_free(tlb);
 		return SNP_ENOMEM;
 	}
@@ -136,7 +137,8 @@ int snp_tlb_init(struct snp_tlb *tlb, unsigned nr)
 
 size_t snp_tlb_storage_bytes(const struct snp_tlb *tlb)
 {
-	return tlb->nr * (sizeof(*tlb->e) + sizeof(*tlb->valid)) +
+	return tlb->nr * (sizeof(*tlb->e) + sizeof(*tlb->valid) + sizeof(*tlb->home) +
+			  sizeof(*tlb->pos)) +
 	       ((tlb->nr + 63) / 64 + 1) * sizeof(*tlb->used) +
 	       ((size_t)1 << tlb->index_bits) * sizeof(*tlb->index);
 }
@@ -147,6 +149,8 @@ void snp_tlb_free(struct snp_tlb *tlb)
 	free(tlb->valid);
 	free(tlb->used);
 	free(tlb->index);
+	free(tlb->home);
+	free(tlb->pos);
 	memset(tlb, 0, sizeof(*tlb));
 }
 
