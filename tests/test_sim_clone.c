@@ -116,6 +116,7 @@ static void test_share1_equals_clone_off(void)
 	run(&cfg, on);
 	KEXPECT(off[0].sensitive_pages > 0);
 	KEXPECT(!memcmp(off, on, sizeof(off)));
+	KEXPECT(on[0].exposed_deff == 1 && on[0].aligned_deff == 1);   /* plain Wilson */
 }
 
 static void test_shared_deterministic_across_threads(void)
@@ -168,6 +169,11 @@ static void test_shared_estimates_within_intervals(void)
 		KEXPECT(per[0].aligned_fraction >= lo && per[0].aligned_fraction <= hi);
 		for (int s = 1; s < SNP_ALLOC_NR_STRATEGIES; s++)
 			KEXPECT_EQ(shared[s].aligned_sensitive_pages, 0);
+		/* shared ageing never narrows an interval below plain Wilson's */
+		sim_wilson_interval(shared[0].exposed_aligned_pages, shared[0].exposed_pages, 1.96,
+				    &lo, &hi);
+		KEXPECT(shared[0].exposed_deff >= 1 && shared[0].aligned_deff >= 1);
+		KEXPECT(shared[0].exposed_ci_lo <= lo + 1e-12 && shared[0].exposed_ci_hi >= hi - 1e-12);
 	}
 }
 

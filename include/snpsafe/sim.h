@@ -176,6 +176,12 @@ struct sim_mc_result {
 	double fault_trials_ci_lo, fault_trials_ci_hi;
 	double aligned_ci_lo, aligned_ci_hi;
 	double exposed_trials_ci_lo, exposed_trials_ci_hi;
+	/*
+	 * With shared ageing (age_share > 1) every interval is Wilson's over
+	 * n / deff draws, deff the design effect of the trials' groups
+	 * (docs/MODEL.md); these two for the page rates.  1 without sharing.
+	 */
+	double exposed_deff, aligned_deff;
 	/* VMSAVE window (vmsave_marks): writes that could overlap it, and faults expected */
 	uint64_t vmsave_window_writes;
 	double vmsave_expected_faults;    /* vmsave_window_writes x vmsave_window */

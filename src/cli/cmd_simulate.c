@@ -180,7 +180,8 @@ static void print_kinds(const struct sim_mc_result *r)
 /* Each rate with its Wilson 95% interval (pages or trials as independent draws). */
 static void print_rates(const struct sim_mc_result *r, unsigned n)
 {
-	printf("\nRates, Wilson 95%% intervals:\n%-9s %-31s %-31s %s\n", "strategy",
+	printf("\nRates, Wilson 95%% intervals (with shared ageing over n / its design effect):\n"
+	       "%-9s %-31s %-31s %s\n", "strategy",
 	       "trials w/ spurious fault", "aligned sensitive pages", "trials w/ exposed aligned");
 	for (unsigned i = 0; i < n; i++)
 		printf("%-9s %7.5f [%7.5f, %7.5f]   %7.5f [%7.5f, %7.5f]   %7.5f [%7.5f, %7.5f]\n",
@@ -289,6 +290,8 @@ static void print_json_result(struct json *j, const struct sim_mc_result *r)
 	json_double(j, "trials_with_fault_ci95_hi", r->fault_trials_ci_hi);
 	json_double(j, "aligned_ci95_lo", r->aligned_ci_lo);
 	json_double(j, "aligned_ci95_hi", r->aligned_ci_hi);
+	json_double(j, "exposed_design_effect", r->exposed_deff);
+	json_double(j, "aligned_design_effect", r->aligned_deff);
 	json_double(j, "est_trials_with_exposed_aligned", r->est_trials_with_exposed_aligned);
 	json_u64(j, "vmsave_window_writes", r->vmsave_window_writes);
 	json_double(j, "vmsave_expected_faults", r->vmsave_expected_faults);

@@ -320,20 +320,98 @@ static double mc_est_aligned(const struct mc_trial *tr, uint64_t pages)
 	return tr->p_est * (double)pages;
 }
 
-void sim_wilson_interval(uint64_t k, uint64_t n, double z, double *lo, double *hi)
+static void wilson(double k, double n, double z, double *lo, double *hi)
 {
 	double p, z2, den, mid, half;
 
 	*lo = *hi = 0;
-	if (!n || k > n)
+	if (!(n > 0) || k > n)
 		return;
-	p = (double)k / (double)n;
+	p = k / n;
 	z2 = z * z;
-	den = 1 + z2 / (double)n;
-	mid = (p + z2 / (2.0 * (double)n)) / den;
-	half = z * sqrt(p * (1 - p) / (double)n + z2 / (4.0 * (double)n * (double)n)) / den;
-	*lo = k && mid - half > 0 ? mid - half : 0;   /* exact bounds at the ends */
+	den = 1 + z2 / n;
+	mid = (p + z2 / (2.0 * n)) / den;
+	half = z * sqrt(p * (1 - p) / n + z2 / (4.0 * n * n)) / den;
+	*lo = k > 0 && mid - half > 0 ? mid - half : 0;   /* exact bounds at the ends */
 	*hi = k < n && mid + half < 1 ? mid + half : 1;
+}
+
+void sim_wilson_interval(uint64_t k, uint64_t n, double z, double *lo, double *hi)
+{
+	wilson((double)k, (double)n, z, lo, hi);
+}
+
+static bool mc_trial_has_exposed_aligned(const struct kvm_page_census *c);
+
+/* The rates simulate reports, each counted per trial as k of n. */
+enum mc_rate { MC_RATE_EXPOSED, MC_RATE_ALIGNED, MC_RATE_FAULT_TRIALS, MC_RATE_EXPOSED_TRIALS };
+
+static void mc_rate_count(const struct mc_trial *tr, enum mc_rate rate, double *k, double *n)
+{
+	uint64_t a = 0, b = 0;
+
+	for (int i = 0; i < KVM_PAGE_NR_KINDS; i++) {
+		a += rate == MC_RATE_EXPOSED ? tr->census.exposed_aligned[i] : tr->st.sensitive_aligned[i];
+		b += tr->census.exposed[i];
+	}
+	switch (rate) {
+	case MC_RATE_EXPOSED:        *k = (double)a; *n = (double)b; break;
+	case MC_RATE_ALIGNED:        *k = (double)a; *n = (double)tr->n_sensitive; break;
+	case MC_RATE_FAULT_TRIALS:   *k = tr->st.spurious_faults > 0; *n = 1; break;
+	case MC_RATE_EXPOSED_TRIALS: *k = mc_trial_has_exposed_aligned(&tr->census); *n = 1; break;
+	}
+}
+
+/*
+ * The design effect of shared ageing on a rate: trials starting from one
+ * aged allocator form a group; the ratio estimator's variance from the
+ * groups' totals (the between-group, cluster-robust form) over the binomial
+ * variance of as many independent draws, at least 1.  With one group there
+ * is no spread to measure: the group's trial count, as if its trials were
+ * one.  With no shared ageing, 1: the plain Wilson interval, as before.
+ */
+static double mc_design_effect(const struct mc_shared *sh, unsigned si, enum mc_rate rate)
+{
+	unsigned g, ng = sh->nr_aged, trials = sh->cfg->trials;
+	double kg[64], nk[64], K = 0, N = 0, p, vc = 0, vb;
+
+	if (ng < 1 || trials <= ng)
+		return 1;
+	if (ng < 2)
+		return trials;
+	if (ng > 64)   /* wider groups: merge them round-robin into 64 (still independent) */
+		ng = 64;
+	memset(kg, 0, sizeof(kg));
+	memset(nk, 0, sizeof(nk));
+	for (unsigned t = 0; t < trials; t++) {
+		double k, n;
+
+		mc_rate_count(&sh->trials[si * trials + t], rate, &k, &n);
+		g = (t % sh->nr_aged) % ng;
+		kg[g] += k;
+		nk[g] += n;
+		K += k;
+		N += n;
+	}
+	if (!(N > 0) || K <= 0 || K >= N)
+		return 1;
+	p = K / N;
+	for (g = 0; g < ng; g++)
+		vc += (kg[g] - p * nk[g]) * (kg[g] - p * nk[g]);
+	vc = vc * ng / (ng - 1) / (N * N);
+	vb = p * (1 - p) / N;
+	return vc > vb ? vc / vb : 1;
+}
+
+/* Wilson 95% interval of k of n, over n / deff draws when ageing is shared. */
+static void mc_interval(const struct mc_shared *sh, unsigned si, enum mc_rate rate, uint64_t k,
+			uint64_t n, double *lo, double *hi, double *deff_out)
+{
+	double deff = mc_design_effect(sh, si, rate);
+
+	wilson((double)k / deff, (double)n / deff, 1.96, lo, hi);
+	if (deff_out)
+		*deff_out = deff;
 }
 
 /* Add one trial's census (kvm_host_census) to the result. */
@@ -400,15 +478,15 @@ static void mc_sum(const struct mc_shared *sh, unsigned si, struct sim_mc_result
 		(double)r->aligned_sensitive_pages / (double)r->sensitive_pages : 0;
 	r->exposed_aligned_fraction = r->exposed_pages ?
 		(double)r->exposed_aligned_pages / (double)r->exposed_pages : 0;
-	sim_wilson_interval(r->exposed_aligned_pages, r->exposed_pages, 1.96, &r->exposed_ci_lo,
-			    &r->exposed_ci_hi);
+	mc_interval(sh, si, MC_RATE_EXPOSED, r->exposed_aligned_pages, r->exposed_pages,
+		    &r->exposed_ci_lo, &r->exposed_ci_hi, &r->exposed_deff);
 	r->trials_with_exposed_aligned = r->trials ? (double)with_aligned / (double)r->trials : 0;
-	sim_wilson_interval(r->trials_with_fault, r->trials, 1.96, &r->fault_trials_ci_lo,
-			    &r->fault_trials_ci_hi);
-	sim_wilson_interval(r->aligned_sensitive_pages, r->sensitive_pages, 1.96, &r->aligned_ci_lo,
-			    &r->aligned_ci_hi);
-	sim_wilson_interval(with_aligned, r->trials, 1.96, &r->exposed_trials_ci_lo,
-			    &r->exposed_trials_ci_hi);
+	mc_interval(sh, si, MC_RATE_FAULT_TRIALS, r->trials_with_fault, r->trials,
+		    &r->fault_trials_ci_lo, &r->fault_trials_ci_hi, NULL);
+	mc_interval(sh, si, MC_RATE_ALIGNED, r->aligned_sensitive_pages, r->sensitive_pages,
+		    &r->aligned_ci_lo, &r->aligned_ci_hi, &r->aligned_deff);
+	mc_interval(sh, si, MC_RATE_EXPOSED_TRIALS, with_aligned, r->trials,
+		    &r->exposed_trials_ci_lo, &r->exposed_trials_ci_hi, NULL);
 	r->vmsave_expected_faults = (double)r->vmsave_window_writes * sh->cfg->vmsave_window;
 	/* Safe strategies never hand out an aligned page: their estimate is 0 by construction. */
 	if (r->strategy == SNP_ALLOC_NAIVE && r->sensitive_pages && r->trials) {
