@@ -100,7 +100,7 @@ struct sim_mc_config;
 struct sim_bench_mc {
 	unsigned trials;                 /* per strategy */
 	unsigned strategies;
-	double trials_per_s_no_clone;    /* trials of all strategies / wall seconds */
+	double trials_per_s_no_clone;    /* trials of all strategies / CPU seconds (one thread) */
 	double trials_per_s_clone;
 	double speedup;
 	/* naive's exposed aligned fraction and its 95% interval, each way */

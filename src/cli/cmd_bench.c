@@ -116,8 +116,9 @@ static void print_mc(const struct sim_mc_config *mc, const struct sim_bench_mc *
 
 	printf("\nMonte Carlo, simulate's defaults but %u trials x %u strategies of %s hosts, one thread:\n",
 	       b->trials, b->strategies, cli_fmt_size(mc->mem_bytes, mem, sizeof(mem)));
-	printf("  every trial ages its own allocator: %8.2f trials/s\n"
-	       "  one aged allocator per %u trials, cloned: %8.2f trials/s\n  speed-up: %.1fx\n",
+	printf("  every trial ages its own allocator: %8.2f trials per CPU second\n"
+	       "  one aged allocator per %u trials, cloned: %8.2f trials per CPU second\n"
+	       "  speed-up: %.1fx\n",
 	       b->trials_per_s_no_clone, mc->age_share, b->trials_per_s_clone, b->speedup);
 	printf("  naive exposed aligned fraction: %.5f [%.5f, %.5f] without, %.5f [%.5f, %.5f] with\n",
 	       b->exposed_frac[0], b->ci_lo[0], b->ci_hi[0], b->exposed_frac[1], b->ci_lo[1],
