@@ -131,9 +131,9 @@ int mm_host_create(const struct mm_config *cfg, struct mm_host **out);
 /* Free the host and its mem_map; outstanding pages need not be freed. */
 void mm_host_destroy(struct mm_host *mm);
 /*
- * Make dst's allocator an exact copy of src's (same mm_config, no sieve pool
- * in either): a flat copy of its arrays.  dst's snp_alloc configuration and
- * statistics are kept.  0 or SNP_EINVAL.
+ * Make dst's allocator an exact copy of src's (same mm_config): a flat copy
+ * of its arrays.  dst's client (mm_set_client) is kept; pages a client holds
+ * in either are not known to the copy, so release them first.  0 or SNP_EINVAL.
  */
 int mm_host_copy_state(struct mm_host *dst, const struct mm_host *src);
 

@@ -889,28 +889,21 @@ static bool mm_same_geometry(const struct mm_host *a, const struct mm_host *b)
 	       !memcmp(a->node_zone, b->node_zone, (a->nr_nodes + 1) * sizeof(*a->node_zone));
 }
 
-static bool mm_sieve_pool_empty(const struct mm_host *mm)
-{
-	for (unsigned int n = 0; mm->snp.pool_len && n < mm->nr_nodes; n++)
-		if (mm->snp.pool_len[n])
-			return false;
-	return true;
-}
-
 /*
  * Nothing in Linux: a simulation device.  Free lists, pcp lists and the
  * held/free state all live in pfn-indexed arrays (no pointers), so copying
  * mem_map, the pageblock migratetypes, the zones and the pcps is an exact
  * clone of the allocator: the same calls on both give the same pages.  This
  * lets `simulate` age one allocator and start many trials from it.  The
- * strategy configuration and its statistics of @dst are kept; a sieve pool
- * in either host would hold pages the other does not know, so it is refused.
+ * client (the KVM layer's SNP allocator state) of @dst is kept: pages a
+ * client holds (a sieve pool) are not known here, so the caller empties
+ * them first in both (snp_safe_release()).
  */
 int mm_host_copy_state(struct mm_host *dst, const struct mm_host *src)
 {
 	if (!dst || !src || dst == src)
 		return SNP_EINVAL;
-	if (!mm_same_geometry(dst, src) || !mm_sieve_pool_empty(dst) || !mm_sieve_pool_empty(src))
+	if (!mm_same_geometry(dst, src))
 		return mm_err(dst, SNP_EINVAL);
 	memcpy(dst->mem_map, src->mem_map, src->nr_pages * sizeof(*src->mem_map));
 	memcpy(dst->pageblock_mt, src->pageblock_mt, (src->nr_pages >> MM_PAGEBLOCK_ORDER) + 1);

@@ -237,8 +237,13 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 		return;
 	}
 	age_seed = mm_rng_next(&rng);
-	if (from)
-		ret = mm_host_copy_state(kvm_host_mm(host), kvm_host_mm((struct kvm_host *)from));
+	if (from) {
+		/* No sieve pool yet (nothing allocated through it); say so rather than assume. */
+		ret = snp_safe_release(kvm_host_mm(host));
+		if (ret >= 0)
+			ret = mm_host_copy_state(kvm_host_mm(host),
+						 kvm_host_mm((struct kvm_host *)from));
+	}
 	else if (cfg->age_pct)
 		ret = mc_age(host, cfg, age_seed);
 	if (!ret) {
