@@ -335,6 +335,7 @@ static int model_estimate(const struct watch_opts *o, const struct run_result *r
 	m->cfg.trials = (unsigned)((vcpus + per_trial - 1) / per_trial);
 	m->cfg.trials = m->cfg.trials < 8 ? 8 : m->cfg.trials > 256 ? 256 : m->cfg.trials;
 	m->cfg.threads = 2;
+	m->cfg.age_share = 1;    /* independent hosts: one aged allocator each */
 	ret = sim_mc_run(&m->cfg, &m->res, &nr);
 	if (ret || nr != 1)
 		return ret ? ret : SNP_EINVAL;
@@ -359,7 +360,7 @@ static void print_model(const struct model_vs_real *m)
 	       100 * m->model_hi, (unsigned long long)m->res.trials_with_fault,
 	       (unsigned long long)m->res.trials, (unsigned long long)m->res.spurious_faults);
 	printf("  (snpsafe simulate --mem %lluM --cpus %u --vms %u --vcpus %u --mix svm --age %u "
-	       "--kernel %s --strategy %s --trials %u)\n",
+	       "--kernel %s --strategy %s --trials %u --age-share 1)\n",
 	       (unsigned long long)(m->cfg.mem_bytes / SNP_MiB), m->cfg.cpus, m->cfg.vms, m->cfg.vcpus,
 	       m->cfg.age_pct, mm_kernel_name(m->cfg.kernel), snp_alloc_strategy_name(m->res.strategy),
 	       m->cfg.trials);
