@@ -40,17 +40,35 @@ static int set_scale_mem(void *ctx, const char *v)
 
 static int set_scale_vms(void *ctx, const char *v)
 {
-	return cli_parse_u64(v, 1, 100000, &((struct bench_opts *)ctx)->scale_vms);
+	return cli_parse_u64(v, 1, SIM_SCALE_MAX_VMS, &((struct bench_opts *)ctx)->scale_vms);
 }
 
+/* The text of --scale-vms's range below names this limit. */
+_Static_assert(SIM_SCALE_MAX_VMS == 1018, "update --scale-vms's valid range");
+
 static const struct cli_option bench_options[] = {
-	{ "json", false, set_json, "", "print one JSON object on stdout" },
-	{ "pairs", true, set_pairs, "N", "alloc+free pairs per strategy (default 400000)" },
-	{ "accesses", true, set_accesses, "N", "host accesses per MMU path (default 2000000)" },
-	{ "scale-mem", true, set_scale_mem, "SIZE", "modeled memory of the scale run (default 1T)" },
-	{ "scale-vms", true, set_scale_vms, "N", "VMs of the scale run (default 256)" },
-	{ NULL, false, NULL, NULL, NULL },
+	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
+	{ "pairs", true, set_pairs, "N", "alloc+free pairs per strategy (default 400000)",
+	  "1000..100000000" },
+	{ "accesses", true, set_accesses, "N", "host accesses per MMU path (default 2000000)",
+	  "1000..1000000000" },
+	{ "scale-mem", true, set_scale_mem, "SIZE", "modeled memory of the scale run (default 1T)",
+	  "64M..4T, a multiple of 4M, within this machine's memory" },
+	{ "scale-vms", true, set_scale_vms, "N", "VMs of the scale run (default 256)",
+	  "1..1018 (the modeled CPU's ASIDs), and one per 512K of --scale-mem" },
+	{ NULL, false, NULL, NULL, NULL, NULL },
 };
+
+/* A scale run refused by sim_bench_scale_check(): name the flag to change. */
+static int scale_refused(int err, const struct bench_opts *o)
+{
+	const char *flag = err == SNP_ENOSPC || err == SNP_EBUSY ? "--scale-vms" : "--scale-mem";
+	char mem[32];
+
+	return cli_usage_error("bench", "%s: %s (--scale-mem %s, --scale-vms %llu)", flag,
+			       sim_bench_scale_why(err), cli_fmt_size(o->scale_mem, mem, sizeof(mem)),
+			       (unsigned long long)o->scale_vms);
+}
 
 static void print_alloc(const struct sim_bench_alloc *a)
 {
@@ -108,18 +126,20 @@ int cmd_bench(int argc, char **argv)
 		return ret < 0 ? CLI_EXIT_OK : ret;
 	ret = sim_bench_scale_check(o.scale_mem, o.scale_vms);
 	if (ret)
-		return cli_usage_error("bench", "--scale-mem/--scale-vms: %s", sim_bench_scale_why(ret));
+		return scale_refused(ret, &o);
+	if (cli_dry_run)
+		return CLI_EXIT_OK;
 	acfg.pairs = o.pairs;
 	acfg.seed = 1;
 	ret = sim_bench_alloc_run(&acfg, alloc);
 	if (ret)
-		return cli_fail("bench", "allocator benchmark failed: %s", snp_strerror(ret));
+		return cli_fail("bench", "allocator benchmark failed: %s", snp_error_text(ret));
 	ret = sim_bench_access_run(o.accesses, &acc);
 	if (ret)
-		return cli_fail("bench", "MMU benchmark failed: %s", snp_strerror(ret));
+		return cli_fail("bench", "MMU benchmark failed: %s", snp_error_text(ret));
 	ret = sim_bench_scale_run(o.scale_mem, o.scale_vms, &scale);
 	if (ret)
-		return cli_fail("bench", "scale run failed: %s", snp_strerror(ret));
+		return cli_fail("bench", "scale run failed: %s (lower --scale-vms or --scale-mem)", snp_error_text(ret));
 	if (!o.json) {
 		print_alloc(alloc);
 		printf("\nModeled MMU, checked host writes through the 1GB direct map:\n");
