@@ -71,8 +71,12 @@ static char *cli_slurp(const char *path)
 	return buf;
 }
 
-/* Run "snpsafe ARGS" (ARGS is shell text); stdin is /dev/null. */
-static struct cli_run cli_run(const char *args)
+/*
+ * Run "snpsafe ARGS" (ARGS is shell text); stdin is /dev/null.  stdout_to,
+ * if not NULL, replaces the capture of stdout (">/dev/full", ">&-"); r.out
+ * is then empty.
+ */
+static struct cli_run cli_run_redir(const char *args, const char *stdout_to)
 {
 	char out[] = "/tmp/snpsafe-test-out-XXXXXX", err[] = "/tmp/snpsafe-test-err-XXXXXX";
 	struct cli_run r = { -1, NULL, NULL };
@@ -85,8 +89,12 @@ static struct cli_run cli_run(const char *args)
 	close(fo);
 	close(fe);
 	len = strlen(cli_bin()) + strlen(args) + 2 * sizeof(out) + 32;
+	len += stdout_to ? strlen(stdout_to) : 0;
 	cmd = malloc(len);
-	snprintf(cmd, len, "%s %s <%s >%s 2>%s", cli_bin(), args, "/dev/null", out, err);
+	if (stdout_to)
+		snprintf(cmd, len, "%s %s <%s %s 2>%s", cli_bin(), args, "/dev/null", stdout_to, err);
+	else
+		snprintf(cmd, len, "%s %s <%s >%s 2>%s", cli_bin(), args, "/dev/null", out, err);
 	st = system(cmd);
 	free(cmd);
 	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
@@ -97,6 +105,11 @@ static struct cli_run cli_run(const char *args)
 	if (!r.out || !r.err)
 		ktap_skip("could not read the command's output");
 	return r;
+}
+
+static struct cli_run cli_run(const char *args)
+{
+	return cli_run_redir(args, NULL);
 }
 
 static void cli_run_free(struct cli_run *r)

@@ -49,7 +49,10 @@ for b in "${bins[@]}"; do
 	if [ "$f" -eq 0 ]; then echo "ok $i $name"; else echo "not ok $i $name"; fi
 	rm -f "$out"
 done
-[ "${#bins[@]}" -gt 0 ] || { echo "# no test binaries found"; failed=1; }
+if [ "${#bins[@]}" -eq 0 ]; then
+	if [ -n "$pattern" ]; then echo "# no test matched '$pattern'"; else echo "# no test binaries found"; fi
+	failed=1
+fi
 echo "# skipped: $skipped"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -58,5 +58,10 @@ enum snp_errno {
 
 /* A short name for an SNP_E* code ("SNP_EINVAL"), or "SNP_E?" */
 const char *snp_strerror(int err);
+/*
+ * What an SNP_E* code means, in plain words for a user ("a modeled host ran
+ * out of memory"); messages a user reads use this, never the code's name.
+ */
+const char *snp_error_text(int err);
 
 #endif

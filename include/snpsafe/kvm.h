@@ -90,6 +90,13 @@ enum kvm_avic_mode {
 	KVM_AVIC_OFF,
 };
 
+/*
+ * Default SEV ASID range (CPUID Fn8000_001F ECX/EDX on the modeled part):
+ * SEV-ES and SNP guests share 1..MIN-1, SEV guests MIN..MAX (sev_asid_new()).
+ */
+#define KVM_DEFAULT_MIN_SEV_ASID 100
+#define KVM_DEFAULT_MAX_SEV_ASID 509
+
 struct kvm_host_config {
 	uint64_t mem_bytes;                   /* multiple of 4MB per node; 0 = 256 MiB */
 	unsigned nr_cpus;                     /* 0 = 2 */

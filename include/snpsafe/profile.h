@@ -115,4 +115,12 @@ int snp_profile_set_knob(struct snp_profile *p, const char *assignment);
 /* Names of all knobs, NULL-terminated, in the order docs/MODEL.md lists them. */
 extern const char *const snp_profile_knob_names[];
 
+/* The values a knob takes, as text for help and errors; NULL for an unknown knob. */
+const char *snp_profile_knob_values(const char *name);
+/*
+ * The knob's current value in p as the text snp_profile_set_knob() reads
+ * ("on", "strict", "vmcb,vmsa,avic", ...).  0 or SNP_EINVAL for an unknown knob.
+ */
+int snp_profile_get_knob(const struct snp_profile *p, const char *name, char *buf, size_t len);
+
 #endif

@@ -88,7 +88,13 @@ struct sim_bench_scale {
 	double seconds;
 	uint64_t peak_rss_bytes;
 };
-/* 0 if a scale run of this size fits this machine, else a negative code for sim_bench_scale_why(). */
+/* The most VMs of a scale run: its SEV guests get ASIDs up to vms + 4 < SNP_MAX_ASID. */
+#define SIM_SCALE_MAX_VMS (SNP_MAX_ASID - 5)
+/*
+ * 0 if a scale run of this size fits this machine, else a negative code for
+ * sim_bench_scale_why(): SNP_EINVAL, SNP_ERANGE (--scale-mem above the RMP's
+ * reach), SNP_ENOMEM (this machine), SNP_ENOSPC or SNP_EBUSY (too many VMs).
+ */
 int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms, unsigned vcpus);
 const char *sim_bench_scale_why(int err);
 /* Boot mem_bytes, launch vms VMs of vcpus vCPUs each (1..64), 16 ticks, tear down. */
@@ -152,6 +158,21 @@ void sim_mc_config_init(struct sim_mc_config *cfg);
 int sim_mc_parse_mix(const char *s, unsigned mix[SIM_VM_NR]);
 /* Host memory one trial needs at most (allocator, RMP, machine), for the size check. */
 uint64_t sim_mc_trial_bytes(const struct sim_mc_config *cfg);
+
+/* A limit a configuration exceeds, found from its arguments before any trial. */
+enum sim_limit_kind {
+	SIM_LIMIT_VMS,        /* max: the most VMs per host (ASIDs) */
+	SIM_LIMIT_MEM_MIN,    /* max: the least modeled memory (bytes) that can hold the run */
+};
+struct sim_limit {
+	enum sim_limit_kind kind;
+	uint64_t max;
+	const char *why;      /* one clause, for the command's message */
+};
+/* ASIDs a host has for VMs of kind k (KVM's default range; 0: not limited). */
+unsigned sim_mc_asid_pool(enum sim_vm_kind k);
+/* 0, or SNP_ERANGE with *out saying which limit (SNP_EINVAL for a bad cfg). */
+int sim_mc_check_limits(const struct sim_mc_config *cfg, struct sim_limit *out);
 
 struct sim_mc_result {
 	enum snp_alloc_strategy strategy;

@@ -109,7 +109,8 @@ const char *cli_fmt_size(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-static void print_help(const char *cmd, const char *synopsis, const struct cli_option *opts)
+static void print_help(const char *cmd, const char *synopsis, const struct cli_option *opts,
+		       void (*extra_help)(void))
 {
 	printf("usage: snpsafe %s %s\n\n%s", cmd, opts[0].name ? "[options]" : "", synopsis);
 	if (opts[0].name)
@@ -122,6 +123,8 @@ static void print_help(const char *cmd, const char *synopsis, const struct cli_o
 		printf("  %-24s %s\n", left, o->help);
 	}
 	printf("  %-24s %s\n", "--help", "show this help and exit");
+	if (extra_help)
+		extra_help();
 }
 
 static const struct cli_option *find_option(const struct cli_option *opts, const char *name,
@@ -131,6 +134,43 @@ static const struct cli_option *find_option(const struct cli_option *opts, const
 		if (strlen(o->name) == len && !strncmp(o->name, name, len))
 			return o;
 	return NULL;
+}
+
+/*
+ * A separate argument that reads as an option ("--json", "-x") is not taken
+ * as a value: "--svg --json" would otherwise write a file named "--json".
+ * Negative numbers ("-1") reach the value parser, which refuses them.
+ */
+static bool looks_like_option(const char *v)
+{
+	return v[0] == '-' && v[1] && !isdigit((unsigned char)v[1]);
+}
+
+/* The value of option o at argv[*i] (consuming a separate one), or NULL after an error. */
+static const char *option_value(const char *cmd, int argc, char **argv, int *i,
+				const struct cli_option *o, const char *eq)
+{
+	const char *value;
+
+	if (eq) {
+		value = eq + 1;
+	} else if (*i + 1 < argc && !looks_like_option(argv[*i + 1])) {
+		value = argv[++*i];
+	} else {
+		if (*i + 1 < argc)
+			cli_usage_error(cmd, "option '--%s' needs a value (%s), not the option '%s' "
+					"(write --%s=%s if that is the value)", o->name, o->help_arg,
+					argv[*i + 1], o->name, argv[*i + 1]);
+		else
+			cli_usage_error(cmd, "option '--%s' needs a value (%s)", o->name, o->help_arg);
+		return NULL;
+	}
+	if (!*value) {
+		cli_usage_error(cmd, "empty value for --%s (valid: %s)", o->name,
+				o->valid ? o->valid : o->help_arg);
+		return NULL;
+	}
+	return value;
 }
 
 /* One "--name[=value]" at argv[*i]; consumes the value argument if separate. */
@@ -148,36 +188,36 @@ static int parse_one(const char *cmd, int argc, char **argv, int *i,
 	if (!o->takes_value) {
 		if (eq)
 			return cli_usage_error(cmd, "option '--%s' takes no value", o->name);
-	} else if (eq) {
-		value = eq + 1;
-	} else if (*i + 1 < argc) {
-		value = argv[++*i];
 	} else {
-		return cli_usage_error(cmd, "option '--%s' needs a value (%s)", o->name, o->help_arg);
+		value = option_value(cmd, argc, argv, i, o, eq);
+		if (!value)
+			return CLI_EXIT_USAGE;
 	}
 	ret = o->set(ctx, value);
 	if (ret == CLI_EXIT_USAGE)
 		return ret;
 	if (ret)
-		return cli_usage_error(cmd, "bad value '%s' for --%s (%s%s)", value ? value : "",
-				       o->name, ret == SNP_ERANGE ? "out of range: " : "expected ",
-				       o->help_arg);
+		return cli_usage_error(cmd, "bad value '%s' for --%s (%svalid: %s)", value ? value : "",
+				       o->name, ret == SNP_ERANGE ? "out of range; " : "",
+				       o->valid ? o->valid : o->help_arg);
 	return 0;
 }
 
-int cli_parse_args(const char *cmd, int argc, char **argv, const struct cli_option *opts,
-		   void *ctx, const char *synopsis, const char **positional, int max_pos,
-		   int *nr_pos)
+int cli_parse_args_ex(const char *cmd, int argc, char **argv, const struct cli_option *opts,
+		      void *ctx, const char *synopsis, void (*extra_help)(void),
+		      const char **positional, int max_pos, int *nr_pos)
 {
+	bool help = false;
 	int npos = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int ret;
 
+		/* --help wins only over a valid line: "--help --bogus" is a mistake too. */
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			print_help(cmd, synopsis, opts);
-			return -1;
+			help = true;
+			continue;
 		}
 		if (!strncmp(a, "--", 2) && a[2]) {
 			ret = parse_one(cmd, argc, argv, &i, opts, ctx);
@@ -191,9 +231,39 @@ int cli_parse_args(const char *cmd, int argc, char **argv, const struct cli_opti
 			return cli_usage_error(cmd, "unexpected argument '%s'", a);
 		positional[npos++] = a;
 	}
+	if (help) {
+		print_help(cmd, synopsis, opts, extra_help);
+		return -1;
+	}
 	if (nr_pos)
 		*nr_pos = npos;
 	return 0;
+}
+
+int cli_parse_args(const char *cmd, int argc, char **argv, const struct cli_option *opts,
+		   void *ctx, const char *synopsis, const char **positional, int max_pos,
+		   int *nr_pos)
+{
+	return cli_parse_args_ex(cmd, argc, argv, opts, ctx, synopsis, NULL, positional, max_pos,
+				 nr_pos);
+}
+
+/* ---- Errors and output ---------------------------------------------------------------- */
+
+bool cli_dry_run;
+
+int cli_finish_stdout(int status)
+{
+	int err = 0;
+
+	if (fflush(stdout))
+		err = errno;
+	if (ferror(stdout) && !err)
+		err = errno ? errno : EIO;
+	if (!err)
+		return status;
+	fprintf(stderr, "snpsafe: cannot write the output: %s\n", strerror(err));
+	return status == CLI_EXIT_OK ? CLI_EXIT_FAIL : status;
 }
 
 void cli_progress_init(struct cli_progress *p, uint64_t total)

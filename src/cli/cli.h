@@ -33,9 +33,11 @@ const char *cli_fmt_size(uint64_t bytes, char *buf, size_t len);
 
 /*
  * One option of a subcommand.  takes_value: "--name VALUE" or "--name=VALUE".
- * The parser calls set() for each occurrence; set returns 0 or a negative
- * code, and the parser then prints "snpsafe CMD: bad value 'V' for --name"
- * (or set's own message if it printed one and returned CLI_EXIT_USAGE).
+ * The parser refuses an empty value and a separate value that looks like an
+ * option ("--svg --json"; "--svg=--json" is taken as written).  It calls
+ * set() for each occurrence; set returns 0 or a negative code, and the parser
+ * then prints "snpsafe CMD: bad value 'V' for --name (valid: VALID)" (or
+ * set's own message if it printed one and returned CLI_EXIT_USAGE).
  */
 struct cli_option {
 	const char *name;       /* without the leading "--" */
@@ -43,16 +45,38 @@ struct cli_option {
 	int (*set)(void *ctx, const char *value);
 	const char *help_arg;   /* "SIZE", "N", ... for --help */
 	const char *help;
+	const char *valid;      /* the valid values or range, for errors; NULL: help_arg */
 };
 
 /*
  * Parse argv (argv[0] is the subcommand).  Positional arguments go to
  * positional[] (at most max_pos).  Returns 0, CLI_EXIT_USAGE after printing
- * one line, or -1 when --help was printed (the caller exits 0).
+ * one line, or -1 when --help was asked for and the rest of the line was
+ * valid (the help is printed; the caller exits 0).
  */
 int cli_parse_args(const char *cmd, int argc, char **argv, const struct cli_option *opts,
 		   void *ctx, const char *synopsis, const char **positional, int max_pos,
 		   int *nr_pos);
+/* As cli_parse_args(), with a printer for more help after the options. */
+int cli_parse_args_ex(const char *cmd, int argc, char **argv, const struct cli_option *opts,
+		      void *ctx, const char *synopsis, void (*extra_help)(void),
+		      const char **positional, int max_pos, int *nr_pos);
+
+/* ---- Output: every write checked, the final flush too ------------------------- */
+
+/*
+ * Set by the fuzz target: commands stop after parsing and their up-front
+ * checks, before any model work.
+ */
+extern bool cli_dry_run;
+
+/* Run the command line argv[0..argc) (argv[0] is the program); the exit status. */
+int cli_main(int argc, char **argv);
+/*
+ * Flush stdout and check that every write to it succeeded; if one failed,
+ * print one line on stderr and return CLI_EXIT_FAIL, else status.
+ */
+int cli_finish_stdout(int status);
 
 /* ---- --profile and --knob (profile_opts.c) ---------------------------------------- */
 
@@ -67,10 +91,23 @@ struct cli_profile_opts {
 void cli_profile_opts_init(struct cli_profile_opts *po);
 /* --profile: 0 or SNP_EINVAL for an unknown preset. */
 int cli_profile_opts_set_profile(struct cli_profile_opts *po, const char *v);
-/* --knob: checked now (SNP_EINVAL), kept for cli_profile_opts_apply(). */
+/*
+ * --knob NAME=VALUE: checked now, saying whether the name or the value is
+ * wrong (one line, CLI_EXIT_USAGE), and kept for cli_profile_opts_apply().
+ */
 int cli_profile_opts_add_knob(struct cli_profile_opts *po, const char *cmd, const char *v);
 /* The profile with every knob applied over the preset. */
 const struct snp_profile *cli_profile_opts_apply(struct cli_profile_opts *po);
+/*
+ * Knobs of p that differ from its preset, as "name=value, name=value" into
+ * buf ("" when none).  Returns how many differ.
+ */
+unsigned cli_profile_knobs_text(const struct snp_profile *p, char *buf, size_t len);
+struct json;
+/* The same knobs as a JSON object "knobs": {"name": "value", ...}. */
+void cli_json_knobs(struct json *j, const struct snp_profile *p);
+/* Help lines: every knob, its values and its default. */
+void cli_print_knob_help(void);
 
 /* ---- JSON writer: one object on stdout, nothing else ------------------------- */
 
@@ -89,7 +126,15 @@ void json_obj_end(struct json *j);
 void json_arr_begin(struct json *j, const char *key);
 void json_arr_end(struct json *j);
 void json_str(struct json *j, const char *key, const char *v);
+/*
+ * A count.  The JSON contract (README): a number, unless it is above 2^53
+ * (where common readers lose precision), then a decimal string.
+ */
 void json_u64(struct json *j, const char *key, uint64_t v);
+/* An address, pfn or register value: always a hex string "0x...". */
+void json_hex(struct json *j, const char *key, uint64_t v);
+/* A 64-bit value that may exceed 2^53 (seeds): always a decimal string. */
+void json_u64_str(struct json *j, const char *key, uint64_t v);
 void json_i64(struct json *j, const char *key, int64_t v);
 void json_double(struct json *j, const char *key, double v);   /* non-finite -> null */
 void json_bool(struct json *j, const char *key, bool v);

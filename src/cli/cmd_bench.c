@@ -44,7 +44,7 @@ static int set_scale_mem(void *ctx, const char *v)
 
 static int set_scale_vms(void *ctx, const char *v)
 {
-	return cli_parse_u64(v, 1, 100000, &((struct bench_opts *)ctx)->scale_vms);
+	return cli_parse_u64(v, 1, SIM_SCALE_MAX_VMS, &((struct bench_opts *)ctx)->scale_vms);
 }
 
 static int set_scale_vcpus(void *ctx, const char *v)
@@ -62,18 +62,39 @@ static int set_mc_mem(void *ctx, const char *v)
 	return cli_parse_size(v, 64 * SNP_MiB, 64 * SNP_GiB, &((struct bench_opts *)ctx)->mc_mem);
 }
 
+/* The text of --scale-vms's range below names this limit. */
+_Static_assert(SIM_SCALE_MAX_VMS == 1018, "update --scale-vms's valid range");
+
 static const struct cli_option bench_options[] = {
-	{ "json", false, set_json, "", "print one JSON object on stdout" },
-	{ "pairs", true, set_pairs, "N", "alloc+free pairs per strategy (default 400000)" },
-	{ "accesses", true, set_accesses, "N", "host accesses per MMU path (default 2000000)" },
-	{ "scale-mem", true, set_scale_mem, "SIZE", "modeled memory of the scale run (default 1T)" },
-	{ "scale-vms", true, set_scale_vms, "N", "VMs of the scale run (default 256)" },
-	{ "scale-vcpus", true, set_scale_vcpus, "N", "vCPUs per VM of the scale run, 1..64 (default 2)" },
+	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
+	{ "pairs", true, set_pairs, "N", "alloc+free pairs per strategy (default 400000)",
+	  "1000..100000000" },
+	{ "accesses", true, set_accesses, "N", "host accesses per MMU path (default 2000000)",
+	  "1000..1000000000" },
+	{ "scale-mem", true, set_scale_mem, "SIZE", "modeled memory of the scale run (default 1T)",
+	  "64M..4T, a multiple of 4M, within this machine's memory" },
+	{ "scale-vms", true, set_scale_vms, "N", "VMs of the scale run (default 256)",
+	  "1..1018 (the modeled CPU's ASIDs), and one per 512K of --scale-mem" },
+	{ "scale-vcpus", true, set_scale_vcpus, "N", "vCPUs per VM of the scale run (default 2)",
+	  "1..64" },
 	{ "mc-trials", true, set_mc_trials, "N",
-	  "Monte Carlo trials per strategy, simulate's defaults otherwise, one thread (default 8)" },
-	{ "mc-mem", true, set_mc_mem, "SIZE", "modeled memory of the Monte Carlo hosts (default 2G)" },
-	{ NULL, false, NULL, NULL, NULL },
+	  "Monte Carlo trials per strategy, simulate's defaults otherwise, one thread (default 8)",
+	  "1..100000" },
+	{ "mc-mem", true, set_mc_mem, "SIZE", "modeled memory of the Monte Carlo hosts (default 2G)",
+	  "64M..64G, a multiple of 4M" },
+	{ NULL, false, NULL, NULL, NULL, NULL },
 };
+
+/* A scale run refused by sim_bench_scale_check(): name the flag to change. */
+static int scale_refused(int err, const struct bench_opts *o)
+{
+	const char *flag = err == SNP_ENOSPC || err == SNP_EBUSY ? "--scale-vms" : "--scale-mem";
+	char mem[32];
+
+	return cli_usage_error("bench", "%s: %s (--scale-mem %s, --scale-vms %llu)", flag,
+			       sim_bench_scale_why(err), cli_fmt_size(o->scale_mem, mem, sizeof(mem)),
+			       (unsigned long long)o->scale_vms);
+}
 
 static void print_alloc(const struct sim_bench_alloc *a)
 {
@@ -160,27 +181,28 @@ int cmd_bench(int argc, char **argv)
 		return ret < 0 ? CLI_EXIT_OK : ret;
 	ret = sim_bench_scale_check(o.scale_mem, o.scale_vms, (unsigned)o.scale_vcpus);
 	if (ret)
-		return cli_usage_error("bench", "--scale-mem/--scale-vms/--scale-vcpus: %s",
-				       sim_bench_scale_why(ret));
+		return scale_refused(ret, &o);
 	if (o.mc_mem % (4 * SNP_MiB))
 		return cli_usage_error("bench", "bad value for --mc-mem: must be a multiple of 4M");
+	if (cli_dry_run)
+		return CLI_EXIT_OK;
 	acfg.pairs = o.pairs;
 	acfg.seed = 1;
 	ret = sim_bench_alloc_run(&acfg, alloc);
 	if (ret)
-		return cli_fail("bench", "allocator benchmark failed: %s", snp_strerror(ret));
+		return cli_fail("bench", "allocator benchmark failed: %s", snp_error_text(ret));
 	ret = sim_bench_access_run(o.accesses, &acc);
 	if (ret)
-		return cli_fail("bench", "MMU benchmark failed: %s", snp_strerror(ret));
+		return cli_fail("bench", "MMU benchmark failed: %s", snp_error_text(ret));
 	sim_mc_config_init(&mc);
 	mc.trials = (unsigned)o.mc_trials;
 	mc.mem_bytes = o.mc_mem;
 	ret = sim_bench_mc_run(&mc, &mcb);
 	if (ret)
-		return cli_fail("bench", "Monte Carlo benchmark failed: %s", snp_strerror(ret));
+		return cli_fail("bench", "Monte Carlo benchmark failed: %s", snp_error_text(ret));
 	ret = sim_bench_scale_run(o.scale_mem, o.scale_vms, (unsigned)o.scale_vcpus, &scale);
 	if (ret)
-		return cli_fail("bench", "scale run failed: %s", snp_strerror(ret));
+		return cli_fail("bench", "scale run failed: %s (lower --scale-vms or --scale-mem)", snp_error_text(ret));
 	if (!o.json) {
 		print_alloc(alloc);
 		printf("\nModeled MMU, checked host writes through the 1GB direct map:\n");

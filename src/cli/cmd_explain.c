@@ -20,8 +20,8 @@ static int set_json(void *ctx, const char *v)
 }
 
 static const struct cli_option explain_options[] = {
-	{ "json", false, set_json, "", "print one JSON object on stdout" },
-	{ NULL, false, NULL, NULL, NULL },
+	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
+	{ NULL, false, NULL, NULL, NULL, NULL },
 };
 
 static void print_question(const struct sim_question *q)
@@ -59,14 +59,30 @@ static void json_question(struct json *j, const struct sim_question *q)
 	json_obj_end(j);
 }
 
-static int list_ids(char *buf, size_t len)
+static const char *list_ids(char *buf, size_t len)
 {
 	size_t off = 0;
 
 	buf[0] = '\0';
 	for (unsigned i = 0; i < sim_explain_count() && off < len; i++)
 		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", sim_explain_id(i));
-	return 0;
+	return buf;
+}
+
+static bool known_id(const char *id)
+{
+	for (unsigned i = 0; i < sim_explain_count(); i++)
+		if (!strcmp(id, sim_explain_id(i)))
+			return true;
+	return !strcmp(id, "all");
+}
+
+/* --help: the question ids ('snpsafe explain' prints each question in full). */
+static void explain_extra_help(void)
+{
+	char ids[256];
+
+	printf("\nID, one of: %s, all\n", list_ids(ids, sizeof(ids)));
 }
 
 int cmd_explain(int argc, char **argv)
@@ -84,14 +100,16 @@ int cmd_explain(int argc, char **argv)
 	int npos = 0, ret;
 	bool all;
 
-	ret = cli_parse_args("explain", argc, argv, explain_options, &o, synopsis, pos, 1, &npos);
+	ret = cli_parse_args_ex("explain", argc, argv, explain_options, &o, synopsis,
+				explain_extra_help, pos, 1, &npos);
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
+	if (!known_id(pos[0]))
+		return cli_usage_error("explain", "unknown question '%s' (one of: %s, all)", pos[0],
+				       list_ids(ids, sizeof(ids)));
+	if (cli_dry_run)
+		return CLI_EXIT_OK;
 	all = !strcmp(pos[0], "all");
-	if (!all && sim_explain_run(pos[0], &q) == SNP_ENOENT) {
-		list_ids(ids, sizeof(ids));
-		return cli_usage_error("explain", "unknown question '%s' (one of: %s, all)", pos[0], ids);
-	}
 	if (o.json) {
 		json_init(&j, stdout);
 		json_obj_begin(&j, NULL);
@@ -103,7 +121,7 @@ int cmd_explain(int argc, char **argv)
 		ret = sim_explain_run(sim_explain_id(i), &q);
 		if (ret)
 			return cli_fail("explain", "experiment '%s' failed: %s", sim_explain_id(i),
-					snp_strerror(ret));
+					snp_error_text(ret));
 		if (o.json)
 			json_question(&j, &q);
 		else

@@ -29,9 +29,9 @@ static int set_json(void *ctx, const char *v)
 }
 
 static const struct cli_option host_options[] = {
-	{ "root", true, set_root, "DIR", "read a fixture host from DIR instead of this machine" },
-	{ "json", false, set_json, "", "print one JSON object on stdout" },
-	{ NULL, false, NULL, NULL, NULL },
+	{ "root", true, set_root, "DIR", "read a fixture host from DIR instead of this machine", NULL },
+	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
+	{ NULL, false, NULL, NULL, NULL, NULL },
 };
 
 #define BIT(x, n) (((x) >> (n)) & 1)
@@ -153,7 +153,7 @@ static void json_msr(struct json *j, const char *key, enum host_state st, uint64
 	json_obj_begin(j, key);
 	json_state(j, st);
 	if (st == HOST_OK)
-		json_u64(j, "value", v);
+		json_hex(j, "value", v);
 	json_obj_end(j);
 }
 
@@ -262,7 +262,7 @@ int cmd_host(int argc, char **argv)
 	int ret;
 
 	ret = cli_parse_args("host", argc, argv, host_options, &o, synopsis, NULL, 0, NULL);
-	if (ret)
+	if (ret || cli_dry_run)
 		return ret < 0 ? CLI_EXIT_OK : ret;
 	if (host_read_facts(o.root, &f, err, sizeof(err)))
 		return cli_usage_error("host", "%s", err);

@@ -46,12 +46,13 @@ static int set_tlb(void *ctx, const char *v)
 }
 
 static const struct cli_option replay_options[] = {
-	{ "profile", true, set_profile, "P", "early-snp (default) or fixed" },
-	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (docs/MODEL.md), repeatable" },
-	{ "max-reports", true, set_max_reports, "N", "print the first N faults in full (0-1000, default 3)" },
-	{ "tlb-entries", true, set_tlb, "N", "TLB entries per modeled CPU (default 64)" },
-	{ "json", false, set_json, "", "print one JSON object on stdout" },
-	{ NULL, false, NULL, NULL, NULL },
+	{ "profile", true, set_profile, "P", "early-snp (default) or fixed", "early-snp, fixed" },
+	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (list below), repeatable", NULL },
+	{ "max-reports", true, set_max_reports, "N", "print the first N faults in full (0-1000, default 3)",
+	  "0..1000" },
+	{ "tlb-entries", true, set_tlb, "N", "TLB entries per modeled CPU (default 64)", "1..65536" },
+	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
+	{ NULL, false, NULL, NULL, NULL, NULL },
 };
 
 static const char *filter_name(uint32_t f)
@@ -167,18 +168,18 @@ static void json_report(struct json *j, const struct sim_replay_report *rep)
 	json_u64(j, "record", rep->record);
 	json_u64(j, "t_ns", rep->t_ns);
 	json_u64(j, "cpu", f->cpu);
-	json_u64(j, "va", f->va);
-	json_u64(j, "pa", f->pa);
+	json_hex(j, "va", f->va);
+	json_hex(j, "pa", f->pa);
 	json_u64(j, "bytes", rep->bytes);
 	json_str(j, "leaf", level_name(rep->level));
 	json_str(j, "rule", snp_fault_rule_name(f->rule));
 	json_bool(j, "spurious", f->spurious);
-	json_u64(j, "error_code", f->exc.error_code);
+	json_hex(j, "error_code", f->exc.error_code);
 	json_str(j, "function", rep->func);
-	json_u64(j, "pc", rep->pc);
+	json_hex(j, "pc", rep->pc);
 	json_str(j, "inuse_kind", sim_replay_kind_name(rep->kind));
 	if (rep->have_holder) {
-		json_u64(j, "vmcb_pa", snp_pfn_to_phys(rep->holder.vmcb));
+		json_hex(j, "vmcb_pa", snp_pfn_to_phys(rep->holder.vmcb));
 		json_u64(j, "vmrun_cpu", rep->holder.cpu);
 		json_bool(j, "vmrun_in_guest", rep->holder.active);
 	}
@@ -280,11 +281,14 @@ int cmd_replay(int argc, char **argv)
 	int ret, npos = 0;
 
 	cli_profile_opts_init(&o.po);
-	ret = cli_parse_args("replay", argc, argv, replay_options, &o, synopsis, &path, 1, &npos);
+	ret = cli_parse_args_ex("replay", argc, argv, replay_options, &o, synopsis,
+				cli_print_knob_help, &path, 1, &npos);
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
 	if (npos != 1)
 		return cli_usage_error("replay", "needs one TRACE file (see 'snpsafe replay --help')");
+	if (cli_dry_run)
+		return CLI_EXIT_OK;
 	ret = sim_replay_run(path, cli_profile_opts_apply(&o.po), &o.ro, &r);
 	if (ret == SNP_ENOMEM)
 		return cli_fail("replay", "%s: %s", path, r.error);

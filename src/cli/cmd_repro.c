@@ -8,6 +8,7 @@
 
 #include <snpsafe/sim.h>
 
+#include <errno.h>
 #include <string.h>
 
 struct repro_opts {
@@ -20,25 +21,29 @@ struct repro_opts {
 #define OPTS(ctx) ((struct repro_opts *)(ctx))
 
 static int set_strategy(void *ctx, const char *v) { return snp_alloc_strategy_parse(v, &OPTS(ctx)->strategy); }
-static int set_svg(void *ctx, const char *v) { OPTS(ctx)->svg = v; return *v ? 0 : SNP_EINVAL; }
+static int set_svg(void *ctx, const char *v) { OPTS(ctx)->svg = v; return 0; }
 static int set_json(void *ctx, const char *v) { OPTS(ctx)->json = true; return 0; }
 static int set_profile(void *ctx, const char *v) { return cli_profile_opts_set_profile(&OPTS(ctx)->po, v); }
 static int set_knob(void *ctx, const char *v) { return cli_profile_opts_add_knob(&OPTS(ctx)->po, "repro", v); }
 
 static const struct cli_option repro_options[] = {
-	{ "strategy", true, set_strategy, "S", "naive (default; a counterfactual SNP host without the workaround), upstream or sieve" },
-	{ "profile", true, set_profile, "P", "early-snp (default) or fixed" },
-	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (docs/MODEL.md), repeatable" },
-	{ "svg", true, set_svg, "FILE", "draw the VMCB's 2MB region to FILE" },
-	{ "json", false, set_json, "", "print one JSON object on stdout" },
-	{ NULL, false, NULL, NULL, NULL },
+	{ "strategy", true, set_strategy, "S", "naive (default; a counterfactual SNP host without the workaround), upstream or sieve",
+	  "naive, upstream, sieve" },
+	{ "profile", true, set_profile, "P", "early-snp (default) or fixed", "early-snp, fixed" },
+	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (list below), repeatable", NULL },
+	{ "svg", true, set_svg, "FILE", "draw the VMCB's 2MB region to FILE", NULL },
+	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
+	{ NULL, false, NULL, NULL, NULL, NULL },
 };
 
-static void print_run(const struct sim_repro_result *r, bool headline)
+static void print_run(const struct sim_repro_result *r, const struct snp_profile *p)
 {
-	if (headline)
-		printf("== %s allocator%s, %s profile ==\n", snp_alloc_strategy_name(r->strategy),
-		       r->strategy == SNP_ALLOC_NAIVE ? " (counterfactual: no workaround)" : "", r->profile);
+	char knobs[512];
+
+	cli_profile_knobs_text(p, knobs, sizeof(knobs));
+	printf("== %s allocator%s, %s profile%s%s ==\n", snp_alloc_strategy_name(r->strategy),
+	       r->strategy == SNP_ALLOC_NAIVE ? " (counterfactual: no workaround)" : "", r->profile,
+	       knobs[0] ? " with " : "", knobs);
 	for (unsigned i = 0; i < r->nr_steps; i++)
 		printf("%u. %s\n", i + 1, r->steps[i]);
 	if (r->have_fault)
@@ -48,15 +53,16 @@ static void print_run(const struct sim_repro_result *r, bool headline)
 	       r->vmcb_aligned ? "2MB-aligned" : "not 2MB-aligned");
 }
 
-static void json_run(struct json *j, const struct sim_repro_result *r)
+static void json_run(struct json *j, const struct sim_repro_result *r, const struct snp_profile *p)
 {
 	json_str(j, "profile", r->profile);
+	cli_json_knobs(j, p);
 	json_str(j, "strategy", snp_alloc_strategy_name(r->strategy));
 	json_u64(j, "spurious_faults", r->spurious_faults);
 	json_u64(j, "faults", r->faults);
-	json_u64(j, "vmcb_pfn", r->vmcb_pfn);
+	json_hex(j, "vmcb_pfn", r->vmcb_pfn);
 	json_bool(j, "vmcb_aligned", r->vmcb_aligned);
-	json_u64(j, "write_pfn", r->write_pfn);
+	json_hex(j, "write_pfn", r->write_pfn);
 	json_bool(j, "same_region", r->same_region);
 	json_str(j, "translation", snp_map_size_name(r->write_map));
 	if (r->have_fault) {
@@ -64,9 +70,9 @@ static void json_run(struct json *j, const struct sim_repro_result *r)
 		json_str(j, "rule", snp_fault_rule_name(r->fault.rule));
 		json_bool(j, "spurious", r->fault.spurious);
 		json_u64(j, "cpu", r->fault.cpu);
-		json_u64(j, "va", r->fault.va);
-		json_u64(j, "pa", r->fault.pa);
-		json_u64(j, "error_code", r->fault.exc.error_code);
+		json_hex(j, "va", r->fault.va);
+		json_hex(j, "pa", r->fault.pa);
+		json_hex(j, "error_code", r->fault.exc.error_code);
 		json_str(j, "inuse_owner", r->fault.inuse_owner);
 		json_str(j, "rmp_dump", r->fault.rmp_dump);
 		json_obj_end(j);
@@ -81,14 +87,11 @@ static void json_run(struct json *j, const struct sim_repro_result *r)
  * The VMCB's 2MB region as 512 cells (32 x 16): the in-use page, the page
  * the other process wrote, and the translation the write used.
  */
-static int write_svg(const char *path, const struct sim_repro_result *r)
+static void write_svg(FILE *f, const struct sim_repro_result *r)
 {
 	const unsigned cell = 18, cols = 32, top = 70, left = 20;
 	snp_pfn_t base = r->vmcb_pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
-	FILE *f = fopen(path, "w");
 
-	if (!f)
-		return -1;
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%u\" height=\"%u\" "
 		   "font-family=\"monospace\" font-size=\"12\">\n", left * 2 + cols * cell, top + 16 * cell + 90);
@@ -128,7 +131,30 @@ static int write_svg(const char *path, const struct sim_repro_result *r)
 	fprintf(f, "<text x=\"%u\" y=\"%u\">blue frame: the %s translation covering the region "
 		   "(absent for 4K)</text>\n</svg>\n", left, top + 16 * cell + 50,
 		snp_map_size_name(r->write_map));
-	return fclose(f) ? -1 : 0;
+}
+
+/* Open --svg before the run: a directory or a missing folder is a usage error. */
+static int svg_open(const char *path, FILE **out)
+{
+	*out = fopen(path, "w");
+	if (!*out)
+		return cli_usage_error("repro", "cannot write --svg file '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+/* Write and close it; a full disk or /dev/full is reported with its reason. */
+static int svg_finish(const char *path, FILE *f, const struct sim_repro_result *r)
+{
+	int err = 0;
+
+	write_svg(f, r);
+	if (fflush(f) || ferror(f))
+		err = errno ? errno : EIO;
+	if (fclose(f) && !err)
+		err = errno ? errno : EIO;
+	if (err)
+		return cli_usage_error("repro", "cannot write --svg file '%s': %s", path, strerror(err));
+	return 0;
 }
 
 int cmd_repro(int argc, char **argv)
@@ -142,35 +168,44 @@ int cmd_repro(int argc, char **argv)
 	struct repro_opts o = { .strategy = SNP_ALLOC_NAIVE };
 	const struct snp_profile *profile;
 	struct sim_repro_result r, safe;
+	FILE *svg = NULL;
 	struct json j;
 	int ret;
 
 	cli_profile_opts_init(&o.po);
-	ret = cli_parse_args("repro", argc, argv, repro_options, &o, synopsis, NULL, 0, NULL);
+	ret = cli_parse_args_ex("repro", argc, argv, repro_options, &o, synopsis,
+				cli_print_knob_help, NULL, 0, NULL);
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
 	profile = cli_profile_opts_apply(&o.po);
+	if (cli_dry_run)
+		return CLI_EXIT_OK;
+	if (o.svg && svg_open(o.svg, &svg))
+		return CLI_EXIT_USAGE;
 	ret = sim_repro_run(profile, o.strategy, &r);
-	if (ret)
-		return cli_fail("repro", "the scenario failed: %s", snp_strerror(ret));
-	if (o.svg && write_svg(o.svg, &r))
-		return cli_fail("repro", "cannot write --svg file '%s'", o.svg);
+	if (ret) {
+		if (svg)
+			fclose(svg);
+		return cli_fail("repro", "the scenario failed: %s", snp_error_text(ret));
+	}
+	if (svg && svg_finish(o.svg, svg, &r))
+		return CLI_EXIT_USAGE;
 	if (o.json) {
 		json_init(&j, stdout);
 		json_obj_begin(&j, NULL);
-		json_run(&j, &r);
+		json_run(&j, &r, profile);
 		json_obj_end(&j);
 		json_finish(&j);
 		return CLI_EXIT_OK;
 	}
-	print_run(&r, true);
+	print_run(&r, profile);
 	if (o.strategy != SNP_ALLOC_NAIVE)
 		return CLI_EXIT_OK;
 	for (int s = SNP_ALLOC_UPSTREAM; s < SNP_ALLOC_NR_STRATEGIES; s++) {
 		ret = sim_repro_run(profile, (enum snp_alloc_strategy)s, &safe);
 		if (ret)
-			return cli_fail("repro", "the scenario failed: %s", snp_strerror(ret));
-		print_run(&safe, true);
+			return cli_fail("repro", "the scenario failed: %s", snp_error_text(ret));
+		print_run(&safe, profile);
 	}
 	return CLI_EXIT_OK;
 }

@@ -14,8 +14,8 @@
 
 struct simulate_opts {
 	struct sim_mc_config mc;
+	struct cli_profile_opts po;
 	bool json;
-	bool strategy_set;
 };
 
 #define OPTS(ctx) ((struct simulate_opts *)(ctx))
@@ -43,11 +43,9 @@ static int set_trials(void *ctx, const char *v) { return set_u(v, 1, 1000000, &O
 static int set_threads(void *ctx, const char *v) { return set_u(v, 1, 256, &OPTS(ctx)->mc.threads); }
 static int set_seed(void *ctx, const char *v) { return cli_parse_u64(v, 0, UINT64_MAX, &OPTS(ctx)->mc.seed); }
 static int set_json(void *ctx, const char *v) { OPTS(ctx)->json = true; return 0; }
-
-static int set_mix(void *ctx, const char *v)
-{
-	return sim_mc_parse_mix(v, OPTS(ctx)->mc.mix);
-}
+static int set_mix(void *ctx, const char *v) { return sim_mc_parse_mix(v, OPTS(ctx)->mc.mix); }
+static int set_profile(void *ctx, const char *v) { return cli_profile_opts_set_profile(&OPTS(ctx)->po, v); }
+static int set_knob(void *ctx, const char *v) { return cli_profile_opts_add_knob(&OPTS(ctx)->po, "simulate", v); }
 
 static int set_strategy(void *ctx, const char *v)
 {
@@ -61,21 +59,6 @@ static int set_strategy(void *ctx, const char *v)
 		return SNP_EINVAL;
 	OPTS(ctx)->mc.strategies = 1u << s;
 	return 0;
-}
-
-static int set_profile(void *ctx, const char *v)
-{
-	const struct snp_profile *p = snp_profile_by_name(v);
-
-	if (!p)
-		return SNP_EINVAL;
-	OPTS(ctx)->mc.profile = *p;
-	return 0;
-}
-
-static int set_knob(void *ctx, const char *v)
-{
-	return snp_profile_set_knob(&OPTS(ctx)->mc.profile, v);
 }
 
 static int set_kernel(void *ctx, const char *v)
@@ -116,45 +99,88 @@ static int set_vmsave_window(void *ctx, const char *v)
 }
 
 static const struct cli_option simulate_options[] = {
-	{ "mem", true, set_mem, "SIZE", "modeled memory per host, K/M/G/T (default 2G)" },
-	{ "cpus", true, set_cpus, "N", "host CPUs (default 4)" },
-	{ "vms", true, set_vms, "N", "VMs per host (default 16)" },
-	{ "vcpus", true, set_vcpus, "N", "vCPUs per VM, 1..64 (default 4)" },
-	{ "mix", true, set_mix, "LIST", "VM kinds and weights: svm,sev,sev-es,snp,nested[:W],..." },
-	{ "age", true, set_age, "PCT", "age the allocator to PCT% in use, 0..95 (default 60)" },
-	{ "ticks", true, set_ticks, "N", "ticks of host activity per trial (default 512)" },
-	{ "trials", true, set_trials, "N", "hosts per strategy (default 32)" },
-	{ "threads", true, set_threads, "N", "worker threads (default: CPUs online)" },
-	{ "strategy", true, set_strategy, "S|all", "naive (counterfactual: no workaround), upstream, sieve or all (default all)" },
-	{ "profile", true, set_profile, "P", "early-snp or fixed (default early-snp)" },
-	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (docs/MODEL.md), repeatable" },
-	{ "seed", true, set_seed, "N", "PRNG seed (default 1)" },
+	{ "mem", true, set_mem, "SIZE", "modeled memory per host, K/M/G/T (default 2G)",
+	  "64M..16T, a multiple of 4M" },
+	{ "cpus", true, set_cpus, "N", "host CPUs (default 4)", "1..256" },
+	{ "vms", true, set_vms, "N", "VMs per host (default 16; ASIDs limit it, see below)",
+	  "1..10000" },
+	{ "vcpus", true, set_vcpus, "N", "vCPUs per VM, 1..64 (default 4)", "1..64" },
+	{ "mix", true, set_mix, "LIST", "VM kinds and weights: svm,sev,sev-es,snp,nested[:W],...",
+	  "a comma list of svm, sev, sev-es, snp, nested, each with an optional :WEIGHT 0..1000" },
+	{ "age", true, set_age, "PCT", "age the allocator to PCT% in use, 0..95 (default 60)", "0..95" },
+	{ "ticks", true, set_ticks, "N", "ticks of host activity per trial (default 512)",
+	  "0..1000000" },
+	{ "trials", true, set_trials, "N", "hosts per strategy (default 32)", "1..1000000" },
+	{ "threads", true, set_threads, "N", "worker threads (default: CPUs online)", "1..256" },
+	{ "strategy", true, set_strategy, "S|all",
+	  "naive (counterfactual: no workaround), upstream, sieve or all (default all)",
+	  "naive, upstream, sieve, all" },
+	{ "profile", true, set_profile, "P", "early-snp or fixed (default early-snp)",
+	  "early-snp, fixed" },
+	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (list below), repeatable", NULL },
+	{ "seed", true, set_seed, "N", "PRNG seed (default 1)", "0..18446744073709551615" },
 	{ "kernel", true, set_kernel, "6.1|6.12",
-	  "page allocator generation the hosts follow (default 6.12)" },
+	  "page allocator generation the hosts follow (default 6.12)", "6.1, 6.12" },
 	{ "vmsave-marks", true, set_vmsave_marks, "on|off",
-	  "the save area is a VMSAVE target, in-use while VMSAVE runs (default on)" },
+	  "the save area is a VMSAVE target, in-use while VMSAVE runs (default on)", "on, off" },
 	{ "vmsave-window", true, set_vmsave_window, "F",
-	  "share of a tick one VMSAVE takes, 0..1 (assumed; default 0.0001)" },
+	  "share of a tick one VMSAVE takes, 0..1 (assumed; default 0.0001)", "0..1" },
 	{ "clone", true, set_clone, "on|off",
-	  "age each allocator once and copy it into the trials that start from it (default on)" },
+	  "age each allocator once and copy it into the trials that start from it (default on)",
+	  "on, off" },
 	{ "age-share", true, set_age_share, "N",
-	  "trials starting from one aged allocator (with --clone on), 1: each its own (default 8)" },
-	{ "json", false, set_json, "", "print one JSON object on stdout" },
-	{ NULL, false, NULL, NULL, NULL },
+	  "trials starting from one aged allocator (with --clone on), 1: each its own (default 8)",
+	  "1..4294967295" },
+	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
+	{ NULL, false, NULL, NULL, NULL, NULL },
 };
+
+static void simulate_extra_help(void)
+{
+	printf("\nlimits: --vms at most %u when --mix has sev-es or snp, %u when it has sev (the\n"
+	       "modeled CPU's ASIDs); --mem must hold the aged pages plus 64 pages and one per\n"
+	       "vCPU for each VM.  A run that breaks a limit is refused before it starts.\n",
+	       sim_mc_asid_pool(SIM_VM_SNP), sim_mc_asid_pool(SIM_VM_SEV));
+	cli_print_knob_help();
+}
+
+/* Hosts alive at once: one per worker, and no more workers than trials to run. */
+static unsigned live_hosts(const struct sim_mc_config *mc)
+{
+	unsigned jobs = mc->trials * (unsigned)__builtin_popcount(mc->strategies);
+
+	return mc->threads < jobs ? mc->threads : jobs;
+}
 
 /* Refuse, before starting, a run whose hosts would not fit in this machine's memory. */
 static int check_fits(const struct sim_mc_config *mc)
 {
-	unsigned hosts = mc->threads;
+	unsigned hosts = live_hosts(mc);
 	uint64_t need = sim_mc_trial_bytes(mc) * hosts, have = sim_mem_available();
 	char a[32], b[32], c[32];
 
 	if (need <= have / 10 * 8)
 		return 0;
-	return cli_usage_error("simulate", "--mem %s with --threads %u needs about %s of host memory; "
-			       "this machine has %s available", cli_fmt_size(mc->mem_bytes, c, sizeof(c)),
-			       hosts, cli_fmt_size(need, a, sizeof(a)), cli_fmt_size(have, b, sizeof(b)));
+	return cli_usage_error("simulate", "--mem %s with %u host(s) at once (--threads, at most one "
+			       "per trial) needs about %s of this machine's memory; it has %s "
+			       "available", cli_fmt_size(mc->mem_bytes, c, sizeof(c)), hosts,
+			       cli_fmt_size(need, a, sizeof(a)), cli_fmt_size(have, b, sizeof(b)));
+}
+
+/* The model's own limits that the arguments decide (sim_mc_check_limits()). */
+static int check_limits(const struct sim_mc_config *mc)
+{
+	struct sim_limit lim;
+	char a[32], b[32];
+
+	if (!sim_mc_check_limits(mc, &lim))
+		return 0;
+	if (lim.kind == SIM_LIMIT_VMS)
+		return cli_usage_error("simulate", "--vms %u is above the limit of %llu VMs per host %s",
+				       mc->vms, (unsigned long long)lim.max, lim.why);
+	return cli_usage_error("simulate", "--mem %s is too small for --age %u, --vms %u and --vcpus %u: "
+			       "at least %s; %s", cli_fmt_size(mc->mem_bytes, a, sizeof(a)), mc->age_pct,
+			       mc->vms, mc->vcpus, cli_fmt_size(lim.max, b, sizeof(b)), lim.why);
 }
 
 static void progress(void *ctx, uint64_t done, uint64_t total)
@@ -192,15 +218,31 @@ static void print_rates(const struct sim_mc_result *r, unsigned n)
 		       r[i].exposed_trials_ci_lo, r[i].exposed_trials_ci_hi);
 }
 
+/* --mix as its own syntax ("svm:2,sev:1"), and the strategies as a comma list. */
+static const char *mix_text(const struct sim_mc_config *mc, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int k = 0; k < SIM_VM_NR && off < len; k++)
+		if (mc->mix[k])
+			off += (size_t)snprintf(buf + off, len - off, "%s%s:%u", off ? "," : "",
+						sim_vm_kind_name((enum sim_vm_kind)k), mc->mix[k]);
+	return buf;
+}
+
 static void print_text(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned n)
 {
-	char mem[32];
+	char mem[32], mix[128], knobs[512];
 
+	cli_profile_knobs_text(&o->mc.profile, knobs, sizeof(knobs));
 	printf("Monte Carlo: %u trials per strategy; each a %s host (%u CPUs, page allocator of "
-	       "Linux %s) aged to %u%%, then kvm_amd loaded, %u VMs x %u vCPUs, %u ticks; profile %s; "
-	       "seed %llu\n", o->mc.trials, cli_fmt_size(o->mc.mem_bytes, mem, sizeof(mem)),
-	       o->mc.cpus, mm_kernel_name(o->mc.kernel), o->mc.age_pct, o->mc.vms, o->mc.vcpus,
-	       o->mc.ticks, o->mc.profile.name, (unsigned long long)o->mc.seed);
+	       "Linux %s) aged to %u%%, then kvm_amd loaded, %u VMs x %u vCPUs (mix %s), %u ticks; "
+	       "profile %s%s%s; seed %llu\n", o->mc.trials,
+	       cli_fmt_size(o->mc.mem_bytes, mem, sizeof(mem)), o->mc.cpus,
+	       mm_kernel_name(o->mc.kernel), o->mc.age_pct, o->mc.vms, o->mc.vcpus,
+	       mix_text(&o->mc, mix, sizeof(mix)), o->mc.ticks, o->mc.profile.name,
+	       knobs[0] ? " with " : "", knobs, (unsigned long long)o->mc.seed);
 	if (!o->mc.age_pct)
 		printf("\n");
 	else if (o->mc.clone && o->mc.age_share > 1)
@@ -299,34 +341,63 @@ static void print_json_result(struct json *j, const struct sim_mc_result *r)
 	json_obj_end(j);
 }
 
+/* Everything needed to run it again: each field is one flag of the command. */
+static void json_config(struct json *j, const struct simulate_opts *o)
+{
+	char mix[128];
+
+	json_obj_begin(j, "config");
+	json_u64(j, "mem_bytes", o->mc.mem_bytes);
+	json_u64(j, "cpus", o->mc.cpus);
+	json_u64(j, "vms", o->mc.vms);
+	json_u64(j, "vcpus", o->mc.vcpus);
+	json_str(j, "mix", mix_text(&o->mc, mix, sizeof(mix)));
+	json_u64(j, "age_pct", o->mc.age_pct);
+	json_u64(j, "ticks", o->mc.ticks);
+	json_u64(j, "trials", o->mc.trials);
+	json_u64(j, "threads", o->mc.threads);
+	json_arr_begin(j, "strategies");
+	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++)
+		if (o->mc.strategies & (1u << s))
+			json_str(j, NULL, snp_alloc_strategy_name((enum snp_alloc_strategy)s));
+	json_arr_end(j);
+	json_str(j, "profile", o->mc.profile.name);
+	cli_json_knobs(j, &o->mc.profile);
+	json_u64_str(j, "seed", o->mc.seed);
+	json_str(j, "kernel", mm_kernel_name(o->mc.kernel));
+	json_str(j, "vmsave_marks", o->mc.vmsave_marks ? "on" : "off");
+	json_double(j, "vmsave_window", o->mc.vmsave_window);
+	json_str(j, "clone", o->mc.clone ? "on" : "off");
+	json_u64(j, "age_share", o->mc.age_share);
+	json_obj_end(j);
+}
+
 static void print_json(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned n)
 {
 	struct json j;
 
 	json_init(&j, stdout);
 	json_obj_begin(&j, NULL);
-	json_obj_begin(&j, "config");
-	json_u64(&j, "mem_bytes", o->mc.mem_bytes);
-	json_u64(&j, "cpus", o->mc.cpus);
-	json_u64(&j, "vms", o->mc.vms);
-	json_u64(&j, "vcpus", o->mc.vcpus);
-	json_u64(&j, "age_pct", o->mc.age_pct);
-	json_u64(&j, "ticks", o->mc.ticks);
-	json_u64(&j, "trials", o->mc.trials);
-	json_str(&j, "profile", o->mc.profile.name);
-	json_u64(&j, "seed", o->mc.seed);
-	json_str(&j, "kernel", mm_kernel_name(o->mc.kernel));
-	json_bool(&j, "vmsave_marks", o->mc.vmsave_marks);
-	json_bool(&j, "clone", o->mc.clone);
-	json_u64(&j, "age_share", o->mc.age_share);
-	json_double(&j, "vmsave_window", o->mc.vmsave_window);
-	json_obj_end(&j);
+	json_config(&j, o);
 	json_arr_begin(&j, "results");
 	for (unsigned i = 0; i < n; i++)
 		print_json_result(&j, &r[i]);
 	json_arr_end(&j);
 	json_obj_end(&j);
 	json_finish(&j);
+}
+
+/* A trial failed in the model: say what happened and which flags change it. */
+static int run_failed(int err)
+{
+	const char *advice = "";
+
+	if (err == SNP_ENOMEM)
+		advice = " (give the hosts more --mem, or lower --age, --vms, --vcpus or --cpus: "
+			 "each CPU's free-page lists hold pages too)";
+	else if (err == SNP_EBUSY)
+		advice = " (lower --vms, or the sev, sev-es and snp weights of --mix)";
+	return cli_fail("simulate", "a trial failed: %s%s", snp_error_text(err), advice);
 }
 
 int cmd_simulate(int argc, char **argv)
@@ -349,14 +420,19 @@ int cmd_simulate(int argc, char **argv)
 	int ret;
 
 	sim_mc_config_init(&o.mc);
+	cli_profile_opts_init(&o.po);
 	o.mc.threads = ncpu > 0 ? (unsigned)(ncpu > 256 ? 256 : ncpu) : 1;
-	ret = cli_parse_args("simulate", argc, argv, simulate_options, &o, synopsis, NULL, 0, NULL);
+	ret = cli_parse_args_ex("simulate", argc, argv, simulate_options, &o, synopsis,
+				simulate_extra_help, NULL, 0, NULL);
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
+	o.mc.profile = *cli_profile_opts_apply(&o.po);
 	if (o.mc.mem_bytes % (4 * SNP_MiB))
 		return cli_usage_error("simulate", "bad value for --mem: must be a multiple of 4M");
-	ret = check_fits(&o.mc);
-	if (ret)
+	ret = check_limits(&o.mc);
+	if (!ret)
+		ret = check_fits(&o.mc);
+	if (ret || cli_dry_run)
 		return ret;
 	cli_progress_init(&bar, (uint64_t)o.mc.trials * (unsigned)__builtin_popcount(o.mc.strategies));
 	/* a bar on a terminal only: not with --json, nor when stdout is a pipe or file */
@@ -366,7 +442,7 @@ int cmd_simulate(int argc, char **argv)
 	ret = sim_mc_run(&o.mc, res, &n);
 	cli_progress_done(&bar);
 	if (ret)
-		return cli_fail("simulate", "simulation failed: %s", snp_strerror(ret));
+		return run_failed(ret);
 	if (o.json)
 		print_json(&o, res, n);
 	else

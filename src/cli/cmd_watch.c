@@ -138,26 +138,31 @@ static int set_again(void *ctx, const char *v)
 
 static const struct cli_option watch_options[] = {
 	{ "kernel", true, set_kernel, "6.1|6.12|PATH",
-	  "Debian kernel to watch (default 6.1), or your own bzImage (then --modules)" },
-	{ "modules", true, set_modules, "DIR", "with a bzImage PATH: its lib/modules/<version> folder" },
-	{ "vms", true, set_vms, "N", "VMs alive at once (default 4)" },
-	{ "vcpus", true, set_vcpus, "N", "vCPUs per VM (default 2)" },
-	{ "seconds", true, set_seconds, "S", "how long the workload runs (default 5)" },
+	  "Debian kernel to watch (default 6.1), or your own bzImage (then --modules)",
+	  "6.1, 6.12 or the path of a bzImage" },
+	{ "modules", true, set_modules, "DIR", "with a bzImage PATH: its lib/modules/<version> folder",
+	  NULL },
+	{ "vms", true, set_vms, "N", "VMs alive at once (default 4)", "1..1024" },
+	{ "vcpus", true, set_vcpus, "N", "vCPUs per VM (default 2)", "1..64" },
+	{ "seconds", true, set_seconds, "S", "how long the workload runs (default 5)", "0.5..3600" },
 	{ "lifetime", true, set_lifetime, "S",
-	  "a VM's life before it is destroyed and a new one made (default 0: the whole run)" },
-	{ "cpus", true, set_cpus, "N", "CPUs of the watched machine (default 2, at most 8)" },
-	{ "mem", true, set_mem, "SIZE", "its memory (default 1G, 256M to 2G)" },
+	  "a VM's life before it is destroyed and a new one made (default 0: the whole run)",
+	  "0..3600" },
+	{ "cpus", true, set_cpus, "N", "CPUs of the watched machine (default 2, at most 8)", "1..8" },
+	{ "mem", true, set_mem, "SIZE", "its memory (default 1G, 256M to 2G)", "256M..2G" },
 	{ "filter", true, set_filter, "inguest|ever|all",
-	  "stores kept: in a VMRUN page's 2MB region while in guest mode (default), ever, all" },
-	{ "trace", true, set_trace, "FILE", "where the trace goes (default OUT/watch.trace)" },
-	{ "out", true, set_out, "DIR", "working folder (default .cache/watch/KERNEL)" },
+	  "stores kept: in a VMRUN page's 2MB region while in guest mode (default), ever, all",
+	  "inguest, ever, all" },
+	{ "trace", true, set_trace, "FILE", "where the trace goes (default OUT/watch.trace)", NULL },
+	{ "out", true, set_out, "DIR", "working folder (default .cache/watch/KERNEL)", NULL },
 	{ "host-snp", false, set_host_snp, "",
-	  "6.12: make kvm_amd believe the host has SNP, so its own snp_safe_alloc_page_node works" },
-	{ "baseline", false, set_baseline, "", "also run unwatched, and report the slowdown" },
+	  "6.12: make kvm_amd believe the host has SNP, so its own snp_safe_alloc_page_node works",
+	  NULL },
+	{ "baseline", false, set_baseline, "", "also run unwatched, and report the slowdown", NULL },
 	{ "again", false, set_again, "",
-	  "boot nothing: judge the last run in --out again (same flags as that run)" },
-	{ "json", false, set_json, "", "print one JSON object on stdout" },
-	{ NULL, false, NULL, NULL, NULL },
+	  "boot nothing: judge the last run in --out again (same flags as that run)", NULL },
+	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
+	{ NULL, false, NULL, NULL, NULL, NULL },
 };
 
 /* The source tree holding watch/run.sh: the binary lives in <top>/build*. */
@@ -557,7 +562,7 @@ int cmd_watch(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
 	ret = check_request(&o);
-	if (ret)
+	if (ret || cli_dry_run)
 		return ret;
 	if (o.again && o.baseline)
 		return cli_usage_error("watch", "--again judges a recorded run; --baseline would boot");

@@ -77,10 +77,25 @@ void json_str(struct json *j, const char *key, const char *v)
 		fputs("null", j->f);
 }
 
+/* Integers up to 2^53 are exact in an IEEE double, which is what most JSON readers use. */
+#define JSON_MAX_EXACT (UINT64_C(1) << 53)
+
 void json_u64(struct json *j, const char *key, uint64_t v)
 {
 	json_key(j, key);
-	fprintf(j->f, "%" PRIu64, v);
+	fprintf(j->f, v > JSON_MAX_EXACT ? "\"%" PRIu64 "\"" : "%" PRIu64, v);
+}
+
+void json_hex(struct json *j, const char *key, uint64_t v)
+{
+	json_key(j, key);
+	fprintf(j->f, "\"0x%" PRIx64 "\"", v);
+}
+
+void json_u64_str(struct json *j, const char *key, uint64_t v)
+{
+	json_key(j, key);
+	fprintf(j->f, "\"%" PRIu64 "\"", v);
 }
 
 void json_i64(struct json *j, const char *key, int64_t v)

@@ -7,6 +7,7 @@
  */
 #include <snpsafe/profile.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -71,7 +72,9 @@ static int parse_roles(const char *v, unsigned *out)
 	char buf[64];
 	char *save = NULL;
 
-	if (strlen(v) >= sizeof(buf))
+	/* An empty list or an empty item ("vmcb,,avic") is a mistake, not "none". */
+	if (!*v || strlen(v) >= sizeof(buf) || strstr(v, ",,") || v[0] == ',' ||
+	    v[strlen(v) - 1] == ',')
 		return SNP_EINVAL;
 	strcpy(buf, v);
 	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -153,5 +156,77 @@ int snp_profile_set_knob(struct snp_profile *p, const char *assignment)
 		p->rmpupdate_transient_inuse = b;
 	else
 		return SNP_EINVAL;
+	return 0;
+}
+
+/* Valid values of each knob, for help text and error messages. */
+const char *snp_profile_knob_values(const char *name)
+{
+	if (!name)
+		return NULL;
+	if (!strcmp(name, "vmrun_marks"))
+		return "a comma list of vmcb, vmsa, avic, hsave; or all (vmcb,vmsa,avic) or none";
+	if (!strcmp(name, "rmpupdate_overlap"))
+		return "strict, allow-4k-shared";
+	if (!strcmp(name, "rmpread_2m_status"))
+		return "any-assigned, is-2m-entry";
+	if (!strcmp(name, "uncovered_inuse"))
+		return "ignore, fail";
+	if (!strcmp(name, "erratum_on_reads"))   /* the old name of inuse_reads_fault */
+		return "on, off";
+	for (const char *const *n = snp_profile_knob_names; *n; n++)
+		if (!strcmp(*n, name))
+			return "on, off";
+	return NULL;
+}
+
+static const char *roles_text(unsigned mask, char *buf, size_t len)
+{
+	static const struct { unsigned bit; const char *name; } roles[] = {
+		{ SNP_ROLE_VMCB, "vmcb" }, { SNP_ROLE_VMSA, "vmsa" },
+		{ SNP_ROLE_AVIC, "avic" }, { SNP_ROLE_HSAVE, "hsave" },
+	};
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if ((mask & roles[i].bit) && off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+						roles[i].name);
+	if (!mask)
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+int snp_profile_get_knob(const struct snp_profile *p, const char *name, char *buf, size_t len)
+{
+	const char *v = NULL;
+
+	if (!p || !name || !buf || !len)
+		return SNP_EINVAL;
+	if (!strcmp(name, "vmrun_marks"))
+		v = roles_text(p->vmrun_marks, buf, len);
+	else if (!strcmp(name, "rmpupdate_overlap"))
+		v = p->rmpupdate_overlap == SNP_OVERLAP_STRICT ? "strict" : "allow-4k-shared";
+	else if (!strcmp(name, "rmpread_2m_status"))
+		v = p->rmpread_2m_status == SNP_RMPREAD_2M_ANY_ASSIGNED ? "any-assigned" : "is-2m-entry";
+	else if (!strcmp(name, "uncovered_inuse"))
+		v = p->uncovered_inuse == SNP_UNCOVERED_IGNORE ? "ignore" : "fail";
+	else if (!strcmp(name, "inuse_erratum"))
+		v = p->inuse_erratum ? "on" : "off";
+	else if (!strcmp(name, "hv_inuse_wr_allowed"))
+		v = p->hv_inuse_wr_allowed ? "on" : "off";
+	else if (!strcmp(name, "inuse_cleared_at_vmexit"))
+		v = p->inuse_cleared_at_vmexit ? "on" : "off";
+	else if (!strcmp(name, "inuse_reads_fault") || !strcmp(name, "erratum_on_reads"))
+		v = p->inuse_reads_fault ? "on" : "off";
+	else if (!strcmp(name, "rmp_check_every_access"))
+		v = p->rmp_check_every_access ? "on" : "off";
+	else if (!strcmp(name, "rmpupdate_transient_inuse"))
+		v = p->rmpupdate_transient_inuse ? "on" : "off";
+	if (!v)
+		return SNP_EINVAL;
+	if (v != buf)
+		snprintf(buf, len, "%s", v);
 	return 0;
 }

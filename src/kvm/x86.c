@@ -20,8 +20,6 @@
 
 #define KVM_DEFAULT_MEM (256 * SNP_MiB)
 #define KVM_DEFAULT_CPUS 2
-#define KVM_DEFAULT_MIN_SEV_ASID 100
-#define KVM_DEFAULT_MAX_SEV_ASID 509
 #define KVM_DEFAULT_KWORK 256
 
 static const char *const page_kind_names[KVM_PAGE_NR_KINDS] = {

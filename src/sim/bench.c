@@ -257,6 +257,9 @@ int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms, unsigned vcpus)
 		return SNP_ERANGE;
 	if (have && scale_bytes(mem_bytes) > have / 10 * 8)
 		return SNP_ENOMEM;
+	/* sim_bench_scale_run() gives its SEV guests ASIDs up to vms + 4, below SNP_MAX_ASID. */
+	if (vms > SIM_SCALE_MAX_VMS)
+		return SNP_EBUSY;
 	/* Each VM needs its vCPUs' pages and a little guest memory. */
 	if (vms * 32 * (vcpus > 2 ? vcpus : 2) > (mem_bytes >> SNP_PAGE_SHIFT) / 2)
 		return SNP_ENOSPC;
@@ -270,7 +273,8 @@ const char *sim_bench_scale_why(int err)
 	case SNP_ERANGE: return "the modeled RMP covers at most 4 TiB";
 	case SNP_ENOMEM: return "the modeled host would not fit in this machine's available memory";
 	case SNP_ENOSPC: return "too many VMs for that much modeled memory";
-	default:         return snp_strerror(err);
+	case SNP_EBUSY:  return "too many VMs for the modeled CPU's ASIDs";
+	default:         return "the scale run is not possible";
 	}
 }
 

@@ -59,7 +59,7 @@ static const char *xp_vmrun_text(int ret, const struct snp_vmrun_result *res, ch
 	else if (ret == SNP_EFAULT)
 		snprintf(buf, len, "VMRUN failed: #GP(0) (%s)", snp_vmrun_check_name(res->check));
 	else
-		snprintf(buf, len, "VMRUN refused by the model: %s", snp_strerror(ret));
+		snprintf(buf, len, "VMRUN refused by the model: %s", snp_error_text(ret));
 	return buf;
 }
 
@@ -76,7 +76,7 @@ static const char *xp_access(struct snp_machine *m, unsigned cpu, snp_pfn_t pfn,
 		snprintf(buf, len, "%s #PF (%s, %s translation)", r.spurious ? "spurious" : "real",
 			 snp_fault_rule_name(r.rule), snp_map_size_name(r.size));
 	} else {
-		snprintf(buf, len, "model error %s", snp_strerror(ret));
+		snprintf(buf, len, "model error: %s", snp_error_text(ret));
 	}
 	return buf;
 }
