@@ -3,6 +3,10 @@
 #ifndef SNPSAFE_SIM_INTERNAL_H
 #define SNPSAFE_SIM_INTERNAL_H
 
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
 #include <snpsafe/kvm.h>
 
 /*
@@ -12,5 +16,28 @@
  */
 int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const unsigned *vcpu_cpus,
 		 unsigned nr_vcpus, bool nested);
+
+/*
+ * In an array sorted by a leading uint64_t address (each element @stride
+ * bytes), the index just past the last element whose address is <= @key:
+ * the element holding @key, as a symbol table without sizes attributes a pc,
+ * is the one before it (none when 0).
+ */
+static inline size_t sim_addr_upper_bound(const void *base, size_t n, size_t stride, uint64_t key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t addr;
+
+		memcpy(&addr, (const char *)base + mid * stride, sizeof(addr));
+		if (addr <= key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
 
 #endif

@@ -11,6 +11,8 @@
 #include <snpsafe/trace.h>
 #include <snpsafe/common.h>
 
+#include "sim_internal.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -340,17 +342,8 @@ int snp_trace_next(struct snp_trace *t, struct snp_trace_event *ev)
 
 const char *snp_trace_symbol(const struct snp_trace *t, uint64_t pc, uint64_t *off)
 {
-	size_t lo = 0, hi = t->nr_syms;
+	size_t lo = sim_addr_upper_bound(t->syms, t->nr_syms, sizeof(*t->syms), pc);
 
-	/* The last symbol starting at or below pc. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (t->syms[mid].addr <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (!lo)
 		return NULL;
 	if (off)

@@ -12,6 +12,8 @@
 #include <snpsafe/trace.h>
 #include <snpsafe/common.h>
 
+#include "sim_internal.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -93,16 +95,8 @@ nomem:
 
 static struct ksym *ksyms_find(struct ksyms *k, uint64_t pc)
 {
-	size_t lo = 0, hi = k->nr;
+	size_t lo = sim_addr_upper_bound(k->v, k->nr, sizeof(*k->v), pc);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (k->v[mid].addr <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo ? &k->v[lo - 1] : NULL;
 }
 
