@@ -345,7 +345,7 @@ static void test_bad_values_list_choices(void)
 {
 	EXPECT_USAGE_ERROR("simulate --strategy greedy", "naive, upstream, sieve, all");
 	EXPECT_USAGE_ERROR("repro --strategy greedy", "naive, upstream, sieve");
-	EXPECT_USAGE_ERROR("repro --profile zen9", "early-snp, fixed");
+	EXPECT_USAGE_ERROR("repro --profile zen9", "early-snp, hv-inuse-wr, fixed");
 	EXPECT_USAGE_ERROR("simulate --cpus 0", "1..256");
 	EXPECT_USAGE_ERROR("simulate --age 99", "0..95");
 	EXPECT_USAGE_ERROR("simulate --mix windows", "svm, sev, sev-es, snp, nested");

@@ -46,7 +46,8 @@ static void test_explain_help(void)
 static void test_explain_text_all(void)
 {
 	static const char *const ids[] = { "uncovered", "visible", "rmpupdate-race", "writes-only",
-					    "unaligned", "stale-tlb", "all-vms", "vmexit" };
+					    "unaligned", "stale-tlb", "all-vms", "vmexit",
+					    "hv-inuse-wr" };
 	struct cli_run r = cli_run("explain");
 
 	KEXPECT_EQ(r.status, 0);
@@ -91,7 +92,7 @@ static void test_explain_json_contract_and_answers(void)
 	KASSERT(doc != NULL);
 	qs = jl_get(doc, "questions");
 	KASSERT(qs && qs->type == JL_ARR);
-	KEXPECT_EQ(jl_len(qs), 8);
+	KEXPECT_EQ(jl_len(qs), 9);
 	for (unsigned i = 0; i < jl_len(qs); i++) {
 		const struct jl *q = jl_at(qs, i), *os = jl_get(q, "outcomes");
 
@@ -125,6 +126,17 @@ static void test_explain_json_contract_and_answers(void)
 	KEXPECT(strstr(outcome_result(doc, "vmexit", "inuse_cleared_at_vmexit=on (default, documented)"),
 		       "RMPUPDATE of the VMCB: SUCCESS") != NULL);
 	KEXPECT(strstr(outcome_result(doc, "all-vms", "SEV guest"), "spurious") != NULL);
+	/* HvInUseWrAllowed: the workaround is unnecessary only if the bit also removes the erratum. */
+	KEXPECT(strstr(outcome_result(doc, "hv-inuse-wr", "hv-inuse-wr, hv_inuse_wr_fixes_erratum=on"),
+		       "write to the region: no fault; write to the VMCB page (4K): no fault; an aligned "
+		       "VMCB is safe: the workaround is unnecessary") != NULL);
+	KEXPECT(strstr(outcome_result(doc, "hv-inuse-wr", "hv-inuse-wr, hv_inuse_wr_fixes_erratum=off"),
+		       "write to the region: spurious #PF (ERRATUM_2M_BASE_INUSE") != NULL);
+	KEXPECT(strstr(outcome_result(doc, "hv-inuse-wr", "hv-inuse-wr, hv_inuse_wr_fixes_erratum=off"),
+		       "write to the VMCB page (4K): no fault; an aligned VMCB is unsafe: the workaround "
+		       "is still needed") != NULL);
+	KEXPECT(strstr(outcome_result(doc, "hv-inuse-wr", "early-snp"),
+		       "real #PF (INUSE_WRITE") != NULL);
 	jl_free(doc);
 	cli_run_free(&r);
 }

@@ -8,8 +8,15 @@
  * LKML reviewer asked).  Every knob has a documented default, listed with its
  * reasoning in docs/MODEL.md; tests run both settings of each.
  *
- * Two presets: "early-snp" (erratum present, no HvInUseWrAllowed) and "fixed"
- * (no erratum, HvInUseWrAllowed).  The knobs are the same in both presets.
+ * Three presets (docs/MODEL.md "Parts"):
+ *  - "early-snp": erratum present (AMD erratum #1467 per edk2 UefiCpuPkg
+ *    MpInitLib AmdSev.c), no HvInUseWrAllowed;
+ *  - "hv-inuse-wr": HvInUseWrAllowed set (in-use writes allowed, so KVM keeps
+ *    AVIC on); whether the erratum is gone too is the knob
+ *    hv_inuse_wr_fixes_erratum, default on as AMD's Aug 2025 RFC claims
+ *    ("making the 2MB alignment workaround unnecessary"; not merged);
+ *  - "fixed": no erratum, HvInUseWrAllowed.
+ * Apart from that knob, every preset has the same knob defaults.
  */
 #ifndef SNPSAFE_PROFILE_H
 #define SNPSAFE_PROFILE_H
@@ -67,6 +74,16 @@ struct snp_profile {
 	bool inuse_erratum;          /* early SNP parts: hugepage access to a 2MB region
 				      * whose base entry is in-use faults (LINUX 75253db41a46) */
 	bool hv_inuse_wr_allowed;    /* CPUID Fn8000_001F EAX[30] */
+	/*
+	 * Does HvInUseWrAllowed also remove the erratum?  UNCONFIRMED: AMD's
+	 * RFC (Aug 2025, "KVM: SEV: Skip SNP-safe allocation when
+	 * HvInUseWrAllowed is supported") says yes; no merged code relies on it,
+	 * and AMD said in 2024 that the 2MB-aligned issue is "another issue".
+	 * On (the RFC) in "hv-inuse-wr"; off in "early-snp" and "fixed", where
+	 * it leaves inuse_erratum meaning exactly what it says.  Read the
+	 * erratum through snp_profile_erratum(), never inuse_erratum alone.
+	 */
+	bool hv_inuse_wr_fixes_erratum;
 
 	/* Knobs for UNCONFIRMED behaviour (snp-facts). */
 	enum snp_overlap_rule rmpupdate_overlap;
@@ -103,7 +120,23 @@ struct snp_profile {
 /* The presets.  Returns NULL for an unknown name. */
 const struct snp_profile *snp_profile_by_name(const char *name);
 extern const struct snp_profile snp_profile_early_snp;
+extern const struct snp_profile snp_profile_hv_inuse_wr;
 extern const struct snp_profile snp_profile_fixed;
+
+/* Names of the presets, NULL-terminated, for usage text and tests. */
+extern const char *const snp_profile_preset_names[];
+
+/**
+ * snp_profile_erratum() - does this part take the 2MB in-use erratum?
+ * @p: the profile
+ *
+ * inuse_erratum, unless the part has HvInUseWrAllowed and the knob
+ * hv_inuse_wr_fixes_erratum says that bit removes the erratum too.
+ */
+static inline bool snp_profile_erratum(const struct snp_profile *p)
+{
+	return p->inuse_erratum && !(p->hv_inuse_wr_allowed && p->hv_inuse_wr_fixes_erratum);
+}
 
 /*
  * Set one knob from "name=value" text (e.g. "inuse_reads_fault=1",

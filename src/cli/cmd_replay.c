@@ -46,7 +46,8 @@ static int set_tlb(void *ctx, const char *v)
 }
 
 static const struct cli_option replay_options[] = {
-	{ "profile", true, set_profile, "P", "early-snp (default) or fixed", "early-snp, fixed" },
+	{ "profile", true, set_profile, "P", "early-snp (default), hv-inuse-wr or fixed",
+	  "early-snp, hv-inuse-wr, fixed" },
 	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (list below), repeatable", NULL },
 	{ "max-reports", true, set_max_reports, "N", "print the first N faults in full (0-1000, default 3)",
 	  "0..1000" },

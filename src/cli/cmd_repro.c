@@ -29,7 +29,8 @@ static int set_knob(void *ctx, const char *v) { return cli_profile_opts_add_knob
 static const struct cli_option repro_options[] = {
 	{ "strategy", true, set_strategy, "S", "naive (default; a counterfactual SNP host without the workaround), upstream or sieve",
 	  "naive, upstream, sieve" },
-	{ "profile", true, set_profile, "P", "early-snp (default) or fixed", "early-snp, fixed" },
+	{ "profile", true, set_profile, "P", "early-snp (default), hv-inuse-wr or fixed",
+	  "early-snp, hv-inuse-wr, fixed" },
 	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (list below), repeatable", NULL },
 	{ "svg", true, set_svg, "FILE", "draw the VMCB's 2MB region to FILE", NULL },
 	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },

@@ -313,7 +313,7 @@ static enum snp_fault_rule host_rmp_check(const struct snp_machine *m, snp_pfn_t
 	}
 	if (inuse_checked && !p->hv_inuse_wr_allowed && snp_rmp_inuse(m->rmp, pfn))
 		return write ? SNP_RULE_INUSE_WRITE : SNP_RULE_INUSE_READ;
-	if (huge && p->inuse_erratum && inuse_checked && snp_rmp_inuse(m->rmp, base))
+	if (huge && snp_profile_erratum(p) && inuse_checked && snp_rmp_inuse(m->rmp, base))
 		return SNP_RULE_ERRATUM_2M_BASE_INUSE;
 	return SNP_RULE_NONE;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * profile.c - the two hardware presets and the knob parser.
+ * profile.c - the three hardware presets and the knob parser.
  *
  * Every knob's default and its reason are in docs/MODEL.md; the values here
  * must match that table.
@@ -26,6 +26,21 @@ const struct snp_profile snp_profile_early_snp = {
 	.name = "early-snp",
 	.inuse_erratum = true,
 	.hv_inuse_wr_allowed = false,
+	.hv_inuse_wr_fixes_erratum = false,
+	SNP_KNOB_DEFAULTS,
+};
+
+/*
+ * A part that reports HvInUseWrAllowed (CPUID Fn8000_001F EAX[30]; upstream
+ * keeps AVIC on with it, commit d81cadbe1642, v6.13).  inuse_erratum stays
+ * set: whether the bit also removes the erratum is the knob, default per
+ * AMD's Aug 2025 RFC (snp-facts §7).
+ */
+const struct snp_profile snp_profile_hv_inuse_wr = {
+	.name = "hv-inuse-wr",
+	.inuse_erratum = true,
+	.hv_inuse_wr_allowed = true,
+	.hv_inuse_wr_fixes_erratum = true,
 	SNP_KNOB_DEFAULTS,
 };
 
@@ -33,11 +48,12 @@ const struct snp_profile snp_profile_fixed = {
 	.name = "fixed",
 	.inuse_erratum = false,
 	.hv_inuse_wr_allowed = true,
+	.hv_inuse_wr_fixes_erratum = false,
 	SNP_KNOB_DEFAULTS,
 };
 
 const char *const snp_profile_knob_names[] = {
-	"inuse_erratum", "hv_inuse_wr_allowed",
+	"inuse_erratum", "hv_inuse_wr_allowed", "hv_inuse_wr_fixes_erratum",
 	"rmpupdate_overlap", "rmpread_2m_status", "inuse_cleared_at_vmexit",
 	"vmrun_marks", "inuse_reads_fault", "rmp_check_every_access",
 	"rmpupdate_transient_inuse", "uncovered_inuse", NULL,
@@ -49,10 +65,14 @@ const struct snp_profile *snp_profile_by_name(const char *name)
 		return NULL;
 	if (!strcmp(name, "early-snp"))
 		return &snp_profile_early_snp;
+	if (!strcmp(name, "hv-inuse-wr"))
+		return &snp_profile_hv_inuse_wr;
 	if (!strcmp(name, "fixed"))
 		return &snp_profile_fixed;
 	return NULL;
 }
+
+const char *const snp_profile_preset_names[] = { "early-snp", "hv-inuse-wr", "fixed", NULL };
 
 static int parse_bool(const char *v, bool *out)
 {
@@ -146,6 +166,8 @@ int snp_profile_set_knob(struct snp_profile *p, const char *assignment)
 		p->inuse_erratum = b;
 	else if (!strcmp(name, "hv_inuse_wr_allowed"))
 		p->hv_inuse_wr_allowed = b;
+	else if (!strcmp(name, "hv_inuse_wr_fixes_erratum"))
+		p->hv_inuse_wr_fixes_erratum = b;
 	else if (!strcmp(name, "inuse_cleared_at_vmexit"))
 		p->inuse_cleared_at_vmexit = b;
 	else if (!strcmp(name, "inuse_reads_fault") || !strcmp(name, "erratum_on_reads"))

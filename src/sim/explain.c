@@ -423,6 +423,61 @@ static int q_vmexit(struct sim_question *q)
 	return 0;
 }
 
+/* ---- hv-inuse-wr ------------------------------------------------------------------------ */
+
+/*
+ * Does HvInUseWrAllowed make the workaround unnecessary?  The run gives a
+ * 2MB-aligned VMCB (what an allocator without the workaround can hand out)
+ * on an hv-inuse-wr part, under both settings of hv_inuse_wr_fixes_erratum,
+ * and then early-snp for contrast.  The verdict is derived from the writes.
+ */
+static int q_hv_inuse_wr(struct sim_question *q)
+{
+	static const char *const settings[] = {
+		"hv-inuse-wr, hv_inuse_wr_fixes_erratum=on (default, AMD RFC 2025)",
+		"hv-inuse-wr, hv_inuse_wr_fixes_erratum=off",
+		"early-snp (no HvInUseWrAllowed), for contrast",
+	};
+	static const char *const sources[] = {
+		"AMD RFC Aug 2025 \"KVM: SEV: Skip SNP-safe allocation when HvInUseWrAllowed is "
+		"supported\": writes allowed \"without RMP violations, making the 2MB alignment "
+		"workaround unnecessary\"; not merged, so UNCONFIRMED",
+		"AMD on LKML 2024: the 2MB-aligned issue is \"another issue\" than the in-use write "
+		"rule; upstream still allocates SNP-safe on every part (LINUX sev.c)",
+		"LINUX 75253db41a46; edk2 AmdSev.c names AMD erratum #1467",
+	};
+
+	q->question = "Does HvInUseWrAllowed make the workaround unnecessary?";
+	q->setup = "A VMCB at the 2MB-aligned first page of a region (as an allocator without "
+		   "snp_safe_alloc_page can give) runs on CPU 0; CPU 1 writes another page of the "
+		   "region through the 1GB direct map, then the VMCB page itself through a 4K view.";
+	q->knob = "hv_inuse_wr_fixes_erratum";
+	for (unsigned i = 0; i < 3; i++) {
+		struct snp_profile p = i < 2 ? snp_profile_hv_inuse_wr : snp_profile_early_snp;
+		struct snp_machine *m;
+		char a[XP_TXT], b[XP_TXT];
+		bool faulted;
+		int ret;
+
+		snp_profile_set_knob(&p, i == 1 ? "hv_inuse_wr_fixes_erratum=0"
+						: "hv_inuse_wr_fixes_erratum=1");
+		ret = xp_machine(&p, 0, &m);
+		if (ret)
+			return ret;
+		xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
+		xp_access(m, 1, XP_REGION + 5, true, a, sizeof(a));
+		snp_set_memory_4k(m, snp_pfn_to_virt(XP_REGION), 1);
+		xp_access(m, 1, XP_REGION, true, b, sizeof(b));
+		faulted = strcmp(a, "no fault") || strcmp(b, "no fault");
+		snprintf(xp_outcome(q, settings[i], i == 2, sources[i])->result, SIM_RESULT_LEN,
+			 "write to the region: %s; write to the VMCB page (4K): %s; an aligned VMCB "
+			 "is %s: the workaround is %s", a, b, faulted ? "unsafe" : "safe",
+			 faulted ? "still needed" : "unnecessary");
+		snp_machine_destroy(m);
+	}
+	return 0;
+}
+
 struct sim_experiment {
 	const char *id;
 	int (*run)(struct sim_question *q);
@@ -437,6 +492,7 @@ static const struct sim_experiment experiments[] = {
 	{ "stale-tlb", q_stale_tlb },
 	{ "all-vms", q_all_vms },
 	{ "vmexit", q_vmexit },
+	{ "hv-inuse-wr", q_hv_inuse_wr },
 };
 
 unsigned sim_explain_count(void)
