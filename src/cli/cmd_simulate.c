@@ -4,6 +4,7 @@
  * hosts.  Deterministic for a seed whatever --threads says.
  */
 #include "cli.h"
+#include "guest_report.h"
 
 #include <snpsafe/sim.h>
 
@@ -16,6 +17,9 @@ struct simulate_opts {
 	struct sim_mc_config mc;
 	struct cli_profile_opts po;
 	bool json;
+	unsigned guest_mask;    /* guest VMSA strategies (--guest) */
+	bool guest_set;
+	struct cli_guest_report guest;
 };
 
 #define OPTS(ctx) ((struct simulate_opts *)(ctx))
@@ -46,6 +50,12 @@ static int set_json(void *ctx, const char *v) { OPTS(ctx)->json = true; return 0
 static int set_mix(void *ctx, const char *v) { return sim_mc_parse_mix(v, OPTS(ctx)->mc.mix); }
 static int set_profile(void *ctx, const char *v) { return cli_profile_opts_set_profile(&OPTS(ctx)->po, v); }
 static int set_knob(void *ctx, const char *v) { return cli_profile_opts_add_knob(&OPTS(ctx)->po, "simulate", v); }
+
+static int set_guest(void *ctx, const char *v)
+{
+	OPTS(ctx)->guest_set = true;
+	return cli_guest_parse(v, &OPTS(ctx)->guest_mask);
+}
 
 static int set_strategy(void *ctx, const char *v)
 {
@@ -107,6 +117,9 @@ static const struct cli_option simulate_options[] = {
 	{ "vcpus", true, set_vcpus, "N", "vCPUs per VM, 1..64 (default 4)", "1..64" },
 	{ "mix", true, set_mix, "LIST", "VM kinds and weights: svm,sev,sev-es,snp,nested[:W],...",
 	  "a comma list of svm, sev, sev-es, snp, nested, each with an optional :WEIGHT 0..1000" },
+	{ "guest", true, set_guest, "S|all|off",
+	  "guest-side VMSA strategies (default: all with --mix snp alone, else off)",
+	  "linux, edk2, svsm, retry, sieve, naive, all, off" },
 	{ "age", true, set_age, "PCT", "age the allocator to PCT% in use, 0..95 (default 60)", "0..95" },
 	{ "ticks", true, set_ticks, "N", "ticks of host activity per trial (default 512)",
 	  "0..1000000" },
@@ -275,6 +288,8 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 		       snp_alloc_strategy_name(r[i].strategy),
 		       (unsigned long long)r[i].vmsave_window_writes, r[i].vmsave_expected_faults,
 		       (unsigned long long)r[i].trials);
+	if (o->guest_mask)
+		cli_guest_print_text(&o->guest);
 	printf("\nThe naive strategy is a counterfactual: an SNP host without snp_safe_alloc_page();\n"
 	       "no released kernel ran one.  markable = this profile and host can mark it in-use\n"
 	       "(a VMCB always, an SEV-ES/SNP VMSA, the AVIC page only with AVIC on, the save area\n"
@@ -383,6 +398,8 @@ static void print_json(const struct simulate_opts *o, const struct sim_mc_result
 	for (unsigned i = 0; i < n; i++)
 		print_json_result(&j, &r[i]);
 	json_arr_end(&j);
+	if (o->guest_mask)
+		cli_guest_print_json(&j, &o->guest);
 	json_obj_end(&j);
 	json_finish(&j);
 }
@@ -398,6 +415,15 @@ static int run_failed(int err)
 	else if (err == SNP_EBUSY)
 		advice = " (lower --vms, or the sev, sev-es and snp weights of --mix)";
 	return cli_fail("simulate", "a trial failed: %s%s", snp_error_text(err), advice);
+}
+
+/* --mix snp alone: the run is about SNP guests, so the guest side is shown too. */
+static bool snp_only_mix(const unsigned mix[SIM_VM_NR])
+{
+	for (unsigned k = 0; k < SIM_VM_NR; k++)
+		if ((k == SIM_VM_SNP) != (mix[k] > 0))
+			return false;
+	return true;
 }
 
 int cmd_simulate(int argc, char **argv)
@@ -443,6 +469,11 @@ int cmd_simulate(int argc, char **argv)
 	cli_progress_done(&bar);
 	if (ret)
 		return run_failed(ret);
+	if (!o.guest_set && snp_only_mix(o.mc.mix))
+		o.guest_mask = (1u << GUEST_VMSA_NR_STRATEGIES) - 1;
+	ret = o.guest_mask ? cli_guest_simulate(o.guest_mask, o.mc.seed, &o.guest) : 0;
+	if (ret)
+		return cli_fail("simulate", "guest-side simulation failed: %s", snp_error_text(ret));
 	if (o.json)
 		print_json(&o, res, n);
 	else
