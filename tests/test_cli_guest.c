@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_cli_guest.c - `snpsafe simulate --guest` and `--mix snp`: the guest
- * side's JSON keys (added to simulate's contract, none removed) and figures.
+ * side's JSON keys (added to simulate's contract, none removed) and figures;
+ * simulate --kvm (the KVM version's call sites).
  */
 #include "cli_util.h"
 #include "json_lite.h"
@@ -88,6 +89,13 @@ static void test_guest_option(void)
 	KEXPECT(jl_get(doc, "guest") == NULL);
 	jl_free(doc);
 	cli_run_free(&r);
+	r = cli_run(SIM_TINY " --mix svm --kvm rfc-v4");
+	doc = jl_parse(r.out);
+	KASSERT(doc != NULL);
+	KEXPECT(!strcmp(jl_get(jl_get(doc, "config"), "kvm")->str, "rfc-v4"));
+	jl_free(doc);
+	cli_run_free(&r);
+	EXPECT_USAGE_ERROR("simulate --kvm 6.1", "--kvm");
 	EXPECT_USAGE_ERROR("simulate --guest coconut", "--guest");
 	EXPECT_USAGE_ERROR("simulate --guest", "--guest");
 }

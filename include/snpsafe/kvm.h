@@ -97,6 +97,32 @@ enum kvm_avic_mode {
 #define KVM_DEFAULT_MIN_SEV_ASID 100
 #define KVM_DEFAULT_MAX_SEV_ASID 509
 
+/*
+ * Which upstream KVM the model follows for its SNP-safe call sites
+ * (snp-facts §1, §7; docs/MODEL.md "Kernels").  Default: the newest merged.
+ *   6.18   snp_safe_alloc_page_node(node, gfp); the save area GFP_KERNEL on
+ *          its CPU's node; the VMSA allocated in sev_vcpu_create (as 6.11 in
+ *          the model, whose svm_vcpu_create already calls sev_vcpu_create).
+ *   6.11   as 6.18.
+ *   6.9    snp_safe_alloc_page(vcpu) everywhere: the save area too is
+ *          GFP_KERNEL_ACCOUNT from the current CPU's node.
+ *   rfc-v4 the 2021 patch the LKML review answers: vmcb, VMSA and the AVIC
+ *          page (a plain function pointer: no static call) from the safe
+ *          allocator; the host save area and the nested vmcb02 are plain
+ *          zeroed pages.
+ * The PML page of the 2025-26 series (not merged) is not modeled.
+ */
+enum kvm_version {
+	KVM_VERSION_6_18 = 0,
+	KVM_VERSION_6_11,
+	KVM_VERSION_6_9,
+	KVM_VERSION_RFC_V4,
+	KVM_NR_VERSIONS
+};
+/* "6.18", "6.11", "6.9", "rfc-v4"; parse: 0 or SNP_EINVAL. */
+const char *kvm_version_name(enum kvm_version v);
+int kvm_version_parse(const char *s, enum kvm_version *out);
+
 struct kvm_host_config {
 	uint64_t mem_bytes;                   /* multiple of 4MB per node; 0 = 256 MiB */
 	unsigned nr_cpus;                     /* 0 = 2 */
@@ -130,6 +156,7 @@ struct kvm_host_config {
 	 */
 	bool vmsave_marks;
 	enum mm_kernel kernel;                /* page allocator generation; default 6.12 */
+	enum kvm_version kvm_version;         /* KVM's SNP-safe call sites; default 6.18 */
 };
 
 /* Defaults: early-snp, SNP on, upstream strategy, svm, AVIC auto. */

@@ -10,6 +10,7 @@
 
 #include <snpsafe/common.h>
 #include <snpsafe/profile.h>
+#include <snpsafe/kvm.h>
 #include <snpsafe/snp_alloc.h>
 
 /* ---- explain: one experiment per open question (LKML-REVIEW; snp-facts §1) ---- */
@@ -134,6 +135,7 @@ struct sim_mc_config {
 	uint64_t seed;
 	bool vmsave_marks;            /* the save area is a VMSAVE target, marked while VMSAVE runs */
 	enum mm_kernel kernel;        /* page allocator generation (6.12 default) */
+	enum kvm_version kvm_version; /* KVM's SNP-safe call sites (--kvm; 6.18 default) */
 	double vmsave_window;         /* share of a tick one VMSAVE takes (assumed; default 1e-4) */
 	/*
 	 * Ageing: with clone (default), each aged allocator is aged once and

@@ -76,6 +76,11 @@ static int set_kernel(void *ctx, const char *v)
 	return mm_kernel_parse(v, &OPTS(ctx)->mc.kernel);
 }
 
+static int set_kvm(void *ctx, const char *v)
+{
+	return kvm_version_parse(v, &OPTS(ctx)->mc.kvm_version);
+}
+
 static int set_vmsave_marks(void *ctx, const char *v)
 {
 	if (strcmp(v, "on") && strcmp(v, "off"))
@@ -117,6 +122,9 @@ static const struct cli_option simulate_options[] = {
 	{ "vcpus", true, set_vcpus, "N", "vCPUs per VM, 1..64 (default 4)", "1..64" },
 	{ "mix", true, set_mix, "LIST", "VM kinds and weights: svm,sev,sev-es,snp,nested[:W],...",
 	  "a comma list of svm, sev, sev-es, snp, nested, each with an optional :WEIGHT 0..1000" },
+	{ "kvm", true, set_kvm, "V",
+	  "KVM's SNP-safe call sites (docs/MODEL.md \"Kernels\"; default 6.18, the newest merged)",
+	  "6.18, 6.11, 6.9, rfc-v4" },
 	{ "guest", true, set_guest, "S|all|off",
 	  "guest-side VMSA strategies (default: all with --mix snp alone, else off)",
 	  "linux, edk2, svsm, retry, sieve, naive, all, off" },
@@ -250,10 +258,11 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 
 	cli_profile_knobs_text(&o->mc.profile, knobs, sizeof(knobs));
 	printf("Monte Carlo: %u trials per strategy; each a %s host (%u CPUs, page allocator of "
-	       "Linux %s) aged to %u%%, then kvm_amd loaded, %u VMs x %u vCPUs (mix %s), %u ticks; "
+	       "Linux %s) aged to %u%%, then kvm_amd (KVM %s call sites) loaded, %u VMs x %u vCPUs (mix %s), %u ticks; "
 	       "profile %s%s%s; seed %llu\n", o->mc.trials,
 	       cli_fmt_size(o->mc.mem_bytes, mem, sizeof(mem)), o->mc.cpus,
-	       mm_kernel_name(o->mc.kernel), o->mc.age_pct, o->mc.vms, o->mc.vcpus,
+	       mm_kernel_name(o->mc.kernel), o->mc.age_pct,
+	       kvm_version_name(o->mc.kvm_version), o->mc.vms, o->mc.vcpus,
 	       mix_text(&o->mc, mix, sizeof(mix)), o->mc.ticks, o->mc.profile.name,
 	       knobs[0] ? " with " : "", knobs, (unsigned long long)o->mc.seed);
 	if (!o->mc.age_pct)
@@ -380,6 +389,7 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 	cli_json_knobs(j, &o->mc.profile);
 	json_u64_str(j, "seed", o->mc.seed);
 	json_str(j, "kernel", mm_kernel_name(o->mc.kernel));
+	json_str(j, "kvm", kvm_version_name(o->mc.kvm_version));
 	json_str(j, "vmsave_marks", o->mc.vmsave_marks ? "on" : "off");
 	json_double(j, "vmsave_window", o->mc.vmsave_window);
 	json_str(j, "clone", o->mc.clone ? "on" : "off");

@@ -120,6 +120,10 @@ struct kvm_vcpu *kvm_get_vcpu(const struct kvm_host *host, int vm, unsigned vcpu
 snp_pfn_t kvm_page_pfn(const struct kvm_host *host, const struct page *p);
 /* Count a sensitive page (and whether it is 2MB-aligned). */
 void kvm_account_sensitive(struct kvm_host *host, enum kvm_page_kind kind, const struct page *p);
+/* kvm_version.c: a save area or vmcb02 as the configured KVM version allocates it. */
+struct page *kvm_alloc_sensitive(struct kvm_host *host, enum kvm_page_kind kind, int node,
+				 mm_gfp_t gfp);
+int kvm_free_sensitive(struct kvm_host *host, enum kvm_page_kind kind, struct page *p);
 /* Free an order-0 page (NULL ok). */
 void kvm_free_page(struct kvm_host *host, struct page *p);
 /* snp_leak_pages(): keep the page out of the allocator forever, list it. */

@@ -25,13 +25,13 @@ int svm_allocate_nested(struct kvm_vcpu *vcpu)
 		return 0;
 	if (kvm_guest_sev_es(vcpu->kvm))
 		return SNP_ENOTSUP;
-	n->vmcb02 = snp_safe_alloc_page(host->mm);
+	n->vmcb02 = kvm_alloc_sensitive(host, KVM_PAGE_VMCB02, MM_NUMA_NO_NODE, MM_GFP_KERNEL_ACCOUNT);
 	if (!n->vmcb02)
 		return SNP_ENOMEM;
 	kvm_account_sensitive(host, KVM_PAGE_VMCB02, n->vmcb02);
 	n->msrpm = mm_alloc_pages(host->mm, MM_GFP_KERNEL_ACCOUNT, SVM_MSRPM_ORDER);
 	if (!n->msrpm) {
-		snp_safe_free_page(host->mm, n->vmcb02);
+		kvm_free_sensitive(host, KVM_PAGE_VMCB02, n->vmcb02);
 		n->vmcb02 = NULL;
 		return SNP_ENOMEM;
 	}
@@ -48,7 +48,7 @@ void svm_free_nested(struct kvm_vcpu *vcpu)
 	if (!n->initialized)
 		return;
 	mm_free_pages(host->mm, n->msrpm, SVM_MSRPM_ORDER);
-	snp_safe_free_page(host->mm, n->vmcb02);
+	kvm_free_sensitive(host, KVM_PAGE_VMCB02, n->vmcb02);
 	n->msrpm = NULL;
 	n->vmcb02 = NULL;
 	n->initialized = false;

@@ -16,7 +16,8 @@
  * svm_cpu_init() - the host save area of @cpu.
  *
  * Why SNP-safe: upstream allocates it with snp_safe_alloc_page_node() on the
- * CPU's node, GFP_KERNEL (a per-CPU object, not charged to a VM's memcg).
+ * CPU's node, GFP_KERNEL (a per-CPU object, not charged to a VM's memcg);
+ * v6.9 and rfc-v4 differ (kvm_alloc_sensitive(), kvm_version.c).
  * WRMSR(VM_HSAVE_PA) requires it Hypervisor-Owned (#GP otherwise, returned
  * here as SNP_EFAULT; snp-facts section 5).  Whether VMRUN marks
  * it in-use is not documented; the model's VMRUN does not (vmrun_marks has
@@ -34,12 +35,12 @@ int svm_cpu_init(struct kvm_host *host, unsigned cpu)
 		return SNP_EEXIST;
 	if (node < 0)
 		return SNP_EINVAL;
-	p = snp_safe_alloc_page_node(host->mm, node, MM_GFP_KERNEL);
+	p = kvm_alloc_sensitive(host, KVM_PAGE_HSAVE, node, MM_GFP_KERNEL);
 	if (!p)
 		return SNP_ENOMEM;
 	ret = snp_wrmsr_hsave_pa(host->machine, cpu, kvm_page_pfn(host, p));
 	if (ret) {
-		snp_safe_free_page(host->mm, p);
+		kvm_free_sensitive(host, KVM_PAGE_HSAVE, p);
 		return ret;
 	}
 	kvm_account_sensitive(host, KVM_PAGE_HSAVE, p);
@@ -57,7 +58,7 @@ int svm_cpu_uninit(struct kvm_host *host, unsigned cpu)
 		return SNP_ENOENT;
 	if (snp_cpu_in_guest(host->machine, cpu) > 0)
 		return SNP_EBUSY;
-	snp_safe_free_page(host->mm, sd->save_area);
+	kvm_free_sensitive(host, KVM_PAGE_HSAVE, sd->save_area);
 	sd->save_area = NULL;
 	sd->init = false;
 	return 0;

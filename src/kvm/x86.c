@@ -253,7 +253,8 @@ static int kvm_host_check_config(const struct kvm_host_config *c)
 	if (c->min_sev_asid < 2 || c->max_sev_asid < c->min_sev_asid ||
 	    c->max_sev_asid >= SNP_MAX_ASID)
 		return SNP_EINVAL;
-	if ((unsigned)c->strategy >= SNP_ALLOC_NR_STRATEGIES || (unsigned)c->avic > KVM_AVIC_OFF)
+	if ((unsigned)c->strategy >= SNP_ALLOC_NR_STRATEGIES || (unsigned)c->avic > KVM_AVIC_OFF ||
+	    (unsigned)c->kvm_version >= KVM_NR_VERSIONS)
 		return SNP_EINVAL;
 	if (c->nr_cpus > SNP_MACHINE_MAX_CPUS || c->kernel_work_max > (1u << 20))
 		return SNP_EINVAL;
