@@ -439,11 +439,11 @@ static int q_hv_inuse_wr(struct sim_question *q)
 		"early-snp (no HvInUseWrAllowed), for contrast",
 	};
 	static const char *const sources[] = {
-		"AMD RFC Aug 2025 \"KVM: SEV: Skip SNP-safe allocation when HvInUseWrAllowed is "
-		"supported\": writes allowed \"without RMP violations, making the 2MB alignment "
-		"workaround unnecessary\"; not merged, so UNCONFIRMED",
-		"AMD on LKML 2024: the 2MB-aligned issue is \"another issue\" than the in-use write "
-		"rule; upstream still allocates SNP-safe on every part (LINUX sev.c)",
+		("AMD RFC Aug 2025 \"KVM: SEV: Skip SNP-safe allocation when HvInUseWrAllowed is "
+		 "supported\": writes allowed \"without RMP violations, making the 2MB alignment "
+		 "workaround unnecessary\"; not merged, so UNCONFIRMED"),
+		("AMD on LKML 2024: the 2MB-aligned issue is \"another issue\" than the in-use write "
+		 "rule; upstream still allocates SNP-safe on every part (LINUX sev.c)"),
 		"LINUX 75253db41a46; edk2 AmdSev.c names AMD erratum #1467",
 	};
 
