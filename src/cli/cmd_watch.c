@@ -410,9 +410,11 @@ static void print_text(const struct watch_opts *o, const struct run_result *r,
 	       o->host_snp ? " with CC_ATTR_HOST_SEV_SNP set" : "", (unsigned long long)o->cpus,
 	       cli_fmt_size(o->mem, mem, sizeof(mem)), (unsigned long long)o->vms,
 	       (unsigned long long)o->vcpus, o->seconds);
-	printf("workload: vCPUs created %llu, ran %llu, VMs created %llu, exits %llu\n\n",
+	printf("workload: vCPUs created %llu, ran %llu, stuck in the kernel %llu, VMs created %llu, "
+	       "exits %llu\n\n",
 	       (unsigned long long)workload_field(r->workload, "vcpus_created"),
 	       (unsigned long long)workload_field(r->workload, "vcpus_ran"),
+	       (unsigned long long)workload_field(r->workload, "vcpus_stuck"),
 	       (unsigned long long)workload_field(r->workload, "vms_created"),
 	       (unsigned long long)workload_field(r->workload, "exits"));
 	if (r->nr_probes) {
@@ -476,6 +478,7 @@ static void print_json(const struct watch_opts *o, const struct run_result *r,
 	json_obj_begin(&j, "workload");
 	json_u64(&j, "vcpus_created", workload_field(r->workload, "vcpus_created"));
 	json_u64(&j, "vcpus_ran", workload_field(r->workload, "vcpus_ran"));
+	json_u64(&j, "vcpus_stuck", workload_field(r->workload, "vcpus_stuck"));
 	json_u64(&j, "vms_created", workload_field(r->workload, "vms_created"));
 	json_u64(&j, "exits", workload_field(r->workload, "exits"));
 	json_obj_end(&j);
