@@ -66,6 +66,8 @@ enum snp_trace_page {
  * table entry that mapped it): 4K, 2M or 1G; 0 if the walk failed.
  */
 enum snp_trace_level { SNP_TRL_UNKNOWN = 0, SNP_TRL_4K = 1, SNP_TRL_2M = 2, SNP_TRL_1G = 3 };
+/* "unknown", "4K", "2M", "1G" (src/sim/trace.c), or "?" out of range. */
+const char *snp_trace_level_name(unsigned int level);
 
 /*
  * TLB flush events.  va = ~0 means "address not decoded": a reader treats

@@ -61,13 +61,6 @@ static const char *filter_name(uint32_t f)
 	return f == SNP_TRACE_FILTER_INGUEST ? "in-guest" : f == SNP_TRACE_FILTER_EVER ? "ever" : "all";
 }
 
-static const char *level_name(unsigned l)
-{
-	static const char *const names[] = { "unknown", "4K", "2M", "1G" };
-
-	return l < 4 ? names[l] : "?";
-}
-
 /* ---- text ---------------------------------------------------------------------------- */
 
 static void print_report(const struct sim_replay_report *rep, unsigned i)
@@ -77,7 +70,7 @@ static void print_report(const struct sim_replay_report *rep, unsigned i)
 
 	snprintf(who, sizeof(who), "stored by %s (pc 0x%" PRIx64 "), %u bytes, recorded leaf %s%s",
 		 rep->func[0] ? rep->func : "a function without a symbol", rep->pc, rep->bytes,
-		 level_name(rep->level), rep->level == SNP_TRL_UNKNOWN ? " (judged as 1G)" : "");
+		 snp_trace_level_name(rep->level), rep->level == SNP_TRL_UNKNOWN ? " (judged as 1G)" : "");
 	snprintf(when, sizeof(when), "at t=%" PRIu64 ".%09" PRIu64 " s in the run (record %" PRIu64 ")",
 		 rep->t_ns / 1000000000u, rep->t_ns % 1000000000u, rep->record);
 	if (rep->have_holder) {
@@ -172,7 +165,7 @@ static void json_report(struct json *j, const struct sim_replay_report *rep)
 	json_hex(j, "va", f->va);
 	json_hex(j, "pa", f->pa);
 	json_u64(j, "bytes", rep->bytes);
-	json_str(j, "leaf", level_name(rep->level));
+	json_str(j, "leaf", snp_trace_level_name(rep->level));
 	json_str(j, "rule", snp_fault_rule_name(f->rule));
 	json_bool(j, "spurious", f->spurious);
 	json_hex(j, "error_code", f->exc.error_code);
@@ -203,7 +196,7 @@ static void json_events(struct json *j, const struct sim_replay_result *r)
 	json_u64(j, "stores", r->stores);
 	json_obj_begin(j, "stores_by_leaf");
 	for (unsigned l = 0; l < 4; l++)
-		json_u64(j, level_name(l), r->stores_by_level[l]);
+		json_u64(j, snp_trace_level_name(l), r->stores_by_level[l]);
 	json_obj_end(j);
 	json_u64(j, "accesses", r->accesses);
 	json_u64(j, "flushes", r->flushes);

@@ -301,7 +301,6 @@ static uint64_t workload_field(const char *wl, const char *key)
 	return 0;
 }
 
-static const char *level_names[4] = { "unknown", "4K", "2M", "1G" };
 
 /*
  * simulate with the watched run's memory, CPUs, VMs and vCPUs, plain SVM
@@ -433,7 +432,7 @@ static void print_text(const struct watch_opts *o, const struct run_result *r,
 	       (unsigned long long)s->stores_seen, o->filter);
 	for (int l = 0; l < 4; l++)
 		if (s->stores_by_level[l])
-			printf(" %s %llu", level_names[l], (unsigned long long)s->stores_by_level[l]);
+			printf(" %s %llu", snp_trace_level_name(l), (unsigned long long)s->stores_by_level[l]);
 	printf("\n  %-20s %10llu\n", "TLB flushes", (unsigned long long)s->flushes);
 	printf("  %-20s %s (%.1f MiB, %llu records, %llu symbols)\n", "trace", trace,
 	       (double)trace_bytes / (double)SNP_MiB, (unsigned long long)s->records,
@@ -496,7 +495,7 @@ static void print_json(const struct watch_opts *o, const struct run_result *r,
 	json_u64(&j, "stores_seen", s->stores_seen);
 	json_obj_begin(&j, "stores_by_leaf");
 	for (int l = 0; l < 4; l++)
-		json_u64(&j, level_names[l], s->stores_by_level[l]);
+		json_u64(&j, snp_trace_level_name(l), s->stores_by_level[l]);
 	json_obj_end(&j);
 	json_u64(&j, "tlb_flushes", s->flushes);
 	json_str(&j, "trace", trace);

@@ -56,6 +56,13 @@ static void set_err(char *err, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *snp_trace_level_name(unsigned int level)
+{
+	static const char *const names[] = { "unknown", "4K", "2M", "1G" };
+
+	return level <= SNP_TRL_1G ? names[level] : "?";
+}
+
 /* ---- header ------------------------------------------------------------------------- */
 
 static void header_encode(unsigned char *h, const struct snp_trace_info *in)
