@@ -200,6 +200,13 @@ int mm_free_blocks_mt(const struct mm_host *mm, int nid, unsigned int order,
 		      enum mm_migratetype mt, uint64_t *out);
 int mm_pcp_blocks_mt(const struct mm_host *mm, unsigned int cpu, snp_pfn_t pfn_in_zone,
 		     unsigned int order, enum mm_migratetype mt, uint64_t *out);
+/*
+ * The pfn of the @index-th block (0: the head, which the next allocation of
+ * @order and @mt on @cpu takes) of that CPU's pcp list for the zone holding
+ * @pfn_in_zone: 0, SNP_ENOENT when the list is shorter, SNP_EINVAL.
+ */
+int mm_pcp_peek(const struct mm_host *mm, unsigned int cpu, snp_pfn_t pfn_in_zone,
+		unsigned int order, enum mm_migratetype mt, unsigned int index, snp_pfn_t *out);
 /* Is @pfn the head of a free buddy block, and on which type's list (-1 if not free)? */
 int mm_free_block_mt(const struct mm_host *mm, snp_pfn_t pfn);
 

@@ -229,14 +229,29 @@ int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsig
 #define SIM_REPRO_STEPS 5
 #define SIM_REPRO_TEXT 640
 
+/* What became of the 2MB region's base page by the time of the write. */
+enum sim_repro_base {
+	SIM_REPRO_BASE_VMCB,       /* it is the VMCB: in-use while the vCPU runs */
+	SIM_REPRO_BASE_SET_ASIDE,  /* the sieve holds it in its pool */
+	SIM_REPRO_BASE_WRITTEN,    /* it is the page the other process got */
+	SIM_REPRO_BASE_FREE,       /* free (on a per-CPU or buddy list) */
+	SIM_REPRO_BASE_OTHER,      /* allocated to someone else */
+};
+
 struct sim_repro_result {
 	const char *profile;
 	enum snp_alloc_strategy strategy;
 	char steps[SIM_REPRO_STEPS][SIM_REPRO_TEXT];  /* what happened, step by step */
 	unsigned nr_steps;
+	unsigned slab_pages;         /* setup: slab work on CPU 0 before the vCPU */
+	unsigned offered_at;         /* setup: the aligned page's place on CPU 0's list (0 = head) */
+	snp_pfn_t offered_pfn;       /* setup: the 2MB-aligned page on offer to the VMCB */
 	snp_pfn_t vmcb_pfn;          /* the scenario vCPU's VMCB */
 	bool vmcb_aligned;
-	snp_pfn_t aligned_pfn;       /* the 2MB-aligned page the LIFO list offered */
+	struct snp_alloc_call vmcb_call; /* the VMCB's snp_safe_alloc_page(), page by page */
+	bool freed_at_head;          /* the page it freed heads CPU 0's order-0 list after it */
+	snp_pfn_t region_pfn;        /* base of the VMCB's 2MB region */
+	enum sim_repro_base base;    /* that base page at the time of the write */
 	snp_pfn_t write_pfn;         /* the other process's page, written by CPU 0 */
 	bool same_region;            /* write_pfn shares the VMCB's 2MB region */
 	enum snp_map_size write_map; /* translation the write went through */
@@ -246,6 +261,9 @@ struct sim_repro_result {
 	bool have_fault;
 	struct snp_fault_record fault; /* the first fault, when there was one */
 };
+
+/* "the VMCB (in-use)", "set aside in the sieve's pool", ...: for text and JSON. */
+const char *sim_repro_base_name(enum sim_repro_base b);
 
 /*
  * Run the scenario on a fresh modeled host (1 GiB, 2 CPUs, 1GB direct map)

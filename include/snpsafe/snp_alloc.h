@@ -77,6 +77,23 @@ int snp_safe_shrink(struct mm_host *mm, uint64_t nr);
 int snp_safe_release(struct mm_host *mm);
 
 int snp_alloc_get_stats(const struct mm_host *mm, struct snp_alloc_stats *out);
+
+/*
+ * What the last snp_safe_alloc_page_node() call on this host did, page by
+ * page, so `snpsafe repro` can tell it with real pfns.  The counts are
+ * exact; the arrays hold the first SNP_ALLOC_CALL_MAX of each.
+ */
+#define SNP_ALLOC_CALL_MAX 8
+struct snp_alloc_call {
+	snp_pfn_t returned;                     /* MM_PFN_INVALID when the call failed */
+	unsigned int nr_taken, nr_freed, nr_set_aside;
+	snp_pfn_t taken[SNP_ALLOC_CALL_MAX];    /* first pfn of each block taken, in order */
+	unsigned int taken_order[SNP_ALLOC_CALL_MAX];
+	snp_pfn_t freed[SNP_ALLOC_CALL_MAX];    /* order-0 pages given back to the allocator */
+	snp_pfn_t set_aside[SNP_ALLOC_CALL_MAX]; /* sieve: pages put in the node's pool */
+};
+/* 0 and *out (all zero, returned MM_PFN_INVALID, before any call), or SNP_EINVAL. */
+int snp_alloc_last_call(const struct mm_host *mm, struct snp_alloc_call *out);
 /* Zero the counters (set_aside keeps its current value, peak restarts from it). */
 void snp_alloc_reset_stats(struct mm_host *mm);
 

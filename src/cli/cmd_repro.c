@@ -5,6 +5,7 @@
  * the same run with the SNP-safe allocator.
  */
 #include "cli.h"
+#include "repro_svg.h"
 
 #include <snpsafe/sim.h>
 
@@ -32,7 +33,7 @@ static const struct cli_option repro_options[] = {
 	{ "profile", true, set_profile, "P", "early-snp (default), hv-inuse-wr or fixed",
 	  "early-snp, hv-inuse-wr, fixed" },
 	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (list below), repeatable", NULL },
-	{ "svg", true, set_svg, "FILE", "draw the VMCB's 2MB region to FILE", NULL },
+	{ "svg", true, set_svg, "FILE", "draw the three runs (naive, upstream, sieve) side by side to FILE", NULL },
 	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
 	{ NULL, false, NULL, NULL, NULL, NULL },
 };
@@ -54,6 +55,33 @@ static void print_run(const struct sim_repro_result *r, const struct snp_profile
 	       r->vmcb_aligned ? "2MB-aligned" : "not 2MB-aligned");
 }
 
+/* A list of pfns as hex strings (the JSON contract: addresses are strings). */
+static void json_pfns(struct json *j, const char *key, const snp_pfn_t *pfns, unsigned n)
+{
+	json_arr_begin(j, key);
+	for (unsigned i = 0; i < n && i < SNP_ALLOC_CALL_MAX; i++)
+		json_hex(j, NULL, pfns[i]);
+	json_arr_end(j);
+}
+
+/* The VMCB's snp_safe_alloc_page() call, page by page. */
+static void json_vmcb_call(struct json *j, const struct snp_alloc_call *c)
+{
+	json_obj_begin(j, "vmcb_alloc");
+	json_arr_begin(j, "taken");
+	for (unsigned i = 0; i < c->nr_taken && i < SNP_ALLOC_CALL_MAX; i++) {
+		json_obj_begin(j, NULL);
+		json_hex(j, "pfn", c->taken[i]);
+		json_u64(j, "order", c->taken_order[i]);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_pfns(j, "set_aside", c->set_aside, c->nr_set_aside);
+	json_pfns(j, "freed", c->freed, c->nr_freed);
+	json_hex(j, "kept", c->returned);
+	json_obj_end(j);
+}
+
 static void json_run(struct json *j, const struct sim_repro_result *r, const struct snp_profile *p)
 {
 	json_str(j, "profile", r->profile);
@@ -61,8 +89,14 @@ static void json_run(struct json *j, const struct sim_repro_result *r, const str
 	json_str(j, "strategy", snp_alloc_strategy_name(r->strategy));
 	json_u64(j, "spurious_faults", r->spurious_faults);
 	json_u64(j, "faults", r->faults);
+	json_u64(j, "slab_pages", r->slab_pages);
+	json_hex(j, "offered_pfn", r->offered_pfn);
+	json_u64(j, "offered_at", r->offered_at);
 	json_hex(j, "vmcb_pfn", r->vmcb_pfn);
 	json_bool(j, "vmcb_aligned", r->vmcb_aligned);
+	json_vmcb_call(j, &r->vmcb_call);
+	json_hex(j, "region_pfn", r->region_pfn);
+	json_str(j, "region_base", sim_repro_base_name(r->base));
 	json_hex(j, "write_pfn", r->write_pfn);
 	json_bool(j, "same_region", r->same_region);
 	json_str(j, "translation", snp_map_size_name(r->write_map));
@@ -84,56 +118,6 @@ static void json_run(struct json *j, const struct sim_repro_result *r, const str
 	json_arr_end(j);
 }
 
-/*
- * The VMCB's 2MB region as 512 cells (32 x 16): the in-use page, the page
- * the other process wrote, and the translation the write used.
- */
-static void write_svg(FILE *f, const struct sim_repro_result *r)
-{
-	const unsigned cell = 18, cols = 32, top = 70, left = 20;
-	snp_pfn_t base = r->vmcb_pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
-
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%u\" height=\"%u\" "
-		   "font-family=\"monospace\" font-size=\"12\">\n", left * 2 + cols * cell, top + 16 * cell + 90);
-	fprintf(f, "<title>2MB region 0x%llx: %s allocator, %s profile</title>\n",
-		(unsigned long long)base, snp_alloc_strategy_name(r->strategy), r->profile);
-	fprintf(f, "<text x=\"%u\" y=\"20\" font-size=\"14\">2MB region pfn 0x%llx-0x%llx "
-		   "(%s allocator, %s profile): %lu spurious RMP #PF</text>\n", left,
-		(unsigned long long)base, (unsigned long long)base + 511,
-		snp_alloc_strategy_name(r->strategy), r->profile, r->spurious_faults);
-	fprintf(f, "<text x=\"%u\" y=\"40\">write by CPU 0 through a %s direct-map translation; "
-		   "the RMP check of a hugepage reads the base entry</text>\n", left,
-		snp_map_size_name(r->write_map));
-	for (unsigned i = 0; i < SNP_PTRS_PER_PMD; i++) {
-		snp_pfn_t pfn = base + i;
-		const char *fill = "#dddddd", *what = "page";
-
-		if (pfn == r->vmcb_pfn) {
-			fill = "#d62728";
-			what = "VMCB, in-use";
-		} else if (pfn == r->write_pfn) {
-			fill = r->write_ret ? "#ff7f0e" : "#2ca02c";
-			what = r->write_ret ? "written: faulted" : "written: no fault";
-		}
-		fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" fill=\"%s\" "
-			   "stroke=\"#ffffff\"><title>pfn 0x%llx: %s</title></rect>\n",
-			left + (i % cols) * cell, top + (i / cols) * cell, cell, cell, fill,
-			(unsigned long long)pfn, what);
-	}
-	if (r->write_map != SNP_MAP_4K)
-		fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" fill=\"none\" "
-			   "stroke=\"#1f77b4\" stroke-width=\"3\"/>\n", left - 3, top - 3,
-			cols * cell + 6, 16 * cell + 6);
-	fprintf(f, "<text x=\"%u\" y=\"%u\">red: VMCB (pfn 0x%llx, %s); orange/green: the other "
-		   "process's page (pfn 0x%llx)</text>\n", left, top + 16 * cell + 30,
-		(unsigned long long)r->vmcb_pfn, r->vmcb_aligned ? "2MB-aligned" : "not aligned",
-		(unsigned long long)r->write_pfn);
-	fprintf(f, "<text x=\"%u\" y=\"%u\">blue frame: the %s translation covering the region "
-		   "(absent for 4K)</text>\n</svg>\n", left, top + 16 * cell + 50,
-		snp_map_size_name(r->write_map));
-}
-
 /* Open --svg before the run: a directory or a missing folder is a usage error. */
 static int svg_open(const char *path, FILE **out)
 {
@@ -144,11 +128,14 @@ static int svg_open(const char *path, FILE **out)
 }
 
 /* Write and close it; a full disk or /dev/full is reported with its reason. */
-static int svg_finish(const char *path, FILE *f, const struct sim_repro_result *r)
+static int svg_finish(const char *path, FILE *f, const struct sim_repro_result *runs,
+		      const struct snp_profile *p)
 {
+	char knobs[512];
 	int err = 0;
 
-	write_svg(f, r);
+	cli_profile_knobs_text(p, knobs, sizeof(knobs));
+	cli_repro_write_svg(f, runs, knobs);
 	if (fflush(f) || ferror(f))
 		err = errno ? errno : EIO;
 	if (fclose(f) && !err)
@@ -158,17 +145,38 @@ static int svg_finish(const char *path, FILE *f, const struct sim_repro_result *
 	return 0;
 }
 
+/*
+ * Run @want (the chosen strategy), plus every strategy when @all: the text
+ * of a naive run shows the safe runs after it, and the picture shows all
+ * three.  0 or the first model error.
+ */
+static int run_strategies(const struct snp_profile *profile, enum snp_alloc_strategy want,
+			  bool all, struct sim_repro_result runs[SNP_ALLOC_NR_STRATEGIES])
+{
+	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++) {
+		int ret;
+
+		if (!all && s != (int)want)
+			continue;
+		ret = sim_repro_run(profile, (enum snp_alloc_strategy)s, &runs[s]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int cmd_repro(int argc, char **argv)
 {
 	static const char synopsis[] =
 		"Reproduce the in-use erratum the way the changelog tells it, end to end through\n"
-		"the KVM model on a fresh host: (1) a VMCB lands on a 2MB-aligned page through\n"
-		"the ordinary allocation path, (2) VMRUN marks it in-use, (3) another process\n"
-		"gets a page of the same 2MB region, (4) writes it through the direct map.  Then\n"
-		"the same run with the SNP-safe allocators.\n";
+		"the KVM model on a fresh host: (1) a VMCB is allocated when the page on offer is\n"
+		"2MB-aligned, (2) VMRUN marks it in-use, (3) another process gets a page of the\n"
+		"same 2MB region, (4) writes it through the direct map.  Then the same run, from\n"
+		"the same setup, with the SNP-safe allocators; each run tells what its strategy\n"
+		"did with the aligned page.  --svg draws the three runs side by side.\n";
+	static struct sim_repro_result runs[SNP_ALLOC_NR_STRATEGIES];
 	struct repro_opts o = { .strategy = SNP_ALLOC_NAIVE };
 	const struct snp_profile *profile;
-	struct sim_repro_result r, safe;
 	FILE *svg = NULL;
 	struct json j;
 	int ret;
@@ -183,30 +191,27 @@ int cmd_repro(int argc, char **argv)
 		return CLI_EXIT_OK;
 	if (o.svg && svg_open(o.svg, &svg))
 		return CLI_EXIT_USAGE;
-	ret = sim_repro_run(profile, o.strategy, &r);
+	ret = run_strategies(profile, o.strategy,
+			     svg || (!o.json && o.strategy == SNP_ALLOC_NAIVE), runs);
 	if (ret) {
 		if (svg)
 			fclose(svg);
 		return cli_fail("repro", "the scenario failed: %s", snp_error_text(ret));
 	}
-	if (svg && svg_finish(o.svg, svg, &r))
+	if (svg && svg_finish(o.svg, svg, runs, profile))
 		return CLI_EXIT_USAGE;
 	if (o.json) {
 		json_init(&j, stdout);
 		json_obj_begin(&j, NULL);
-		json_run(&j, &r, profile);
+		json_run(&j, &runs[o.strategy], profile);
 		json_obj_end(&j);
 		json_finish(&j);
 		return CLI_EXIT_OK;
 	}
-	print_run(&r, profile);
+	print_run(&runs[o.strategy], profile);
 	if (o.strategy != SNP_ALLOC_NAIVE)
 		return CLI_EXIT_OK;
-	for (int s = SNP_ALLOC_UPSTREAM; s < SNP_ALLOC_NR_STRATEGIES; s++) {
-		ret = sim_repro_run(profile, (enum snp_alloc_strategy)s, &safe);
-		if (ret)
-			return cli_fail("repro", "the scenario failed: %s", snp_error_text(ret));
-		print_run(&safe, profile);
-	}
+	for (int s = SNP_ALLOC_UPSTREAM; s < SNP_ALLOC_NR_STRATEGIES; s++)
+		print_run(&runs[s], profile);
 	return CLI_EXIT_OK;
 }

@@ -23,6 +23,8 @@ struct snp_alloc_state {
 	unsigned int nr_nodes;
 	struct snp_core_pool *pool;      /* one per node */
 	struct page **slots;             /* nr_nodes * SNP_SIEVE_POOL_MAX */
+	struct snp_alloc_call last;      /* snp_alloc_last_call() */
+	bool in_call;                    /* inside snp_safe_alloc_page_node(): note pages */
 };
 
 static const char *const strategy_names[SNP_ALLOC_NR_STRATEGIES] = {
@@ -102,6 +104,7 @@ static struct snp_alloc_state *state_of(struct mm_host *mm)
 		st->pool[n].st = &st->core;
 	}
 	set_caps(st);
+	st->last.returned = MM_PFN_INVALID;
 	return st;
 }
 
@@ -171,6 +174,55 @@ void snp_alloc_reset_stats(struct mm_host *mm)
 	st->core.set_aside_peak = cur;
 }
 
+void snp_alloc_note_taken(struct mm_host *mm, struct page *page, unsigned int order)
+{
+	struct snp_alloc_state *st = mm_client(mm);
+
+	if (!st || !st->in_call || !page)
+		return;
+	if (st->last.nr_taken < SNP_ALLOC_CALL_MAX) {
+		st->last.taken[st->last.nr_taken] = mm_page_to_pfn(mm, page);
+		st->last.taken_order[st->last.nr_taken] = order;
+	}
+	st->last.nr_taken++;
+}
+
+void snp_alloc_note_freed(struct mm_host *mm, struct page *page)
+{
+	struct snp_alloc_state *st = mm_client(mm);
+
+	if (!st || !st->in_call)
+		return;
+	if (st->last.nr_freed < SNP_ALLOC_CALL_MAX)
+		st->last.freed[st->last.nr_freed] = mm_page_to_pfn(mm, page);
+	st->last.nr_freed++;
+}
+
+/* The pages the call set aside: the pool's slots past @len_before. */
+static void note_set_aside(struct mm_host *mm, struct snp_alloc_state *st,
+			   const struct snp_core_pool *pool, unsigned int len_before)
+{
+	for (unsigned int i = len_before; i < pool->len; i++) {
+		if (st->last.nr_set_aside < SNP_ALLOC_CALL_MAX)
+			st->last.set_aside[st->last.nr_set_aside] = mm_page_to_pfn(mm, pool->slot[i]);
+		st->last.nr_set_aside++;
+	}
+}
+
+int snp_alloc_last_call(const struct mm_host *mm, struct snp_alloc_call *out)
+{
+	const struct snp_alloc_state *st;
+
+	if (!mm || !out)
+		return SNP_EINVAL;
+	st = mm_client(mm);
+	memset(out, 0, sizeof(*out));
+	out->returned = MM_PFN_INVALID;
+	if (st)
+		*out = st->last;
+	return 0;
+}
+
 /* get_zeroed_page() on @node: a kernel without the workaround, or SNP off. */
 static struct page *plain_alloc(struct mm_host *mm, struct snp_alloc_state *st, int node,
 				mm_gfp_t gfp)
@@ -179,6 +231,7 @@ static struct page *plain_alloc(struct mm_host *mm, struct snp_alloc_state *st, 
 
 	if (p)
 		st->core.pages_taken++;
+	snp_alloc_note_taken(mm, p, 0);
 	return p;
 }
 
@@ -186,12 +239,21 @@ static struct page *dispatch(struct mm_host *mm, struct snp_alloc_state *st, int
 			     mm_gfp_t gfp)
 {
 	struct snp_core_pool *pool = &st->pool[node];
+	unsigned int len_before = pool->len;
+	struct page *p;
 
+	memset(&st->last, 0, sizeof(st->last));
+	st->in_call = true;
 	if (st->cfg.strategy == SNP_ALLOC_NAIVE || !st->cfg.snp_enabled)
-		return plain_alloc(mm, st, node, gfp);
-	if (st->cfg.strategy == SNP_ALLOC_UPSTREAM)
-		return snp_core_upstream_alloc(mm, pool, node, gfp);
-	return snp_core_sieve_alloc(mm, pool, node, gfp);
+		p = plain_alloc(mm, st, node, gfp);
+	else if (st->cfg.strategy == SNP_ALLOC_UPSTREAM)
+		p = snp_core_upstream_alloc(mm, pool, node, gfp);
+	else
+		p = snp_core_sieve_alloc(mm, pool, node, gfp);
+	st->in_call = false;
+	note_set_aside(mm, st, pool, len_before);
+	st->last.returned = p ? mm_page_to_pfn(mm, p) : MM_PFN_INVALID;
+	return p;
 }
 
 struct page *snp_safe_alloc_page_node(struct mm_host *mm, int node, mm_gfp_t gfp)

@@ -25,10 +25,17 @@ struct snp_core_pool;
 static inline void snp_core_lock_pool(snp_core_lock *l) { (void)l; }
 static inline void snp_core_unlock_pool(snp_core_lock *l) { (void)l; }
 
+/* snp_alloc.c: note a block the current call took or gave back (snp_alloc_last_call()). */
+void snp_alloc_note_taken(struct mm_host *mm, struct page *page, unsigned int order);
+void snp_alloc_note_freed(struct mm_host *mm, struct page *page);
+
 static inline struct page *snp_core_alloc_pages(snp_core_env mm, int node, snp_core_gfp gfp,
 						unsigned int order)
 {
-	return mm_alloc_pages_node(mm, node, gfp, order);
+	struct page *page = mm_alloc_pages_node(mm, node, gfp, order);
+
+	snp_alloc_note_taken(mm, page, order);
+	return page;
 }
 
 /* split_page() of a live order-1 block cannot fail. */
@@ -50,6 +57,7 @@ static inline void snp_core_free_page(snp_core_env mm, struct page *page)
 	int err = mm_free_pages(mm, page, 0);
 
 	(void)err;	/* a page the core itself took: never a bad free */
+	snp_alloc_note_freed(mm, page);
 }
 
 static inline bool snp_core_2m_aligned(snp_core_env mm, struct page *page)

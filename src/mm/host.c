@@ -454,14 +454,44 @@ int mm_free_blocks_mt(const struct mm_host *mm, int nid, unsigned int order,
 	return 0;
 }
 
+/* @cpu's pcp list of @order and @mt for the zone holding @pfn_in_zone, or NULL. */
+static const struct mm_list *pcp_list(const struct mm_host *mm, unsigned int cpu,
+				      snp_pfn_t pfn_in_zone, unsigned int order,
+				      enum mm_migratetype mt)
+{
+	if (!mm || cpu >= mm->nr_cpus || pfn_in_zone >= mm->nr_pages ||
+	    (unsigned int)mt >= MM_NR_MIGRATETYPES || !mm_pcp_order(order))
+		return NULL;
+	return &mm->pcp[(size_t)cpu * mm->nr_zones + mm_zid_of_pfn(mm, pfn_in_zone)]
+			.lists[mm_pindex(mm, mt, order)];
+}
+
 int mm_pcp_blocks_mt(const struct mm_host *mm, unsigned int cpu, snp_pfn_t pfn_in_zone,
 		     unsigned int order, enum mm_migratetype mt, uint64_t *out)
 {
-	if (!mm || !out || cpu >= mm->nr_cpus || pfn_in_zone >= mm->nr_pages ||
-	    (unsigned int)mt >= MM_NR_MIGRATETYPES || !mm_pcp_order(order))
+	const struct mm_list *l = pcp_list(mm, cpu, pfn_in_zone, order, mt);
+
+	if (!l || !out)
 		return SNP_EINVAL;
-	return list_len(mm, &mm->pcp[(size_t)cpu * mm->nr_zones + mm_zid_of_pfn(mm, pfn_in_zone)]
-				      .lists[mm_pindex(mm, mt, order)], out);
+	return list_len(mm, l, out);
+}
+
+/* Read-only: repro shows which page a list offers next, without taking it. */
+int mm_pcp_peek(const struct mm_host *mm, unsigned int cpu, snp_pfn_t pfn_in_zone,
+		unsigned int order, enum mm_migratetype mt, unsigned int index, snp_pfn_t *out)
+{
+	const struct mm_list *l = pcp_list(mm, cpu, pfn_in_zone, order, mt);
+	uint32_t pfn;
+
+	if (!l || !out)
+		return SNP_EINVAL;
+	pfn = l->head;
+	for (; pfn != MM_NIL && index; index--)
+		pfn = mm->mem_map[pfn].next;
+	if (pfn == MM_NIL)
+		return SNP_ENOENT;
+	*out = pfn;
+	return 0;
 }
 
 int mm_free_block_mt(const struct mm_host *mm, snp_pfn_t pfn)

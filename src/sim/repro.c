@@ -3,24 +3,27 @@
  * repro.c - the changelog's scenario (shared/seed/, Brijesh Singh's steps
  * 1-4) end to end through the KVM model, with nothing placed by hand, on
  * the sequence the page allocator really produces (mm/page_alloc.c, 6.1
- * and 6.12):
+ * and 6.12), once per strategy from the same setup:
  *
  *   0. a freshly booted host: kvm_amd is loaded, the page cache (MOVABLE)
- *      holds files read on CPU 1, and kernel slab work on CPU 0 (GFP_KERNEL:
- *      UNMOVABLE, the type of KVM's pages) uses the UNMOVABLE pageblocks up,
- *      until CPU 0 can reach exactly as many free UNMOVABLE pages (its
- *      per-CPU list and the buddy lists) as vCPU creation takes before the
- *      VMCB (vcpu->run, pio_data, the guest fpstate: snpsafe/kvm.h);
- *   1. KVM creates a vCPU from CPU 0: those three take them, so the VMCB's
- *      allocation finds none; rmqueue_bulk() calls __rmqueue_fallback(),
- *      which takes the LARGEST free MOVABLE block, re-types it UNMOVABLE and
- *      splits it with expand(): its first page, 2MB-aligned, comes first --
- *      under naive, the VMCB;
+ *      holds files read on CPU 1, the VMM has created a VM on CPU 0, and
+ *      kernel slab work on CPU 0 (GFP_KERNEL: UNMOVABLE, the type of KVM's
+ *      pages) has used the UNMOVABLE pageblocks up: the refill of CPU 0's
+ *      per-CPU list took a MOVABLE pageblock (__rmqueue_fallback()) whose
+ *      first page, 2MB-aligned, is now on the list.  The slab work stops
+ *      when that page is the one the VMCB's allocation would get: right
+ *      after the pages vCPU creation takes first (run, pio_data, fpstate:
+ *      snpsafe/kvm.h).  Only the amount of slab work is chosen;
+ *   1. KVM creates a vCPU from CPU 0; its VMCB comes from
+ *      snp_safe_alloc_page(): naive takes the aligned page, upstream an
+ *      order-1 block (keeps the unaligned half), the sieve sets the aligned
+ *      page aside and takes the next (snpsafe/snp_alloc.h);
  *   2. VMRUN on CPU 1 marks the VMCB in-use;
  *   3. another process on CPU 0 allocates a kernel buffer (UNMOVABLE): the
- *      next page of the list, in the same 2MB region;
+ *      head of CPU 0's list;
  *   4. it writes the page through the direct map (a 1GB translation): on
- *      early SNP parts, a spurious RMP #PF.
+ *      early SNP parts, a spurious RMP #PF when the 2MB region's base page
+ *      is in-use.
  */
 #include <snpsafe/kvm.h>
 #include <snpsafe/sim.h>
@@ -31,9 +34,9 @@
 
 #define REPRO_MEM  SNP_GiB    /* one whole 1GB direct-map leaf */
 #define REPRO_PAGE_CACHE 8192    /* 32 MiB of files read on CPU 1 */
-#define REPRO_REACH 160          /* free UNMOVABLE pages CPU 0 can reach when KVM starts */
-#define REPRO_TRIES 24           /* fewer pages tried, one by one */
-#define REPRO_VCPUS KVM_MAX_VCPUS   /* vCPUs created one by one at most */
+#define REPRO_BEFORE_VMCB 3      /* order-0 pages vCPU creation takes before the VMCB */
+#define REPRO_SLAB_MAX 8192      /* slab work tried at most */
+#define REPRO_PAGEBLOCKS (REPRO_MEM / SNP_PAGE_SIZE / SNP_PTRS_PER_PMD)
 
 static void step(struct sim_repro_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void step(struct sim_repro_result *r, const char *fmt, ...)
@@ -52,77 +55,84 @@ static snp_pfn_t region_of(snp_pfn_t pfn)
 	return pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
 }
 
-/*
- * Free UNMOVABLE order-0 pages CPU 0 can reach before a steal: its per-CPU
- * list for the zone, and the UNMOVABLE buddy lists.
- */
-static uint64_t unmovable_reach(const struct mm_host *mm)
+static unsigned long long ull(snp_pfn_t pfn)
 {
-	uint64_t pages = 0, n;
-
-	for (unsigned o = 0; o <= MM_MAX_ORDER; o++)
-		if (!mm_free_blocks_mt(mm, 0, o, MM_MT_UNMOVABLE, &n))
-			pages += n << o;
-	if (!mm_pcp_blocks_mt(mm, 0, mm_nr_pages(mm) - 1, 0, MM_MT_UNMOVABLE, &n))
-		pages += n;
-	return pages;
+	return (unsigned long long)pfn;
 }
 
-/*
- * Step 0: the page cache on CPU 1 (GFP_HIGHUSER_MOVABLE, filled by the
- * disk's DMA: no TLB holds their translations), then kernel slab work on
- * CPU 0 (GFP_KERNEL, UNMOVABLE) that leaves CPU 0 @reach free UNMOVABLE
- * pages.  Order-0 allocations lower the reach by one each and never steal
- * while it is above zero, so the slab work is the reach now less @reach.
- * Returns the slab pages taken, or 0.
- */
-static unsigned prepare_host(struct kvm_host *host, unsigned reach)
+const char *sim_repro_base_name(enum sim_repro_base b)
 {
-	struct mm_host *mm = kvm_host_mm(host);
-	uint64_t now;
-	unsigned slab;
-
-	mm_set_cpu(mm, 1);
-	for (unsigned i = 0; i < REPRO_PAGE_CACHE; i++)
-		if (!mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, 0))
-			return 0;
-	mm_set_cpu(mm, 0);
-	now = unmovable_reach(mm);
-	if (now <= reach)
-		return 0;
-	for (slab = 0; slab < now - reach; slab++)
-		if (!mm_alloc_pages(mm, MM_GFP_KERNEL, 0))
-			return 0;
-	return unmovable_reach(mm) == reach ? slab : 0;
+	switch (b) {
+	case SIM_REPRO_BASE_VMCB:      return "the VMCB, in-use";
+	case SIM_REPRO_BASE_SET_ASIDE: return "set aside in the sieve's pool, not in-use";
+	case SIM_REPRO_BASE_WRITTEN:   return "the written page itself, not in-use";
+	case SIM_REPRO_BASE_FREE:      return "free, not in-use";
+	case SIM_REPRO_BASE_OTHER:     return "allocated elsewhere, not in-use";
+	}
+	return "?";
 }
 
-/*
- * KVM creates vCPUs of one VM from CPU 0, one by one; stop after vCPU
- * @stop_at, or (stop_at < 0) after the first whose VMCB is 2MB-aligned.
- * Returns the last vCPU created, or a negative error.
- */
-static int repro_vcpus(struct kvm_host *host, int stop_at, int *vm_out)
+/* The page CPU 0's order-0 UNMOVABLE list offers @index allocations from now. */
+static snp_pfn_t offered(const struct mm_host *mm, unsigned index)
+{
+	snp_pfn_t pfn;
+
+	if (mm_pcp_peek(mm, 0, mm_nr_pages(mm) - 1, 0, MM_MT_UNMOVABLE, index, &pfn))
+		return MM_PFN_INVALID;
+	return pfn;
+}
+
+/* Was @pfn's pageblock MOVABLE before the slab work (@mt) and is it UNMOVABLE now? */
+static bool stolen(const struct mm_host *mm, const signed char *mt, snp_pfn_t pfn)
+{
+	return mt[pfn / SNP_PTRS_PER_PMD] == MM_MT_MOVABLE &&
+	       mm_pageblock_migratetype(mm, pfn) == MM_MT_UNMOVABLE;
+}
+
+/* The VM of the scenario: plain SVM, no guest memory, no in-kernel LAPIC. */
+static int repro_vm(struct kvm_host *host)
 {
 	struct kvm_vm_config vc;
-	struct kvm_vcpu_pages pg;
-	int vm;
 
 	kvm_vm_config_init(&vc, SNP_GUEST_SVM);
 	vc.guest_pages = 0;
 	vc.lapic_in_kernel = false;
 	vc.cpu = 0;
-	vm = kvm_create_vm(host, &vc);
+	return kvm_create_vm(host, &vc);
+}
+
+/*
+ * Step 0: the page cache on CPU 1 (GFP_HIGHUSER_MOVABLE, filled by the
+ * disk's DMA: no TLB holds their translations), the VM on CPU 0, then slab
+ * work on CPU 0 (GFP_KERNEL, UNMOVABLE) until the page the VMCB would get
+ * is 2MB-aligned and came from a pageblock that was MOVABLE before (the
+ * path of docs/ERRATUM.md, "How a VMCB ends up 2MB-aligned").
+ * Returns the VM, or a negative error (SNP_ENOENT: no such page came).
+ */
+static int prepare_host(struct kvm_host *host, struct sim_repro_result *r)
+{
+	struct mm_host *mm = kvm_host_mm(host);
+	signed char mt[REPRO_PAGEBLOCKS];   /* each pageblock's type before the slab work */
+	int vm;
+
+	mm_set_cpu(mm, 1);
+	for (unsigned i = 0; i < REPRO_PAGE_CACHE; i++)
+		if (!mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, 0))
+			return SNP_ENOMEM;
+	vm = repro_vm(host);
 	if (vm < 0)
 		return vm;
-	*vm_out = vm;
-	for (int i = 0; i < REPRO_VCPUS; i++) {
-		int ret = kvm_create_vcpu(host, vm, (unsigned)i, 0);
-
-		if (ret)
-			return ret;
-		kvm_vcpu_get_pages(host, vm, (unsigned)i, &pg);
-		if (i == stop_at || (stop_at < 0 && snp_pfn_2m_aligned(pg.vmcb01)))
-			return i;
+	mm_set_cpu(mm, 0);
+	for (snp_pfn_t pb = 0; pb < REPRO_PAGEBLOCKS; pb++)
+		mt[pb] = (signed char)mm_pageblock_migratetype(mm, pb * SNP_PTRS_PER_PMD);
+	r->offered_at = REPRO_BEFORE_VMCB;
+	for (r->slab_pages = 0; r->slab_pages < REPRO_SLAB_MAX; r->slab_pages++) {
+		r->offered_pfn = offered(mm, REPRO_BEFORE_VMCB);
+		if (r->offered_pfn != MM_PFN_INVALID && snp_pfn_2m_aligned(r->offered_pfn) &&
+		    stolen(mm, mt, r->offered_pfn))
+			return vm;
+		if (!mm_alloc_pages(mm, MM_GFP_KERNEL, 0))
+			return SNP_ENOMEM;
 	}
 	return SNP_ENOENT;
 }
@@ -139,31 +149,91 @@ static int repro_host(const struct snp_profile *profile, enum snp_alloc_strategy
 	return kvm_host_create(&hc, out);
 }
 
-/*
- * The sequence to show: the first reach (REPRO_REACH, one less, ...) from
- * which the unprotected allocator's own sequence hands a stolen block's head
- * to a VMCB, and which vCPU's.  Only the amount of slab work is chosen;
- * every page comes from the allocator.
- */
-static int find_sequence(const struct snp_profile *profile, unsigned *reach, int *vcpu)
+/* Step 0's text: the same for every strategy but for the figures it reports. */
+static void step_setup(struct sim_repro_result *r)
 {
-	for (unsigned e = 0; e < REPRO_TRIES; e++) {
-		struct kvm_host *host;
-		int vm, ret = repro_host(profile, SNP_ALLOC_NAIVE, &host);
+	step(r, "Setup: kvm_amd loaded; the page cache (MOVABLE) held %u pages read on CPU 1; the "
+	     "VMM created a VM on CPU 0; slab work on CPU 0 (UNMOVABLE, %u pages) used the "
+	     "UNMOVABLE pageblocks up, so refilling CPU 0's per-CPU list took a MOVABLE pageblock "
+	     "and re-typed it (__rmqueue_fallback()): its first page, pfn 0x%llx, 2MB-aligned, is "
+	     "on CPU 0's UNMOVABLE list right after the %u pages vCPU creation takes first (run, "
+	     "pio_data, fpstate), so it is the page on offer when the VMCB is allocated.",
+	     REPRO_PAGE_CACHE, r->slab_pages, ull(r->offered_pfn), r->offered_at);
+}
 
-		if (ret)
-			return ret;
-		ret = prepare_host(host, REPRO_REACH - e) ? repro_vcpus(host, -1, &vm) : SNP_ENOMEM;
-		kvm_host_destroy(host);
-		if (ret >= 0) {
-			*reach = REPRO_REACH - e;
-			*vcpu = ret;
-			return 0;
-		}
-		if (ret != SNP_ENOENT)
-			return ret;
-	}
-	return SNP_ENOENT;
+/* "pfn 0x3c00 (2MB-aligned)" or "pfn 0x3c01" into @buf. */
+static const char *pfn_text(char *buf, size_t len, snp_pfn_t pfn)
+{
+	snprintf(buf, len, "pfn 0x%llx%s", ull(pfn), snp_pfn_2m_aligned(pfn) ? " (2MB-aligned)" : "");
+	return buf;
+}
+
+static void step_vmcb_naive(struct sim_repro_result *r)
+{
+	char a[48];
+
+	step(r, "KVM created vCPU 0 from CPU 0: svm_vcpu_create() allocated the VMCB with a plain "
+	     "order-0 allocation (naive, no workaround) and got the page on offer: %s%s.",
+	     pfn_text(a, sizeof(a), r->vmcb_pfn),
+	     r->vmcb_pfn == r->offered_pfn ? ", the aligned page of the setup" : "");
+}
+
+static void step_vmcb_upstream(struct sim_repro_result *r)
+{
+	const struct snp_alloc_call *c = &r->vmcb_call;
+	snp_pfn_t first = c->nr_taken ? c->taken[0] : MM_PFN_INVALID;
+	char a[48], b[48];
+
+	step(r, "KVM created vCPU 0 from CPU 0: svm_vcpu_create() allocated the VMCB with "
+	     "snp_safe_alloc_page() (upstream): it took an order-%u block, pfns 0x%llx-0x%llx, "
+	     "split_page() it, kept %s as the VMCB and freed %s%s.  The aligned page on offer, "
+	     "pfn 0x%llx, was not taken.",
+	     c->nr_taken ? c->taken_order[0] : 0, ull(first), ull(first + 1),
+	     pfn_text(a, sizeof(a), r->vmcb_pfn),
+	     c->nr_freed ? pfn_text(b, sizeof(b), c->freed[0]) : "nothing",
+	     r->freed_at_head ? " (it went to the head of CPU 0's list)" : "", ull(r->offered_pfn));
+}
+
+/* What the call did with the page it took at @pfn: kept, set aside or freed. */
+static const char *fate(const struct snp_alloc_call *c, snp_pfn_t pfn)
+{
+	if (pfn == c->returned)
+		return "kept as the VMCB";
+	for (unsigned i = 0; i < c->nr_set_aside && i < SNP_ALLOC_CALL_MAX; i++)
+		if (c->set_aside[i] == pfn)
+			return "set aside in node 0's pool";
+	return "freed";
+}
+
+static void step_vmcb_sieve(struct sim_repro_result *r)
+{
+	const struct snp_alloc_call *c = &r->vmcb_call;
+	char list[SIM_REPRO_TEXT / 2] = "", a[48];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < c->nr_taken && i < SNP_ALLOC_CALL_MAX && n < sizeof(list); i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s%s, %s",
+				      i ? "; " : "", c->taken_order[i] ? "order-1 block at " : "",
+				      pfn_text(a, sizeof(a), c->taken[i]), fate(c, c->taken[i]));
+	step(r, "KVM created vCPU 0 from CPU 0: svm_vcpu_create() allocated the VMCB with "
+	     "snp_safe_alloc_page() (sieve): it took %u page(s) from CPU 0's list in turn: %s.",
+	     c->nr_taken, list);
+}
+
+/* What became of the VMCB region's base page, from the model's state. */
+static enum sim_repro_base base_state(struct kvm_host *host, const struct sim_repro_result *r)
+{
+	struct mm_host *mm = kvm_host_mm(host);
+
+	if (r->region_pfn == r->vmcb_pfn)
+		return SIM_REPRO_BASE_VMCB;
+	for (unsigned i = 0; i < r->vmcb_call.nr_set_aside && i < SNP_ALLOC_CALL_MAX; i++)
+		if (r->vmcb_call.set_aside[i] == r->region_pfn)
+			return SIM_REPRO_BASE_SET_ASIDE;
+	if (r->region_pfn == r->write_pfn)
+		return SIM_REPRO_BASE_WRITTEN;
+	return mm_page_allocated(mm, mm_pfn_to_page(mm, r->region_pfn)) > 0 ?
+	       SIM_REPRO_BASE_OTHER : SIM_REPRO_BASE_FREE;
 }
 
 /* Steps 3-4: another process on CPU 0 takes a kernel buffer and writes it. */
@@ -172,78 +242,82 @@ static void other_process(struct kvm_host *host, struct sim_repro_result *r)
 	struct mm_host *mm = kvm_host_mm(host);
 	struct snp_machine *m = kvm_host_machine(host);
 	struct page *p;
+	char a[48];
 
 	mm_set_cpu(mm, 0);
 	p = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);   /* UNMOVABLE, as KVM's pages */
 	r->write_pfn = p ? mm_page_to_pfn(mm, p) : MM_PFN_INVALID;
-	r->same_region = p && region_of(r->write_pfn) == region_of(r->vmcb_pfn);
+	r->same_region = p && region_of(r->write_pfn) == r->region_pfn;
+	r->base = base_state(host, r);
 	snp_direct_map_lookup(m, snp_pfn_to_virt(r->write_pfn), &r->write_map);
-	step(r, "Another process on CPU 0 allocated a kernel buffer (UNMOVABLE, the next page of the "
-	     "list): pfn 0x%llx, %s the VMCB's 2MB region [0x%llx-0x%llx].",
-	     (unsigned long long)r->write_pfn, r->same_region ? "inside" : "outside",
-	     (unsigned long long)region_of(r->vmcb_pfn),
-	     (unsigned long long)region_of(r->vmcb_pfn) + SNP_PTRS_PER_PMD - 1);
+	step(r, "Another process on CPU 0 allocated a kernel buffer (UNMOVABLE, the head of CPU 0's "
+	     "list): %s, %s the VMCB's 2MB region [0x%llx-0x%llx]%s.",
+	     pfn_text(a, sizeof(a), r->write_pfn), r->same_region ? "inside" : "outside",
+	     ull(r->region_pfn), ull(r->region_pfn + SNP_PTRS_PER_PMD - 1),
+	     r->vmcb_call.nr_freed && r->vmcb_call.freed[0] == r->write_pfn ?
+	     ", the page upstream freed a moment ago" : "");
 	r->write_ret = p ? snp_host_write(m, 0, snp_pfn_to_virt(r->write_pfn)) : SNP_ENOMEM;
 	r->faults = snp_fault_count(m);
 	r->spurious_faults = snp_fault_count_spurious(m);
 	r->have_fault = snp_fault_get(m, 0, &r->fault) == 0;
-	step(r, "It wrote the page through the physmap (direct map, %s translation): %s.",
-	     snp_map_size_name(r->write_map),
+	step(r, "It wrote the page through the physmap (direct map, %s translation); the RMP check "
+	     "of a hugepage access reads the 2MB region's base entry, pfn 0x%llx (%s): %s.",
+	     snp_map_size_name(r->write_map), ull(r->region_pfn), sim_repro_base_name(r->base),
 	     r->write_ret == 0 ? "no fault" :
 	     r->have_fault && r->fault.spurious ? "spurious RMP violation #PF" : "RMP violation #PF");
 	if (p)
 		mm_free_pages(mm, p, 0);
 }
 
-/* Step 1's text: where the VMCB came from. */
-static void step_vmcb(struct sim_repro_result *r, unsigned slab, unsigned reach, unsigned vcpu)
+/* Step 1: KVM creates the vCPU; what the strategy did with the page on offer. */
+static int create_vcpu(struct kvm_host *host, int vm, struct sim_repro_result *r)
 {
-	step(r, "A VMCB was allocated %s: pfn 0x%llx (svm_vcpu_create on CPU 0, vCPU %u, strategy "
-	     "%s).  How: page cache (MOVABLE) held %u pages read on CPU 1; slab work on CPU 0 "
-	     "(UNMOVABLE, %u pages) left CPU 0 %u free UNMOVABLE pages; KVM created vCPUs from CPU 0 "
-	     "(each: run, pio_data, fpstate, VMCB, msrpm); when they ran out, __rmqueue_fallback() "
-	     "took the largest free MOVABLE block, re-typed it and split it: its first page, "
-	     "2MB-aligned (pfn 0x%llx), came first.",
-	     r->vmcb_aligned ? "on a 2MB-aligned address" : "on an address that is not 2MB-aligned",
-	     (unsigned long long)r->vmcb_pfn, vcpu, snp_alloc_strategy_name(r->strategy),
-	     REPRO_PAGE_CACHE, slab, reach, (unsigned long long)r->aligned_pfn);
-}
+	static void (*const tell[SNP_ALLOC_NR_STRATEGIES])(struct sim_repro_result *) = {
+		[SNP_ALLOC_NAIVE] = step_vmcb_naive,
+		[SNP_ALLOC_UPSTREAM] = step_vmcb_upstream,
+		[SNP_ALLOC_SIEVE] = step_vmcb_sieve,
+	};
+	struct kvm_vcpu_pages pg;
+	int ret = kvm_create_vcpu(host, vm, 0, 0);
 
-/* The stolen block: the 2MB-aligned page of the VMCB's region, or the first after it. */
-static snp_pfn_t stolen_head(const struct kvm_vcpu_pages *pg)
-{
-	return region_of(pg->vmcb01);
+	if (ret)
+		return ret;
+	kvm_vcpu_get_pages(host, vm, 0, &pg);
+	snp_alloc_last_call(kvm_host_mm(host), &r->vmcb_call);
+	if (r->vmcb_call.returned != pg.vmcb01)
+		return SNP_EINVAL;   /* the VMCB's must be the last SNP-safe allocation */
+	r->vmcb_pfn = pg.vmcb01;
+	r->vmcb_aligned = snp_pfn_2m_aligned(pg.vmcb01);
+	r->region_pfn = region_of(pg.vmcb01);
+	r->freed_at_head = r->vmcb_call.nr_freed &&
+			   offered(kvm_host_mm(host), 0) == r->vmcb_call.freed[0];
+	tell[r->strategy](r);
+	return 0;
 }
 
 int sim_repro_run(const struct snp_profile *profile, enum snp_alloc_strategy strategy,
 		  struct sim_repro_result *r)
 {
-	struct kvm_vcpu_pages pg;
 	struct snp_vmrun_result res;
 	struct kvm_host *host;
-	unsigned slab, reach = 0;
-	int vm = -1, vcpu = 0, ret;
+	int vm, ret;
 
 	if (!profile || !r || (unsigned)strategy >= SNP_ALLOC_NR_STRATEGIES)
 		return SNP_EINVAL;
 	memset(r, 0, sizeof(*r));
 	r->profile = profile->name;
 	r->strategy = strategy;
-	ret = find_sequence(profile, &reach, &vcpu);
-	if (!ret)
-		ret = repro_host(profile, strategy, &host);
+	ret = repro_host(profile, strategy, &host);
 	if (ret)
 		return ret;
-	slab = prepare_host(host, reach);
-	ret = slab ? repro_vcpus(host, vcpu, &vm) : SNP_ENOMEM;
+	vm = ret = prepare_host(host, r);
 	if (ret < 0)
 		goto out;
-	kvm_vcpu_get_pages(host, vm, (unsigned)vcpu, &pg);
-	r->vmcb_pfn = pg.vmcb01;
-	r->vmcb_aligned = snp_pfn_2m_aligned(pg.vmcb01);
-	r->aligned_pfn = stolen_head(&pg);
-	step_vmcb(r, slab, reach, (unsigned)vcpu);
-	ret = kvm_vcpu_run(host, vm, (unsigned)vcpu, 1, &res);
+	step_setup(r);
+	ret = create_vcpu(host, vm, r);
+	if (ret)
+		goto out;
+	ret = kvm_vcpu_run(host, vm, 0, 1, &res);
 	step(r, "VMRUN on CPU 1 %s; the VMCB's RMP entry is %s.",
 	     ret == SNP_VMRUN_ENTERED ? "entered the guest" : "failed",
 	     snp_rmp_inuse(snp_machine_rmp(kvm_host_machine(host)), r->vmcb_pfn) ?
@@ -253,7 +327,7 @@ int sim_repro_run(const struct snp_profile *profile, enum snp_alloc_strategy str
 		goto out;
 	}
 	other_process(host, r);
-	kvm_vcpu_exit(host, vm, (unsigned)vcpu);
+	kvm_vcpu_exit(host, vm, 0);
 	ret = 0;
 out:
 	kvm_host_destroy(host);
