@@ -9,6 +9,8 @@
 #   make bench        build and run the benchmarks (speed goals live here, not in tests)
 #   make check-cc     build everything with gcc and clang, -Werror (zero warnings)
 #   make kmod-test    build the kernel module and test it in QEMU (see kmod/)
+#   make svg-test     render `repro --svg` in headless Chromium and check the
+#                     pixels (tests/svg_render.sh; skipped without chromium)
 #   make fuzz-trace   libFuzzer on the trace reader + replay for FUZZ_TIME s (clang)
 #   make fuzz-args    libFuzzer (clang, ASan+UBSan) over the command line for
 #                     FUZZ_TIME seconds (default 60); not part of make test
@@ -59,7 +61,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 LIB        := $(BUILD)/libsnpsafe.a
 CLI        := $(BUILD)/snpsafe
 
-.PHONY: all run test test-plain test-san tests-build bench check-cc kmod-test watch-build watch-test fuzz-trace fuzz-args clean
+.PHONY: all run test test-plain test-san tests-build bench check-cc kmod-test svg-test watch-build watch-test fuzz-trace fuzz-args clean
 .DEFAULT_GOAL := all
 .SUFFIXES:
 
@@ -118,6 +120,9 @@ check-cc:
 
 kmod-test:
 	$(Q)bash kmod/qemu-test.sh
+
+svg-test: $(CLI)
+	$(Q)bash tests/svg_render.sh $(CLI)
 
 # snpsafe watch: the QEMU TCG plugin (needs glib and QEMU's qemu-plugin.h, which
 # watch/run.sh fetches from Debian's source package into .cache and passes as

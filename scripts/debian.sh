@@ -16,6 +16,8 @@
 #                                 because installing 6.12's headers would install its image
 #   snp_qemu_plugin_header        the installed QEMU's qemu-plugin.h, from Debian's
 #                                 source package, cached; prints its directory
+#   snp_install_chromium          headless Chromium and the DejaVu fonts the repro
+#                                 picture asks for, for `make svg-test`
 #
 # The caller sets SNP_LOG_PREFIX (e.g. "kmod-test") and may set SNP_CACHE.
 
@@ -70,6 +72,12 @@ snp_install() {
 	mkdir -p "$SNP_CACHE"
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" > "$SNP_CACHE/apt-install.log" 2>&1 ||
 		{ tail -n 30 "$SNP_CACHE/apt-install.log" >&2; snp_die "apt-get install ${missing[*]} failed"; }
+}
+
+snp_install_chromium() {
+	command -v chromium >/dev/null 2>&1 && dpkg -s fonts-dejavu-core >/dev/null 2>&1 && return 0
+	snp_install chromium fonts-dejavu-core
+	command -v chromium >/dev/null 2>&1 || snp_die "chromium installed but not on PATH"
 }
 
 snp_qemu_major() {
