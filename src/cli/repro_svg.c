@@ -27,7 +27,7 @@
 #define GRID_Y    (PANEL_Y + 116)
 #define NOTES_Y   (GRID_Y + ROWS * CELL + 22)
 #define LEGEND_Y  (NOTES_Y + 76)
-#define HEIGHT    (LEGEND_Y + 70)
+#define HEIGHT    (LEGEND_Y + 3 * 20 + 10)
 
 /* The colour key: one entry per kind of cell or mark. */
 enum cell_kind { K_PAGE, K_VMCB, K_FAULTED, K_WRITTEN, K_SET_ASIDE, K_OFFERED, K_NR };
@@ -167,7 +167,49 @@ static void grid_translation(FILE *f, unsigned x, const struct sim_repro_result 
 		   "reads the base entry</title></line>\n", wx, wy + CELL, bx + 2, by + CELL / 2 + 2);
 }
 
-static void panel_grid(FILE *f, unsigned x, const struct sim_repro_result *r)
+/* One callout: a label on a white box inside the grid, a line to its cell. */
+static void callout(FILE *f, unsigned x, unsigned slot, snp_pfn_t off, const char *label)
+{
+	unsigned cx, cy, lx = x + LABEL_W + 9 * CELL, ly = GRID_Y + (3 + 3 * slot) * CELL;
+	unsigned w = (unsigned)strlen(label) * 7 + 10;
+
+	cell_center(x, off, &cx, &cy);
+	fprintf(f, "<line x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\" stroke=\"#333333\" "
+		   "stroke-width=\"1\"/>\n", cx, cy, lx, ly + CELL / 2);
+	fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" fill=\"#ffffff\" "
+		   "stroke=\"#333333\" rx=\"3\"/>\n", lx, ly - 2, w, CELL + 6);
+	fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"11\">%s</text>\n", lx + 5,
+		ly + CELL - 1, label);
+}
+
+/* Name the pages that matter, in the grid itself: a 4K cell is small. */
+static void panel_callouts(FILE *f, unsigned x, const struct sim_repro_result *r)
+{
+	snp_pfn_t base = r->region_pfn;
+	unsigned slot = 0;
+	char label[64];
+
+	snprintf(label, sizeof(label), "+0x%03llx VMCB, in-use", ull(r->vmcb_pfn - base));
+	callout(f, x, slot++, r->vmcb_pfn - base, label);
+	if (r->same_region) {
+		snprintf(label, sizeof(label), "+0x%03llx written: %s", ull(r->write_pfn - base),
+			 r->write_ret ? "#PF" : "no fault");
+		callout(f, x, slot++, r->write_pfn - base, label);
+	}
+	for (unsigned i = 0; i < r->vmcb_call.nr_set_aside && i < SNP_ALLOC_CALL_MAX; i++) {
+		snp_pfn_t pfn = r->vmcb_call.set_aside[i];
+
+		if (pfn / SNP_PTRS_PER_PMD != base / SNP_PTRS_PER_PMD)
+			continue;
+		snprintf(label, sizeof(label), "+0x%03llx set aside (pool)", ull(pfn - base));
+		callout(f, x, slot++, pfn - base, label);
+	}
+	if (r->base == SIM_REPRO_BASE_FREE || r->base == SIM_REPRO_BASE_OTHER)
+		callout(f, x, slot, 0, r->base == SIM_REPRO_BASE_FREE ? "+0x000 base: free" :
+			"+0x000 base: someone else's page");
+}
+
+static void panel_grid(FILE *f, unsigned x, const struct sim_repro_result *r, bool used[K_NR])
 {
 	grid_labels(f, x);
 	for (unsigned i = 0; i < SNP_PTRS_PER_PMD; i++) {
@@ -175,12 +217,14 @@ static void panel_grid(FILE *f, unsigned x, const struct sim_repro_result *r)
 		const char *what;
 		enum cell_kind k = cell_kind(r, pfn, &what);
 
+		used[k] = true;
 		fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" fill=\"%s\" "
 			   "stroke=\"#ffffff\"><title>pfn 0x%llx (+0x%03x): %s</title></rect>\n",
 			x + LABEL_W + (i % COLS) * CELL, GRID_Y + (i / COLS) * CELL, CELL, CELL,
 			kinds[k].fill, ull(pfn), i, what);
 	}
 	grid_translation(f, x, r);
+	panel_callouts(f, x, r);
 }
 
 /* Under the grid: what the strategy did with the aligned page on offer. */
@@ -213,20 +257,25 @@ static void panel_notes(FILE *f, unsigned x, const struct sim_repro_result *r)
 			   "CPU 0 hands out</text>\n", x, y, ull(c->freed[0]));
 }
 
-static void legend(FILE *f)
+/* The key lists the kinds of cell the panels drew (@used), and the marks. */
+static void legend(FILE *f, const bool used[K_NR])
 {
 	static const unsigned col_w = 380;
 	unsigned i = 0, x, y;
 
 	fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"12\" font-weight=\"bold\">Key</text>\n",
 		MARGIN, LEGEND_Y - 8);
-	for (unsigned k = 0; k < K_NR; k++, i++) {
+	for (unsigned k = 0; k < K_NR; k++) {
+		if (!used[k])
+			continue;
 		x = MARGIN + (i % 4) * col_w;
 		y = LEGEND_Y + (i / 4) * 20;
 		fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" fill=\"%s\" "
 			   "stroke=\"#999999\"/>\n<text x=\"%u\" y=\"%u\" font-size=\"12\">%s</text>\n",
 			x, y, CELL, CELL, kinds[k].fill, x + CELL + 8, y + CELL - 1, kinds[k].label);
+		i++;
 	}
+	i = (i + 3) / 4 * 4;   /* the two marks on a row of their own: their labels are long */
 	x = MARGIN + (i % 4) * col_w;
 	y = LEGEND_Y + (i / 4) * 20;
 	fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" fill=\"none\" "
@@ -275,16 +324,18 @@ static void header(FILE *f, const struct sim_repro_result *runs, const char *kno
 void cli_repro_write_svg(FILE *f, const struct sim_repro_result runs[SIM_REPRO_SVG_PANELS],
 			 const char *knobs)
 {
+	bool used[K_NR] = { false };
+
 	header(f, runs, knobs);
 	for (unsigned p = 0; p < SIM_REPRO_SVG_PANELS; p++) {
 		unsigned x = MARGIN + p * (PANEL_W + GAP);
 
 		fprintf(f, "<g id=\"panel-%s\">\n", snp_alloc_strategy_name(runs[p].strategy));
 		panel_header(f, x, &runs[p]);
-		panel_grid(f, x, &runs[p]);
+		panel_grid(f, x, &runs[p], used);
 		panel_notes(f, x, &runs[p]);
 		fputs("</g>\n", f);
 	}
-	legend(f);
+	legend(f, used);
 	fputs("</svg>\n", f);
 }
