@@ -11,6 +11,7 @@
 #include "mm_util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void configure(struct mm_host *mm, enum snp_alloc_strategy s, bool snp, unsigned int cap)
 {
@@ -347,6 +348,70 @@ static void test_node_and_zero(void)
 	}
 }
 
+static snp_pfn_t peek(const struct mm_host *mm, unsigned int index)
+{
+	snp_pfn_t pfn = MM_PFN_INVALID;
+
+	KEXPECT_EQ(mm_pcp_peek(mm, 0, 0, 0, MM_MT_UNMOVABLE, index, &pfn), 0);
+	return pfn;
+}
+
+/*
+ * snp_alloc_last_call() tells, page by page, what the last call did, and
+ * mm_pcp_peek() shows beforehand what it will meet: repro's story rests on
+ * both.  The list is primed so that its head is known (LIFO).
+ */
+static void test_last_call_and_peek(void)
+{
+	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++) {
+		struct mm_host *mm = mmt_host(64, 1, 1);
+		struct snp_alloc_call c, again;
+		snp_pfn_t head, next, pfn;
+		uint64_t len;
+		struct page *p;
+
+		configure(mm, (enum snp_alloc_strategy)s, true, SNP_SIEVE_POOL_DEFAULT);
+		KEXPECT_EQ(snp_alloc_last_call(mm, &c), 0);
+		KEXPECT_EQ(c.returned, MM_PFN_INVALID);
+		p = mm_alloc_pages(mm, MM_GFP_KERNEL_ACCOUNT, 0);
+		KASSERT(p);
+		KEXPECT_EQ(mm_free_pages(mm, p, 0), 0);
+		head = peek(mm, 0);
+		KEXPECT_EQ(head, mmt_pfn(mm, p));        /* the page freed last heads the list */
+		next = peek(mm, 1);
+		KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, 0, 0, MM_MT_UNMOVABLE, &len), 0);
+		KEXPECT_EQ(mm_pcp_peek(mm, 0, 0, 0, MM_MT_UNMOVABLE, (unsigned int)len, &pfn),
+			   SNP_ENOENT);
+		p = snp_safe_alloc_page(mm);
+		KASSERT(p);
+		KEXPECT_EQ(snp_alloc_last_call(mm, &c), 0);
+		KEXPECT_EQ(c.returned, mmt_pfn(mm, p));
+		if (s == SNP_ALLOC_NAIVE) {
+			KEXPECT(c.nr_taken == 1 && c.taken[0] == head && c.taken_order[0] == 0);
+			KEXPECT(c.nr_freed == 0 && c.nr_set_aside == 0);
+		} else if (s == SNP_ALLOC_UPSTREAM) {
+			KEXPECT(c.nr_taken == 1 && c.taken_order[0] == 1 && c.taken[0] % 2 == 0);
+			KEXPECT(c.returned == c.taken[0] || c.returned == c.taken[0] + 1);
+			KEXPECT(c.nr_freed == 1 && c.freed[0] == (c.returned ^ 1));
+			KEXPECT_EQ(peek(mm, 0), c.freed[0]);  /* the freed half heads the list */
+		} else {
+			/* the list's pages in turn: aligned ones set aside, the first other kept */
+			KEXPECT_EQ(c.taken[0], head);
+			KEXPECT_EQ(c.nr_set_aside, snp_pfn_2m_aligned(head) ? 1u : 0u);
+			KEXPECT_EQ(c.returned, snp_pfn_2m_aligned(head) ? next : head);
+			KEXPECT_EQ(c.nr_freed, 0);
+			snp_safe_shrink(mm, 64);             /* outside a call: not noted */
+			KEXPECT_EQ(snp_alloc_last_call(mm, &again), 0);
+			KEXPECT(!memcmp(&c, &again, sizeof(c)));
+		}
+		KEXPECT(!snp_pfn_2m_aligned(c.returned) || s == SNP_ALLOC_NAIVE);
+		KEXPECT_EQ(mm_pcp_peek(mm, 9, 0, 0, MM_MT_UNMOVABLE, 0, &pfn), SNP_EINVAL);
+		KEXPECT_EQ(mm_pcp_peek(mm, 0, 0, 5, MM_MT_UNMOVABLE, 0, &pfn), SNP_EINVAL);
+		KEXPECT_EQ(snp_alloc_last_call(NULL, &c), SNP_EINVAL);
+		mm_host_destroy(mm);
+	}
+}
+
 static void test_snp_bad_input(void)
 {
 	struct mm_host *mm = mmt_host(16, 1, 1);
@@ -396,6 +461,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_order0_only_memory),
 	KTAP_CASE(test_aligned_only_memory),
 	KTAP_CASE(test_node_and_zero),
+	KTAP_CASE(test_last_call_and_peek),
 	KTAP_CASE(test_snp_bad_input),
 };
 
