@@ -253,8 +253,8 @@ static void panel_notes(FILE *f, unsigned x, const struct sim_repro_result *r)
 			   "page(s) taken, kept 0x%llx</text>\n", x, y, c->nr_taken, ull(c->returned));
 	y += 16;
 	if (c->nr_freed)
-		fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"11\">freed 0x%llx: the next page "
-			   "CPU 0 hands out</text>\n", x, y, ull(c->freed[0]));
+		fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"11\">freed 0x%llx%s</text>\n", x, y,
+			ull(c->freed[0]), r->freed_at_head ? ": now the head of CPU 0's list" : "");
 }
 
 /* The key lists the kinds of cell the panels drew (@used), and the marks. */
@@ -313,8 +313,8 @@ static void header(FILE *f, const struct sim_repro_result *runs, const char *kno
 	fprintf(f, "<text x=\"%u\" y=\"56\" font-size=\"13\">Same setup in each run: pfn 0x%llx, "
 		   "2MB-aligned, is the page on offer to the VMCB on CPU 0's per-CPU list. VMRUN on "
 		   "CPU 1 marks the VMCB in-use;</text>\n", MARGIN, ull(runs[0].offered_pfn));
-	fprintf(f, "<text x=\"%u\" y=\"74\" font-size=\"13\">then another process on CPU 0 gets "
-		   "the next page of the list and writes it through the direct map. On early SNP "
+	fprintf(f, "<text x=\"%u\" y=\"74\" font-size=\"13\">then another process on CPU 0 takes "
+		   "the head of that list and writes it through the direct map. On early SNP "
 		   "parts a hugepage</text>\n", MARGIN);
 	fprintf(f, "<text x=\"%u\" y=\"92\" font-size=\"13\">access is checked against the RMP "
 		   "entry of its 2MB region's base page: if that page is in-use, the write "
