@@ -212,9 +212,15 @@ static void step_vmcb_sieve(struct sim_repro_result *r)
 	size_t n = 0;
 
 	for (unsigned i = 0; i < c->nr_taken && i < SNP_ALLOC_CALL_MAX && n < sizeof(list); i++)
-		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s%s, %s",
-				      i ? "; " : "", c->taken_order[i] ? "order-1 block at " : "",
-				      pfn_text(a, sizeof(a), c->taken[i]), fate(c, c->taken[i]));
+		if (c->taken_order[i])   /* its fallback: upstream's order-1 method */
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%sorder-1 block 0x%llx-0x%llx, "
+					      "split: 0x%llx %s, 0x%llx %s", i ? "; " : "",
+					      ull(c->taken[i]), ull(c->taken[i] + 1), ull(c->taken[i]),
+					      fate(c, c->taken[i]), ull(c->taken[i] + 1),
+					      fate(c, c->taken[i] + 1));
+		else
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s, %s", i ? "; " : "",
+					      pfn_text(a, sizeof(a), c->taken[i]), fate(c, c->taken[i]));
 	step(r, "KVM created vCPU 0 from CPU 0: svm_vcpu_create() allocated the VMCB with "
 	     "snp_safe_alloc_page() (sieve): it took %u page(s) from CPU 0's list in turn: %s.",
 	     c->nr_taken, list);
