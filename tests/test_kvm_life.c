@@ -228,6 +228,140 @@ static void test_kvm_static_call_slots_bound_once(void)
 	kvm_host_destroy(host);
 }
 
+/* Guest pages the RMP still assigns (a VMSA not counted). */
+static unsigned assigned_guest_pages(struct kvm_host *host)
+{
+	struct snp_rmp *rmp = snp_machine_rmp(kvm_host_machine(host));
+	unsigned n = 0;
+
+	for (snp_pfn_t p = 0; p < mm_nr_pages(kvm_host_mm(host)); p++) {
+		struct snp_rmpentry e;
+
+		if (!snp_rmp_query(rmp, snp_pfn_to_phys(p), &e) && e.assigned && !e.vmsa)
+			n++;
+	}
+	return n;
+}
+
+static void (*svm_gmem_invalidate)(struct kvm *kvm);
+static int (*svm_enable_cpu)(struct kvm_host *host, unsigned int cpu);
+static int (*svm_disable_cpu)(struct kvm_host *host, unsigned int cpu);
+static unsigned int gmem_calls, enable_calls, disable_calls;
+
+static void count_gmem_invalidate(struct kvm *kvm)
+{
+	gmem_calls++;
+	svm_gmem_invalidate(kvm);
+}
+
+static int count_enable_cpu(struct kvm_host *host, unsigned int cpu)
+{
+	enable_calls++;
+	return svm_enable_cpu(host, cpu);
+}
+
+static int count_disable_cpu(struct kvm_host *host, unsigned int cpu)
+{
+	disable_calls++;
+	return svm_disable_cpu(host, cpu);
+}
+
+/* The test vendor with svm's per-CPU and gmem ops behind counters. */
+static void make_counting_vendor(void)
+{
+	make_test_vendor();
+	svm_gmem_invalidate = test_ops.gmem_invalidate;
+	svm_enable_cpu = test_ops.enable_virtualization_cpu;
+	svm_disable_cpu = test_ops.disable_virtualization_cpu;
+	test_ops.gmem_invalidate = count_gmem_invalidate;
+	test_ops.enable_virtualization_cpu = count_enable_cpu;
+	test_ops.disable_virtualization_cpu = count_disable_cpu;
+	gmem_calls = enable_calls = disable_calls = 0;
+}
+
+/* A host bound to the counting vendor, optionally without gmem_invalidate. */
+static struct kvm_host *new_counting_host(bool with_gmem_invalidate)
+{
+	struct kvm_host_config cfg;
+
+	make_counting_vendor();
+	if (!with_gmem_invalidate)
+		test_ops.gmem_invalidate = NULL;
+	kvm_host_config_init(&cfg, MEM, 2);
+	cfg.vendor = &test_init;
+	return new_host_cfg(&cfg);
+}
+
+/*
+ * Generic VM teardown reaches SEV only through the gmem_invalidate slot
+ * (kvm_arch_gmem_invalidate): with a counting op, each destroyed VM calls it
+ * once, whatever its type, and the SNP VM's private pages come back shared.
+ * With the op left NULL the same generic path runs without it, and nothing
+ * else makes those pages shared: a direct call to sev.c would show here.
+ */
+static void test_kvm_gmem_invalidate_through_slot(void)
+{
+	struct kvm_host *host = new_counting_host(true);
+	int vm = new_vm(host, SNP_GUEST_SNP, 4, 1);
+
+	KASSERT_EQ(kvm_vm_launch(host, vm), 0);
+	KEXPECT_EQ(assigned_guest_pages(host), 4);
+	KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
+	KEXPECT_EQ(gmem_calls, 1);
+	KEXPECT_EQ(assigned_guest_pages(host), 0);
+	KEXPECT_EQ(kvm_host_nr_leaks(host), 0);
+	vm = new_vm(host, SNP_GUEST_SVM, 4, 1);
+	KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
+	KEXPECT_EQ(gmem_calls, 2);
+	kvm_host_destroy(host);
+
+	host = new_counting_host(false);
+	vm = new_vm(host, SNP_GUEST_SNP, 4, 1);
+	KASSERT_EQ(kvm_vm_launch(host, vm), 0);
+	KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
+	KEXPECT_EQ(gmem_calls, 0);
+	KEXPECT_EQ(assigned_guest_pages(host), 4);
+	kvm_host_destroy(host);
+}
+
+/*
+ * CPU online/offline go through enable_/disable_virtualization_cpu
+ * (kvm_arch_{enable,disable}_virtualization_cpu): svm's save area follows
+ * the counting ops; the vmx-like vendor binds neither, so the same generic
+ * calls succeed and touch nothing; no vendor bound is SNP_ENOENT.
+ */
+static void test_kvm_cpu_online_through_slot(void)
+{
+	struct kvm_host *host = new_counting_host(true);
+	struct kvm_host_config cfg;
+	snp_pfn_t sa;
+
+	KEXPECT_EQ(enable_calls, 0);   /* hardware_setup is the vendor's own business */
+	KEXPECT_EQ(kvm_cpu_uninit(host, 1), 0);
+	KEXPECT_EQ(disable_calls, 1);
+	KEXPECT_EQ(kvm_host_save_area_pfn(host, 1), SNP_NO_PAGE);
+	KEXPECT_EQ(kvm_cpu_init(host, 1), 0);
+	KEXPECT_EQ(enable_calls, 1);
+	sa = kvm_host_save_area_pfn(host, 1);
+	KEXPECT(sa != SNP_NO_PAGE);
+	KEXPECT(!snp_pfn_2m_aligned(sa));
+	KEXPECT_EQ(kvm_cpu_init(host, 1), SNP_EEXIST);
+	KEXPECT_EQ(enable_calls, 2);
+	kvm_host_destroy(host);
+
+	kvm_host_config_init(&cfg, MEM, 2);
+	cfg.vendor = kvm_vendor_vmx_like();
+	host = new_host_cfg(&cfg);
+	KEXPECT_EQ(kvm_cpu_uninit(host, 1), 0);
+	KEXPECT_EQ(kvm_cpu_init(host, 1), 0);
+	KEXPECT_EQ(kvm_host_save_area_pfn(host, 1), SNP_NO_PAGE);
+	KEXPECT_EQ(kvm_cpu_init(host, 2), SNP_EINVAL);
+	KEXPECT_EQ(kvm_x86_vendor_exit(host), 0);
+	KEXPECT_EQ(kvm_cpu_init(host, 1), SNP_ENOENT);
+	KEXPECT_EQ(kvm_cpu_uninit(host, 1), SNP_ENOENT);
+	kvm_host_destroy(host);
+}
+
 /* ---- SNP ---- */
 
 static void test_kvm_snp_vmsa_vmrun_row(void)
@@ -600,6 +734,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_kvm_svm_lapic_uses_hook),
 	KTAP_CASE(test_kvm_vendor_required_ops_checked),
 	KTAP_CASE(test_kvm_static_call_slots_bound_once),
+	KTAP_CASE(test_kvm_gmem_invalidate_through_slot),
+	KTAP_CASE(test_kvm_cpu_online_through_slot),
 	KTAP_CASE(test_kvm_snp_vmsa_vmrun_row),
 	KTAP_CASE(test_kvm_snp_vmsa_leaked_when_inuse),
 	KTAP_CASE(test_kvm_1000_vms_no_page_lost),

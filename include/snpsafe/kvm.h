@@ -67,6 +67,11 @@ struct kvm_x86_ops {
 	int (*nested_enable)(struct kvm_vcpu *vcpu);      /* svm_allocate_nested */
 	void (*nested_free)(struct kvm_vcpu *vcpu);       /* svm_free_nested */
 	int (*vm_launch)(struct kvm *kvm);                /* SEV launch (SNP: RMP) */
+	/* CPU online/offline (kvm_cpu_init/uninit); NULL: nothing per CPU, 0 */
+	int (*enable_virtualization_cpu)(struct kvm_host *host, unsigned int cpu);
+	int (*disable_virtualization_cpu)(struct kvm_host *host, unsigned int cpu);
+	/* Before a VM's memory is freed (upstream: per gmem folio); NULL: nothing to do */
+	void (*gmem_invalidate)(struct kvm *kvm);
 };
 
 /* struct kvm_x86_init_ops: what a vendor module hands kvm_x86_vendor_init(). */
@@ -182,7 +187,11 @@ int kvm_x86_vendor_init(struct kvm_host *host, const struct kvm_x86_init_ops *op
 /* kvm_x86_vendor_exit(): hardware_unsetup, unbind.  SNP_EBUSY while VMs exist. */
 int kvm_x86_vendor_exit(struct kvm_host *host);
 
-/* svm_cpu_init()/svm_cpu_uninit() of one CPU (CPU online/offline). */
+/*
+ * CPU online/offline: the vendor's enable_virtualization_cpu /
+ * disable_virtualization_cpu (svm: the host save area).  A vendor without
+ * them has nothing per CPU: 0.
+ */
 int kvm_cpu_init(struct kvm_host *host, unsigned cpu);
 int kvm_cpu_uninit(struct kvm_host *host, unsigned cpu);
 /* pfn of cpu's host save area, or SNP_NO_PAGE. */

@@ -138,14 +138,12 @@ int kvm_create_lapic(struct kvm_vcpu *vcpu);
 int kvm_free_lapic(struct kvm_vcpu *vcpu);
 
 /* ---- svm.c / sev.c / nested.c ---- */
-int svm_cpu_init(struct kvm_host *host, unsigned cpu);
-int svm_cpu_uninit(struct kvm_host *host, unsigned cpu);
 int sev_vm_init(struct kvm *kvm);
 void sev_vm_destroy(struct kvm *kvm);
 int sev_vcpu_create(struct kvm_vcpu *vcpu);
 void sev_free_vcpu(struct kvm_vcpu *vcpu);
 int sev_launch(struct kvm *kvm);
-int sev_guest_memory_reclaim(struct kvm *kvm);
+void sev_gmem_invalidate(struct kvm *kvm);
 int svm_allocate_nested(struct kvm_vcpu *vcpu);
 void svm_free_nested(struct kvm_vcpu *vcpu);
 

@@ -246,6 +246,19 @@ int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg)
 	return kvm->id;
 }
 
+/*
+ * kvm_arch_gmem_invalidate(): the vendor's last word on a VM's memory before
+ * it goes back to the allocator (Linux 6.12 arch/x86/kvm/x86.c: the call
+ * through kvm_x86_call(gmem_invalidate); SVM makes private pages shared).
+ * Generic code does not ask whether the VM is SNP: the vendor does.  A
+ * vendor without the op has nothing to undo (static_call_cond()).
+ */
+static void kvm_arch_gmem_invalidate(struct kvm *kvm)
+{
+	if (kvm_x86_has(kvm->host, gmem_invalidate))
+		kvm_x86_call(kvm->host, gmem_invalidate)(kvm);
+}
+
 int kvm_destroy_vm(struct kvm_host *host, int vm)
 {
 	struct kvm *kvm = kvm_get_vm(host, vm);
@@ -261,8 +274,7 @@ int kvm_destroy_vm(struct kvm_host *host, int vm)
 		free(kvm->vcpus[i]);
 		kvm->vcpus[i] = NULL;
 	}
-	if (kvm_guest_snp(kvm))
-		sev_guest_memory_reclaim(kvm);
+	kvm_arch_gmem_invalidate(kvm);
 	kvm_free_guest_memory(kvm);
 	kvm_x86_call(host, vm_destroy)(kvm);
 	host->vms[vm] = NULL;

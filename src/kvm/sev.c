@@ -234,15 +234,18 @@ static int snp_block_reclaim(struct kvm *kvm, struct kvm_guest_block *b, int *fa
 
 /*
  * sev_gmem_invalidate(): every private page back to the hypervisor before
- * the memory is freed.  A block with a page that will not come back is split;
- * that page is leaked, the others freed here (b->page becomes NULL so the
- * caller skips the block).  Returns the pages leaked.
+ * the memory is freed (the gmem_invalidate op; Linux 6.12
+ * arch/x86/kvm/svm/sev.c).  A block with a page that will not come back is
+ * split; that page is leaked (snp_leak_pages() counts it), the others freed
+ * here (b->page becomes NULL so the caller skips the block).  Only SNP
+ * guests have private pages.
  */
-int sev_guest_memory_reclaim(struct kvm *kvm)
+void sev_gmem_invalidate(struct kvm *kvm)
 {
 	int failed[1u << KVM_MAX_GUEST_ORDER];
-	int leaked = 0;
 
+	if (!kvm_guest_snp(kvm))
+		return;
 	for (size_t i = 0; i < kvm->nr_mem; i++) {
 		struct kvm_guest_block *b = &kvm->mem[i];
 		int nr;
@@ -251,10 +254,7 @@ int sev_guest_memory_reclaim(struct kvm *kvm)
 			continue;
 		b->private = false;
 		nr = snp_block_reclaim(kvm, b, failed);
-		if (nr) {
+		if (nr)
 			snp_leak_guest_pages(kvm, b, failed);
-			leaked += nr;
-		}
 	}
-	return leaked;
 }

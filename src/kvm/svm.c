@@ -24,7 +24,7 @@
  * no role for it), see docs/MODEL.md.  The MSR is written here, where the
  * kernel writes it when it enables SVM on the CPU.
  */
-int svm_cpu_init(struct kvm_host *host, unsigned cpu)
+static int svm_cpu_init(struct kvm_host *host, unsigned cpu)
 {
 	struct svm_cpu_data *sd = &host->sd[cpu];
 	int node = mm_cpu_to_node(host->mm, cpu);
@@ -50,7 +50,7 @@ int svm_cpu_init(struct kvm_host *host, unsigned cpu)
 }
 
 /* svm_cpu_uninit(): SNP_ENOENT for a second call, SNP_EBUSY while the CPU runs a guest. */
-int svm_cpu_uninit(struct kvm_host *host, unsigned cpu)
+static int svm_cpu_uninit(struct kvm_host *host, unsigned cpu)
 {
 	struct svm_cpu_data *sd = &host->sd[cpu];
 
@@ -231,6 +231,15 @@ static const struct kvm_x86_ops svm_x86_ops = {
 	.nested_enable = svm_allocate_nested,
 	.nested_free = svm_free_nested,
 	.vm_launch = sev_launch,
+	/*
+	 * Upstream allocates the save area in svm_cpu_init() from
+	 * svm_hardware_setup() and writes VM_HSAVE_PA in
+	 * svm_enable_virtualization_cpu(); the model's CPU offline frees the
+	 * area, so bringing a CPU online runs svm_cpu_init(), which does both.
+	 */
+	.enable_virtualization_cpu = svm_cpu_init,
+	.disable_virtualization_cpu = svm_cpu_uninit,
+	.gmem_invalidate = sev_gmem_invalidate,
 };
 
 static const struct kvm_x86_init_ops svm_init_ops = {

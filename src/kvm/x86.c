@@ -385,22 +385,37 @@ int kvm_host_get_stats(const struct kvm_host *host, struct kvm_host_stats *out)
 
 /* ---- CPUs ---- */
 
+/**
+ * kvm_cpu_init() - bring virtualization up on @cpu (a CPU coming online).
+ *
+ * Why through the slot: generic KVM does not know which vendor is bound, so
+ * it must not name one (Linux 6.12 arch/x86/kvm/x86.c
+ * kvm_arch_enable_virtualization_cpu() calls
+ * kvm_x86_call(enable_virtualization_cpu)).  A vendor that binds no such op
+ * keeps nothing per CPU, and the call is a no-op, as static_call_cond() is.
+ * SNP_ENOENT without a bound vendor.
+ */
 int kvm_cpu_init(struct kvm_host *host, unsigned cpu)
 {
 	if (!host || cpu >= host->nr_cpus)
 		return SNP_EINVAL;
-	if (!host->vendor || host->vendor != kvm_vendor_svm())
-		return SNP_ENOTSUP;
-	return svm_cpu_init(host, cpu);
+	if (!host->vendor)
+		return SNP_ENOENT;
+	if (!kvm_x86_has(host, enable_virtualization_cpu))
+		return 0;
+	return kvm_x86_call(host, enable_virtualization_cpu)(host, cpu);
 }
 
+/* kvm_cpu_uninit(): kvm_arch_disable_virtualization_cpu(), the same rules. */
 int kvm_cpu_uninit(struct kvm_host *host, unsigned cpu)
 {
 	if (!host || cpu >= host->nr_cpus)
 		return SNP_EINVAL;
-	if (!host->vendor || host->vendor != kvm_vendor_svm())
-		return SNP_ENOTSUP;
-	return svm_cpu_uninit(host, cpu);
+	if (!host->vendor)
+		return SNP_ENOENT;
+	if (!kvm_x86_has(host, disable_virtualization_cpu))
+		return 0;
+	return kvm_x86_call(host, disable_virtualization_cpu)(host, cpu);
 }
 
 snp_pfn_t kvm_host_save_area_pfn(const struct kvm_host *host, unsigned cpu)
