@@ -161,7 +161,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(cli_replay_json),
 	KTAP_CASE(cli_replay_bad_traces),
 	KTAP_CASE(cli_replay_bad_usage),
-	{ "teardown_case", tu_dir_teardown },
+	{ "teardown_case", tu_dir_teardown, 0 },
 };
 
 int main(void)

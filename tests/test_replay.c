@@ -533,7 +533,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(replay_too_much_memory),
 	KTAP_CASE(replay_random_records),
 	KTAP_CASE(hw_access_leaf_and_holder),
-	{ "teardown_case", tu_dir_teardown },
+	{ "teardown_case", tu_dir_teardown, 0 },
 };
 
 int main(void)

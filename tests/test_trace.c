@@ -269,7 +269,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(trace_rejects_bad_files),
 	KTAP_CASE(trace_random_bytes),
 	KTAP_CASE(trace_finish_names_functions),
-	{ "teardown_case", tu_dir_teardown },
+	{ "teardown_case", tu_dir_teardown, 0 },
 };
 
 int main(void)
