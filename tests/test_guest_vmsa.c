@@ -109,7 +109,7 @@ static struct mm_host *guest_aligned_head(enum guest_vmsa_strategy s, snp_pfn_t 
 	KASSERT_EQ(mm_host_create(&mc, &g), 0);
 	KASSERT_EQ(guest_vmsa_prepare(g, s), 0);
 	for (unsigned i = 0; i < 4096; i++) {
-		p = mm_alloc_pages(g, MM_GFP_KERNEL, 0);
+		p = mm_alloc_pages(g, 0, MM_GFP_KERNEL, 0);
 		KASSERT(p);
 		if (snp_pfn_2m_aligned(mm_page_to_pfn(g, p)))
 			break;
@@ -117,7 +117,7 @@ static struct mm_host *guest_aligned_head(enum guest_vmsa_strategy s, snp_pfn_t 
 	}
 	KASSERT(p);
 	*aligned = mm_page_to_pfn(g, p);
-	KASSERT_EQ(mm_free_pages(g, p, 0), 0);   /* LIFO: back at the head */
+	KASSERT_EQ(mm_free_pages(g, 0, p, 0), 0);   /* LIFO: back at the head */
 	return g;
 }
 
@@ -152,7 +152,7 @@ static void ping_pong_retry_vs_sieve(void)
 	KASSERT_EQ(snp_alloc_get_stats(g, &st), 0);
 	KEXPECT_EQ(st.set_aside, 1);   /* the aligned page, out of the loop's reach */
 	KEXPECT_EQ(snp_free_vmsa_page(g, GUEST_VMSA_SIEVE, &v), 0);
-	KEXPECT_EQ(snp_safe_release(g), 1);
+	KEXPECT_EQ(snp_safe_release(g, 0), 1);
 	mm_host_destroy(g);
 }
 

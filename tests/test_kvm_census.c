@@ -228,11 +228,11 @@ static void test_no_sensitive_page_below_256(void)
 
 	/* the page cache takes DMA32 whole; its first DMA page goes back */
 	for (;;) {
-		struct page *p = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, 0);
+		struct page *p = mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE, 0);
 
 		KASSERT(p != NULL);
 		if (mm_page_to_pfn(mm, p) < MM_DMA_END_PFN) {
-			KASSERT_EQ(mm_free_pages(mm, p, 0), 0);
+			KASSERT_EQ(mm_free_pages(mm, 0, p, 0), 0);
 			break;
 		}
 		taken++;

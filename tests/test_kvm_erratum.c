@@ -66,9 +66,8 @@ static snp_pfn_t lifo_aligned_at(struct kvm_host *host, unsigned cpu, unsigned p
 	unsigned n = 0;
 	snp_pfn_t pfn = 0;
 
-	KASSERT_EQ(mm_set_cpu(mm, cpu), 0);
 	while (n < KTAP_ARRAY_SIZE(held)) {
-		held[n] = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
+		held[n] = mm_alloc_pages(mm, cpu, MM_GFP_KERNEL, 0);
 		KASSERT(held[n] != NULL);
 		pfn = mm_page_to_pfn(mm, held[n]);
 		if (snp_pfn_2m_aligned(pfn))
@@ -76,9 +75,9 @@ static snp_pfn_t lifo_aligned_at(struct kvm_host *host, unsigned cpu, unsigned p
 		n++;
 	}
 	KASSERT(n < KTAP_ARRAY_SIZE(held) && n + 1 >= pos);
-	KASSERT_EQ(mm_free_pages(mm, held[n], 0), 0);
+	KASSERT_EQ(mm_free_pages(mm, cpu, held[n], 0), 0);
 	for (unsigned i = 1; i < pos; i++)
-		KASSERT_EQ(mm_free_pages(mm, held[n - i], 0), 0);
+		KASSERT_EQ(mm_free_pages(mm, cpu, held[n - i], 0), 0);
 	return pfn;
 }
 

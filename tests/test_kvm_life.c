@@ -153,7 +153,7 @@ static struct page *test_hook(struct kvm_vcpu *vcpu)
 {
 	(void)vcpu;
 	hook_calls++;
-	return snp_safe_alloc_page(test_mm);
+	return snp_safe_alloc_page(test_mm, 0);
 }
 
 static void make_test_vendor(void)
@@ -529,11 +529,11 @@ static void test_kvm_1000_vms_no_page_lost(void)
 		struct kvm_host_stats st;
 		char msg[256];
 
-		snp_safe_release(kvm_host_mm(host));  /* sieve: count set-aside pages as free */
+		snp_safe_release(kvm_host_mm(host), 0);  /* sieve: count set-aside pages as free */
 		start = free_pages(host);
 
 		churn(host, n, 42 + s);
-		snp_safe_release(kvm_host_mm(host));
+		snp_safe_release(kvm_host_mm(host), 0);
 		KASSERT_EQ(kvm_host_get_stats(host, &st), 0);
 		ktap_log("%s: %u VMs, %llu vCPUs, free %llu -> %llu, leaked %llu, order-1 broken %llu,"
 			 " vmcb01 aligned %llu/%llu",
@@ -675,7 +675,7 @@ static void tick_run(enum snp_alloc_strategy s, unsigned ticks, struct kvm_host_
 	ac.target_frag = 0;
 	ac.target_use = 300;
 	KASSERT_EQ(mm_age(kvm_host_mm(host), &ac, &aged), 0);
-	snp_safe_release(kvm_host_mm(host));
+	snp_safe_release(kvm_host_mm(host), 0);
 	start = free_pages(host);
 	for (unsigned i = 0; i < 24; i++) {
 		int vm = new_vm(host, (enum snp_guest_type)(i % 4), 4, 2);
@@ -689,7 +689,7 @@ static void tick_run(enum snp_alloc_strategy s, unsigned ticks, struct kvm_host_
 	for (int vm = 0; vm < 24; vm++)
 		KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
 	kvm_host_kernel_work_release(host);
-	snp_safe_release(kvm_host_mm(host));
+	snp_safe_release(kvm_host_mm(host), 0);
 	KASSERT_EQ(kvm_host_get_stats(host, st), 0);
 	KEXPECT_EQ(free_pages(host), start - st->leaked_pages);
 	KASSERT_EQ(mm_aged_release(kvm_host_mm(host), aged), 0);

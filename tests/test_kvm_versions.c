@@ -16,16 +16,15 @@ static void prime_aligned_head(struct mm_host *mm)
 {
 	struct page *p = NULL;
 
-	KASSERT_EQ(mm_set_cpu(mm, 0), 0);
 	for (unsigned i = 0; i < 20000 && !p; i++) {
-		struct page *q = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
+		struct page *q = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0);
 
 		KASSERT(q);
 		if (snp_pfn_2m_aligned(mm_page_to_pfn(mm, q)))
 			p = q;   /* the others stay held */
 	}
 	KASSERT(p);
-	KASSERT_EQ(mm_free_pages(mm, p, 0), 0);
+	KASSERT_EQ(mm_free_pages(mm, 0, p, 0), 0);
 }
 
 /*

@@ -36,17 +36,15 @@ static uint64_t same_workload(struct mm_host *a, struct mm_host *b, unsigned ops
 		uint64_t x = mm_rng_next(&rng);
 		unsigned slot = x % 64, cpu = (x >> 16) % 4;
 
-		mm_set_cpu(a, cpu);
-		mm_set_cpu(b, cpu);
 		if (held_a[slot]) {
-			KASSERT_EQ(mm_free_pages(a, held_a[slot], order[slot]), 0);
-			KASSERT_EQ(mm_free_pages(b, held_b[slot], order[slot]), 0);
+			KASSERT_EQ(mm_free_pages(a, cpu, held_a[slot], order[slot]), 0);
+			KASSERT_EQ(mm_free_pages(b, cpu, held_b[slot], order[slot]), 0);
 			held_a[slot] = held_b[slot] = NULL;
 			continue;
 		}
 		order[slot] = (x >> 8) % 3;
-		held_a[slot] = mm_alloc_pages(a, MM_GFP_KERNEL, order[slot]);
-		held_b[slot] = mm_alloc_pages(b, MM_GFP_KERNEL, order[slot]);
+		held_a[slot] = mm_alloc_pages(a, cpu, MM_GFP_KERNEL, order[slot]);
+		held_b[slot] = mm_alloc_pages(b, cpu, MM_GFP_KERNEL, order[slot]);
 		KASSERT(held_a[slot] && held_b[slot]);
 		differ += mm_page_to_pfn(a, held_a[slot]) != mm_page_to_pfn(b, held_b[slot]);
 	}

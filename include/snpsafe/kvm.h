@@ -59,13 +59,13 @@ struct kvm_x86_ops {
 	int (*vm_init)(struct kvm *kvm);                  /* ASID, guest type checks */
 	void (*vm_destroy)(struct kvm *kvm);
 	int (*vcpu_create)(struct kvm_vcpu *vcpu);
-	void (*vcpu_free)(struct kvm_vcpu *vcpu);
+	void (*vcpu_free)(struct kvm_vcpu *vcpu, unsigned int cpu);   /* freed on @cpu */
 	int (*vcpu_run)(struct kvm_vcpu *vcpu, unsigned cpu, struct snp_vmrun_result *res);
 	int (*vcpu_exit)(struct kvm_vcpu *vcpu);
 	/* optional */
 	struct page *(*alloc_apic_backing_page)(struct kvm_vcpu *vcpu); /* lapic.c hook */
 	int (*nested_enable)(struct kvm_vcpu *vcpu);      /* svm_allocate_nested */
-	void (*nested_free)(struct kvm_vcpu *vcpu);       /* svm_free_nested */
+	void (*nested_free)(struct kvm_vcpu *vcpu, unsigned int cpu);   /* svm_free_nested */
 	int (*vm_launch)(struct kvm *kvm);                /* SEV launch (SNP: RMP) */
 	/* CPU online/offline (kvm_cpu_init/uninit); NULL: nothing per CPU, 0 */
 	int (*enable_virtualization_cpu)(struct kvm_host *host, unsigned int cpu);
@@ -281,7 +281,7 @@ struct kvm_tick_report {
  */
 int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_config *cfg,
 		  struct kvm_tick_report *out);
-/* Give back every page kernel work holds. */
+/* Give back every page kernel work holds (a teardown, on CPU 0). */
 void kvm_host_kernel_work_release(struct kvm_host *host);
 
 /* Sensitive page kinds, for the counters. */

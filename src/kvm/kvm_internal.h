@@ -121,11 +121,18 @@ snp_pfn_t kvm_page_pfn(const struct kvm_host *host, const struct page *p);
 /* Count a sensitive page (and whether it is 2MB-aligned). */
 void kvm_account_sensitive(struct kvm_host *host, enum kvm_page_kind kind, const struct page *p);
 /* kvm_version.c: a save area or vmcb02 as the configured KVM version allocates it. */
-struct page *kvm_alloc_sensitive(struct kvm_host *host, enum kvm_page_kind kind, int node,
-				 mm_gfp_t gfp);
-int kvm_free_sensitive(struct kvm_host *host, enum kvm_page_kind kind, struct page *p);
-/* Free an order-0 page (NULL ok). */
-void kvm_free_page(struct kvm_host *host, struct page *p);
+/*
+ * The page calls below name the CPU they run on (the kernel's this_cpu, whose
+ * per-CPU lists are used): a vCPU's pages are allocated on the CPU that
+ * creates it (vcpu->created_on), a VM's on its VMM's CPU (kvm->cfg.cpu), and
+ * a teardown frees on the CPU it runs on.
+ */
+struct page *kvm_alloc_sensitive(struct kvm_host *host, unsigned int cpu, enum kvm_page_kind kind,
+				 int node, mm_gfp_t gfp);
+int kvm_free_sensitive(struct kvm_host *host, unsigned int cpu, enum kvm_page_kind kind,
+		       struct page *p);
+/* Free an order-0 page on @cpu (NULL ok). */
+void kvm_free_page(struct kvm_host *host, unsigned int cpu, struct page *p);
 /* snp_leak_pages(): keep the page out of the allocator forever, list it. */
 void snp_leak_pages(struct kvm_host *host, snp_pfn_t pfn, enum kvm_page_kind kind, int ret,
 		    const char *label);
@@ -135,17 +142,17 @@ bool kvm_guest_snp(const struct kvm *kvm);
 
 /* ---- lapic.c ---- */
 int kvm_create_lapic(struct kvm_vcpu *vcpu);
-int kvm_free_lapic(struct kvm_vcpu *vcpu);
+int kvm_free_lapic(struct kvm_vcpu *vcpu, unsigned int cpu);
 
 /* ---- svm.c / sev.c / nested.c ---- */
 int sev_vm_init(struct kvm *kvm);
 void sev_vm_destroy(struct kvm *kvm);
 int sev_vcpu_create(struct kvm_vcpu *vcpu);
-void sev_free_vcpu(struct kvm_vcpu *vcpu);
+void sev_free_vcpu(struct kvm_vcpu *vcpu, unsigned int cpu);
 int sev_launch(struct kvm *kvm);
 void sev_gmem_invalidate(struct kvm *kvm);
 int svm_allocate_nested(struct kvm_vcpu *vcpu);
-void svm_free_nested(struct kvm_vcpu *vcpu);
+void svm_free_nested(struct kvm_vcpu *vcpu, unsigned int cpu);
 
 /* ---- labels ---- */
 void kvm_vcpu_label(const struct kvm_vcpu *vcpu, const char *what, char *buf, size_t len);

@@ -73,14 +73,14 @@ static int kvm_alloc_guest_memory(struct kvm *kvm)
 		struct page *p = NULL;
 
 		for (;; order--) {
-			p = mm_alloc_pages(host->mm, gfp | MM_GFP_ZERO, order);
+			p = mm_alloc_pages(host->mm, kvm->cfg.cpu, gfp | MM_GFP_ZERO, order);
 			if (p || order == 0)
 				break;
 		}
 		if (!p)
 			return SNP_ENOMEM;
 		if (kvm_mem_push(kvm, p, order, gpa)) {
-			mm_free_pages(host->mm, p, order);
+			mm_free_pages(host->mm, kvm->cfg.cpu, p, order);
 			return SNP_ENOMEM;
 		}
 		host->stats.guest_pages += 1ULL << order;
@@ -94,7 +94,8 @@ static void kvm_free_guest_memory(struct kvm *kvm)
 {
 	for (size_t i = 0; i < kvm->nr_mem; i++)
 		if (kvm->mem[i].page)
-			mm_free_pages(kvm->host->mm, kvm->mem[i].page, kvm->mem[i].order);
+			mm_free_pages(kvm->host->mm, kvm->cfg.cpu, kvm->mem[i].page,
+				      kvm->mem[i].order);
 	free(kvm->mem);
 	kvm->mem = NULL;
 	kvm->nr_mem = 0;
@@ -102,34 +103,35 @@ static void kvm_free_guest_memory(struct kvm *kvm)
 
 /* ---- vCPUs ---- */
 
-/* An order-0 zeroed GFP_KERNEL_ACCOUNT page (alloc_page(), vzalloc() of one page). */
-static struct page *kvm_alloc_zeroed(struct kvm_host *host)
+/* An order-0 zeroed GFP_KERNEL_ACCOUNT page on @cpu (alloc_page(), vzalloc() of one page). */
+static struct page *kvm_alloc_zeroed(struct kvm_host *host, unsigned int cpu)
 {
-	return mm_alloc_pages(host->mm, MM_GFP_KERNEL_ACCOUNT | MM_GFP_ZERO, 0);
+	return mm_alloc_pages(host->mm, cpu, MM_GFP_KERNEL_ACCOUNT | MM_GFP_ZERO, 0);
 }
 
-static void kvm_free_vcpu_page(struct kvm_host *host, struct page **p)
+static void kvm_free_vcpu_page(struct kvm_host *host, unsigned int cpu, struct page **p)
 {
-	kvm_free_page(host, *p);
+	kvm_free_page(host, cpu, *p);
 	*p = NULL;
 }
 
 /*
  * kvm_arch_vcpu_destroy() (arch/x86/kvm/x86.c, 6.1 and 6.12): vendor state
  * (vcpu_free), the guest fpstate (fpu_free_guest_fpstate), the LAPIC, then
- * pio_data; kvm_vcpu_destroy() then frees vcpu->run.
+ * pio_data; kvm_vcpu_destroy() then frees vcpu->run.  Everything is freed on
+ * @cpu, the CPU the teardown runs on.
  */
-static void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
+static void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu, unsigned int cpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 
 	if (vcpu->running_cpu >= 0)
 		kvm_x86_call(host, vcpu_exit)(vcpu);
-	kvm_x86_call(host, vcpu_free)(vcpu);
-	kvm_free_vcpu_page(host, &vcpu->guest_fpu);
+	kvm_x86_call(host, vcpu_free)(vcpu, cpu);
+	kvm_free_vcpu_page(host, cpu, &vcpu->guest_fpu);
 	if (vcpu->has_apic)
-		kvm_free_lapic(vcpu);
-	kvm_free_vcpu_page(host, &vcpu->pio_data);
+		kvm_free_lapic(vcpu, cpu);
+	kvm_free_vcpu_page(host, cpu, &vcpu->pio_data);
 }
 
 /*
@@ -138,11 +140,13 @@ static void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
  * pio_data page, the guest fpstate (fx_init() -> fpu_alloc_guest_fpstate():
  * vzalloc() of the default xstate size, under 4K: one page), then the
  * vendor's vcpu_create (svm: vmcb01, the SEV-ES VMSA, the MSR permission
- * map).  Slab objects (mce_banks, the emulator context) are not pages.
+ * map).  Slab objects (mce_banks, the emulator context) are not pages.  All
+ * on the creating CPU, vcpu->created_on.
  */
 static int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
+	unsigned int cpu = vcpu->created_on;
 	int ret;
 
 	if (vcpu->has_apic) {
@@ -150,17 +154,17 @@ static int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 		if (ret)
 			return ret;
 	}
-	vcpu->pio_data = kvm_alloc_zeroed(host);
-	vcpu->guest_fpu = vcpu->pio_data ? kvm_alloc_zeroed(host) : NULL;
+	vcpu->pio_data = kvm_alloc_zeroed(host, cpu);
+	vcpu->guest_fpu = vcpu->pio_data ? kvm_alloc_zeroed(host, cpu) : NULL;
 	if (!vcpu->guest_fpu)
 		ret = SNP_ENOMEM;
 	else
 		ret = kvm_x86_call(host, vcpu_create)(vcpu);
 	if (ret) {
-		kvm_free_vcpu_page(host, &vcpu->guest_fpu);
+		kvm_free_vcpu_page(host, cpu, &vcpu->guest_fpu);
 		if (vcpu->has_apic)
-			kvm_free_lapic(vcpu);
-		kvm_free_vcpu_page(host, &vcpu->pio_data);
+			kvm_free_lapic(vcpu, cpu);
+		kvm_free_vcpu_page(host, cpu, &vcpu->pio_data);
 	}
 	return ret;
 }
@@ -184,12 +188,11 @@ int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cp
 		return SNP_ENOMEM;
 	*vcpu = (struct kvm_vcpu){ .kvm = kvm, .vcpu_id = vcpu_id, .created_on = cpu,
 				   .running_cpu = -1, .has_apic = kvm->cfg.lapic_in_kernel };
-	mm_set_cpu(host->mm, cpu);
 	/* kvm_vm_ioctl_create_vcpu() (virt/kvm/kvm_main.c): vcpu->run first */
-	vcpu->run = kvm_alloc_zeroed(host);
+	vcpu->run = kvm_alloc_zeroed(host, cpu);
 	ret = vcpu->run ? kvm_arch_vcpu_create(vcpu) : SNP_ENOMEM;
 	if (ret) {
-		kvm_free_vcpu_page(host, &vcpu->run);
+		kvm_free_vcpu_page(host, cpu, &vcpu->run);
 		free(vcpu);
 		return ret;
 	}
@@ -235,7 +238,6 @@ int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg)
 		free(kvm);
 		return ret;
 	}
-	mm_set_cpu(host->mm, cfg->cpu);
 	ret = kvm_alloc_guest_memory(kvm);
 	if (ret) {
 		kvm_destroy_vm(host, kvm->id);
@@ -265,12 +267,12 @@ int kvm_destroy_vm(struct kvm_host *host, int vm)
 
 	if (!kvm)
 		return host ? SNP_ENOENT : SNP_EINVAL;
-	mm_set_cpu(host->mm, kvm->cfg.cpu);
+	/* The teardown runs on the VMM's CPU, kvm->cfg.cpu. */
 	for (unsigned i = 0; i < KVM_MAX_VCPUS; i++) {
 		if (!kvm->vcpus[i])
 			continue;
-		kvm_arch_vcpu_destroy(kvm->vcpus[i]);
-		kvm_free_vcpu_page(host, &kvm->vcpus[i]->run);   /* kvm_vcpu_destroy() */
+		kvm_arch_vcpu_destroy(kvm->vcpus[i], kvm->cfg.cpu);
+		kvm_free_vcpu_page(host, kvm->cfg.cpu, &kvm->vcpus[i]->run);   /* kvm_vcpu_destroy() */
 		free(kvm->vcpus[i]);
 		kvm->vcpus[i] = NULL;
 	}
@@ -342,8 +344,7 @@ int kvm_vcpu_enable_nested(struct kvm_host *host, int vm, unsigned vcpu_id)
 		return SNP_ENOTSUP;
 	if (vcpu->nested.initialized)
 		return SNP_EEXIST;
-	mm_set_cpu(host->mm, vcpu->created_on);
-	return kvm_x86_call(host, nested_enable)(vcpu);
+	return kvm_x86_call(host, nested_enable)(vcpu);   /* on vcpu->created_on */
 }
 
 int kvm_vcpu_disable_nested(struct kvm_host *host, int vm, unsigned vcpu_id)
@@ -359,8 +360,7 @@ int kvm_vcpu_disable_nested(struct kvm_host *host, int vm, unsigned vcpu_id)
 		return SNP_ENOENT;
 	if (vcpu->running_cpu >= 0)
 		return SNP_EBUSY;
-	mm_set_cpu(host->mm, vcpu->created_on);
-	kvm_x86_call(host, nested_free)(vcpu);
+	kvm_x86_call(host, nested_free)(vcpu, vcpu->created_on);
 	return 0;
 }
 

@@ -56,7 +56,7 @@ int sev_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 
-	vcpu->vmsa = snp_safe_alloc_page(host->mm);
+	vcpu->vmsa = snp_safe_alloc_page(host->mm, vcpu->created_on);
 	if (!vcpu->vmsa)
 		return SNP_ENOMEM;
 	kvm_account_sensitive(host, KVM_PAGE_VMSA, vcpu->vmsa);
@@ -87,7 +87,7 @@ static int snp_page_reclaim_shared(struct kvm_host *host, snp_pfn_t pfn)
 }
 
 /**
- * sev_free_vcpu() - free the VMSA.
+ * sev_free_vcpu() - free the VMSA (on @cpu, the CPU the teardown runs on).
  *
  * As Linux does it (arch/x86/kvm/svm/sev.c sev_free_vcpu(), 6.9+): an SNP
  * VMSA is made shared with one RMPUPDATE (kvm_rmp_make_shared() ->
@@ -96,7 +96,7 @@ static int snp_page_reclaim_shared(struct kvm_host *host, snp_pfn_t pfn)
  * would poison the next owner, so it is leaked on purpose
  * (snp_leak_pages()) and listed.
  */
-void sev_free_vcpu(struct kvm_vcpu *vcpu)
+void sev_free_vcpu(struct kvm_vcpu *vcpu, unsigned int cpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 	char label[48];
@@ -117,7 +117,7 @@ void sev_free_vcpu(struct kvm_vcpu *vcpu)
 		}
 		vcpu->vmsa_private = false;
 	}
-	snp_safe_free_page(host->mm, vcpu->vmsa);
+	snp_safe_free_page(host->mm, cpu, vcpu->vmsa);
 	vcpu->vmsa = NULL;
 }
 
@@ -209,7 +209,7 @@ static void snp_leak_guest_pages(struct kvm *kvm, struct kvm_guest_block *b, con
 		mm_split_page(host->mm, b->page, b->order);
 	for (uint64_t j = 0; j < (1ULL << b->order); j++) {
 		if (!failed[j]) {
-			mm_free_pages(host->mm, mm_pfn_to_page(host->mm, base + j), 0);
+			mm_free_pages(host->mm, kvm->cfg.cpu, mm_pfn_to_page(host->mm, base + j), 0);
 			continue;
 		}
 		snprintf(label, sizeof(label), "vm %d gpa 0x%llx", kvm->id,

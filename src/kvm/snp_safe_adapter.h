@@ -15,7 +15,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct mm_host *snp_core_env;
+/*
+ * The model's handle for one call: the host and the CPU the call runs on.
+ * The kernel's allocator uses this_cpu's lists; the model has no current
+ * CPU, so the CPU travels with the handle (mm_alloc_pages_node()).
+ */
+struct snp_core_ctx {
+	struct mm_host *mm;
+	unsigned int cpu;
+};
+typedef const struct snp_core_ctx *snp_core_env;
 typedef mm_gfp_t snp_core_gfp;
 typedef uint64_t snp_core_u64;
 typedef struct { char unused; } snp_core_lock;
@@ -25,36 +34,36 @@ struct snp_core_pool;
 static inline void snp_core_lock_pool(snp_core_lock *l) { (void)l; }
 static inline void snp_core_unlock_pool(snp_core_lock *l) { (void)l; }
 
-static inline struct page *snp_core_alloc_pages(snp_core_env mm, int node, snp_core_gfp gfp,
+static inline struct page *snp_core_alloc_pages(snp_core_env env, int node, snp_core_gfp gfp,
 						unsigned int order)
 {
-	return mm_alloc_pages_node(mm, node, gfp, order);
+	return mm_alloc_pages_node(env->mm, env->cpu, node, gfp, order);
 }
 
 /* split_page() of a live order-1 block cannot fail. */
-static inline void snp_core_split_pair(snp_core_env mm, struct page *page)
+static inline void snp_core_split_pair(snp_core_env env, struct page *page)
 {
-	int err = mm_split_page(mm, page, 1);
+	int err = mm_split_page(env->mm, page, 1);
 
 	(void)err;
 }
 
 /* The second page of a pair (struct page is opaque here: by pfn). */
-static inline struct page *snp_core_next_page(snp_core_env mm, struct page *page)
+static inline struct page *snp_core_next_page(snp_core_env env, struct page *page)
 {
-	return mm_pfn_to_page(mm, mm_page_to_pfn(mm, page) + 1);
+	return mm_pfn_to_page(env->mm, mm_page_to_pfn(env->mm, page) + 1);
 }
 
-static inline void snp_core_free_page(snp_core_env mm, struct page *page)
+static inline void snp_core_free_page(snp_core_env env, struct page *page)
 {
-	int err = mm_free_pages(mm, page, 0);
+	int err = mm_free_pages(env->mm, env->cpu, page, 0);
 
 	(void)err;	/* a page the core itself took: never a bad free */
 }
 
-static inline bool snp_core_2m_aligned(snp_core_env mm, struct page *page)
+static inline bool snp_core_2m_aligned(snp_core_env env, struct page *page)
 {
-	return snp_pfn_2m_aligned(mm_page_to_pfn(mm, page));
+	return snp_pfn_2m_aligned(mm_page_to_pfn(env->mm, page));
 }
 
 /* Order-0 pages are taken unzeroed and only the kept one is cleared. */
@@ -70,18 +79,18 @@ static inline snp_core_gfp snp_core_order1_gfp(snp_core_gfp gfp)
 }
 
 /* clear_page() of the one order-0 page kept. */
-static inline void snp_core_finish_page(snp_core_env mm, struct page *page, snp_core_gfp gfp)
+static inline void snp_core_finish_page(snp_core_env env, struct page *page, snp_core_gfp gfp)
 {
-	int err = mm_clear_page(mm, page);
+	int err = mm_clear_page(env->mm, page);
 
 	(void)gfp;
 	(void)err;	/* a live page of this host: cannot fail */
 }
 
 /* Every node's pool back to the allocator (snp_safe_release(), snp_alloc.c). */
-static inline long snp_core_memory_short(snp_core_env mm)
+static inline long snp_core_memory_short(snp_core_env env)
 {
-	return snp_safe_release(mm);
+	return snp_safe_release(env->mm, env->cpu);
 }
 
 #define snp_core_read_len(pool) ((pool)->len)

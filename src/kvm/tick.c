@@ -22,9 +22,10 @@ void kvm_tick_config_init(struct kvm_tick_config *cfg)
 
 /* ---- kernel work ---- */
 
-static void kwork_free_idx(struct kvm_host *host, unsigned i)
+/* Kernel work on @cpu gives back page @i. */
+static void kwork_free_idx(struct kvm_host *host, unsigned int cpu, unsigned i)
 {
-	mm_free_pages(host->mm, host->kwork[i].page, host->kwork[i].order);
+	mm_free_pages(host->mm, cpu, host->kwork[i].page, host->kwork[i].order);
 	host->kwork[i] = host->kwork[--host->nr_kwork];
 	host->stats.kernel_frees++;
 }
@@ -33,8 +34,8 @@ void kvm_host_kernel_work_release(struct kvm_host *host)
 {
 	if (!host)
 		return;
-	while (host->nr_kwork)
-		kwork_free_idx(host, host->nr_kwork - 1);
+	while (host->nr_kwork)   /* a teardown, on CPU 0 */
+		kwork_free_idx(host, 0, host->nr_kwork - 1);
 }
 
 /* Mostly order 0, some small orders (slab, skb frags), rarely a 2MB folio. */
@@ -71,9 +72,8 @@ static void kwork_alloc(struct kvm_host *host, unsigned cpu, uint64_t *rng)
 	struct page *p;
 
 	if (host->nr_kwork == host->cfg.kernel_work_max)
-		kwork_free_idx(host, (unsigned)mm_rng_below(rng, host->nr_kwork));
-	mm_set_cpu(host->mm, cpu);
-	p = mm_alloc_pages(host->mm, gfp | MM_GFP_NORETRY, order);
+		kwork_free_idx(host, cpu, (unsigned)mm_rng_below(rng, host->nr_kwork));
+	p = mm_alloc_pages(host->mm, cpu, gfp | MM_GFP_NORETRY, order);
 	if (!p)
 		return;
 	host->kwork[host->nr_kwork++] = (struct kvm_kwork_page){ .page = p, .order = order };
@@ -223,7 +223,7 @@ static void kernel_work(struct kvm_host *host, unsigned cpu, const struct kvm_ti
 		if (r < cfg->alloc_pct)
 			kwork_alloc(host, cpu, rng);
 		else if (r < cfg->alloc_pct + cfg->free_pct && host->nr_kwork)
-			kwork_free_idx(host, (unsigned)mm_rng_below(rng, host->nr_kwork));
+			kwork_free_idx(host, cpu, (unsigned)mm_rng_below(rng, host->nr_kwork));
 		else
 			kwork_write(host, cpu, mm_rng_below(rng, 100) < cfg->near_pct, t, rng, rep);
 	}

@@ -89,10 +89,10 @@ void kvm_account_sensitive(struct kvm_host *host, enum kvm_page_kind kind, const
 		host->stats.sensitive_aligned[kind]++;
 }
 
-void kvm_free_page(struct kvm_host *host, struct page *p)
+void kvm_free_page(struct kvm_host *host, unsigned int cpu, struct page *p)
 {
 	if (p)
-		mm_free_pages(host->mm, p, 0);
+		mm_free_pages(host->mm, cpu, p, 0);
 }
 
 bool kvm_guest_sev(const struct kvm *kvm)
@@ -192,7 +192,6 @@ int kvm_x86_vendor_init(struct kvm_host *host, const struct kvm_x86_init_ops *op
 	if (ret)
 		return ret;
 	host->vendor = ops;
-	mm_set_cpu(host->mm, 0);   /* module load runs on the setup CPU */
 	ret = ops->hardware_setup(host);
 	if (ret) {
 		memset(&host->x86, 0, sizeof(host->x86));
@@ -209,7 +208,6 @@ int kvm_x86_vendor_exit(struct kvm_host *host)
 		return SNP_ENOENT;
 	if (host->nr_vms)
 		return SNP_EBUSY;
-	mm_set_cpu(host->mm, 0);
 	host->vendor->hardware_unsetup(host);
 	memset(&host->x86, 0, sizeof(host->x86));
 	host->vendor = NULL;

@@ -57,13 +57,13 @@ static double alloc_round(struct mm_host *mm, uint64_t pairs, uint64_t *aligned)
 
 	for (uint64_t done = 0; done < pairs; done += BENCH_BATCH) {
 		for (unsigned i = 0; i < BENCH_BATCH; i++) {
-			held[i] = snp_safe_alloc_page(mm);
+			held[i] = snp_safe_alloc_page(mm, 0);
 			if (!held[i])
 				return -1;
 		}
 		for (unsigned i = 0; i < BENCH_BATCH; i++) {
 			*aligned += snp_pfn_2m_aligned(mm_page_to_pfn(mm, held[i]));
-			snp_safe_free_page(mm, held[i]);
+			snp_safe_free_page(mm, 0, held[i]);
 		}
 	}
 	return sim_now() - t0;
@@ -184,7 +184,7 @@ int sim_bench_alloc_run(const struct sim_bench_alloc_config *cfg, struct sim_ben
 		out[s].ratio_with_clear = out[s].ns_with_clear / out[SNP_ALLOC_NAIVE].ns_with_clear;
 	}
 out:
-	snp_safe_release(mm);
+	snp_safe_release(mm, 0);
 	mm_aged_release(mm, aged);
 	mm_host_destroy(mm);
 	return ret;

@@ -240,7 +240,7 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 	age_seed = mm_rng_next(&rng);
 	if (from) {
 		/* No sieve pool yet (nothing allocated through it); say so rather than assume. */
-		ret = snp_safe_release(kvm_host_mm(host));
+		ret = snp_safe_release(kvm_host_mm(host), 0);
 		if (ret >= 0)
 			ret = mm_host_copy_state(kvm_host_mm(host),
 						 kvm_host_mm((struct kvm_host *)from));

@@ -82,16 +82,14 @@ static unsigned prepare_host(struct kvm_host *host, unsigned reach)
 	uint64_t now;
 	unsigned slab;
 
-	mm_set_cpu(mm, 1);
-	for (unsigned i = 0; i < REPRO_PAGE_CACHE; i++)
-		if (!mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, 0))
+	for (unsigned i = 0; i < REPRO_PAGE_CACHE; i++)   /* page cache, read on CPU 1 */
+		if (!mm_alloc_pages(mm, 1, MM_GFP_HIGHUSER_MOVABLE, 0))
 			return 0;
-	mm_set_cpu(mm, 0);
 	now = unmovable_reach(mm);
 	if (now <= reach)
 		return 0;
 	for (slab = 0; slab < now - reach; slab++)
-		if (!mm_alloc_pages(mm, MM_GFP_KERNEL, 0))
+		if (!mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0))
 			return 0;
 	return unmovable_reach(mm) == reach ? slab : 0;
 }
@@ -173,8 +171,7 @@ static void other_process(struct kvm_host *host, struct sim_repro_result *r)
 	struct snp_machine *m = kvm_host_machine(host);
 	struct page *p;
 
-	mm_set_cpu(mm, 0);
-	p = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);   /* UNMOVABLE, as KVM's pages */
+	p = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0);   /* UNMOVABLE, as KVM's pages */
 	r->write_pfn = p ? mm_page_to_pfn(mm, p) : MM_PFN_INVALID;
 	r->same_region = p && region_of(r->write_pfn) == region_of(r->vmcb_pfn);
 	snp_direct_map_lookup(m, snp_pfn_to_virt(r->write_pfn), &r->write_map);
@@ -192,7 +189,7 @@ static void other_process(struct kvm_host *host, struct sim_repro_result *r)
 	     r->write_ret == 0 ? "no fault" :
 	     r->have_fault && r->fault.spurious ? "spurious RMP violation #PF" : "RMP violation #PF");
 	if (p)
-		mm_free_pages(mm, p, 0);
+		mm_free_pages(mm, 0, p, 0);
 }
 
 /* Step 1's text: where the VMCB came from. */
