@@ -172,8 +172,8 @@ void snp_alloc_reset_stats(struct mm_host *mm)
 }
 
 /* get_zeroed_page() on @node: a kernel without the workaround, or SNP off. */
-static struct page *plain_alloc(snp_core_env env, struct snp_alloc_state *st, int node,
-				mm_gfp_t gfp)
+static struct page *plain_alloc(const struct snp_core_env *env, struct snp_alloc_state *st,
+				int node, mm_gfp_t gfp)
 {
 	struct page *p = mm_alloc_pages_node(env->mm, env->cpu, node, gfp | MM_GFP_ZERO, 0);
 
@@ -182,7 +182,7 @@ static struct page *plain_alloc(snp_core_env env, struct snp_alloc_state *st, in
 	return p;
 }
 
-static struct page *dispatch(snp_core_env env, struct snp_alloc_state *st, int node,
+static struct page *dispatch(const struct snp_core_env *env, struct snp_alloc_state *st, int node,
 			     mm_gfp_t gfp)
 {
 	struct snp_core_pool *pool = &st->pool[node];
@@ -197,7 +197,7 @@ static struct page *dispatch(snp_core_env env, struct snp_alloc_state *st, int n
 struct page *snp_safe_alloc_page_node(struct mm_host *mm, unsigned int cpu, int node,
 				      mm_gfp_t gfp)
 {
-	const struct snp_core_ctx env = { .mm = mm, .cpu = cpu };
+	const struct snp_core_env env = { .mm = mm, .cpu = cpu };
 	struct snp_alloc_state *st;
 	struct page *p;
 
@@ -245,7 +245,7 @@ int snp_safe_free_page(struct mm_host *mm, unsigned int cpu, struct page *page)
 
 int snp_safe_shrink(struct mm_host *mm, unsigned int cpu, uint64_t nr)
 {
-	const struct snp_core_ctx env = { .mm = mm, .cpu = cpu };
+	const struct snp_core_env env = { .mm = mm, .cpu = cpu };
 	struct snp_alloc_state *st;
 	uint64_t done = 0;
 
