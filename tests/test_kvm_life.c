@@ -39,7 +39,7 @@ static uint64_t free_pages(struct kvm_host *host)
 	return c.free + c.pcp;
 }
 
-static int new_vm(struct kvm_host *host, enum snp_guest_type t, uint64_t pages, unsigned nvcpu)
+static int new_vm(struct kvm_host *host, enum snp_guest_type t, uint64_t pages, unsigned int nvcpu)
 {
 	struct kvm_vm_config vc;
 	int vm;
@@ -48,7 +48,7 @@ static int new_vm(struct kvm_host *host, enum snp_guest_type t, uint64_t pages, 
 	vc.guest_pages = pages;
 	vm = kvm_create_vm(host, &vc);
 	KASSERT(vm >= 0);
-	for (unsigned i = 0; i < nvcpu; i++)
+	for (unsigned int i = 0; i < nvcpu; i++)
 		KASSERT_EQ(kvm_create_vcpu(host, vm, i, i % 2), 0);
 	return vm;
 }
@@ -147,7 +147,7 @@ static void test_kvm_svm_lapic_uses_hook(void)
 static struct kvm_x86_ops test_ops;
 static struct kvm_x86_init_ops test_init;
 static struct mm_host *test_mm;
-static unsigned hook_calls;
+static unsigned int hook_calls;
 
 static struct page *test_hook(struct kvm_vcpu *vcpu)
 {
@@ -229,10 +229,10 @@ static void test_kvm_static_call_slots_bound_once(void)
 }
 
 /* Guest pages the RMP still assigns (a VMSA not counted). */
-static unsigned assigned_guest_pages(struct kvm_host *host)
+static unsigned int assigned_guest_pages(struct kvm_host *host)
 {
 	struct snp_rmp *rmp = snp_machine_rmp(kvm_host_machine(host));
-	unsigned n = 0;
+	unsigned int n = 0;
 
 	for (snp_pfn_t p = 0; p < mm_nr_pages(kvm_host_mm(host)); p++) {
 		struct snp_rmpentry e;
@@ -497,19 +497,19 @@ static void test_kvm_snp_vmsa_leaked_when_inuse(void)
 
 /* ---- 1,000 VMs ---- */
 
-static void churn(struct kvm_host *host, unsigned nr_vms, uint64_t seed)
+static void churn(struct kvm_host *host, unsigned int nr_vms, uint64_t seed)
 {
 	uint64_t rng = seed;
 
-	for (unsigned i = 0; i < nr_vms; i++) {
+	for (unsigned int i = 0; i < nr_vms; i++) {
 		enum snp_guest_type t = (enum snp_guest_type)(i % 4);
-		unsigned nv = 1 + (unsigned)mm_rng_below(&rng, 2);
+		unsigned int nv = 1 + (unsigned int)mm_rng_below(&rng, 2);
 		int vm = new_vm(host, t, 1 + mm_rng_below(&rng, 8), nv);
 
 		if (t == SNP_GUEST_SVM && mm_rng_below(&rng, 2))
 			KASSERT_EQ(kvm_vcpu_enable_nested(host, vm, 0), 0);
 		KASSERT_EQ(kvm_vm_launch(host, vm), 0);
-		if (kvm_vcpu_run(host, vm, 0, (unsigned)mm_rng_below(&rng, 2), NULL) == 0)
+		if (kvm_vcpu_run(host, vm, 0, (unsigned int)mm_rng_below(&rng, 2), NULL) == 0)
 			KASSERT_EQ(kvm_vcpu_exit(host, vm, 0), 0);
 		KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
 		KEXPECT_EQ(kvm_destroy_vm(host, vm), SNP_ENOENT);
@@ -522,9 +522,9 @@ static void test_kvm_1000_vms_no_page_lost(void)
 		SNP_ALLOC_UPSTREAM, SNP_ALLOC_NAIVE, SNP_ALLOC_SIEVE,
 	};
 
-	for (unsigned s = 0; s < KTAP_ARRAY_SIZE(strat); s++) {
+	for (unsigned int s = 0; s < KTAP_ARRAY_SIZE(strat); s++) {
 		struct kvm_host *host = new_host(strat[s]);
-		unsigned n = strat[s] == SNP_ALLOC_UPSTREAM ? 1000 : 300;
+		unsigned int n = strat[s] == SNP_ALLOC_UPSTREAM ? 1000 : 300;
 		uint64_t start;
 		struct kvm_host_stats st;
 		char msg[256];
@@ -657,7 +657,7 @@ static void test_kvm_snp_switch_and_asids(void)
 
 /* ---- ticks ---- */
 
-static void tick_run(enum snp_alloc_strategy s, unsigned ticks, struct kvm_host_stats *st)
+static void tick_run(enum snp_alloc_strategy s, unsigned int ticks, struct kvm_host_stats *st)
 {
 	struct kvm_host_config cfg;
 	struct kvm_host *host;
@@ -677,14 +677,14 @@ static void tick_run(enum snp_alloc_strategy s, unsigned ticks, struct kvm_host_
 	KASSERT_EQ(mm_age(kvm_host_mm(host), &ac, &aged), 0);
 	snp_safe_release(kvm_host_mm(host), 0);
 	start = free_pages(host);
-	for (unsigned i = 0; i < 24; i++) {
+	for (unsigned int i = 0; i < 24; i++) {
 		int vm = new_vm(host, (enum snp_guest_type)(i % 4), 4, 2);
 
 		if (i % 4 == 0)
 			KASSERT_EQ(kvm_vcpu_enable_nested(host, vm, 0), 0);
 		KASSERT_EQ(kvm_vm_launch(host, vm), 0);
 	}
-	for (unsigned t = 0; t < ticks; t++)
+	for (unsigned int t = 0; t < ticks; t++)
 		KASSERT_EQ(kvm_host_tick(host, 1000 + t, NULL, NULL), 0);
 	for (int vm = 0; vm < 24; vm++)
 		KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
@@ -702,14 +702,14 @@ static void test_kvm_tick_deterministic(void)
 		SNP_ALLOC_NAIVE, SNP_ALLOC_UPSTREAM, SNP_ALLOC_SIEVE,
 	};
 
-	for (unsigned s = 0; s < KTAP_ARRAY_SIZE(strat); s++) {
+	for (unsigned int s = 0; s < KTAP_ARRAY_SIZE(strat); s++) {
 		struct kvm_host_stats a, b;
 		uint64_t al = 0, nr = 0;
 
 		tick_run(strat[s], 200, &a);
 		tick_run(strat[s], 200, &b);
 		KEXPECT(memcmp(&a, &b, sizeof(a)) == 0);
-		for (unsigned k = 0; k < KVM_PAGE_NR_KINDS; k++) {
+		for (unsigned int k = 0; k < KVM_PAGE_NR_KINDS; k++) {
 			al += a.sensitive_aligned[k];
 			nr += a.sensitive_allocated[k];
 		}

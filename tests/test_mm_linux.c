@@ -97,8 +97,8 @@ static void test_zone_layout(void)
 {
 	static const struct {
 		uint64_t mib;
-		unsigned nodes;
-		unsigned nr;                 /* zones of node 0 */
+		unsigned int nodes;
+		unsigned int nr;                 /* zones of node 0 */
 		enum mm_zone_type last;      /* node 0's highest zone */
 	} cases[] = {
 		{ 64, 1, 2, MM_ZONE_DMA32 },
@@ -107,7 +107,7 @@ static void test_zone_layout(void)
 		{ 8192, 2, 2, MM_ZONE_DMA32 },   /* node 0 is pfns below 4 GiB */
 	};
 
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(cases); i++) {
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(cases); i++) {
 		struct mm_host *mm = linux_host(cases[i].mib, cases[i].nodes, 1);
 		struct mm_zone_info z[MM_NR_ZONE_TYPES];
 		int n = mm_node_zones(mm, 0, z, MM_NR_ZONE_TYPES);
@@ -187,7 +187,7 @@ static struct mm_host *mt_host(enum mm_kernel k)
 /* Take every max-order block as MOVABLE; return them in @blk[16]. */
 static void take_all_movable(struct mm_host *mm, struct page *blk[16])
 {
-	for (unsigned i = 0; i < 16; i++) {
+	for (unsigned int i = 0; i < 16; i++) {
 		blk[i] = mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE, MM_MAX_ORDER);
 		KASSERT(blk[i]);
 		KEXPECT_EQ(mmt_pfn(mm, blk[i]), (snp_pfn_t)i << MM_MAX_ORDER);
@@ -203,7 +203,7 @@ static void take_all_movable(struct mm_host *mm, struct page *blk[16])
  */
 static void test_unmovable_steals_largest(void)
 {
-	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+	for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
 		struct mm_host *mm = mt_host(kernels[k]);
 		struct page *blk[16], *small, *p;
 
@@ -241,7 +241,7 @@ static void test_unmovable_steals_largest(void)
  */
 static void test_free_into_stolen_block(void)
 {
-	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+	for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
 		struct mm_host *mm = mt_host(kernels[k]);
 		struct page *blk[16], *x, *upper, *u;
 		uint64_t un0, un1, mv0, mv1;
@@ -290,7 +290,7 @@ static void test_partial_steal_61_vs_612(void)
 {
 	uint64_t moved[2];
 
-	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+	for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
 		struct mm_host *mm = mt_host(kernels[k]);
 		struct page *blk[16], *held[512], *u;
 		uint64_t n = 0;
@@ -299,15 +299,15 @@ static void test_partial_steal_61_vs_612(void)
 		KASSERT_EQ(mm_free_pages(mm, 0, blk[3], MM_MAX_ORDER), 0);   /* pfns 3072..4095 */
 		KASSERT(mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE, MM_PAGEBLOCK_ORDER));  /* 3072 */
 		/* the pageblock at 3584: 320 MOVABLE pages in use (order 6 x 5), 192 free */
-		for (unsigned i = 0; i < 8; i++)
+		for (unsigned int i = 0; i < 8; i++)
 			KASSERT((held[i] = mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE, 6)));
-		for (unsigned i = 5; i < 8; i++)
+		for (unsigned int i = 5; i < 8; i++)
 			KASSERT_EQ(mm_free_pages(mm, 0, held[i], 6), 0);
 		u = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0);
 		KASSERT(u);
 		KEXPECT(mmt_pfn(mm, u) >= 3584 + 320);
 		KEXPECT_EQ(mm_pageblock_migratetype(mm, 3584), MM_MT_MOVABLE);
-		for (unsigned o = 0; o <= MM_MAX_ORDER; o++) {
+		for (unsigned int o = 0; o <= MM_MAX_ORDER; o++) {
 			uint64_t c;
 
 			KASSERT_EQ(mm_free_blocks_mt(mm, 0, o, MM_MT_UNMOVABLE, &c), 0);
@@ -379,7 +379,7 @@ static void test_nofragment(void)
  */
 static void test_batchsize_table(void)
 {
-	static const struct { uint64_t managed; unsigned batch; } t[] = {
+	static const struct { uint64_t managed; unsigned int batch; } t[] = {
 		{ 3840, 1 },      /* DMA: 3 / 4 = 0 -> 1; pow2(1) - 1 = 0 -> 1 */
 		{ 12288, 3 },     /* 48 MiB: 12 / 4 = 3; pow2(4) - 1 */
 		{ 65536, 15 },    /* 256 MiB: 16; pow2(24) - 1 */
@@ -390,7 +390,7 @@ static void test_batchsize_table(void)
 		{ 1ULL << 26, 63 },
 	};
 
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(t); i++)
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(t); i++)
 		if (mm_zone_batchsize(t[i].managed) != t[i].batch)
 			ktap_fail(__FILE__, __LINE__, "zone_batchsize(%llu) = %u, expected %u",
 				  (unsigned long long)t[i].managed, mm_zone_batchsize(t[i].managed),
@@ -410,7 +410,7 @@ static void test_batchsize_table(void)
  */
 static void test_pcp_sizes_2g(void)
 {
-	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+	for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
 		struct mm_host *mm = linux_host_k(2048, 1, 4, kernels[k]);
 		struct mm_pcp_info pi;
 
@@ -444,17 +444,17 @@ static struct mm_host *host_2g(enum mm_kernel k)
 
 static void test_pcp_refill_and_drain(void)
 {
-	static const struct { unsigned left, high, after_drain, high_after; } want[] = {
+	static const struct { unsigned int left, high, after_drain, high_after; } want[] = {
 		{ 62, 489, 426, 489 },    /* 6.1 */
 		{ 125, 678, 63, 552 },    /* 6.12 */
 	};
 
-	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+	for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
 		struct mm_host *mm = host_2g(kernels[k]);
 		struct mm_pcp_info pi;
 		struct page *held[489];
 
-		for (unsigned i = 0; i < 64; i++)
+		for (unsigned int i = 0; i < 64; i++)
 			KASSERT(mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0));
 		KASSERT_EQ(mm_pcp_sizes(mm, MM_DMA_END_PFN, 0, &pi), 0);
 		ktap_log("%s: after 64 allocations %u left on the list, high %u",
@@ -465,9 +465,9 @@ static void test_pcp_refill_and_drain(void)
 
 		/* a fresh host: 489 pages taken on CPU 1, freed on CPU 0 */
 		mm = host_2g(kernels[k]);
-		for (unsigned i = 0; i < 489; i++)
+		for (unsigned int i = 0; i < 489; i++)
 			KASSERT((held[i] = mm_alloc_pages(mm, 1, MM_GFP_KERNEL, 0)));
-		for (unsigned i = 0; i < 489; i++)
+		for (unsigned int i = 0; i < 489; i++)
 			KASSERT_EQ(mm_free_pages(mm, 0, held[i], 0), 0);
 		KASSERT_EQ(mm_pcp_sizes(mm, MM_DMA_END_PFN, 0, &pi), 0);
 		ktap_log("%s: 489 frees leave %u on the list, high %u", mm_kernel_name(kernels[k]),

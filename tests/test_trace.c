@@ -196,7 +196,7 @@ static void trace_random_bytes(void)
 {
 	unsigned char buf[4096];
 	char why[SNP_TRACE_ERR_LEN];
-	unsigned seed = 12345;
+	unsigned int seed = 12345;
 	int errors = 0;
 
 	for (int round = 0; round < 200; round++) {

@@ -45,7 +45,7 @@ static void print_run(const struct sim_repro_result *r, const struct snp_profile
 	printf("== %s allocator%s, %s profile%s%s ==\n", snp_alloc_strategy_name(r->strategy),
 	       r->strategy == SNP_ALLOC_NAIVE ? " (counterfactual: no workaround)" : "", r->profile,
 	       knobs[0] ? " with " : "", knobs);
-	for (unsigned i = 0; i < r->nr_steps; i++)
+	for (unsigned int i = 0; i < r->nr_steps; i++)
 		printf("%u. %s\n", i + 1, r->steps[i]);
 	if (r->have_fault)
 		cli_print_oops(&r->fault);
@@ -79,7 +79,7 @@ static void json_run(struct json *j, const struct sim_repro_result *r, const str
 		json_obj_end(j);
 	}
 	json_arr_begin(j, "steps");
-	for (unsigned i = 0; i < r->nr_steps; i++)
+	for (unsigned int i = 0; i < r->nr_steps; i++)
 		json_str(j, NULL, r->steps[i]);
 	json_arr_end(j);
 }
@@ -90,7 +90,7 @@ static void json_run(struct json *j, const struct sim_repro_result *r, const str
  */
 static void write_svg(FILE *f, const struct sim_repro_result *r)
 {
-	const unsigned cell = 18, cols = 32, top = 70, left = 20;
+	const unsigned int cell = 18, cols = 32, top = 70, left = 20;
 	snp_pfn_t base = r->vmcb_pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
 
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -105,7 +105,7 @@ static void write_svg(FILE *f, const struct sim_repro_result *r)
 	fprintf(f, "<text x=\"%u\" y=\"40\">write by CPU 0 through a %s direct-map translation; "
 		   "the RMP check of a hugepage reads the base entry</text>\n", left,
 		snp_map_size_name(r->write_map));
-	for (unsigned i = 0; i < SNP_PTRS_PER_PMD; i++) {
+	for (unsigned int i = 0; i < SNP_PTRS_PER_PMD; i++) {
 		snp_pfn_t pfn = base + i;
 		const char *fill = "#dddddd", *what = "page";
 

@@ -35,8 +35,8 @@ struct svm_nested_state {
 
 struct kvm_vcpu {
 	struct kvm *kvm;
-	unsigned vcpu_id;
-	unsigned created_on;   /* CPU of the VMM thread that created it */
+	unsigned int vcpu_id;
+	unsigned int created_on;   /* CPU of the VMM thread that created it */
 	int running_cpu;       /* host CPU in guest mode with it, or -1 */
 	bool has_apic;
 	struct kvm_lapic apic;
@@ -57,7 +57,7 @@ struct kvm_vcpu {
 /* One block of guest memory. */
 struct kvm_guest_block {
 	struct page *page;
-	unsigned order;
+	unsigned int order;
 	snp_gpa_t gpa;
 	bool private;          /* SNP: RMP entries assigned to the guest */
 };
@@ -70,7 +70,7 @@ struct kvm {
 	bool sev_asid;         /* asid comes from the SEV allocator */
 	bool launched;
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
-	unsigned nr_vcpus;
+	unsigned int nr_vcpus;
 	struct kvm_guest_block *mem;
 	size_t nr_mem;
 };
@@ -84,7 +84,7 @@ struct svm_cpu_data {
 /* A page held by host kernel work (page cache, slab, skb). */
 struct kvm_kwork_page {
 	struct page *page;
-	unsigned order;
+	unsigned int order;
 };
 
 struct kvm_host {
@@ -96,12 +96,12 @@ struct kvm_host {
 	const struct kvm_x86_init_ops *vendor;
 	bool avic;
 	struct svm_cpu_data *sd;           /* nr_cpus */
-	unsigned nr_cpus;
+	unsigned int nr_cpus;
 	/* VMs by id (ids grow; a destroyed VM's slot stays NULL). */
 	struct kvm **vms;
 	size_t vms_cap;
 	int next_vm_id;
-	unsigned nr_vms;
+	unsigned int nr_vms;
 	/* ASIDs: SEV/SEV-ES/SNP ones owned by one VM; plain SVM ones rotate. */
 	bool asid_used[SNP_MAX_ASID + 1];
 	uint32_t next_svm_asid;
@@ -110,13 +110,13 @@ struct kvm_host {
 	uint64_t nr_leaks, leaks_cap;
 	/* Host kernel work. */
 	struct kvm_kwork_page *kwork;
-	unsigned nr_kwork;
+	unsigned int nr_kwork;
 	struct kvm_host_stats stats;
 };
 
 /* ---- x86.c helpers shared by the vendors ---- */
 struct kvm *kvm_get_vm(const struct kvm_host *host, int vm);
-struct kvm_vcpu *kvm_get_vcpu(const struct kvm_host *host, int vm, unsigned vcpu_id);
+struct kvm_vcpu *kvm_get_vcpu(const struct kvm_host *host, int vm, unsigned int vcpu_id);
 snp_pfn_t kvm_page_pfn(const struct kvm_host *host, const struct page *p);
 /* Count a sensitive page (and whether it is 2MB-aligned). */
 void kvm_account_sensitive(struct kvm_host *host, enum kvm_page_kind kind, const struct page *p);

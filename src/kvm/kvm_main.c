@@ -34,16 +34,16 @@ static int kvm_vm_table_add(struct kvm_host *host, struct kvm *kvm)
 
 /* ---- guest memory ---- */
 
-static unsigned guest_block_order(uint64_t left, unsigned max_order)
+static unsigned int guest_block_order(uint64_t left, unsigned int max_order)
 {
-	unsigned o = 0;
+	unsigned int o = 0;
 
 	while (o < max_order && (2ULL << o) <= left)
 		o++;
 	return o;
 }
 
-static int kvm_mem_push(struct kvm *kvm, struct page *p, unsigned order, snp_gpa_t gpa)
+static int kvm_mem_push(struct kvm *kvm, struct page *p, unsigned int order, snp_gpa_t gpa)
 {
 	struct kvm_guest_block *n = realloc(kvm->mem, (kvm->nr_mem + 1) * sizeof(*n));
 
@@ -69,7 +69,7 @@ static int kvm_alloc_guest_memory(struct kvm *kvm)
 	snp_gpa_t gpa = 0;
 
 	while (left) {
-		unsigned order = guest_block_order(left, kvm->cfg.max_guest_order);
+		unsigned int order = guest_block_order(left, kvm->cfg.max_guest_order);
 		struct page *p = NULL;
 
 		for (;; order--) {
@@ -169,7 +169,7 @@ static int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	return ret;
 }
 
-int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cpu)
+int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned int cpu)
 {
 	struct kvm *kvm = kvm_get_vm(host, vm);
 	struct kvm_vcpu *vcpu;
@@ -206,7 +206,7 @@ int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cp
 
 static int kvm_check_vm_config(const struct kvm_host *host, const struct kvm_vm_config *cfg)
 {
-	if ((unsigned)cfg->type > SNP_GUEST_SNP || cfg->cpu >= host->nr_cpus ||
+	if ((unsigned int)cfg->type > SNP_GUEST_SNP || cfg->cpu >= host->nr_cpus ||
 	    cfg->max_guest_order > KVM_MAX_GUEST_ORDER ||
 	    cfg->guest_pages > mm_nr_pages(host->mm))
 		return SNP_EINVAL;
@@ -268,7 +268,7 @@ int kvm_destroy_vm(struct kvm_host *host, int vm)
 	if (!kvm)
 		return host ? SNP_ENOENT : SNP_EINVAL;
 	/* The teardown runs on the VMM's CPU, kvm->cfg.cpu. */
-	for (unsigned i = 0; i < KVM_MAX_VCPUS; i++) {
+	for (unsigned int i = 0; i < KVM_MAX_VCPUS; i++) {
 		if (!kvm->vcpus[i])
 			continue;
 		kvm_arch_vcpu_destroy(kvm->vcpus[i], kvm->cfg.cpu);
@@ -302,7 +302,7 @@ int kvm_vm_launch(struct kvm_host *host, int vm)
 }
 
 int kvm_vm_info(const struct kvm_host *host, int vm, enum snp_guest_type *type, uint32_t *asid,
-		unsigned *nr_vcpus)
+		unsigned int *nr_vcpus)
 {
 	const struct kvm *kvm = kvm_get_vm(host, vm);
 
@@ -320,7 +320,7 @@ int kvm_vm_info(const struct kvm_host *host, int vm, enum snp_guest_type *type, 
 /* ---- nested, pages, run ---- */
 
 /* Look a vCPU up: 0 with *out, or the error a caller returns. */
-static int kvm_lookup_vcpu(const struct kvm_host *host, int vm, unsigned vcpu_id,
+static int kvm_lookup_vcpu(const struct kvm_host *host, int vm, unsigned int vcpu_id,
 			   struct kvm_vcpu **out)
 {
 	if (!host)
@@ -333,7 +333,7 @@ static int kvm_lookup_vcpu(const struct kvm_host *host, int vm, unsigned vcpu_id
 	return *out ? 0 : SNP_ENOENT;
 }
 
-int kvm_vcpu_enable_nested(struct kvm_host *host, int vm, unsigned vcpu_id)
+int kvm_vcpu_enable_nested(struct kvm_host *host, int vm, unsigned int vcpu_id)
 {
 	struct kvm_vcpu *vcpu;
 	int ret = kvm_lookup_vcpu(host, vm, vcpu_id, &vcpu);
@@ -347,7 +347,7 @@ int kvm_vcpu_enable_nested(struct kvm_host *host, int vm, unsigned vcpu_id)
 	return kvm_x86_call(host, nested_enable)(vcpu);   /* on vcpu->created_on */
 }
 
-int kvm_vcpu_disable_nested(struct kvm_host *host, int vm, unsigned vcpu_id)
+int kvm_vcpu_disable_nested(struct kvm_host *host, int vm, unsigned int vcpu_id)
 {
 	struct kvm_vcpu *vcpu;
 	int ret = kvm_lookup_vcpu(host, vm, vcpu_id, &vcpu);
@@ -364,7 +364,7 @@ int kvm_vcpu_disable_nested(struct kvm_host *host, int vm, unsigned vcpu_id)
 	return 0;
 }
 
-int kvm_vcpu_set_guest_mode(struct kvm_host *host, int vm, unsigned vcpu_id, bool l2)
+int kvm_vcpu_set_guest_mode(struct kvm_host *host, int vm, unsigned int vcpu_id, bool l2)
 {
 	struct kvm_vcpu *vcpu;
 	int ret = kvm_lookup_vcpu(host, vm, vcpu_id, &vcpu);
@@ -379,7 +379,7 @@ int kvm_vcpu_set_guest_mode(struct kvm_host *host, int vm, unsigned vcpu_id, boo
 	return 0;
 }
 
-int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned vcpu_id,
+int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned int vcpu_id,
 		       struct kvm_vcpu_pages *out)
 {
 	struct kvm_vcpu *vcpu;
@@ -400,7 +400,7 @@ int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned vcpu_id,
 	return 0;
 }
 
-int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cpu,
+int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned int cpu,
 		 struct snp_vmrun_result *res)
 {
 	struct kvm_vcpu *vcpu;
@@ -420,7 +420,7 @@ int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cpu,
 	return ret;
 }
 
-int kvm_vcpu_exit(struct kvm_host *host, int vm, unsigned vcpu_id)
+int kvm_vcpu_exit(struct kvm_host *host, int vm, unsigned int vcpu_id)
 {
 	struct kvm_vcpu *vcpu;
 	int ret = kvm_lookup_vcpu(host, vm, vcpu_id, &vcpu);

@@ -18,12 +18,12 @@ static const char *const version_names[KVM_NR_VERSIONS] = {
 
 const char *kvm_version_name(enum kvm_version v)
 {
-	return (unsigned)v < KVM_NR_VERSIONS ? version_names[v] : "?";
+	return (unsigned int)v < KVM_NR_VERSIONS ? version_names[v] : "?";
 }
 
 int kvm_version_parse(const char *s, enum kvm_version *out)
 {
-	for (unsigned i = 0; s && out && i < KVM_NR_VERSIONS; i++) {
+	for (unsigned int i = 0; s && out && i < KVM_NR_VERSIONS; i++) {
 		if (!strcmp(s, version_names[i])) {
 			*out = (enum kvm_version)i;
 			return 0;

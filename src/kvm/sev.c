@@ -21,10 +21,10 @@
 static int sev_asid_new(struct kvm *kvm)
 {
 	struct kvm_host *host = kvm->host;
-	unsigned lo = kvm_guest_sev_es(kvm) ? 1 : host->cfg.min_sev_asid;
-	unsigned hi = kvm_guest_sev_es(kvm) ? host->cfg.min_sev_asid - 1 : host->cfg.max_sev_asid;
+	unsigned int lo = kvm_guest_sev_es(kvm) ? 1 : host->cfg.min_sev_asid;
+	unsigned int hi = kvm_guest_sev_es(kvm) ? host->cfg.min_sev_asid - 1 : host->cfg.max_sev_asid;
 
-	for (unsigned a = lo; a <= hi; a++) {
+	for (unsigned int a = lo; a <= hi; a++) {
 		if (host->asid_used[a])
 			continue;
 		host->asid_used[a] = true;
@@ -156,7 +156,7 @@ static int snp_launch_update(struct kvm *kvm)
 /* snp_launch_update_vmsa(): each vCPU's VMSA becomes a guest VMSA page. */
 static int snp_launch_update_vmsa(struct kvm *kvm)
 {
-	for (unsigned i = 0; i < KVM_MAX_VCPUS; i++) {
+	for (unsigned int i = 0; i < KVM_MAX_VCPUS; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 		int ret;
 

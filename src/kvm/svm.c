@@ -79,7 +79,7 @@ static int svm_disable_virtualization_cpu(struct kvm_host *host, unsigned int cp
 /* Module unload runs on the setup CPU, 0. */
 static void svm_hardware_unsetup(struct kvm_host *host)
 {
-	for (unsigned cpu = 0; cpu < host->nr_cpus; cpu++)
+	for (unsigned int cpu = 0; cpu < host->nr_cpus; cpu++)
 		if (host->sd[cpu].init)
 			svm_cpu_uninit(host, cpu, 0);
 }
@@ -108,7 +108,7 @@ static bool avic_hardware_setup(const struct kvm_host *host)
 static int svm_hardware_setup(struct kvm_host *host)
 {
 	host->avic = avic_hardware_setup(host);
-	for (unsigned cpu = 0; cpu < host->nr_cpus; cpu++) {
+	for (unsigned int cpu = 0; cpu < host->nr_cpus; cpu++) {
 		int ret = svm_cpu_init(host, cpu, 0);
 
 		if (ret) {
@@ -209,7 +209,7 @@ static void svm_vmrun_args(const struct kvm_vcpu *vcpu, struct snp_vmrun_args *a
 }
 
 /* svm_vcpu_run(): VMRUN on @cpu; the vCPU is in guest mode until svm_vcpu_exit(). */
-static int svm_vcpu_run(struct kvm_vcpu *vcpu, unsigned cpu, struct snp_vmrun_result *res)
+static int svm_vcpu_run(struct kvm_vcpu *vcpu, unsigned int cpu, struct snp_vmrun_result *res)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 	struct snp_vmrun_args a;
@@ -227,7 +227,7 @@ static int svm_vcpu_run(struct kvm_vcpu *vcpu, unsigned cpu, struct snp_vmrun_re
 
 static int svm_vcpu_exit(struct kvm_vcpu *vcpu)
 {
-	int ret = snp_vmexit(vcpu->kvm->host->machine, (unsigned)vcpu->running_cpu);
+	int ret = snp_vmexit(vcpu->kvm->host->machine, (unsigned int)vcpu->running_cpu);
 
 	vcpu->running_cpu = -1;
 	return ret;

@@ -45,7 +45,7 @@ static void vmx_vcpu_free(struct kvm_vcpu *vcpu, unsigned int cpu)
 	vcpu->vmcs = NULL;
 }
 
-static int vmx_vcpu_run(struct kvm_vcpu *vcpu, unsigned cpu, struct snp_vmrun_result *res)
+static int vmx_vcpu_run(struct kvm_vcpu *vcpu, unsigned int cpu, struct snp_vmrun_result *res)
 {
 	if (res)
 		*res = (struct snp_vmrun_result){ .check = SNP_VMRUN_CHECK_NONE };

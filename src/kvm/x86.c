@@ -32,12 +32,12 @@ static const char *const page_kind_names[KVM_PAGE_NR_KINDS] = {
 
 const char *kvm_page_kind_name(enum kvm_page_kind k)
 {
-	if ((unsigned)k >= KVM_PAGE_NR_KINDS)
+	if ((unsigned int)k >= KVM_PAGE_NR_KINDS)
 		return "guest memory";
 	return page_kind_names[k];
 }
 
-void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsigned nr_cpus)
+void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsigned int nr_cpus)
 {
 	if (!cfg)
 		return;
@@ -68,7 +68,7 @@ struct kvm *kvm_get_vm(const struct kvm_host *host, int vm)
 	return host->vms[vm];
 }
 
-struct kvm_vcpu *kvm_get_vcpu(const struct kvm_host *host, int vm, unsigned vcpu_id)
+struct kvm_vcpu *kvm_get_vcpu(const struct kvm_host *host, int vm, unsigned int vcpu_id)
 {
 	struct kvm *kvm = kvm_get_vm(host, vm);
 
@@ -251,8 +251,8 @@ static int kvm_host_check_config(const struct kvm_host_config *c)
 	if (c->min_sev_asid < 2 || c->max_sev_asid < c->min_sev_asid ||
 	    c->max_sev_asid >= SNP_MAX_ASID)
 		return SNP_EINVAL;
-	if ((unsigned)c->strategy >= SNP_ALLOC_NR_STRATEGIES || (unsigned)c->avic > KVM_AVIC_OFF ||
-	    (unsigned)c->kvm_version >= KVM_NR_VERSIONS)
+	if ((unsigned int)c->strategy >= SNP_ALLOC_NR_STRATEGIES || (unsigned int)c->avic > KVM_AVIC_OFF ||
+	    (unsigned int)c->kvm_version >= KVM_NR_VERSIONS)
 		return SNP_EINVAL;
 	if (c->nr_cpus > SNP_MACHINE_MAX_CPUS || c->kernel_work_max > (1u << 20))
 		return SNP_EINVAL;
@@ -362,7 +362,7 @@ struct mm_host *kvm_host_mm(struct kvm_host *host)
 	return host ? host->mm : NULL;
 }
 
-unsigned kvm_host_nr_vms(const struct kvm_host *host)
+unsigned int kvm_host_nr_vms(const struct kvm_host *host)
 {
 	return host ? host->nr_vms : 0;
 }
@@ -393,7 +393,7 @@ int kvm_host_get_stats(const struct kvm_host *host, struct kvm_host_stats *out)
  * keeps nothing per CPU, and the call is a no-op, as static_call_cond() is.
  * SNP_ENOENT without a bound vendor.
  */
-int kvm_cpu_init(struct kvm_host *host, unsigned cpu)
+int kvm_cpu_init(struct kvm_host *host, unsigned int cpu)
 {
 	if (!host || cpu >= host->nr_cpus)
 		return SNP_EINVAL;
@@ -405,7 +405,7 @@ int kvm_cpu_init(struct kvm_host *host, unsigned cpu)
 }
 
 /* kvm_cpu_uninit(): kvm_arch_disable_virtualization_cpu(), the same rules. */
-int kvm_cpu_uninit(struct kvm_host *host, unsigned cpu)
+int kvm_cpu_uninit(struct kvm_host *host, unsigned int cpu)
 {
 	if (!host || cpu >= host->nr_cpus)
 		return SNP_EINVAL;
@@ -416,7 +416,7 @@ int kvm_cpu_uninit(struct kvm_host *host, unsigned cpu)
 	return kvm_x86_call(host, disable_virtualization_cpu)(host, cpu);
 }
 
-snp_pfn_t kvm_host_save_area_pfn(const struct kvm_host *host, unsigned cpu)
+snp_pfn_t kvm_host_save_area_pfn(const struct kvm_host *host, unsigned int cpu)
 {
 	if (!host || cpu >= host->nr_cpus || !host->sd[cpu].init)
 		return SNP_NO_PAGE;

@@ -22,7 +22,7 @@ static const char *const strategy_names[GUEST_VMSA_NR_STRATEGIES] = {
 
 int guest_vmsa_strategy_parse(const char *name, enum guest_vmsa_strategy *out)
 {
-	for (unsigned i = 0; name && out && i < GUEST_VMSA_NR_STRATEGIES; i++) {
+	for (unsigned int i = 0; name && out && i < GUEST_VMSA_NR_STRATEGIES; i++) {
 		if (!strcmp(name, strategy_names[i])) {
 			*out = (enum guest_vmsa_strategy)i;
 			return 0;
@@ -33,7 +33,7 @@ int guest_vmsa_strategy_parse(const char *name, enum guest_vmsa_strategy *out)
 
 const char *guest_vmsa_strategy_name(enum guest_vmsa_strategy s)
 {
-	return (unsigned)s < GUEST_VMSA_NR_STRATEGIES ? strategy_names[s] : "?";
+	return (unsigned int)s < GUEST_VMSA_NR_STRATEGIES ? strategy_names[s] : "?";
 }
 
 /*
@@ -174,7 +174,7 @@ int snp_alloc_vmsa_page(struct mm_host *guest, enum guest_vmsa_strategy s, struc
 {
 	int ret;
 
-	if (!guest || !out || (unsigned)s >= GUEST_VMSA_NR_STRATEGIES)
+	if (!guest || !out || (unsigned int)s >= GUEST_VMSA_NR_STRATEGIES)
 		return SNP_EINVAL;
 	memset(out, 0, sizeof(*out));
 	switch (s) {
@@ -220,7 +220,7 @@ int guest_vmsa_prepare(struct mm_host *guest, enum guest_vmsa_strategy s)
 	struct snp_alloc_config ac;
 	int ret;
 
-	if (!guest || (unsigned)s >= GUEST_VMSA_NR_STRATEGIES)
+	if (!guest || (unsigned int)s >= GUEST_VMSA_NR_STRATEGIES)
 		return SNP_EINVAL;
 	if (s != GUEST_VMSA_SIEVE)
 		return 0;
@@ -292,7 +292,7 @@ int guest_vmsa_run(const struct guest_vmsa_config *cfg, struct guest_vmsa_result
 	struct guest_vmsa *v;
 	int ret;
 
-	if (!cfg || !out || (unsigned)cfg->strategy >= GUEST_VMSA_NR_STRATEGIES ||
+	if (!cfg || !out || (unsigned int)cfg->strategy >= GUEST_VMSA_NR_STRATEGIES ||
 	    cfg->nr_vcpus > MM_MAX_CPUS)
 		return SNP_EINVAL;
 	memset(out, 0, sizeof(*out));

@@ -60,7 +60,7 @@ static uint64_t unmovable_reach(const struct mm_host *mm)
 {
 	uint64_t pages = 0, n;
 
-	for (unsigned o = 0; o <= MM_MAX_ORDER; o++)
+	for (unsigned int o = 0; o <= MM_MAX_ORDER; o++)
 		if (!mm_free_blocks_mt(mm, 0, o, MM_MT_UNMOVABLE, &n))
 			pages += n << o;
 	if (!mm_pcp_blocks_mt(mm, 0, mm_nr_pages(mm) - 1, 0, MM_MT_UNMOVABLE, &n))
@@ -76,13 +76,13 @@ static uint64_t unmovable_reach(const struct mm_host *mm)
  * while it is above zero, so the slab work is the reach now less @reach.
  * Returns the slab pages taken, or 0.
  */
-static unsigned prepare_host(struct kvm_host *host, unsigned reach)
+static unsigned int prepare_host(struct kvm_host *host, unsigned int reach)
 {
 	struct mm_host *mm = kvm_host_mm(host);
 	uint64_t now;
-	unsigned slab;
+	unsigned int slab;
 
-	for (unsigned i = 0; i < REPRO_PAGE_CACHE; i++)   /* page cache, read on CPU 1 */
+	for (unsigned int i = 0; i < REPRO_PAGE_CACHE; i++)   /* page cache, read on CPU 1 */
 		if (!mm_alloc_pages(mm, 1, MM_GFP_HIGHUSER_MOVABLE, 0))
 			return 0;
 	now = unmovable_reach(mm);
@@ -114,11 +114,11 @@ static int repro_vcpus(struct kvm_host *host, int stop_at, int *vm_out)
 		return vm;
 	*vm_out = vm;
 	for (int i = 0; i < REPRO_VCPUS; i++) {
-		int ret = kvm_create_vcpu(host, vm, (unsigned)i, 0);
+		int ret = kvm_create_vcpu(host, vm, (unsigned int)i, 0);
 
 		if (ret)
 			return ret;
-		kvm_vcpu_get_pages(host, vm, (unsigned)i, &pg);
+		kvm_vcpu_get_pages(host, vm, (unsigned int)i, &pg);
 		if (i == stop_at || (stop_at < 0 && snp_pfn_2m_aligned(pg.vmcb01)))
 			return i;
 	}
@@ -143,9 +143,9 @@ static int repro_host(const struct snp_profile *profile, enum snp_alloc_strategy
  * to a VMCB, and which vCPU's.  Only the amount of slab work is chosen;
  * every page comes from the allocator.
  */
-static int find_sequence(const struct snp_profile *profile, unsigned *reach, int *vcpu)
+static int find_sequence(const struct snp_profile *profile, unsigned int *reach, int *vcpu)
 {
-	for (unsigned e = 0; e < REPRO_TRIES; e++) {
+	for (unsigned int e = 0; e < REPRO_TRIES; e++) {
 		struct kvm_host *host;
 		int vm, ret = repro_host(profile, SNP_ALLOC_NAIVE, &host);
 
@@ -193,7 +193,7 @@ static void other_process(struct kvm_host *host, struct sim_repro_result *r)
 }
 
 /* Step 1's text: where the VMCB came from. */
-static void step_vmcb(struct sim_repro_result *r, unsigned slab, unsigned reach, unsigned vcpu)
+static void step_vmcb(struct sim_repro_result *r, unsigned int slab, unsigned int reach, unsigned int vcpu)
 {
 	step(r, "A VMCB was allocated %s: pfn 0x%llx (svm_vcpu_create on CPU 0, vCPU %u, strategy "
 	     "%s).  How: page cache (MOVABLE) held %u pages read on CPU 1; slab work on CPU 0 "
@@ -218,10 +218,10 @@ int sim_repro_run(const struct snp_profile *profile, enum snp_alloc_strategy str
 	struct kvm_vcpu_pages pg;
 	struct snp_vmrun_result res;
 	struct kvm_host *host;
-	unsigned slab, reach = 0;
+	unsigned int slab, reach = 0;
 	int vm = -1, vcpu = 0, ret;
 
-	if (!profile || !r || (unsigned)strategy >= SNP_ALLOC_NR_STRATEGIES)
+	if (!profile || !r || (unsigned int)strategy >= SNP_ALLOC_NR_STRATEGIES)
 		return SNP_EINVAL;
 	memset(r, 0, sizeof(*r));
 	r->profile = profile->name;
@@ -235,12 +235,12 @@ int sim_repro_run(const struct snp_profile *profile, enum snp_alloc_strategy str
 	ret = slab ? repro_vcpus(host, vcpu, &vm) : SNP_ENOMEM;
 	if (ret < 0)
 		goto out;
-	kvm_vcpu_get_pages(host, vm, (unsigned)vcpu, &pg);
+	kvm_vcpu_get_pages(host, vm, (unsigned int)vcpu, &pg);
 	r->vmcb_pfn = pg.vmcb01;
 	r->vmcb_aligned = snp_pfn_2m_aligned(pg.vmcb01);
 	r->aligned_pfn = stolen_head(&pg);
-	step_vmcb(r, slab, reach, (unsigned)vcpu);
-	ret = kvm_vcpu_run(host, vm, (unsigned)vcpu, 1, &res);
+	step_vmcb(r, slab, reach, (unsigned int)vcpu);
+	ret = kvm_vcpu_run(host, vm, (unsigned int)vcpu, 1, &res);
 	step(r, "VMRUN on CPU 1 %s; the VMCB's RMP entry is %s.",
 	     ret == SNP_VMRUN_ENTERED ? "entered the guest" : "failed",
 	     snp_rmp_inuse(snp_machine_rmp(kvm_host_machine(host)), r->vmcb_pfn) ?
@@ -250,7 +250,7 @@ int sim_repro_run(const struct snp_profile *profile, enum snp_alloc_strategy str
 		goto out;
 	}
 	other_process(host, r);
-	kvm_vcpu_exit(host, vm, (unsigned)vcpu);
+	kvm_vcpu_exit(host, vm, (unsigned int)vcpu);
 	ret = 0;
 out:
 	kvm_host_destroy(host);
