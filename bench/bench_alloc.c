@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench_alloc.c - cost of snp_safe_alloc_page() + free per strategy, in one
+ * bench_alloc.c - cost of snp_safe_alloc_page(, 0) + free per strategy, in one
  * run on the same aged 1GiB host: ns per alloc+free, ratio to naive, and
  * order-1 blocks broken per 1,000 allocations.  Two access patterns: a pair
  * (alloc then free at once, as a vCPU created and destroyed) and a batch
@@ -49,10 +49,10 @@ static double run_pattern(struct mm_host *mm, int batch)
 
 	for (int b = 0; b < PAIRS / batch; b++) {
 		for (int i = 0; i < batch; i++)
-			if (!(held[i] = snp_safe_alloc_page(mm)))
+			if (!(held[i] = snp_safe_alloc_page(mm, 0)))
 				return -1;
 		for (int i = 0; i < batch; i++)
-			snp_safe_free_page(mm, held[i]);
+			snp_safe_free_page(mm, 0, held[i]);
 	}
 	return (now_ns() - t0) / (double)((PAIRS / batch) * batch);
 }
@@ -93,7 +93,6 @@ static struct mm_host *aged_host(struct mm_aged **aged)
 		mm_host_destroy(mm);
 		return NULL;
 	}
-	mm_set_cpu(mm, 0);
 	return mm;
 }
 
@@ -138,7 +137,7 @@ int main(void)
 					return 1;
 				}
 	print_table(r);
-	snp_safe_release(mm);
+	snp_safe_release(mm, 0);
 	mm_aged_release(mm, aged);
 	mm_host_destroy(mm);
 	return 0;

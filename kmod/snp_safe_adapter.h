@@ -15,46 +15,48 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
-typedef void *snp_core_env;	/* the kernel's allocator needs no handle */
-typedef gfp_t snp_core_gfp;
-typedef u64 snp_core_u64;
-typedef spinlock_t snp_core_lock;
+/*
+ * The core speaks the kernel's own types (gfp_t, u64, spinlock_t).  Its
+ * allocator handle is never defined here: the kernel's allocator needs none,
+ * and the module passes NULL.
+ */
+struct snp_core_env;
 
-static inline void snp_core_lock_pool(snp_core_lock *l)
+static inline void snp_core_lock_pool(spinlock_t *l)
 {
 	spin_lock(l);
 }
 
-static inline void snp_core_unlock_pool(snp_core_lock *l)
+static inline void snp_core_unlock_pool(spinlock_t *l)
 {
 	spin_unlock(l);
 }
 
-static inline struct page *snp_core_alloc_pages(snp_core_env env, int node,
-						snp_core_gfp gfp,
+static inline struct page *snp_core_alloc_pages(const struct snp_core_env *env, int node,
+						gfp_t gfp,
 						unsigned int order)
 {
 	return alloc_pages_node(node, gfp, order);
 }
 
-static inline void snp_core_split_pair(snp_core_env env, struct page *page)
+static inline void snp_core_split_pair(const struct snp_core_env *env, struct page *page)
 {
 	split_page(page, 1);
 }
 
-static inline struct page *snp_core_next_page(snp_core_env env,
+static inline struct page *snp_core_next_page(const struct snp_core_env *env,
 					      struct page *page)
 {
 	return page + 1;	/* within one order-1 block: one memmap section */
 }
 
-static inline void snp_core_free_page(snp_core_env env, struct page *page)
+static inline void snp_core_free_page(const struct snp_core_env *env, struct page *page)
 {
 	__free_page(page);
 }
 
 /* The first 4K page of a 2MB region (arch/x86/kvm/svm/sev.c makes the same test). */
-static inline bool snp_core_2m_aligned(snp_core_env env, struct page *page)
+static inline bool snp_core_2m_aligned(const struct snp_core_env *env, struct page *page)
 {
 	return IS_ALIGNED(page_to_pfn(page), PTRS_PER_PMD);
 }
@@ -65,26 +67,26 @@ static inline bool snp_core_2m_aligned(snp_core_env env, struct page *page)
  * clearing (one in 512), but with init_on_alloc (Debian's default) the
  * allocator clears every page anyway and the page would be cleared twice.
  */
-static inline snp_core_gfp snp_core_order0_gfp(snp_core_gfp gfp)
+static inline gfp_t snp_core_order0_gfp(gfp_t gfp)
 {
 	return gfp;
 }
 
 /* split_page() needs a non-compound block. */
-static inline snp_core_gfp snp_core_order1_gfp(snp_core_gfp gfp)
+static inline gfp_t snp_core_order1_gfp(gfp_t gfp)
 {
 	return gfp & ~__GFP_COMP;
 }
 
-static inline void snp_core_finish_page(snp_core_env env, struct page *page,
-					snp_core_gfp gfp)
+static inline void snp_core_finish_page(const struct snp_core_env *env, struct page *page,
+					gfp_t gfp)
 {
 }
 
 /* Every node's pool back to the kernel (snpsafe_alloc.c); pages given back. */
 unsigned long snpsafe_memory_short(void);
 
-static inline long snp_core_memory_short(snp_core_env env)
+static inline long snp_core_memory_short(const struct snp_core_env *env)
 {
 	return snpsafe_memory_short();
 }

@@ -18,7 +18,6 @@
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/version.h>
 
 #include "snpsafe_alloc.h"
 
@@ -207,7 +206,7 @@ unsigned long snpsafe_sieve_shrink_for_test(unsigned long nr_to_scan)
 	return freed == SHRINK_STOP ? 0 : freed;
 }
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#ifdef SNPSAFE_HAVE_SHRINKER_ALLOC	/* 6.7+: Kbuild looked at shrinker.h */
 static struct shrinker *sieve_shrinker;
 
 int snpsafe_sieve_shrinker_register(struct snpsafe_sieve *s)
@@ -236,6 +235,7 @@ static struct shrinker sieve_shrinker = {
 	.scan_objects	= sieve_shrink_scan,
 	.seeks		= DEFAULT_SEEKS,
 };
+
 static bool sieve_shrinker_on;
 
 int snpsafe_sieve_shrinker_register(struct snpsafe_sieve *s)
@@ -243,11 +243,7 @@ int snpsafe_sieve_shrinker_register(struct snpsafe_sieve *s)
 	int ret;
 
 	shrink_sieve = s;
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
-	ret = register_shrinker(&sieve_shrinker, "snpsafe-sieve");
-#else
-	ret = register_shrinker(&sieve_shrinker);
-#endif
+	ret = register_shrinker(&sieve_shrinker, "snpsafe-sieve");	/* 6.0+: named */
 	if (ret)
 		shrink_sieve = NULL;
 	else

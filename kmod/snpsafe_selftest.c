@@ -43,7 +43,7 @@
 static char *strategy = "all";
 module_param(strategy, charp, 0444);
 MODULE_PARM_DESC(strategy,
-	"strategy the guarantee test drives: all (= upstream and sieve), naive, upstream, sieve; naive is expected to fail");
+		 "strategy the guarantee test drives: all (= upstream and sieve), naive, upstream, sieve; naive is expected to fail");
 
 /* The 1M-iteration run is opt-in (iterations=1000000): module_init stays short. */
 static unsigned long iterations = 65536;
@@ -352,7 +352,8 @@ static void test_guarantee(enum snpsafe_strategy s)
 	if (s == SNPSAFE_SIEVE)
 		pr_info("# sieve: order-0 hits %lu, parked %lu (pool high water %u of %u per node), order-1 fallbacks %lu, given back at end %lu\n",
 			(unsigned long)st.sieve_hits,
-			(unsigned long)(st.pages_taken - st0.pages_taken - st.sieve_hits - 2 * st.order1_broken),
+			(unsigned long)(st.pages_taken - st0.pages_taken - st.sieve_hits -
+					2 * st.order1_broken),
 			(unsigned int)st.set_aside_peak, sieve.cap,
 			(unsigned long)st.fallbacks, given);
 	ktap_result(aligned == 0 && failed == 0 && done == iterations, name);
@@ -762,12 +763,14 @@ static void run_selftest(void)
 	int k;
 
 	if (sysfs_streq(strategy, "all")) {
-		guar[SNPSAFE_UPSTREAM] = guar[SNPSAFE_SIEVE] = true;
+		guar[SNPSAFE_UPSTREAM] = true;
+		guar[SNPSAFE_SIEVE] = true;
 	} else if (!snpsafe_strategy_parse(strategy, &one)) {
 		guar[one] = true;
 	} else {
 		pr_warn("snpsafe: unknown strategy '%s', testing all\n", strategy);
-		guar[SNPSAFE_UPSTREAM] = guar[SNPSAFE_SIEVE] = true;
+		guar[SNPSAFE_UPSTREAM] = true;
+		guar[SNPSAFE_SIEVE] = true;
 	}
 	for (k = 0; k < SNPSAFE_NR_STRATEGIES; k++)
 		plan += guar[k] ? 2 : 0;

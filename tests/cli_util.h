@@ -119,10 +119,10 @@ static void cli_run_free(struct cli_run *r)
 }
 
 /* Lines in s (a final line without newline counts). */
-static unsigned cli_lines(const char *s)
+static unsigned int cli_lines(const char *s)
 {
 	size_t len = strlen(s);
-	unsigned n = 0;
+	unsigned int n = 0;
 
 	for (size_t i = 0; i < len; i++)
 		n += s[i] == '\n';

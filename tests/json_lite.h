@@ -242,7 +242,7 @@ static struct jl *jl_get(const struct jl *o, const char *key)
 }
 
 /* Element i of array a, or NULL; and the length of a. */
-static struct jl *jl_at(const struct jl *a, unsigned i)
+static struct jl *jl_at(const struct jl *a, unsigned int i)
 {
 	struct jl *e = a && a->type == JL_ARR ? a->child : NULL;
 
@@ -251,9 +251,9 @@ static struct jl *jl_at(const struct jl *a, unsigned i)
 	return e;
 }
 
-static unsigned jl_len(const struct jl *a)
+static unsigned int jl_len(const struct jl *a)
 {
-	unsigned n = 0;
+	unsigned int n = 0;
 
 	for (struct jl *e = a && (a->type == JL_ARR || a->type == JL_OBJ) ? a->child : NULL; e; e = e->next)
 		n++;

@@ -9,6 +9,14 @@
  * the process exit status (non-zero if any case failed).  The last line a
  * binary prints is "# totals: P passed, F failed, S skipped", which
  * tests/run.sh adds up into the single closing line of a run.
+ *
+ * Each case runs in a child process under a time bound, as the kernel's
+ * tools/testing/selftests/kselftest_harness.h runs a TEST (fork, alarm,
+ * waitpid, "# TIMEOUT"): a case that livelocks or crashes is reported
+ * "not ok" with the reason, and the binary goes on with the next case.  The
+ * bound is KTAP_TIMEOUT_DEFAULT seconds, the environment's KTAP_TIMEOUT when
+ * set, or the case's own (KTAP_CASE_TIMEOUT).  Cases share no state: each
+ * starts from the parent's state before the first case.
  */
 #ifndef SNPSAFE_TESTS_KTAP_H
 #define SNPSAFE_TESTS_KTAP_H
@@ -20,9 +28,15 @@
 struct ktap_case {
 	const char *name;
 	void (*fn)(void);
+	unsigned int timeout_s;   /* 0: the default bound */
 };
 
-#define KTAP_CASE(fn) { #fn, fn }
+/* Seconds a case may run by default (sanitizer builds included). */
+#define KTAP_TIMEOUT_DEFAULT 120u
+
+#define KTAP_CASE(fn) { #fn, fn, 0 }
+/* A case with its own bound, for one known to run long. */
+#define KTAP_CASE_TIMEOUT(fn, seconds) { #fn, fn, seconds }
 #define KTAP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 int ktap_main(const char *suite, const struct ktap_case *cases, size_t n);

@@ -49,7 +49,7 @@ static inline void t_knob(struct snp_machine *m, const char *assignment)
 }
 
 /* VMRUN of a plain SVM guest (ASID 1) with only a VMCB. */
-static inline int t_run_vmcb(struct snp_machine *m, unsigned cpu, snp_pfn_t vmcb, const char *label)
+static inline int t_run_vmcb(struct snp_machine *m, unsigned int cpu, snp_pfn_t vmcb, const char *label)
 {
 	struct snp_vmrun_args a = { .vmcb = vmcb, .vmsa = SNP_NO_PAGE, .avic = SNP_NO_PAGE,
 				    .type = SNP_GUEST_SVM, .asid = 1, .label = label };
@@ -57,12 +57,12 @@ static inline int t_run_vmcb(struct snp_machine *m, unsigned cpu, snp_pfn_t vmcb
 	return snp_vmrun(m, cpu, &a, NULL);
 }
 
-static inline int t_write(struct snp_machine *m, unsigned cpu, snp_pfn_t pfn)
+static inline int t_write(struct snp_machine *m, unsigned int cpu, snp_pfn_t pfn)
 {
 	return snp_host_write(m, cpu, snp_pfn_to_virt(pfn) + 8);
 }
 
-static inline int t_read(struct snp_machine *m, unsigned cpu, snp_pfn_t pfn)
+static inline int t_read(struct snp_machine *m, unsigned int cpu, snp_pfn_t pfn)
 {
 	return snp_host_read(m, cpu, snp_pfn_to_virt(pfn) + 8);
 }

@@ -6,7 +6,9 @@
 # level down, and end with the single line "N passed, N failed".  A binary
 # that crashes or exits non-zero without reporting a failed case counts as
 # one failed case, so a crash can never pass silently; so does one that runs
-# past SNPSAFE_TEST_TIMEOUT seconds (default 600).
+# past SNPSAFE_TEST_TIMEOUT seconds (default 600).  Inside a binary each
+# case has its own bound as well (tests/ktap.h: KTAP_TIMEOUT, default 120 s):
+# a livelocked case is reported "not ok ... # TIMEOUT" and the others still run.
 set -u
 pattern=$1; shift
 limit=${SNPSAFE_TEST_TIMEOUT:-600}	# seconds per test binary

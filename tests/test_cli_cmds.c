@@ -36,8 +36,8 @@ static void test_repro_json_every_strategy_and_profile(void)
 {
 	static const char *const strategies[] = { "naive", "upstream", "sieve" };
 
-	for (unsigned p = 0; p < 2; p++) {
-		for (unsigned s = 0; s < 3; s++) {
+	for (unsigned int p = 0; p < 2; p++) {
+		for (unsigned int s = 0; s < 3; s++) {
 			char args[96];
 			struct jl *doc;
 			double faults, pfn;
@@ -107,11 +107,11 @@ static void test_simulate_json_contract(void)
 
 	KASSERT(res && res->type == JL_ARR);
 	KEXPECT_EQ(jl_len(res), 3);
-	for (unsigned i = 0; i < jl_len(res); i++) {
+	for (unsigned int i = 0; i < jl_len(res); i++) {
 		const struct jl *o = jl_at(res, i);
 
 		KEXPECT(*str(o, "strategy"));
-		for (unsigned k = 0; k < KTAP_ARRAY_SIZE(keys); k++) {
+		for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(keys); k++) {
 			double v = num(o, keys[k]);
 
 			KEXPECT(v >= 0 && v == floor(v));
@@ -159,7 +159,7 @@ static void expect_kind_counts(const struct jl *o)
 	double exposed = 0, exposed_aligned = 0;
 
 	KASSERT(bk != NULL);
-	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kinds); k++) {
+	for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(kinds); k++) {
 		const struct jl *c = jl_get(bk, kinds[k]);
 
 		KASSERT(c != NULL);
@@ -194,7 +194,7 @@ static void test_simulate_faults_naive_only_and_estimate(void)
 	const struct jl *res = jl_get(doc, "results");
 
 	KASSERT(jl_len(res) == 3);
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned int i = 0; i < 3; i++) {
 		const struct jl *o = jl_at(res, i);
 		bool naive = !strcmp(str(o, "strategy"), "naive");
 
@@ -324,11 +324,11 @@ static void test_bench_json_contract(void)
 	double naive_ns = 0;
 
 	KASSERT(alloc && alloc->type == JL_ARR && jl_len(alloc) == 3);
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned int i = 0; i < 3; i++)
 		if (!strcmp(str(jl_at(alloc, i), "strategy"), "naive"))
 			naive_ns = num(jl_at(alloc, i), "ns_per_alloc");
 	KEXPECT(naive_ns > 0);
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned int i = 0; i < 3; i++) {
 		const struct jl *o = jl_at(alloc, i);
 		double want = naive_ns > 0 ? num(o, "ns_per_alloc") / naive_ns : 0;
 

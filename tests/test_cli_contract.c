@@ -125,8 +125,8 @@ static void test_output_errors_are_reported(void)
 	};
 	static const char *const to[] = { ">/dev/full", ">&-" };
 
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(cmds); i++) {
-		for (unsigned t = 0; t < KTAP_ARRAY_SIZE(to); t++) {
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(cmds); i++) {
+		for (unsigned int t = 0; t < KTAP_ARRAY_SIZE(to); t++) {
 			struct cli_run r = cli_run_redir(cmds[i], to[t]);
 
 			if (r.status != 1 || cli_lines(r.err) != 1 || !strstr(r.err, "cannot write"))
@@ -206,7 +206,7 @@ static void test_help_version_help_cmd(void)
 	static const char *const cmds[] = { "repro", "simulate", "explain", "bench", "watch",
 					    "host", "replay" };
 
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(cmds); i++) {
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(cmds); i++) {
 		char h[64], o[64];
 
 		snprintf(h, sizeof(h), "help %s", cmds[i]);
@@ -409,10 +409,10 @@ static void test_help_and_readme_list_every_option(void)
 					    "host", "replay" };
 	char *readme = read_readme();
 
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(cmds); i++) {
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(cmds); i++) {
 		char args[64], *syn = readme_synopsis(readme, cmds[i]);
 		struct cli_run r;
-		unsigned n = 0;
+		unsigned int n = 0;
 
 		snprintf(args, sizeof(args), "%s --help", cmds[i]);
 		r = cli_run(args);
@@ -456,7 +456,7 @@ static void test_help_lists_questions_and_knobs(void)
 					    "unaligned", "stale-tlb", "all-vms", "vmexit" };
 	struct cli_run r = cli_run("explain --help");
 
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(ids); i++)
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(ids); i++)
 		if (!strstr(r.out, ids[i]))
 			ktap_fail(__FILE__, __LINE__, "explain --help lacks question %s", ids[i]);
 	cli_run_free(&r);

@@ -51,7 +51,7 @@ static void test_explain_text_all(void)
 	struct cli_run r = cli_run("explain");
 
 	KEXPECT_EQ(r.status, 0);
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(ids); i++) {
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(ids); i++) {
 		char tag[40];
 
 		snprintf(tag, sizeof(tag), "[%s]", ids[i]);
@@ -67,12 +67,12 @@ static const char *outcome_result(const struct jl *doc, const char *id, const ch
 {
 	const struct jl *qs = jl_get(doc, "questions");
 
-	for (unsigned i = 0; i < jl_len(qs); i++) {
+	for (unsigned int i = 0; i < jl_len(qs); i++) {
 		const struct jl *q = jl_at(qs, i), *os = jl_get(q, "outcomes");
 
 		if (strcmp(jl_get(q, "id")->str, id))
 			continue;
-		for (unsigned k = 0; k < jl_len(os); k++) {
+		for (unsigned int k = 0; k < jl_len(os); k++) {
 			const struct jl *o = jl_at(os, k);
 
 			if (!strncmp(jl_get(o, "setting")->str, prefix, strlen(prefix)))
@@ -93,13 +93,13 @@ static void test_explain_json_contract_and_answers(void)
 	qs = jl_get(doc, "questions");
 	KASSERT(qs && qs->type == JL_ARR);
 	KEXPECT_EQ(jl_len(qs), 9);
-	for (unsigned i = 0; i < jl_len(qs); i++) {
+	for (unsigned int i = 0; i < jl_len(qs); i++) {
 		const struct jl *q = jl_at(qs, i), *os = jl_get(q, "outcomes");
 
 		KASSERT(jl_get(q, "id") && jl_get(q, "id")->type == JL_STR);
 		KEXPECT(jl_get(q, "question") && jl_get(q, "question")->type == JL_STR);
 		KASSERT(os && os->type == JL_ARR && jl_len(os) >= 2);
-		for (unsigned k = 0; k < jl_len(os); k++) {
+		for (unsigned int k = 0; k < jl_len(os); k++) {
 			const struct jl *o = jl_at(os, k);
 
 			KEXPECT(jl_get(o, "setting") && jl_get(o, "setting")->type == JL_STR);

@@ -25,7 +25,7 @@ static const struct jl *row(const struct jl *guest, const char *strategy, const 
 {
 	const struct jl *rs = jl_get(guest, "results");
 
-	for (unsigned i = 0; i < jl_len(rs); i++) {
+	for (unsigned int i = 0; i < jl_len(rs); i++) {
 		const struct jl *o = jl_at(rs, i);
 
 		if (!strcmp(jl_get(o, "strategy")->str, strategy) && !strcmp(jl_get(o, "state")->str, state))
@@ -48,8 +48,8 @@ static void test_mix_snp_shows_guest_side(void)
 	g = jl_get(doc, "guest");
 	KASSERT(g != NULL);
 	KEXPECT_EQ(jl_len(jl_get(g, "results")), 12);   /* 6 strategies, boot and aged */
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(rule); i++) {
-		for (unsigned aged = 0; aged < 2; aged++) {
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(rule); i++) {
+		for (unsigned int aged = 0; aged < 2; aged++) {
 			o = row(g, rule[i], aged ? "aged" : "boot");
 			KASSERT(o != NULL);
 			KEXPECT_EQ(num(o, "aligned"), 0);

@@ -53,10 +53,10 @@ static bool reasons_ok(const struct jl *doc)
 
 	if (!a || a->type != JL_ARR || jl_len(a) == 0)
 		return false;
-	for (unsigned i = 0; i < jl_len(a); i++) {
+	for (unsigned int i = 0; i < jl_len(a); i++) {
 		static const char *const keys[] = { "fact", "value", "because" };
 
-		for (unsigned k = 0; k < 3; k++) {
+		for (unsigned int k = 0; k < 3; k++) {
 			const struct jl *v = jl_get(jl_at(a, i), keys[k]);
 
 			if (!v || v->type != JL_STR || !v->str[0])

@@ -120,7 +120,7 @@ static void cli_replay_bad_traces(void)
 {
 	const char *rnd = tu_path("random.trace");
 	unsigned char buf[2048];
-	unsigned seed = 99;
+	unsigned int seed = 99;
 	char args[300];
 	const size_t rec3 = TU_CHANGELOG_REC3;
 
@@ -161,7 +161,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(cli_replay_json),
 	KTAP_CASE(cli_replay_bad_traces),
 	KTAP_CASE(cli_replay_bad_usage),
-	{ "teardown_case", tu_dir_teardown },
+	{ "teardown_case", tu_dir_teardown, 0 },
 };
 
 int main(void)

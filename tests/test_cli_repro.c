@@ -23,7 +23,7 @@ static unsigned long long hex(const struct jl *o, const char *key)
 	return strtoull(s, NULL, 16);
 }
 
-static unsigned long long hex_at(const struct jl *arr, unsigned i)
+static unsigned long long hex_at(const struct jl *arr, unsigned int i)
 {
 	const struct jl *v = jl_at(arr, i);
 
@@ -43,9 +43,9 @@ static struct jl *run_strategy(const char *s)
 }
 
 /* Does step @i of @doc contain the text printf(@fmt, ...) makes? */
-static bool step_has(const struct jl *doc, unsigned i, const char *fmt, ...)
+static bool step_has(const struct jl *doc, unsigned int i, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static bool step_has(const struct jl *doc, unsigned i, const char *fmt, ...)
+static bool step_has(const struct jl *doc, unsigned int i, const char *fmt, ...)
 {
 	const struct jl *st = jl_at(jl_get(doc, "steps"), i);
 	char want[256];
@@ -65,7 +65,7 @@ static void test_repro_same_setup(void)
 {
 	unsigned long long offered[3];
 
-	for (unsigned s = 0; s < 3; s++) {
+	for (unsigned int s = 0; s < 3; s++) {
 		struct jl *doc = run_strategy(strategies[s]);
 
 		offered[s] = hex(doc, "offered_pfn");
@@ -165,7 +165,7 @@ static void test_repro_sieve_story(void)
 /* The text run prints, as "N. ...", exactly the JSON's steps. */
 static void test_repro_text_matches_json(void)
 {
-	for (unsigned s = 0; s < 3; s++) {
+	for (unsigned int s = 0; s < 3; s++) {
 		char args[64], line[700];
 		struct jl *doc = run_strategy(strategies[s]);
 		const struct jl *steps = jl_get(doc, "steps");
@@ -175,7 +175,7 @@ static void test_repro_text_matches_json(void)
 		r = cli_run(args);
 		KEXPECT_EQ(r.status, 0);
 		KEXPECT(jl_len(steps) == 5);
-		for (unsigned i = 0; i < jl_len(steps); i++) {
+		for (unsigned int i = 0; i < jl_len(steps); i++) {
 			snprintf(line, sizeof(line), "\n%u. %s\n", i + 1, jl_at(steps, i)->str);
 			KEXPECT(strstr(r.out, line) != NULL);
 		}
@@ -225,9 +225,9 @@ static char *panel(const char *svg, const char *name)
 	return a && b ? strndup(a, (size_t)(b - a)) : NULL;
 }
 
-static unsigned count(const char *s, const char *what)
+static unsigned int count(const char *s, const char *what)
 {
-	unsigned n = 0;
+	unsigned int n = 0;
 
 	for (const char *p = s; (p = strstr(p, what)); p++)
 		n++;
@@ -253,7 +253,7 @@ static void test_repro_svg_panels_match_runs(void)
 
 	KASSERT(svg != NULL);
 	KEXPECT(strstr(svg, "<svg") != NULL);
-	for (unsigned s = 0; s < 3; s++) {
+	for (unsigned int s = 0; s < 3; s++) {
 		struct jl *doc = run_strategy(strategies[s]);
 		char *p = panel(svg, strategies[s]);
 		unsigned long long base = hex(doc, "region_pfn"), vmcb = hex(doc, "vmcb_pfn");
@@ -289,7 +289,7 @@ static void test_repro_svg_panels_match_runs(void)
 static void test_repro_svg_text_fits(void)
 {
 	char *svg = svg_of(" --profile fixed --knob inuse_erratum=on");
-	unsigned width = 0, texts = 0;
+	unsigned int width = 0, texts = 0;
 	const char *p;
 
 	KASSERT(svg != NULL);

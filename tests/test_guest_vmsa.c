@@ -14,7 +14,7 @@ static void edk2_rule_any_start(void)
 {
 	static const snp_pfn_t starts[] = { 100, 511, 512, 1023, 1024, 7 };
 
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(starts); i++) {
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(starts); i++) {
 		snp_pfn_t use, freed;
 
 		edk2_pick_save_area(starts[i], &use, &freed);
@@ -40,7 +40,7 @@ static void names_round_trip(void)
 {
 	enum guest_vmsa_strategy s;
 
-	for (unsigned i = 0; i < GUEST_VMSA_NR_STRATEGIES; i++) {
+	for (unsigned int i = 0; i < GUEST_VMSA_NR_STRATEGIES; i++) {
 		KASSERT_EQ(guest_vmsa_strategy_parse(guest_vmsa_strategy_name(i), &s), 0);
 		KEXPECT_EQ(s, i);
 	}
@@ -55,7 +55,7 @@ static void names_round_trip(void)
  */
 static void strategies_aligned_and_kept(void)
 {
-	for (unsigned s = 0; s < GUEST_VMSA_NR_STRATEGIES; s++) {
+	for (unsigned int s = 0; s < GUEST_VMSA_NR_STRATEGIES; s++) {
 		struct guest_vmsa_config c;
 		struct guest_vmsa_result r;
 
@@ -82,7 +82,7 @@ static void strategies_aligned_and_kept(void)
 /* Aged guest: the same promises. */
 static void strategies_aged_guest(void)
 {
-	for (unsigned s = 0; s < GUEST_VMSA_NR_STRATEGIES; s++) {
+	for (unsigned int s = 0; s < GUEST_VMSA_NR_STRATEGIES; s++) {
 		struct guest_vmsa_config c;
 		struct guest_vmsa_result r;
 
@@ -108,8 +108,8 @@ static struct mm_host *guest_aligned_head(enum guest_vmsa_strategy s, snp_pfn_t 
 	mc.x86_layout = true;
 	KASSERT_EQ(mm_host_create(&mc, &g), 0);
 	KASSERT_EQ(guest_vmsa_prepare(g, s), 0);
-	for (unsigned i = 0; i < 4096; i++) {
-		p = mm_alloc_pages(g, MM_GFP_KERNEL, 0);
+	for (unsigned int i = 0; i < 4096; i++) {
+		p = mm_alloc_pages(g, 0, MM_GFP_KERNEL, 0);
 		KASSERT(p);
 		if (snp_pfn_2m_aligned(mm_page_to_pfn(g, p)))
 			break;
@@ -117,7 +117,7 @@ static struct mm_host *guest_aligned_head(enum guest_vmsa_strategy s, snp_pfn_t 
 	}
 	KASSERT(p);
 	*aligned = mm_page_to_pfn(g, p);
-	KASSERT_EQ(mm_free_pages(g, p, 0), 0);   /* LIFO: back at the head */
+	KASSERT_EQ(mm_free_pages(g, 0, p, 0), 0);   /* LIFO: back at the head */
 	return g;
 }
 
@@ -140,7 +140,7 @@ static void ping_pong_retry_vs_sieve(void)
 		   v.retries, v.nr_retry_seen, (unsigned long long)v.retry_seen[0]);
 	KEXPECT(v.nr_retry_seen >= 1 && v.nr_retry_seen <= 2);   /* the same one or two pages */
 	KEXPECT_EQ(v.retry_seen[0], head);
-	for (unsigned i = 0; i < v.nr_retry_seen && i < 4; i++)
+	for (unsigned int i = 0; i < v.nr_retry_seen && i < 4; i++)
 		KEXPECT(snp_pfn_2m_aligned(v.retry_seen[i]));
 	mm_host_destroy(g);
 
@@ -152,7 +152,7 @@ static void ping_pong_retry_vs_sieve(void)
 	KASSERT_EQ(snp_alloc_get_stats(g, &st), 0);
 	KEXPECT_EQ(st.set_aside, 1);   /* the aligned page, out of the loop's reach */
 	KEXPECT_EQ(snp_free_vmsa_page(g, GUEST_VMSA_SIEVE, &v), 0);
-	KEXPECT_EQ(snp_safe_release(g), 1);
+	KEXPECT_EQ(snp_safe_release(g, 0), 1);
 	mm_host_destroy(g);
 }
 

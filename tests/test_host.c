@@ -33,7 +33,7 @@ static void load(const char *name)
 
 static bool has_fact(const struct host_report *r, const char *fact)
 {
-	for (unsigned i = 0; i < r->nr_reasons; i++)
+	for (unsigned int i = 0; i < r->nr_reasons; i++)
 		if (!strcmp(r->reasons[i].fact, fact))
 			return true;
 	return false;
@@ -198,7 +198,7 @@ static void test_decide_snp_enabled_without_msr(void)
 /* Step 4 when kallsyms cannot tell: v6.9 is the first upstream with the workaround. */
 static void test_decide_by_kernel_version(void)
 {
-	static const struct { unsigned major, minor; bool exposed; } v[] = {
+	static const struct { unsigned int major, minor; bool exposed; } v[] = {
 		{ 5, 19, true }, { 6, 8, true }, { 6, 9, false }, { 6, 12, false }, { 7, 0, false },
 	};
 	struct host_report r;
@@ -226,7 +226,7 @@ static void test_decide_inuse_wr_allowed_without_workaround(void)
 	KEXPECT_EQ(r.verdict, HOST_SNP_INUSE_WR_ALLOWED);
 	KEXPECT(!r.exposed);
 	KEXPECT(has_fact(&r, "cpuid.8000001f.eax.hv_inuse_wr_allowed"));
-	for (unsigned i = 0; i < r.nr_reasons; i++)
+	for (unsigned int i = 0; i < r.nr_reasons; i++)
 		KEXPECT(strstr(r.reasons[i].because, "spurious RMP #PF") == NULL);
 }
 

@@ -34,7 +34,7 @@ static struct kvm_host *census_host(enum kvm_avic_mode avic, bool vmsave, enum s
 	return host;
 }
 
-static int census_vm(struct kvm_host *host, enum snp_guest_type t, unsigned nvcpu)
+static int census_vm(struct kvm_host *host, enum snp_guest_type t, unsigned int nvcpu)
 {
 	struct kvm_vm_config vc;
 	int vm;
@@ -42,7 +42,7 @@ static int census_vm(struct kvm_host *host, enum snp_guest_type t, unsigned nvcp
 	kvm_vm_config_init(&vc, t);
 	vm = kvm_create_vm(host, &vc);
 	KASSERT(vm >= 0);
-	for (unsigned i = 0; i < nvcpu; i++)
+	for (unsigned int i = 0; i < nvcpu; i++)
 		KASSERT_EQ(kvm_create_vcpu(host, vm, i, i % 2), 0);
 	KASSERT_EQ(kvm_vm_launch(host, vm), 0);
 	return vm;
@@ -53,7 +53,7 @@ static void test_avic_markable_only_with_avic(void)
 {
 	static const enum kvm_avic_mode modes[] = { KVM_AVIC_AUTO, KVM_AVIC_OFF, KVM_AVIC_ON };
 
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(modes); i++) {
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(modes); i++) {
 		struct kvm_host *host = census_host(modes[i], false, SNP_ALLOC_UPSTREAM);
 		struct kvm_page_census c;
 		bool on = modes[i] == KVM_AVIC_ON;
@@ -162,7 +162,7 @@ static void test_vmsave_window_writes(void)
 		census_vm(host, SNP_GUEST_SVM, 1);
 		kvm_tick_config_init(&tc);
 		tc.near_pct = 100;
-		for (unsigned t = 0; t < 200; t++)
+		for (unsigned int t = 0; t < 200; t++)
 			KASSERT_EQ(kvm_host_tick(host, 1000 + t, &tc, NULL), 0);
 		KASSERT_EQ(kvm_host_get_stats(host, &st), 0);
 		writes[on] = st.vmsave_window_writes;
@@ -184,7 +184,7 @@ static void test_simulate_hsave_chance(void)
 {
 	struct sim_mc_config cfg;
 	struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
-	unsigned n = 0;
+	unsigned int n = 0;
 
 	sim_mc_config_init(&cfg);
 	cfg.mem_bytes = 256 * SNP_MiB;
@@ -224,15 +224,15 @@ static void test_no_sensitive_page_below_256(void)
 	struct kvm_host *host = census_host(KVM_AVIC_ON, true, SNP_ALLOC_NAIVE);
 	struct mm_host *mm = kvm_host_mm(host);
 	struct kvm_page_census c;
-	unsigned taken = 0;
+	unsigned int taken = 0;
 
 	/* the page cache takes DMA32 whole; its first DMA page goes back */
 	for (;;) {
-		struct page *p = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, 0);
+		struct page *p = mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE, 0);
 
 		KASSERT(p != NULL);
 		if (mm_page_to_pfn(mm, p) < MM_DMA_END_PFN) {
-			KASSERT_EQ(mm_free_pages(mm, p, 0), 0);
+			KASSERT_EQ(mm_free_pages(mm, 0, p, 0), 0);
 			break;
 		}
 		taken++;

@@ -59,16 +59,15 @@ static struct kvm_host *new_host(enum snp_alloc_strategy s, const char *profile,
  * it, then free the pos-1 pages allocated just before it, newest first.
  * Returns the aligned pfn.
  */
-static snp_pfn_t lifo_aligned_at(struct kvm_host *host, unsigned cpu, unsigned pos)
+static snp_pfn_t lifo_aligned_at(struct kvm_host *host, unsigned int cpu, unsigned int pos)
 {
 	struct mm_host *mm = kvm_host_mm(host);
 	struct page *held[1100];
-	unsigned n = 0;
+	unsigned int n = 0;
 	snp_pfn_t pfn = 0;
 
-	KASSERT_EQ(mm_set_cpu(mm, cpu), 0);
 	while (n < KTAP_ARRAY_SIZE(held)) {
-		held[n] = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
+		held[n] = mm_alloc_pages(mm, cpu, MM_GFP_KERNEL, 0);
 		KASSERT(held[n] != NULL);
 		pfn = mm_page_to_pfn(mm, held[n]);
 		if (snp_pfn_2m_aligned(pfn))
@@ -76,9 +75,9 @@ static snp_pfn_t lifo_aligned_at(struct kvm_host *host, unsigned cpu, unsigned p
 		n++;
 	}
 	KASSERT(n < KTAP_ARRAY_SIZE(held) && n + 1 >= pos);
-	KASSERT_EQ(mm_free_pages(mm, held[n], 0), 0);
-	for (unsigned i = 1; i < pos; i++)
-		KASSERT_EQ(mm_free_pages(mm, held[n - i], 0), 0);
+	KASSERT_EQ(mm_free_pages(mm, cpu, held[n], 0), 0);
+	for (unsigned int i = 1; i < pos; i++)
+		KASSERT_EQ(mm_free_pages(mm, cpu, held[n - i], 0), 0);
 	return pfn;
 }
 
@@ -275,7 +274,7 @@ static void test_kvm_hsave(void)
 		SNP_ALLOC_NAIVE, SNP_ALLOC_UPSTREAM, SNP_ALLOC_SIEVE,
 	};
 
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(strat); i++) {
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(strat); i++) {
 		struct kvm_host *host = new_host(strat[i], "early-snp", false);
 		struct snp_machine *m = kvm_host_machine(host);
 		snp_pfn_t hs = kvm_host_save_area_pfn(host, 0);
@@ -325,7 +324,7 @@ static void test_kvm_hsave_marked_knob(void)
 	struct snp_profile p = snp_profile_early_snp;
 
 	KASSERT_EQ(snp_profile_set_knob(&p, "vmrun_marks=all,hsave"), 0);
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(strat); i++) {
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(strat); i++) {
 		struct kvm_host_config cfg;
 		struct kvm_host *host = NULL;
 		struct snp_fault_record r;

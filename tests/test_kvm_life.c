@@ -39,7 +39,7 @@ static uint64_t free_pages(struct kvm_host *host)
 	return c.free + c.pcp;
 }
 
-static int new_vm(struct kvm_host *host, enum snp_guest_type t, uint64_t pages, unsigned nvcpu)
+static int new_vm(struct kvm_host *host, enum snp_guest_type t, uint64_t pages, unsigned int nvcpu)
 {
 	struct kvm_vm_config vc;
 	int vm;
@@ -48,7 +48,7 @@ static int new_vm(struct kvm_host *host, enum snp_guest_type t, uint64_t pages, 
 	vc.guest_pages = pages;
 	vm = kvm_create_vm(host, &vc);
 	KASSERT(vm >= 0);
-	for (unsigned i = 0; i < nvcpu; i++)
+	for (unsigned int i = 0; i < nvcpu; i++)
 		KASSERT_EQ(kvm_create_vcpu(host, vm, i, i % 2), 0);
 	return vm;
 }
@@ -147,13 +147,13 @@ static void test_kvm_svm_lapic_uses_hook(void)
 static struct kvm_x86_ops test_ops;
 static struct kvm_x86_init_ops test_init;
 static struct mm_host *test_mm;
-static unsigned hook_calls;
+static unsigned int hook_calls;
 
 static struct page *test_hook(struct kvm_vcpu *vcpu)
 {
 	(void)vcpu;
 	hook_calls++;
-	return snp_safe_alloc_page(test_mm);
+	return snp_safe_alloc_page(test_mm, 0);
 }
 
 static void make_test_vendor(void)
@@ -225,6 +225,140 @@ static void test_kvm_static_call_slots_bound_once(void)
 	KASSERT_EQ(kvm_vcpu_get_pages(host, vm, 0, &pg), 0);
 	KEXPECT(pg.avic != SNP_NO_PAGE);
 	KEXPECT(!pg.avic_from_hook);
+	kvm_host_destroy(host);
+}
+
+/* Guest pages the RMP still assigns (a VMSA not counted). */
+static unsigned int assigned_guest_pages(struct kvm_host *host)
+{
+	struct snp_rmp *rmp = snp_machine_rmp(kvm_host_machine(host));
+	unsigned int n = 0;
+
+	for (snp_pfn_t p = 0; p < mm_nr_pages(kvm_host_mm(host)); p++) {
+		struct snp_rmpentry e;
+
+		if (!snp_rmp_query(rmp, snp_pfn_to_phys(p), &e) && e.assigned && !e.vmsa)
+			n++;
+	}
+	return n;
+}
+
+static void (*svm_gmem_invalidate)(struct kvm *kvm);
+static int (*svm_enable_cpu)(struct kvm_host *host, unsigned int cpu);
+static int (*svm_disable_cpu)(struct kvm_host *host, unsigned int cpu);
+static unsigned int gmem_calls, enable_calls, disable_calls;
+
+static void count_gmem_invalidate(struct kvm *kvm)
+{
+	gmem_calls++;
+	svm_gmem_invalidate(kvm);
+}
+
+static int count_enable_cpu(struct kvm_host *host, unsigned int cpu)
+{
+	enable_calls++;
+	return svm_enable_cpu(host, cpu);
+}
+
+static int count_disable_cpu(struct kvm_host *host, unsigned int cpu)
+{
+	disable_calls++;
+	return svm_disable_cpu(host, cpu);
+}
+
+/* The test vendor with svm's per-CPU and gmem ops behind counters. */
+static void make_counting_vendor(void)
+{
+	make_test_vendor();
+	svm_gmem_invalidate = test_ops.gmem_invalidate;
+	svm_enable_cpu = test_ops.enable_virtualization_cpu;
+	svm_disable_cpu = test_ops.disable_virtualization_cpu;
+	test_ops.gmem_invalidate = count_gmem_invalidate;
+	test_ops.enable_virtualization_cpu = count_enable_cpu;
+	test_ops.disable_virtualization_cpu = count_disable_cpu;
+	gmem_calls = enable_calls = disable_calls = 0;
+}
+
+/* A host bound to the counting vendor, optionally without gmem_invalidate. */
+static struct kvm_host *new_counting_host(bool with_gmem_invalidate)
+{
+	struct kvm_host_config cfg;
+
+	make_counting_vendor();
+	if (!with_gmem_invalidate)
+		test_ops.gmem_invalidate = NULL;
+	kvm_host_config_init(&cfg, MEM, 2);
+	cfg.vendor = &test_init;
+	return new_host_cfg(&cfg);
+}
+
+/*
+ * Generic VM teardown reaches SEV only through the gmem_invalidate slot
+ * (kvm_arch_gmem_invalidate): with a counting op, each destroyed VM calls it
+ * once, whatever its type, and the SNP VM's private pages come back shared.
+ * With the op left NULL the same generic path runs without it, and nothing
+ * else makes those pages shared: a direct call to sev.c would show here.
+ */
+static void test_kvm_gmem_invalidate_through_slot(void)
+{
+	struct kvm_host *host = new_counting_host(true);
+	int vm = new_vm(host, SNP_GUEST_SNP, 4, 1);
+
+	KASSERT_EQ(kvm_vm_launch(host, vm), 0);
+	KEXPECT_EQ(assigned_guest_pages(host), 4);
+	KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
+	KEXPECT_EQ(gmem_calls, 1);
+	KEXPECT_EQ(assigned_guest_pages(host), 0);
+	KEXPECT_EQ(kvm_host_nr_leaks(host), 0);
+	vm = new_vm(host, SNP_GUEST_SVM, 4, 1);
+	KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
+	KEXPECT_EQ(gmem_calls, 2);
+	kvm_host_destroy(host);
+
+	host = new_counting_host(false);
+	vm = new_vm(host, SNP_GUEST_SNP, 4, 1);
+	KASSERT_EQ(kvm_vm_launch(host, vm), 0);
+	KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
+	KEXPECT_EQ(gmem_calls, 0);
+	KEXPECT_EQ(assigned_guest_pages(host), 4);
+	kvm_host_destroy(host);
+}
+
+/*
+ * CPU online/offline go through enable_/disable_virtualization_cpu
+ * (kvm_arch_{enable,disable}_virtualization_cpu): svm's save area follows
+ * the counting ops; the vmx-like vendor binds neither, so the same generic
+ * calls succeed and touch nothing; no vendor bound is SNP_ENOENT.
+ */
+static void test_kvm_cpu_online_through_slot(void)
+{
+	struct kvm_host *host = new_counting_host(true);
+	struct kvm_host_config cfg;
+	snp_pfn_t sa;
+
+	KEXPECT_EQ(enable_calls, 0);   /* hardware_setup is the vendor's own business */
+	KEXPECT_EQ(kvm_cpu_uninit(host, 1), 0);
+	KEXPECT_EQ(disable_calls, 1);
+	KEXPECT_EQ(kvm_host_save_area_pfn(host, 1), SNP_NO_PAGE);
+	KEXPECT_EQ(kvm_cpu_init(host, 1), 0);
+	KEXPECT_EQ(enable_calls, 1);
+	sa = kvm_host_save_area_pfn(host, 1);
+	KEXPECT(sa != SNP_NO_PAGE);
+	KEXPECT(!snp_pfn_2m_aligned(sa));
+	KEXPECT_EQ(kvm_cpu_init(host, 1), SNP_EEXIST);
+	KEXPECT_EQ(enable_calls, 2);
+	kvm_host_destroy(host);
+
+	kvm_host_config_init(&cfg, MEM, 2);
+	cfg.vendor = kvm_vendor_vmx_like();
+	host = new_host_cfg(&cfg);
+	KEXPECT_EQ(kvm_cpu_uninit(host, 1), 0);
+	KEXPECT_EQ(kvm_cpu_init(host, 1), 0);
+	KEXPECT_EQ(kvm_host_save_area_pfn(host, 1), SNP_NO_PAGE);
+	KEXPECT_EQ(kvm_cpu_init(host, 2), SNP_EINVAL);
+	KEXPECT_EQ(kvm_x86_vendor_exit(host), 0);
+	KEXPECT_EQ(kvm_cpu_init(host, 1), SNP_ENOENT);
+	KEXPECT_EQ(kvm_cpu_uninit(host, 1), SNP_ENOENT);
 	kvm_host_destroy(host);
 }
 
@@ -363,19 +497,19 @@ static void test_kvm_snp_vmsa_leaked_when_inuse(void)
 
 /* ---- 1,000 VMs ---- */
 
-static void churn(struct kvm_host *host, unsigned nr_vms, uint64_t seed)
+static void churn(struct kvm_host *host, unsigned int nr_vms, uint64_t seed)
 {
 	uint64_t rng = seed;
 
-	for (unsigned i = 0; i < nr_vms; i++) {
+	for (unsigned int i = 0; i < nr_vms; i++) {
 		enum snp_guest_type t = (enum snp_guest_type)(i % 4);
-		unsigned nv = 1 + (unsigned)mm_rng_below(&rng, 2);
+		unsigned int nv = 1 + (unsigned int)mm_rng_below(&rng, 2);
 		int vm = new_vm(host, t, 1 + mm_rng_below(&rng, 8), nv);
 
 		if (t == SNP_GUEST_SVM && mm_rng_below(&rng, 2))
 			KASSERT_EQ(kvm_vcpu_enable_nested(host, vm, 0), 0);
 		KASSERT_EQ(kvm_vm_launch(host, vm), 0);
-		if (kvm_vcpu_run(host, vm, 0, (unsigned)mm_rng_below(&rng, 2), NULL) == 0)
+		if (kvm_vcpu_run(host, vm, 0, (unsigned int)mm_rng_below(&rng, 2), NULL) == 0)
 			KASSERT_EQ(kvm_vcpu_exit(host, vm, 0), 0);
 		KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
 		KEXPECT_EQ(kvm_destroy_vm(host, vm), SNP_ENOENT);
@@ -388,18 +522,18 @@ static void test_kvm_1000_vms_no_page_lost(void)
 		SNP_ALLOC_UPSTREAM, SNP_ALLOC_NAIVE, SNP_ALLOC_SIEVE,
 	};
 
-	for (unsigned s = 0; s < KTAP_ARRAY_SIZE(strat); s++) {
+	for (unsigned int s = 0; s < KTAP_ARRAY_SIZE(strat); s++) {
 		struct kvm_host *host = new_host(strat[s]);
-		unsigned n = strat[s] == SNP_ALLOC_UPSTREAM ? 1000 : 300;
+		unsigned int n = strat[s] == SNP_ALLOC_UPSTREAM ? 1000 : 300;
 		uint64_t start;
 		struct kvm_host_stats st;
 		char msg[256];
 
-		snp_safe_release(kvm_host_mm(host));  /* sieve: count set-aside pages as free */
+		snp_safe_release(kvm_host_mm(host), 0);  /* sieve: count set-aside pages as free */
 		start = free_pages(host);
 
 		churn(host, n, 42 + s);
-		snp_safe_release(kvm_host_mm(host));
+		snp_safe_release(kvm_host_mm(host), 0);
 		KASSERT_EQ(kvm_host_get_stats(host, &st), 0);
 		ktap_log("%s: %u VMs, %llu vCPUs, free %llu -> %llu, leaked %llu, order-1 broken %llu,"
 			 " vmcb01 aligned %llu/%llu",
@@ -523,7 +657,7 @@ static void test_kvm_snp_switch_and_asids(void)
 
 /* ---- ticks ---- */
 
-static void tick_run(enum snp_alloc_strategy s, unsigned ticks, struct kvm_host_stats *st)
+static void tick_run(enum snp_alloc_strategy s, unsigned int ticks, struct kvm_host_stats *st)
 {
 	struct kvm_host_config cfg;
 	struct kvm_host *host;
@@ -541,21 +675,21 @@ static void tick_run(enum snp_alloc_strategy s, unsigned ticks, struct kvm_host_
 	ac.target_frag = 0;
 	ac.target_use = 300;
 	KASSERT_EQ(mm_age(kvm_host_mm(host), &ac, &aged), 0);
-	snp_safe_release(kvm_host_mm(host));
+	snp_safe_release(kvm_host_mm(host), 0);
 	start = free_pages(host);
-	for (unsigned i = 0; i < 24; i++) {
+	for (unsigned int i = 0; i < 24; i++) {
 		int vm = new_vm(host, (enum snp_guest_type)(i % 4), 4, 2);
 
 		if (i % 4 == 0)
 			KASSERT_EQ(kvm_vcpu_enable_nested(host, vm, 0), 0);
 		KASSERT_EQ(kvm_vm_launch(host, vm), 0);
 	}
-	for (unsigned t = 0; t < ticks; t++)
+	for (unsigned int t = 0; t < ticks; t++)
 		KASSERT_EQ(kvm_host_tick(host, 1000 + t, NULL, NULL), 0);
 	for (int vm = 0; vm < 24; vm++)
 		KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
 	kvm_host_kernel_work_release(host);
-	snp_safe_release(kvm_host_mm(host));
+	snp_safe_release(kvm_host_mm(host), 0);
 	KASSERT_EQ(kvm_host_get_stats(host, st), 0);
 	KEXPECT_EQ(free_pages(host), start - st->leaked_pages);
 	KASSERT_EQ(mm_aged_release(kvm_host_mm(host), aged), 0);
@@ -568,14 +702,14 @@ static void test_kvm_tick_deterministic(void)
 		SNP_ALLOC_NAIVE, SNP_ALLOC_UPSTREAM, SNP_ALLOC_SIEVE,
 	};
 
-	for (unsigned s = 0; s < KTAP_ARRAY_SIZE(strat); s++) {
+	for (unsigned int s = 0; s < KTAP_ARRAY_SIZE(strat); s++) {
 		struct kvm_host_stats a, b;
 		uint64_t al = 0, nr = 0;
 
 		tick_run(strat[s], 200, &a);
 		tick_run(strat[s], 200, &b);
 		KEXPECT(memcmp(&a, &b, sizeof(a)) == 0);
-		for (unsigned k = 0; k < KVM_PAGE_NR_KINDS; k++) {
+		for (unsigned int k = 0; k < KVM_PAGE_NR_KINDS; k++) {
 			al += a.sensitive_aligned[k];
 			nr += a.sensitive_allocated[k];
 		}
@@ -600,6 +734,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_kvm_svm_lapic_uses_hook),
 	KTAP_CASE(test_kvm_vendor_required_ops_checked),
 	KTAP_CASE(test_kvm_static_call_slots_bound_once),
+	KTAP_CASE(test_kvm_gmem_invalidate_through_slot),
+	KTAP_CASE(test_kvm_cpu_online_through_slot),
 	KTAP_CASE(test_kvm_snp_vmsa_vmrun_row),
 	KTAP_CASE(test_kvm_snp_vmsa_leaked_when_inuse),
 	KTAP_CASE(test_kvm_1000_vms_no_page_lost),

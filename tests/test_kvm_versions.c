@@ -16,16 +16,15 @@ static void prime_aligned_head(struct mm_host *mm)
 {
 	struct page *p = NULL;
 
-	KASSERT_EQ(mm_set_cpu(mm, 0), 0);
-	for (unsigned i = 0; i < 20000 && !p; i++) {
-		struct page *q = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
+	for (unsigned int i = 0; i < 20000 && !p; i++) {
+		struct page *q = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0);
 
 		KASSERT(q);
 		if (snp_pfn_2m_aligned(mm_page_to_pfn(mm, q)))
 			p = q;   /* the others stay held */
 	}
 	KASSERT(p);
-	KASSERT_EQ(mm_free_pages(mm, p, 0), 0);
+	KASSERT_EQ(mm_free_pages(mm, 0, p, 0), 0);
 }
 
 /*
@@ -35,7 +34,7 @@ static void prime_aligned_head(struct mm_host *mm)
  */
 static void rfc_v4_hsave_and_vmcb02_can_be_aligned(void)
 {
-	for (unsigned v = 0; v < KVM_NR_VERSIONS; v++) {
+	for (unsigned int v = 0; v < KVM_NR_VERSIONS; v++) {
 		struct kvm_host_config cfg;
 		struct kvm_host *host = NULL;
 		struct kvm_vm_config vc;
@@ -76,7 +75,7 @@ static void names_and_bad_input(void)
 	struct kvm_host *host = NULL;
 	enum kvm_version v;
 
-	for (unsigned i = 0; i < KVM_NR_VERSIONS; i++) {
+	for (unsigned int i = 0; i < KVM_NR_VERSIONS; i++) {
 		KASSERT_EQ(kvm_version_parse(kvm_version_name(i), &v), 0);
 		KEXPECT_EQ(v, i);
 	}

@@ -44,7 +44,7 @@ static void test_expand_first_page_aligned(void)
 	/* rmqueue_bulk() took pfns 0..62 for the pcp; expand() left 63, 64, 128, 256, 512. */
 	static const uint64_t want[MM_NR_ORDERS] = { 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 15 };
 	struct mm_host *mm = mmt_host(64, 1, 1);
-	struct page *p = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
+	struct page *p = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0);
 
 	KASSERT(p);
 	KEXPECT_EQ(mmt_pfn(mm, p), 0);
@@ -59,12 +59,12 @@ static void test_expand_high_order(void)
 {
 	static const uint64_t want[MM_NR_ORDERS] = { 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 15 };
 	struct mm_host *mm = mmt_host(64, 1, 1);
-	struct page *p = mm_alloc_pages(mm, MM_GFP_KERNEL, 4);
+	struct page *p = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 4);
 
 	KASSERT(p);
 	KEXPECT_EQ(mmt_pfn(mm, p), 0);
 	expect_buddyinfo(mm, want);
-	KEXPECT_EQ(mm_free_pages(mm, p, 4), 0);
+	KEXPECT_EQ(mm_free_pages(mm, 0, p, 4), 0);
 	expect_fully_merged(mm, 16);
 	mm_host_destroy(mm);
 }
@@ -73,20 +73,25 @@ static void test_expand_high_order(void)
 static void test_pcp_lifo(void)
 {
 	struct mm_host *mm = mmt_host(64, 1, 2);
-	struct page *a = mm_alloc_pages(mm, 0, 0), *b = mm_alloc_pages(mm, 0, 0), *c;
+	struct page *a = mm_alloc_pages(mm, 0, 0, 0), *b = mm_alloc_pages(mm, 0, 0, 0), *c;
 
 	KASSERT(a && b);
-	KEXPECT_EQ(mm_free_pages(mm, a, 0), 0);
-	KEXPECT_EQ(mm_free_pages(mm, b, 0), 0);
-	c = mm_alloc_pages(mm, 0, 0);
+	KEXPECT_EQ(mm_free_pages(mm, 0, a, 0), 0);
+	KEXPECT_EQ(mm_free_pages(mm, 0, b, 0), 0);
+	c = mm_alloc_pages(mm, 0, 0, 0);
 	KEXPECT(c == b);
-	c = mm_alloc_pages(mm, 0, 0);
+	c = mm_alloc_pages(mm, 0, 0, 0);
 	KEXPECT(c == a);
 	/* Another CPU has its own list: it does not see CPU 0's hot page. */
-	KEXPECT_EQ(mm_free_pages(mm, a, 0), 0);
-	KEXPECT_EQ(mm_set_cpu(mm, 1), 0);
-	c = mm_alloc_pages(mm, 0, 0);
+	KEXPECT_EQ(mm_free_pages(mm, 0, a, 0), 0);
+	c = mm_alloc_pages(mm, 1, 0, 0);
 	KEXPECT(c && c != a);
+	/* And back: a page freed on CPU 1 waits on CPU 1's list, not CPU 0's. */
+	KEXPECT_EQ(mm_free_pages(mm, 1, c, 0), 0);
+	b = mm_alloc_pages(mm, 0, 0, 0);
+	KEXPECT(b == a);
+	a = mm_alloc_pages(mm, 1, 0, 0);
+	KEXPECT(a == c);
 	MMT_CHECK(mm);
 	mm_host_destroy(mm);
 }
@@ -104,9 +109,9 @@ static void test_pcp_high_and_drain(void)
 	cfg.pcp_high = 8;
 	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
 	for (int i = 0; i < 40; i++)
-		KASSERT(p[i] = mm_alloc_pages(mm, 0, 0));
+		KASSERT(p[i] = mm_alloc_pages(mm, 0, 0, 0));
 	for (int i = 0; i < 40; i++) {
-		KEXPECT_EQ(mm_free_pages(mm, p[i], 0), 0);
+		KEXPECT_EQ(mm_free_pages(mm, 0, p[i], 0), 0);
 		mm_get_counts(mm, 0, &c);
 		KEXPECT(c.pcp < 8);
 	}
@@ -124,15 +129,15 @@ static void test_pcp_small_orders(void)
 {
 	struct mm_host *mm = mmt_host(64, 1, 1);
 	struct mm_counts c;
-	struct page *p = mm_alloc_pages(mm, 0, 3), *q;
+	struct page *p = mm_alloc_pages(mm, 0, 0, 3), *q;
 
 	KASSERT(p);
 	mm_get_counts(mm, 0, &c);
 	KEXPECT_EQ(c.pcp, (MM_PCP_BATCH_DEFAULT >> 3) * 8 - 8);
-	KEXPECT_EQ(mm_free_pages(mm, p, 3), 0);
-	q = mm_alloc_pages(mm, 0, 3);
+	KEXPECT_EQ(mm_free_pages(mm, 0, p, 3), 0);
+	q = mm_alloc_pages(mm, 0, 0, 3);
 	KEXPECT(q == p);
-	KEXPECT_EQ(mm_free_pages(mm, q, 3), 0);
+	KEXPECT_EQ(mm_free_pages(mm, 0, q, 3), 0);
 	MMT_CHECK(mm);
 	mm_host_destroy(mm);
 }
@@ -141,17 +146,17 @@ static void test_split_page(void)
 {
 	struct mm_host *mm = mmt_host(16, 1, 1);
 	uint64_t start = mmt_free(mm);
-	struct page *p = mm_alloc_pages(mm, MM_GFP_ZERO, 2);
+	struct page *p = mm_alloc_pages(mm, 0, MM_GFP_ZERO, 2);
 
 	KASSERT(p);
 	KEXPECT_EQ(mm_split_page(mm, p, 2), 0);
-	KEXPECT_EQ(mm_free_pages(mm, p, 2), SNP_EINVAL);   /* no longer one order-2 allocation */
+	KEXPECT_EQ(mm_free_pages(mm, 0, p, 2), SNP_EINVAL);   /* no longer one order-2 allocation */
 	for (int i = 0; i < 4; i++) {
 		struct page *q = mm_pfn_to_page(mm, mmt_pfn(mm, p) + (snp_pfn_t)i);
 
 		KEXPECT_EQ(mm_page_allocated(mm, q), 1);
 		KEXPECT_EQ(mm_page_dirty(mm, q), 0);
-		KEXPECT_EQ(mm_free_pages(mm, q, 0), 0);
+		KEXPECT_EQ(mm_free_pages(mm, 0, q, 0), 0);
 	}
 	KEXPECT_EQ(mm_split_page(mm, p, 0), SNP_EINVAL);   /* freed */
 	mm_drain_all_pages(mm);
@@ -164,7 +169,7 @@ static void test_split_page(void)
 static void test_zeroing(void)
 {
 	struct mm_host *mm = mmt_host(16, 1, 1);
-	struct page *p = mm_alloc_pages(mm, 0, 0), *q;
+	struct page *p = mm_alloc_pages(mm, 0, 0, 0), *q;
 
 	KASSERT(p);
 	KEXPECT_EQ(mm_page_dirty(mm, p), 1);          /* boot memory is not known zero */
@@ -172,15 +177,15 @@ static void test_zeroing(void)
 	KEXPECT_EQ(mm_page_dirty(mm, p), 0);
 	KEXPECT_EQ(mm_page_write(mm, p), 0);
 	KEXPECT_EQ(mm_page_dirty(mm, p), 1);
-	KEXPECT_EQ(mm_free_pages(mm, p, 0), 0);
-	q = mm_alloc_pages(mm, 0, 0);                  /* same page, still dirty */
+	KEXPECT_EQ(mm_free_pages(mm, 0, p, 0), 0);
+	q = mm_alloc_pages(mm, 0, 0, 0);                  /* same page, still dirty */
 	KEXPECT(q == p);
 	KEXPECT_EQ(mm_page_dirty(mm, q), 1);
-	KEXPECT_EQ(mm_free_pages(mm, q, 0), 0);
-	q = mm_alloc_pages(mm, MM_GFP_ZERO, 0);
+	KEXPECT_EQ(mm_free_pages(mm, 0, q, 0), 0);
+	q = mm_alloc_pages(mm, 0, MM_GFP_ZERO, 0);
 	KEXPECT(q == p);
 	KEXPECT_EQ(mm_page_dirty(mm, q), 0);
-	p = mm_alloc_pages(mm, MM_GFP_ZERO, 5);
+	p = mm_alloc_pages(mm, 0, MM_GFP_ZERO, 5);
 	KASSERT(p);
 	for (int i = 0; i < 32; i++)
 		KEXPECT_EQ(mm_page_dirty(mm, mm_pfn_to_page(mm, mmt_pfn(mm, p) + (snp_pfn_t)i)), 0);
@@ -206,7 +211,7 @@ static void test_reserved_never_handed_out(void)
 	KEXPECT_EQ(c.reserved, 100 + 150 + 1);
 	KEXPECT_EQ(c.free, 32 * PAGES_PER_MIB - 251);
 	MMT_CHECK(mm);
-	while ((p = mm_alloc_pages(mm, 0, 0))) {
+	while ((p = mm_alloc_pages(mm, 0, 0, 0))) {
 		snp_pfn_t pfn = mmt_pfn(mm, p);
 
 		n++;
@@ -234,7 +239,7 @@ static void test_buddyinfo_counts(void)
 	KEXPECT_EQ(mm_get_counts(mm, MM_NUMA_NO_NODE, &c), 0);
 	KEXPECT_EQ(c.present, 64 * PAGES_PER_MIB);
 	KEXPECT_EQ(c.free, 64 * PAGES_PER_MIB);
-	KEXPECT(mm_alloc_pages(mm, 0, 7));
+	KEXPECT(mm_alloc_pages(mm, 0, 0, 7));
 	mm_buddyinfo(mm, 0, bi);
 	KEXPECT_EQ(bi[7] + bi[8] + bi[9] + bi[10], 1 + 1 + 1 + 7);
 	mm_get_counts(mm, 0, &c);
@@ -251,17 +256,16 @@ static void test_multi_node_fallback(void)
 
 	KEXPECT_EQ(mm_cpu_to_node(mm, 0), 0);
 	KEXPECT_EQ(mm_cpu_to_node(mm, 1), 1);
-	p = mm_alloc_pages_node(mm, 1, 0, 0);
+	p = mm_alloc_pages_node(mm, 0, 1, 0, 0);
 	KASSERT(p);
 	KEXPECT_EQ(mm_pfn_to_nid(mm, mmt_pfn(mm, p)), 1);
-	mm_set_cpu(mm, 1);
-	p = mm_alloc_pages(mm, 0, 0);
+	p = mm_alloc_pages(mm, 1, 0, 0);   /* CPU 1's node */
 	KEXPECT_EQ(mm_pfn_to_nid(mm, mmt_pfn(mm, p)), 1);
-	while (mm_alloc_pages_node(mm, 1, MM_GFP_THISNODE, 0))
+	while (mm_alloc_pages_node(mm, 0, 1, MM_GFP_THISNODE, 0))
 		n++;
 	KEXPECT_EQ(n, 16 * PAGES_PER_MIB - 2);
 	KEXPECT_EQ(mm_last_error(mm), SNP_ENOMEM);
-	p = mm_alloc_pages_node(mm, 1, 0, 0);
+	p = mm_alloc_pages_node(mm, 0, 1, 0, 0);
 	KASSERT(p);
 	KEXPECT_EQ(mm_pfn_to_nid(mm, mmt_pfn(mm, p)), 0);
 	MMT_CHECK(mm);
@@ -279,20 +283,19 @@ static void test_exhaustion(void)
 
 	KASSERT(held && ord);
 	for (unsigned int o = 3;; o = 0) {
-		while ((p = mm_alloc_pages(mm, 0, o))) {
+		while ((p = mm_alloc_pages(mm, (unsigned int)(n & 1), 0, o))) {   /* CPUs alternate */
 			held[n] = p;
 			ord[n++] = (unsigned char)o;
-			mm_set_cpu(mm, (unsigned int)(n & 1));
 		}
 		KEXPECT_EQ(mm_last_error(mm), SNP_ENOMEM);
 		if (!o)
 			break;
 	}
 	KEXPECT_EQ(mmt_free(mm), 0);
-	KEXPECT(!mm_alloc_pages(mm, MM_GFP_ZERO, 0));
+	KEXPECT(!mm_alloc_pages(mm, 0, MM_GFP_ZERO, 0));
 	MMT_CHECK(mm);
 	for (uint64_t i = 0; i < n; i++)
-		KEXPECT_EQ(mm_free_pages(mm, held[i], ord[i]), 0);
+		KEXPECT_EQ(mm_free_pages(mm, 0, held[i], ord[i]), 0);
 	expect_fully_merged(mm, 4);
 	KEXPECT_EQ(mmt_free(mm), start);
 	free(held);
@@ -342,28 +345,31 @@ static void test_bad_config(void)
 static void test_bad_calls(void)
 {
 	struct mm_host *mm = mmt_host(16, 2, 2), *other = mmt_host(16, 1, 1);
-	struct page *p = mm_alloc_pages(mm, 0, 1), *foreign = mm_alloc_pages(other, 0, 0);
+	struct page *p = mm_alloc_pages(mm, 0, 0, 1), *foreign = mm_alloc_pages(other, 0, 0, 0);
 	uint64_t bi[MM_NR_ORDERS];
 	struct mm_counts c;
 
 	KASSERT(p && foreign);
-	KEXPECT(!mm_alloc_pages(NULL, 0, 0));
-	KEXPECT(!mm_alloc_pages(mm, 0, MM_MAX_ORDER + 1));
+	KEXPECT(!mm_alloc_pages(NULL, 0, 0, 0));
+	KEXPECT(!mm_alloc_pages(mm, 0, 0, MM_MAX_ORDER + 1));
 	KEXPECT_EQ(mm_last_error(mm), SNP_EINVAL);
-	KEXPECT(!mm_alloc_pages_node(mm, 2, 0, 0));
-	KEXPECT(!mm_alloc_pages_node(mm, -2, 0, 0));
-	KEXPECT(!mm_alloc_pages(mm, 1u << 20, 0));
-	KEXPECT_EQ(mm_free_pages(mm, NULL, 0), SNP_EINVAL);
-	KEXPECT_EQ(mm_free_pages(NULL, p, 1), SNP_EINVAL);
-	KEXPECT_EQ(mm_free_pages(mm, foreign, 0), SNP_EINVAL);
-	KEXPECT_EQ(mm_free_pages(mm, p, 0), SNP_EINVAL);     /* wrong order */
-	KEXPECT_EQ(mm_free_pages(mm, p, 12), SNP_EINVAL);
-	KEXPECT_EQ(mm_free_pages(mm, mm_pfn_to_page(mm, mmt_pfn(mm, p) + 1), 0), SNP_EINVAL);
-	KEXPECT_EQ(mm_free_pages(mm, p, 1), 0);
-	KEXPECT_EQ(mm_free_pages(mm, p, 1), SNP_EINVAL);     /* double free */
+	KEXPECT(!mm_alloc_pages_node(mm, 0, 2, 0, 0));
+	KEXPECT(!mm_alloc_pages_node(mm, 0, -2, 0, 0));
+	KEXPECT(!mm_alloc_pages(mm, 0, 1u << 20, 0));
+	KEXPECT_EQ(mm_free_pages(mm, 0, NULL, 0), SNP_EINVAL);
+	KEXPECT_EQ(mm_free_pages(NULL, 0, p, 1), SNP_EINVAL);
+	KEXPECT_EQ(mm_free_pages(mm, 0, foreign, 0), SNP_EINVAL);
+	KEXPECT_EQ(mm_free_pages(mm, 0, p, 0), SNP_EINVAL);     /* wrong order */
+	KEXPECT_EQ(mm_free_pages(mm, 0, p, 12), SNP_EINVAL);
+	KEXPECT_EQ(mm_free_pages(mm, 0, mm_pfn_to_page(mm, mmt_pfn(mm, p) + 1), 0), SNP_EINVAL);
+	KEXPECT_EQ(mm_free_pages(mm, 2, p, 1), SNP_EINVAL);     /* no CPU 2: not freed */
+	KEXPECT_EQ(mm_free_pages(mm, 0, p, 1), 0);
+	KEXPECT_EQ(mm_free_pages(mm, 0, p, 1), SNP_EINVAL);     /* double free */
 	KEXPECT_EQ(mm_split_page(mm, p, 1), SNP_EINVAL);
 	KEXPECT_EQ(mm_split_page(NULL, p, 1), SNP_EINVAL);
-	KEXPECT_EQ(mm_set_cpu(mm, 2), SNP_EINVAL);
+	KEXPECT(!mm_alloc_pages(mm, 2, 0, 0));   /* no CPU 2 */
+	KEXPECT_EQ(mm_last_error(mm), SNP_EINVAL);
+	KEXPECT(!mm_alloc_pages_node(mm, 2, 0, 0, 0));
 	KEXPECT_EQ(mm_cpu_to_node(mm, 7), SNP_EINVAL);
 	KEXPECT_EQ(mm_buddyinfo(mm, 2, bi), SNP_EINVAL);
 	KEXPECT_EQ(mm_buddyinfo(mm, 0, NULL), SNP_EINVAL);
@@ -388,7 +394,7 @@ static void test_bad_calls(void)
 static void test_checker_catches_corruption(void)
 {
 	struct mm_host *mm = mmt_host(16, 1, 1);
-	struct page *p = mm_alloc_pages(mm, 0, 4);
+	struct page *p = mm_alloc_pages(mm, 0, 0, 4);
 	char msg[256];
 
 	KASSERT(p);
@@ -482,14 +488,14 @@ static void measure_aligned(struct mm_host *mm, const char *what)
 
 	KASSERT(held);
 	for (int i = 0; i < N; i++) {
-		struct page *p = mm_alloc_pages(mm, MM_GFP_ZERO, 0);
+		struct page *p = mm_alloc_pages(mm, 0, MM_GFP_ZERO, 0);
 
 		KASSERT(p);
 		loop += snp_pfn_2m_aligned(mmt_pfn(mm, p));
-		mm_free_pages(mm, p, 0);
+		mm_free_pages(mm, 0, p, 0);
 	}
 	for (int i = 0; i < N; i++) {
-		KASSERT(held[i] = mm_alloc_pages(mm, MM_GFP_ZERO, 0));
+		KASSERT(held[i] = mm_alloc_pages(mm, 0, MM_GFP_ZERO, 0));
 		hold += snp_pfn_2m_aligned(mmt_pfn(mm, held[i]));
 	}
 	ktap_log("%s host: naive 2MB-aligned, alloc+free loop: %u/%d (%.4f); %d held: %u (%.4f, 1/512 = 0.0020)",
@@ -500,7 +506,7 @@ static void measure_aligned(struct mm_host *mm, const char *what)
 	if (!strcmp(what, "fresh"))
 		KEXPECT_EQ(loop, N);
 	for (int i = 0; i < N; i++)
-		mm_free_pages(mm, held[i], 0);
+		mm_free_pages(mm, 0, held[i], 0);
 	free(held);
 }
 
@@ -539,16 +545,16 @@ static void test_pcp_drain_from_cold_tail(void)
 		cfg.pcp_high = 8;
 		KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
 		for (int i = 0; i < 16; i++)
-			KASSERT(p[i] = mm_alloc_pages(mm, 0, 0));
+			KASSERT(p[i] = mm_alloc_pages(mm, 0, 0, 0));
 		mm_get_counts(mm, 0, &c);
 		before = c.free;
 		for (int i = 0; i < 16; i++)
-			KEXPECT_EQ(mm_free_pages(mm, p[i], 0), 0);
+			KEXPECT_EQ(mm_free_pages(mm, 0, p[i], 0), 0);
 		mm_get_counts(mm, 0, &c);
 		KEXPECT(c.free > before);	/* a drain did happen */
-		q = mm_alloc_pages(mm, 0, 0);
+		q = mm_alloc_pages(mm, 0, 0, 0);
 		KEXPECT(q == p[15]);
-		KEXPECT_EQ(mm_free_pages(mm, q, 0), 0);
+		KEXPECT_EQ(mm_free_pages(mm, 0, q, 0), 0);
 		MMT_CHECK(mm);
 		mm_host_destroy(mm);
 	}
@@ -571,10 +577,10 @@ static void test_pcp_refill_at_least_two(void)
 	cfg.pcp_batch = 4;
 	cfg.pcp_high = 8;
 	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
-	KASSERT(p = mm_alloc_pages(mm, 0, 3));
+	KASSERT(p = mm_alloc_pages(mm, 0, 0, 3));
 	mm_get_counts(mm, 0, &c);
 	KEXPECT_EQ(c.pcp, 8);
-	KEXPECT_EQ(mm_free_pages(mm, p, 3), 0);
+	KEXPECT_EQ(mm_free_pages(mm, 0, p, 3), 0);
 	MMT_CHECK(mm);
 	mm_host_destroy(mm);
 }
@@ -593,14 +599,14 @@ static void test_free_to_tail_when_merge_likely(void)
 	struct mm_list *l;
 
 	for (int i = 0; i < 8; i++)
-		KASSERT(p[i] = mm_alloc_pages(mm, 0, 4));
+		KASSERT(p[i] = mm_alloc_pages(mm, 0, 0, 4));
 	base = mmt_pfn(mm, p[0]);
 	for (int i = 0; i < 8; i++)
 		KASSERT_EQ(mmt_pfn(mm, p[i]), base + 16 * (uint64_t)i);
-	KEXPECT_EQ(mm_free_pages(mm, p[4], 4), 0);	/* with p[5]: a free order-5 block */
-	KEXPECT_EQ(mm_free_pages(mm, p[5], 4), 0);
-	KEXPECT_EQ(mm_free_pages(mm, p[2], 4), 0);	/* parent's buddy (p[0..1]) taken: head */
-	KEXPECT_EQ(mm_free_pages(mm, p[6], 4), 0);	/* parent's buddy (p[4..5]) free: tail */
+	KEXPECT_EQ(mm_free_pages(mm, 0, p[4], 4), 0);	/* with p[5]: a free order-5 block */
+	KEXPECT_EQ(mm_free_pages(mm, 0, p[5], 4), 0);
+	KEXPECT_EQ(mm_free_pages(mm, 0, p[2], 4), 0);	/* parent's buddy (p[0..1]) taken: head */
+	KEXPECT_EQ(mm_free_pages(mm, 0, p[6], 4), 0);	/* parent's buddy (p[4..5]) free: tail */
 	for (unsigned int zi = 0; zi < mm->nr_zones; zi++)
 		if (base >= mm->zones[zi].start_pfn && base < mm->zones[zi].end_pfn)
 			z = &mm->zones[zi];
@@ -610,7 +616,7 @@ static void test_free_to_tail_when_merge_likely(void)
 	KEXPECT_EQ(l->tail, base + 96);
 	for (int i = 0; i < 8; i++)
 		if (i != 2 && i != 4 && i != 5 && i != 6)
-			KEXPECT_EQ(mm_free_pages(mm, p[i], 4), 0);
+			KEXPECT_EQ(mm_free_pages(mm, 0, p[i], 4), 0);
 	MMT_CHECK(mm);
 	mm_host_destroy(mm);
 }

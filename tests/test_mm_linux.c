@@ -46,7 +46,7 @@ static uint64_t exhaust(struct mm_host *mm, snp_pfn_t *lowest, snp_pfn_t boundar
 	KASSERT(held);
 	*lowest = UINT64_MAX;
 	*first_below = UINT64_MAX;
-	while ((p = mm_alloc_pages(mm, MM_GFP_KERNEL, 0))) {
+	while ((p = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0))) {
 		snp_pfn_t pfn = mmt_pfn(mm, p);
 
 		if (pfn < *lowest)
@@ -56,7 +56,7 @@ static uint64_t exhaust(struct mm_host *mm, snp_pfn_t *lowest, snp_pfn_t boundar
 		held[n++] = p;
 	}
 	for (uint64_t i = 0; i < n; i++)
-		KEXPECT_EQ(mm_free_pages(mm, held[i], 0), 0);
+		KEXPECT_EQ(mm_free_pages(mm, 0, held[i], 0), 0);
 	free(held);
 	return n;
 }
@@ -75,7 +75,7 @@ static void test_real_mode_reserved(void)
 	ktap_log("lowest pfn handed out: %llu", (unsigned long long)lowest);
 	KEXPECT(lowest >= MM_REAL_MODE_PFNS);
 	/* and higher orders: an order-8 block from DMA never covers pfn 0..255 */
-	for (struct page *p; (p = mm_alloc_pages(mm, MM_GFP_KERNEL, 8));)
+	for (struct page *p; (p = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 8));)
 		KEXPECT(mmt_pfn(mm, p) >= MM_REAL_MODE_PFNS);
 	MMT_CHECK(mm);
 	mm_host_destroy(mm);
@@ -85,7 +85,7 @@ static void test_real_mode_reserved(void)
 static void test_bare_host_gives_pfn0(void)
 {
 	struct mm_host *mm = mmt_host(64, 1, 1);
-	struct page *p = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
+	struct page *p = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0);
 
 	KASSERT(p);
 	KEXPECT_EQ(mmt_pfn(mm, p), 0);
@@ -97,8 +97,8 @@ static void test_zone_layout(void)
 {
 	static const struct {
 		uint64_t mib;
-		unsigned nodes;
-		unsigned nr;                 /* zones of node 0 */
+		unsigned int nodes;
+		unsigned int nr;                 /* zones of node 0 */
 		enum mm_zone_type last;      /* node 0's highest zone */
 	} cases[] = {
 		{ 64, 1, 2, MM_ZONE_DMA32 },
@@ -107,7 +107,7 @@ static void test_zone_layout(void)
 		{ 8192, 2, 2, MM_ZONE_DMA32 },   /* node 0 is pfns below 4 GiB */
 	};
 
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(cases); i++) {
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(cases); i++) {
 		struct mm_host *mm = linux_host(cases[i].mib, cases[i].nodes, 1);
 		struct mm_zone_info z[MM_NR_ZONE_TYPES];
 		int n = mm_node_zones(mm, 0, z, MM_NR_ZONE_TYPES);
@@ -187,12 +187,12 @@ static struct mm_host *mt_host(enum mm_kernel k)
 /* Take every max-order block as MOVABLE; return them in @blk[16]. */
 static void take_all_movable(struct mm_host *mm, struct page *blk[16])
 {
-	for (unsigned i = 0; i < 16; i++) {
-		blk[i] = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, MM_MAX_ORDER);
+	for (unsigned int i = 0; i < 16; i++) {
+		blk[i] = mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE, MM_MAX_ORDER);
 		KASSERT(blk[i]);
 		KEXPECT_EQ(mmt_pfn(mm, blk[i]), (snp_pfn_t)i << MM_MAX_ORDER);
 	}
-	KEXPECT(mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE | MM_GFP_NORETRY, 0) == NULL);
+	KEXPECT(mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE | MM_GFP_NORETRY, 0) == NULL);
 }
 
 /*
@@ -203,20 +203,20 @@ static void take_all_movable(struct mm_host *mm, struct page *blk[16])
  */
 static void test_unmovable_steals_largest(void)
 {
-	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+	for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
 		struct mm_host *mm = mt_host(kernels[k]);
 		struct page *blk[16], *small, *p;
 
 		KEXPECT_EQ(mm_pageblock_migratetype(mm, 0), MM_MT_MOVABLE);
 		take_all_movable(mm, blk);
 		/* block 2 back, then an order-3 MOVABLE from it: orders 3..9 free at 2048+ */
-		KASSERT_EQ(mm_free_pages(mm, blk[2], MM_MAX_ORDER), 0);
-		small = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, 3);
+		KASSERT_EQ(mm_free_pages(mm, 0, blk[2], MM_MAX_ORDER), 0);
+		small = mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE, 3);
 		KASSERT(small);
 		KEXPECT_EQ(mmt_pfn(mm, small), 2048);
 		/* block 7 back whole: the largest MOVABLE free block, at pfn 7168 */
-		KASSERT_EQ(mm_free_pages(mm, blk[7], MM_MAX_ORDER), 0);
-		p = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
+		KASSERT_EQ(mm_free_pages(mm, 0, blk[7], MM_MAX_ORDER), 0);
+		p = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0);
 		KASSERT(p);
 		ktap_log("%s: UNMOVABLE order 0 got pfn %llu", mm_kernel_name(kernels[k]),
 			 (unsigned long long)mmt_pfn(mm, p));
@@ -241,22 +241,22 @@ static void test_unmovable_steals_largest(void)
  */
 static void test_free_into_stolen_block(void)
 {
-	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+	for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
 		struct mm_host *mm = mt_host(kernels[k]);
 		struct page *blk[16], *x, *upper, *u;
 		uint64_t un0, un1, mv0, mv1;
 
 		take_all_movable(mm, blk);
-		KASSERT_EQ(mm_free_pages(mm, blk[5], MM_MAX_ORDER), 0);   /* pfns 5120..6143 */
-		x = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, 0);
+		KASSERT_EQ(mm_free_pages(mm, 0, blk[5], MM_MAX_ORDER), 0);   /* pfns 5120..6143 */
+		x = mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE, 0);
 		KASSERT(x);
 		KEXPECT_EQ(mmt_pfn(mm, x), 5120);
-		upper = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, MM_PAGEBLOCK_ORDER);
+		upper = mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE, MM_PAGEBLOCK_ORDER);
 		KASSERT(upper);
 		KEXPECT_EQ(mmt_pfn(mm, upper), 5632);   /* the other pageblock, whole */
 		mm_drain_all_pages(mm);
 		/* largest free is order 8 at 5376, inside X's pageblock: a partial steal */
-		u = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
+		u = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0);
 		KASSERT(u);
 		ktap_log("%s: UNMOVABLE got pfn %llu from X's pageblock", mm_kernel_name(kernels[k]),
 			 (unsigned long long)mmt_pfn(mm, u));
@@ -264,7 +264,7 @@ static void test_free_into_stolen_block(void)
 		KEXPECT_EQ(mm_pageblock_migratetype(mm, 5120), MM_MT_UNMOVABLE);
 		KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, 5120, 0, MM_MT_UNMOVABLE, &un0), 0);
 		KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, 5120, 0, MM_MT_MOVABLE, &mv0), 0);
-		KASSERT_EQ(mm_free_pages(mm, x, 0), 0);
+		KASSERT_EQ(mm_free_pages(mm, 0, x, 0), 0);
 		KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, 5120, 0, MM_MT_UNMOVABLE, &un1), 0);
 		KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, 5120, 0, MM_MT_MOVABLE, &mv1), 0);
 		KEXPECT_EQ(un1, un0 + 1);
@@ -290,24 +290,24 @@ static void test_partial_steal_61_vs_612(void)
 {
 	uint64_t moved[2];
 
-	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+	for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
 		struct mm_host *mm = mt_host(kernels[k]);
 		struct page *blk[16], *held[512], *u;
 		uint64_t n = 0;
 
 		take_all_movable(mm, blk);
-		KASSERT_EQ(mm_free_pages(mm, blk[3], MM_MAX_ORDER), 0);   /* pfns 3072..4095 */
-		KASSERT(mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, MM_PAGEBLOCK_ORDER));  /* 3072 */
+		KASSERT_EQ(mm_free_pages(mm, 0, blk[3], MM_MAX_ORDER), 0);   /* pfns 3072..4095 */
+		KASSERT(mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE, MM_PAGEBLOCK_ORDER));  /* 3072 */
 		/* the pageblock at 3584: 320 MOVABLE pages in use (order 6 x 5), 192 free */
-		for (unsigned i = 0; i < 8; i++)
-			KASSERT((held[i] = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, 6)));
-		for (unsigned i = 5; i < 8; i++)
-			KASSERT_EQ(mm_free_pages(mm, held[i], 6), 0);
-		u = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
+		for (unsigned int i = 0; i < 8; i++)
+			KASSERT((held[i] = mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE, 6)));
+		for (unsigned int i = 5; i < 8; i++)
+			KASSERT_EQ(mm_free_pages(mm, 0, held[i], 6), 0);
+		u = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0);
 		KASSERT(u);
 		KEXPECT(mmt_pfn(mm, u) >= 3584 + 320);
 		KEXPECT_EQ(mm_pageblock_migratetype(mm, 3584), MM_MT_MOVABLE);
-		for (unsigned o = 0; o <= MM_MAX_ORDER; o++) {
+		for (unsigned int o = 0; o <= MM_MAX_ORDER; o++) {
 			uint64_t c;
 
 			KASSERT_EQ(mm_free_blocks_mt(mm, 0, o, MM_MT_UNMOVABLE, &c), 0);
@@ -347,16 +347,16 @@ static void test_nofragment(void)
 	KASSERT(held);
 	/* fill Normal with MOVABLE order-3 blocks, then free every other one */
 	while (n < normal_pages / 8) {
-		struct page *p = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE | MM_GFP_NORETRY, 3);
+		struct page *p = mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE | MM_GFP_NORETRY, 3);
 
 		KASSERT(p);
 		KASSERT(mmt_pfn(mm, p) >= normal_start);
 		held[n++] = p;
 	}
 	for (uint64_t i = 0; i < n; i += 2)
-		KASSERT_EQ(mm_free_pages(mm, held[i], 3), 0);
+		KASSERT_EQ(mm_free_pages(mm, 0, held[i], 3), 0);
 	mm_drain_all_pages(mm);
-	u = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);
+	u = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0);
 	KASSERT(u);
 	ktap_log("UNMOVABLE with Normal fragmented got pfn %llu (Normal starts at %llu)",
 		 (unsigned long long)mmt_pfn(mm, u), (unsigned long long)normal_start);
@@ -379,7 +379,7 @@ static void test_nofragment(void)
  */
 static void test_batchsize_table(void)
 {
-	static const struct { uint64_t managed; unsigned batch; } t[] = {
+	static const struct { uint64_t managed; unsigned int batch; } t[] = {
 		{ 3840, 1 },      /* DMA: 3 / 4 = 0 -> 1; pow2(1) - 1 = 0 -> 1 */
 		{ 12288, 3 },     /* 48 MiB: 12 / 4 = 3; pow2(4) - 1 */
 		{ 65536, 15 },    /* 256 MiB: 16; pow2(24) - 1 */
@@ -390,7 +390,7 @@ static void test_batchsize_table(void)
 		{ 1ULL << 26, 63 },
 	};
 
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(t); i++)
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(t); i++)
 		if (mm_zone_batchsize(t[i].managed) != t[i].batch)
 			ktap_fail(__FILE__, __LINE__, "zone_batchsize(%llu) = %u, expected %u",
 				  (unsigned long long)t[i].managed, mm_zone_batchsize(t[i].managed),
@@ -410,7 +410,7 @@ static void test_batchsize_table(void)
  */
 static void test_pcp_sizes_2g(void)
 {
-	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+	for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
 		struct mm_host *mm = linux_host_k(2048, 1, 4, kernels[k]);
 		struct mm_pcp_info pi;
 
@@ -444,18 +444,18 @@ static struct mm_host *host_2g(enum mm_kernel k)
 
 static void test_pcp_refill_and_drain(void)
 {
-	static const struct { unsigned left, high, after_drain, high_after; } want[] = {
+	static const struct { unsigned int left, high, after_drain, high_after; } want[] = {
 		{ 62, 489, 426, 489 },    /* 6.1 */
 		{ 125, 678, 63, 552 },    /* 6.12 */
 	};
 
-	for (unsigned k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+	for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
 		struct mm_host *mm = host_2g(kernels[k]);
 		struct mm_pcp_info pi;
 		struct page *held[489];
 
-		for (unsigned i = 0; i < 64; i++)
-			KASSERT(mm_alloc_pages(mm, MM_GFP_KERNEL, 0));
+		for (unsigned int i = 0; i < 64; i++)
+			KASSERT(mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0));
 		KASSERT_EQ(mm_pcp_sizes(mm, MM_DMA_END_PFN, 0, &pi), 0);
 		ktap_log("%s: after 64 allocations %u left on the list, high %u",
 			 mm_kernel_name(kernels[k]), pi.count, pi.high);
@@ -465,12 +465,10 @@ static void test_pcp_refill_and_drain(void)
 
 		/* a fresh host: 489 pages taken on CPU 1, freed on CPU 0 */
 		mm = host_2g(kernels[k]);
-		KASSERT_EQ(mm_set_cpu(mm, 1), 0);
-		for (unsigned i = 0; i < 489; i++)
-			KASSERT((held[i] = mm_alloc_pages(mm, MM_GFP_KERNEL, 0)));
-		KASSERT_EQ(mm_set_cpu(mm, 0), 0);
-		for (unsigned i = 0; i < 489; i++)
-			KASSERT_EQ(mm_free_pages(mm, held[i], 0), 0);
+		for (unsigned int i = 0; i < 489; i++)
+			KASSERT((held[i] = mm_alloc_pages(mm, 1, MM_GFP_KERNEL, 0)));
+		for (unsigned int i = 0; i < 489; i++)
+			KASSERT_EQ(mm_free_pages(mm, 0, held[i], 0), 0);
 		KASSERT_EQ(mm_pcp_sizes(mm, MM_DMA_END_PFN, 0, &pi), 0);
 		ktap_log("%s: 489 frees leave %u on the list, high %u", mm_kernel_name(kernels[k]),
 			 pi.count, pi.high);
@@ -485,18 +483,18 @@ static void test_pcp_refill_and_drain(void)
 static void test_thp_on_pcp(void)
 {
 	struct mm_host *mm = linux_host(256, 1, 1);
-	struct page *p = mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, MM_PAGEBLOCK_ORDER);
+	struct page *p = mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE, MM_PAGEBLOCK_ORDER);
 	struct mm_pcp_info pi;
 	uint64_t n;
 
 	KASSERT(p);
-	KASSERT_EQ(mm_free_pages(mm, p, MM_PAGEBLOCK_ORDER), 0);
+	KASSERT_EQ(mm_free_pages(mm, 0, p, MM_PAGEBLOCK_ORDER), 0);
 	KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, mmt_pfn(mm, p), MM_PAGEBLOCK_ORDER, MM_MT_MOVABLE, &n), 0);
 	KASSERT_EQ(mm_pcp_sizes(mm, mmt_pfn(mm, p), 0, &pi), 0);
 	ktap_log("THP on the pcp: %llu block(s), count %u, high %u", (unsigned long long)n, pi.count,
 		 pi.high);
 	KEXPECT_EQ(n, 1);   /* high 615 > 512: it stays cached */
-	KEXPECT_EQ(mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, MM_PAGEBLOCK_ORDER), p);
+	KEXPECT_EQ(mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE, MM_PAGEBLOCK_ORDER), p);
 	MMT_CHECK(mm);
 	mm_host_destroy(mm);
 }

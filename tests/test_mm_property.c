@@ -22,6 +22,7 @@ struct held {
 
 struct prop {
 	struct mm_host *mm;
+	unsigned int cpu;   /* the CPU the next operations run on */
 	uint64_t rng;
 	struct page *safe[HELD_MAX];
 	size_t nsafe;
@@ -38,7 +39,7 @@ static void op_safe_alloc(struct prop *s)
 
 	if (s->nsafe == HELD_MAX)
 		return;
-	p = snp_safe_alloc_page_node(s->mm, node, MM_GFP_KERNEL_ACCOUNT);
+	p = snp_safe_alloc_page_node(s->mm, s->cpu, node, MM_GFP_KERNEL_ACCOUNT);
 	if (!p) {
 		s->safe_failed++;
 		return;
@@ -56,7 +57,7 @@ static void op_safe_free(struct prop *s)
 	if (!s->nsafe)
 		return;
 	i = (size_t)mm_rng_below(&s->rng, s->nsafe);
-	KEXPECT_EQ(snp_safe_free_page(s->mm, s->safe[i]), 0);
+	KEXPECT_EQ(snp_safe_free_page(s->mm, s->cpu, s->safe[i]), 0);
 	s->safe[i] = s->safe[--s->nsafe];
 }
 
@@ -67,7 +68,7 @@ static void op_other_alloc(struct prop *s)
 
 	if (s->nother == HELD_MAX)
 		return;
-	p = mm_alloc_pages(s->mm, MM_GFP_KERNEL, order);
+	p = mm_alloc_pages(s->mm, s->cpu, MM_GFP_KERNEL, order);
 	if (p)
 		s->other[s->nother++] = (struct held){ p, order };
 }
@@ -79,7 +80,7 @@ static void op_other_free(struct prop *s)
 	if (!s->nother)
 		return;
 	i = (size_t)mm_rng_below(&s->rng, s->nother);
-	KEXPECT_EQ(mm_free_pages(s->mm, s->other[i].page, s->other[i].order), 0);
+	KEXPECT_EQ(mm_free_pages(s->mm, s->cpu, s->other[i].page, s->other[i].order), 0);
 	s->other[i] = s->other[--s->nother];
 }
 
@@ -88,7 +89,7 @@ static void one_op(struct prop *s)
 	uint64_t x = mm_rng_below(&s->rng, 1000);
 
 	if (mm_rng_below(&s->rng, 8) == 0)
-		mm_set_cpu(s->mm, (unsigned int)mm_rng_below(&s->rng, mm_nr_cpus(s->mm)));
+		s->cpu = (unsigned int)mm_rng_below(&s->rng, mm_nr_cpus(s->mm));
 	if (x < 400)
 		op_safe_alloc(s);
 	else if (x < 780)
@@ -98,7 +99,7 @@ static void one_op(struct prop *s)
 	else if (x < 995)
 		op_other_free(s);
 	else
-		snp_safe_shrink(s->mm, mm_rng_below(&s->rng, 4));
+		snp_safe_shrink(s->mm, s->cpu, mm_rng_below(&s->rng, 4));
 }
 
 static void run_strategy(enum snp_alloc_strategy strategy, uint64_t seed)
@@ -138,7 +139,7 @@ static void run_strategy(enum snp_alloc_strategy strategy, uint64_t seed)
 		op_safe_free(s);
 	while (s->nother)
 		op_other_free(s);
-	snp_safe_release(s->mm);
+	snp_safe_release(s->mm, 0);
 	KEXPECT_EQ(mm_aged_release(s->mm, aged), 0);
 	mm_drain_all_pages(s->mm);
 	KEXPECT_EQ(mmt_free(s->mm), start);

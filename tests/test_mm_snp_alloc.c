@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_mm_snp_alloc.c - snp_safe_alloc_page_node() strategies: the problem
+ * test_mm_snp_alloc.c - snp_safe_alloc_page_node(, 0) strategies: the problem
  * (naive hands out aligned pages, a naive retry ping-pongs on the LIFO pcp
  * list), upstream's guarantee and its fallback with SNP off, and the sieve's
  * requirements: never aligned, no order-1 block broken in the common case,
@@ -35,7 +35,7 @@ static struct page **hold_safe(struct mm_host *mm, int n)
 
 	KASSERT(held);
 	for (int i = 0; i < n; i++) {
-		held[i] = snp_safe_alloc_page(mm);
+		held[i] = snp_safe_alloc_page(mm, 0);
 		KASSERT(held[i]);
 		KEXPECT(!snp_pfn_2m_aligned(mmt_pfn(mm, held[i])));
 		KEXPECT_EQ(mm_page_dirty(mm, held[i]), 0);
@@ -47,9 +47,9 @@ static struct page **hold_safe(struct mm_host *mm, int n)
 static void free_safe(struct mm_host *mm, struct page **held, int n, uint64_t start)
 {
 	for (int i = 0; i < n; i++)
-		KEXPECT_EQ(snp_safe_free_page(mm, held[i]), 0);
+		KEXPECT_EQ(snp_safe_free_page(mm, 0, held[i]), 0);
 	free(held);
-	snp_safe_release(mm);
+	snp_safe_release(mm, 0);
 	mm_drain_all_pages(mm);
 	KEXPECT_EQ(mmt_free(mm), start);
 	MMT_CHECK(mm);
@@ -78,7 +78,7 @@ static void test_naive_hands_out_aligned(void)
 	struct page *p;
 
 	configure(mm, SNP_ALLOC_NAIVE, true, SNP_SIEVE_POOL_DEFAULT);
-	p = snp_safe_alloc_page(mm);
+	p = snp_safe_alloc_page(mm, 0);
 	KASSERT(p);
 	KEXPECT(snp_pfn_2m_aligned(mmt_pfn(mm, p)));
 	KEXPECT_EQ(stats(mm).aligned_returned, 1);
@@ -93,7 +93,7 @@ static void test_naive_retry_ping_pongs(void)
 	int same = 0;
 
 	for (int i = 0; i < 8; i++) {
-		struct page *p = mm_alloc_pages(mm, MM_GFP_ZERO, 0);
+		struct page *p = mm_alloc_pages(mm, 0, MM_GFP_ZERO, 0);
 
 		KASSERT(p);
 		if (!snp_pfn_2m_aligned(mmt_pfn(mm, p)))
@@ -101,7 +101,7 @@ static void test_naive_retry_ping_pongs(void)
 		if (first == MM_PFN_INVALID)
 			first = mmt_pfn(mm, p);
 		same += mmt_pfn(mm, p) == first;
-		mm_free_pages(mm, p, 0);
+		mm_free_pages(mm, 0, p, 0);
 	}
 	ktap_log("naive retry: %d of 8 tries got the same aligned pfn %llu", same,
 		 (unsigned long long)first);
@@ -136,7 +136,7 @@ static void test_snp_disabled_fallback(void)
 		struct page *p;
 
 		configure(mm, (enum snp_alloc_strategy)s, false, SNP_SIEVE_POOL_DEFAULT);
-		p = snp_safe_alloc_page(mm);
+		p = snp_safe_alloc_page(mm, 0);
 		KASSERT(p);
 		KEXPECT_EQ(mmt_pfn(mm, p), 0);
 		KEXPECT_EQ(mm_page_dirty(mm, p), 0);
@@ -155,15 +155,15 @@ static void test_sieve_no_ping_pong(void)
 	struct page *p;
 
 	configure(mm, SNP_ALLOC_SIEVE, true, SNP_SIEVE_POOL_DEFAULT);
-	p = snp_safe_alloc_page(mm);
+	p = snp_safe_alloc_page(mm, 0);
 	KASSERT(p);
 	KEXPECT_EQ(mmt_pfn(mm, p), 1);
 	st = stats(mm);
 	KEXPECT_EQ(st.set_aside, 1);
 	KEXPECT_EQ(st.pages_taken, 2);
 	for (int i = 0; i < 1000; i++) {
-		KEXPECT_EQ(snp_safe_free_page(mm, p), 0);
-		p = snp_safe_alloc_page(mm);
+		KEXPECT_EQ(snp_safe_free_page(mm, 0, p), 0);
+		p = snp_safe_alloc_page(mm, 0);
 		KASSERT(p);
 		KEXPECT_EQ(mmt_pfn(mm, p), 1);
 	}
@@ -210,10 +210,10 @@ static void test_sieve_pool_bounded(void)
 	KEXPECT_EQ(st.set_aside_peak, 4);
 	KEXPECT(st.fallbacks > 0);
 	KEXPECT_EQ(st.order1_broken, st.fallbacks);
-	KEXPECT_EQ(snp_safe_shrink(mm, 1), 1);
+	KEXPECT_EQ(snp_safe_shrink(mm, 0, 1), 1);
 	KEXPECT_EQ(stats(mm).set_aside, 3);
-	KEXPECT_EQ(snp_safe_release(mm), 3);
-	KEXPECT_EQ(snp_safe_release(mm), 0);
+	KEXPECT_EQ(snp_safe_release(mm, 0), 3);
+	KEXPECT_EQ(snp_safe_release(mm, 0), 0);
 	free_safe(mm, held, N, 256 * 256);
 	mm_host_destroy(mm);
 }
@@ -227,11 +227,11 @@ static struct page **shape_memory(struct mm_host *mm, uint64_t *n, bool (*keep_f
 
 	if (!held)
 		return NULL;
-	while (all < total && (p = mm_alloc_pages(mm, 0, 0)))
+	while (all < total && (p = mm_alloc_pages(mm, 0, 0, 0)))
 		held[all++] = p;
 	for (uint64_t i = 0; i < all; i++) {
 		if (keep_free(mmt_pfn(mm, held[i])))
-			mm_free_pages(mm, held[i], 0);
+			mm_free_pages(mm, 0, held[i], 0);
 		else
 			held[k++] = held[i];
 	}
@@ -253,7 +253,7 @@ static bool aligned_pfn(snp_pfn_t pfn)
 static void release_all(struct mm_host *mm, struct page **held, uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++)
-		mm_free_pages(mm, held[i], 0);
+		mm_free_pages(mm, 0, held[i], 0);
 	free(held);
 }
 
@@ -270,12 +270,12 @@ static void test_order0_only_memory(void)
 	KEXPECT_EQ(bi[0], 16 * 128);
 	KEXPECT_EQ(bi[1], 0);
 	configure(mm, SNP_ALLOC_UPSTREAM, true, SNP_SIEVE_POOL_DEFAULT);
-	KEXPECT(!snp_safe_alloc_page(mm));
+	KEXPECT(!snp_safe_alloc_page(mm, 0));
 	KEXPECT_EQ(mm_last_error(mm), SNP_ENOMEM);
 	KEXPECT_EQ(stats(mm).failures, 1);
 	configure(mm, SNP_ALLOC_SIEVE, true, SNP_SIEVE_POOL_DEFAULT);
 	for (int i = 0; i < 100; i++) {
-		p = snp_safe_alloc_page(mm);
+		p = snp_safe_alloc_page(mm, 0);
 		KASSERT(p);
 		KEXPECT(!snp_pfn_2m_aligned(mmt_pfn(mm, p)));
 	}
@@ -298,11 +298,11 @@ static void test_aligned_only_memory(void)
 	before = mmt_free(mm);
 	KEXPECT_EQ(before, 8);
 	configure(mm, SNP_ALLOC_UPSTREAM, true, SNP_SIEVE_POOL_DEFAULT);
-	KEXPECT(!snp_safe_alloc_page(mm));
+	KEXPECT(!snp_safe_alloc_page(mm, 0));
 	for (int i = 0; i < 2; i++) {
 		configure(mm, SNP_ALLOC_SIEVE, true, caps[i]);
 		for (int j = 0; j < 3; j++) {
-			KEXPECT(!snp_safe_alloc_page(mm));
+			KEXPECT(!snp_safe_alloc_page(mm, 0));
 			KEXPECT_EQ(mm_last_error(mm), SNP_ENOMEM);
 			KEXPECT_EQ(stats(mm).set_aside, 0);        /* given back: memory is short */
 			KEXPECT_EQ(mmt_free(mm), before);
@@ -310,11 +310,11 @@ static void test_aligned_only_memory(void)
 		KEXPECT_EQ(stats(mm).aligned_returned, 0);
 	}
 	configure(mm, SNP_ALLOC_NAIVE, true, SNP_SIEVE_POOL_DEFAULT);
-	p = snp_safe_alloc_page(mm);
+	p = snp_safe_alloc_page(mm, 0);
 	KASSERT(p);
 	KEXPECT(snp_pfn_2m_aligned(mmt_pfn(mm, p)));
 	MMT_CHECK(mm);
-	mm_free_pages(mm, p, 0);
+	mm_free_pages(mm, 0, p, 0);
 	release_all(mm, held, n);
 	mm_host_destroy(mm);
 }
@@ -327,20 +327,19 @@ static void test_node_and_zero(void)
 		struct page *dirty[64], *p;
 
 		for (int i = 0; i < 64; i++) {
-			KASSERT(dirty[i] = mm_alloc_pages_node(mm, 1, 0, 0));
+			KASSERT(dirty[i] = mm_alloc_pages_node(mm, 0, 1, 0, 0));
 			mm_page_write(mm, dirty[i]);
 		}
 		for (int i = 0; i < 64; i++)
-			mm_free_pages(mm, dirty[i], 0);
+			mm_free_pages(mm, 0, dirty[i], 0);
 		configure(mm, (enum snp_alloc_strategy)s, true, SNP_SIEVE_POOL_DEFAULT);
 		for (int i = 0; i < 32; i++) {
-			p = snp_safe_alloc_page_node(mm, 1, MM_GFP_KERNEL);
+			p = snp_safe_alloc_page_node(mm, 0, 1, MM_GFP_KERNEL);
 			KASSERT(p);
 			KEXPECT_EQ(mm_pfn_to_nid(mm, mmt_pfn(mm, p)), 1);
 			KEXPECT_EQ(mm_page_dirty(mm, p), 0);
 		}
-		mm_set_cpu(mm, 1);
-		p = snp_safe_alloc_page(mm);
+		p = snp_safe_alloc_page(mm, 1);   /* CPU 1's node */
 		KASSERT(p);
 		KEXPECT_EQ(mm_pfn_to_nid(mm, mmt_pfn(mm, p)), 1);
 		MMT_CHECK(mm);
@@ -373,16 +372,16 @@ static void test_last_call_and_peek(void)
 		configure(mm, (enum snp_alloc_strategy)s, true, SNP_SIEVE_POOL_DEFAULT);
 		KEXPECT_EQ(snp_alloc_last_call(mm, &c), 0);
 		KEXPECT_EQ(c.returned, MM_PFN_INVALID);
-		p = mm_alloc_pages(mm, MM_GFP_KERNEL_ACCOUNT, 0);
+		p = mm_alloc_pages(mm, 0, MM_GFP_KERNEL_ACCOUNT, 0);
 		KASSERT(p);
-		KEXPECT_EQ(mm_free_pages(mm, p, 0), 0);
+		KEXPECT_EQ(mm_free_pages(mm, 0, p, 0), 0);
 		head = peek(mm, 0);
 		KEXPECT_EQ(head, mmt_pfn(mm, p));        /* the page freed last heads the list */
 		next = peek(mm, 1);
 		KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, 0, 0, MM_MT_UNMOVABLE, &len), 0);
 		KEXPECT_EQ(mm_pcp_peek(mm, 0, 0, 0, MM_MT_UNMOVABLE, (unsigned int)len, &pfn),
 			   SNP_ENOENT);
-		p = snp_safe_alloc_page(mm);
+		p = snp_safe_alloc_page(mm, 0);
 		KASSERT(p);
 		KEXPECT_EQ(snp_alloc_last_call(mm, &c), 0);
 		KEXPECT_EQ(c.returned, mmt_pfn(mm, p));
@@ -400,7 +399,7 @@ static void test_last_call_and_peek(void)
 			KEXPECT_EQ(c.nr_set_aside, snp_pfn_2m_aligned(head) ? 1u : 0u);
 			KEXPECT_EQ(c.returned, snp_pfn_2m_aligned(head) ? next : head);
 			KEXPECT_EQ(c.nr_freed, 0);
-			snp_safe_shrink(mm, 64);             /* outside a call: not noted */
+			snp_safe_shrink(mm, 0, 64);             /* outside a call: not noted */
 			KEXPECT_EQ(snp_alloc_last_call(mm, &again), 0);
 			KEXPECT(!memcmp(&c, &again, sizeof(c)));
 		}
@@ -420,11 +419,14 @@ static void test_snp_bad_input(void)
 	struct snp_alloc_stats st;
 	struct page *p;
 
-	KEXPECT(!snp_safe_alloc_page(NULL));
-	KEXPECT(!snp_safe_alloc_page_node(mm, 1, 0));
+	KEXPECT(!snp_safe_alloc_page(NULL, 0));
+	KEXPECT(!snp_safe_alloc_page_node(mm, 0, 1, 0));
 	KEXPECT_EQ(mm_last_error(mm), SNP_EINVAL);
-	KEXPECT(!snp_safe_alloc_page_node(mm, -5, 0));
-	KEXPECT(!snp_safe_alloc_page_node(mm, 0, 1u << 30));
+	KEXPECT(!snp_safe_alloc_page_node(mm, 0, -5, 0));
+	KEXPECT(!snp_safe_alloc_page_node(mm, 0, 0, 1u << 30));
+	KEXPECT(!snp_safe_alloc_page(mm, 1));   /* a 1-CPU host has no CPU 1 */
+	KEXPECT_EQ(mm_last_error(mm), SNP_EINVAL);
+	KEXPECT_EQ(snp_safe_shrink(mm, 1, 1), SNP_EINVAL);
 	KEXPECT_EQ(snp_alloc_configure(mm, &cfg), SNP_EINVAL);
 	cfg.pool_cap = SNP_SIEVE_POOL_MAX + 1;
 	KEXPECT_EQ(snp_alloc_configure(mm, &cfg), SNP_EINVAL);
@@ -435,14 +437,14 @@ static void test_snp_bad_input(void)
 	KEXPECT_EQ(snp_alloc_configure(mm, NULL), SNP_EINVAL);
 	KEXPECT_EQ(snp_alloc_get_config(mm, NULL), SNP_EINVAL);
 	KEXPECT_EQ(snp_alloc_get_stats(NULL, &st), SNP_EINVAL);
-	KEXPECT_EQ(snp_safe_free_page(mm, NULL), SNP_EINVAL);
-	KEXPECT_EQ(snp_safe_shrink(NULL, 1), SNP_EINVAL);
-	KEXPECT_EQ(snp_safe_release(NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_safe_free_page(mm, 0, NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_safe_shrink(NULL, 0, 1), SNP_EINVAL);
+	KEXPECT_EQ(snp_safe_release(NULL, 0), SNP_EINVAL);
 	snp_alloc_reset_stats(NULL);
-	p = snp_safe_alloc_page(mm);
+	p = snp_safe_alloc_page(mm, 0);
 	KASSERT(p);
-	KEXPECT_EQ(snp_safe_free_page(mm, p), 0);
-	KEXPECT_EQ(snp_safe_free_page(mm, p), SNP_EINVAL);   /* double free */
+	KEXPECT_EQ(snp_safe_free_page(mm, 0, p), 0);
+	KEXPECT_EQ(snp_safe_free_page(mm, 0, p), SNP_EINVAL);   /* double free */
 	snp_alloc_reset_stats(mm);
 	KEXPECT_EQ(stats(mm).allocs, 0);
 	MMT_CHECK(mm);

@@ -146,7 +146,7 @@ static void inuse_page_write(void)
 {
 	static const char *const profiles[] = { "early-snp", "fixed" };
 
-	for (unsigned i = 0; i < 2; i++) {
+	for (unsigned int i = 0; i < 2; i++) {
 		for (int allowed = 0; allowed <= 1; allowed++) {
 			struct snp_machine *m = t_machine(profiles[i]);
 			struct snp_fault_record r;
@@ -188,7 +188,7 @@ static void assigned_4k_in_2m_region(void)
 {
 	static const char *const profiles[] = { "early-snp", "fixed" };
 
-	for (unsigned i = 0; i < 2; i++) {
+	for (unsigned int i = 0; i < 2; i++) {
 		struct snp_machine *m = t_machine(profiles[i]);
 		struct snp_fault_record r;
 		snp_pfn_t priv = T_REGION + 3;

@@ -227,7 +227,7 @@ static void knob_inuse_cleared_at_vmexit_off_migration(void)
 /* Which roles does VMRUN mark? */
 static void knob_vmrun_marks(void)
 {
-	static const struct { const char *knob; unsigned roles; } cases[] = {
+	static const struct { const char *knob; unsigned int roles; } cases[] = {
 		{ "vmrun_marks=all", SNP_ROLE_ALL },
 		{ "vmrun_marks=vmcb", SNP_ROLE_VMCB },
 		{ "vmrun_marks=vmsa,avic", SNP_ROLE_VMSA | SNP_ROLE_AVIC },
@@ -235,7 +235,7 @@ static void knob_vmrun_marks(void)
 	};
 	const snp_pfn_t vmcb = T_REGION, vmsa = T_REGION + 512, avic = T_REGION + 1024;
 
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(cases); i++) {
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(cases); i++) {
 		struct snp_machine *m = t_machine("early-snp");
 		struct snp_vmrun_args a = { .vmcb = vmcb, .vmsa = vmsa, .avic = avic,
 					    .type = SNP_GUEST_SEV_ES, .asid = 2, .label = "es" };

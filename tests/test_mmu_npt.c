@@ -18,7 +18,7 @@ static struct snp_npt *t_npt(struct snp_machine *m, bool snp)
 	return npt;
 }
 
-static uint64_t npf_code(struct snp_machine *m, struct snp_npt *npt, unsigned vmpl, snp_gpa_t gpa,
+static uint64_t npf_code(struct snp_machine *m, struct snp_npt *npt, unsigned int vmpl, snp_gpa_t gpa,
 			 bool c, enum snp_guest_access_kind k)
 {
 	struct snp_exc exc;

@@ -19,12 +19,12 @@ struct ref_tlb {
 	uint64_t va[16];
 	uint64_t bytes[16];
 	bool valid[16];
-	unsigned nr, next;
+	unsigned int nr, next;
 };
 
 static int ref_find(const struct ref_tlb *r, uint64_t va)
 {
-	for (unsigned i = 0; i < r->nr; i++)
+	for (unsigned int i = 0; i < r->nr; i++)
 		if (r->valid[i] && va - r->va[i] < r->bytes[i])
 			return (int)i;
 	return -1;
@@ -33,9 +33,9 @@ static int ref_find(const struct ref_tlb *r, uint64_t va)
 static void ref_fill(struct ref_tlb *r, uint64_t va, enum snp_map_size leaf)
 {
 	uint64_t bytes = leaf == SNP_MAP_4K ? SNP_PAGE_SIZE : SNP_PMD_SIZE;
-	unsigned slot = r->nr;
+	unsigned int slot = r->nr;
 
-	for (unsigned i = 0; i < r->nr && slot == r->nr; i++)
+	for (unsigned int i = 0; i < r->nr && slot == r->nr; i++)
 		if (!r->valid[i])
 			slot = i;
 	if (slot == r->nr) {
@@ -51,14 +51,14 @@ static int ref_count(const struct ref_tlb *r)
 {
 	int n = 0;
 
-	for (unsigned i = 0; i < r->nr; i++)
+	for (unsigned int i = 0; i < r->nr; i++)
 		n += r->valid[i];
 	return n;
 }
 
 static void ref_flush(struct ref_tlb *r, uint64_t va, uint64_t len)
 {
-	for (unsigned i = 0; i < r->nr; i++)
+	for (unsigned int i = 0; i < r->nr; i++)
 		if (r->valid[i] && r->va[i] < va + len && va < r->va[i] + r->bytes[i])
 			r->valid[i] = false;
 }
@@ -72,7 +72,7 @@ static void tlb_index_matches_reference(void)
 	uint64_t rng = 42, mismatches = 0, hits = 0;
 
 	KASSERT_EQ(snp_machine_create(&cfg, &m), 0);
-	for (unsigned op = 0; op < 20000; op++) {
+	for (unsigned int op = 0; op < 20000; op++) {
 		/* 6 regions x 8 pages: 4K and 2M entries of the same region meet often */
 		uint64_t x = mm_rng_next(&rng), pfn = (x % 6) * SNP_PTRS_PER_PMD + (x >> 8) % 8;
 		uint64_t va = snp_pfn_to_virt(pfn) + (x >> 16) % SNP_PAGE_SIZE;
@@ -115,7 +115,7 @@ static void tlb_fill_sizes(void)
 		{ SNP_DMAP_4K, SNP_MAP_4K, SNP_MAP_4K },
 	};
 
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(c); i++) {
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(c); i++) {
 		struct snp_machine *m = t_machine_full("early-snp", 4 * SNP_GiB, 0, c[i].boot);
 		uint64_t va = snp_pfn_to_virt(T_NEIGHBOUR) + 0x123;
 		struct snp_tlb_entry e;
@@ -141,7 +141,7 @@ static void tlb_flush_single_full_shootdown(void)
 	struct snp_machine *m = t_machine("early-snp");
 	uint64_t a = snp_pfn_to_virt(T_REGION), b = snp_pfn_to_virt(T_NEXT_REGION);
 
-	for (unsigned cpu = 0; cpu < 2; cpu++) {
+	for (unsigned int cpu = 0; cpu < 2; cpu++) {
 		KASSERT_EQ(snp_host_write(m, cpu, a), 0);
 		KASSERT_EQ(snp_host_write(m, cpu, b), 0);
 		KASSERT_EQ(snp_tlb_nr_entries(m, cpu), 2);

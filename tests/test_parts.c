@@ -14,7 +14,7 @@ static void presets_named(void)
 	const struct snp_profile *e = snp_profile_by_name("early-snp");
 	const struct snp_profile *h = snp_profile_by_name("hv-inuse-wr");
 	const struct snp_profile *f = snp_profile_by_name("fixed");
-	unsigned n = 0;
+	unsigned int n = 0;
 
 	KASSERT(e && h && f);
 	for (; snp_profile_preset_names[n]; n++) {
@@ -73,7 +73,7 @@ static void avic_follows_the_part(void)
 {
 	static const char *const names[] = { "early-snp", "hv-inuse-wr", "fixed" };
 
-	for (unsigned i = 0; i < KTAP_ARRAY_SIZE(names); i++) {
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(names); i++) {
 		struct kvm_host_config cfg;
 		struct kvm_host *host = NULL;
 

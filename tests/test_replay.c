@@ -23,7 +23,7 @@ static struct snp_profile profile_with(const char *base, const char *knob)
 
 /* Replay path under base+knob; the result (free it). */
 static struct sim_replay_result run(const char *path, const char *base, const char *knob,
-				    unsigned max_reports)
+				    unsigned int max_reports)
 {
 	struct snp_profile p = profile_with(base, knob);
 	struct sim_replay_options o = { .max_reports = max_reports };
@@ -141,7 +141,7 @@ static void replay_store_after_exit(void)
  * entry checked then), then flush (kind 0: none) on CPU flush_cpu, then
  * the same store while CPU 1 is in guest mode.
  */
-static void write_refill(const char *p, int kind, unsigned flush_cpu, uint64_t va, uint64_t pa,
+static void write_refill(const char *p, int kind, unsigned int flush_cpu, uint64_t va, uint64_t pa,
 			 uint32_t len)
 {
 	struct tu b;
@@ -160,7 +160,7 @@ static void write_refill(const char *p, int kind, unsigned flush_cpu, uint64_t v
 struct flush_case {
 	const char *what;
 	int kind;
-	unsigned cpu;
+	unsigned int cpu;
 	uint64_t va, pa;
 	uint32_t len;
 	bool drops;          /* the flush drops CPU 0's direct-map entry */
@@ -294,7 +294,7 @@ static void replay_counts_and_reports(void)
 	tu_open(&b, p, 2, SNP_GiB);
 	tu_prologue(&b);
 	tu_vmrun(&b, 1, TU_VMCB);
-	for (unsigned i = 1; i <= 3; i++)
+	for (unsigned int i = 1; i <= 3; i++)
 		tu_store(&b, 0, TU_VMCB + i * 0x1000, 8, SNP_TRL_1G, i == 3 ? 0x1000 : TU_PC_MEMSET);
 	tu_store(&b, 0, TU_VMCB + 0x4ffc, 8, SNP_TRL_4K, TU_PC_OTHER);  /* across two pages */
 	tu_vmexit(&b, 1);
@@ -426,7 +426,7 @@ static void replay_random_records(void)
 {
 	const char *p = tu_path("rand.trace");
 	unsigned char rec[SNP_TRACE_REC_SIZE];
-	unsigned seed = 777;
+	unsigned int seed = 777;
 	int ok = 0, errors = 0;
 
 	for (int round = 0; round < 300; round++) {
@@ -533,7 +533,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(replay_too_much_memory),
 	KTAP_CASE(replay_random_records),
 	KTAP_CASE(hw_access_leaf_and_holder),
-	{ "teardown_case", tu_dir_teardown },
+	{ "teardown_case", tu_dir_teardown, 0 },
 };
 
 int main(void)

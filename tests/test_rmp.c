@@ -365,7 +365,7 @@ static void test_psmash_codes(void)
 	KEXPECT_EQ(snp_psmash(rmp, SNP_CALLER_HV, 0xc00000), SNP_FAIL_PERMISSION);  /* immutable */
 
 	KEXPECT_EQ(snp_psmash(rmp, SNP_CALLER_HV, 0x400000), SNP_RMP_SUCCESS);
-	for (unsigned i = 0; i < 512; i += 37) {
+	for (unsigned int i = 0; i < 512; i += 37) {
 		e = q(rmp, 0x400000 + i * PG);
 		KEXPECT(e.assigned);
 		KEXPECT(!e.pagesize_2m);
@@ -602,13 +602,13 @@ static void test_2m_summary_counts(void)
 	struct snp_rmp *rmp = mk(SNP_GiB, 0, NULL);
 	snp_pfn_t base = 0x600;
 
-	for (unsigned i = 0; i < 512; i += 2)
+	for (unsigned int i = 0; i < 512; i += 2)
 		KASSERT_EQ(assign(rmp, snp_pfn_to_phys(base + i), 3, snp_pfn_to_phys(i), false), 0);
 	KEXPECT_EQ(snp_rmp_2m_nr_assigned(rmp, base + 511), 256);
-	for (unsigned i = 0; i < 512; i += 4)
+	for (unsigned int i = 0; i < 512; i += 4)
 		KASSERT_EQ(share(rmp, snp_pfn_to_phys(base + i), false), 0);
 	KEXPECT_EQ(snp_rmp_2m_nr_assigned(rmp, base), 128);
-	for (unsigned i = 1; i < 512; i += 64)
+	for (unsigned int i = 1; i < 512; i += 64)
 		KASSERT_EQ(snp_rmp_mark_inuse(rmp, base + i), 0);
 	KEXPECT_EQ(snp_rmp_mark_inuse(rmp, base + 1), 0);     /* idempotent */
 	KEXPECT_EQ(snp_rmp_2m_nr_inuse(rmp, base), 8);
@@ -723,7 +723,7 @@ static void test_profiles_and_knobs(void)
 	KEXPECT_EQ(snp_profile_set_knob(&p, "=1"), SNP_EINVAL);
 	KEXPECT_EQ(snp_profile_set_knob(&p, "inuse_reads_fault"), SNP_EINVAL);
 	KEXPECT_EQ(snp_profile_set_knob(NULL, "a=1"), SNP_EINVAL);
-	for (unsigned i = 0; snp_profile_knob_names[i]; i++) {
+	for (unsigned int i = 0; snp_profile_knob_names[i]; i++) {
 		char buf[80];
 
 		/* Every listed knob accepts its own "0" setting. */

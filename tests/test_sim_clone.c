@@ -13,7 +13,7 @@
 
 #include <string.h>
 
-static struct mm_host *x86_host(unsigned cpus)
+static struct mm_host *x86_host(unsigned int cpus)
 {
 	struct mm_config cfg;
 	struct mm_host *mm = NULL;
@@ -26,27 +26,25 @@ static struct mm_host *x86_host(unsigned cpus)
 }
 
 /* The same random workload on a and b: every allocation must be the same pfn. */
-static uint64_t same_workload(struct mm_host *a, struct mm_host *b, unsigned ops)
+static uint64_t same_workload(struct mm_host *a, struct mm_host *b, unsigned int ops)
 {
 	struct page *held_a[64] = { 0 }, *held_b[64] = { 0 };
-	unsigned order[64] = { 0 };
+	unsigned int order[64] = { 0 };
 	uint64_t rng = 7, differ = 0;
 
-	for (unsigned i = 0; i < ops; i++) {
+	for (unsigned int i = 0; i < ops; i++) {
 		uint64_t x = mm_rng_next(&rng);
-		unsigned slot = x % 64, cpu = (x >> 16) % 4;
+		unsigned int slot = x % 64, cpu = (x >> 16) % 4;
 
-		mm_set_cpu(a, cpu);
-		mm_set_cpu(b, cpu);
 		if (held_a[slot]) {
-			KASSERT_EQ(mm_free_pages(a, held_a[slot], order[slot]), 0);
-			KASSERT_EQ(mm_free_pages(b, held_b[slot], order[slot]), 0);
+			KASSERT_EQ(mm_free_pages(a, cpu, held_a[slot], order[slot]), 0);
+			KASSERT_EQ(mm_free_pages(b, cpu, held_b[slot], order[slot]), 0);
 			held_a[slot] = held_b[slot] = NULL;
 			continue;
 		}
 		order[slot] = (x >> 8) % 3;
-		held_a[slot] = mm_alloc_pages(a, MM_GFP_KERNEL, order[slot]);
-		held_b[slot] = mm_alloc_pages(b, MM_GFP_KERNEL, order[slot]);
+		held_a[slot] = mm_alloc_pages(a, cpu, MM_GFP_KERNEL, order[slot]);
+		held_b[slot] = mm_alloc_pages(b, cpu, MM_GFP_KERNEL, order[slot]);
 		KASSERT(held_a[slot] && held_b[slot]);
 		differ += mm_page_to_pfn(a, held_a[slot]) != mm_page_to_pfn(b, held_b[slot]);
 	}
@@ -94,7 +92,7 @@ static void small_config(struct sim_mc_config *cfg, uint64_t seed)
 
 static void run(const struct sim_mc_config *cfg, struct sim_mc_result *r)
 {
-	unsigned n = 0;
+	unsigned int n = 0;
 
 	memset(r, 0, sizeof(*r) * SNP_ALLOC_NR_STRATEGIES);
 	KASSERT_EQ(sim_mc_run(cfg, r, &n), 0);
@@ -132,7 +130,7 @@ static void test_shared_deterministic_across_threads(void)
 	run(&cfg, b);
 	KEXPECT(!memcmp(a, b, sizeof(a)));
 	cfg.age_share = 0;
-	KEXPECT_EQ(sim_mc_run(&cfg, a, &(unsigned){ 0 }), SNP_EINVAL);
+	KEXPECT_EQ(sim_mc_run(&cfg, a, &(unsigned int){ 0 }), SNP_EINVAL);
 }
 
 /*

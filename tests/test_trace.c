@@ -196,7 +196,7 @@ static void trace_random_bytes(void)
 {
 	unsigned char buf[4096];
 	char why[SNP_TRACE_ERR_LEN];
-	unsigned seed = 12345;
+	unsigned int seed = 12345;
 	int errors = 0;
 
 	for (int round = 0; round < 200; round++) {
@@ -269,7 +269,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(trace_rejects_bad_files),
 	KTAP_CASE(trace_random_bytes),
 	KTAP_CASE(trace_finish_names_functions),
-	{ "teardown_case", tu_dir_teardown },
+	{ "teardown_case", tu_dir_teardown, 0 },
 };
 
 int main(void)

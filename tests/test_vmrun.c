@@ -113,7 +113,7 @@ static void row_avic(void)
 {
 	static const enum snp_guest_type types[] = { SNP_GUEST_SVM, SNP_GUEST_SEV };
 
-	for (unsigned i = 0; i < 2; i++) {
+	for (unsigned int i = 0; i < 2; i++) {
 		struct snp_machine *m = t_machine("early-snp");
 		struct snp_vmrun_args a = t_args(types[i]);
 
@@ -200,11 +200,11 @@ static void inuse_blocks_rmpupdate(void)
 	snp_pfn_t pages[] = { T_VMCB, T_VMSA, T_AVIC };
 
 	KASSERT_EQ(snp_vmrun(m, 0, &a, NULL), SNP_VMRUN_ENTERED);
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned int i = 0; i < 3; i++)
 		KEXPECT_EQ(snp_rmp_make_private(m, pages[i], 0, SNP_MAP_4K, 1, false),
 			   SNP_FAIL_INUSE);
 	KASSERT_EQ(snp_vmexit(m, 0), 0);
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned int i = 0; i < 3; i++)
 		KEXPECT_EQ(snp_rmp_make_private(m, pages[i], 0, SNP_MAP_4K, 1, false), 0);
 	snp_machine_destroy(m);
 }

@@ -67,7 +67,7 @@ struct tu {
 	uint64_t t_ns;
 };
 
-static inline void tu_open(struct tu *b, const char *path, unsigned cpus, uint64_t mem)
+static inline void tu_open(struct tu *b, const char *path, unsigned int cpus, uint64_t mem)
 {
 	const struct snp_trace_info info = { .nr_cpus = cpus, .filter = SNP_TRACE_FILTER_EVER,
 					     .mem_bytes = mem, .direct_map_base = TU_DMAP_BASE };
@@ -96,27 +96,27 @@ static inline void tu_sym(struct tu *b, uint64_t addr, const char *name)
 	tu_put(b, SNP_TR_SYM, 0, 0, 0, 0, 0, 0, addr, name);
 }
 
-static inline void tu_hsave(struct tu *b, unsigned cpu, uint64_t pa)
+static inline void tu_hsave(struct tu *b, unsigned int cpu, uint64_t pa)
 {
 	tu_put(b, SNP_TR_HSAVE, (uint8_t)cpu, 0, 0, 0, pa, 0, 0, NULL);
 }
 
-static inline void tu_vmrun(struct tu *b, unsigned cpu, uint64_t vmcb)
+static inline void tu_vmrun(struct tu *b, unsigned int cpu, uint64_t vmcb)
 {
 	tu_put(b, SNP_TR_VMRUN, (uint8_t)cpu, 0, 0, 0, vmcb, 0, 0xffffffffc0a01000ULL, NULL);
 }
 
-static inline void tu_vmrun_page(struct tu *b, unsigned cpu, enum snp_trace_page kind, uint64_t pa)
+static inline void tu_vmrun_page(struct tu *b, unsigned int cpu, enum snp_trace_page kind, uint64_t pa)
 {
 	tu_put(b, SNP_TR_VMRUN_PAGE, (uint8_t)cpu, (uint8_t)kind, 0, 0, pa, 0, 0, NULL);
 }
 
-static inline void tu_vmexit(struct tu *b, unsigned cpu)
+static inline void tu_vmexit(struct tu *b, unsigned int cpu)
 {
 	tu_put(b, SNP_TR_VMEXIT, (uint8_t)cpu, 0, 0, 0, 0, 0, 0xffffffffc0a01003ULL, NULL);
 }
 
-static inline void tu_store(struct tu *b, unsigned cpu, uint64_t pa, unsigned bytes,
+static inline void tu_store(struct tu *b, unsigned int cpu, uint64_t pa, unsigned int bytes,
 			    enum snp_trace_level level, uint64_t pc)
 {
 	tu_put(b, SNP_TR_STORE, (uint8_t)cpu, (uint8_t)bytes, (uint8_t)level, 0, pa,
@@ -124,7 +124,7 @@ static inline void tu_store(struct tu *b, unsigned cpu, uint64_t pa, unsigned by
 }
 
 /* kind: enum snp_trace_flush; va, pa, len as that kind says. */
-static inline void tu_flush(struct tu *b, unsigned cpu, enum snp_trace_flush kind, uint64_t va,
+static inline void tu_flush(struct tu *b, unsigned int cpu, enum snp_trace_flush kind, uint64_t va,
 			    uint64_t pa, uint32_t len)
 {
 	tu_put(b, SNP_TR_FLUSH, (uint8_t)cpu, (uint8_t)kind, 0, len, pa, va, 0, NULL);

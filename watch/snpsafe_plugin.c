@@ -78,8 +78,8 @@ static struct {
 	bool failed;
 	struct timespec t0;
 	uint64_t dmbase, mem, nr_regions;
-	unsigned filter;
-	unsigned nr_vcpus;
+	unsigned int filter;
+	unsigned int nr_vcpus;
 	struct vcpu *vcpu;
 	uint32_t *hot;                /* per 2MB region: VMRUN pages of CPUs in guest mode */
 	uint8_t *ever;                /* per 2MB region: ever held a VMRUN page or save area */
@@ -87,7 +87,7 @@ static struct {
 	/* pcs of VMRUN instructions seen, so that the next instruction marks the exit */
 	pthread_mutex_t pc_lock;
 	uint64_t vmrun_pcs[64];
-	unsigned nr_vmrun_pcs;
+	unsigned int nr_vmrun_pcs;
 } g = { .lock = PTHREAD_MUTEX_INITIALIZER, .pc_lock = PTHREAD_MUTEX_INITIALIZER,
 	.dmbase = 0xffff888000000000ULL };
 
@@ -115,7 +115,7 @@ static void le64(unsigned char *p, uint64_t v)
 }
 
 /* Append one record; the time is taken under the lock so the file is in time order. */
-static void emit(uint8_t type, unsigned cpu, uint8_t arg, uint8_t level, uint32_t len,
+static void emit(uint8_t type, unsigned int cpu, uint8_t arg, uint8_t level, uint32_t len,
 		 uint64_t pa, uint64_t va, uint64_t pc)
 {
 	unsigned char r[SNP_TRACE_REC_SIZE];
@@ -136,7 +136,7 @@ static void emit(uint8_t type, unsigned cpu, uint8_t arg, uint8_t level, uint32_
 	pthread_mutex_unlock(&g.lock);
 }
 
-static void write_header(unsigned nr_cpus)
+static void write_header(unsigned int nr_cpus)
 {
 	unsigned char h[SNP_TRACE_HEADER_SIZE] = { 0 };
 
@@ -291,7 +291,7 @@ static bool region_kept(uint64_t pa)
 static void on_store(unsigned int cpu, qemu_plugin_meminfo_t info, uint64_t va, void *udata)
 {
 	struct vcpu *v = &g.vcpu[cpu];
-	unsigned size = 1u << qemu_plugin_mem_size_shift(info);
+	unsigned int size = 1u << qemu_plugin_mem_size_shift(info);
 	uint64_t pa;
 
 	if (v->in_guest || va < g.dmbase || va - g.dmbase >= g.mem)
@@ -496,7 +496,7 @@ static bool is_after_vmrun(uint64_t pc)
 	bool hit = false;
 
 	pthread_mutex_lock(&g.pc_lock);
-	for (unsigned i = 0; i < g.nr_vmrun_pcs && !hit; i++)
+	for (unsigned int i = 0; i < g.nr_vmrun_pcs && !hit; i++)
 		hit = g.vmrun_pcs[i] + 3 == pc;
 	pthread_mutex_unlock(&g.pc_lock);
 	return hit;
@@ -506,7 +506,7 @@ static void remember_vmrun(uint64_t pc)
 {
 	pthread_mutex_lock(&g.pc_lock);
 	bool known = false;
-	for (unsigned i = 0; i < g.nr_vmrun_pcs; i++)
+	for (unsigned int i = 0; i < g.nr_vmrun_pcs; i++)
 		known |= g.vmrun_pcs[i] == pc;
 	if (!known && g.nr_vmrun_pcs < 64)
 		g.vmrun_pcs[g.nr_vmrun_pcs++] = pc;
@@ -587,7 +587,7 @@ static void at_exit(qemu_plugin_id_t id, void *udata)
 	unsigned char r[SNP_TRACE_REC_SIZE] = { SNP_TR_END };
 	uint64_t seen = 0;
 
-	for (unsigned i = 0; i < g.nr_vcpus; i++)
+	for (unsigned int i = 0; i < g.nr_vcpus; i++)
 		seen += g.vcpu[i].stores_seen;
 	pthread_mutex_lock(&g.lock);
 	le64(r + 8, now_ns());
@@ -660,7 +660,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	}
 	if (parse_args(argc, argv, &file))
 		return -1;
-	g.nr_vcpus = (unsigned)info->system.max_vcpus;
+	g.nr_vcpus = (unsigned int)info->system.max_vcpus;
 	if (g.nr_vcpus == 0 || g.nr_vcpus > SNP_TRACE_MAX_CPUS) {
 		fprintf(stderr, "snpsafe plugin: %u vCPUs (1 to %d)\n", g.nr_vcpus, SNP_TRACE_MAX_CPUS);
 		return -1;

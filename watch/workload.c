@@ -44,7 +44,7 @@ static const uint8_t guest_code[] = {
 };
 
 static struct {
-	unsigned vms, vcpus, host_threads;
+	unsigned int vms, vcpus, host_threads;
 	double seconds, lifetime;
 	int kvm;
 	int mmap_size;
@@ -122,7 +122,7 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
-static int setup_vcpu(int vm, unsigned id, struct vcpu_run *v)
+static int setup_vcpu(int vm, unsigned int id, struct vcpu_run *v)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = { .rip = GUEST_ENTRY, .rflags = 2 };
@@ -150,7 +150,7 @@ static void vm_life(double until)
 						       .memory_size = GUEST_MEM };
 	struct vcpu_run *v = calloc(cfg.vcpus, sizeof(*v));
 	pthread_t *t = calloc(cfg.vcpus, sizeof(*t));
-	unsigned started = 0;
+	unsigned int started = 0;
 	uint8_t *mem;
 	int vm;
 
@@ -173,7 +173,7 @@ static void vm_life(double until)
 		fail("KVM_SET_USER_MEMORY_REGION");
 		goto out_mem;
 	}
-	for (unsigned i = 0; i < cfg.vcpus; i++) {
+	for (unsigned int i = 0; i < cfg.vcpus; i++) {
 		v[i].fd = -1;
 		v[i].until = until;
 		if (setup_vcpu(vm, i, &v[i]))
@@ -184,7 +184,7 @@ static void vm_life(double until)
 		}
 		started++;
 	}
-	for (unsigned i = 0; i < started; i++) {
+	for (unsigned int i = 0; i < started; i++) {
 		/* Past the grace period, kick a vCPU still in KVM_RUN until it returns. */
 		while (pthread_tryjoin_np(t[i], NULL)) {
 			if (now() > until + GRACE)
@@ -192,7 +192,7 @@ static void vm_life(double until)
 			usleep(100000);
 		}
 	}
-	for (unsigned i = 0; i < cfg.vcpus; i++) {
+	for (unsigned int i = 0; i < cfg.vcpus; i++) {
 		if (v[i].run && v[i].run != MAP_FAILED)
 			munmap(v[i].run, (size_t)cfg.mmap_size);
 		if (v[i].fd >= 0)
@@ -258,15 +258,15 @@ static int parse(int argc, char **argv)
 		if (*end || v < 0)
 			return -1;
 		if (!strcmp(argv[i], "--vms"))
-			cfg.vms = (unsigned)v;
+			cfg.vms = (unsigned int)v;
 		else if (!strcmp(argv[i], "--vcpus"))
-			cfg.vcpus = (unsigned)v;
+			cfg.vcpus = (unsigned int)v;
 		else if (!strcmp(argv[i], "--seconds"))
 			cfg.seconds = v;
 		else if (!strcmp(argv[i], "--lifetime"))
 			cfg.lifetime = v;
 		else if (!strcmp(argv[i], "--host-threads"))
-			cfg.host_threads = (unsigned)v;
+			cfg.host_threads = (unsigned int)v;
 		else
 			return -1;
 	}
@@ -300,14 +300,14 @@ int main(int argc, char **argv)
 	slots = calloc(cfg.vms, sizeof(*slots));
 	if (!slots)
 		return 1;
-	for (unsigned i = 0; i < cfg.host_threads; i++)
+	for (unsigned int i = 0; i < cfg.host_threads; i++)
 		pthread_create(&host[i], NULL, host_thread, (void *)(uintptr_t)i);
-	for (unsigned i = 0; i < cfg.vms; i++)
+	for (unsigned int i = 0; i < cfg.vms; i++)
 		pthread_create(&slots[i], NULL, vm_slot, NULL);
-	for (unsigned i = 0; i < cfg.vms; i++)
+	for (unsigned int i = 0; i < cfg.vms; i++)
 		pthread_join(slots[i], NULL);
 	atomic_store(&stop, true);
-	for (unsigned i = 0; i < cfg.host_threads; i++)
+	for (unsigned int i = 0; i < cfg.host_threads; i++)
 		pthread_join(host[i], NULL);
 	printf("snpsafe-workload: vms=%u vcpus=%u seconds=%.1f lifetime=%.2f vms_created=%lu "
 	       "vcpus_created=%lu vcpus_ran=%lu vcpus_stuck=%lu exits=%lu host_mib_written=%lu "

@@ -45,7 +45,7 @@ struct host_cpu {
 	enum host_state state;          /* of leaf 0 / leaf 1 */
 	char source[64];                /* "cpuid instruction", "fixture DIR/cpuid" */
 	char vendor[13];
-	unsigned family, model, stepping;
+	unsigned int family, model, stepping;
 	bool hypervisor;                /* CPUID 1 ECX[31] */
 	uint32_t max_ext_leaf;          /* CPUID 0x80000000 EAX */
 	enum host_state fn1f_state;     /* HOST_ABSENT when max_ext_leaf < 0x8000001f */
@@ -65,7 +65,7 @@ struct host_msr {
 struct host_kernel {
 	enum host_state version_state;
 	char version[HOST_LINE_LEN];    /* "6.12.38+deb13-amd64" */
-	unsigned major, minor;          /* 0.0 when it could not be parsed */
+	unsigned int major, minor;          /* 0.0 when it could not be parsed */
 
 	enum host_state kallsyms_state;
 	bool kvm_symbols;               /* kvm_amd code is present (svm_vcpu_create) */
@@ -79,7 +79,7 @@ struct host_kernel {
 	enum host_state dev_sev_state;  /* /dev/sev */
 
 	enum host_state dmesg_state;
-	unsigned nr_dmesg;              /* matching lines kept (at most HOST_MAX_DMESG) */
+	unsigned int nr_dmesg;              /* matching lines kept (at most HOST_MAX_DMESG) */
 	char dmesg[HOST_MAX_DMESG][HOST_LINE_LEN];
 	bool dmesg_rmp;                 /* a line says the RMP table was set up */
 	bool dmesg_avic_inuse;          /* "AVIC disabled: missing HvInUseWrAllowed" */
@@ -113,7 +113,7 @@ struct host_reason {
 struct host_report {
 	enum host_verdict verdict;
 	bool exposed;                   /* the exit status: 1 exposed, 0 not */
-	unsigned nr_reasons;
+	unsigned int nr_reasons;
 	struct host_reason reasons[HOST_MAX_REASONS];
 };
 
@@ -130,7 +130,7 @@ int host_read_facts(const char *root, struct host_facts *f, char *err, size_t er
 void host_decide(const struct host_facts *f, struct host_report *r);
 
 /* Product line of an AMD family/model (AMD's public names), or NULL. */
-const char *host_product_line(unsigned family, unsigned model);
+const char *host_product_line(unsigned int family, unsigned int model);
 
 /* "not an SNP host", ... and a stable identifier "not-snp-host", ... */
 const char *host_verdict_text(enum host_verdict v);

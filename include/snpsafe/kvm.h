@@ -59,14 +59,19 @@ struct kvm_x86_ops {
 	int (*vm_init)(struct kvm *kvm);                  /* ASID, guest type checks */
 	void (*vm_destroy)(struct kvm *kvm);
 	int (*vcpu_create)(struct kvm_vcpu *vcpu);
-	void (*vcpu_free)(struct kvm_vcpu *vcpu);
-	int (*vcpu_run)(struct kvm_vcpu *vcpu, unsigned cpu, struct snp_vmrun_result *res);
+	void (*vcpu_free)(struct kvm_vcpu *vcpu, unsigned int cpu);   /* freed on @cpu */
+	int (*vcpu_run)(struct kvm_vcpu *vcpu, unsigned int cpu, struct snp_vmrun_result *res);
 	int (*vcpu_exit)(struct kvm_vcpu *vcpu);
 	/* optional */
 	struct page *(*alloc_apic_backing_page)(struct kvm_vcpu *vcpu); /* lapic.c hook */
 	int (*nested_enable)(struct kvm_vcpu *vcpu);      /* svm_allocate_nested */
-	void (*nested_free)(struct kvm_vcpu *vcpu);       /* svm_free_nested */
+	void (*nested_free)(struct kvm_vcpu *vcpu, unsigned int cpu);   /* svm_free_nested */
 	int (*vm_launch)(struct kvm *kvm);                /* SEV launch (SNP: RMP) */
+	/* CPU online/offline (kvm_cpu_init/uninit); NULL: nothing per CPU, 0 */
+	int (*enable_virtualization_cpu)(struct kvm_host *host, unsigned int cpu);
+	int (*disable_virtualization_cpu)(struct kvm_host *host, unsigned int cpu);
+	/* Before a VM's memory is freed (upstream: per gmem folio); NULL: nothing to do */
+	void (*gmem_invalidate)(struct kvm *kvm);
 };
 
 /* struct kvm_x86_init_ops: what a vendor module hands kvm_x86_vendor_init(). */
@@ -125,20 +130,20 @@ int kvm_version_parse(const char *s, enum kvm_version *out);
 
 struct kvm_host_config {
 	uint64_t mem_bytes;                   /* multiple of 4MB per node; 0 = 256 MiB */
-	unsigned nr_cpus;                     /* 0 = 2 */
-	unsigned nr_nodes;                    /* 0 = 1 */
+	unsigned int nr_cpus;                     /* 0 = 2 */
+	unsigned int nr_nodes;                    /* 0 = 1 */
 	const struct snp_profile *profile;    /* NULL = early-snp */
 	bool snp_enabled;                     /* host-wide SNP switch (CC_ATTR_HOST_SEV_SNP) */
 	enum snp_alloc_strategy strategy;     /* naive = the kernel before the workaround */
-	unsigned sieve_pool_cap;              /* 0 = SNP_SIEVE_POOL_DEFAULT */
+	unsigned int sieve_pool_cap;              /* 0 = SNP_SIEVE_POOL_DEFAULT */
 	const struct kvm_x86_init_ops *vendor;/* NULL = svm; loaded at create */
 	enum kvm_avic_mode avic;
 	enum snp_dmap_boot direct_map;        /* default SNP_DMAP_1G */
-	unsigned tlb_entries;                 /* 0 = machine default */
-	unsigned fault_log_max;               /* 0 = machine default */
-	unsigned min_sev_asid;                /* SEV-ES/SNP get 1..min-1; 0 = 100 */
-	unsigned max_sev_asid;                /* SEV gets min..max; plain SVM above; 0 = 509 */
-	unsigned kernel_work_max;             /* pages held by host kernel work; 0 = 256 */
+	unsigned int tlb_entries;                 /* 0 = machine default */
+	unsigned int fault_log_max;               /* 0 = machine default */
+	unsigned int min_sev_asid;                /* SEV-ES/SNP get 1..min-1; 0 = 100 */
+	unsigned int max_sev_asid;                /* SEV gets min..max; plain SVM above; 0 = 509 */
+	unsigned int kernel_work_max;             /* pages held by host kernel work; 0 = 256 */
 	/*
 	 * kvm_amd is a module loaded long after boot: when set, kvm_host_create()
 	 * does not load the vendor, and the caller runs kvm_x86_vendor_init()
@@ -160,7 +165,7 @@ struct kvm_host_config {
 };
 
 /* Defaults: early-snp, SNP on, upstream strategy, svm, AVIC auto. */
-void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsigned nr_cpus);
+void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsigned int nr_cpus);
 /*
  * Build machine + allocator (laid out as x86-64 Linux: pfns 0..255 reserved,
  * zones DMA/DMA32/Normal), then load the vendor (kvm_x86_vendor_init) unless
@@ -182,11 +187,15 @@ int kvm_x86_vendor_init(struct kvm_host *host, const struct kvm_x86_init_ops *op
 /* kvm_x86_vendor_exit(): hardware_unsetup, unbind.  SNP_EBUSY while VMs exist. */
 int kvm_x86_vendor_exit(struct kvm_host *host);
 
-/* svm_cpu_init()/svm_cpu_uninit() of one CPU (CPU online/offline). */
-int kvm_cpu_init(struct kvm_host *host, unsigned cpu);
-int kvm_cpu_uninit(struct kvm_host *host, unsigned cpu);
+/*
+ * CPU online/offline: the vendor's enable_virtualization_cpu /
+ * disable_virtualization_cpu (svm: the host save area).  A vendor without
+ * them has nothing per CPU: 0.
+ */
+int kvm_cpu_init(struct kvm_host *host, unsigned int cpu);
+int kvm_cpu_uninit(struct kvm_host *host, unsigned int cpu);
 /* pfn of cpu's host save area, or SNP_NO_PAGE. */
-snp_pfn_t kvm_host_save_area_pfn(const struct kvm_host *host, unsigned cpu);
+snp_pfn_t kvm_host_save_area_pfn(const struct kvm_host *host, unsigned int cpu);
 
 /* ---- VMs and vCPUs -------------------------------------------------------------- */
 
@@ -198,9 +207,9 @@ snp_pfn_t kvm_host_save_area_pfn(const struct kvm_host *host, unsigned cpu);
 struct kvm_vm_config {
 	enum snp_guest_type type;
 	uint64_t guest_pages;     /* guest memory, 4K pages (may be 0) */
-	unsigned max_guest_order; /* largest block of guest memory; SNP uses 4K RMP entries */
+	unsigned int max_guest_order; /* largest block of guest memory; SNP uses 4K RMP entries */
 	bool lapic_in_kernel;     /* KVM_CREATE_IRQCHIP: each vCPU gets a LAPIC */
-	unsigned cpu;             /* CPU the VMM thread runs on (allocations come from here) */
+	unsigned int cpu;             /* CPU the VMM thread runs on (allocations come from here) */
 };
 void kvm_vm_config_init(struct kvm_vm_config *cfg, enum snp_guest_type type);
 
@@ -209,27 +218,27 @@ int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg);
 /* kvm_destroy_vm(): exit running vCPUs, free vCPUs and memory.  SNP_ENOENT if gone. */
 int kvm_destroy_vm(struct kvm_host *host, int vm);
 /* kvm_vm_ioctl_create_vcpu(): vCPU id 0..KVM_MAX_VCPUS-1, created on cpu. */
-int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cpu);
+int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned int cpu);
 /* SNP/SEV launch (LAUNCH_UPDATE of memory and VMSAs, LAUNCH_FINISH); no-op for SVM. */
 int kvm_vm_launch(struct kvm_host *host, int vm);
 /* VM facts: 0 or SNP_ENOENT / SNP_EINVAL. */
 int kvm_vm_info(const struct kvm_host *host, int vm, enum snp_guest_type *type, uint32_t *asid,
-		unsigned *nr_vcpus);
+		unsigned int *nr_vcpus);
 /* Live VMs. */
-unsigned kvm_host_nr_vms(const struct kvm_host *host);
+unsigned int kvm_host_nr_vms(const struct kvm_host *host);
 
 /* EFER.SVME set by the guest: allocate the nested state (vmcb02). */
-int kvm_vcpu_enable_nested(struct kvm_host *host, int vm, unsigned vcpu_id);
-int kvm_vcpu_disable_nested(struct kvm_host *host, int vm, unsigned vcpu_id);
+int kvm_vcpu_enable_nested(struct kvm_host *host, int vm, unsigned int vcpu_id);
+int kvm_vcpu_disable_nested(struct kvm_host *host, int vm, unsigned int vcpu_id);
 /* Run L2 (on vmcb02) from the next VMRUN on: nested must be enabled. */
-int kvm_vcpu_set_guest_mode(struct kvm_host *host, int vm, unsigned vcpu_id, bool l2);
+int kvm_vcpu_set_guest_mode(struct kvm_host *host, int vm, unsigned int vcpu_id, bool l2);
 
 /* The vCPU's pages (SNP_NO_PAGE when it has none). */
 struct kvm_vcpu_pages {
 	snp_pfn_t vmcb01, vmcb02, vmsa, avic, pio, run, fpu;
 	bool avic_from_hook;   /* the vendor's alloc_apic_backing_page made it */
 };
-int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned vcpu_id,
+int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned int vcpu_id,
 		       struct kvm_vcpu_pages *out);
 
 /*
@@ -238,29 +247,29 @@ int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned vcpu_id,
  * SNP_VMRUN_ENTERED (0), SNP_VMRUN_VMEXIT_INVALID (1), SNP_EFAULT (#GP), or
  * SNP_EINVAL/SNP_ENOENT/SNP_EBUSY for misuse.  res may be NULL.
  */
-int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cpu,
+int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned int cpu,
 		 struct snp_vmrun_result *res);
 /* #VMEXIT of a running vCPU.  0, SNP_ENOENT (not running). */
-int kvm_vcpu_exit(struct kvm_host *host, int vm, unsigned vcpu_id);
+int kvm_vcpu_exit(struct kvm_host *host, int vm, unsigned int vcpu_id);
 
 /* ---- host kernel activity and the simulator's counters ------------------------------ */
 
 struct kvm_tick_config {
-	unsigned run_pct;        /* chance a CPU runs a vCPU this tick (percent) */
-	unsigned l2_pct;         /* chance a nested vCPU runs L2 */
-	unsigned kernel_ops;     /* kernel work operations per CPU not in guest mode */
-	unsigned near_pct;       /* writes aimed at the 2MB region of a sensitive page */
-	unsigned alloc_pct;      /* kernel work: share of allocations among alloc/free/write */
-	unsigned free_pct;
+	unsigned int run_pct;        /* chance a CPU runs a vCPU this tick (percent) */
+	unsigned int l2_pct;         /* chance a nested vCPU runs L2 */
+	unsigned int kernel_ops;     /* kernel work operations per CPU not in guest mode */
+	unsigned int near_pct;       /* writes aimed at the 2MB region of a sensitive page */
+	unsigned int alloc_pct;      /* kernel work: share of allocations among alloc/free/write */
+	unsigned int free_pct;
 };
 void kvm_tick_config_init(struct kvm_tick_config *cfg);
 
 struct kvm_tick_report {
-	unsigned vmruns;          /* entered */
-	unsigned vmrun_failures;  /* VMEXIT_INVALID or #GP */
-	unsigned writes;
-	unsigned faults;          /* host faults this tick */
-	unsigned spurious;        /* of them, spurious (erratum) */
+	unsigned int vmruns;          /* entered */
+	unsigned int vmrun_failures;  /* VMEXIT_INVALID or #GP */
+	unsigned int writes;
+	unsigned int faults;          /* host faults this tick */
+	unsigned int spurious;        /* of them, spurious (erratum) */
 };
 
 /*
@@ -272,7 +281,7 @@ struct kvm_tick_report {
  */
 int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_config *cfg,
 		  struct kvm_tick_report *out);
-/* Give back every page kernel work holds. */
+/* Give back every page kernel work holds (a teardown, on CPU 0). */
 void kvm_host_kernel_work_release(struct kvm_host *host);
 
 /* Sensitive page kinds, for the counters. */

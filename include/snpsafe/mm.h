@@ -70,7 +70,7 @@ enum mm_kernel { MM_KERNEL_6_12 = 0, MM_KERNEL_6_1, MM_NR_KERNELS };
 const char *mm_kernel_name(enum mm_kernel k);      /* "6.12", "6.1" */
 int mm_kernel_parse(const char *s, enum mm_kernel *out);  /* 0 or SNP_EINVAL */
 
-/* "Use the current CPU's node", as NUMA_NO_NODE in alloc_pages_node(). */
+/* "Use the allocating CPU's node", as NUMA_NO_NODE in alloc_pages_node(). */
 #define MM_NUMA_NO_NODE  (-1)
 
 struct mm_host;
@@ -149,13 +149,8 @@ int mm_set_last_error(struct mm_host *mm, int err);
 int mm_set_client(struct mm_host *mm, void *data, void (*release)(struct mm_host *mm, void *data));
 void *mm_client(const struct mm_host *mm);
 
-/* Run on @cpu from now on (the model's "current CPU"); 0 or SNP_EINVAL. */
-int mm_set_cpu(struct mm_host *mm, unsigned int cpu);
-/* The current CPU, and a CPU's node (cpu_to_node()); -EINVAL for a bad cpu. */
-unsigned int mm_current_cpu(const struct mm_host *mm);
+/* A CPU's node (cpu_to_node()); SNP_EINVAL for a bad cpu. */
 int mm_cpu_to_node(const struct mm_host *mm, unsigned int cpu);
-/* numa_node_id(): the node of the current CPU. */
-int mm_numa_node_id(const struct mm_host *mm);
 unsigned int mm_nr_nodes(const struct mm_host *mm);
 unsigned int mm_nr_cpus(const struct mm_host *mm);
 uint64_t mm_nr_pages(const struct mm_host *mm);
@@ -167,15 +162,22 @@ snp_pfn_t mm_page_to_pfn(const struct mm_host *mm, const struct page *page);
 /* pfn_to_page(): NULL for a pfn outside the host. */
 struct page *mm_pfn_to_page(const struct mm_host *mm, snp_pfn_t pfn);
 
-/* alloc_pages_node(): 2^order pages from @nid (or MM_NUMA_NO_NODE), falling
- * back to the other nodes unless MM_GFP_THISNODE. */
-struct page *mm_alloc_pages_node(struct mm_host *mm, int nid, mm_gfp_t gfp, unsigned int order);
-/* alloc_pages(): from the current CPU's node. */
-struct page *mm_alloc_pages(struct mm_host *mm, mm_gfp_t gfp, unsigned int order);
-/* __free_pages(): give back an allocation of 2^order pages; SNP_EINVAL for
- * NULL, a foreign page, a page that is not the head of a live allocation of
- * that order (double free included). */
-int mm_free_pages(struct mm_host *mm, struct page *page, unsigned int order);
+/*
+ * The CPU: in the kernel an allocation or a free runs on this_cpu, whose
+ * per-CPU lists it uses.  The model has no current CPU: each call names the
+ * CPU it runs on (0..nr_cpus-1, SNP_EINVAL otherwise).  A page freed on CPU 1
+ * waits on CPU 1's list; CPU 0 does not get it before a drain.
+ */
+/* alloc_pages_node() on @cpu: 2^order pages from @nid (MM_NUMA_NO_NODE: @cpu's
+ * node), falling back to the other nodes unless MM_GFP_THISNODE. */
+struct page *mm_alloc_pages_node(struct mm_host *mm, unsigned int cpu, int nid, mm_gfp_t gfp,
+				 unsigned int order);
+/* alloc_pages() on @cpu: from @cpu's node. */
+struct page *mm_alloc_pages(struct mm_host *mm, unsigned int cpu, mm_gfp_t gfp, unsigned int order);
+/* __free_pages() on @cpu: give back an allocation of 2^order pages; SNP_EINVAL
+ * for NULL, a foreign page, a page that is not the head of a live allocation
+ * of that order (double free included), a bad cpu. */
+int mm_free_pages(struct mm_host *mm, unsigned int cpu, struct page *page, unsigned int order);
 /* split_page(): turn a live order-N allocation into 2^N order-0 ones. */
 int mm_split_page(struct mm_host *mm, struct page *page, unsigned int order);
 
@@ -278,7 +280,7 @@ void mm_age_config_init(struct mm_age_config *cfg, uint64_t seed);
 int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged **out);
 /* Pages held by an aged state. */
 uint64_t mm_aged_pages(const struct mm_aged *aged);
-/* Free every allocation the ageing holds, and the state itself. */
+/* Free every allocation the ageing holds (on CPU 0), and the state itself. */
 int mm_aged_release(struct mm_host *mm, struct mm_aged *aged);
 /* Free the record of an ageing without freeing its pages (its host is destroyed or cloned). */
 void mm_aged_forget(struct mm_aged *aged);

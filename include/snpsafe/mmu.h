@@ -51,10 +51,10 @@ struct snp_machine_config {
 	uint64_t mem_bytes;            /* as snp_rmp_config: 0 = 16 GiB, multiple of 2MB */
 	uint64_t rmp_covered_bytes;    /* 0 = all memory */
 	const struct snp_profile *profile; /* NULL = early-snp; copied at create */
-	unsigned nr_cpus;              /* 0 = 2; at most SNP_MACHINE_MAX_CPUS */
+	unsigned int nr_cpus;              /* 0 = 2; at most SNP_MACHINE_MAX_CPUS */
 	enum snp_dmap_boot direct_map; /* leaf size of the direct map at boot; default 1G */
-	unsigned tlb_entries;          /* per CPU; 0 = SNP_TLB_DEFAULT_ENTRIES */
-	unsigned fault_log_max;        /* records kept; 0 = 1024 (later faults only counted) */
+	unsigned int tlb_entries;          /* per CPU; 0 = SNP_TLB_DEFAULT_ENTRIES */
+	unsigned int fault_log_max;        /* records kept; 0 = 1024 (later faults only counted) */
 };
 
 int snp_machine_create(const struct snp_machine_config *cfg, struct snp_machine **out);
@@ -64,7 +64,7 @@ void snp_machine_destroy(struct snp_machine *m);
 struct snp_rmp *snp_machine_rmp(struct snp_machine *m);
 /* The live profile (the RMP's copy; writable so tests can flip a knob). */
 struct snp_profile *snp_machine_profile(struct snp_machine *m);
-unsigned snp_machine_nr_cpus(const struct snp_machine *m);
+unsigned int snp_machine_nr_cpus(const struct snp_machine *m);
 uint64_t snp_machine_mem_bytes(const struct snp_machine *m);
 /* Host memory the machine's own model state takes now (direct map, TLBs, log; not the RMP). */
 size_t snp_machine_storage_bytes(const struct snp_machine *m);
@@ -112,18 +112,18 @@ struct snp_tlb_entry {
 };
 
 /* Look va up in cpu's TLB without filling: 1 hit (*e filled when e != NULL), 0 miss, <0 error. */
-int snp_tlb_lookup(const struct snp_machine *m, unsigned cpu, uint64_t va, struct snp_tlb_entry *e);
+int snp_tlb_lookup(const struct snp_machine *m, unsigned int cpu, uint64_t va, struct snp_tlb_entry *e);
 /* INVLPG: drop cpu's entries that translate va.  0 or error. */
-int snp_tlb_flush_one(struct snp_machine *m, unsigned cpu, uint64_t va);
+int snp_tlb_flush_one(struct snp_machine *m, unsigned int cpu, uint64_t va);
 /* Full flush of cpu's TLB (CR3 write without global pages). */
-int snp_tlb_flush_all(struct snp_machine *m, unsigned cpu);
+int snp_tlb_flush_all(struct snp_machine *m, unsigned int cpu);
 /*
  * flush_tlb_kernel_range() on every CPU (an IPI shootdown): drop every
  * entry overlapping [va, va + len).  0 or error.
  */
 int snp_tlb_shootdown(struct snp_machine *m, uint64_t va, uint64_t len);
 /* Valid entries in cpu's TLB, or a negative error. */
-int snp_tlb_nr_entries(const struct snp_machine *m, unsigned cpu);
+int snp_tlb_nr_entries(const struct snp_machine *m, unsigned int cpu);
 
 /* ---- Host accesses and RMP faults ----------------------------------------------- */
 
@@ -156,7 +156,7 @@ const char *snp_fault_rule_name(enum snp_fault_rule r);  /* "RMP_2M_NOT_HV_OWNED
 /* One recorded fault. */
 struct snp_fault_record {
 	unsigned long seq;          /* 0, 1, 2... over the machine's life */
-	unsigned cpu;
+	unsigned int cpu;
 	bool guest;                 /* a guest access (vmrun.h), else a host one */
 	uint32_t asid;              /* guest's ASID */
 	uint64_t va;                /* host: direct-map address; guest: the GPA */
@@ -177,7 +177,7 @@ struct snp_fault_record {
  * for a write) and a fault record appended to the log; SNP_EINVAL (NULL,
  * bad cpu) or SNP_ERANGE (va outside the direct map).  exc may be NULL.
  */
-int snp_host_access(struct snp_machine *m, unsigned cpu, uint64_t va, bool write,
+int snp_host_access(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
 		    struct snp_exc *exc);
 /*
  * The same access, but a TLB miss walks to a leaf of size leaf instead of the
@@ -186,13 +186,13 @@ int snp_host_access(struct snp_machine *m, unsigned cpu, uint64_t va, bool write
  * TLB hit uses the cached entry, as snp_host_access.  Returns as
  * snp_host_access; SNP_EINVAL for a leaf that is not 4K, 2M or 1G.
  */
-int snp_host_access_leaf(struct snp_machine *m, unsigned cpu, uint64_t va, bool write,
+int snp_host_access_leaf(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
 			 enum snp_map_size leaf, struct snp_exc *exc);
-static inline int snp_host_write(struct snp_machine *m, unsigned cpu, uint64_t va)
+static inline int snp_host_write(struct snp_machine *m, unsigned int cpu, uint64_t va)
 {
 	return snp_host_access(m, cpu, va, true, NULL);
 }
-static inline int snp_host_read(struct snp_machine *m, unsigned cpu, uint64_t va)
+static inline int snp_host_read(struct snp_machine *m, unsigned int cpu, uint64_t va)
 {
 	return snp_host_access(m, cpu, va, false, NULL);
 }

@@ -96,7 +96,7 @@ struct snp_profile {
 	bool inuse_cleared_at_vmexit;
 
 	/* Knobs for the reviewer's open questions (LKML-REVIEW). */
-	unsigned vmrun_marks;           /* SNP_ROLE_* marked in-use by VMRUN; default all */
+	unsigned int vmrun_marks;           /* SNP_ROLE_* marked in-use by VMRUN; default all */
 	/*
 	 * Do reads fault like writes?  One knob for both read cases: a read of
 	 * the in-use page itself (the in-use rule) and a hugepage read of its

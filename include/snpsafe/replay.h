@@ -27,8 +27,8 @@ enum sim_replay_kind {
 const char *sim_replay_kind_name(enum sim_replay_kind k);  /* "VMCB", ..., "none" */
 
 struct sim_replay_options {
-	unsigned max_reports;     /* faults kept in full, first first; 0 = none */
-	unsigned tlb_entries;     /* per CPU; 0 = the model's default */
+	unsigned int max_reports;     /* faults kept in full, first first; 0 = none */
+	unsigned int tlb_entries;     /* per CPU; 0 = the model's default */
 };
 
 #define SIM_REPLAY_FUNC_LEN 160
@@ -40,7 +40,7 @@ struct sim_replay_report {
 	uint64_t t_ns;                  /* time in the run */
 	uint64_t pc;                    /* the storing instruction */
 	char func[SIM_REPLAY_FUNC_LEN]; /* "name+0xoff", or "" without a symbol */
-	unsigned bytes;                 /* store size */
+	unsigned int bytes;                 /* store size */
 	enum snp_trace_level level;     /* the leaf as recorded (UNKNOWN judged as 1G) */
 	enum sim_replay_kind kind;
 	bool have_holder;               /* the run holding the in-use page is known */
@@ -77,7 +77,7 @@ struct sim_replay_result {
 	struct sim_replay_func *funcs;  /* every storing function, most faults first */
 	size_t nr_funcs;
 	struct sim_replay_report *reports;  /* the first max_reports faults */
-	unsigned nr_reports;
+	unsigned int nr_reports;
 	uint64_t last_t_ns;
 	char error[SNP_TRACE_ERR_LEN];  /* why sim_replay_run failed */
 };

@@ -89,7 +89,7 @@ const char *snp_exc_name(enum snp_exc_vector v);
 struct snp_caller {
 	bool guest;
 	uint32_t asid;   /* guest's ASID (ignored for the hypervisor) */
-	unsigned vmpl;   /* 0..3 */
+	unsigned int vmpl;   /* 0..3 */
 };
 #define SNP_CALLER_HV ((struct snp_caller){ .guest = false, .asid = 0, .vmpl = 0 })
 #define SNP_CALLER_GUEST(a, v) ((struct snp_caller){ .guest = true, .asid = (a), .vmpl = (v) })
@@ -205,7 +205,7 @@ int snp_pvalidate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp
  * entry (APM Table 15-40), both as SNP_EFAULT with *exc.
  */
 int snp_rmpadjust(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp_gpa_t gpa,
-		  bool size_2m, unsigned target_vmpl, uint8_t perms, bool vmsa,
+		  bool size_2m, unsigned int target_vmpl, uint8_t perms, bool vmsa,
 		  struct snp_exc *exc);
 
 /* ---- RMPREAD (Zen5+) ---------------------------------------------------------- */
@@ -253,7 +253,7 @@ bool snp_rmp_hv_owned_2m(const struct snp_rmp *rmp, snp_pfn_t pfn);
 /* The 4K entry of pfn is in-use (VMRUN mark, or in-flight RMPUPDATE with the knob). */
 bool snp_rmp_inuse(const struct snp_rmp *rmp, snp_pfn_t pfn);
 /* Per-2MB summary: assigned and in-use 4K entries of pfn's 2MB region. O(1). */
-unsigned snp_rmp_2m_nr_assigned(const struct snp_rmp *rmp, snp_pfn_t pfn);
-unsigned snp_rmp_2m_nr_inuse(const struct snp_rmp *rmp, snp_pfn_t pfn);
+unsigned int snp_rmp_2m_nr_assigned(const struct snp_rmp *rmp, snp_pfn_t pfn);
+unsigned int snp_rmp_2m_nr_inuse(const struct snp_rmp *rmp, snp_pfn_t pfn);
 
 #endif

@@ -30,13 +30,13 @@ struct sim_question {
 	const char *question;         /* the reviewer's question, one line */
 	const char *setup;            /* the model's setup, one or two sentences */
 	const char *knob;             /* the profile knob involved, or "" */
-	unsigned nr_outcomes;
+	unsigned int nr_outcomes;
 	struct sim_outcome outcomes[SIM_MAX_OUTCOMES];
 };
 
 /* Number of questions, and the id of question i (NULL past the end). */
-unsigned sim_explain_count(void);
-const char *sim_explain_id(unsigned i);
+unsigned int sim_explain_count(void);
+const char *sim_explain_id(unsigned int i);
 /* Run the experiment for id: 0, SNP_ENOENT for an unknown id, or a model error. */
 int sim_explain_run(const char *id, struct sim_question *out);
 
@@ -61,7 +61,7 @@ struct sim_bench_alloc_config {
 	uint64_t mem_bytes;           /* aged host size; 0 = 2 GiB */
 	uint64_t seed;
 	uint64_t pairs;               /* alloc+free pairs per strategy; 0 = 400,000 */
-	unsigned rounds;              /* rounds per strategy, interleaved; 0 = 9 */
+	unsigned int rounds;              /* rounds per strategy, interleaved; 0 = 9 */
 };
 
 /* Cost of naive, upstream and sieve on one aged host: out[SNP_ALLOC_NR_STRATEGIES]. */
@@ -96,17 +96,17 @@ struct sim_bench_scale {
  * sim_bench_scale_why(): SNP_EINVAL, SNP_ERANGE (--scale-mem above the RMP's
  * reach), SNP_ENOMEM (this machine), SNP_ENOSPC or SNP_EBUSY (too many VMs).
  */
-int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms, unsigned vcpus);
+int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms, unsigned int vcpus);
 const char *sim_bench_scale_why(int err);
 /* Boot mem_bytes, launch vms VMs of vcpus vCPUs each (1..64), 16 ticks, tear down. */
-int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, unsigned vcpus, struct sim_bench_scale *out);
+int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, unsigned int vcpus, struct sim_bench_scale *out);
 
 struct sim_mc_config;
 
 /* Monte Carlo speed: the same run with every trial ageing its own allocator, then with cloning. */
 struct sim_bench_mc {
-	unsigned trials;                 /* per strategy */
-	unsigned strategies;
+	unsigned int trials;                 /* per strategy */
+	unsigned int strategies;
 	double trials_per_s_no_clone;    /* trials of all strategies / CPU seconds (one thread) */
 	double trials_per_s_clone;
 	double speedup;
@@ -122,15 +122,15 @@ const char *sim_vm_kind_name(enum sim_vm_kind k);
 
 struct sim_mc_config {
 	uint64_t mem_bytes;           /* modeled memory per host */
-	unsigned cpus;                /* host CPUs */
-	unsigned vms;                 /* VMs per host */
-	unsigned vcpus;               /* vCPUs per VM */
-	unsigned mix[SIM_VM_NR];      /* relative weights of VM kinds */
-	unsigned age_pct;             /* age the allocator to this % of memory in use (0: fresh) */
-	unsigned ticks;               /* ticks of host activity per trial */
-	unsigned trials;              /* hosts per strategy */
-	unsigned threads;             /* worker threads (results do not depend on it) */
-	unsigned strategies;          /* bit mask of 1 << enum snp_alloc_strategy */
+	unsigned int cpus;                /* host CPUs */
+	unsigned int vms;                 /* VMs per host */
+	unsigned int vcpus;               /* vCPUs per VM */
+	unsigned int mix[SIM_VM_NR];      /* relative weights of VM kinds */
+	unsigned int age_pct;             /* age the allocator to this % of memory in use (0: fresh) */
+	unsigned int ticks;               /* ticks of host activity per trial */
+	unsigned int trials;              /* hosts per strategy */
+	unsigned int threads;             /* worker threads (results do not depend on it) */
+	unsigned int strategies;          /* bit mask of 1 << enum snp_alloc_strategy */
 	struct snp_profile profile;
 	uint64_t seed;
 	bool vmsave_marks;            /* the save area is a VMSAVE target, marked while VMSAVE runs */
@@ -147,7 +147,7 @@ struct sim_mc_config {
 	 * trial of every strategy ages its own allocator.
 	 */
 	bool clone;
-	unsigned age_share;           /* trials per aged allocator, >= 1 (default 8) */
+	unsigned int age_share;           /* trials per aged allocator, >= 1 (default 8) */
 	/* Called from the calling thread while workers run; may be NULL. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
@@ -157,7 +157,7 @@ struct sim_mc_config {
  * 512 ticks, 32 trials, 1 thread, all strategies, early-snp, seed 1, vmsave_marks on. */
 void sim_mc_config_init(struct sim_mc_config *cfg);
 /* "svm:2,snp:1" or "svm,snp" (weight 1) into mix[]; 0 or SNP_EINVAL. */
-int sim_mc_parse_mix(const char *s, unsigned mix[SIM_VM_NR]);
+int sim_mc_parse_mix(const char *s, unsigned int mix[SIM_VM_NR]);
 /* Host memory one trial needs at most (allocator, RMP, machine), for the size check. */
 uint64_t sim_mc_trial_bytes(const struct sim_mc_config *cfg);
 
@@ -172,7 +172,7 @@ struct sim_limit {
 	const char *why;      /* one clause, for the command's message */
 };
 /* ASIDs a host has for VMs of kind k (KVM's default range; 0: not limited). */
-unsigned sim_mc_asid_pool(enum sim_vm_kind k);
+unsigned int sim_mc_asid_pool(enum sim_vm_kind k);
 /* 0, or SNP_ERANGE with *out saying which limit (SNP_EINVAL for a bad cfg). */
 int sim_mc_check_limits(const struct sim_mc_config *cfg, struct sim_limit *out);
 
@@ -220,7 +220,7 @@ struct sim_mc_result {
 void sim_wilson_interval(uint64_t k, uint64_t n, double z, double *lo, double *hi);
 
 /* Run; out has room for SNP_ALLOC_NR_STRATEGIES results, *nr_out says how many. */
-int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned *nr_out);
+int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned int *nr_out);
 
 /* ---- repro: the changelog's four steps, end to end through the KVM model ------- */
 
@@ -242,9 +242,9 @@ struct sim_repro_result {
 	const char *profile;
 	enum snp_alloc_strategy strategy;
 	char steps[SIM_REPRO_STEPS][SIM_REPRO_TEXT];  /* what happened, step by step */
-	unsigned nr_steps;
-	unsigned slab_pages;         /* setup: slab work on CPU 0 before the vCPU */
-	unsigned offered_at;         /* setup: the aligned page's place on CPU 0's list (0 = head) */
+	unsigned int nr_steps;
+	unsigned int slab_pages;         /* setup: slab work on CPU 0 before the vCPU */
+	unsigned int offered_at;         /* setup: the aligned page's place on CPU 0's list (0 = head) */
 	snp_pfn_t offered_pfn;       /* setup: the 2MB-aligned page on offer to the VMCB */
 	snp_pfn_t vmcb_pfn;          /* the scenario vCPU's VMCB */
 	bool vmcb_aligned;

@@ -63,18 +63,24 @@ int snp_alloc_get_config(const struct mm_host *mm, struct snp_alloc_config *out)
 /* Change settings; set-aside pages are given back first.  0 or SNP_EINVAL. */
 int snp_alloc_configure(struct mm_host *mm, const struct snp_alloc_config *cfg);
 
+/*
+ * @cpu: the CPU the call runs on, whose per-CPU lists the pages come from or
+ * go to.  The kernel's calls run on this_cpu; the model has no current CPU,
+ * so the caller names it (see mm_alloc_pages_node()).  A bad cpu: SNP_EINVAL.
+ */
 /* snp_safe_alloc_page_node(): a zeroed page safe to become in-use, from
- * @node (or MM_NUMA_NO_NODE) with fallback; NULL and mm_last_error(). */
-struct page *snp_safe_alloc_page_node(struct mm_host *mm, int node, mm_gfp_t gfp);
-/* snp_safe_alloc_page(): current node, GFP_KERNEL_ACCOUNT. */
-struct page *snp_safe_alloc_page(struct mm_host *mm);
-/* __free_page() of a page from snp_safe_alloc_page*(). */
-int snp_safe_free_page(struct mm_host *mm, struct page *page);
+ * @node (or MM_NUMA_NO_NODE: @cpu's node) with fallback; NULL and mm_last_error(). */
+struct page *snp_safe_alloc_page_node(struct mm_host *mm, unsigned int cpu, int node,
+				      mm_gfp_t gfp);
+/* snp_safe_alloc_page(): @cpu's node, GFP_KERNEL_ACCOUNT. */
+struct page *snp_safe_alloc_page(struct mm_host *mm, unsigned int cpu);
+/* __free_page() on @cpu of a page from snp_safe_alloc_page*(). */
+int snp_safe_free_page(struct mm_host *mm, unsigned int cpu, struct page *page);
 
-/* Give back up to @nr set-aside pages (a shrinker); returns how many. */
-int snp_safe_shrink(struct mm_host *mm, uint64_t nr);
-/* Give back every set-aside page (teardown); returns how many. */
-int snp_safe_release(struct mm_host *mm);
+/* Give back up to @nr set-aside pages (a shrinker running on @cpu); returns how many. */
+int snp_safe_shrink(struct mm_host *mm, unsigned int cpu, uint64_t nr);
+/* Give back every set-aside page (teardown, on @cpu); returns how many. */
+int snp_safe_release(struct mm_host *mm, unsigned int cpu);
 
 int snp_alloc_get_stats(const struct mm_host *mm, struct snp_alloc_stats *out);
 

@@ -35,9 +35,9 @@ const char *snp_guest_type_name(enum snp_guest_type t);
  * its old value.  pfn SNP_HSAVE_UNSET unsets it.  0, SNP_EFAULT, SNP_EINVAL,
  * SNP_ERANGE.
  */
-int snp_wrmsr_hsave_pa(struct snp_machine *m, unsigned cpu, snp_pfn_t pfn);
+int snp_wrmsr_hsave_pa(struct snp_machine *m, unsigned int cpu, snp_pfn_t pfn);
 /* rdmsr(MSR_VM_HSAVE_PA) >> 12 into *pfn.  0 or SNP_EINVAL. */
-int snp_rdmsr_hsave_pa(const struct snp_machine *m, unsigned cpu, snp_pfn_t *pfn);
+int snp_rdmsr_hsave_pa(const struct snp_machine *m, unsigned int cpu, snp_pfn_t *pfn);
 
 /* ---- VMRUN ---------------------------------------------------------------------- */
 
@@ -90,7 +90,7 @@ struct snp_vmrun_result {
 	enum snp_vmrun_check check;  /* NONE on success */
 	struct snp_exc exc;          /* #GP(0) when the return is SNP_EFAULT */
 	uint64_t exitcode;           /* SNP_VMEXIT_INVALID_CODE or 0 */
-	unsigned marked;             /* SNP_ROLE_* pages marked in-use */
+	unsigned int marked;             /* SNP_ROLE_* pages marked in-use */
 };
 
 /*
@@ -102,7 +102,7 @@ struct snp_vmrun_result {
  * already in guest mode, or the VMCB is running on another cpu).  res may be
  * NULL.
  */
-int snp_vmrun(struct snp_machine *m, unsigned cpu, const struct snp_vmrun_args *args,
+int snp_vmrun(struct snp_machine *m, unsigned int cpu, const struct snp_vmrun_args *args,
 	      struct snp_vmrun_result *res);
 
 /*
@@ -112,11 +112,11 @@ int snp_vmrun(struct snp_machine *m, unsigned cpu, const struct snp_vmrun_args *
  * VMRUN on this cpu with another VMCB, or snp_vmrun_clear_stale().
  * 0, SNP_EINVAL, SNP_ENOENT (cpu not in guest mode).
  */
-int snp_vmexit(struct snp_machine *m, unsigned cpu);
+int snp_vmexit(struct snp_machine *m, unsigned int cpu);
 /* Drop the marks a past run on cpu left (inuse_cleared_at_vmexit=off).  0 or error. */
-int snp_vmrun_clear_stale(struct snp_machine *m, unsigned cpu);
+int snp_vmrun_clear_stale(struct snp_machine *m, unsigned int cpu);
 /* cpu is in guest mode: 1, 0, or a negative error. */
-int snp_cpu_in_guest(const struct snp_machine *m, unsigned cpu);
+int snp_cpu_in_guest(const struct snp_machine *m, unsigned int cpu);
 
 /*
  * Which run marked pfn in-use: writes "VMCB of the run on CPU 0 (vcpu 0
@@ -127,8 +127,8 @@ int snp_inuse_owner(const struct snp_machine *m, snp_pfn_t pfn, char *buf, size_
 
 /* The same, as data: which CPU's run holds pfn, in which role, with which VMCB. */
 struct snp_inuse_holder {
-	unsigned cpu;
-	unsigned role;              /* one SNP_ROLE_* bit */
+	unsigned int cpu;
+	unsigned int role;              /* one SNP_ROLE_* bit */
 	snp_pfn_t vmcb;             /* that run's VMCB */
 	bool active;                /* the CPU is still in guest mode (else a stale run) */
 };
@@ -165,7 +165,7 @@ enum snp_guest_access_kind { SNP_GUEST_READ, SNP_GUEST_WRITE, SNP_GUEST_FETCH };
  * sequence of APM Table 15-39 (snp-facts §3).  Returns 0, or SNP_EFAULT with
  * *exc = #NPF (EXITINFO1 in error_code) or #VC (0x404), and a fault record.
  */
-int snp_guest_access(struct snp_machine *m, struct snp_npt *npt, unsigned cpu, unsigned vmpl,
+int snp_guest_access(struct snp_machine *m, struct snp_npt *npt, unsigned int cpu, unsigned int vmpl,
 		     snp_gpa_t gpa, bool c_bit, enum snp_guest_access_kind kind,
 		     struct snp_exc *exc);
 

@@ -62,7 +62,7 @@ int cli_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	static const char units[] = "KMGT";
 	unsigned long long v;
-	unsigned shift = 0;
+	unsigned int shift = 0;
 	const char *u;
 	char *end;
 
@@ -76,7 +76,7 @@ int cli_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 		u = strchr(units, toupper((unsigned char)*end));
 		if (!u)
 			return SNP_EINVAL;
-		shift = 10 * (unsigned)(u - units + 1);
+		shift = 10 * (unsigned int)(u - units + 1);
 		end++;
 		if (!strcmp(end, "iB") || !strcmp(end, "B"))
 			end += strlen(end);

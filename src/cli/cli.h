@@ -85,7 +85,7 @@ int cli_finish_stdout(int status);
 struct cli_profile_opts {
 	struct snp_profile profile;
 	const char *knobs[CLI_MAX_KNOBS];   /* "NAME=VALUE", in command-line order */
-	unsigned nr_knobs;
+	unsigned int nr_knobs;
 };
 /* early-snp, no knobs. */
 void cli_profile_opts_init(struct cli_profile_opts *po);
@@ -102,7 +102,7 @@ const struct snp_profile *cli_profile_opts_apply(struct cli_profile_opts *po);
  * Knobs of p that differ from its preset, as "name=value, name=value" into
  * buf ("" when none).  Returns how many differ.
  */
-unsigned cli_profile_knobs_text(const struct snp_profile *p, char *buf, size_t len);
+unsigned int cli_profile_knobs_text(const struct snp_profile *p, char *buf, size_t len);
 struct json;
 /* The same knobs as a JSON object "knobs": {"name": "value", ...}. */
 void cli_json_knobs(struct json *j, const struct snp_profile *p);

@@ -179,7 +179,7 @@ int cmd_bench(int argc, char **argv)
 	ret = cli_parse_args("bench", argc, argv, bench_options, &o, synopsis, NULL, 0, NULL);
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
-	ret = sim_bench_scale_check(o.scale_mem, o.scale_vms, (unsigned)o.scale_vcpus);
+	ret = sim_bench_scale_check(o.scale_mem, o.scale_vms, (unsigned int)o.scale_vcpus);
 	if (ret)
 		return scale_refused(ret, &o);
 	if (o.mc_mem % (4 * SNP_MiB))
@@ -195,12 +195,12 @@ int cmd_bench(int argc, char **argv)
 	if (ret)
 		return cli_fail("bench", "MMU benchmark failed: %s", snp_error_text(ret));
 	sim_mc_config_init(&mc);
-	mc.trials = (unsigned)o.mc_trials;
+	mc.trials = (unsigned int)o.mc_trials;
 	mc.mem_bytes = o.mc_mem;
 	ret = sim_bench_mc_run(&mc, &mcb);
 	if (ret)
 		return cli_fail("bench", "Monte Carlo benchmark failed: %s", snp_error_text(ret));
-	ret = sim_bench_scale_run(o.scale_mem, o.scale_vms, (unsigned)o.scale_vcpus, &scale);
+	ret = sim_bench_scale_run(o.scale_mem, o.scale_vms, (unsigned int)o.scale_vcpus, &scale);
 	if (ret)
 		return cli_fail("bench", "scale run failed: %s (lower --scale-vms or --scale-mem)", snp_error_text(ret));
 	if (!o.json) {

@@ -30,7 +30,7 @@ static void print_question(const struct sim_question *q)
 	printf("  setup: %s\n", q->setup);
 	if (q->knob[0])
 		printf("  knob:  %s\n", q->knob);
-	for (unsigned i = 0; i < q->nr_outcomes; i++) {
+	for (unsigned int i = 0; i < q->nr_outcomes; i++) {
 		const struct sim_outcome *o = &q->outcomes[i];
 
 		printf("  - %s\n      %s\n      %s: %s\n", o->setting, o->result,
@@ -47,7 +47,7 @@ static void json_question(struct json *j, const struct sim_question *q)
 	json_str(j, "setup", q->setup);
 	json_str(j, "knob", q->knob);
 	json_arr_begin(j, "outcomes");
-	for (unsigned i = 0; i < q->nr_outcomes; i++) {
+	for (unsigned int i = 0; i < q->nr_outcomes; i++) {
 		json_obj_begin(j, NULL);
 		json_str(j, "setting", q->outcomes[i].setting);
 		json_str(j, "result", q->outcomes[i].result);
@@ -64,14 +64,14 @@ static const char *list_ids(char *buf, size_t len)
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (unsigned i = 0; i < sim_explain_count() && off < len; i++)
+	for (unsigned int i = 0; i < sim_explain_count() && off < len; i++)
 		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", sim_explain_id(i));
 	return buf;
 }
 
 static bool known_id(const char *id)
 {
-	for (unsigned i = 0; i < sim_explain_count(); i++)
+	for (unsigned int i = 0; i < sim_explain_count(); i++)
 		if (!strcmp(id, sim_explain_id(i)))
 			return true;
 	return !strcmp(id, "all");
@@ -115,7 +115,7 @@ int cmd_explain(int argc, char **argv)
 		json_obj_begin(&j, NULL);
 		json_arr_begin(&j, "questions");
 	}
-	for (unsigned i = 0; i < sim_explain_count(); i++) {
+	for (unsigned int i = 0; i < sim_explain_count(); i++) {
 		if (!all && strcmp(pos[0], sim_explain_id(i)))
 			continue;
 		ret = sim_explain_run(sim_explain_id(i), &q);

@@ -40,7 +40,7 @@ static const struct cli_option host_options[] = {
 
 static void print_fn1f(const struct host_cpu *c)
 {
-	static const struct { unsigned bit; const char *name; } bits[] = {
+	static const struct { unsigned int bit; const char *name; } bits[] = {
 		{ HOST_FN1F_SME, "SME" }, { HOST_FN1F_SEV, "SEV" }, { HOST_FN1F_SEV_ES, "SEV-ES" },
 		{ HOST_FN1F_SEV_SNP, "SNP" }, { HOST_FN1F_VMPL, "VMPL" },
 		{ HOST_FN1F_HV_INUSE_WR_ALLOWED, "HvInUseWrAllowed" },
@@ -88,8 +88,8 @@ static void print_msrs(const struct host_msr *m)
 	printf("MSRs (%s)\n", m->source);
 	if (m->syscfg_state == HOST_OK)
 		printf("  SYSCFG C001_0010    0x%llx (MemEncrypt bit 23 = %u, SNP_EN bit 24 = %u)\n",
-		       (unsigned long long)m->syscfg, (unsigned)BIT(m->syscfg, HOST_SYSCFG_MEM_ENCRYPT_BIT),
-		       (unsigned)BIT(m->syscfg, HOST_SYSCFG_SNP_EN_BIT));
+		       (unsigned long long)m->syscfg, (unsigned int)BIT(m->syscfg, HOST_SYSCFG_MEM_ENCRYPT_BIT),
+		       (unsigned int)BIT(m->syscfg, HOST_SYSCFG_SNP_EN_BIT));
 	else
 		print_msr("SYSCFG C001_0010", m->syscfg_state, 0);
 	print_msr("RMP_BASE C001_0132", m->rmp_base_state, m->rmp_base);
@@ -124,7 +124,7 @@ static void print_kernel(const struct host_kernel *k)
 	}
 	printf("  dmesg               %u line%s about SEV/SNP/RMP%s\n", k->nr_dmesg,
 	       k->nr_dmesg == 1 ? "" : "s", k->nr_dmesg == HOST_MAX_DMESG ? " (first ones)" : "");
-	for (unsigned i = 0; i < k->nr_dmesg; i++)
+	for (unsigned int i = 0; i < k->nr_dmesg; i++)
 		printf("    %s\n", k->dmesg[i]);
 }
 
@@ -136,7 +136,7 @@ static void print_report(const struct host_facts *f, const struct host_report *r
 	print_kernel(&f->kernel);
 	printf("\nVerdict: %s -> %s (exit %d)\n", host_verdict_text(r->verdict),
 	       r->exposed ? "EXPOSED" : "not exposed", r->exposed);
-	for (unsigned i = 0; i < r->nr_reasons; i++)
+	for (unsigned int i = 0; i < r->nr_reasons; i++)
 		printf("  - %s = %s:\n      %s\n", r->reasons[i].fact, r->reasons[i].value,
 		       r->reasons[i].because);
 }
@@ -209,7 +209,7 @@ static void json_kernel(struct json *j, const struct host_kernel *k)
 	json_obj_begin(j, "dmesg");
 	json_state(j, k->dmesg_state);
 	json_arr_begin(j, "lines");
-	for (unsigned i = 0; i < k->nr_dmesg; i++)
+	for (unsigned int i = 0; i < k->nr_dmesg; i++)
 		json_str(j, NULL, k->dmesg[i]);
 	json_arr_end(j);
 	json_obj_end(j);
@@ -235,7 +235,7 @@ static void json_report(const struct host_facts *f, const struct host_report *r)
 	json_str(&j, "verdict_text", host_verdict_text(r->verdict));
 	json_bool(&j, "exposed", r->exposed);
 	json_arr_begin(&j, "reasons");
-	for (unsigned i = 0; i < r->nr_reasons; i++) {
+	for (unsigned int i = 0; i < r->nr_reasons; i++) {
 		json_obj_begin(&j, NULL);
 		json_str(&j, "fact", r->reasons[i].fact);
 		json_str(&j, "value", r->reasons[i].value);

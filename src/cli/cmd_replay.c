@@ -31,7 +31,7 @@ static int set_max_reports(void *ctx, const char *v)
 	int ret = cli_parse_u64(v, 0, 1000, &n);
 
 	if (!ret)
-		OPTS(ctx)->ro.max_reports = (unsigned)n;
+		OPTS(ctx)->ro.max_reports = (unsigned int)n;
 	return ret;
 }
 
@@ -41,7 +41,7 @@ static int set_tlb(void *ctx, const char *v)
 	int ret = cli_parse_u64(v, 1, 1u << 16, &n);
 
 	if (!ret)
-		OPTS(ctx)->ro.tlb_entries = (unsigned)n;
+		OPTS(ctx)->ro.tlb_entries = (unsigned int)n;
 	return ret;
 }
 
@@ -63,7 +63,7 @@ static const char *filter_name(uint32_t f)
 
 /* ---- text ---------------------------------------------------------------------------- */
 
-static void print_report(const struct sim_replay_report *rep, unsigned i)
+static void print_report(const struct sim_replay_report *rep, unsigned int i)
 {
 	char who[SIM_REPLAY_FUNC_LEN + 96], when[96], run[128];
 	const char *extra[4] = { who, when, NULL, NULL };
@@ -111,11 +111,11 @@ void cli_replay_print_verdicts(const struct sim_replay_result *r)
 	if (!r->faults)
 		return;
 	printf("  by rule:");
-	for (unsigned i = 1; i < SNP_RULE_NR; i++)
+	for (unsigned int i = 1; i < SNP_RULE_NR; i++)
 		if (r->by_rule[i])
 			printf(" %s %" PRIu64, snp_fault_rule_name((enum snp_fault_rule)i), r->by_rule[i]);
 	printf("\n  by in-use page:");
-	for (unsigned k = 0; k < SIM_REPLAY_NR_KINDS; k++)
+	for (unsigned int k = 0; k < SIM_REPLAY_NR_KINDS; k++)
 		if (r->by_kind[k])
 			printf(" %s %" PRIu64, sim_replay_kind_name((enum sim_replay_kind)k), r->by_kind[k]);
 	printf("\n");
@@ -126,7 +126,7 @@ void cli_replay_print_funcs(const struct sim_replay_result *r)
 	if (!r->nr_funcs)
 		return;
 	printf("storing functions (faults, spurious, stores), top %u:\n",
-	       r->nr_funcs < REPLAY_TEXT_FUNCS ? (unsigned)r->nr_funcs : REPLAY_TEXT_FUNCS);
+	       r->nr_funcs < REPLAY_TEXT_FUNCS ? (unsigned int)r->nr_funcs : REPLAY_TEXT_FUNCS);
 	for (size_t i = 0; i < r->nr_funcs && i < REPLAY_TEXT_FUNCS; i++)
 		printf("  %8" PRIu64 " %8" PRIu64 " %10" PRIu64 "  %s\n", r->funcs[i].faults,
 		       r->funcs[i].spurious, r->funcs[i].stores, r->funcs[i].name);
@@ -141,14 +141,14 @@ static void print_text(const char *path, const struct sim_replay_result *r,
 	       r->kernel[0] ? r->kernel : "(not named)", r->info.nr_cpus,
 	       cli_fmt_size(r->info.mem_bytes, size, sizeof(size)), filter_name(r->info.filter),
 	       r->profile);
-	for (unsigned i = 0; i < o->po.nr_knobs; i++)
+	for (unsigned int i = 0; i < o->po.nr_knobs; i++)
 		printf("%s--knob %s", i ? " " : "knobs set: ", o->po.knobs[i]);
 	if (o->po.nr_knobs)
 		printf("\n");
 	print_counts(r);
 	cli_replay_print_verdicts(r);
 	cli_replay_print_funcs(r);
-	for (unsigned i = 0; i < r->nr_reports; i++)
+	for (unsigned int i = 0; i < r->nr_reports; i++)
 		print_report(&r->reports[i], i);
 }
 
@@ -195,7 +195,7 @@ static void json_events(struct json *j, const struct sim_replay_result *r)
 	json_u64(j, "vmexits", r->vmexits);
 	json_u64(j, "stores", r->stores);
 	json_obj_begin(j, "stores_by_leaf");
-	for (unsigned l = 0; l < 4; l++)
+	for (unsigned int l = 0; l < 4; l++)
 		json_u64(j, snp_trace_level_name(l), r->stores_by_level[l]);
 	json_obj_end(j);
 	json_u64(j, "accesses", r->accesses);
@@ -214,12 +214,12 @@ void cli_replay_json_verdicts(struct json *j, const struct sim_replay_result *r)
 	json_u64(j, "spurious", r->spurious);
 	json_u64(j, "real", r->real);
 	json_obj_begin(j, "by_rule");
-	for (unsigned i = 1; i < SNP_RULE_NR; i++)
+	for (unsigned int i = 1; i < SNP_RULE_NR; i++)
 		if (r->by_rule[i] || i <= SNP_RULE_ERRATUM_2M_BASE_INUSE)
 			json_u64(j, snp_fault_rule_name((enum snp_fault_rule)i), r->by_rule[i]);
 	json_obj_end(j);
 	json_obj_begin(j, "by_kind");
-	for (unsigned k = 0; k < SIM_REPLAY_NR_KINDS; k++)
+	for (unsigned int k = 0; k < SIM_REPLAY_NR_KINDS; k++)
 		json_u64(j, sim_replay_kind_name((enum sim_replay_kind)k), r->by_kind[k]);
 	json_obj_end(j);
 	json_arr_begin(j, "functions");
@@ -233,7 +233,7 @@ void cli_replay_json_verdicts(struct json *j, const struct sim_replay_result *r)
 	}
 	json_arr_end(j);
 	json_arr_begin(j, "reports");
-	for (unsigned i = 0; i < r->nr_reports; i++)
+	for (unsigned int i = 0; i < r->nr_reports; i++)
 		json_report(j, &r->reports[i]);
 	json_arr_end(j);
 }
@@ -252,7 +252,7 @@ static void print_json(const char *path, const struct sim_replay_result *r,
 	json_str(&j, "filter", filter_name(r->info.filter));
 	json_str(&j, "profile", r->profile);
 	json_arr_begin(&j, "knobs");
-	for (unsigned i = 0; i < o->po.nr_knobs; i++)
+	for (unsigned int i = 0; i < o->po.nr_knobs; i++)
 		json_str(&j, NULL, o->po.knobs[i]);
 	json_arr_end(&j);
 	json_events(&j, r);

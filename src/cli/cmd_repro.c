@@ -46,7 +46,7 @@ static void print_run(const struct sim_repro_result *r, const struct snp_profile
 	printf("== %s allocator%s, %s profile%s%s ==\n", snp_alloc_strategy_name(r->strategy),
 	       r->strategy == SNP_ALLOC_NAIVE ? " (counterfactual: no workaround)" : "", r->profile,
 	       knobs[0] ? " with " : "", knobs);
-	for (unsigned i = 0; i < r->nr_steps; i++)
+	for (unsigned int i = 0; i < r->nr_steps; i++)
 		printf("%u. %s\n", i + 1, r->steps[i]);
 	if (r->have_fault)
 		cli_print_oops(&r->fault);
@@ -56,10 +56,10 @@ static void print_run(const struct sim_repro_result *r, const struct snp_profile
 }
 
 /* A list of pfns as hex strings (the JSON contract: addresses are strings). */
-static void json_pfns(struct json *j, const char *key, const snp_pfn_t *pfns, unsigned n)
+static void json_pfns(struct json *j, const char *key, const snp_pfn_t *pfns, unsigned int n)
 {
 	json_arr_begin(j, key);
-	for (unsigned i = 0; i < n && i < SNP_ALLOC_CALL_MAX; i++)
+	for (unsigned int i = 0; i < n && i < SNP_ALLOC_CALL_MAX; i++)
 		json_hex(j, NULL, pfns[i]);
 	json_arr_end(j);
 }
@@ -69,7 +69,7 @@ static void json_vmcb_call(struct json *j, const struct snp_alloc_call *c)
 {
 	json_obj_begin(j, "vmcb_alloc");
 	json_arr_begin(j, "taken");
-	for (unsigned i = 0; i < c->nr_taken && i < SNP_ALLOC_CALL_MAX; i++) {
+	for (unsigned int i = 0; i < c->nr_taken && i < SNP_ALLOC_CALL_MAX; i++) {
 		json_obj_begin(j, NULL);
 		json_hex(j, "pfn", c->taken[i]);
 		json_u64(j, "order", c->taken_order[i]);
@@ -113,7 +113,7 @@ static void json_run(struct json *j, const struct sim_repro_result *r, const str
 		json_obj_end(j);
 	}
 	json_arr_begin(j, "steps");
-	for (unsigned i = 0; i < r->nr_steps; i++)
+	for (unsigned int i = 0; i < r->nr_steps; i++)
 		json_str(j, NULL, r->steps[i]);
 	json_arr_end(j);
 }

@@ -17,20 +17,20 @@ struct simulate_opts {
 	struct sim_mc_config mc;
 	struct cli_profile_opts po;
 	bool json;
-	unsigned guest_mask;    /* guest VMSA strategies (--guest) */
+	unsigned int guest_mask;    /* guest VMSA strategies (--guest) */
 	bool guest_set;
 	struct cli_guest_report guest;
 };
 
 #define OPTS(ctx) ((struct simulate_opts *)(ctx))
 
-static int set_u(const char *v, uint64_t min, uint64_t max, unsigned *out)
+static int set_u(const char *v, uint64_t min, uint64_t max, unsigned int *out)
 {
 	uint64_t x;
 	int ret = cli_parse_u64(v, min, max, &x);
 
 	if (!ret)
-		*out = (unsigned)x;
+		*out = (unsigned int)x;
 	return ret;
 }
 
@@ -166,9 +166,9 @@ static void simulate_extra_help(void)
 }
 
 /* Hosts alive at once: one per worker, and no more workers than trials to run. */
-static unsigned live_hosts(const struct sim_mc_config *mc)
+static unsigned int live_hosts(const struct sim_mc_config *mc)
 {
-	unsigned jobs = mc->trials * (unsigned)__builtin_popcount(mc->strategies);
+	unsigned int jobs = mc->trials * (unsigned int)__builtin_popcount(mc->strategies);
 
 	return mc->threads < jobs ? mc->threads : jobs;
 }
@@ -176,7 +176,7 @@ static unsigned live_hosts(const struct sim_mc_config *mc)
 /* Refuse, before starting, a run whose hosts would not fit in this machine's memory. */
 static int check_fits(const struct sim_mc_config *mc)
 {
-	unsigned hosts = live_hosts(mc);
+	unsigned int hosts = live_hosts(mc);
 	uint64_t need = sim_mc_trial_bytes(mc) * hosts, have = sim_mem_available();
 	char a[32], b[32], c[32];
 
@@ -225,12 +225,12 @@ static void print_kinds(const struct sim_mc_result *r)
 }
 
 /* Each rate with its Wilson 95% interval (pages or trials as independent draws). */
-static void print_rates(const struct sim_mc_result *r, unsigned n)
+static void print_rates(const struct sim_mc_result *r, unsigned int n)
 {
 	printf("\nRates, Wilson 95%% intervals (with shared ageing over n / its design effect):\n"
 	       "%-9s %-31s %-31s %s\n", "strategy",
 	       "trials w/ spurious fault", "aligned sensitive pages", "trials w/ exposed aligned");
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++)
 		printf("%-9s %7.5f [%7.5f, %7.5f]   %7.5f [%7.5f, %7.5f]   %7.5f [%7.5f, %7.5f]\n",
 		       snp_alloc_strategy_name(r[i].strategy),
 		       r[i].trials ? (double)r[i].trials_with_fault / (double)r[i].trials : 0,
@@ -252,7 +252,7 @@ static const char *mix_text(const struct sim_mc_config *mc, char *buf, size_t le
 	return buf;
 }
 
-static void print_text(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned n)
+static void print_text(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned int n)
 {
 	char mem[32], mix[128], knobs[512];
 
@@ -275,7 +275,7 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 	printf("%-9s %7s %12s %9s %8s %8s %13s %19s %13s %8s %7s\n", "strategy", "trials",
 	       "w/ spurious", "spurious", "exposed", "aligned", "exposed frac", "95% interval",
 	       "analytic est", "order-1", "leaked");
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++)
 		printf("%-9s %7llu %12llu %9llu %8llu %8llu %13.5f   [%.5f, %.5f] %13.5f %8llu %7llu\n",
 		       snp_alloc_strategy_name(r[i].strategy), (unsigned long long)r[i].trials,
 		       (unsigned long long)r[i].trials_with_fault, (unsigned long long)r[i].spurious_faults,
@@ -286,13 +286,13 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 	print_rates(r, n);
 	printf("\n%-9s %-7s %10s %8s %10s %8s %10s %8s\n", "strategy", "kind", "allocated", "aligned",
 	       "markable", "aligned", "exposed", "aligned");
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++)
 		print_kinds(&r[i]);
 	if (o->mc.vmsave_marks)
 		printf("\nVMSAVE window: hugepage writes into the 2MB region of an aligned save area while\n"
 		       "its CPU entered a guest, x %g (a VMSAVE's share of a tick, assumed):\n",
 		       o->mc.vmsave_window);
-	for (unsigned i = 0; o->mc.vmsave_marks && i < n; i++)
+	for (unsigned int i = 0; o->mc.vmsave_marks && i < n; i++)
 		printf("  %-9s %8llu writes -> %.4f expected faults in %llu trials\n",
 		       snp_alloc_strategy_name(r[i].strategy),
 		       (unsigned long long)r[i].vmsave_window_writes, r[i].vmsave_expected_faults,
@@ -397,7 +397,7 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 	json_obj_end(j);
 }
 
-static void print_json(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned n)
+static void print_json(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned int n)
 {
 	struct json j;
 
@@ -405,7 +405,7 @@ static void print_json(const struct simulate_opts *o, const struct sim_mc_result
 	json_obj_begin(&j, NULL);
 	json_config(&j, o);
 	json_arr_begin(&j, "results");
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++)
 		print_json_result(&j, &r[i]);
 	json_arr_end(&j);
 	if (o->guest_mask)
@@ -428,9 +428,9 @@ static int run_failed(int err)
 }
 
 /* --mix snp alone: the run is about SNP guests, so the guest side is shown too. */
-static bool snp_only_mix(const unsigned mix[SIM_VM_NR])
+static bool snp_only_mix(const unsigned int mix[SIM_VM_NR])
 {
-	for (unsigned k = 0; k < SIM_VM_NR; k++)
+	for (unsigned int k = 0; k < SIM_VM_NR; k++)
 		if ((k == SIM_VM_SNP) != (mix[k] > 0))
 			return false;
 	return true;
@@ -451,13 +451,13 @@ int cmd_simulate(int argc, char **argv)
 	struct simulate_opts o = { 0 };
 	struct sim_mc_result res[SNP_ALLOC_NR_STRATEGIES];
 	struct cli_progress bar;
-	unsigned n = 0;
+	unsigned int n = 0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int ret;
 
 	sim_mc_config_init(&o.mc);
 	cli_profile_opts_init(&o.po);
-	o.mc.threads = ncpu > 0 ? (unsigned)(ncpu > 256 ? 256 : ncpu) : 1;
+	o.mc.threads = ncpu > 0 ? (unsigned int)(ncpu > 256 ? 256 : ncpu) : 1;
 	ret = cli_parse_args_ex("simulate", argc, argv, simulate_options, &o, synopsis,
 				simulate_extra_help, NULL, 0, NULL);
 	if (ret)
@@ -470,7 +470,7 @@ int cmd_simulate(int argc, char **argv)
 		ret = check_fits(&o.mc);
 	if (ret || cli_dry_run)
 		return ret;
-	cli_progress_init(&bar, (uint64_t)o.mc.trials * (unsigned)__builtin_popcount(o.mc.strategies));
+	cli_progress_init(&bar, (uint64_t)o.mc.trials * (unsigned int)__builtin_popcount(o.mc.strategies));
 	/* a bar on a terminal only: not with --json, nor when stdout is a pipe or file */
 	bar.enabled = bar.enabled && !o.json && isatty(STDOUT_FILENO);
 	o.mc.progress = progress;

@@ -232,7 +232,7 @@ struct run_result {
 	char workload[256];
 	double qemu_s;
 	/* The watched kernel's own kprobe hit counts (an independent cross-check). */
-	unsigned nr_probes;
+	unsigned int nr_probes;
 	char probe[WATCH_MAX_PROBES][48];
 	uint64_t probe_hits[WATCH_MAX_PROBES];
 	uint64_t mem_total_kb, mem_free_kb;   /* the guest's, before the workload */
@@ -252,7 +252,7 @@ struct model_vs_real {
 	struct sim_mc_result res;
 	uint64_t model_k, model_n;          /* vmcb01 aligned / allocated */
 	double model_lo, model_hi;
-	unsigned age_pct;
+	unsigned int age_pct;
 };
 
 static int read_result(const char *out, struct run_result *r)
@@ -314,7 +314,7 @@ static int model_estimate(const struct watch_opts *o, const struct run_result *r
 {
 	uint64_t vcpus = workload_field(r->workload, "vcpus_created");
 	uint64_t per_trial = o->vms * o->vcpus;
-	unsigned nr = 0;
+	unsigned int nr = 0;
 	int ret;
 
 	memset(m, 0, sizeof(*m));
@@ -325,18 +325,18 @@ static int model_estimate(const struct watch_opts *o, const struct run_result *r
 	sim_wilson_interval(m->real_k, m->real_n, 1.96, &m->real_lo, &m->real_hi);
 	m->age_pct = 5;
 	if (r->mem_total_kb && r->mem_free_kb <= r->mem_total_kb)
-		m->age_pct = (unsigned)((r->mem_total_kb - r->mem_free_kb) * 100 / r->mem_total_kb);
+		m->age_pct = (unsigned int)((r->mem_total_kb - r->mem_free_kb) * 100 / r->mem_total_kb);
 	sim_mc_config_init(&m->cfg);
 	m->cfg.mem_bytes = o->mem;
-	m->cfg.cpus = (unsigned)o->cpus;
-	m->cfg.vms = (unsigned)o->vms;
-	m->cfg.vcpus = (unsigned)o->vcpus;
+	m->cfg.cpus = (unsigned int)o->cpus;
+	m->cfg.vms = (unsigned int)o->vms;
+	m->cfg.vcpus = (unsigned int)o->vcpus;
 	memset(m->cfg.mix, 0, sizeof(m->cfg.mix));
 	m->cfg.mix[SIM_VM_SVM] = 1;
 	m->cfg.age_pct = m->age_pct;
 	m->cfg.kernel = strncmp(r->kernel, "6.1.", 4) ? MM_KERNEL_6_12 : MM_KERNEL_6_1;
 	m->cfg.strategies = 1u << (o->host_snp ? SNP_ALLOC_UPSTREAM : SNP_ALLOC_NAIVE);
-	m->cfg.trials = (unsigned)((vcpus + per_trial - 1) / per_trial);
+	m->cfg.trials = (unsigned int)((vcpus + per_trial - 1) / per_trial);
 	m->cfg.trials = m->cfg.trials < 8 ? 8 : m->cfg.trials > 256 ? 256 : m->cfg.trials;
 	m->cfg.threads = 2;
 	m->cfg.age_share = 1;    /* independent hosts: one aged allocator each */
@@ -418,7 +418,7 @@ static void print_text(const struct watch_opts *o, const struct run_result *r,
 	       (unsigned long long)workload_field(r->workload, "exits"));
 	if (r->nr_probes) {
 		printf("kprobes in the watched kernel:");
-		for (unsigned i = 0; i < r->nr_probes; i++)
+		for (unsigned int i = 0; i < r->nr_probes; i++)
 			printf(" %s %llu", r->probe[i], (unsigned long long)r->probe_hits[i]);
 		printf("\n\n");
 	}
@@ -482,7 +482,7 @@ static void print_json(const struct watch_opts *o, const struct run_result *r,
 	json_u64(&j, "exits", workload_field(r->workload, "exits"));
 	json_obj_end(&j);
 	json_obj_begin(&j, "kprobe_hits");
-	for (unsigned i = 0; i < r->nr_probes; i++)
+	for (unsigned int i = 0; i < r->nr_probes; i++)
 		json_u64(&j, r->probe[i], r->probe_hits[i]);
 	json_obj_end(&j);
 	json_u64(&j, "vmruns", s->vmruns);

@@ -71,7 +71,7 @@ int cli_profile_opts_add_knob(struct cli_profile_opts *po, const char *cmd, cons
 
 const struct snp_profile *cli_profile_opts_apply(struct cli_profile_opts *po)
 {
-	for (unsigned i = 0; i < po->nr_knobs; i++)
+	for (unsigned int i = 0; i < po->nr_knobs; i++)
 		snp_profile_set_knob(&po->profile, po->knobs[i]);   /* checked when added */
 	return &po->profile;
 }
@@ -87,9 +87,9 @@ static bool knob_differs(const struct snp_profile *p, const char *k, char *have,
 	return strcmp(have, def) != 0;
 }
 
-unsigned cli_profile_knobs_text(const struct snp_profile *p, char *buf, size_t len)
+unsigned int cli_profile_knobs_text(const struct snp_profile *p, char *buf, size_t len)
 {
-	unsigned n = 0;
+	unsigned int n = 0;
 	size_t off = 0;
 
 	buf[0] = '\0';

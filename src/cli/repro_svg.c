@@ -62,7 +62,7 @@ static void put_escaped(FILE *f, const char *s)
 
 static bool was_set_aside(const struct sim_repro_result *r, snp_pfn_t pfn)
 {
-	for (unsigned i = 0; i < r->vmcb_call.nr_set_aside && i < SNP_ALLOC_CALL_MAX; i++)
+	for (unsigned int i = 0; i < r->vmcb_call.nr_set_aside && i < SNP_ALLOC_CALL_MAX; i++)
 		if (r->vmcb_call.set_aside[i] == pfn)
 			return true;
 	return false;
@@ -99,7 +99,7 @@ static const char *result_text(const struct sim_repro_result *r)
 }
 
 /* Header lines of a panel: the strategy, the result, the pages involved. */
-static void panel_header(FILE *f, unsigned x, const struct sim_repro_result *r)
+static void panel_header(FILE *f, unsigned int x, const struct sim_repro_result *r)
 {
 	snp_pfn_t base = r->region_pfn;
 
@@ -123,21 +123,21 @@ static void panel_header(FILE *f, unsigned x, const struct sim_repro_result *r)
 }
 
 /* Offsets: row labels on the left, a few column labels above. */
-static void grid_labels(FILE *f, unsigned x)
+static void grid_labels(FILE *f, unsigned int x)
 {
-	for (unsigned row = 0; row < ROWS; row++)
+	for (unsigned int row = 0; row < ROWS; row++)
 		fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"10\" text-anchor=\"end\" "
 			   "fill=\"#555555\">+0x%03x</text>\n", x + LABEL_W - 6,
 			GRID_Y + row * CELL + CELL - 2, row * COLS);
-	for (unsigned col = 0; col < COLS; col += 8)
+	for (unsigned int col = 0; col < COLS; col += 8)
 		fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"10\" fill=\"%s\">+0x%02x</text>\n",
 			x + LABEL_W + col * CELL, GRID_Y - 9, "#555555", col);
 }
 
-static void cell_center(unsigned x, snp_pfn_t off, unsigned *cx, unsigned *cy)
+static void cell_center(unsigned int x, snp_pfn_t off, unsigned int *cx, unsigned int *cy)
 {
-	*cx = x + LABEL_W + (unsigned)(off % COLS) * CELL + CELL / 2;
-	*cy = GRID_Y + (unsigned)(off / COLS) * CELL + CELL / 2;
+	*cx = x + LABEL_W + (unsigned int)(off % COLS) * CELL + CELL / 2;
+	*cy = GRID_Y + (unsigned int)(off / COLS) * CELL + CELL / 2;
 }
 
 /*
@@ -145,9 +145,9 @@ static void cell_center(unsigned x, snp_pfn_t off, unsigned *cx, unsigned *cy)
  * and its TLB fill checks the base RMP entry (an arrow from the written
  * page to the base).  A 4K leaf checks only the written page's own entry.
  */
-static void grid_translation(FILE *f, unsigned x, const struct sim_repro_result *r)
+static void grid_translation(FILE *f, unsigned int x, const struct sim_repro_result *r)
 {
-	unsigned gx = x + LABEL_W, wx, wy, bx, by;
+	unsigned int gx = x + LABEL_W, wx, wy, bx, by;
 
 	if (r->write_map != SNP_MAP_4K)
 		fprintf(f, "<rect x=\"%u\" y=\"%u\" width=\"%u\" height=\"%u\" fill=\"none\" "
@@ -168,10 +168,10 @@ static void grid_translation(FILE *f, unsigned x, const struct sim_repro_result 
 }
 
 /* One callout: a label on a white box inside the grid, a line to its cell. */
-static void callout(FILE *f, unsigned x, unsigned slot, snp_pfn_t off, const char *label)
+static void callout(FILE *f, unsigned int x, unsigned int slot, snp_pfn_t off, const char *label)
 {
-	unsigned cx, cy, lx = x + LABEL_W + 9 * CELL, ly = GRID_Y + (3 + 3 * slot) * CELL;
-	unsigned w = (unsigned)strlen(label) * 7 + 10;
+	unsigned int cx, cy, lx = x + LABEL_W + 9 * CELL, ly = GRID_Y + (3 + 3 * slot) * CELL;
+	unsigned int w = (unsigned int)strlen(label) * 7 + 10;
 
 	cell_center(x, off, &cx, &cy);
 	fprintf(f, "<line x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\" stroke=\"#333333\" "
@@ -183,10 +183,10 @@ static void callout(FILE *f, unsigned x, unsigned slot, snp_pfn_t off, const cha
 }
 
 /* Name the pages that matter, in the grid itself: a 4K cell is small. */
-static void panel_callouts(FILE *f, unsigned x, const struct sim_repro_result *r)
+static void panel_callouts(FILE *f, unsigned int x, const struct sim_repro_result *r)
 {
 	snp_pfn_t base = r->region_pfn;
-	unsigned slot = 0;
+	unsigned int slot = 0;
 	char label[64];
 
 	snprintf(label, sizeof(label), "+0x%03llx VMCB, in-use", ull(r->vmcb_pfn - base));
@@ -196,7 +196,7 @@ static void panel_callouts(FILE *f, unsigned x, const struct sim_repro_result *r
 			 r->write_ret ? "#PF" : "no fault");
 		callout(f, x, slot++, r->write_pfn - base, label);
 	}
-	for (unsigned i = 0; i < r->vmcb_call.nr_set_aside && i < SNP_ALLOC_CALL_MAX; i++) {
+	for (unsigned int i = 0; i < r->vmcb_call.nr_set_aside && i < SNP_ALLOC_CALL_MAX; i++) {
 		snp_pfn_t pfn = r->vmcb_call.set_aside[i];
 
 		if (pfn / SNP_PTRS_PER_PMD != base / SNP_PTRS_PER_PMD)
@@ -209,10 +209,10 @@ static void panel_callouts(FILE *f, unsigned x, const struct sim_repro_result *r
 			"+0x000 base: someone else's page");
 }
 
-static void panel_grid(FILE *f, unsigned x, const struct sim_repro_result *r, bool used[K_NR])
+static void panel_grid(FILE *f, unsigned int x, const struct sim_repro_result *r, bool used[K_NR])
 {
 	grid_labels(f, x);
-	for (unsigned i = 0; i < SNP_PTRS_PER_PMD; i++) {
+	for (unsigned int i = 0; i < SNP_PTRS_PER_PMD; i++) {
 		snp_pfn_t pfn = r->region_pfn + i;
 		const char *what;
 		enum cell_kind k = cell_kind(r, pfn, &what);
@@ -228,10 +228,10 @@ static void panel_grid(FILE *f, unsigned x, const struct sim_repro_result *r, bo
 }
 
 /* Under the grid: what the strategy did with the aligned page on offer. */
-static void panel_notes(FILE *f, unsigned x, const struct sim_repro_result *r)
+static void panel_notes(FILE *f, unsigned int x, const struct sim_repro_result *r)
 {
 	const struct snp_alloc_call *c = &r->vmcb_call;
-	unsigned y = NOTES_Y;
+	unsigned int y = NOTES_Y;
 
 	fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"11\">aligned page on offer: pfn 0x%llx",
 		x, y, ull(r->offered_pfn));
@@ -260,12 +260,12 @@ static void panel_notes(FILE *f, unsigned x, const struct sim_repro_result *r)
 /* The key lists the kinds of cell the panels drew (@used), and the marks. */
 static void legend(FILE *f, const bool used[K_NR])
 {
-	static const unsigned col_w = 380;
-	unsigned i = 0, x, y;
+	static const unsigned int col_w = 380;
+	unsigned int i = 0, x, y;
 
 	fprintf(f, "<text x=\"%u\" y=\"%u\" font-size=\"12\" font-weight=\"bold\">Key</text>\n",
 		MARGIN, LEGEND_Y - 8);
-	for (unsigned k = 0; k < K_NR; k++) {
+	for (unsigned int k = 0; k < K_NR; k++) {
 		if (!used[k])
 			continue;
 		x = MARGIN + (i % 4) * col_w;
@@ -327,8 +327,8 @@ void cli_repro_write_svg(FILE *f, const struct sim_repro_result runs[SIM_REPRO_S
 	bool used[K_NR] = { false };
 
 	header(f, runs, knobs);
-	for (unsigned p = 0; p < SIM_REPRO_SVG_PANELS; p++) {
-		unsigned x = MARGIN + p * (PANEL_W + GAP);
+	for (unsigned int p = 0; p < SIM_REPRO_SVG_PANELS; p++) {
+		unsigned int x = MARGIN + p * (PANEL_W + GAP);
 
 		fprintf(f, "<g id=\"panel-%s\">\n", snp_alloc_strategy_name(runs[p].strategy));
 		panel_header(f, x, &runs[p]);

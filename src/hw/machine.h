@@ -23,11 +23,11 @@ struct snp_tlb {
 	uint32_t *index;  /* slot + 1 of the entry hashed here, 0 empty */
 	uint32_t *home;   /* per slot: its entry's hash (first index position it may take) */
 	uint32_t *pos;    /* per slot: the index position holding it while valid */
-	unsigned index_bits;
-	unsigned nr;
-	unsigned nr_valid;
-	unsigned nr_valid_4k;   /* of them 4K entries: a lookup skips a size none has */
-	unsigned next;    /* victim for the next fill when all are valid */
+	unsigned int index_bits;
+	unsigned int nr;
+	unsigned int nr_valid;
+	unsigned int nr_valid_4k;   /* of them 4K entries: a lookup skips a size none has */
+	unsigned int next;    /* victim for the next fill when all are valid */
 };
 
 /* Page roles of a run, as indices (SNP_ROLE_* is 1 << index). */
@@ -43,7 +43,7 @@ struct snp_run {
 	bool active;
 	bool holds;
 	snp_pfn_t pfn[SNP_RUN_NR_ROLES];
-	unsigned marked;            /* SNP_ROLE_* */
+	unsigned int marked;            /* SNP_ROLE_* */
 	enum snp_guest_type type;
 	uint32_t asid;
 	char label[SNP_RUN_LABEL_LEN];
@@ -80,13 +80,13 @@ struct snp_fault_log {
 struct snp_machine {
 	struct snp_rmp *rmp;
 	uint64_t mem_bytes;
-	unsigned nr_cpus;
+	unsigned int nr_cpus;
 	struct snp_cpu *cpu;
 	struct snp_dmap dmap;
 	struct snp_fault_log log;
 };
 
-static inline bool snp_machine_cpu_ok(const struct snp_machine *m, unsigned cpu)
+static inline bool snp_machine_cpu_ok(const struct snp_machine *m, unsigned int cpu)
 {
 	return m && cpu < m->nr_cpus;
 }
@@ -97,7 +97,7 @@ static inline bool snp_machine_pfn_ok(const struct snp_machine *m, snp_pfn_t pfn
 }
 
 /* tlb.c */
-int snp_tlb_init(struct snp_tlb *tlb, unsigned nr);
+int snp_tlb_init(struct snp_tlb *tlb, unsigned int nr);
 size_t snp_tlb_storage_bytes(const struct snp_tlb *tlb);
 void snp_tlb_free(struct snp_tlb *tlb);
 int snp_tlb_find(const struct snp_tlb *tlb, uint64_t va);

@@ -62,7 +62,7 @@ static const char *const fault_rule_names[SNP_RULE_NR] = {
 
 const char *snp_fault_rule_name(enum snp_fault_rule r)
 {
-	if ((unsigned)r >= SNP_RULE_NR)
+	if ((unsigned int)r >= SNP_RULE_NR)
 		return "?";
 	return fault_rule_names[r];
 }
@@ -72,7 +72,7 @@ const char *snp_fault_rule_name(enum snp_fault_rule r)
 static void machine_free(struct snp_machine *m)
 {
 	if (m->cpu)
-		for (unsigned c = 0; c < m->nr_cpus; c++)
+		for (unsigned int c = 0; c < m->nr_cpus; c++)
 			snp_tlb_free(&m->cpu[c].tlb);
 	free(m->cpu);
 	snp_dmap_free(&m->dmap);
@@ -85,7 +85,7 @@ static int machine_check_config(const struct snp_machine_config *cfg)
 {
 	if (cfg->nr_cpus > SNP_MACHINE_MAX_CPUS)
 		return SNP_EINVAL;
-	if ((unsigned)cfg->direct_map > SNP_DMAP_4K)
+	if ((unsigned int)cfg->direct_map > SNP_DMAP_4K)
 		return SNP_EINVAL;
 	if (cfg->tlb_entries > 1u << 16)
 		return SNP_EINVAL;
@@ -101,7 +101,7 @@ int snp_machine_create(const struct snp_machine_config *cfg, struct snp_machine 
 {
 	struct snp_rmp_config rc;
 	struct snp_machine *m;
-	unsigned tlb_nr;
+	unsigned int tlb_nr;
 	int ret;
 
 	if (!cfg || !out)
@@ -130,7 +130,7 @@ int snp_machine_create(const struct snp_machine_config *cfg, struct snp_machine 
 		machine_free(m);
 		return SNP_ENOMEM;
 	}
-	for (unsigned c = 0; c < m->nr_cpus; c++) {
+	for (unsigned int c = 0; c < m->nr_cpus; c++) {
 		if (snp_tlb_init(&m->cpu[c].tlb, tlb_nr)) {
 			machine_free(m);
 			return SNP_ENOMEM;
@@ -161,7 +161,7 @@ struct snp_profile *snp_machine_profile(struct snp_machine *m)
 	return m ? snp_rmp_profile_mut(m->rmp) : NULL;
 }
 
-unsigned snp_machine_nr_cpus(const struct snp_machine *m)
+unsigned int snp_machine_nr_cpus(const struct snp_machine *m)
 {
 	return m ? m->nr_cpus : 0;
 }
@@ -178,7 +178,7 @@ size_t snp_machine_storage_bytes(const struct snp_machine *m)
 	if (!m)
 		return 0;
 	n = sizeof(*m) + m->nr_cpus * sizeof(*m->cpu);
-	for (unsigned c = 0; c < m->nr_cpus; c++)
+	for (unsigned int c = 0; c < m->nr_cpus; c++)
 		n += snp_tlb_storage_bytes(&m->cpu[c].tlb);
 	n += m->dmap.nr_1g * sizeof(*m->dmap.pmd);
 	for (uint64_t i = 0; i < m->dmap.nr_1g; i++)
@@ -363,7 +363,7 @@ static void describe_inuse(const struct snp_machine *m, snp_pfn_t pfn, char *buf
 			 (unsigned long long)pfn);
 }
 
-static void record_host_fault(struct snp_machine *m, unsigned cpu, uint64_t va, bool write,
+static void record_host_fault(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
 			      enum snp_map_size leaf, enum snp_fault_rule rule,
 			      const struct snp_exc *exc)
 {
@@ -406,7 +406,7 @@ static void tlb_fill_host(struct snp_tlb *tlb, uint64_t va, enum snp_map_size le
 }
 
 /* A host access; leaf_miss is the leaf a TLB miss walks to (the direct map's when < 0). */
-static int host_access(struct snp_machine *m, unsigned cpu, uint64_t va, bool write,
+static int host_access(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
 		       int leaf_miss, struct snp_exc *exc)
 {
 	const struct snp_profile *p;
@@ -452,16 +452,16 @@ static int host_access(struct snp_machine *m, unsigned cpu, uint64_t va, bool wr
 	return 0;
 }
 
-int snp_host_access(struct snp_machine *m, unsigned cpu, uint64_t va, bool write,
+int snp_host_access(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
 		    struct snp_exc *exc)
 {
 	return host_access(m, cpu, va, write, -1, exc);
 }
 
-int snp_host_access_leaf(struct snp_machine *m, unsigned cpu, uint64_t va, bool write,
+int snp_host_access_leaf(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
 			 enum snp_map_size leaf, struct snp_exc *exc)
 {
-	if ((unsigned)leaf > SNP_MAP_1G) {
+	if ((unsigned int)leaf > SNP_MAP_1G) {
 		if (exc)
 			*exc = (struct snp_exc){ .vector = SNP_EXC_NONE };
 		return SNP_EINVAL;

@@ -37,7 +37,7 @@ struct npt_region {
 	snp_spa_t spa;
 	bool writable;
 	struct npt_pte *pte;         /* else 512 4K leaves */
-	unsigned nr_present;
+	unsigned int nr_present;
 };
 
 struct snp_npt {
@@ -73,7 +73,7 @@ void snp_npt_destroy(struct snp_npt *npt)
 {
 	if (!npt)
 		return;
-	for (unsigned b = 0; b < NPT_BUCKETS; b++) {
+	for (unsigned int b = 0; b < NPT_BUCKETS; b++) {
 		while (npt->bucket[b]) {
 			struct npt_region *r = npt->bucket[b];
 
@@ -222,8 +222,8 @@ int snp_npt_translate(const struct snp_npt *npt, snp_gpa_t gpa, snp_spa_t *spa,
 /* ---- guest accesses --------------------------------------------------------------------- */
 
 struct guest_access {
-	unsigned cpu;
-	unsigned vmpl;
+	unsigned int cpu;
+	unsigned int vmpl;
 	snp_gpa_t gpa;
 	snp_spa_t spa;
 	enum snp_map_size size;
@@ -334,7 +334,7 @@ static void record_guest_fault(struct snp_machine *m, const struct snp_npt *npt,
 		snp_fault_dump_entry(m, r, snp_phys_to_pfn(a->spa));
 }
 
-int snp_guest_access(struct snp_machine *m, struct snp_npt *npt, unsigned cpu, unsigned vmpl,
+int snp_guest_access(struct snp_machine *m, struct snp_npt *npt, unsigned int cpu, unsigned int vmpl,
 		     snp_gpa_t gpa, bool c_bit, enum snp_guest_access_kind kind,
 		     struct snp_exc *exc)
 {
@@ -346,7 +346,7 @@ int snp_guest_access(struct snp_machine *m, struct snp_npt *npt, unsigned cpu, u
 	if (exc)
 		*exc = (struct snp_exc){ .vector = SNP_EXC_NONE };
 	if (!snp_machine_cpu_ok(m, cpu) || !npt || npt->m != m || vmpl > 3 ||
-	    (unsigned)kind > SNP_GUEST_FETCH)
+	    (unsigned int)kind > SNP_GUEST_FETCH)
 		return SNP_EINVAL;
 	a.private = npt->snp_active && (c_bit || kind == SNP_GUEST_FETCH);
 	if (snp_npt_translate(npt, gpa, &a.spa, &a.size, &writable))

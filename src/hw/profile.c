@@ -86,9 +86,9 @@ static int parse_bool(const char *v, bool *out)
 }
 
 /* "vmcb,vmsa,avic[,hsave]", "all" (the three documented roles) or "none" into a SNP_ROLE_* mask. */
-static int parse_roles(const char *v, unsigned *out)
+static int parse_roles(const char *v, unsigned int *out)
 {
-	unsigned mask = 0;
+	unsigned int mask = 0;
 	char buf[64];
 	char *save = NULL;
 
@@ -202,9 +202,9 @@ const char *snp_profile_knob_values(const char *name)
 	return NULL;
 }
 
-static const char *roles_text(unsigned mask, char *buf, size_t len)
+static const char *roles_text(unsigned int mask, char *buf, size_t len)
 {
-	static const struct { unsigned bit; const char *name; } roles[] = {
+	static const struct { unsigned int bit; const char *name; } roles[] = {
 		{ SNP_ROLE_VMCB, "vmcb" }, { SNP_ROLE_VMSA, "vmsa" },
 		{ SNP_ROLE_AVIC, "avic" }, { SNP_ROLE_HSAVE, "hsave" },
 	};

@@ -135,7 +135,7 @@ void rmp_decode(const struct snp_rmp *rmp, snp_pfn_t pfn, struct snp_rmpentry *o
 	out->locked = lo & RMPE_LOCKED;
 	out->asid = e ? e->asid : 0;
 	out->gpa = lo & RMPE_GPA_MASK;
-	for (unsigned v = 0; v < 4; v++)
+	for (unsigned int v = 0; v < 4; v++)
 		out->vmpl_perms[v] = rmp_perm_of(perms, v);
 }
 
@@ -188,7 +188,7 @@ const char *snp_page_state_name(enum snp_page_state s)
 		[SNP_PS_GUEST_VALID] = "Guest-Valid", [SNP_PS_UNNAMED] = "(unnamed)",
 	};
 
-	if ((unsigned)s > SNP_PS_UNNAMED)
+	if ((unsigned int)s > SNP_PS_UNNAMED)
 		return "(invalid)";
 	return names[s];
 }
@@ -324,14 +324,14 @@ bool snp_rmp_inuse(const struct snp_rmp *rmp, snp_pfn_t pfn)
 	return rmp->profile.rmpupdate_transient_inuse && (lo & RMPE_LOCKED);
 }
 
-unsigned snp_rmp_2m_nr_assigned(const struct snp_rmp *rmp, snp_pfn_t pfn)
+unsigned int snp_rmp_2m_nr_assigned(const struct snp_rmp *rmp, snp_pfn_t pfn)
 {
 	if (!rmp || !rmp_pfn_valid(rmp, pfn))
 		return 0;
 	return rmp_region_of(rmp, pfn)->nr_assigned;
 }
 
-unsigned snp_rmp_2m_nr_inuse(const struct snp_rmp *rmp, snp_pfn_t pfn)
+unsigned int snp_rmp_2m_nr_inuse(const struct snp_rmp *rmp, snp_pfn_t pfn)
 {
 	if (!rmp || !rmp_pfn_valid(rmp, pfn))
 		return 0;

@@ -75,7 +75,7 @@ int snp_fw_page_reclaim(struct snp_rmp *rmp, snp_spa_t spa)
 	};
 	int ret = SNP_EPERM;
 
-	for (unsigned i = 0; i < sizeof(from) / sizeof(from[0]) && ret == SNP_EPERM; i++)
+	for (unsigned int i = 0; i < sizeof(from) / sizeof(from[0]) && ret == SNP_EPERM; i++)
 		ret = fw_set(rmp, spa, from[i], RMPE_ASSIGNED, 0);
 	return ret;
 }
@@ -123,7 +123,7 @@ long snp_fw_launch_finish(struct snp_rmp *rmp, uint32_t asid)
 
 		if (!e || !rmp->regions[r].nr_assigned)
 			continue;
-		for (unsigned i = 0; i < SNP_PTRS_PER_PMD; i++) {
+		for (unsigned int i = 0; i < SNP_PTRS_PER_PMD; i++) {
 			if (e[i].asid != asid || (e[i].lo & mask) != (RMPE_ASSIGNED | RMPE_IMMUTABLE))
 				continue;
 			e[i].lo = (e[i].lo & ~RMPE_IMMUTABLE) | RMPE_VALIDATED;

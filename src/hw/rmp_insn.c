@@ -27,7 +27,7 @@ static bool region_any(const struct snp_rmp *rmp, snp_pfn_t base, uint64_t flag)
 
 	if (!e)
 		return false;
-	for (unsigned i = 0; i < SNP_PTRS_PER_PMD; i++)
+	for (unsigned int i = 0; i < SNP_PTRS_PER_PMD; i++)
 		if (e[i].lo & flag)
 			return true;
 	return false;
@@ -148,7 +148,7 @@ static int rmpupdate_apply(struct snp_rmp *rmp, snp_spa_t spa, const struct snp_
 		rmpupdate_apply_one(rmp, pfn, in, in->gpa, false);
 		return SNP_RMP_SUCCESS;
 	}
-	for (unsigned i = 0; i < SNP_PTRS_PER_PMD; i++)
+	for (unsigned int i = 0; i < SNP_PTRS_PER_PMD; i++)
 		rmpupdate_apply_one(rmp, pfn + i, in, in->gpa + i * SNP_PAGE_SIZE, true);
 	return SNP_RMP_SUCCESS;
 }
@@ -208,7 +208,7 @@ static void smash_region(struct snp_rmp *rmp, snp_pfn_t base)
 	struct rmp_raw *e = rmp_region_of(rmp, base)->e;
 	struct rmp_raw head = e[0];
 
-	for (unsigned i = 0; i < SNP_PTRS_PER_PMD; i++) {
+	for (unsigned int i = 0; i < SNP_PTRS_PER_PMD; i++) {
 		uint64_t lo = head.lo & ~(RMPE_PAGESIZE | RMPE_VMSA | RMPE_GPA_MASK);
 
 		if (i == 0)
@@ -324,7 +324,7 @@ static int guest_insn_front(const struct snp_rmp *rmp, struct snp_caller who, sn
 int snp_pvalidate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp_gpa_t gpa,
 		  bool size_2m, bool validate, bool *unchanged, struct snp_exc *exc)
 {
-	unsigned n = size_2m ? SNP_PTRS_PER_PMD : 1;
+	unsigned int n = size_2m ? SNP_PTRS_PER_PMD : 1;
 	snp_pfn_t pfn = snp_phys_to_pfn(spa);
 	struct rmp_raw *e;
 	int ret;
@@ -348,7 +348,7 @@ int snp_pvalidate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp
 			*unchanged = true;   /* carry flag: nothing changed */
 		return SNP_RMP_SUCCESS;
 	}
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned int i = 0; i < n; i++) {
 		if (validate)
 			e[i].lo |= RMPE_VALIDATED;
 		else
@@ -358,10 +358,10 @@ int snp_pvalidate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp
 }
 
 int snp_rmpadjust(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp_gpa_t gpa,
-		  bool size_2m, unsigned target_vmpl, uint8_t perms, bool vmsa,
+		  bool size_2m, unsigned int target_vmpl, uint8_t perms, bool vmsa,
 		  struct snp_exc *exc)
 {
-	unsigned n = size_2m ? SNP_PTRS_PER_PMD : 1;
+	unsigned int n = size_2m ? SNP_PTRS_PER_PMD : 1;
 	snp_pfn_t pfn = snp_phys_to_pfn(spa);
 	struct rmp_raw *e;
 	int ret;
@@ -385,7 +385,7 @@ int snp_rmpadjust(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp
 		return SNP_FAIL_PERMISSION;
 	if (vmsa && who.vmpl != 0)
 		return SNP_FAIL_PERMISSION;
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned int i = 0; i < n; i++) {
 		uint16_t mask = (uint16_t)(SNP_PERM_ALL << (4 * target_vmpl));
 
 		e[i].perms = (uint16_t)((e[i].perms & ~mask) | ((uint16_t)perms << (4 * target_vmpl)));

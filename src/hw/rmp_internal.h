@@ -99,7 +99,7 @@ void rmp_set_locked(struct snp_rmp *rmp, snp_pfn_t pfn, struct rmp_raw *e, bool 
 /* Decode a stored entry into the public view. */
 void rmp_decode(const struct snp_rmp *rmp, snp_pfn_t pfn, struct snp_rmpentry *out);
 
-static inline uint8_t rmp_perm_of(uint16_t perms, unsigned vmpl)
+static inline uint8_t rmp_perm_of(uint16_t perms, unsigned int vmpl)
 {
 	return (perms >> (4 * vmpl)) & SNP_PERM_ALL;
 }

@@ -26,12 +26,12 @@ static uint64_t tlb_key(uint64_t base, enum snp_map_size size)
 	return base | (size != SNP_MAP_4K);
 }
 
-static unsigned tlb_hash(const struct snp_tlb *tlb, uint64_t key)
+static unsigned int tlb_hash(const struct snp_tlb *tlb, uint64_t key)
 {
-	return (unsigned)((key * 0x9e3779b97f4a7c15ULL) >> (64 - tlb->index_bits));
+	return (unsigned int)((key * 0x9e3779b97f4a7c15ULL) >> (64 - tlb->index_bits));
 }
 
-static unsigned tlb_index_mask(const struct snp_tlb *tlb)
+static unsigned int tlb_index_mask(const struct snp_tlb *tlb)
 {
 	return (1u << tlb->index_bits) - 1;
 }
@@ -39,9 +39,9 @@ static unsigned tlb_index_mask(const struct snp_tlb *tlb)
 /* Slot of the valid entry with key, or -1. */
 static int tlb_index_find(const struct snp_tlb *tlb, uint64_t key)
 {
-	unsigned mask = tlb_index_mask(tlb);
+	unsigned int mask = tlb_index_mask(tlb);
 
-	for (unsigned i = tlb_hash(tlb, key); tlb->index[i]; i = (i + 1) & mask) {
+	for (unsigned int i = tlb_hash(tlb, key); tlb->index[i]; i = (i + 1) & mask) {
 		const struct snp_tlb_entry *e = &tlb->e[tlb->index[i] - 1];
 
 		if (tlb_key(e->va, e->size) == key)
@@ -50,10 +50,10 @@ static int tlb_index_find(const struct snp_tlb *tlb, uint64_t key)
 	return -1;
 }
 
-static void tlb_index_insert(struct snp_tlb *tlb, unsigned slot)
+static void tlb_index_insert(struct snp_tlb *tlb, unsigned int slot)
 {
-	unsigned mask = tlb_index_mask(tlb);
-	unsigned i = tlb_hash(tlb, tlb_key(tlb->e[slot].va, tlb->e[slot].size));
+	unsigned int mask = tlb_index_mask(tlb);
+	unsigned int i = tlb_hash(tlb, tlb_key(tlb->e[slot].va, tlb->e[slot].size));
 
 	tlb->home[slot] = i;
 	while (tlb->index[i])
@@ -63,12 +63,12 @@ static void tlb_index_insert(struct snp_tlb *tlb, unsigned slot)
 }
 
 /* Remove slot, shifting later members of its probe run back (no tombstones). */
-static void tlb_index_remove(struct snp_tlb *tlb, unsigned slot)
+static void tlb_index_remove(struct snp_tlb *tlb, unsigned int slot)
 {
-	unsigned mask = tlb_index_mask(tlb), i = tlb->pos[slot], j;
+	unsigned int mask = tlb_index_mask(tlb), i = tlb->pos[slot], j;
 
 	for (j = (i + 1) & mask; tlb->index[j]; j = (j + 1) & mask) {
-		unsigned s = tlb->index[j] - 1;
+		unsigned int s = tlb->index[j] - 1;
 
 		/* j's entry may move to i unless its home lies cyclically in (i, j]. */
 		if (((j - tlb->home[s]) & mask) >= ((j - i) & mask)) {
@@ -82,7 +82,7 @@ static void tlb_index_remove(struct snp_tlb *tlb, unsigned slot)
 
 /* ---- slots ---------------------------------------------------------------------- */
 
-static void tlb_set_valid(struct snp_tlb *tlb, unsigned slot, bool valid)
+static void tlb_set_valid(struct snp_tlb *tlb, unsigned int slot, bool valid)
 {
 	uint64_t bit = 1ULL << (slot % 64);
 
@@ -103,19 +103,19 @@ static void tlb_set_valid(struct snp_tlb *tlb, unsigned slot, bool valid)
 }
 
 /* The lowest invalid slot, or nr when all are valid. */
-static unsigned tlb_free_slot(const struct snp_tlb *tlb)
+static unsigned int tlb_free_slot(const struct snp_tlb *tlb)
 {
 	if (tlb->nr_valid == tlb->nr)
 		return tlb->nr;
-	for (unsigned w = 0; w * 64 < tlb->nr; w++)
+	for (unsigned int w = 0; w * 64 < tlb->nr; w++)
 		if (~tlb->used[w])
-			return w * 64 + (unsigned)__builtin_ctzll(~tlb->used[w]);
+			return w * 64 + (unsigned int)__builtin_ctzll(~tlb->used[w]);
 	return tlb->nr;
 }
 
-int snp_tlb_init(struct snp_tlb *tlb, unsigned nr)
+int snp_tlb_init(struct snp_tlb *tlb, unsigned int nr)
 {
-	unsigned bits = 4;
+	unsigned int bits = 4;
 
 	memset(tlb, 0, sizeof(*tlb));
 	while ((1u << bits) < 4 * nr)   /* load factor <= 1/4: short probe runs */
@@ -175,7 +175,7 @@ int snp_tlb_find(const struct snp_tlb *tlb, uint64_t va)
 /* Install e (it translates an address no entry does): prefer a free slot, else evict round-robin. */
 void snp_tlb_fill(struct snp_tlb *tlb, const struct snp_tlb_entry *e)
 {
-	unsigned slot = tlb_free_slot(tlb);
+	unsigned int slot = tlb_free_slot(tlb);
 
 	if (slot == tlb->nr) {
 		slot = tlb->next;
@@ -188,14 +188,14 @@ void snp_tlb_fill(struct snp_tlb *tlb, const struct snp_tlb_entry *e)
 
 void snp_tlb_drop(struct snp_tlb *tlb, int idx)
 {
-	if (idx >= 0 && (unsigned)idx < tlb->nr)
-		tlb_set_valid(tlb, (unsigned)idx, false);
+	if (idx >= 0 && (unsigned int)idx < tlb->nr)
+		tlb_set_valid(tlb, (unsigned int)idx, false);
 }
 
 /* Drop every entry of tlb overlapping [va, va + len). */
 static void tlb_flush_range(struct snp_tlb *tlb, uint64_t va, uint64_t len)
 {
-	for (unsigned i = 0; tlb->nr_valid && i < tlb->nr; i++) {
+	for (unsigned int i = 0; tlb->nr_valid && i < tlb->nr; i++) {
 		const struct snp_tlb_entry *e = &tlb->e[i];
 
 		if (!tlb->valid[i])
@@ -208,11 +208,11 @@ static void tlb_flush_range(struct snp_tlb *tlb, uint64_t va, uint64_t len)
 /* The shootdown every page-table change of the direct map ends with. */
 void snp_tlb_flush_range_all(struct snp_machine *m, uint64_t va, uint64_t len)
 {
-	for (unsigned c = 0; c < m->nr_cpus; c++)
+	for (unsigned int c = 0; c < m->nr_cpus; c++)
 		tlb_flush_range(&m->cpu[c].tlb, va, len);
 }
 
-int snp_tlb_lookup(const struct snp_machine *m, unsigned cpu, uint64_t va, struct snp_tlb_entry *e)
+int snp_tlb_lookup(const struct snp_machine *m, unsigned int cpu, uint64_t va, struct snp_tlb_entry *e)
 {
 	int idx;
 
@@ -226,7 +226,7 @@ int snp_tlb_lookup(const struct snp_machine *m, unsigned cpu, uint64_t va, struc
 	return 1;
 }
 
-int snp_tlb_flush_one(struct snp_machine *m, unsigned cpu, uint64_t va)
+int snp_tlb_flush_one(struct snp_machine *m, unsigned int cpu, uint64_t va)
 {
 	if (!snp_machine_cpu_ok(m, cpu))
 		return SNP_EINVAL;
@@ -235,14 +235,14 @@ int snp_tlb_flush_one(struct snp_machine *m, unsigned cpu, uint64_t va)
 	return 0;
 }
 
-int snp_tlb_flush_all(struct snp_machine *m, unsigned cpu)
+int snp_tlb_flush_all(struct snp_machine *m, unsigned int cpu)
 {
 	struct snp_tlb *tlb;
 
 	if (!snp_machine_cpu_ok(m, cpu))
 		return SNP_EINVAL;
 	tlb = &m->cpu[cpu].tlb;
-	for (unsigned i = 0; i < tlb->nr; i++)
+	for (unsigned int i = 0; i < tlb->nr; i++)
 		tlb_set_valid(tlb, i, false);
 	return 0;
 }
@@ -255,7 +255,7 @@ int snp_tlb_shootdown(struct snp_machine *m, uint64_t va, uint64_t len)
 	return 0;
 }
 
-int snp_tlb_nr_entries(const struct snp_machine *m, unsigned cpu)
+int snp_tlb_nr_entries(const struct snp_machine *m, unsigned int cpu)
 {
 	const struct snp_tlb *tlb;
 	int n = 0;
@@ -263,7 +263,7 @@ int snp_tlb_nr_entries(const struct snp_machine *m, unsigned cpu)
 	if (!snp_machine_cpu_ok(m, cpu))
 		return SNP_EINVAL;
 	tlb = &m->cpu[cpu].tlb;
-	for (unsigned i = 0; i < tlb->nr; i++)
+	for (unsigned int i = 0; i < tlb->nr; i++)
 		n += tlb->valid[i];
 	return n;
 }

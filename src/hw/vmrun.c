@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const unsigned run_role_bit[SNP_RUN_NR_ROLES] = {
+static const unsigned int run_role_bit[SNP_RUN_NR_ROLES] = {
 	[SNP_RUN_VMCB] = SNP_ROLE_VMCB,
 	[SNP_RUN_VMSA] = SNP_ROLE_VMSA,
 	[SNP_RUN_AVIC] = SNP_ROLE_AVIC,
@@ -58,7 +58,7 @@ static const char *const vmrun_check_names[SNP_VMRUN_CHECK_NR] = {
 
 const char *snp_vmrun_check_name(enum snp_vmrun_check c)
 {
-	if ((unsigned)c >= SNP_VMRUN_CHECK_NR)
+	if ((unsigned int)c >= SNP_VMRUN_CHECK_NR)
 		return "?";
 	return vmrun_check_names[c];
 }
@@ -73,7 +73,7 @@ const char *snp_vmrun_check_name(enum snp_vmrun_check c)
  * the MSR without a check, as Linux's kvm_cpu_svm_disable() does when it
  * turns SVM off (arch/x86/kvm/svm/svm.c).
  */
-int snp_wrmsr_hsave_pa(struct snp_machine *m, unsigned cpu, snp_pfn_t pfn)
+int snp_wrmsr_hsave_pa(struct snp_machine *m, unsigned int cpu, snp_pfn_t pfn)
 {
 	if (!snp_machine_cpu_ok(m, cpu))
 		return SNP_EINVAL;
@@ -85,7 +85,7 @@ int snp_wrmsr_hsave_pa(struct snp_machine *m, unsigned cpu, snp_pfn_t pfn)
 	return 0;
 }
 
-int snp_rdmsr_hsave_pa(const struct snp_machine *m, unsigned cpu, snp_pfn_t *pfn)
+int snp_rdmsr_hsave_pa(const struct snp_machine *m, unsigned int cpu, snp_pfn_t *pfn)
 {
 	if (!snp_machine_cpu_ok(m, cpu) || !pfn)
 		return SNP_EINVAL;
@@ -106,16 +106,16 @@ static int run_holds_pfn(const struct snp_run *run, snp_pfn_t pfn)
 	return -1;
 }
 
-static bool pfn_held_by_other_cpu(const struct snp_machine *m, unsigned cpu, snp_pfn_t pfn)
+static bool pfn_held_by_other_cpu(const struct snp_machine *m, unsigned int cpu, snp_pfn_t pfn)
 {
-	for (unsigned c = 0; c < m->nr_cpus; c++)
+	for (unsigned int c = 0; c < m->nr_cpus; c++)
 		if (c != cpu && run_holds_pfn(&m->cpu[c].run, pfn) >= 0)
 			return true;
 	return false;
 }
 
 /* End cpu's hold on its run's marks; unmark what no other run holds. */
-static void run_release(struct snp_machine *m, unsigned cpu)
+static void run_release(struct snp_machine *m, unsigned int cpu)
 {
 	struct snp_run *run = &m->cpu[cpu].run;
 
@@ -135,7 +135,7 @@ int snp_inuse_holder(const struct snp_machine *m, snp_pfn_t pfn, struct snp_inus
 {
 	if (!m || !out)
 		return SNP_EINVAL;
-	for (unsigned c = 0; c < m->nr_cpus; c++) {
+	for (unsigned int c = 0; c < m->nr_cpus; c++) {
 		const struct snp_run *run = &m->cpu[c].run;
 		int r = run_holds_pfn(run, pfn);
 
@@ -155,7 +155,7 @@ int snp_inuse_owner(const struct snp_machine *m, snp_pfn_t pfn, char *buf, size_
 		return SNP_EINVAL;
 	if (len)
 		buf[0] = '\0';
-	for (unsigned c = 0; c < m->nr_cpus; c++) {
+	for (unsigned int c = 0; c < m->nr_cpus; c++) {
 		const struct snp_run *run = &m->cpu[c].run;
 		int r = run_holds_pfn(run, pfn);
 
@@ -172,14 +172,14 @@ int snp_inuse_owner(const struct snp_machine *m, snp_pfn_t pfn, char *buf, size_
 
 /* ---- VMRUN checks ---------------------------------------------------------------------- */
 
-static int vmrun_check_args(const struct snp_machine *m, unsigned cpu,
+static int vmrun_check_args(const struct snp_machine *m, unsigned int cpu,
 			    const struct snp_vmrun_args *a)
 {
 	bool needs_vmsa;
 
 	if (!snp_machine_cpu_ok(m, cpu) || !a)
 		return SNP_EINVAL;
-	if ((unsigned)a->type > SNP_GUEST_SNP || a->asid > SNP_MAX_ASID)
+	if ((unsigned int)a->type > SNP_GUEST_SNP || a->asid > SNP_MAX_ASID)
 		return SNP_EINVAL;
 	needs_vmsa = a->type == SNP_GUEST_SEV_ES || a->type == SNP_GUEST_SNP;
 	if (needs_vmsa != (a->vmsa != SNP_NO_PAGE))
@@ -190,7 +190,7 @@ static int vmrun_check_args(const struct snp_machine *m, unsigned cpu,
 		return SNP_ERANGE;
 	if (m->cpu[cpu].run.active)
 		return SNP_EBUSY;
-	for (unsigned c = 0; c < m->nr_cpus; c++)
+	for (unsigned int c = 0; c < m->nr_cpus; c++)
 		if (m->cpu[c].run.active && m->cpu[c].run.pfn[SNP_RUN_VMCB] == a->vmcb)
 			return SNP_EBUSY;
 	return 0;
@@ -212,7 +212,7 @@ static bool uncovered_fails(const struct snp_machine *m, snp_pfn_t pfn)
  * The #GP(0) rows: an unset host save area (its ownership was checked by the
  * WRMSR, snp_wrmsr_hsave_pa), then the VMCB, Hypervisor-Owned by the 4K rule.
  */
-static enum snp_vmrun_check vmrun_check_gp(const struct snp_machine *m, unsigned cpu,
+static enum snp_vmrun_check vmrun_check_gp(const struct snp_machine *m, unsigned int cpu,
 					   const struct snp_vmrun_args *a)
 {
 	if (m->cpu[cpu].hsave == SNP_HSAVE_UNSET)
@@ -267,9 +267,9 @@ static enum snp_vmrun_check vmrun_check_invalid(const struct snp_machine *m,
 }
 
 /* A successful VMRUN: record the run and mark its pages per vmrun_marks. */
-static unsigned vmrun_enter(struct snp_machine *m, unsigned cpu, const struct snp_vmrun_args *a)
+static unsigned int vmrun_enter(struct snp_machine *m, unsigned int cpu, const struct snp_vmrun_args *a)
 {
-	unsigned roles = snp_rmp_profile(m->rmp)->vmrun_marks;
+	unsigned int roles = snp_rmp_profile(m->rmp)->vmrun_marks;
 	struct snp_run *run = &m->cpu[cpu].run;
 
 	run_release(m, cpu);  /* a stale run's marks go when another run starts */
@@ -291,7 +291,7 @@ static unsigned vmrun_enter(struct snp_machine *m, unsigned cpu, const struct sn
 	return run->marked;
 }
 
-int snp_vmrun(struct snp_machine *m, unsigned cpu, const struct snp_vmrun_args *args,
+int snp_vmrun(struct snp_machine *m, unsigned int cpu, const struct snp_vmrun_args *args,
 	      struct snp_vmrun_result *res)
 {
 	struct snp_vmrun_result local;
@@ -323,7 +323,7 @@ int snp_vmrun(struct snp_machine *m, unsigned cpu, const struct snp_vmrun_args *
  * inuse_cleared_at_vmexit off is a counterfactual that keeps them
  * (docs/MODEL.md).
  */
-int snp_vmexit(struct snp_machine *m, unsigned cpu)
+int snp_vmexit(struct snp_machine *m, unsigned int cpu)
 {
 	struct snp_run *run;
 
@@ -338,7 +338,7 @@ int snp_vmexit(struct snp_machine *m, unsigned cpu)
 	return 0;
 }
 
-int snp_vmrun_clear_stale(struct snp_machine *m, unsigned cpu)
+int snp_vmrun_clear_stale(struct snp_machine *m, unsigned int cpu)
 {
 	if (!snp_machine_cpu_ok(m, cpu))
 		return SNP_EINVAL;
@@ -348,7 +348,7 @@ int snp_vmrun_clear_stale(struct snp_machine *m, unsigned cpu)
 	return 0;
 }
 
-int snp_cpu_in_guest(const struct snp_machine *m, unsigned cpu)
+int snp_cpu_in_guest(const struct snp_machine *m, unsigned int cpu)
 {
 	if (!snp_machine_cpu_ok(m, cpu))
 		return SNP_EINVAL;

@@ -28,7 +28,7 @@
 static bool census_markable(const struct kvm_host *host, enum kvm_page_kind kind,
 			    const struct kvm *kvm)
 {
-	unsigned marks = snp_machine_profile(host->machine)->vmrun_marks;
+	unsigned int marks = snp_machine_profile(host->machine)->vmrun_marks;
 
 	if (!host->cfg.snp_enabled)
 		return false;   /* in-use marking needs SNP globally enabled */
@@ -96,11 +96,11 @@ int kvm_host_census(const struct kvm_host *host, struct kvm_page_census *out)
 		return SNP_EINVAL;
 	memset(out, 0, sizeof(*out));
 	out->lowest_pfn = SNP_NO_PAGE;
-	for (unsigned c = 0; c < host->nr_cpus; c++)
+	for (unsigned int c = 0; c < host->nr_cpus; c++)
 		if (host->sd[c].init)
 			census_page(host, KVM_PAGE_HSAVE, NULL, host->sd[c].save_area, out);
 	for (size_t v = 0; v < host->vms_cap; v++)
-		for (unsigned i = 0; host->vms[v] && i < KVM_MAX_VCPUS; i++)
+		for (unsigned int i = 0; host->vms[v] && i < KVM_MAX_VCPUS; i++)
 			if (host->vms[v]->vcpus[i])
 				census_vcpu(host, host->vms[v], host->vms[v]->vcpus[i], out);
 	return 0;

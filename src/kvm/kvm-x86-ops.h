@@ -6,6 +6,15 @@
  * both macros; they are undefined at the end.  Used by x86.c to check a
  * vendor's table once, in kvm_ops_update(), before it is copied into the
  * host's call slots.
+ *
+ * The per-CPU and guest-memory ops carry upstream's names (Linux 6.12
+ * arch/x86/include/asm/kvm-x86-ops.h): enable_virtualization_cpu /
+ * disable_virtualization_cpu (called from x86.c
+ * kvm_arch_{enable,disable}_virtualization_cpu; required upstream, optional
+ * here because the model's vmx-like vendor keeps no per-CPU state) and
+ * gmem_invalidate (x86.c kvm_arch_gmem_invalidate(); SVM binds
+ * sev_gmem_invalidate, which makes private pages shared again).  Generic
+ * code reaches the vendor only through these slots.
  */
 #if !defined(KVM_X86_OP) || !defined(KVM_X86_OP_OPTIONAL)
 #error "define KVM_X86_OP and KVM_X86_OP_OPTIONAL before including kvm-x86-ops.h"
@@ -21,6 +30,9 @@ KVM_X86_OP_OPTIONAL(alloc_apic_backing_page)
 KVM_X86_OP_OPTIONAL(nested_enable)
 KVM_X86_OP_OPTIONAL(nested_free)
 KVM_X86_OP_OPTIONAL(vm_launch)
+KVM_X86_OP_OPTIONAL(enable_virtualization_cpu)
+KVM_X86_OP_OPTIONAL(disable_virtualization_cpu)
+KVM_X86_OP_OPTIONAL(gmem_invalidate)
 
 #undef KVM_X86_OP
 #undef KVM_X86_OP_OPTIONAL

@@ -35,8 +35,8 @@ struct svm_nested_state {
 
 struct kvm_vcpu {
 	struct kvm *kvm;
-	unsigned vcpu_id;
-	unsigned created_on;   /* CPU of the VMM thread that created it */
+	unsigned int vcpu_id;
+	unsigned int created_on;   /* CPU of the VMM thread that created it */
 	int running_cpu;       /* host CPU in guest mode with it, or -1 */
 	bool has_apic;
 	struct kvm_lapic apic;
@@ -57,7 +57,7 @@ struct kvm_vcpu {
 /* One block of guest memory. */
 struct kvm_guest_block {
 	struct page *page;
-	unsigned order;
+	unsigned int order;
 	snp_gpa_t gpa;
 	bool private;          /* SNP: RMP entries assigned to the guest */
 };
@@ -70,7 +70,7 @@ struct kvm {
 	bool sev_asid;         /* asid comes from the SEV allocator */
 	bool launched;
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
-	unsigned nr_vcpus;
+	unsigned int nr_vcpus;
 	struct kvm_guest_block *mem;
 	size_t nr_mem;
 };
@@ -84,7 +84,7 @@ struct svm_cpu_data {
 /* A page held by host kernel work (page cache, slab, skb). */
 struct kvm_kwork_page {
 	struct page *page;
-	unsigned order;
+	unsigned int order;
 };
 
 struct kvm_host {
@@ -96,12 +96,12 @@ struct kvm_host {
 	const struct kvm_x86_init_ops *vendor;
 	bool avic;
 	struct svm_cpu_data *sd;           /* nr_cpus */
-	unsigned nr_cpus;
+	unsigned int nr_cpus;
 	/* VMs by id (ids grow; a destroyed VM's slot stays NULL). */
 	struct kvm **vms;
 	size_t vms_cap;
 	int next_vm_id;
-	unsigned nr_vms;
+	unsigned int nr_vms;
 	/* ASIDs: SEV/SEV-ES/SNP ones owned by one VM; plain SVM ones rotate. */
 	bool asid_used[SNP_MAX_ASID + 1];
 	uint32_t next_svm_asid;
@@ -110,22 +110,29 @@ struct kvm_host {
 	uint64_t nr_leaks, leaks_cap;
 	/* Host kernel work. */
 	struct kvm_kwork_page *kwork;
-	unsigned nr_kwork;
+	unsigned int nr_kwork;
 	struct kvm_host_stats stats;
 };
 
 /* ---- x86.c helpers shared by the vendors ---- */
 struct kvm *kvm_get_vm(const struct kvm_host *host, int vm);
-struct kvm_vcpu *kvm_get_vcpu(const struct kvm_host *host, int vm, unsigned vcpu_id);
+struct kvm_vcpu *kvm_get_vcpu(const struct kvm_host *host, int vm, unsigned int vcpu_id);
 snp_pfn_t kvm_page_pfn(const struct kvm_host *host, const struct page *p);
 /* Count a sensitive page (and whether it is 2MB-aligned). */
 void kvm_account_sensitive(struct kvm_host *host, enum kvm_page_kind kind, const struct page *p);
 /* kvm_version.c: a save area or vmcb02 as the configured KVM version allocates it. */
-struct page *kvm_alloc_sensitive(struct kvm_host *host, enum kvm_page_kind kind, int node,
-				 mm_gfp_t gfp);
-int kvm_free_sensitive(struct kvm_host *host, enum kvm_page_kind kind, struct page *p);
-/* Free an order-0 page (NULL ok). */
-void kvm_free_page(struct kvm_host *host, struct page *p);
+/*
+ * The page calls below name the CPU they run on (the kernel's this_cpu, whose
+ * per-CPU lists are used): a vCPU's pages are allocated on the CPU that
+ * creates it (vcpu->created_on), a VM's on its VMM's CPU (kvm->cfg.cpu), and
+ * a teardown frees on the CPU it runs on.
+ */
+struct page *kvm_alloc_sensitive(struct kvm_host *host, unsigned int cpu, enum kvm_page_kind kind,
+				 int node, mm_gfp_t gfp);
+int kvm_free_sensitive(struct kvm_host *host, unsigned int cpu, enum kvm_page_kind kind,
+		       struct page *p);
+/* Free an order-0 page on @cpu (NULL ok). */
+void kvm_free_page(struct kvm_host *host, unsigned int cpu, struct page *p);
 /* snp_leak_pages(): keep the page out of the allocator forever, list it. */
 void snp_leak_pages(struct kvm_host *host, snp_pfn_t pfn, enum kvm_page_kind kind, int ret,
 		    const char *label);
@@ -135,19 +142,17 @@ bool kvm_guest_snp(const struct kvm *kvm);
 
 /* ---- lapic.c ---- */
 int kvm_create_lapic(struct kvm_vcpu *vcpu);
-int kvm_free_lapic(struct kvm_vcpu *vcpu);
+int kvm_free_lapic(struct kvm_vcpu *vcpu, unsigned int cpu);
 
 /* ---- svm.c / sev.c / nested.c ---- */
-int svm_cpu_init(struct kvm_host *host, unsigned cpu);
-int svm_cpu_uninit(struct kvm_host *host, unsigned cpu);
 int sev_vm_init(struct kvm *kvm);
 void sev_vm_destroy(struct kvm *kvm);
 int sev_vcpu_create(struct kvm_vcpu *vcpu);
-void sev_free_vcpu(struct kvm_vcpu *vcpu);
+void sev_free_vcpu(struct kvm_vcpu *vcpu, unsigned int cpu);
 int sev_launch(struct kvm *kvm);
-int sev_guest_memory_reclaim(struct kvm *kvm);
+void sev_gmem_invalidate(struct kvm *kvm);
 int svm_allocate_nested(struct kvm_vcpu *vcpu);
-void svm_free_nested(struct kvm_vcpu *vcpu);
+void svm_free_nested(struct kvm_vcpu *vcpu, unsigned int cpu);
 
 /* ---- labels ---- */
 void kvm_vcpu_label(const struct kvm_vcpu *vcpu, const char *what, char *buf, size_t len);

@@ -34,16 +34,16 @@ static int kvm_vm_table_add(struct kvm_host *host, struct kvm *kvm)
 
 /* ---- guest memory ---- */
 
-static unsigned guest_block_order(uint64_t left, unsigned max_order)
+static unsigned int guest_block_order(uint64_t left, unsigned int max_order)
 {
-	unsigned o = 0;
+	unsigned int o = 0;
 
 	while (o < max_order && (2ULL << o) <= left)
 		o++;
 	return o;
 }
 
-static int kvm_mem_push(struct kvm *kvm, struct page *p, unsigned order, snp_gpa_t gpa)
+static int kvm_mem_push(struct kvm *kvm, struct page *p, unsigned int order, snp_gpa_t gpa)
 {
 	struct kvm_guest_block *n = realloc(kvm->mem, (kvm->nr_mem + 1) * sizeof(*n));
 
@@ -69,18 +69,18 @@ static int kvm_alloc_guest_memory(struct kvm *kvm)
 	snp_gpa_t gpa = 0;
 
 	while (left) {
-		unsigned order = guest_block_order(left, kvm->cfg.max_guest_order);
+		unsigned int order = guest_block_order(left, kvm->cfg.max_guest_order);
 		struct page *p = NULL;
 
 		for (;; order--) {
-			p = mm_alloc_pages(host->mm, gfp | MM_GFP_ZERO, order);
+			p = mm_alloc_pages(host->mm, kvm->cfg.cpu, gfp | MM_GFP_ZERO, order);
 			if (p || order == 0)
 				break;
 		}
 		if (!p)
 			return SNP_ENOMEM;
 		if (kvm_mem_push(kvm, p, order, gpa)) {
-			mm_free_pages(host->mm, p, order);
+			mm_free_pages(host->mm, kvm->cfg.cpu, p, order);
 			return SNP_ENOMEM;
 		}
 		host->stats.guest_pages += 1ULL << order;
@@ -94,7 +94,8 @@ static void kvm_free_guest_memory(struct kvm *kvm)
 {
 	for (size_t i = 0; i < kvm->nr_mem; i++)
 		if (kvm->mem[i].page)
-			mm_free_pages(kvm->host->mm, kvm->mem[i].page, kvm->mem[i].order);
+			mm_free_pages(kvm->host->mm, kvm->cfg.cpu, kvm->mem[i].page,
+				      kvm->mem[i].order);
 	free(kvm->mem);
 	kvm->mem = NULL;
 	kvm->nr_mem = 0;
@@ -102,34 +103,35 @@ static void kvm_free_guest_memory(struct kvm *kvm)
 
 /* ---- vCPUs ---- */
 
-/* An order-0 zeroed GFP_KERNEL_ACCOUNT page (alloc_page(), vzalloc() of one page). */
-static struct page *kvm_alloc_zeroed(struct kvm_host *host)
+/* An order-0 zeroed GFP_KERNEL_ACCOUNT page on @cpu (alloc_page(), vzalloc() of one page). */
+static struct page *kvm_alloc_zeroed(struct kvm_host *host, unsigned int cpu)
 {
-	return mm_alloc_pages(host->mm, MM_GFP_KERNEL_ACCOUNT | MM_GFP_ZERO, 0);
+	return mm_alloc_pages(host->mm, cpu, MM_GFP_KERNEL_ACCOUNT | MM_GFP_ZERO, 0);
 }
 
-static void kvm_free_vcpu_page(struct kvm_host *host, struct page **p)
+static void kvm_free_vcpu_page(struct kvm_host *host, unsigned int cpu, struct page **p)
 {
-	kvm_free_page(host, *p);
+	kvm_free_page(host, cpu, *p);
 	*p = NULL;
 }
 
 /*
  * kvm_arch_vcpu_destroy() (arch/x86/kvm/x86.c, 6.1 and 6.12): vendor state
  * (vcpu_free), the guest fpstate (fpu_free_guest_fpstate), the LAPIC, then
- * pio_data; kvm_vcpu_destroy() then frees vcpu->run.
+ * pio_data; kvm_vcpu_destroy() then frees vcpu->run.  Everything is freed on
+ * @cpu, the CPU the teardown runs on.
  */
-static void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
+static void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu, unsigned int cpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 
 	if (vcpu->running_cpu >= 0)
 		kvm_x86_call(host, vcpu_exit)(vcpu);
-	kvm_x86_call(host, vcpu_free)(vcpu);
-	kvm_free_vcpu_page(host, &vcpu->guest_fpu);
+	kvm_x86_call(host, vcpu_free)(vcpu, cpu);
+	kvm_free_vcpu_page(host, cpu, &vcpu->guest_fpu);
 	if (vcpu->has_apic)
-		kvm_free_lapic(vcpu);
-	kvm_free_vcpu_page(host, &vcpu->pio_data);
+		kvm_free_lapic(vcpu, cpu);
+	kvm_free_vcpu_page(host, cpu, &vcpu->pio_data);
 }
 
 /*
@@ -138,11 +140,13 @@ static void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
  * pio_data page, the guest fpstate (fx_init() -> fpu_alloc_guest_fpstate():
  * vzalloc() of the default xstate size, under 4K: one page), then the
  * vendor's vcpu_create (svm: vmcb01, the SEV-ES VMSA, the MSR permission
- * map).  Slab objects (mce_banks, the emulator context) are not pages.
+ * map).  Slab objects (mce_banks, the emulator context) are not pages.  All
+ * on the creating CPU, vcpu->created_on.
  */
 static int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
+	unsigned int cpu = vcpu->created_on;
 	int ret;
 
 	if (vcpu->has_apic) {
@@ -150,22 +154,22 @@ static int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 		if (ret)
 			return ret;
 	}
-	vcpu->pio_data = kvm_alloc_zeroed(host);
-	vcpu->guest_fpu = vcpu->pio_data ? kvm_alloc_zeroed(host) : NULL;
+	vcpu->pio_data = kvm_alloc_zeroed(host, cpu);
+	vcpu->guest_fpu = vcpu->pio_data ? kvm_alloc_zeroed(host, cpu) : NULL;
 	if (!vcpu->guest_fpu)
 		ret = SNP_ENOMEM;
 	else
 		ret = kvm_x86_call(host, vcpu_create)(vcpu);
 	if (ret) {
-		kvm_free_vcpu_page(host, &vcpu->guest_fpu);
+		kvm_free_vcpu_page(host, cpu, &vcpu->guest_fpu);
 		if (vcpu->has_apic)
-			kvm_free_lapic(vcpu);
-		kvm_free_vcpu_page(host, &vcpu->pio_data);
+			kvm_free_lapic(vcpu, cpu);
+		kvm_free_vcpu_page(host, cpu, &vcpu->pio_data);
 	}
 	return ret;
 }
 
-int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cpu)
+int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned int cpu)
 {
 	struct kvm *kvm = kvm_get_vm(host, vm);
 	struct kvm_vcpu *vcpu;
@@ -184,12 +188,11 @@ int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cp
 		return SNP_ENOMEM;
 	*vcpu = (struct kvm_vcpu){ .kvm = kvm, .vcpu_id = vcpu_id, .created_on = cpu,
 				   .running_cpu = -1, .has_apic = kvm->cfg.lapic_in_kernel };
-	mm_set_cpu(host->mm, cpu);
 	/* kvm_vm_ioctl_create_vcpu() (virt/kvm/kvm_main.c): vcpu->run first */
-	vcpu->run = kvm_alloc_zeroed(host);
+	vcpu->run = kvm_alloc_zeroed(host, cpu);
 	ret = vcpu->run ? kvm_arch_vcpu_create(vcpu) : SNP_ENOMEM;
 	if (ret) {
-		kvm_free_vcpu_page(host, &vcpu->run);
+		kvm_free_vcpu_page(host, cpu, &vcpu->run);
 		free(vcpu);
 		return ret;
 	}
@@ -203,7 +206,7 @@ int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cp
 
 static int kvm_check_vm_config(const struct kvm_host *host, const struct kvm_vm_config *cfg)
 {
-	if ((unsigned)cfg->type > SNP_GUEST_SNP || cfg->cpu >= host->nr_cpus ||
+	if ((unsigned int)cfg->type > SNP_GUEST_SNP || cfg->cpu >= host->nr_cpus ||
 	    cfg->max_guest_order > KVM_MAX_GUEST_ORDER ||
 	    cfg->guest_pages > mm_nr_pages(host->mm))
 		return SNP_EINVAL;
@@ -235,7 +238,6 @@ int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg)
 		free(kvm);
 		return ret;
 	}
-	mm_set_cpu(host->mm, cfg->cpu);
 	ret = kvm_alloc_guest_memory(kvm);
 	if (ret) {
 		kvm_destroy_vm(host, kvm->id);
@@ -246,23 +248,35 @@ int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg)
 	return kvm->id;
 }
 
+/*
+ * kvm_arch_gmem_invalidate(): the vendor's last word on a VM's memory before
+ * it goes back to the allocator (Linux 6.12 arch/x86/kvm/x86.c: the call
+ * through kvm_x86_call(gmem_invalidate); SVM makes private pages shared).
+ * Generic code does not ask whether the VM is SNP: the vendor does.  A
+ * vendor without the op has nothing to undo (static_call_cond()).
+ */
+static void kvm_arch_gmem_invalidate(struct kvm *kvm)
+{
+	if (kvm_x86_has(kvm->host, gmem_invalidate))
+		kvm_x86_call(kvm->host, gmem_invalidate)(kvm);
+}
+
 int kvm_destroy_vm(struct kvm_host *host, int vm)
 {
 	struct kvm *kvm = kvm_get_vm(host, vm);
 
 	if (!kvm)
 		return host ? SNP_ENOENT : SNP_EINVAL;
-	mm_set_cpu(host->mm, kvm->cfg.cpu);
-	for (unsigned i = 0; i < KVM_MAX_VCPUS; i++) {
+	/* The teardown runs on the VMM's CPU, kvm->cfg.cpu. */
+	for (unsigned int i = 0; i < KVM_MAX_VCPUS; i++) {
 		if (!kvm->vcpus[i])
 			continue;
-		kvm_arch_vcpu_destroy(kvm->vcpus[i]);
-		kvm_free_vcpu_page(host, &kvm->vcpus[i]->run);   /* kvm_vcpu_destroy() */
+		kvm_arch_vcpu_destroy(kvm->vcpus[i], kvm->cfg.cpu);
+		kvm_free_vcpu_page(host, kvm->cfg.cpu, &kvm->vcpus[i]->run);   /* kvm_vcpu_destroy() */
 		free(kvm->vcpus[i]);
 		kvm->vcpus[i] = NULL;
 	}
-	if (kvm_guest_snp(kvm))
-		sev_guest_memory_reclaim(kvm);
+	kvm_arch_gmem_invalidate(kvm);
 	kvm_free_guest_memory(kvm);
 	kvm_x86_call(host, vm_destroy)(kvm);
 	host->vms[vm] = NULL;
@@ -288,7 +302,7 @@ int kvm_vm_launch(struct kvm_host *host, int vm)
 }
 
 int kvm_vm_info(const struct kvm_host *host, int vm, enum snp_guest_type *type, uint32_t *asid,
-		unsigned *nr_vcpus)
+		unsigned int *nr_vcpus)
 {
 	const struct kvm *kvm = kvm_get_vm(host, vm);
 
@@ -306,7 +320,7 @@ int kvm_vm_info(const struct kvm_host *host, int vm, enum snp_guest_type *type, 
 /* ---- nested, pages, run ---- */
 
 /* Look a vCPU up: 0 with *out, or the error a caller returns. */
-static int kvm_lookup_vcpu(const struct kvm_host *host, int vm, unsigned vcpu_id,
+static int kvm_lookup_vcpu(const struct kvm_host *host, int vm, unsigned int vcpu_id,
 			   struct kvm_vcpu **out)
 {
 	if (!host)
@@ -319,7 +333,7 @@ static int kvm_lookup_vcpu(const struct kvm_host *host, int vm, unsigned vcpu_id
 	return *out ? 0 : SNP_ENOENT;
 }
 
-int kvm_vcpu_enable_nested(struct kvm_host *host, int vm, unsigned vcpu_id)
+int kvm_vcpu_enable_nested(struct kvm_host *host, int vm, unsigned int vcpu_id)
 {
 	struct kvm_vcpu *vcpu;
 	int ret = kvm_lookup_vcpu(host, vm, vcpu_id, &vcpu);
@@ -330,11 +344,10 @@ int kvm_vcpu_enable_nested(struct kvm_host *host, int vm, unsigned vcpu_id)
 		return SNP_ENOTSUP;
 	if (vcpu->nested.initialized)
 		return SNP_EEXIST;
-	mm_set_cpu(host->mm, vcpu->created_on);
-	return kvm_x86_call(host, nested_enable)(vcpu);
+	return kvm_x86_call(host, nested_enable)(vcpu);   /* on vcpu->created_on */
 }
 
-int kvm_vcpu_disable_nested(struct kvm_host *host, int vm, unsigned vcpu_id)
+int kvm_vcpu_disable_nested(struct kvm_host *host, int vm, unsigned int vcpu_id)
 {
 	struct kvm_vcpu *vcpu;
 	int ret = kvm_lookup_vcpu(host, vm, vcpu_id, &vcpu);
@@ -347,12 +360,11 @@ int kvm_vcpu_disable_nested(struct kvm_host *host, int vm, unsigned vcpu_id)
 		return SNP_ENOENT;
 	if (vcpu->running_cpu >= 0)
 		return SNP_EBUSY;
-	mm_set_cpu(host->mm, vcpu->created_on);
-	kvm_x86_call(host, nested_free)(vcpu);
+	kvm_x86_call(host, nested_free)(vcpu, vcpu->created_on);
 	return 0;
 }
 
-int kvm_vcpu_set_guest_mode(struct kvm_host *host, int vm, unsigned vcpu_id, bool l2)
+int kvm_vcpu_set_guest_mode(struct kvm_host *host, int vm, unsigned int vcpu_id, bool l2)
 {
 	struct kvm_vcpu *vcpu;
 	int ret = kvm_lookup_vcpu(host, vm, vcpu_id, &vcpu);
@@ -367,7 +379,7 @@ int kvm_vcpu_set_guest_mode(struct kvm_host *host, int vm, unsigned vcpu_id, boo
 	return 0;
 }
 
-int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned vcpu_id,
+int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned int vcpu_id,
 		       struct kvm_vcpu_pages *out)
 {
 	struct kvm_vcpu *vcpu;
@@ -388,7 +400,7 @@ int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned vcpu_id,
 	return 0;
 }
 
-int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cpu,
+int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned int cpu,
 		 struct snp_vmrun_result *res)
 {
 	struct kvm_vcpu *vcpu;
@@ -408,7 +420,7 @@ int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned vcpu_id, unsigned cpu,
 	return ret;
 }
 
-int kvm_vcpu_exit(struct kvm_host *host, int vm, unsigned vcpu_id)
+int kvm_vcpu_exit(struct kvm_host *host, int vm, unsigned int vcpu_id)
 {
 	struct kvm_vcpu *vcpu;
 	int ret = kvm_lookup_vcpu(host, vm, vcpu_id, &vcpu);

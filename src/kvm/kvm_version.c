@@ -18,12 +18,12 @@ static const char *const version_names[KVM_NR_VERSIONS] = {
 
 const char *kvm_version_name(enum kvm_version v)
 {
-	return (unsigned)v < KVM_NR_VERSIONS ? version_names[v] : "?";
+	return (unsigned int)v < KVM_NR_VERSIONS ? version_names[v] : "?";
 }
 
 int kvm_version_parse(const char *s, enum kvm_version *out)
 {
-	for (unsigned i = 0; s && out && i < KVM_NR_VERSIONS; i++) {
+	for (unsigned int i = 0; s && out && i < KVM_NR_VERSIONS; i++) {
 		if (!strcmp(s, version_names[i])) {
 			*out = (enum kvm_version)i;
 			return 0;
@@ -50,20 +50,21 @@ static bool kvm_plain_page(const struct kvm_host *host, enum kvm_page_kind kind)
  * for the save area too.  rfc-v4 allocated the save area and vmcb02 with a
  * plain zeroed alloc_page().
  */
-struct page *kvm_alloc_sensitive(struct kvm_host *host, enum kvm_page_kind kind, int node,
-				 mm_gfp_t gfp)
+struct page *kvm_alloc_sensitive(struct kvm_host *host, unsigned int cpu, enum kvm_page_kind kind,
+				 int node, mm_gfp_t gfp)
 {
 	if (kvm_plain_page(host, kind))
-		return mm_alloc_pages_node(host->mm, node, gfp | MM_GFP_ZERO, 0);
+		return mm_alloc_pages_node(host->mm, cpu, node, gfp | MM_GFP_ZERO, 0);
 	if (host->cfg.kvm_version == KVM_VERSION_6_9)
-		return snp_safe_alloc_page(host->mm);
-	return snp_safe_alloc_page_node(host->mm, node, gfp);
+		return snp_safe_alloc_page(host->mm, cpu);
+	return snp_safe_alloc_page_node(host->mm, cpu, node, gfp);
 }
 
 /* Free a page from kvm_alloc_sensitive() the way it was allocated. */
-int kvm_free_sensitive(struct kvm_host *host, enum kvm_page_kind kind, struct page *p)
+int kvm_free_sensitive(struct kvm_host *host, unsigned int cpu, enum kvm_page_kind kind,
+		       struct page *p)
 {
 	if (kvm_plain_page(host, kind))
-		return mm_free_pages(host->mm, p, 0);
-	return snp_safe_free_page(host->mm, p);
+		return mm_free_pages(host->mm, cpu, p, 0);
+	return snp_safe_free_page(host->mm, cpu, p);
 }

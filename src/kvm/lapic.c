@@ -28,7 +28,8 @@ int kvm_create_lapic(struct kvm_vcpu *vcpu)
 		apic->regs = kvm_x86_call(host, alloc_apic_backing_page)(vcpu);
 		apic->from_hook = true;
 	} else {
-		apic->regs = mm_alloc_pages(host->mm, MM_GFP_KERNEL_ACCOUNT | MM_GFP_ZERO, 0);
+		apic->regs = mm_alloc_pages(host->mm, vcpu->created_on,
+					    MM_GFP_KERNEL_ACCOUNT | MM_GFP_ZERO, 0);
 		apic->from_hook = false;
 	}
 	if (!apic->regs)
@@ -42,8 +43,8 @@ int kvm_create_lapic(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
-/* kvm_free_lapic(): SNP_ENOENT when there is no page (a second free). */
-int kvm_free_lapic(struct kvm_vcpu *vcpu)
+/* kvm_free_lapic() on @cpu: SNP_ENOENT when there is no page (a second free). */
+int kvm_free_lapic(struct kvm_vcpu *vcpu, unsigned int cpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 	struct kvm_lapic *apic = &vcpu->apic;
@@ -52,9 +53,9 @@ int kvm_free_lapic(struct kvm_vcpu *vcpu)
 	if (!apic->regs)
 		return SNP_ENOENT;
 	if (apic->from_hook)
-		ret = snp_safe_free_page(host->mm, apic->regs);
+		ret = snp_safe_free_page(host->mm, cpu, apic->regs);
 	else
-		ret = mm_free_pages(host->mm, apic->regs, 0);
+		ret = mm_free_pages(host->mm, cpu, apic->regs, 0);
 	apic->regs = NULL;
 	return ret;
 }

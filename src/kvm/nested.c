@@ -19,19 +19,21 @@
 int svm_allocate_nested(struct kvm_vcpu *vcpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
+	unsigned int cpu = vcpu->created_on;   /* the vCPU's thread enables nesting */
 	struct svm_nested_state *n = &vcpu->nested;
 
 	if (n->initialized)
 		return 0;
 	if (kvm_guest_sev_es(vcpu->kvm))
 		return SNP_ENOTSUP;
-	n->vmcb02 = kvm_alloc_sensitive(host, KVM_PAGE_VMCB02, MM_NUMA_NO_NODE, MM_GFP_KERNEL_ACCOUNT);
+	n->vmcb02 = kvm_alloc_sensitive(host, cpu, KVM_PAGE_VMCB02, MM_NUMA_NO_NODE,
+					MM_GFP_KERNEL_ACCOUNT);
 	if (!n->vmcb02)
 		return SNP_ENOMEM;
 	kvm_account_sensitive(host, KVM_PAGE_VMCB02, n->vmcb02);
-	n->msrpm = mm_alloc_pages(host->mm, MM_GFP_KERNEL_ACCOUNT, SVM_MSRPM_ORDER);
+	n->msrpm = mm_alloc_pages(host->mm, cpu, MM_GFP_KERNEL_ACCOUNT, SVM_MSRPM_ORDER);
 	if (!n->msrpm) {
-		kvm_free_sensitive(host, KVM_PAGE_VMCB02, n->vmcb02);
+		kvm_free_sensitive(host, cpu, KVM_PAGE_VMCB02, n->vmcb02);
 		n->vmcb02 = NULL;
 		return SNP_ENOMEM;
 	}
@@ -39,16 +41,16 @@ int svm_allocate_nested(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
-/* svm_free_nested(): nothing to do when not initialized (a second call). */
-void svm_free_nested(struct kvm_vcpu *vcpu)
+/* svm_free_nested() on @cpu: nothing to do when not initialized (a second call). */
+void svm_free_nested(struct kvm_vcpu *vcpu, unsigned int cpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 	struct svm_nested_state *n = &vcpu->nested;
 
 	if (!n->initialized)
 		return;
-	mm_free_pages(host->mm, n->msrpm, SVM_MSRPM_ORDER);
-	kvm_free_sensitive(host, KVM_PAGE_VMCB02, n->vmcb02);
+	mm_free_pages(host->mm, cpu, n->msrpm, SVM_MSRPM_ORDER);
+	kvm_free_sensitive(host, cpu, KVM_PAGE_VMCB02, n->vmcb02);
 	n->msrpm = NULL;
 	n->vmcb02 = NULL;
 	n->initialized = false;

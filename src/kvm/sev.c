@@ -21,10 +21,10 @@
 static int sev_asid_new(struct kvm *kvm)
 {
 	struct kvm_host *host = kvm->host;
-	unsigned lo = kvm_guest_sev_es(kvm) ? 1 : host->cfg.min_sev_asid;
-	unsigned hi = kvm_guest_sev_es(kvm) ? host->cfg.min_sev_asid - 1 : host->cfg.max_sev_asid;
+	unsigned int lo = kvm_guest_sev_es(kvm) ? 1 : host->cfg.min_sev_asid;
+	unsigned int hi = kvm_guest_sev_es(kvm) ? host->cfg.min_sev_asid - 1 : host->cfg.max_sev_asid;
 
-	for (unsigned a = lo; a <= hi; a++) {
+	for (unsigned int a = lo; a <= hi; a++) {
 		if (host->asid_used[a])
 			continue;
 		host->asid_used[a] = true;
@@ -56,7 +56,7 @@ int sev_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 
-	vcpu->vmsa = snp_safe_alloc_page(host->mm);
+	vcpu->vmsa = snp_safe_alloc_page(host->mm, vcpu->created_on);
 	if (!vcpu->vmsa)
 		return SNP_ENOMEM;
 	kvm_account_sensitive(host, KVM_PAGE_VMSA, vcpu->vmsa);
@@ -87,7 +87,7 @@ static int snp_page_reclaim_shared(struct kvm_host *host, snp_pfn_t pfn)
 }
 
 /**
- * sev_free_vcpu() - free the VMSA.
+ * sev_free_vcpu() - free the VMSA (on @cpu, the CPU the teardown runs on).
  *
  * As Linux does it (arch/x86/kvm/svm/sev.c sev_free_vcpu(), 6.9+): an SNP
  * VMSA is made shared with one RMPUPDATE (kvm_rmp_make_shared() ->
@@ -96,7 +96,7 @@ static int snp_page_reclaim_shared(struct kvm_host *host, snp_pfn_t pfn)
  * would poison the next owner, so it is leaked on purpose
  * (snp_leak_pages()) and listed.
  */
-void sev_free_vcpu(struct kvm_vcpu *vcpu)
+void sev_free_vcpu(struct kvm_vcpu *vcpu, unsigned int cpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 	char label[48];
@@ -117,7 +117,7 @@ void sev_free_vcpu(struct kvm_vcpu *vcpu)
 		}
 		vcpu->vmsa_private = false;
 	}
-	snp_safe_free_page(host->mm, vcpu->vmsa);
+	snp_safe_free_page(host->mm, cpu, vcpu->vmsa);
 	vcpu->vmsa = NULL;
 }
 
@@ -156,7 +156,7 @@ static int snp_launch_update(struct kvm *kvm)
 /* snp_launch_update_vmsa(): each vCPU's VMSA becomes a guest VMSA page. */
 static int snp_launch_update_vmsa(struct kvm *kvm)
 {
-	for (unsigned i = 0; i < KVM_MAX_VCPUS; i++) {
+	for (unsigned int i = 0; i < KVM_MAX_VCPUS; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 		int ret;
 
@@ -209,7 +209,7 @@ static void snp_leak_guest_pages(struct kvm *kvm, struct kvm_guest_block *b, con
 		mm_split_page(host->mm, b->page, b->order);
 	for (uint64_t j = 0; j < (1ULL << b->order); j++) {
 		if (!failed[j]) {
-			mm_free_pages(host->mm, mm_pfn_to_page(host->mm, base + j), 0);
+			mm_free_pages(host->mm, kvm->cfg.cpu, mm_pfn_to_page(host->mm, base + j), 0);
 			continue;
 		}
 		snprintf(label, sizeof(label), "vm %d gpa 0x%llx", kvm->id,
@@ -234,15 +234,18 @@ static int snp_block_reclaim(struct kvm *kvm, struct kvm_guest_block *b, int *fa
 
 /*
  * sev_gmem_invalidate(): every private page back to the hypervisor before
- * the memory is freed.  A block with a page that will not come back is split;
- * that page is leaked, the others freed here (b->page becomes NULL so the
- * caller skips the block).  Returns the pages leaked.
+ * the memory is freed (the gmem_invalidate op; Linux 6.12
+ * arch/x86/kvm/svm/sev.c).  A block with a page that will not come back is
+ * split; that page is leaked (snp_leak_pages() counts it), the others freed
+ * here (b->page becomes NULL so the caller skips the block).  Only SNP
+ * guests have private pages.
  */
-int sev_guest_memory_reclaim(struct kvm *kvm)
+void sev_gmem_invalidate(struct kvm *kvm)
 {
 	int failed[1u << KVM_MAX_GUEST_ORDER];
-	int leaked = 0;
 
+	if (!kvm_guest_snp(kvm))
+		return;
 	for (size_t i = 0; i < kvm->nr_mem; i++) {
 		struct kvm_guest_block *b = &kvm->mem[i];
 		int nr;
@@ -251,10 +254,7 @@ int sev_guest_memory_reclaim(struct kvm *kvm)
 			continue;
 		b->private = false;
 		nr = snp_block_reclaim(kvm, b, failed);
-		if (nr) {
+		if (nr)
 			snp_leak_guest_pages(kvm, b, failed);
-			leaked += nr;
-		}
 	}
-	return leaked;
 }

@@ -131,7 +131,7 @@ int snp_alloc_configure(struct mm_host *mm, const struct snp_alloc_config *cfg)
 	st = state_of(mm);
 	if (!st)
 		return mm_set_last_error(mm, SNP_ENOMEM);
-	snp_safe_release(mm);
+	snp_safe_release(mm, 0);   /* configuration runs on CPU 0 */
 	st->cfg = *cfg;
 	set_caps(st);
 	return 0;
@@ -224,18 +224,18 @@ int snp_alloc_last_call(const struct mm_host *mm, struct snp_alloc_call *out)
 }
 
 /* get_zeroed_page() on @node: a kernel without the workaround, or SNP off. */
-static struct page *plain_alloc(struct mm_host *mm, struct snp_alloc_state *st, int node,
-				mm_gfp_t gfp)
+static struct page *plain_alloc(const struct snp_core_env *env, struct snp_alloc_state *st,
+				int node, mm_gfp_t gfp)
 {
-	struct page *p = mm_alloc_pages_node(mm, node, gfp | MM_GFP_ZERO, 0);
+	struct page *p = mm_alloc_pages_node(env->mm, env->cpu, node, gfp | MM_GFP_ZERO, 0);
 
 	if (p)
 		st->core.pages_taken++;
-	snp_alloc_note_taken(mm, p, 0);
+	snp_alloc_note_taken(env->mm, p, 0);
 	return p;
 }
 
-static struct page *dispatch(struct mm_host *mm, struct snp_alloc_state *st, int node,
+static struct page *dispatch(const struct snp_core_env *env, struct snp_alloc_state *st, int node,
 			     mm_gfp_t gfp)
 {
 	struct snp_core_pool *pool = &st->pool[node];
@@ -245,27 +245,30 @@ static struct page *dispatch(struct mm_host *mm, struct snp_alloc_state *st, int
 	memset(&st->last, 0, sizeof(st->last));
 	st->in_call = true;
 	if (st->cfg.strategy == SNP_ALLOC_NAIVE || !st->cfg.snp_enabled)
-		p = plain_alloc(mm, st, node, gfp);
+		p = plain_alloc(env, st, node, gfp);
 	else if (st->cfg.strategy == SNP_ALLOC_UPSTREAM)
-		p = snp_core_upstream_alloc(mm, pool, node, gfp);
+		p = snp_core_upstream_alloc(env, pool, node, gfp);
 	else
-		p = snp_core_sieve_alloc(mm, pool, node, gfp);
+		p = snp_core_sieve_alloc(env, pool, node, gfp);
 	st->in_call = false;
-	note_set_aside(mm, st, pool, len_before);
-	st->last.returned = p ? mm_page_to_pfn(mm, p) : MM_PFN_INVALID;
+	note_set_aside(env->mm, st, pool, len_before);
+	st->last.returned = p ? mm_page_to_pfn(env->mm, p) : MM_PFN_INVALID;
 	return p;
 }
 
-struct page *snp_safe_alloc_page_node(struct mm_host *mm, int node, mm_gfp_t gfp)
+struct page *snp_safe_alloc_page_node(struct mm_host *mm, unsigned int cpu, int node,
+				      mm_gfp_t gfp)
 {
+	const struct snp_core_env env = { .mm = mm, .cpu = cpu };
 	struct snp_alloc_state *st;
 	struct page *p;
 
 	if (!mm)
 		return NULL;
 	if (node == MM_NUMA_NO_NODE)
-		node = mm_numa_node_id(mm);
-	if (node < 0 || (unsigned int)node >= mm_nr_nodes(mm) || (gfp & ~MM_GFP_ALL)) {
+		node = mm_cpu_to_node(mm, cpu);
+	if (cpu >= mm_nr_cpus(mm) || node < 0 || (unsigned int)node >= mm_nr_nodes(mm) ||
+	    (gfp & ~MM_GFP_ALL)) {
 		mm_set_last_error(mm, SNP_EINVAL);
 		return NULL;
 	}
@@ -274,7 +277,7 @@ struct page *snp_safe_alloc_page_node(struct mm_host *mm, int node, mm_gfp_t gfp
 		mm_set_last_error(mm, SNP_ENOMEM);
 		return NULL;
 	}
-	p = dispatch(mm, st, node, gfp);
+	p = dispatch(&env, st, node, gfp);
 	if (!p) {
 		st->failures++;
 		mm_set_last_error(mm, SNP_ENOMEM);
@@ -287,14 +290,14 @@ struct page *snp_safe_alloc_page_node(struct mm_host *mm, int node, mm_gfp_t gfp
 	return p;
 }
 
-struct page *snp_safe_alloc_page(struct mm_host *mm)
+struct page *snp_safe_alloc_page(struct mm_host *mm, unsigned int cpu)
 {
-	return snp_safe_alloc_page_node(mm, MM_NUMA_NO_NODE, MM_GFP_KERNEL_ACCOUNT);
+	return snp_safe_alloc_page_node(mm, cpu, MM_NUMA_NO_NODE, MM_GFP_KERNEL_ACCOUNT);
 }
 
-int snp_safe_free_page(struct mm_host *mm, struct page *page)
+int snp_safe_free_page(struct mm_host *mm, unsigned int cpu, struct page *page)
 {
-	int err = mm_free_pages(mm, page, 0);
+	int err = mm_free_pages(mm, cpu, page, 0);
 	struct snp_alloc_state *st = mm ? mm_client(mm) : NULL;
 
 	if (!err && st)
@@ -302,20 +305,21 @@ int snp_safe_free_page(struct mm_host *mm, struct page *page)
 	return err;
 }
 
-int snp_safe_shrink(struct mm_host *mm, uint64_t nr)
+int snp_safe_shrink(struct mm_host *mm, unsigned int cpu, uint64_t nr)
 {
+	const struct snp_core_env env = { .mm = mm, .cpu = cpu };
 	struct snp_alloc_state *st;
 	uint64_t done = 0;
 
-	if (!mm)
+	if (!mm || cpu >= mm_nr_cpus(mm))
 		return SNP_EINVAL;
 	st = mm_client(mm);
 	for (unsigned int n = 0; st && n < st->nr_nodes && done < nr; n++)
-		done += snp_core_give_back(mm, &st->pool[n], nr - done);
+		done += snp_core_give_back(&env, &st->pool[n], nr - done);
 	return (int)done;
 }
 
-int snp_safe_release(struct mm_host *mm)
+int snp_safe_release(struct mm_host *mm, unsigned int cpu)
 {
-	return snp_safe_shrink(mm, UINT64_MAX);
+	return snp_safe_shrink(mm, cpu, UINT64_MAX);
 }

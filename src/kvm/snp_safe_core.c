@@ -12,7 +12,7 @@
  */
 #include "snp_safe_core.h"
 
-static void stat_add(struct snp_core_pool *pool, snp_core_u64 *ctr, snp_core_u64 n)
+static void stat_add(struct snp_core_pool *pool, u64 *ctr, u64 n)
 {
 	snp_core_lock_pool(&pool->lock);
 	*ctr += n;
@@ -34,8 +34,8 @@ static void stat_add(struct snp_core_pool *pool, snp_core_u64 *ctr, snp_core_u64
  * is aligned keep the second, else keep the first.  The price is one
  * order-1 block broken per call.
  */
-struct page *snp_core_upstream_alloc(snp_core_env env, struct snp_core_pool *pool,
-				     int node, snp_core_gfp gfp)
+struct page *snp_core_upstream_alloc(const struct snp_core_env *env, struct snp_core_pool *pool,
+				     int node, gfp_t gfp)
 {
 	struct page *first = snp_core_alloc_pages(env, node, snp_core_order1_gfp(gfp), 1);
 	struct page *keep, *other;
@@ -74,7 +74,7 @@ bool snp_core_park(struct snp_core_pool *pool, struct page *page)
 	return parked;
 }
 
-unsigned long snp_core_give_back(snp_core_env env, struct snp_core_pool *pool,
+unsigned long snp_core_give_back(const struct snp_core_env *env, struct snp_core_pool *pool,
 				 unsigned long max)
 {
 	unsigned long freed = 0;
@@ -112,8 +112,8 @@ unsigned long snp_core_give_back(snp_core_env env, struct snp_core_pool *pool,
  * Pool full or order-0 failing: the order-1 method; that failing too means
  * memory is short, so every pool goes back and it is tried once more.
  */
-struct page *snp_core_sieve_alloc(snp_core_env env, struct snp_core_pool *pool,
-				  int node, snp_core_gfp gfp)
+struct page *snp_core_sieve_alloc(const struct snp_core_env *env, struct snp_core_pool *pool,
+				  int node, gfp_t gfp)
 {
 	struct page *page;
 

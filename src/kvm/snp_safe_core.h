@@ -9,8 +9,9 @@
  * "snp_safe_adapter.h", which each side provides next to it (the model's is
  * src/kvm/snp_safe_adapter.h, the module's kmod/snp_safe_adapter.h) with:
  *
- *   types   struct page, snp_core_env (the allocator's handle), snp_core_gfp,
- *           snp_core_u64, snp_core_lock
+ *   types   the kernel's struct page, gfp_t, u64 and spinlock_t, and
+ *           struct snp_core_env (the allocator's handle, for the model: the
+ *           host and the CPU the call runs on; the module passes NULL)
  *   calls   snp_core_alloc_pages(env, node, gfp, order)  alloc_pages_node()
  *           snp_core_split_pair(env, page)               split_page(page, 1)
  *           snp_core_next_page(env, page)                page + 1
@@ -29,15 +30,15 @@
 
 /* The strategies' costs; one set of names on both sides. */
 struct snp_core_stats {
-	snp_core_u64 sieve_calls;        /* snp_core_sieve_alloc() calls */
-	snp_core_u64 sieve_hits;         /* ... served by an unaligned order-0 page */
-	snp_core_u64 fallbacks;          /* ... that used the order-1 method */
-	snp_core_u64 pages_taken;        /* pages obtained from the allocator (order-1 = 2) */
-	snp_core_u64 order1_broken;      /* order-1 blocks allocated and split */
-	snp_core_u64 set_aside;          /* sieve: pages in the pool now */
-	snp_core_u64 set_aside_peak;     /* sieve: most pages ever in the pool */
-	snp_core_u64 set_aside_returned; /* sieve: pool pages given back */
-	snp_core_u64 frees;              /* pages the strategies gave back */
+	u64 sieve_calls;        /* snp_core_sieve_alloc() calls */
+	u64 sieve_hits;         /* ... served by an unaligned order-0 page */
+	u64 fallbacks;          /* ... that used the order-1 method */
+	u64 pages_taken;        /* pages obtained from the allocator (order-1 = 2) */
+	u64 order1_broken;      /* order-1 blocks allocated and split */
+	u64 set_aside;          /* sieve: pages in the pool now */
+	u64 set_aside_peak;     /* sieve: most pages ever in the pool */
+	u64 set_aside_returned; /* sieve: pool pages given back */
+	u64 frees;              /* pages the strategies gave back */
 };
 
 /*
@@ -46,21 +47,21 @@ struct snp_core_stats {
  * module, where CPUs race); it is only updated under @lock.
  */
 struct snp_core_pool {
-	snp_core_lock lock;
+	spinlock_t lock;
 	struct page **slot;      /* room for @cap pages */
 	unsigned int len;
 	unsigned int cap;
 	struct snp_core_stats *st;
 };
 
-struct page *snp_core_upstream_alloc(snp_core_env env, struct snp_core_pool *pool,
-				     int node, snp_core_gfp gfp);
-struct page *snp_core_sieve_alloc(snp_core_env env, struct snp_core_pool *pool,
-				  int node, snp_core_gfp gfp);
+struct page *snp_core_upstream_alloc(const struct snp_core_env *env, struct snp_core_pool *pool,
+				     int node, gfp_t gfp);
+struct page *snp_core_sieve_alloc(const struct snp_core_env *env, struct snp_core_pool *pool,
+				  int node, gfp_t gfp);
 /* Set @page aside in @pool; false when the pool is full. */
 bool snp_core_park(struct snp_core_pool *pool, struct page *page);
 /* Give up to @max pool pages back to the allocator; the number given. */
-unsigned long snp_core_give_back(snp_core_env env, struct snp_core_pool *pool,
+unsigned long snp_core_give_back(const struct snp_core_env *env, struct snp_core_pool *pool,
 				 unsigned long max);
 
 #endif /* SNP_SAFE_CORE_H */

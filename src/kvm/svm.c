@@ -22,9 +22,10 @@
  * here as SNP_EFAULT; snp-facts section 5).  Whether VMRUN marks
  * it in-use is not documented; the model's VMRUN does not (vmrun_marks has
  * no role for it), see docs/MODEL.md.  The MSR is written here, where the
- * kernel writes it when it enables SVM on the CPU.
+ * kernel writes it when it enables SVM on the CPU.  @this_cpu is the CPU the
+ * call runs on (the setup CPU, or @cpu itself when it comes online).
  */
-int svm_cpu_init(struct kvm_host *host, unsigned cpu)
+static int svm_cpu_init(struct kvm_host *host, unsigned int cpu, unsigned int this_cpu)
 {
 	struct svm_cpu_data *sd = &host->sd[cpu];
 	int node = mm_cpu_to_node(host->mm, cpu);
@@ -35,12 +36,12 @@ int svm_cpu_init(struct kvm_host *host, unsigned cpu)
 		return SNP_EEXIST;
 	if (node < 0)
 		return SNP_EINVAL;
-	p = kvm_alloc_sensitive(host, KVM_PAGE_HSAVE, node, MM_GFP_KERNEL);
+	p = kvm_alloc_sensitive(host, this_cpu, KVM_PAGE_HSAVE, node, MM_GFP_KERNEL);
 	if (!p)
 		return SNP_ENOMEM;
 	ret = snp_wrmsr_hsave_pa(host->machine, cpu, kvm_page_pfn(host, p));
 	if (ret) {
-		kvm_free_sensitive(host, KVM_PAGE_HSAVE, p);
+		kvm_free_sensitive(host, this_cpu, KVM_PAGE_HSAVE, p);
 		return ret;
 	}
 	kvm_account_sensitive(host, KVM_PAGE_HSAVE, p);
@@ -50,7 +51,7 @@ int svm_cpu_init(struct kvm_host *host, unsigned cpu)
 }
 
 /* svm_cpu_uninit(): SNP_ENOENT for a second call, SNP_EBUSY while the CPU runs a guest. */
-int svm_cpu_uninit(struct kvm_host *host, unsigned cpu)
+static int svm_cpu_uninit(struct kvm_host *host, unsigned int cpu, unsigned int this_cpu)
 {
 	struct svm_cpu_data *sd = &host->sd[cpu];
 
@@ -58,17 +59,29 @@ int svm_cpu_uninit(struct kvm_host *host, unsigned cpu)
 		return SNP_ENOENT;
 	if (snp_cpu_in_guest(host->machine, cpu) > 0)
 		return SNP_EBUSY;
-	kvm_free_sensitive(host, KVM_PAGE_HSAVE, sd->save_area);
+	kvm_free_sensitive(host, this_cpu, KVM_PAGE_HSAVE, sd->save_area);
 	sd->save_area = NULL;
 	sd->init = false;
 	return 0;
 }
 
+/* svm_enable_virtualization_cpu(): a CPU coming online sets itself up. */
+static int svm_enable_virtualization_cpu(struct kvm_host *host, unsigned int cpu)
+{
+	return svm_cpu_init(host, cpu, cpu);
+}
+
+static int svm_disable_virtualization_cpu(struct kvm_host *host, unsigned int cpu)
+{
+	return svm_cpu_uninit(host, cpu, cpu);
+}
+
+/* Module unload runs on the setup CPU, 0. */
 static void svm_hardware_unsetup(struct kvm_host *host)
 {
-	for (unsigned cpu = 0; cpu < host->nr_cpus; cpu++)
+	for (unsigned int cpu = 0; cpu < host->nr_cpus; cpu++)
 		if (host->sd[cpu].init)
-			svm_cpu_uninit(host, cpu);
+			svm_cpu_uninit(host, cpu, 0);
 }
 
 /*
@@ -91,12 +104,12 @@ static bool avic_hardware_setup(const struct kvm_host *host)
 	return !(host->cfg.snp_enabled && !p->hv_inuse_wr_allowed);
 }
 
-/* svm_hardware_setup(): svm_cpu_init() for every CPU, from the setup CPU. */
+/* svm_hardware_setup(): svm_cpu_init() for every CPU, from the setup CPU (0). */
 static int svm_hardware_setup(struct kvm_host *host)
 {
 	host->avic = avic_hardware_setup(host);
-	for (unsigned cpu = 0; cpu < host->nr_cpus; cpu++) {
-		int ret = svm_cpu_init(host, cpu);
+	for (unsigned int cpu = 0; cpu < host->nr_cpus; cpu++) {
+		int ret = svm_cpu_init(host, cpu, 0);
 
 		if (ret) {
 			svm_hardware_unsetup(host);
@@ -131,7 +144,7 @@ static void svm_vm_destroy(struct kvm *kvm)
 
 static struct page *svm_alloc_apic_backing_page(struct kvm_vcpu *vcpu)
 {
-	return snp_safe_alloc_page(vcpu->kvm->host->mm);
+	return snp_safe_alloc_page(vcpu->kvm->host->mm, vcpu->created_on);
 }
 
 /* svm_vcpu_create(): vmcb01, the VMSA (sev_vcpu_create), the MSR permission map. */
@@ -140,7 +153,7 @@ static int svm_vcpu_create(struct kvm_vcpu *vcpu)
 	struct kvm_host *host = vcpu->kvm->host;
 	int ret;
 
-	vcpu->vmcb01 = snp_safe_alloc_page(host->mm);
+	vcpu->vmcb01 = snp_safe_alloc_page(host->mm, vcpu->created_on);
 	if (!vcpu->vmcb01)
 		return SNP_ENOMEM;
 	kvm_account_sensitive(host, KVM_PAGE_VMCB01, vcpu->vmcb01);
@@ -149,29 +162,30 @@ static int svm_vcpu_create(struct kvm_vcpu *vcpu)
 		if (ret)
 			goto free_vmcb;
 	}
-	vcpu->msrpm = mm_alloc_pages(host->mm, MM_GFP_KERNEL_ACCOUNT, SVM_MSRPM_ORDER);
+	vcpu->msrpm = mm_alloc_pages(host->mm, vcpu->created_on, MM_GFP_KERNEL_ACCOUNT,
+				     SVM_MSRPM_ORDER);
 	if (vcpu->msrpm)
 		return 0;
 	ret = SNP_ENOMEM;
-	sev_free_vcpu(vcpu);
+	sev_free_vcpu(vcpu, vcpu->created_on);
 free_vmcb:
-	snp_safe_free_page(host->mm, vcpu->vmcb01);
+	snp_safe_free_page(host->mm, vcpu->created_on, vcpu->vmcb01);
 	vcpu->vmcb01 = NULL;
 	return ret;
 }
 
-/* svm_vcpu_free(): nested state, the VMSA, the MSR permission map, vmcb01. */
-static void svm_vcpu_free(struct kvm_vcpu *vcpu)
+/* svm_vcpu_free() on @cpu: nested state, the VMSA, the MSR permission map, vmcb01. */
+static void svm_vcpu_free(struct kvm_vcpu *vcpu, unsigned int cpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 
-	svm_free_nested(vcpu);
-	sev_free_vcpu(vcpu);
+	svm_free_nested(vcpu, cpu);
+	sev_free_vcpu(vcpu, cpu);
 	if (vcpu->msrpm)
-		mm_free_pages(host->mm, vcpu->msrpm, SVM_MSRPM_ORDER);
+		mm_free_pages(host->mm, cpu, vcpu->msrpm, SVM_MSRPM_ORDER);
 	vcpu->msrpm = NULL;
 	if (vcpu->vmcb01)
-		snp_safe_free_page(host->mm, vcpu->vmcb01);
+		snp_safe_free_page(host->mm, cpu, vcpu->vmcb01);
 	vcpu->vmcb01 = NULL;
 }
 
@@ -195,7 +209,7 @@ static void svm_vmrun_args(const struct kvm_vcpu *vcpu, struct snp_vmrun_args *a
 }
 
 /* svm_vcpu_run(): VMRUN on @cpu; the vCPU is in guest mode until svm_vcpu_exit(). */
-static int svm_vcpu_run(struct kvm_vcpu *vcpu, unsigned cpu, struct snp_vmrun_result *res)
+static int svm_vcpu_run(struct kvm_vcpu *vcpu, unsigned int cpu, struct snp_vmrun_result *res)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 	struct snp_vmrun_args a;
@@ -213,7 +227,7 @@ static int svm_vcpu_run(struct kvm_vcpu *vcpu, unsigned cpu, struct snp_vmrun_re
 
 static int svm_vcpu_exit(struct kvm_vcpu *vcpu)
 {
-	int ret = snp_vmexit(vcpu->kvm->host->machine, (unsigned)vcpu->running_cpu);
+	int ret = snp_vmexit(vcpu->kvm->host->machine, (unsigned int)vcpu->running_cpu);
 
 	vcpu->running_cpu = -1;
 	return ret;
@@ -231,6 +245,15 @@ static const struct kvm_x86_ops svm_x86_ops = {
 	.nested_enable = svm_allocate_nested,
 	.nested_free = svm_free_nested,
 	.vm_launch = sev_launch,
+	/*
+	 * Upstream allocates the save area in svm_cpu_init() from
+	 * svm_hardware_setup() and writes VM_HSAVE_PA in
+	 * svm_enable_virtualization_cpu(); the model's CPU offline frees the
+	 * area, so bringing a CPU online runs svm_cpu_init(), which does both.
+	 */
+	.enable_virtualization_cpu = svm_enable_virtualization_cpu,
+	.disable_virtualization_cpu = svm_disable_virtualization_cpu,
+	.gmem_invalidate = sev_gmem_invalidate,
 };
 
 static const struct kvm_x86_init_ops svm_init_ops = {

@@ -22,9 +22,10 @@ void kvm_tick_config_init(struct kvm_tick_config *cfg)
 
 /* ---- kernel work ---- */
 
-static void kwork_free_idx(struct kvm_host *host, unsigned i)
+/* Kernel work on @cpu gives back page @i. */
+static void kwork_free_idx(struct kvm_host *host, unsigned int cpu, unsigned int i)
 {
-	mm_free_pages(host->mm, host->kwork[i].page, host->kwork[i].order);
+	mm_free_pages(host->mm, cpu, host->kwork[i].page, host->kwork[i].order);
 	host->kwork[i] = host->kwork[--host->nr_kwork];
 	host->stats.kernel_frees++;
 }
@@ -33,19 +34,19 @@ void kvm_host_kernel_work_release(struct kvm_host *host)
 {
 	if (!host)
 		return;
-	while (host->nr_kwork)
-		kwork_free_idx(host, host->nr_kwork - 1);
+	while (host->nr_kwork)   /* a teardown, on CPU 0 */
+		kwork_free_idx(host, 0, host->nr_kwork - 1);
 }
 
 /* Mostly order 0, some small orders (slab, skb frags), rarely a 2MB folio. */
-static unsigned kwork_order(uint64_t *rng)
+static unsigned int kwork_order(uint64_t *rng)
 {
 	uint64_t r = mm_rng_below(rng, 100);
 
 	if (r < 80)
 		return 0;
 	if (r < 98)
-		return 1 + (unsigned)mm_rng_below(rng, 3);
+		return 1 + (unsigned int)mm_rng_below(rng, 3);
 	return MM_PAGEBLOCK_ORDER;
 }
 
@@ -55,7 +56,7 @@ static unsigned kwork_order(uint64_t *rng)
  * network buffers 30% (UNMOVABLE), dentries and inodes 10% (RECLAIMABLE).
  * Assumed, docs/MODEL.md.
  */
-static mm_gfp_t kwork_gfp(unsigned order, uint64_t *rng)
+static mm_gfp_t kwork_gfp(unsigned int order, uint64_t *rng)
 {
 	uint64_t r = mm_rng_below(rng, 100);
 
@@ -64,16 +65,15 @@ static mm_gfp_t kwork_gfp(unsigned order, uint64_t *rng)
 	return r < 90 ? MM_GFP_KERNEL : MM_GFP_KERNEL | MM_GFP_RECLAIMABLE;
 }
 
-static void kwork_alloc(struct kvm_host *host, unsigned cpu, uint64_t *rng)
+static void kwork_alloc(struct kvm_host *host, unsigned int cpu, uint64_t *rng)
 {
-	unsigned order = kwork_order(rng);
+	unsigned int order = kwork_order(rng);
 	mm_gfp_t gfp = kwork_gfp(order, rng);
 	struct page *p;
 
 	if (host->nr_kwork == host->cfg.kernel_work_max)
-		kwork_free_idx(host, (unsigned)mm_rng_below(rng, host->nr_kwork));
-	mm_set_cpu(host->mm, cpu);
-	p = mm_alloc_pages(host->mm, gfp | MM_GFP_NORETRY, order);
+		kwork_free_idx(host, cpu, (unsigned int)mm_rng_below(rng, host->nr_kwork));
+	p = mm_alloc_pages(host->mm, cpu, gfp | MM_GFP_NORETRY, order);
 	if (!p)
 		return;
 	host->kwork[host->nr_kwork++] = (struct kvm_kwork_page){ .page = p, .order = order };
@@ -84,7 +84,7 @@ static void kwork_alloc(struct kvm_host *host, unsigned cpu, uint64_t *rng)
 
 /* Append a vCPU's sensitive pages to out[*n] (room for 4 is checked by the caller). */
 static void vcpu_sensitive(const struct kvm_host *host, const struct kvm_vcpu *vcpu,
-			   snp_pfn_t *out, unsigned *n)
+			   snp_pfn_t *out, unsigned int *n)
 {
 	if (vcpu->vmcb01)
 		out[(*n)++] = kvm_page_pfn(host, vcpu->vmcb01);
@@ -104,13 +104,13 @@ static void vcpu_sensitive(const struct kvm_host *host, const struct kvm_vcpu *v
  * models a busy host whose kernel keeps writing the pages around whatever
  * is running (docs/MODEL.md, "Tick workload").
  */
-static unsigned collect_sensitive(const struct kvm_host *host, snp_pfn_t *out, unsigned max,
-				  unsigned *nr_running, const bool *busy)
+static unsigned int collect_sensitive(const struct kvm_host *host, snp_pfn_t *out, unsigned int max,
+				  unsigned int *nr_running, const bool *busy)
 {
-	unsigned n = 0;
+	unsigned int n = 0;
 
 	/* vmsave_marks: the save area of a CPU entering a guest is in use around it too */
-	for (unsigned c = 0; host->cfg.vmsave_marks && c < host->nr_cpus && n < max; c++)
+	for (unsigned int c = 0; host->cfg.vmsave_marks && c < host->nr_cpus && n < max; c++)
 		if (busy[c] && host->sd[c].init)
 			out[n++] = kvm_page_pfn(host, host->sd[c].save_area);
 
@@ -118,7 +118,7 @@ static unsigned collect_sensitive(const struct kvm_host *host, snp_pfn_t *out, u
 		for (size_t v = 0; v < host->vms_cap; v++) {
 			const struct kvm *kvm = host->vms[v];
 
-			for (unsigned i = 0; kvm && i < KVM_MAX_VCPUS && n + 4 <= max; i++) {
+			for (unsigned int i = 0; kvm && i < KVM_MAX_VCPUS && n + 4 <= max; i++) {
 				const struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
 				if (vcpu && (vcpu->running_cpu >= 0) == (pass == 0))
@@ -127,7 +127,7 @@ static unsigned collect_sensitive(const struct kvm_host *host, snp_pfn_t *out, u
 		}
 		if (pass == 0) {
 			*nr_running = n;
-			for (unsigned c = 0; c < host->nr_cpus && n < max; c++)
+			for (unsigned int c = 0; c < host->nr_cpus && n < max; c++)
 				if (host->sd[c].init && !(host->cfg.vmsave_marks && busy[c]))
 					out[n++] = kvm_page_pfn(host, host->sd[c].save_area);
 		}
@@ -148,8 +148,8 @@ static bool kernel_may_write(struct kvm_host *host, snp_pfn_t pfn)
 }
 
 /* Another page of the 2MB region of a sensitive page (page cache, slab...). */
-static snp_pfn_t pick_near(struct kvm_host *host, const snp_pfn_t *sens, unsigned n,
-			   unsigned nr_running, uint64_t *rng)
+static snp_pfn_t pick_near(struct kvm_host *host, const snp_pfn_t *sens, unsigned int n,
+			   unsigned int nr_running, uint64_t *rng)
 {
 	snp_pfn_t s, base, pfn;
 
@@ -175,7 +175,7 @@ static snp_pfn_t pick_far(struct kvm_host *host, uint64_t *rng)
 /* What kernel work of one tick aims at: the sensitive pages, and which CPUs entered a guest. */
 struct tick_ctx {
 	const snp_pfn_t *sens;
-	unsigned n, nr_running;
+	unsigned int n, nr_running;
 	const bool *busy;
 };
 
@@ -185,7 +185,7 @@ struct tick_ctx {
  * svm_prepare_switch_to_guest()), through a hugepage, may overlap the
  * VMSAVE window; count it.
  */
-static void count_vmsave_window(struct kvm_host *host, unsigned cpu, snp_pfn_t pfn,
+static void count_vmsave_window(struct kvm_host *host, unsigned int cpu, snp_pfn_t pfn,
 				const bool *busy)
 {
 	snp_pfn_t base = pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
@@ -195,13 +195,13 @@ static void count_vmsave_window(struct kvm_host *host, unsigned cpu, snp_pfn_t p
 	    snp_direct_map_lookup(host->machine, snp_pfn_to_virt(pfn), &size) ||
 	    size == SNP_MAP_4K)
 		return;
-	for (unsigned c = 0; c < host->nr_cpus; c++)
+	for (unsigned int c = 0; c < host->nr_cpus; c++)
 		if (c != cpu && busy[c] && host->sd[c].init &&
 		    kvm_page_pfn(host, host->sd[c].save_area) == base)
 			host->stats.vmsave_window_writes++;
 }
 
-static void kwork_write(struct kvm_host *host, unsigned cpu, bool near, const struct tick_ctx *t,
+static void kwork_write(struct kvm_host *host, unsigned int cpu, bool near, const struct tick_ctx *t,
 			uint64_t *rng, struct kvm_tick_report *rep)
 {
 	snp_pfn_t pfn = near ? pick_near(host, t->sens, t->n, t->nr_running, rng) : pick_far(host, rng);
@@ -214,16 +214,16 @@ static void kwork_write(struct kvm_host *host, unsigned cpu, bool near, const st
 	rep->writes++;
 }
 
-static void kernel_work(struct kvm_host *host, unsigned cpu, const struct kvm_tick_config *cfg,
+static void kernel_work(struct kvm_host *host, unsigned int cpu, const struct kvm_tick_config *cfg,
 			const struct tick_ctx *t, uint64_t *rng, struct kvm_tick_report *rep)
 {
-	for (unsigned i = 0; i < cfg->kernel_ops; i++) {
+	for (unsigned int i = 0; i < cfg->kernel_ops; i++) {
 		uint64_t r = mm_rng_below(rng, 100);
 
 		if (r < cfg->alloc_pct)
 			kwork_alloc(host, cpu, rng);
 		else if (r < cfg->alloc_pct + cfg->free_pct && host->nr_kwork)
-			kwork_free_idx(host, (unsigned)mm_rng_below(rng, host->nr_kwork));
+			kwork_free_idx(host, cpu, (unsigned int)mm_rng_below(rng, host->nr_kwork));
 		else
 			kwork_write(host, cpu, mm_rng_below(rng, 100) < cfg->near_pct, t, rng, rep);
 	}
@@ -231,20 +231,20 @@ static void kernel_work(struct kvm_host *host, unsigned cpu, const struct kvm_ti
 
 /* ---- vCPUs ---- */
 
-static unsigned collect_vcpus(const struct kvm_host *host, struct kvm_vcpu **out, unsigned max)
+static unsigned int collect_vcpus(const struct kvm_host *host, struct kvm_vcpu **out, unsigned int max)
 {
-	unsigned n = 0;
+	unsigned int n = 0;
 
 	for (size_t v = 0; v < host->vms_cap && n < max; v++)
-		for (unsigned i = 0; host->vms[v] && i < KVM_MAX_VCPUS && n < max; i++)
+		for (unsigned int i = 0; host->vms[v] && i < KVM_MAX_VCPUS && n < max; i++)
 			if (host->vms[v]->vcpus[i])
 				out[n++] = host->vms[v]->vcpus[i];
 	return n;
 }
 
 /* Try to run a random idle vCPU on cpu; true if it entered. */
-static bool tick_run_one(struct kvm_host *host, unsigned cpu, struct kvm_vcpu **vcpus,
-			 unsigned n, const struct kvm_tick_config *cfg, uint64_t *rng,
+static bool tick_run_one(struct kvm_host *host, unsigned int cpu, struct kvm_vcpu **vcpus,
+			 unsigned int n, const struct kvm_tick_config *cfg, uint64_t *rng,
 			 struct kvm_tick_report *rep)
 {
 	struct kvm_vcpu *vcpu;
@@ -266,9 +266,9 @@ static bool tick_run_one(struct kvm_host *host, unsigned cpu, struct kvm_vcpu **
 	return false;
 }
 
-static void tick_exit_all(struct kvm_host *host, struct kvm_vcpu **vcpus, unsigned n)
+static void tick_exit_all(struct kvm_host *host, struct kvm_vcpu **vcpus, unsigned int n)
 {
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++)
 		if (vcpus[i]->running_cpu >= 0)
 			kvm_x86_call(host, vcpu_exit)(vcpus[i]);
 }
@@ -279,7 +279,7 @@ int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_co
 	struct kvm_tick_config def;
 	struct kvm_tick_report rep = { 0 };
 	unsigned long faults0, spur0;
-	unsigned nv, ns, nr_running = 0, max_v, max_s;
+	unsigned int nv, ns, nr_running = 0, max_v, max_s;
 	struct kvm_vcpu **vcpus;
 	snp_pfn_t *sens;
 	bool *busy;
@@ -293,7 +293,7 @@ int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_co
 	}
 	if (cfg->alloc_pct + cfg->free_pct > 100 || cfg->run_pct > 100)
 		return SNP_EINVAL;
-	max_v = (unsigned)host->stats.vcpus_created + 1;
+	max_v = (unsigned int)host->stats.vcpus_created + 1;
 	max_s = 4 * max_v + host->nr_cpus;
 	vcpus = calloc(max_v, sizeof(*vcpus));
 	sens = calloc(max_s, sizeof(*sens));
@@ -309,16 +309,16 @@ int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_co
 	 * touches far more memory than its TLB holds, so no translation
 	 * survives (assumed; docs/MODEL.md, "Tick workload").
 	 */
-	for (unsigned c = 0; c < host->nr_cpus; c++)
+	for (unsigned int c = 0; c < host->nr_cpus; c++)
 		snp_tlb_flush_all(host->machine, c);
 	faults0 = snp_fault_count(host->machine);
 	spur0 = snp_fault_count_spurious(host->machine);
 	nv = collect_vcpus(host, vcpus, max_v);
-	for (unsigned c = 0; c < host->nr_cpus; c++)
+	for (unsigned int c = 0; c < host->nr_cpus; c++)
 		if (mm_rng_below(&rng, 100) < cfg->run_pct)
 			busy[c] = tick_run_one(host, c, vcpus, nv, cfg, &rng, &rep);
 	ns = collect_sensitive(host, sens, max_s, &nr_running, busy);
-	for (unsigned c = 0; c < host->nr_cpus; c++)
+	for (unsigned int c = 0; c < host->nr_cpus; c++)
 		if (!busy[c]) {
 			struct tick_ctx t = { sens, ns, nr_running, busy };
 
@@ -327,8 +327,8 @@ int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_co
 	tick_exit_all(host, vcpus, nv);
 	/* the vmstat refresh's decay_pcp_high() (6.12), once a tick (assumed: a tick ~ its period) */
 	mm_pcp_decay(host->mm);
-	rep.faults = (unsigned)(snp_fault_count(host->machine) - faults0);
-	rep.spurious = (unsigned)(snp_fault_count_spurious(host->machine) - spur0);
+	rep.faults = (unsigned int)(snp_fault_count(host->machine) - faults0);
+	rep.spurious = (unsigned int)(snp_fault_count_spurious(host->machine) - spur0);
 	if (out)
 		*out = rep;
 	free(vcpus);

@@ -35,17 +35,17 @@ static int vmx_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 
-	vcpu->vmcs = mm_alloc_pages(host->mm, MM_GFP_KERNEL_ACCOUNT | MM_GFP_ZERO, 0);
+	vcpu->vmcs = mm_alloc_pages(host->mm, vcpu->created_on, MM_GFP_KERNEL_ACCOUNT | MM_GFP_ZERO, 0);
 	return vcpu->vmcs ? 0 : SNP_ENOMEM;
 }
 
-static void vmx_vcpu_free(struct kvm_vcpu *vcpu)
+static void vmx_vcpu_free(struct kvm_vcpu *vcpu, unsigned int cpu)
 {
-	kvm_free_page(vcpu->kvm->host, vcpu->vmcs);
+	kvm_free_page(vcpu->kvm->host, cpu, vcpu->vmcs);
 	vcpu->vmcs = NULL;
 }
 
-static int vmx_vcpu_run(struct kvm_vcpu *vcpu, unsigned cpu, struct snp_vmrun_result *res)
+static int vmx_vcpu_run(struct kvm_vcpu *vcpu, unsigned int cpu, struct snp_vmrun_result *res)
 {
 	if (res)
 		*res = (struct snp_vmrun_result){ .check = SNP_VMRUN_CHECK_NONE };

@@ -32,12 +32,12 @@ static const char *const page_kind_names[KVM_PAGE_NR_KINDS] = {
 
 const char *kvm_page_kind_name(enum kvm_page_kind k)
 {
-	if ((unsigned)k >= KVM_PAGE_NR_KINDS)
+	if ((unsigned int)k >= KVM_PAGE_NR_KINDS)
 		return "guest memory";
 	return page_kind_names[k];
 }
 
-void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsigned nr_cpus)
+void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsigned int nr_cpus)
 {
 	if (!cfg)
 		return;
@@ -68,7 +68,7 @@ struct kvm *kvm_get_vm(const struct kvm_host *host, int vm)
 	return host->vms[vm];
 }
 
-struct kvm_vcpu *kvm_get_vcpu(const struct kvm_host *host, int vm, unsigned vcpu_id)
+struct kvm_vcpu *kvm_get_vcpu(const struct kvm_host *host, int vm, unsigned int vcpu_id)
 {
 	struct kvm *kvm = kvm_get_vm(host, vm);
 
@@ -89,10 +89,10 @@ void kvm_account_sensitive(struct kvm_host *host, enum kvm_page_kind kind, const
 		host->stats.sensitive_aligned[kind]++;
 }
 
-void kvm_free_page(struct kvm_host *host, struct page *p)
+void kvm_free_page(struct kvm_host *host, unsigned int cpu, struct page *p)
 {
 	if (p)
-		mm_free_pages(host->mm, p, 0);
+		mm_free_pages(host->mm, cpu, p, 0);
 }
 
 bool kvm_guest_sev(const struct kvm *kvm)
@@ -192,7 +192,6 @@ int kvm_x86_vendor_init(struct kvm_host *host, const struct kvm_x86_init_ops *op
 	if (ret)
 		return ret;
 	host->vendor = ops;
-	mm_set_cpu(host->mm, 0);   /* module load runs on the setup CPU */
 	ret = ops->hardware_setup(host);
 	if (ret) {
 		memset(&host->x86, 0, sizeof(host->x86));
@@ -209,7 +208,6 @@ int kvm_x86_vendor_exit(struct kvm_host *host)
 		return SNP_ENOENT;
 	if (host->nr_vms)
 		return SNP_EBUSY;
-	mm_set_cpu(host->mm, 0);
 	host->vendor->hardware_unsetup(host);
 	memset(&host->x86, 0, sizeof(host->x86));
 	host->vendor = NULL;
@@ -253,8 +251,8 @@ static int kvm_host_check_config(const struct kvm_host_config *c)
 	if (c->min_sev_asid < 2 || c->max_sev_asid < c->min_sev_asid ||
 	    c->max_sev_asid >= SNP_MAX_ASID)
 		return SNP_EINVAL;
-	if ((unsigned)c->strategy >= SNP_ALLOC_NR_STRATEGIES || (unsigned)c->avic > KVM_AVIC_OFF ||
-	    (unsigned)c->kvm_version >= KVM_NR_VERSIONS)
+	if ((unsigned int)c->strategy >= SNP_ALLOC_NR_STRATEGIES || (unsigned int)c->avic > KVM_AVIC_OFF ||
+	    (unsigned int)c->kvm_version >= KVM_NR_VERSIONS)
 		return SNP_EINVAL;
 	if (c->nr_cpus > SNP_MACHINE_MAX_CPUS || c->kernel_work_max > (1u << 20))
 		return SNP_EINVAL;
@@ -364,7 +362,7 @@ struct mm_host *kvm_host_mm(struct kvm_host *host)
 	return host ? host->mm : NULL;
 }
 
-unsigned kvm_host_nr_vms(const struct kvm_host *host)
+unsigned int kvm_host_nr_vms(const struct kvm_host *host)
 {
 	return host ? host->nr_vms : 0;
 }
@@ -385,25 +383,40 @@ int kvm_host_get_stats(const struct kvm_host *host, struct kvm_host_stats *out)
 
 /* ---- CPUs ---- */
 
-int kvm_cpu_init(struct kvm_host *host, unsigned cpu)
+/**
+ * kvm_cpu_init() - bring virtualization up on @cpu (a CPU coming online).
+ *
+ * Why through the slot: generic KVM does not know which vendor is bound, so
+ * it must not name one (Linux 6.12 arch/x86/kvm/x86.c
+ * kvm_arch_enable_virtualization_cpu() calls
+ * kvm_x86_call(enable_virtualization_cpu)).  A vendor that binds no such op
+ * keeps nothing per CPU, and the call is a no-op, as static_call_cond() is.
+ * SNP_ENOENT without a bound vendor.
+ */
+int kvm_cpu_init(struct kvm_host *host, unsigned int cpu)
 {
 	if (!host || cpu >= host->nr_cpus)
 		return SNP_EINVAL;
-	if (!host->vendor || host->vendor != kvm_vendor_svm())
-		return SNP_ENOTSUP;
-	return svm_cpu_init(host, cpu);
+	if (!host->vendor)
+		return SNP_ENOENT;
+	if (!kvm_x86_has(host, enable_virtualization_cpu))
+		return 0;
+	return kvm_x86_call(host, enable_virtualization_cpu)(host, cpu);
 }
 
-int kvm_cpu_uninit(struct kvm_host *host, unsigned cpu)
+/* kvm_cpu_uninit(): kvm_arch_disable_virtualization_cpu(), the same rules. */
+int kvm_cpu_uninit(struct kvm_host *host, unsigned int cpu)
 {
 	if (!host || cpu >= host->nr_cpus)
 		return SNP_EINVAL;
-	if (!host->vendor || host->vendor != kvm_vendor_svm())
-		return SNP_ENOTSUP;
-	return svm_cpu_uninit(host, cpu);
+	if (!host->vendor)
+		return SNP_ENOENT;
+	if (!kvm_x86_has(host, disable_virtualization_cpu))
+		return 0;
+	return kvm_x86_call(host, disable_virtualization_cpu)(host, cpu);
 }
 
-snp_pfn_t kvm_host_save_area_pfn(const struct kvm_host *host, unsigned cpu)
+snp_pfn_t kvm_host_save_area_pfn(const struct kvm_host *host, unsigned int cpu)
 {
 	if (!host || cpu >= host->nr_cpus || !host->sd[cpu].init)
 		return SNP_NO_PAGE;

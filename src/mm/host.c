@@ -286,32 +286,12 @@ void *mm_client(const struct mm_host *mm)
 	return mm ? mm->client : NULL;
 }
 
-int mm_set_cpu(struct mm_host *mm, unsigned int cpu)
-{
-	if (!mm)
-		return SNP_EINVAL;
-	if (cpu >= mm->nr_cpus)
-		return mm_err(mm, SNP_EINVAL);
-	mm->cpu = cpu;
-	return 0;
-}
-
-unsigned int mm_current_cpu(const struct mm_host *mm)
-{
-	return mm ? mm->cpu : 0;
-}
-
 /* CPUs are spread over nodes in contiguous runs (assumed topology). */
 int mm_cpu_to_node(const struct mm_host *mm, unsigned int cpu)
 {
 	if (!mm || cpu >= mm->nr_cpus)
 		return SNP_EINVAL;
 	return (int)((uint64_t)cpu * mm->nr_nodes / mm->nr_cpus);
-}
-
-int mm_numa_node_id(const struct mm_host *mm)
-{
-	return mm ? mm_cpu_to_node(mm, mm->cpu) : SNP_EINVAL;
 }
 
 unsigned int mm_nr_nodes(const struct mm_host *mm)

@@ -36,6 +36,7 @@ struct age_run {
 	struct mm_aged *aged;
 	uint64_t rng;
 	uint64_t target;
+	unsigned int cpu;   /* the CPU the next operation runs on */
 };
 
 /* splitmix64 (Steele, Lea, Flood 2014): small, fast, full period. */
@@ -102,9 +103,10 @@ static int held_push(struct mm_aged *a, uint32_t pfn, unsigned int order, bool l
 	return 0;
 }
 
+/* Each operation runs on a random CPU, so every CPU's lists see traffic. */
 static void run_on_random_cpu(struct age_run *r)
 {
-	mm_set_cpu(r->mm, (unsigned int)mm_rng_below(&r->rng, r->mm->nr_cpus));
+	r->cpu = (unsigned int)mm_rng_below(&r->rng, r->mm->nr_cpus);
 }
 
 /*
@@ -132,17 +134,17 @@ static int age_alloc(struct age_run *r)
 	struct page *p;
 
 	run_on_random_cpu(r);
-	p = mm_alloc_pages(r->mm, gfp, order);
+	p = mm_alloc_pages(r->mm, r->cpu, gfp, order);
 	if (!p && order) {
 		order = 0;
-		p = mm_alloc_pages(r->mm, gfp, 0);
+		p = mm_alloc_pages(r->mm, r->cpu, gfp, 0);
 	}
 	if (!p)
 		return 0;
 	mm_page_write(r->mm, p);
 	if (held_push(r->aged, mm_pfn_of(r->mm, p), order,
 		      mm_rng_below(&r->rng, 1000) < r->cfg->long_lived)) {
-		mm_free_pages(r->mm, p, order);
+		mm_free_pages(r->mm, r->cpu, p, order);
 		return SNP_ENOMEM;
 	}
 	return 1;
@@ -166,7 +168,7 @@ static int age_free(struct age_run *r)
 	a->v[i] = a->v[--a->n];
 	a->pages -= 1ULL << h.order;
 	run_on_random_cpu(r);
-	return mm_free_pages(r->mm, &r->mm->mem_map[h.pfn], h.order);
+	return mm_free_pages(r->mm, r->cpu, &r->mm->mem_map[h.pfn], h.order);
 }
 
 static bool frag_reached(const struct age_run *r)
@@ -219,7 +221,6 @@ int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged *
 {
 	struct age_run r = { .mm = mm, .cfg = cfg };
 	struct mm_counts c;
-	unsigned int cpu;
 	uint64_t fill;
 	int err = check_age_config(mm, cfg);
 
@@ -232,14 +233,12 @@ int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged *
 	r.rng = cfg->seed;
 	mm_get_counts(mm, MM_NUMA_NO_NODE, &c);
 	r.target = (c.present - c.reserved) * cfg->target_use / 1000;
-	cpu = mm->cpu;
 	/* Overfill, so the churn's random frees punch holes all over memory. */
 	fill = r.target + (c.present - c.reserved - r.target) * 3 / 4;
 	while (r.aged->pages < fill && (err = age_alloc(&r)) > 0)
 		;
 	if (err >= 0)
 		err = age_churn(&r, c.present - c.reserved);
-	mm->cpu = cpu;
 	if (err < 0) {
 		mm_aged_release(mm, r.aged);
 		return err;
@@ -259,8 +258,9 @@ int mm_aged_release(struct mm_host *mm, struct mm_aged *aged)
 
 	if (!mm || !aged)
 		return SNP_EINVAL;
+	/* A teardown: every allocation is given back on CPU 0. */
 	for (size_t i = 0; i < aged->n; i++) {
-		int e = mm_free_pages(mm, &mm->mem_map[aged->v[i].pfn], aged->v[i].order);
+		int e = mm_free_pages(mm, 0, &mm->mem_map[aged->v[i].pfn], aged->v[i].order);
 
 		if (e && !err)
 			err = e;

@@ -94,7 +94,6 @@ struct mm_host {
 	uint64_t pages_per_node;
 	unsigned int nr_nodes;
 	unsigned int nr_cpus;
-	unsigned int cpu;        /* the current CPU */
 	unsigned int cfg_batch;  /* mm_config pcp_batch/pcp_high: 0 = the kernel's formulas */
 	unsigned int cfg_high;
 	enum mm_kernel kernel;

@@ -576,10 +576,10 @@ static void free_pcppages_bulk(struct mm_host *mm, struct mm_zone *z, struct mm_
  * order) (LIFO: the page freed last comes back first).  An empty list is
  * refilled first with nr_pcp_alloc() blocks (pcp_size.c).
  */
-static uint32_t rmqueue_pcplist(struct mm_host *mm, unsigned int zid, unsigned int order,
-				unsigned int mt, bool nofrag)
+static uint32_t rmqueue_pcplist(struct mm_host *mm, unsigned int cpu, unsigned int zid,
+				unsigned int order, unsigned int mt, bool nofrag)
 {
-	struct mm_pcp *pcp = mm_pcp_of(mm, mm->cpu, zid);
+	struct mm_pcp *pcp = mm_pcp_of(mm, cpu, zid);
 	struct mm_list *l = &pcp->lists[mm_pindex(mm, mt, order)];
 	uint32_t pfn;
 
@@ -598,13 +598,13 @@ static uint32_t rmqueue_pcplist(struct mm_host *mm, unsigned int zid, unsigned i
 }
 
 /* rmqueue(): pcp orders (0..3 and THP) through the pcp, others from the buddy. */
-static uint32_t rmqueue(struct mm_host *mm, unsigned int zid, unsigned int order, unsigned int mt,
-			bool nofrag)
+static uint32_t rmqueue(struct mm_host *mm, unsigned int cpu, unsigned int zid, unsigned int order,
+			unsigned int mt, bool nofrag)
 {
 	enum rmqueue_mode mode = RMQUEUE_NORMAL;
 
 	if (mm_pcp_order(order))
-		return rmqueue_pcplist(mm, zid, order, mt, nofrag);
+		return rmqueue_pcplist(mm, cpu, zid, order, mt, nofrag);
 	return rmqueue_buddy(mm, &mm->zones[zid], order, mt, nofrag, &mode);
 }
 
@@ -636,15 +636,15 @@ static bool alloc_nofragment(const struct mm_host *mm, unsigned int nid)
 }
 
 /* One pass over node @n's zones, Normal down to DMA. */
-static uint32_t node_zonelist(struct mm_host *mm, unsigned int n, unsigned int order,
-			      unsigned int mt, bool nofrag)
+static uint32_t node_zonelist(struct mm_host *mm, unsigned int cpu, unsigned int n,
+			      unsigned int order, unsigned int mt, bool nofrag)
 {
 	for (unsigned int z = mm->node_zone[n + 1]; z-- > mm->node_zone[n];) {
 		uint32_t pfn;
 
 		if (!zone_reserve_ok(&mm->zones[z], order))
 			continue;
-		pfn = rmqueue(mm, z, order, mt, nofrag);
+		pfn = rmqueue(mm, cpu, z, order, mt, nofrag);
 		if (pfn != MM_NIL)
 			return pfn;
 	}
@@ -659,19 +659,19 @@ static uint32_t node_zonelist(struct mm_host *mm, unsigned int n, unsigned int o
  * zone, or when every zone failed, the flag is dropped and the walk starts
  * again.
  */
-static uint32_t get_page_from_freelist(struct mm_host *mm, unsigned int nid, mm_gfp_t gfp,
-				       unsigned int order, unsigned int mt)
+static uint32_t get_page_from_freelist(struct mm_host *mm, unsigned int cpu, unsigned int nid,
+				       mm_gfp_t gfp, unsigned int order, unsigned int mt)
 {
 	unsigned int tries = (gfp & MM_GFP_THISNODE) ? 1 : mm->nr_nodes;
 	uint32_t pfn;
 
 	if (alloc_nofragment(mm, nid)) {
-		pfn = node_zonelist(mm, nid, order, mt, true);
+		pfn = node_zonelist(mm, cpu, nid, order, mt, true);
 		if (pfn != MM_NIL)
 			return pfn;
 	}
 	for (unsigned int i = 0; i < tries; i++) {
-		pfn = node_zonelist(mm, (nid + i) % mm->nr_nodes, order, mt, false);
+		pfn = node_zonelist(mm, cpu, (nid + i) % mm->nr_nodes, order, mt, false);
 		if (pfn != MM_NIL)
 			return pfn;
 	}
@@ -729,7 +729,18 @@ static unsigned int gfp_migratetype(mm_gfp_t gfp)
 	return (gfp & MM_GFP_RECLAIMABLE) ? MM_MT_RECLAIMABLE : MM_MT_UNMOVABLE;
 }
 
-struct page *mm_alloc_pages_node(struct mm_host *mm, int nid, mm_gfp_t gfp, unsigned int order)
+/**
+ * mm_alloc_pages_node() - alloc_pages_node() run on @cpu.
+ *
+ * Why @cpu is a parameter: in the kernel the per-CPU list an allocation takes
+ * from is this_cpu's, and MM_NUMA_NO_NODE means this CPU's node
+ * (numa_node_id()).  The model has no current CPU, so the caller names the
+ * CPU its modeled code runs on; a page freed on one CPU sits on that CPU's
+ * list and is not handed out on another before a drain.  SNP_EINVAL (in
+ * mm_last_error()) for a CPU the host does not have.
+ */
+struct page *mm_alloc_pages_node(struct mm_host *mm, unsigned int cpu, int nid, mm_gfp_t gfp,
+				 unsigned int order)
 {
 	unsigned int mt = gfp_migratetype(gfp);
 	uint32_t pfn;
@@ -737,17 +748,17 @@ struct page *mm_alloc_pages_node(struct mm_host *mm, int nid, mm_gfp_t gfp, unsi
 	if (!mm)
 		return NULL;
 	if (nid == MM_NUMA_NO_NODE)
-		nid = mm_numa_node_id(mm);
-	if (order > MM_MAX_ORDER || (gfp & ~MM_GFP_ALL) || nid < 0 ||
+		nid = mm_cpu_to_node(mm, cpu);
+	if (order > MM_MAX_ORDER || (gfp & ~MM_GFP_ALL) || cpu >= mm->nr_cpus || nid < 0 ||
 	    (unsigned int)nid >= mm->nr_nodes ||
 	    (gfp & (MM_GFP_MOVABLE | MM_GFP_RECLAIMABLE)) == (MM_GFP_MOVABLE | MM_GFP_RECLAIMABLE)) {
 		mm_err(mm, SNP_EINVAL);
 		return NULL;
 	}
-	pfn = get_page_from_freelist(mm, (unsigned int)nid, gfp, order, mt);
+	pfn = get_page_from_freelist(mm, cpu, (unsigned int)nid, gfp, order, mt);
 	if (pfn == MM_NIL && !(gfp & MM_GFP_NORETRY)) {
 		mm_drain_all_pages(mm);
-		pfn = get_page_from_freelist(mm, (unsigned int)nid, gfp, order, mt);
+		pfn = get_page_from_freelist(mm, cpu, (unsigned int)nid, gfp, order, mt);
 	}
 	if (pfn == MM_NIL) {
 		mm_err(mm, SNP_ENOMEM);
@@ -756,9 +767,9 @@ struct page *mm_alloc_pages_node(struct mm_host *mm, int nid, mm_gfp_t gfp, unsi
 	return prep_new_page(mm, pfn, gfp, order, mt);
 }
 
-struct page *mm_alloc_pages(struct mm_host *mm, mm_gfp_t gfp, unsigned int order)
+struct page *mm_alloc_pages(struct mm_host *mm, unsigned int cpu, mm_gfp_t gfp, unsigned int order)
 {
-	return mm_alloc_pages_node(mm, MM_NUMA_NO_NODE, gfp, order);
+	return mm_alloc_pages_node(mm, cpu, MM_NUMA_NO_NODE, gfp, order);
 }
 
 bool mm_page_valid(const struct mm_host *mm, const struct page *page)
@@ -787,14 +798,14 @@ static int check_live_head(struct mm_host *mm, const struct page *page, unsigned
 
 /*
  * free_unref_page() / free_unref_page_commit(): a pcp-order block goes to the
- * head of the current CPU's list for its pageblock's type
+ * head of @cpu's list for its pageblock's type
  * (get_pfnblock_migratetype()) in the page's zone; past the high mark some
  * pages go back to the buddy (nr_pcp_high() / nr_pcp_free(), pcp_size.c).
  */
-static void free_to_pcp(struct mm_host *mm, uint32_t pfn, unsigned int order)
+static void free_to_pcp(struct mm_host *mm, unsigned int cpu, uint32_t pfn, unsigned int order)
 {
 	unsigned int zid = mm_zid_of_pfn(mm, pfn), mt = mm_pageblock_mt(mm, pfn);
-	struct mm_pcp *pcp = mm_pcp_of(mm, mm->cpu, zid);
+	struct mm_pcp *pcp = mm_pcp_of(mm, cpu, zid);
 	unsigned int pindex = mm_pindex(mm, mt, order);
 	uint64_t count;
 
@@ -808,18 +819,21 @@ static void free_to_pcp(struct mm_host *mm, uint32_t pfn, unsigned int order)
 		free_pcppages_bulk(mm, &mm->zones[zid], pcp, count, pindex);
 }
 
-int mm_free_pages(struct mm_host *mm, struct page *page, unsigned int order)
+/* __free_pages() on @cpu: a pcp order goes to @cpu's list (see mm_alloc_pages_node()). */
+int mm_free_pages(struct mm_host *mm, unsigned int cpu, struct page *page, unsigned int order)
 {
 	int err = check_live_head(mm, page, order);
 	uint32_t pfn;
 
 	if (err)
 		return err;
+	if (cpu >= mm->nr_cpus)
+		return mm_err(mm, SNP_EINVAL);
 	pfn = mm_pfn_of(mm, page);
 	page->flags &= (uint8_t)~PG_alloc;
 	mm->allocated -= 1ULL << order;
 	if (mm_pcp_order(order))
-		free_to_pcp(mm, pfn, order);
+		free_to_pcp(mm, cpu, pfn, order);
 	else   /* __free_pages_ok(): the pageblock's type */
 		free_one_page(mm, &mm->zones[mm_zid_of_pfn(mm, pfn)], pfn, order,
 			      mm_pageblock_mt(mm, pfn), false);
@@ -909,7 +923,6 @@ int mm_host_copy_state(struct mm_host *dst, const struct mm_host *src)
 	memcpy(dst->pageblock_mt, src->pageblock_mt, (src->nr_pages >> MM_PAGEBLOCK_ORDER) + 1);
 	memcpy(dst->zones, src->zones, src->nr_zones * sizeof(*src->zones));
 	memcpy(dst->pcp, src->pcp, (size_t)src->nr_cpus * src->nr_zones * sizeof(*src->pcp));
-	dst->cpu = src->cpu;
 	dst->allocated = src->allocated;
 	dst->cleared = src->cleared;
 	dst->last_err = 0;

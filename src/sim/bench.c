@@ -56,14 +56,14 @@ static double alloc_round(struct mm_host *mm, uint64_t pairs, uint64_t *aligned)
 	double t0 = sim_now();
 
 	for (uint64_t done = 0; done < pairs; done += BENCH_BATCH) {
-		for (unsigned i = 0; i < BENCH_BATCH; i++) {
-			held[i] = snp_safe_alloc_page(mm);
+		for (unsigned int i = 0; i < BENCH_BATCH; i++) {
+			held[i] = snp_safe_alloc_page(mm, 0);
 			if (!held[i])
 				return -1;
 		}
-		for (unsigned i = 0; i < BENCH_BATCH; i++) {
+		for (unsigned int i = 0; i < BENCH_BATCH; i++) {
 			*aligned += snp_pfn_2m_aligned(mm_page_to_pfn(mm, held[i]));
-			snp_safe_free_page(mm, held[i]);
+			snp_safe_free_page(mm, 0, held[i]);
 		}
 	}
 	return sim_now() - t0;
@@ -131,7 +131,7 @@ int sim_bench_alloc_run(const struct sim_bench_alloc_config *cfg, struct sim_ben
 {
 	uint64_t mem = cfg && cfg->mem_bytes ? cfg->mem_bytes : 2 * SNP_GiB;
 	uint64_t pairs = cfg && cfg->pairs ? cfg->pairs : 400000;
-	unsigned rounds = cfg && cfg->rounds ? cfg->rounds : 9;
+	unsigned int rounds = cfg && cfg->rounds ? cfg->rounds : 9;
 	double t[SNP_ALLOC_NR_STRATEGIES][64], clear_ns;
 	struct mm_aged *aged;
 	struct mm_host *mm;
@@ -144,7 +144,7 @@ int sim_bench_alloc_run(const struct sim_bench_alloc_config *cfg, struct sim_ben
 		return ret;
 	memset(out, 0, sizeof(*out) * SNP_ALLOC_NR_STRATEGIES);
 	/* Rounds interleave the strategies so drift in the machine hits all alike. */
-	for (unsigned r = 0; r < rounds + 1; r++) {
+	for (unsigned int r = 0; r < rounds + 1; r++) {
 		for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++) {
 			struct snp_alloc_stats st;
 			uint64_t aligned = 0;
@@ -184,7 +184,7 @@ int sim_bench_alloc_run(const struct sim_bench_alloc_config *cfg, struct sim_ben
 		out[s].ratio_with_clear = out[s].ns_with_clear / out[SNP_ALLOC_NAIVE].ns_with_clear;
 	}
 out:
-	snp_safe_release(mm);
+	snp_safe_release(mm, 0);
 	mm_aged_release(mm, aged);
 	mm_host_destroy(mm);
 	return ret;
@@ -247,7 +247,7 @@ uint64_t sim_mem_available(void)
 	return (uint64_t)kb * 1024;
 }
 
-int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms, unsigned vcpus)
+int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms, unsigned int vcpus)
 {
 	uint64_t have = sim_mem_available();
 
@@ -278,21 +278,21 @@ const char *sim_bench_scale_why(int err)
 	}
 }
 
-static int scale_vms(struct kvm_host *host, uint64_t vms, unsigned vcpus)
+static int scale_vms(struct kvm_host *host, uint64_t vms, unsigned int vcpus)
 {
 	static const enum snp_guest_type types[] = {
 		SNP_GUEST_SVM, SNP_GUEST_SEV, SNP_GUEST_SEV_ES, SNP_GUEST_SNP,
 	};
 
 	for (uint64_t v = 0; v < vms; v++) {
-		unsigned cpus[KVM_MAX_VCPUS];
+		unsigned int cpus[KVM_MAX_VCPUS];
 		struct kvm_vm_config vc;
 		int ret;
 
 		kvm_vm_config_init(&vc, types[v % 4]);
-		vc.cpu = (unsigned)(v % SCALE_CPUS);
-		for (unsigned i = 0; i < vcpus; i++)
-			cpus[i] = (unsigned)((v + i) % SCALE_CPUS);
+		vc.cpu = (unsigned int)(v % SCALE_CPUS);
+		for (unsigned int i = 0; i < vcpus; i++)
+			cpus[i] = (unsigned int)((v + i) % SCALE_CPUS);
 		ret = sim_vm_build(host, &vc, cpus, vcpus, false);
 		if (ret)
 			return ret;
@@ -300,7 +300,7 @@ static int scale_vms(struct kvm_host *host, uint64_t vms, unsigned vcpus)
 	return 0;
 }
 
-int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, unsigned vcpus,
+int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, unsigned int vcpus,
 			struct sim_bench_scale *out)
 {
 	struct kvm_host_config hc;
@@ -313,13 +313,13 @@ int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, unsigned vcpus,
 	kvm_host_config_init(&hc, mem_bytes, SCALE_CPUS);
 	hc.strategy = SNP_ALLOC_SIEVE;
 	/* ASIDs: enough encrypted ones for the run's SEV, SEV-ES and SNP guests. */
-	hc.min_sev_asid = (unsigned)(vms / 2 + 2);
-	hc.max_sev_asid = (unsigned)(vms + 4);
+	hc.min_sev_asid = (unsigned int)(vms / 2 + 2);
+	hc.max_sev_asid = (unsigned int)(vms + 4);
 	ret = kvm_host_create(&hc, &host);
 	if (ret)
 		return ret;
 	ret = scale_vms(host, vms, vcpus);
-	for (unsigned t = 0; !ret && t < 16; t++)
+	for (unsigned int t = 0; !ret && t < 16; t++)
 		ret = kvm_host_tick(host, t + 1, NULL, NULL);
 	kvm_host_destroy(host);
 	out->mem_bytes = mem_bytes;
@@ -345,7 +345,7 @@ static double cpu_now(void)
 static double mc_timed(const struct sim_mc_config *cfg, struct sim_bench_mc *out, int way)
 {
 	struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
-	unsigned n = 0;
+	unsigned int n = 0;
 	double t0 = cpu_now(), secs;
 	int ret = sim_mc_run(cfg, r, &n);
 

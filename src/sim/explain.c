@@ -64,7 +64,7 @@ static const char *xp_vmrun_text(int ret, const struct snp_vmrun_result *res, ch
 }
 
 /* One host access by cpu to pfn; describe it ("no fault", "spurious #PF (...)"). */
-static const char *xp_access(struct snp_machine *m, unsigned cpu, snp_pfn_t pfn, bool write,
+static const char *xp_access(struct snp_machine *m, unsigned int cpu, snp_pfn_t pfn, bool write,
 			     char *buf, size_t len)
 {
 	struct snp_fault_record r;
@@ -115,7 +115,7 @@ static int q_uncovered(struct sim_question *q)
 		   "first page of an uncovered region; VMRUN on CPU 0; CPU 1 writes another page of "
 		   "that region through the 1GB direct map.";
 	q->knob = "uncovered_inuse";
-	for (unsigned i = 0; i < 2; i++) {
+	for (unsigned int i = 0; i < 2; i++) {
 		struct snp_profile p = xp_profile(knobs[i]);
 		struct snp_vmrun_result res;
 		struct snp_machine *m;
@@ -190,7 +190,7 @@ static int q_rmpupdate_race(struct sim_question *q)
 		   "instruction, no direct-map split); CPU 1 writes another page of the region "
 		   "through the 1GB direct map; then the RMPUPDATE completes.";
 	q->knob = "rmpupdate_transient_inuse";
-	for (unsigned i = 0; i < 2; i++) {
+	for (unsigned int i = 0; i < 2; i++) {
 		struct snp_profile p = xp_profile(i ? "rmpupdate_transient_inuse=1" : NULL);
 		struct snp_rmpupdate_op op;
 		struct snp_machine *m;
@@ -244,7 +244,7 @@ typedef void (*xp_run_fn)(struct snp_machine *m, char *result, size_t len);
 static int xp_knob_both(struct sim_question *q, const char *knob, bool dflt,
 			const char *dflt_note, xp_run_fn fn, const char *source)
 {
-	for (unsigned on = 0; on < 2; on++) {
+	for (unsigned int on = 0; on < 2; on++) {
 		struct snp_profile p = snp_profile_early_snp;
 		struct sim_outcome *o;
 		struct snp_machine *m;
@@ -365,7 +365,7 @@ static int q_all_vms(struct sim_question *q)
 		   "backing page) runs on CPU 0; CPU 1 writes another page of its region through "
 		   "the 1GB direct map.";
 	q->knob = "vmrun_marks";
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned int i = 0; i < 3; i++) {
 		struct snp_profile p = xp_profile(i == 2 ? "vmrun_marks=vmcb" : NULL);
 		struct snp_vmrun_result res;
 		struct snp_machine *m;
@@ -399,7 +399,7 @@ static int q_vmexit(struct sim_question *q)
 	q->setup = "A 2MB-aligned VMCB runs on CPU 0 and exits; CPU 1 then writes another page of "
 		   "the region through the 1GB direct map, and RMPUPDATE is tried on the VMCB.";
 	q->knob = "inuse_cleared_at_vmexit";
-	for (unsigned i = 0; i < 2; i++) {
+	for (unsigned int i = 0; i < 2; i++) {
 		struct snp_profile p = xp_profile(i ? "inuse_cleared_at_vmexit=0" : NULL);
 		struct snp_rmpupdate_in sh = { 0 };
 		struct snp_machine *m;
@@ -452,7 +452,7 @@ static int q_hv_inuse_wr(struct sim_question *q)
 		   "snp_safe_alloc_page can give) runs on CPU 0; CPU 1 writes another page of the "
 		   "region through the 1GB direct map, then the VMCB page itself through a 4K view.";
 	q->knob = "hv_inuse_wr_fixes_erratum";
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned int i = 0; i < 3; i++) {
 		struct snp_profile p = i < 2 ? snp_profile_hv_inuse_wr : snp_profile_early_snp;
 		struct snp_machine *m;
 		char a[XP_TXT], b[XP_TXT];
@@ -495,12 +495,12 @@ static const struct sim_experiment experiments[] = {
 	{ "hv-inuse-wr", q_hv_inuse_wr },
 };
 
-unsigned sim_explain_count(void)
+unsigned int sim_explain_count(void)
 {
 	return sizeof(experiments) / sizeof(experiments[0]);
 }
 
-const char *sim_explain_id(unsigned i)
+const char *sim_explain_id(unsigned int i)
 {
 	return i < sim_explain_count() ? experiments[i].id : NULL;
 }
@@ -509,7 +509,7 @@ int sim_explain_run(const char *id, struct sim_question *out)
 {
 	if (!id || !out)
 		return SNP_EINVAL;
-	for (unsigned i = 0; i < sim_explain_count(); i++) {
+	for (unsigned int i = 0; i < sim_explain_count(); i++) {
 		if (strcmp(id, experiments[i].id))
 			continue;
 		memset(out, 0, sizeof(*out));

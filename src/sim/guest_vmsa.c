@@ -12,6 +12,8 @@
 #include <string.h>
 
 #define GUEST_GFP (MM_GFP_KERNEL_ACCOUNT | MM_GFP_ZERO)   /* GFP_KERNEL_ACCOUNT | __GFP_ZERO */
+/* The guest allocates its VMSAs from its boot vCPU (a 1-CPU guest mm host). */
+#define GUEST_CPU 0u
 
 static const char *const strategy_names[GUEST_VMSA_NR_STRATEGIES] = {
 	[GUEST_VMSA_LINUX] = "linux", [GUEST_VMSA_EDK2] = "edk2", [GUEST_VMSA_SVSM] = "svsm",
@@ -20,7 +22,7 @@ static const char *const strategy_names[GUEST_VMSA_NR_STRATEGIES] = {
 
 int guest_vmsa_strategy_parse(const char *name, enum guest_vmsa_strategy *out)
 {
-	for (unsigned i = 0; name && out && i < GUEST_VMSA_NR_STRATEGIES; i++) {
+	for (unsigned int i = 0; name && out && i < GUEST_VMSA_NR_STRATEGIES; i++) {
 		if (!strcmp(name, strategy_names[i])) {
 			*out = (enum guest_vmsa_strategy)i;
 			return 0;
@@ -31,7 +33,7 @@ int guest_vmsa_strategy_parse(const char *name, enum guest_vmsa_strategy *out)
 
 const char *guest_vmsa_strategy_name(enum guest_vmsa_strategy s)
 {
-	return (unsigned)s < GUEST_VMSA_NR_STRATEGIES ? strategy_names[s] : "?";
+	return (unsigned int)s < GUEST_VMSA_NR_STRATEGIES ? strategy_names[s] : "?";
 }
 
 /*
@@ -58,13 +60,13 @@ static int free_pfn(struct mm_host *guest, snp_pfn_t pfn, unsigned int order)
 {
 	struct page *p = mm_pfn_to_page(guest, pfn);
 
-	return p ? mm_free_pages(guest, p, order) : SNP_EINVAL;
+	return p ? mm_free_pages(guest, GUEST_CPU, p, order) : SNP_EINVAL;
 }
 
 /* An order-1 block, split into two order-0 pages; the first pfn in *first. */
 static int alloc_split_pair(struct mm_host *guest, snp_pfn_t *first)
 {
-	struct page *p = mm_alloc_pages(guest, GUEST_GFP, 1);
+	struct page *p = mm_alloc_pages(guest, GUEST_CPU, GUEST_GFP, 1);
 	int ret;
 
 	if (!p)
@@ -102,7 +104,7 @@ static int alloc_edk2(struct mm_host *guest, struct guest_vmsa *v)
 /* COCONUT-SVSM allocate_new_vmsa(): both pages kept, the order-1 block unsplit. */
 static int alloc_svsm(struct mm_host *guest, struct guest_vmsa *v)
 {
-	struct page *p = mm_alloc_pages(guest, GUEST_GFP, 1);
+	struct page *p = mm_alloc_pages(guest, GUEST_CPU, GUEST_GFP, 1);
 	snp_pfn_t first;
 
 	if (!p)
@@ -117,7 +119,7 @@ static int alloc_svsm(struct mm_host *guest, struct guest_vmsa *v)
 
 static int alloc_order0(struct mm_host *guest, snp_pfn_t *pfn)
 {
-	struct page *p = mm_alloc_pages(guest, GUEST_GFP, 0);
+	struct page *p = mm_alloc_pages(guest, GUEST_CPU, GUEST_GFP, 0);
 
 	if (!p)
 		return alloc_err(guest);
@@ -160,7 +162,7 @@ static int alloc_retry(struct mm_host *guest, struct guest_vmsa *v)
 
 static int alloc_sieve(struct mm_host *guest, struct guest_vmsa *v)
 {
-	struct page *p = snp_safe_alloc_page_node(guest, MM_NUMA_NO_NODE, GUEST_GFP);
+	struct page *p = snp_safe_alloc_page_node(guest, GUEST_CPU, MM_NUMA_NO_NODE, GUEST_GFP);
 
 	if (!p)
 		return alloc_err(guest);
@@ -172,7 +174,7 @@ int snp_alloc_vmsa_page(struct mm_host *guest, enum guest_vmsa_strategy s, struc
 {
 	int ret;
 
-	if (!guest || !out || (unsigned)s >= GUEST_VMSA_NR_STRATEGIES)
+	if (!guest || !out || (unsigned int)s >= GUEST_VMSA_NR_STRATEGIES)
 		return SNP_EINVAL;
 	memset(out, 0, sizeof(*out));
 	switch (s) {
@@ -208,7 +210,7 @@ int snp_free_vmsa_page(struct mm_host *guest, enum guest_vmsa_strategy s, const 
 	if (s == GUEST_VMSA_SIEVE) {
 		struct page *p = mm_pfn_to_page(guest, v->vmsa);
 
-		return p ? snp_safe_free_page(guest, p) : SNP_EINVAL;
+		return p ? snp_safe_free_page(guest, GUEST_CPU, p) : SNP_EINVAL;
 	}
 	return free_pfn(guest, v->vmsa, 0);
 }
@@ -218,7 +220,7 @@ int guest_vmsa_prepare(struct mm_host *guest, enum guest_vmsa_strategy s)
 	struct snp_alloc_config ac;
 	int ret;
 
-	if (!guest || (unsigned)s >= GUEST_VMSA_NR_STRATEGIES)
+	if (!guest || (unsigned int)s >= GUEST_VMSA_NR_STRATEGIES)
 		return SNP_EINVAL;
 	if (s != GUEST_VMSA_SIEVE)
 		return 0;
@@ -290,7 +292,7 @@ int guest_vmsa_run(const struct guest_vmsa_config *cfg, struct guest_vmsa_result
 	struct guest_vmsa *v;
 	int ret;
 
-	if (!cfg || !out || (unsigned)cfg->strategy >= GUEST_VMSA_NR_STRATEGIES ||
+	if (!cfg || !out || (unsigned int)cfg->strategy >= GUEST_VMSA_NR_STRATEGIES ||
 	    cfg->nr_vcpus > MM_MAX_CPUS)
 		return SNP_EINVAL;
 	memset(out, 0, sizeof(*out));
@@ -315,7 +317,7 @@ int guest_vmsa_run(const struct guest_vmsa_config *cfg, struct guest_vmsa_result
 
 		ret = ret ? ret : rel;
 	}
-	if (cfg->strategy == GUEST_VMSA_SIEVE && snp_safe_release(guest) < 0 && !ret)
+	if (cfg->strategy == GUEST_VMSA_SIEVE && snp_safe_release(guest, GUEST_CPU) < 0 && !ret)
 		ret = SNP_EINVAL;
 	free(v);
 	mm_host_destroy(guest);

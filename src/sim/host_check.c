@@ -21,7 +21,7 @@
  * reported as not in the table.
  */
 static const struct {
-	unsigned family, model_lo, model_hi;
+	unsigned int family, model_lo, model_hi;
 	const char *name;
 } products[] = {
 	{ 0x17, 0x01, 0x01, "Naples (EPYC 7001, Zen 1)" },
@@ -33,7 +33,7 @@ static const struct {
 	{ 0x1a, 0x11, 0x11, "Turin dense (EPYC 9005, Zen 5c)" },
 };
 
-const char *host_product_line(unsigned family, unsigned model)
+const char *host_product_line(unsigned int family, unsigned int model)
 {
 	for (size_t i = 0; i < sizeof(products) / sizeof(products[0]); i++)
 		if (products[i].family == family && model >= products[i].model_lo &&
@@ -57,7 +57,7 @@ const char *host_state_text(enum host_state s)
 /* CPUID 1 EAX: the extended family/model fields count only for base family 0xf (and 6). */
 static void decode_signature(struct host_cpu *c, uint32_t eax)
 {
-	unsigned base = (eax >> 8) & 0xf;
+	unsigned int base = (eax >> 8) & 0xf;
 
 	c->family = base == 0xf ? base + ((eax >> 20) & 0xff) : base;
 	c->model = (eax >> 4) & 0xf;

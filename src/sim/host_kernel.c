@@ -105,7 +105,7 @@ static int read_params(struct host_src *s, struct host_kernel *k)
 	char path[128], full[512], buf[64];
 
 	k->kvm_amd_loaded = host_exists(s, "/sys/module/kvm_amd") == HOST_OK;
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned int i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "/sys/module/kvm_amd/parameters/%s", names[i]);
 		if (host_read_small(s, path, buf, sizeof(buf)) != HOST_OK)
 			continue;

@@ -100,9 +100,9 @@ static bool parse_hex(const char *t, uint64_t *out)
  * Split a line into up to max blank-separated tokens; '#' starts a comment.
  * Returns the number of tokens.
  */
-static unsigned tokenize(char *line, char **tok, unsigned max)
+static unsigned int tokenize(char *line, char **tok, unsigned int max)
 {
-	unsigned n = 0;
+	unsigned int n = 0;
 	char *save = NULL, *t;
 
 	line[strcspn(line, "#\r\n")] = '\0';
@@ -120,11 +120,11 @@ static unsigned tokenize(char *line, char **tok, unsigned max)
  * Returns 0 and the values, SNP_ENOENT when the key has no line, or
  * SNP_EINVAL (message set) for a line that is not a record.
  */
-static int fixture_lookup(struct host_src *s, const char *file, unsigned nkey,
-			  const uint64_t *key, uint64_t *val, unsigned nval, bool *needs_root)
+static int fixture_lookup(struct host_src *s, const char *file, unsigned int nkey,
+			  const uint64_t *key, uint64_t *val, unsigned int nval, bool *needs_root)
 {
 	char p[512], line[256], copy[256], *tok[8];
-	unsigned lineno = 0, n;
+	unsigned int lineno = 0, n;
 	int ret = SNP_ENOENT;
 	FILE *f;
 
@@ -148,7 +148,7 @@ static int fixture_lookup(struct host_src *s, const char *file, unsigned nkey,
 				       nkey == 2 ? "leaf subleaf eax ebx ecx edx" : "msr value");
 			break;
 		}
-		for (unsigned i = 0; i < nkey; i++) {
+		for (unsigned int i = 0; i < nkey; i++) {
 			if (!parse_hex(tok[i], &k[i])) {
 				ret = host_err(s, "%s line %u: '%s' is not a hex number", p, lineno, tok[i]);
 				goto out;
@@ -162,7 +162,7 @@ static int fixture_lookup(struct host_src *s, const char *file, unsigned nkey,
 			}
 			continue;
 		}
-		for (unsigned i = 0; i < nval; i++) {
+		for (unsigned int i = 0; i < nval; i++) {
 			if (!parse_hex(tok[nkey + i], &v[i]) || (nkey == 2 && v[i] > UINT32_MAX)) {
 				ret = host_err(s, "%s line %u: '%s' is not a %s hex number", p, lineno,
 					       tok[nkey + i], nkey == 2 ? "32-bit" : "64-bit");
@@ -184,7 +184,7 @@ out:
 #if HOST_HAVE_CPUID_INSN
 static void cpuid_insn(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-	unsigned a, b, c, d;
+	unsigned int a, b, c, d;
 
 	__cpuid_count(leaf, sub, a, b, c, d);
 	r[0] = a; r[1] = b; r[2] = c; r[3] = d;

@@ -13,7 +13,7 @@
  * can draw every VM, so --vms must fit the smallest pool among the kinds in
  * use (sev_asid_new() in arch/x86/kvm/svm/sev.c fails with -EBUSY past it).
  */
-unsigned sim_mc_asid_pool(enum sim_vm_kind k)
+unsigned int sim_mc_asid_pool(enum sim_vm_kind k)
 {
 	switch (k) {
 	case SIM_VM_SEV_ES:
@@ -28,7 +28,7 @@ unsigned sim_mc_asid_pool(enum sim_vm_kind k)
 
 static bool check_asids(const struct sim_mc_config *cfg, struct sim_limit *out)
 {
-	unsigned es_snp = sim_mc_asid_pool(SIM_VM_SNP), sev = sim_mc_asid_pool(SIM_VM_SEV);
+	unsigned int es_snp = sim_mc_asid_pool(SIM_VM_SNP), sev = sim_mc_asid_pool(SIM_VM_SEV);
 
 	if ((cfg->mix[SIM_VM_SEV_ES] || cfg->mix[SIM_VM_SNP]) && cfg->vms > es_snp) {
 		*out = (struct sim_limit){ SIM_LIMIT_VMS, es_snp,

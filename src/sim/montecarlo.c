@@ -29,7 +29,7 @@ static const char *const vm_kind_names[SIM_VM_NR] = {
 
 const char *sim_vm_kind_name(enum sim_vm_kind k)
 {
-	return (unsigned)k < SIM_VM_NR ? vm_kind_names[k] : "?";
+	return (unsigned int)k < SIM_VM_NR ? vm_kind_names[k] : "?";
 }
 
 void sim_mc_config_init(struct sim_mc_config *cfg)
@@ -57,9 +57,9 @@ void sim_mc_config_init(struct sim_mc_config *cfg)
 	cfg->age_share = 8;
 }
 
-int sim_mc_parse_mix(const char *s, unsigned mix[SIM_VM_NR])
+int sim_mc_parse_mix(const char *s, unsigned int mix[SIM_VM_NR])
 {
-	unsigned out[SIM_VM_NR] = { 0 }, total = 0;
+	unsigned int out[SIM_VM_NR] = { 0 }, total = 0;
 	char buf[128], *save = NULL;
 
 	if (!s || strlen(s) >= sizeof(buf))
@@ -80,8 +80,8 @@ int sim_mc_parse_mix(const char *s, unsigned mix[SIM_VM_NR])
 			;
 		if (k == SIM_VM_NR)
 			return SNP_EINVAL;
-		out[k] += (unsigned)w;
-		total += (unsigned)w;
+		out[k] += (unsigned int)w;
+		total += (unsigned int)w;
 	}
 	if (!total)
 		return SNP_EINVAL;
@@ -103,11 +103,11 @@ uint64_t sim_mc_trial_bytes(const struct sim_mc_config *cfg)
 
 static enum sim_vm_kind pick_kind(const struct sim_mc_config *cfg, uint64_t *rng)
 {
-	unsigned total = 0, r;
+	unsigned int total = 0, r;
 
 	for (int k = 0; k < SIM_VM_NR; k++)
 		total += cfg->mix[k];
-	r = (unsigned)mm_rng_below(rng, total);
+	r = (unsigned int)mm_rng_below(rng, total);
 	for (int k = 0; k < SIM_VM_NR; k++) {
 		if (r < cfg->mix[k])
 			return (enum sim_vm_kind)k;
@@ -131,14 +131,14 @@ struct mc_trial {
 	uint64_t n_sensitive;
 };
 
-int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const unsigned *vcpu_cpus,
-		 unsigned nr_vcpus, bool nested)
+int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const unsigned int *vcpu_cpus,
+		 unsigned int nr_vcpus, bool nested)
 {
 	int vm = kvm_create_vm(host, vc), ret = 0;
 
 	if (vm < 0)
 		return vm;
-	for (unsigned i = 0; i < nr_vcpus && !ret; i++) {
+	for (unsigned int i = 0; i < nr_vcpus && !ret; i++) {
 		ret = kvm_create_vcpu(host, vm, i, vcpu_cpus[i]);
 		if (!ret && nested)
 			ret = kvm_vcpu_enable_nested(host, vm, i);
@@ -148,9 +148,9 @@ int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const un
 
 static int mc_create_vms(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng)
 {
-	unsigned cpus[KVM_MAX_VCPUS];
+	unsigned int cpus[KVM_MAX_VCPUS];
 
-	for (unsigned v = 0; v < cfg->vms; v++) {
+	for (unsigned int v = 0; v < cfg->vms; v++) {
 		enum sim_vm_kind kind = pick_kind(cfg, rng);
 		struct kvm_vm_config vc;
 		int ret;
@@ -158,9 +158,9 @@ static int mc_create_vms(struct kvm_host *host, const struct sim_mc_config *cfg,
 		kvm_vm_config_init(&vc, kind_type[kind]);
 		vc.guest_pages = 64 + mm_rng_below(rng, 448);
 		vc.lapic_in_kernel = true;
-		vc.cpu = (unsigned)mm_rng_below(rng, cfg->cpus);
-		for (unsigned i = 0; i < cfg->vcpus; i++)
-			cpus[i] = (unsigned)mm_rng_below(rng, cfg->cpus);
+		vc.cpu = (unsigned int)mm_rng_below(rng, cfg->cpus);
+		for (unsigned int i = 0; i < cfg->vcpus; i++)
+			cpus[i] = (unsigned int)mm_rng_below(rng, cfg->cpus);
 		ret = sim_vm_build(host, &vc, cpus, cfg->vcpus, kind == SIM_VM_NESTED);
 		if (ret)
 			return ret;
@@ -182,7 +182,7 @@ static void mc_host_config(const struct sim_mc_config *cfg, enum snp_alloc_strat
 }
 
 /* Trial t's stream; its first draw seeds the ageing of trial t's allocator. */
-static uint64_t mc_trial_rng(const struct sim_mc_config *cfg, unsigned t)
+static uint64_t mc_trial_rng(const struct sim_mc_config *cfg, unsigned int t)
 {
 	return cfg->seed * 0x9e3779b97f4a7c15ULL + t + 1;
 }
@@ -206,7 +206,7 @@ struct mc_aged {
 	int err;
 };
 
-static void mc_aged_build(const struct sim_mc_config *cfg, unsigned a, struct mc_aged *out)
+static void mc_aged_build(const struct sim_mc_config *cfg, unsigned int a, struct mc_aged *out)
 {
 	struct kvm_host_config hc;
 	uint64_t rng = mc_trial_rng(cfg, a);
@@ -222,7 +222,7 @@ static void mc_aged_build(const struct sim_mc_config *cfg, unsigned a, struct mc
  * copy of the aged allocator @from (the same state, without the ageing's
  * cost), then the trial's own draws: VM kinds, sizes, CPUs and ticks.
  */
-static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strategy s, unsigned t,
+static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strategy s, unsigned int t,
 			 const struct kvm_host *from, struct mc_trial *out)
 {
 	uint64_t rng = mc_trial_rng(cfg, t), aligned = 0, free = 0, age_seed;
@@ -240,7 +240,7 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 	age_seed = mm_rng_next(&rng);
 	if (from) {
 		/* No sieve pool yet (nothing allocated through it); say so rather than assume. */
-		ret = snp_safe_release(kvm_host_mm(host));
+		ret = snp_safe_release(kvm_host_mm(host), 0);
 		if (ret >= 0)
 			ret = mm_host_copy_state(kvm_host_mm(host),
 						 kvm_host_mm((struct kvm_host *)from));
@@ -255,7 +255,7 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 	}
 	if (!ret)
 		ret = mc_create_vms(host, cfg, &rng);
-	for (unsigned k = 0; !ret && k < cfg->ticks; k++)
+	for (unsigned int k = 0; !ret && k < cfg->ticks; k++)
 		ret = kvm_host_tick(host, mm_rng_next(&rng), NULL, NULL);
 	kvm_host_get_stats(host, &out->st);
 	kvm_host_census(host, &out->census);
@@ -269,13 +269,13 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 struct mc_shared {
 	const struct sim_mc_config *cfg;
 	enum snp_alloc_strategy strat[SNP_ALLOC_NR_STRATEGIES];
-	unsigned nr_strat;
+	unsigned int nr_strat;
 	struct mc_trial *trials;   /* nr_strat * cfg->trials */
 	struct mc_aged *aged;      /* nr_aged, NULL without cloning */
-	unsigned nr_aged;
+	unsigned int nr_aged;
 	/* the current phase: jobs [0, nr_jobs) of aged allocators or trials */
-	unsigned *jobs;
-	unsigned nr_jobs;
+	unsigned int *jobs;
+	unsigned int nr_jobs;
 	bool building;
 	atomic_uint next;
 	atomic_uint done;          /* trials finished, all phases */
@@ -283,10 +283,10 @@ struct mc_shared {
 };
 
 /* Job j of the trial phase: trial jobs[j] / nr_strat of strategy jobs[j] % nr_strat. */
-static void mc_job(struct mc_shared *sh, unsigned j)
+static void mc_job(struct mc_shared *sh, unsigned int j)
 {
 	const struct sim_mc_config *cfg = sh->cfg;
-	unsigned t = sh->jobs[j] / sh->nr_strat, si = sh->jobs[j] % sh->nr_strat;
+	unsigned int t = sh->jobs[j] / sh->nr_strat, si = sh->jobs[j] % sh->nr_strat;
 	const struct kvm_host *from = sh->aged ? sh->aged[t % sh->nr_aged].host : NULL;
 
 	if (sh->building) {
@@ -302,7 +302,7 @@ static void *mc_worker(void *arg)
 	struct mc_shared *sh = arg;
 
 	for (;;) {
-		unsigned job = atomic_fetch_add(&sh->next, 1);
+		unsigned int job = atomic_fetch_add(&sh->next, 1);
 
 		if (job >= sh->nr_jobs) {
 			atomic_fetch_add(&sh->exited, 1);
@@ -376,9 +376,9 @@ static void mc_rate_count(const struct mc_trial *tr, enum mc_rate rate, double *
  * is no spread to measure: the group's trial count, as if its trials were
  * one.  With no shared ageing, 1: the plain Wilson interval, as before.
  */
-static double mc_design_effect(const struct mc_shared *sh, unsigned si, enum mc_rate rate)
+static double mc_design_effect(const struct mc_shared *sh, unsigned int si, enum mc_rate rate)
 {
-	unsigned g, ng = sh->nr_aged, trials = sh->cfg->trials;
+	unsigned int g, ng = sh->nr_aged, trials = sh->cfg->trials;
 	double kg[64], nk[64], K = 0, N = 0, p, vc = 0, vb;
 
 	if (ng < 1 || trials <= ng)
@@ -389,7 +389,7 @@ static double mc_design_effect(const struct mc_shared *sh, unsigned si, enum mc_
 		ng = 64;
 	memset(kg, 0, sizeof(kg));
 	memset(nk, 0, sizeof(nk));
-	for (unsigned t = 0; t < trials; t++) {
+	for (unsigned int t = 0; t < trials; t++) {
 		double k, n;
 
 		mc_rate_count(&sh->trials[si * trials + t], rate, &k, &n);
@@ -410,7 +410,7 @@ static double mc_design_effect(const struct mc_shared *sh, unsigned si, enum mc_
 }
 
 /* Wilson 95% interval of k of n, over n / deff draws when ageing is shared. */
-static void mc_interval(const struct mc_shared *sh, unsigned si, enum mc_rate rate, uint64_t k,
+static void mc_interval(const struct mc_shared *sh, unsigned int si, enum mc_rate rate, uint64_t k,
 			uint64_t n, double *lo, double *hi, double *deff_out)
 {
 	double deff = mc_design_effect(sh, si, rate);
@@ -470,14 +470,14 @@ static void mc_sum_trial(struct sim_mc_result *r, const struct mc_trial *tr, dou
 	*est_trials += 1.0 - pow(1.0 - tr->p_est, (double)exposed);
 }
 
-static void mc_sum(const struct mc_shared *sh, unsigned si, struct sim_mc_result *r)
+static void mc_sum(const struct mc_shared *sh, unsigned int si, struct sim_mc_result *r)
 {
 	double est = 0, est_exposed = 0, est_trials = 0;
 	uint64_t with_aligned = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->strategy = sh->strat[si];
-	for (unsigned t = 0; t < sh->cfg->trials; t++)
+	for (unsigned int t = 0; t < sh->cfg->trials; t++)
 		mc_sum_trial(r, &sh->trials[si * sh->cfg->trials + t], &est, &est_exposed,
 			     &est_trials, &with_aligned);
 	r->aligned_fraction = r->sensitive_pages ?
@@ -502,7 +502,7 @@ static void mc_sum(const struct mc_shared *sh, unsigned si, struct sim_mc_result
 	}
 }
 
-static void mc_wait(struct mc_shared *sh, unsigned threads, unsigned total)
+static void mc_wait(struct mc_shared *sh, unsigned int threads, unsigned int total)
 {
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
 
@@ -514,10 +514,10 @@ static void mc_wait(struct mc_shared *sh, unsigned threads, unsigned total)
 }
 
 /* Run jobs [0, nr_jobs) on the configured threads (or this one). */
-static void mc_phase(struct mc_shared *sh, unsigned total)
+static void mc_phase(struct mc_shared *sh, unsigned int total)
 {
-	unsigned nthreads = sh->cfg->threads < sh->nr_jobs ? sh->cfg->threads : sh->nr_jobs;
-	unsigned started = 0;
+	unsigned int nthreads = sh->cfg->threads < sh->nr_jobs ? sh->cfg->threads : sh->nr_jobs;
+	unsigned int started = 0;
 	pthread_t tid[256];
 
 	atomic_store(&sh->next, 0);
@@ -531,40 +531,40 @@ static void mc_phase(struct mc_shared *sh, unsigned total)
 		mc_worker(sh);
 	else
 		mc_wait(sh, started, total);
-	for (unsigned i = 0; i < started; i++)
+	for (unsigned int i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
 }
 
 /* Aged allocators in memory at once: enough to keep the threads busy. */
-static unsigned mc_chunk(const struct sim_mc_config *cfg)
+static unsigned int mc_chunk(const struct sim_mc_config *cfg)
 {
-	unsigned c = cfg->threads < 32 ? 2 * cfg->threads : 64;
+	unsigned int c = cfg->threads < 32 ? 2 * cfg->threads : 64;
 
 	return c < 4 ? 4 : c;
 }
 
 /* Age allocators [a0, a1), run the trials starting from them, free them. */
-static int mc_run_chunk(struct mc_shared *sh, unsigned a0, unsigned a1, unsigned total)
+static int mc_run_chunk(struct mc_shared *sh, unsigned int a0, unsigned int a1, unsigned int total)
 {
 	const struct sim_mc_config *cfg = sh->cfg;
 	int ret = 0;
 
 	sh->nr_jobs = 0;
-	for (unsigned a = a0; a < a1; a++)
+	for (unsigned int a = a0; a < a1; a++)
 		sh->jobs[sh->nr_jobs++] = a;
 	sh->building = true;
 	mc_phase(sh, total);
-	for (unsigned a = a0; a < a1 && !ret; a++)
+	for (unsigned int a = a0; a < a1 && !ret; a++)
 		ret = sh->aged[a].err;
 	sh->nr_jobs = 0;
-	for (unsigned t = 0; t < cfg->trials && !ret; t++)
+	for (unsigned int t = 0; t < cfg->trials && !ret; t++)
 		if (t % sh->nr_aged >= a0 && t % sh->nr_aged < a1)
-			for (unsigned si = 0; si < sh->nr_strat; si++)
+			for (unsigned int si = 0; si < sh->nr_strat; si++)
 				sh->jobs[sh->nr_jobs++] = t * sh->nr_strat + si;
 	sh->building = false;
 	if (!ret)
 		mc_phase(sh, total);
-	for (unsigned a = a0; a < a1; a++) {
+	for (unsigned int a = a0; a < a1; a++) {
 		kvm_host_destroy(sh->aged[a].host);
 		sh->aged[a].host = NULL;
 	}
@@ -572,19 +572,19 @@ static int mc_run_chunk(struct mc_shared *sh, unsigned a0, unsigned a1, unsigned
 }
 
 /* Aged allocators per run: none (fresh, or every trial ages its own), else one per age_share trials. */
-static unsigned mc_nr_aged(const struct sim_mc_config *cfg)
+static unsigned int mc_nr_aged(const struct sim_mc_config *cfg)
 {
 	if (!cfg->clone || !cfg->age_pct)
 		return 0;
 	return cfg->trials / cfg->age_share + (cfg->trials % cfg->age_share != 0);
 }
 
-static int mc_run_all(struct mc_shared *sh, unsigned total)
+static int mc_run_all(struct mc_shared *sh, unsigned int total)
 {
 	int ret = 0;
 
 	if (!sh->nr_aged) {
-		for (unsigned j = 0; j < total; j++)
+		for (unsigned int j = 0; j < total; j++)
 			sh->jobs[j] = j;
 		sh->nr_jobs = total;
 		mc_phase(sh, total);
@@ -593,8 +593,8 @@ static int mc_run_all(struct mc_shared *sh, unsigned total)
 	sh->aged = calloc(sh->nr_aged, sizeof(*sh->aged));
 	if (!sh->aged)
 		return SNP_ENOMEM;
-	for (unsigned a0 = 0; a0 < sh->nr_aged && !ret; a0 += mc_chunk(sh->cfg)) {
-		unsigned a1 = a0 + mc_chunk(sh->cfg);
+	for (unsigned int a0 = 0; a0 < sh->nr_aged && !ret; a0 += mc_chunk(sh->cfg)) {
+		unsigned int a1 = a0 + mc_chunk(sh->cfg);
 
 		ret = mc_run_chunk(sh, a0, a1 < sh->nr_aged ? a1 : sh->nr_aged, total);
 	}
@@ -604,7 +604,7 @@ static int mc_run_all(struct mc_shared *sh, unsigned total)
 
 static int mc_check(const struct sim_mc_config *cfg)
 {
-	unsigned mix = 0;
+	unsigned int mix = 0;
 
 	for (int k = 0; k < SIM_VM_NR; k++)
 		mix += cfg->mix[k];
@@ -612,16 +612,16 @@ static int mc_check(const struct sim_mc_config *cfg)
 	    !cfg->vcpus || !mix ||
 	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 ||
 	    !(cfg->vmsave_window >= 0 && cfg->vmsave_window <= 1) ||
-	    (unsigned)cfg->kernel >= MM_NR_KERNELS ||
+	    (unsigned int)cfg->kernel >= MM_NR_KERNELS ||
 	    !(cfg->strategies & ((1u << SNP_ALLOC_NR_STRATEGIES) - 1)))
 		return SNP_EINVAL;
 	return 0;
 }
 
-int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned *nr_out)
+int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned int *nr_out)
 {
 	struct mc_shared sh = { .cfg = cfg };
-	unsigned total;
+	unsigned int total;
 	int ret = 0;
 
 	if (!cfg || !out || !nr_out)
@@ -642,9 +642,9 @@ int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsig
 	ret = sh.trials && sh.jobs ? mc_run_all(&sh, total) : SNP_ENOMEM;
 	if (!ret && cfg->progress)
 		cfg->progress(cfg->progress_ctx, total, total);
-	for (unsigned j = 0; j < total && !ret; j++)
+	for (unsigned int j = 0; j < total && !ret; j++)
 		ret = sh.trials[j].err;
-	for (unsigned si = 0; si < sh.nr_strat && !ret; si++)
+	for (unsigned int si = 0; si < sh.nr_strat && !ret; si++)
 		mc_sum(&sh, si, &out[si]);
 	*nr_out = ret ? 0 : sh.nr_strat;
 	free(sh.jobs);

@@ -34,7 +34,7 @@ static const char *const kind_names[SIM_REPLAY_NR_KINDS] = {
 
 const char *sim_replay_kind_name(enum sim_replay_kind k)
 {
-	return (unsigned)k < SIM_REPLAY_NR_KINDS ? kind_names[k] : "?";
+	return (unsigned int)k < SIM_REPLAY_NR_KINDS ? kind_names[k] : "?";
 }
 
 /* A VMRUN read, waiting for the VMRUN_PAGE records that follow it. */
@@ -157,7 +157,7 @@ static void apply_hsave(struct replay *rp, const struct snp_trace_event *ev)
 }
 
 /* A VMRUN the model ran and failed: #GP or VMEXIT_INVALID, the first one named. */
-static void vmrun_failed(struct replay *rp, unsigned cpu, const struct pending_run *p,
+static void vmrun_failed(struct replay *rp, unsigned int cpu, const struct pending_run *p,
 			 const struct snp_vmrun_result *res)
 {
 	struct sim_replay_result *r = rp->r;
@@ -170,7 +170,7 @@ static void vmrun_failed(struct replay *rp, unsigned cpu, const struct pending_r
 		 res->exc.vector == SNP_EXC_GP ? "#GP" : "VMEXIT_INVALID");
 }
 
-static void vmrun_refused(struct replay *rp, unsigned cpu, const struct pending_run *p, int ret)
+static void vmrun_refused(struct replay *rp, unsigned int cpu, const struct pending_run *p, int ret)
 {
 	if (ret == SNP_ERANGE)
 		refuse(rp, "VMRUN on CPU %u names a page outside the trace's memory", cpu);
@@ -188,7 +188,7 @@ static void vmrun_refused(struct replay *rp, unsigned cpu, const struct pending_
  * SEV-ES (the VMSA is only read with SEV-ES enabled in the VMCB): the model
  * then checks it Hypervisor-Owned, as Table 15-41 says for non-SNP guests.
  */
-static void commit_run(struct replay *rp, unsigned cpu)
+static void commit_run(struct replay *rp, unsigned int cpu)
 {
 	struct pending_run *p = &rp->pend[cpu];
 	uint64_t now = rp->rec;
@@ -219,9 +219,9 @@ static void commit_run(struct replay *rp, unsigned cpu)
 static void commit_pending(struct replay *rp)
 {
 	for (;;) {
-		unsigned best = SNP_TRACE_MAX_CPUS;
+		unsigned int best = SNP_TRACE_MAX_CPUS;
 
-		for (unsigned c = 0; c < rp->info->nr_cpus; c++)
+		for (unsigned int c = 0; c < rp->info->nr_cpus; c++)
 			if (rp->pend[c].on && (best == SNP_TRACE_MAX_CPUS ||
 					       rp->pend[c].seq < rp->pend[best].seq))
 				best = c;
@@ -270,14 +270,14 @@ static void apply_vmexit(struct replay *rp, const struct snp_trace_event *ev)
 
 /* ---- TLB flushes -------------------------------------------------------------------- */
 
-static void flush_all(struct replay *rp, unsigned cpu)
+static void flush_all(struct replay *rp, unsigned int cpu)
 {
 	snp_tlb_flush_all(rp->m, cpu);
 	rp->r->flushes_applied++;
 }
 
 /* INVLPG of a recorded address: only a direct-map address can drop a direct-map entry. */
-static void flush_va(struct replay *rp, unsigned cpu, uint64_t va)
+static void flush_va(struct replay *rp, unsigned int cpu, uint64_t va)
 {
 	uint64_t off = va - rp->info->direct_map_base;
 
@@ -397,7 +397,7 @@ static void on_fault(struct replay *rp, const struct snp_trace_event *ev, snp_sp
 	r->faults++;
 	r->spurious += f.spurious;
 	r->real += !f.spurious;
-	r->by_rule[(unsigned)f.rule < SNP_RULE_NR ? f.rule : SNP_RULE_NONE]++;
+	r->by_rule[(unsigned int)f.rule < SNP_RULE_NR ? f.rule : SNP_RULE_NONE]++;
 	kind = fault_kind(rp, &f, &h, &have);
 	r->by_kind[kind]++;
 	if (fn) {

@@ -73,7 +73,7 @@ const char *sim_repro_base_name(enum sim_repro_base b)
 }
 
 /* The page CPU 0's order-0 UNMOVABLE list offers @index allocations from now. */
-static snp_pfn_t offered(const struct mm_host *mm, unsigned index)
+static snp_pfn_t offered(const struct mm_host *mm, unsigned int index)
 {
 	snp_pfn_t pfn;
 
@@ -115,14 +115,12 @@ static int prepare_host(struct kvm_host *host, struct sim_repro_result *r)
 	signed char mt[REPRO_PAGEBLOCKS];   /* each pageblock's type before the slab work */
 	int vm;
 
-	mm_set_cpu(mm, 1);
-	for (unsigned i = 0; i < REPRO_PAGE_CACHE; i++)
-		if (!mm_alloc_pages(mm, MM_GFP_HIGHUSER_MOVABLE, 0))
+	for (unsigned int i = 0; i < REPRO_PAGE_CACHE; i++)   /* page cache, read on CPU 1 */
+		if (!mm_alloc_pages(mm, 1, MM_GFP_HIGHUSER_MOVABLE, 0))
 			return SNP_ENOMEM;
 	vm = repro_vm(host);
 	if (vm < 0)
 		return vm;
-	mm_set_cpu(mm, 0);
 	for (snp_pfn_t pb = 0; pb < REPRO_PAGEBLOCKS; pb++)
 		mt[pb] = (signed char)mm_pageblock_migratetype(mm, pb * SNP_PTRS_PER_PMD);
 	r->offered_at = REPRO_BEFORE_VMCB;
@@ -131,7 +129,7 @@ static int prepare_host(struct kvm_host *host, struct sim_repro_result *r)
 		if (r->offered_pfn != MM_PFN_INVALID && snp_pfn_2m_aligned(r->offered_pfn) &&
 		    stolen(mm, mt, r->offered_pfn))
 			return vm;
-		if (!mm_alloc_pages(mm, MM_GFP_KERNEL, 0))
+		if (!mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0))
 			return SNP_ENOMEM;
 	}
 	return SNP_ENOENT;
@@ -199,7 +197,7 @@ static const char *fate(const struct snp_alloc_call *c, snp_pfn_t pfn)
 {
 	if (pfn == c->returned)
 		return "kept as the VMCB";
-	for (unsigned i = 0; i < c->nr_set_aside && i < SNP_ALLOC_CALL_MAX; i++)
+	for (unsigned int i = 0; i < c->nr_set_aside && i < SNP_ALLOC_CALL_MAX; i++)
 		if (c->set_aside[i] == pfn)
 			return "set aside in node 0's pool";
 	return "freed";
@@ -211,7 +209,7 @@ static void step_vmcb_sieve(struct sim_repro_result *r)
 	char list[SIM_REPRO_TEXT / 2] = "", a[48];
 	size_t n = 0;
 
-	for (unsigned i = 0; i < c->nr_taken && i < SNP_ALLOC_CALL_MAX && n < sizeof(list); i++)
+	for (unsigned int i = 0; i < c->nr_taken && i < SNP_ALLOC_CALL_MAX && n < sizeof(list); i++)
 		if (c->taken_order[i])   /* its fallback: upstream's order-1 method */
 			n += (size_t)snprintf(list + n, sizeof(list) - n, "%sorder-1 block 0x%llx-0x%llx, "
 					      "split: 0x%llx %s, 0x%llx %s", i ? "; " : "",
@@ -233,7 +231,7 @@ static enum sim_repro_base base_state(struct kvm_host *host, const struct sim_re
 
 	if (r->region_pfn == r->vmcb_pfn)
 		return SIM_REPRO_BASE_VMCB;
-	for (unsigned i = 0; i < r->vmcb_call.nr_set_aside && i < SNP_ALLOC_CALL_MAX; i++)
+	for (unsigned int i = 0; i < r->vmcb_call.nr_set_aside && i < SNP_ALLOC_CALL_MAX; i++)
 		if (r->vmcb_call.set_aside[i] == r->region_pfn)
 			return SIM_REPRO_BASE_SET_ASIDE;
 	if (r->region_pfn == r->write_pfn)
@@ -250,8 +248,7 @@ static void other_process(struct kvm_host *host, struct sim_repro_result *r)
 	struct page *p;
 	char a[48];
 
-	mm_set_cpu(mm, 0);
-	p = mm_alloc_pages(mm, MM_GFP_KERNEL, 0);   /* UNMOVABLE, as KVM's pages */
+	p = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0);   /* UNMOVABLE, as KVM's pages */
 	r->write_pfn = p ? mm_page_to_pfn(mm, p) : MM_PFN_INVALID;
 	r->same_region = p && region_of(r->write_pfn) == r->region_pfn;
 	r->base = base_state(host, r);
@@ -272,7 +269,7 @@ static void other_process(struct kvm_host *host, struct sim_repro_result *r)
 	     r->write_ret == 0 ? "no fault" :
 	     r->have_fault && r->fault.spurious ? "spurious RMP violation #PF" : "RMP violation #PF");
 	if (p)
-		mm_free_pages(mm, p, 0);
+		mm_free_pages(mm, 0, p, 0);
 }
 
 /* Step 1: KVM creates the vCPU; what the strategy did with the page on offer. */
@@ -308,7 +305,7 @@ int sim_repro_run(const struct snp_profile *profile, enum snp_alloc_strategy str
 	struct kvm_host *host;
 	int vm, ret;
 
-	if (!profile || !r || (unsigned)strategy >= SNP_ALLOC_NR_STRATEGIES)
+	if (!profile || !r || (unsigned int)strategy >= SNP_ALLOC_NR_STRATEGIES)
 		return SNP_EINVAL;
 	memset(r, 0, sizeof(*r));
 	r->profile = profile->name;

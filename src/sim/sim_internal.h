@@ -14,8 +14,8 @@
  * vcpu_cpus[], nested state for each if asked, then launch it.
  * Returns 0 or the first negative error.
  */
-int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const unsigned *vcpu_cpus,
-		 unsigned nr_vcpus, bool nested);
+int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const unsigned int *vcpu_cpus,
+		 unsigned int nr_vcpus, bool nested);
 
 /*
  * In an array sorted by a leading uint64_t address (each element @stride

@@ -203,7 +203,7 @@ static int rec_error(struct snp_trace *t, const char *fmt, ...)
 	return SNP_EINVAL;
 }
 
-static bool type_has_cpu(unsigned type)
+static bool type_has_cpu(unsigned int type)
 {
 	return type != SNP_TR_SYM && type != SNP_TR_STR && type != SNP_TR_END;
 }

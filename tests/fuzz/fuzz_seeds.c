@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: fuzz_seeds DIR\n");
 		return 2;
 	}
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned int i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "%s/changelog-%u.trace", argv[1], i);
 		tu_write_changelog(path, levels[i]);
 	}

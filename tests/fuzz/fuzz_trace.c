@@ -53,7 +53,7 @@ static uint64_t sum(const uint64_t *v, size_t n)
 
 /* The counts of a finished replay add up, and agree with the summary. */
 static void check_result(const struct sim_replay_result *r, const struct snp_trace_summary *s,
-			 unsigned max_reports)
+			 unsigned int max_reports)
 {
 	uint64_t ff = 0, fs = 0, fst = 0;
 
@@ -74,7 +74,7 @@ static void check_result(const struct sim_replay_result *r, const struct snp_tra
 	CHECK(ff == r->faults && fs == r->spurious && fst == r->stores);
 	CHECK(r->records == s->records && r->stores == s->stores && r->vmruns == s->vmruns &&
 	      r->vmexits == s->vmexits && r->flushes == s->flushes);
-	for (unsigned i = 0; i < r->nr_reports; i++)
+	for (unsigned int i = 0; i < r->nr_reports; i++)
 		CHECK(r->reports[i].fault.rule != SNP_RULE_NONE);
 }
 
