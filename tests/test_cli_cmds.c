@@ -316,8 +316,9 @@ static void test_simulate_bad_input(void)
 
 static void test_bench_json_contract(void)
 {
-	struct jl *doc = run_json("bench --json --pairs 20000 --accesses 20000 --scale-mem 1G "
-				  "--scale-vms 4 --scale-vcpus 3 --mc-trials 2 --mc-mem 128M");
+	struct jl *doc = run_json("bench --json --pairs 20000 --accesses 20000 --access-reps 3 "
+				  "--scale-mem 1G --scale-vms 4 --scale-vcpus 3 --mc-trials 2 "
+				  "--mc-mem 128M");
 	const struct jl *alloc = jl_get(doc, "alloc"), *sim = jl_get(doc, "sim"),
 			*scale = jl_get(doc, "scale"), *mc = jl_get(doc, "montecarlo");
 
@@ -351,6 +352,15 @@ static void test_bench_json_contract(void)
 	KEXPECT(num(sim, "hit_accesses_per_s") > 0);
 	KEXPECT(num(sim, "miss_accesses_per_s") > 0);
 	KEXPECT(num(sim, "miss_to_hit") > 0);
+	/* the medians of --access-reps interleaved repetitions, within their spread */
+	KEXPECT_EQ(num(sim, "reps"), 3);
+	KEXPECT(num(sim, "hit_min") <= num(sim, "hit_accesses_per_s") &&
+		num(sim, "hit_accesses_per_s") <= num(sim, "hit_max"));
+	KEXPECT(num(sim, "miss_min") <= num(sim, "miss_accesses_per_s") &&
+		num(sim, "miss_accesses_per_s") <= num(sim, "miss_max"));
+	KEXPECT(fabs(num(sim, "miss_to_hit") - num(sim, "miss_accesses_per_s") /
+		     num(sim, "hit_accesses_per_s")) < 1e-3 * num(sim, "miss_to_hit"));
+	KEXPECT(num(sim, "ratio_min") <= num(sim, "ratio_max"));
 	KASSERT(mc != NULL);
 	KEXPECT_EQ(num(mc, "trials"), 2);
 	KEXPECT_EQ(num(mc, "strategies"), 3);
@@ -373,6 +383,8 @@ static void test_bench_bad_input(void)
 	EXPECT_USAGE_ERROR("bench --scale-vms 0", "--scale-vms");
 	EXPECT_USAGE_ERROR("bench --scale-vcpus 65", "--scale-vcpus");
 	EXPECT_USAGE_ERROR("bench --mc-trials 0", "--mc-trials");
+	EXPECT_USAGE_ERROR("bench --access-reps 0", "1..101");
+	EXPECT_USAGE_ERROR("bench --access-reps 102", "--access-reps");
 	EXPECT_USAGE_ERROR("bench --mc-mem 65M", "--mc-mem");
 	EXPECT_USAGE_ERROR("bench --json extra", "extra");
 }

@@ -67,13 +67,25 @@ struct sim_bench_alloc_config {
 /* Cost of naive, upstream and sieve on one aged host: out[SNP_ALLOC_NR_STRATEGIES]. */
 int sim_bench_alloc_run(const struct sim_bench_alloc_config *cfg, struct sim_bench_alloc *out);
 
+/* Checked host writes per second, median of the repetitions, and their spread. */
 struct sim_bench_access {
 	double hit_accesses_per_s;    /* checked host writes that hit the TLB */
 	double miss_accesses_per_s;   /* checked host writes that walk and fill */
-	uint64_t hit_accesses, miss_accesses;
+	double hit_min, hit_max;      /* the slowest and fastest repetition, accesses/s */
+	double miss_min, miss_max;
+	double miss_to_hit;           /* the ratio of the medians */
+	double ratio_min, ratio_max;  /* miss/hit of each repetition's adjacent pair */
+	unsigned int reps;
+	uint64_t hit_accesses, miss_accesses;   /* per repetition */
 };
-/* Host-access speed of the modeled MMU on a 16 GiB, 2-CPU machine. */
-int sim_bench_access_run(uint64_t accesses, struct sim_bench_access *out);
+/*
+ * Host-access speed of the modeled MMU on a 16 GiB, 2-CPU machine: reps
+ * repetitions (0 = 9, at most SIM_BENCH_MAX_REPS) of accesses TLB hits then
+ * accesses TLB misses, interleaved so that a busy spell of a shared machine
+ * falls on both paths alike, after one untimed warm-up pair.
+ */
+#define SIM_BENCH_MAX_REPS 101
+int sim_bench_access_run(uint64_t accesses, unsigned int reps, struct sim_bench_access *out);
 
 /* Monotonic time in seconds, and peak RSS of this process in bytes (0 if unknown). */
 double sim_now(void);

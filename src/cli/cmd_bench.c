@@ -14,6 +14,7 @@ struct bench_opts {
 	bool json;
 	uint64_t pairs;
 	uint64_t accesses;
+	uint64_t access_reps;
 	uint64_t scale_mem;
 	uint64_t scale_vms;
 	uint64_t scale_vcpus;
@@ -35,6 +36,11 @@ static int set_pairs(void *ctx, const char *v)
 static int set_accesses(void *ctx, const char *v)
 {
 	return cli_parse_u64(v, 1000, 1000000000, &((struct bench_opts *)ctx)->accesses);
+}
+
+static int set_access_reps(void *ctx, const char *v)
+{
+	return cli_parse_u64(v, 1, SIM_BENCH_MAX_REPS, &((struct bench_opts *)ctx)->access_reps);
 }
 
 static int set_scale_mem(void *ctx, const char *v)
@@ -62,15 +68,19 @@ static int set_mc_mem(void *ctx, const char *v)
 	return cli_parse_size(v, 64 * SNP_MiB, 64 * SNP_GiB, &((struct bench_opts *)ctx)->mc_mem);
 }
 
-/* The text of --scale-vms's range below names this limit. */
+/* The texts of --scale-vms's and --access-reps's ranges below name these limits. */
+_Static_assert(SIM_BENCH_MAX_REPS == 101, "update --access-reps's valid range");
 _Static_assert(SIM_SCALE_MAX_VMS == 1018, "update --scale-vms's valid range");
 
 static const struct cli_option bench_options[] = {
 	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
 	{ "pairs", true, set_pairs, "N", "alloc+free pairs per strategy (default 400000)",
 	  "1000..100000000" },
-	{ "accesses", true, set_accesses, "N", "host accesses per MMU path (default 2000000)",
-	  "1000..1000000000" },
+	{ "accesses", true, set_accesses, "N",
+	  "host accesses per MMU path and repetition (default 2000000)", "1000..1000000000" },
+	{ "access-reps", true, set_access_reps, "N",
+	  "repetitions of the MMU paths, hit and miss interleaved; medians reported (default 9)",
+	  "1..101" },
 	{ "scale-mem", true, set_scale_mem, "SIZE", "modeled memory of the scale run (default 1T)",
 	  "64M..4T, a multiple of 4M, within this machine's memory" },
 	{ "scale-vms", true, set_scale_vms, "N", "VMs of the scale run (default 256)",
@@ -131,6 +141,36 @@ static void json_alloc(struct json *j, const struct sim_bench_alloc *a)
 	json_arr_end(j);
 }
 
+static void print_access(const struct sim_bench_access *a)
+{
+	printf("\nModeled MMU, checked host writes through the 1GB direct map, median of %u\n"
+	       "repetitions of %llu accesses each, hit and miss interleaved (slowest..fastest):\n",
+	       a->reps, (unsigned long long)a->hit_accesses);
+	printf("  TLB hit:  %12.0f accesses/s (%.0f..%.0f)\n", a->hit_accesses_per_s, a->hit_min,
+	       a->hit_max);
+	printf("  TLB miss: %12.0f accesses/s (%.0f..%.0f; walk, fill, RMP check)\n",
+	       a->miss_accesses_per_s, a->miss_min, a->miss_max);
+	printf("  miss/hit: %12.3f (ratio of the medians; per repetition %.3f..%.3f)\n",
+	       a->miss_to_hit, a->ratio_min, a->ratio_max);
+}
+
+static void json_access(struct json *j, const struct sim_bench_access *a)
+{
+	json_obj_begin(j, "sim");
+	json_u64(j, "reps", a->reps);
+	json_u64(j, "accesses", a->hit_accesses);
+	json_double(j, "hit_accesses_per_s", a->hit_accesses_per_s);
+	json_double(j, "hit_min", a->hit_min);
+	json_double(j, "hit_max", a->hit_max);
+	json_double(j, "miss_accesses_per_s", a->miss_accesses_per_s);
+	json_double(j, "miss_min", a->miss_min);
+	json_double(j, "miss_max", a->miss_max);
+	json_double(j, "miss_to_hit", a->miss_to_hit);
+	json_double(j, "ratio_min", a->ratio_min);
+	json_double(j, "ratio_max", a->ratio_max);
+	json_obj_end(j);
+}
+
 static void print_mc(const struct sim_mc_config *mc, const struct sim_bench_mc *b)
 {
 	char mem[32];
@@ -164,7 +204,8 @@ int cmd_bench(int argc, char **argv)
 		"host (ns per alloc+free and ratio to naive), order-1 blocks broken per 1,000\n"
 		"allocations, the modeled MMU's checked host accesses per second (TLB hit and\n"
 		"miss), and a scale run (modeled host size, VMs, vCPUs, seconds, peak RSS).\n";
-	struct bench_opts o = { .pairs = 400000, .accesses = 2000000, .scale_mem = SNP_TiB,
+	struct bench_opts o = { .pairs = 400000, .accesses = 2000000, .access_reps = 9,
+				.scale_mem = SNP_TiB,
 				.scale_vms = 256, .scale_vcpus = 2, .mc_trials = 8,
 				.mc_mem = 2 * SNP_GiB };
 	struct sim_mc_config mc;
@@ -191,7 +232,7 @@ int cmd_bench(int argc, char **argv)
 	ret = sim_bench_alloc_run(&acfg, alloc);
 	if (ret)
 		return cli_fail("bench", "allocator benchmark failed: %s", snp_error_text(ret));
-	ret = sim_bench_access_run(o.accesses, &acc);
+	ret = sim_bench_access_run(o.accesses, (unsigned int)o.access_reps, &acc);
 	if (ret)
 		return cli_fail("bench", "MMU benchmark failed: %s", snp_error_text(ret));
 	sim_mc_config_init(&mc);
@@ -205,10 +246,7 @@ int cmd_bench(int argc, char **argv)
 		return cli_fail("bench", "scale run failed: %s (lower --scale-vms or --scale-mem)", snp_error_text(ret));
 	if (!o.json) {
 		print_alloc(alloc);
-		printf("\nModeled MMU, checked host writes through the 1GB direct map:\n");
-		printf("  TLB hit:  %12.0f accesses/s\n  TLB miss: %12.0f accesses/s (walk, fill, RMP check)\n"
-		       "  miss/hit: %12.3f\n", acc.hit_accesses_per_s, acc.miss_accesses_per_s,
-		       acc.miss_accesses_per_s / acc.hit_accesses_per_s);
+		print_access(&acc);
 		print_mc(&mc, &mcb);
 		printf("\nScale run: %s modeled, %llu VMs, %llu vCPUs, %.2f s, peak RSS %s\n",
 		       cli_fmt_size(scale.mem_bytes, (char[32]){ 0 }, 32), (unsigned long long)scale.vms,
@@ -219,11 +257,7 @@ int cmd_bench(int argc, char **argv)
 	json_init(&j, stdout);
 	json_obj_begin(&j, NULL);
 	json_alloc(&j, alloc);
-	json_obj_begin(&j, "sim");
-	json_double(&j, "hit_accesses_per_s", acc.hit_accesses_per_s);
-	json_double(&j, "miss_accesses_per_s", acc.miss_accesses_per_s);
-	json_double(&j, "miss_to_hit", acc.miss_accesses_per_s / acc.hit_accesses_per_s);
-	json_obj_end(&j);
+	json_access(&j, &acc);
 	json_mc(&j, &mcb);
 	json_obj_begin(&j, "scale");
 	json_u64(&j, "mem_bytes", scale.mem_bytes);

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SNP_PMDS_PER_PUD 512
 
 static uint8_t *dmap_alloc_pmd(enum snp_map_size leaf)
 {
@@ -60,16 +59,6 @@ void snp_dmap_free(struct snp_dmap *d)
 		free(d->pmd[i]);
 	free(d->pmd);
 	d->pmd = NULL;
-}
-
-/* Leaf size of the direct-map translation of physical address pa (in memory). */
-enum snp_map_size snp_dmap_leaf(const struct snp_dmap *d, snp_spa_t pa)
-{
-	const uint8_t *pmd = d->pmd[pa >> SNP_PUD_SHIFT];
-
-	if (!pmd)
-		return SNP_MAP_1G;
-	return (enum snp_map_size)pmd[(pa >> SNP_PMD_SHIFT) & (SNP_PMDS_PER_PUD - 1)];
 }
 
 static int va_to_pa(const struct snp_machine *m, uint64_t va, snp_spa_t *pa)

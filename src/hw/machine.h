@@ -23,6 +23,7 @@ struct snp_tlb {
 	uint32_t *index;  /* slot + 1 of the entry hashed here, 0 empty */
 	uint32_t *home;   /* per slot: its entry's hash (first index position it may take) */
 	uint32_t *pos;    /* per slot: the index position holding it while valid */
+	uint64_t *key;    /* per slot: its entry's key (tlb.c, tlb_key) while valid */
 	unsigned int index_bits;
 	unsigned int nr;
 	unsigned int nr_valid;
@@ -61,6 +62,8 @@ struct snp_cpu {
  * 2MB region.  A 2MB region split to 4K is uniformly 4K (a PMD split fills
  * the whole page table), so no per-4K state exists.
  */
+#define SNP_PMDS_PER_PUD 512   /* 2M leaves under one 1G entry */
+
 struct snp_dmap {
 	uint64_t nr_1g;
 	uint8_t **pmd;
@@ -101,14 +104,24 @@ int snp_tlb_init(struct snp_tlb *tlb, unsigned int nr);
 size_t snp_tlb_storage_bytes(const struct snp_tlb *tlb);
 void snp_tlb_free(struct snp_tlb *tlb);
 int snp_tlb_find(const struct snp_tlb *tlb, uint64_t va);
-void snp_tlb_fill(struct snp_tlb *tlb, const struct snp_tlb_entry *e);
+struct snp_tlb_entry *snp_tlb_fill(struct snp_tlb *tlb, uint64_t base, enum snp_map_size size);
 void snp_tlb_drop(struct snp_tlb *tlb, int idx);
 void snp_tlb_flush_range_all(struct snp_machine *m, uint64_t va, uint64_t len);
 
 /* directmap.c */
 int snp_dmap_init(struct snp_dmap *d, uint64_t mem_bytes, enum snp_map_size boot);
 void snp_dmap_free(struct snp_dmap *d);
-enum snp_map_size snp_dmap_leaf(const struct snp_dmap *d, snp_spa_t pa);
+
+/* Leaf size of the direct-map translation of physical address pa (in memory).
+ * Inline: every TLB miss of a host access walks it. */
+static inline enum snp_map_size snp_dmap_leaf(const struct snp_dmap *d, snp_spa_t pa)
+{
+	const uint8_t *pmd = d->pmd[pa >> SNP_PUD_SHIFT];
+
+	if (!pmd)
+		return SNP_MAP_1G;
+	return (enum snp_map_size)pmd[(pa >> SNP_PMD_SHIFT) & (SNP_PMDS_PER_PUD - 1)];
+}
 
 /* mmu.c */
 struct snp_fault_record *snp_fault_new(struct snp_machine *m);

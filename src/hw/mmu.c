@@ -22,6 +22,7 @@
  *    a read filled re-checks (as the page walk that sets the dirty bit).
  */
 #include "machine.h"
+#include "rmp_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,24 +297,31 @@ char *snp_fault_format(const struct snp_fault_record *r, char *buf, size_t len)
  * Returns the rule that fires, SNP_RULE_NONE if the access may proceed.
  * Reads meet the in-use rules only with inuse_reads_fault (an assumption
  * either way: the changelog of LINUX 75253db41a46 says "accesses").
+ *
+ * This runs on every TLB fill, so it reads the RMP inline (rmp_internal.h):
+ * the 2MB ownership check is the region's assigned count, and when the
+ * region's summary counts hold no in-use (or counting locked) entry, neither
+ * in-use rule can fire, pfn's nor the erratum's base entry: one read of the
+ * region decides the common case in O(1).  pfn is in range (host_access).
  */
 static enum snp_fault_rule host_rmp_check(const struct snp_machine *m, snp_pfn_t pfn,
 					  enum snp_map_size leaf, bool write)
 {
-	const struct snp_profile *p = snp_rmp_profile(m->rmp);
+	const struct snp_rmp *rmp = m->rmp;
+	const struct snp_profile *p = &rmp->profile;
+	const struct rmp_region *r = rmp_region_of(rmp, pfn);
 	bool huge = leaf != SNP_MAP_4K;
-	bool inuse_checked = write || p->inuse_reads_fault;
 	snp_pfn_t base = pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
 
-	if (write) {
-		if (huge && !snp_rmp_hv_owned_2m(m->rmp, pfn))
-			return SNP_RULE_RMP_2M_NOT_HV_OWNED;
-		if (!huge && !snp_rmp_hv_owned_4k(m->rmp, pfn))
-			return SNP_RULE_RMP_4K_NOT_HV_OWNED;
-	}
-	if (inuse_checked && !p->hv_inuse_wr_allowed && snp_rmp_inuse(m->rmp, pfn))
+	if (write && huge && r->nr_assigned)
+		return SNP_RULE_RMP_2M_NOT_HV_OWNED;
+	if (write && !huge && (rmp_lo(rmp, pfn) & RMPE_ASSIGNED))
+		return SNP_RULE_RMP_4K_NOT_HV_OWNED;
+	if ((!write && !p->inuse_reads_fault) || !rmp_region_inuse_possible(rmp, r))
+		return SNP_RULE_NONE;
+	if (!p->hv_inuse_wr_allowed && rmp_entry_inuse(rmp, pfn))
 		return write ? SNP_RULE_INUSE_WRITE : SNP_RULE_INUSE_READ;
-	if (huge && snp_profile_erratum(p) && inuse_checked && snp_rmp_inuse(m->rmp, base))
+	if (huge && snp_profile_erratum(p) && rmp_entry_inuse(rmp, base))
 		return SNP_RULE_ERRATUM_2M_BASE_INUSE;
 	return SNP_RULE_NONE;
 }
@@ -394,15 +402,12 @@ static void record_host_fault(struct snp_machine *m, unsigned int cpu, uint64_t 
 static void tlb_fill_host(struct snp_tlb *tlb, uint64_t va, enum snp_map_size leaf, bool write)
 {
 	uint64_t mask = leaf == SNP_MAP_4K ? SNP_PAGE_SIZE - 1 : SNP_PMD_SIZE - 1;
-	struct snp_tlb_entry e = {
-		.va = va & ~mask,
-		.pa = (va & ~mask) - SNP_PAGE_OFFSET,
-		.size = leaf == SNP_MAP_4K ? SNP_MAP_4K : SNP_MAP_2M,
-		.leaf = leaf,
-		.write_checked = write,
-	};
+	struct snp_tlb_entry *e = snp_tlb_fill(tlb, va & ~mask,
+					       leaf == SNP_MAP_4K ? SNP_MAP_4K : SNP_MAP_2M);
 
-	snp_tlb_fill(tlb, &e);
+	e->pa = (va & ~mask) - SNP_PAGE_OFFSET;
+	e->leaf = leaf;
+	e->write_checked = write;
 }
 
 /* A host access; leaf_miss is the leaf a TLB miss walks to (the direct map's when < 0). */
@@ -422,7 +427,7 @@ static int host_access(struct snp_machine *m, unsigned int cpu, uint64_t va, boo
 		return SNP_EINVAL;
 	if (va < SNP_PAGE_OFFSET || va - SNP_PAGE_OFFSET >= m->mem_bytes)
 		return SNP_ERANGE;
-	p = snp_rmp_profile(m->rmp);
+	p = &m->rmp->profile;
 	tlb = &m->cpu[cpu].tlb;
 	idx = snp_tlb_find(tlb, va);
 	if (idx >= 0) {

@@ -314,14 +314,9 @@ bool snp_rmp_hv_owned_2m(const struct snp_rmp *rmp, snp_pfn_t pfn)
 
 bool snp_rmp_inuse(const struct snp_rmp *rmp, snp_pfn_t pfn)
 {
-	uint64_t lo;
-
 	if (!rmp || !rmp_pfn_valid(rmp, pfn))
 		return false;
-	lo = rmp_lo(rmp, pfn);
-	if (lo & RMPE_INUSE)
-		return true;
-	return rmp->profile.rmpupdate_transient_inuse && (lo & RMPE_LOCKED);
+	return rmp_entry_inuse(rmp, pfn);
 }
 
 unsigned int snp_rmp_2m_nr_assigned(const struct snp_rmp *rmp, snp_pfn_t pfn)

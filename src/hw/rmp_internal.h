@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * rmp_internal.h - storage of the modeled RMP, shared by the files of src/hw
- * that implement instructions on it (rmp.c, rmp_insn.c, rmp_fw.c).
+ * that implement instructions on it (rmp.c, rmp_insn.c, rmp_fw.c) and by the
+ * host access checks of mmu.c, which read it inline on every TLB fill.
  *
  * Layout (docs/MODEL.md, "Storage"): an index with one 16-byte slot per 2MB
  * region of modeled memory, allocated zeroed up front (calloc of a large size
@@ -84,6 +85,26 @@ static inline uint64_t rmp_lo(const struct snp_rmp *rmp, snp_pfn_t pfn)
 	const struct rmp_raw *e = rmp_peek(rmp, pfn);
 
 	return e ? e->lo : 0;
+}
+
+/*
+ * rmp_region_inuse_possible() - may any entry of region r count as in-use?
+ * O(1) from the summary counts: no entry marked by VMRUN, and none locked
+ * by an RMPUPDATE in flight where rmpupdate_transient_inuse makes a lock
+ * count.  False means no in-use check in the region can fire, so a TLB fill
+ * (mmu.c) skips the per-entry reads, the base entry's included.
+ */
+static inline bool rmp_region_inuse_possible(const struct snp_rmp *rmp, const struct rmp_region *r)
+{
+	return r->nr_inuse || (rmp->profile.rmpupdate_transient_inuse && r->nr_locked);
+}
+
+/* snp_rmp_inuse() for a pfn the caller knows is in range. */
+static inline bool rmp_entry_inuse(const struct snp_rmp *rmp, snp_pfn_t pfn)
+{
+	uint64_t lo = rmp_lo(rmp, pfn);
+
+	return (lo & RMPE_INUSE) || (rmp->profile.rmpupdate_transient_inuse && (lo & RMPE_LOCKED));
 }
 
 /* The entry of pfn, allocating its region's entries; NULL on out of memory. */

@@ -41,20 +41,18 @@ static int tlb_index_find(const struct snp_tlb *tlb, uint64_t key)
 {
 	unsigned int mask = tlb_index_mask(tlb);
 
-	for (unsigned int i = tlb_hash(tlb, key); tlb->index[i]; i = (i + 1) & mask) {
-		const struct snp_tlb_entry *e = &tlb->e[tlb->index[i] - 1];
-
-		if (tlb_key(e->va, e->size) == key)
+	for (unsigned int i = tlb_hash(tlb, key); tlb->index[i]; i = (i + 1) & mask)
+		if (tlb->key[tlb->index[i] - 1] == key)
 			return (int)tlb->index[i] - 1;
-	}
 	return -1;
 }
 
-static void tlb_index_insert(struct snp_tlb *tlb, unsigned int slot)
+static void tlb_index_insert(struct snp_tlb *tlb, unsigned int slot, uint64_t key)
 {
 	unsigned int mask = tlb_index_mask(tlb);
-	unsigned int i = tlb_hash(tlb, tlb_key(tlb->e[slot].va, tlb->e[slot].size));
+	unsigned int i = tlb_hash(tlb, key);
 
+	tlb->key[slot] = key;
 	tlb->home[slot] = i;
 	while (tlb->index[i])
 		i = (i + 1) & mask;
@@ -93,7 +91,7 @@ static void tlb_set_valid(struct snp_tlb *tlb, unsigned int slot, bool valid)
 		tlb->nr_valid++;
 		tlb->nr_valid_4k += tlb->e[slot].size == SNP_MAP_4K;
 		tlb->used[slot / 64] |= bit;
-		tlb_index_insert(tlb, slot);
+		tlb_index_insert(tlb, slot, tlb_key(tlb->e[slot].va, tlb->e[slot].size));
 	} else {
 		tlb->nr_valid--;
 		tlb->nr_valid_4k -= tlb->e[slot].size == SNP_MAP_4K;
@@ -126,7 +124,9 @@ int snp_tlb_init(struct snp_tlb *tlb, unsigned int nr)
 	tlb->index = calloc(1u << bits, sizeof(*tlb->index));
 	tlb->home = calloc(nr, sizeof(*tlb->home));
 	tlb->pos = calloc(nr, sizeof(*tlb->pos));
-	if (!nr || !tlb->e || !tlb->valid || !tlb->used || !tlb->index || !tlb->home || !tlb->pos) {
+	tlb->key = calloc(nr, sizeof(*tlb->key));
+	if (!nr || !tlb->e || !tlb->valid || !tlb->used || !tlb->index || !tlb->home || !tlb->pos ||
+	    !tlb->key) {
 		snp_tlb_free(tlb);
 		return SNP_ENOMEM;
 	}
@@ -138,7 +138,7 @@ int snp_tlb_init(struct snp_tlb *tlb, unsigned int nr)
 size_t snp_tlb_storage_bytes(const struct snp_tlb *tlb)
 {
 	return tlb->nr * (sizeof(*tlb->e) + sizeof(*tlb->valid) + sizeof(*tlb->home) +
-			  sizeof(*tlb->pos)) +
+			  sizeof(*tlb->pos) + sizeof(*tlb->key)) +
 	       ((tlb->nr + 63) / 64 + 1) * sizeof(*tlb->used) +
 	       ((size_t)1 << tlb->index_bits) * sizeof(*tlb->index);
 }
@@ -151,6 +151,7 @@ void snp_tlb_free(struct snp_tlb *tlb)
 	free(tlb->index);
 	free(tlb->home);
 	free(tlb->pos);
+	free(tlb->key);
 	memset(tlb, 0, sizeof(*tlb));
 }
 
@@ -172,18 +173,37 @@ int snp_tlb_find(const struct snp_tlb *tlb, uint64_t va)
 	return big;
 }
 
-/* Install e (it translates an address no entry does): prefer a free slot, else evict round-robin. */
-void snp_tlb_fill(struct snp_tlb *tlb, const struct snp_tlb_entry *e)
+/*
+ * Install an entry for the page or 2MB region at base (no entry translates
+ * it) and return it for the caller to complete (pa, leaf, write_checked):
+ * a free slot if any, else the round-robin victim, replaced in place.  Its
+ * slot stays valid and only the index moves, so a fill of a full TLB (every
+ * fill of a miss-heavy run) is one index removal and one insertion.  The
+ * caller writes the fields itself rather than handing over a struct: a
+ * struct built on the stack field by field and copied whole here stalled on
+ * store forwarding, the largest cost of the miss path.
+ */
+struct snp_tlb_entry *snp_tlb_fill(struct snp_tlb *tlb, uint64_t base, enum snp_map_size size)
 {
 	unsigned int slot = tlb_free_slot(tlb);
+	struct snp_tlb_entry *e;
 
-	if (slot == tlb->nr) {
-		slot = tlb->next;
-		tlb->next = (tlb->next + 1) % tlb->nr;
-		tlb_set_valid(tlb, slot, false);
+	if (slot < tlb->nr) {
+		e = &tlb->e[slot];
+		e->va = base;
+		e->size = size;
+		tlb_set_valid(tlb, slot, true);
+		return e;
 	}
-	tlb->e[slot] = *e;
-	tlb_set_valid(tlb, slot, true);
+	slot = tlb->next;
+	tlb->next = slot + 1 == tlb->nr ? 0 : slot + 1;
+	e = &tlb->e[slot];
+	tlb_index_remove(tlb, slot);
+	tlb->nr_valid_4k += (size == SNP_MAP_4K) - (e->size == SNP_MAP_4K);
+	e->va = base;
+	e->size = size;
+	tlb_index_insert(tlb, slot, tlb_key(base, size));
+	return e;
 }
 
 void snp_tlb_drop(struct snp_tlb *tlb, int idx)
