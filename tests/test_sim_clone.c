@@ -11,6 +11,7 @@
 #include <snpsafe/mm.h>
 #include <snpsafe/sim.h>
 
+#include <math.h>
 #include <string.h>
 
 static struct mm_host *x86_host(unsigned int cpus)
@@ -175,7 +176,78 @@ static void test_shared_estimates_within_intervals(void)
 	}
 }
 
+/* The estimator on known group totals, worked by hand. */
+static void test_design_effect_known_data(void)
+{
+	/* 2 groups, 30/100 and 10/100: p 0.2, between-group variance 0.01 over binomial 0.0008 */
+	double k2[] = { 30, 10 }, n2[] = { 100, 100 };
+	/* 4 groups alternating 5/50 and 15/50: 100 * 4/3 / 200^2 over 0.0008 */
+	double k4[] = { 5, 15, 5, 15 }, n4[] = { 50, 50, 50, 50 };
+	/* groups exactly at p: no spread beyond the binomial's, so 1 */
+	double keven[] = { 20, 20 }, none[] = { 0, 0 }, all[] = { 100, 100 };
+
+	KEXPECT(fabs(sim_design_effect(k2, n2, 2) - 12.5) < 1e-9);
+	KEXPECT(fabs(sim_design_effect(k4, n4, 4) - 100.0 * 4 / 3 / 40000 / 0.0008) < 1e-9);
+	KEXPECT_EQ(sim_design_effect(keven, n2, 2), 1.0);
+	KEXPECT_EQ(sim_design_effect(k2, n2, 1), 1.0);       /* one group: nothing to measure */
+	KEXPECT_EQ(sim_design_effect(none, n2, 2), 1.0);     /* p = 0 */
+	KEXPECT_EQ(sim_design_effect(all, all, 2), 1.0);     /* p = 1 */
+	KEXPECT_EQ(sim_design_effect(NULL, n2, 2), 1.0);
+}
+
+/*
+ * Shared ageing where it correlates results: at --age 90 on a 256M host the
+ * aged allocator decides most of naive's aligned pages (its aligned free
+ * fraction), so trials cloned from one allocator share them.  On seed 1 with
+ * 128 trials, 16 groups of 8: the design effect of both page rates exceeds 1
+ * and their intervals are wider than plain Wilson's on the same counts, by
+ * about the square root of the design effect; with age_share 1 the design
+ * effect is 1 and the intervals are plain Wilson's exactly.
+ */
+static void test_shared_ageing_widens_intervals(void)
+{
+	struct sim_mc_result shared[SNP_ALLOC_NR_STRATEGIES], per[SNP_ALLOC_NR_STRATEGIES];
+	struct sim_mc_config cfg;
+	double lo, hi, widen;
+	unsigned int n = 0;
+
+	small_config(&cfg, 1);
+	cfg.trials = 128;
+	cfg.age_pct = 90;
+	cfg.threads = 2;
+	cfg.strategies = 1u << SNP_ALLOC_NAIVE;
+	cfg.age_share = 8;
+	KASSERT_EQ(sim_mc_run(&cfg, shared, &n), 0);
+	cfg.age_share = 1;
+	KASSERT_EQ(sim_mc_run(&cfg, per, &n), 0);
+	ktap_log("age_share 8: aligned %llu/%llu deff %.3f [%.5f, %.5f]; exposed %llu/%llu deff %.3f",
+		 (unsigned long long)shared[0].aligned_sensitive_pages,
+		 (unsigned long long)shared[0].sensitive_pages, shared[0].aligned_deff,
+		 shared[0].aligned_ci_lo, shared[0].aligned_ci_hi,
+		 (unsigned long long)shared[0].exposed_aligned_pages,
+		 (unsigned long long)shared[0].exposed_pages, shared[0].exposed_deff);
+	KEXPECT(shared[0].aligned_deff > 1.5);
+	KEXPECT(shared[0].exposed_deff > 1.5);
+	sim_wilson_interval(shared[0].aligned_sensitive_pages, shared[0].sensitive_pages, 1.96, &lo, &hi);
+	widen = (shared[0].aligned_ci_hi - shared[0].aligned_ci_lo) / (hi - lo);
+	ktap_log("aligned interval %.3fx plain Wilson's, sqrt(deff) %.3f", widen,
+		 sqrt(shared[0].aligned_deff));
+	KEXPECT(shared[0].aligned_ci_lo < lo && shared[0].aligned_ci_hi > hi);
+	KEXPECT(widen > 0.7 * sqrt(shared[0].aligned_deff) && widen < 1.5 * sqrt(shared[0].aligned_deff));
+	sim_wilson_interval(shared[0].exposed_aligned_pages, shared[0].exposed_pages, 1.96, &lo, &hi);
+	KEXPECT(shared[0].exposed_ci_hi - shared[0].exposed_ci_lo > hi - lo);
+	/* unshared: no correction at all */
+	KEXPECT_EQ(per[0].aligned_deff, 1.0);
+	KEXPECT_EQ(per[0].exposed_deff, 1.0);
+	sim_wilson_interval(per[0].aligned_sensitive_pages, per[0].sensitive_pages, 1.96, &lo, &hi);
+	KEXPECT(per[0].aligned_ci_lo == lo && per[0].aligned_ci_hi == hi);
+	sim_wilson_interval(per[0].exposed_aligned_pages, per[0].exposed_pages, 1.96, &lo, &hi);
+	KEXPECT(per[0].exposed_ci_lo == lo && per[0].exposed_ci_hi == hi);
+}
+
 static const struct ktap_case cases[] = {
+	KTAP_CASE(test_design_effect_known_data),
+	KTAP_CASE(test_shared_ageing_widens_intervals),
 	KTAP_CASE(test_copy_state_is_exact),
 	KTAP_CASE(test_share1_equals_clone_off),
 	KTAP_CASE(test_shared_deterministic_across_threads),

@@ -231,6 +231,19 @@ struct sim_mc_result {
 /* Wilson score interval of k successes in n at z (1.96: 95%); lo = hi = 0 for n = 0. */
 void sim_wilson_interval(uint64_t k, uint64_t n, double z, double *lo, double *hi);
 
+/*
+ * sim_design_effect() - design effect of grouped trials on a rate K / N.
+ * @kg, @ng: per group, the successes and the draws of its trials summed
+ * @groups: how many (at least 2 for any spread to measure)
+ *
+ * The ratio estimator's between-group (cluster-robust) variance,
+ * groups / (groups - 1) * sum_g (kg - p ng)^2 / N^2 with p = K / N, over the
+ * binomial variance p (1 - p) / N of as many independent draws; at least 1,
+ * and 1 when there is nothing to measure (fewer than 2 groups, no draws,
+ * p = 0 or 1).  simulate divides k and n by it for the Wilson interval.
+ */
+double sim_design_effect(const double *kg, const double *ng, unsigned int groups);
+
 /* Run; out has room for SNP_ALLOC_NR_STRATEGIES results, *nr_out says how many. */
 int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned int *nr_out);
 

@@ -368,18 +368,37 @@ static void mc_rate_count(const struct mc_trial *tr, enum mc_rate rate, double *
 	}
 }
 
+double sim_design_effect(const double *kg, const double *ng, unsigned int groups)
+{
+	double K = 0, N = 0, p, vc = 0, vb;
+
+	if (!kg || !ng || groups < 2)
+		return 1;
+	for (unsigned int g = 0; g < groups; g++) {
+		K += kg[g];
+		N += ng[g];
+	}
+	if (!(N > 0) || K <= 0 || K >= N)
+		return 1;
+	p = K / N;
+	for (unsigned int g = 0; g < groups; g++)
+		vc += (kg[g] - p * ng[g]) * (kg[g] - p * ng[g]);
+	vc = vc * groups / (groups - 1) / (N * N);
+	vb = p * (1 - p) / N;
+	return vc > vb ? vc / vb : 1;
+}
+
 /*
  * The design effect of shared ageing on a rate: trials starting from one
- * aged allocator form a group; the ratio estimator's variance from the
- * groups' totals (the between-group, cluster-robust form) over the binomial
- * variance of as many independent draws, at least 1.  With one group there
- * is no spread to measure: the group's trial count, as if its trials were
- * one.  With no shared ageing, 1: the plain Wilson interval, as before.
+ * aged allocator form a group (sim_design_effect over the groups' totals).
+ * With one group there is no spread to measure: the group's trial count, as
+ * if its trials were one.  With no shared ageing, 1: the plain Wilson
+ * interval, as before.
  */
 static double mc_design_effect(const struct mc_shared *sh, unsigned int si, enum mc_rate rate)
 {
-	unsigned int g, ng = sh->nr_aged, trials = sh->cfg->trials;
-	double kg[64], nk[64], K = 0, N = 0, p, vc = 0, vb;
+	unsigned int ng = sh->nr_aged, trials = sh->cfg->trials;
+	double kg[64], nk[64];
 
 	if (ng < 1 || trials <= ng)
 		return 1;
@@ -390,23 +409,14 @@ static double mc_design_effect(const struct mc_shared *sh, unsigned int si, enum
 	memset(kg, 0, sizeof(kg));
 	memset(nk, 0, sizeof(nk));
 	for (unsigned int t = 0; t < trials; t++) {
+		unsigned int g = (t % sh->nr_aged) % ng;
 		double k, n;
 
 		mc_rate_count(&sh->trials[si * trials + t], rate, &k, &n);
-		g = (t % sh->nr_aged) % ng;
 		kg[g] += k;
 		nk[g] += n;
-		K += k;
-		N += n;
 	}
-	if (!(N > 0) || K <= 0 || K >= N)
-		return 1;
-	p = K / N;
-	for (g = 0; g < ng; g++)
-		vc += (kg[g] - p * nk[g]) * (kg[g] - p * nk[g]);
-	vc = vc * ng / (ng - 1) / (N * N);
-	vb = p * (1 - p) / N;
-	return vc > vb ? vc / vb : 1;
+	return sim_design_effect(kg, nk, ng);
 }
 
 /* Wilson 95% interval of k of n, over n / deff draws when ageing is shared. */
