@@ -71,6 +71,7 @@ struct kvm {
 	bool launched;
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 	unsigned int nr_vcpus;
+	unsigned int vcpu_end;     /* one past the highest vcpu id ever created: walks stop there */
 	struct kvm_guest_block *mem;
 	size_t nr_mem;
 };

@@ -197,6 +197,8 @@ int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigne
 		return ret;
 	}
 	kvm->vcpus[vcpu_id] = vcpu;
+	if (vcpu_id >= kvm->vcpu_end)
+		kvm->vcpu_end = vcpu_id + 1;
 	kvm->nr_vcpus++;
 	host->stats.vcpus_created++;
 	return 0;

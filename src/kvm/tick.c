@@ -118,7 +118,7 @@ static unsigned int collect_sensitive(const struct kvm_host *host, snp_pfn_t *ou
 		for (size_t v = 0; v < host->vms_cap; v++) {
 			const struct kvm *kvm = host->vms[v];
 
-			for (unsigned int i = 0; kvm && i < KVM_MAX_VCPUS && n + 4 <= max; i++) {
+			for (unsigned int i = 0; kvm && i < kvm->vcpu_end && n + 4 <= max; i++) {
 				const struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
 				if (vcpu && (vcpu->running_cpu >= 0) == (pass == 0))
@@ -236,7 +236,7 @@ static unsigned int collect_vcpus(const struct kvm_host *host, struct kvm_vcpu *
 	unsigned int n = 0;
 
 	for (size_t v = 0; v < host->vms_cap && n < max; v++)
-		for (unsigned int i = 0; host->vms[v] && i < KVM_MAX_VCPUS && n < max; i++)
+		for (unsigned int i = 0; host->vms[v] && i < host->vms[v]->vcpu_end && n < max; i++)
 			if (host->vms[v]->vcpus[i])
 				out[n++] = host->vms[v]->vcpus[i];
 	return n;
