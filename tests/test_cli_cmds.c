@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <math.h>
 
 #include <snpsafe/common.h>
@@ -244,6 +245,8 @@ static char *run_on_tty(const char *args)
 		ktap_skip("no pseudo-terminal");
 	fd = open(slave, O_RDWR | O_NOCTTY);
 	KASSERT(fd >= 0);
+	/* wide enough for every strategy's running interval on the progress line */
+	ioctl(fd, TIOCSWINSZ, &(struct winsize){ .ws_row = 24, .ws_col = 160 });
 	pid = fork();
 	KASSERT(pid >= 0);
 	if (!pid) {
@@ -272,12 +275,23 @@ static char *run_on_tty(const char *args)
 	return buf;
 }
 
-/* The progress bar shows on a terminal, and not with --json there. */
+/*
+ * The progress bar shows on a terminal, with each strategy's running
+ * exposed aligned fraction and interval, and not with --json there.
+ */
 static void test_simulate_progress_bar_on_tty_only(void)
 {
 	char *text = run_on_tty(SIM_SMALL " --trials 30"), *json = run_on_tty(SIM_SMALL " --json");
+	const char *last = strstr(text, "] 100% (90/90)");
 
-	KEXPECT(strstr(text, "] 100% (90/90)") != NULL);
+	KEXPECT(last != NULL);
+	if (last) {
+		const char *end = strstr(last, "\033[K");
+
+		KEXPECT(end && strstr(last, "exposed aligned 95%: naive ") < end);
+		KEXPECT(end && strstr(last, " upstream 0% [0%,") < end);
+		KEXPECT(end && strstr(last, " sieve 0% [0%,") < end);
+	}
 	KEXPECT(strstr(text, "Rates, Wilson 95% intervals") != NULL);
 	KEXPECT(strstr(json, "100%") == NULL);
 	KEXPECT(strstr(json, "\"results\"") != NULL);

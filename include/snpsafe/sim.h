@@ -115,6 +115,29 @@ int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, unsigned int vcpus, st
 
 struct sim_mc_config;
 
+/*
+ * A run in progress, for a live display: trials finished of all, and per
+ * strategy its exposed aligned fraction over the trials finished so far,
+ * with the Wilson 95% interval simulate reports (over n / the design effect
+ * of the groups seen so far when ageing is shared).
+ */
+struct sim_mc_progress {
+	uint64_t done, total;
+	unsigned int nr;                                    /* strategies */
+	enum snp_alloc_strategy strategy[SNP_ALLOC_NR_STRATEGIES];
+	uint64_t trials[SNP_ALLOC_NR_STRATEGIES];       /* finished */
+	uint64_t exposed_aligned[SNP_ALLOC_NR_STRATEGIES], exposed[SNP_ALLOC_NR_STRATEGIES];
+	double lo[SNP_ALLOC_NR_STRATEGIES], hi[SNP_ALLOC_NR_STRATEGIES];
+};
+
+/*
+ * sim_mc_progress_format() - one progress line of at most width columns:
+ * a bar, the percentage and count of trials done, then each strategy's
+ * running exposed aligned fraction with its interval, as many strategies as
+ * fit whole.  Returns buf (always terminated; empty when len is 0 or p NULL).
+ */
+char *sim_mc_progress_format(const struct sim_mc_progress *p, unsigned int width, char *buf, size_t len);
+
 /* Monte Carlo speed: the same run with every trial ageing its own allocator, then with cloning. */
 struct sim_bench_mc {
 	unsigned int trials;                 /* per strategy */
@@ -160,8 +183,8 @@ struct sim_mc_config {
 	 */
 	bool clone;
 	unsigned int age_share;           /* trials per aged allocator, >= 1 (default 8) */
-	/* Called from the calling thread while workers run; may be NULL. */
-	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	/* Called from the calling thread while workers run (every 50 ms) and once at the end; may be NULL. */
+	void (*progress)(void *ctx, const struct sim_mc_progress *p);
 	void *progress_ctx;
 };
 

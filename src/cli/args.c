@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 static void vreport(const char *cmd, const char *fmt, va_list ap)
@@ -268,30 +269,30 @@ int cli_finish_stdout(int status)
 
 void cli_progress_init(struct cli_progress *p, uint64_t total)
 {
+	struct winsize ws;
+
 	p->enabled = isatty(STDERR_FILENO) && total > 0;
 	p->total = total;
-	p->last_pct = -1;
+	p->width = 80;
+	if (!ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) && ws.ws_col > 1)
+		p->width = ws.ws_col - 1;   /* the last column would wrap on some terminals */
+	if (p->width >= sizeof(p->last))
+		p->width = sizeof(p->last) - 1;
+	p->last[0] = '\0';
 }
 
-void cli_progress_update(struct cli_progress *p, uint64_t done)
+/* Redraw the progress line when its text changed: back to column 0, the line, erase the rest. */
+void cli_progress_show(struct cli_progress *p, const char *line)
 {
-	int pct, filled;
-
-	if (!p->enabled)
+	if (!p->enabled || !strcmp(line, p->last))
 		return;
-	pct = (int)(done * 100 / p->total);
-	if (pct == p->last_pct)
-		return;
-	p->last_pct = pct;
-	filled = pct * 40 / 100;
-	fprintf(stderr, "\r[%.*s%*s] %3d%% (%llu/%llu)", filled,
-		"========================================", 40 - filled, "", pct,
-		(unsigned long long)done, (unsigned long long)p->total);
+	snprintf(p->last, sizeof(p->last), "%s", line);
+	fprintf(stderr, "\r%s\033[K", line);
 	fflush(stderr);
 }
 
 void cli_progress_done(struct cli_progress *p)
 {
-	if (p->enabled)
-		fprintf(stderr, "\r%*s\r", 70, "");
+	if (p->enabled && p->last[0])
+		fprintf(stderr, "\r\033[K");
 }

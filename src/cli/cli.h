@@ -146,10 +146,13 @@ void json_finish(struct json *j);
 struct cli_progress {
 	bool enabled;
 	uint64_t total;
-	int last_pct;
+	unsigned int width;      /* columns a line may take: the terminal's less one, else 79 */
+	char last[256];      /* the line shown now */
 };
 void cli_progress_init(struct cli_progress *p, uint64_t total);
-void cli_progress_update(struct cli_progress *p, uint64_t done);
+/* Show line (at most p->width columns) in place of the last one, if it differs. */
+void cli_progress_show(struct cli_progress *p, const char *line);
+/* Erase the line, leaving the cursor at column 0. */
 void cli_progress_done(struct cli_progress *p);
 
 /* ---- A fault as the kernel prints it (oops.c) ------------------------------------ */

@@ -204,9 +204,14 @@ static int check_limits(const struct sim_mc_config *mc)
 			       mc->vms, mc->vcpus, cli_fmt_size(lim.max, b, sizeof(b)), lim.why);
 }
 
-static void progress(void *ctx, uint64_t done, uint64_t total)
+/* The bar with each strategy's running exposed aligned fraction and 95% interval. */
+static void progress(void *ctx, const struct sim_mc_progress *p)
 {
-	cli_progress_update(ctx, done);
+	struct cli_progress *bar = ctx;
+	char line[sizeof(bar->last)];
+
+	if (bar->enabled)
+		cli_progress_show(bar, sim_mc_progress_format(p, bar->width, line, sizeof(line)));
 }
 
 static const char *const kind_names[5] = { "vmcb01", "vmsa", "avic", "hsave", "vmcb02" };

@@ -277,6 +277,7 @@ struct mc_shared {
 	unsigned int *jobs;
 	unsigned int nr_jobs;
 	bool building;
+	atomic_uchar *ready;       /* per trial (as trials): finished, its result readable */
 	atomic_uint next;
 	atomic_uint done;          /* trials finished, all phases */
 	atomic_uint exited;        /* workers of this phase that returned */
@@ -294,6 +295,7 @@ static void mc_job(struct mc_shared *sh, unsigned int j)
 		return;
 	}
 	mc_trial_run(cfg, sh->strat[si], t, from, &sh->trials[si * cfg->trials + t]);
+	atomic_store_explicit(&sh->ready[si * cfg->trials + t], 1, memory_order_release);
 	atomic_fetch_add(&sh->done, 1);
 }
 
@@ -348,6 +350,12 @@ void sim_wilson_interval(uint64_t k, uint64_t n, double z, double *lo, double *h
 }
 
 static bool mc_trial_has_exposed_aligned(const struct kvm_page_census *c);
+
+/* Has trial j (si * trials + t) finished, so that its result may be read while workers run? */
+static bool mc_trial_ready(const struct mc_shared *sh, unsigned int j)
+{
+	return atomic_load_explicit(&sh->ready[j], memory_order_acquire);
+}
 
 /* The rates simulate reports, each counted per trial as k of n. */
 enum mc_rate { MC_RATE_EXPOSED, MC_RATE_ALIGNED, MC_RATE_FAULT_TRIALS, MC_RATE_EXPOSED_TRIALS };
@@ -412,6 +420,8 @@ static double mc_design_effect(const struct mc_shared *sh, unsigned int si, enum
 		unsigned int g = (t % sh->nr_aged) % ng;
 		double k, n;
 
+		if (!mc_trial_ready(sh, si * trials + t))
+			continue;
 		mc_rate_count(&sh->trials[si * trials + t], rate, &k, &n);
 		kg[g] += k;
 		nk[g] += n;
@@ -512,13 +522,52 @@ static void mc_sum(const struct mc_shared *sh, unsigned int si, struct sim_mc_re
 	}
 }
 
+/*
+ * The live state for cfg->progress: each strategy's exposed aligned pages
+ * over the trials finished so far (read only once a worker has published
+ * them), with the interval mc_interval() gives the final figure.
+ */
+static void mc_live(const struct mc_shared *sh, unsigned int total, struct sim_mc_progress *p)
+{
+	unsigned int trials = sh->cfg->trials;
+
+	memset(p, 0, sizeof(*p));
+	p->done = atomic_load(&sh->done);
+	p->total = total;
+	p->nr = sh->nr_strat;
+	for (unsigned int si = 0; si < sh->nr_strat; si++) {
+		double k, n;
+
+		p->strategy[si] = sh->strat[si];
+		for (unsigned int t = 0; t < trials; t++) {
+			if (!mc_trial_ready(sh, si * trials + t))
+				continue;
+			mc_rate_count(&sh->trials[si * trials + t], MC_RATE_EXPOSED, &k, &n);
+			p->trials[si]++;
+			p->exposed_aligned[si] += (uint64_t)k;
+			p->exposed[si] += (uint64_t)n;
+		}
+		mc_interval(sh, si, MC_RATE_EXPOSED, p->exposed_aligned[si], p->exposed[si],
+			    &p->lo[si], &p->hi[si], NULL);
+	}
+}
+
+static void mc_report(const struct mc_shared *sh, unsigned int total)
+{
+	struct sim_mc_progress p;
+
+	if (!sh->cfg->progress)
+		return;
+	mc_live(sh, total, &p);
+	sh->cfg->progress(sh->cfg->progress_ctx, &p);
+}
+
 static void mc_wait(struct mc_shared *sh, unsigned int threads, unsigned int total)
 {
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
 
 	while (atomic_load(&sh->exited) < threads) {
-		if (sh->cfg->progress)
-			sh->cfg->progress(sh->cfg->progress_ctx, atomic_load(&sh->done), total);
+		mc_report(sh, total);
 		nanosleep(&ts, NULL);
 	}
 }
@@ -646,17 +695,21 @@ int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsig
 	sh.nr_aged = mc_nr_aged(cfg);
 	sh.trials = calloc(total, sizeof(*sh.trials));
 	sh.jobs = calloc(total, sizeof(*sh.jobs));
+	sh.ready = calloc(total, sizeof(*sh.ready));
+	for (unsigned int j = 0; sh.ready && j < total; j++)
+		atomic_init(&sh.ready[j], 0);
 	atomic_init(&sh.next, 0);
 	atomic_init(&sh.done, 0);
 	atomic_init(&sh.exited, 0);
-	ret = sh.trials && sh.jobs ? mc_run_all(&sh, total) : SNP_ENOMEM;
-	if (!ret && cfg->progress)
-		cfg->progress(cfg->progress_ctx, total, total);
+	ret = sh.trials && sh.jobs && sh.ready ? mc_run_all(&sh, total) : SNP_ENOMEM;
+	if (!ret)
+		mc_report(&sh, total);
 	for (unsigned int j = 0; j < total && !ret; j++)
 		ret = sh.trials[j].err;
 	for (unsigned int si = 0; si < sh.nr_strat && !ret; si++)
 		mc_sum(&sh, si, &out[si]);
 	*nr_out = ret ? 0 : sh.nr_strat;
+	free(sh.ready);
 	free(sh.jobs);
 	free(sh.trials);
 	return ret;
