@@ -79,6 +79,39 @@ static void test_copy_state_is_exact(void)
 	mm_host_destroy(other);
 }
 
+/* mm_host_clone: the host create + copy would give, in one step; a different geometry refused. */
+static void test_clone_is_exact(void)
+{
+	struct mm_host *orig = x86_host(4), *copied = x86_host(4), *clone = NULL;
+	struct mm_counts ca, cb;
+	struct mm_age_config age;
+	struct mm_aged *aged = NULL;
+	struct mm_config cfg;
+
+	mm_age_config_init(&age, 5);
+	KASSERT_EQ(mm_age(orig, &age, &aged), 0);
+	mm_config_init(&cfg, 256 * SNP_MiB);
+	cfg.x86_layout = true;
+	cfg.nr_cpus = 4;
+	KASSERT_EQ(mm_host_clone(&cfg, orig, &clone), 0);
+	KASSERT_EQ(mm_host_copy_state(copied, orig), 0);
+	KASSERT_EQ(mm_get_counts(orig, MM_NUMA_NO_NODE, &ca), 0);
+	KASSERT_EQ(mm_get_counts(clone, MM_NUMA_NO_NODE, &cb), 0);
+	KEXPECT(ca.free == cb.free && ca.pcp == cb.pcp && ca.allocated == cb.allocated);
+	KEXPECT_EQ(same_workload(copied, clone, 20000), 0);   /* hands out what create + copy would */
+	mm_host_destroy(clone);
+	cfg.nr_cpus = 2;   /* not the geometry orig was built with */
+	KEXPECT_EQ(mm_host_clone(&cfg, orig, &clone), SNP_EINVAL);
+	cfg.nr_cpus = 4;
+	cfg.kernel = MM_KERNEL_6_1;
+	KEXPECT_EQ(mm_host_clone(&cfg, orig, &clone), SNP_EINVAL);
+	KEXPECT_EQ(mm_host_clone(&cfg, NULL, &clone), SNP_EINVAL);
+	KEXPECT(clone == NULL);
+	KEXPECT_EQ(mm_aged_release(orig, aged), 0);
+	mm_host_destroy(orig);
+	mm_host_destroy(copied);
+}
+
 static void small_config(struct sim_mc_config *cfg, uint64_t seed)
 {
 	sim_mc_config_init(cfg);
@@ -248,6 +281,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_design_effect_known_data),
 	KTAP_CASE(test_shared_ageing_widens_intervals),
 	KTAP_CASE(test_copy_state_is_exact),
+	KTAP_CASE(test_clone_is_exact),
 	KTAP_CASE(test_share1_equals_clone_off),
 	KTAP_CASE(test_shared_deterministic_across_threads),
 	KTAP_CASE(test_shared_estimates_within_intervals),

@@ -162,6 +162,13 @@ struct kvm_host_config {
 	bool vmsave_marks;
 	enum mm_kernel kernel;                /* page allocator generation; default 6.12 */
 	enum kvm_version kvm_version;         /* KVM's SNP-safe call sites; default 6.18 */
+	/*
+	 * Start from a copy of this allocator (an aged host's, built with the
+	 * same size, CPUs, nodes and kernel) instead of a freshly booted one:
+	 * mm_host_clone().  NULL = boot.  Needs late_vendor_load, so that
+	 * nothing is allocated before the copy.
+	 */
+	const struct mm_host *mm_from;
 };
 
 /* Defaults: early-snp, SNP on, upstream strategy, svm, AVIC auto. */

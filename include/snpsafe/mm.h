@@ -136,6 +136,13 @@ void mm_host_destroy(struct mm_host *mm);
  * in either are not known to the copy, so release them first.  0 or SNP_EINVAL.
  */
 int mm_host_copy_state(struct mm_host *dst, const struct mm_host *src);
+/*
+ * The host mm_host_create(cfg) then mm_host_copy_state(src) gives, without
+ * booting one first: src's allocator copied, no client.  src must have been
+ * built from an equal cfg (size, nodes, CPUs, kernel, pcp sizes; the layout
+ * is src's).  0, SNP_EINVAL or SNP_ENOMEM.
+ */
+int mm_host_clone(const struct mm_config *cfg, const struct mm_host *src, struct mm_host **out);
 
 /* The reason of the last failed call on this host (0 if none). */
 int mm_last_error(const struct mm_host *mm);

@@ -112,6 +112,11 @@ struct kvm_host {
 	/* Host kernel work. */
 	struct kvm_kwork_page *kwork;
 	unsigned int nr_kwork;
+	/* kvm_host_tick()'s scratch lists, kept between ticks (grown, freed with the host). */
+	struct kvm_vcpu **tick_vcpus;
+	snp_pfn_t *tick_sens;
+	bool *tick_busy;
+	unsigned int tick_cap_v, tick_cap_s;
 	struct kvm_host_stats stats;
 };
 

@@ -11,6 +11,7 @@
 #include "kvm/kvm_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void kvm_tick_config_init(struct kvm_tick_config *cfg)
 {
@@ -273,6 +274,36 @@ static void tick_exit_all(struct kvm_host *host, struct kvm_vcpu **vcpus, unsign
 			kvm_x86_call(host, vcpu_exit)(vcpus[i]);
 }
 
+/*
+ * The tick's lists (vCPUs, sensitive pfns, busy CPUs), kept in the host and
+ * grown as vCPUs are created: a tick allocates nothing once they fit.
+ */
+static int tick_scratch(struct kvm_host *host, unsigned int max_v, unsigned int max_s)
+{
+	if (!host->tick_busy) {
+		host->tick_busy = calloc(host->nr_cpus, sizeof(*host->tick_busy));
+		if (!host->tick_busy)
+			return SNP_ENOMEM;
+	}
+	if (max_v > host->tick_cap_v) {
+		struct kvm_vcpu **v = realloc(host->tick_vcpus, max_v * sizeof(*v));
+
+		if (!v)
+			return SNP_ENOMEM;
+		host->tick_vcpus = v;
+		host->tick_cap_v = max_v;
+	}
+	if (max_s > host->tick_cap_s) {
+		snp_pfn_t *p = realloc(host->tick_sens, max_s * sizeof(*p));
+
+		if (!p)
+			return SNP_ENOMEM;
+		host->tick_sens = p;
+		host->tick_cap_s = max_s;
+	}
+	return 0;
+}
+
 int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_config *cfg,
 		  struct kvm_tick_report *out)
 {
@@ -295,15 +326,12 @@ int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_co
 		return SNP_EINVAL;
 	max_v = (unsigned int)host->stats.vcpus_created + 1;
 	max_s = 4 * max_v + host->nr_cpus;
-	vcpus = calloc(max_v, sizeof(*vcpus));
-	sens = calloc(max_s, sizeof(*sens));
-	busy = calloc(host->nr_cpus, sizeof(*busy));
-	if (!vcpus || !sens || !busy) {
-		free(vcpus);
-		free(sens);
-		free(busy);
+	if (tick_scratch(host, max_v, max_s))
 		return SNP_ENOMEM;
-	}
+	vcpus = host->tick_vcpus;
+	sens = host->tick_sens;
+	busy = host->tick_busy;
+	memset(busy, 0, host->nr_cpus * sizeof(*busy));
 	/*
 	 * A tick is long next to a TLB's life: between two ticks every CPU
 	 * touches far more memory than its TLB holds, so no translation
@@ -331,8 +359,5 @@ int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_co
 	rep.spurious = (unsigned int)(snp_fault_count_spurious(host->machine) - spur0);
 	if (out)
 		*out = rep;
-	free(vcpus);
-	free(sens);
-	free(busy);
 	return 0;
 }

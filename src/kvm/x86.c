@@ -256,6 +256,8 @@ static int kvm_host_check_config(const struct kvm_host_config *c)
 		return SNP_EINVAL;
 	if (c->nr_cpus > SNP_MACHINE_MAX_CPUS || c->kernel_work_max > (1u << 20))
 		return SNP_EINVAL;
+	if (c->mm_from && !c->late_vendor_load)
+		return SNP_EINVAL;
 	return 0;
 }
 
@@ -289,7 +291,10 @@ static int kvm_host_create_mm(struct kvm_host *host)
 	mc.nr_cpus = host->cfg.nr_cpus;
 	mc.x86_layout = true;   /* a Linux x86-64 host: first 1 MiB reserved, DMA/DMA32/Normal */
 	mc.kernel = host->cfg.kernel;
-	ret = mm_host_create(&mc, &host->mm);
+	if (host->cfg.mm_from)
+		ret = mm_host_clone(&mc, host->cfg.mm_from, &host->mm);
+	else
+		ret = mm_host_create(&mc, &host->mm);
 	if (ret)
 		return ret;
 	if (mm_nr_pages(host->mm) != snp_machine_mem_bytes(host->machine) / SNP_PAGE_SIZE)
@@ -346,6 +351,9 @@ void kvm_host_destroy(struct kvm_host *host)
 	free(host->vms);
 	free(host->sd);
 	free(host->kwork);
+	free(host->tick_vcpus);
+	free(host->tick_sens);
+	free(host->tick_busy);
 	free(host->leaks);
 	mm_host_destroy(host->mm);
 	snp_machine_destroy(host->machine);

@@ -246,6 +246,62 @@ int mm_host_create(const struct mm_config *cfg, struct mm_host **out)
 	return 0;
 }
 
+/* A copy of n bytes of src in new memory, or NULL. */
+static void *dup_bytes(const void *src, size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p)
+		memcpy(p, src, n);
+	return p;
+}
+
+/*
+ * Nothing in Linux: what simulate's trials start from.  mm_host_create()
+ * then mm_host_copy_state() would zero and boot a mem_map only to overwrite
+ * it; this copies src's geometry and arrays once.  The zones array is sized
+ * as setup_zones() sizes it, its unused tail zeroed as there.
+ */
+int mm_host_clone(const struct mm_config *cfg, const struct mm_host *src, struct mm_host **out)
+{
+	unsigned int high;
+	struct mm_host *mm;
+
+	if (!cfg || !src || !out || check_config(cfg))
+		return SNP_EINVAL;
+	*out = NULL;
+	high = cfg->pcp_batch ? (cfg->pcp_high ? cfg->pcp_high : 6u * cfg->pcp_batch) : 0;
+	if (src->nr_pages != cfg->mem_bytes / SNP_PAGE_SIZE || src->nr_nodes != cfg->nr_nodes ||
+	    src->nr_cpus != cfg->nr_cpus || src->kernel != cfg->kernel ||
+	    src->cfg_batch != cfg->pcp_batch || src->cfg_high != high)
+		return SNP_EINVAL;
+	mm = calloc(1, sizeof(*mm));
+	if (!mm)
+		return SNP_ENOMEM;
+	mm->nr_pages = src->nr_pages;
+	mm->pages_per_node = src->pages_per_node;
+	mm->nr_nodes = src->nr_nodes;
+	mm->nr_cpus = src->nr_cpus;
+	mm->cfg_batch = src->cfg_batch;
+	mm->cfg_high = src->cfg_high;
+	mm->kernel = src->kernel;
+	mm->allocated = src->allocated;
+	mm->cleared = src->cleared;
+	mm->nr_zones = src->nr_zones;
+	mm->mem_map = dup_bytes(src->mem_map, src->nr_pages * sizeof(*src->mem_map));
+	mm->pageblock_mt = dup_bytes(src->pageblock_mt, (src->nr_pages >> MM_PAGEBLOCK_ORDER) + 1);
+	mm->zones = calloc((size_t)src->nr_nodes * MM_NR_ZONE_TYPES, sizeof(*mm->zones));
+	mm->node_zone = dup_bytes(src->node_zone, (src->nr_nodes + 1) * sizeof(*src->node_zone));
+	mm->pcp = dup_bytes(src->pcp, (size_t)src->nr_cpus * src->nr_zones * sizeof(*src->pcp));
+	if (!mm->mem_map || !mm->pageblock_mt || !mm->zones || !mm->node_zone || !mm->pcp) {
+		mm_host_destroy(mm);
+		return SNP_ENOMEM;
+	}
+	memcpy(mm->zones, src->zones, src->nr_zones * sizeof(*src->zones));
+	*out = mm;
+	return 0;
+}
+
 void mm_host_destroy(struct mm_host *mm)
 {
 	if (!mm)

@@ -232,20 +232,15 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 
 	memset(out, 0, sizeof(*out));
 	mc_host_config(cfg, s, &hc);
+	/* a clone starts as a copy of the aged allocator, made in place of a fresh boot */
+	hc.mm_from = from ? kvm_host_mm((struct kvm_host *)from) : NULL;
 	ret = kvm_host_create(&hc, &host);
 	if (ret) {
 		out->err = ret;
 		return;
 	}
 	age_seed = mm_rng_next(&rng);
-	if (from) {
-		/* No sieve pool yet (nothing allocated through it); say so rather than assume. */
-		ret = snp_safe_release(kvm_host_mm(host), 0);
-		if (ret >= 0)
-			ret = mm_host_copy_state(kvm_host_mm(host),
-						 kvm_host_mm((struct kvm_host *)from));
-	}
-	else if (cfg->age_pct)
+	if (!from && cfg->age_pct)
 		ret = mc_age(host, cfg, age_seed);
 	if (!ret) {
 		mm_free_aligned_count(kvm_host_mm(host), MM_PAGEBLOCK_ORDER, &aligned, &free);
