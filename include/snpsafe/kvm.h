@@ -321,6 +321,8 @@ struct kvm_host_stats {
 	 * (so ran VMSAVE to it), each a chance to overlap the VMSAVE window.
 	 */
 	uint64_t vmsave_window_writes;
+	/* sev_asid_new(): flushes that recycled destroyed VMs' ASIDs (WBINVD + DF_FLUSH) */
+	uint64_t asid_flushes;
 };
 int kvm_host_get_stats(const struct kvm_host *host, struct kvm_host_stats *out);
 

@@ -211,8 +211,27 @@ unsigned int sim_mc_asid_pool(enum sim_vm_kind k);
 /* 0, or SNP_ERANGE with *out saying which limit (SNP_EINVAL for a bad cfg). */
 int sim_mc_check_limits(const struct sim_mc_config *cfg, struct sim_limit *out);
 
+/*
+ * What became of the VMs the trials tried to create: outcomes the run
+ * counts and goes on past, as a host does (docs/MODEL.md, "Limits and
+ * outcomes").  A VM is tried when its kind is drawn; it runs, or KVM
+ * refuses it for want of an ASID, or a creation fails with -ENOMEM.
+ */
+struct sim_mc_outcomes {
+	uint64_t vms_tried;
+	uint64_t vms_running;        /* created, every vCPU created, launched */
+	uint64_t vms_no_asid;        /* sev_asid_new(): no SEV / SEV-ES+SNP ASID free (-EBUSY) */
+	uint64_t vm_enomem;          /* KVM_CREATE_VM (with its guest memory) or the launch: -ENOMEM */
+	uint64_t vcpu_enomem;        /* KVM_CREATE_VCPU (or its nested state): -ENOMEM */
+	uint64_t kvm_load_enomem;    /* trials whose kvm_amd could not load (-ENOMEM): no VM tried */
+	uint64_t asid_flushes;       /* flushes that recycled destroyed VMs' ASIDs */
+	/* pages a failed VM left allocated after its teardown (sieve pool aside): 0 */
+	uint64_t teardown_pages_kept;
+};
+
 struct sim_mc_result {
 	enum snp_alloc_strategy strategy;
+	struct sim_mc_outcomes vm;
 	uint64_t trials;
 	uint64_t trials_with_fault;       /* trials with at least one spurious fault */
 	uint64_t spurious_faults;

@@ -244,6 +244,28 @@ static void print_rates(const struct sim_mc_result *r, unsigned int n)
 		       r[i].exposed_trials_ci_lo, r[i].exposed_trials_ci_hi);
 }
 
+/*
+ * What became of the VMs: outcomes counted, as a host returns them to its
+ * VMM and goes on (docs/MODEL.md, "Limits and outcomes").
+ */
+static void print_outcomes(const struct sim_mc_result *r, unsigned int n)
+{
+	printf("\nVM outcomes (KVM's answer to the VMM; the host goes on):\n"
+	       "%-9s %8s %8s %8s %10s %11s %10s %9s\n", "strategy", "tried", "running",
+	       "no ASID", "VM ENOMEM", "vCPU ENOMEM", "kvm ENOMEM", "flushes");
+	for (unsigned int i = 0; i < n; i++)
+		printf("%-9s %8llu %8llu %8llu %10llu %11llu %10llu %9llu\n",
+		       snp_alloc_strategy_name(r[i].strategy), (unsigned long long)r[i].vm.vms_tried,
+		       (unsigned long long)r[i].vm.vms_running,
+		       (unsigned long long)r[i].vm.vms_no_asid, (unsigned long long)r[i].vm.vm_enomem,
+		       (unsigned long long)r[i].vm.vcpu_enomem,
+		       (unsigned long long)r[i].vm.kvm_load_enomem,
+		       (unsigned long long)r[i].vm.asid_flushes);
+	printf("no ASID: sev_asid_new() found none free, even after a flush (-EBUSY); VM ENOMEM:\n"
+	       "KVM_CREATE_VM, its guest memory or the launch failed; vCPU ENOMEM: KVM_CREATE_VCPU\n"
+	       "failed and the VMM destroyed its VM; kvm ENOMEM: trials whose kvm_amd did not load.\n");
+}
+
 /* --mix as its own syntax ("svm:2,sev:1"), and the strategies as a comma list. */
 static const char *mix_text(const struct sim_mc_config *mc, char *buf, size_t len)
 {
@@ -289,6 +311,7 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 		       r[i].exposed_ci_lo, r[i].exposed_ci_hi, r[i].est_exposed_fraction,
 		       (unsigned long long)r[i].order1_blocks, (unsigned long long)r[i].leaked_pages);
 	print_rates(r, n);
+	print_outcomes(r, n);
 	printf("\n%-9s %-7s %10s %8s %10s %8s %10s %8s\n", "strategy", "kind", "allocated", "aligned",
 	       "markable", "aligned", "exposed", "aligned");
 	for (unsigned int i = 0; i < n; i++)
@@ -330,6 +353,20 @@ static void print_json_kinds(struct json *j, const struct sim_mc_result *r)
 	json_obj_end(j);
 }
 
+static void print_json_outcomes(struct json *j, const struct sim_mc_outcomes *o)
+{
+	json_obj_begin(j, "vm_outcomes");
+	json_u64(j, "tried", o->vms_tried);
+	json_u64(j, "running", o->vms_running);
+	json_u64(j, "refused_no_asid", o->vms_no_asid);
+	json_u64(j, "vm_enomem", o->vm_enomem);
+	json_u64(j, "vcpu_enomem", o->vcpu_enomem);
+	json_u64(j, "kvm_load_enomem", o->kvm_load_enomem);
+	json_u64(j, "asid_flushes", o->asid_flushes);
+	json_u64(j, "teardown_pages_kept", o->teardown_pages_kept);
+	json_obj_end(j);
+}
+
 static void print_json_result(struct json *j, const struct sim_mc_result *r)
 {
 	json_obj_begin(j, NULL);
@@ -366,6 +403,7 @@ static void print_json_result(struct json *j, const struct sim_mc_result *r)
 	json_double(j, "est_trials_with_exposed_aligned", r->est_trials_with_exposed_aligned);
 	json_u64(j, "vmsave_window_writes", r->vmsave_window_writes);
 	json_double(j, "vmsave_expected_faults", r->vmsave_expected_faults);
+	print_json_outcomes(j, &r->vm);
 	print_json_kinds(j, r);
 	json_obj_end(j);
 }

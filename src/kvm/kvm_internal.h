@@ -103,8 +103,13 @@ struct kvm_host {
 	size_t vms_cap;
 	int next_vm_id;
 	unsigned int nr_vms;
-	/* ASIDs: SEV/SEV-ES/SNP ones owned by one VM; plain SVM ones rotate. */
+	/*
+	 * ASIDs: SEV/SEV-ES/SNP ones owned by one VM; plain SVM ones rotate.
+	 * A destroyed VM's SEV ASID stays used and waits in asid_reclaim until
+	 * a flush (sev_asid_new() -> __sev_recycle_asids()) frees them all.
+	 */
 	bool asid_used[SNP_MAX_ASID + 1];
+	bool asid_reclaim[SNP_MAX_ASID + 1];
 	uint32_t next_svm_asid;
 	/* Leaked pages (snp_leak_pages). */
 	struct kvm_leak *leaks;

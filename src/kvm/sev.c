@@ -13,26 +13,64 @@
 
 /* ---- ASIDs ---- */
 
+/* The first ASID in [lo, hi] that is not used, or 0. */
+static unsigned int sev_asid_find_free(const struct kvm_host *host, unsigned int lo, unsigned int hi)
+{
+	for (unsigned int a = lo; a <= hi; a++)
+		if (!host->asid_used[a])
+			return a;
+	return 0;
+}
+
 /*
- * sev_asid_new(): SEV-ES and SNP guests share ASIDs 1..min_sev_asid-1, SEV
- * guests min_sev_asid..max_sev_asid (CPUID Fn8000_001F ECX/EDX).  Each is
- * owned by one VM until it is destroyed.
+ * __sev_recycle_asids(): when some ASID in [lo, hi] waits for reclaim, one
+ * flush (WBINVD on all CPUs, then SNP_DF_FLUSH or DF_FLUSH) frees every
+ * waiting ASID, in both ranges; false when none waits in [lo, hi]
+ * (sev_flush_asids() then returns -EBUSY without flushing).
+ */
+static bool sev_recycle_asids(struct kvm_host *host, unsigned int lo, unsigned int hi)
+{
+	bool any = false;
+
+	for (unsigned int a = lo; a <= hi && !any; a++)
+		any = host->asid_reclaim[a];
+	if (!any)
+		return false;
+	for (unsigned int a = 1; a <= host->cfg.max_sev_asid; a++) {
+		if (host->asid_reclaim[a])
+			host->asid_used[a] = false;
+		host->asid_reclaim[a] = false;
+	}
+	host->stats.asid_flushes++;
+	return true;
+}
+
+/**
+ * sev_asid_new() - an ASID for an SEV, SEV-ES or SNP VM.
+ *
+ * Mirrors arch/x86/kvm/svm/sev.c sev_asid_new() (Linux 6.12; unchanged in
+ * 6.18): SEV-ES and SNP guests share ASIDs 1..min_sev_asid-1, SEV guests
+ * min_sev_asid..max_sev_asid (CPUID Fn8000_001F ECX/EDX).  The lowest free
+ * one is taken; when none is free and a destroyed VM's ASID waits for
+ * reclaim, one flush recycles them and the search runs once more.  Still
+ * none: -EBUSY, which KVM_SEV_INIT / KVM_SEV_INIT2 (here VM creation)
+ * returns to the VMM; the VM is refused, the host goes on.
  */
 static int sev_asid_new(struct kvm *kvm)
 {
 	struct kvm_host *host = kvm->host;
 	unsigned int lo = kvm_guest_sev_es(kvm) ? 1 : host->cfg.min_sev_asid;
 	unsigned int hi = kvm_guest_sev_es(kvm) ? host->cfg.min_sev_asid - 1 : host->cfg.max_sev_asid;
+	unsigned int a = sev_asid_find_free(host, lo, hi);
 
-	for (unsigned int a = lo; a <= hi; a++) {
-		if (host->asid_used[a])
-			continue;
-		host->asid_used[a] = true;
-		kvm->asid = a;
-		kvm->sev_asid = true;
-		return 0;
-	}
-	return SNP_EBUSY;
+	if (!a && sev_recycle_asids(host, lo, hi))
+		a = sev_asid_find_free(host, lo, hi);
+	if (!a)
+		return SNP_EBUSY;
+	host->asid_used[a] = true;
+	kvm->asid = a;
+	kvm->sev_asid = true;
+	return 0;
 }
 
 int sev_vm_init(struct kvm *kvm)
@@ -42,10 +80,14 @@ int sev_vm_init(struct kvm *kvm)
 	return sev_asid_new(kvm);
 }
 
+/*
+ * sev_asid_free() (arch/x86/kvm/svm/sev.c): the ASID is not free yet, only
+ * reclaimable; sev_asid_new() flushes before it is reused.
+ */
 void sev_vm_destroy(struct kvm *kvm)
 {
 	if (kvm->sev_asid)
-		kvm->host->asid_used[kvm->asid] = false;
+		kvm->host->asid_reclaim[kvm->asid] = true;
 	kvm->sev_asid = false;
 }
 

@@ -325,7 +325,7 @@ static int scale_vms(struct kvm_host *host, uint64_t vms, unsigned int vcpus)
 		vc.cpu = (unsigned int)(v % SCALE_CPUS);
 		for (unsigned int i = 0; i < vcpus; i++)
 			cpus[i] = (unsigned int)((v + i) % SCALE_CPUS);
-		ret = sim_vm_build(host, &vc, cpus, vcpus, false);
+		ret = sim_vm_build(host, &vc, cpus, vcpus, false, NULL);
 		if (ret)
 			return ret;
 	}

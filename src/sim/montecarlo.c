@@ -129,30 +129,86 @@ struct mc_trial {
 	struct kvm_page_census census;
 	double p_est;            /* aligned free fraction at the start */
 	uint64_t n_sensitive;
+	struct sim_mc_outcomes vm;
 };
 
-int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const unsigned int *vcpu_cpus,
-		 unsigned int nr_vcpus, bool nested)
+/* The build steps after KVM_CREATE_VM: vCPUs (with nested state), then the launch. */
+static int sim_vm_fill(struct kvm_host *host, int vm, const unsigned int *vcpu_cpus, unsigned int nr_vcpus,
+		       bool nested, enum sim_vm_stage *stage)
 {
-	int vm = kvm_create_vm(host, vc), ret = 0;
+	int ret = 0;
 
-	if (vm < 0)
-		return vm;
+	*stage = SIM_VM_AT_VCPU;
 	for (unsigned int i = 0; i < nr_vcpus && !ret; i++) {
 		ret = kvm_create_vcpu(host, vm, i, vcpu_cpus[i]);
 		if (!ret && nested)
 			ret = kvm_vcpu_enable_nested(host, vm, i);
 	}
-	return ret ? ret : kvm_vm_launch(host, vm);
+	if (ret)
+		return ret;
+	*stage = SIM_VM_AT_LAUNCH;
+	ret = kvm_vm_launch(host, vm);
+	if (!ret)
+		*stage = SIM_VM_BUILT;
+	return ret;
 }
 
-static int mc_create_vms(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng)
+int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const unsigned int *vcpu_cpus,
+		 unsigned int nr_vcpus, bool nested, enum sim_vm_stage *stage)
+{
+	enum sim_vm_stage at = SIM_VM_AT_CREATE;
+	int vm = kvm_create_vm(host, vc), ret;
+
+	ret = vm < 0 ? vm : sim_vm_fill(host, vm, vcpu_cpus, nr_vcpus, nested, &at);
+	if (ret && vm >= 0)
+		kvm_destroy_vm(host, vm);
+	if (stage)
+		*stage = at;
+	return ret;
+}
+
+/* Pages the allocator has handed out, less the sieve's pool (which keeps pages by design). */
+static uint64_t mc_pages_held(struct kvm_host *host)
+{
+	struct snp_alloc_stats as = { 0 };
+	struct mm_counts c = { 0 };
+
+	mm_get_counts(kvm_host_mm(host), MM_NUMA_NO_NODE, &c);
+	snp_alloc_get_stats(kvm_host_mm(host), &as);
+	return c.allocated - as.set_aside;
+}
+
+/*
+ * Count what became of one VM.  -EBUSY from creation is sev_asid_new()
+ * finding no ASID; -ENOMEM at any step is the allocator's.  Both are
+ * returned to the VMM in Linux and the host goes on; any other error is
+ * the model's and stops the trial.
+ */
+static int mc_vm_outcome(struct sim_mc_outcomes *o, int ret, enum sim_vm_stage at)
+{
+	if (!ret)
+		o->vms_running++;
+	else if (ret == SNP_EBUSY && at == SIM_VM_AT_CREATE)
+		o->vms_no_asid++;
+	else if (ret == SNP_ENOMEM && at == SIM_VM_AT_VCPU)
+		o->vcpu_enomem++;
+	else if (ret == SNP_ENOMEM)
+		o->vm_enomem++;
+	else
+		return ret;
+	return 0;
+}
+
+static int mc_create_vms(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng,
+			 struct sim_mc_outcomes *o)
 {
 	unsigned int cpus[KVM_MAX_VCPUS];
 
 	for (unsigned int v = 0; v < cfg->vms; v++) {
 		enum sim_vm_kind kind = pick_kind(cfg, rng);
 		struct kvm_vm_config vc;
+		enum sim_vm_stage at;
+		uint64_t held;
 		int ret;
 
 		kvm_vm_config_init(&vc, kind_type[kind]);
@@ -161,7 +217,12 @@ static int mc_create_vms(struct kvm_host *host, const struct sim_mc_config *cfg,
 		vc.cpu = (unsigned int)mm_rng_below(rng, cfg->cpus);
 		for (unsigned int i = 0; i < cfg->vcpus; i++)
 			cpus[i] = (unsigned int)mm_rng_below(rng, cfg->cpus);
-		ret = sim_vm_build(host, &vc, cpus, cfg->vcpus, kind == SIM_VM_NESTED);
+		held = mc_pages_held(host);
+		o->vms_tried++;
+		ret = sim_vm_build(host, &vc, cpus, cfg->vcpus, kind == SIM_VM_NESTED, &at);
+		if (ret && mc_pages_held(host) != held)
+			o->teardown_pages_kept += mc_pages_held(host) - held;
+		ret = mc_vm_outcome(o, ret, at);
 		if (ret)
 			return ret;
 	}
@@ -228,6 +289,7 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 	uint64_t rng = mc_trial_rng(cfg, t), aligned = 0, free = 0, age_seed;
 	struct kvm_host_config hc;
 	struct kvm_host *host;
+	bool loaded = false;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -247,12 +309,19 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 		out->p_est = free ? (double)aligned / (double)free : 0;
 		/* modprobe kvm_amd on the aged host: svm_hardware_setup's save areas now. */
 		ret = kvm_x86_vendor_init(host, kvm_vendor_svm());
+		/* modprobe fails with -ENOMEM: a host without KVM, counted; nothing to run. */
+		loaded = !ret;
+		if (ret == SNP_ENOMEM) {
+			out->vm.kvm_load_enomem = 1;
+			ret = 0;
+		}
 	}
-	if (!ret)
-		ret = mc_create_vms(host, cfg, &rng);
-	for (unsigned int k = 0; !ret && k < cfg->ticks; k++)
+	if (!ret && loaded)
+		ret = mc_create_vms(host, cfg, &rng, &out->vm);
+	for (unsigned int k = 0; !ret && loaded && k < cfg->ticks; k++)
 		ret = kvm_host_tick(host, mm_rng_next(&rng), NULL, NULL);
 	kvm_host_get_stats(host, &out->st);
+	out->vm.asid_flushes = out->st.asid_flushes;
 	kvm_host_census(host, &out->census);
 	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++)
 		out->n_sensitive += out->st.sensitive_allocated[k];
@@ -460,6 +529,18 @@ static bool mc_trial_has_exposed_aligned(const struct kvm_page_census *c)
 	return false;
 }
 
+static void mc_sum_outcomes(struct sim_mc_outcomes *sum, const struct sim_mc_outcomes *o)
+{
+	sum->vms_tried += o->vms_tried;
+	sum->vms_running += o->vms_running;
+	sum->vms_no_asid += o->vms_no_asid;
+	sum->vm_enomem += o->vm_enomem;
+	sum->vcpu_enomem += o->vcpu_enomem;
+	sum->kvm_load_enomem += o->kvm_load_enomem;
+	sum->asid_flushes += o->asid_flushes;
+	sum->teardown_pages_kept += o->teardown_pages_kept;
+}
+
 static void mc_sum_trial(struct sim_mc_result *r, const struct mc_trial *tr, double *est,
 			 double *est_exposed, double *est_trials, uint64_t *with_aligned)
 {
@@ -480,6 +561,7 @@ static void mc_sum_trial(struct sim_mc_result *r, const struct mc_trial *tr, dou
 	r->leaked_pages += tr->st.leaked_pages;
 	r->vmruns += tr->st.vmruns;
 	r->vmsave_window_writes += tr->st.vmsave_window_writes;
+	mc_sum_outcomes(&r->vm, &tr->vm);
 	*est += mc_est_aligned(tr, tr->n_sensitive);
 	*est_exposed += mc_est_aligned(tr, exposed);
 	*est_trials += 1.0 - pow(1.0 - tr->p_est, (double)exposed);

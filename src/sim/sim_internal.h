@@ -9,13 +9,19 @@
 
 #include <snpsafe/kvm.h>
 
+/* Where building a VM stopped (sim_vm_build()). */
+enum sim_vm_stage { SIM_VM_AT_CREATE, SIM_VM_AT_VCPU, SIM_VM_AT_LAUNCH, SIM_VM_BUILT };
+
 /*
  * Create a VM from vc, its vCPUs 0..nr_vcpus-1 on the host CPUs in
- * vcpu_cpus[], nested state for each if asked, then launch it.
- * Returns 0 or the first negative error.
+ * vcpu_cpus[], nested state for each if asked, then launch it.  Returns 0
+ * or the first negative error; *stage (may be NULL) says where it stopped.
+ * A VM that failed after KVM_CREATE_VM is destroyed, as a VMM that gives up
+ * closes its VM fd: nothing of it stays allocated (its ASID waits for
+ * reclaim, sev_asid_free()).
  */
 int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const unsigned int *vcpu_cpus,
-		 unsigned int nr_vcpus, bool nested);
+		 unsigned int nr_vcpus, bool nested, enum sim_vm_stage *stage);
 
 /*
  * In an array sorted by a leading uint64_t address (each element @stride
