@@ -268,25 +268,21 @@ static void test_json_addresses_hex_big_numbers_strings(void)
 
 static void test_limits_refused_up_front(void)
 {
-	EXPECT_USAGE_ERROR("simulate --vms 300", "--vms");
-	EXPECT_USAGE_ERROR("simulate --vms 100", "99");
-	EXPECT_USAGE_ERROR("simulate --vms 411 --mix svm,sev", "410");
 	EXPECT_USAGE_ERROR("bench --scale-vms 1019", "1018");
 	EXPECT_USAGE_ERROR("bench --scale-vms 1018 --scale-mem 256M", "--scale-vms");
-	EXPECT_USAGE_ERROR("simulate --cpus 4 --mem 64M --age 95 --vms 16 --vcpus 64", "--mem");
+	EXPECT_USAGE_ERROR("simulate --mem 60M", "--mem");
+	/*
+	 * ASIDs running out and VMs that do not fit are outcomes now
+	 * (tests/test_cli_pressure.c): a 64M host aged to 95% with 16 VMs of
+	 * 64 vCPUs runs, counting what failed.
+	 */
 	{
-		struct cli_run r = cli_run("simulate --cpus 4 --mem 64M --age 95 --vms 16 --vcpus 64");
+		struct cli_run r = cli_run("simulate --cpus 4 --mem 64M --age 95 --vms 16 --vcpus 64 "
+					   "--ticks 0 --trials 2");
 
-		KEXPECT(strstr(r.err, "at least 164 MiB") != NULL);
+		KEXPECT_EQ(r.status, 0);
+		KEXPECT(strstr(r.out, "VM outcomes") != NULL);
 		EXPECT_NO_CODE_NAME(r);
-		cli_run_free(&r);
-	}
-	/* Without sev, sev-es or snp guests no ASID pool limits --vms (parse only: --mem refuses). */
-	{
-		struct cli_run r = cli_run("simulate --vms 5000 --mix svm,nested --mem 64M");
-
-		KEXPECT_EQ(r.status, 2);
-		KEXPECT(strstr(r.err, "--mem") != NULL && strstr(r.err, "--vms 5000 is above") == NULL);
 		cli_run_free(&r);
 	}
 }
@@ -319,9 +315,9 @@ static void test_memory_check_counts_real_workers(void)
 }
 
 /*
- * A host too small for its CPUs' free-page lists: either the run counts it
- * (exit 0) or it stops with plain words and the flags to change (exit 1);
- * never an internal code name.
+ * A host too small for its CPUs' free-page lists counts the creations that
+ * failed and exits 0 (test_cli_pressure.c has the figures); no model error
+ * reads as an internal code name.
  */
 static void test_runtime_failure_in_plain_words(void)
 {
@@ -333,11 +329,8 @@ static void test_runtime_failure_in_plain_words(void)
 			ktap_fail(__FILE__, __LINE__, "code %d reads '%s'", err, snp_error_text(err));
 
 	EXPECT_NO_CODE_NAME(r);
-	KEXPECT(r.status == 0 || r.status == 1);
-	if (r.status == 1) {
-		KEXPECT_EQ(cli_lines(r.err), 1);
-		KEXPECT(strstr(r.err, "ran out of memory") && strstr(r.err, "--mem"));
-	}
+	KEXPECT_EQ(r.status, 0);
+	KEXPECT_EQ(strlen(r.err), 0);
 	cli_run_free(&r);
 }
 

@@ -198,7 +198,6 @@ uint64_t sim_mc_trial_bytes(const struct sim_mc_config *cfg);
 
 /* A limit a configuration exceeds, found from its arguments before any trial. */
 enum sim_limit_kind {
-	SIM_LIMIT_VMS,        /* max: the most VMs per host (ASIDs) */
 	SIM_LIMIT_MEM_MIN,    /* max: the least modeled memory (bytes) that can hold the run */
 };
 struct sim_limit {
@@ -206,7 +205,7 @@ struct sim_limit {
 	uint64_t max;
 	const char *why;      /* one clause, for the command's message */
 };
-/* ASIDs a host has for VMs of kind k (KVM's default range; 0: not limited). */
+/* ASIDs a host has for VMs of kind k (KVM's default range; 0: not limited); past them VMs are refused. */
 unsigned int sim_mc_asid_pool(enum sim_vm_kind k);
 /* 0, or SNP_ERANGE with *out saying which limit (SNP_EINVAL for a bad cfg). */
 int sim_mc_check_limits(const struct sim_mc_config *cfg, struct sim_limit *out);

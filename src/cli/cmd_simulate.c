@@ -117,7 +117,7 @@ static const struct cli_option simulate_options[] = {
 	{ "mem", true, set_mem, "SIZE", "modeled memory per host, K/M/G/T (default 2G)",
 	  "64M..16T, a multiple of 4M" },
 	{ "cpus", true, set_cpus, "N", "host CPUs (default 4)", "1..256" },
-	{ "vms", true, set_vms, "N", "VMs per host (default 16; ASIDs limit it, see below)",
+	{ "vms", true, set_vms, "N", "VMs per host (default 16; past the ASIDs they are refused, see below)",
 	  "1..10000" },
 	{ "vcpus", true, set_vcpus, "N", "vCPUs per VM, 1..64 (default 4)", "1..64" },
 	{ "mix", true, set_mix, "LIST", "VM kinds and weights: svm,sev,sev-es,snp,nested[:W],...",
@@ -158,9 +158,12 @@ static const struct cli_option simulate_options[] = {
 
 static void simulate_extra_help(void)
 {
-	printf("\nlimits: --vms at most %u when --mix has sev-es or snp, %u when it has sev (the\n"
-	       "modeled CPU's ASIDs); --mem must hold the aged pages plus 64 pages and one per\n"
-	       "vCPU for each VM.  A run that breaks a limit is refused before it starts.\n",
+	printf("\nlimits: --mem must hold the aged pages, the reserved low 1 MiB and one page per\n"
+	       "CPU (kvm_amd's save areas); a run below that is refused before it starts.\n"
+	       "outcomes, counted per strategy and the run goes on: a VM refused because its\n"
+	       "ASID pool is used up (%u ASIDs for sev-es and snp together, %u for sev; a\n"
+	       "destroyed VM's ASID is reused only after a flush), and a VM or vCPU creation\n"
+	       "that fails with ENOMEM (the VM is torn down, nothing leaks).\n",
 	       sim_mc_asid_pool(SIM_VM_SNP), sim_mc_asid_pool(SIM_VM_SEV));
 	cli_print_knob_help();
 }
@@ -196,12 +199,9 @@ static int check_limits(const struct sim_mc_config *mc)
 
 	if (!sim_mc_check_limits(mc, &lim))
 		return 0;
-	if (lim.kind == SIM_LIMIT_VMS)
-		return cli_usage_error("simulate", "--vms %u is above the limit of %llu VMs per host %s",
-				       mc->vms, (unsigned long long)lim.max, lim.why);
-	return cli_usage_error("simulate", "--mem %s is too small for --age %u, --vms %u and --vcpus %u: "
+	return cli_usage_error("simulate", "--mem %s is too small for --age %u and --cpus %u: "
 			       "at least %s; %s", cli_fmt_size(mc->mem_bytes, a, sizeof(a)), mc->age_pct,
-			       mc->vms, mc->vcpus, cli_fmt_size(lim.max, b, sizeof(b)), lim.why);
+			       mc->cpus, cli_fmt_size(lim.max, b, sizeof(b)), lim.why);
 }
 
 /* The bar with each strategy's running exposed aligned fraction and 95% interval. */
@@ -457,7 +457,11 @@ static void print_json(const struct simulate_opts *o, const struct sim_mc_result
 	json_finish(&j);
 }
 
-/* A trial failed in the model: say what happened and which flags change it. */
+/*
+ * A trial failed in the model: say what happened and which flags change it.
+ * VMs that KVM refuses or that run out of memory are not failures (they are
+ * counted); what is left is the host itself not fitting (its ageing).
+ */
 static int run_failed(int err)
 {
 	const char *advice = "";
@@ -465,8 +469,6 @@ static int run_failed(int err)
 	if (err == SNP_ENOMEM)
 		advice = " (give the hosts more --mem, or lower --age, --vms, --vcpus or --cpus: "
 			 "each CPU's free-page lists hold pages too)";
-	else if (err == SNP_EBUSY)
-		advice = " (lower --vms, or the sev, sev-es and snp weights of --mix)";
 	return cli_fail("simulate", "a trial failed: %s%s", snp_error_text(err), advice);
 }
 
