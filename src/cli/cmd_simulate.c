@@ -117,7 +117,7 @@ static const struct cli_option simulate_options[] = {
 	{ "mem", true, set_mem, "SIZE", "modeled memory per host, K/M/G/T (default 2G)",
 	  "64M..16T, a multiple of 4M" },
 	{ "cpus", true, set_cpus, "N", "host CPUs (default 4)", "1..256" },
-	{ "vms", true, set_vms, "N", "VMs per host (default 16; past the ASIDs they are refused, see below)",
+	{ "vms", true, set_vms, "N", "VMs per host (default 16; past the ASIDs KVM refuses them, counted)",
 	  "1..10000" },
 	{ "vcpus", true, set_vcpus, "N", "vCPUs per VM, 1..64 (default 4)", "1..64" },
 	{ "mix", true, set_mix, "LIST", "VM kinds and weights: svm,sev,sev-es,snp,nested[:W],...",
