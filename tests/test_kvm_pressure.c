@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #define MEM (64 * SNP_MiB)
+#define AGE_BELOW_FLOOR 90
 
 static struct kvm_host *new_host(enum snp_alloc_strategy s, unsigned int min_sev_asid)
 {
@@ -204,19 +205,55 @@ static void test_only_the_floor_is_refused(void)
 	cfg.vms = 10000;   /* far past the ASIDs and the memory: outcomes, not limits */
 	cfg.vcpus = 64;
 	KEXPECT_EQ(sim_mc_check_limits(&cfg, &lim), 0);
-	cfg.mem_bytes = 8 * SNP_MiB;   /* 2048 pages: 95% aged + 256 reserved + 256 save areas */
+	cfg.mem_bytes = 8 * SNP_MiB;   /* 1792 pages past the reserve, 5% of them free: 89 < 256 */
 	KEXPECT_EQ(sim_mc_check_limits(&cfg, &lim), SNP_ERANGE);
 	KEXPECT_EQ(lim.kind, SIM_LIMIT_MEM_MIN);
-	/* (256 + 256) * 100 / 5 + 1 pages = 40 MiB and a page, rounded up to 4M */
-	KEXPECT_EQ(lim.max, 44 * SNP_MiB);
+	/* 256 reserved + 256 * 100 / 5 = 5376 pages = 21 MiB, rounded up to 4M */
+	KEXPECT_EQ(lim.max, 24 * SNP_MiB);
 	cfg.mem_bytes = lim.max;
 	KEXPECT_EQ(sim_mc_check_limits(&cfg, &lim), 0);
+	cfg.mem_bytes = 20 * SNP_MiB;
+	KEXPECT_EQ(sim_mc_check_limits(&cfg, &lim), SNP_ERANGE);
 	KEXPECT_EQ(sim_mc_asid_pool(SIM_VM_SNP), 99);
 	KEXPECT_EQ(sim_mc_asid_pool(SIM_VM_SEV), 410);
 	KEXPECT_EQ(sim_mc_asid_pool(SIM_VM_SVM), 0);
 }
 
+/*
+ * Below the floor (only a library caller gets there): kvm_amd cannot load
+ * its save areas, and the trial counts a host without KVM instead of
+ * failing the run.  Above it, the same run tries its VMs.
+ */
+static void test_kvm_load_enomem_counted(void)
+{
+	struct sim_mc_config cfg;
+	struct sim_mc_result res[SNP_ALLOC_NR_STRATEGIES];
+	struct sim_limit lim;
+	unsigned n = 0;
+
+	sim_mc_config_init(&cfg);
+	cfg.mem_bytes = 8 * SNP_MiB;
+	cfg.cpus = 256;
+	cfg.age_pct = AGE_BELOW_FLOOR;
+	cfg.vms = 2;
+	cfg.vcpus = 1;
+	cfg.ticks = 0;
+	cfg.trials = 2;
+	cfg.strategies = 1u << SNP_ALLOC_NAIVE;
+	KEXPECT_EQ(sim_mc_check_limits(&cfg, &lim), SNP_ERANGE);
+	KASSERT_EQ(sim_mc_run(&cfg, res, &n), 0);
+	KASSERT_EQ(n, 1);
+	KEXPECT_EQ(res[0].vm.kvm_load_enomem, 2);
+	KEXPECT_EQ(res[0].vm.vms_tried, 0);
+	cfg.cpus = 2;
+	KEXPECT_EQ(sim_mc_check_limits(&cfg, &lim), 0);
+	KASSERT_EQ(sim_mc_run(&cfg, res, &n), 0);
+	KEXPECT_EQ(res[0].vm.kvm_load_enomem, 0);
+	KEXPECT_EQ(res[0].vm.vms_tried, 4);
+}
+
 static const struct ktap_case cases[] = {
+	KTAP_CASE(test_kvm_load_enomem_counted),
 	KTAP_CASE(test_vcpu_enomem_leaves_nothing),
 	KTAP_CASE(test_vm_enomem_leaves_nothing),
 	KTAP_CASE(test_asid_reuse_after_flush),

@@ -31,25 +31,26 @@ unsigned int sim_mc_asid_pool(enum sim_vm_kind k)
 #define SIM_LOW_RESERVE_PAGES (SNP_MiB >> SNP_PAGE_SHIFT)
 
 /*
- * Memory: the floor is what the host needs before any VM: the low 1 MiB
- * the kernel reserves, the aged pages (age_pct of memory) and kvm_amd's
- * save area, one page per CPU (svm_hardware_setup()).  Below it no trial
- * could load KVM at all; above it, VMs that do not fit are outcomes
- * (-ENOMEM, counted).
+ * Memory: the floor is what the host needs before any VM.  The kernel
+ * reserves the low 1 MiB; ageing holds age_pct of the rest (mm_age(): a
+ * share of present - reserved pages); kvm_amd then needs one save area per
+ * CPU (svm_hardware_setup()).  Below the floor no trial could load KVM;
+ * above it, VMs that do not fit are outcomes (-ENOMEM, counted).
  */
 static bool check_memory(const struct sim_mc_config *cfg, struct sim_limit *out)
 {
-	uint64_t pages = cfg->mem_bytes >> SNP_PAGE_SHIFT;
-	uint64_t fixed = SIM_LOW_RESERVE_PAGES + cfg->cpus;
-	uint64_t min_bytes;
+	uint64_t pages = cfg->mem_bytes >> SNP_PAGE_SHIFT, spare = 100 - cfg->age_pct;
+	uint64_t min_pages, min_bytes;
 
-	if (pages * cfg->age_pct / 100 + fixed <= pages)
+	if (pages > SIM_LOW_RESERVE_PAGES &&
+	    (pages - SIM_LOW_RESERVE_PAGES) * spare >= (uint64_t)cfg->cpus * 100)
 		return false;
 	/* The smallest host (a multiple of 4M) whose floor fits. */
-	min_bytes = (fixed * 100 / (100 - cfg->age_pct) + 1) << SNP_PAGE_SHIFT;
+	min_pages = SIM_LOW_RESERVE_PAGES + ((uint64_t)cfg->cpus * 100 + spare - 1) / spare;
+	min_bytes = min_pages << SNP_PAGE_SHIFT;
 	min_bytes = (min_bytes + 4 * SNP_MiB - 1) / (4 * SNP_MiB) * (4 * SNP_MiB);
 	*out = (struct sim_limit){ SIM_LIMIT_MEM_MIN, min_bytes,
-		"the aged pages, the kernel's reserved low 1 MiB and one kvm_amd save area "
+		"the kernel's reserved low 1 MiB, the aged pages and one kvm_amd save area "
 		"per CPU must fit (or lower --age or --cpus)" };
 	return true;
 }
