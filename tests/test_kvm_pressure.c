@@ -41,7 +41,7 @@ static uint64_t held(struct kvm_host *host)
 	return c.allocated - as.set_aside;
 }
 
-/* Take every order-0 page the kernel can get; the caller gives some back. */
+/* Take every order-0 page the kernel can get on CPU 0 (the hosts have one CPU). */
 struct hoard {
 	struct page **p;
 	size_t n;
@@ -55,14 +55,14 @@ static void hoard_all(struct kvm_host *host, struct hoard *h)
 	h->p = calloc(cap, sizeof(*h->p));
 	h->n = 0;
 	KASSERT(h->p != NULL);
-	while (h->n < cap && (pg = mm_alloc_pages(kvm_host_mm(host), MM_GFP_KERNEL, 0)))
+	while (h->n < cap && (pg = mm_alloc_pages(kvm_host_mm(host), 0, MM_GFP_KERNEL, 0)))
 		h->p[h->n++] = pg;
 }
 
 static void hoard_give(struct kvm_host *host, struct hoard *h, size_t k)
 {
 	while (k-- && h->n)
-		KASSERT_EQ(mm_free_pages(kvm_host_mm(host), h->p[--h->n], 0), 0);
+		KASSERT_EQ(mm_free_pages(kvm_host_mm(host), 0, h->p[--h->n], 0), 0);
 }
 
 static void hoard_free(struct kvm_host *host, struct hoard *h)
