@@ -48,7 +48,7 @@ static inline uint64_t mmt_free(const struct mm_host *mm)
 {
 	struct mm_counts c;
 
-	mm_get_counts(mm, MM_NUMA_NO_NODE, &c);
+	KASSERT_EQ(mm_get_counts(mm, MM_NUMA_NO_NODE, &c), 0);
 	return c.free + c.pcp;
 }
 
@@ -57,7 +57,7 @@ static inline void mmt_strategy(struct mm_host *mm, enum snp_alloc_strategy s)
 {
 	struct snp_alloc_config cfg;
 
-	snp_alloc_get_config(mm, &cfg);
+	KASSERT_EQ(snp_alloc_get_config(mm, &cfg), 0);
 	cfg.strategy = s;
 	cfg.snp_enabled = true;
 	KASSERT_EQ(snp_alloc_configure(mm, &cfg), 0);

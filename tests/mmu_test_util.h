@@ -7,6 +7,7 @@
 #ifndef SNPSAFE_TESTS_MMU_TEST_UTIL_H
 #define SNPSAFE_TESTS_MMU_TEST_UTIL_H
 
+#include "insn_util.h"
 #include "ktap.h"
 
 #include <snpsafe/mmu.h>
@@ -54,7 +55,7 @@ static inline int t_run_vmcb(struct snp_machine *m, unsigned int cpu, snp_pfn_t 
 	struct snp_vmrun_args a = { .vmcb = vmcb, .vmsa = SNP_NO_PAGE, .avic = SNP_NO_PAGE,
 				    .type = SNP_GUEST_SVM, .asid = 1, .label = label };
 
-	return snp_vmrun(m, cpu, &a, NULL);
+	return t_vmrun(m, cpu, &a, NULL);
 }
 
 static inline int t_write(struct snp_machine *m, unsigned int cpu, snp_pfn_t pfn)
@@ -91,8 +92,10 @@ static inline enum snp_fault_rule t_last_rule(const struct snp_machine *m)
 static inline void t_raw_private(struct snp_machine *m, snp_pfn_t pfn, snp_gpa_t gpa, uint32_t asid)
 {
 	struct snp_rmpupdate_in in = { .gpa = gpa, .assigned = true, .asid = asid };
+	int code = -1;
 
-	KASSERT_EQ(snp_rmpupdate(snp_machine_rmp(m), SNP_CALLER_HV, snp_pfn_to_phys(pfn), &in), 0);
+	KASSERT_EQ(snp_rmpupdate(snp_machine_rmp(m), SNP_CALLER_HV, snp_pfn_to_phys(pfn), &in, &code), 0);
+	KASSERT_EQ(code, SNP_RMP_SUCCESS);
 }
 
 #endif

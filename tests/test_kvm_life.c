@@ -6,6 +6,7 @@
  * with no page lost, the on-purpose leak of an SNP VMSA that cannot be made
  * shared, bad input, and deterministic ticks.
  */
+#include "insn_util.h"
 #include "ktap.h"
 
 #include <snpsafe/kvm.h>
@@ -115,7 +116,7 @@ static void test_kvm_vmx_like_lapic_plain_page(void)
 	KASSERT_EQ(snp_alloc_get_stats(kvm_host_mm(host), &as), 0);
 	KEXPECT_EQ(as.allocs, 0);   /* nothing went through snp_safe_alloc_page */
 	KEXPECT_EQ(kvm_vcpu_enable_nested(host, vm, 0), SNP_ENOTSUP);
-	KEXPECT_EQ(kvm_vcpu_run(host, vm, 0, 1, NULL), 0);
+	KEXPECT_EQ(t_vcpu_run(host, vm, 0, 1, NULL), 0);
 	KEXPECT_EQ(kvm_vcpu_exit(host, vm, 0), 0);
 	{
 		struct kvm_vm_config vc;
@@ -378,14 +379,14 @@ static void test_kvm_snp_vmsa_vmrun_row(void)
 	KEXPECT(asid >= 1 && asid < 100);
 	KASSERT_EQ(kvm_vcpu_get_pages(host, vm, 0, &pg), 0);
 	/* Before launch the VMSA is still Hypervisor-owned: the SNP row fails. */
-	KEXPECT_EQ(kvm_vcpu_run(host, vm, 0, 1, &res), SNP_VMRUN_VMEXIT_INVALID);
+	KEXPECT_EQ(t_vcpu_run(host, vm, 0, 1, &res), SNP_VMRUN_VMEXIT_INVALID);
 	KEXPECT_EQ(res.check, SNP_VMRUN_VMSA_NOT_GUEST_OWNED);
 	KASSERT_EQ(kvm_vm_launch(host, vm), 0);
 	KEXPECT_EQ(kvm_vm_launch(host, vm), SNP_EEXIST);
 	KASSERT_EQ(snp_rmp_query(rmp, snp_pfn_to_phys(pg.vmsa), &e), 0);
 	KEXPECT(e.assigned && e.vmsa && !e.immutable && e.asid == asid);
 	KEXPECT_EQ(snp_page_state(&e), SNP_PS_GUEST_VALID);
-	KEXPECT_EQ(kvm_vcpu_run(host, vm, 0, 1, &res), SNP_VMRUN_ENTERED);
+	KEXPECT_EQ(t_vcpu_run(host, vm, 0, 1, &res), SNP_VMRUN_ENTERED);
 	KEXPECT(res.marked & SNP_ROLE_VMSA);
 	KEXPECT(snp_rmp_inuse(rmp, pg.vmsa));
 	KEXPECT_EQ(kvm_create_vcpu(host, vm, 1, 0), SNP_EPERM);
@@ -447,7 +448,7 @@ static void test_kvm_snp_vmsa_leaked_when_inuse(void)
 	KASSERT_EQ(kvm_vm_launch(host, vm), 0);
 	KASSERT_EQ(kvm_vcpu_get_pages(host, vm, 0, &pg), 0);
 	snp_machine_profile(m)->inuse_cleared_at_vmexit = false;
-	KASSERT_EQ(kvm_vcpu_run(host, vm, 0, 1, NULL), SNP_VMRUN_ENTERED);
+	KASSERT_EQ(t_vcpu_run(host, vm, 0, 1, NULL), SNP_VMRUN_ENTERED);
 	KASSERT_EQ(kvm_vcpu_exit(host, vm, 0), 0);
 	KEXPECT(snp_rmp_inuse(snp_machine_rmp(m), pg.vmsa));
 	KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
@@ -462,7 +463,7 @@ static void test_kvm_snp_vmsa_leaked_when_inuse(void)
 	KEXPECT_EQ(kvm_host_get_leak(host, 1, &l), SNP_ENOENT);
 	KEXPECT_EQ(free_pages(host), start - 1);
 	KEXPECT_EQ(mm_page_allocated(kvm_host_mm(host), mm_pfn_to_page(kvm_host_mm(host), pg.vmsa)), 1);
-	snp_vmrun_clear_stale(m, 1);
+	KEXPECT_EQ(snp_vmrun_clear_stale(m, 1), 0);
 
 	/* A guest page of an order-2 block kept in-use: that page leaks, its block-mates free. */
 	snp_machine_profile(m)->inuse_cleared_at_vmexit = true;
@@ -495,6 +496,73 @@ static void test_kvm_snp_vmsa_leaked_when_inuse(void)
 	kvm_host_destroy(host);
 }
 
+/*
+ * A launch RMPUPDATE that fails is the kernel's -EFAULT (rmp_make_private()
+ * in Linux 6.12 arch/x86/virt/svm/sev.c), the instruction's own code kept
+ * for the caller (kvm_vm_launch_rmp_ret()): a VMSA kept in-use gives
+ * FAIL_INUSE, a VMSA inside a region another guest holds as one 2M entry
+ * gives FAIL_OVERLAP.  Both used to come back as the same SNP_EBUSY.
+ */
+static void test_kvm_snp_launch_rmp_codes(void)
+{
+	struct kvm_host *host = new_host(SNP_ALLOC_UPSTREAM);
+	struct snp_machine *m = kvm_host_machine(host);
+	struct snp_rmp *rmp = snp_machine_rmp(m);
+	struct kvm_host_stats st;
+	struct kvm_vcpu_pages pg;
+	int vm, code = -1;
+	snp_pfn_t region;
+
+	vm = new_vm(host, SNP_GUEST_SNP, 8, 1);
+	KASSERT_EQ(kvm_vcpu_get_pages(host, vm, 0, &pg), 0);
+	KASSERT_EQ(kvm_vm_launch_rmp_ret(host, vm, &code), 0);
+	KEXPECT_EQ(code, SNP_RMP_SUCCESS);
+	KASSERT_EQ(snp_rmp_mark_inuse(rmp, pg.vmsa), 0);
+	KEXPECT_EQ(kvm_vm_launch(host, vm), SNP_EFAULT);
+	KASSERT_EQ(kvm_vm_launch_rmp_ret(host, vm, &code), 0);
+	KEXPECT_EQ(code, SNP_FAIL_INUSE);
+	KASSERT_EQ(snp_rmp_clear_inuse(rmp, pg.vmsa), 0);
+	KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
+
+	vm = new_vm(host, SNP_GUEST_SNP, 8, 1);
+	KASSERT_EQ(kvm_vcpu_get_pages(host, vm, 0, &pg), 0);
+	region = pg.vmsa & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
+	KASSERT_EQ(snp_rmp_make_private(m, region, 0, SNP_MAP_2M, 77, false, NULL), 0);
+	KEXPECT_EQ(kvm_vm_launch(host, vm), SNP_EFAULT);
+	KASSERT_EQ(kvm_vm_launch_rmp_ret(host, vm, &code), 0);
+	KEXPECT_EQ(code, SNP_FAIL_OVERLAP);
+	KASSERT_EQ(snp_rmp_make_shared(m, region, SNP_MAP_2M, NULL), 0);
+	KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
+
+	KEXPECT_EQ(kvm_vm_launch_rmp_ret(host, vm, &code), SNP_ENOENT);
+	KEXPECT_EQ(kvm_vm_launch_rmp_ret(NULL, 0, &code), SNP_EINVAL);
+	KEXPECT_EQ(kvm_host_nr_leaks(host), 0);
+	KASSERT_EQ(kvm_host_get_stats(host, &st), 0);
+	KEXPECT_EQ(st.teardown_errors, 0);
+	kvm_host_destroy(host);
+}
+
+/*
+ * A free on teardown that fails (here: a page freed behind KVM's back, so
+ * KVM's own free is a double free the allocator refuses) is not dropped:
+ * kvm_warn_on_err() counts it, as the kernel would WARN.
+ */
+static void test_kvm_teardown_error_counted(void)
+{
+	struct kvm_host *host = new_host(SNP_ALLOC_UPSTREAM);
+	struct mm_host *mm = kvm_host_mm(host);
+	struct kvm_host_stats st;
+	struct kvm_vcpu_pages pg;
+	int vm = new_vm(host, SNP_GUEST_SVM, 8, 1);
+
+	KASSERT_EQ(kvm_vcpu_get_pages(host, vm, 0, &pg), 0);
+	KASSERT_EQ(mm_free_pages(mm, 0, mm_pfn_to_page(mm, pg.pio), 0), 0);
+	KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
+	KASSERT_EQ(kvm_host_get_stats(host, &st), 0);
+	KEXPECT_EQ(st.teardown_errors, 1);
+	kvm_host_destroy(host);
+}
+
 /* ---- 1,000 VMs ---- */
 
 static void churn(struct kvm_host *host, unsigned int nr_vms, uint64_t seed)
@@ -509,7 +577,7 @@ static void churn(struct kvm_host *host, unsigned int nr_vms, uint64_t seed)
 		if (t == SNP_GUEST_SVM && mm_rng_below(&rng, 2))
 			KASSERT_EQ(kvm_vcpu_enable_nested(host, vm, 0), 0);
 		KASSERT_EQ(kvm_vm_launch(host, vm), 0);
-		if (kvm_vcpu_run(host, vm, 0, (unsigned int)mm_rng_below(&rng, 2), NULL) == 0)
+		if (t_vcpu_run(host, vm, 0, (unsigned int)mm_rng_below(&rng, 2), NULL) == 0)
 			KASSERT_EQ(kvm_vcpu_exit(host, vm, 0), 0);
 		KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
 		KEXPECT_EQ(kvm_destroy_vm(host, vm), SNP_ENOENT);
@@ -529,11 +597,11 @@ static void test_kvm_1000_vms_no_page_lost(void)
 		struct kvm_host_stats st;
 		char msg[256];
 
-		snp_safe_release(kvm_host_mm(host), 0);  /* sieve: count set-aside pages as free */
+		KEXPECT(snp_safe_release(kvm_host_mm(host), 0) >= 0);  /* sieve: count set-aside pages as free */
 		start = free_pages(host);
 
 		churn(host, n, 42 + s);
-		snp_safe_release(kvm_host_mm(host), 0);
+		KEXPECT(snp_safe_release(kvm_host_mm(host), 0) >= 0);
 		KASSERT_EQ(kvm_host_get_stats(host, &st), 0);
 		ktap_log("%s: %u VMs, %llu vCPUs, free %llu -> %llu, leaked %llu, order-1 broken %llu,"
 			 " vmcb01 aligned %llu/%llu",
@@ -546,6 +614,7 @@ static void test_kvm_1000_vms_no_page_lost(void)
 		KEXPECT_EQ(st.vms_destroyed, n);
 		KEXPECT_EQ(kvm_host_nr_vms(host), 0);
 		KEXPECT_EQ(free_pages(host), start - st.leaked_pages);
+		KEXPECT_EQ(st.teardown_errors, 0);   /* every free on the way went through */
 		KEXPECT_EQ(st.leaked_pages, kvm_host_nr_leaks(host));
 		KEXPECT_EQ(st.leaked_pages, 0);
 		KEXPECT_EQ(mm_check(kvm_host_mm(host), msg, sizeof(msg)), 0);
@@ -585,9 +654,10 @@ static void test_kvm_bad_input(void)
 	KEXPECT_EQ(kvm_create_vcpu(host, vm, KVM_MAX_VCPUS, 0), SNP_EINVAL);
 	KEXPECT_EQ(kvm_create_vcpu(host, vm, 1, 2), SNP_EINVAL);
 	KEXPECT_EQ(kvm_create_vcpu(host, vm, 0, 0), SNP_EEXIST);
-	KEXPECT_EQ(kvm_vcpu_run(host, vm, 0, 5, NULL), SNP_EINVAL);
-	KEXPECT_EQ(kvm_vcpu_run(host, vm, 3, 0, NULL), SNP_ENOENT);
-	KEXPECT_EQ(kvm_vcpu_run(host, vm, 999, 0, NULL), SNP_EINVAL);
+	KEXPECT_EQ(kvm_vcpu_run(host, vm, 0, 0, NULL), SNP_EINVAL);   /* no place for the outcome */
+	KEXPECT_EQ(t_vcpu_run(host, vm, 0, 5, NULL), SNP_EINVAL);
+	KEXPECT_EQ(t_vcpu_run(host, vm, 3, 0, NULL), SNP_ENOENT);
+	KEXPECT_EQ(t_vcpu_run(host, vm, 999, 0, NULL), SNP_EINVAL);
 	KEXPECT_EQ(kvm_vcpu_exit(host, vm, 0), SNP_ENOENT);
 	KEXPECT_EQ(kvm_vcpu_get_pages(host, vm, 0, NULL), SNP_EINVAL);
 	KEXPECT_EQ(kvm_vcpu_get_pages(NULL, vm, 0, &pg), SNP_EINVAL);
@@ -597,8 +667,8 @@ static void test_kvm_bad_input(void)
 	KEXPECT_EQ(kvm_vcpu_enable_nested(host, vm, 0), SNP_EEXIST);
 	KEXPECT_EQ(kvm_vcpu_disable_nested(host, vm, 0), 0);
 	KEXPECT_EQ(kvm_vcpu_disable_nested(host, vm, 0), SNP_ENOENT);
-	KEXPECT_EQ(kvm_vcpu_run(host, vm, 0, 0, NULL), 0);
-	KEXPECT_EQ(kvm_vcpu_run(host, vm, 0, 1, NULL), SNP_EBUSY);
+	KEXPECT_EQ(t_vcpu_run(host, vm, 0, 0, NULL), 0);
+	KEXPECT_EQ(t_vcpu_run(host, vm, 0, 1, NULL), SNP_EBUSY);
 	KEXPECT_EQ(kvm_cpu_uninit(host, 0), SNP_EBUSY);
 	KEXPECT_EQ(kvm_vcpu_exit(host, vm, 0), 0);
 	KEXPECT_EQ(kvm_vcpu_exit(host, vm, 0), SNP_ENOENT);
@@ -607,7 +677,7 @@ static void test_kvm_bad_input(void)
 	KEXPECT_EQ(kvm_cpu_uninit(host, 1), 0);
 	KEXPECT_EQ(kvm_cpu_uninit(host, 1), SNP_ENOENT);
 	KEXPECT_EQ(kvm_host_save_area_pfn(host, 1), SNP_NO_PAGE);
-	KEXPECT_EQ(kvm_vcpu_run(host, vm, 0, 1, NULL), SNP_EINVAL);   /* SVM off on CPU 1 */
+	KEXPECT_EQ(t_vcpu_run(host, vm, 0, 1, NULL), SNP_EINVAL);   /* SVM off on CPU 1 */
 	KEXPECT_EQ(kvm_cpu_init(host, 1), 0);
 	KEXPECT_EQ(kvm_x86_vendor_exit(host), SNP_EBUSY);
 	KEXPECT_EQ(kvm_vm_launch(NULL, 0), SNP_EINVAL);
@@ -675,7 +745,7 @@ static void tick_run(enum snp_alloc_strategy s, unsigned int ticks, struct kvm_h
 	ac.target_frag = 0;
 	ac.target_use = 300;
 	KASSERT_EQ(mm_age(kvm_host_mm(host), &ac, &aged), 0);
-	snp_safe_release(kvm_host_mm(host), 0);
+	KEXPECT(snp_safe_release(kvm_host_mm(host), 0) >= 0);
 	start = free_pages(host);
 	for (unsigned int i = 0; i < 24; i++) {
 		int vm = new_vm(host, (enum snp_guest_type)(i % 4), 4, 2);
@@ -689,7 +759,7 @@ static void tick_run(enum snp_alloc_strategy s, unsigned int ticks, struct kvm_h
 	for (int vm = 0; vm < 24; vm++)
 		KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
 	kvm_host_kernel_work_release(host);
-	snp_safe_release(kvm_host_mm(host), 0);
+	KEXPECT(snp_safe_release(kvm_host_mm(host), 0) >= 0);
 	KASSERT_EQ(kvm_host_get_stats(host, st), 0);
 	KEXPECT_EQ(free_pages(host), start - st->leaked_pages);
 	KASSERT_EQ(mm_aged_release(kvm_host_mm(host), aged), 0);
@@ -738,6 +808,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_kvm_cpu_online_through_slot),
 	KTAP_CASE(test_kvm_snp_vmsa_vmrun_row),
 	KTAP_CASE(test_kvm_snp_vmsa_leaked_when_inuse),
+	KTAP_CASE(test_kvm_snp_launch_rmp_codes),
+	KTAP_CASE(test_kvm_teardown_error_counted),
 	KTAP_CASE(test_kvm_1000_vms_no_page_lost),
 	KTAP_CASE(test_kvm_bad_input),
 	KTAP_CASE(test_kvm_snp_switch_and_asids),

@@ -37,7 +37,7 @@ static uint64_t held(struct kvm_host *host)
 	struct snp_alloc_stats as = { 0 };
 
 	KASSERT_EQ(mm_get_counts(kvm_host_mm(host), MM_NUMA_NO_NODE, &c), 0);
-	snp_alloc_get_stats(kvm_host_mm(host), &as);
+	KASSERT_EQ(snp_alloc_get_stats(kvm_host_mm(host), &as), 0);
 	return c.allocated - as.set_aside;
 }
 

@@ -112,12 +112,12 @@ static void test_pcp_high_and_drain(void)
 		KASSERT(p[i] = mm_alloc_pages(mm, 0, 0, 0));
 	for (int i = 0; i < 40; i++) {
 		KEXPECT_EQ(mm_free_pages(mm, 0, p[i], 0), 0);
-		mm_get_counts(mm, 0, &c);
+		KEXPECT_EQ(mm_get_counts(mm, 0, &c), 0);
 		KEXPECT(c.pcp < 8);
 	}
 	MMT_CHECK(mm);
 	mm_drain_all_pages(mm);
-	mm_get_counts(mm, 0, &c);
+	KEXPECT_EQ(mm_get_counts(mm, 0, &c), 0);
 	KEXPECT_EQ(c.pcp, 0);
 	KEXPECT_EQ(c.free, 64 * PAGES_PER_MIB);
 	expect_fully_merged(mm, 16);
@@ -132,7 +132,7 @@ static void test_pcp_small_orders(void)
 	struct page *p = mm_alloc_pages(mm, 0, 0, 3), *q;
 
 	KASSERT(p);
-	mm_get_counts(mm, 0, &c);
+	KEXPECT_EQ(mm_get_counts(mm, 0, &c), 0);
 	KEXPECT_EQ(c.pcp, (MM_PCP_BATCH_DEFAULT >> 3) * 8 - 8);
 	KEXPECT_EQ(mm_free_pages(mm, 0, p, 3), 0);
 	q = mm_alloc_pages(mm, 0, 0, 3);
@@ -207,7 +207,7 @@ static void test_reserved_never_handed_out(void)
 	cfg.reserved = res;
 	cfg.nr_reserved = 4;
 	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
-	mm_get_counts(mm, MM_NUMA_NO_NODE, &c);
+	KEXPECT_EQ(mm_get_counts(mm, MM_NUMA_NO_NODE, &c), 0);
 	KEXPECT_EQ(c.reserved, 100 + 150 + 1);
 	KEXPECT_EQ(c.free, 32 * PAGES_PER_MIB - 251);
 	MMT_CHECK(mm);
@@ -240,9 +240,9 @@ static void test_buddyinfo_counts(void)
 	KEXPECT_EQ(c.present, 64 * PAGES_PER_MIB);
 	KEXPECT_EQ(c.free, 64 * PAGES_PER_MIB);
 	KEXPECT(mm_alloc_pages(mm, 0, 0, 7));
-	mm_buddyinfo(mm, 0, bi);
+	KEXPECT_EQ(mm_buddyinfo(mm, 0, bi), 0);
 	KEXPECT_EQ(bi[7] + bi[8] + bi[9] + bi[10], 1 + 1 + 1 + 7);
-	mm_get_counts(mm, 0, &c);
+	KEXPECT_EQ(mm_get_counts(mm, 0, &c), 0);
 	KEXPECT_EQ(c.allocated, 128);
 	mm_host_destroy(mm);
 }
@@ -426,7 +426,7 @@ static void test_host_sizes(void)
 	t0 = mmt_now_ns();
 	mm = mmt_host(16 * 1024, 4, 8);
 	t1 = mmt_now_ns();
-	mm_get_counts(mm, MM_NUMA_NO_NODE, &c);
+	KEXPECT_EQ(mm_get_counts(mm, MM_NUMA_NO_NODE, &c), 0);
 	KEXPECT_EQ(c.free, 4ULL << 20);
 	ktap_log("16GiB host: %.1f ms to create, mem_map %zu bytes a page", (t1 - t0) / 1e6,
 		 sizeof(struct page));
@@ -458,8 +458,8 @@ static void test_age_and_release(void)
 
 	age(a, 7, &ageda);
 	age(b, 7, &agedb);
-	mm_buddyinfo(a, 0, bia);
-	mm_buddyinfo(b, 0, bib);
+	KEXPECT_EQ(mm_buddyinfo(a, 0, bia), 0);
+	KEXPECT_EQ(mm_buddyinfo(b, 0, bib), 0);
 	for (unsigned int o = 0; o <= MM_MAX_ORDER; o++)
 		KEXPECT_EQ(bia[o], bib[o]);
 	ktap_log("aged 128MiB: %llu pages held, unusable index (order 9) %d/1000",
@@ -492,7 +492,7 @@ static void measure_aligned(struct mm_host *mm, const char *what)
 
 		KASSERT(p);
 		loop += snp_pfn_2m_aligned(mmt_pfn(mm, p));
-		mm_free_pages(mm, 0, p, 0);
+		KEXPECT_EQ(mm_free_pages(mm, 0, p, 0), 0);
 	}
 	for (int i = 0; i < N; i++) {
 		KASSERT(held[i] = mm_alloc_pages(mm, 0, MM_GFP_ZERO, 0));
@@ -506,7 +506,7 @@ static void measure_aligned(struct mm_host *mm, const char *what)
 	if (!strcmp(what, "fresh"))
 		KEXPECT_EQ(loop, N);
 	for (int i = 0; i < N; i++)
-		mm_free_pages(mm, 0, held[i], 0);
+		KEXPECT_EQ(mm_free_pages(mm, 0, held[i], 0), 0);
 	free(held);
 }
 
@@ -546,11 +546,11 @@ static void test_pcp_drain_from_cold_tail(void)
 		KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
 		for (int i = 0; i < 16; i++)
 			KASSERT(p[i] = mm_alloc_pages(mm, 0, 0, 0));
-		mm_get_counts(mm, 0, &c);
+		KEXPECT_EQ(mm_get_counts(mm, 0, &c), 0);
 		before = c.free;
 		for (int i = 0; i < 16; i++)
 			KEXPECT_EQ(mm_free_pages(mm, 0, p[i], 0), 0);
-		mm_get_counts(mm, 0, &c);
+		KEXPECT_EQ(mm_get_counts(mm, 0, &c), 0);
 		KEXPECT(c.free > before);	/* a drain did happen */
 		q = mm_alloc_pages(mm, 0, 0, 0);
 		KEXPECT(q == p[15]);
@@ -578,7 +578,7 @@ static void test_pcp_refill_at_least_two(void)
 	cfg.pcp_high = 8;
 	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
 	KASSERT(p = mm_alloc_pages(mm, 0, 0, 3));
-	mm_get_counts(mm, 0, &c);
+	KEXPECT_EQ(mm_get_counts(mm, 0, &c), 0);
 	KEXPECT_EQ(c.pcp, 8);
 	KEXPECT_EQ(mm_free_pages(mm, 0, p, 3), 0);
 	MMT_CHECK(mm);

@@ -46,7 +46,7 @@ static void op_safe_alloc(struct prop *s)
 	}
 	s->safe_allocs++;
 	s->aligned += snp_pfn_2m_aligned(mmt_pfn(s->mm, p));
-	mm_page_write(s->mm, p);
+	KEXPECT_EQ(mm_page_write(s->mm, p), 0);
 	s->safe[s->nsafe++] = p;
 }
 
@@ -99,7 +99,7 @@ static void one_op(struct prop *s)
 	else if (x < 995)
 		op_other_free(s);
 	else
-		snp_safe_shrink(s->mm, s->cpu, mm_rng_below(&s->rng, 4));
+		KEXPECT(snp_safe_shrink(s->mm, s->cpu, mm_rng_below(&s->rng, 4)) >= 0);
 }
 
 static void run_strategy(enum snp_alloc_strategy strategy, uint64_t seed)
@@ -124,7 +124,7 @@ static void run_strategy(enum snp_alloc_strategy strategy, uint64_t seed)
 		if (i % CHECK_EVERY == 0)
 			MMT_CHECK(s->mm);
 	}
-	snp_alloc_get_stats(s->mm, &st);
+	KEXPECT_EQ(snp_alloc_get_stats(s->mm, &st), 0);
 	ktap_log("%-8s %d ops: %llu safe allocs (%llu failed), %llu aligned, %llu order-1 broken, "
 		 "set aside peak %llu, fallbacks %llu", snp_alloc_strategy_name(strategy), OPS,
 		 (unsigned long long)s->safe_allocs, (unsigned long long)s->safe_failed,
@@ -139,7 +139,7 @@ static void run_strategy(enum snp_alloc_strategy strategy, uint64_t seed)
 		op_safe_free(s);
 	while (s->nother)
 		op_other_free(s);
-	snp_safe_release(s->mm, 0);
+	KEXPECT(snp_safe_release(s->mm, 0) >= 0);
 	KEXPECT_EQ(mm_aged_release(s->mm, aged), 0);
 	mm_drain_all_pages(s->mm);
 	KEXPECT_EQ(mmt_free(s->mm), start);

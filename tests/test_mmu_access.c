@@ -219,13 +219,13 @@ static void rmp_make_private_keeps_neighbours_writable(void)
 	snp_pfn_t priv = T_REGION + 3;
 
 	KEXPECT_EQ(t_write(m, 1, T_NEIGHBOUR), 0);  /* a 2M TLB entry exists */
-	KASSERT_EQ(snp_rmp_make_private(m, priv, 0x5000, SNP_MAP_4K, 4, false), 0);
+	KASSERT_EQ(snp_rmp_make_private(m, priv, 0x5000, SNP_MAP_4K, 4, false, NULL), 0);
 	KEXPECT_EQ(snp_tlb_lookup(m, 1, snp_pfn_to_virt(T_NEIGHBOUR), NULL), 0);
 	KEXPECT_EQ(t_write(m, 1, T_NEIGHBOUR), 0);
 	KEXPECT_EQ(t_write(m, 0, T_NEIGHBOUR), 0);
 	KEXPECT_EQ(t_write(m, 0, priv), SNP_EFAULT);
 	KEXPECT_EQ(t_last_rule(m), SNP_RULE_RMP_4K_NOT_HV_OWNED);
-	KASSERT_EQ(snp_rmp_make_shared(m, priv, SNP_MAP_4K), 0);
+	KASSERT_EQ(snp_rmp_make_shared(m, priv, SNP_MAP_4K, NULL), 0);
 	KEXPECT_EQ(t_write(m, 0, priv), 0);
 	snp_machine_destroy(m);
 }
@@ -242,15 +242,18 @@ static void rmp_mark_pages_firmware_path(void)
 	struct snp_machine *m = t_machine("early-snp");
 	snp_pfn_t fw = T_REGION + 7;
 	struct snp_rmpentry e;
+	int code;
 
-	KEXPECT_EQ(snp_rmp_make_private(m, fw, 0, SNP_MAP_4K, 0, true), SNP_RMP_SUCCESS);
+	KEXPECT_EQ(snp_rmp_make_private(m, fw, 0, SNP_MAP_4K, 0, true, NULL), 0);
 	KASSERT_EQ(snp_rmp_query(snp_machine_rmp(m), snp_pfn_to_phys(fw), &e), 0);
 	KEXPECT_EQ(snp_page_state(&e), SNP_PS_FIRMWARE);
 	KEXPECT_EQ(t_write(m, 0, fw), SNP_EFAULT);
 	KEXPECT_EQ(t_last_rule(m), SNP_RULE_RMP_4K_NOT_HV_OWNED);
 	KEXPECT_EQ(t_write(m, 0, fw + 1), 0);
 	KEXPECT_EQ(snp_wrmsr_hsave_pa(m, 0, fw), SNP_EFAULT);
-	KEXPECT_EQ(snp_rmp_make_shared(m, fw, SNP_MAP_4K), SNP_FAIL_PERMISSION);
+	code = -1;
+	KEXPECT_EQ(snp_rmp_make_shared(m, fw, SNP_MAP_4K, &code), SNP_EFAULT);
+	KEXPECT_EQ(code, SNP_FAIL_PERMISSION);
 	snp_machine_destroy(m);
 }
 
@@ -259,7 +262,7 @@ static void private_2m_region(void)
 {
 	struct snp_machine *m = t_machine("fixed");
 
-	KASSERT_EQ(snp_rmp_make_private(m, T_REGION, 0x200000, SNP_MAP_2M, 4, false), 0);
+	KASSERT_EQ(snp_rmp_make_private(m, T_REGION, 0x200000, SNP_MAP_2M, 4, false, NULL), 0);
 	KEXPECT_EQ(snp_direct_map_nr_split_1g(m), 0);
 	KEXPECT_EQ(t_write(m, 1, T_NEIGHBOUR), SNP_EFAULT);
 	KEXPECT_EQ(t_last_rule(m), SNP_RULE_RMP_2M_NOT_HV_OWNED);
@@ -288,8 +291,30 @@ static void fault_log_cap_and_clear(void)
 	snp_machine_destroy(m);
 }
 
+/* The spurious count covers every fault, like snp_fault_count(), not only the kept records. */
+static void fault_log_cap_counts_spurious(void)
+{
+	struct snp_machine_config cfg = { .mem_bytes = 4 * SNP_GiB, .nr_cpus = 2,
+					  .fault_log_max = 1 };
+	struct snp_fault_record r;
+	struct snp_machine *m;
+
+	KASSERT_EQ(snp_machine_create(&cfg, &m), 0);
+	KASSERT_EQ(snp_wrmsr_hsave_pa(m, 0, T_HSAVE), 0);
+	KASSERT_EQ(t_run_vmcb(m, 0, T_REGION, "vcpu 0"), SNP_VMRUN_ENTERED);
+	KEXPECT_EQ(t_write(m, 1, T_REGION + 5), SNP_EFAULT);
+	KEXPECT_EQ(t_write(m, 1, T_REGION + 6), SNP_EFAULT);
+	KEXPECT_EQ(snp_fault_count(m), 2);
+	KEXPECT_EQ(snp_fault_count_spurious(m), 2);
+	KEXPECT_EQ(snp_fault_get(m, 0, &r), 0);
+	KEXPECT(r.spurious);
+	KEXPECT_EQ(snp_fault_get(m, 1, &r), SNP_ENOENT);   /* one kept, two counted */
+	snp_machine_destroy(m);
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(changelog_early_snp_one_spurious_fault),
+	KTAP_CASE(fault_log_cap_counts_spurious),
 	KTAP_CASE(changelog_fixed_no_fault),
 	KTAP_CASE(rmp_fault_drops_tlb_entry),
 	KTAP_CASE(changelog_unaligned_vmcb_no_fault),

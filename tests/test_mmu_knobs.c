@@ -4,6 +4,7 @@
  * settings, with the outcome asserted.  The knobs answer the LKML reviewer's
  * open questions (docs/MODEL.md, "Knobs").
  */
+#include "insn_util.h"
 #include "mmu_test_util.h"
 
 /*
@@ -122,7 +123,7 @@ static void knob_rmpupdate_transient_inuse(void)
 
 		t_knob(m, transient ? "rmpupdate_transient_inuse=1" : "rmpupdate_transient_inuse=0");
 		/* CPU 0 starts RMPUPDATE of the 2MB-aligned entry (shared -> shared). */
-		KASSERT_EQ(snp_rmpupdate_begin(snp_machine_rmp(m), SNP_CALLER_HV,
+		KASSERT_EQ(t_rmpupdate_begin(snp_machine_rmp(m), SNP_CALLER_HV,
 					       snp_pfn_to_phys(T_REGION), &in, &op), 0);
 		/* CPU 1 writes another page of the region through the 1G leaf. */
 		if (transient) {
@@ -148,9 +149,9 @@ static void knob_rmpupdate_transient_inuse(void)
 			KEXPECT_EQ(t_write(m, 1, T_REGION), 0);
 		}
 		/* A second RMPUPDATE of the same entry fails FAIL_INUSE either way. */
-		KEXPECT_EQ(snp_rmpupdate(snp_machine_rmp(m), SNP_CALLER_HV,
+		KEXPECT_EQ(t_rmpupdate(snp_machine_rmp(m), SNP_CALLER_HV,
 					 snp_pfn_to_phys(T_REGION), &in), SNP_FAIL_INUSE);
-		KASSERT_EQ(snp_rmpupdate_commit(snp_machine_rmp(m), &op), 0);
+		KASSERT_EQ(t_rmpupdate_commit(snp_machine_rmp(m), &op), 0);
 		KASSERT_EQ(snp_tlb_flush_all(m, 1), 0);
 		KEXPECT_EQ(t_write(m, 1, T_NEIGHBOUR), 0);
 		KEXPECT_EQ(snp_fault_count(m), transient ? 2 : 0);
@@ -159,10 +160,10 @@ static void knob_rmpupdate_transient_inuse(void)
 		snp_machine_destroy(m);
 		m = t_machine("fixed");
 		t_knob(m, transient ? "rmpupdate_transient_inuse=1" : "rmpupdate_transient_inuse=0");
-		KASSERT_EQ(snp_rmpupdate_begin(snp_machine_rmp(m), SNP_CALLER_HV,
+		KASSERT_EQ(t_rmpupdate_begin(snp_machine_rmp(m), SNP_CALLER_HV,
 					       snp_pfn_to_phys(T_REGION), &in, &op), 0);
 		KEXPECT_EQ(t_write(m, 1, T_NEIGHBOUR), 0);
-		KASSERT_EQ(snp_rmpupdate_commit(snp_machine_rmp(m), &op), 0);
+		KASSERT_EQ(t_rmpupdate_commit(snp_machine_rmp(m), &op), 0);
 		snp_machine_destroy(m);
 	}
 }
@@ -188,7 +189,7 @@ static void knob_inuse_cleared_at_vmexit(void)
 			KEXPECT_EQ(ret, SNP_EFAULT);
 			KASSERT_EQ(snp_fault_last(m, &r), 0);
 			KEXPECT(strstr(r.inuse_owner, "VMCB of the run on CPU 0 (vcpu 0 vmcb01), exited"));
-			KEXPECT_EQ(snp_rmpupdate(snp_machine_rmp(m), SNP_CALLER_HV,
+			KEXPECT_EQ(t_rmpupdate(snp_machine_rmp(m), SNP_CALLER_HV,
 						 snp_pfn_to_phys(T_REGION), &in), SNP_FAIL_INUSE);
 			/* The next VMRUN on CPU 0 with another VMCB drops the stale marks. */
 			KASSERT_EQ(t_run_vmcb(m, 0, T_REGION + 7, "vcpu 1"), SNP_VMRUN_ENTERED);
@@ -243,7 +244,7 @@ static void knob_vmrun_marks(void)
 		const struct snp_rmp *rmp = snp_machine_rmp(m);
 
 		t_knob(m, cases[i].knob);
-		KASSERT_EQ(snp_vmrun(m, 0, &a, &res), SNP_VMRUN_ENTERED);
+		KASSERT_EQ(t_vmrun(m, 0, &a, &res), SNP_VMRUN_ENTERED);
 		KEXPECT_EQ(res.marked, cases[i].roles);
 		KEXPECT_EQ(snp_rmp_inuse(rmp, vmcb), !!(cases[i].roles & SNP_ROLE_VMCB));
 		KEXPECT_EQ(snp_rmp_inuse(rmp, vmsa), !!(cases[i].roles & SNP_ROLE_VMSA));
@@ -276,13 +277,13 @@ static void knob_uncovered_inuse(void)
 		t_knob(m, fail ? "uncovered_inuse=fail" : "uncovered_inuse=ignore");
 		if (fail) {
 			KEXPECT_EQ(t_run_vmcb(m, 0, unc, "u"), SNP_EFAULT);
-			KEXPECT_EQ(snp_vmrun(m, 0, &av, &res), SNP_VMRUN_VMEXIT_INVALID);
+			KEXPECT_EQ(t_vmrun(m, 0, &av, &res), SNP_VMRUN_VMEXIT_INVALID);
 			KEXPECT_EQ(res.check, SNP_VMRUN_AVIC_UNCOVERED);
-			KEXPECT_EQ(snp_vmrun(m, 0, &es, &res), SNP_VMRUN_VMEXIT_INVALID);
+			KEXPECT_EQ(t_vmrun(m, 0, &es, &res), SNP_VMRUN_VMEXIT_INVALID);
 			KEXPECT_EQ(res.check, SNP_VMRUN_VMSA_UNCOVERED);
 			KEXPECT_EQ(res.exitcode, SNP_VMEXIT_INVALID_CODE);
 		} else {
-			KASSERT_EQ(snp_vmrun(m, 0, &es, &res), SNP_VMRUN_ENTERED);
+			KASSERT_EQ(t_vmrun(m, 0, &es, &res), SNP_VMRUN_ENTERED);
 			KEXPECT_EQ(res.marked, SNP_ROLE_VMCB);  /* the VMSA had no entry to mark */
 			KEXPECT_EQ(t_write(m, 1, unc + 1), 0);
 			KASSERT_EQ(snp_vmexit(m, 0), 0);

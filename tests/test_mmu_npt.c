@@ -4,6 +4,7 @@
  * sequence of APM Table 15-39 (snp-facts §3) with #NPF EXITINFO1 bits and
  * #VC 0x404, and guest memory validation (PVALIDATE, then access).
  */
+#include "insn_util.h"
 #include "mmu_test_util.h"
 
 #define G_ASID 5u
@@ -38,24 +39,24 @@ static void validate_then_access(void)
 	struct snp_exc exc;
 	bool unchanged = true;
 
-	KASSERT_EQ(snp_rmp_make_private(m, G_PFN, G_GPA, SNP_MAP_4K, G_ASID, false), 0);
+	KASSERT_EQ(snp_rmp_make_private(m, G_PFN, G_GPA, SNP_MAP_4K, G_ASID, false, NULL), 0);
 	KASSERT_EQ(snp_npt_map(npt, G_GPA, snp_pfn_to_phys(G_PFN), SNP_MAP_4K, true), 0);
 	KEXPECT_EQ(snp_guest_access(m, npt, 0, 0, G_GPA + 8, true, SNP_GUEST_READ, &exc), SNP_EFAULT);
 	KEXPECT_EQ(exc.vector, SNP_EXC_VC);
 	KEXPECT_EQ(exc.error_code, SNP_VC_NOT_VALIDATED);
 	KEXPECT_EQ(t_last_rule(m), SNP_RULE_VC_NOT_VALIDATED);
-	KASSERT_EQ(snp_guest_pvalidate(m, npt, G_GPA, false, true, &unchanged, &exc), 0);
+	KASSERT_EQ(t_guest_pvalidate(m, npt, G_GPA, false, true, &unchanged, &exc), 0);
 	KEXPECT(!unchanged);
 	KEXPECT_EQ(snp_guest_access(m, npt, 0, 0, G_GPA + 8, true, SNP_GUEST_READ, NULL), 0);
 	KEXPECT_EQ(snp_guest_access(m, npt, 1, 0, G_GPA + 8, true, SNP_GUEST_WRITE, NULL), 0);
 	KEXPECT_EQ(snp_guest_access(m, npt, 1, 0, G_GPA, false, SNP_GUEST_FETCH, NULL), 0);
-	KASSERT_EQ(snp_guest_pvalidate(m, npt, G_GPA, false, true, &unchanged, &exc), 0);
+	KASSERT_EQ(t_guest_pvalidate(m, npt, G_GPA, false, true, &unchanged, &exc), 0);
 	KEXPECT(unchanged);
 	/* The host cannot write it any more (and its direct map was split first). */
 	KEXPECT_EQ(t_write(m, 0, G_PFN), SNP_EFAULT);
 	KEXPECT_EQ(t_last_rule(m), SNP_RULE_RMP_4K_NOT_HV_OWNED);
 	/* Rescind: #VC again. */
-	KASSERT_EQ(snp_guest_pvalidate(m, npt, G_GPA, false, false, &unchanged, &exc), 0);
+	KASSERT_EQ(t_guest_pvalidate(m, npt, G_GPA, false, false, &unchanged, &exc), 0);
 	KEXPECT_EQ(snp_guest_access(m, npt, 0, 0, G_GPA, true, SNP_GUEST_READ, &exc), SNP_EFAULT);
 	KEXPECT_EQ(exc.vector, SNP_EXC_VC);
 	snp_npt_destroy(npt);
@@ -82,23 +83,23 @@ static void private_check_sequence(void)
 	KASSERT_EQ(snp_npt_map(npt, G_GPA, snp_pfn_to_phys(G_PFN), SNP_MAP_4K, true), 0);
 	KEXPECT_EQ(npf_code(m, npt, 0, G_GPA, true, SNP_GUEST_READ), RMP_NPF | SNP_NPF_ENC);
 	KEXPECT_EQ(t_last_rule(m), SNP_RULE_NPF_RMP_NOT_GUEST_OWNED);
-	KASSERT_EQ(snp_rmp_make_private(m, G_PFN, G_GPA, SNP_MAP_4K, G_ASID + 1, false), 0);
+	KASSERT_EQ(snp_rmp_make_private(m, G_PFN, G_GPA, SNP_MAP_4K, G_ASID + 1, false, NULL), 0);
 	KEXPECT_EQ(npf_code(m, npt, 0, G_GPA, true, SNP_GUEST_READ), RMP_NPF | SNP_NPF_ENC);
 	KEXPECT_EQ(t_last_rule(m), SNP_RULE_NPF_RMP_NOT_GUEST_OWNED);
 	/* Reverse-Map: ours, but assigned at another GPA. */
-	KASSERT_EQ(snp_rmp_make_shared(m, G_PFN, SNP_MAP_4K), 0);
-	KASSERT_EQ(snp_rmp_make_private(m, G_PFN, G_GPA + 0x1000, SNP_MAP_4K, G_ASID, false), 0);
+	KASSERT_EQ(snp_rmp_make_shared(m, G_PFN, SNP_MAP_4K, NULL), 0);
+	KASSERT_EQ(snp_rmp_make_private(m, G_PFN, G_GPA + 0x1000, SNP_MAP_4K, G_ASID, false, NULL), 0);
 	KEXPECT_EQ(npf_code(m, npt, 0, G_GPA, true, SNP_GUEST_READ), RMP_NPF | SNP_NPF_ENC);
 	KEXPECT_EQ(t_last_rule(m), SNP_RULE_NPF_RMP_REVERSE_MAP);
 	/* Mutable. */
-	KASSERT_EQ(snp_rmp_make_shared(m, G_PFN, SNP_MAP_4K), 0);
-	KASSERT_EQ(snp_rmp_make_private(m, G_PFN, G_GPA, SNP_MAP_4K, G_ASID, true), 0);
+	KASSERT_EQ(snp_rmp_make_shared(m, G_PFN, SNP_MAP_4K, NULL), 0);
+	KASSERT_EQ(snp_rmp_make_private(m, G_PFN, G_GPA, SNP_MAP_4K, G_ASID, true, NULL), 0);
 	KEXPECT_EQ(npf_code(m, npt, 0, G_GPA, true, SNP_GUEST_READ), RMP_NPF | SNP_NPF_ENC);
 	KEXPECT_EQ(t_last_rule(m), SNP_RULE_NPF_RMP_IMMUTABLE);
 	/* VMPL: a valid page, VMPL1 has no permission; a write also sets W. */
 	KASSERT_EQ(snp_npt_map(npt, G_GPA + 0x10000, snp_pfn_to_phys(G_PFN + 1), SNP_MAP_4K, true), 0);
-	KASSERT_EQ(snp_rmp_make_private(m, G_PFN + 1, G_GPA + 0x10000, SNP_MAP_4K, G_ASID, false), 0);
-	KASSERT_EQ(snp_guest_pvalidate(m, npt, G_GPA + 0x10000, false, true, &unchanged, NULL), 0);
+	KASSERT_EQ(snp_rmp_make_private(m, G_PFN + 1, G_GPA + 0x10000, SNP_MAP_4K, G_ASID, false, NULL), 0);
+	KASSERT_EQ(t_guest_pvalidate(m, npt, G_GPA + 0x10000, false, true, &unchanged, NULL), 0);
 	KEXPECT_EQ(npf_code(m, npt, 1, G_GPA + 0x10000, true, SNP_GUEST_WRITE),
 		   RMP_NPF | SNP_NPF_ENC | SNP_NPF_VMPL | SNP_NPF_WRITE);
 	KEXPECT_EQ(t_last_rule(m), SNP_RULE_NPF_RMP_VMPL);
@@ -122,15 +123,15 @@ static void page_size_check_and_2m_validation(void)
 	bool unchanged;
 
 	/* 4K RMP entries under a 2M nested leaf. */
-	KASSERT_EQ(snp_rmp_make_private(m, T_REGION, gpa, SNP_MAP_4K, G_ASID, false), 0);
+	KASSERT_EQ(snp_rmp_make_private(m, T_REGION, gpa, SNP_MAP_4K, G_ASID, false, NULL), 0);
 	KASSERT_EQ(snp_npt_map(npt, gpa, snp_pfn_to_phys(T_REGION), SNP_MAP_2M, true), 0);
 	/* An ordinary access: the RMP bit, not SIZEM (SIZEM is PVALIDATE's and RMPADJUST's). */
 	KEXPECT_EQ(npf_code(m, npt, 0, gpa, true, SNP_GUEST_READ), RMP_NPF | SNP_NPF_ENC);
 	KEXPECT_EQ(t_last_rule(m), SNP_RULE_NPF_RMP_PAGE_SIZE);
-	KASSERT_EQ(snp_rmp_make_shared(m, T_REGION, SNP_MAP_4K), 0);
+	KASSERT_EQ(snp_rmp_make_shared(m, T_REGION, SNP_MAP_4K, NULL), 0);
 	/* A 2M RMP entry: validate 2M, then access anywhere in it. */
-	KASSERT_EQ(snp_rmp_make_private(m, T_REGION, gpa, SNP_MAP_2M, G_ASID, false), 0);
-	KASSERT_EQ(snp_guest_pvalidate(m, npt, gpa + 0x5000, true, true, &unchanged, NULL), 0);
+	KASSERT_EQ(snp_rmp_make_private(m, T_REGION, gpa, SNP_MAP_2M, G_ASID, false, NULL), 0);
+	KASSERT_EQ(t_guest_pvalidate(m, npt, gpa + 0x5000, true, true, &unchanged, NULL), 0);
 	KEXPECT_EQ(snp_guest_access(m, npt, 0, 0, gpa + 0x1ff000, true, SNP_GUEST_WRITE, NULL), 0);
 	/* The same 2M entry through a 4K nested leaf. */
 	KASSERT_EQ(snp_npt_unmap(npt, gpa), 0);
@@ -141,7 +142,7 @@ static void page_size_check_and_2m_validation(void)
 	{
 		struct snp_exc exc;
 
-		KEXPECT_EQ(snp_guest_pvalidate(m, npt, gpa + 0x3000, false, false, &unchanged, &exc),
+		KEXPECT_EQ(t_guest_pvalidate(m, npt, gpa + 0x3000, false, false, &unchanged, &exc),
 			   SNP_EFAULT);
 		KEXPECT_EQ(exc.vector, SNP_EXC_NPF);
 		KEXPECT(exc.error_code & SNP_NPF_SIZEM);
@@ -161,8 +162,8 @@ static void shared_and_non_snp(void)
 		KASSERT_EQ(snp_npt_map(npt, 0x400000, snp_pfn_to_phys(T_REGION), SNP_MAP_2M, true), 0);
 		KEXPECT_EQ(npf_code(m, npt, 0, G_GPA, false, SNP_GUEST_WRITE), 0);
 		KEXPECT_EQ(npf_code(m, npt, 0, 0x400000, false, SNP_GUEST_WRITE), 0);
-		KASSERT_EQ(snp_rmp_make_private(m, G_PFN, G_GPA, SNP_MAP_4K, G_ASID, false), 0);
-		KASSERT_EQ(snp_rmp_make_private(m, T_REGION + 7, 0, SNP_MAP_4K, G_ASID, false), 0);
+		KASSERT_EQ(snp_rmp_make_private(m, G_PFN, G_GPA, SNP_MAP_4K, G_ASID, false, NULL), 0);
+		KASSERT_EQ(snp_rmp_make_private(m, T_REGION + 7, 0, SNP_MAP_4K, G_ASID, false, NULL), 0);
 		/* Shared reads are not checked; shared writes need Hypervisor-Owned. */
 		KEXPECT_EQ(npf_code(m, npt, 0, G_GPA, false, SNP_GUEST_READ), 0);
 		KEXPECT_EQ(npf_code(m, npt, 0, G_GPA, false, SNP_GUEST_WRITE),
@@ -224,9 +225,9 @@ static void npt_table_and_misuse(void)
 	KEXPECT_EQ(snp_guest_access(m, npt, 0, 4, 0, true, SNP_GUEST_READ, &exc), SNP_EINVAL);
 	KEXPECT_EQ(snp_guest_access(m, npt, 0, 0, 0, true, (enum snp_guest_access_kind)9, &exc),
 		   SNP_EINVAL);
-	KEXPECT_EQ(snp_guest_pvalidate(m, npt, 0x5000, false, true, NULL, &exc), SNP_EFAULT);
+	KEXPECT_EQ(t_guest_pvalidate(m, npt, 0x5000, false, true, NULL, &exc), SNP_EFAULT);
 	KEXPECT_EQ(exc.vector, SNP_EXC_NPF);
-	KEXPECT_EQ(snp_guest_pvalidate(NULL, npt, 0, false, true, NULL, &exc), SNP_EINVAL);
+	KEXPECT_EQ(t_guest_pvalidate(NULL, npt, 0, false, true, NULL, &exc), SNP_EINVAL);
 	snp_npt_destroy(NULL);
 	snp_npt_destroy(npt);
 	snp_machine_destroy(other);

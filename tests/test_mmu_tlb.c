@@ -213,23 +213,26 @@ static void split_policy(void)
 {
 	struct snp_machine *m = t_machine("early-snp");
 	enum snp_map_size s;
+	int code = -1;
 
-	KASSERT_EQ(snp_rmp_make_private(m, T_REGION, 0x200000, SNP_MAP_2M, 3, false), 0);
+	KASSERT_EQ(snp_rmp_make_private(m, T_REGION, 0x200000, SNP_MAP_2M, 3, false, NULL), 0);
 	KEXPECT_EQ(snp_direct_map_nr_split_1g(m), 0);
-	KEXPECT_EQ(snp_rmp_make_shared(m, T_REGION, SNP_MAP_2M), 0);
+	KEXPECT_EQ(snp_rmp_make_shared(m, T_REGION, SNP_MAP_2M, NULL), 0);
 	KEXPECT_EQ(snp_direct_map_nr_split_1g(m), 0);
-	KASSERT_EQ(snp_rmp_make_private(m, T_NEIGHBOUR, 0x1000, SNP_MAP_4K, 3, false), 0);
+	KASSERT_EQ(snp_rmp_make_private(m, T_NEIGHBOUR, 0x1000, SNP_MAP_4K, 3, false, NULL), 0);
 	KASSERT_EQ(snp_direct_map_lookup(m, snp_pfn_to_virt(T_NEIGHBOUR), &s), 0);
 	KEXPECT_EQ(s, SNP_MAP_4K);
 	KEXPECT_EQ(snp_direct_map_nr_split_2m(m), 1);
-	KASSERT_EQ(snp_rmp_make_shared(m, T_NEIGHBOUR, SNP_MAP_4K), 0);
+	KASSERT_EQ(snp_rmp_make_shared(m, T_NEIGHBOUR, SNP_MAP_4K, NULL), 0);
 	KASSERT_EQ(snp_direct_map_lookup(m, snp_pfn_to_virt(T_NEIGHBOUR), &s), 0);
 	KEXPECT_EQ(s, SNP_MAP_4K);  /* never merged back */
 	/* A 2M transition needs a 2MB-aligned pfn (adjust_direct_map's -EINVAL). */
-	KEXPECT_EQ(snp_rmp_make_private(m, T_NEIGHBOUR, 0, SNP_MAP_2M, 3, false), SNP_EINVAL);
-	KEXPECT_EQ(snp_rmp_make_private(m, T_REGION, 0, SNP_MAP_1G, 3, false), SNP_EINVAL);
-	/* The instruction's own codes come back unchanged. */
-	KEXPECT_EQ(snp_rmp_make_private(m, T_NEXT_REGION, 0, SNP_MAP_4K, 0, false), SNP_FAIL_INPUT);
+	KEXPECT_EQ(snp_rmp_make_private(m, T_NEIGHBOUR, 0, SNP_MAP_2M, 3, false, NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_rmp_make_private(m, T_REGION, 0, SNP_MAP_1G, 3, false, NULL), SNP_EINVAL);
+	/* The instruction's own code comes back through rmp_ret, the error is -EFAULT's. */
+	KEXPECT_EQ(snp_rmp_make_private(m, T_NEXT_REGION, 0, SNP_MAP_4K, 0, false, &code),
+		   SNP_EFAULT);
+	KEXPECT_EQ(code, SNP_FAIL_INPUT);
 	snp_machine_destroy(m);
 }
 
@@ -325,10 +328,10 @@ static void bad_input(void)
 	KEXPECT(snp_fault_format(NULL, NULL, 0) == NULL);
 	KEXPECT(!strcmp(snp_fault_rule_name((enum snp_fault_rule)999), "?"));
 	KEXPECT(!strcmp(snp_map_size_name(SNP_MAP_1G), "1G"));
-	KEXPECT_EQ(snp_host_rmpupdate(NULL, 0, NULL), SNP_EINVAL);
-	KEXPECT_EQ(snp_host_rmpupdate(m, 0, NULL), SNP_EINVAL);
-	KEXPECT_EQ(snp_rmp_make_shared(m, 4 * SNP_GiB >> SNP_PAGE_SHIFT, SNP_MAP_4K), SNP_ERANGE);
-	KEXPECT_EQ(snp_rmp_make_private(NULL, 0, 0, SNP_MAP_4K, 1, false), SNP_EINVAL);
+	KEXPECT_EQ(snp_host_rmpupdate(NULL, 0, NULL, NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_host_rmpupdate(m, 0, NULL, NULL), SNP_EINVAL);
+	KEXPECT_EQ(snp_rmp_make_shared(m, 4 * SNP_GiB >> SNP_PAGE_SHIFT, SNP_MAP_4K, NULL), SNP_ERANGE);
+	KEXPECT_EQ(snp_rmp_make_private(NULL, 0, 0, SNP_MAP_4K, 1, false, NULL), SNP_EINVAL);
 	KEXPECT(snp_machine_rmp(NULL) == NULL);
 	KEXPECT(snp_machine_profile(NULL) == NULL);
 	KEXPECT_EQ(snp_machine_nr_cpus(NULL), 0);

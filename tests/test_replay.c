@@ -5,6 +5,7 @@
  * the leaf, the exit, the TLB flushes and the knobs change that as the
  * model's rules say.  Bad traces give the reader's error, never a crash.
  */
+#include "insn_util.h"
 #include "trace_util.h"
 
 #include <snpsafe/replay.h>
@@ -496,7 +497,7 @@ static void hw_access_leaf_and_holder(void)
 	KEXPECT_EQ(e.size, SNP_MAP_2M);
 	KEXPECT_EQ(snp_inuse_holder(m, 0x400, &h), 0);
 	KASSERT_EQ(snp_wrmsr_hsave_pa(m, 1, 0x1234), 0);
-	KASSERT_EQ(snp_vmrun(m, 1, &a, NULL), SNP_VMRUN_ENTERED);
+	KASSERT_EQ(t_vmrun(m, 1, &a, NULL), SNP_VMRUN_ENTERED);
 	KEXPECT_EQ(snp_inuse_holder(m, 0x400, &h), 1);
 	KEXPECT_EQ(h.cpu, 1);
 	KEXPECT_EQ(h.role, SNP_ROLE_VMCB);
@@ -505,9 +506,9 @@ static void hw_access_leaf_and_holder(void)
 	/* A hit on the entry filled before the mark: not re-checked (at-fill rule). */
 	KEXPECT_EQ(snp_host_access_leaf(m, 0, snp_phys_to_virt(0x402000), true, SNP_MAP_1G, NULL), 0);
 	/* After a flush, a miss walks to the leaf given: 4K, nothing; 2M, the erratum. */
-	snp_tlb_flush_all(m, 0);
+	KEXPECT_EQ(snp_tlb_flush_all(m, 0), 0);
 	KEXPECT_EQ(snp_host_access_leaf(m, 0, snp_phys_to_virt(0x402000), true, SNP_MAP_4K, NULL), 0);
-	snp_tlb_flush_all(m, 0);
+	KEXPECT_EQ(snp_tlb_flush_all(m, 0), 0);
 	KEXPECT_EQ(snp_host_access_leaf(m, 0, snp_phys_to_virt(0x402000), true, SNP_MAP_2M, &exc),
 		   SNP_EFAULT);
 	KEXPECT_EQ(exc.vector, SNP_EXC_PF);

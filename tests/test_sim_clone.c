@@ -9,6 +9,7 @@
 #include "ktap.h"
 
 #include <snpsafe/mm.h>
+#include <snpsafe/rmp.h>
 #include <snpsafe/sim.h>
 
 #include <math.h>
@@ -277,9 +278,46 @@ static void test_shared_ageing_widens_intervals(void)
 	KEXPECT(per[0].exposed_ci_lo == lo && per[0].exposed_ci_hi == hi);
 }
 
+/* Both timing harnesses report this statistic: the median, odd or even count, any order. */
+static void test_bench_statistics(void)
+{
+	double odd[] = { 9, 1, 5 }, even[] = { 4, 1, 3, 2 }, one[] = { 7 };
+
+	KEXPECT(sim_bench_median(odd, 3) == 5);
+	KEXPECT(sim_bench_median(even, 4) == 2.5);
+	KEXPECT(sim_bench_median(one, 1) == 7);
+	KEXPECT(sim_bench_median(NULL, 0) == 0);
+	KEXPECT(sim_bench_per_1000(3, 1500) == 2);
+	KEXPECT(sim_bench_per_1000(3, 0) == 0);
+}
+
+/*
+ * A trial's host memory comes from the layers' own sizes: the RMP's sizing
+ * agrees with what a live table of that size takes, before and after it
+ * touches one 2MB region.
+ */
+static void test_trial_bytes_from_layers(void)
+{
+	struct snp_rmp_config rc = { .mem_bytes = 64 * SNP_MiB };
+	struct sim_mc_config cfg;
+	struct snp_rmp *rmp = NULL;
+
+	KASSERT_EQ(snp_rmp_create(&rc, &rmp), 0);
+	KEXPECT_EQ(snp_rmp_storage_bytes(rmp), snp_rmp_storage_bytes_for(rc.mem_bytes, 0));
+	KASSERT_EQ(snp_rmp_mark_inuse(rmp, 3), 0);
+	KEXPECT_EQ(snp_rmp_storage_bytes(rmp), snp_rmp_storage_bytes_for(rc.mem_bytes, SNP_PMD_SIZE));
+	snp_rmp_destroy(rmp);
+	sim_mc_config_init(&cfg);
+	KEXPECT(sim_mc_trial_bytes(&cfg) > mm_mem_map_bytes(cfg.mem_bytes) +
+					    snp_rmp_storage_bytes_for(cfg.mem_bytes, 0));
+	KEXPECT_EQ(mm_mem_map_bytes(2 * SNP_MiB) * 2, mm_mem_map_bytes(4 * SNP_MiB));
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_design_effect_known_data),
 	KTAP_CASE(test_shared_ageing_widens_intervals),
+	KTAP_CASE(test_bench_statistics),
+	KTAP_CASE(test_trial_bytes_from_layers),
 	KTAP_CASE(test_copy_state_is_exact),
 	KTAP_CASE(test_clone_is_exact),
 	KTAP_CASE(test_share1_equals_clone_off),

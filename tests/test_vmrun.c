@@ -4,6 +4,7 @@
  * snp-facts §5), failing and passing, the host save area, FAIL_INUSE while
  * a page is in-use, and misuse of the API.
  */
+#include "insn_util.h"
 #include "mmu_test_util.h"
 
 #define T_VMCB  (T_REGION + 1)
@@ -27,7 +28,9 @@ static void expect_invalid(struct snp_machine *m, const struct snp_vmrun_args *a
 {
 	struct snp_vmrun_result res;
 
-	KEXPECT_EQ(snp_vmrun(m, 0, a, &res), SNP_VMRUN_VMEXIT_INVALID);
+	/* VMEXIT_INVALID is an outcome, not an error: the call itself succeeds. */
+	KEXPECT_EQ(snp_vmrun(m, 0, a, &res), 0);
+	KEXPECT_EQ(res.outcome, SNP_VMRUN_VMEXIT_INVALID);
 	KEXPECT_EQ(res.check, c);
 	KEXPECT_EQ(res.exitcode, SNP_VMEXIT_INVALID_CODE);
 	KEXPECT_EQ(res.marked, 0);
@@ -40,7 +43,7 @@ static void expect_gp(struct snp_machine *m, const struct snp_vmrun_args *a,
 {
 	struct snp_vmrun_result res;
 
-	KEXPECT_EQ(snp_vmrun(m, 0, a, &res), SNP_EFAULT);
+	KEXPECT_EQ(t_vmrun(m, 0, a, &res), SNP_EFAULT);
 	KEXPECT_EQ(res.exc.vector, SNP_EXC_GP);
 	KEXPECT_EQ(res.exc.error_code, 0);
 	KEXPECT_EQ(res.check, c);
@@ -51,7 +54,7 @@ static void expect_entered(struct snp_machine *m, const struct snp_vmrun_args *a
 {
 	struct snp_vmrun_result res;
 
-	KEXPECT_EQ(snp_vmrun(m, 0, a, &res), SNP_VMRUN_ENTERED);
+	KEXPECT_EQ(t_vmrun(m, 0, a, &res), SNP_VMRUN_ENTERED);
 	KEXPECT_EQ(res.check, SNP_VMRUN_CHECK_NONE);
 	KEXPECT_EQ(snp_cpu_in_guest(m, 0), 1);
 	KEXPECT_EQ(snp_vmexit(m, 0), 0);
@@ -155,21 +158,21 @@ static void row_vmsa_snp(void)
 	t_raw_private(m, T_VMSA, T_VMSA_GPA, T_ASID + 1);
 	expect_invalid(m, &a, SNP_VMRUN_VMSA_NOT_GUEST_OWNED);
 	/* Right guest, other GPA. */
-	KASSERT_EQ(snp_rmp_make_shared(m, T_VMSA, SNP_MAP_4K), 0);
+	KASSERT_EQ(snp_rmp_make_shared(m, T_VMSA, SNP_MAP_4K, NULL), 0);
 	t_raw_private(m, T_VMSA, T_VMSA_GPA + SNP_PAGE_SIZE, T_ASID);
 	expect_invalid(m, &a, SNP_VMRUN_VMSA_REVERSE_MAP);
 	/* Right guest and GPA, a normal (non-VMSA) page. */
-	KASSERT_EQ(snp_rmp_make_shared(m, T_VMSA, SNP_MAP_4K), 0);
+	KASSERT_EQ(snp_rmp_make_shared(m, T_VMSA, SNP_MAP_4K, NULL), 0);
 	t_raw_private(m, T_VMSA, T_VMSA_GPA, T_ASID);
 	expect_invalid(m, &a, SNP_VMRUN_VMSA_NOT_VMSA);
 	/* Launched as a VMSA but not finished: Immutable. */
-	KASSERT_EQ(snp_rmp_make_shared(m, T_VMSA, SNP_MAP_4K), 0);
+	KASSERT_EQ(snp_rmp_make_shared(m, T_VMSA, SNP_MAP_4K, NULL), 0);
 	t_raw_private(m, T_VMSA, T_VMSA_GPA, T_ASID);
 	KASSERT_EQ(snp_fw_launch_update(rmp, snp_pfn_to_phys(T_VMSA), T_ASID, T_VMSA_GPA, true), 0);
 	expect_invalid(m, &a, SNP_VMRUN_VMSA_IMMUTABLE);
 	/* SNP_LAUNCH_FINISH: Guest-Valid, mutable, VMSA=1: VMRUN enters. */
 	KASSERT(snp_fw_launch_finish(rmp, T_ASID) >= 1);
-	KEXPECT_EQ(snp_vmrun(m, 0, &a, &res), SNP_VMRUN_ENTERED);
+	KEXPECT_EQ(t_vmrun(m, 0, &a, &res), SNP_VMRUN_ENTERED);
 	KEXPECT_EQ(res.marked, SNP_ROLE_ALL);
 	KEXPECT(snp_rmp_inuse(rmp, T_VMSA));
 	/* The ASID of the run must be the VMSA's. */
@@ -198,14 +201,20 @@ static void inuse_blocks_rmpupdate(void)
 	struct snp_machine *m = t_machine("early-snp");
 	struct snp_vmrun_args a = t_args(SNP_GUEST_SEV_ES);
 	snp_pfn_t pages[] = { T_VMCB, T_VMSA, T_AVIC };
+	struct snp_vmrun_result res;
 
-	KASSERT_EQ(snp_vmrun(m, 0, &a, NULL), SNP_VMRUN_ENTERED);
-	for (unsigned int i = 0; i < 3; i++)
-		KEXPECT_EQ(snp_rmp_make_private(m, pages[i], 0, SNP_MAP_4K, 1, false),
-			   SNP_FAIL_INUSE);
+	KASSERT_EQ(t_vmrun(m, 0, &a, &res), 0);
+	KASSERT_EQ(res.outcome, SNP_VMRUN_ENTERED);
+	for (unsigned int i = 0; i < 3; i++) {
+		int code = -1;
+
+		KEXPECT_EQ(snp_rmp_make_private(m, pages[i], 0, SNP_MAP_4K, 1, false, &code),
+			   SNP_EFAULT);
+		KEXPECT_EQ(code, SNP_FAIL_INUSE);
+	}
 	KASSERT_EQ(snp_vmexit(m, 0), 0);
 	for (unsigned int i = 0; i < 3; i++)
-		KEXPECT_EQ(snp_rmp_make_private(m, pages[i], 0, SNP_MAP_4K, 1, false), 0);
+		KEXPECT_EQ(snp_rmp_make_private(m, pages[i], 0, SNP_MAP_4K, 1, false, NULL), 0);
 	snp_machine_destroy(m);
 }
 
@@ -218,30 +227,32 @@ static void misuse(void)
 	snp_pfn_t msr;
 	char buf[16];
 
-	KEXPECT_EQ(snp_vmrun(NULL, 0, &a, NULL), SNP_EINVAL);
-	KEXPECT_EQ(snp_vmrun(m, 0, NULL, NULL), SNP_EINVAL);
-	KEXPECT_EQ(snp_vmrun(m, 2, &a, NULL), SNP_EINVAL);
+	KEXPECT_EQ(t_vmrun(NULL, 0, &a, NULL), SNP_EINVAL);
+	KEXPECT_EQ(t_vmrun(m, 0, NULL, NULL), SNP_EINVAL);
+	KEXPECT_EQ(t_vmrun(m, 2, &a, NULL), SNP_EINVAL);
 	a.vmsa = T_VMSA;  /* an SVM guest has no VMSA */
-	KEXPECT_EQ(snp_vmrun(m, 0, &a, NULL), SNP_EINVAL);
+	KEXPECT_EQ(t_vmrun(m, 0, &a, NULL), SNP_EINVAL);
 	a = t_args(SNP_GUEST_SEV_ES);
 	a.vmsa = SNP_NO_PAGE;
-	KEXPECT_EQ(snp_vmrun(m, 0, &a, NULL), SNP_EINVAL);
+	KEXPECT_EQ(t_vmrun(m, 0, &a, NULL), SNP_EINVAL);
 	a = t_args(SNP_GUEST_SVM);
 	a.type = (enum snp_guest_type)42;
-	KEXPECT_EQ(snp_vmrun(m, 0, &a, NULL), SNP_EINVAL);
+	KEXPECT_EQ(t_vmrun(m, 0, &a, NULL), SNP_EINVAL);
 	a = t_args(SNP_GUEST_SVM);
 	a.asid = SNP_MAX_ASID + 1;
-	KEXPECT_EQ(snp_vmrun(m, 0, &a, NULL), SNP_EINVAL);
+	KEXPECT_EQ(t_vmrun(m, 0, &a, NULL), SNP_EINVAL);
 	a = t_args(SNP_GUEST_SVM);
 	a.vmcb = 4 * SNP_GiB >> SNP_PAGE_SHIFT;
-	KEXPECT_EQ(snp_vmrun(m, 0, &a, NULL), SNP_ERANGE);
+	KEXPECT_EQ(t_vmrun(m, 0, &a, NULL), SNP_ERANGE);
 	a = t_args(SNP_GUEST_SVM);
 	a.avic = SNP_NO_PAGE - 1;
-	KEXPECT_EQ(snp_vmrun(m, 0, &a, NULL), SNP_ERANGE);
+	KEXPECT_EQ(t_vmrun(m, 0, &a, NULL), SNP_ERANGE);
 	a = t_args(SNP_GUEST_SVM);
-	KASSERT_EQ(snp_vmrun(m, 0, &a, NULL), SNP_VMRUN_ENTERED);
-	KEXPECT_EQ(snp_vmrun(m, 0, &a, NULL), SNP_EBUSY);   /* already in guest mode */
-	KEXPECT_EQ(snp_vmrun(m, 1, &a, NULL), SNP_EBUSY);   /* VMCB running on CPU 0 */
+	KEXPECT_EQ(snp_vmrun(m, 0, &a, NULL), SNP_EINVAL);   /* the outcome needs somewhere to go */
+	KEXPECT_EQ(snp_cpu_in_guest(m, 0), 0);
+	KASSERT_EQ(t_vmrun(m, 0, &a, NULL), SNP_VMRUN_ENTERED);
+	KEXPECT_EQ(t_vmrun(m, 0, &a, NULL), SNP_EBUSY);   /* already in guest mode */
+	KEXPECT_EQ(t_vmrun(m, 1, &a, NULL), SNP_EBUSY);   /* VMCB running on CPU 0 */
 	KEXPECT_EQ(snp_vmexit(m, 0), 0);
 	KEXPECT_EQ(snp_vmexit(m, 0), SNP_ENOENT);
 	KEXPECT_EQ(snp_vmexit(m, 5), SNP_EINVAL);

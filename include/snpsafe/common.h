@@ -4,9 +4,10 @@
  *
  * Errors follow libuv: a function that can fail returns 0 (or a count) on
  * success and a negative SNP_E* code on misuse or lack of resources.
- * Architectural outcomes of modeled instructions (RMPUPDATE's FAIL_INUSE...)
- * are not errors of the library: they are the instruction's return value and
- * are positive, with the numbers the APM gives them (see snpsafe/rmp.h).
+ * Architectural outcomes of modeled instructions (RMPUPDATE's FAIL_INUSE...,
+ * VMRUN's VMEXIT_INVALID) are not errors of the library: they come back
+ * through an out-parameter (int *code, or a result struct), with the numbers
+ * the APM gives them (see snpsafe/rmp.h), never mixed into the return value.
  */
 #ifndef SNPSAFE_COMMON_H
 #define SNPSAFE_COMMON_H
@@ -14,6 +15,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * The kernel's __must_check (include/linux/compiler_attributes.h): a caller
+ * that drops the result of a function marked so gets a warning, which -Werror
+ * makes an error.  Every function whose result says whether it worked, or
+ * carries an architectural code, is marked.  A caller that means to ignore
+ * one says why and uses snp_ignore_result() (below).
+ */
+#ifndef SNP_MUST_CHECK
+#define SNP_MUST_CHECK __attribute__((warn_unused_result))
+#endif
+
+/*
+ * snp_ignore_result() - drop a must-check result on purpose.  A cast to void
+ * does not silence warn_unused_result under gcc; passing the value to this
+ * function does, and names the intent at the call site.  Use it only with a
+ * comment that says why the result cannot matter there.
+ */
+static inline void snp_ignore_result(long long ret) { (void)ret; }
 
 #define SNP_PAGE_SHIFT   12
 #define SNP_PAGE_SIZE    (1ULL << SNP_PAGE_SHIFT)

@@ -43,7 +43,7 @@ enum guest_vmsa_strategy {
 #define GUEST_VMSA_RETRY_MAX 16u
 
 /* Name <-> strategy ("linux", "edk2", "svsm", "retry", "sieve", "naive"). */
-int guest_vmsa_strategy_parse(const char *name, enum guest_vmsa_strategy *out);
+SNP_MUST_CHECK int guest_vmsa_strategy_parse(const char *name, enum guest_vmsa_strategy *out);
 const char *guest_vmsa_strategy_name(enum guest_vmsa_strategy s);
 
 /* One VMSA and the pages the guest keeps for it (1 or 2). */
@@ -69,11 +69,11 @@ void edk2_pick_save_area(snp_pfn_t first, snp_pfn_t *use, snp_pfn_t *freed);
  * sieve strategy needs the guest host configured for it
  * (guest_vmsa_prepare()).
  */
-int snp_alloc_vmsa_page(struct mm_host *guest, enum guest_vmsa_strategy s, struct guest_vmsa *out);
+SNP_MUST_CHECK int snp_alloc_vmsa_page(struct mm_host *guest, enum guest_vmsa_strategy s, struct guest_vmsa *out);
 /* Give back every page kept for @v (AP offline). */
-int snp_free_vmsa_page(struct mm_host *guest, enum guest_vmsa_strategy s, const struct guest_vmsa *v);
+SNP_MUST_CHECK int snp_free_vmsa_page(struct mm_host *guest, enum guest_vmsa_strategy s, const struct guest_vmsa *v);
 /* Configure the guest's allocator for @s (the sieve's pool); 0 or a code. */
-int guest_vmsa_prepare(struct mm_host *guest, enum guest_vmsa_strategy s);
+SNP_MUST_CHECK int guest_vmsa_prepare(struct mm_host *guest, enum guest_vmsa_strategy s);
 
 /* A guest that brings up nr_vcpus APs, rounds times (offline all, online again). */
 struct guest_vmsa_config {
@@ -97,6 +97,6 @@ struct guest_vmsa_result {
 };
 
 void guest_vmsa_config_init(struct guest_vmsa_config *cfg, enum guest_vmsa_strategy s);
-int guest_vmsa_run(const struct guest_vmsa_config *cfg, struct guest_vmsa_result *out);
+SNP_MUST_CHECK int guest_vmsa_run(const struct guest_vmsa_config *cfg, struct guest_vmsa_result *out);
 
 #endif

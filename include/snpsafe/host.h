@@ -124,7 +124,7 @@ struct host_report {
  * file missing, a value that is not a number.  Facts a live machine does
  * not have (no msr module, no kvm_amd) are states, not errors.
  */
-int host_read_facts(const char *root, struct host_facts *f, char *err, size_t errlen);
+SNP_MUST_CHECK int host_read_facts(const char *root, struct host_facts *f, char *err, size_t errlen);
 
 /* Decide from the facts.  Pure: the same facts give the same report. */
 void host_decide(const struct host_facts *f, struct host_report *r);

@@ -126,7 +126,7 @@ enum kvm_version {
 };
 /* "6.18", "6.11", "6.9", "rfc-v4"; parse: 0 or SNP_EINVAL. */
 const char *kvm_version_name(enum kvm_version v);
-int kvm_version_parse(const char *s, enum kvm_version *out);
+SNP_MUST_CHECK int kvm_version_parse(const char *s, enum kvm_version *out);
 
 struct kvm_host_config {
 	uint64_t mem_bytes;                   /* multiple of 4MB per node; 0 = 256 MiB */
@@ -178,7 +178,7 @@ void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsig
  * zones DMA/DMA32/Normal), then load the vendor (kvm_x86_vendor_init) unless
  * late_vendor_load.
  */
-int kvm_host_create(const struct kvm_host_config *cfg, struct kvm_host **out);
+SNP_MUST_CHECK int kvm_host_create(const struct kvm_host_config *cfg, struct kvm_host **out);
 /* Destroy every VM, unload the vendor, free everything.  NULL is a no-op. */
 void kvm_host_destroy(struct kvm_host *host);
 
@@ -190,17 +190,17 @@ const char *kvm_host_vendor(const struct kvm_host *host);
 bool kvm_host_avic_enabled(const struct kvm_host *host);
 
 /* kvm_x86_vendor_init(): bind ops (kvm_ops_update) and run hardware_setup. */
-int kvm_x86_vendor_init(struct kvm_host *host, const struct kvm_x86_init_ops *ops);
+SNP_MUST_CHECK int kvm_x86_vendor_init(struct kvm_host *host, const struct kvm_x86_init_ops *ops);
 /* kvm_x86_vendor_exit(): hardware_unsetup, unbind.  SNP_EBUSY while VMs exist. */
-int kvm_x86_vendor_exit(struct kvm_host *host);
+SNP_MUST_CHECK int kvm_x86_vendor_exit(struct kvm_host *host);
 
 /*
  * CPU online/offline: the vendor's enable_virtualization_cpu /
  * disable_virtualization_cpu (svm: the host save area).  A vendor without
  * them has nothing per CPU: 0.
  */
-int kvm_cpu_init(struct kvm_host *host, unsigned int cpu);
-int kvm_cpu_uninit(struct kvm_host *host, unsigned int cpu);
+SNP_MUST_CHECK int kvm_cpu_init(struct kvm_host *host, unsigned int cpu);
+SNP_MUST_CHECK int kvm_cpu_uninit(struct kvm_host *host, unsigned int cpu);
 /* pfn of cpu's host save area, or SNP_NO_PAGE. */
 snp_pfn_t kvm_host_save_area_pfn(const struct kvm_host *host, unsigned int cpu);
 
@@ -221,43 +221,51 @@ struct kvm_vm_config {
 void kvm_vm_config_init(struct kvm_vm_config *cfg, enum snp_guest_type type);
 
 /* kvm_create_vm(): returns the VM id (>= 0) or a negative SNP_E*. */
-int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg);
+SNP_MUST_CHECK int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg);
 /* kvm_destroy_vm(): exit running vCPUs, free vCPUs and memory.  SNP_ENOENT if gone. */
-int kvm_destroy_vm(struct kvm_host *host, int vm);
+SNP_MUST_CHECK int kvm_destroy_vm(struct kvm_host *host, int vm);
 /* kvm_vm_ioctl_create_vcpu(): vCPU id 0..KVM_MAX_VCPUS-1, created on cpu. */
-int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned int cpu);
+SNP_MUST_CHECK int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned int cpu);
 /* SNP/SEV launch (LAUNCH_UPDATE of memory and VMSAs, LAUNCH_FINISH); no-op for SVM. */
-int kvm_vm_launch(struct kvm_host *host, int vm);
+SNP_MUST_CHECK int kvm_vm_launch(struct kvm_host *host, int vm);
+/*
+ * The RMPUPDATE code behind a launch that failed with SNP_EFAULT (FAIL_INUSE,
+ * FAIL_OVERLAP, ...; SNP_RMP_SUCCESS if none failed): the kernel only logs it
+ * (rmpupdate() in arch/x86/virt/svm/sev.c), the model hands it over.
+ * 0, SNP_ENOENT or SNP_EINVAL.
+ */
+SNP_MUST_CHECK int kvm_vm_launch_rmp_ret(const struct kvm_host *host, int vm, int *rmp_ret);
 /* VM facts: 0 or SNP_ENOENT / SNP_EINVAL. */
-int kvm_vm_info(const struct kvm_host *host, int vm, enum snp_guest_type *type, uint32_t *asid,
+SNP_MUST_CHECK int kvm_vm_info(const struct kvm_host *host, int vm, enum snp_guest_type *type, uint32_t *asid,
 		unsigned int *nr_vcpus);
 /* Live VMs. */
 unsigned int kvm_host_nr_vms(const struct kvm_host *host);
 
 /* EFER.SVME set by the guest: allocate the nested state (vmcb02). */
-int kvm_vcpu_enable_nested(struct kvm_host *host, int vm, unsigned int vcpu_id);
-int kvm_vcpu_disable_nested(struct kvm_host *host, int vm, unsigned int vcpu_id);
+SNP_MUST_CHECK int kvm_vcpu_enable_nested(struct kvm_host *host, int vm, unsigned int vcpu_id);
+SNP_MUST_CHECK int kvm_vcpu_disable_nested(struct kvm_host *host, int vm, unsigned int vcpu_id);
 /* Run L2 (on vmcb02) from the next VMRUN on: nested must be enabled. */
-int kvm_vcpu_set_guest_mode(struct kvm_host *host, int vm, unsigned int vcpu_id, bool l2);
+SNP_MUST_CHECK int kvm_vcpu_set_guest_mode(struct kvm_host *host, int vm, unsigned int vcpu_id, bool l2);
 
 /* The vCPU's pages (SNP_NO_PAGE when it has none). */
 struct kvm_vcpu_pages {
 	snp_pfn_t vmcb01, vmcb02, vmsa, avic, pio, run, fpu;
 	bool avic_from_hook;   /* the vendor's alloc_apic_backing_page made it */
 };
-int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned int vcpu_id,
+SNP_MUST_CHECK int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned int vcpu_id,
 		       struct kvm_vcpu_pages *out);
 
 /*
  * VMRUN of the vCPU on host cpu (label "vm V vcpu N vmcb01|vmcb02").  The
  * vCPU stays in guest mode until kvm_vcpu_exit().  Returns as snp_vmrun():
- * SNP_VMRUN_ENTERED (0), SNP_VMRUN_VMEXIT_INVALID (1), SNP_EFAULT (#GP), or
- * SNP_EINVAL/SNP_ENOENT/SNP_EBUSY for misuse.  res may be NULL.
+ * 0 with the outcome in res->outcome (SNP_VMRUN_ENTERED or
+ * SNP_VMRUN_VMEXIT_INVALID), SNP_EFAULT (#GP), or
+ * SNP_EINVAL/SNP_ENOENT/SNP_EBUSY for misuse (a NULL res included).
  */
-int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned int cpu,
+SNP_MUST_CHECK int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned int cpu,
 		 struct snp_vmrun_result *res);
 /* #VMEXIT of a running vCPU.  0, SNP_ENOENT (not running). */
-int kvm_vcpu_exit(struct kvm_host *host, int vm, unsigned int vcpu_id);
+SNP_MUST_CHECK int kvm_vcpu_exit(struct kvm_host *host, int vm, unsigned int vcpu_id);
 
 /* ---- host kernel activity and the simulator's counters ------------------------------ */
 
@@ -286,7 +294,7 @@ struct kvm_tick_report {
  * sensitive pages and far), then every running vCPU exits.  cfg NULL =
  * defaults; out may be NULL.  0 or a negative error.
  */
-int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_config *cfg,
+SNP_MUST_CHECK int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_config *cfg,
 		  struct kvm_tick_report *out);
 /* Give back every page kernel work holds (a teardown, on CPU 0). */
 void kvm_host_kernel_work_release(struct kvm_host *host);
@@ -323,8 +331,10 @@ struct kvm_host_stats {
 	uint64_t vmsave_window_writes;
 	/* sev_asid_new(): flushes that recycled destroyed VMs' ASIDs (WBINVD + DF_FLUSH) */
 	uint64_t asid_flushes;
+	/* Steps that cannot fail on a consistent host and did (kvm_warn_on_err); 0. */
+	uint64_t teardown_errors;
 };
-int kvm_host_get_stats(const struct kvm_host *host, struct kvm_host_stats *out);
+SNP_MUST_CHECK int kvm_host_get_stats(const struct kvm_host *host, struct kvm_host_stats *out);
 
 /*
  * The live sensitive pages of a host, per kind (src/kvm/census.c): how many
@@ -339,7 +349,7 @@ struct kvm_page_census {
 	uint64_t exposed[KVM_PAGE_NR_KINDS], exposed_aligned[KVM_PAGE_NR_KINDS];
 	snp_pfn_t lowest_pfn;   /* the lowest pfn of any of them (SNP_NO_PAGE if none) */
 };
-int kvm_host_census(const struct kvm_host *host, struct kvm_page_census *out);
+SNP_MUST_CHECK int kvm_host_census(const struct kvm_host *host, struct kvm_page_census *out);
 
 /* A page leaked on purpose: RMPUPDATE back to shared failed, never freed. */
 struct kvm_leak {
@@ -350,6 +360,6 @@ struct kvm_leak {
 };
 /* Number of leaked pages, and record idx.  0, SNP_ENOENT, SNP_EINVAL. */
 uint64_t kvm_host_nr_leaks(const struct kvm_host *host);
-int kvm_host_get_leak(const struct kvm_host *host, uint64_t idx, struct kvm_leak *out);
+SNP_MUST_CHECK int kvm_host_get_leak(const struct kvm_host *host, uint64_t idx, struct kvm_leak *out);
 
 #endif

@@ -68,7 +68,7 @@ enum mm_migratetype { MM_MT_UNMOVABLE = 0, MM_MT_MOVABLE, MM_MT_RECLAIMABLE, MM_
 /* Which kernel's page allocator the host follows where 6.1 and 6.12 differ. */
 enum mm_kernel { MM_KERNEL_6_12 = 0, MM_KERNEL_6_1, MM_NR_KERNELS };
 const char *mm_kernel_name(enum mm_kernel k);      /* "6.12", "6.1" */
-int mm_kernel_parse(const char *s, enum mm_kernel *out);  /* 0 or SNP_EINVAL */
+SNP_MUST_CHECK int mm_kernel_parse(const char *s, enum mm_kernel *out);  /* 0 or SNP_EINVAL */
 
 /* "Use the allocating CPU's node", as NUMA_NO_NODE in alloc_pages_node(). */
 #define MM_NUMA_NO_NODE  (-1)
@@ -127,7 +127,7 @@ struct mm_counts {
 void mm_config_init(struct mm_config *cfg, uint64_t mem_bytes);
 
 /* Build a host; all non-reserved memory starts free (memblock_free_all()). */
-int mm_host_create(const struct mm_config *cfg, struct mm_host **out);
+SNP_MUST_CHECK int mm_host_create(const struct mm_config *cfg, struct mm_host **out);
 /* Free the host and its mem_map; outstanding pages need not be freed. */
 void mm_host_destroy(struct mm_host *mm);
 /*
@@ -135,34 +135,40 @@ void mm_host_destroy(struct mm_host *mm);
  * of its arrays.  dst's client (mm_set_client) is kept; pages a client holds
  * in either are not known to the copy, so release them first.  0 or SNP_EINVAL.
  */
-int mm_host_copy_state(struct mm_host *dst, const struct mm_host *src);
+SNP_MUST_CHECK int mm_host_copy_state(struct mm_host *dst, const struct mm_host *src);
 /*
  * The host mm_host_create(cfg) then mm_host_copy_state(src) gives, without
  * booting one first: src's allocator copied, no client.  src must have been
  * built from an equal cfg (size, nodes, CPUs, kernel, pcp sizes; the layout
  * is src's).  0, SNP_EINVAL or SNP_ENOMEM.
  */
-int mm_host_clone(const struct mm_config *cfg, const struct mm_host *src, struct mm_host **out);
+SNP_MUST_CHECK int mm_host_clone(const struct mm_config *cfg, const struct mm_host *src, struct mm_host **out);
 
 /* The reason of the last failed call on this host (0 if none). */
-int mm_last_error(const struct mm_host *mm);
-/* Set the error of the last call (for a client's own calls); returns @err. */
+SNP_MUST_CHECK int mm_last_error(const struct mm_host *mm);
+/*
+ * Set the error of the last call (for a client's own calls); returns @err,
+ * for "return mm_set_last_error(mm, e)".  Not must-check: the value returned
+ * is the caller's own argument, so dropping it loses nothing.
+ */
 int mm_set_last_error(struct mm_host *mm, int err);
 /*
  * One client's per-host data (the KVM layer's SNP allocator state,
  * src/kvm/snp_alloc.c): the host keeps the pointer and calls @release at
  * mm_host_destroy().  SNP_EINVAL if one is already set.
  */
-int mm_set_client(struct mm_host *mm, void *data, void (*release)(struct mm_host *mm, void *data));
+SNP_MUST_CHECK int mm_set_client(struct mm_host *mm, void *data, void (*release)(struct mm_host *mm, void *data));
 void *mm_client(const struct mm_host *mm);
 
 /* A CPU's node (cpu_to_node()); SNP_EINVAL for a bad cpu. */
-int mm_cpu_to_node(const struct mm_host *mm, unsigned int cpu);
+SNP_MUST_CHECK int mm_cpu_to_node(const struct mm_host *mm, unsigned int cpu);
 unsigned int mm_nr_nodes(const struct mm_host *mm);
 unsigned int mm_nr_cpus(const struct mm_host *mm);
 uint64_t mm_nr_pages(const struct mm_host *mm);
+/* Bytes of host memory the mem_map of a mem_bytes host takes (for sizing, before creating one). */
+uint64_t mm_mem_map_bytes(uint64_t mem_bytes);
 /* The node owning @pfn, or SNP_ERANGE. */
-int mm_pfn_to_nid(const struct mm_host *mm, snp_pfn_t pfn);
+SNP_MUST_CHECK int mm_pfn_to_nid(const struct mm_host *mm, snp_pfn_t pfn);
 
 /* page_to_pfn(): MM_PFN_INVALID for NULL or a page not of this host. */
 snp_pfn_t mm_page_to_pfn(const struct mm_host *mm, const struct page *page);
@@ -184,40 +190,40 @@ struct page *mm_alloc_pages(struct mm_host *mm, unsigned int cpu, mm_gfp_t gfp, 
 /* __free_pages() on @cpu: give back an allocation of 2^order pages; SNP_EINVAL
  * for NULL, a foreign page, a page that is not the head of a live allocation
  * of that order (double free included), a bad cpu. */
-int mm_free_pages(struct mm_host *mm, unsigned int cpu, struct page *page, unsigned int order);
+SNP_MUST_CHECK int mm_free_pages(struct mm_host *mm, unsigned int cpu, struct page *page, unsigned int order);
 /* split_page(): turn a live order-N allocation into 2^N order-0 ones. */
-int mm_split_page(struct mm_host *mm, struct page *page, unsigned int order);
+SNP_MUST_CHECK int mm_split_page(struct mm_host *mm, struct page *page, unsigned int order);
 
 /* A modeled write to @page (sets dirty); clear_page() (clears it); query:
  * 1 dirty, 0 clean, SNP_EINVAL for a bad page. */
-int mm_page_write(struct mm_host *mm, struct page *page);
+SNP_MUST_CHECK int mm_page_write(struct mm_host *mm, struct page *page);
 /* Pages cleared so far (__GFP_ZERO clears every page of an allocation; clear_page()). */
 uint64_t mm_pages_cleared(const struct mm_host *mm);
-int mm_clear_page(struct mm_host *mm, struct page *page);
-int mm_page_dirty(const struct mm_host *mm, const struct page *page);
+SNP_MUST_CHECK int mm_clear_page(struct mm_host *mm, struct page *page);
+SNP_MUST_CHECK int mm_page_dirty(const struct mm_host *mm, const struct page *page);
 /* 1 if @page is the head of a live allocation, 0 if not, SNP_EINVAL. */
-int mm_page_allocated(const struct mm_host *mm, const struct page *page);
+SNP_MUST_CHECK int mm_page_allocated(const struct mm_host *mm, const struct page *page);
 
 /* get_pageblock_migratetype() of @pfn's pageblock, or SNP_ERANGE. */
-int mm_pageblock_migratetype(const struct mm_host *mm, snp_pfn_t pfn);
+SNP_MUST_CHECK int mm_pageblock_migratetype(const struct mm_host *mm, snp_pfn_t pfn);
 /*
  * Free blocks of @order and @mt in node @nid's buddy lists (its zones
  * summed), and the pcp blocks of @mt and @order of @cpu for the zone holding
  * @pfn_in_zone.  SNP_EINVAL for bad arguments.
  */
-int mm_free_blocks_mt(const struct mm_host *mm, int nid, unsigned int order,
+SNP_MUST_CHECK int mm_free_blocks_mt(const struct mm_host *mm, int nid, unsigned int order,
 		      enum mm_migratetype mt, uint64_t *out);
-int mm_pcp_blocks_mt(const struct mm_host *mm, unsigned int cpu, snp_pfn_t pfn_in_zone,
+SNP_MUST_CHECK int mm_pcp_blocks_mt(const struct mm_host *mm, unsigned int cpu, snp_pfn_t pfn_in_zone,
 		     unsigned int order, enum mm_migratetype mt, uint64_t *out);
 /*
  * The pfn of the @index-th block (0: the head, which the next allocation of
  * @order and @mt on @cpu takes) of that CPU's pcp list for the zone holding
  * @pfn_in_zone: 0, SNP_ENOENT when the list is shorter, SNP_EINVAL.
  */
-int mm_pcp_peek(const struct mm_host *mm, unsigned int cpu, snp_pfn_t pfn_in_zone,
+SNP_MUST_CHECK int mm_pcp_peek(const struct mm_host *mm, unsigned int cpu, snp_pfn_t pfn_in_zone,
 		unsigned int order, enum mm_migratetype mt, unsigned int index, snp_pfn_t *out);
 /* Is @pfn the head of a free buddy block, and on which type's list (-1 if not free)? */
-int mm_free_block_mt(const struct mm_host *mm, snp_pfn_t pfn);
+SNP_MUST_CHECK int mm_free_block_mt(const struct mm_host *mm, snp_pfn_t pfn);
 
 /* The pcp sizes of @cpu's list for the zone holding @pfn (pcp_size.c). */
 struct mm_pcp_info {
@@ -228,7 +234,7 @@ struct mm_pcp_info {
 	unsigned int count;       /* pages on the lists now */
 	uint64_t wmark_low;       /* low_wmark_pages() of the zone */
 };
-int mm_pcp_sizes(const struct mm_host *mm, snp_pfn_t pfn, unsigned int cpu,
+SNP_MUST_CHECK int mm_pcp_sizes(const struct mm_host *mm, snp_pfn_t pfn, unsigned int cpu,
 		 struct mm_pcp_info *out);
 /* The formulas alone: zone_batchsize(managed) and zone_highsize(total, cpus, batch). */
 unsigned int mm_zone_batchsize(uint64_t managed);
@@ -250,20 +256,20 @@ struct mm_zone_info {
 	uint64_t lowmem_reserve;        /* pages kept back from GFP_KERNEL requests */
 	uint64_t free;                  /* pages in its buddy lists */
 };
-int mm_node_zones(const struct mm_host *mm, int nid, struct mm_zone_info *out, unsigned int max);
+SNP_MUST_CHECK int mm_node_zones(const struct mm_host *mm, int nid, struct mm_zone_info *out, unsigned int max);
 
 /* /proc/buddyinfo: free blocks per order of node @nid (its zones summed). */
-int mm_buddyinfo(const struct mm_host *mm, int nid, uint64_t counts[MM_NR_ORDERS]);
+SNP_MUST_CHECK int mm_buddyinfo(const struct mm_host *mm, int nid, uint64_t counts[MM_NR_ORDERS]);
 /* Page counts of @nid, or of the whole host for MM_NUMA_NO_NODE. */
-int mm_get_counts(const struct mm_host *mm, int nid, struct mm_counts *out);
+SNP_MUST_CHECK int mm_get_counts(const struct mm_host *mm, int nid, struct mm_counts *out);
 /* Unusable free space index of @nid for @order, 0..1000 (mm/vmstat.c
  * unusable_free_index(), in thousandths): how much free memory sits in blocks
  * too small for an order-@order request. */
-int mm_unusable_index(const struct mm_host *mm, int nid, unsigned int order);
+SNP_MUST_CHECK int mm_unusable_index(const struct mm_host *mm, int nid, unsigned int order);
 
 /* Check every allocator invariant (see mm_check.c); 0, or a negative code
  * with a message in @msg. */
-int mm_check(const struct mm_host *mm, char *msg, size_t msglen);
+SNP_MUST_CHECK int mm_check(const struct mm_host *mm, char *msg, size_t msglen);
 
 /* Ageing: leave the host as a long-running one would be. */
 struct mm_age_config {
@@ -284,17 +290,17 @@ struct mm_aged;
  * 25% long-lived, orders 0-3 70% MOVABLE / 8% RECLAIMABLE / 22% UNMOVABLE. */
 void mm_age_config_init(struct mm_age_config *cfg, uint64_t seed);
 /* Run the workload; the allocations it still holds are returned in *out. */
-int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged **out);
+SNP_MUST_CHECK int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged **out);
 /* Pages held by an aged state. */
 uint64_t mm_aged_pages(const struct mm_aged *aged);
 /* Free every allocation the ageing holds (on CPU 0), and the state itself. */
-int mm_aged_release(struct mm_host *mm, struct mm_aged *aged);
+SNP_MUST_CHECK int mm_aged_release(struct mm_host *mm, struct mm_aged *aged);
 /* Free the record of an ageing without freeing its pages (its host is destroyed or cloned). */
 void mm_aged_forget(struct mm_aged *aged);
 
 /* Free pages (buddy and per-CPU lists) whose pfn is a multiple of
  * 2^align_order, and all free pages.  0 or SNP_EINVAL. */
-int mm_free_aligned_count(const struct mm_host *mm, unsigned int align_order, uint64_t *aligned,
+SNP_MUST_CHECK int mm_free_aligned_count(const struct mm_host *mm, unsigned int align_order, uint64_t *aligned,
 			  uint64_t *free);
 
 /* splitmix64: the model's deterministic PRNG (no global state). */

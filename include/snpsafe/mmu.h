@@ -57,7 +57,7 @@ struct snp_machine_config {
 	unsigned int fault_log_max;        /* records kept; 0 = 1024 (later faults only counted) */
 };
 
-int snp_machine_create(const struct snp_machine_config *cfg, struct snp_machine **out);
+SNP_MUST_CHECK int snp_machine_create(const struct snp_machine_config *cfg, struct snp_machine **out);
 void snp_machine_destroy(struct snp_machine *m);
 
 /* The machine's RMP (owned by the machine: do not destroy it). */
@@ -79,7 +79,7 @@ static inline uint64_t snp_pfn_to_virt(snp_pfn_t pfn) { return SNP_PAGE_OFFSET +
  * Leaf size of the direct-map translation of va (lookup_address()).
  * 0, SNP_ERANGE outside the direct map, SNP_EINVAL for NULL.
  */
-int snp_direct_map_lookup(const struct snp_machine *m, uint64_t va, enum snp_map_size *size);
+SNP_MUST_CHECK int snp_direct_map_lookup(const struct snp_machine *m, uint64_t va, enum snp_map_size *size);
 
 /*
  * set_memory_4k(): map [va, va + numpages * 4K) with 4K leaves, splitting 1G
@@ -88,7 +88,7 @@ int snp_direct_map_lookup(const struct snp_machine *m, uint64_t va, enum snp_map
  * Flushes the affected translations from every CPU's TLB (a shootdown).
  * 0, SNP_ERANGE, SNP_EINVAL, SNP_ENOMEM.
  */
-int snp_set_memory_4k(struct snp_machine *m, uint64_t va, uint64_t numpages);
+SNP_MUST_CHECK int snp_set_memory_4k(struct snp_machine *m, uint64_t va, uint64_t numpages);
 
 /* Number of 1G and 2M leaves split so far (statistics, tests). */
 uint64_t snp_direct_map_nr_split_1g(const struct snp_machine *m);
@@ -112,18 +112,18 @@ struct snp_tlb_entry {
 };
 
 /* Look va up in cpu's TLB without filling: 1 hit (*e filled when e != NULL), 0 miss, <0 error. */
-int snp_tlb_lookup(const struct snp_machine *m, unsigned int cpu, uint64_t va, struct snp_tlb_entry *e);
+SNP_MUST_CHECK int snp_tlb_lookup(const struct snp_machine *m, unsigned int cpu, uint64_t va, struct snp_tlb_entry *e);
 /* INVLPG: drop cpu's entries that translate va.  0 or error. */
-int snp_tlb_flush_one(struct snp_machine *m, unsigned int cpu, uint64_t va);
+SNP_MUST_CHECK int snp_tlb_flush_one(struct snp_machine *m, unsigned int cpu, uint64_t va);
 /* Full flush of cpu's TLB (CR3 write without global pages). */
-int snp_tlb_flush_all(struct snp_machine *m, unsigned int cpu);
+SNP_MUST_CHECK int snp_tlb_flush_all(struct snp_machine *m, unsigned int cpu);
 /*
  * flush_tlb_kernel_range() on every CPU (an IPI shootdown): drop every
  * entry overlapping [va, va + len).  0 or error.
  */
-int snp_tlb_shootdown(struct snp_machine *m, uint64_t va, uint64_t len);
+SNP_MUST_CHECK int snp_tlb_shootdown(struct snp_machine *m, uint64_t va, uint64_t len);
 /* Valid entries in cpu's TLB, or a negative error. */
-int snp_tlb_nr_entries(const struct snp_machine *m, unsigned int cpu);
+SNP_MUST_CHECK int snp_tlb_nr_entries(const struct snp_machine *m, unsigned int cpu);
 
 /* ---- Host accesses and RMP faults ----------------------------------------------- */
 
@@ -177,7 +177,7 @@ struct snp_fault_record {
  * for a write) and a fault record appended to the log; SNP_EINVAL (NULL,
  * bad cpu) or SNP_ERANGE (va outside the direct map).  exc may be NULL.
  */
-int snp_host_access(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
+SNP_MUST_CHECK int snp_host_access(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
 		    struct snp_exc *exc);
 /*
  * The same access, but a TLB miss walks to a leaf of size leaf instead of the
@@ -186,25 +186,29 @@ int snp_host_access(struct snp_machine *m, unsigned int cpu, uint64_t va, bool w
  * TLB hit uses the cached entry, as snp_host_access.  Returns as
  * snp_host_access; SNP_EINVAL for a leaf that is not 4K, 2M or 1G.
  */
-int snp_host_access_leaf(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
+SNP_MUST_CHECK int snp_host_access_leaf(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
 			 enum snp_map_size leaf, struct snp_exc *exc);
-static inline int snp_host_write(struct snp_machine *m, unsigned int cpu, uint64_t va)
+static inline SNP_MUST_CHECK int snp_host_write(struct snp_machine *m, unsigned int cpu, uint64_t va)
 {
 	return snp_host_access(m, cpu, va, true, NULL);
 }
-static inline int snp_host_read(struct snp_machine *m, unsigned int cpu, uint64_t va)
+static inline SNP_MUST_CHECK int snp_host_read(struct snp_machine *m, unsigned int cpu, uint64_t va)
 {
 	return snp_host_access(m, cpu, va, false, NULL);
 }
 
 /* Faults recorded so far (including those past fault_log_max, which are not kept). */
 unsigned long snp_fault_count(const struct snp_machine *m);
-/* Faults of the kept records that were spurious (erratum). */
+/*
+ * Spurious faults (the erratum, or an in-flight RMPUPDATE) among all faults
+ * recorded so far, like snp_fault_count() including those past
+ * fault_log_max that are not kept.
+ */
 unsigned long snp_fault_count_spurious(const struct snp_machine *m);
 /* Copy kept record idx (0 = oldest kept).  0, SNP_ENOENT, SNP_EINVAL. */
-int snp_fault_get(const struct snp_machine *m, unsigned long idx, struct snp_fault_record *out);
+SNP_MUST_CHECK int snp_fault_get(const struct snp_machine *m, unsigned long idx, struct snp_fault_record *out);
 /* The most recent record.  0 or SNP_ENOENT. */
-int snp_fault_last(const struct snp_machine *m, struct snp_fault_record *out);
+SNP_MUST_CHECK int snp_fault_last(const struct snp_machine *m, struct snp_fault_record *out);
 /* Forget all records and counts. */
 void snp_fault_clear(struct snp_machine *m);
 /* Human-readable multi-line text of a record, into buf; returns buf. */
@@ -216,14 +220,24 @@ char *snp_fault_format(const struct snp_fault_record *r, char *buf, size_t len);
  * The kernel's rmpupdate() wrapper: adjust_direct_map() first (for a 4K
  * transition, split the direct map around the page so no hugepage covers a
  * page whose RMP entry changes; a whole-2MB transition needs no split), then
- * RMPUPDATE, retried while it returns FAIL_OVERLAP (bounded here).  Returns
- * the RMPUPDATE code (>= 0) or a negative SNP_E* (NULL, range, split failure).
+ * RMPUPDATE, retried while it returns FAIL_OVERLAP (bounded here).
+ *
+ * Errors as the kernel's (LINUX 6.12 arch/x86/virt/svm/sev.c rmpupdate()):
+ * 0 when RMPUPDATE succeeded; SNP_EFAULT when it returned a failure code (the
+ * kernel logs the code and returns -EFAULT), or when the direct map could not
+ * be split; another negative SNP_E* for misuse (NULL, pfn out of range, a
+ * level with no RMP entry).  *rmp_ret (may be NULL) gets the last RMPUPDATE
+ * code whenever the instruction ran, so a caller can tell FAIL_INUSE from
+ * FAIL_OVERLAP or FAIL_PERMISSION; it is left as it was otherwise.
  */
-int snp_host_rmpupdate(struct snp_machine *m, snp_pfn_t pfn, const struct snp_rmpupdate_in *in);
-/* rmp_make_private(pfn, gpa, level, asid, immutable). */
-int snp_rmp_make_private(struct snp_machine *m, snp_pfn_t pfn, snp_gpa_t gpa,
-			 enum snp_map_size level, uint32_t asid, bool immutable);
-/* rmp_make_shared(pfn, level): back to Hypervisor-owned. */
-int snp_rmp_make_shared(struct snp_machine *m, snp_pfn_t pfn, enum snp_map_size level);
+SNP_MUST_CHECK int snp_host_rmpupdate(struct snp_machine *m, snp_pfn_t pfn,
+				      const struct snp_rmpupdate_in *in, int *rmp_ret);
+/* rmp_make_private(pfn, gpa, level, asid, immutable); errors as snp_host_rmpupdate(). */
+SNP_MUST_CHECK int snp_rmp_make_private(struct snp_machine *m, snp_pfn_t pfn, snp_gpa_t gpa,
+					enum snp_map_size level, uint32_t asid, bool immutable,
+					int *rmp_ret);
+/* rmp_make_shared(pfn, level): back to Hypervisor-owned; errors as snp_host_rmpupdate(). */
+SNP_MUST_CHECK int snp_rmp_make_shared(struct snp_machine *m, snp_pfn_t pfn,
+				       enum snp_map_size level, int *rmp_ret);
 
 #endif

@@ -143,7 +143,7 @@ static inline bool snp_profile_erratum(const struct snp_profile *p)
  * "vmrun_marks=vmcb,avic").  Returns 0 or SNP_EINVAL for an unknown knob or
  * value.  Used by the command line and by tests that sweep both settings.
  */
-int snp_profile_set_knob(struct snp_profile *p, const char *assignment);
+SNP_MUST_CHECK int snp_profile_set_knob(struct snp_profile *p, const char *assignment);
 
 /* Names of all knobs, NULL-terminated, in the order docs/MODEL.md lists them. */
 extern const char *const snp_profile_knob_names[];
@@ -154,6 +154,6 @@ const char *snp_profile_knob_values(const char *name);
  * The knob's current value in p as the text snp_profile_set_knob() reads
  * ("on", "strict", "vmcb,vmsa,avic", ...).  0 or SNP_EINVAL for an unknown knob.
  */
-int snp_profile_get_knob(const struct snp_profile *p, const char *name, char *buf, size_t len);
+SNP_MUST_CHECK int snp_profile_get_knob(const struct snp_profile *p, const char *name, char *buf, size_t len);
 
 #endif

@@ -89,7 +89,7 @@ struct sim_replay_result {
  * in out->error: the reader's errors for a bad trace (SNP_EINVAL,
  * SNP_ENOENT), SNP_ERANGE for a machine the model cannot hold, SNP_ENOMEM.
  */
-int sim_replay_run(const char *path, const struct snp_profile *profile,
+SNP_MUST_CHECK int sim_replay_run(const char *path, const struct snp_profile *profile,
 		   const struct sim_replay_options *opt, struct sim_replay_result *out);
 void sim_replay_result_free(struct sim_replay_result *r);
 

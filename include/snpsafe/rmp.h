@@ -7,10 +7,12 @@
  * with the 2MB regions software touches, not with the modeled size, so a
  * 1 TiB host costs a few MiB until it is used (docs/MODEL.md, "Storage").
  *
- * The instructions return their architectural codes (snp-facts §4).  Where
- * the real instruction raises an exception instead (PVALIDATE's #NPF, a #GP),
- * the function returns SNP_EFAULT and describes the exception in *exc.
- * Misuse of the library itself (NULL handle) returns a negative SNP_E* code.
+ * Each instruction returns 0 when it ran and writes its architectural code
+ * (snp-facts §4: SNP_RMP_SUCCESS, FAIL_INUSE, ...) to *code, which must not
+ * be NULL.  Where the real instruction raises an exception instead
+ * (PVALIDATE's #NPF, a #GP), the function returns SNP_EFAULT and describes
+ * the exception in *exc.  Misuse of the library itself (NULL handle) returns a
+ * negative SNP_E* code; *code is then left as it was.
  */
 #ifndef SNPSAFE_RMP_H
 #define SNPSAFE_RMP_H
@@ -29,7 +31,7 @@ struct snp_rmp_config {
 /* Upper bound of modeled memory: 4 TiB (1 TiB is the supported target). */
 #define SNP_RMP_MAX_MEM (4 * SNP_TiB)
 
-int snp_rmp_create(const struct snp_rmp_config *cfg, struct snp_rmp **out);
+SNP_MUST_CHECK int snp_rmp_create(const struct snp_rmp_config *cfg, struct snp_rmp **out);
 void snp_rmp_destroy(struct snp_rmp *rmp);
 
 uint64_t snp_rmp_mem_bytes(const struct snp_rmp *rmp);
@@ -40,6 +42,11 @@ const struct snp_profile *snp_rmp_profile(const struct snp_rmp *rmp);
 struct snp_profile *snp_rmp_profile_mut(struct snp_rmp *rmp);
 /* Bytes of host memory the table's storage takes now (index + touched regions). */
 size_t snp_rmp_storage_bytes(const struct snp_rmp *rmp);
+/*
+ * The same, ahead of creating a table: mem_bytes of memory of which
+ * touched_bytes' worth of 2MB regions get entries (for sizing a run).
+ */
+uint64_t snp_rmp_storage_bytes_for(uint64_t mem_bytes, uint64_t touched_bytes);
 
 /* Architectural return codes (APM 15.36; snp-facts §4). */
 enum snp_rmp_ret {
@@ -127,7 +134,7 @@ struct snp_rmpentry {
 };
 
 /* Read an entry (model view, no architectural side effect). 0 or SNP_ERANGE/SNP_EINVAL. */
-int snp_rmp_query(const struct snp_rmp *rmp, snp_spa_t spa, struct snp_rmpentry *out);
+SNP_MUST_CHECK int snp_rmp_query(const struct snp_rmp *rmp, snp_spa_t spa, struct snp_rmpentry *out);
 
 /* Page states as AMD's firmware names them (snp-facts §2). */
 enum snp_page_state {
@@ -152,12 +159,12 @@ struct snp_rmpupdate_in {
 };
 
 /*
- * RMPUPDATE: returns SNP_RMP_SUCCESS, FAIL_INPUT, FAIL_PERMISSION, FAIL_INUSE
- * or FAIL_OVERLAP.  Clears Validated; an assigned entry gets every permission
+ * RMPUPDATE: *code gets SNP_RMP_SUCCESS, FAIL_INPUT, FAIL_PERMISSION,
+ * FAIL_INUSE or FAIL_OVERLAP.  Clears Validated; an assigned entry gets every permission
  * for VMPL0 and none for VMPL1-3.
  */
-int snp_rmpupdate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
-		  const struct snp_rmpupdate_in *in);
+SNP_MUST_CHECK int snp_rmpupdate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
+				 const struct snp_rmpupdate_in *in, int *code);
 
 /*
  * The same instruction cut in two, so a test can run another CPU's access
@@ -170,16 +177,19 @@ struct snp_rmpupdate_op {
 	struct snp_rmpupdate_in in;
 	bool active;
 };
-int snp_rmpupdate_begin(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
-			const struct snp_rmpupdate_in *in, struct snp_rmpupdate_op *op);
-int snp_rmpupdate_commit(struct snp_rmp *rmp, struct snp_rmpupdate_op *op);
+SNP_MUST_CHECK int snp_rmpupdate_begin(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
+				       const struct snp_rmpupdate_in *in,
+				       struct snp_rmpupdate_op *op, int *code);
+SNP_MUST_CHECK int snp_rmpupdate_commit(struct snp_rmp *rmp, struct snp_rmpupdate_op *op,
+					int *code);
 
 /* ---- PSMASH (hypervisor only) ------------------------------------------ */
 
 /* Split the 2M entry at 2MB-aligned spa into 512 4K entries (GPAs contiguous,
  * Validated and the other fields kept).  0, FAIL_INPUT, FAIL_PERMISSION,
  * FAIL_INUSE or FAIL_BADADDR. */
-int snp_psmash(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa);
+SNP_MUST_CHECK int snp_psmash(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
+			      int *code);
 
 /* ---- PVALIDATE (guest, VMPL0) --------------------------------------------- */
 
@@ -191,8 +201,9 @@ int snp_psmash(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa);
  * page not owned by the caller or not mapped at gpa raises #NPF; a caller
  * that is not a guest at VMPL0 raises #GP: SNP_EFAULT and *exc.
  */
-int snp_pvalidate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp_gpa_t gpa,
-		  bool size_2m, bool validate, bool *unchanged, struct snp_exc *exc);
+SNP_MUST_CHECK int snp_pvalidate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
+				 snp_gpa_t gpa, bool size_2m, bool validate, bool *unchanged,
+				 struct snp_exc *exc, int *code);
 
 /* ---- RMPADJUST (guest) ----------------------------------------------------- */
 
@@ -204,9 +215,9 @@ int snp_pvalidate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp
  * PVALIDATE for foreign pages, and #NPF with SIZEM for a 4K request on a 2M
  * entry (APM Table 15-40), both as SNP_EFAULT with *exc.
  */
-int snp_rmpadjust(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp_gpa_t gpa,
-		  bool size_2m, unsigned int target_vmpl, uint8_t perms, bool vmsa,
-		  struct snp_exc *exc);
+SNP_MUST_CHECK int snp_rmpadjust(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
+				 snp_gpa_t gpa, bool size_2m, unsigned int target_vmpl,
+				 uint8_t perms, bool vmsa, struct snp_exc *exc, int *code);
 
 /* ---- RMPREAD (Zen5+) ---------------------------------------------------------- */
 
@@ -218,33 +229,34 @@ struct snp_rmpread_out {
 	bool immutable;
 	uint32_t asid;
 };
-int snp_rmpread(const struct snp_rmp *rmp, snp_spa_t spa, struct snp_rmpread_out *out);
+SNP_MUST_CHECK int snp_rmpread(const struct snp_rmp *rmp, snp_spa_t spa,
+			       struct snp_rmpread_out *out, int *code);
 
 /* ---- Firmware (AMD-SP) page steps a hypervisor relies on ------------------------ */
 
 /* Hypervisor -> Firmware (SNP firmware takes the page). */
-int snp_fw_page_make_firmware(struct snp_rmp *rmp, snp_spa_t spa);
+SNP_MUST_CHECK int snp_fw_page_make_firmware(struct snp_rmp *rmp, snp_spa_t spa);
 /* Hypervisor -> Context (a guest context page). */
-int snp_fw_page_make_context(struct snp_rmp *rmp, snp_spa_t spa);
+SNP_MUST_CHECK int snp_fw_page_make_context(struct snp_rmp *rmp, snp_spa_t spa);
 /* Firmware | Context | Pre-Guest | Pre-Swap -> Reclaim. */
-int snp_fw_page_reclaim(struct snp_rmp *rmp, snp_spa_t spa);
+SNP_MUST_CHECK int snp_fw_page_reclaim(struct snp_rmp *rmp, snp_spa_t spa);
 /* SNP_LAUNCH_UPDATE: Guest-Invalid page of asid at gpa -> Pre-Guest (vmsa: a VMSA page). */
-int snp_fw_launch_update(struct snp_rmp *rmp, snp_spa_t spa, uint32_t asid, snp_gpa_t gpa,
+SNP_MUST_CHECK int snp_fw_launch_update(struct snp_rmp *rmp, snp_spa_t spa, uint32_t asid, snp_gpa_t gpa,
 			 bool vmsa);
 /* SNP_LAUNCH_FINISH: every Pre-Guest page of asid -> Guest-Valid. Returns pages moved. */
-long snp_fw_launch_finish(struct snp_rmp *rmp, uint32_t asid);
+SNP_MUST_CHECK long snp_fw_launch_finish(struct snp_rmp *rmp, uint32_t asid);
 /*
  * Firmware-only state changes (HV_Fixed, Pre-Swap) that no instruction reaches.
  * spa must be Hypervisor (to HV_Fixed) or Guest-Valid (to Pre-Swap).
  */
-int snp_fw_page_make_hv_fixed(struct snp_rmp *rmp, snp_spa_t spa);
-int snp_fw_page_swap_out(struct snp_rmp *rmp, snp_spa_t spa);
+SNP_MUST_CHECK int snp_fw_page_make_hv_fixed(struct snp_rmp *rmp, snp_spa_t spa);
+SNP_MUST_CHECK int snp_fw_page_swap_out(struct snp_rmp *rmp, snp_spa_t spa);
 
 /* ---- Microarchitectural in-use marks and the checks the MMU model uses ------------ */
 
 /* VMRUN's mark (and #VMEXIT's clear).  SNP_ERANGE outside memory; no-op if uncovered. */
-int snp_rmp_mark_inuse(struct snp_rmp *rmp, snp_pfn_t pfn);
-int snp_rmp_clear_inuse(struct snp_rmp *rmp, snp_pfn_t pfn);
+SNP_MUST_CHECK int snp_rmp_mark_inuse(struct snp_rmp *rmp, snp_pfn_t pfn);
+SNP_MUST_CHECK int snp_rmp_clear_inuse(struct snp_rmp *rmp, snp_pfn_t pfn);
 
 /* Hypervisor-Owned for a 4K access: Assigned 0 (uncovered memory always). */
 bool snp_rmp_hv_owned_4k(const struct snp_rmp *rmp, snp_pfn_t pfn);

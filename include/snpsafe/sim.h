@@ -38,7 +38,7 @@ struct sim_question {
 unsigned int sim_explain_count(void);
 const char *sim_explain_id(unsigned int i);
 /* Run the experiment for id: 0, SNP_ENOENT for an unknown id, or a model error. */
-int sim_explain_run(const char *id, struct sim_question *out);
+SNP_MUST_CHECK int sim_explain_run(const char *id, struct sim_question *out);
 
 /* ---- bench: measured in one run, reported as ratios --------------------------- */
 
@@ -65,7 +65,7 @@ struct sim_bench_alloc_config {
 };
 
 /* Cost of naive, upstream and sieve on one aged host: out[SNP_ALLOC_NR_STRATEGIES]. */
-int sim_bench_alloc_run(const struct sim_bench_alloc_config *cfg, struct sim_bench_alloc *out);
+SNP_MUST_CHECK int sim_bench_alloc_run(const struct sim_bench_alloc_config *cfg, struct sim_bench_alloc *out);
 
 /* Checked host writes per second, median of the repetitions, and their spread. */
 struct sim_bench_access {
@@ -85,7 +85,17 @@ struct sim_bench_access {
  * falls on both paths alike, after one untimed warm-up pair.
  */
 #define SIM_BENCH_MAX_REPS 101
-int sim_bench_access_run(uint64_t accesses, unsigned int reps, struct sim_bench_access *out);
+SNP_MUST_CHECK int sim_bench_access_run(uint64_t accesses, unsigned int reps, struct sim_bench_access *out);
+
+/*
+ * The one statistic of every timing harness (sim_bench_alloc_run() and
+ * bench/bench_alloc.c): the median of n >= 1 round times, so one round
+ * disturbed by the machine moves it no more than any other round.  Sorts
+ * v in place.
+ */
+double sim_bench_median(double *v, unsigned int n);
+/* Order-1 blocks broken per 1,000 allocations, over every round (0 with none). */
+double sim_bench_per_1000(uint64_t events, uint64_t allocs);
 
 /* Monotonic time in seconds, and peak RSS of this process in bytes (0 if unknown). */
 double sim_now(void);
@@ -108,10 +118,10 @@ struct sim_bench_scale {
  * sim_bench_scale_why(): SNP_EINVAL, SNP_ERANGE (--scale-mem above the RMP's
  * reach), SNP_ENOMEM (this machine), SNP_ENOSPC or SNP_EBUSY (too many VMs).
  */
-int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms, unsigned int vcpus);
+SNP_MUST_CHECK int sim_bench_scale_check(uint64_t mem_bytes, uint64_t vms, unsigned int vcpus);
 const char *sim_bench_scale_why(int err);
 /* Boot mem_bytes, launch vms VMs of vcpus vCPUs each (1..64), 16 ticks, tear down. */
-int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, unsigned int vcpus, struct sim_bench_scale *out);
+SNP_MUST_CHECK int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, unsigned int vcpus, struct sim_bench_scale *out);
 
 struct sim_mc_config;
 
@@ -148,7 +158,7 @@ struct sim_bench_mc {
 	/* naive's exposed aligned fraction and its 95% interval, each way */
 	double exposed_frac[2], ci_lo[2], ci_hi[2];
 };
-int sim_bench_mc_run(const struct sim_mc_config *cfg, struct sim_bench_mc *out);
+SNP_MUST_CHECK int sim_bench_mc_run(const struct sim_mc_config *cfg, struct sim_bench_mc *out);
 
 /* ---- simulate: Monte Carlo over independent modeled hosts --------------------- */
 
@@ -192,7 +202,7 @@ struct sim_mc_config {
  * 512 ticks, 32 trials, 1 thread, all strategies, early-snp, seed 1, vmsave_marks on. */
 void sim_mc_config_init(struct sim_mc_config *cfg);
 /* "svm:2,snp:1" or "svm,snp" (weight 1) into mix[]; 0 or SNP_EINVAL. */
-int sim_mc_parse_mix(const char *s, unsigned int mix[SIM_VM_NR]);
+SNP_MUST_CHECK int sim_mc_parse_mix(const char *s, unsigned int mix[SIM_VM_NR]);
 /* Host memory one trial needs at most (allocator, RMP, machine), for the size check. */
 uint64_t sim_mc_trial_bytes(const struct sim_mc_config *cfg);
 
@@ -208,7 +218,7 @@ struct sim_limit {
 /* ASIDs a host has for VMs of kind k (KVM's default range; 0: not limited); past them VMs are refused. */
 unsigned int sim_mc_asid_pool(enum sim_vm_kind k);
 /* 0, or SNP_ERANGE with *out saying which limit (SNP_EINVAL for a bad cfg). */
-int sim_mc_check_limits(const struct sim_mc_config *cfg, struct sim_limit *out);
+SNP_MUST_CHECK int sim_mc_check_limits(const struct sim_mc_config *cfg, struct sim_limit *out);
 
 /*
  * What became of the VMs the trials tried to create: outcomes the run
@@ -237,10 +247,10 @@ struct sim_mc_result {
 	uint64_t real_faults;
 	uint64_t sensitive_pages;         /* VMCB, VMSA, AVIC, save area, vmcb02 */
 	uint64_t aligned_sensitive_pages;
-	uint64_t sensitive_by_kind[5], aligned_by_kind[5];
+	uint64_t sensitive_by_kind[KVM_PAGE_NR_KINDS], aligned_by_kind[KVM_PAGE_NR_KINDS];
 	/* kvm_host_census() at the end of each trial, summed (index: enum kvm_page_kind) */
-	uint64_t markable_by_kind[5], markable_aligned_by_kind[5];
-	uint64_t exposed_by_kind[5], exposed_aligned_by_kind[5];
+	uint64_t markable_by_kind[KVM_PAGE_NR_KINDS], markable_aligned_by_kind[KVM_PAGE_NR_KINDS];
+	uint64_t exposed_by_kind[KVM_PAGE_NR_KINDS], exposed_aligned_by_kind[KVM_PAGE_NR_KINDS];
 	uint64_t exposed_pages, exposed_aligned_pages;
 	double exposed_aligned_fraction;  /* the headline: exposed aligned / exposed */
 	double exposed_ci_lo, exposed_ci_hi;  /* Wilson score interval, 95% */
@@ -286,7 +296,7 @@ void sim_wilson_interval(uint64_t k, uint64_t n, double z, double *lo, double *h
 double sim_design_effect(const double *kg, const double *ng, unsigned int groups);
 
 /* Run; out has room for SNP_ALLOC_NR_STRATEGIES results, *nr_out says how many. */
-int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned int *nr_out);
+SNP_MUST_CHECK int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned int *nr_out);
 
 /* ---- repro: the changelog's four steps, end to end through the KVM model ------- */
 
@@ -335,7 +345,7 @@ const char *sim_repro_base_name(enum sim_repro_base b);
  * Run the scenario on a fresh modeled host (1 GiB, 2 CPUs, 1GB direct map)
  * with profile and strategy.  0 or a negative model error.
  */
-int sim_repro_run(const struct snp_profile *profile, enum snp_alloc_strategy strategy,
+SNP_MUST_CHECK int sim_repro_run(const struct snp_profile *profile, enum snp_alloc_strategy strategy,
 		  struct sim_repro_result *out);
 
 #endif /* SNPSAFE_SIM_H */

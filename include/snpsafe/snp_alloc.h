@@ -55,13 +55,13 @@ struct snp_alloc_stats {
 };
 
 /* Name <-> strategy ("naive", "upstream", "sieve"); parse: 0 or SNP_EINVAL. */
-int snp_alloc_strategy_parse(const char *name, enum snp_alloc_strategy *out);
+SNP_MUST_CHECK int snp_alloc_strategy_parse(const char *name, enum snp_alloc_strategy *out);
 const char *snp_alloc_strategy_name(enum snp_alloc_strategy s);
 
 /* Current settings; defaults are upstream, SNP on, SNP_SIEVE_POOL_DEFAULT. */
-int snp_alloc_get_config(const struct mm_host *mm, struct snp_alloc_config *out);
+SNP_MUST_CHECK int snp_alloc_get_config(const struct mm_host *mm, struct snp_alloc_config *out);
 /* Change settings; set-aside pages are given back first.  0 or SNP_EINVAL. */
-int snp_alloc_configure(struct mm_host *mm, const struct snp_alloc_config *cfg);
+SNP_MUST_CHECK int snp_alloc_configure(struct mm_host *mm, const struct snp_alloc_config *cfg);
 
 /*
  * @cpu: the CPU the call runs on, whose per-CPU lists the pages come from or
@@ -75,14 +75,14 @@ struct page *snp_safe_alloc_page_node(struct mm_host *mm, unsigned int cpu, int 
 /* snp_safe_alloc_page(): @cpu's node, GFP_KERNEL_ACCOUNT. */
 struct page *snp_safe_alloc_page(struct mm_host *mm, unsigned int cpu);
 /* __free_page() on @cpu of a page from snp_safe_alloc_page*(). */
-int snp_safe_free_page(struct mm_host *mm, unsigned int cpu, struct page *page);
+SNP_MUST_CHECK int snp_safe_free_page(struct mm_host *mm, unsigned int cpu, struct page *page);
 
 /* Give back up to @nr set-aside pages (a shrinker running on @cpu); returns how many. */
-int snp_safe_shrink(struct mm_host *mm, unsigned int cpu, uint64_t nr);
+SNP_MUST_CHECK int snp_safe_shrink(struct mm_host *mm, unsigned int cpu, uint64_t nr);
 /* Give back every set-aside page (teardown, on @cpu); returns how many. */
-int snp_safe_release(struct mm_host *mm, unsigned int cpu);
+SNP_MUST_CHECK int snp_safe_release(struct mm_host *mm, unsigned int cpu);
 
-int snp_alloc_get_stats(const struct mm_host *mm, struct snp_alloc_stats *out);
+SNP_MUST_CHECK int snp_alloc_get_stats(const struct mm_host *mm, struct snp_alloc_stats *out);
 
 /*
  * What the last snp_safe_alloc_page_node() call on this host did, page by
@@ -99,7 +99,7 @@ struct snp_alloc_call {
 	snp_pfn_t set_aside[SNP_ALLOC_CALL_MAX]; /* sieve: pages put in the node's pool */
 };
 /* 0 and *out (all zero, returned MM_PFN_INVALID, before any call), or SNP_EINVAL. */
-int snp_alloc_last_call(const struct mm_host *mm, struct snp_alloc_call *out);
+SNP_MUST_CHECK int snp_alloc_last_call(const struct mm_host *mm, struct snp_alloc_call *out);
 /* Zero the counters (set_aside keeps its current value, peak restarts from it). */
 void snp_alloc_reset_stats(struct mm_host *mm);
 

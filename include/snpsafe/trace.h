@@ -21,6 +21,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The trace format stands alone (the watch plugin includes only this file),
+ * so it names the kernel's __must_check itself; snpsafe/common.h has the
+ * same definition.
+ */
+#ifndef SNP_MUST_CHECK
+#define SNP_MUST_CHECK __attribute__((warn_unused_result))
+#endif
+
 #define SNP_TRACE_MAGIC       "SNPTRACE"      /* 8 bytes, no NUL in the file */
 #define SNP_TRACE_VERSION     1
 #define SNP_TRACE_HEADER_SIZE 64
@@ -150,14 +159,14 @@ struct snp_trace_writer;          /* a writer (opaque) */
  * Open path and check its header.  0, or a negative SNP_E* code with a
  * one-line reason in err (no such file, not a trace, a future version...).
  */
-int snp_trace_open(const char *path, struct snp_trace **out, char *err, size_t errlen);
+SNP_MUST_CHECK int snp_trace_open(const char *path, struct snp_trace **out, char *err, size_t errlen);
 const struct snp_trace_info *snp_trace_get_info(const struct snp_trace *t);
 /*
  * The next record: 1 and *ev filled, 0 at the END record when nothing
  * follows it and its count matches, or a negative code with the reason in
  * snp_trace_error() (truncated, corrupt record, CPU out of range...).
  */
-int snp_trace_next(struct snp_trace *t, struct snp_trace_event *ev);
+SNP_MUST_CHECK int snp_trace_next(struct snp_trace *t, struct snp_trace_event *ev);
 const char *snp_trace_error(const struct snp_trace *t);
 /* The END record's counts (valid after snp_trace_next returned 0). */
 void snp_trace_end_counts(const struct snp_trace *t, uint64_t *stores_seen, uint64_t *stores_dropped);
@@ -166,12 +175,12 @@ const char *snp_trace_symbol(const struct snp_trace *t, uint64_t pc, uint64_t *o
 void snp_trace_close(struct snp_trace *t);
 
 /* Create path with this header.  0 or a negative code with the reason in err. */
-int snp_trace_writer_open(const char *path, const struct snp_trace_info *info,
+SNP_MUST_CHECK int snp_trace_writer_open(const char *path, const struct snp_trace_info *info,
 			  struct snp_trace_writer **out, char *err, size_t errlen);
 /* Append one record (SYM/STR: ev->str is the payload).  0 or a negative code. */
-int snp_trace_write(struct snp_trace_writer *w, const struct snp_trace_event *ev);
+SNP_MUST_CHECK int snp_trace_write(struct snp_trace_writer *w, const struct snp_trace_event *ev);
 /* Write END (with the store counts) and close.  0 or a negative code (a failed write). */
-int snp_trace_writer_close(struct snp_trace_writer *w, uint64_t stores_seen, uint64_t stores_dropped);
+SNP_MUST_CHECK int snp_trace_writer_close(struct snp_trace_writer *w, uint64_t stores_seen, uint64_t stores_dropped);
 /* Close without END: leaves a truncated file (tests use it). */
 void snp_trace_writer_abandon(struct snp_trace_writer *w);
 
@@ -199,7 +208,7 @@ struct snp_trace_summary {
 };
 
 /* Read the whole trace at path into s.  0, or a negative code with the reason in err. */
-int snp_trace_summarize(const char *path, struct snp_trace_summary *s, char *err, size_t errlen);
+SNP_MUST_CHECK int snp_trace_summarize(const char *path, struct snp_trace_summary *s, char *err, size_t errlen);
 
 /*
  * Rewrite the plugin's raw trace in_path as out_path with STR records for
@@ -208,7 +217,7 @@ int snp_trace_summarize(const char *path, struct snp_trace_summary *s, char *err
  * function that holds a recorded store's pc.  0 or a negative code with the
  * reason in err.
  */
-int snp_trace_finish(const char *in_path, const char *out_path, const char *kallsyms_path,
+SNP_MUST_CHECK int snp_trace_finish(const char *in_path, const char *out_path, const char *kallsyms_path,
 		     const char *kernel, const char *workload, const char *command,
 		     char *err, size_t errlen);
 

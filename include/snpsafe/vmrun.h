@@ -35,9 +35,9 @@ const char *snp_guest_type_name(enum snp_guest_type t);
  * its old value.  pfn SNP_HSAVE_UNSET unsets it.  0, SNP_EFAULT, SNP_EINVAL,
  * SNP_ERANGE.
  */
-int snp_wrmsr_hsave_pa(struct snp_machine *m, unsigned int cpu, snp_pfn_t pfn);
+SNP_MUST_CHECK int snp_wrmsr_hsave_pa(struct snp_machine *m, unsigned int cpu, snp_pfn_t pfn);
 /* rdmsr(MSR_VM_HSAVE_PA) >> 12 into *pfn.  0 or SNP_EINVAL. */
-int snp_rdmsr_hsave_pa(const struct snp_machine *m, unsigned int cpu, snp_pfn_t *pfn);
+SNP_MUST_CHECK int snp_rdmsr_hsave_pa(const struct snp_machine *m, unsigned int cpu, snp_pfn_t *pfn);
 
 /* ---- VMRUN ---------------------------------------------------------------------- */
 
@@ -80,13 +80,14 @@ const char *snp_vmrun_check_name(enum snp_vmrun_check c);
 /* Exit code VMRUN writes to the VMCB when a check fails (APM: VMEXIT_INVALID = -1). */
 #define SNP_VMEXIT_INVALID_CODE UINT64_MAX
 
-/* Architectural outcome of snp_vmrun(), the positive return value. */
+/* Architectural outcome of snp_vmrun(), in res->outcome (never the return value). */
 enum snp_vmrun_outcome {
 	SNP_VMRUN_ENTERED = 0,       /* the guest runs on the CPU */
 	SNP_VMRUN_VMEXIT_INVALID = 1,
 };
 
 struct snp_vmrun_result {
+	enum snp_vmrun_outcome outcome;  /* when snp_vmrun() returns 0 */
 	enum snp_vmrun_check check;  /* NONE on success */
 	struct snp_exc exc;          /* #GP(0) when the return is SNP_EFAULT */
 	uint64_t exitcode;           /* SNP_VMEXIT_INVALID_CODE or 0 */
@@ -94,15 +95,16 @@ struct snp_vmrun_result {
 };
 
 /*
- * VMRUN on cpu.  Returns SNP_VMRUN_ENTERED (0) with the pages marked in-use
- * per the vmrun_marks knob; SNP_VMRUN_VMEXIT_INVALID (1); SNP_EFAULT with
- * res->exc = #GP(0) (VM_HSAVE_PA unset, or the VMCB not Hypervisor-Owned);
- * or a negative error for misuse: SNP_EINVAL (NULL, bad cpu, VMSA missing or
- * superfluous for the type), SNP_ERANGE (pfn outside memory), SNP_EBUSY (cpu
- * already in guest mode, or the VMCB is running on another cpu).  res may be
- * NULL.
+ * VMRUN on cpu.  Returns 0 when the instruction completed, its outcome in
+ * res->outcome: SNP_VMRUN_ENTERED with the pages marked in-use per the
+ * vmrun_marks knob, or SNP_VMRUN_VMEXIT_INVALID (res->check says which
+ * check).  SNP_EFAULT with res->exc = #GP(0) (VM_HSAVE_PA unset, or the VMCB
+ * not Hypervisor-Owned); or a negative error for misuse: SNP_EINVAL (NULL,
+ * res included, bad cpu, VMSA missing or superfluous for the type),
+ * SNP_ERANGE (pfn outside memory), SNP_EBUSY (cpu already in guest mode, or
+ * the VMCB is running on another cpu).
  */
-int snp_vmrun(struct snp_machine *m, unsigned int cpu, const struct snp_vmrun_args *args,
+SNP_MUST_CHECK int snp_vmrun(struct snp_machine *m, unsigned int cpu, const struct snp_vmrun_args *args,
 	      struct snp_vmrun_result *res);
 
 /*
@@ -112,18 +114,18 @@ int snp_vmrun(struct snp_machine *m, unsigned int cpu, const struct snp_vmrun_ar
  * VMRUN on this cpu with another VMCB, or snp_vmrun_clear_stale().
  * 0, SNP_EINVAL, SNP_ENOENT (cpu not in guest mode).
  */
-int snp_vmexit(struct snp_machine *m, unsigned int cpu);
+SNP_MUST_CHECK int snp_vmexit(struct snp_machine *m, unsigned int cpu);
 /* Drop the marks a past run on cpu left (inuse_cleared_at_vmexit=off).  0 or error. */
-int snp_vmrun_clear_stale(struct snp_machine *m, unsigned int cpu);
+SNP_MUST_CHECK int snp_vmrun_clear_stale(struct snp_machine *m, unsigned int cpu);
 /* cpu is in guest mode: 1, 0, or a negative error. */
-int snp_cpu_in_guest(const struct snp_machine *m, unsigned int cpu);
+SNP_MUST_CHECK int snp_cpu_in_guest(const struct snp_machine *m, unsigned int cpu);
 
 /*
  * Which run marked pfn in-use: writes "VMCB of the run on CPU 0 (vcpu 0
  * vmcb01)" (with ", exited" for a stale run) into buf and returns 1; 0 if no
  * run holds pfn (buf gets ""); negative on misuse.
  */
-int snp_inuse_owner(const struct snp_machine *m, snp_pfn_t pfn, char *buf, size_t len);
+SNP_MUST_CHECK int snp_inuse_owner(const struct snp_machine *m, snp_pfn_t pfn, char *buf, size_t len);
 
 /* The same, as data: which CPU's run holds pfn, in which role, with which VMCB. */
 struct snp_inuse_holder {
@@ -133,14 +135,14 @@ struct snp_inuse_holder {
 	bool active;                /* the CPU is still in guest mode (else a stale run) */
 };
 /* 1 and *out filled; 0 if no run holds pfn; SNP_EINVAL on misuse. */
-int snp_inuse_holder(const struct snp_machine *m, snp_pfn_t pfn, struct snp_inuse_holder *out);
+SNP_MUST_CHECK int snp_inuse_holder(const struct snp_machine *m, snp_pfn_t pfn, struct snp_inuse_holder *out);
 
 /* ---- Nested page tables and guest accesses ---------------------------------------- */
 
 struct snp_npt;
 
 /* A guest's nested page table.  snp_active selects the SNP check sequence. */
-int snp_npt_create(struct snp_machine *m, uint32_t asid, bool snp_active, struct snp_npt **out);
+SNP_MUST_CHECK int snp_npt_create(struct snp_machine *m, uint32_t asid, bool snp_active, struct snp_npt **out);
 void snp_npt_destroy(struct snp_npt *npt);
 
 /*
@@ -148,12 +150,12 @@ void snp_npt_destroy(struct snp_npt *npt);
  * over existing 4K leaves, or a 4K map inside a 2M leaf, is SNP_EEXIST.
  * 0, SNP_EINVAL, SNP_ERANGE, SNP_EEXIST, SNP_ENOMEM.
  */
-int snp_npt_map(struct snp_npt *npt, snp_gpa_t gpa, snp_spa_t spa, enum snp_map_size size,
+SNP_MUST_CHECK int snp_npt_map(struct snp_npt *npt, snp_gpa_t gpa, snp_spa_t spa, enum snp_map_size size,
 		bool writable);
 /* Remove the leaf that maps gpa.  0 or SNP_ENOENT. */
-int snp_npt_unmap(struct snp_npt *npt, snp_gpa_t gpa);
+SNP_MUST_CHECK int snp_npt_unmap(struct snp_npt *npt, snp_gpa_t gpa);
 /* Translate: 0 with *spa and *size, SNP_ENOENT if not mapped. */
-int snp_npt_translate(const struct snp_npt *npt, snp_gpa_t gpa, snp_spa_t *spa,
+SNP_MUST_CHECK int snp_npt_translate(const struct snp_npt *npt, snp_gpa_t gpa, snp_spa_t *spa,
 		      enum snp_map_size *size, bool *writable);
 
 /* A guest access: at VMPL vmpl, C-bit c_bit, write or read, or an instruction fetch. */
@@ -165,17 +167,18 @@ enum snp_guest_access_kind { SNP_GUEST_READ, SNP_GUEST_WRITE, SNP_GUEST_FETCH };
  * sequence of APM Table 15-39 (snp-facts §3).  Returns 0, or SNP_EFAULT with
  * *exc = #NPF (EXITINFO1 in error_code) or #VC (0x404), and a fault record.
  */
-int snp_guest_access(struct snp_machine *m, struct snp_npt *npt, unsigned int cpu, unsigned int vmpl,
+SNP_MUST_CHECK int snp_guest_access(struct snp_machine *m, struct snp_npt *npt, unsigned int cpu, unsigned int vmpl,
 		     snp_gpa_t gpa, bool c_bit, enum snp_guest_access_kind kind,
 		     struct snp_exc *exc);
 
 /*
  * PVALIDATE by the guest at gpa (its VMPL0): nested translation, then
- * snp_pvalidate().  Returns as snp_pvalidate; a missing nested translation
- * is #NPF.
+ * snp_pvalidate().  Returns as snp_pvalidate (the code in *code); a missing
+ * nested translation is #NPF.
  */
-int snp_guest_pvalidate(struct snp_machine *m, struct snp_npt *npt, snp_gpa_t gpa, bool size_2m,
-			bool validate, bool *unchanged, struct snp_exc *exc);
+SNP_MUST_CHECK int snp_guest_pvalidate(struct snp_machine *m, struct snp_npt *npt, snp_gpa_t gpa,
+				       bool size_2m, bool validate, bool *unchanged,
+				       struct snp_exc *exc, int *code);
 
 /* #NPF EXITINFO1 low bits (APM 15.25.6; LINUX PFERR_*). */
 #define SNP_NPF_PRESENT     (1ULL << 0)

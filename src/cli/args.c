@@ -175,7 +175,7 @@ static const char *option_value(const char *cmd, int argc, char **argv, int *i,
 }
 
 /* One "--name[=value]" at argv[*i]; consumes the value argument if separate. */
-static int parse_one(const char *cmd, int argc, char **argv, int *i,
+static SNP_MUST_CHECK int parse_one(const char *cmd, int argc, char **argv, int *i,
 		     const struct cli_option *opts, void *ctx)
 {
 	const char *arg = argv[*i] + 2, *eq = strchr(arg, '='), *value = NULL;

@@ -16,7 +16,11 @@
 /* Exit statuses: 0 success, 1 the run failed, 2 bad usage or a request too large. */
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
-/* Print "snpsafe CMD: MESSAGE" on one stderr line; returns CLI_EXIT_USAGE. */
+/*
+ * Print "snpsafe CMD: MESSAGE" on one stderr line; returns CLI_EXIT_USAGE.
+ * These two are not must-check: they always return the same exit code, for
+ * "return cli_usage_error(...)"; a caller that only reports drops nothing.
+ */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "snpsafe CMD: MESSAGE" on one stderr line; returns CLI_EXIT_FAIL. */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -26,8 +30,8 @@ int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf
  * SNP_ERANGE outside [min, max].  Sizes take a K/M/G/T suffix (binary
  * multiples, optional trailing "B" or "iB").
  */
-int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-int cli_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+SNP_MUST_CHECK int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+SNP_MUST_CHECK int cli_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* "12.5G" style text of a byte count, into buf. */
 const char *cli_fmt_size(uint64_t bytes, char *buf, size_t len);
 
@@ -54,11 +58,11 @@ struct cli_option {
  * one line, or -1 when --help was asked for and the rest of the line was
  * valid (the help is printed; the caller exits 0).
  */
-int cli_parse_args(const char *cmd, int argc, char **argv, const struct cli_option *opts,
+SNP_MUST_CHECK int cli_parse_args(const char *cmd, int argc, char **argv, const struct cli_option *opts,
 		   void *ctx, const char *synopsis, const char **positional, int max_pos,
 		   int *nr_pos);
 /* As cli_parse_args(), with a printer for more help after the options. */
-int cli_parse_args_ex(const char *cmd, int argc, char **argv, const struct cli_option *opts,
+SNP_MUST_CHECK int cli_parse_args_ex(const char *cmd, int argc, char **argv, const struct cli_option *opts,
 		      void *ctx, const char *synopsis, void (*extra_help)(void),
 		      const char **positional, int max_pos, int *nr_pos);
 
@@ -71,12 +75,12 @@ int cli_parse_args_ex(const char *cmd, int argc, char **argv, const struct cli_o
 extern bool cli_dry_run;
 
 /* Run the command line argv[0..argc) (argv[0] is the program); the exit status. */
-int cli_main(int argc, char **argv);
+SNP_MUST_CHECK int cli_main(int argc, char **argv);
 /*
  * Flush stdout and check that every write to it succeeded; if one failed,
  * print one line on stderr and return CLI_EXIT_FAIL, else status.
  */
-int cli_finish_stdout(int status);
+SNP_MUST_CHECK int cli_finish_stdout(int status);
 
 /* ---- --profile and --knob (profile_opts.c) ---------------------------------------- */
 
@@ -90,13 +94,14 @@ struct cli_profile_opts {
 /* early-snp, no knobs. */
 void cli_profile_opts_init(struct cli_profile_opts *po);
 /* --profile: 0 or SNP_EINVAL for an unknown preset. */
-int cli_profile_opts_set_profile(struct cli_profile_opts *po, const char *v);
+SNP_MUST_CHECK int cli_profile_opts_set_profile(struct cli_profile_opts *po, const char *v);
 /*
  * --knob NAME=VALUE: checked now, saying whether the name or the value is
  * wrong (one line, CLI_EXIT_USAGE), and kept for cli_profile_opts_apply().
  */
-int cli_profile_opts_add_knob(struct cli_profile_opts *po, const char *cmd, const char *v);
+SNP_MUST_CHECK int cli_profile_opts_add_knob(struct cli_profile_opts *po, const char *cmd, const char *v);
 /* The profile with every knob applied over the preset. */
+/* The profile with every --knob applied; NULL if one no longer applies (a bug). */
 const struct snp_profile *cli_profile_opts_apply(struct cli_profile_opts *po);
 /*
  * Knobs of p that differ from its preset, as "name=value, name=value" into
@@ -170,18 +175,18 @@ void cli_print_oops_ctx(const struct snp_fault_record *f, const char *const *ext
 
 /* ---- Subcommands ------------------------------------------------------------------- */
 
-int cmd_repro(int argc, char **argv);
-int cmd_simulate(int argc, char **argv);
-int cmd_explain(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
-int cmd_watch(int argc, char **argv);
+SNP_MUST_CHECK int cmd_repro(int argc, char **argv);
+SNP_MUST_CHECK int cmd_simulate(int argc, char **argv);
+SNP_MUST_CHECK int cmd_explain(int argc, char **argv);
+SNP_MUST_CHECK int cmd_bench(int argc, char **argv);
+SNP_MUST_CHECK int cmd_watch(int argc, char **argv);
 
 /* replay's verdict printers, also used by watch (which replays what it recorded). */
 struct sim_replay_result;
 void cli_replay_print_verdicts(const struct sim_replay_result *r);
 void cli_replay_print_funcs(const struct sim_replay_result *r);
 void cli_replay_json_verdicts(struct json *j, const struct sim_replay_result *r);
-int cmd_host(int argc, char **argv);
-int cmd_replay(int argc, char **argv);
+SNP_MUST_CHECK int cmd_host(int argc, char **argv);
+SNP_MUST_CHECK int cmd_replay(int argc, char **argv);
 
 #endif

@@ -22,48 +22,48 @@ struct bench_opts {
 	uint64_t mc_mem;
 };
 
-static int set_json(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_json(void *ctx, const char *v)
 {
 	((struct bench_opts *)ctx)->json = true;
 	return 0;
 }
 
-static int set_pairs(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_pairs(void *ctx, const char *v)
 {
 	return cli_parse_u64(v, 1000, 100000000, &((struct bench_opts *)ctx)->pairs);
 }
 
-static int set_accesses(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_accesses(void *ctx, const char *v)
 {
 	return cli_parse_u64(v, 1000, 1000000000, &((struct bench_opts *)ctx)->accesses);
 }
 
-static int set_access_reps(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_access_reps(void *ctx, const char *v)
 {
 	return cli_parse_u64(v, 1, SIM_BENCH_MAX_REPS, &((struct bench_opts *)ctx)->access_reps);
 }
 
-static int set_scale_mem(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_scale_mem(void *ctx, const char *v)
 {
 	return cli_parse_size(v, 64 * SNP_MiB, 4 * SNP_TiB, &((struct bench_opts *)ctx)->scale_mem);
 }
 
-static int set_scale_vms(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_scale_vms(void *ctx, const char *v)
 {
 	return cli_parse_u64(v, 1, SIM_SCALE_MAX_VMS, &((struct bench_opts *)ctx)->scale_vms);
 }
 
-static int set_scale_vcpus(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_scale_vcpus(void *ctx, const char *v)
 {
 	return cli_parse_u64(v, 1, KVM_MAX_VCPUS, &((struct bench_opts *)ctx)->scale_vcpus);
 }
 
-static int set_mc_trials(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_mc_trials(void *ctx, const char *v)
 {
 	return cli_parse_u64(v, 1, 100000, &((struct bench_opts *)ctx)->mc_trials);
 }
 
-static int set_mc_mem(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_mc_mem(void *ctx, const char *v)
 {
 	return cli_parse_size(v, 64 * SNP_MiB, 64 * SNP_GiB, &((struct bench_opts *)ctx)->mc_mem);
 }
@@ -96,7 +96,7 @@ static const struct cli_option bench_options[] = {
 };
 
 /* A scale run refused by sim_bench_scale_check(): name the flag to change. */
-static int scale_refused(int err, const struct bench_opts *o)
+static SNP_MUST_CHECK int scale_refused(int err, const struct bench_opts *o)
 {
 	const char *flag = err == SNP_ENOSPC || err == SNP_EBUSY ? "--scale-vms" : "--scale-mem";
 	char mem[32];

@@ -13,7 +13,7 @@ struct explain_opts {
 	bool json;
 };
 
-static int set_json(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_json(void *ctx, const char *v)
 {
 	((struct explain_opts *)ctx)->json = true;
 	return 0;

@@ -16,13 +16,13 @@ struct host_opts {
 	bool json;
 };
 
-static int set_root(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_root(void *ctx, const char *v)
 {
 	((struct host_opts *)ctx)->root = v;
 	return 0;
 }
 
-static int set_json(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_json(void *ctx, const char *v)
 {
 	((struct host_opts *)ctx)->json = true;
 	return 0;

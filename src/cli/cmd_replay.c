@@ -21,11 +21,11 @@ struct replay_opts {
 
 #define OPTS(ctx) ((struct replay_opts *)(ctx))
 
-static int set_json(void *ctx, const char *v) { OPTS(ctx)->json = true; return 0; }
-static int set_profile(void *ctx, const char *v) { return cli_profile_opts_set_profile(&OPTS(ctx)->po, v); }
-static int set_knob(void *ctx, const char *v) { return cli_profile_opts_add_knob(&OPTS(ctx)->po, "replay", v); }
+static SNP_MUST_CHECK int set_json(void *ctx, const char *v) { OPTS(ctx)->json = true; return 0; }
+static SNP_MUST_CHECK int set_profile(void *ctx, const char *v) { return cli_profile_opts_set_profile(&OPTS(ctx)->po, v); }
+static SNP_MUST_CHECK int set_knob(void *ctx, const char *v) { return cli_profile_opts_add_knob(&OPTS(ctx)->po, "replay", v); }
 
-static int set_max_reports(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_max_reports(void *ctx, const char *v)
 {
 	uint64_t n;
 	int ret = cli_parse_u64(v, 0, 1000, &n);
@@ -35,7 +35,7 @@ static int set_max_reports(void *ctx, const char *v)
 	return ret;
 }
 
-static int set_tlb(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_tlb(void *ctx, const char *v)
 {
 	uint64_t n;
 	int ret = cli_parse_u64(v, 1, 1u << 16, &n);
@@ -270,6 +270,7 @@ int cmd_replay(int argc, char **argv)
 		"would have taken an RMP #PF on the profile's part, spurious or real, and from which\n"
 		"kernel function.  usage: snpsafe replay TRACE [options]\n";
 	struct replay_opts o = { .ro = { .max_reports = 3 } };
+	const struct snp_profile *profile;
 	struct sim_replay_result r;
 	const char *path = NULL;
 	int ret, npos = 0;
@@ -283,7 +284,10 @@ int cmd_replay(int argc, char **argv)
 		return cli_usage_error("replay", "needs one TRACE file (see 'snpsafe replay --help')");
 	if (cli_dry_run)
 		return CLI_EXIT_OK;
-	ret = sim_replay_run(path, cli_profile_opts_apply(&o.po), &o.ro, &r);
+	profile = cli_profile_opts_apply(&o.po);
+	if (!profile)
+		return cli_fail("replay", "a --knob checked before no longer applies");
+	ret = sim_replay_run(path, profile, &o.ro, &r);
 	if (ret == SNP_ENOMEM)
 		return cli_fail("replay", "%s: %s", path, r.error);
 	if (ret)

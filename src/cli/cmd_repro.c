@@ -21,11 +21,11 @@ struct repro_opts {
 
 #define OPTS(ctx) ((struct repro_opts *)(ctx))
 
-static int set_strategy(void *ctx, const char *v) { return snp_alloc_strategy_parse(v, &OPTS(ctx)->strategy); }
-static int set_svg(void *ctx, const char *v) { OPTS(ctx)->svg = v; return 0; }
-static int set_json(void *ctx, const char *v) { OPTS(ctx)->json = true; return 0; }
-static int set_profile(void *ctx, const char *v) { return cli_profile_opts_set_profile(&OPTS(ctx)->po, v); }
-static int set_knob(void *ctx, const char *v) { return cli_profile_opts_add_knob(&OPTS(ctx)->po, "repro", v); }
+static SNP_MUST_CHECK int set_strategy(void *ctx, const char *v) { return snp_alloc_strategy_parse(v, &OPTS(ctx)->strategy); }
+static SNP_MUST_CHECK int set_svg(void *ctx, const char *v) { OPTS(ctx)->svg = v; return 0; }
+static SNP_MUST_CHECK int set_json(void *ctx, const char *v) { OPTS(ctx)->json = true; return 0; }
+static SNP_MUST_CHECK int set_profile(void *ctx, const char *v) { return cli_profile_opts_set_profile(&OPTS(ctx)->po, v); }
+static SNP_MUST_CHECK int set_knob(void *ctx, const char *v) { return cli_profile_opts_add_knob(&OPTS(ctx)->po, "repro", v); }
 
 static const struct cli_option repro_options[] = {
 	{ "strategy", true, set_strategy, "S", "naive (default; a counterfactual SNP host without the workaround), upstream or sieve",
@@ -119,7 +119,7 @@ static void json_run(struct json *j, const struct sim_repro_result *r, const str
 }
 
 /* Open --svg before the run: a directory or a missing folder is a usage error. */
-static int svg_open(const char *path, FILE **out)
+static SNP_MUST_CHECK int svg_open(const char *path, FILE **out)
 {
 	*out = fopen(path, "w");
 	if (!*out)
@@ -128,7 +128,7 @@ static int svg_open(const char *path, FILE **out)
 }
 
 /* Write and close it; a full disk or /dev/full is reported with its reason. */
-static int svg_finish(const char *path, FILE *f, const struct sim_repro_result *runs,
+static SNP_MUST_CHECK int svg_finish(const char *path, FILE *f, const struct sim_repro_result *runs,
 		      const struct snp_profile *p)
 {
 	char knobs[512];
@@ -150,7 +150,7 @@ static int svg_finish(const char *path, FILE *f, const struct sim_repro_result *
  * of a naive run shows the safe runs after it, and the picture shows all
  * three.  0 or the first model error.
  */
-static int run_strategies(const struct snp_profile *profile, enum snp_alloc_strategy want,
+static SNP_MUST_CHECK int run_strategies(const struct snp_profile *profile, enum snp_alloc_strategy want,
 			  bool all, struct sim_repro_result runs[SNP_ALLOC_NR_STRATEGIES])
 {
 	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++) {
@@ -187,6 +187,8 @@ int cmd_repro(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
 	profile = cli_profile_opts_apply(&o.po);
+	if (!profile)
+		return cli_fail("repro", "a --knob checked before no longer applies");
 	if (cli_dry_run)
 		return CLI_EXIT_OK;
 	if (o.svg && svg_open(o.svg, &svg))

@@ -24,7 +24,7 @@ struct simulate_opts {
 
 #define OPTS(ctx) ((struct simulate_opts *)(ctx))
 
-static int set_u(const char *v, uint64_t min, uint64_t max, unsigned int *out)
+static SNP_MUST_CHECK int set_u(const char *v, uint64_t min, uint64_t max, unsigned int *out)
 {
 	uint64_t x;
 	int ret = cli_parse_u64(v, min, max, &x);
@@ -34,30 +34,30 @@ static int set_u(const char *v, uint64_t min, uint64_t max, unsigned int *out)
 	return ret;
 }
 
-static int set_mem(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_mem(void *ctx, const char *v)
 {
 	return cli_parse_size(v, 64 * SNP_MiB, 16 * SNP_TiB, &OPTS(ctx)->mc.mem_bytes);
 }
-static int set_cpus(void *ctx, const char *v) { return set_u(v, 1, 256, &OPTS(ctx)->mc.cpus); }
-static int set_vms(void *ctx, const char *v) { return set_u(v, 1, 10000, &OPTS(ctx)->mc.vms); }
-static int set_vcpus(void *ctx, const char *v) { return set_u(v, 1, 64, &OPTS(ctx)->mc.vcpus); }
-static int set_age(void *ctx, const char *v) { return set_u(v, 0, 95, &OPTS(ctx)->mc.age_pct); }
-static int set_ticks(void *ctx, const char *v) { return set_u(v, 0, 1000000, &OPTS(ctx)->mc.ticks); }
-static int set_trials(void *ctx, const char *v) { return set_u(v, 1, 1000000, &OPTS(ctx)->mc.trials); }
-static int set_threads(void *ctx, const char *v) { return set_u(v, 1, 256, &OPTS(ctx)->mc.threads); }
-static int set_seed(void *ctx, const char *v) { return cli_parse_u64(v, 0, UINT64_MAX, &OPTS(ctx)->mc.seed); }
-static int set_json(void *ctx, const char *v) { OPTS(ctx)->json = true; return 0; }
-static int set_mix(void *ctx, const char *v) { return sim_mc_parse_mix(v, OPTS(ctx)->mc.mix); }
-static int set_profile(void *ctx, const char *v) { return cli_profile_opts_set_profile(&OPTS(ctx)->po, v); }
-static int set_knob(void *ctx, const char *v) { return cli_profile_opts_add_knob(&OPTS(ctx)->po, "simulate", v); }
+static SNP_MUST_CHECK int set_cpus(void *ctx, const char *v) { return set_u(v, 1, 256, &OPTS(ctx)->mc.cpus); }
+static SNP_MUST_CHECK int set_vms(void *ctx, const char *v) { return set_u(v, 1, 10000, &OPTS(ctx)->mc.vms); }
+static SNP_MUST_CHECK int set_vcpus(void *ctx, const char *v) { return set_u(v, 1, 64, &OPTS(ctx)->mc.vcpus); }
+static SNP_MUST_CHECK int set_age(void *ctx, const char *v) { return set_u(v, 0, 95, &OPTS(ctx)->mc.age_pct); }
+static SNP_MUST_CHECK int set_ticks(void *ctx, const char *v) { return set_u(v, 0, 1000000, &OPTS(ctx)->mc.ticks); }
+static SNP_MUST_CHECK int set_trials(void *ctx, const char *v) { return set_u(v, 1, 1000000, &OPTS(ctx)->mc.trials); }
+static SNP_MUST_CHECK int set_threads(void *ctx, const char *v) { return set_u(v, 1, 256, &OPTS(ctx)->mc.threads); }
+static SNP_MUST_CHECK int set_seed(void *ctx, const char *v) { return cli_parse_u64(v, 0, UINT64_MAX, &OPTS(ctx)->mc.seed); }
+static SNP_MUST_CHECK int set_json(void *ctx, const char *v) { OPTS(ctx)->json = true; return 0; }
+static SNP_MUST_CHECK int set_mix(void *ctx, const char *v) { return sim_mc_parse_mix(v, OPTS(ctx)->mc.mix); }
+static SNP_MUST_CHECK int set_profile(void *ctx, const char *v) { return cli_profile_opts_set_profile(&OPTS(ctx)->po, v); }
+static SNP_MUST_CHECK int set_knob(void *ctx, const char *v) { return cli_profile_opts_add_knob(&OPTS(ctx)->po, "simulate", v); }
 
-static int set_guest(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_guest(void *ctx, const char *v)
 {
 	OPTS(ctx)->guest_set = true;
 	return cli_guest_parse(v, &OPTS(ctx)->guest_mask);
 }
 
-static int set_strategy(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_strategy(void *ctx, const char *v)
 {
 	enum snp_alloc_strategy s;
 
@@ -71,17 +71,17 @@ static int set_strategy(void *ctx, const char *v)
 	return 0;
 }
 
-static int set_kernel(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_kernel(void *ctx, const char *v)
 {
 	return mm_kernel_parse(v, &OPTS(ctx)->mc.kernel);
 }
 
-static int set_kvm(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_kvm(void *ctx, const char *v)
 {
 	return kvm_version_parse(v, &OPTS(ctx)->mc.kvm_version);
 }
 
-static int set_vmsave_marks(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_vmsave_marks(void *ctx, const char *v)
 {
 	if (strcmp(v, "on") && strcmp(v, "off"))
 		return SNP_EINVAL;
@@ -89,7 +89,7 @@ static int set_vmsave_marks(void *ctx, const char *v)
 	return 0;
 }
 
-static int set_clone(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_clone(void *ctx, const char *v)
 {
 	if (strcmp(v, "on") && strcmp(v, "off"))
 		return SNP_EINVAL;
@@ -97,12 +97,12 @@ static int set_clone(void *ctx, const char *v)
 	return 0;
 }
 
-static int set_age_share(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_age_share(void *ctx, const char *v)
 {
 	return set_u(v, 1, 1000000, &OPTS(ctx)->mc.age_share);
 }
 
-static int set_vmsave_window(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_vmsave_window(void *ctx, const char *v)
 {
 	char *end;
 	double x = strtod(v, &end);
@@ -177,7 +177,7 @@ static unsigned int live_hosts(const struct sim_mc_config *mc)
 }
 
 /* Refuse, before starting, a run whose hosts would not fit in this machine's memory. */
-static int check_fits(const struct sim_mc_config *mc)
+static SNP_MUST_CHECK int check_fits(const struct sim_mc_config *mc)
 {
 	unsigned int hosts = live_hosts(mc);
 	uint64_t need = sim_mc_trial_bytes(mc) * hosts, have = sim_mem_available();
@@ -192,7 +192,7 @@ static int check_fits(const struct sim_mc_config *mc)
 }
 
 /* The model's own limits that the arguments decide (sim_mc_check_limits()). */
-static int check_limits(const struct sim_mc_config *mc)
+static SNP_MUST_CHECK int check_limits(const struct sim_mc_config *mc)
 {
 	struct sim_limit lim;
 	char a[32], b[32];
@@ -214,11 +214,11 @@ static void progress(void *ctx, const struct sim_mc_progress *p)
 		cli_progress_show(bar, sim_mc_progress_format(p, bar->width, line, sizeof(line)));
 }
 
-static const char *const kind_names[5] = { "vmcb01", "vmsa", "avic", "hsave", "vmcb02" };
+static const char *const kind_names[KVM_PAGE_NR_KINDS] = { "vmcb01", "vmsa", "avic", "hsave", "vmcb02" };
 
 static void print_kinds(const struct sim_mc_result *r)
 {
-	for (int k = 0; k < 5; k++)
+	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++)
 		printf("%-9s %-7s %10llu %8llu %10llu %8llu %10llu %8llu\n",
 		       snp_alloc_strategy_name(r->strategy), kind_names[k],
 		       (unsigned long long)r->sensitive_by_kind[k],
@@ -340,7 +340,7 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 static void print_json_kinds(struct json *j, const struct sim_mc_result *r)
 {
 	json_obj_begin(j, "by_kind");
-	for (int k = 0; k < 5; k++) {
+	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++) {
 		json_obj_begin(j, kind_names[k]);
 		json_u64(j, "allocated", r->sensitive_by_kind[k]);
 		json_u64(j, "aligned", r->aligned_by_kind[k]);
@@ -462,7 +462,7 @@ static void print_json(const struct simulate_opts *o, const struct sim_mc_result
  * VMs that KVM refuses or that run out of memory are not failures (they are
  * counted); what is left is the host itself not fitting (its ageing).
  */
-static int run_failed(int err)
+static SNP_MUST_CHECK int run_failed(int err)
 {
 	const char *advice = "";
 
@@ -493,6 +493,7 @@ int cmd_simulate(int argc, char **argv)
 		"order-1 blocks broken, pages leaked.  naive is a counterfactual: an SNP host\n"
 		"without snp_safe_alloc_page() (no released kernel ran one).\n"
 		"Deterministic for a seed whatever the thread count.\n";
+	const struct snp_profile *profile;
 	struct simulate_opts o = { 0 };
 	struct sim_mc_result res[SNP_ALLOC_NR_STRATEGIES];
 	struct cli_progress bar;
@@ -507,7 +508,10 @@ int cmd_simulate(int argc, char **argv)
 				simulate_extra_help, NULL, 0, NULL);
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
-	o.mc.profile = *cli_profile_opts_apply(&o.po);
+	profile = cli_profile_opts_apply(&o.po);
+	if (!profile)
+		return cli_fail("simulate", "a --knob checked before no longer applies");
+	o.mc.profile = *profile;
 	if (o.mc.mem_bytes % (4 * SNP_MiB))
 		return cli_usage_error("simulate", "bad value for --mem: must be a multiple of 4M");
 	ret = check_limits(&o.mc);

@@ -37,39 +37,39 @@ struct watch_opts {
 	bool json, baseline, host_snp, again;
 };
 
-static int set_kernel(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_kernel(void *ctx, const char *v)
 {
 	((struct watch_opts *)ctx)->kernel = v;
 	return 0;
 }
 
-static int set_modules(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_modules(void *ctx, const char *v)
 {
 	((struct watch_opts *)ctx)->modules = v;
 	return 0;
 }
 
-static int set_vms(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_vms(void *ctx, const char *v)
 {
 	return cli_parse_u64(v, 1, 1024, &((struct watch_opts *)ctx)->vms);
 }
 
-static int set_vcpus(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_vcpus(void *ctx, const char *v)
 {
 	return cli_parse_u64(v, 1, 64, &((struct watch_opts *)ctx)->vcpus);
 }
 
-static int set_cpus(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_cpus(void *ctx, const char *v)
 {
 	return cli_parse_u64(v, 1, WATCH_MAX_CPUS, &((struct watch_opts *)ctx)->cpus);
 }
 
-static int set_mem(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_mem(void *ctx, const char *v)
 {
 	return cli_parse_size(v, 256 * SNP_MiB, WATCH_MAX_MEM, &((struct watch_opts *)ctx)->mem);
 }
 
-static int parse_seconds(const char *v, double min, double max, double *out)
+static SNP_MUST_CHECK int parse_seconds(const char *v, double min, double max, double *out)
 {
 	char *end;
 	double d;
@@ -82,29 +82,29 @@ static int parse_seconds(const char *v, double min, double max, double *out)
 	return 0;
 }
 
-static int set_seconds(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_seconds(void *ctx, const char *v)
 {
 	return parse_seconds(v, 0.5, 3600, &((struct watch_opts *)ctx)->seconds);
 }
 
-static int set_lifetime(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_lifetime(void *ctx, const char *v)
 {
 	return parse_seconds(v, 0, 3600, &((struct watch_opts *)ctx)->lifetime);
 }
 
-static int set_trace(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_trace(void *ctx, const char *v)
 {
 	((struct watch_opts *)ctx)->trace = v;
 	return 0;
 }
 
-static int set_out(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_out(void *ctx, const char *v)
 {
 	((struct watch_opts *)ctx)->out = v;
 	return 0;
 }
 
-static int set_filter(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_filter(void *ctx, const char *v)
 {
 	if (strcmp(v, "inguest") && strcmp(v, "ever") && strcmp(v, "all"))
 		return SNP_EINVAL;
@@ -112,25 +112,25 @@ static int set_filter(void *ctx, const char *v)
 	return 0;
 }
 
-static int set_json(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_json(void *ctx, const char *v)
 {
 	((struct watch_opts *)ctx)->json = true;
 	return 0;
 }
 
-static int set_baseline(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_baseline(void *ctx, const char *v)
 {
 	((struct watch_opts *)ctx)->baseline = true;
 	return 0;
 }
 
-static int set_host_snp(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_host_snp(void *ctx, const char *v)
 {
 	((struct watch_opts *)ctx)->host_snp = true;
 	return 0;
 }
 
-static int set_again(void *ctx, const char *v)
+static SNP_MUST_CHECK int set_again(void *ctx, const char *v)
 {
 	((struct watch_opts *)ctx)->again = true;
 	return 0;
@@ -166,7 +166,7 @@ static const struct cli_option watch_options[] = {
 };
 
 /* The source tree holding watch/run.sh: the binary lives in <top>/build*. */
-static int find_top(char *top, size_t len)
+static SNP_MUST_CHECK int find_top(char *top, size_t len)
 {
 	const char *env = getenv("SNPSAFE_TOP");
 	char exe[PATH_MAX], path[PATH_MAX + 32];
@@ -192,7 +192,7 @@ static int find_top(char *top, size_t len)
 }
 
 /* Run watch/run.sh; its progress goes to our stderr.  0 or the script's failure. */
-static int run_script(const char *top, const struct watch_opts *o, const char *out, bool watched)
+static SNP_MUST_CHECK int run_script(const char *top, const struct watch_opts *o, const char *out, bool watched)
 {
 	char script[PATH_MAX + 32], vms[24], vcpus[24], secs[32], life[32], cpus[24], mem[24];
 	const bool path = strcmp(o->kernel, "6.1") && strcmp(o->kernel, "6.12");
@@ -255,7 +255,7 @@ struct model_vs_real {
 	unsigned int age_pct;
 };
 
-static int read_result(const char *out, struct run_result *r)
+static SNP_MUST_CHECK int read_result(const char *out, struct run_result *r)
 {
 	char path[PATH_MAX + 96], line[512];
 	FILE *f;
@@ -308,7 +308,7 @@ static uint64_t workload_field(const char *wl, const char *key)
  * strategy the watched kernel used (naive: no workaround path; upstream:
  * --host-snp), over as many hosts as give about the run's vCPU count.
  */
-static int model_estimate(const struct watch_opts *o, const struct run_result *r,
+static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struct run_result *r,
 			  const struct snp_trace_summary *s, const struct sim_replay_result *rr,
 			  struct model_vs_real *m)
 {
@@ -515,7 +515,7 @@ static void print_json(const struct watch_opts *o, const struct run_result *r,
 	json_finish(&j);
 }
 
-static int check_request(const struct watch_opts *o)
+static SNP_MUST_CHECK int check_request(const struct watch_opts *o)
 {
 	const bool path = strcmp(o->kernel, "6.1") && strcmp(o->kernel, "6.12");
 	struct stat st;

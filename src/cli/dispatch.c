@@ -60,7 +60,7 @@ static const struct subcommand *find_subcommand(const char *name)
 }
 
 /* "snpsafe help [CMD]": the general usage, or CMD's own --help. */
-static int help(int argc, char **argv)
+static SNP_MUST_CHECK int help(int argc, char **argv)
 {
 	const struct subcommand *sc;
 	char *args[] = { NULL, "--help", NULL };

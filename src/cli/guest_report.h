@@ -27,9 +27,9 @@ struct cli_guest_report {
 };
 
 /* "all", "off" or one strategy name into a mask of strategies; 0 or SNP_EINVAL. */
-int cli_guest_parse(const char *v, unsigned int *mask);
+SNP_MUST_CHECK int cli_guest_parse(const char *v, unsigned int *mask);
 /* Run each strategy in @mask at boot and aged, CLI_GUEST_APS APs, @seed; 0 or a code. */
-int cli_guest_simulate(unsigned int mask, uint64_t seed, struct cli_guest_report *out);
+SNP_MUST_CHECK int cli_guest_simulate(unsigned int mask, uint64_t seed, struct cli_guest_report *out);
 void cli_guest_print_text(const struct cli_guest_report *g);
 /* Adds the key "guest" to the open JSON object. */
 void cli_guest_print_json(struct json *j, const struct cli_guest_report *g);

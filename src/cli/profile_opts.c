@@ -71,9 +71,19 @@ int cli_profile_opts_add_knob(struct cli_profile_opts *po, const char *cmd, cons
 
 const struct snp_profile *cli_profile_opts_apply(struct cli_profile_opts *po)
 {
+	/* Each was checked when added, on this very profile: a failure here is a bug. */
 	for (unsigned int i = 0; i < po->nr_knobs; i++)
-		snp_profile_set_knob(&po->profile, po->knobs[i]);   /* checked when added */
+		if (snp_profile_set_knob(&po->profile, po->knobs[i]))
+			return NULL;
 	return &po->profile;
+}
+
+/* A knob's value as text, or "?" when p has no such knob (never for the built-in names). */
+static const char *knob_text(const struct snp_profile *p, const char *k, char *buf, size_t len)
+{
+	if (snp_profile_get_knob(p, k, buf, len))
+		snprintf(buf, len, "?");
+	return buf;
 }
 
 /* Whether knob k of p differs from p's preset; its value in have. */
@@ -82,8 +92,8 @@ static bool knob_differs(const struct snp_profile *p, const char *k, char *have,
 	const struct snp_profile *preset = snp_profile_by_name(p->name);
 	char def[64];
 
-	snp_profile_get_knob(p, k, have, len);
-	snp_profile_get_knob(preset ? preset : &snp_profile_early_snp, k, def, sizeof(def));
+	knob_text(p, k, have, len);
+	knob_text(preset ? preset : &snp_profile_early_snp, k, def, sizeof(def));
 	return strcmp(have, def) != 0;
 }
 
@@ -124,8 +134,8 @@ void cli_print_knob_help(void)
 	for (const char *const *k = snp_profile_knob_names; *k; k++) {
 		char e[64], f[64];
 
-		snp_profile_get_knob(&snp_profile_early_snp, *k, e, sizeof(e));
-		snp_profile_get_knob(&snp_profile_fixed, *k, f, sizeof(f));
+		knob_text(&snp_profile_early_snp, *k, e, sizeof(e));
+		knob_text(&snp_profile_fixed, *k, f, sizeof(f));
 		printf("  %-26s %s\n  %-26s   default: %s%s%s\n", *k, snp_profile_knob_values(*k), "",
 		       e, strcmp(e, f) ? " (early-snp), fixed: " : "", strcmp(e, f) ? f : "");
 	}

@@ -61,7 +61,7 @@ void snp_dmap_free(struct snp_dmap *d)
 	d->pmd = NULL;
 }
 
-static int va_to_pa(const struct snp_machine *m, uint64_t va, snp_spa_t *pa)
+static SNP_MUST_CHECK int va_to_pa(const struct snp_machine *m, uint64_t va, snp_spa_t *pa)
 {
 	if (va < SNP_PAGE_OFFSET || va - SNP_PAGE_OFFSET >= m->mem_bytes)
 		return SNP_ERANGE;
@@ -88,7 +88,7 @@ int snp_direct_map_lookup(const struct snp_machine *m, uint64_t va, enum snp_map
  * it first (into 512 2M leaves), then the 2M leaf.  Each split is followed by
  * a shootdown of what the old leaf translated, so no CPU keeps using it.
  */
-static int dmap_split_to_4k(struct snp_machine *m, snp_spa_t pa)
+static SNP_MUST_CHECK int dmap_split_to_4k(struct snp_machine *m, snp_spa_t pa)
 {
 	struct snp_dmap *d = &m->dmap;
 	uint64_t pud = pa >> SNP_PUD_SHIFT;
@@ -149,10 +149,10 @@ uint64_t snp_direct_map_nr_split_2m(const struct snp_machine *m)
  * transition changes the whole region at once and needs no split, even
  * under a 1G leaf, since the 1G leaf is checked 2MB at a time.
  */
-static int adjust_direct_map(struct snp_machine *m, snp_pfn_t pfn, bool rmp_2m)
+static SNP_MUST_CHECK int adjust_direct_map(struct snp_machine *m, snp_pfn_t pfn, bool rmp_2m)
 {
 	if (rmp_2m)
-		return snp_pfn_2m_aligned(pfn) ? 0 : SNP_EINVAL;
+		return 0;   /* 2MB alignment: checked by snp_host_rmpupdate() as misuse */
 	if (snp_dmap_leaf(&m->dmap, snp_pfn_to_phys(pfn)) == SNP_MAP_4K)
 		return 0;
 	return snp_set_memory_4k(m, snp_pfn_to_virt(pfn), 1);
@@ -161,26 +161,37 @@ static int adjust_direct_map(struct snp_machine *m, snp_pfn_t pfn, bool rmp_2m)
 /* Linux retries FAIL_OVERLAP forever (it is transient there); the model bounds it. */
 #define SNP_RMPUPDATE_OVERLAP_RETRIES 3
 
-int snp_host_rmpupdate(struct snp_machine *m, snp_pfn_t pfn, const struct snp_rmpupdate_in *in)
+/*
+ * A failed split is the kernel's -EFAULT too: rmpupdate() returns -EFAULT
+ * when adjust_direct_map() fails.  Misuse keeps its own code.
+ */
+int snp_host_rmpupdate(struct snp_machine *m, snp_pfn_t pfn, const struct snp_rmpupdate_in *in,
+		       int *rmp_ret)
 {
-	int ret;
+	int ret, code = SNP_RMP_SUCCESS;
 
 	if (!m || !in)
 		return SNP_EINVAL;
 	if (!snp_machine_pfn_ok(m, pfn))
 		return SNP_ERANGE;
-	ret = adjust_direct_map(m, pfn, in->pagesize_2m);
-	if (ret)
-		return ret;
+	/* adjust_direct_map()'s -EINVAL: the kernel turns it into -EFAULT; here it stays misuse. */
+	if (in->pagesize_2m && !snp_pfn_2m_aligned(pfn))
+		return SNP_EINVAL;
+	if (adjust_direct_map(m, pfn, in->pagesize_2m))
+		return SNP_EFAULT;
 	for (int i = 0; i < SNP_RMPUPDATE_OVERLAP_RETRIES; i++) {
-		ret = snp_rmpupdate(m->rmp, SNP_CALLER_HV, snp_pfn_to_phys(pfn), in);
-		if (ret != SNP_FAIL_OVERLAP)
+		ret = snp_rmpupdate(m->rmp, SNP_CALLER_HV, snp_pfn_to_phys(pfn), in, &code);
+		if (ret)
+			return ret;
+		if (code != SNP_FAIL_OVERLAP)
 			break;
 	}
-	return ret;
+	if (rmp_ret)
+		*rmp_ret = code;
+	return code == SNP_RMP_SUCCESS ? 0 : SNP_EFAULT;
 }
 
-static int rmp_level_is_2m(enum snp_map_size level, bool *is_2m)
+static SNP_MUST_CHECK int rmp_level_is_2m(enum snp_map_size level, bool *is_2m)
 {
 	if (level != SNP_MAP_4K && level != SNP_MAP_2M)
 		return SNP_EINVAL;  /* no 1G RMP entries on current parts */
@@ -189,21 +200,22 @@ static int rmp_level_is_2m(enum snp_map_size level, bool *is_2m)
 }
 
 int snp_rmp_make_private(struct snp_machine *m, snp_pfn_t pfn, snp_gpa_t gpa,
-			 enum snp_map_size level, uint32_t asid, bool immutable)
+			 enum snp_map_size level, uint32_t asid, bool immutable, int *rmp_ret)
 {
 	struct snp_rmpupdate_in in = { .gpa = gpa, .assigned = true, .asid = asid,
 				       .immutable = immutable };
 
 	if (rmp_level_is_2m(level, &in.pagesize_2m))
 		return SNP_EINVAL;
-	return snp_host_rmpupdate(m, pfn, &in);
+	return snp_host_rmpupdate(m, pfn, &in, rmp_ret);
 }
 
-int snp_rmp_make_shared(struct snp_machine *m, snp_pfn_t pfn, enum snp_map_size level)
+int snp_rmp_make_shared(struct snp_machine *m, snp_pfn_t pfn, enum snp_map_size level,
+			int *rmp_ret)
 {
 	struct snp_rmpupdate_in in = { .assigned = false };
 
 	if (rmp_level_is_2m(level, &in.pagesize_2m))
 		return SNP_EINVAL;
-	return snp_host_rmpupdate(m, pfn, &in);
+	return snp_host_rmpupdate(m, pfn, &in, rmp_ret);
 }

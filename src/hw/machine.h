@@ -62,7 +62,8 @@ struct snp_cpu {
  * 2MB region.  A 2MB region split to 4K is uniformly 4K (a PMD split fills
  * the whole page table), so no per-4K state exists.
  */
-#define SNP_PMDS_PER_PUD 512   /* 2M leaves under one 1G entry */
+/* 2MB entries under one 1GB entry: PTRS_PER_PMD, one byte each in a split 1GB region's table. */
+#define SNP_PMDS_PER_PUD (SNP_PUD_SIZE / SNP_PMD_SIZE)
 
 struct snp_dmap {
 	uint64_t nr_1g;
@@ -100,16 +101,16 @@ static inline bool snp_machine_pfn_ok(const struct snp_machine *m, snp_pfn_t pfn
 }
 
 /* tlb.c */
-int snp_tlb_init(struct snp_tlb *tlb, unsigned int nr);
+SNP_MUST_CHECK int snp_tlb_init(struct snp_tlb *tlb, unsigned int nr);
 size_t snp_tlb_storage_bytes(const struct snp_tlb *tlb);
 void snp_tlb_free(struct snp_tlb *tlb);
-int snp_tlb_find(const struct snp_tlb *tlb, uint64_t va);
+SNP_MUST_CHECK int snp_tlb_find(const struct snp_tlb *tlb, uint64_t va);
 struct snp_tlb_entry *snp_tlb_fill(struct snp_tlb *tlb, uint64_t base, enum snp_map_size size);
 void snp_tlb_drop(struct snp_tlb *tlb, int idx);
 void snp_tlb_flush_range_all(struct snp_machine *m, uint64_t va, uint64_t len);
 
 /* directmap.c */
-int snp_dmap_init(struct snp_dmap *d, uint64_t mem_bytes, enum snp_map_size boot);
+SNP_MUST_CHECK int snp_dmap_init(struct snp_dmap *d, uint64_t mem_bytes, enum snp_map_size boot);
 void snp_dmap_free(struct snp_dmap *d);
 
 /* Leaf size of the direct-map translation of physical address pa (in memory).

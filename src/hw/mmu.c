@@ -82,7 +82,7 @@ static void machine_free(struct snp_machine *m)
 	free(m);
 }
 
-static int machine_check_config(const struct snp_machine_config *cfg)
+static SNP_MUST_CHECK int machine_check_config(const struct snp_machine_config *cfg)
 {
 	if (cfg->nr_cpus > SNP_MACHINE_MAX_CPUS)
 		return SNP_EINVAL;
@@ -183,7 +183,7 @@ size_t snp_machine_storage_bytes(const struct snp_machine *m)
 		n += snp_tlb_storage_bytes(&m->cpu[c].tlb);
 	n += m->dmap.nr_1g * sizeof(*m->dmap.pmd);
 	for (uint64_t i = 0; i < m->dmap.nr_1g; i++)
-		n += m->dmap.pmd[i] ? 512 : 0;
+		n += m->dmap.pmd[i] ? SNP_PMDS_PER_PUD : 0;
 	n += m->log.cap * sizeof(*m->log.rec);
 	return n;
 }
@@ -411,7 +411,7 @@ static void tlb_fill_host(struct snp_tlb *tlb, uint64_t va, enum snp_map_size le
 }
 
 /* A host access; leaf_miss is the leaf a TLB miss walks to (the direct map's when < 0). */
-static int host_access(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
+static SNP_MUST_CHECK int host_access(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
 		       int leaf_miss, struct snp_exc *exc)
 {
 	const struct snp_profile *p;

@@ -105,7 +105,7 @@ static struct npt_region *npt_region_new(struct snp_npt *npt, uint64_t index)
 	return r;
 }
 
-static int npt_map_2m(struct snp_npt *npt, uint64_t index, snp_spa_t spa, bool writable)
+static SNP_MUST_CHECK int npt_map_2m(struct snp_npt *npt, uint64_t index, snp_spa_t spa, bool writable)
 {
 	struct npt_region *r = *npt_slot(npt, index);
 
@@ -120,7 +120,7 @@ static int npt_map_2m(struct snp_npt *npt, uint64_t index, snp_spa_t spa, bool w
 	return 0;
 }
 
-static int npt_map_4k(struct snp_npt *npt, snp_gpa_t gpa, snp_spa_t spa, bool writable)
+static SNP_MUST_CHECK int npt_map_4k(struct snp_npt *npt, snp_gpa_t gpa, snp_spa_t spa, bool writable)
 {
 	uint64_t index = gpa >> SNP_PMD_SHIFT;
 	struct npt_region *r = *npt_slot(npt, index);
@@ -236,7 +236,7 @@ struct guest_access {
  * base if there is one, else spa's own 4K entry.  *entry_gpa_mask is the
  * alignment the Reverse-Map check compares GPAs at.
  */
-static int guest_rmp_entry(const struct snp_machine *m, snp_spa_t spa, struct snp_rmpentry *e,
+static SNP_MUST_CHECK int guest_rmp_entry(const struct snp_machine *m, snp_spa_t spa, struct snp_rmpentry *e,
 			   uint64_t *gpa_mask)
 {
 	snp_spa_t base = spa & ~(SNP_PMD_SIZE - 1);
@@ -367,7 +367,7 @@ int snp_guest_access(struct snp_machine *m, struct snp_npt *npt, unsigned int cp
 }
 
 int snp_guest_pvalidate(struct snp_machine *m, struct snp_npt *npt, snp_gpa_t gpa, bool size_2m,
-			bool validate, bool *unchanged, struct snp_exc *exc)
+			bool validate, bool *unchanged, struct snp_exc *exc, int *code)
 {
 	snp_spa_t spa;
 
@@ -384,5 +384,5 @@ int snp_guest_pvalidate(struct snp_machine *m, struct snp_npt *npt, snp_gpa_t gp
 		return SNP_EFAULT;
 	}
 	return snp_pvalidate(m->rmp, SNP_CALLER_GUEST(npt->asid, 0), spa, gpa, size_2m, validate,
-			     unchanged, exc);
+			     unchanged, exc, code);
 }

@@ -74,7 +74,7 @@ const struct snp_profile *snp_profile_by_name(const char *name)
 
 const char *const snp_profile_preset_names[] = { "early-snp", "hv-inuse-wr", "fixed", NULL };
 
-static int parse_bool(const char *v, bool *out)
+static SNP_MUST_CHECK int parse_bool(const char *v, bool *out)
 {
 	if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "on") || !strcasecmp(v, "yes"))
 		*out = true;
@@ -86,7 +86,7 @@ static int parse_bool(const char *v, bool *out)
 }
 
 /* "vmcb,vmsa,avic[,hsave]", "all" (the three documented roles) or "none" into a SNP_ROLE_* mask. */
-static int parse_roles(const char *v, unsigned int *out)
+static SNP_MUST_CHECK int parse_roles(const char *v, unsigned int *out)
 {
 	unsigned int mask = 0;
 	char buf[64];

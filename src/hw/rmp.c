@@ -76,6 +76,12 @@ size_t snp_rmp_storage_bytes(const struct snp_rmp *rmp)
 	       rmp->nr_touched * SNP_PTRS_PER_PMD * sizeof(struct rmp_raw);
 }
 
+uint64_t snp_rmp_storage_bytes_for(uint64_t mem_bytes, uint64_t touched_bytes)
+{
+	return sizeof(struct snp_rmp) + mem_bytes / SNP_PMD_SIZE * sizeof(struct rmp_region) +
+	       touched_bytes / SNP_PMD_SIZE * SNP_PTRS_PER_PMD * sizeof(struct rmp_raw);
+}
+
 struct rmp_raw *rmp_touch(struct snp_rmp *rmp, snp_pfn_t pfn)
 {
 	struct rmp_region *r = rmp_region_of(rmp, pfn);

@@ -13,7 +13,7 @@
  */
 #include "rmp_internal.h"
 
-static int fw_entry(struct snp_rmp *rmp, snp_spa_t spa, enum snp_page_state want,
+static SNP_MUST_CHECK int fw_entry(struct snp_rmp *rmp, snp_spa_t spa, enum snp_page_state want,
 		    struct rmp_raw **out)
 {
 	snp_pfn_t pfn = snp_phys_to_pfn(spa);
@@ -34,7 +34,7 @@ static int fw_entry(struct snp_rmp *rmp, snp_spa_t spa, enum snp_page_state want
 	return *out ? 0 : SNP_ENOMEM;
 }
 
-static int fw_set(struct snp_rmp *rmp, snp_spa_t spa, enum snp_page_state from,
+static SNP_MUST_CHECK int fw_set(struct snp_rmp *rmp, snp_spa_t spa, enum snp_page_state from,
 		  uint64_t lo, uint32_t asid)
 {
 	struct rmp_raw *e;

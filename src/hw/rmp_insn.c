@@ -94,7 +94,7 @@ static bool rmpupdate_overlaps(const struct snp_rmp *rmp, snp_pfn_t pfn,
 	return rmp_region_of(rmp, pfn)->nr_assigned && !whole_2m;
 }
 
-static int rmpupdate_check(const struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
+static SNP_MUST_CHECK int rmpupdate_check(const struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
 			   const struct snp_rmpupdate_in *in)
 {
 	snp_pfn_t pfn = snp_phys_to_pfn(spa);
@@ -135,7 +135,7 @@ static void rmpupdate_apply_one(struct snp_rmp *rmp, snp_pfn_t pfn, const struct
  */
 static void smash_region(struct snp_rmp *rmp, snp_pfn_t base);
 
-static int rmpupdate_apply(struct snp_rmp *rmp, snp_spa_t spa, const struct snp_rmpupdate_in *in)
+static SNP_MUST_CHECK int rmpupdate_apply(struct snp_rmp *rmp, snp_spa_t spa, const struct snp_rmpupdate_in *in)
 {
 	snp_pfn_t pfn = snp_phys_to_pfn(spa);
 
@@ -153,8 +153,8 @@ static int rmpupdate_apply(struct snp_rmp *rmp, snp_spa_t spa, const struct snp_
 	return SNP_RMP_SUCCESS;
 }
 
-int snp_rmpupdate_begin(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
-			const struct snp_rmpupdate_in *in, struct snp_rmpupdate_op *op)
+static SNP_MUST_CHECK int rmpupdate_begin_insn(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
+				const struct snp_rmpupdate_in *in, struct snp_rmpupdate_op *op)
 {
 	struct rmp_raw *e;
 	int ret;
@@ -175,7 +175,7 @@ int snp_rmpupdate_begin(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t sp
 	return SNP_RMP_SUCCESS;
 }
 
-int snp_rmpupdate_commit(struct snp_rmp *rmp, struct snp_rmpupdate_op *op)
+static SNP_MUST_CHECK int rmpupdate_commit_insn(struct snp_rmp *rmp, struct snp_rmpupdate_op *op)
 {
 	snp_pfn_t pfn;
 	int ret;
@@ -189,8 +189,8 @@ int snp_rmpupdate_commit(struct snp_rmp *rmp, struct snp_rmpupdate_op *op)
 	return ret;
 }
 
-int snp_rmpupdate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
-		  const struct snp_rmpupdate_in *in)
+static SNP_MUST_CHECK int rmpupdate_insn(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
+			  const struct snp_rmpupdate_in *in)
 {
 	int ret;
 
@@ -224,7 +224,7 @@ static void smash_region(struct snp_rmp *rmp, snp_pfn_t base)
  * SNP host patches give PSMASH's FAIL_BADADDR.  No public source gives 7,
  * which an earlier version of this model used.
  */
-int snp_psmash(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa)
+static SNP_MUST_CHECK int psmash_insn(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa)
 {
 	snp_pfn_t pfn = snp_phys_to_pfn(spa);
 	const struct rmp_region *r;
@@ -297,7 +297,7 @@ static bool guest_operands_ok(const struct snp_rmp *rmp, snp_spa_t spa, snp_gpa_
  * is for these two instructions only: an ordinary guest access whose nested
  * page size differs from the RMP entry reports the RMP bit (npt.c).
  */
-static int guest_insn_front(const struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
+static SNP_MUST_CHECK int guest_insn_front(const struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
 			    snp_gpa_t gpa, bool size_2m, struct snp_exc *exc)
 {
 	snp_pfn_t pfn = snp_phys_to_pfn(spa);
@@ -321,8 +321,8 @@ static int guest_insn_front(const struct snp_rmp *rmp, struct snp_caller who, sn
 	return SNP_RMP_SUCCESS;
 }
 
-int snp_pvalidate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp_gpa_t gpa,
-		  bool size_2m, bool validate, bool *unchanged, struct snp_exc *exc)
+static SNP_MUST_CHECK int pvalidate_insn(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp_gpa_t gpa,
+			  bool size_2m, bool validate, bool *unchanged, struct snp_exc *exc)
 {
 	unsigned int n = size_2m ? SNP_PTRS_PER_PMD : 1;
 	snp_pfn_t pfn = snp_phys_to_pfn(spa);
@@ -357,9 +357,9 @@ int snp_pvalidate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp
 	return SNP_RMP_SUCCESS;
 }
 
-int snp_rmpadjust(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp_gpa_t gpa,
-		  bool size_2m, unsigned int target_vmpl, uint8_t perms, bool vmsa,
-		  struct snp_exc *exc)
+static SNP_MUST_CHECK int rmpadjust_insn(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp_gpa_t gpa,
+			  bool size_2m, unsigned int target_vmpl, uint8_t perms, bool vmsa,
+			  struct snp_exc *exc)
 {
 	unsigned int n = size_2m ? SNP_PTRS_PER_PMD : 1;
 	snp_pfn_t pfn = snp_phys_to_pfn(spa);
@@ -400,7 +400,7 @@ int snp_rmpadjust(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp
  * fields of one entry.  What the 2MB-region-status bit means is unconfirmed;
  * the rmpread_2m_status knob picks one reading.
  */
-int snp_rmpread(const struct snp_rmp *rmp, snp_spa_t spa, struct snp_rmpread_out *out)
+static SNP_MUST_CHECK int rmpread_insn(const struct snp_rmp *rmp, snp_spa_t spa, struct snp_rmpread_out *out)
 {
 	struct snp_rmpentry e;
 	snp_pfn_t pfn;
@@ -422,4 +422,75 @@ int snp_rmpread(const struct snp_rmp *rmp, snp_spa_t spa, struct snp_rmpread_out
 	else
 		out->region_2m_status = rmp_region_of(rmp, pfn)->nr_assigned != 0;
 	return SNP_RMP_SUCCESS;
+}
+
+/* ---- The public entry points: error return and architectural code apart ---- */
+
+/*
+ * The *_insn() bodies above return what the instruction leaves in RAX (>= 0)
+ * or a negative SNP_E* for misuse of the library; split the two here so no
+ * caller can take an RMP code for an error or the other way round.
+ */
+static SNP_MUST_CHECK int insn_split(int raw, int *code)
+{
+	if (raw < 0)
+		return raw;
+	*code = raw;
+	return 0;
+}
+
+int snp_rmpupdate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
+		  const struct snp_rmpupdate_in *in, int *code)
+{
+	if (!code)
+		return SNP_EINVAL;
+	return insn_split(rmpupdate_insn(rmp, who, spa, in), code);
+}
+
+int snp_rmpupdate_begin(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa,
+			const struct snp_rmpupdate_in *in, struct snp_rmpupdate_op *op, int *code)
+{
+	if (!code)
+		return SNP_EINVAL;
+	return insn_split(rmpupdate_begin_insn(rmp, who, spa, in, op), code);
+}
+
+int snp_rmpupdate_commit(struct snp_rmp *rmp, struct snp_rmpupdate_op *op, int *code)
+{
+	if (!code)
+		return SNP_EINVAL;
+	return insn_split(rmpupdate_commit_insn(rmp, op), code);
+}
+
+int snp_psmash(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, int *code)
+{
+	if (!code)
+		return SNP_EINVAL;
+	return insn_split(psmash_insn(rmp, who, spa), code);
+}
+
+int snp_pvalidate(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp_gpa_t gpa,
+		  bool size_2m, bool validate, bool *unchanged, struct snp_exc *exc, int *code)
+{
+	if (!code)
+		return SNP_EINVAL;
+	return insn_split(pvalidate_insn(rmp, who, spa, gpa, size_2m, validate, unchanged, exc),
+			  code);
+}
+
+int snp_rmpadjust(struct snp_rmp *rmp, struct snp_caller who, snp_spa_t spa, snp_gpa_t gpa,
+		  bool size_2m, unsigned int target_vmpl, uint8_t perms, bool vmsa,
+		  struct snp_exc *exc, int *code)
+{
+	if (!code)
+		return SNP_EINVAL;
+	return insn_split(rmpadjust_insn(rmp, who, spa, gpa, size_2m, target_vmpl, perms, vmsa,
+					 exc), code);
+}
+
+int snp_rmpread(const struct snp_rmp *rmp, snp_spa_t spa, struct snp_rmpread_out *out, int *code)
+{
+	if (!code)
+		return SNP_EINVAL;
+	return insn_split(rmpread_insn(rmp, spa, out), code);
 }

@@ -37,7 +37,7 @@ static unsigned int tlb_index_mask(const struct snp_tlb *tlb)
 }
 
 /* Slot of the valid entry with key, or -1. */
-static int tlb_index_find(const struct snp_tlb *tlb, uint64_t key)
+static SNP_MUST_CHECK int tlb_index_find(const struct snp_tlb *tlb, uint64_t key)
 {
 	unsigned int mask = tlb_index_mask(tlb);
 

@@ -96,7 +96,7 @@ int snp_rdmsr_hsave_pa(const struct snp_machine *m, unsigned int cpu, snp_pfn_t 
 /* ---- in-use bookkeeping -------------------------------------------------------------- */
 
 /* Role index under which run holds pfn marked, or -1. */
-static int run_holds_pfn(const struct snp_run *run, snp_pfn_t pfn)
+static SNP_MUST_CHECK int run_holds_pfn(const struct snp_run *run, snp_pfn_t pfn)
 {
 	if (!run->holds)
 		return -1;
@@ -124,8 +124,9 @@ static void run_release(struct snp_machine *m, unsigned int cpu)
 	for (int r = 0; r < SNP_RUN_NR_ROLES; r++) {
 		if (!(run->marked & run_role_bit[r]))
 			continue;
+		/* This run marked the pfn, so it is in memory: the clear cannot fail. */
 		if (!pfn_held_by_other_cpu(m, cpu, run->pfn[r]))
-			snp_rmp_clear_inuse(m->rmp, run->pfn[r]);
+			snp_ignore_result(snp_rmp_clear_inuse(m->rmp, run->pfn[r]));
 	}
 	run->holds = false;
 	run->marked = 0;
@@ -172,7 +173,7 @@ int snp_inuse_owner(const struct snp_machine *m, snp_pfn_t pfn, char *buf, size_
 
 /* ---- VMRUN checks ---------------------------------------------------------------------- */
 
-static int vmrun_check_args(const struct snp_machine *m, unsigned int cpu,
+static SNP_MUST_CHECK int vmrun_check_args(const struct snp_machine *m, unsigned int cpu,
 			    const struct snp_vmrun_args *a)
 {
 	bool needs_vmsa;
@@ -285,7 +286,9 @@ static unsigned int vmrun_enter(struct snp_machine *m, unsigned int cpu, const s
 		if (run->pfn[r] == SNP_NO_PAGE || !(roles & run_role_bit[r]) ||
 		    !pfn_covered(m, run->pfn[r]))
 			continue;
-		snp_rmp_mark_inuse(m->rmp, run->pfn[r]);
+		/* Range was checked before VMRUN went this far; a page not marked is not counted. */
+		if (snp_rmp_mark_inuse(m->rmp, run->pfn[r]))
+			continue;
 		run->marked |= run_role_bit[r];
 	}
 	return run->marked;
@@ -294,11 +297,10 @@ static unsigned int vmrun_enter(struct snp_machine *m, unsigned int cpu, const s
 int snp_vmrun(struct snp_machine *m, unsigned int cpu, const struct snp_vmrun_args *args,
 	      struct snp_vmrun_result *res)
 {
-	struct snp_vmrun_result local;
 	int ret;
 
 	if (!res)
-		res = &local;
+		return SNP_EINVAL;
 	memset(res, 0, sizeof(*res));
 	ret = vmrun_check_args(m, cpu, args);
 	if (ret)
@@ -311,10 +313,12 @@ int snp_vmrun(struct snp_machine *m, unsigned int cpu, const struct snp_vmrun_ar
 	res->check = vmrun_check_invalid(m, args);
 	if (res->check != SNP_VMRUN_CHECK_NONE) {
 		res->exitcode = SNP_VMEXIT_INVALID_CODE;
-		return SNP_VMRUN_VMEXIT_INVALID;
+		res->outcome = SNP_VMRUN_VMEXIT_INVALID;
+		return 0;
 	}
 	res->marked = vmrun_enter(m, cpu, args);
-	return SNP_VMRUN_ENTERED;
+	res->outcome = SNP_VMRUN_ENTERED;
+	return 0;
 }
 
 /*

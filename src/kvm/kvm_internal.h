@@ -26,6 +26,9 @@ struct kvm_lapic {
 	bool from_hook;
 };
 
+/* MSRPM_SIZE is 8K: an order-1 allocation (svm_vcpu_alloc_msrpm), vmcb01's and L2's. */
+#define SVM_MSRPM_ORDER 1
+
 /* struct svm_nested_state */
 struct svm_nested_state {
 	struct page *vmcb02;
@@ -69,6 +72,7 @@ struct kvm {
 	uint32_t asid;
 	bool sev_asid;         /* asid comes from the SEV allocator */
 	bool launched;
+	int launch_rmp_ret;    /* SNP: last RMPUPDATE code of the launch (sev.c) */
 	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];
 	unsigned int nr_vcpus;
 	unsigned int vcpu_end;     /* one past the highest vcpu id ever created: walks stop there */
@@ -140,10 +144,18 @@ void kvm_account_sensitive(struct kvm_host *host, enum kvm_page_kind kind, const
  */
 struct page *kvm_alloc_sensitive(struct kvm_host *host, unsigned int cpu, enum kvm_page_kind kind,
 				 int node, mm_gfp_t gfp);
-int kvm_free_sensitive(struct kvm_host *host, unsigned int cpu, enum kvm_page_kind kind,
+SNP_MUST_CHECK int kvm_free_sensitive(struct kvm_host *host, unsigned int cpu, enum kvm_page_kind kind,
 		       struct page *p);
 /* Free an order-0 page on @cpu (NULL ok). */
 void kvm_free_page(struct kvm_host *host, unsigned int cpu, struct page *p);
+/*
+ * kvm_warn_on_err() - a step that cannot fail on a consistent host (a free
+ * on teardown, a TLB flush of a CPU that exists) failed: count it in
+ * stats.teardown_errors, as the kernel would WARN_ON and go on, and return
+ * whether it did.  The checked way to go past a must-check result that has
+ * no caller to go to.
+ */
+bool kvm_warn_on_err(struct kvm_host *host, int ret);
 /* snp_leak_pages(): keep the page out of the allocator forever, list it. */
 void snp_leak_pages(struct kvm_host *host, snp_pfn_t pfn, enum kvm_page_kind kind, int ret,
 		    const char *label);
@@ -152,17 +164,17 @@ bool kvm_guest_sev_es(const struct kvm *kvm);
 bool kvm_guest_snp(const struct kvm *kvm);
 
 /* ---- lapic.c ---- */
-int kvm_create_lapic(struct kvm_vcpu *vcpu);
-int kvm_free_lapic(struct kvm_vcpu *vcpu, unsigned int cpu);
+SNP_MUST_CHECK int kvm_create_lapic(struct kvm_vcpu *vcpu);
+SNP_MUST_CHECK int kvm_free_lapic(struct kvm_vcpu *vcpu, unsigned int cpu);
 
 /* ---- svm.c / sev.c / nested.c ---- */
-int sev_vm_init(struct kvm *kvm);
+SNP_MUST_CHECK int sev_vm_init(struct kvm *kvm);
 void sev_vm_destroy(struct kvm *kvm);
-int sev_vcpu_create(struct kvm_vcpu *vcpu);
+SNP_MUST_CHECK int sev_vcpu_create(struct kvm_vcpu *vcpu);
 void sev_free_vcpu(struct kvm_vcpu *vcpu, unsigned int cpu);
-int sev_launch(struct kvm *kvm);
+SNP_MUST_CHECK int sev_launch(struct kvm *kvm);
 void sev_gmem_invalidate(struct kvm *kvm);
-int svm_allocate_nested(struct kvm_vcpu *vcpu);
+SNP_MUST_CHECK int svm_allocate_nested(struct kvm_vcpu *vcpu);
 void svm_free_nested(struct kvm_vcpu *vcpu, unsigned int cpu);
 
 /* ---- labels ---- */

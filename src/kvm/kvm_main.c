@@ -14,7 +14,7 @@
 
 /* ---- VM table ---- */
 
-static int kvm_vm_table_add(struct kvm_host *host, struct kvm *kvm)
+static SNP_MUST_CHECK int kvm_vm_table_add(struct kvm_host *host, struct kvm *kvm)
 {
 	if ((size_t)host->next_vm_id >= host->vms_cap) {
 		size_t cap = host->vms_cap ? 2 * host->vms_cap : 64;
@@ -43,7 +43,7 @@ static unsigned int guest_block_order(uint64_t left, unsigned int max_order)
 	return o;
 }
 
-static int kvm_mem_push(struct kvm *kvm, struct page *p, unsigned int order, snp_gpa_t gpa)
+static SNP_MUST_CHECK int kvm_mem_push(struct kvm *kvm, struct page *p, unsigned int order, snp_gpa_t gpa)
 {
 	struct kvm_guest_block *n = realloc(kvm->mem, (kvm->nr_mem + 1) * sizeof(*n));
 
@@ -61,7 +61,7 @@ static int kvm_mem_push(struct kvm *kvm, struct page *p, unsigned int order, snp
  * unmovable (virt/kvm/guest_memfd.c, mapping_set_unmovable(), 6.8+); other
  * guests run on the VMM's anonymous memory (GFP_HIGHUSER_MOVABLE).
  */
-static int kvm_alloc_guest_memory(struct kvm *kvm)
+static SNP_MUST_CHECK int kvm_alloc_guest_memory(struct kvm *kvm)
 {
 	struct kvm_host *host = kvm->host;
 	uint64_t left = kvm->cfg.guest_pages;
@@ -80,7 +80,7 @@ static int kvm_alloc_guest_memory(struct kvm *kvm)
 		if (!p)
 			return SNP_ENOMEM;
 		if (kvm_mem_push(kvm, p, order, gpa)) {
-			mm_free_pages(host->mm, kvm->cfg.cpu, p, order);
+			kvm_warn_on_err(host, mm_free_pages(host->mm, kvm->cfg.cpu, p, order));
 			return SNP_ENOMEM;
 		}
 		host->stats.guest_pages += 1ULL << order;
@@ -94,8 +94,8 @@ static void kvm_free_guest_memory(struct kvm *kvm)
 {
 	for (size_t i = 0; i < kvm->nr_mem; i++)
 		if (kvm->mem[i].page)
-			mm_free_pages(kvm->host->mm, kvm->cfg.cpu, kvm->mem[i].page,
-				      kvm->mem[i].order);
+			kvm_warn_on_err(kvm->host, mm_free_pages(kvm->host->mm, kvm->cfg.cpu,
+								 kvm->mem[i].page, kvm->mem[i].order));
 	free(kvm->mem);
 	kvm->mem = NULL;
 	kvm->nr_mem = 0;
@@ -130,7 +130,7 @@ static void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu, unsigned int cpu)
 	kvm_x86_call(host, vcpu_free)(vcpu, cpu);
 	kvm_free_vcpu_page(host, cpu, &vcpu->guest_fpu);
 	if (vcpu->has_apic)
-		kvm_free_lapic(vcpu, cpu);
+		kvm_warn_on_err(host, kvm_free_lapic(vcpu, cpu));
 	kvm_free_vcpu_page(host, cpu, &vcpu->pio_data);
 }
 
@@ -143,7 +143,7 @@ static void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu, unsigned int cpu)
  * map).  Slab objects (mce_banks, the emulator context) are not pages.  All
  * on the creating CPU, vcpu->created_on.
  */
-static int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
+static SNP_MUST_CHECK int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 	unsigned int cpu = vcpu->created_on;
@@ -163,7 +163,7 @@ static int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	if (ret) {
 		kvm_free_vcpu_page(host, cpu, &vcpu->guest_fpu);
 		if (vcpu->has_apic)
-			kvm_free_lapic(vcpu, cpu);
+			kvm_warn_on_err(host, kvm_free_lapic(vcpu, cpu));
 		kvm_free_vcpu_page(host, cpu, &vcpu->pio_data);
 	}
 	return ret;
@@ -206,7 +206,7 @@ int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigne
 
 /* ---- VMs ---- */
 
-static int kvm_check_vm_config(const struct kvm_host *host, const struct kvm_vm_config *cfg)
+static SNP_MUST_CHECK int kvm_check_vm_config(const struct kvm_host *host, const struct kvm_vm_config *cfg)
 {
 	if ((unsigned int)cfg->type > SNP_GUEST_SNP || cfg->cpu >= host->nr_cpus ||
 	    cfg->max_guest_order > KVM_MAX_GUEST_ORDER ||
@@ -242,7 +242,7 @@ int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg)
 	}
 	ret = kvm_alloc_guest_memory(kvm);
 	if (ret) {
-		kvm_destroy_vm(host, kvm->id);
+		kvm_warn_on_err(host, kvm_destroy_vm(host, kvm->id));
 		host->stats.vms_destroyed--;   /* it was never counted as created */
 		return ret;
 	}
@@ -322,7 +322,7 @@ int kvm_vm_info(const struct kvm_host *host, int vm, enum snp_guest_type *type, 
 /* ---- nested, pages, run ---- */
 
 /* Look a vCPU up: 0 with *out, or the error a caller returns. */
-static int kvm_lookup_vcpu(const struct kvm_host *host, int vm, unsigned int vcpu_id,
+static SNP_MUST_CHECK int kvm_lookup_vcpu(const struct kvm_host *host, int vm, unsigned int vcpu_id,
 			   struct kvm_vcpu **out)
 {
 	if (!host)
@@ -410,14 +410,14 @@ int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned i
 
 	if (ret)
 		return ret;
-	if (cpu >= host->nr_cpus)
+	if (cpu >= host->nr_cpus || !res)
 		return SNP_EINVAL;
 	if (vcpu->running_cpu >= 0)
 		return SNP_EBUSY;
 	ret = kvm_x86_call(host, vcpu_run)(vcpu, cpu, res);
-	if (ret == SNP_VMRUN_ENTERED)
+	if (!ret && res->outcome == SNP_VMRUN_ENTERED)
 		host->stats.vmruns++;
-	else if (ret == SNP_VMRUN_VMEXIT_INVALID || ret == SNP_EFAULT)
+	else if (!ret || ret == SNP_EFAULT)
 		host->stats.vmrun_failures++;
 	return ret;
 }

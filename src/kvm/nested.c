@@ -8,8 +8,6 @@
  */
 #include "kvm/kvm_internal.h"
 
-#define SVM_MSRPM_ORDER 1
-
 /**
  * svm_allocate_nested() - vmcb02 and the nested MSR permission map.
  *
@@ -33,7 +31,7 @@ int svm_allocate_nested(struct kvm_vcpu *vcpu)
 	kvm_account_sensitive(host, KVM_PAGE_VMCB02, n->vmcb02);
 	n->msrpm = mm_alloc_pages(host->mm, cpu, MM_GFP_KERNEL_ACCOUNT, SVM_MSRPM_ORDER);
 	if (!n->msrpm) {
-		kvm_free_sensitive(host, cpu, KVM_PAGE_VMCB02, n->vmcb02);
+		kvm_warn_on_err(host, kvm_free_sensitive(host, cpu, KVM_PAGE_VMCB02, n->vmcb02));
 		n->vmcb02 = NULL;
 		return SNP_ENOMEM;
 	}
@@ -49,8 +47,8 @@ void svm_free_nested(struct kvm_vcpu *vcpu, unsigned int cpu)
 
 	if (!n->initialized)
 		return;
-	mm_free_pages(host->mm, cpu, n->msrpm, SVM_MSRPM_ORDER);
-	kvm_free_sensitive(host, cpu, KVM_PAGE_VMCB02, n->vmcb02);
+	kvm_warn_on_err(host, mm_free_pages(host->mm, cpu, n->msrpm, SVM_MSRPM_ORDER));
+	kvm_warn_on_err(host, kvm_free_sensitive(host, cpu, KVM_PAGE_VMCB02, n->vmcb02));
 	n->msrpm = NULL;
 	n->vmcb02 = NULL;
 	n->initialized = false;

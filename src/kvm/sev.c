@@ -10,6 +10,7 @@
 #include "kvm/kvm_internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* ---- ASIDs ---- */
 
@@ -56,7 +57,7 @@ static bool sev_recycle_asids(struct kvm_host *host, unsigned int lo, unsigned i
  * none: -EBUSY, which KVM_SEV_INIT / KVM_SEV_INIT2 (here VM creation)
  * returns to the VMM; the VM is refused, the host goes on.
  */
-static int sev_asid_new(struct kvm *kvm)
+static SNP_MUST_CHECK int sev_asid_new(struct kvm *kvm)
 {
 	struct kvm_host *host = kvm->host;
 	unsigned int lo = kvm_guest_sev_es(kvm) ? 1 : host->cfg.min_sev_asid;
@@ -108,9 +109,11 @@ int sev_vcpu_create(struct kvm_vcpu *vcpu)
 /*
  * Make a page the guest owns Hypervisor-owned again: firmware reclaim first
  * when the entry is immutable (Pre-Guest, Pre-Swap, ...), then RMPUPDATE
- * (rmp_make_shared).  Returns 0, an RMPUPDATE code, or a negative SNP_E*.
+ * (rmp_make_shared).  Returns 0 or a negative SNP_E* (SNP_EFAULT when
+ * RMPUPDATE failed, its code in *rmp_ret, as snp_leak_pages() records it).
  */
-static int snp_page_reclaim_shared(struct kvm_host *host, snp_pfn_t pfn)
+static SNP_MUST_CHECK int snp_page_reclaim_shared(struct kvm_host *host, snp_pfn_t pfn,
+						  int *rmp_ret)
 {
 	struct snp_rmp *rmp = snp_machine_rmp(host->machine);
 	struct snp_rmpentry e;
@@ -125,7 +128,7 @@ static int snp_page_reclaim_shared(struct kvm_host *host, snp_pfn_t pfn)
 		if (ret)
 			return ret;
 	}
-	return snp_rmp_make_shared(host->machine, pfn, SNP_MAP_4K);
+	return snp_rmp_make_shared(host->machine, pfn, SNP_MAP_4K, rmp_ret);
 }
 
 /**
@@ -142,43 +145,51 @@ void sev_free_vcpu(struct kvm_vcpu *vcpu, unsigned int cpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 	char label[48];
-	int ret;
+	int ret, code = SNP_RMP_SUCCESS;
 
 	if (!vcpu->vmsa)
 		return;
 	if (vcpu->vmsa_private) {
 		snp_pfn_t pfn = kvm_page_pfn(host, vcpu->vmsa);
 
-		ret = snp_rmp_make_shared(host->machine, pfn, SNP_MAP_4K);
+		ret = snp_rmp_make_shared(host->machine, pfn, SNP_MAP_4K, &code);
 		if (ret) {
 			kvm_vcpu_label(vcpu, "vmsa", label, sizeof(label));
-			snp_leak_pages(host, pfn, KVM_PAGE_VMSA, ret, label);
+			snp_leak_pages(host, pfn, KVM_PAGE_VMSA, code ? code : ret, label);
 			vcpu->vmsa = NULL;
 			vcpu->vmsa_private = false;
 			return;
 		}
 		vcpu->vmsa_private = false;
 	}
-	snp_safe_free_page(host->mm, cpu, vcpu->vmsa);
+	kvm_warn_on_err(host, snp_safe_free_page(host->mm, cpu, vcpu->vmsa));
 	vcpu->vmsa = NULL;
 }
 
 /* ---- SNP launch ---- */
 
-/* RMPUPDATE to Guest-Invalid (splitting the direct map), then LAUNCH_UPDATE. */
-static int snp_launch_page(struct kvm *kvm, snp_pfn_t pfn, snp_gpa_t gpa, bool vmsa)
+/*
+ * RMPUPDATE to Guest-Invalid (splitting the direct map), then LAUNCH_UPDATE.
+ * A failed RMPUPDATE is SNP_EFAULT, as rmp_make_private() returns -EFAULT in
+ * Linux (6.12 arch/x86/virt/svm/sev.c rmpupdate(); the kernel only logs the
+ * code); the model keeps the code in kvm->launch_rmp_ret for the caller
+ * (kvm_vm_launch_rmp_ret()), so FAIL_INUSE and FAIL_OVERLAP stay apart.
+ */
+static SNP_MUST_CHECK int snp_launch_page(struct kvm *kvm, snp_pfn_t pfn, snp_gpa_t gpa,
+					  bool vmsa)
 {
 	struct kvm_host *host = kvm->host;
-	int ret = snp_rmp_make_private(host->machine, pfn, gpa, SNP_MAP_4K, kvm->asid, false);
+	int ret = snp_rmp_make_private(host->machine, pfn, gpa, SNP_MAP_4K, kvm->asid, false,
+				       &kvm->launch_rmp_ret);
 
 	if (ret)
-		return ret > 0 ? SNP_EBUSY : ret;
+		return ret;
 	return snp_fw_launch_update(snp_machine_rmp(host->machine), snp_pfn_to_phys(pfn),
 				    kvm->asid, gpa, vmsa);
 }
 
 /* snp_launch_update(): every page of guest memory, 4K RMP entries. */
-static int snp_launch_update(struct kvm *kvm)
+static SNP_MUST_CHECK int snp_launch_update(struct kvm *kvm)
 {
 	for (size_t i = 0; i < kvm->nr_mem; i++) {
 		struct kvm_guest_block *b = &kvm->mem[i];
@@ -196,7 +207,7 @@ static int snp_launch_update(struct kvm *kvm)
 }
 
 /* snp_launch_update_vmsa(): each vCPU's VMSA becomes a guest VMSA page. */
-static int snp_launch_update_vmsa(struct kvm *kvm)
+static SNP_MUST_CHECK int snp_launch_update_vmsa(struct kvm *kvm)
 {
 	for (unsigned int i = 0; i < KVM_MAX_VCPUS; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
@@ -215,11 +226,23 @@ static int snp_launch_update_vmsa(struct kvm *kvm)
 	return 0;
 }
 
+int kvm_vm_launch_rmp_ret(const struct kvm_host *host, int vm, int *rmp_ret)
+{
+	const struct kvm *kvm = kvm_get_vm(host, vm);
+
+	if (!kvm || !rmp_ret)
+		return host && rmp_ret ? SNP_ENOENT : SNP_EINVAL;
+	*rmp_ret = kvm->launch_rmp_ret;
+	return 0;
+}
+
 /* The launch: RMP work for SNP only; SEV and SEV-ES encrypt in place. */
 int sev_launch(struct kvm *kvm)
 {
 	long moved;
 	int ret;
+
+	kvm->launch_rmp_ret = SNP_RMP_SUCCESS;
 
 	if (!kvm_guest_snp(kvm)) {
 		kvm->launched = true;
@@ -238,38 +261,70 @@ int sev_launch(struct kvm *kvm)
 }
 
 /*
- * Free a block some of whose pages could not be made shared: split it, free
- * the pages that came back, leak the others (failed[j] holds their codes).
+ * Which pages of a guest block stayed guest-owned: one bit a page of the
+ * largest block (KVM_MAX_GUEST_ORDER), 128 bytes on the stack where a code
+ * a page took 4 KiB.  The codes go to snp_leak_pages() when they happen.
  */
-static void snp_leak_guest_pages(struct kvm *kvm, struct kvm_guest_block *b, const int *failed)
+#define KVM_BLOCK_MAX_PAGES (1u << KVM_MAX_GUEST_ORDER)
+#define KVM_BITS_PER_LONG   (8 * sizeof(unsigned long))
+
+struct kvm_block_map {
+	unsigned long bits[KVM_BLOCK_MAX_PAGES / KVM_BITS_PER_LONG];
+};
+
+static void block_map_set(struct kvm_block_map *map, uint64_t j)
+{
+	map->bits[j / KVM_BITS_PER_LONG] |= 1UL << (j % KVM_BITS_PER_LONG);
+}
+
+static bool block_map_test(const struct kvm_block_map *map, uint64_t j)
+{
+	return map->bits[j / KVM_BITS_PER_LONG] & (1UL << (j % KVM_BITS_PER_LONG));
+}
+
+/*
+ * Free a block some of whose pages could not be made shared: split it and
+ * free the pages that came back; the others were leaked as they failed.
+ */
+static void snp_free_guest_block_partly(struct kvm *kvm, struct kvm_guest_block *b,
+					const struct kvm_block_map *failed)
 {
 	struct kvm_host *host = kvm->host;
 	snp_pfn_t base = kvm_page_pfn(host, b->page);
-	char label[48];
 
 	if (b->order)
-		mm_split_page(host->mm, b->page, b->order);
-	for (uint64_t j = 0; j < (1ULL << b->order); j++) {
-		if (!failed[j]) {
-			mm_free_pages(host->mm, kvm->cfg.cpu, mm_pfn_to_page(host->mm, base + j), 0);
-			continue;
-		}
-		snprintf(label, sizeof(label), "vm %d gpa 0x%llx", kvm->id,
-			 (unsigned long long)(b->gpa + j * SNP_PAGE_SIZE));
-		snp_leak_pages(host, base + j, KVM_PAGE_NR_KINDS, failed[j], label);
-	}
+		kvm_warn_on_err(host, mm_split_page(host->mm, b->page, b->order));
+	for (uint64_t j = 0; j < (1ULL << b->order); j++)
+		if (!block_map_test(failed, j))
+			kvm_warn_on_err(host, mm_free_pages(host->mm, kvm->cfg.cpu,
+							    mm_pfn_to_page(host->mm, base + j), 0));
 	b->page = NULL;
 }
 
-/* Make every page of a private block shared; 0 or the number that failed. */
-static int snp_block_reclaim(struct kvm *kvm, struct kvm_guest_block *b, int *failed)
+/*
+ * Make every page of a private block shared; 0 or the number that failed.
+ * Each failure is leaked at once (snp_leak_pages(), with the RMPUPDATE code
+ * when the instruction refused, else the SNP_E* error) and marked in failed.
+ */
+static SNP_MUST_CHECK int snp_block_reclaim(struct kvm *kvm, struct kvm_guest_block *b,
+					    struct kvm_block_map *failed)
 {
 	snp_pfn_t base = kvm_page_pfn(kvm->host, b->page);
+	char label[48];
 	int nr = 0;
 
+	memset(failed, 0, sizeof(*failed));
 	for (uint64_t j = 0; j < (1ULL << b->order); j++) {
-		failed[j] = snp_page_reclaim_shared(kvm->host, base + j);
-		nr += failed[j] != 0;
+		int code = SNP_RMP_SUCCESS;
+		int ret = snp_page_reclaim_shared(kvm->host, base + j, &code);
+
+		if (!ret)
+			continue;
+		block_map_set(failed, j);
+		snprintf(label, sizeof(label), "vm %d gpa 0x%llx", kvm->id,
+			 (unsigned long long)(b->gpa + j * SNP_PAGE_SIZE));
+		snp_leak_pages(kvm->host, base + j, KVM_PAGE_NR_KINDS, code ? code : ret, label);
+		nr++;
 	}
 	return nr;
 }
@@ -284,7 +339,7 @@ static int snp_block_reclaim(struct kvm *kvm, struct kvm_guest_block *b, int *fa
  */
 void sev_gmem_invalidate(struct kvm *kvm)
 {
-	int failed[1u << KVM_MAX_GUEST_ORDER];
+	struct kvm_block_map failed;
 
 	if (!kvm_guest_snp(kvm))
 		return;
@@ -295,8 +350,8 @@ void sev_gmem_invalidate(struct kvm *kvm)
 		if (!b->private || !b->page)
 			continue;
 		b->private = false;
-		nr = snp_block_reclaim(kvm, b, failed);
+		nr = snp_block_reclaim(kvm, b, &failed);
 		if (nr)
-			snp_leak_guest_pages(kvm, b, failed);
+			snp_free_guest_block_partly(kvm, b, &failed);
 	}
 }

@@ -122,6 +122,7 @@ int snp_alloc_get_config(const struct mm_host *mm, struct snp_alloc_config *out)
 int snp_alloc_configure(struct mm_host *mm, const struct snp_alloc_config *cfg)
 {
 	struct snp_alloc_state *st;
+	int ret;
 
 	if (!mm || !cfg)
 		return SNP_EINVAL;
@@ -131,7 +132,10 @@ int snp_alloc_configure(struct mm_host *mm, const struct snp_alloc_config *cfg)
 	st = state_of(mm);
 	if (!st)
 		return mm_set_last_error(mm, SNP_ENOMEM);
-	snp_safe_release(mm, 0);   /* configuration runs on CPU 0 */
+	/* The pages set aside under the old caps go back first (configuration runs on CPU 0). */
+	ret = snp_safe_release(mm, 0);
+	if (ret < 0)
+		return ret;
 	st->cfg = *cfg;
 	set_caps(st);
 	return 0;

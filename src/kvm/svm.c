@@ -9,9 +9,6 @@
  */
 #include "kvm/kvm_internal.h"
 
-/* MSRPM_SIZE is 8K: an order-1 allocation (svm_vcpu_alloc_msrpm). */
-#define SVM_MSRPM_ORDER 1
-
 /**
  * svm_cpu_init() - the host save area of @cpu.
  *
@@ -20,12 +17,13 @@
  * v6.9 and rfc-v4 differ (kvm_alloc_sensitive(), kvm_version.c).
  * WRMSR(VM_HSAVE_PA) requires it Hypervisor-Owned (#GP otherwise, returned
  * here as SNP_EFAULT; snp-facts section 5).  Whether VMRUN marks
- * it in-use is not documented; the model's VMRUN does not (vmrun_marks has
- * no role for it), see docs/MODEL.md.  The MSR is written here, where the
+ * it in-use is not documented; by default the model's VMRUN does not, and
+ * the vmrun_marks knob's hsave role (SNP_ROLE_HSAVE) makes it, to ask what
+ * follows if it does (docs/MODEL.md).  The MSR is written here, where the
  * kernel writes it when it enables SVM on the CPU.  @this_cpu is the CPU the
  * call runs on (the setup CPU, or @cpu itself when it comes online).
  */
-static int svm_cpu_init(struct kvm_host *host, unsigned int cpu, unsigned int this_cpu)
+static SNP_MUST_CHECK int svm_cpu_init(struct kvm_host *host, unsigned int cpu, unsigned int this_cpu)
 {
 	struct svm_cpu_data *sd = &host->sd[cpu];
 	int node = mm_cpu_to_node(host->mm, cpu);
@@ -41,7 +39,7 @@ static int svm_cpu_init(struct kvm_host *host, unsigned int cpu, unsigned int th
 		return SNP_ENOMEM;
 	ret = snp_wrmsr_hsave_pa(host->machine, cpu, kvm_page_pfn(host, p));
 	if (ret) {
-		kvm_free_sensitive(host, this_cpu, KVM_PAGE_HSAVE, p);
+		kvm_warn_on_err(host, kvm_free_sensitive(host, this_cpu, KVM_PAGE_HSAVE, p));
 		return ret;
 	}
 	kvm_account_sensitive(host, KVM_PAGE_HSAVE, p);
@@ -51,27 +49,30 @@ static int svm_cpu_init(struct kvm_host *host, unsigned int cpu, unsigned int th
 }
 
 /* svm_cpu_uninit(): SNP_ENOENT for a second call, SNP_EBUSY while the CPU runs a guest. */
-static int svm_cpu_uninit(struct kvm_host *host, unsigned int cpu, unsigned int this_cpu)
+static SNP_MUST_CHECK int svm_cpu_uninit(struct kvm_host *host, unsigned int cpu, unsigned int this_cpu)
 {
 	struct svm_cpu_data *sd = &host->sd[cpu];
+	int ret;
 
 	if (!sd->init)
 		return SNP_ENOENT;
 	if (snp_cpu_in_guest(host->machine, cpu) > 0)
 		return SNP_EBUSY;
-	kvm_free_sensitive(host, this_cpu, KVM_PAGE_HSAVE, sd->save_area);
+	ret = kvm_free_sensitive(host, this_cpu, KVM_PAGE_HSAVE, sd->save_area);
+	if (ret)
+		return ret;
 	sd->save_area = NULL;
 	sd->init = false;
 	return 0;
 }
 
 /* svm_enable_virtualization_cpu(): a CPU coming online sets itself up. */
-static int svm_enable_virtualization_cpu(struct kvm_host *host, unsigned int cpu)
+static SNP_MUST_CHECK int svm_enable_virtualization_cpu(struct kvm_host *host, unsigned int cpu)
 {
 	return svm_cpu_init(host, cpu, cpu);
 }
 
-static int svm_disable_virtualization_cpu(struct kvm_host *host, unsigned int cpu)
+static SNP_MUST_CHECK int svm_disable_virtualization_cpu(struct kvm_host *host, unsigned int cpu)
 {
 	return svm_cpu_uninit(host, cpu, cpu);
 }
@@ -81,7 +82,7 @@ static void svm_hardware_unsetup(struct kvm_host *host)
 {
 	for (unsigned int cpu = 0; cpu < host->nr_cpus; cpu++)
 		if (host->sd[cpu].init)
-			svm_cpu_uninit(host, cpu, 0);
+			kvm_warn_on_err(host, svm_cpu_uninit(host, cpu, 0));
 }
 
 /*
@@ -105,7 +106,7 @@ static bool avic_hardware_setup(const struct kvm_host *host)
 }
 
 /* svm_hardware_setup(): svm_cpu_init() for every CPU, from the setup CPU (0). */
-static int svm_hardware_setup(struct kvm_host *host)
+static SNP_MUST_CHECK int svm_hardware_setup(struct kvm_host *host)
 {
 	host->avic = avic_hardware_setup(host);
 	for (unsigned int cpu = 0; cpu < host->nr_cpus; cpu++) {
@@ -122,7 +123,7 @@ static int svm_hardware_setup(struct kvm_host *host)
 /* ---- VMs ---- */
 
 /* Plain SVM guests: ASIDs above the SEV range, handed out in turn (not owned). */
-static int svm_vm_init(struct kvm *kvm)
+static SNP_MUST_CHECK int svm_vm_init(struct kvm *kvm)
 {
 	struct kvm_host *host = kvm->host;
 
@@ -148,7 +149,7 @@ static struct page *svm_alloc_apic_backing_page(struct kvm_vcpu *vcpu)
 }
 
 /* svm_vcpu_create(): vmcb01, the VMSA (sev_vcpu_create), the MSR permission map. */
-static int svm_vcpu_create(struct kvm_vcpu *vcpu)
+static SNP_MUST_CHECK int svm_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 	int ret;
@@ -169,7 +170,7 @@ static int svm_vcpu_create(struct kvm_vcpu *vcpu)
 	ret = SNP_ENOMEM;
 	sev_free_vcpu(vcpu, vcpu->created_on);
 free_vmcb:
-	snp_safe_free_page(host->mm, vcpu->created_on, vcpu->vmcb01);
+	kvm_warn_on_err(host, snp_safe_free_page(host->mm, vcpu->created_on, vcpu->vmcb01));
 	vcpu->vmcb01 = NULL;
 	return ret;
 }
@@ -182,10 +183,10 @@ static void svm_vcpu_free(struct kvm_vcpu *vcpu, unsigned int cpu)
 	svm_free_nested(vcpu, cpu);
 	sev_free_vcpu(vcpu, cpu);
 	if (vcpu->msrpm)
-		mm_free_pages(host->mm, cpu, vcpu->msrpm, SVM_MSRPM_ORDER);
+		kvm_warn_on_err(host, mm_free_pages(host->mm, cpu, vcpu->msrpm, SVM_MSRPM_ORDER));
 	vcpu->msrpm = NULL;
 	if (vcpu->vmcb01)
-		snp_safe_free_page(host->mm, cpu, vcpu->vmcb01);
+		kvm_warn_on_err(host, snp_safe_free_page(host->mm, cpu, vcpu->vmcb01));
 	vcpu->vmcb01 = NULL;
 }
 
@@ -209,7 +210,7 @@ static void svm_vmrun_args(const struct kvm_vcpu *vcpu, struct snp_vmrun_args *a
 }
 
 /* svm_vcpu_run(): VMRUN on @cpu; the vCPU is in guest mode until svm_vcpu_exit(). */
-static int svm_vcpu_run(struct kvm_vcpu *vcpu, unsigned int cpu, struct snp_vmrun_result *res)
+static SNP_MUST_CHECK int svm_vcpu_run(struct kvm_vcpu *vcpu, unsigned int cpu, struct snp_vmrun_result *res)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 	struct snp_vmrun_args a;
@@ -220,12 +221,12 @@ static int svm_vcpu_run(struct kvm_vcpu *vcpu, unsigned int cpu, struct snp_vmru
 		return SNP_EINVAL;   /* SVM not enabled on this CPU */
 	svm_vmrun_args(vcpu, &a, label, sizeof(label));
 	ret = snp_vmrun(host->machine, cpu, &a, res);
-	if (ret == SNP_VMRUN_ENTERED)
+	if (!ret && res->outcome == SNP_VMRUN_ENTERED)
 		vcpu->running_cpu = (int)cpu;
 	return ret;
 }
 
-static int svm_vcpu_exit(struct kvm_vcpu *vcpu)
+static SNP_MUST_CHECK int svm_vcpu_exit(struct kvm_vcpu *vcpu)
 {
 	int ret = snp_vmexit(vcpu->kvm->host->machine, (unsigned int)vcpu->running_cpu);
 

@@ -26,7 +26,7 @@ void kvm_tick_config_init(struct kvm_tick_config *cfg)
 /* Kernel work on @cpu gives back page @i. */
 static void kwork_free_idx(struct kvm_host *host, unsigned int cpu, unsigned int i)
 {
-	mm_free_pages(host->mm, cpu, host->kwork[i].page, host->kwork[i].order);
+	kvm_warn_on_err(host, mm_free_pages(host->mm, cpu, host->kwork[i].page, host->kwork[i].order));
 	host->kwork[i] = host->kwork[--host->nr_kwork];
 	host->stats.kernel_frees++;
 }
@@ -206,11 +206,15 @@ static void kwork_write(struct kvm_host *host, unsigned int cpu, bool near, cons
 			uint64_t *rng, struct kvm_tick_report *rep)
 {
 	snp_pfn_t pfn = near ? pick_near(host, t->sens, t->n, t->nr_running, rng) : pick_far(host, rng);
+	int ret;
 
 	if (pfn == SNP_NO_PAGE || !kernel_may_write(host, pfn))
 		return;
 	count_vmsave_window(host, cpu, pfn, t->busy);
-	snp_host_write(host->machine, cpu, snp_pfn_to_virt(pfn));
+	ret = snp_host_write(host->machine, cpu, snp_pfn_to_virt(pfn));
+	/* A fault is the point of the write: the machine's fault log counts it. */
+	if (ret != SNP_EFAULT)
+		kvm_warn_on_err(host, ret);
 	host->stats.kernel_writes++;
 	rep->writes++;
 }
@@ -248,6 +252,7 @@ static bool tick_run_one(struct kvm_host *host, unsigned int cpu, struct kvm_vcp
 			 unsigned int n, const struct kvm_tick_config *cfg, uint64_t *rng,
 			 struct kvm_tick_report *rep)
 {
+	struct snp_vmrun_result res;
 	struct kvm_vcpu *vcpu;
 	int ret;
 
@@ -257,12 +262,12 @@ static bool tick_run_one(struct kvm_host *host, unsigned int cpu, struct kvm_vcp
 	if (vcpu->running_cpu >= 0)
 		return false;
 	vcpu->in_l2 = vcpu->nested.initialized && mm_rng_below(rng, 100) < cfg->l2_pct;
-	ret = kvm_vcpu_run(host, vcpu->kvm->id, vcpu->vcpu_id, cpu, NULL);
-	if (ret == SNP_VMRUN_ENTERED) {
+	ret = kvm_vcpu_run(host, vcpu->kvm->id, vcpu->vcpu_id, cpu, &res);
+	if (!ret && res.outcome == SNP_VMRUN_ENTERED) {
 		rep->vmruns++;
 		return true;
 	}
-	if (ret == SNP_VMRUN_VMEXIT_INVALID || ret == SNP_EFAULT)
+	if (!ret || ret == SNP_EFAULT)
 		rep->vmrun_failures++;
 	return false;
 }
@@ -278,7 +283,7 @@ static void tick_exit_all(struct kvm_host *host, struct kvm_vcpu **vcpus, unsign
  * The tick's lists (vCPUs, sensitive pfns, busy CPUs), kept in the host and
  * grown as vCPUs are created: a tick allocates nothing once they fit.
  */
-static int tick_scratch(struct kvm_host *host, unsigned int max_v, unsigned int max_s)
+static SNP_MUST_CHECK int tick_scratch(struct kvm_host *host, unsigned int max_v, unsigned int max_s)
 {
 	if (!host->tick_busy) {
 		host->tick_busy = calloc(host->nr_cpus, sizeof(*host->tick_busy));
@@ -338,7 +343,7 @@ int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_co
 	 * survives (assumed; docs/MODEL.md, "Tick workload").
 	 */
 	for (unsigned int c = 0; c < host->nr_cpus; c++)
-		snp_tlb_flush_all(host->machine, c);
+		kvm_warn_on_err(host, snp_tlb_flush_all(host->machine, c));
 	faults0 = snp_fault_count(host->machine);
 	spur0 = snp_fault_count_spurious(host->machine);
 	nv = collect_vcpus(host, vcpus, max_v);

@@ -9,7 +9,7 @@
  */
 #include "kvm/kvm_internal.h"
 
-static int vmx_hardware_setup(struct kvm_host *host)
+static SNP_MUST_CHECK int vmx_hardware_setup(struct kvm_host *host)
 {
 	host->avic = false;
 	return 0;
@@ -21,7 +21,7 @@ static void vmx_hardware_unsetup(struct kvm_host *host)
 }
 
 /* Only plain guests: SEV needs the AMD vendor. */
-static int vmx_vm_init(struct kvm *kvm)
+static SNP_MUST_CHECK int vmx_vm_init(struct kvm *kvm)
 {
 	return kvm_guest_sev(kvm) ? SNP_ENOTSUP : 0;
 }
@@ -31,7 +31,7 @@ static void vmx_vm_destroy(struct kvm *kvm)
 	(void)kvm;
 }
 
-static int vmx_vcpu_create(struct kvm_vcpu *vcpu)
+static SNP_MUST_CHECK int vmx_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 
@@ -45,15 +45,15 @@ static void vmx_vcpu_free(struct kvm_vcpu *vcpu, unsigned int cpu)
 	vcpu->vmcs = NULL;
 }
 
-static int vmx_vcpu_run(struct kvm_vcpu *vcpu, unsigned int cpu, struct snp_vmrun_result *res)
+static SNP_MUST_CHECK int vmx_vcpu_run(struct kvm_vcpu *vcpu, unsigned int cpu, struct snp_vmrun_result *res)
 {
-	if (res)
-		*res = (struct snp_vmrun_result){ .check = SNP_VMRUN_CHECK_NONE };
+	*res = (struct snp_vmrun_result){ .outcome = SNP_VMRUN_ENTERED,
+					  .check = SNP_VMRUN_CHECK_NONE };
 	vcpu->running_cpu = (int)cpu;
-	return SNP_VMRUN_ENTERED;
+	return 0;
 }
 
-static int vmx_vcpu_exit(struct kvm_vcpu *vcpu)
+static SNP_MUST_CHECK int vmx_vcpu_exit(struct kvm_vcpu *vcpu)
 {
 	vcpu->running_cpu = -1;
 	return 0;

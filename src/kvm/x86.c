@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * x86.c - the KVM host: one modeled machine and one modeled allocator joined
- * over the same pfns, the vendor binding, VM and vCPU life.  Mirrors Linux
- * arch/x86/kvm/x86.c (kvm_x86_vendor_init, kvm_ops_update,
- * kvm_arch_vcpu_create, kvm_arch_vcpu_destroy) and virt/kvm/kvm_main.c
- * (kvm_create_vm, kvm_destroy_vm, kvm_vm_ioctl_create_vcpu).  Our own code.
+ * over the same pfns, the vendor binding, the per-CPU enable, the helpers
+ * the vendors share (page accounting, snp_leak_pages' list).  Mirrors Linux
+ * arch/x86/kvm/x86.c (kvm_x86_vendor_init / kvm_x86_vendor_exit,
+ * kvm_ops_update).  VM and vCPU life (kvm_create_vm, kvm_destroy_vm,
+ * kvm_vm_ioctl_create_vcpu, kvm_arch_vcpu_create) is in kvm_main.c.  Our
+ * own code.
  *
  * The static-call idea in C: a vendor hands a const struct kvm_x86_ops;
  * kvm_ops_update() checks every KVM_X86_OP is non-NULL and copies the table
@@ -92,7 +94,14 @@ void kvm_account_sensitive(struct kvm_host *host, enum kvm_page_kind kind, const
 void kvm_free_page(struct kvm_host *host, unsigned int cpu, struct page *p)
 {
 	if (p)
-		mm_free_pages(host->mm, cpu, p, 0);
+		kvm_warn_on_err(host, mm_free_pages(host->mm, cpu, p, 0));
+}
+
+bool kvm_warn_on_err(struct kvm_host *host, int ret)
+{
+	if (ret)
+		host->stats.teardown_errors++;
+	return ret != 0;
 }
 
 bool kvm_guest_sev(const struct kvm *kvm)
@@ -171,7 +180,7 @@ int kvm_host_get_leak(const struct kvm_host *host, uint64_t idx, struct kvm_leak
  * the patch.  A missing required op fails the whole load, before anything is
  * copied, so a half-bound host cannot exist.
  */
-static int kvm_ops_update(struct kvm_host *host, const struct kvm_x86_ops *ops)
+static SNP_MUST_CHECK int kvm_ops_update(struct kvm_host *host, const struct kvm_x86_ops *ops)
 {
 #define KVM_X86_OP(func) if (!ops->func) return SNP_EINVAL;
 #define KVM_X86_OP_OPTIONAL(func)
@@ -246,7 +255,7 @@ static void kvm_host_fill_defaults(struct kvm_host_config *c)
 		c->vendor = kvm_vendor_svm();
 }
 
-static int kvm_host_check_config(const struct kvm_host_config *c)
+static SNP_MUST_CHECK int kvm_host_check_config(const struct kvm_host_config *c)
 {
 	if (c->min_sev_asid < 2 || c->max_sev_asid < c->min_sev_asid ||
 	    c->max_sev_asid >= SNP_MAX_ASID)
@@ -261,7 +270,7 @@ static int kvm_host_check_config(const struct kvm_host_config *c)
 	return 0;
 }
 
-static int kvm_host_create_machine(struct kvm_host *host)
+static SNP_MUST_CHECK int kvm_host_create_machine(struct kvm_host *host)
 {
 	struct snp_machine_config mc = {
 		.mem_bytes = host->cfg.mem_bytes,
@@ -276,7 +285,7 @@ static int kvm_host_create_machine(struct kvm_host *host)
 }
 
 /* The allocator over the same pfns as the machine (mm pfn == hw pfn). */
-static int kvm_host_create_mm(struct kvm_host *host)
+static SNP_MUST_CHECK int kvm_host_create_mm(struct kvm_host *host)
 {
 	struct snp_alloc_config ac = {
 		.strategy = host->cfg.strategy,
@@ -343,11 +352,11 @@ void kvm_host_destroy(struct kvm_host *host)
 		return;
 	for (size_t i = 0; i < host->vms_cap; i++)
 		if (host->vms[i])
-			kvm_destroy_vm(host, (int)i);
+			kvm_warn_on_err(host, kvm_destroy_vm(host, (int)i));
 	if (host->mm)
 		kvm_host_kernel_work_release(host);
 	if (host->vendor)
-		kvm_x86_vendor_exit(host);
+		kvm_warn_on_err(host, kvm_x86_vendor_exit(host));
 	free(host->vms);
 	free(host->sd);
 	free(host->kwork);

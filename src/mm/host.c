@@ -21,7 +21,7 @@ void mm_config_init(struct mm_config *cfg, uint64_t mem_bytes)
 	cfg->nr_cpus = 1;
 }
 
-static int check_config(const struct mm_config *cfg)
+static SNP_MUST_CHECK int check_config(const struct mm_config *cfg)
 {
 	uint64_t pages;
 
@@ -46,7 +46,7 @@ static int check_config(const struct mm_config *cfg)
 	return 0;
 }
 
-static int cmp_range(const void *a, const void *b)
+static SNP_MUST_CHECK int cmp_range(const void *a, const void *b)
 {
 	const struct mm_reserved_range *x = a, *y = b;
 
@@ -143,7 +143,7 @@ static void layout_zones(struct mm_host *mm, bool x86)
 	mm->node_zone[mm->nr_nodes] = mm->nr_zones;
 }
 
-static int setup_zones(struct mm_host *mm, bool x86)
+static SNP_MUST_CHECK int setup_zones(struct mm_host *mm, bool x86)
 {
 	mm->zones = calloc((size_t)mm->nr_nodes * MM_NR_ZONE_TYPES, sizeof(*mm->zones));
 	mm->node_zone = calloc(mm->nr_nodes + 1, sizeof(*mm->node_zone));
@@ -183,7 +183,7 @@ static void setup_lowmem_reserve(struct mm_host *mm)
 		}
 }
 
-static int reserve_and_free(struct mm_host *mm, const struct mm_config *cfg)
+static SNP_MUST_CHECK int reserve_and_free(struct mm_host *mm, const struct mm_config *cfg)
 {
 	size_t n = cfg->nr_reserved + (cfg->x86_layout ? 1 : 0);
 	struct mm_reserved_range *res = NULL;
@@ -360,6 +360,11 @@ unsigned int mm_nr_cpus(const struct mm_host *mm)
 	return mm ? mm->nr_cpus : 0;
 }
 
+uint64_t mm_mem_map_bytes(uint64_t mem_bytes)
+{
+	return (mem_bytes >> SNP_PAGE_SHIFT) * sizeof(struct page);
+}
+
 uint64_t mm_nr_pages(const struct mm_host *mm)
 {
 	return mm ? mm->nr_pages : 0;
@@ -467,26 +472,24 @@ int mm_pageblock_migratetype(const struct mm_host *mm, snp_pfn_t pfn)
 	return (int)mm_pageblock_mt(mm, pfn);
 }
 
-static int list_len(const struct mm_host *mm, const struct mm_list *l, uint64_t *out)
+/* Blocks on one list: a count, it cannot fail. */
+static uint64_t list_len(const struct mm_host *mm, const struct mm_list *l)
 {
-	*out = 0;
+	uint64_t n = 0;
+
 	for (uint32_t pfn = l->head; pfn != MM_NIL; pfn = mm->mem_map[pfn].next)
-		(*out)++;
-	return 0;
+		n++;
+	return n;
 }
 
 int mm_free_blocks_mt(const struct mm_host *mm, int nid, unsigned int order,
 		      enum mm_migratetype mt, uint64_t *out)
 {
-	uint64_t n;
-
 	if (bad_nid(mm, nid) || order > MM_MAX_ORDER || (unsigned int)mt >= MM_NR_MIGRATETYPES || !out)
 		return SNP_EINVAL;
 	*out = 0;
-	for (unsigned int z = mm->node_zone[nid]; z < mm->node_zone[nid + 1]; z++) {
-		list_len(mm, &mm->zones[z].area[order].list[mt], &n);
-		*out += n;
-	}
+	for (unsigned int z = mm->node_zone[nid]; z < mm->node_zone[nid + 1]; z++)
+		*out += list_len(mm, &mm->zones[z].area[order].list[mt]);
 	return 0;
 }
 
@@ -509,7 +512,8 @@ int mm_pcp_blocks_mt(const struct mm_host *mm, unsigned int cpu, snp_pfn_t pfn_i
 
 	if (!l || !out)
 		return SNP_EINVAL;
-	return list_len(mm, l, out);
+	*out = list_len(mm, l);
+	return 0;
 }
 
 /* Read-only: repro shows which page a list offers next, without taking it. */

@@ -87,7 +87,7 @@ static unsigned int pick_order(struct age_run *r)
 	return o > r->cfg->max_order ? r->cfg->max_order : o;
 }
 
-static int held_push(struct mm_aged *a, uint32_t pfn, unsigned int order, bool long_lived)
+static SNP_MUST_CHECK int held_push(struct mm_aged *a, uint32_t pfn, unsigned int order, bool long_lived)
 {
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 1024;
@@ -127,11 +127,12 @@ static mm_gfp_t pick_gfp(struct age_run *r, unsigned int order)
 }
 
 /* One allocation; a failed large one is retried at order 0.  1 done, 0 full. */
-static int age_alloc(struct age_run *r)
+static SNP_MUST_CHECK int age_alloc(struct age_run *r)
 {
 	unsigned int order = pick_order(r);
 	mm_gfp_t gfp = pick_gfp(r, order);
 	struct page *p;
+	int err;
 
 	run_on_random_cpu(r);
 	p = mm_alloc_pages(r->mm, r->cpu, gfp, order);
@@ -141,17 +142,20 @@ static int age_alloc(struct age_run *r)
 	}
 	if (!p)
 		return 0;
-	mm_page_write(r->mm, p);
-	if (held_push(r->aged, mm_pfn_of(r->mm, p), order,
-		      mm_rng_below(&r->rng, 1000) < r->cfg->long_lived)) {
-		mm_free_pages(r->mm, r->cpu, p, order);
-		return SNP_ENOMEM;
+	err = mm_page_write(r->mm, p);
+	if (!err && held_push(r->aged, mm_pfn_of(r->mm, p), order,
+			      mm_rng_below(&r->rng, 1000) < r->cfg->long_lived))
+		err = SNP_ENOMEM;
+	if (err) {
+		/* The page was just allocated: freeing it back cannot fail but would hide err. */
+		snp_ignore_result(mm_free_pages(r->mm, r->cpu, p, order));
+		return err;
 	}
 	return 1;
 }
 
 /* Free a random allocation; a long-lived one survives 9 picks out of 10. */
-static int age_free(struct age_run *r)
+static SNP_MUST_CHECK int age_free(struct age_run *r)
 {
 	struct mm_aged *a = r->aged;
 	size_t i = 0;
@@ -181,7 +185,7 @@ static bool frag_reached(const struct age_run *r)
 }
 
 /* Churn ops: as configured, or (0) one per managed page, at most 8 per page. */
-static int age_churn(struct age_run *r, uint64_t managed)
+static SNP_MUST_CHECK int age_churn(struct age_run *r, uint64_t managed)
 {
 	uint64_t churn = r->cfg->churn_ops ? r->cfg->churn_ops : managed;
 	uint64_t max = r->cfg->max_ops ? r->cfg->max_ops : 8 * managed;
@@ -207,7 +211,7 @@ static int age_churn(struct age_run *r, uint64_t managed)
 	return 0;
 }
 
-static int check_age_config(const struct mm_host *mm, const struct mm_age_config *cfg)
+static SNP_MUST_CHECK int check_age_config(const struct mm_host *mm, const struct mm_age_config *cfg)
 {
 	if (!mm || !cfg || cfg->target_use > 950 || cfg->max_order > MM_MAX_ORDER ||
 	    cfg->long_lived > 1000 || cfg->target_frag > 1000 ||
@@ -231,7 +235,11 @@ int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged *
 	if (!r.aged)
 		return SNP_ENOMEM;
 	r.rng = cfg->seed;
-	mm_get_counts(mm, MM_NUMA_NO_NODE, &c);
+	err = mm_get_counts(mm, MM_NUMA_NO_NODE, &c);
+	if (err) {
+		free(r.aged);
+		return err;
+	}
 	r.target = (c.present - c.reserved) * cfg->target_use / 1000;
 	/* Overfill, so the churn's random frees punch holes all over memory. */
 	fill = r.target + (c.present - c.reserved - r.target) * 3 / 4;
@@ -240,7 +248,8 @@ int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged *
 	if (err >= 0)
 		err = age_churn(&r, c.present - c.reserved);
 	if (err < 0) {
-		mm_aged_release(mm, r.aged);
+		/* The first error is the one to report; a release error would only repeat it. */
+		snp_ignore_result(mm_aged_release(mm, r.aged));
 		return err;
 	}
 	*out = r.aged;

@@ -27,9 +27,9 @@ struct check_ctx {
 	size_t msglen;
 };
 
-static int fail(struct check_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static SNP_MUST_CHECK int fail(struct check_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static int fail(struct check_ctx *c, const char *fmt, ...)
+static SNP_MUST_CHECK int fail(struct check_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -42,7 +42,7 @@ static int fail(struct check_ctx *c, const char *fmt, ...)
 }
 
 /* Mark 2^order pages from @pfn seen; fail on overlap or stray flags. */
-static int mark_block(struct check_ctx *c, uint64_t pfn, unsigned int order, const char *what)
+static SNP_MUST_CHECK int mark_block(struct check_ctx *c, uint64_t pfn, unsigned int order, const char *what)
 {
 	for (uint64_t i = 0; i < (1ULL << order); i++) {
 		uint64_t p = pfn + i;
@@ -62,7 +62,7 @@ static int mark_block(struct check_ctx *c, uint64_t pfn, unsigned int order, con
 }
 
 /* A block head on a list of @order in zone @z: range, alignment, links. */
-static int check_head(struct check_ctx *c, const struct mm_zone *z, uint32_t pfn,
+static SNP_MUST_CHECK int check_head(struct check_ctx *c, const struct mm_zone *z, uint32_t pfn,
 		      uint32_t prev, unsigned int order, const char *what)
 {
 	const struct page *p = &c->mm->mem_map[pfn];
@@ -79,7 +79,7 @@ static int check_head(struct check_ctx *c, const struct mm_zone *z, uint32_t pfn
 	return 0;
 }
 
-static int check_free_list(struct check_ctx *c, const struct mm_zone *z, unsigned int order,
+static SNP_MUST_CHECK int check_free_list(struct check_ctx *c, const struct mm_zone *z, unsigned int order,
 			   unsigned int mt, uint64_t *pages, uint64_t *blocks)
 {
 	uint64_t n = 0;
@@ -116,7 +116,7 @@ static int check_free_list(struct check_ctx *c, const struct mm_zone *z, unsigne
 	return 0;
 }
 
-static int check_zone(struct check_ctx *c, const struct mm_zone *z)
+static SNP_MUST_CHECK int check_zone(struct check_ctx *c, const struct mm_zone *z)
 {
 	uint64_t pages = 0;
 
@@ -139,7 +139,7 @@ static int check_zone(struct check_ctx *c, const struct mm_zone *z)
 	return 0;
 }
 
-static int check_pcp(struct check_ctx *c, const struct mm_pcp *pcp, const struct mm_zone *z)
+static SNP_MUST_CHECK int check_pcp(struct check_ctx *c, const struct mm_pcp *pcp, const struct mm_zone *z)
 {
 	uint64_t pages = 0;
 
@@ -171,7 +171,7 @@ static int check_pcp(struct check_ctx *c, const struct mm_pcp *pcp, const struct
 	return 0;
 }
 
-static int check_all(struct check_ctx *c)
+static SNP_MUST_CHECK int check_all(struct check_ctx *c)
 {
 	const struct mm_host *mm = c->mm;
 	struct mm_counts counts;
@@ -185,7 +185,9 @@ static int check_all(struct check_ctx *c)
 					&mm->zones[zid]);
 	if (err)
 		return err;
-	mm_get_counts(mm, MM_NUMA_NO_NODE, &counts);
+	err = mm_get_counts(mm, MM_NUMA_NO_NODE, &counts);
+	if (err)
+		return err;
 	if (counts.allocated != mm->allocated)
 		return fail(c, "pages unaccounted: %llu handed out, %llu missing from free+pcp",
 			    (unsigned long long)mm->allocated, (unsigned long long)counts.allocated);

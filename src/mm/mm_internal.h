@@ -136,7 +136,10 @@ static inline unsigned int mm_zid_of_pfn(const struct mm_host *mm, uint64_t pfn)
 	return z;
 }
 
-/* Set the error of the last call and return it (for "return mm_err(mm, e)"). */
+/*
+ * Set the error of the last call and return it (for "return mm_err(mm, e)").
+ * Not must-check, as mm_set_last_error(): it returns its own argument.
+ */
 static inline int mm_err(struct mm_host *mm, int err)
 {
 	mm->last_err = err;

@@ -191,11 +191,29 @@ void mm_boot_free_block(struct mm_host *mm, unsigned int zid, uint64_t pfn, unsi
  * expand(): a block of order @high was taken for an order-@low request.  Keep
  * the LOW part and put each upper half on the next-lower free list of @mt (at
  * the head), so the first order-0 page cut from a fresh 4MB block is that
- * block's first page: 4MB-, hence 2MB-aligned.  Head or tail cannot be told
- * apart in this model: every list expand() adds to is empty at that moment,
- * because the block came from the smallest non-empty order of @mt (or, in
- * 6.12.95's steal, of every fallback type), so "halves to the tail" is an
- * equivalent mutant here; the low part kept is what tests pin.
+ * block's first page: 4MB-, hence 2MB-aligned.
+ *
+ * Head or tail cannot be told apart, under either kernel: every list
+ * expand() adds to is empty at that moment, so "halves to the tail" is an
+ * equivalent mutant and the low part kept is what tests pin.  The halves go
+ * to orders [low, high) of @mt, and each caller took its block of order
+ * @high from the smallest order that had one:
+ *  - __rmqueue_smallest() (both kernels): the smallest non-empty order of
+ *    @mt at or above @low, so @mt's lists below @high are empty.  6.1's
+ *    __rmqueue_fallback() only moves blocks (a whole pageblock's free pages
+ *    with whole_block) to the request's lists and then retries
+ *    __rmqueue_smallest(), so its expand() is this one.
+ *  - 6.12.95's claim of a block of pageblock order or more: reached only
+ *    after __rmqueue_smallest() of the same type failed in the same call
+ *    (RMQUEUE_CLAIM is never a starting mode here: no CMA), so the
+ *    request's lists at every order from @low up are empty.
+ *  - 6.12.95's steal: the smallest order at which any fallback type has a
+ *    block, and the halves go to that fallback type, empty below it.
+ * Checked, not only argued (session 3): with a probe in this loop, no list
+ * was non-empty over the whole test suite and simulate --kernel 6.1 and
+ * 6.12 at --age 0, 60 and 90; with the tail mutant applied the suite passes
+ * and simulate --kernel 6.1 / 6.12 (--age 80, 8 trials, 512M) prints
+ * byte-identical JSON.
  */
 static void expand(struct mm_host *mm, struct mm_zone *z, uint64_t pfn,
 		   unsigned int low, unsigned int high, unsigned int mt)
@@ -248,7 +266,7 @@ static bool can_steal_fallback(unsigned int order, unsigned int start_mt)
 }
 
 /* find_suitable_fallback(..., only_stealable = false): the first fallback type with a block. */
-static int find_suitable_fallback(const struct mm_zone *z, unsigned int order,
+static SNP_MUST_CHECK int find_suitable_fallback(const struct mm_zone *z, unsigned int order,
 				  unsigned int start_mt, bool *can_steal)
 {
 	if (!z->area[order].nr_free)
@@ -785,7 +803,7 @@ bool mm_page_valid(const struct mm_host *mm, const struct page *page)
 }
 
 /* Is @page the head of a live allocation of exactly @order? */
-static int check_live_head(struct mm_host *mm, const struct page *page, unsigned int order)
+static SNP_MUST_CHECK int check_live_head(struct mm_host *mm, const struct page *page, unsigned int order)
 {
 	if (!mm)
 		return SNP_EINVAL;

@@ -42,11 +42,24 @@ uint64_t sim_peak_rss_bytes(void)
 	return (uint64_t)kb * 1024;
 }
 
-static int cmp_double(const void *a, const void *b)
+static SNP_MUST_CHECK int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return (x > y) - (x < y);
+}
+
+double sim_bench_median(double *v, unsigned int n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double sim_bench_per_1000(uint64_t events, uint64_t allocs)
+{
+	return allocs ? 1000.0 * (double)events / (double)allocs : 0;
 }
 
 /* One round: pairs alloc+free pairs in batches; returns seconds, or < 0. */
@@ -63,7 +76,8 @@ static double alloc_round(struct mm_host *mm, uint64_t pairs, uint64_t *aligned)
 		}
 		for (unsigned int i = 0; i < BENCH_BATCH; i++) {
 			*aligned += snp_pfn_2m_aligned(mm_page_to_pfn(mm, held[i]));
-			snp_safe_free_page(mm, 0, held[i]);
+			if (snp_safe_free_page(mm, 0, held[i]))
+				return -1;
 		}
 	}
 	return sim_now() - t0;
@@ -89,7 +103,7 @@ double sim_bench_clear_page_ns(void)
 		t0 = sim_now();
 		for (size_t i = 0; i < pages; i++)
 			memset(buf + ((i * 4099) % pages) * SNP_PAGE_SIZE, 0, SNP_PAGE_SIZE);
-		sink = buf[(size_t)round * 4096];
+		sink = buf[(size_t)round * SNP_PAGE_SIZE];
 		t0 = (sim_now() - t0) * 1e9 / (double)pages;
 		if (!round || t0 < best)
 			best = t0;
@@ -99,7 +113,7 @@ double sim_bench_clear_page_ns(void)
 	return best;
 }
 
-static int aged_host(uint64_t mem, uint64_t seed, struct mm_host **mm, struct mm_aged **aged)
+static SNP_MUST_CHECK int aged_host(uint64_t mem, uint64_t seed, struct mm_host **mm, struct mm_aged **aged)
 {
 	struct mm_age_config age;
 	struct mm_config cfg;
@@ -117,11 +131,13 @@ static int aged_host(uint64_t mem, uint64_t seed, struct mm_host **mm, struct mm
 	return ret;
 }
 
-static int set_strategy(struct mm_host *mm, enum snp_alloc_strategy s)
+static SNP_MUST_CHECK int set_strategy(struct mm_host *mm, enum snp_alloc_strategy s)
 {
 	struct snp_alloc_config c;
+	int ret = snp_alloc_get_config(mm, &c);
 
-	snp_alloc_get_config(mm, &c);
+	if (ret)
+		return ret;
 	c.strategy = s;
 	c.snp_enabled = true;
 	return snp_alloc_configure(mm, &c);
@@ -133,6 +149,7 @@ int sim_bench_alloc_run(const struct sim_bench_alloc_config *cfg, struct sim_ben
 	uint64_t pairs = cfg && cfg->pairs ? cfg->pairs : 400000;
 	unsigned int rounds = cfg && cfg->rounds ? cfg->rounds : 9;
 	double t[SNP_ALLOC_NR_STRATEGIES][64], clear_ns;
+	uint64_t order1[SNP_ALLOC_NR_STRATEGIES] = { 0 };
 	struct mm_aged *aged;
 	struct mm_host *mm;
 	int ret;
@@ -152,7 +169,9 @@ int sim_bench_alloc_run(const struct sim_bench_alloc_config *cfg, struct sim_ben
 
 			uint64_t cleared0 = mm_pages_cleared(mm);
 
-			set_strategy(mm, (enum snp_alloc_strategy)s);
+			ret = set_strategy(mm, (enum snp_alloc_strategy)s);
+			if (ret)
+				goto out;
 			snp_alloc_reset_stats(mm);
 			secs = alloc_round(mm, pairs / rounds, &aligned);
 			if (secs < 0) {
@@ -161,20 +180,21 @@ int sim_bench_alloc_run(const struct sim_bench_alloc_config *cfg, struct sim_ben
 			}
 			if (r == 0)
 				continue;   /* warm-up round */
-			snp_alloc_get_stats(mm, &st);
+			ret = snp_alloc_get_stats(mm, &st);
+			if (ret)
+				goto out;
 			t[s][r - 1] = secs * 1e9 / (double)(pairs / rounds);
 			out[s].allocs += st.allocs;
 			out[s].aligned += aligned;
-			out[s].order1_per_1000 += (double)st.order1_broken;
+			order1[s] += st.order1_broken;
 			out[s].kib_cleared += (double)(mm_pages_cleared(mm) - cleared0) * 4;
 		}
 	}
 	clear_ns = sim_bench_clear_page_ns();
 	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++) {
-		qsort(t[s], rounds, sizeof(double), cmp_double);
 		out[s].strategy = (enum snp_alloc_strategy)s;
-		out[s].ns_per_alloc = t[s][rounds / 2];
-		out[s].order1_per_1000 = out[s].allocs ? out[s].order1_per_1000 * 1000.0 / (double)out[s].allocs : 0;
+		out[s].ns_per_alloc = sim_bench_median(t[s], rounds);
+		out[s].order1_per_1000 = sim_bench_per_1000(order1[s], out[s].allocs);
 		out[s].kib_cleared = out[s].allocs ? out[s].kib_cleared / (double)out[s].allocs : 0;
 		out[s].ns_with_clear = out[s].ns_per_alloc + out[s].kib_cleared / 4 * clear_ns;
 		out[s].clear_page_ns = clear_ns;
@@ -184,8 +204,11 @@ int sim_bench_alloc_run(const struct sim_bench_alloc_config *cfg, struct sim_ben
 		out[s].ratio_with_clear = out[s].ns_with_clear / out[SNP_ALLOC_NAIVE].ns_with_clear;
 	}
 out:
-	snp_safe_release(mm, 0);
-	mm_aged_release(mm, aged);
+	/* Teardown errors are reported only when the run itself went well. */
+	if (snp_safe_release(mm, 0) < 0 && !ret)
+		ret = SNP_EINVAL;
+	if (mm_aged_release(mm, aged) && !ret)
+		ret = SNP_EINVAL;
 	mm_host_destroy(mm);
 	return ret;
 }
@@ -310,7 +333,7 @@ const char *sim_bench_scale_why(int err)
 	}
 }
 
-static int scale_vms(struct kvm_host *host, uint64_t vms, unsigned int vcpus)
+static SNP_MUST_CHECK int scale_vms(struct kvm_host *host, uint64_t vms, unsigned int vcpus)
 {
 	static const enum snp_guest_type types[] = {
 		SNP_GUEST_SVM, SNP_GUEST_SEV, SNP_GUEST_SEV_ES, SNP_GUEST_SNP,

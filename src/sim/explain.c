@@ -21,7 +21,7 @@
 #define XP_ASID      1
 #define XP_TXT       100                    /* one access or VMRUN described */
 
-static int xp_machine(const struct snp_profile *p, uint64_t covered, struct snp_machine **out)
+static SNP_MUST_CHECK int xp_machine(const struct snp_profile *p, uint64_t covered, struct snp_machine **out)
 {
 	struct snp_machine_config cfg = {
 		.mem_bytes = XP_MEM, .rmp_covered_bytes = covered, .profile = p,
@@ -38,7 +38,7 @@ static int xp_machine(const struct snp_profile *p, uint64_t covered, struct snp_
 }
 
 /* VMRUN of a plain SVM guest on CPU 0 with the given VMCB (and AVIC page). */
-static int xp_vmrun(struct snp_machine *m, snp_pfn_t vmcb, snp_pfn_t avic,
+static SNP_MUST_CHECK int xp_vmrun(struct snp_machine *m, snp_pfn_t vmcb, snp_pfn_t avic,
 		    enum snp_guest_type type, struct snp_vmrun_result *res)
 {
 	struct snp_vmrun_args a = {
@@ -49,12 +49,26 @@ static int xp_vmrun(struct snp_machine *m, snp_pfn_t vmcb, snp_pfn_t avic,
 	return snp_vmrun(m, 0, &a, res);
 }
 
+/*
+ * The setup's VMRUN, which must enter the guest for the experiment to mean
+ * anything: 0 if it did, its error, or SNP_EPERM for a VMEXIT_INVALID.
+ */
+static SNP_MUST_CHECK int xp_enter(struct snp_machine *m, snp_pfn_t vmcb)
+{
+	struct snp_vmrun_result res;
+	int ret = xp_vmrun(m, vmcb, SNP_NO_PAGE, SNP_GUEST_SVM, &res);
+
+	if (ret)
+		return ret;
+	return res.outcome == SNP_VMRUN_ENTERED ? 0 : SNP_EPERM;
+}
+
 /* Describe a VMRUN's outcome: "entered", "#GP(0) (VMCB_UNCOVERED)", ... */
 static const char *xp_vmrun_text(int ret, const struct snp_vmrun_result *res, char *buf, size_t len)
 {
-	if (ret == SNP_VMRUN_ENTERED)
+	if (!ret && res->outcome == SNP_VMRUN_ENTERED)
 		snprintf(buf, len, "VMRUN entered the guest");
-	else if (ret == SNP_VMRUN_VMEXIT_INVALID)
+	else if (!ret)
 		snprintf(buf, len, "VMRUN failed: VMEXIT_INVALID (%s)", snp_vmrun_check_name(res->check));
 	else if (ret == SNP_EFAULT)
 		snprintf(buf, len, "VMRUN failed: #GP(0) (%s)", snp_vmrun_check_name(res->check));
@@ -93,19 +107,25 @@ static struct sim_outcome *xp_outcome(struct sim_question *q, const char *settin
 	return o;
 }
 
-/* A profile: early-snp with one knob assignment applied. */
-static struct snp_profile xp_profile(const char *knob)
+/* A profile: early-snp with one knob assignment applied; 0 or the parse error. */
+static SNP_MUST_CHECK int xp_profile(const char *knob, struct snp_profile *p)
 {
-	struct snp_profile p = snp_profile_early_snp;
+	*p = snp_profile_early_snp;
+	return knob ? snp_profile_set_knob(p, knob) : 0;
+}
 
-	if (knob)
-		snp_profile_set_knob(&p, knob);
-	return p;
+/* A machine for one setting: the profile with knob, then xp_machine(). */
+static SNP_MUST_CHECK int xp_machine_knob(const char *knob, struct snp_profile *p,
+					  struct snp_machine **out)
+{
+	int ret = xp_profile(knob, p);
+
+	return ret ? ret : xp_machine(p, 0, out);
 }
 
 /* ---- uncovered ------------------------------------------------------------------ */
 
-static int q_uncovered(struct sim_question *q)
+static SNP_MUST_CHECK int q_uncovered(struct sim_question *q)
 {
 	static const char *const settings[] = { "uncovered_inuse=ignore (default)", "uncovered_inuse=fail" };
 	static const char *const knobs[] = { "uncovered_inuse=ignore", "uncovered_inuse=fail" };
@@ -116,40 +136,45 @@ static int q_uncovered(struct sim_question *q)
 		   "that region through the 1GB direct map.";
 	q->knob = "uncovered_inuse";
 	for (unsigned int i = 0; i < 2; i++) {
-		struct snp_profile p = xp_profile(knobs[i]);
+		struct snp_profile p;
 		struct snp_vmrun_result res;
 		struct snp_machine *m;
 		snp_pfn_t vmcb = (XP_MEM / 2 + 64 * SNP_MiB) >> SNP_PAGE_SHIFT;
 		char v[XP_TXT], w[XP_TXT];
-		int ret = xp_machine(&p, XP_MEM / 2, &m);
+		int ret = xp_profile(knobs[i], &p);
+		bool entered;
 
+		if (!ret)
+			ret = xp_machine(&p, XP_MEM / 2, &m);
 		if (ret)
 			return ret;
 		ret = xp_vmrun(m, vmcb, SNP_NO_PAGE, SNP_GUEST_SVM, &res);
+		entered = !ret && res.outcome == SNP_VMRUN_ENTERED;
 		xp_vmrun_text(ret, &res, v, sizeof(v));
 		xp_access(m, 1, vmcb + 3, true, w, sizeof(w));
 		snprintf(xp_outcome(q, settings[i], false,
 				    "Table 15-41 asks Hypervisor-Owned, which uncovered memory is "
 				    "(APM 15.36.3), but no source says where VMRUN keeps the mark")->result,
 			 SIM_RESULT_LEN, "%s; %u page(s) marked in-use; hugepage write to the region: %s",
-			 v, ret == SNP_VMRUN_ENTERED ? res.marked ? 1u : 0u : 0u, w);
-		if (ret == SNP_VMRUN_ENTERED)
-			snp_vmexit(m, 0);
+			 v, entered ? res.marked ? 1u : 0u : 0u, w);
+		ret = entered ? snp_vmexit(m, 0) : 0;
 		snp_machine_destroy(m);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
 
 /* ---- visible -------------------------------------------------------------------- */
 
-static int q_visible(struct sim_question *q)
+static SNP_MUST_CHECK int q_visible(struct sim_question *q)
 {
 	struct snp_profile p = snp_profile_early_snp;
 	struct snp_rmpread_out before, during;
 	struct snp_rmpentry e;
 	struct snp_machine *m;
 	snp_spa_t spa = snp_pfn_to_phys(XP_REGION);
-	int ret = xp_machine(&p, 0, &m);
+	int ret = xp_machine(&p, 0, &m), code1 = -1, code2 = -1;
 	bool same;
 
 	if (ret)
@@ -158,15 +183,24 @@ static int q_visible(struct sim_question *q)
 	q->setup = "VMRUN marks a VMCB in-use; the entry is read with RMPREAD before and during the "
 		   "run, and with the model's own query.";
 	q->knob = "";
-	snp_rmpread(snp_machine_rmp(m), spa, &before);
-	ret = xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
-	snp_rmpread(snp_machine_rmp(m), spa, &during);
-	snp_rmp_query(snp_machine_rmp(m), spa, &e);
+	ret = snp_rmpread(snp_machine_rmp(m), spa, &before, &code1);
+	if (!ret)
+		ret = xp_enter(m, XP_REGION);
+	if (!ret)
+		ret = snp_rmpread(snp_machine_rmp(m), spa, &during, &code2);
+	if (!ret)
+		ret = snp_rmp_query(snp_machine_rmp(m), spa, &e);
+	if (!ret && (code1 != SNP_RMP_SUCCESS || code2 != SNP_RMP_SUCCESS))
+		ret = SNP_EINVAL;   /* XP_REGION is covered memory: RMPREAD cannot refuse it */
+	if (ret) {
+		snp_machine_destroy(m);
+		return ret;
+	}
 	same = !memcmp(&before, &during, sizeof(before));
 	snprintf(xp_outcome(q, "architectural read (RMPREAD)", false,
 			    "no public source says software can read the mark; RMPREAD's fields (LINUX) do not include it")->result,
 		 SIM_RESULT_LEN, "VMRUN %s; RMPREAD output %s during the run: the mark is %s",
-		 ret == SNP_VMRUN_ENTERED ? "entered" : "failed", same ? "identical" : "different",
+		 "entered", same ? "identical" : "different",
 		 same ? "not among RMPREAD's fields" : "shown by RMPREAD");
 	snprintf(xp_outcome(q, "model query (snp_rmp_query)", false,
 			    "model only: hardware keeps the mark in microarchitectural state")->result,
@@ -178,7 +212,7 @@ static int q_visible(struct sim_question *q)
 
 /* ---- rmpupdate-race ----------------------------------------------------------------- */
 
-static int q_rmpupdate_race(struct sim_question *q)
+static SNP_MUST_CHECK int q_rmpupdate_race(struct sim_question *q)
 {
 	static const char *const settings[] = { "rmpupdate_transient_inuse=off (default)",
 						"rmpupdate_transient_inuse=on" };
@@ -191,20 +225,29 @@ static int q_rmpupdate_race(struct sim_question *q)
 		   "through the 1GB direct map; then the RMPUPDATE completes.";
 	q->knob = "rmpupdate_transient_inuse";
 	for (unsigned int i = 0; i < 2; i++) {
-		struct snp_profile p = xp_profile(i ? "rmpupdate_transient_inuse=1" : NULL);
+		struct snp_profile p;
 		struct snp_rmpupdate_op op;
 		struct snp_machine *m;
 		char w[XP_TXT];
-		int ret = xp_machine(&p, 0, &m), second;
+		int code = -1, second = -1, done = -1;
+		int ret = xp_machine_knob(i ? "rmpupdate_transient_inuse=1" : NULL, &p, &m);
 
 		if (ret)
 			return ret;
 		ret = snp_rmpupdate_begin(snp_machine_rmp(m), SNP_CALLER_HV,
-					  snp_pfn_to_phys(XP_REGION), &in, &op);
+					  snp_pfn_to_phys(XP_REGION), &in, &op, &code);
+		if (!ret && code != SNP_RMP_SUCCESS)
+			ret = SNP_EPERM;   /* the setup's own RMPUPDATE must start */
 		xp_access(m, 1, XP_REGION + 9, true, w, sizeof(w));
-		second = snp_rmpupdate(snp_machine_rmp(m), SNP_CALLER_HV, snp_pfn_to_phys(XP_REGION), &in);
-		if (ret == SNP_RMP_SUCCESS)
-			snp_rmpupdate_commit(snp_machine_rmp(m), &op);
+		if (!ret)
+			ret = snp_rmpupdate(snp_machine_rmp(m), SNP_CALLER_HV,
+					    snp_pfn_to_phys(XP_REGION), &in, &second);
+		if (!ret)
+			ret = snp_rmpupdate_commit(snp_machine_rmp(m), &op, &done);
+		if (ret) {
+			snp_machine_destroy(m);
+			return ret;
+		}
 		snprintf(xp_outcome(q, settings[i], false,
 				    "APM 15.36.10: a spurious RMP fault can occur while another "
 				    "logical processor uses the entry (software retries); whether "
@@ -221,13 +264,20 @@ static int q_rmpupdate_race(struct sim_question *q)
 
 		if (ret)
 			return ret;
-		ret = snp_host_rmpupdate(m, XP_REGION, &in);
-		snp_direct_map_lookup(m, snp_pfn_to_virt(XP_REGION + 9), &sz);
+		int code = -1;
+
+		ret = snp_host_rmpupdate(m, XP_REGION, &in, &code);
+		if (!ret)
+			ret = snp_direct_map_lookup(m, snp_pfn_to_virt(XP_REGION + 9), &sz);
+		if (ret) {
+			snp_machine_destroy(m);
+			return ret;
+		}
 		snprintf(xp_outcome(q, "through the kernel's rmpupdate() (adjust_direct_map first)", true,
 				    "LINUX arch/x86/virt/svm/sev.c adjust_direct_map; commit 661b1c6169e2")->result,
 			 SIM_RESULT_LEN, "RMPUPDATE %s; the region is now mapped with %s leaves, so no "
 			 "hugepage access can race a 4K transition; only a whole-2MB transition keeps "
-			 "the hugepage", snp_rmp_ret_name(ret), snp_map_size_name(sz));
+			 "the hugepage", snp_rmp_ret_name(code), snp_map_size_name(sz));
 		snp_machine_destroy(m);
 	}
 	return 0;
@@ -239,9 +289,9 @@ static int q_rmpupdate_race(struct sim_question *q)
  * setting is labeled "(default)", or "(<dflt_note>)" when the default needs
  * a word more (e.g. that it is an assumption).
  */
-typedef void (*xp_run_fn)(struct snp_machine *m, char *result, size_t len);
+typedef int (*xp_run_fn)(struct snp_machine *m, char *result, size_t len);
 
-static int xp_knob_both(struct sim_question *q, const char *knob, bool dflt,
+static SNP_MUST_CHECK int xp_knob_both(struct sim_question *q, const char *knob, bool dflt,
 			const char *dflt_note, xp_run_fn fn, const char *source)
 {
 	for (unsigned int on = 0; on < 2; on++) {
@@ -252,16 +302,19 @@ static int xp_knob_both(struct sim_question *q, const char *knob, bool dflt,
 		int ret;
 
 		snprintf(assign, sizeof(assign), "%s=%u", knob, on);
-		snp_profile_set_knob(&p, assign);
-		ret = xp_machine(&p, 0, &m);
+		ret = snp_profile_set_knob(&p, assign);
+		if (!ret)
+			ret = xp_machine(&p, 0, &m);
 		if (ret)
 			return ret;
 		o = xp_outcome(q, "", false, source);
 		snprintf(o->setting, sizeof(o->setting), "%s=%s%s%s%s", knob, on ? "on" : "off",
 			 on == dflt ? " (" : "", on == dflt ? (dflt_note ? dflt_note : "default") : "",
 			 on == dflt ? ")" : "");
-		fn(m, o->result, sizeof(o->result));
+		ret = fn(m, o->result, sizeof(o->result));
 		snp_machine_destroy(m);
+		if (ret)
+			return ret;
 	}
 	q->knob = knob;
 	return 0;
@@ -269,25 +322,32 @@ static int xp_knob_both(struct sim_question *q, const char *knob, bool dflt,
 
 /* ---- writes-only ------------------------------------------------------------------- */
 
-static void run_writes_only(struct snp_machine *m, char *out, size_t len)
+static SNP_MUST_CHECK int run_writes_only(struct snp_machine *m, char *out, size_t len)
 {
 	char r[XP_TXT], own[XP_TXT], w[XP_TXT];
+	int ret = xp_enter(m, XP_REGION);
 
-	xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
+	if (ret)
+		return ret;
 	xp_access(m, 1, XP_REGION + 5, false, r, sizeof(r));
-	snp_tlb_flush_all(m, 1);
+	ret = snp_tlb_flush_all(m, 1);
+	if (ret)
+		return ret;
 	xp_access(m, 1, XP_REGION, false, own, sizeof(own));
-	snp_tlb_flush_all(m, 1);
+	ret = snp_tlb_flush_all(m, 1);
+	if (ret)
+		return ret;
 	xp_access(m, 1, XP_REGION + 5, true, w, sizeof(w));
 	snprintf(out, len, "read of another page: %s; read of the in-use page: %s; write: %s",
 		 r, own, w);
+	return 0;
 }
 
 /*
  * Do reads fault?  The changelog says "accesses", so neither setting is
  * documented: the default (writes only) is labeled an assumption.
  */
-static int q_writes_only(struct sim_question *q)
+static SNP_MUST_CHECK int q_writes_only(struct sim_question *q)
 {
 	q->question = "Are only writable translations affected, or any hugepage access? "
 		      "Do reads fault too?";
@@ -303,18 +363,21 @@ static int q_writes_only(struct sim_question *q)
 
 /* ---- unaligned ----------------------------------------------------------------------- */
 
-static void run_unaligned(struct snp_machine *m, char *out, size_t len)
+static SNP_MUST_CHECK int run_unaligned(struct snp_machine *m, char *out, size_t len)
 {
 	char a[XP_TXT], b[XP_TXT];
+	int ret = xp_enter(m, XP_REGION + 1);
 
-	xp_vmrun(m, XP_REGION + 1, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
+	if (ret)
+		return ret;
 	xp_access(m, 1, XP_REGION + 5, true, a, sizeof(a));
 	xp_access(m, 1, XP_REGION + 1, true, b, sizeof(b));
 	snprintf(out, len, "write to another page: %s; write to the in-use VMCB through the "
 		 "cached 2M entry: %s", a, b);
+	return 0;
 }
 
-static int q_unaligned(struct sim_question *q)
+static SNP_MUST_CHECK int q_unaligned(struct sim_question *q)
 {
 	q->question = "What happens if the in-use page is not 2MB-aligned?";
 	q->setup = "A VMCB at the second page of a 2MB region runs on CPU 0; CPU 1 writes another "
@@ -327,20 +390,26 @@ static int q_unaligned(struct sim_question *q)
 
 /* ---- stale-tlb ------------------------------------------------------------------------- */
 
-static void run_stale_tlb(struct snp_machine *m, char *out, size_t len)
+static SNP_MUST_CHECK int run_stale_tlb(struct snp_machine *m, char *out, size_t len)
 {
 	char a[XP_TXT], b[XP_TXT], c[XP_TXT];
+	int ret;
 
 	xp_access(m, 1, XP_REGION + 5, true, a, sizeof(a));
-	xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
+	ret = xp_enter(m, XP_REGION);
+	if (ret)
+		return ret;
 	xp_access(m, 1, XP_REGION + 6, true, b, sizeof(b));
-	snp_tlb_flush_all(m, 1);
+	ret = snp_tlb_flush_all(m, 1);
+	if (ret)
+		return ret;
 	xp_access(m, 1, XP_REGION + 6, true, c, sizeof(c));
 	snprintf(out, len, "before VMRUN: %s; after, through the old entry: %s; after a TLB "
 		 "flush: %s", a, b, c);
+	return 0;
 }
 
-static int q_stale_tlb(struct sim_question *q)
+static SNP_MUST_CHECK int q_stale_tlb(struct sim_question *q)
 {
 	q->question = "What if the TLB entry existed before the page was marked in-use?";
 	q->setup = "CPU 1 writes a page of a 2MB region through the 1GB direct map (a 2M TLB entry "
@@ -352,7 +421,7 @@ static int q_stale_tlb(struct sim_question *q)
 
 /* ---- all-vms ----------------------------------------------------------------------------- */
 
-static int q_all_vms(struct sim_question *q)
+static SNP_MUST_CHECK int q_all_vms(struct sim_question *q)
 {
 	static const enum snp_guest_type types[] = { SNP_GUEST_SVM, SNP_GUEST_SEV };
 	static const char *const settings[] = {
@@ -366,11 +435,11 @@ static int q_all_vms(struct sim_question *q)
 		   "the 1GB direct map.";
 	q->knob = "vmrun_marks";
 	for (unsigned int i = 0; i < 3; i++) {
-		struct snp_profile p = xp_profile(i == 2 ? "vmrun_marks=vmcb" : NULL);
+		struct snp_profile p;
 		struct snp_vmrun_result res;
 		struct snp_machine *m;
 		char v[XP_TXT], w[XP_TXT];
-		int ret = xp_machine(&p, 0, &m);
+		int ret = xp_machine_knob(i == 2 ? "vmrun_marks=vmcb" : NULL, &p, &m);
 		bool avic = i == 2;
 
 		if (ret)
@@ -390,7 +459,7 @@ static int q_all_vms(struct sim_question *q)
 
 /* ---- vmexit ------------------------------------------------------------------------------ */
 
-static int q_vmexit(struct sim_question *q)
+static SNP_MUST_CHECK int q_vmexit(struct sim_question *q)
 {
 	static const char *const settings[] = { "inuse_cleared_at_vmexit=on (default, documented)",
 						"inuse_cleared_at_vmexit=off (counterfactual)" };
@@ -400,18 +469,25 @@ static int q_vmexit(struct sim_question *q)
 		   "the region through the 1GB direct map, and RMPUPDATE is tried on the VMCB.";
 	q->knob = "inuse_cleared_at_vmexit";
 	for (unsigned int i = 0; i < 2; i++) {
-		struct snp_profile p = xp_profile(i ? "inuse_cleared_at_vmexit=0" : NULL);
+		struct snp_profile p;
 		struct snp_rmpupdate_in sh = { 0 };
 		struct snp_machine *m;
 		char w[XP_TXT];
-		int ret = xp_machine(&p, 0, &m), upd;
+		int ret = xp_machine_knob(i ? "inuse_cleared_at_vmexit=0" : NULL, &p, &m), upd = -1;
 
 		if (ret)
 			return ret;
-		xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
-		snp_vmexit(m, 0);
+		ret = xp_enter(m, XP_REGION);
+		if (!ret)
+			ret = snp_vmexit(m, 0);
 		xp_access(m, 1, XP_REGION + 5, true, w, sizeof(w));
-		upd = snp_rmpupdate(snp_machine_rmp(m), SNP_CALLER_HV, snp_pfn_to_phys(XP_REGION), &sh);
+		if (!ret)
+			ret = snp_rmpupdate(snp_machine_rmp(m), SNP_CALLER_HV,
+					    snp_pfn_to_phys(XP_REGION), &sh, &upd);
+		if (ret) {
+			snp_machine_destroy(m);
+			return ret;
+		}
 		snprintf(xp_outcome(q, settings[i], i == 0,
 				    i == 0 ? "APM 15.36.12: FAIL_INUSE until #VMEXIT, which clears the mark"
 					   : "counterfactual: APM 15.36.12 documents the clear at #VMEXIT; "
@@ -431,7 +507,7 @@ static int q_vmexit(struct sim_question *q)
  * on an hv-inuse-wr part, under both settings of hv_inuse_wr_fixes_erratum,
  * and then early-snp for contrast.  The verdict is derived from the writes.
  */
-static int q_hv_inuse_wr(struct sim_question *q)
+static SNP_MUST_CHECK int q_hv_inuse_wr(struct sim_question *q)
 {
 	static const char *const settings[] = {
 		"hv-inuse-wr, hv_inuse_wr_fixes_erratum=on (default, AMD RFC 2025)",
@@ -459,14 +535,20 @@ static int q_hv_inuse_wr(struct sim_question *q)
 		bool faulted;
 		int ret;
 
-		snp_profile_set_knob(&p, i == 1 ? "hv_inuse_wr_fixes_erratum=0"
-						: "hv_inuse_wr_fixes_erratum=1");
-		ret = xp_machine(&p, 0, &m);
+		ret = snp_profile_set_knob(&p, i == 1 ? "hv_inuse_wr_fixes_erratum=0"
+							    : "hv_inuse_wr_fixes_erratum=1");
+		if (!ret)
+			ret = xp_machine(&p, 0, &m);
 		if (ret)
 			return ret;
-		xp_vmrun(m, XP_REGION, SNP_NO_PAGE, SNP_GUEST_SVM, NULL);
+		ret = xp_enter(m, XP_REGION);
 		xp_access(m, 1, XP_REGION + 5, true, a, sizeof(a));
-		snp_set_memory_4k(m, snp_pfn_to_virt(XP_REGION), 1);
+		if (!ret)
+			ret = snp_set_memory_4k(m, snp_pfn_to_virt(XP_REGION), 1);
+		if (ret) {
+			snp_machine_destroy(m);
+			return ret;
+		}
 		xp_access(m, 1, XP_REGION, true, b, sizeof(b));
 		faulted = strcmp(a, "no fault") || strcmp(b, "no fault");
 		snprintf(xp_outcome(q, settings[i], i == 2, sources[i])->result, SIM_RESULT_LEN,

@@ -51,12 +51,12 @@ void edk2_pick_save_area(snp_pfn_t first, snp_pfn_t *use, snp_pfn_t *freed)
 }
 
 /* Why the guest's allocator returned NULL (SNP_ENOMEM if it did not say). */
-static int alloc_err(const struct mm_host *guest)
+static SNP_MUST_CHECK int alloc_err(const struct mm_host *guest)
 {
 	return mm_last_error(guest) ? mm_last_error(guest) : SNP_ENOMEM;
 }
 
-static int free_pfn(struct mm_host *guest, snp_pfn_t pfn, unsigned int order)
+static SNP_MUST_CHECK int free_pfn(struct mm_host *guest, snp_pfn_t pfn, unsigned int order)
 {
 	struct page *p = mm_pfn_to_page(guest, pfn);
 
@@ -64,7 +64,7 @@ static int free_pfn(struct mm_host *guest, snp_pfn_t pfn, unsigned int order)
 }
 
 /* An order-1 block, split into two order-0 pages; the first pfn in *first. */
-static int alloc_split_pair(struct mm_host *guest, snp_pfn_t *first)
+static SNP_MUST_CHECK int alloc_split_pair(struct mm_host *guest, snp_pfn_t *first)
 {
 	struct page *p = mm_alloc_pages(guest, GUEST_CPU, GUEST_GFP, 1);
 	int ret;
@@ -79,7 +79,7 @@ static int alloc_split_pair(struct mm_host *guest, snp_pfn_t *first)
 }
 
 /* Linux arch/x86/coco/sev/core.c snp_alloc_vmsa_page(): keep the second page. */
-static int alloc_linux(struct mm_host *guest, struct guest_vmsa *v)
+static SNP_MUST_CHECK int alloc_linux(struct mm_host *guest, struct guest_vmsa *v)
 {
 	snp_pfn_t first;
 	int ret = alloc_split_pair(guest, &first);
@@ -90,7 +90,7 @@ static int alloc_linux(struct mm_host *guest, struct guest_vmsa *v)
 	return free_pfn(guest, first, 0);
 }
 
-static int alloc_edk2(struct mm_host *guest, struct guest_vmsa *v)
+static SNP_MUST_CHECK int alloc_edk2(struct mm_host *guest, struct guest_vmsa *v)
 {
 	snp_pfn_t first, freed;
 	int ret = alloc_split_pair(guest, &first);
@@ -102,7 +102,7 @@ static int alloc_edk2(struct mm_host *guest, struct guest_vmsa *v)
 }
 
 /* COCONUT-SVSM allocate_new_vmsa(): both pages kept, the order-1 block unsplit. */
-static int alloc_svsm(struct mm_host *guest, struct guest_vmsa *v)
+static SNP_MUST_CHECK int alloc_svsm(struct mm_host *guest, struct guest_vmsa *v)
 {
 	struct page *p = mm_alloc_pages(guest, GUEST_CPU, GUEST_GFP, 1);
 	snp_pfn_t first;
@@ -117,7 +117,7 @@ static int alloc_svsm(struct mm_host *guest, struct guest_vmsa *v)
 	return 0;
 }
 
-static int alloc_order0(struct mm_host *guest, snp_pfn_t *pfn)
+static SNP_MUST_CHECK int alloc_order0(struct mm_host *guest, snp_pfn_t *pfn)
 {
 	struct page *p = mm_alloc_pages(guest, GUEST_CPU, GUEST_GFP, 0);
 
@@ -144,7 +144,7 @@ static void retry_note(struct guest_vmsa *v, snp_pfn_t pfn)
  * The rejected free-and-retry loop: an aligned page goes back to the head of
  * the LIFO per-CPU list and is the next one handed out.
  */
-static int alloc_retry(struct mm_host *guest, struct guest_vmsa *v)
+static SNP_MUST_CHECK int alloc_retry(struct mm_host *guest, struct guest_vmsa *v)
 {
 	for (;;) {
 		int ret = alloc_order0(guest, &v->vmsa);
@@ -160,7 +160,7 @@ static int alloc_retry(struct mm_host *guest, struct guest_vmsa *v)
 	}
 }
 
-static int alloc_sieve(struct mm_host *guest, struct guest_vmsa *v)
+static SNP_MUST_CHECK int alloc_sieve(struct mm_host *guest, struct guest_vmsa *v)
 {
 	struct page *p = snp_safe_alloc_page_node(guest, GUEST_CPU, MM_NUMA_NO_NODE, GUEST_GFP);
 
@@ -253,7 +253,7 @@ static uint64_t guest_free_pages(const struct mm_host *guest)
 }
 
 /* One round: bring up n APs, count, then offline them (unless keep). */
-static int guest_round(struct mm_host *guest, const struct guest_vmsa_config *cfg,
+static SNP_MUST_CHECK int guest_round(struct mm_host *guest, const struct guest_vmsa_config *cfg,
 		       struct guest_vmsa *v, struct guest_vmsa_result *r)
 {
 	unsigned int n = 0;

@@ -67,7 +67,7 @@ static void decode_signature(struct host_cpu *c, uint32_t eax)
 }
 
 /* A leaf the fixture must have: its absence is a broken fixture, not a fact. */
-static int need_leaf(struct host_src *s, uint32_t leaf, uint32_t r[4], const char *why)
+static SNP_MUST_CHECK int need_leaf(struct host_src *s, uint32_t leaf, uint32_t r[4], const char *why)
 {
 	int ret = host_cpuid(s, leaf, 0, r);
 
@@ -76,7 +76,7 @@ static int need_leaf(struct host_src *s, uint32_t leaf, uint32_t r[4], const cha
 	return ret;
 }
 
-static int read_cpu(struct host_src *s, struct host_cpu *c)
+static SNP_MUST_CHECK int read_cpu(struct host_src *s, struct host_cpu *c)
 {
 	uint32_t l0[4], r[4];
 	int ret;
@@ -115,7 +115,7 @@ static int read_cpu(struct host_src *s, struct host_cpu *c)
 	return 0;
 }
 
-static int read_msrs(struct host_src *s, struct host_msr *m)
+static SNP_MUST_CHECK int read_msrs(struct host_src *s, struct host_msr *m)
 {
 	int ret;
 

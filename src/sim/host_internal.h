@@ -16,17 +16,17 @@ struct host_src {
 	size_t errlen;
 };
 
-int host_err(struct host_src *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+SNP_MUST_CHECK int host_err(struct host_src *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void host_path(const struct host_src *s, const char *path, char *out, size_t len);
 enum host_state host_errno_state(int e);
 enum host_state host_read_small(const struct host_src *s, const char *path, char *buf, size_t len);
 enum host_state host_exists(const struct host_src *s, const char *path);
 
-int host_cpuid(struct host_src *s, uint32_t leaf, uint32_t sub, uint32_t r[4]);
+SNP_MUST_CHECK int host_cpuid(struct host_src *s, uint32_t leaf, uint32_t sub, uint32_t r[4]);
 enum host_state host_cpuid_dev_check(uint32_t leaf, const uint32_t want[4], bool *agrees);
-int host_msr(struct host_src *s, uint32_t msr, uint64_t *val, enum host_state *st);
+SNP_MUST_CHECK int host_msr(struct host_src *s, uint32_t msr, uint64_t *val, enum host_state *st);
 
 /* host_kernel.c */
-int host_read_kernel(struct host_src *s, struct host_kernel *k);
+SNP_MUST_CHECK int host_read_kernel(struct host_src *s, struct host_kernel *k);
 
 #endif

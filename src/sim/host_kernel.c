@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 /* "Linux version 6.12.38+deb13-amd64 (...)" -> "6.12.38+deb13-amd64", 6, 12. */
-static int parse_version(struct host_src *s, const char *text, struct host_kernel *k)
+static SNP_MUST_CHECK int parse_version(struct host_src *s, const char *text, struct host_kernel *k)
 {
 	static const char prefix[] = "Linux version ";
 	const char *v = text;
@@ -40,7 +40,7 @@ static int parse_version(struct host_src *s, const char *text, struct host_kerne
 	return 0;
 }
 
-static int read_version(struct host_src *s, struct host_kernel *k)
+static SNP_MUST_CHECK int read_version(struct host_src *s, struct host_kernel *k)
 {
 	char buf[HOST_LINE_LEN * 2];
 	struct utsname u;
@@ -98,7 +98,7 @@ static bool param_ok(const char *v)
 	return strspn(d, "0123456789") == strlen(d);
 }
 
-static int read_params(struct host_src *s, struct host_kernel *k)
+static SNP_MUST_CHECK int read_params(struct host_src *s, struct host_kernel *k)
 {
 	static const char *const names[] = { "sev", "sev_es", "sev_snp", "avic" };
 	char *const dst[] = { k->sev, k->sev_es, k->sev_snp, k->avic };

@@ -120,7 +120,7 @@ static unsigned int tokenize(char *line, char **tok, unsigned int max)
  * Returns 0 and the values, SNP_ENOENT when the key has no line, or
  * SNP_EINVAL (message set) for a line that is not a record.
  */
-static int fixture_lookup(struct host_src *s, const char *file, unsigned int nkey,
+static SNP_MUST_CHECK int fixture_lookup(struct host_src *s, const char *file, unsigned int nkey,
 			  const uint64_t *key, uint64_t *val, unsigned int nval, bool *needs_root)
 {
 	char p[512], line[256], copy[256], *tok[8];

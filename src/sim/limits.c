@@ -9,6 +9,8 @@
 #include <snpsafe/kvm.h>
 #include <snpsafe/sim.h>
 
+#include "sim/sim_internal.h"
+
 /*
  * ASIDs: every trial's host has KVM's default range (kvm.h).  Running out
  * is an outcome, not a limit: sev_asid_new() fails with -EBUSY and the VM

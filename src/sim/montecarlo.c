@@ -90,15 +90,16 @@ int sim_mc_parse_mix(const char *s, unsigned int mix[SIM_VM_NR])
 }
 
 /*
- * Host memory of one trial: the allocator's mem_map (12 bytes a page), the
- * RMP index (16 bytes per 2MB) and the entries of regions a trial touches
- * (guest memory, generously all of it), plus a fixed overhead.
+ * Host memory of one trial: the allocator's mem_map, the RMP's index and the
+ * entries of the regions a trial touches (guest memory, generously a quarter
+ * of memory), each sized by its own layer, plus a fixed overhead.
  */
+#define MC_TRIAL_FIXED_BYTES (64 * SNP_MiB)
+
 uint64_t sim_mc_trial_bytes(const struct sim_mc_config *cfg)
 {
-	uint64_t pages = cfg->mem_bytes >> SNP_PAGE_SHIFT;
-
-	return pages * 12 + (cfg->mem_bytes / SNP_PMD_SIZE) * 16 + pages * 16 / 4 + 64 * SNP_MiB;
+	return mm_mem_map_bytes(cfg->mem_bytes) +
+	       snp_rmp_storage_bytes_for(cfg->mem_bytes, cfg->mem_bytes / 4) + MC_TRIAL_FIXED_BYTES;
 }
 
 static enum sim_vm_kind pick_kind(const struct sim_mc_config *cfg, uint64_t *rng)
@@ -133,7 +134,7 @@ struct mc_trial {
 };
 
 /* The build steps after KVM_CREATE_VM: vCPUs (with nested state), then the launch. */
-static int sim_vm_fill(struct kvm_host *host, int vm, const unsigned int *vcpu_cpus, unsigned int nr_vcpus,
+static SNP_MUST_CHECK int sim_vm_fill(struct kvm_host *host, int vm, const unsigned int *vcpu_cpus, unsigned int nr_vcpus,
 		       bool nested, enum sim_vm_stage *stage)
 {
 	int ret = 0;
@@ -160,22 +161,30 @@ int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const un
 	int vm = kvm_create_vm(host, vc), ret;
 
 	ret = vm < 0 ? vm : sim_vm_fill(host, vm, vcpu_cpus, nr_vcpus, nested, &at);
+	/*
+	 * vm was just created on this host, and kvm_destroy_vm() fails only for
+	 * an id it does not know; what its frees meet is counted in
+	 * teardown_errors.  The build's error is the one to report.
+	 */
 	if (ret && vm >= 0)
-		kvm_destroy_vm(host, vm);
+		snp_ignore_result(kvm_destroy_vm(host, vm));
 	if (stage)
 		*stage = at;
 	return ret;
 }
 
 /* Pages the allocator has handed out, less the sieve's pool (which keeps pages by design). */
-static uint64_t mc_pages_held(struct kvm_host *host)
+static SNP_MUST_CHECK int mc_pages_held(struct kvm_host *host, uint64_t *held)
 {
 	struct snp_alloc_stats as = { 0 };
 	struct mm_counts c = { 0 };
+	int ret = mm_get_counts(kvm_host_mm(host), MM_NUMA_NO_NODE, &c);
 
-	mm_get_counts(kvm_host_mm(host), MM_NUMA_NO_NODE, &c);
-	snp_alloc_get_stats(kvm_host_mm(host), &as);
-	return c.allocated - as.set_aside;
+	if (!ret)
+		ret = snp_alloc_get_stats(kvm_host_mm(host), &as);
+	if (!ret)
+		*held = c.allocated - as.set_aside;
+	return ret;
 }
 
 /*
@@ -184,7 +193,7 @@ static uint64_t mc_pages_held(struct kvm_host *host)
  * returned to the VMM in Linux and the host goes on; any other error is
  * the model's and stops the trial.
  */
-static int mc_vm_outcome(struct sim_mc_outcomes *o, int ret, enum sim_vm_stage at)
+static SNP_MUST_CHECK int mc_vm_outcome(struct sim_mc_outcomes *o, int ret, enum sim_vm_stage at)
 {
 	if (!ret)
 		o->vms_running++;
@@ -199,7 +208,7 @@ static int mc_vm_outcome(struct sim_mc_outcomes *o, int ret, enum sim_vm_stage a
 	return 0;
 }
 
-static int mc_create_vms(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng,
+static SNP_MUST_CHECK int mc_create_vms(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng,
 			 struct sim_mc_outcomes *o)
 {
 	unsigned int cpus[KVM_MAX_VCPUS];
@@ -208,20 +217,27 @@ static int mc_create_vms(struct kvm_host *host, const struct sim_mc_config *cfg,
 		enum sim_vm_kind kind = pick_kind(cfg, rng);
 		struct kvm_vm_config vc;
 		enum sim_vm_stage at;
-		uint64_t held;
+		uint64_t held, after;
 		int ret;
 
 		kvm_vm_config_init(&vc, kind_type[kind]);
-		vc.guest_pages = 64 + mm_rng_below(rng, 448);
+		vc.guest_pages = SIM_MC_GUEST_PAGES_MIN + mm_rng_below(rng, SIM_MC_GUEST_PAGES_SPREAD);
 		vc.lapic_in_kernel = true;
 		vc.cpu = (unsigned int)mm_rng_below(rng, cfg->cpus);
 		for (unsigned int i = 0; i < cfg->vcpus; i++)
 			cpus[i] = (unsigned int)mm_rng_below(rng, cfg->cpus);
-		held = mc_pages_held(host);
+		ret = mc_pages_held(host, &held);
+		if (ret)
+			return ret;
 		o->vms_tried++;
 		ret = sim_vm_build(host, &vc, cpus, cfg->vcpus, kind == SIM_VM_NESTED, &at);
-		if (ret && mc_pages_held(host) != held)
-			o->teardown_pages_kept += mc_pages_held(host) - held;
+		if (ret) {
+			int err = mc_pages_held(host, &after);
+
+			if (err)
+				return err;
+			o->teardown_pages_kept += after - held;
+		}
 		ret = mc_vm_outcome(o, ret, at);
 		if (ret)
 			return ret;
@@ -248,7 +264,7 @@ static uint64_t mc_trial_rng(const struct sim_mc_config *cfg, unsigned int t)
 	return cfg->seed * 0x9e3779b97f4a7c15ULL + t + 1;
 }
 
-static int mc_age(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t seed)
+static SNP_MUST_CHECK int mc_age(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t seed)
 {
 	struct mm_age_config age;
 	struct mm_aged *aged = NULL;
@@ -304,8 +320,9 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 	age_seed = mm_rng_next(&rng);
 	if (!from && cfg->age_pct)
 		ret = mc_age(host, cfg, age_seed);
+	if (!ret)
+		ret = mm_free_aligned_count(kvm_host_mm(host), MM_PAGEBLOCK_ORDER, &aligned, &free);
 	if (!ret) {
-		mm_free_aligned_count(kvm_host_mm(host), MM_PAGEBLOCK_ORDER, &aligned, &free);
 		out->p_est = free ? (double)aligned / (double)free : 0;
 		/* modprobe kvm_amd on the aged host: svm_hardware_setup's save areas now. */
 		ret = kvm_x86_vendor_init(host, kvm_vendor_svm());
@@ -320,9 +337,12 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 		ret = mc_create_vms(host, cfg, &rng, &out->vm);
 	for (unsigned int k = 0; !ret && loaded && k < cfg->ticks; k++)
 		ret = kvm_host_tick(host, mm_rng_next(&rng), NULL, NULL);
-	kvm_host_get_stats(host, &out->st);
+	/* A run that failed keeps its first error; the stats are read either way. */
+	if (kvm_host_get_stats(host, &out->st) && !ret)
+		ret = SNP_EINVAL;
 	out->vm.asid_flushes = out->st.asid_flushes;
-	kvm_host_census(host, &out->census);
+	if (kvm_host_census(host, &out->census) && !ret)
+		ret = SNP_EINVAL;
 	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++)
 		out->n_sensitive += out->st.sensitive_allocated[k];
 	out->err = ret;
@@ -680,7 +700,7 @@ static unsigned int mc_chunk(const struct sim_mc_config *cfg)
 }
 
 /* Age allocators [a0, a1), run the trials starting from them, free them. */
-static int mc_run_chunk(struct mc_shared *sh, unsigned int a0, unsigned int a1, unsigned int total)
+static SNP_MUST_CHECK int mc_run_chunk(struct mc_shared *sh, unsigned int a0, unsigned int a1, unsigned int total)
 {
 	const struct sim_mc_config *cfg = sh->cfg;
 	int ret = 0;
@@ -715,7 +735,7 @@ static unsigned int mc_nr_aged(const struct sim_mc_config *cfg)
 	return cfg->trials / cfg->age_share + (cfg->trials % cfg->age_share != 0);
 }
 
-static int mc_run_all(struct mc_shared *sh, unsigned int total)
+static SNP_MUST_CHECK int mc_run_all(struct mc_shared *sh, unsigned int total)
 {
 	int ret = 0;
 
@@ -738,7 +758,7 @@ static int mc_run_all(struct mc_shared *sh, unsigned int total)
 	return ret;
 }
 
-static int mc_check(const struct sim_mc_config *cfg)
+static SNP_MUST_CHECK int mc_check(const struct sim_mc_config *cfg)
 {
 	unsigned int mix = 0;
 

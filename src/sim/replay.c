@@ -119,7 +119,7 @@ static struct sim_replay_func *func_of(struct replay *rp, uint64_t pc)
 	return &r->funcs[i];
 }
 
-static int cmp_func(const void *a, const void *b)
+static SNP_MUST_CHECK int cmp_func(const void *a, const void *b)
 {
 	const struct sim_replay_func *x = a, *y = b;
 
@@ -205,10 +205,10 @@ static void commit_run(struct replay *rp, unsigned int cpu)
 	rp->rec = p->rec;
 	snprintf(label, sizeof(label), "VMCB 0x%" PRIx64, p->vmcb_pa);
 	ret = snp_vmrun(rp->m, cpu, &a, &res);
-	rp->run_refused[cpu] = ret != SNP_VMRUN_ENTERED;
-	if (ret == SNP_VMRUN_ENTERED)
+	rp->run_refused[cpu] = ret || res.outcome != SNP_VMRUN_ENTERED;
+	if (!ret && res.outcome == SNP_VMRUN_ENTERED)
 		rp->r->vmruns_entered++;
-	else if (ret == SNP_VMRUN_VMEXIT_INVALID || ret == SNP_EFAULT)
+	else if (!ret || ret == SNP_EFAULT)
 		vmrun_failed(rp, cpu, p, &res);
 	else
 		vmrun_refused(rp, cpu, p, ret);
@@ -272,8 +272,9 @@ static void apply_vmexit(struct replay *rp, const struct snp_trace_event *ev)
 
 static void flush_all(struct replay *rp, unsigned int cpu)
 {
-	snp_tlb_flush_all(rp->m, cpu);
-	rp->r->flushes_applied++;
+	/* The reader checked cpu against the trace's CPUs; count only what the model did. */
+	if (!snp_tlb_flush_all(rp->m, cpu))
+		rp->r->flushes_applied++;
 }
 
 /* INVLPG of a recorded address: only a direct-map address can drop a direct-map entry. */
@@ -287,8 +288,8 @@ static void flush_va(struct replay *rp, unsigned int cpu, uint64_t va)
 	}
 	if (va < rp->info->direct_map_base || off >= rp->mem)
 		return;
-	snp_tlb_flush_one(rp->m, cpu, SNP_PAGE_OFFSET + off);
-	rp->r->flushes_applied++;
+	if (!snp_tlb_flush_one(rp->m, cpu, SNP_PAGE_OFFSET + off))
+		rp->r->flushes_applied++;
 }
 
 /*
@@ -468,7 +469,7 @@ static void apply(struct replay *rp, const struct snp_trace_event *ev)
 	}
 }
 
-static int replay_setup(struct replay *rp, const char *path, const struct snp_profile *profile)
+static SNP_MUST_CHECK int replay_setup(struct replay *rp, const char *path, const struct snp_profile *profile)
 {
 	struct sim_replay_result *r = rp->r;
 	struct snp_machine_config mc = { 0 };

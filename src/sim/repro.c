@@ -90,7 +90,7 @@ static bool stolen(const struct mm_host *mm, const signed char *mt, snp_pfn_t pf
 }
 
 /* The VM of the scenario: plain SVM, no guest memory, no in-kernel LAPIC. */
-static int repro_vm(struct kvm_host *host)
+static SNP_MUST_CHECK int repro_vm(struct kvm_host *host)
 {
 	struct kvm_vm_config vc;
 
@@ -109,7 +109,7 @@ static int repro_vm(struct kvm_host *host)
  * path of docs/ERRATUM.md, "How a VMCB ends up 2MB-aligned").
  * Returns the VM, or a negative error (SNP_ENOENT: no such page came).
  */
-static int prepare_host(struct kvm_host *host, struct sim_repro_result *r)
+static SNP_MUST_CHECK int prepare_host(struct kvm_host *host, struct sim_repro_result *r)
 {
 	struct mm_host *mm = kvm_host_mm(host);
 	signed char mt[REPRO_PAGEBLOCKS];   /* each pageblock's type before the slab work */
@@ -135,7 +135,7 @@ static int prepare_host(struct kvm_host *host, struct sim_repro_result *r)
 	return SNP_ENOENT;
 }
 
-static int repro_host(const struct snp_profile *profile, enum snp_alloc_strategy s,
+static SNP_MUST_CHECK int repro_host(const struct snp_profile *profile, enum snp_alloc_strategy s,
 		      struct kvm_host **out)
 {
 	struct kvm_host_config hc;
@@ -240,26 +240,33 @@ static enum sim_repro_base base_state(struct kvm_host *host, const struct sim_re
 	       SIM_REPRO_BASE_OTHER : SIM_REPRO_BASE_FREE;
 }
 
-/* Steps 3-4: another process on CPU 0 takes a kernel buffer and writes it. */
-static void other_process(struct kvm_host *host, struct sim_repro_result *r)
+/* Steps 3-4: another process on CPU 0 takes a kernel buffer and writes it.  0 or SNP_E*. */
+static SNP_MUST_CHECK int other_process(struct kvm_host *host, struct sim_repro_result *r)
 {
 	struct mm_host *mm = kvm_host_mm(host);
 	struct snp_machine *m = kvm_host_machine(host);
 	struct page *p;
 	char a[48];
+	int ret;
 
 	p = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0);   /* UNMOVABLE, as KVM's pages */
 	r->write_pfn = p ? mm_page_to_pfn(mm, p) : MM_PFN_INVALID;
 	r->same_region = p && region_of(r->write_pfn) == r->region_pfn;
+	if (!p)
+		return SNP_ENOMEM;
 	r->base = base_state(host, r);
-	snp_direct_map_lookup(m, snp_pfn_to_virt(r->write_pfn), &r->write_map);
+	ret = snp_direct_map_lookup(m, snp_pfn_to_virt(r->write_pfn), &r->write_map);
+	if (ret)
+		return ret;
 	step(r, "Another process on CPU 0 allocated a kernel buffer (UNMOVABLE, the head of CPU 0's "
 	     "list): %s, %s the VMCB's 2MB region [0x%llx-0x%llx]%s.",
 	     pfn_text(a, sizeof(a), r->write_pfn), r->same_region ? "inside" : "outside",
 	     ull(r->region_pfn), ull(r->region_pfn + SNP_PTRS_PER_PMD - 1),
 	     r->vmcb_call.nr_freed && r->vmcb_call.freed[0] == r->write_pfn ?
 	     ", the page upstream freed a moment ago" : "");
-	r->write_ret = p ? snp_host_write(m, 0, snp_pfn_to_virt(r->write_pfn)) : SNP_ENOMEM;
+	r->write_ret = snp_host_write(m, 0, snp_pfn_to_virt(r->write_pfn));
+	if (r->write_ret && r->write_ret != SNP_EFAULT)
+		return r->write_ret;   /* the model refused the write: no step to tell */
 	r->faults = snp_fault_count(m);
 	r->spurious_faults = snp_fault_count_spurious(m);
 	r->have_fault = snp_fault_get(m, 0, &r->fault) == 0;
@@ -268,12 +275,11 @@ static void other_process(struct kvm_host *host, struct sim_repro_result *r)
 	     snp_map_size_name(r->write_map), ull(r->region_pfn), sim_repro_base_name(r->base),
 	     r->write_ret == 0 ? "no fault" :
 	     r->have_fault && r->fault.spurious ? "spurious RMP violation #PF" : "RMP violation #PF");
-	if (p)
-		mm_free_pages(mm, 0, p, 0);
+	return mm_free_pages(mm, 0, p, 0);
 }
 
 /* Step 1: KVM creates the vCPU; what the strategy did with the page on offer. */
-static int create_vcpu(struct kvm_host *host, int vm, struct sim_repro_result *r)
+static SNP_MUST_CHECK int create_vcpu(struct kvm_host *host, int vm, struct sim_repro_result *r)
 {
 	static void (*const tell[SNP_ALLOC_NR_STRATEGIES])(struct sim_repro_result *) = {
 		[SNP_ALLOC_NAIVE] = step_vmcb_naive,
@@ -283,10 +289,12 @@ static int create_vcpu(struct kvm_host *host, int vm, struct sim_repro_result *r
 	struct kvm_vcpu_pages pg;
 	int ret = kvm_create_vcpu(host, vm, 0, 0);
 
+	if (!ret)
+		ret = kvm_vcpu_get_pages(host, vm, 0, &pg);
+	if (!ret)
+		ret = snp_alloc_last_call(kvm_host_mm(host), &r->vmcb_call);
 	if (ret)
 		return ret;
-	kvm_vcpu_get_pages(host, vm, 0, &pg);
-	snp_alloc_last_call(kvm_host_mm(host), &r->vmcb_call);
 	if (r->vmcb_call.returned != pg.vmcb01)
 		return SNP_EINVAL;   /* the VMCB's must be the last SNP-safe allocation */
 	r->vmcb_pfn = pg.vmcb01;
@@ -322,16 +330,16 @@ int sim_repro_run(const struct snp_profile *profile, enum snp_alloc_strategy str
 		goto out;
 	ret = kvm_vcpu_run(host, vm, 0, 1, &res);
 	step(r, "VMRUN on CPU 1 %s; the VMCB's RMP entry is %s.",
-	     ret == SNP_VMRUN_ENTERED ? "entered the guest" : "failed",
+	     !ret && res.outcome == SNP_VMRUN_ENTERED ? "entered the guest" : "failed",
 	     snp_rmp_inuse(snp_machine_rmp(kvm_host_machine(host)), r->vmcb_pfn) ?
 	     "marked in-use" : "not in-use");
-	if (ret != SNP_VMRUN_ENTERED) {
-		ret = ret < 0 ? ret : SNP_EPERM;
+	if (ret || res.outcome != SNP_VMRUN_ENTERED) {
+		ret = ret ? ret : SNP_EPERM;
 		goto out;
 	}
-	other_process(host, r);
-	kvm_vcpu_exit(host, vm, 0);
-	ret = 0;
+	ret = other_process(host, r);
+	if (!ret)
+		ret = kvm_vcpu_exit(host, vm, 0);
 out:
 	kvm_host_destroy(host);
 	return ret;

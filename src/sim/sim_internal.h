@@ -20,7 +20,7 @@ enum sim_vm_stage { SIM_VM_AT_CREATE, SIM_VM_AT_VCPU, SIM_VM_AT_LAUNCH, SIM_VM_B
  * closes its VM fd: nothing of it stays allocated (its ASID waits for
  * reclaim, sev_asid_free()).
  */
-int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const unsigned int *vcpu_cpus,
+SNP_MUST_CHECK int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const unsigned int *vcpu_cpus,
 		 unsigned int nr_vcpus, bool nested, enum sim_vm_stage *stage);
 
 /*
@@ -45,5 +45,13 @@ static inline size_t sim_addr_upper_bound(const void *base, size_t n, size_t str
 	}
 	return lo;
 }
+
+/*
+ * Guest memory of one Monte Carlo VM: SIM_MC_GUEST_PAGES_MIN pages plus up
+ * to SIM_MC_GUEST_PAGES_SPREAD - 1 more (mc_create_vms()); the memory
+ * limit (limits.c) counts the minimum.
+ */
+#define SIM_MC_GUEST_PAGES_MIN    64
+#define SIM_MC_GUEST_PAGES_SPREAD 448
 
 #endif

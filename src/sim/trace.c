@@ -79,7 +79,7 @@ static void header_encode(unsigned char *h, const struct snp_trace_info *in)
 }
 
 /* Decode and check a header; 0 or SNP_EINVAL with the reason in err. */
-static int header_decode(const unsigned char *h, size_t got, struct snp_trace_info *out,
+static SNP_MUST_CHECK int header_decode(const unsigned char *h, size_t got, struct snp_trace_info *out,
 			 char *err, size_t errlen)
 {
 	if (got < 8 || memcmp(h, SNP_TRACE_MAGIC, 8)) {
@@ -190,8 +190,8 @@ void snp_trace_end_counts(const struct snp_trace *t, uint64_t *seen, uint64_t *d
 	*dropped = t->end_dropped;
 }
 
-static int rec_error(struct snp_trace *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int rec_error(struct snp_trace *t, const char *fmt, ...)
+static SNP_MUST_CHECK int rec_error(struct snp_trace *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static SNP_MUST_CHECK int rec_error(struct snp_trace *t, const char *fmt, ...)
 {
 	char what[160];
 	va_list ap;
@@ -209,7 +209,7 @@ static bool type_has_cpu(unsigned int type)
 }
 
 /* Check one decoded record against the format; 0 or a rec_error(). */
-static int rec_check(struct snp_trace *t, const struct snp_trace_event *ev)
+static SNP_MUST_CHECK int rec_check(struct snp_trace *t, const struct snp_trace_event *ev)
 {
 	const uint64_t pa_limit = 1ULL << SNP_MAX_PHYS_BITS;
 
@@ -251,7 +251,7 @@ static int rec_check(struct snp_trace *t, const struct snp_trace_event *ev)
 	return 0;
 }
 
-static int read_payload(struct snp_trace *t, struct snp_trace_event *ev)
+static SNP_MUST_CHECK int read_payload(struct snp_trace *t, struct snp_trace_event *ev)
 {
 	uint32_t padded = snp_trace_payload_padded(ev->len);
 	char pad[8];
@@ -266,7 +266,7 @@ static int read_payload(struct snp_trace *t, struct snp_trace_event *ev)
 	return 0;
 }
 
-static int add_symbol(struct snp_trace *t, uint64_t addr, const char *name)
+static SNP_MUST_CHECK int add_symbol(struct snp_trace *t, uint64_t addr, const char *name)
 {
 	if (t->nr_syms && t->syms[t->nr_syms - 1].addr >= addr)
 		return rec_error(t, "symbol 0x%" PRIx64 " out of order", addr);
@@ -286,7 +286,7 @@ static int add_symbol(struct snp_trace *t, uint64_t addr, const char *name)
 	return 0;
 }
 
-static int read_end(struct snp_trace *t, const struct snp_trace_event *ev)
+static SNP_MUST_CHECK int read_end(struct snp_trace *t, const struct snp_trace_event *ev)
 {
 	int c;
 

@@ -38,7 +38,7 @@ static void ksyms_free(struct ksyms *k)
 	free(k->v);
 }
 
-static int cmp_ksym(const void *a, const void *b)
+static SNP_MUST_CHECK int cmp_ksym(const void *a, const void *b)
 {
 	const struct ksym *x = a, *y = b;
 
@@ -49,7 +49,7 @@ static int cmp_ksym(const void *a, const void *b)
  * Text symbols ("t"/"T") of a kallsyms file, sorted by address, one per
  * address.  A module's symbols keep their "[module]" tag in the name.
  */
-static int ksyms_load(const char *path, struct ksyms *k, char *err, size_t errlen)
+static SNP_MUST_CHECK int ksyms_load(const char *path, struct ksyms *k, char *err, size_t errlen)
 {
 	char line[512], name[256], mod[128];
 	FILE *f = fopen(path, "r");
@@ -101,7 +101,7 @@ static struct ksym *ksyms_find(struct ksyms *k, uint64_t pc)
 }
 
 /* Mark the symbol of every store's pc; 0 or a negative code (the raw trace is bad). */
-static int mark_used(const char *in_path, struct ksyms *k, char *err, size_t errlen)
+static SNP_MUST_CHECK int mark_used(const char *in_path, struct ksyms *k, char *err, size_t errlen)
 {
 	struct snp_trace_event ev;
 	struct snp_trace *t;
@@ -121,7 +121,7 @@ static int mark_used(const char *in_path, struct ksyms *k, char *err, size_t err
 	return ret;
 }
 
-static int put_str(struct snp_trace_writer *w, enum snp_trace_key key, const char *s)
+static SNP_MUST_CHECK int put_str(struct snp_trace_writer *w, enum snp_trace_key key, const char *s)
 {
 	struct snp_trace_event ev = { .type = SNP_TR_STR, .arg = (uint8_t)key, .str = s };
 
@@ -130,7 +130,7 @@ static int put_str(struct snp_trace_writer *w, enum snp_trace_key key, const cha
 	return snp_trace_write(w, &ev);
 }
 
-static int put_syms(struct snp_trace_writer *w, const struct ksyms *k)
+static SNP_MUST_CHECK int put_syms(struct snp_trace_writer *w, const struct ksyms *k)
 {
 	int ret = 0;
 
@@ -145,7 +145,7 @@ static int put_syms(struct snp_trace_writer *w, const struct ksyms *k)
 }
 
 /* Copy the raw trace's records (not its END) after the header records. */
-static int copy_records(struct snp_trace *t, struct snp_trace_writer *w, const char *in_path,
+static SNP_MUST_CHECK int copy_records(struct snp_trace *t, struct snp_trace_writer *w, const char *in_path,
 			char *err, size_t errlen)
 {
 	struct snp_trace_event ev;
