@@ -218,6 +218,52 @@ static void inuse_blocks_rmpupdate(void)
 	snp_machine_destroy(m);
 }
 
+/*
+ * The PML buffer (VMCB PML_ADDR with PML enabled; AMD PML series v5) is
+ * marked in-use only as the undocumented knob pml_inuse says: on (default),
+ * a 2MB-aligned buffer makes a hugepage write into its region fault, the
+ * erratum; off, nothing is marked and the write passes.  Not enabled: never
+ * marked.  #VMEXIT clears it like the others.
+ */
+static void pml_buffer_marked_per_knob(void)
+{
+	const snp_pfn_t pml = T_NEXT_REGION;   /* 2MB-aligned, its own region */
+
+	for (int on = 1; on >= 0; on--) {
+		struct snp_machine *m = t_machine("early-snp");
+		struct snp_vmrun_args a = t_args(SNP_GUEST_SVM);
+		struct snp_vmrun_result res;
+		char owner[96];
+
+		KEXPECT_EQ(snp_machine_profile(m)->pml_inuse, true);   /* the default */
+		t_knob(m, on ? "pml_inuse=on" : "pml_inuse=off");
+		a.pml_enable = true;
+		a.pml = pml;
+		KASSERT_EQ(snp_vmrun(m, 0, &a, &res), SNP_VMRUN_ENTERED);
+		KEXPECT_EQ(!!(res.marked & SNP_ROLE_PML), on);
+		KEXPECT_EQ(snp_rmp_inuse(snp_machine_rmp(m), pml), (bool)on);
+		KEXPECT_EQ(t_write(m, 1, pml + 7), on ? SNP_EFAULT : 0);
+		if (on) {
+			KEXPECT_EQ(t_last_rule(m), SNP_RULE_ERRATUM_2M_BASE_INUSE);
+			KEXPECT_EQ(snp_inuse_owner(m, pml, owner, sizeof(owner)), 1);
+			ktap_log("pml_inuse=on: %s", owner);
+			KEXPECT(strstr(owner, "PML buffer") != NULL);
+		}
+		KASSERT_EQ(snp_vmexit(m, 0), 0);
+		KEXPECT(!snp_rmp_inuse(snp_machine_rmp(m), pml));
+		/* Not enabled (vmcb02, or dirty logging off): the address is ignored. */
+		a.pml_enable = false;
+		KASSERT_EQ(snp_vmrun(m, 0, &a, &res), SNP_VMRUN_ENTERED);
+		KEXPECT_EQ(res.marked & SNP_ROLE_PML, 0);
+		KEXPECT(!snp_rmp_inuse(snp_machine_rmp(m), pml));
+		KASSERT_EQ(snp_vmexit(m, 0), 0);
+		a.pml_enable = true;
+		a.pml = 4 * SNP_GiB >> SNP_PAGE_SHIFT;   /* outside memory */
+		KEXPECT_EQ(snp_vmrun(m, 0, &a, NULL), SNP_ERANGE);
+		snp_machine_destroy(m);
+	}
+}
+
 static void misuse(void)
 {
 	struct snp_machine *m = t_machine("early-snp");
@@ -287,6 +333,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(row_vmsa_snp),
 	KTAP_CASE(row_order),
 	KTAP_CASE(inuse_blocks_rmpupdate),
+	KTAP_CASE(pml_buffer_marked_per_knob),
 	KTAP_CASE(misuse),
 };
 

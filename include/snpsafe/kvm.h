@@ -115,16 +115,22 @@ enum kvm_avic_mode {
  *          page (a plain function pointer: no static call) from the safe
  *          allocator; the host save area and the nested vmcb02 are plain
  *          zeroed pages.
- * The PML page of the 2025-26 series (not merged) is not modeled.
+ *   pml    6.18 with the AMD PML series (v5, 2026-01-05, under review, not
+ *          merged; v4 2025-10-13 read whole): svm_vcpu_create allocates a
+ *          per-vCPU PML buffer with snp_safe_alloc_page() right after
+ *          vmcb01 and puts it in vmcb01's PML_ADDR (vmcb02 runs with PML
+ *          off); svm_vcpu_free frees it.  Whether VMRUN marks it in-use is
+ *          the profile knob pml_inuse.
  */
 enum kvm_version {
 	KVM_VERSION_6_18 = 0,
 	KVM_VERSION_6_11,
 	KVM_VERSION_6_9,
 	KVM_VERSION_RFC_V4,
+	KVM_VERSION_PML,
 	KVM_NR_VERSIONS
 };
-/* "6.18", "6.11", "6.9", "rfc-v4"; parse: 0 or SNP_EINVAL. */
+/* "6.18", "6.11", "6.9", "rfc-v4", "pml"; parse: 0 or SNP_EINVAL. */
 const char *kvm_version_name(enum kvm_version v);
 SNP_MUST_CHECK int kvm_version_parse(const char *s, enum kvm_version *out);
 
@@ -250,6 +256,7 @@ SNP_MUST_CHECK int kvm_vcpu_set_guest_mode(struct kvm_host *host, int vm, unsign
 /* The vCPU's pages (SNP_NO_PAGE when it has none). */
 struct kvm_vcpu_pages {
 	snp_pfn_t vmcb01, vmcb02, vmsa, avic, pio, run, fpu;
+	snp_pfn_t pml;         /* the PML buffer (--kvm pml only) */
 	bool avic_from_hook;   /* the vendor's alloc_apic_backing_page made it */
 };
 SNP_MUST_CHECK int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned int vcpu_id,
@@ -306,6 +313,7 @@ enum kvm_page_kind {
 	KVM_PAGE_AVIC,
 	KVM_PAGE_HSAVE,
 	KVM_PAGE_VMCB02,
+	KVM_PAGE_PML,          /* PML buffer (KVM_VERSION_PML) */
 	KVM_PAGE_NR_KINDS
 };
 const char *kvm_page_kind_name(enum kvm_page_kind k);
@@ -313,6 +321,8 @@ const char *kvm_page_kind_name(enum kvm_page_kind k);
 struct kvm_host_stats {
 	uint64_t sensitive_allocated[KVM_PAGE_NR_KINDS];
 	uint64_t sensitive_aligned[KVM_PAGE_NR_KINDS];  /* 2MB-aligned ones */
+	/* of them, pages the KVM version's call site took from snp_safe_alloc_page*() */
+	uint64_t sensitive_safe[KVM_PAGE_NR_KINDS];
 	uint64_t lapic_hook;          /* AVIC pages from the vendor hook */
 	uint64_t lapic_plain;         /* LAPIC pages from get_zeroed_page */
 	uint64_t order1_broken;       /* snp_alloc stats */

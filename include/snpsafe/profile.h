@@ -35,6 +35,13 @@ enum snp_page_role {
 	 * lets an experiment ask what happens if it does.
 	 */
 	SNP_ROLE_HSAVE = 1u << 3,
+	/*
+	 * The PML buffer of the AMD PML series (v5, 2026-01-05, not merged):
+	 * the VMCB's PML_ADDR, enabled by nested_ctl bit 11.  Whether VMRUN
+	 * marks it is the knob pml_inuse, not a vmrun_marks role: no APM table
+	 * lists it (docs/MODEL.md "Kernels").
+	 */
+	SNP_ROLE_PML = 1u << 4,
 };
 
 /* RMPUPDATE overlap precondition (snp-facts §4: UNCONFIRMED). */
@@ -106,6 +113,16 @@ struct snp_profile {
 	 * The command line also accepts the older name "erratum_on_reads".
 	 */
 	bool inuse_reads_fault;
+	/*
+	 * Does VMRUN mark the PML buffer (VMCB PML_ADDR, PML enabled) in-use?
+	 * UNDOCUMENTED.  Default true: the AMD-authored PML series (v4
+	 * 2025-10-13, v5 2026-01-05) allocates it with snp_safe_alloc_page()
+	 * and names it in that function's comment among the pages whose 2MB-
+	 * aligned RMP entry the erratum hits ("VMCB, VMSA, PML or AVIC backing
+	 * page"); its author ties the choice to HvInUseWrAllowed.  false: the
+	 * APM's VMRUN table (15-41), which lists no PML page.
+	 */
+	bool pml_inuse;
 	bool rmp_check_every_access;    /* default false: RMP checked at TLB fill only */
 	/*
 	 * Default false: another CPU's RMPUPDATE in flight on an entry does not

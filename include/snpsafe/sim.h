@@ -245,7 +245,7 @@ struct sim_mc_result {
 	uint64_t trials_with_fault;       /* trials with at least one spurious fault */
 	uint64_t spurious_faults;
 	uint64_t real_faults;
-	uint64_t sensitive_pages;         /* VMCB, VMSA, AVIC, save area, vmcb02 */
+	uint64_t sensitive_pages;         /* VMCB, VMSA, AVIC, save area, vmcb02, PML buffer */
 	uint64_t aligned_sensitive_pages;
 	uint64_t sensitive_by_kind[KVM_PAGE_NR_KINDS], aligned_by_kind[KVM_PAGE_NR_KINDS];
 	/* kvm_host_census() at the end of each trial, summed (index: enum kvm_page_kind) */

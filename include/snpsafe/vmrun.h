@@ -45,6 +45,14 @@ struct snp_vmrun_args {
 	snp_pfn_t vmcb;             /* required */
 	snp_pfn_t vmsa;             /* SNP_NO_PAGE unless SEV-ES / SNP (required there) */
 	snp_pfn_t avic;             /* AVIC backing page, or SNP_NO_PAGE */
+	/*
+	 * The PML buffer (VMCB PML_ADDR), used only when pml_enable (VMCB
+	 * nested_ctl bit 11; AMD PML series v5, not merged).  VMRUN checks
+	 * nothing on it (no public table lists a check); pml_inuse decides
+	 * whether it is marked.  A flag, so that zeroed args mean "no PML".
+	 */
+	bool pml_enable;
+	snp_pfn_t pml;
 	enum snp_guest_type type;
 	uint32_t asid;              /* 1..SNP_MAX_ASID (0 fails VMRUN's consistency check) */
 	/*

@@ -124,7 +124,7 @@ static const struct cli_option simulate_options[] = {
 	  "a comma list of svm, sev, sev-es, snp, nested, each with an optional :WEIGHT 0..1000" },
 	{ "kvm", true, set_kvm, "V",
 	  "KVM's SNP-safe call sites (docs/MODEL.md \"Kernels\"; default 6.18, the newest merged)",
-	  "6.18, 6.11, 6.9, rfc-v4" },
+	  "6.18, 6.11, 6.9, rfc-v4, pml" },
 	{ "guest", true, set_guest, "S|all|off",
 	  "guest-side VMSA strategies (default: all with --mix snp alone, else off)",
 	  "linux, edk2, svsm, retry, sieve, naive, all, off" },
@@ -214,13 +214,11 @@ static void progress(void *ctx, const struct sim_mc_progress *p)
 		cli_progress_show(bar, sim_mc_progress_format(p, bar->width, line, sizeof(line)));
 }
 
-static const char *const kind_names[KVM_PAGE_NR_KINDS] = { "vmcb01", "vmsa", "avic", "hsave", "vmcb02" };
-
 static void print_kinds(const struct sim_mc_result *r)
 {
 	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++)
 		printf("%-9s %-7s %10llu %8llu %10llu %8llu %10llu %8llu\n",
-		       snp_alloc_strategy_name(r->strategy), kind_names[k],
+		       snp_alloc_strategy_name(r->strategy), kvm_page_kind_name((enum kvm_page_kind)k),
 		       (unsigned long long)r->sensitive_by_kind[k],
 		       (unsigned long long)r->aligned_by_kind[k],
 		       (unsigned long long)r->markable_by_kind[k],
@@ -341,7 +339,7 @@ static void print_json_kinds(struct json *j, const struct sim_mc_result *r)
 {
 	json_obj_begin(j, "by_kind");
 	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++) {
-		json_obj_begin(j, kind_names[k]);
+		json_obj_begin(j, kvm_page_kind_name((enum kvm_page_kind)k));
 		json_u64(j, "allocated", r->sensitive_by_kind[k]);
 		json_u64(j, "aligned", r->aligned_by_kind[k]);
 		json_u64(j, "markable", r->markable_by_kind[k]);

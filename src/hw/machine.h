@@ -32,7 +32,10 @@ struct snp_tlb {
 };
 
 /* Page roles of a run, as indices (SNP_ROLE_* is 1 << index). */
-enum { SNP_RUN_VMCB = 0, SNP_RUN_VMSA = 1, SNP_RUN_AVIC = 2, SNP_RUN_HSAVE = 3, SNP_RUN_NR_ROLES = 4 };
+enum {
+	SNP_RUN_VMCB = 0, SNP_RUN_VMSA = 1, SNP_RUN_AVIC = 2, SNP_RUN_HSAVE = 3, SNP_RUN_PML = 4,
+	SNP_RUN_NR_ROLES = 5
+};
 #define SNP_RUN_LABEL_LEN 64
 
 /*

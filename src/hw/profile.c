@@ -18,6 +18,7 @@
 	.inuse_cleared_at_vmexit = true, \
 	.vmrun_marks = SNP_ROLE_ALL, \
 	.inuse_reads_fault = false, \
+	.pml_inuse = true, \
 	.rmp_check_every_access = false, \
 	.rmpupdate_transient_inuse = false, \
 	.uncovered_inuse = SNP_UNCOVERED_IGNORE
@@ -55,7 +56,7 @@ const struct snp_profile snp_profile_fixed = {
 const char *const snp_profile_knob_names[] = {
 	"inuse_erratum", "hv_inuse_wr_allowed", "hv_inuse_wr_fixes_erratum",
 	"rmpupdate_overlap", "rmpread_2m_status", "inuse_cleared_at_vmexit",
-	"vmrun_marks", "inuse_reads_fault", "rmp_check_every_access",
+	"vmrun_marks", "inuse_reads_fault", "pml_inuse", "rmp_check_every_access",
 	"rmpupdate_transient_inuse", "uncovered_inuse", NULL,
 };
 
@@ -172,6 +173,8 @@ int snp_profile_set_knob(struct snp_profile *p, const char *assignment)
 		p->inuse_cleared_at_vmexit = b;
 	else if (!strcmp(name, "inuse_reads_fault") || !strcmp(name, "erratum_on_reads"))
 		p->inuse_reads_fault = b;   /* the second name: before reads of the page itself counted */
+	else if (!strcmp(name, "pml_inuse"))
+		p->pml_inuse = b;
 	else if (!strcmp(name, "rmp_check_every_access"))
 		p->rmp_check_every_access = b;
 	else if (!strcmp(name, "rmpupdate_transient_inuse"))
@@ -242,6 +245,8 @@ int snp_profile_get_knob(const struct snp_profile *p, const char *name, char *bu
 		v = p->inuse_cleared_at_vmexit ? "on" : "off";
 	else if (!strcmp(name, "inuse_reads_fault") || !strcmp(name, "erratum_on_reads"))
 		v = p->inuse_reads_fault ? "on" : "off";
+	else if (!strcmp(name, "pml_inuse"))
+		v = p->pml_inuse ? "on" : "off";
 	else if (!strcmp(name, "rmp_check_every_access"))
 		v = p->rmp_check_every_access ? "on" : "off";
 	else if (!strcmp(name, "rmpupdate_transient_inuse"))

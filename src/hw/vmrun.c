@@ -21,12 +21,14 @@ static const unsigned int run_role_bit[SNP_RUN_NR_ROLES] = {
 	[SNP_RUN_VMSA] = SNP_ROLE_VMSA,
 	[SNP_RUN_AVIC] = SNP_ROLE_AVIC,
 	[SNP_RUN_HSAVE] = SNP_ROLE_HSAVE,
+	[SNP_RUN_PML] = SNP_ROLE_PML,
 };
 static const char *const run_role_name[SNP_RUN_NR_ROLES] = {
 	[SNP_RUN_VMCB] = "VMCB",
 	[SNP_RUN_VMSA] = "VMSA",
 	[SNP_RUN_AVIC] = "AVIC backing page",
 	[SNP_RUN_HSAVE] = "host save area",
+	[SNP_RUN_PML] = "PML buffer",
 };
 
 const char *snp_guest_type_name(enum snp_guest_type t)
@@ -187,7 +189,8 @@ static SNP_MUST_CHECK int vmrun_check_args(const struct snp_machine *m, unsigned
 		return SNP_EINVAL;
 	if (!snp_machine_pfn_ok(m, a->vmcb) ||
 	    (a->vmsa != SNP_NO_PAGE && !snp_machine_pfn_ok(m, a->vmsa)) ||
-	    (a->avic != SNP_NO_PAGE && !snp_machine_pfn_ok(m, a->avic)))
+	    (a->avic != SNP_NO_PAGE && !snp_machine_pfn_ok(m, a->avic)) ||
+	    (a->pml_enable && !snp_machine_pfn_ok(m, a->pml)))
 		return SNP_ERANGE;
 	if (m->cpu[cpu].run.active)
 		return SNP_EBUSY;
@@ -267,10 +270,16 @@ static enum snp_vmrun_check vmrun_check_invalid(const struct snp_machine *m,
 	return SNP_VMRUN_CHECK_NONE;
 }
 
-/* A successful VMRUN: record the run and mark its pages per vmrun_marks. */
+/* The roles this part's VMRUN marks: vmrun_marks, and the PML buffer per pml_inuse. */
+static unsigned int vmrun_roles(const struct snp_profile *p)
+{
+	return p->vmrun_marks | (p->pml_inuse ? SNP_ROLE_PML : 0);
+}
+
+/* A successful VMRUN: record the run and mark its pages per vmrun_marks and pml_inuse. */
 static unsigned int vmrun_enter(struct snp_machine *m, unsigned int cpu, const struct snp_vmrun_args *a)
 {
-	unsigned int roles = snp_rmp_profile(m->rmp)->vmrun_marks;
+	unsigned int roles = vmrun_roles(snp_rmp_profile(m->rmp));
 	struct snp_run *run = &m->cpu[cpu].run;
 
 	run_release(m, cpu);  /* a stale run's marks go when another run starts */
@@ -279,6 +288,7 @@ static unsigned int vmrun_enter(struct snp_machine *m, unsigned int cpu, const s
 	run->pfn[SNP_RUN_VMSA] = a->vmsa;
 	run->pfn[SNP_RUN_AVIC] = a->avic;
 	run->pfn[SNP_RUN_HSAVE] = m->cpu[cpu].hsave;   /* checked Hypervisor-Owned at WRMSR */
+	run->pfn[SNP_RUN_PML] = a->pml_enable ? a->pml : SNP_NO_PAGE;
 	if (a->label)
 		snprintf(run->label, sizeof(run->label), "%s", a->label);
 	for (int r = 0; r < SNP_RUN_NR_ROLES; r++) {

@@ -3,7 +3,7 @@
  * census.c - which of KVM's sensitive pages the erratum can really reach.
  *
  * Three counts per page kind (vmcb01, vmcb02, VMSA, AVIC page, host save
- * area), taken over the live pages of a host:
+ * area, PML buffer), taken over the live pages of a host:
  *  - allocated: the page exists (SNP-safe allocator or not);
  *  - markable: this profile and this host configuration can mark it in-use
  *    (snp-facts §1, §5): a VMCB always (VMRUN); a VMSA (SEV-ES and SNP);
@@ -12,7 +12,8 @@
  *    d81cadbe1642); the host save area only as a VMSAVE target
  *    (kvm_host_config.vmsave_marks: the CPU marks the VMSAVE target in-use
  *    while VMSAVE runs, AMD's "Make VMSAVE target area memory allocation SNP
- *    safe") or under the vmrun_marks=hsave hypothesis;
+ *    safe") or under the vmrun_marks=hsave hypothesis; the PML buffer
+ *    (--kvm pml) as the knob pml_inuse says (undocumented, default on);
  *  - exposed: markable while its 2MB region is still mapped by a hugepage in
  *    the direct map.  A launched SNP VMSA was made private by rmpupdate(),
  *    whose adjust_direct_map() (arch/x86/virt/svm/sev.c, v6.9+) split its
@@ -28,7 +29,8 @@
 static bool census_markable(const struct kvm_host *host, enum kvm_page_kind kind,
 			    const struct kvm *kvm)
 {
-	unsigned int marks = snp_machine_profile(host->machine)->vmrun_marks;
+	const struct snp_profile *prof = snp_machine_profile(host->machine);
+	unsigned int marks = prof->vmrun_marks;
 
 	if (!host->cfg.snp_enabled)
 		return false;   /* in-use marking needs SNP globally enabled */
@@ -42,6 +44,8 @@ static bool census_markable(const struct kvm_host *host, enum kvm_page_kind kind
 		return host->avic && (marks & SNP_ROLE_AVIC);
 	case KVM_PAGE_HSAVE:
 		return host->cfg.vmsave_marks || (marks & SNP_ROLE_HSAVE);
+	case KVM_PAGE_PML:
+		return prof->pml_inuse;
 	case KVM_PAGE_NR_KINDS:
 		break;
 	}
@@ -86,6 +90,7 @@ static void census_vcpu(const struct kvm_host *host, const struct kvm *kvm,
 	census_page(host, KVM_PAGE_VMCB01, kvm, vcpu->vmcb01, out);
 	census_page(host, KVM_PAGE_VMCB02, kvm, vcpu->nested.vmcb02, out);
 	census_page(host, KVM_PAGE_VMSA, kvm, vcpu->vmsa, out);
+	census_page(host, KVM_PAGE_PML, kvm, vcpu->pml_page, out);
 	if (vcpu->apic.from_hook)   /* a plain LAPIC page is no AVIC page */
 		census_page(host, KVM_PAGE_AVIC, kvm, vcpu->apic.regs, out);
 }

@@ -50,6 +50,7 @@ struct kvm_vcpu {
 	struct page *vmcb01;
 	struct page *vmsa;     /* SEV-ES / SNP */
 	struct page *msrpm;    /* order 1 */
+	struct page *pml_page; /* PML buffer (KVM_VERSION_PML: struct kvm_vcpu_arch.pml_page) */
 	struct svm_nested_state nested;
 	bool in_l2;
 	bool vmsa_private;     /* SNP: VMSA made guest-owned at launch */
@@ -135,7 +136,12 @@ struct kvm_vcpu *kvm_get_vcpu(const struct kvm_host *host, int vm, unsigned int 
 snp_pfn_t kvm_page_pfn(const struct kvm_host *host, const struct page *p);
 /* Count a sensitive page (and whether it is 2MB-aligned). */
 void kvm_account_sensitive(struct kvm_host *host, enum kvm_page_kind kind, const struct page *p);
-/* kvm_version.c: a save area or vmcb02 as the configured KVM version allocates it. */
+/*
+ * kvm_version.c: a sensitive page as the configured KVM version's call site
+ * allocates it (counted in stats.sensitive_safe when SNP-safe), and whether
+ * that version has a PML buffer.
+ */
+bool kvm_version_has_pml(const struct kvm_host *host);
 /*
  * The page calls below name the CPU they run on (the kernel's this_cpu, whose
  * per-CPU lists are used): a vCPU's pages are allocated on the CPU that

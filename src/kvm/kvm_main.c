@@ -398,6 +398,7 @@ int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsigned int vcpu_id
 	out->pio = kvm_page_pfn(host, vcpu->pio_data);
 	out->run = kvm_page_pfn(host, vcpu->run);
 	out->fpu = kvm_page_pfn(host, vcpu->guest_fpu);
+	out->pml = kvm_page_pfn(host, vcpu->pml_page);
 	out->avic_from_hook = vcpu->apic.from_hook;
 	return 0;
 }

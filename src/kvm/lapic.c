@@ -53,7 +53,7 @@ int kvm_free_lapic(struct kvm_vcpu *vcpu, unsigned int cpu)
 	if (!apic->regs)
 		return SNP_ENOENT;
 	if (apic->from_hook)
-		ret = snp_safe_free_page(host->mm, cpu, apic->regs);
+		ret = kvm_free_sensitive(host, cpu, KVM_PAGE_AVIC, apic->regs);
 	else
 		ret = mm_free_pages(host->mm, cpu, apic->regs, 0);
 	apic->regs = NULL;

@@ -99,7 +99,8 @@ int sev_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
 
-	vcpu->vmsa = snp_safe_alloc_page(host->mm, vcpu->created_on);
+	vcpu->vmsa = kvm_alloc_sensitive(host, vcpu->created_on, KVM_PAGE_VMSA, MM_NUMA_NO_NODE,
+					 MM_GFP_KERNEL_ACCOUNT);
 	if (!vcpu->vmsa)
 		return SNP_ENOMEM;
 	kvm_account_sensitive(host, KVM_PAGE_VMSA, vcpu->vmsa);
@@ -162,7 +163,7 @@ void sev_free_vcpu(struct kvm_vcpu *vcpu, unsigned int cpu)
 		}
 		vcpu->vmsa_private = false;
 	}
-	kvm_warn_on_err(host, snp_safe_free_page(host->mm, cpu, vcpu->vmsa));
+	kvm_warn_on_err(host, kvm_free_sensitive(host, cpu, KVM_PAGE_VMSA, vcpu->vmsa));
 	vcpu->vmsa = NULL;
 }
 

@@ -145,23 +145,57 @@ static void svm_vm_destroy(struct kvm *kvm)
 
 static struct page *svm_alloc_apic_backing_page(struct kvm_vcpu *vcpu)
 {
-	return snp_safe_alloc_page(vcpu->kvm->host->mm, vcpu->created_on);
+	return kvm_alloc_sensitive(vcpu->kvm->host, vcpu->created_on, KVM_PAGE_AVIC,
+				   MM_NUMA_NO_NODE, MM_GFP_KERNEL_ACCOUNT);
 }
 
-/* svm_vcpu_create(): vmcb01, the VMSA (sev_vcpu_create), the MSR permission map. */
+/* A sensitive per-vCPU page from the version's call site, counted. */
+static struct page *svm_alloc_vcpu_page(struct kvm_vcpu *vcpu, enum kvm_page_kind kind)
+{
+	struct kvm_host *host = vcpu->kvm->host;
+	struct page *p = kvm_alloc_sensitive(host, vcpu->created_on, kind, MM_NUMA_NO_NODE,
+					     MM_GFP_KERNEL_ACCOUNT);
+
+	if (p)
+		kvm_account_sensitive(host, kind, p);
+	return p;
+}
+
+/* Free a page from svm_alloc_vcpu_page() on @cpu (NULL ok) and clear its pointer. */
+static void svm_free_vcpu_page(struct kvm_host *host, unsigned int cpu, enum kvm_page_kind kind,
+			       struct page **p)
+{
+	if (*p)
+		kvm_warn_on_err(host, kvm_free_sensitive(host, cpu, kind, *p));
+	*p = NULL;
+}
+
+/**
+ * svm_vcpu_create() - vmcb01, [the PML buffer], the VMSA (sev_vcpu_create),
+ * the MSR permission map.
+ *
+ * The PML buffer: the PML series (v4 2025-10-13, v5 2026-01-05, not merged)
+ * allocates vcpu->arch.pml_page with snp_safe_alloc_page() right after the
+ * vmcb01 page, before sev_vcpu_create(), when the pml module parameter is on
+ * (its default where PML is supported).  Only --kvm pml has it.
+ */
 static SNP_MUST_CHECK int svm_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
-	int ret;
+	int ret = SNP_ENOMEM;
 
-	vcpu->vmcb01 = snp_safe_alloc_page(host->mm, vcpu->created_on);
+	vcpu->vmcb01 = svm_alloc_vcpu_page(vcpu, KVM_PAGE_VMCB01);
 	if (!vcpu->vmcb01)
 		return SNP_ENOMEM;
-	kvm_account_sensitive(host, KVM_PAGE_VMCB01, vcpu->vmcb01);
+	if (kvm_version_has_pml(host)) {
+		vcpu->pml_page = svm_alloc_vcpu_page(vcpu, KVM_PAGE_PML);
+		if (!vcpu->pml_page)
+			goto free_vmcb;
+	}
 	if (kvm_guest_sev_es(vcpu->kvm)) {
 		ret = sev_vcpu_create(vcpu);
 		if (ret)
-			goto free_vmcb;
+			goto free_pml;
 	}
 	vcpu->msrpm = mm_alloc_pages(host->mm, vcpu->created_on, MM_GFP_KERNEL_ACCOUNT,
 				     SVM_MSRPM_ORDER);
@@ -169,13 +203,14 @@ static SNP_MUST_CHECK int svm_vcpu_create(struct kvm_vcpu *vcpu)
 		return 0;
 	ret = SNP_ENOMEM;
 	sev_free_vcpu(vcpu, vcpu->created_on);
+free_pml:
+	svm_free_vcpu_page(host, vcpu->created_on, KVM_PAGE_PML, &vcpu->pml_page);
 free_vmcb:
-	kvm_warn_on_err(host, snp_safe_free_page(host->mm, vcpu->created_on, vcpu->vmcb01));
-	vcpu->vmcb01 = NULL;
+	svm_free_vcpu_page(host, vcpu->created_on, KVM_PAGE_VMCB01, &vcpu->vmcb01);
 	return ret;
 }
 
-/* svm_vcpu_free() on @cpu: nested state, the VMSA, the MSR permission map, vmcb01. */
+/* svm_vcpu_free() on @cpu: nested state, the VMSA, the MSR permission map, the PML buffer, vmcb01. */
 static void svm_vcpu_free(struct kvm_vcpu *vcpu, unsigned int cpu)
 {
 	struct kvm_host *host = vcpu->kvm->host;
@@ -185,12 +220,17 @@ static void svm_vcpu_free(struct kvm_vcpu *vcpu, unsigned int cpu)
 	if (vcpu->msrpm)
 		kvm_warn_on_err(host, mm_free_pages(host->mm, cpu, vcpu->msrpm, SVM_MSRPM_ORDER));
 	vcpu->msrpm = NULL;
-	if (vcpu->vmcb01)
-		kvm_warn_on_err(host, snp_safe_free_page(host->mm, cpu, vcpu->vmcb01));
-	vcpu->vmcb01 = NULL;
+	svm_free_vcpu_page(host, cpu, KVM_PAGE_PML, &vcpu->pml_page);
+	svm_free_vcpu_page(host, cpu, KVM_PAGE_VMCB01, &vcpu->vmcb01);
 }
 
-/* The VMRUN operands of the vCPU's current mode (L1 on vmcb01, L2 on vmcb02). */
+/*
+ * The VMRUN operands of the vCPU's current mode (L1 on vmcb01, L2 on
+ * vmcb02).  The PML buffer rides in vmcb01 only: the PML series clears
+ * vmcb02's PML enable and PML_ADDR (nested_vmcb02_prepare_control), and the
+ * model runs as if dirty logging were on (PML enabled) whenever the vCPU has
+ * the buffer.
+ */
 static void svm_vmrun_args(const struct kvm_vcpu *vcpu, struct snp_vmrun_args *a,
 			   char *label, size_t len)
 {
@@ -201,6 +241,8 @@ static void svm_vmrun_args(const struct kvm_vcpu *vcpu, struct snp_vmrun_args *a
 		.vmcb = kvm_page_pfn(host, l2 ? vcpu->nested.vmcb02 : vcpu->vmcb01),
 		.vmsa = kvm_guest_sev_es(vcpu->kvm) ? kvm_page_pfn(host, vcpu->vmsa) : SNP_NO_PAGE,
 		.avic = host->avic && !l2 ? kvm_page_pfn(host, vcpu->apic.regs) : SNP_NO_PAGE,
+		.pml_enable = vcpu->pml_page && !l2,
+		.pml = kvm_page_pfn(host, vcpu->pml_page),
 		.type = vcpu->kvm->cfg.type,
 		.asid = vcpu->kvm->asid,
 		.vmsa_gpa = KVM_INITIAL_VMSA_GPA,

@@ -30,6 +30,7 @@ static const char *const page_kind_names[KVM_PAGE_NR_KINDS] = {
 	[KVM_PAGE_AVIC] = "avic",
 	[KVM_PAGE_HSAVE] = "hsave",
 	[KVM_PAGE_VMCB02] = "vmcb02",
+	[KVM_PAGE_PML] = "pml",
 };
 
 const char *kvm_page_kind_name(enum kvm_page_kind k)
