@@ -72,6 +72,8 @@ static void test_repro_bad_input(void)
 	EXPECT_USAGE_ERROR("repro --strategy greedy", "--strategy");
 	EXPECT_USAGE_ERROR("repro --profile zen9", "--profile");
 	EXPECT_USAGE_ERROR("repro --knob nosuch=1", "--knob");
+	EXPECT_USAGE_ERROR("repro --kvm 6.1", "--kvm");
+	EXPECT_USAGE_ERROR("repro --kvm", "--kvm");
 	EXPECT_USAGE_ERROR("repro --svg", "--svg");
 	EXPECT_USAGE_ERROR("repro extra", "extra");
 	{
@@ -218,6 +220,42 @@ static void test_simulate_faults_naive_only_and_estimate(void)
 		expect_kind_counts(o);
 	}
 	jl_free(doc);
+}
+
+/*
+ * simulate --kvm pml: one PML buffer per vCPU, all from the safe allocator
+ * in upstream, markable as the knob pml_inuse says (both settings); 6.18
+ * has none.  The text table has the pml row.
+ */
+static void test_simulate_kvm_pml(void)
+{
+	static const char *const runs[] = { "--kvm pml", "--kvm pml --knob pml_inuse=off", "--kvm 6.18" };
+	char args[256];
+
+	for (unsigned i = 0; i < 3; i++) {
+		const struct jl *pml, *vmcb;
+		struct jl *doc;
+
+		snprintf(args, sizeof(args), "simulate --mem 256M --cpus 2 --vms 2 --vcpus 2 --ticks 8 "
+			 "--trials 1 --threads 1 --mix svm --strategy upstream --json %s", runs[i]);
+		doc = run_json(args);
+		pml = jl_get(jl_get(jl_at(jl_get(doc, "results"), 0), "by_kind"), "pml");
+		vmcb = jl_get(jl_get(jl_at(jl_get(doc, "results"), 0), "by_kind"), "vmcb01");
+		KEXPECT_EQ(num(pml, "allocated"), i < 2 ? 4 : 0);
+		KEXPECT_EQ(num(vmcb, "allocated"), 4);
+		KEXPECT_EQ(num(pml, "aligned"), 0);
+		KEXPECT_EQ(num(pml, "markable"), i == 0 ? 4 : 0);
+		jl_free(doc);
+	}
+	{
+		struct cli_run r = cli_run("simulate --mem 256M --cpus 2 --vms 2 --vcpus 2 --ticks 8 "
+					   "--trials 1 --threads 1 --mix svm --strategy upstream --kvm pml");
+
+		KEXPECT_EQ(r.status, 0);
+		KEXPECT(strstr(r.out, "(KVM pml call sites)") != NULL);
+		KEXPECT(strstr(r.out, "upstream  pml              4") != NULL);
+		cli_run_free(&r);
+	}
 }
 
 static void test_simulate_text(void)
@@ -410,6 +448,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_simulate_json_contract),
 	KTAP_CASE(test_simulate_deterministic_across_threads),
 	KTAP_CASE(test_simulate_faults_naive_only_and_estimate),
+	KTAP_CASE(test_simulate_kvm_pml),
 	KTAP_CASE(test_simulate_text),
 	KTAP_CASE(test_simulate_progress_bar_on_tty_only),
 	KTAP_CASE(test_simulate_bad_input),

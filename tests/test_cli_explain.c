@@ -47,7 +47,7 @@ static void test_explain_text_all(void)
 {
 	static const char *const ids[] = { "uncovered", "visible", "rmpupdate-race", "writes-only",
 					    "unaligned", "stale-tlb", "all-vms", "vmexit",
-					    "hv-inuse-wr" };
+					    "hv-inuse-wr", "pml" };
 	struct cli_run r = cli_run("explain");
 
 	KEXPECT_EQ(r.status, 0);
@@ -92,7 +92,7 @@ static void test_explain_json_contract_and_answers(void)
 	KASSERT(doc != NULL);
 	qs = jl_get(doc, "questions");
 	KASSERT(qs && qs->type == JL_ARR);
-	KEXPECT_EQ(jl_len(qs), 9);
+	KEXPECT_EQ(jl_len(qs), 10);
 	for (unsigned int i = 0; i < jl_len(qs); i++) {
 		const struct jl *q = jl_at(qs, i), *os = jl_get(q, "outcomes");
 
@@ -137,6 +137,13 @@ static void test_explain_json_contract_and_answers(void)
 		       "is still needed") != NULL);
 	KEXPECT(strstr(outcome_result(doc, "hv-inuse-wr", "early-snp"),
 		       "real #PF (INUSE_WRITE") != NULL);
+	/* The PML buffer: marked and faulting only under pml_inuse=on (the default). */
+	KEXPECT(strstr(outcome_result(doc, "pml", "pml_inuse=on (default; the PML series' reading)"),
+		       "PML buffer marked in-use; write to its region: spurious #PF "
+		       "(ERRATUM_2M_BASE_INUSE") != NULL);
+	KEXPECT(strstr(outcome_result(doc, "pml", "pml_inuse=off"),
+		       "PML buffer not marked; write to its region: no fault; an aligned PML buffer "
+		       "is safe") != NULL);
 	jl_free(doc);
 	cli_run_free(&r);
 }

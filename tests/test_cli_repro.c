@@ -5,7 +5,8 @@
  * story says what its strategy really did with that page (pfns read from
  * the JSON, never guessed), the text and the JSON tell the same steps, and
  * the --svg picture has three panels whose cells match the runs, offsets,
- * a key, and no text past its width.
+ * a key, and no text past its width.  --kvm: what each KVM version put
+ * through the safe allocator, and rfc-v4's exposed save area.
  */
 #include "cli_json.h"
 
@@ -174,7 +175,7 @@ static void test_repro_text_matches_json(void)
 		snprintf(args, sizeof(args), "repro --strategy %s", strategies[s]);
 		r = cli_run(args);
 		KEXPECT_EQ(r.status, 0);
-		KEXPECT(jl_len(steps) == 5);
+		KEXPECT(jl_len(steps) == 6);
 		for (unsigned int i = 0; i < jl_len(steps); i++) {
 			snprintf(line, sizeof(line), "\n%u. %s\n", i + 1, jl_at(steps, i)->str);
 			KEXPECT(strstr(r.out, line) != NULL);
@@ -182,6 +183,69 @@ static void test_repro_text_matches_json(void)
 		KEXPECT(strstr(r.out, "the page before it") == NULL);
 		cli_run_free(&r);
 		jl_free(doc);
+	}
+}
+
+/* by_kind.KIND.FIELD of a repro --json document. */
+static double kind_num(const struct jl *doc, const char *kind, const char *field)
+{
+	return num(jl_get(jl_get(doc, "by_kind"), kind), field);
+}
+
+/*
+ * repro --kvm V runs the chosen version's call sites: the JSON names the
+ * version and, per page kind, what went through the safe allocator.  Every
+ * kind is safe in the merged versions and pml; rfc-v4 leaves the save areas
+ * and vmcb02 on plain pages, and here one save area 2MB-aligned and exposed
+ * (the finding); only pml has PML buffers, all safe, none aligned.
+ */
+static void test_repro_kvm_versions(void)
+{
+	static const char *const versions[] = { "6.18", "6.11", "6.9", "rfc-v4", "pml" };
+	static const char *const kinds[] = { "vmcb01", "vmsa", "avic", "hsave", "vmcb02", "pml" };
+
+	for (unsigned v = 0; v < 5; v++) {
+		bool rfc = v == 3, pml = v == 4;
+		char args[96];
+		struct jl *doc;
+
+		snprintf(args, sizeof(args), "repro --json --strategy upstream --kvm %s", versions[v]);
+		doc = run_json(args);
+		KEXPECT(!strcmp(str(doc, "kvm"), versions[v]));
+		KEXPECT_EQ(num(doc, "spurious_faults"), 0);
+		for (unsigned k = 0; k < 6; k++) {
+			bool plain = rfc && (k == 3 || k == 4);
+
+			KEXPECT_EQ(kind_num(doc, kinds[k], "safe"),
+				   plain ? 0 : kind_num(doc, kinds[k], "allocated"));
+			if (!rfc)
+				KEXPECT_EQ(kind_num(doc, kinds[k], "exposed_aligned"), 0);
+		}
+		KEXPECT_EQ(kind_num(doc, "hsave", "allocated"), 2);
+		KEXPECT_EQ(kind_num(doc, "vmcb02", "allocated"), 1);
+		KEXPECT_EQ(kind_num(doc, "pml", "allocated"), pml ? kind_num(doc, "vmcb01", "allocated") : 0);
+		if (rfc) {
+			ktap_log("rfc-v4: hsave aligned %g exposed aligned %g; vmcb02 aligned %g",
+				 kind_num(doc, "hsave", "aligned"), kind_num(doc, "hsave", "exposed_aligned"),
+				 kind_num(doc, "vmcb02", "aligned"));
+			KEXPECT_EQ(kind_num(doc, "hsave", "exposed_aligned"), 1);
+		}
+		jl_free(doc);
+	}
+	{
+		struct cli_run r = cli_run("repro --kvm rfc-v4 --strategy upstream");
+
+		KEXPECT_EQ(r.status, 0);
+		KEXPECT(strstr(r.out, "Pages by kind, KVM rfc-v4 call sites") != NULL);
+		KEXPECT(strstr(r.out, "Finding: KVM rfc-v4 put 2 of 2 hsave page(s) on plain pages") != NULL);
+		KEXPECT(strstr(r.out, "with a plain alloc_page() (KVM rfc-v4)") != NULL);
+		cli_run_free(&r);
+		r = cli_run("repro --kvm pml");
+		KEXPECT_EQ(r.status, 0);
+		KEXPECT(strstr(r.out, "the vCPU takes a PML buffer from snp_safe_alloc_page() right after its VMCB") != NULL);
+		KEXPECT(strstr(r.out, "Result: 1 spurious RMP #PF") != NULL);   /* naive still faults */
+		KEXPECT(strstr(r.out, "Finding:") == NULL);
+		cli_run_free(&r);
 	}
 }
 
@@ -326,6 +390,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_repro_upstream_story),
 	KTAP_CASE(test_repro_sieve_story),
 	KTAP_CASE(test_repro_text_matches_json),
+	KTAP_CASE(test_repro_kvm_versions),
 	KTAP_CASE(test_repro_svg_panels_match_runs),
 	KTAP_CASE(test_repro_svg_text_fits),
 };

@@ -407,6 +407,13 @@ static void test_last_call_and_peek(void)
 		KEXPECT_EQ(mm_pcp_peek(mm, 9, 0, 0, MM_MT_UNMOVABLE, 0, &pfn), SNP_EINVAL);
 		KEXPECT_EQ(mm_pcp_peek(mm, 0, 0, 5, MM_MT_UNMOVABLE, 0, &pfn), SNP_EINVAL);
 		KEXPECT_EQ(snp_alloc_last_call(NULL, &c), SNP_EINVAL);
+		/* A second call: the first is now the one before the last. */
+		KASSERT(snp_safe_alloc_page(mm, 0));
+		KEXPECT_EQ(snp_alloc_recent_call(mm, 1, &again), 0);
+		KEXPECT(!memcmp(&c, &again, sizeof(c)));
+		KEXPECT_EQ(snp_alloc_recent_call(mm, 0, &again), 0);
+		KEXPECT(again.returned != c.returned);
+		KEXPECT_EQ(snp_alloc_recent_call(mm, 2, &again), SNP_EINVAL);
 		mm_host_destroy(mm);
 	}
 }

@@ -302,7 +302,7 @@ SNP_MUST_CHECK int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_res
 
 #include <snpsafe/mmu.h>
 
-#define SIM_REPRO_STEPS 5
+#define SIM_REPRO_STEPS 6
 #define SIM_REPRO_TEXT 640
 
 /* What became of the 2MB region's base page by the time of the write. */
@@ -336,6 +336,18 @@ struct sim_repro_result {
 	unsigned long spurious_faults;
 	bool have_fault;
 	struct snp_fault_record fault; /* the first fault, when there was one */
+	unsigned fault_after_step;     /* steps up to the write (the fault shows after them) */
+	/*
+	 * The KVM version whose call sites ran (--kvm), and per page kind (index:
+	 * enum kvm_page_kind) at the end, after step 5 gave the vCPU its vmcb02:
+	 * pages allocated, of them from snp_safe_alloc_page*() (counted at the
+	 * call), 2MB-aligned, exposed (markable, region hugepage-mapped) and
+	 * exposed aligned (kvm_host_census, with the save area a VMSAVE target).
+	 */
+	enum kvm_version kvm;
+	uint64_t kind_allocated[KVM_PAGE_NR_KINDS], kind_safe[KVM_PAGE_NR_KINDS];
+	uint64_t kind_aligned[KVM_PAGE_NR_KINDS];
+	uint64_t kind_exposed[KVM_PAGE_NR_KINDS], kind_exposed_aligned[KVM_PAGE_NR_KINDS];
 };
 
 /* "the VMCB (in-use)", "set aside in the sieve's pool", ...: for text and JSON. */
@@ -343,9 +355,9 @@ const char *sim_repro_base_name(enum sim_repro_base b);
 
 /*
  * Run the scenario on a fresh modeled host (1 GiB, 2 CPUs, 1GB direct map)
- * with profile and strategy.  0 or a negative model error.
+ * with profile, strategy and KVM version kvm.  0 or a negative model error.
  */
 SNP_MUST_CHECK int sim_repro_run(const struct snp_profile *profile, enum snp_alloc_strategy strategy,
-		  struct sim_repro_result *out);
+				 enum kvm_version kvm, struct sim_repro_result *out);
 
 #endif /* SNPSAFE_SIM_H */

@@ -100,6 +100,12 @@ struct snp_alloc_call {
 };
 /* 0 and *out (all zero, returned MM_PFN_INVALID, before any call), or SNP_EINVAL. */
 SNP_MUST_CHECK int snp_alloc_last_call(const struct mm_host *mm, struct snp_alloc_call *out);
+/*
+ * The same for the call @back calls before the last (0: the last, 1: the one
+ * before it: the VMCB's when a PML buffer followed it).  SNP_EINVAL past 1.
+ */
+SNP_MUST_CHECK int snp_alloc_recent_call(const struct mm_host *mm, unsigned int back,
+					 struct snp_alloc_call *out);
 /* Zero the counters (set_aside keeps its current value, peak restarts from it). */
 void snp_alloc_reset_stats(struct mm_host *mm);
 

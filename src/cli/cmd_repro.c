@@ -14,6 +14,7 @@
 
 struct repro_opts {
 	enum snp_alloc_strategy strategy;
+	enum kvm_version kvm;
 	struct cli_profile_opts po;
 	const char *svg;
 	bool json;
@@ -22,6 +23,7 @@ struct repro_opts {
 #define OPTS(ctx) ((struct repro_opts *)(ctx))
 
 static SNP_MUST_CHECK int set_strategy(void *ctx, const char *v) { return snp_alloc_strategy_parse(v, &OPTS(ctx)->strategy); }
+static SNP_MUST_CHECK int set_kvm(void *ctx, const char *v) { return kvm_version_parse(v, &OPTS(ctx)->kvm); }
 static SNP_MUST_CHECK int set_svg(void *ctx, const char *v) { OPTS(ctx)->svg = v; return 0; }
 static SNP_MUST_CHECK int set_json(void *ctx, const char *v) { OPTS(ctx)->json = true; return 0; }
 static SNP_MUST_CHECK int set_profile(void *ctx, const char *v) { return cli_profile_opts_set_profile(&OPTS(ctx)->po, v); }
@@ -33,10 +35,38 @@ static const struct cli_option repro_options[] = {
 	{ "profile", true, set_profile, "P", "early-snp (default), hv-inuse-wr or fixed",
 	  "early-snp, hv-inuse-wr, fixed" },
 	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (list below), repeatable", NULL },
+	{ "kvm", true, set_kvm, "V",
+	  "KVM's SNP-safe call sites (docs/MODEL.md \"Kernels\"; default 6.18, the newest merged)",
+	  "6.18, 6.11, 6.9, rfc-v4, pml" },
 	{ "svg", true, set_svg, "FILE", "draw the three runs (naive, upstream, sieve) side by side to FILE", NULL },
 	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
 	{ NULL, false, NULL, NULL, NULL, NULL },
 };
+
+/* Which pages the KVM version put through the safe allocator, and what stays exposed. */
+static void print_kinds(const struct sim_repro_result *r)
+{
+	printf("Pages by kind, KVM %s call sites (safe = through snp_safe_alloc_page*(); the "
+	       "strategy decides what it returns):\n  %-7s %9s %5s %8s %8s %16s\n",
+	       kvm_version_name(r->kvm), "kind", "allocated", "safe", "aligned", "exposed",
+	       "exposed aligned");
+	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++)
+		printf("  %-7s %9llu %5llu %8llu %8llu %16llu\n",
+		       kvm_page_kind_name((enum kvm_page_kind)k),
+		       (unsigned long long)r->kind_allocated[k], (unsigned long long)r->kind_safe[k],
+		       (unsigned long long)r->kind_aligned[k], (unsigned long long)r->kind_exposed[k],
+		       (unsigned long long)r->kind_exposed_aligned[k]);
+	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++)
+		if (r->kind_safe[k] < r->kind_allocated[k])
+			printf("Finding: KVM %s put %llu of %llu %s page(s) on plain pages, not through the "
+			       "safe allocator; %llu 2MB-aligned and exposed here.\n",
+			       kvm_version_name(r->kvm),
+			       (unsigned long long)(r->kind_allocated[k] - r->kind_safe[k]),
+			       (unsigned long long)r->kind_allocated[k],
+			       kvm_page_kind_name((enum kvm_page_kind)k),
+			       (unsigned long long)r->kind_exposed_aligned[k]);
+	printf("\n");
+}
 
 static void print_run(const struct sim_repro_result *r, const struct snp_profile *p)
 {
@@ -46,13 +76,15 @@ static void print_run(const struct sim_repro_result *r, const struct snp_profile
 	printf("== %s allocator%s, %s profile%s%s ==\n", snp_alloc_strategy_name(r->strategy),
 	       r->strategy == SNP_ALLOC_NAIVE ? " (counterfactual: no workaround)" : "", r->profile,
 	       knobs[0] ? " with " : "", knobs);
-	for (unsigned int i = 0; i < r->nr_steps; i++)
+	for (unsigned int i = 0; i < r->nr_steps; i++) {
 		printf("%u. %s\n", i + 1, r->steps[i]);
-	if (r->have_fault)
-		cli_print_oops(&r->fault);
-	printf("Result: %lu spurious RMP #PF, %lu fault(s) in all; VMCB pfn 0x%llx (%s).\n\n",
+		if (r->have_fault && i + 1 == r->fault_after_step)
+			cli_print_oops(&r->fault);
+	}
+	printf("Result: %lu spurious RMP #PF, %lu fault(s) in all; VMCB pfn 0x%llx (%s).\n",
 	       r->spurious_faults, r->faults, (unsigned long long)r->vmcb_pfn,
 	       r->vmcb_aligned ? "2MB-aligned" : "not 2MB-aligned");
+	print_kinds(r);
 }
 
 /* A list of pfns as hex strings (the JSON contract: addresses are strings). */
@@ -82,6 +114,22 @@ static void json_vmcb_call(struct json *j, const struct snp_alloc_call *c)
 	json_obj_end(j);
 }
 
+/* by_kind: per page kind, allocated / safe / aligned / exposed / exposed_aligned. */
+static void json_kinds(struct json *j, const struct sim_repro_result *r)
+{
+	json_obj_begin(j, "by_kind");
+	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++) {
+		json_obj_begin(j, kvm_page_kind_name((enum kvm_page_kind)k));
+		json_u64(j, "allocated", r->kind_allocated[k]);
+		json_u64(j, "safe", r->kind_safe[k]);
+		json_u64(j, "aligned", r->kind_aligned[k]);
+		json_u64(j, "exposed", r->kind_exposed[k]);
+		json_u64(j, "exposed_aligned", r->kind_exposed_aligned[k]);
+		json_obj_end(j);
+	}
+	json_obj_end(j);
+}
+
 static void json_run(struct json *j, const struct sim_repro_result *r, const struct snp_profile *p)
 {
 	json_str(j, "profile", r->profile);
@@ -100,6 +148,8 @@ static void json_run(struct json *j, const struct sim_repro_result *r, const str
 	json_hex(j, "write_pfn", r->write_pfn);
 	json_bool(j, "same_region", r->same_region);
 	json_str(j, "translation", snp_map_size_name(r->write_map));
+	json_str(j, "kvm", kvm_version_name(r->kvm));
+	json_kinds(j, r);
 	if (r->have_fault) {
 		json_obj_begin(j, "fault");
 		json_str(j, "rule", snp_fault_rule_name(r->fault.rule));
@@ -151,14 +201,15 @@ static SNP_MUST_CHECK int svg_finish(const char *path, FILE *f, const struct sim
  * three.  0 or the first model error.
  */
 static SNP_MUST_CHECK int run_strategies(const struct snp_profile *profile, enum snp_alloc_strategy want,
-			  bool all, struct sim_repro_result runs[SNP_ALLOC_NR_STRATEGIES])
+			  enum kvm_version kvm, bool all,
+			  struct sim_repro_result runs[SNP_ALLOC_NR_STRATEGIES])
 {
 	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++) {
 		int ret;
 
 		if (!all && s != (int)want)
 			continue;
-		ret = sim_repro_run(profile, (enum snp_alloc_strategy)s, &runs[s]);
+		ret = sim_repro_run(profile, (enum snp_alloc_strategy)s, kvm, &runs[s]);
 		if (ret)
 			return ret;
 	}
@@ -173,9 +224,12 @@ int cmd_repro(int argc, char **argv)
 		"2MB-aligned, (2) VMRUN marks it in-use, (3) another process gets a page of the\n"
 		"same 2MB region, (4) writes it through the direct map.  Then the same run, from\n"
 		"the same setup, with the SNP-safe allocators; each run tells what its strategy\n"
-		"did with the aligned page.  --svg draws the three runs side by side.\n";
+		"did with the aligned page.  --svg draws the three runs side by side.  --kvm\n"
+		"picks the KVM version whose call sites run; a fifth step gives the vCPU its\n"
+		"vmcb02, and each run counts per page kind what that version put through the\n"
+		"safe allocator.\n";
 	static struct sim_repro_result runs[SNP_ALLOC_NR_STRATEGIES];
-	struct repro_opts o = { .strategy = SNP_ALLOC_NAIVE };
+	struct repro_opts o = { .strategy = SNP_ALLOC_NAIVE, .kvm = KVM_VERSION_6_18 };
 	const struct snp_profile *profile;
 	FILE *svg = NULL;
 	struct json j;
@@ -193,7 +247,7 @@ int cmd_repro(int argc, char **argv)
 		return CLI_EXIT_OK;
 	if (o.svg && svg_open(o.svg, &svg))
 		return CLI_EXIT_USAGE;
-	ret = run_strategies(profile, o.strategy,
+	ret = run_strategies(profile, o.strategy, o.kvm,
 			     svg || (!o.json && o.strategy == SNP_ALLOC_NAIVE), runs);
 	if (ret) {
 		if (svg)

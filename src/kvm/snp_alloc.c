@@ -24,6 +24,7 @@ struct snp_alloc_state {
 	struct snp_core_pool *pool;      /* one per node */
 	struct page **slots;             /* nr_nodes * SNP_SIEVE_POOL_MAX */
 	struct snp_alloc_call last;      /* snp_alloc_last_call() */
+	struct snp_alloc_call prev;      /* the call before it (snp_alloc_recent_call) */
 	bool in_call;                    /* inside snp_safe_alloc_page_node(): note pages */
 };
 
@@ -105,6 +106,7 @@ static struct snp_alloc_state *state_of(struct mm_host *mm)
 	}
 	set_caps(st);
 	st->last.returned = MM_PFN_INVALID;
+	st->prev.returned = MM_PFN_INVALID;
 	return st;
 }
 
@@ -213,18 +215,23 @@ static void note_set_aside(struct mm_host *mm, struct snp_alloc_state *st,
 	}
 }
 
-int snp_alloc_last_call(const struct mm_host *mm, struct snp_alloc_call *out)
+int snp_alloc_recent_call(const struct mm_host *mm, unsigned int back, struct snp_alloc_call *out)
 {
 	const struct snp_alloc_state *st;
 
-	if (!mm || !out)
+	if (!mm || !out || back > 1)
 		return SNP_EINVAL;
 	st = mm_client(mm);
 	memset(out, 0, sizeof(*out));
 	out->returned = MM_PFN_INVALID;
 	if (st)
-		*out = st->last;
+		*out = back ? st->prev : st->last;
 	return 0;
+}
+
+int snp_alloc_last_call(const struct mm_host *mm, struct snp_alloc_call *out)
+{
+	return snp_alloc_recent_call(mm, 0, out);
 }
 
 /* get_zeroed_page() on @node: a kernel without the workaround, or SNP off. */
@@ -246,6 +253,7 @@ static struct page *dispatch(const struct snp_core_env *env, struct snp_alloc_st
 	unsigned int len_before = pool->len;
 	struct page *p;
 
+	st->prev = st->last;
 	memset(&st->last, 0, sizeof(st->last));
 	st->in_call = true;
 	if (st->cfg.strategy == SNP_ALLOC_NAIVE || !st->cfg.snp_enabled)

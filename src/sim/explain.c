@@ -560,6 +560,48 @@ static SNP_MUST_CHECK int q_hv_inuse_wr(struct sim_question *q)
 	return 0;
 }
 
+/* ---- pml ---------------------------------------------------------------------------------- */
+
+/*
+ * A VMCB (unaligned) runs on CPU 0 with PML on and its PML buffer at a
+ * region's 2MB-aligned base; CPU 1 writes another page of that region
+ * through the 1GB direct map.
+ */
+static SNP_MUST_CHECK int run_pml(struct snp_machine *m, char *out, size_t len)
+{
+	struct snp_vmrun_args a = {
+		.vmcb = XP_REGION + SNP_PTRS_PER_PMD + 3, .vmsa = SNP_NO_PAGE, .avic = SNP_NO_PAGE,
+		.pml_enable = true, .pml = XP_REGION, .type = SNP_GUEST_SVM, .asid = XP_ASID,
+		.label = "explain vcpu 0",
+	};
+	struct snp_vmrun_result res;
+	char v[XP_TXT], w[XP_TXT];
+	int ret = snp_vmrun(m, 0, &a, &res);
+	bool entered = !ret && res.outcome == SNP_VMRUN_ENTERED;
+
+	xp_vmrun_text(ret, &res, v, sizeof(v));
+	xp_access(m, 1, XP_REGION + 5, true, w, sizeof(w));
+	snprintf(out, len, "%s, PML buffer %s; write to its region: %s; an aligned PML buffer is "
+		 "%s", v, entered && (res.marked & SNP_ROLE_PML) ? "marked in-use" : "not marked", w,
+		 entered && !strcmp(w, "no fault") ? "safe" : "unsafe: it needs the SNP-safe allocator");
+	return entered ? snp_vmexit(m, 0) : 0;
+}
+
+/* The PML series allocates its buffer SNP-safe; whether it must is the knob. */
+static SNP_MUST_CHECK int q_pml(struct sim_question *q)
+{
+	q->question = "Does the PML buffer of AMD's PML series (--kvm pml) need the SNP-safe "
+		      "allocator, i.e. does VMRUN mark it in-use?";
+	q->setup = "A VMCB runs on CPU 0 with PML enabled and its PML buffer (VMCB PML_ADDR) at a "
+		   "2MB-aligned page; CPU 1 writes another page of the buffer's region through the "
+		   "1GB direct map.";
+	return xp_knob_both(q, "pml_inuse", true, "default; the PML series' reading",
+			    run_pml,
+			    "undocumented: the AMD PML series (v4 2025-10-13, v5 2026-01-05, not merged) "
+			    "allocates the buffer with snp_safe_alloc_page() and lists \"PML\" among the "
+			    "pages the erratum hits; no APM table lists it");
+}
+
 struct sim_experiment {
 	const char *id;
 	int (*run)(struct sim_question *q);
@@ -575,6 +617,7 @@ static const struct sim_experiment experiments[] = {
 	{ "all-vms", q_all_vms },
 	{ "vmexit", q_vmexit },
 	{ "hv-inuse-wr", q_hv_inuse_wr },
+	{ "pml", q_pml },
 };
 
 unsigned int sim_explain_count(void)

@@ -23,7 +23,15 @@
  *      head of CPU 0's list;
  *   4. it writes the page through the direct map (a 1GB translation): on
  *      early SNP parts, a spurious RMP #PF when the 2MB region's base page
- *      is in-use.
+ *      is in-use;
+ *   5. (not in the changelog) after #VMEXIT the guest enables SVM
+ *      (EFER.SVME): svm_allocate_nested() on CPU 0 allocates vmcb02 through
+ *      the safe allocator or not, as the chosen KVM version's call site says
+ *      (--kvm; kvm_version.c).  The result then counts, per page kind, what
+ *      that version put through the safe allocator and what stays exposed.
+ * The chosen version's call sites run from the start: under --kvm pml the
+ * vCPU also takes a PML buffer right after its VMCB (so the VMCB's call is
+ * the one before the last).
  */
 #include <snpsafe/kvm.h>
 #include <snpsafe/sim.h>
@@ -135,8 +143,9 @@ static SNP_MUST_CHECK int prepare_host(struct kvm_host *host, struct sim_repro_r
 	return SNP_ENOENT;
 }
 
+/* The host save area counts as markable: a VMSAVE target (snp-facts §5), as in simulate. */
 static SNP_MUST_CHECK int repro_host(const struct snp_profile *profile, enum snp_alloc_strategy s,
-		      struct kvm_host **out)
+		      enum kvm_version kvm, struct kvm_host **out)
 {
 	struct kvm_host_config hc;
 
@@ -144,6 +153,8 @@ static SNP_MUST_CHECK int repro_host(const struct snp_profile *profile, enum snp
 	hc.profile = profile;
 	hc.strategy = s;
 	hc.snp_enabled = true;
+	hc.kvm_version = kvm;
+	hc.vmsave_marks = true;
 	return kvm_host_create(&hc, out);
 }
 
@@ -155,8 +166,11 @@ static void step_setup(struct sim_repro_result *r)
 	     "UNMOVABLE pageblocks up, so refilling CPU 0's per-CPU list took a MOVABLE pageblock "
 	     "and re-typed it (__rmqueue_fallback()): its first page, pfn 0x%llx, 2MB-aligned, is "
 	     "on CPU 0's UNMOVABLE list right after the %u pages vCPU creation takes first (run, "
-	     "pio_data, fpstate), so it is the page on offer when the VMCB is allocated.",
-	     REPRO_PAGE_CACHE, r->slab_pages, ull(r->offered_pfn), r->offered_at);
+	     "pio_data, fpstate), so it is the page on offer when the VMCB is allocated.  KVM %s "
+	     "call sites%s.",
+	     REPRO_PAGE_CACHE, r->slab_pages, ull(r->offered_pfn), r->offered_at,
+	     kvm_version_name(r->kvm), r->kvm == KVM_VERSION_PML ?
+	     ": the vCPU takes a PML buffer from snp_safe_alloc_page() right after its VMCB" : "");
 }
 
 /* "pfn 0x3c00 (2MB-aligned)" or "pfn 0x3c01" into @buf. */
@@ -291,12 +305,13 @@ static SNP_MUST_CHECK int create_vcpu(struct kvm_host *host, int vm, struct sim_
 
 	if (!ret)
 		ret = kvm_vcpu_get_pages(host, vm, 0, &pg);
+	/* With a PML buffer, the VMCB's call is the one before the buffer's. */
 	if (!ret)
-		ret = snp_alloc_last_call(kvm_host_mm(host), &r->vmcb_call);
+		ret = snp_alloc_recent_call(kvm_host_mm(host), pg.pml != SNP_NO_PAGE, &r->vmcb_call);
 	if (ret)
 		return ret;
 	if (r->vmcb_call.returned != pg.vmcb01)
-		return SNP_EINVAL;   /* the VMCB's must be the last SNP-safe allocation */
+		return SNP_EINVAL;   /* the VMCB's must be that SNP-safe allocation */
 	r->vmcb_pfn = pg.vmcb01;
 	r->vmcb_aligned = snp_pfn_2m_aligned(pg.vmcb01);
 	r->region_pfn = region_of(pg.vmcb01);
@@ -306,19 +321,56 @@ static SNP_MUST_CHECK int create_vcpu(struct kvm_host *host, int vm, struct sim_
 	return 0;
 }
 
+/*
+ * Step 5: the guest enables SVM; vmcb02 comes from CPU 0's list through the
+ * version's call site.  Then the per-kind tally of the whole host.
+ */
+static SNP_MUST_CHECK int step_nested(struct kvm_host *host, int vm, struct sim_repro_result *r)
+{
+	struct kvm_vcpu_pages pg;
+	struct kvm_host_stats st;
+	struct kvm_page_census c;
+	char a[48];
+	int ret;
+
+	ret = kvm_vcpu_enable_nested(host, vm, 0);
+	if (!ret)
+		ret = kvm_vcpu_get_pages(host, vm, 0, &pg);
+	if (!ret)
+		ret = kvm_host_get_stats(host, &st);
+	if (!ret)
+		ret = kvm_host_census(host, &c);
+	if (ret)
+		return ret;
+	step(r, "After #VMEXIT the guest enabled SVM (EFER.SVME): svm_allocate_nested() on CPU 0 "
+	     "allocated vmcb02 %s (KVM %s): %s.", st.sensitive_safe[KVM_PAGE_VMCB02] ?
+	     "through snp_safe_alloc_page()" : "with a plain alloc_page()",
+	     kvm_version_name(r->kvm), pfn_text(a, sizeof(a), pg.vmcb02));
+	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++) {
+		r->kind_allocated[k] = c.allocated[k];
+		r->kind_safe[k] = st.sensitive_safe[k];
+		r->kind_aligned[k] = c.aligned[k];
+		r->kind_exposed[k] = c.exposed[k];
+		r->kind_exposed_aligned[k] = c.exposed_aligned[k];
+	}
+	return 0;
+}
+
 int sim_repro_run(const struct snp_profile *profile, enum snp_alloc_strategy strategy,
-		  struct sim_repro_result *r)
+		  enum kvm_version kvm, struct sim_repro_result *r)
 {
 	struct snp_vmrun_result res;
 	struct kvm_host *host;
 	int vm, ret;
 
-	if (!profile || !r || (unsigned int)strategy >= SNP_ALLOC_NR_STRATEGIES)
+	if (!profile || !r || (unsigned int)strategy >= SNP_ALLOC_NR_STRATEGIES ||
+	    (unsigned int)kvm >= KVM_NR_VERSIONS)
 		return SNP_EINVAL;
 	memset(r, 0, sizeof(*r));
 	r->profile = profile->name;
 	r->strategy = strategy;
-	ret = repro_host(profile, strategy, &host);
+	r->kvm = kvm;
+	ret = repro_host(profile, strategy, kvm, &host);
 	if (ret)
 		return ret;
 	vm = ret = prepare_host(host, r);
@@ -338,8 +390,11 @@ int sim_repro_run(const struct snp_profile *profile, enum snp_alloc_strategy str
 		goto out;
 	}
 	ret = other_process(host, r);
+	r->fault_after_step = r->nr_steps;
 	if (!ret)
 		ret = kvm_vcpu_exit(host, vm, 0);
+	if (!ret)
+		ret = step_nested(host, vm, r);
 out:
 	kvm_host_destroy(host);
 	return ret;
