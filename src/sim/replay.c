@@ -353,6 +353,7 @@ static enum sim_replay_kind fault_kind(const struct replay *rp, const struct snp
 	case SNP_ROLE_VMCB: return SIM_REPLAY_VMCB;
 	case SNP_ROLE_VMSA: return SIM_REPLAY_VMSA;
 	case SNP_ROLE_AVIC: return SIM_REPLAY_AVIC;
+	/* A trace names no PML buffer: replay's VMRUNs leave pml_enable off. */
 	default:            return SIM_REPLAY_HSAVE;
 	}
 }
