@@ -4,7 +4,8 @@
  * SNP host must keep away from 2MB boundaries (snp-facts §1): the vCPU's
  * VMCB (vmcb01), its VMSA (SEV-ES, SNP), its AVIC backing page (through the
  * optional vendor hook the LKML reviewer asked to be a static_call()), the
- * nested vmcb02 and the per-CPU host save area.
+ * nested vmcb02, the per-CPU host save area, and the PML buffer of AMD's
+ * unmerged PML series (--kvm pml).
  *
  * A struct kvm_host joins one modeled machine (snpsafe/mmu.h, vmrun.h) and
  * one modeled page allocator (snpsafe/mm.h, snp_alloc.h) over the same
@@ -27,8 +28,8 @@
  *   kvm_create_vcpu (kvm_vm_ioctl_create_vcpu): the vcpu->run page, then
  *     kvm_arch_vcpu_create: [AVIC backing page if the VM has an in-kernel
  *     LAPIC], pio_data page, the guest fpstate page (vzalloc), then the
- *     vendor's vcpu_create: svm: vmcb01, [VMSA for SEV-ES/SNP], MSR
- *     permission map (order 1); vmx-like: VMCS;
+ *     vendor's vcpu_create: svm: vmcb01, [PML buffer, --kvm pml only],
+ *     [VMSA for SEV-ES/SNP], MSR permission map (order 1); vmx-like: VMCS;
  *   kvm_vcpu_enable_nested (svm_allocate_nested): vmcb02, then the nested
  *     MSR permission map (order 1).
  */
