@@ -232,7 +232,7 @@ static void test_simulate_kvm_pml(void)
 	static const char *const runs[] = { "--kvm pml", "--kvm pml --knob pml_inuse=off", "--kvm 6.18" };
 	char args[256];
 
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned int i = 0; i < 3; i++) {
 		const struct jl *pml, *vmcb;
 		struct jl *doc;
 

@@ -204,7 +204,7 @@ static void test_repro_kvm_versions(void)
 	static const char *const versions[] = { "6.18", "6.11", "6.9", "rfc-v4", "pml" };
 	static const char *const kinds[] = { "vmcb01", "vmsa", "avic", "hsave", "vmcb02", "pml" };
 
-	for (unsigned v = 0; v < 5; v++) {
+	for (unsigned int v = 0; v < 5; v++) {
 		bool rfc = v == 3, pml = v == 4;
 		char args[96];
 		struct jl *doc;
@@ -213,7 +213,7 @@ static void test_repro_kvm_versions(void)
 		doc = run_json(args);
 		KEXPECT(!strcmp(str(doc, "kvm"), versions[v]));
 		KEXPECT_EQ(num(doc, "spurious_faults"), 0);
-		for (unsigned k = 0; k < 6; k++) {
+		for (unsigned int k = 0; k < 6; k++) {
 			bool plain = rfc && (k == 3 || k == 4);
 
 			KEXPECT_EQ(kind_num(doc, kinds[k], "safe"),

@@ -336,7 +336,7 @@ struct sim_repro_result {
 	unsigned long spurious_faults;
 	bool have_fault;
 	struct snp_fault_record fault; /* the first fault, when there was one */
-	unsigned fault_after_step;     /* steps up to the write (the fault shows after them) */
+	unsigned int fault_after_step;     /* steps up to the write (the fault shows after them) */
 	/*
 	 * The KVM version whose call sites ran (--kvm), and per page kind (index:
 	 * enum kvm_page_kind) at the end, after step 5 gave the vCPU its vmcb02:
