@@ -125,7 +125,8 @@ static void pml_inuse_knob_through_kvm(void)
 		host = version_host(KVM_VERSION_PML, &prof, &vm);
 		rmp = snp_machine_rmp(kvm_host_machine(host));
 		KASSERT_EQ(kvm_vcpu_get_pages(host, vm, 0, &pg), 0);
-		KASSERT_EQ(kvm_vcpu_run(host, vm, 0, 1, &res), SNP_VMRUN_ENTERED);
+		KASSERT_EQ(kvm_vcpu_run(host, vm, 0, 1, &res), 0);
+		KASSERT_EQ(res.outcome, SNP_VMRUN_ENTERED);
 		KEXPECT_EQ(!!(res.marked & SNP_ROLE_PML), on);
 		KEXPECT_EQ(snp_rmp_inuse(rmp, pg.pml), (bool)on);
 		KASSERT_EQ(kvm_host_census(host, &c), 0);
@@ -133,7 +134,8 @@ static void pml_inuse_knob_through_kvm(void)
 		KASSERT_EQ(kvm_vcpu_exit(host, vm, 0), 0);
 		KEXPECT(!snp_rmp_inuse(rmp, pg.pml));
 		KASSERT_EQ(kvm_vcpu_set_guest_mode(host, vm, 0, true), 0);
-		KASSERT_EQ(kvm_vcpu_run(host, vm, 0, 1, &res), SNP_VMRUN_ENTERED);
+		KASSERT_EQ(kvm_vcpu_run(host, vm, 0, 1, &res), 0);
+		KASSERT_EQ(res.outcome, SNP_VMRUN_ENTERED);
 		KEXPECT_EQ(res.marked & SNP_ROLE_PML, 0);
 		KEXPECT(!snp_rmp_inuse(rmp, pg.pml));
 		KASSERT_EQ(kvm_vcpu_exit(host, vm, 0), 0);

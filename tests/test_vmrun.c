@@ -239,7 +239,8 @@ static void pml_buffer_marked_per_knob(void)
 		t_knob(m, on ? "pml_inuse=on" : "pml_inuse=off");
 		a.pml_enable = true;
 		a.pml = pml;
-		KASSERT_EQ(snp_vmrun(m, 0, &a, &res), SNP_VMRUN_ENTERED);
+		KASSERT_EQ(snp_vmrun(m, 0, &a, &res), 0);
+		KASSERT_EQ(res.outcome, SNP_VMRUN_ENTERED);
 		KEXPECT_EQ(!!(res.marked & SNP_ROLE_PML), on);
 		KEXPECT_EQ(snp_rmp_inuse(snp_machine_rmp(m), pml), (bool)on);
 		KEXPECT_EQ(t_write(m, 1, pml + 7), on ? SNP_EFAULT : 0);
@@ -253,13 +254,14 @@ static void pml_buffer_marked_per_knob(void)
 		KEXPECT(!snp_rmp_inuse(snp_machine_rmp(m), pml));
 		/* Not enabled (vmcb02, or dirty logging off): the address is ignored. */
 		a.pml_enable = false;
-		KASSERT_EQ(snp_vmrun(m, 0, &a, &res), SNP_VMRUN_ENTERED);
+		KASSERT_EQ(snp_vmrun(m, 0, &a, &res), 0);
+		KASSERT_EQ(res.outcome, SNP_VMRUN_ENTERED);
 		KEXPECT_EQ(res.marked & SNP_ROLE_PML, 0);
 		KEXPECT(!snp_rmp_inuse(snp_machine_rmp(m), pml));
 		KASSERT_EQ(snp_vmexit(m, 0), 0);
 		a.pml_enable = true;
 		a.pml = 4 * SNP_GiB >> SNP_PAGE_SHIFT;   /* outside memory */
-		KEXPECT_EQ(snp_vmrun(m, 0, &a, NULL), SNP_ERANGE);
+		KEXPECT_EQ(snp_vmrun(m, 0, &a, &res), SNP_ERANGE);
 		snp_machine_destroy(m);
 	}
 }

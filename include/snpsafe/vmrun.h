@@ -105,7 +105,7 @@ struct snp_vmrun_result {
 /*
  * VMRUN on cpu.  Returns 0 when the instruction completed, its outcome in
  * res->outcome: SNP_VMRUN_ENTERED with the pages marked in-use per the
- * vmrun_marks knob, or SNP_VMRUN_VMEXIT_INVALID (res->check says which
+ * vmrun_marks knob (the PML buffer per pml_inuse), or SNP_VMRUN_VMEXIT_INVALID (res->check says which
  * check).  SNP_EFAULT with res->exc = #GP(0) (VM_HSAVE_PA unset, or the VMCB
  * not Hypervisor-Owned); or a negative error for misuse: SNP_EINVAL (NULL,
  * res included, bad cpu, VMSA missing or superfluous for the type),
