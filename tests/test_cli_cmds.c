@@ -337,6 +337,29 @@ static void test_simulate_progress_bar_on_tty_only(void)
 	free(json);
 }
 
+/* --layout: both settings run and are echoed, flat by default (tests/test_dmap_layout.c has the rules). */
+static void test_simulate_layout(void)
+{
+	static const char *const layouts[] = { "flat", "qemu-pc" };
+
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(layouts); i++) {
+		char cmd[256];
+		struct jl *doc;
+
+		snprintf(cmd, sizeof(cmd), SIM_SMALL " --strategy naive --layout %s --json", layouts[i]);
+		doc = run_json(cmd);
+		KEXPECT(!strcmp(str(jl_get(doc, "config"), "layout"), layouts[i]));
+		KEXPECT(num(jl_at(jl_get(doc, "results"), 0), "sensitive_pages") > 0);
+		jl_free(doc);
+	}
+	{
+		struct jl *doc = run_json(SIM_SMALL " --strategy naive --json");
+
+		KEXPECT(!strcmp(str(jl_get(doc, "config"), "layout"), "flat"));   /* the default */
+		jl_free(doc);
+	}
+}
+
 static void test_simulate_bad_input(void)
 {
 	EXPECT_USAGE_ERROR("simulate --mem 3X", "--mem");
@@ -360,6 +383,8 @@ static void test_simulate_bad_input(void)
 	EXPECT_USAGE_ERROR("simulate --frobnicate 1", "--frobnicate");
 	EXPECT_USAGE_ERROR("simulate --age-share 0", "--age-share");
 	EXPECT_USAGE_ERROR("simulate --clone maybe", "--clone");
+	EXPECT_USAGE_ERROR("simulate --layout pc", "--layout");
+	EXPECT_USAGE_ERROR("simulate --layout qemu-pc --mem 4G", "--layout qemu-pc");
 	/* Too large for this machine: refused before anything is allocated. */
 	EXPECT_USAGE_ERROR("simulate --mem 8T --threads 4", "--mem");
 }
@@ -451,6 +476,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_simulate_kvm_pml),
 	KTAP_CASE(test_simulate_text),
 	KTAP_CASE(test_simulate_progress_bar_on_tty_only),
+	KTAP_CASE(test_simulate_layout),
 	KTAP_CASE(test_simulate_bad_input),
 	KTAP_CASE(test_bench_json_contract),
 	KTAP_CASE(test_bench_bad_input),

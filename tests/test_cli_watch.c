@@ -108,6 +108,8 @@ static void watch_again_judges_a_run_folder(void)
 	KEXPECT(m && !strcmp(jl_get(m, "kernel")->str, "6.1") && jl_get(m, "trials")->num == 8);
 	KEXPECT(m && jl_get(m, "vmcb01_allocated")->num == 8);
 	KEXPECT(m && jl_get(m, "age_pct")->num == 5);
+	/* the watched kernel's RAM map: QEMU pc's e820 (docs/WATCH.md "Model against reality") */
+	KEXPECT(m && jl_get(m, "layout") && !strcmp(jl_get(m, "layout")->str, "qemu-pc"));
 	KEXPECT_EQ(jl_get(jl_get(j, "kprobe_hits"), "svm_vcpu_create")->num, 1);
 	/* replay's verdicts ride along: one function stored, one report kept. */
 	m = jl_get(jl_get(j, "replay"), "reports");

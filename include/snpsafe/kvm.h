@@ -146,6 +146,7 @@ struct kvm_host_config {
 	const struct kvm_x86_init_ops *vendor;/* NULL = svm; loaded at create */
 	enum kvm_avic_mode avic;
 	enum snp_dmap_boot direct_map;        /* default SNP_DMAP_1G */
+	enum snp_ram_layout ram_layout;       /* RAM map (e820); its holes are reserved; default flat */
 	unsigned int tlb_entries;                 /* 0 = machine default */
 	unsigned int fault_log_max;               /* 0 = machine default */
 	unsigned int min_sev_asid;                /* SEV-ES/SNP get 1..min-1; 0 = 100 */

@@ -44,6 +44,46 @@ enum snp_dmap_boot {
 	SNP_DMAP_4K = 2,
 };
 
+/*
+ * The host's firmware memory map: which physical ranges are usable RAM (e820
+ * type RAM, what e820__memblock_setup() adds to memblock.memory).  Linux
+ * builds its direct map from these ranges (LINUX arch/x86/mm/init.c
+ * init_mem_mapping(), split_mem_range(), adjust_range_page_size_mask(),
+ * 6.1 and 6.12): a 2MB region gets a 2M leaf only when it is wholly RAM, a
+ * 1GB region a 1G leaf only when it is wholly RAM and gbpages are on; the
+ * rest of a range is mapped with 4K leaves.  docs/MODEL.md "Direct map".
+ */
+enum snp_ram_layout {
+	SNP_RAM_FLAT = 0,     /* default: all of [0, mem) is RAM (the model's uniform map) */
+	SNP_RAM_QEMU_PC,      /* QEMU's pc machine with SeaBIOS, all RAM below 4 GiB */
+	SNP_RAM_NR_LAYOUTS
+};
+/* "flat", "qemu-pc"; parse: 0 or SNP_EINVAL. */
+const char *snp_ram_layout_name(enum snp_ram_layout l);
+SNP_MUST_CHECK int snp_ram_layout_parse(const char *s, enum snp_ram_layout *out);
+
+/* QEMU pc: below this much RAM all of it is below 4 GiB (hw/i386/pc_piix.c, lowmem 0xe0000000). */
+#define SNP_RAM_QEMU_PC_MAX (3584ULL << 20)
+/* SeaBIOS's high tables left reserved at the top of RAM (docs/MODEL.md "Direct map"). */
+#define SNP_RAM_QEMU_PC_TOP_RESERVED (128ULL << 10)
+#define SNP_RAM_MAX_RANGES 4
+
+struct snp_ram_range {
+	snp_spa_t start, end;    /* [start, end), page-aligned */
+};
+struct snp_ram_map {
+	unsigned int nr;         /* ascending, disjoint */
+	struct snp_ram_range r[SNP_RAM_MAX_RANGES];
+};
+/*
+ * The usable RAM of a host of mem_bytes laid out as l.  0, or SNP_EINVAL
+ * (bad layout, mem_bytes not a multiple of 4K, qemu-pc above
+ * SNP_RAM_QEMU_PC_MAX or below 2 MiB).
+ */
+SNP_MUST_CHECK int snp_ram_map_build(enum snp_ram_layout l, uint64_t mem_bytes, struct snp_ram_map *out);
+/* Is [start, end) wholly inside one RAM range (memblock_is_region_memory())? */
+bool snp_ram_map_covers(const struct snp_ram_map *map, snp_spa_t start, snp_spa_t end);
+
 #define SNP_MACHINE_MAX_CPUS 256
 #define SNP_TLB_DEFAULT_ENTRIES 64
 
@@ -53,6 +93,7 @@ struct snp_machine_config {
 	const struct snp_profile *profile; /* NULL = early-snp; copied at create */
 	unsigned int nr_cpus;              /* 0 = 2; at most SNP_MACHINE_MAX_CPUS */
 	enum snp_dmap_boot direct_map; /* leaf size of the direct map at boot; default 1G */
+	enum snp_ram_layout ram_layout;  /* the RAM map the direct map is built from; default flat */
 	unsigned int tlb_entries;          /* per CPU; 0 = SNP_TLB_DEFAULT_ENTRIES */
 	unsigned int fault_log_max;        /* records kept; 0 = 1024 (later faults only counted) */
 };

@@ -181,6 +181,7 @@ struct sim_mc_config {
 	bool vmsave_marks;            /* the save area is a VMSAVE target, marked while VMSAVE runs */
 	enum mm_kernel kernel;        /* page allocator generation (6.12 default) */
 	enum kvm_version kvm_version; /* KVM's SNP-safe call sites (--kvm; 6.18 default) */
+	enum snp_ram_layout ram_layout; /* the hosts' RAM map (--layout; flat default) */
 	double vmsave_window;         /* share of a tick one VMSAVE takes (assumed; default 1e-4) */
 	/*
 	 * Ageing: with clone (default), each aged allocator is aged once and

@@ -81,6 +81,11 @@ static SNP_MUST_CHECK int set_kvm(void *ctx, const char *v)
 	return kvm_version_parse(v, &OPTS(ctx)->mc.kvm_version);
 }
 
+static SNP_MUST_CHECK int set_layout(void *ctx, const char *v)
+{
+	return snp_ram_layout_parse(v, &OPTS(ctx)->mc.ram_layout);
+}
+
 static SNP_MUST_CHECK int set_vmsave_marks(void *ctx, const char *v)
 {
 	if (strcmp(v, "on") && strcmp(v, "off"))
@@ -142,6 +147,10 @@ static const struct cli_option simulate_options[] = {
 	{ "seed", true, set_seed, "N", "PRNG seed (default 1)", "0..18446744073709551615" },
 	{ "kernel", true, set_kernel, "6.1|6.12",
 	  "page allocator generation the hosts follow (default 6.12)", "6.1, 6.12" },
+	{ "layout", true, set_layout, "L",
+	  "the hosts' RAM map (e820), which sets the direct map's leaves: flat (all RAM, the "
+	  "default) or qemu-pc (QEMU pc + SeaBIOS: holes below 1 MiB and the top 128 KiB, "
+	  "mem at most 3584M; docs/MODEL.md \"Direct map\")", "flat, qemu-pc" },
 	{ "vmsave-marks", true, set_vmsave_marks, "on|off",
 	  "the save area is a VMSAVE target, in-use while VMSAVE runs (default on)", "on, off" },
 	{ "vmsave-window", true, set_vmsave_window, "F",
@@ -284,12 +293,13 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 	cli_profile_knobs_text(&o->mc.profile, knobs, sizeof(knobs));
 	printf("Monte Carlo: %u trials per strategy; each a %s host (%u CPUs, page allocator of "
 	       "Linux %s) aged to %u%%, then kvm_amd (KVM %s call sites) loaded, %u VMs x %u vCPUs (mix %s), %u ticks; "
-	       "profile %s%s%s; seed %llu\n", o->mc.trials,
+	       "profile %s%s%s; RAM map %s; seed %llu\n", o->mc.trials,
 	       cli_fmt_size(o->mc.mem_bytes, mem, sizeof(mem)), o->mc.cpus,
 	       mm_kernel_name(o->mc.kernel), o->mc.age_pct,
 	       kvm_version_name(o->mc.kvm_version), o->mc.vms, o->mc.vcpus,
 	       mix_text(&o->mc, mix, sizeof(mix)), o->mc.ticks, o->mc.profile.name,
-	       knobs[0] ? " with " : "", knobs, (unsigned long long)o->mc.seed);
+	       knobs[0] ? " with " : "", knobs, snp_ram_layout_name(o->mc.ram_layout),
+	       (unsigned long long)o->mc.seed);
 	if (!o->mc.age_pct)
 		printf("\n");
 	else if (o->mc.clone && o->mc.age_share > 1)
@@ -431,6 +441,7 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 	json_u64_str(j, "seed", o->mc.seed);
 	json_str(j, "kernel", mm_kernel_name(o->mc.kernel));
 	json_str(j, "kvm", kvm_version_name(o->mc.kvm_version));
+	json_str(j, "layout", snp_ram_layout_name(o->mc.ram_layout));
 	json_str(j, "vmsave_marks", o->mc.vmsave_marks ? "on" : "off");
 	json_double(j, "vmsave_window", o->mc.vmsave_window);
 	json_str(j, "clone", o->mc.clone ? "on" : "off");
@@ -512,6 +523,9 @@ int cmd_simulate(int argc, char **argv)
 	o.mc.profile = *profile;
 	if (o.mc.mem_bytes % (4 * SNP_MiB))
 		return cli_usage_error("simulate", "bad value for --mem: must be a multiple of 4M");
+	if (o.mc.ram_layout == SNP_RAM_QEMU_PC && o.mc.mem_bytes > SNP_RAM_QEMU_PC_MAX)
+		return cli_usage_error("simulate", "--layout qemu-pc takes --mem up to 3584M "
+				       "(QEMU's pc puts more above 4 GiB, not modeled)");
 	ret = check_limits(&o.mc);
 	if (!ret)
 		ret = check_fits(&o.mc);

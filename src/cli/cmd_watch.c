@@ -335,6 +335,8 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	m->cfg.mix[SIM_VM_SVM] = 1;
 	m->cfg.age_pct = m->age_pct;
 	m->cfg.kernel = strncmp(r->kernel, "6.1.", 4) ? MM_KERNEL_6_12 : MM_KERNEL_6_1;
+	/* the watched kernel's own RAM map: QEMU pc's e820 (watch refuses more than 2 GiB) */
+	m->cfg.ram_layout = SNP_RAM_QEMU_PC;
 	m->cfg.strategies = 1u << (o->host_snp ? SNP_ALLOC_UPSTREAM : SNP_ALLOC_NAIVE);
 	m->cfg.trials = (unsigned int)((vcpus + per_trial - 1) / per_trial);
 	m->cfg.trials = m->cfg.trials < 8 ? 8 : m->cfg.trials > 256 ? 256 : m->cfg.trials;
@@ -364,9 +366,10 @@ static void print_model(const struct model_vs_real *m)
 	       100 * m->model_hi, (unsigned long long)m->res.trials_with_fault,
 	       (unsigned long long)m->res.trials, (unsigned long long)m->res.spurious_faults);
 	printf("  (snpsafe simulate --mem %lluM --cpus %u --vms %u --vcpus %u --mix svm --age %u "
-	       "--kernel %s --strategy %s --trials %u --age-share 1)\n",
+	       "--kernel %s --layout %s --strategy %s --trials %u --age-share 1)\n",
 	       (unsigned long long)(m->cfg.mem_bytes / SNP_MiB), m->cfg.cpus, m->cfg.vms, m->cfg.vcpus,
-	       m->cfg.age_pct, mm_kernel_name(m->cfg.kernel), snp_alloc_strategy_name(m->res.strategy),
+	       m->cfg.age_pct, mm_kernel_name(m->cfg.kernel), snp_ram_layout_name(m->cfg.ram_layout),
+	       snp_alloc_strategy_name(m->res.strategy),
 	       m->cfg.trials);
 }
 
@@ -383,6 +386,7 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	json_obj_end(j);
 	json_obj_begin(j, "model_estimate");
 	json_str(j, "kernel", mm_kernel_name(m->cfg.kernel));
+	json_str(j, "layout", snp_ram_layout_name(m->cfg.ram_layout));
 	json_str(j, "strategy", snp_alloc_strategy_name(m->res.strategy));
 	json_u64(j, "age_pct", m->cfg.age_pct);
 	json_u64(j, "trials", m->res.trials);

@@ -5,8 +5,9 @@
  *
  * The direct map is the only place where a large mapping can cover a page
  * KVM hands to the CPU (LKML-REVIEW, Sean Christopherson), so it is the only
- * host page table the model keeps.  It starts with 1G leaves (or 2M/4K,
- * struct snp_machine_config.direct_map) and only ever splits, as Linux's
+ * host page table the model keeps.  It starts with the largest leaves the
+ * RAM map allows (1G, or 2M/4K by struct snp_machine_config.direct_map; 4K
+ * where a region is only partly RAM, .ram_layout) and only ever splits, as Linux's
  * set_memory_4k() (arch/x86/mm/pat/set_memory.c) does; the kernel never
  * merges the direct map back after an RMP-driven split (LINUX commit
  * 661b1c6169e2).
@@ -29,7 +30,24 @@ static uint8_t *dmap_alloc_pmd(enum snp_map_size leaf)
 	return pmd;
 }
 
-int snp_dmap_init(struct snp_dmap *d, uint64_t mem_bytes, enum snp_map_size boot)
+/*
+ * Leaf of one 2MB region at boot: a hugepage only where the whole region is
+ * RAM (LINUX arch/x86/mm/init.c adjust_range_page_size_mask():
+ * memblock_is_region_memory() of the rounded range; init_64.c
+ * phys_pmd_init() installs the 2M leaf only with PG_LEVEL_2M in the mask).
+ * A region that is partly RAM is mapped with 4K leaves where it is RAM; the
+ * model keeps its non-RAM pages "4K-mapped" too: the allocator never hands
+ * them out, so no store reaches them.
+ */
+static uint8_t dmap_boot_pmd_leaf(const struct snp_ram_map *ram, snp_spa_t pa, enum snp_map_size boot)
+{
+	if (boot == SNP_MAP_4K || !snp_ram_map_covers(ram, pa, pa + SNP_PMD_SIZE))
+		return SNP_MAP_4K;
+	return SNP_MAP_2M;
+}
+
+int snp_dmap_init(struct snp_dmap *d, const struct snp_ram_map *ram, uint64_t mem_bytes,
+		  enum snp_map_size boot)
 {
 	memset(d, 0, sizeof(*d));
 	d->nr_1g = (mem_bytes + SNP_PUD_SIZE - 1) >> SNP_PUD_SHIFT;
@@ -37,16 +55,18 @@ int snp_dmap_init(struct snp_dmap *d, uint64_t mem_bytes, enum snp_map_size boot
 	if (!d->pmd)
 		return SNP_ENOMEM;
 	for (uint64_t i = 0; i < d->nr_1g; i++) {
-		bool partial = (i + 1) << SNP_PUD_SHIFT > mem_bytes;
+		snp_spa_t base = i << SNP_PUD_SHIFT;
 
-		/* A 1G leaf needs the whole 1GB in memory; a tail is mapped with 2M. */
-		if (boot == SNP_MAP_1G && !partial)
+		/* A 1G leaf needs the whole 1GB to be RAM (split_mem_range(), gbpages on). */
+		if (boot == SNP_MAP_1G && snp_ram_map_covers(ram, base, base + SNP_PUD_SIZE))
 			continue;
-		d->pmd[i] = dmap_alloc_pmd(boot == SNP_MAP_4K ? SNP_MAP_4K : SNP_MAP_2M);
+		d->pmd[i] = malloc(SNP_PMDS_PER_PUD);
 		if (!d->pmd[i]) {
 			snp_dmap_free(d);
 			return SNP_ENOMEM;
 		}
+		for (uint64_t j = 0; j < SNP_PMDS_PER_PUD; j++)
+			d->pmd[i][j] = dmap_boot_pmd_leaf(ram, base + j * SNP_PMD_SIZE, boot);
 	}
 	return 0;
 }

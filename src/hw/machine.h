@@ -113,7 +113,8 @@ void snp_tlb_drop(struct snp_tlb *tlb, int idx);
 void snp_tlb_flush_range_all(struct snp_machine *m, uint64_t va, uint64_t len);
 
 /* directmap.c */
-SNP_MUST_CHECK int snp_dmap_init(struct snp_dmap *d, uint64_t mem_bytes, enum snp_map_size boot);
+SNP_MUST_CHECK int snp_dmap_init(struct snp_dmap *d, const struct snp_ram_map *ram, uint64_t mem_bytes,
+				 enum snp_map_size boot);
 void snp_dmap_free(struct snp_dmap *d);
 
 /* Leaf size of the direct-map translation of physical address pa (in memory).

@@ -86,7 +86,8 @@ static SNP_MUST_CHECK int machine_check_config(const struct snp_machine_config *
 {
 	if (cfg->nr_cpus > SNP_MACHINE_MAX_CPUS)
 		return SNP_EINVAL;
-	if ((unsigned int)cfg->direct_map > SNP_DMAP_4K)
+	if ((unsigned int)cfg->direct_map > SNP_DMAP_4K ||
+	    (unsigned int)cfg->ram_layout >= SNP_RAM_NR_LAYOUTS)
 		return SNP_EINVAL;
 	if (cfg->tlb_entries > 1u << 16)
 		return SNP_EINVAL;
@@ -101,6 +102,7 @@ static enum snp_map_size dmap_boot_leaf(enum snp_dmap_boot b)
 int snp_machine_create(const struct snp_machine_config *cfg, struct snp_machine **out)
 {
 	struct snp_rmp_config rc;
+	struct snp_ram_map ram;
 	struct snp_machine *m;
 	unsigned int tlb_nr;
 	int ret;
@@ -137,7 +139,9 @@ int snp_machine_create(const struct snp_machine_config *cfg, struct snp_machine 
 			return SNP_ENOMEM;
 		}
 	}
-	ret = snp_dmap_init(&m->dmap, m->mem_bytes, dmap_boot_leaf(cfg->direct_map));
+	ret = snp_ram_map_build(cfg->ram_layout, m->mem_bytes, &ram);
+	if (!ret)
+		ret = snp_dmap_init(&m->dmap, &ram, m->mem_bytes, dmap_boot_leaf(cfg->direct_map));
 	if (ret) {
 		machine_free(m);
 		return ret;

@@ -278,11 +278,42 @@ static SNP_MUST_CHECK int kvm_host_create_machine(struct kvm_host *host)
 		.profile = host->cfg.profile,
 		.nr_cpus = host->cfg.nr_cpus,
 		.direct_map = host->cfg.direct_map,
+		.ram_layout = host->cfg.ram_layout,
 		.tlb_entries = host->cfg.tlb_entries,
 		.fault_log_max = host->cfg.fault_log_max,
 	};
 
 	return snp_machine_create(&mc, &host->machine);
+}
+
+/*
+ * What is not RAM in the host's e820 never reaches the allocator: memblock
+ * frees only memblock.memory less memblock.reserved (LINUX mm/memblock.c
+ * memblock_free_all(), free_low_memory_core_early()).  The holes of the RAM
+ * map become reserved ranges.  At most SNP_RAM_MAX_RANGES + 1 of them.
+ */
+static SNP_MUST_CHECK int kvm_host_ram_holes(const struct kvm_host *host, struct mm_reserved_range *res,
+					     size_t *nr)
+{
+	uint64_t mem = snp_machine_mem_bytes(host->machine);
+	struct snp_ram_map ram;
+	snp_spa_t at = 0;
+	int ret;
+
+	ret = snp_ram_map_build(host->cfg.ram_layout, mem, &ram);
+	if (ret)
+		return ret;
+	*nr = 0;
+	for (unsigned int i = 0; i <= ram.nr; i++) {
+		snp_spa_t end = i < ram.nr ? ram.r[i].start : mem;
+
+		if (end > at)
+			res[(*nr)++] = (struct mm_reserved_range){ at >> SNP_PAGE_SHIFT,
+								    (end - at) >> SNP_PAGE_SHIFT };
+		if (i < ram.nr)
+			at = ram.r[i].end;
+	}
+	return 0;
 }
 
 /* The allocator over the same pfns as the machine (mm pfn == hw pfn). */
@@ -293,10 +324,15 @@ static SNP_MUST_CHECK int kvm_host_create_mm(struct kvm_host *host)
 		.snp_enabled = host->cfg.snp_enabled,
 		.pool_cap = host->cfg.sieve_pool_cap,
 	};
+	struct mm_reserved_range holes[SNP_RAM_MAX_RANGES + 1];
 	struct mm_config mc;
 	int ret;
 
 	mm_config_init(&mc, host->cfg.mem_bytes);
+	ret = kvm_host_ram_holes(host, holes, &mc.nr_reserved);
+	if (ret)
+		return ret;
+	mc.reserved = holes;
 	mc.nr_nodes = host->cfg.nr_nodes;
 	mc.nr_cpus = host->cfg.nr_cpus;
 	mc.x86_layout = true;   /* a Linux x86-64 host: first 1 MiB reserved, DMA/DMA32/Normal */

@@ -33,22 +33,45 @@ unsigned int sim_mc_asid_pool(enum sim_vm_kind k)
 #define SIM_LOW_RESERVE_PAGES (SNP_MiB >> SNP_PAGE_SHIFT)
 
 /*
+ * Pages the allocator never gets: the low 1 MiB, and what the RAM map
+ * leaves out above it (qemu-pc: SeaBIOS's top 128 KiB).  ~0 for a map the
+ * layout cannot build.
+ */
+static uint64_t reserved_pages(const struct sim_mc_config *cfg)
+{
+	uint64_t ram = 0;
+	struct snp_ram_map map;
+
+	if (snp_ram_map_build(cfg->ram_layout, cfg->mem_bytes, &map))
+		return UINT64_MAX;
+	for (unsigned int i = 0; i < map.nr; i++) {
+		snp_spa_t start = map.r[i].start > SNP_MiB ? map.r[i].start : SNP_MiB;
+
+		if (map.r[i].end > start)
+			ram += (map.r[i].end - start) >> SNP_PAGE_SHIFT;
+	}
+	return (cfg->mem_bytes >> SNP_PAGE_SHIFT) - ram;
+}
+
+/*
  * Memory: the floor is what the host needs before any VM.  The kernel
- * reserves the low 1 MiB; ageing holds age_pct of the rest (mm_age(): a
- * share of present - reserved pages); kvm_amd then needs one save area per
- * CPU (svm_hardware_setup()).  Below the floor no trial could load KVM;
- * above it, VMs that do not fit are outcomes (-ENOMEM, counted).
+ * reserves the low 1 MiB (and what is not RAM); ageing holds age_pct of the
+ * rest (mm_age(): a share of present - reserved pages); kvm_amd then needs
+ * one save area per CPU (svm_hardware_setup()).  Below the floor no trial
+ * could load KVM; above it, VMs that do not fit are outcomes (-ENOMEM,
+ * counted).
  */
 static bool check_memory(const struct sim_mc_config *cfg, struct sim_limit *out)
 {
 	uint64_t pages = cfg->mem_bytes >> SNP_PAGE_SHIFT, spare = 100 - cfg->age_pct;
-	uint64_t min_pages, min_bytes;
+	uint64_t rsv = reserved_pages(cfg), min_pages, min_bytes;
 
-	if (pages > SIM_LOW_RESERVE_PAGES &&
-	    (pages - SIM_LOW_RESERVE_PAGES) * spare >= (uint64_t)cfg->cpus * 100)
+	if (rsv == UINT64_MAX)
+		rsv = SIM_LOW_RESERVE_PAGES;   /* sim_mc_run() refuses the layout itself */
+	if (pages > rsv && (pages - rsv) * spare >= (uint64_t)cfg->cpus * 100)
 		return false;
 	/* The smallest host (a multiple of 4M) whose floor fits. */
-	min_pages = SIM_LOW_RESERVE_PAGES + ((uint64_t)cfg->cpus * 100 + spare - 1) / spare;
+	min_pages = rsv + ((uint64_t)cfg->cpus * 100 + spare - 1) / spare;
 	min_bytes = min_pages << SNP_PAGE_SHIFT;
 	min_bytes = (min_bytes + 4 * SNP_MiB - 1) / (4 * SNP_MiB) * (4 * SNP_MiB);
 	*out = (struct sim_limit){ SIM_LIMIT_MEM_MIN, min_bytes,
