@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_dmap_layout.c - the direct map built from the host's RAM map
- * (src/hw/e820.c, directmap.c; docs/MODEL.md "Direct map"):
+ * (src/hw/e820.c, directmap.c; docs/MODEL.md "Host MMU"):
  *  - flat (the default): every region a hugepage, 1G where a whole GiB;
  *  - qemu-pc: the first 2MB and the top partial 2MB region 4K, 2M between,
  *    no 1G leaf (no GiB is all RAM), as Linux's split_mem_range() /

@@ -51,7 +51,7 @@ enum snp_dmap_boot {
  * init_mem_mapping(), split_mem_range(), adjust_range_page_size_mask(),
  * 6.1 and 6.12): a 2MB region gets a 2M leaf only when it is wholly RAM, a
  * 1GB region a 1G leaf only when it is wholly RAM and gbpages are on; the
- * rest of a range is mapped with 4K leaves.  docs/MODEL.md "Direct map".
+ * rest of a range is mapped with 4K leaves.  docs/MODEL.md "Host MMU".
  */
 enum snp_ram_layout {
 	SNP_RAM_FLAT = 0,     /* default: all of [0, mem) is RAM (the model's uniform map) */
@@ -64,7 +64,7 @@ SNP_MUST_CHECK int snp_ram_layout_parse(const char *s, enum snp_ram_layout *out)
 
 /* QEMU pc: below this much RAM all of it is below 4 GiB (hw/i386/pc_piix.c, lowmem 0xe0000000). */
 #define SNP_RAM_QEMU_PC_MAX (3584ULL << 20)
-/* SeaBIOS's high tables left reserved at the top of RAM (docs/MODEL.md "Direct map"). */
+/* SeaBIOS's high tables left reserved at the top of RAM (docs/MODEL.md "Host MMU"). */
 #define SNP_RAM_QEMU_PC_TOP_RESERVED (128ULL << 10)
 #define SNP_RAM_MAX_RANGES 4
 

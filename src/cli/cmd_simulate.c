@@ -150,7 +150,7 @@ static const struct cli_option simulate_options[] = {
 	{ "layout", true, set_layout, "L",
 	  "the hosts' RAM map (e820), which sets the direct map's leaves: flat (all RAM, the "
 	  "default) or qemu-pc (QEMU pc + SeaBIOS: holes below 1 MiB and the top 128 KiB, "
-	  "mem at most 3584M; docs/MODEL.md \"Direct map\")", "flat, qemu-pc" },
+	  "mem at most 3584M; docs/MODEL.md \"Host MMU\")", "flat, qemu-pc" },
 	{ "vmsave-marks", true, set_vmsave_marks, "on|off",
 	  "the save area is a VMSAVE target, in-use while VMSAVE runs (default on)", "on, off" },
 	{ "vmsave-window", true, set_vmsave_window, "F",
