@@ -179,6 +179,16 @@ static void holes_never_handed_out(void)
 	/* the top 128 KiB (32 pages) and the low 1 MiB stay out, and nothing else */
 	KEXPECT(got + 256 + 32 <= mem >> SNP_PAGE_SHIFT);
 	kvm_host_destroy(host);
+	{
+		struct kvm_host_config cfg;
+		struct kvm_host *big = NULL;
+
+		/* a pc guest that large has RAM above 4 GiB: not this layout */
+		kvm_host_config_init(&cfg, 4 * SNP_GiB, 2);
+		cfg.ram_layout = SNP_RAM_QEMU_PC;
+		KEXPECT_EQ(kvm_host_create(&cfg, &big), SNP_EINVAL);
+		KEXPECT(!big);
+	}
 }
 
 /*

@@ -182,9 +182,10 @@ struct kvm_host_config {
 /* Defaults: early-snp, SNP on, upstream strategy, svm, AVIC auto. */
 void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsigned int nr_cpus);
 /*
- * Build machine + allocator (laid out as x86-64 Linux: pfns 0..255 reserved,
- * zones DMA/DMA32/Normal), then load the vendor (kvm_x86_vendor_init) unless
- * late_vendor_load.
+ * Build machine + allocator (laid out as x86-64 Linux: pfns 0..255 and the
+ * RAM map's holes reserved, zones DMA/DMA32/Normal), then load the vendor
+ * (kvm_x86_vendor_init) unless late_vendor_load.  SNP_EINVAL for a RAM map
+ * the size cannot have (qemu-pc above 3584 MiB).
  */
 SNP_MUST_CHECK int kvm_host_create(const struct kvm_host_config *cfg, struct kvm_host **out);
 /* Destroy every VM, unload the vendor, free everything.  NULL is a no-op. */

@@ -148,9 +148,9 @@ static const struct cli_option simulate_options[] = {
 	{ "kernel", true, set_kernel, "6.1|6.12",
 	  "page allocator generation the hosts follow (default 6.12)", "6.1, 6.12" },
 	{ "layout", true, set_layout, "L",
-	  "the hosts' RAM map (e820), which sets the direct map's leaves: flat (all RAM, the "
-	  "default) or qemu-pc (QEMU pc + SeaBIOS: holes below 1 MiB and the top 128 KiB, "
-	  "mem at most 3584M; docs/MODEL.md \"Host MMU\")", "flat, qemu-pc" },
+	  "the hosts' RAM map, which sets the direct map's leaves: flat (all RAM, default) or "
+	  "qemu-pc (QEMU pc's e820: holes below 1 MiB and the top 128 KiB; --mem up to 3584M)",
+	  "flat, qemu-pc" },
 	{ "vmsave-marks", true, set_vmsave_marks, "on|off",
 	  "the save area is a VMSAVE target, in-use while VMSAVE runs (default on)", "on, off" },
 	{ "vmsave-window", true, set_vmsave_window, "F",
