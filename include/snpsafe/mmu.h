@@ -49,7 +49,7 @@ enum snp_dmap_boot {
  * type RAM, what e820__memblock_setup() adds to memblock.memory).  Linux
  * builds its direct map from these ranges (LINUX arch/x86/mm/init.c
  * init_mem_mapping(), split_mem_range(), adjust_range_page_size_mask(),
- * 6.1 and 6.12): a 2MB region gets a 2M leaf only when it is wholly RAM, a
+ * read in Debian 6.12.95): a 2MB region gets a 2M leaf only when it is wholly RAM, a
  * 1GB region a 1G leaf only when it is wholly RAM and gbpages are on; the
  * rest of a range is mapped with 4K leaves.  docs/MODEL.md "Host MMU".
  */
