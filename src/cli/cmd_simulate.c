@@ -338,11 +338,11 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 	printf("\nThe naive strategy is a counterfactual: an SNP host without snp_safe_alloc_page();\n"
 	       "no released kernel ran one.  markable = this profile and host can mark it in-use\n"
 	       "(a VMCB always, an SEV-ES/SNP VMSA, the AVIC page only with AVIC on, the save area\n"
-	       "as a VMSAVE target, the PML buffer of --kvm pml per knob pml_inuse); exposed = markable and its 2MB region still hugepage-mapped in\n"
-	       "the direct map (a launched SNP VMSA's is 4K).  exposed frac = 2MB-aligned exposed\n"
-	       "pages / exposed pages, with its Wilson 95%% interval.  analytic est (naive): the\n"
-	       "2MB-aligned share of free memory just before kvm_amd loads (every page comes from\n"
-	       "the aged allocator).\n");
+	       "as a VMSAVE target, the PML buffer of --kvm pml per knob pml_inuse); exposed =\n"
+	       "markable and its 2MB region still hugepage-mapped in the direct map (a launched\n"
+	       "SNP VMSA's is 4K).  exposed frac = 2MB-aligned exposed pages / exposed pages, with\n"
+	       "its Wilson 95%% interval.  analytic est (naive): the 2MB-aligned share of free\n"
+	       "memory just before kvm_amd loads (every page comes from the aged allocator).\n");
 }
 
 static void print_json_kinds(struct json *j, const struct sim_mc_result *r)
