@@ -117,6 +117,9 @@ bench: $(BENCH_BINS) $(CLI)
 check-cc:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-gcc CC=gcc all tests-build $(BENCH_BINS:$(BUILD)/%=$(BUILD)-gcc/%)
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-clang CC=clang all tests-build $(BENCH_BINS:$(BUILD)/%=$(BUILD)-clang/%)
+	$(quiet) CHECK tests/fuzz
+	$(Q)for cc in gcc clang; do for f in tests/fuzz/*.c; do \
+		$$cc $(CPPFLAGS) -std=c11 $(WARNINGS) -fsyntax-only $$f || exit 1; done; done
 
 kmod-test:
 	$(Q)bash kmod/qemu-test.sh

@@ -88,9 +88,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct snp_trace_summary s;
 	int sret;
 
-	snp_profile_set_knob(&variant, "inuse_cleared_at_vmexit=0");
-	snp_profile_set_knob(&variant, "rmp_check_every_access=1");
-	snp_profile_set_knob(&variant, "vmrun_marks=vmcb,vmsa,avic,hsave");
+	CHECK(!snp_profile_set_knob(&variant, "inuse_cleared_at_vmexit=0"));
+	CHECK(!snp_profile_set_knob(&variant, "rmp_check_every_access=1"));
+	CHECK(!snp_profile_set_knob(&variant, "vmrun_marks=vmcb,vmsa,avic,hsave"));
 	sret = snp_trace_summarize(path, &s, err, sizeof(err));
 	CHECK(sret <= 0);
 	CHECK(!sret || (err[0] && strlen(err) < sizeof(err) && !strchr(err, '\n')));
