@@ -107,6 +107,20 @@ static void record(void *ctx, const struct sim_mc_progress *p)
  * with its design effect (naive at --age 90, seed 1, 128 trials sharing 16
  * aged allocators: the design effect test_sim_clone pins above 1).
  */
+/* The results tables' rates: a tiny upper bound is not printed as 0.00000. */
+static void test_rate_format(void)
+{
+	char b[16];
+
+	KEXPECT_STREQ(sim_rate_format(0, b, sizeof(b)), "0.00000");
+	KEXPECT_STREQ(sim_rate_format(0.0020034, b, sizeof(b)), "0.00200");
+	KEXPECT_STREQ(sim_rate_format(0.000005, b, sizeof(b)), "0.00001");
+	KEXPECT_STREQ(sim_rate_format(0.0000023, b, sizeof(b)), "2.3e-06");
+	KEXPECT_STREQ(sim_rate_format(1, b, sizeof(b)), "1.00000");
+	KEXPECT(sim_rate_format(0.5, b, 0) == b);
+	KEXPECT_STREQ(sim_rate_format(0.5, b, 4), "0.5");
+}
+
 static void test_live_ends_at_result(void)
 {
 	struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
@@ -146,6 +160,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_format_narrow),
 	KTAP_CASE(test_format_edges),
 	KTAP_CASE(test_live_ends_at_result),
+	KTAP_CASE(test_rate_format),
 };
 
 KTAP_MAIN("sim_progress", cases)

@@ -148,6 +148,14 @@ struct sim_mc_progress {
  */
 char *sim_mc_progress_format(const struct sim_mc_progress *p, unsigned int width, char *buf, size_t len);
 
+/*
+ * sim_rate_format() - a rate in 7 columns for the results tables: "%7.5f",
+ * or "%7.1e" when it is above 0 but would print as 0.00000, so an interval's
+ * upper bound over millions of pages never reads as zero width.  Returns buf
+ * (always terminated; empty when len is 0).
+ */
+char *sim_rate_format(double x, char *buf, size_t len);
+
 /* Monte Carlo speed: the same run with every trial ageing its own allocator, then with cloning. */
 struct sim_bench_mc {
 	unsigned int trials;                 /* per strategy */

@@ -236,19 +236,33 @@ static void print_kinds(const struct sim_mc_result *r)
 		       (unsigned long long)r->exposed_aligned_by_kind[k]);
 }
 
+/* A rate and its interval: "0.00200 [0.00186, 0.00215]". */
+static const char *rate_ci_text(char buf[64], double x, double lo, double hi)
+{
+	char a[16], b[16], c[16];
+
+	snprintf(buf, 64, "%s [%s, %s]", sim_rate_format(x, a, sizeof(a)),
+		 sim_rate_format(lo, b, sizeof(b)), sim_rate_format(hi, c, sizeof(c)));
+	return buf;
+}
+
 /* Each rate with its Wilson 95% interval (pages or trials as independent draws). */
 static void print_rates(const struct sim_mc_result *r, unsigned int n)
 {
 	printf("\nRates, Wilson 95%% intervals (with shared ageing over n / its design effect):\n"
 	       "%-9s %-31s %-31s %s\n", "strategy",
 	       "trials w/ spurious fault", "aligned sensitive pages", "trials w/ exposed aligned");
-	for (unsigned int i = 0; i < n; i++)
-		printf("%-9s %7.5f [%7.5f, %7.5f]   %7.5f [%7.5f, %7.5f]   %7.5f [%7.5f, %7.5f]\n",
-		       snp_alloc_strategy_name(r[i].strategy),
-		       r[i].trials ? (double)r[i].trials_with_fault / (double)r[i].trials : 0,
-		       r[i].fault_trials_ci_lo, r[i].fault_trials_ci_hi, r[i].aligned_fraction,
-		       r[i].aligned_ci_lo, r[i].aligned_ci_hi, r[i].trials_with_exposed_aligned,
-		       r[i].exposed_trials_ci_lo, r[i].exposed_trials_ci_hi);
+	for (unsigned int i = 0; i < n; i++) {
+		char f[64], a[64], e[64];
+
+		printf("%-9s %s   %s   %s\n", snp_alloc_strategy_name(r[i].strategy),
+		       rate_ci_text(f, r[i].trials ? (double)r[i].trials_with_fault /
+					   (double)r[i].trials : 0,
+				    r[i].fault_trials_ci_lo, r[i].fault_trials_ci_hi),
+		       rate_ci_text(a, r[i].aligned_fraction, r[i].aligned_ci_lo, r[i].aligned_ci_hi),
+		       rate_ci_text(e, r[i].trials_with_exposed_aligned, r[i].exposed_trials_ci_lo,
+				    r[i].exposed_trials_ci_hi));
+	}
 }
 
 /*

@@ -76,3 +76,11 @@ char *sim_mc_progress_format(const struct sim_mc_progress *p, unsigned int width
 	}
 	return buf;
 }
+
+char *sim_rate_format(double x, char *buf, size_t len)
+{
+	if (!buf || !len)
+		return buf;
+	snprintf(buf, len, x > 0 && x < 0.000005 ? "%7.1e" : "%7.5f", x);
+	return buf;
+}
