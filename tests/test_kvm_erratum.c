@@ -123,7 +123,7 @@ static int setup_target(struct kvm_host *host, enum target t, snp_pfn_t *offered
 static void run_and_write(struct kvm_host *host, int vm, struct outcome *o)
 {
 	struct snp_machine *m = kvm_host_machine(host);
-	snp_pfn_t base = o->pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
+	snp_pfn_t base = snp_pfn_2m_base(o->pfn);
 	snp_pfn_t other = base + ((o->pfn - base) == 1 ? 2 : 1);
 	struct snp_vmrun_result res;
 

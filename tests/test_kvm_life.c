@@ -526,7 +526,7 @@ static void test_kvm_snp_launch_rmp_codes(void)
 
 	vm = new_vm(host, SNP_GUEST_SNP, 8, 1);
 	KASSERT_EQ(kvm_vcpu_get_pages(host, vm, 0, &pg), 0);
-	region = pg.vmsa & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
+	region = snp_pfn_2m_base(pg.vmsa);
 	KASSERT_EQ(snp_rmp_make_private(m, region, 0, SNP_MAP_2M, 77, false, NULL), 0);
 	KEXPECT_EQ(kvm_vm_launch(host, vm), SNP_EFAULT);
 	KASSERT_EQ(kvm_vm_launch_rmp_ret(host, vm, &code), 0);

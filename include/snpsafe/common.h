@@ -60,6 +60,8 @@ static inline snp_spa_t snp_pfn_to_phys(snp_pfn_t pfn) { return pfn << SNP_PAGE_
 static inline snp_pfn_t snp_phys_to_pfn(snp_spa_t pa) { return pa >> SNP_PAGE_SHIFT; }
 /* A pfn whose page starts a 2MB region: the pages the erratum is about. */
 static inline bool snp_pfn_2m_aligned(snp_pfn_t pfn) { return (pfn & (SNP_PTRS_PER_PMD - 1)) == 0; }
+/* The first pfn of @pfn's 2MB region: the base page whose RMP entry a hugepage access reads. */
+static inline snp_pfn_t snp_pfn_2m_base(snp_pfn_t pfn) { return pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1); }
 
 /* Library error codes: negative, errno-valued so they print with strerror(-e). */
 enum snp_errno {

@@ -199,7 +199,7 @@ static void panel_callouts(FILE *f, unsigned int x, const struct sim_repro_resul
 	for (unsigned int i = 0; i < r->vmcb_call.nr_set_aside && i < SNP_ALLOC_CALL_MAX; i++) {
 		snp_pfn_t pfn = r->vmcb_call.set_aside[i];
 
-		if (pfn / SNP_PTRS_PER_PMD != base / SNP_PTRS_PER_PMD)
+		if (snp_pfn_2m_base(pfn) != base)
 			continue;
 		snprintf(label, sizeof(label), "+0x%03llx set aside (pool)", ull(pfn - base));
 		callout(f, x, slot++, pfn - base, label);
@@ -241,7 +241,7 @@ static void panel_notes(FILE *f, unsigned int x, const struct sim_repro_result *
 		fputs(": set aside</text>\n", f);
 	else
 		fprintf(f, ": not taken%s</text>\n",
-			r->offered_pfn / SNP_PTRS_PER_PMD == r->region_pfn / SNP_PTRS_PER_PMD ?
+			snp_pfn_2m_base(r->offered_pfn) == r->region_pfn ?
 			"" : " (another region)");
 	y += 16;
 	if (c->nr_taken && c->taken_order[0] == 1)

@@ -315,7 +315,7 @@ static enum snp_fault_rule host_rmp_check(const struct snp_machine *m, snp_pfn_t
 	const struct snp_profile *p = &rmp->profile;
 	const struct rmp_region *r = rmp_region_of(rmp, pfn);
 	bool huge = leaf != SNP_MAP_4K;
-	snp_pfn_t base = pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
+	snp_pfn_t base = snp_pfn_2m_base(pfn);
 
 	if (write && huge && r->nr_assigned)
 		return SNP_RULE_RMP_2M_NOT_HV_OWNED;
@@ -351,7 +351,7 @@ static bool host_fault_spurious(const struct snp_machine *m, snp_pfn_t pfn,
 /* First Assigned entry of pfn's 2MB region (what made a 2M check fail). */
 static snp_pfn_t first_assigned_in_2m(const struct snp_machine *m, snp_pfn_t pfn)
 {
-	snp_pfn_t base = pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
+	snp_pfn_t base = snp_pfn_2m_base(pfn);
 	struct snp_rmpentry e;
 
 	for (snp_pfn_t p = base; p < base + SNP_PTRS_PER_PMD; p++)
@@ -380,7 +380,7 @@ static void record_host_fault(struct snp_machine *m, unsigned int cpu, uint64_t 
 			      const struct snp_exc *exc)
 {
 	snp_pfn_t pfn = snp_phys_to_pfn(va - SNP_PAGE_OFFSET);
-	snp_pfn_t base = pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
+	snp_pfn_t base = snp_pfn_2m_base(pfn);
 	struct snp_fault_record *r;
 	bool spurious = host_fault_spurious(m, pfn, rule);
 

@@ -15,7 +15,7 @@
 
 static bool region_is_2m_assigned(const struct snp_rmp *rmp, snp_pfn_t pfn)
 {
-	snp_pfn_t base = pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
+	snp_pfn_t base = snp_pfn_2m_base(pfn);
 	uint64_t lo = rmp_lo(rmp, base);
 
 	return (lo & RMPE_ASSIGNED) && (lo & RMPE_PAGESIZE);
@@ -144,7 +144,7 @@ static SNP_MUST_CHECK int rmpupdate_apply(struct snp_rmp *rmp, snp_spa_t spa, co
 		return SNP_ENOMEM;
 	if (!in->pagesize_2m) {
 		if (region_is_2m_assigned(rmp, pfn))
-			smash_region(rmp, pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1));
+			smash_region(rmp, snp_pfn_2m_base(pfn));
 		rmpupdate_apply_one(rmp, pfn, in, in->gpa, false);
 		return SNP_RMP_SUCCESS;
 	}

@@ -23,8 +23,8 @@ struct snp_alloc_state {
 	unsigned int nr_nodes;
 	struct snp_core_pool *pool;      /* one per node */
 	struct page **slots;             /* nr_nodes * SNP_SIEVE_POOL_MAX */
-	struct snp_alloc_call last;      /* snp_alloc_last_call() */
-	struct snp_alloc_call prev;      /* the call before it (snp_alloc_recent_call) */
+	struct snp_alloc_call call[2];   /* the last call and the one before (snp_alloc_recent_call) */
+	unsigned int cur;                /* call[cur] is the last */
 	bool in_call;                    /* inside snp_safe_alloc_page_node(): note pages */
 };
 
@@ -105,8 +105,7 @@ static struct snp_alloc_state *state_of(struct mm_host *mm)
 		st->pool[n].st = &st->core;
 	}
 	set_caps(st);
-	st->last.returned = MM_PFN_INVALID;
-	st->prev.returned = MM_PFN_INVALID;
+	st->call[0].returned = st->call[1].returned = MM_PFN_INVALID;
 	return st;
 }
 
@@ -180,39 +179,50 @@ void snp_alloc_reset_stats(struct mm_host *mm)
 	st->core.set_aside_peak = cur;
 }
 
-void snp_alloc_note_taken(struct mm_host *mm, struct page *page, unsigned int order)
+/* The call being recorded, or NULL outside snp_safe_alloc_page_node(). */
+static struct snp_alloc_call *recording(struct mm_host *mm)
 {
 	struct snp_alloc_state *st = mm_client(mm);
 
-	if (!st || !st->in_call || !page)
+	return st && st->in_call ? &st->call[st->cur] : NULL;
+}
+
+/* Count one more page in @nr; keep its pfn while the array has room. */
+static unsigned int note(snp_pfn_t *pfns, unsigned int *nr, snp_pfn_t pfn)
+{
+	unsigned int i = (*nr)++;
+
+	if (i < SNP_ALLOC_CALL_MAX)
+		pfns[i] = pfn;
+	return i;
+}
+
+void snp_alloc_note_taken(struct mm_host *mm, struct page *page, unsigned int order)
+{
+	struct snp_alloc_call *c = recording(mm);
+	unsigned int i;
+
+	if (!c || !page)
 		return;
-	if (st->last.nr_taken < SNP_ALLOC_CALL_MAX) {
-		st->last.taken[st->last.nr_taken] = mm_page_to_pfn(mm, page);
-		st->last.taken_order[st->last.nr_taken] = order;
-	}
-	st->last.nr_taken++;
+	i = note(c->taken, &c->nr_taken, mm_page_to_pfn(mm, page));
+	if (i < SNP_ALLOC_CALL_MAX)
+		c->taken_order[i] = order;
 }
 
 void snp_alloc_note_freed(struct mm_host *mm, struct page *page)
 {
-	struct snp_alloc_state *st = mm_client(mm);
+	struct snp_alloc_call *c = recording(mm);
 
-	if (!st || !st->in_call)
-		return;
-	if (st->last.nr_freed < SNP_ALLOC_CALL_MAX)
-		st->last.freed[st->last.nr_freed] = mm_page_to_pfn(mm, page);
-	st->last.nr_freed++;
+	if (c)
+		note(c->freed, &c->nr_freed, mm_page_to_pfn(mm, page));
 }
 
 /* The pages the call set aside: the pool's slots past @len_before. */
-static void note_set_aside(struct mm_host *mm, struct snp_alloc_state *st,
+static void note_set_aside(struct mm_host *mm, struct snp_alloc_call *c,
 			   const struct snp_core_pool *pool, unsigned int len_before)
 {
-	for (unsigned int i = len_before; i < pool->len; i++) {
-		if (st->last.nr_set_aside < SNP_ALLOC_CALL_MAX)
-			st->last.set_aside[st->last.nr_set_aside] = mm_page_to_pfn(mm, pool->slot[i]);
-		st->last.nr_set_aside++;
-	}
+	for (unsigned int i = len_before; i < pool->len; i++)
+		note(c->set_aside, &c->nr_set_aside, mm_page_to_pfn(mm, pool->slot[i]));
 }
 
 int snp_alloc_recent_call(const struct mm_host *mm, unsigned int back, struct snp_alloc_call *out)
@@ -225,7 +235,7 @@ int snp_alloc_recent_call(const struct mm_host *mm, unsigned int back, struct sn
 	memset(out, 0, sizeof(*out));
 	out->returned = MM_PFN_INVALID;
 	if (st)
-		*out = back ? st->prev : st->last;
+		*out = st->call[st->cur ^ back];
 	return 0;
 }
 
@@ -251,10 +261,12 @@ static struct page *dispatch(const struct snp_core_env *env, struct snp_alloc_st
 {
 	struct snp_core_pool *pool = &st->pool[node];
 	unsigned int len_before = pool->len;
+	struct snp_alloc_call *c;
 	struct page *p;
 
-	st->prev = st->last;
-	memset(&st->last, 0, sizeof(st->last));
+	st->cur ^= 1;   /* the last call becomes the one before */
+	c = &st->call[st->cur];
+	memset(c, 0, sizeof(*c));
 	st->in_call = true;
 	if (st->cfg.strategy == SNP_ALLOC_NAIVE || !st->cfg.snp_enabled)
 		p = plain_alloc(env, st, node, gfp);
@@ -263,8 +275,8 @@ static struct page *dispatch(const struct snp_core_env *env, struct snp_alloc_st
 	else
 		p = snp_core_sieve_alloc(env, pool, node, gfp);
 	st->in_call = false;
-	note_set_aside(env->mm, st, pool, len_before);
-	st->last.returned = p ? mm_page_to_pfn(env->mm, p) : MM_PFN_INVALID;
+	note_set_aside(env->mm, c, pool, len_before);
+	c->returned = p ? mm_page_to_pfn(env->mm, p) : MM_PFN_INVALID;
 	return p;
 }
 

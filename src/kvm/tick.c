@@ -157,7 +157,7 @@ static snp_pfn_t pick_near(struct kvm_host *host, const snp_pfn_t *sens, unsigne
 	if (!n)
 		return SNP_NO_PAGE;
 	s = sens[mm_rng_below(rng, nr_running ? nr_running : n)];
-	base = s & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
+	base = snp_pfn_2m_base(s);
 	pfn = base + mm_rng_below(rng, SNP_PTRS_PER_PMD);
 	return pfn == s ? SNP_NO_PAGE : pfn;
 }
@@ -189,7 +189,7 @@ struct tick_ctx {
 static void count_vmsave_window(struct kvm_host *host, unsigned int cpu, snp_pfn_t pfn,
 				const bool *busy)
 {
-	snp_pfn_t base = pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
+	snp_pfn_t base = snp_pfn_2m_base(pfn);
 	enum snp_map_size size = SNP_MAP_4K;
 
 	if (!host->cfg.vmsave_marks ||

@@ -343,7 +343,7 @@ static enum sim_replay_kind fault_kind(const struct replay *rp, const struct snp
 
 	*have = false;
 	if (f->rule == SNP_RULE_ERRATUM_2M_BASE_INUSE)
-		pfn &= ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
+		pfn = snp_pfn_2m_base(pfn);
 	else if (f->rule != SNP_RULE_INUSE_WRITE && f->rule != SNP_RULE_INUSE_READ)
 		return SIM_REPLAY_NO_INUSE;
 	if (snp_inuse_holder(rp->m, pfn, h) <= 0)

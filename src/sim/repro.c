@@ -58,11 +58,6 @@ static void step(struct sim_repro_result *r, const char *fmt, ...)
 	va_end(ap);
 }
 
-static snp_pfn_t region_of(snp_pfn_t pfn)
-{
-	return pfn & ~(snp_pfn_t)(SNP_PTRS_PER_PMD - 1);
-}
-
 static unsigned long long ull(snp_pfn_t pfn)
 {
 	return (unsigned long long)pfn;
@@ -265,7 +260,7 @@ static SNP_MUST_CHECK int other_process(struct kvm_host *host, struct sim_repro_
 
 	p = mm_alloc_pages(mm, 0, MM_GFP_KERNEL, 0);   /* UNMOVABLE, as KVM's pages */
 	r->write_pfn = p ? mm_page_to_pfn(mm, p) : MM_PFN_INVALID;
-	r->same_region = p && region_of(r->write_pfn) == r->region_pfn;
+	r->same_region = p && snp_pfn_2m_base(r->write_pfn) == r->region_pfn;
 	if (!p)
 		return SNP_ENOMEM;
 	r->base = base_state(host, r);
@@ -314,7 +309,7 @@ static SNP_MUST_CHECK int create_vcpu(struct kvm_host *host, int vm, struct sim_
 		return SNP_EINVAL;   /* the VMCB's must be that SNP-safe allocation */
 	r->vmcb_pfn = pg.vmcb01;
 	r->vmcb_aligned = snp_pfn_2m_aligned(pg.vmcb01);
-	r->region_pfn = region_of(pg.vmcb01);
+	r->region_pfn = snp_pfn_2m_base(pg.vmcb01);
 	r->freed_at_head = r->vmcb_call.nr_freed &&
 			   offered(kvm_host_mm(host), 0) == r->vmcb_call.freed[0];
 	tell[r->strategy](r);
