@@ -65,7 +65,12 @@ snp_install "${pkgs[@]}"
 
 # The kernel build tree of KVER: /usr/src if installed, else unpacked.
 kdir_of() {
-	if have_headers "$1"; then echo "/usr/src/linux-headers-$1"; else snp_headers_fetch "$1"; fi
+	if have_headers "$1"; then
+		snp_kbuild_deps "/usr/src/linux-headers-$1"
+		echo "/usr/src/linux-headers-$1"
+	else
+		snp_headers_fetch "$1"
+	fi
 }
 
 KTAP_N=0; passed=0; failed=0; times=()

@@ -13,7 +13,10 @@
 #                                 (never installed into this machine's /boot)
 #   snp_kernel_dir KVER           where it is unpacked
 #   snp_headers_fetch KVER        the kernel's headers (and kbuild), unpacked the same way,
-#                                 because installing 6.12's headers would install its image
+#                                 because installing 6.12's headers would install its image;
+#                                 with what building against them needs (snp_kbuild_deps)
+#   snp_kbuild_deps KDIR          pahole where modules get BTF (6.12), the kernel's gcc
+#   snp_debian_mirror             the bookworm mirror this machine's apt uses
 #   snp_qemu_plugin_header        the installed QEMU's qemu-plugin.h, from Debian's
 #                                 source package, cached; prints its directory
 #   snp_install_chromium          headless Chromium and the DejaVu fonts the repro
@@ -46,12 +49,39 @@ snp_apt_update() {
 
 snp_in_archive() { apt-cache show "$1" >/dev/null 2>&1; }
 
+# The Debian mirror this machine's apt already uses for bookworm: the URI of
+# the first deb822 stanza or one-line source whose suite is bookworm, so a
+# user behind their own mirror stays on it.  No host is written here.
+snp_debian_mirror() {
+	local f uri
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		uri=$(awk 'BEGIN { RS = ""; FS = "\n" }
+			{ u = ""; s = ""
+			  for (i = 1; i <= NF; i++) {
+				if ($i ~ /^URIs:/) { u = $i; sub(/^URIs:[ \t]*/, "", u); sub(/[ \t].*/, "", u) }
+				if ($i ~ /^Suites:/) s = " " $i " " }
+			  if (u != "" && s ~ /[ \t]bookworm[ \t]/) { print u; exit } }' "$f")
+		[ -n "$uri" ] && { echo "${uri%/}"; return 0; }
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		uri=$(awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) while (i <= NF && $i !~ /\]$/) i++;
+			if ($2 ~ /^\[/) i++; if ($(i + 1) == "bookworm") { print $i; exit } }' "$f")
+		[ -n "$uri" ] && { echo "${uri%/}"; return 0; }
+	done
+	return 1
+}
+
 snp_backports() {
+	local mirror
 	if [ ! -f "$SNP_BACKPORTS_LIST" ]; then
-		snp_log "adding bookworm-backports (deb, deb-src) to apt: $SNP_BACKPORTS_LIST"
+		mirror=$(snp_debian_mirror) ||
+			snp_die "no Debian bookworm source in this machine's apt sources to take a mirror from"
+		snp_log "adding bookworm-backports (deb, deb-src) from $mirror to apt: $SNP_BACKPORTS_LIST"
 		cat > "$SNP_BACKPORTS_LIST" <<-EOF
 		Types: deb deb-src
-		URIs: http://deb.debian.org/debian
+		URIs: $mirror
 		Suites: bookworm-backports
 		Components: main
 		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
@@ -149,6 +179,22 @@ snp_kernel_fetch() {	# snp_kernel_fetch KVER
 
 snp_headers_dir() { echo "$SNP_CACHE/kernels/headers-$1/usr/src/linux-headers-$1"; }
 
+# What building a module against the headers in KDIR runs besides make and
+# gcc: pahole (Debian's dwarves) where the kernel gives modules BTF
+# (CONFIG_DEBUG_INFO_BTF_MODULES, set in Debian's 6.12), and the compiler the
+# kernel was built with when it is not this machine's gcc.
+snp_kbuild_deps() {	# snp_kbuild_deps KDIR
+	local cfg=$1/.config cc
+	[ -f "$cfg" ] || snp_die "no .config in $1"
+	if grep -q '^CONFIG_DEBUG_INFO_BTF_MODULES=y' "$cfg" && ! command -v pahole >/dev/null 2>&1; then
+		snp_install dwarves
+	fi
+	cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(x86_64-linux-gnu-\)\{0,1\}\(gcc-[0-9]*\) .*/\2/p' "$cfg")
+	if [ -n "$cc" ] && ! command -v "$cc" >/dev/null 2>&1; then
+		snp_install "$cc"
+	fi
+}
+
 snp_headers_fetch() {	# snp_headers_fetch KVER; prints the headers folder
 	local kver=$1 root dl pkgs deb
 	root=$SNP_CACHE/kernels/headers-$kver
@@ -178,6 +224,7 @@ snp_headers_fetch() {	# snp_headers_fetch KVER; prints the headers folder
 		grep -rlF "/kernels/headers-$kver/usr/" "$root/usr/src" --include=Makefile* 2>/dev/null |
 			xargs -r sed -i "s#[^ =]*/kernels/headers-$kver/usr/#$root/usr/#g"
 	fi
+	snp_kbuild_deps "$(snp_headers_dir "$kver")"
 	snp_headers_dir "$kver"
 }
 
