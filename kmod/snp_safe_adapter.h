@@ -12,15 +12,29 @@
 #include <linux/compiler.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
+struct snp_core_stats;
+
 /*
  * The core speaks the kernel's own types (gfp_t, u64, spinlock_t).  Its
- * allocator handle is never defined here: the kernel's allocator needs none,
- * and the module passes NULL.
+ * allocator handle carries what the kernel's allocator does not have: the
+ * per-CPU copies of the sieve's counters (struct snpsafe_sieve's @env).
+ * Calls that count nothing may pass NULL.
  */
-struct snp_core_env;
+struct snp_core_env {
+	struct snp_core_stats __percpu *hot;
+};
+
+/*
+ * The core's statistics on the common path: an add to this CPU's copy, no
+ * lock and no cache line shared across CPUs (a 384-CPU host would feel one
+ * on every allocation).  snpsafe_sieve_stats() sums the copies.  Written
+ * (*hot).field: checkpatch takes a member name after -> for an expression.
+ */
+#define snp_core_count(env, field, n) this_cpu_add((*(env)->hot).field, (n))
 
 static inline void snp_core_lock_pool(spinlock_t *l)
 {

@@ -15,6 +15,7 @@
 #include <linux/minmax.h>
 #include <linux/nodemask.h>
 #include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -56,7 +57,8 @@ int snpsafe_sieve_init(struct snpsafe_sieve *s, unsigned int cap)
 	s->cap = min_t(unsigned int, cap, SNPSAFE_SIEVE_POOL_MAX);
 	s->pool = kcalloc(nr_node_ids, sizeof(*s->pool), GFP_KERNEL);
 	s->st = kcalloc(nr_node_ids, sizeof(*s->st), GFP_KERNEL);
-	if (!s->pool || !s->st)
+	s->env.hot = alloc_percpu(struct snp_core_stats);
+	if (!s->pool || !s->st || !s->env.hot)
 		goto nomem;
 	for (nid = 0; nid < nr_node_ids; nid++) {
 		struct snp_core_pool *pool = &s->pool[nid];
@@ -92,8 +94,10 @@ void snpsafe_sieve_destroy(struct snpsafe_sieve *s)
 	}
 	kfree(s->pool);
 	kfree(s->st);
+	free_percpu(s->env.hot);
 	s->pool = NULL;
 	s->st = NULL;
+	s->env.hot = NULL;
 	s->cap = 0;
 }
 
@@ -120,7 +124,7 @@ unsigned long snpsafe_sieve_give_back(struct snpsafe_sieve *s,
 	int nid;
 
 	for (nid = 0; nid < nr_node_ids && freed < max; nid++)
-		freed += snp_core_give_back(NULL, &s->pool[nid], max - freed);
+		freed += snp_core_give_back(&s->env, &s->pool[nid], max - freed);
 	return freed;
 }
 
@@ -129,26 +133,37 @@ unsigned long snpsafe_memory_short(void)
 	return active_sieve ? snpsafe_sieve_give_back(active_sieve, ULONG_MAX) : 0;
 }
 
+static void stats_add(struct snp_core_stats *out, const struct snp_core_stats *in)
+{
+	out->sieve_calls += in->sieve_calls;
+	out->sieve_hits += in->sieve_hits;
+	out->fallbacks += in->fallbacks;
+	out->pages_taken += in->pages_taken;
+	out->order1_broken += in->order1_broken;
+	out->set_aside += in->set_aside;
+	out->set_aside_peak += in->set_aside_peak;
+	out->set_aside_returned += in->set_aside_returned;
+	out->frees += in->frees;
+}
+
+/*
+ * Each counter lives in one place only (a pool's @st or the per-CPU copies),
+ * so adding everything up gives each its total.
+ */
 void snpsafe_sieve_stats(struct snpsafe_sieve *s, struct snp_core_stats *out)
 {
-	int nid;
+	int nid, cpu;
 
 	memset(out, 0, sizeof(*out));
 	for (nid = 0; nid < nr_node_ids; nid++) {
 		struct snp_core_pool *pool = &s->pool[nid];
 
 		spin_lock(&pool->lock);
-		out->sieve_calls += pool->st->sieve_calls;
-		out->sieve_hits += pool->st->sieve_hits;
-		out->fallbacks += pool->st->fallbacks;
-		out->pages_taken += pool->st->pages_taken;
-		out->order1_broken += pool->st->order1_broken;
-		out->set_aside += pool->st->set_aside;
-		out->set_aside_peak += pool->st->set_aside_peak;
-		out->set_aside_returned += pool->st->set_aside_returned;
-		out->frees += pool->st->frees;
+		stats_add(out, pool->st);
 		spin_unlock(&pool->lock);
 	}
+	for_each_possible_cpu(cpu)
+		stats_add(out, per_cpu_ptr(s->env.hot, cpu));
 }
 
 /*
@@ -162,9 +177,9 @@ struct page *snpsafe_alloc_page(enum snpsafe_strategy strat,
 
 	switch (strat) {
 	case SNPSAFE_UPSTREAM:
-		return snp_core_upstream_alloc(NULL, &sieve->pool[nid], node, gfp);
+		return snp_core_upstream_alloc(&sieve->env, node, gfp);
 	case SNPSAFE_SIEVE:
-		return snp_core_sieve_alloc(NULL, &sieve->pool[nid], node, gfp);
+		return snp_core_sieve_alloc(&sieve->env, &sieve->pool[nid], node, gfp);
 	case SNPSAFE_NAIVE:
 	default:
 		return alloc_pages_node(node, gfp, 0);

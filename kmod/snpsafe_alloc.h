@@ -31,11 +31,18 @@ enum snpsafe_strategy {
 #define SNPSAFE_SIEVE_POOL_DEFAULT	32
 #define SNPSAFE_SIEVE_POOL_MAX	512
 
-/* One pool and its statistics per node (nr_node_ids of each), as the model. */
+/*
+ * One pool per node (nr_node_ids of them), as the model.  The counters are
+ * split: each node's pool state (set_aside, its peak, set_aside_returned) in
+ * @st under that pool's lock, the counts of calls, pages and blocks in one
+ * per-CPU copy per CPU (@env.hot, snp_core_count()); snpsafe_sieve_stats()
+ * adds both up.
+ */
 struct snpsafe_sieve {
 	unsigned int cap;		/* pool capacity per node */
 	struct snp_core_pool *pool;
 	struct snp_core_stats *st;
+	struct snp_core_env env;
 };
 
 static inline bool snpsafe_page_2m_aligned(struct page *page)
@@ -53,7 +60,10 @@ unsigned long snpsafe_sieve_give_back(struct snpsafe_sieve *s,
 unsigned int snpsafe_sieve_count(struct snpsafe_sieve *s);
 /* Park @page in the pool of its node; false when that pool is full. */
 bool snpsafe_sieve_park(struct snpsafe_sieve *s, struct page *page);
-/* The statistics of all nodes, summed (each read under its pool's lock). */
+/*
+ * The statistics of all nodes and CPUs, summed: each pool's under its lock,
+ * the per-CPU copies without one (exact once the allocating calls are done).
+ */
 void snpsafe_sieve_stats(struct snpsafe_sieve *s, struct snp_core_stats *out);
 
 /* Memory-pressure hook: a shrinker that empties the sieve's pools. */

@@ -692,7 +692,8 @@ static unsigned int cpu_workers_start(struct cpu_worker *w, unsigned int nr)
  * Every online CPU allocates from upstream and from the one shared sieve
  * pool at the same time.  Asserts: no aligned page, no failure, each
  * worker stayed on its CPU, their run times overlapped, and the sieve's
- * statistics (kept under its lock) add up to exactly the calls made.
+ * statistics (per-CPU copies, summed once the workers are done) add up to
+ * exactly the calls made.
  */
 static void test_all_cpus(void)
 {

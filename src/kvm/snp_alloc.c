@@ -271,7 +271,7 @@ static struct page *dispatch(const struct snp_core_env *env, struct snp_alloc_st
 	if (st->cfg.strategy == SNP_ALLOC_NAIVE || !st->cfg.snp_enabled)
 		p = plain_alloc(env, st, node, gfp);
 	else if (st->cfg.strategy == SNP_ALLOC_UPSTREAM)
-		p = snp_core_upstream_alloc(env, pool, node, gfp);
+		p = snp_core_upstream_alloc(env, node, gfp);
 	else
 		p = snp_core_sieve_alloc(env, pool, node, gfp);
 	st->in_call = false;
@@ -283,8 +283,8 @@ static struct page *dispatch(const struct snp_core_env *env, struct snp_alloc_st
 struct page *snp_safe_alloc_page_node(struct mm_host *mm, unsigned int cpu, int node,
 				      mm_gfp_t gfp)
 {
-	const struct snp_core_env env = { .mm = mm, .cpu = cpu };
 	struct snp_alloc_state *st;
+	struct snp_core_env env;
 	struct page *p;
 
 	if (!mm)
@@ -301,6 +301,7 @@ struct page *snp_safe_alloc_page_node(struct mm_host *mm, unsigned int cpu, int 
 		mm_set_last_error(mm, SNP_ENOMEM);
 		return NULL;
 	}
+	env = (struct snp_core_env){ .mm = mm, .cpu = cpu, .st = &st->core };
 	p = dispatch(&env, st, node, gfp);
 	if (!p) {
 		st->failures++;
@@ -331,14 +332,17 @@ int snp_safe_free_page(struct mm_host *mm, unsigned int cpu, struct page *page)
 
 int snp_safe_shrink(struct mm_host *mm, unsigned int cpu, uint64_t nr)
 {
-	const struct snp_core_env env = { .mm = mm, .cpu = cpu };
 	struct snp_alloc_state *st;
+	struct snp_core_env env;
 	uint64_t done = 0;
 
 	if (!mm || cpu >= mm_nr_cpus(mm))
 		return SNP_EINVAL;
 	st = mm_client(mm);
-	for (unsigned int n = 0; st && n < st->nr_nodes && done < nr; n++)
+	if (!st)
+		return 0;
+	env = (struct snp_core_env){ .mm = mm, .cpu = cpu, .st = &st->core };
+	for (unsigned int n = 0; n < st->nr_nodes && done < nr; n++)
 		done += snp_core_give_back(&env, &st->pool[n], nr - done);
 	return (int)done;
 }

@@ -15,14 +15,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct snp_core_stats;
+
 /*
  * The model's handle for one call: the host and the CPU the call runs on.
  * The kernel's allocator uses this_cpu's lists; the model has no current
- * CPU, so the CPU travels with the handle (mm_alloc_pages_node()).
+ * CPU, so the CPU travels with the handle (mm_alloc_pages_node()).  @st is
+ * where snp_core_count() counts: the host's statistics.
  */
 struct snp_core_env {
 	struct mm_host *mm;
 	unsigned int cpu;
+	struct snp_core_stats *st;
 };
 /*
  * The core is written in the kernel's types; user space gets them here, as
@@ -37,6 +41,9 @@ struct snp_core_pool;
 
 static inline void snp_core_lock_pool(spinlock_t *l) { (void)l; }
 static inline void snp_core_unlock_pool(spinlock_t *l) { (void)l; }
+
+/* A plain add: one thread drives a modeled host. */
+#define snp_core_count(env, field, n) ((env)->st->field += (n))
 
 /* snp_alloc.c: note a block the current call took or gave back (snp_alloc_last_call()). */
 void snp_alloc_note_taken(struct mm_host *mm, struct page *page, unsigned int order);

@@ -12,18 +12,10 @@
  */
 #include "snp_safe_core.h"
 
-static void stat_add(struct snp_core_pool *pool, u64 *ctr, u64 n)
-{
-	snp_core_lock_pool(&pool->lock);
-	*ctr += n;
-	snp_core_unlock_pool(&pool->lock);
-}
-
 /**
  * snp_core_upstream_alloc() - Linux's method: take an order-1 block,
  * split_page() it, keep the page that is not 2MB-aligned, free the other.
- * @env: the allocator
- * @pool: whose statistics count the call (the pool itself is not used)
+ * @env: the allocator, and where the call is counted (snp_core_count(), no lock)
  * @node: preferred node
  * @gfp: the caller's flags, through snp_core_order1_gfp()
  *
@@ -34,8 +26,7 @@ static void stat_add(struct snp_core_pool *pool, u64 *ctr, u64 n)
  * is aligned keep the second, else keep the first.  The price is one
  * order-1 block broken per call.
  */
-struct page *snp_core_upstream_alloc(const struct snp_core_env *env, struct snp_core_pool *pool,
-				     int node, gfp_t gfp)
+struct page *snp_core_upstream_alloc(const struct snp_core_env *env, int node, gfp_t gfp)
 {
 	struct page *first = snp_core_alloc_pages(env, node, snp_core_order1_gfp(gfp), 1);
 	struct page *keep, *other;
@@ -51,11 +42,9 @@ struct page *snp_core_upstream_alloc(const struct snp_core_env *env, struct snp_
 		other = snp_core_next_page(env, first);
 	}
 	snp_core_free_page(env, other);
-	snp_core_lock_pool(&pool->lock);
-	pool->st->pages_taken += 2;
-	pool->st->order1_broken++;
-	pool->st->frees++;
-	snp_core_unlock_pool(&pool->lock);
+	snp_core_count(env, pages_taken, 2);
+	snp_core_count(env, order1_broken, 1);
+	snp_core_count(env, frees, 1);
 	return keep;
 }
 
@@ -86,12 +75,12 @@ unsigned long snp_core_give_back(const struct snp_core_env *env, struct snp_core
 		if (page) {
 			pool->st->set_aside--;
 			pool->st->set_aside_returned++;
-			pool->st->frees++;
 		}
 		snp_core_unlock_pool(&pool->lock);
 		if (!page)
 			break;
 		snp_core_free_page(env, page);
+		snp_core_count(env, frees, 1);
 		freed++;
 	}
 	return freed;
@@ -111,32 +100,38 @@ unsigned long snp_core_give_back(const struct snp_core_env *env, struct snp_core
  * back (ping-pong).  Each aligned page costs a pool slot, so the loop ends.
  * Pool full or order-0 failing: the order-1 method; that failing too means
  * memory is short, so every pool goes back and it is tried once more.
+ *
+ * The common path (an unaligned page) takes no lock shared across CPUs:
+ * its statistics go through snp_core_count(), and the pool's length is read
+ * without the lock (a stale read costs at most one page parked and freed
+ * again, "lost a race for the last slot"); only an aligned page, about one
+ * call in 512, takes the pool's lock, to park it.
  */
 struct page *snp_core_sieve_alloc(const struct snp_core_env *env, struct snp_core_pool *pool,
 				  int node, gfp_t gfp)
 {
 	struct page *page;
 
-	stat_add(pool, &pool->st->sieve_calls, 1);
+	snp_core_count(env, sieve_calls, 1);
 	while (snp_core_read_len(pool) < pool->cap) {
 		page = snp_core_alloc_pages(env, node, snp_core_order0_gfp(gfp), 0);
 		if (!page)
 			break;
-		stat_add(pool, &pool->st->pages_taken, 1);
+		snp_core_count(env, pages_taken, 1);
 		if (!snp_core_2m_aligned(env, page)) {
-			stat_add(pool, &pool->st->sieve_hits, 1);
+			snp_core_count(env, sieve_hits, 1);
 			snp_core_finish_page(env, page, gfp);
 			return page;
 		}
 		if (!snp_core_park(pool, page)) {
 			snp_core_free_page(env, page);	/* lost a race for the last slot */
-			stat_add(pool, &pool->st->frees, 1);
+			snp_core_count(env, frees, 1);
 			break;
 		}
 	}
-	stat_add(pool, &pool->st->fallbacks, 1);
-	page = snp_core_upstream_alloc(env, pool, node, gfp);
+	snp_core_count(env, fallbacks, 1);
+	page = snp_core_upstream_alloc(env, node, gfp);
 	if (!page && snp_core_memory_short(env) > 0)
-		page = snp_core_upstream_alloc(env, pool, node, gfp);
+		page = snp_core_upstream_alloc(env, node, gfp);
 	return page;
 }

@@ -10,8 +10,9 @@
  * src/kvm/snp_safe_adapter.h, the module's kmod/snp_safe_adapter.h) with:
  *
  *   types   the kernel's struct page, gfp_t, u64 and spinlock_t, and
- *           struct snp_core_env (the allocator's handle, for the model: the
- *           host and the CPU the call runs on; the module passes NULL)
+ *           struct snp_core_env (the allocator's handle: for the model the
+ *           host, the CPU the call runs on and the host's statistics; for
+ *           the module the per-CPU copies of the counters)
  *   calls   snp_core_alloc_pages(env, node, gfp, order)  alloc_pages_node()
  *           snp_core_split_pair(env, page)               split_page(page, 1)
  *           snp_core_next_page(env, page)                page + 1
@@ -22,13 +23,27 @@
  *           snp_core_memory_short(env)                   give back every pool; pages freed
  *           snp_core_lock_pool(lock), snp_core_unlock_pool(lock)
  *           snp_core_read_len(pool)                      READ_ONCE(pool->len)
+ *           snp_core_count(env, field, n)                a statistic, with no lock
+ *
+ * snp_core_count() adds @n to the counter named @field of struct
+ * snp_core_stats (a member name, not a value: a macro on both sides) that
+ * @env says where to keep.  It is the only statistic the common path (an
+ * unaligned order-0 page, about 511 calls in 512) touches, and it must take
+ * no lock shared across CPUs: the model adds to the host's statistics (one
+ * thread drives a host), the module adds to this CPU's copy with
+ * this_cpu_add() and sums the copies when read.
  */
 #ifndef SNP_SAFE_CORE_H
 #define SNP_SAFE_CORE_H
 
 #include "snp_safe_adapter.h"
 
-/* The strategies' costs; one set of names on both sides. */
+/*
+ * The strategies' costs; one set of names on both sides.  The counts of
+ * calls, pages and blocks go through snp_core_count() (lock-free); the
+ * pool's own state (set_aside, set_aside_peak, set_aside_returned) is
+ * updated under the pool's lock, beside the pool it describes.
+ */
 struct snp_core_stats {
 	u64 sieve_calls;        /* snp_core_sieve_alloc() calls */
 	u64 sieve_hits;         /* ... served by an unaligned order-0 page */
@@ -44,7 +59,8 @@ struct snp_core_stats {
 /*
  * One node's pool of set-aside 2MB-aligned pages.  @st may be shared by
  * several pools (the single-threaded model) or be the pool's own (the
- * module, where CPUs race); it is only updated under @lock.
+ * module, where CPUs race).  Its pool-state fields are only updated under
+ * @lock; where the other counters go is the adapter's snp_core_count().
  */
 struct snp_core_pool {
 	spinlock_t lock;
@@ -54,8 +70,7 @@ struct snp_core_pool {
 	struct snp_core_stats *st;
 };
 
-struct page *snp_core_upstream_alloc(const struct snp_core_env *env, struct snp_core_pool *pool,
-				     int node, gfp_t gfp);
+struct page *snp_core_upstream_alloc(const struct snp_core_env *env, int node, gfp_t gfp);
 struct page *snp_core_sieve_alloc(const struct snp_core_env *env, struct snp_core_pool *pool,
 				  int node, gfp_t gfp);
 /* Set @page aside in @pool; false when the pool is full. */
