@@ -25,7 +25,7 @@ struct snp_alloc_state {
 	struct page **slots;             /* nr_nodes * SNP_SIEVE_POOL_MAX */
 	struct snp_alloc_call call[2];   /* the last call and the one before (snp_alloc_recent_call) */
 	unsigned int cur;                /* call[cur] is the last */
-	bool in_call;                    /* inside snp_safe_alloc_page_node(): note pages */
+	struct snp_alloc_rec *rec;       /* inside snp_safe_alloc_page_node(): its record, else NULL */
 };
 
 static const char *const strategy_names[SNP_ALLOC_NR_STRATEGIES] = {
@@ -179,50 +179,19 @@ void snp_alloc_reset_stats(struct mm_host *mm)
 	st->core.set_aside_peak = cur;
 }
 
-/* The call being recorded, or NULL outside snp_safe_alloc_page_node(). */
-static struct snp_alloc_call *recording(struct mm_host *mm)
-{
-	struct snp_alloc_state *st = mm_client(mm);
-
-	return st && st->in_call ? &st->call[st->cur] : NULL;
-}
-
-/* Count one more page in @nr; keep its pfn while the array has room. */
-static unsigned int note(snp_pfn_t *pfns, unsigned int *nr, snp_pfn_t pfn)
-{
-	unsigned int i = (*nr)++;
-
-	if (i < SNP_ALLOC_CALL_MAX)
-		pfns[i] = pfn;
-	return i;
-}
-
-void snp_alloc_note_taken(struct mm_host *mm, struct page *page, unsigned int order)
-{
-	struct snp_alloc_call *c = recording(mm);
-	unsigned int i;
-
-	if (!c || !page)
-		return;
-	i = note(c->taken, &c->nr_taken, mm_page_to_pfn(mm, page));
-	if (i < SNP_ALLOC_CALL_MAX)
-		c->taken_order[i] = order;
-}
-
-void snp_alloc_note_freed(struct mm_host *mm, struct page *page)
-{
-	struct snp_alloc_call *c = recording(mm);
-
-	if (c)
-		note(c->freed, &c->nr_freed, mm_page_to_pfn(mm, page));
-}
-
 /* The pages the call set aside: the pool's slots past @len_before. */
 static void note_set_aside(struct mm_host *mm, struct snp_alloc_call *c,
 			   const struct snp_core_pool *pool, unsigned int len_before)
 {
 	for (unsigned int i = len_before; i < pool->len; i++)
-		note(c->set_aside, &c->nr_set_aside, mm_page_to_pfn(mm, pool->slot[i]));
+		snp_alloc_note(c->set_aside, &c->nr_set_aside, mm_page_to_pfn(mm, pool->slot[i]));
+}
+
+/* Zero @pfns past the @nr noted: what dispatch() left stale. */
+static void zero_past(snp_pfn_t *pfns, unsigned int nr)
+{
+	for (unsigned int i = nr; i < SNP_ALLOC_CALL_MAX; i++)
+		pfns[i] = 0;
 }
 
 int snp_alloc_recent_call(const struct mm_host *mm, unsigned int back, struct snp_alloc_call *out)
@@ -234,8 +203,14 @@ int snp_alloc_recent_call(const struct mm_host *mm, unsigned int back, struct sn
 	st = mm_client(mm);
 	memset(out, 0, sizeof(*out));
 	out->returned = MM_PFN_INVALID;
-	if (st)
-		*out = st->call[st->cur ^ back];
+	if (!st)
+		return 0;
+	*out = st->call[st->cur ^ back];
+	zero_past(out->taken, out->nr_taken);
+	zero_past(out->freed, out->nr_freed);
+	zero_past(out->set_aside, out->nr_set_aside);
+	for (unsigned int i = out->nr_taken; i < SNP_ALLOC_CALL_MAX; i++)
+		out->taken_order[i] = 0;
 	return 0;
 }
 
@@ -245,38 +220,47 @@ int snp_alloc_last_call(const struct mm_host *mm, struct snp_alloc_call *out)
 }
 
 /* get_zeroed_page() on @node: a kernel without the workaround, or SNP off. */
-static struct page *plain_alloc(const struct snp_core_env *env, struct snp_alloc_state *st,
-				int node, mm_gfp_t gfp)
+static struct page *plain_alloc(const struct snp_core_env *env, int node, mm_gfp_t gfp)
 {
-	struct page *p = mm_alloc_pages_node(env->mm, env->cpu, node, gfp | MM_GFP_ZERO, 0);
+	struct page *p = snp_core_alloc_pages(env, node, gfp | MM_GFP_ZERO, 0);
 
 	if (p)
-		st->core.pages_taken++;
-	snp_alloc_note_taken(env->mm, p, 0);
+		snp_core_count(env, pages_taken, 1);
 	return p;
 }
 
-static struct page *dispatch(const struct snp_core_env *env, struct snp_alloc_state *st, int node,
-			     mm_gfp_t gfp)
+/*
+ * The strategy's call, recorded in the next slot of the two-call ring
+ * (snp_alloc_recent_call()); the record's pfn of the page returned, or
+ * MM_PFN_INVALID, in *@pfn.
+ */
+static struct page *dispatch(struct snp_core_env *env, struct snp_alloc_state *st, int node,
+			     mm_gfp_t gfp, snp_pfn_t *pfn)
 {
 	struct snp_core_pool *pool = &st->pool[node];
 	unsigned int len_before = pool->len;
-	struct snp_alloc_call *c;
+	struct snp_alloc_rec rec = { .page = NULL };
 	struct page *p;
 
 	st->cur ^= 1;   /* the last call becomes the one before */
-	c = &st->call[st->cur];
-	memset(c, 0, sizeof(*c));
-	st->in_call = true;
+	rec.call = &st->call[st->cur];
+	/*
+	 * Only the counts are reset: the arrays past them are stale until read,
+	 * and snp_alloc_recent_call() zeroes them in its copy.  Clearing the
+	 * whole record here (a 248-byte memset, `rep stos`, on every call) cost
+	 * more than the allocation itself.
+	 */
+	rec.call->nr_taken = rec.call->nr_freed = rec.call->nr_set_aside = 0;
+	env->rec = st->rec = &rec;
 	if (st->cfg.strategy == SNP_ALLOC_NAIVE || !st->cfg.snp_enabled)
-		p = plain_alloc(env, st, node, gfp);
+		p = plain_alloc(env, node, gfp);
 	else if (st->cfg.strategy == SNP_ALLOC_UPSTREAM)
 		p = snp_core_upstream_alloc(env, node, gfp);
 	else
 		p = snp_core_sieve_alloc(env, pool, node, gfp);
-	st->in_call = false;
-	note_set_aside(env->mm, c, pool, len_before);
-	c->returned = p ? mm_page_to_pfn(env->mm, p) : MM_PFN_INVALID;
+	note_set_aside(env->mm, rec.call, pool, len_before);
+	*pfn = rec.call->returned = p ? snp_core_pfn(env, p) : MM_PFN_INVALID;
+	env->rec = st->rec = NULL;
 	return p;
 }
 
@@ -286,6 +270,7 @@ struct page *snp_safe_alloc_page_node(struct mm_host *mm, unsigned int cpu, int 
 	struct snp_alloc_state *st;
 	struct snp_core_env env;
 	struct page *p;
+	snp_pfn_t pfn;
 
 	if (!mm)
 		return NULL;
@@ -302,14 +287,14 @@ struct page *snp_safe_alloc_page_node(struct mm_host *mm, unsigned int cpu, int 
 		return NULL;
 	}
 	env = (struct snp_core_env){ .mm = mm, .cpu = cpu, .st = &st->core };
-	p = dispatch(&env, st, node, gfp);
+	p = dispatch(&env, st, node, gfp, &pfn);
 	if (!p) {
 		st->failures++;
 		mm_set_last_error(mm, SNP_ENOMEM);
 		return NULL;
 	}
 	st->allocs++;
-	if (snp_pfn_2m_aligned(mm_page_to_pfn(mm, p)))
+	if (snp_pfn_2m_aligned(pfn))
 		st->aligned_returned++;
 	mm_set_last_error(mm, 0);
 	return p;
@@ -341,7 +326,8 @@ int snp_safe_shrink(struct mm_host *mm, unsigned int cpu, uint64_t nr)
 	st = mm_client(mm);
 	if (!st)
 		return 0;
-	env = (struct snp_core_env){ .mm = mm, .cpu = cpu, .st = &st->core };
+	/* Inside a call (its memory-short path), the pages given back are the call's. */
+	env = (struct snp_core_env){ .mm = mm, .cpu = cpu, .st = &st->core, .rec = st->rec };
 	for (unsigned int n = 0; n < st->nr_nodes && done < nr; n++)
 		done += snp_core_give_back(&env, &st->pool[n], nr - done);
 	return (int)done;

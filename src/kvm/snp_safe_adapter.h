@@ -18,15 +18,34 @@
 struct snp_core_stats;
 
 /*
+ * What the running snp_safe_alloc_page_node() call records for
+ * snp_alloc_recent_call() (repro's story of each strategy), and the page it
+ * took last with that page's pfn.  The kernel's page_to_pfn() is a
+ * subtraction; the model's mm_page_to_pfn() is a checked call into mm (the
+ * page is opaque here), which the hot path would otherwise make four times
+ * per page (record, alignment test, result, aligned_returned): it is made
+ * once, when the page is taken.  A page's pfn never changes, so the pair
+ * cannot go stale.
+ */
+struct snp_alloc_rec {
+	struct snp_alloc_call *call;
+	struct page *page;
+	snp_pfn_t pfn;
+};
+
+/*
  * The model's handle for one call: the host and the CPU the call runs on.
  * The kernel's allocator uses this_cpu's lists; the model has no current
  * CPU, so the CPU travels with the handle (mm_alloc_pages_node()).  @st is
- * where snp_core_count() counts: the host's statistics.
+ * where snp_core_count() counts: the host's statistics.  @rec is the call
+ * being recorded, NULL outside snp_safe_alloc_page_node() (snp_safe_shrink()
+ * on its own).
  */
 struct snp_core_env {
 	struct mm_host *mm;
 	unsigned int cpu;
 	struct snp_core_stats *st;
+	struct snp_alloc_rec *rec;
 };
 /*
  * The core is written in the kernel's types; user space gets them here, as
@@ -45,16 +64,39 @@ static inline void snp_core_unlock_pool(spinlock_t *l) { (void)l; }
 /* A plain add: one thread drives a modeled host. */
 #define snp_core_count(env, field, n) ((env)->st->field += (n))
 
-/* snp_alloc.c: note a block the current call took or gave back (snp_alloc_last_call()). */
-void snp_alloc_note_taken(struct mm_host *mm, struct page *page, unsigned int order);
-void snp_alloc_note_freed(struct mm_host *mm, struct page *page);
+/* Count one more page in @nr; keep its pfn while the array has room. */
+static inline unsigned int snp_alloc_note(snp_pfn_t *pfns, unsigned int *nr, snp_pfn_t pfn)
+{
+	unsigned int i = (*nr)++;
 
+	if (i < SNP_ALLOC_CALL_MAX)
+		pfns[i] = pfn;
+	return i;
+}
+
+/* page_to_pfn(): the page the call took last is known without asking mm. */
+static inline snp_pfn_t snp_core_pfn(const struct snp_core_env *env, struct page *page)
+{
+	const struct snp_alloc_rec *r = env->rec;
+
+	return r && page == r->page ? r->pfn : mm_page_to_pfn(env->mm, page);
+}
+
+/* alloc_pages_node(), noting the block in the call's record. */
 static inline struct page *snp_core_alloc_pages(const struct snp_core_env *env, int node, gfp_t gfp,
 						unsigned int order)
 {
 	struct page *page = mm_alloc_pages_node(env->mm, env->cpu, node, gfp, order);
+	struct snp_alloc_rec *r = env->rec;
+	unsigned int i;
 
-	snp_alloc_note_taken(env->mm, page, order);
+	if (!page || !r)
+		return page;
+	r->page = page;
+	r->pfn = mm_page_to_pfn(env->mm, page);
+	i = snp_alloc_note(r->call->taken, &r->call->nr_taken, r->pfn);
+	if (i < SNP_ALLOC_CALL_MAX)
+		r->call->taken_order[i] = order;
 	return page;
 }
 
@@ -69,20 +111,23 @@ static inline void snp_core_split_pair(const struct snp_core_env *env, struct pa
 /* The second page of a pair (struct page is opaque here: by pfn). */
 static inline struct page *snp_core_next_page(const struct snp_core_env *env, struct page *page)
 {
-	return mm_pfn_to_page(env->mm, mm_page_to_pfn(env->mm, page) + 1);
+	return mm_pfn_to_page(env->mm, snp_core_pfn(env, page) + 1);
 }
 
+/* __free_page(), noting the page in the call's record. */
 static inline void snp_core_free_page(const struct snp_core_env *env, struct page *page)
 {
 	int err = mm_free_pages(env->mm, env->cpu, page, 0);
 
 	(void)err;	/* a page the core itself took: never a bad free */
-	snp_alloc_note_freed(env->mm, page);
+	if (env->rec)
+		snp_alloc_note(env->rec->call->freed, &env->rec->call->nr_freed,
+			       snp_core_pfn(env, page));
 }
 
 static inline bool snp_core_2m_aligned(const struct snp_core_env *env, struct page *page)
 {
-	return snp_pfn_2m_aligned(mm_page_to_pfn(env->mm, page));
+	return snp_pfn_2m_aligned(snp_core_pfn(env, page));
 }
 
 /* Order-0 pages are taken unzeroed and only the kept one is cleared. */

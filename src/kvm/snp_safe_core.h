@@ -71,12 +71,60 @@ struct snp_core_pool {
 };
 
 struct page *snp_core_upstream_alloc(const struct snp_core_env *env, int node, gfp_t gfp);
-struct page *snp_core_sieve_alloc(const struct snp_core_env *env, struct snp_core_pool *pool,
-				  int node, gfp_t gfp);
 /* Set @page aside in @pool; false when the pool is full. */
 bool snp_core_park(struct snp_core_pool *pool, struct page *page);
 /* Give up to @max pool pages back to the allocator; the number given. */
 unsigned long snp_core_give_back(const struct snp_core_env *env, struct snp_core_pool *pool,
 				 unsigned long max);
+struct page *snp_core_sieve_fallback(const struct snp_core_env *env, int node, gfp_t gfp);
+
+/**
+ * snp_core_sieve_alloc() - our strategy: the ordinary order-0 path, filtered.
+ * @env: the allocator
+ * @pool: @node's pool of set-aside pages
+ * @node: preferred node
+ * @gfp: the caller's flags
+ *
+ * Take order-0 pages the ordinary (per-CPU list) way until one is not
+ * 2MB-aligned.  An aligned page is set aside in the pool, not freed: an
+ * order-0 free goes to the head of this CPU's list and the next order-0
+ * allocation pops that head, so "free and retry" would get the same page
+ * back (ping-pong).  Each aligned page costs a pool slot, so the loop ends.
+ * Pool full or order-0 failing: the order-1 method; that failing too means
+ * memory is short, so every pool goes back and it is tried once more
+ * (snp_core_sieve_fallback()).
+ *
+ * The common path (an unaligned page) takes no lock shared across CPUs:
+ * its statistics go through snp_core_count(), and the pool's length is read
+ * without the lock (a stale read costs at most one page parked and freed
+ * again, "lost a race for the last slot"); only an aligned page, about one
+ * call in 512, takes the pool's lock, to park it.  It is inline, so that it
+ * costs its caller what one order-0 allocation costs and no call more, as
+ * it does where the kernel writes it into snp_safe_alloc_page_node().
+ */
+static inline struct page *snp_core_sieve_alloc(const struct snp_core_env *env,
+						struct snp_core_pool *pool, int node, gfp_t gfp)
+{
+	struct page *page;
+
+	snp_core_count(env, sieve_calls, 1);
+	while (snp_core_read_len(pool) < pool->cap) {
+		page = snp_core_alloc_pages(env, node, snp_core_order0_gfp(gfp), 0);
+		if (!page)
+			break;
+		snp_core_count(env, pages_taken, 1);
+		if (!snp_core_2m_aligned(env, page)) {
+			snp_core_count(env, sieve_hits, 1);
+			snp_core_finish_page(env, page, gfp);
+			return page;
+		}
+		if (!snp_core_park(pool, page)) {
+			snp_core_free_page(env, page);	/* lost a race for the last slot */
+			snp_core_count(env, frees, 1);
+			break;
+		}
+	}
+	return snp_core_sieve_fallback(env, node, gfp);
+}
 
 #endif /* SNP_SAFE_CORE_H */

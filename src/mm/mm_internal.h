@@ -189,7 +189,20 @@ uint64_t mm_pcp_free_commit(const struct mm_host *mm, const struct mm_zone *z,
 /* free_pcppages_bulk() of @count pages of (cpu, zone), from list 0 on. */
 void mm_pcp_drain_to(struct mm_host *mm, unsigned int cpu, unsigned int zid, uint64_t count);
 
-/* Is @page a pointer into this host's mem_map (checked without UB)? */
-bool mm_page_valid(const struct mm_host *mm, const struct page *page);
+/*
+ * Is @page a pointer into this host's mem_map (checked without UB)?  Every
+ * public call that takes a page asks, the allocation hot path included
+ * (mm_page_to_pfn(), mm_clear_page()), so it is inline and one unsigned
+ * compare: a NULL or foreign pointer's offset wraps past the map's size.
+ */
+static inline bool mm_page_valid(const struct mm_host *mm, const struct page *page)
+{
+	uintptr_t off;
+
+	if (!mm)
+		return false;
+	off = (uintptr_t)page - (uintptr_t)mm->mem_map;
+	return off < mm->nr_pages * sizeof(struct page) && off % sizeof(struct page) == 0;
+}
 
 #endif

@@ -790,18 +790,6 @@ struct page *mm_alloc_pages(struct mm_host *mm, unsigned int cpu, mm_gfp_t gfp, 
 	return mm_alloc_pages_node(mm, cpu, MM_NUMA_NO_NODE, gfp, order);
 }
 
-bool mm_page_valid(const struct mm_host *mm, const struct page *page)
-{
-	uintptr_t base, p;
-
-	if (!mm || !page)
-		return false;
-	base = (uintptr_t)mm->mem_map;
-	p = (uintptr_t)page;
-	return p >= base && p < base + mm->nr_pages * sizeof(struct page) &&
-	       (p - base) % sizeof(struct page) == 0;
-}
-
 /* Is @page the head of a live allocation of exactly @order? */
 static SNP_MUST_CHECK int check_live_head(struct mm_host *mm, const struct page *page, unsigned int order)
 {
