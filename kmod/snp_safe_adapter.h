@@ -97,6 +97,15 @@ static inline void snp_core_finish_page(const struct snp_core_env *env, struct p
 {
 }
 
+static inline int snp_core_page_nid(const struct snp_core_env *env, struct page *page)
+{
+	return page_to_nid(page);
+}
+
+static inline void snp_core_parked(const struct snp_core_env *env, struct page *page)
+{
+}
+
 /* Every node's pool back to the kernel (snpsafe_alloc.c); pages given back. */
 unsigned long snpsafe_memory_short(void);
 

@@ -167,19 +167,17 @@ void snpsafe_sieve_stats(struct snpsafe_sieve *s, struct snp_core_stats *out)
 }
 
 /*
- * naive: alloc_pages_node(); upstream and sieve: the shared core, on the
- * pool of @node (the local node for NUMA_NO_NODE).
+ * naive: alloc_pages_node(); upstream and sieve: the shared core, the sieve
+ * parking an aligned page in the pool of the page's node.
  */
 struct page *snpsafe_alloc_page(enum snpsafe_strategy strat,
 				struct snpsafe_sieve *sieve, int node, gfp_t gfp)
 {
-	int nid = node == NUMA_NO_NODE ? numa_node_id() : node;
-
 	switch (strat) {
 	case SNPSAFE_UPSTREAM:
 		return snp_core_upstream_alloc(&sieve->env, node, gfp);
 	case SNPSAFE_SIEVE:
-		return snp_core_sieve_alloc(&sieve->env, &sieve->pool[nid], node, gfp);
+		return snp_core_sieve_alloc(&sieve->env, sieve->pool, node, gfp);
 	case SNPSAFE_NAIVE:
 	default:
 		return alloc_pages_node(node, gfp, 0);

@@ -196,7 +196,7 @@ static void test_sieve_common_case(void)
 	mm_host_destroy(mm);
 }
 
-/* The pool is bounded; once full the sieve uses the order-1 method. */
+/* The pool is bounded; once full, an aligned page met sends the call to the order-1 method. */
 static void test_sieve_pool_bounded(void)
 {
 	enum { N = 20000 };
@@ -458,6 +458,31 @@ static void test_snp_bad_input(void)
 	mm_host_destroy(mm);
 }
 
+/*
+ * A full pool alone sends no call to the order-1 method (the kernel patch's
+ * loop): with one slot, taken by the fresh host's first (aligned) page, the
+ * rest of that 2MB region comes as order-0 hits; the next aligned page is
+ * freed and its call breaks an order-1 block.
+ */
+static void test_sieve_full_pool_still_order0(void)
+{
+	struct mm_host *mm = mmt_host(64, 1, 1);
+	struct page **first, **more;
+
+	configure(mm, SNP_ALLOC_SIEVE, true, 1);
+	first = hold_safe(mm, 400);
+	KEXPECT_EQ(stats(mm).set_aside, 1);
+	KEXPECT_EQ(stats(mm).order1_broken, 0);
+	more = hold_safe(mm, 700);
+	KEXPECT_EQ(stats(mm).set_aside, 1);
+	KEXPECT(stats(mm).order1_broken > 0);
+	for (int i = 0; i < 700; i++)
+		KEXPECT_EQ(snp_safe_free_page(mm, 0, more[i]), 0);
+	free(more);
+	free_safe(mm, first, 400, 64 * 256);
+	mm_host_destroy(mm);
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_strategy_names),
 	KTAP_CASE(test_naive_hands_out_aligned),
@@ -467,6 +492,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_sieve_no_ping_pong),
 	KTAP_CASE(test_sieve_common_case),
 	KTAP_CASE(test_sieve_pool_bounded),
+	KTAP_CASE(test_sieve_full_pool_still_order0),
 	KTAP_CASE(test_order0_only_memory),
 	KTAP_CASE(test_aligned_only_memory),
 	KTAP_CASE(test_node_and_zero),

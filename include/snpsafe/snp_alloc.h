@@ -14,7 +14,8 @@
  *   sieve     ours: take an order-0 page the ordinary (pcp) way; a 2MB-aligned
  *             one is set aside in a small bounded per-node pool (not freed:
  *             the LIFO pcp list would hand it straight back) and another is
- *             taken.  Pool full or order-0 failing: upstream's method.  The
+ *             taken; an aligned page whose node's pool is full is freed and
+ *             the call uses upstream's method, as does an order-0 failure.  The
  *             pool goes back to the allocator when memory is short
  *             (allocation failure, snp_safe_shrink()) and at teardown
  *             (snp_safe_release()).

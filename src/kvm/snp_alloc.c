@@ -179,14 +179,6 @@ void snp_alloc_reset_stats(struct mm_host *mm)
 	st->core.set_aside_peak = cur;
 }
 
-/* The pages the call set aside: the pool's slots past @len_before. */
-static void note_set_aside(struct mm_host *mm, struct snp_alloc_call *c,
-			   const struct snp_core_pool *pool, unsigned int len_before)
-{
-	for (unsigned int i = len_before; i < pool->len; i++)
-		snp_alloc_note(c->set_aside, &c->nr_set_aside, mm_page_to_pfn(mm, pool->slot[i]));
-}
-
 /* Zero @pfns past the @nr noted: what dispatch() left stale. */
 static void zero_past(snp_pfn_t *pfns, unsigned int nr)
 {
@@ -237,8 +229,6 @@ static struct page *plain_alloc(const struct snp_core_env *env, int node, mm_gfp
 static struct page *dispatch(struct snp_core_env *env, struct snp_alloc_state *st, int node,
 			     mm_gfp_t gfp, snp_pfn_t *pfn)
 {
-	struct snp_core_pool *pool = &st->pool[node];
-	unsigned int len_before = pool->len;
 	struct snp_alloc_rec rec = { .page = NULL };
 	struct page *p;
 
@@ -257,8 +247,7 @@ static struct page *dispatch(struct snp_core_env *env, struct snp_alloc_state *s
 	else if (st->cfg.strategy == SNP_ALLOC_UPSTREAM)
 		p = snp_core_upstream_alloc(env, node, gfp);
 	else
-		p = snp_core_sieve_alloc(env, pool, node, gfp);
-	note_set_aside(env->mm, rec.call, pool, len_before);
+		p = snp_core_sieve_alloc(env, st->pool, node, gfp);
 	*pfn = rec.call->returned = p ? snp_core_pfn(env, p) : MM_PFN_INVALID;
 	env->rec = st->rec = NULL;
 	return p;

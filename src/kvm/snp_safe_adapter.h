@@ -152,6 +152,20 @@ static inline void snp_core_finish_page(const struct snp_core_env *env, struct p
 	(void)err;	/* a live page of this host: cannot fail */
 }
 
+/* page_to_nid() (a live page of this host: never an error). */
+static inline int snp_core_page_nid(const struct snp_core_env *env, struct page *page)
+{
+	return mm_pfn_to_nid(env->mm, snp_core_pfn(env, page));
+}
+
+/* A page set aside: noted in the call's record (snp_alloc_recent_call()). */
+static inline void snp_core_parked(const struct snp_core_env *env, struct page *page)
+{
+	if (env->rec)
+		snp_alloc_note(env->rec->call->set_aside, &env->rec->call->nr_set_aside,
+			       snp_core_pfn(env, page));
+}
+
 /* Every node's pool back to the allocator (snp_safe_release(), snp_alloc.c). */
 static inline long snp_core_memory_short(const struct snp_core_env *env)
 {

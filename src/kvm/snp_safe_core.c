@@ -63,27 +63,38 @@ bool snp_core_park(struct snp_core_pool *pool, struct page *page)
 	return parked;
 }
 
+/**
+ * snp_core_give_back() - give up to @max of @pool's pages back to the allocator.
+ * @env: the allocator
+ * @pool: the pool
+ * @max: how many at most
+ *
+ * The newest @max pages leave the pool and are freed oldest first: the order
+ * the kernel patch frees them in (it moves each off its list onto a local
+ * one, which reverses them).  The order decides which page is at the head
+ * of the per-CPU list afterwards, and so the next allocations, and
+ * tests/test_kpatch_drift.c holds the model to the patch's pages.  They are
+ * freed under the pool's lock, because a slot is free for the next park as
+ * soon as the lock drops; __free_page() does not sleep, and giving back is
+ * the rare path (the shrinker, memory short, unload).
+ *
+ * Return: the number of pages given back.
+ */
 unsigned long snp_core_give_back(const struct snp_core_env *env, struct snp_core_pool *pool,
 				 unsigned long max)
 {
-	unsigned long freed = 0;
-	struct page *page;
+	unsigned long n, i;
 
-	while (freed < max) {
-		snp_core_lock_pool(&pool->lock);
-		page = pool->len ? pool->slot[--pool->len] : NULL;
-		if (page) {
-			pool->st->set_aside--;
-			pool->st->set_aside_returned++;
-		}
-		snp_core_unlock_pool(&pool->lock);
-		if (!page)
-			break;
-		snp_core_free_page(env, page);
-		snp_core_count(env, frees, 1);
-		freed++;
-	}
-	return freed;
+	snp_core_lock_pool(&pool->lock);
+	n = pool->len < max ? pool->len : max;
+	pool->len -= n;
+	for (i = 0; i < n; i++)
+		snp_core_free_page(env, pool->slot[pool->len + i]);
+	pool->st->set_aside -= n;
+	pool->st->set_aside_returned += n;
+	snp_core_unlock_pool(&pool->lock);
+	snp_core_count(env, frees, n);
+	return n;
 }
 
 /**

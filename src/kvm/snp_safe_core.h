@@ -20,6 +20,8 @@
  *           snp_core_2m_aligned(env, page)               IS_ALIGNED(pfn, PTRS_PER_PMD)
  *           snp_core_order0_gfp(gfp), snp_core_order1_gfp(gfp)
  *           snp_core_finish_page(env, page, gfp)         e.g. clear the kept page
+ *           snp_core_page_nid(env, page)                 page_to_nid()
+ *           snp_core_parked(env, page)                   a page was set aside (the model notes it)
  *           snp_core_memory_short(env)                   give back every pool; pages freed
  *           snp_core_lock_pool(lock), snp_core_unlock_pool(lock)
  *           snp_core_read_len(pool)                      READ_ONCE(pool->len)
@@ -73,7 +75,6 @@ struct snp_core_pool {
 struct page *snp_core_upstream_alloc(const struct snp_core_env *env, int node, gfp_t gfp);
 /* Set @page aside in @pool; false when the pool is full. */
 bool snp_core_park(struct snp_core_pool *pool, struct page *page);
-/* Give up to @max pool pages back to the allocator; the number given. */
 unsigned long snp_core_give_back(const struct snp_core_env *env, struct snp_core_pool *pool,
 				 unsigned long max);
 struct page *snp_core_sieve_fallback(const struct snp_core_env *env, int node, gfp_t gfp);
@@ -81,34 +82,40 @@ struct page *snp_core_sieve_fallback(const struct snp_core_env *env, int node, g
 /**
  * snp_core_sieve_alloc() - our strategy: the ordinary order-0 path, filtered.
  * @env: the allocator
- * @pool: @node's pool of set-aside pages
+ * @pools: the pools of set-aside pages, one per node, by node id
  * @node: preferred node
  * @gfp: the caller's flags
  *
  * Take order-0 pages the ordinary (per-CPU list) way until one is not
- * 2MB-aligned.  An aligned page is set aside in the pool, not freed: an
- * order-0 free goes to the head of this CPU's list and the next order-0
+ * 2MB-aligned.  An aligned page is set aside in its node's pool, not freed:
+ * an order-0 free goes to the head of this CPU's list and the next order-0
  * allocation pops that head, so "free and retry" would get the same page
  * back (ping-pong).  Each aligned page costs a pool slot, so the loop ends.
- * Pool full or order-0 failing: the order-1 method; that failing too means
+ * An aligned page whose pool is full is freed and the call uses the order-1
+ * method, as does a failing order-0 allocation; that failing too means
  * memory is short, so every pool goes back and it is tried once more
- * (snp_core_sieve_fallback()).
+ * (snp_core_sieve_fallback()).  A full pool alone sends no call to the
+ * order-1 method: an unaligned page is still taken the order-0 way.
  *
- * The common path (an unaligned page) takes no lock shared across CPUs:
- * its statistics go through snp_core_count(), and the pool's length is read
- * without the lock (a stale read costs at most one page parked and freed
- * again, "lost a race for the last slot"); only an aligned page, about one
- * call in 512, takes the pool's lock, to park it.  It is inline, so that it
- * costs its caller what one order-0 allocation costs and no call more, as
- * it does where the kernel writes it into snp_safe_alloc_page_node().
+ * This is the loop of the kernel patch's snp_safe_alloc_page_node()
+ * (kernel/patches/, arch/x86/kvm/svm/sev.c), page for page: the pool is the
+ * page's node's (page_to_nid()), and the pool is not looked at before the
+ * order-0 try; tests/test_kpatch_drift.c runs the two side by side.
+ *
+ * The common path (an unaligned page) takes no lock shared across CPUs and
+ * reads no pool: its statistics go through snp_core_count(), and only an
+ * aligned page, about one call in 512, takes its pool's lock, to park it.
+ * It is inline, so that it costs its caller what one order-0 allocation
+ * costs and no call more, as it does where the kernel writes it into
+ * snp_safe_alloc_page_node().
  */
 static inline struct page *snp_core_sieve_alloc(const struct snp_core_env *env,
-						struct snp_core_pool *pool, int node, gfp_t gfp)
+						struct snp_core_pool *pools, int node, gfp_t gfp)
 {
 	struct page *page;
 
 	snp_core_count(env, sieve_calls, 1);
-	while (snp_core_read_len(pool) < pool->cap) {
+	for (;;) {
 		page = snp_core_alloc_pages(env, node, snp_core_order0_gfp(gfp), 0);
 		if (!page)
 			break;
@@ -118,11 +125,12 @@ static inline struct page *snp_core_sieve_alloc(const struct snp_core_env *env,
 			snp_core_finish_page(env, page, gfp);
 			return page;
 		}
-		if (!snp_core_park(pool, page)) {
-			snp_core_free_page(env, page);	/* lost a race for the last slot */
+		if (!snp_core_park(&pools[snp_core_page_nid(env, page)], page)) {
+			snp_core_free_page(env, page);	/* its node's pool is full */
 			snp_core_count(env, frees, 1);
 			break;
 		}
+		snp_core_parked(env, page);
 	}
 	return snp_core_sieve_fallback(env, node, gfp);
 }
