@@ -84,6 +84,33 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/ktap.o $(LIB)
 	$(quiet) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/ktap.o $(LIB) $(LDLIBS)
 
+# The kernel patch's own sev.c code, extracted for tests/test_kpatch_drift.c
+# (tests/kpatch/extract.awk): 6.12's is compiled on the shim of the kernel
+# API (tests/kpatch/), 7.2's is compared with it.
+KPATCH_GEN := $(BUILD)/gen
+KPATCH_612 := $(firstword $(wildcard kernel/patches/6.12/0001-*.patch))
+KPATCH_72  := $(firstword $(wildcard kernel/patches/7.2/0001-*.patch))
+
+$(KPATCH_GEN)/kpatch_sieve.c: $(KPATCH_612) tests/kpatch/extract.awk
+$(KPATCH_GEN)/kpatch_sieve-7.2.c: $(KPATCH_72) tests/kpatch/extract.awk
+$(KPATCH_GEN)/kpatch_sieve.c $(KPATCH_GEN)/kpatch_sieve-7.2.c:
+	@mkdir -p $(dir $@)
+	$(quiet) GEN $@
+	$(Q)awk -v patch=$< -f tests/kpatch/extract.awk $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/kpatch/kpatch_kernel.o: tests/kpatch/kpatch_kernel.c $(KPATCH_GEN)/kpatch_sieve.c \
+		$(KPATCH_GEN)/kpatch_sieve-7.2.c
+	@mkdir -p $(dir $@)
+	$(quiet) CC $(@:$(BUILD)/%=%)
+	$(Q)$(CC) $(CPPFLAGS) -I$(KPATCH_GEN) -DKPATCH_GEN_DIR='"$(abspath $(KPATCH_GEN))"' \
+		$(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/test_kpatch_drift: $(BUILD)/tests/test_kpatch_drift.o \
+		$(BUILD)/tests/kpatch/kpatch_kernel.o $(BUILD)/tests/kpatch/kshim_mm.o \
+		$(BUILD)/tests/ktap.o $(LIB)
+	$(quiet) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
+
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(quiet) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
