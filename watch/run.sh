@@ -32,7 +32,7 @@ mkdir -p "$out"
 t0=$(date +%s.%N)
 
 # ---- 1. what is missing, from Debian's archive -------------------------------------------
-snp_install busybox-static cpio xz-utils libglib2.0-dev pkg-config dpkg-dev binutils
+snp_install busybox-static cpio xz-utils zstd libglib2.0-dev pkg-config dpkg-dev binutils
 snp_install_qemu
 if [ "$kernel" = path ]; then
 	[ -f "$bzimage" ] || snp_die "no kernel image $bzimage"
@@ -152,7 +152,7 @@ mv "$out/kallsyms.txt" "$out/kallsyms"
 {
 	echo "kernel=${release:-$kver}"
 	echo "workload=$wl"
-	echo "qemu_s=$(echo "$qt1 - $qt0" | bc 2>/dev/null || awk "BEGIN { print $qt1 - $qt0 }")"
+	echo "qemu_s=$(awk "BEGIN { printf \"%.3f\", $qt1 - $qt0 }")"
 	echo "total_s=$(awk "BEGIN { print $(date +%s.%N) - $t0 }")"
 	echo "watched=$plugin"
 	echo "host_snp=$host_snp"
