@@ -47,9 +47,14 @@ rm -rf "$b" && mkdir -p "$b/arch/x86"
 cp -a "$src/arch/x86/kvm" "$b/arch/x86/kvm"
 if [ "$variant" != stock ]; then
 	for p in "${patches[@]}"; do
-		(cd "$b" && git apply --check "$p" && git apply "$p") ||
+		# Outside any repository (.cache may sit inside one, where git apply
+		# would skip paths outside the current folder without a word).
+		(cd "$b" && export GIT_CEILING_DIRECTORIES=$(dirname "$b") &&
+			git apply --check "$p" && git apply "$p") ||
 			snp_die "$(basename "$p") does not apply to Debian's linux-source-$series $ver"
 	done
+	! cmp -s "$src/arch/x86/kvm/svm/sev.c" "$b/arch/x86/kvm/svm/sev.c" ||
+		snp_die "the patches left svm/sev.c unchanged"
 	snp_log "applied ${#patches[@]} patches to linux-source-$series $ver"
 fi
 if [ "$variant" = forgot-hsave ]; then

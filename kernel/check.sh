@@ -53,8 +53,16 @@ for d in "${series[@]}"; do
 	else
 		cp -a "$src/arch/x86/kvm" "$w/arch/x86/kvm"
 		for p in "$d"/*.patch; do
-			out=$(cd "$w" && git apply --check "$p" 2>&1 && git apply "$p" 2>&1) ||
+			# Outside any repository (see kernel/build.sh).
+			out=$(cd "$w" && export GIT_CEILING_DIRECTORIES=$(dirname "$w") &&
+				git apply --check "$p" 2>&1 && git apply "$p" 2>&1) ||
 				{ why="$(basename "$p"): $(echo "$out" | head -n 1)"; break; }
+		done
+	fi
+	# What the series touches must differ from the source after it applied.
+	if [ -z "$why" ]; then
+		for f in $(cat "$d"/*.patch | sed -n 's#^+++ b/##p' | sort -u); do
+			cmp -s "$src/$f" "$w/$f" && { why="$f unchanged after the series applied"; break; }
 		done
 	fi
 	echo "# $s: $(ls "$d"/*.patch | wc -l) patches against $pkg $ver"
