@@ -448,6 +448,7 @@ static void test_help_lists_questions_and_knobs(void)
 	static const char *const ids[] = { "uncovered", "visible", "rmpupdate-race", "writes-only",
 					    "unaligned", "stale-tlb", "all-vms", "vmexit" };
 	struct cli_run r = cli_run("explain --help");
+	const struct snp_knob *k;
 
 	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(ids); i++)
 		if (!strstr(r.out, ids[i]))
@@ -456,11 +457,13 @@ static void test_help_lists_questions_and_knobs(void)
 	for (int c = 0; c < 2; c++) {
 		r = cli_run(c ? "simulate --help" : "repro --help");
 		KEXPECT_EQ(r.status, 0);
-		for (const char *const *k = snp_profile_knob_names; *k; k++) {
-			if (!strstr(r.out, *k))
-				ktap_fail(__FILE__, __LINE__, "--help lacks knob %s", *k);
-			if (!strstr(r.out, snp_profile_knob_values(*k)))
-				ktap_fail(__FILE__, __LINE__, "--help lacks the values of knob %s", *k);
+		snp_for_each_knob(k) {
+			char values[128];
+
+			if (!strstr(r.out, k->name))
+				ktap_fail(__FILE__, __LINE__, "--help lacks knob %s", k->name);
+			if (!strstr(r.out, snp_knob_values(k, values, sizeof(values))))
+				ktap_fail(__FILE__, __LINE__, "--help lacks the values of knob %s", k->name);
 		}
 		cli_run_free(&r);
 	}

@@ -743,6 +743,7 @@ static void test_storage_16_bytes_per_touched_page(void)
 static void test_profiles_and_knobs(void)
 {
 	struct snp_profile p = snp_profile_early_snp;
+	const struct snp_knob *k;
 
 	KEXPECT(snp_profile_by_name("early-snp") == &snp_profile_early_snp);
 	KEXPECT(snp_profile_by_name("fixed") == &snp_profile_fixed);
@@ -768,11 +769,11 @@ static void test_profiles_and_knobs(void)
 	KEXPECT_EQ(snp_profile_set_knob(&p, "=1"), SNP_EINVAL);
 	KEXPECT_EQ(snp_profile_set_knob(&p, "inuse_reads_fault"), SNP_EINVAL);
 	KEXPECT_EQ(snp_profile_set_knob(NULL, "a=1"), SNP_EINVAL);
-	for (unsigned int i = 0; snp_profile_knob_names[i]; i++) {
+	snp_for_each_knob(k) {
 		char buf[80];
 
 		/* Every listed knob accepts its own "0" setting. */
-		snprintf(buf, sizeof(buf), "%s=0", snp_profile_knob_names[i]);
+		snprintf(buf, sizeof(buf), "%s=0", k->name);
 		KEXPECT_EQ(snp_profile_set_knob(&p, buf), 0);
 	}
 }
