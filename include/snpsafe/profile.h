@@ -229,7 +229,8 @@ SNP_MUST_CHECK int snp_knob_set(struct snp_profile *p, const struct snp_knob *k,
  *
  * Return: buf.
  */
-const char *snp_knob_get(const struct snp_profile *p, const struct snp_knob *k, char *buf, size_t len);
+const char *snp_knob_get(const struct snp_profile *p, const struct snp_knob *k,
+			 char *buf, size_t len);
 
 /* The values a knob takes, as one line for help and errors, in buf; returns buf. */
 const char *snp_knob_values(const struct snp_knob *k, char *buf, size_t len);

@@ -311,7 +311,8 @@ const char *snp_knob_values(const struct snp_knob *k, char *buf, size_t len)
 	return buf;
 }
 
-const char *snp_knob_get(const struct snp_profile *p, const struct snp_knob *k, char *buf, size_t len)
+const char *snp_knob_get(const struct snp_profile *p, const struct snp_knob *k,
+			 char *buf, size_t len)
 {
 	unsigned int v = knob_load(p, k), n = 0;
 
