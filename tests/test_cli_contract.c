@@ -85,9 +85,8 @@ static void test_simulate_config_reruns(void)
 		"--knob inuse_erratum=on --knob rmp_check_every_access=on --seed 18446744073709551557";
 	struct cli_run a = cli_run(first), b;
 	struct jl *doc = jl_parse(a.out);
-	const struct jl *c, *strat, *knobs;
+	const struct jl *c, *strat;
 	char args[1024];
-	int off;
 
 	KEXPECT_EQ(a.status, 0);
 	KASSERT(doc && (c = jl_get(doc, "config")));
@@ -96,17 +95,7 @@ static void test_simulate_config_reruns(void)
 	KEXPECT(!strcmp(str(c, "mix"), "svm:3,snp:2,nested:1"));
 	strat = jl_get(c, "strategies");
 	KASSERT(strat && strat->type == JL_ARR && jl_len(strat) == 1);
-	off = snprintf(args, sizeof(args), "simulate --json --mem %.0f --cpus %.0f --vms %.0f "
-		       "--vcpus %.0f --mix %s --age %.0f --ticks %.0f --trials %.0f --threads %.0f "
-		       "--strategy %s --profile %s --seed %s --clone %s --age-share %.0f",
-		       num(c, "mem_bytes"), num(c, "cpus"),
-		       num(c, "vms"), num(c, "vcpus"), str(c, "mix"), num(c, "age_pct"),
-		       num(c, "ticks"), num(c, "trials"), num(c, "threads"), jl_at(strat, 0)->str,
-		       str(c, "profile"), str(c, "seed"), str(c, "clone"), num(c, "age_share"));
-	knobs = jl_get(c, "knobs");
-	KASSERT(knobs && knobs->type == JL_OBJ);
-	for (const struct jl *k = knobs->child; k; k = k->next)
-		off += snprintf(args + off, sizeof(args) - (size_t)off, " --knob %s=%s", k->key, k->str);
+	cli_sim_config_args(c, " --json", args, sizeof(args));
 	ktap_log("rerun: %s", args);
 	b = cli_run(args);
 	KEXPECT_EQ(b.status, 0);
