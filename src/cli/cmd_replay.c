@@ -135,7 +135,7 @@ void cli_replay_print_funcs(const struct sim_replay_result *r)
 static void print_text(const char *path, const struct sim_replay_result *r,
 		       const struct replay_opts *o)
 {
-	char size[32], knobs[512];
+	char size[32], knobs[CLI_KNOBS_TEXT_MAX];
 
 	cli_profile_knobs_text(&o->po.profile, knobs, sizeof(knobs));
 	printf("replay of %s: kernel %s, %u CPUs, %s, filter %s; profile %s%s%s\n", path,
