@@ -112,7 +112,7 @@ unsigned int cli_profile_knobs_text(const struct snp_profile *p, char *buf, size
 struct json;
 /* The same knobs as a JSON object "knobs": {"name": "value", ...}. */
 void cli_json_knobs(struct json *j, const struct snp_profile *p);
-/* Help lines: every knob, its values and its default. */
+/* Help lines: every knob, its values, what it answers and its default in every preset. */
 void cli_print_knob_help(void);
 
 /* ---- JSON writer: one object on stdout, nothing else ------------------------- */
