@@ -5,9 +5,9 @@
 # watch/init.sh (SNPSAFE_WATCH_GUEST_HOOK) at three stages; prints lines
 # "snpsafe-measure: ..." that kernel/measure.sh reads from the console.
 #
-#   pre     before kvm_amd loads: free pages, /proc/buddyinfo; runs
-#           /fragment first when the initramfs has one
-#   loaded  kvm_amd loaded, no VM yet: /proc/vmstat, and the function graph
+#   pre     before kvm_amd loads: free pages, /proc/buddyinfo
+#   loaded  kvm_amd loaded, no VM yet: /fragment first when the initramfs
+#           has one (kernel/fragment.c), then /proc/vmstat, and the function graph
 #           tracer on snp_safe_alloc_page_node (depth 1: one line per call
 #           with its duration, children included), the same way for every
 #           kernel and module
@@ -32,16 +32,28 @@ case $1 in
 pre)
 	mount -t debugfs nodev $D 2>/dev/null
 	mount -t tracefs nodev $T 2>/dev/null
-	if [ -x /fragment ]; then
-		/fragment > /tmp/fragment.out 2>&1
-		sed 's/^/snpsafe-measure: fragment: /' /tmp/fragment.out
-	fi
 	say "free_pages_before_load $(free_pages)"
 	sed 's/^/snpsafe-measure: buddyinfo: /' /proc/buddyinfo
 	grep -E '^Node +[0-9]+, zone +(DMA32|Normal), type' /proc/pagetypeinfo |
 		sed 's/^/snpsafe-measure: pagetypeinfo: /'
 	;;
 loaded)
+	# /fragment (kernel/fragment.c), when the initramfs has it: the
+	# allocator left with no free block of order >= 1 before any VM, held
+	# until "done".
+	if [ -x /fragment ]; then
+		/fragment /tmp/fragment.ready > /tmp/fragment.out 2>&1 &
+		echo $! > /tmp/fragment.pid
+		i=0
+		while [ ! -f /tmp/fragment.ready ] && [ $i -lt 600 ] && kill -0 $(cat /tmp/fragment.pid) 2>/dev/null; do
+			sleep 1; i=$((i + 1))
+		done
+		sed 's/^/snpsafe-measure: fragment: /' /tmp/fragment.out
+		[ -f /tmp/fragment.ready ] && say "fragmented" || say "fragment failed"
+		sed 's/^/snpsafe-measure: buddyinfo-fragmented: /' /proc/buddyinfo
+		grep -E '^Node +[0-9]+, zone +(DMA|DMA32|Normal), type' /proc/pagetypeinfo |
+			sed 's/^/snpsafe-measure: pagetypeinfo-fragmented: /'
+	fi
 	for k in $vmstat_keys; do awk -v k=$k '$1 == k { print $2 }' /proc/vmstat; done > /tmp/vmstat.before
 	echo 0 > $T/tracing_on
 	echo 16384 > $T/buffer_size_kb
@@ -67,6 +79,10 @@ loaded)
 	;;
 done)
 	echo 0 > $T/tracing_on
+	if [ -f /tmp/fragment.pid ]; then
+		kill $(cat /tmp/fragment.pid) 2>/dev/null && say "fragment holder ended" ||
+			say "fragment holder was gone (OOM-killed?)"
+	fi
 	lost=0
 	for s in $T/per_cpu/cpu*/stats; do
 		n=$(awk '/^overrun:/ { print $2 }' $s)

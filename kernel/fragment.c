@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fragment.c - run inside the guest before VMs are created
+ * (kernel/guest-measure.sh, stage "loaded"): leave the page allocator with
+ * no free block of order 1 or more that a GFP_KERNEL request may take, and
+ * hold that state until killed.
+ *
+ * How: take free memory as anonymous order-0 pages (MADV_NOHUGEPAGE), page
+ * by page, until /proc/buddyinfo shows no free block of order 1 or more in
+ * the zones user pages may use; then give back every page whose pfn is even
+ * (its buddy, the odd pfn, stays held by us or by someone else), so the
+ * freed pages are order 0 and cannot merge.  The held pages are movable:
+ * an order-1 request can still be met by compaction, which migrates them,
+ * at a cost the caller pays (compact_stall in /proc/vmstat), or else by
+ * reclaim and the OOM killer.  Lower watermarks while taking the memory let
+ * the take go nearly to zero free pages: /proc/sys/vm/min_free_kbytes is set
+ * to 128 during the take and restored before "ready".
+ *
+ * Usage: fragment READY_FILE
+ * Prints what it did; writes READY_FILE when the state is in place; then
+ * sleeps until a signal ends it.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+#define MAX_ORDER_SEEN 11
+
+/* Free blocks of order >= 1 over the zones named DMA32 and Normal. */
+static long higher_order_free(void)
+{
+	char line[512], zone[32];
+	long n = 0;
+	FILE *f = fopen("/proc/buddyinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "zone");
+		long c[MAX_ORDER_SEEN];
+		int k;
+
+		if (!p || sscanf(p, "zone %31s %n", zone, &k) != 1)
+			continue;
+		if (strcmp(zone, "DMA32") && strcmp(zone, "Normal"))
+			continue;
+		p += k;
+		for (int o = 0; o < MAX_ORDER_SEEN; o++) {
+			int used;
+
+			if (sscanf(p, "%ld%n", &c[o], &used) != 1)
+				break;
+			p += used;
+			if (o >= 1)
+				n += c[o];
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+static long meminfo_kb(const char *key)
+{
+	char line[256];
+	long v = -1;
+	size_t n = strlen(key);
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			v = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t w;
+
+	if (fd < 0)
+		return -1;
+	w = write(fd, s, strlen(s));
+	close(fd);
+	return w == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+static int read_str(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	r = read(fd, buf, len - 1);
+	close(fd);
+	if (r <= 0)
+		return -1;
+	buf[r] = '\0';
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char old_min[64];
+	size_t len, pages, taken = 0, freed = 0, unknown = 0;
+	long free_kb;
+	uint8_t *base;
+	FILE *ready;
+	int pm;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: fragment READY_FILE\n");
+		return 2;
+	}
+	if (read_str("/proc/sys/vm/min_free_kbytes", old_min, sizeof(old_min)) ||
+	    write_str("/proc/sys/vm/min_free_kbytes", "128")) {
+		perror("fragment: min_free_kbytes");
+		return 1;
+	}
+	free_kb = meminfo_kb("MemFree");
+	if (free_kb <= 0) {
+		fprintf(stderr, "fragment: no MemFree\n");
+		return 1;
+	}
+	len = (size_t)free_kb * 1024;
+	pages = len / PAGE;
+	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED || madvise(base, len, MADV_NOHUGEPAGE)) {
+		perror("fragment: mmap");
+		return 1;
+	}
+	/* Take page by page; look at buddyinfo every 256 pages, then every page near the end. */
+	while (taken < pages) {
+		long hi, mf;
+
+		base[taken++ * PAGE] = 1;
+		if (taken % 256 && meminfo_kb("MemFree") > 16384)
+			continue;
+		hi = higher_order_free();
+		mf = meminfo_kb("MemFree");
+		if (hi == 0 || mf < 512)
+			break;
+	}
+	printf("took %zu pages, MemFree %ld kB, free blocks of order >= 1 in DMA32/Normal: %ld\n",
+	       taken, meminfo_kb("MemFree"), higher_order_free());
+
+	pm = open("/proc/self/pagemap", O_RDONLY);
+	if (pm < 0) {
+		perror("fragment: pagemap");
+		return 1;
+	}
+	for (size_t i = 0; i < taken; i++) {
+		uint64_t e;
+
+		if (pread(pm, &e, sizeof(e), (off_t)((uintptr_t)(base + i * PAGE) / PAGE * 8)) != sizeof(e) ||
+		    !(e >> 63) || !(e & ((1ULL << 55) - 1))) {
+			unknown++;
+			continue;
+		}
+		if ((e & ((1ULL << 55) - 1)) % 2 == 0) {
+			madvise(base + i * PAGE, PAGE, MADV_DONTNEED);
+			freed++;
+		}
+	}
+	close(pm);
+	if (write_str("/proc/sys/vm/min_free_kbytes", old_min)) {
+		perror("fragment: restoring min_free_kbytes");
+		return 1;
+	}
+	printf("gave back %zu even-pfn pages, holding %zu, %zu without a pfn; MemFree %ld kB; "
+	       "free blocks of order >= 1 in DMA32/Normal: %ld\n",
+	       freed, taken - freed - unknown, unknown, meminfo_kb("MemFree"), higher_order_free());
+	fflush(stdout);
+	ready = fopen(argv[1], "w");
+	if (!ready || fputs("ready\n", ready) < 0 || fclose(ready)) {
+		perror("fragment: ready file");
+		return 1;
+	}
+	for (;;)
+		pause();
+}
