@@ -8,6 +8,10 @@
 #   raw.trace      what the plugin recorded
 #   kallsyms       the watched kernel's text symbols (System.map + its modules' from
 #                  the guest's second serial port)
+#   alloc.log      the allocation log from the third serial port: the SNP-safe
+#                  allocator's calls and the page allocator's returns to modules
+#                  (tracefs probes), the pool, free pages around kvm_amd's life
+#                  (docs/WATCH.md "Provenance")
 #   console.log    the serial console
 #   result         key=value lines: kernel, workload, wall_s, qemu_rc
 #
@@ -119,7 +123,7 @@ plug=()
 if [ "$plugin" = 1 ]; then
 	plug=(-plugin "$plugin_so,trace=$out/raw.trace,mem=$mem_bytes,filter=$filter")
 fi
-rm -f "$out/console.log" "$out/kallsyms" "$out/raw.trace"
+rm -f "$out/console.log" "$out/kallsyms" "$out/raw.trace" "$out/alloc.gz" "$out/alloc.log"
 snp_log "booting $kver under QEMU TCG ($cpus CPUs, $mem_mib MiB), $vms VMs x $vcpus vCPUs for ${seconds}s$([ "$plugin" = 1 ] && echo ', watched' || echo ', not watched')"
 qt0=$(date +%s.%N)
 rc=0
@@ -127,6 +131,7 @@ timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 -accel tcg,thread=multi 
 	-smp "$cpus" -m "$mem_mib" -kernel "$vmlinuz" -initrd "$out/initrd.gz" \
 	-append "console=ttyS0 nokaslr no5lvl panic=-1 printk.time=0 loglevel=4 rdinit=/init ${SNPSAFE_KERNEL_ARGS:-}" \
 	-nographic -monitor none -serial "file:$out/console.log" -serial "file:$out/kallsyms" \
+	-serial "file:$out/alloc.gz" \
 	-no-reboot "${plug[@]}" < /dev/null > "$out/qemu.out" 2>&1 || rc=$?
 qt1=$(date +%s.%N)
 [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || { tail -n 20 "$out/console.log" >&2; snp_die "QEMU overran its ${timeout_s}s limit"; }
@@ -149,6 +154,8 @@ fi
 { [ -z "$sysmap" ] || grep ' [tT] ' "$sysmap"; gzip -dc < "$out/kallsyms"; } > "$out/kallsyms.txt" ||
 	snp_die "the guest's symbol dump is damaged"
 mv "$out/kallsyms.txt" "$out/kallsyms"
+gzip -dc < "$out/alloc.gz" > "$out/alloc.log" && rm -f "$out/alloc.gz" ||
+	snp_die "the guest's allocation log is damaged ($out/alloc.gz)"
 {
 	echo "kernel=${release:-$kver}"
 	echo "workload=$wl"
