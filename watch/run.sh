@@ -20,6 +20,9 @@
 # Knobs: SNPSAFE_WATCH_TIMEOUT (seconds QEMU may run, default 900), SNPSAFE_KERNEL_ARGS,
 #   SNPSAFE_WATCH_HOST_SNP=1: build watch/hostsnp against the kernel's headers and load it
 #   before kvm_amd, so that kvm_amd believes the host has SNP (--host-snp).
+#   SNPSAFE_WATCH_KVM_AMD_KO=FILE: load this kvm-amd.ko (.ko, .ko.xz or .ko.zst) in place
+#   of the kernel's own; its dependencies are still read from the shipped module
+#   (--kvm-build).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -51,6 +54,10 @@ else
 fi
 inc=$(snp_qemu_plugin_header)
 host_snp=${SNPSAFE_WATCH_HOST_SNP:-0}
+kvm_amd_ko=${SNPSAFE_WATCH_KVM_AMD_KO:-}
+if [ -n "$kvm_amd_ko" ]; then
+	[ -f "$kvm_amd_ko" ] || snp_die "SNPSAFE_WATCH_KVM_AMD_KO: no file $kvm_amd_ko"
+fi
 if [ "$host_snp" = 1 ]; then
 	[ "$kernel" != path ] || snp_die "--host-snp needs a Debian kernel (6.12)"
 	hdr=$(snp_headers_fetch "$kver")
@@ -104,6 +111,15 @@ add_module() {	# dependencies first, each once
 	f=$(modfile "$m")
 	[ -n "$f" ] || snp_die "module $m not found under $moddir"
 	for d in $(modinfo_field "$f" depends | tr ',' ' '); do add_module "$d"; done
+	if [ "$m" = kvm-amd ] && [ -n "$kvm_amd_ko" ]; then
+		# A module built for another kernel would be refused by insmod in the guest.
+		local vm
+		vm=$(modinfo_field "$kvm_amd_ko" vermagic)
+		[ "${vm%% *}" = "$kver" ] ||
+			snp_die "$kvm_amd_ko is built for '${vm%% *}', not $kver"
+		snp_log "kvm-amd: $kvm_amd_ko in place of $(basename "$f")"
+		f=$kvm_amd_ko
+	fi
 	case $f in
 	*.xz) xz -dc "$f" > "$ird/lib/modules/$m.ko" ;;
 	*.zst) zstd -dcq "$f" > "$ird/lib/modules/$m.ko" ;;
@@ -163,6 +179,7 @@ gzip -dc < "$out/alloc.gz" > "$out/alloc.log" && rm -f "$out/alloc.gz" ||
 	echo "total_s=$(awk "BEGIN { print $(date +%s.%N) - $t0 }")"
 	echo "watched=$plugin"
 	echo "host_snp=$host_snp"
+	echo "kvm_amd_ko=$kvm_amd_ko"
 	sed -n 's/^snpsafe-watch: meminfo total_kb=\([0-9]*\) free_kb=\([0-9]*\)$/mem_total_kb=\1\nmem_free_kb=\2/p' "$out/console.txt"
 	sed -n 's/^snpsafe-watch: kprobe \([a-z_0-9]*\) \([0-9]*\)$/kprobe_\1=\2/p' "$out/console.txt"
 } > "$out/result"
