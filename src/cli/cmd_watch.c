@@ -6,9 +6,11 @@
  *
  * The arguments are checked here, before anything boots; watch/run.sh does
  * the installing, building and booting; then the raw trace is finished
- * (run strings and kernel symbols added) and summarized by the library.
+ * (run strings and kernel symbols added) and summarized by the library, and
+ * the run's allocation log is joined with it (watch_prov.c).
  */
 #include "cli.h"
+#include "watch_prov.h"
 
 #include <snpsafe/kvm.h>
 #include <snpsafe/replay.h>
@@ -402,7 +404,8 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 
 static void print_text(const struct watch_opts *o, const struct run_result *r,
 		       const struct snp_trace_summary *s, const char *trace, uint64_t trace_bytes,
-		       double base_s, const struct sim_replay_result *rr, const struct model_vs_real *m)
+		       double base_s, const struct sim_replay_result *rr, const struct model_vs_real *m,
+		       const struct watch_prov *wp)
 {
 	const struct snp_trace_pages *k[4] = { &s->vmcb, &s->hsave, &s->vmsa, &s->avic };
 	static const char *kn[4] = { "VMCBs", "host save areas", "VMSAs", "AVIC backing pages" };
@@ -448,6 +451,7 @@ static void print_text(const struct watch_opts *o, const struct run_result *r,
 	       trace);
 	cli_replay_print_verdicts(rr);
 	cli_replay_print_funcs(rr);
+	watch_prov_print_text(wp);
 	print_model(m);
 }
 
@@ -461,7 +465,8 @@ static void json_pages(struct json *j, const char *key, const struct snp_trace_p
 
 static void print_json(const struct watch_opts *o, const struct run_result *r,
 		       const struct snp_trace_summary *s, const char *trace, uint64_t trace_bytes,
-		       double base_s, const struct sim_replay_result *rr, const struct model_vs_real *m)
+		       double base_s, const struct sim_replay_result *rr, const struct model_vs_real *m,
+		       const struct watch_prov *wp)
 {
 	struct json j;
 
@@ -514,6 +519,7 @@ static void print_json(const struct watch_opts *o, const struct run_result *r,
 	json_str(&j, "profile", rr->profile);
 	cli_replay_json_verdicts(&j, rr);
 	json_obj_end(&j);
+	watch_prov_print_json(&j, wp);
 	json_model(&j, m);
 	json_obj_end(&j);
 	json_finish(&j);
@@ -560,6 +566,7 @@ int cmd_watch(int argc, char **argv)
 	struct sim_replay_result rr;
 	struct model_vs_real model;
 	struct snp_trace_summary s;
+	struct watch_prov wp;
 	struct run_result r, base = { .qemu_s = 0 };
 	struct stat st;
 	int ret, nr_pos;
@@ -611,17 +618,26 @@ judge:
 		return cli_fail("watch", "%s", err);
 	if (stat(trace, &st))
 		st.st_size = 0;
+	/* Provenance: the guest's allocation log joined with the trace (--again: maybe older). */
+	if (watch_prov_load(out, trace, o.again, &wp, err, sizeof(err))) {
+		watch_prov_free(&wp);
+		return cli_fail("watch", "%s", err);
+	}
 	/* Judge the recording at once, with the early-SNP part's rules (one code path with replay). */
-	if (sim_replay_run(trace, &snp_profile_early_snp, &replay_opts, &rr))
+	if (sim_replay_run(trace, &snp_profile_early_snp, &replay_opts, &rr)) {
+		watch_prov_free(&wp);
 		return cli_fail("watch", "replaying %s: %s", trace, rr.error);
+	}
 	if (model_estimate(&o, &r, &s, &rr, &model)) {
 		sim_replay_result_free(&rr);
+		watch_prov_free(&wp);
 		return cli_fail("watch", "the model run beside the recording failed");
 	}
 	if (o.json)
-		print_json(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr, &model);
+		print_json(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr, &model, &wp);
 	else
-		print_text(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr, &model);
+		print_text(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr, &model, &wp);
 	sim_replay_result_free(&rr);
+	watch_prov_free(&wp);
 	return CLI_EXIT_OK;
 }
