@@ -22,6 +22,7 @@ static void watch_bad_flags(void)
 	EXPECT_USAGE_ERROR("watch --seconds abc", "--seconds");
 	EXPECT_USAGE_ERROR("watch --lifetime -1", "--lifetime");
 	EXPECT_USAGE_ERROR("watch --filter some", "--filter");
+	EXPECT_USAGE_ERROR("watch --kernel 6.12 --kvm-build fastest", "--kvm-build");
 	EXPECT_USAGE_ERROR("watch --bogus", "--bogus");
 	EXPECT_USAGE_ERROR("watch extra", "extra");
 }
@@ -36,6 +37,10 @@ static void watch_bad_kernel(void)
 	EXPECT_USAGE_ERROR("watch --kernel /etc/hostname --modules /etc/hostname", "--modules");
 	EXPECT_USAGE_ERROR("watch --kernel 6.1 --modules /tmp", "--modules");
 	EXPECT_USAGE_ERROR("watch --kernel 6.1 --host-snp", "--host-snp");
+	/* kernel/build.sh builds against Debian's 6.12 only */
+	EXPECT_USAGE_ERROR("watch --kernel 6.1 --kvm-build sieve", "--kvm-build needs --kernel 6.12");
+	EXPECT_USAGE_ERROR("watch --kvm-build stock", "--kvm-build needs --kernel 6.12");
+	EXPECT_USAGE_ERROR("watch --kernel /etc/hostname --modules /tmp --kvm-build sieve", "--kvm-build");
 }
 
 static void watch_too_many_vcpus(void)
@@ -47,7 +52,7 @@ static void watch_help_lists_options(void)
 {
 	static const char *const opts[] = { "--kernel", "--modules", "--vms", "--vcpus", "--seconds",
 					    "--lifetime", "--cpus", "--mem", "--filter", "--trace",
-					    "--out", "--baseline", "--host-snp", "--json" };
+					    "--out", "--baseline", "--host-snp", "--kvm-build", "--json" };
 	struct cli_run r = cli_run("watch --help");
 
 	KEXPECT_EQ(r.status, 0);
