@@ -165,7 +165,7 @@ static void watch_again_reports_provenance(void)
 {
 	static const char log[] =
 		"snpsafe-alloc 1\nallocator kvm_amd:snp_safe_alloc_page_node\n"
-		"mem before_load free_pages 1000 pcp_pages 24\n"
+		"mem before_load free_pages 1000 pcp_pages 24 slab_pages 100\n"
 		"probe alloc_ret hits 2 misses 0\n"
 		"pool node 0 parked 1 peak 2 given_back 1 fallbacks 0\n"
 		"trace-begin\n"
@@ -178,7 +178,7 @@ static void watch_again_reports_provenance(void)
 		"  workload-2 [000] 2.0: pg_alloc_pages_noprof: (svm_vcpu_create+0x1a/0x180 [kvm_amd] "
 		"<ffffffffc03997ea> <- alloc_pages_noprof <ffffffff813f56c4>) page=0xffffea0000010000\n"
 		"trace-end\nunload kvm_amd ok\nunload kvm ok\n"
-		"mem after_unload free_pages 1020 pcp_pages 0\nend\n";
+		"mem after_unload free_pages 1020 pcp_pages 0 slab_pages 104\nend\n";
 	char cmd[512];
 	struct jl *j, *p, *m;
 	struct cli_run r;
@@ -201,7 +201,7 @@ static void watch_again_reports_provenance(void)
 	m = jl_get(j, "pool");
 	KEXPECT(m && jl_get(m, "present")->boolean && jl_get(jl_get(m, "total"), "parked")->num == 1);
 	m = jl_get(j, "free_pages");
-	KEXPECT(m && jl_get(m, "difference")->num == -4);
+	KEXPECT(m && jl_get(m, "difference")->num == -4 && jl_get(m, "slab_difference")->num == 4);
 	jl_free(j);
 
 	/* The same run as text: the verdict, the page and its call site, pool and free pages. */
@@ -213,7 +213,7 @@ static void watch_again_reports_provenance(void)
 	KEXPECT(strstr(r.out, "vmcb  pa 0x000400000 (pfn 0x400) 2MB-aligned: from the page allocator "
 			      "at svm_vcpu_create+0x1a/0x180 [kvm_amd]"));
 	KEXPECT(strstr(r.out, "parked 1, peak 2, given back 1, fallbacks 0"));
-	KEXPECT(strstr(r.out, "1024 before kvm_amd loaded, 1020 after it unloaded: -4"));
+	KEXPECT(strstr(r.out, "1024 before kvm_amd loaded, 1020 after it unloaded: -4; slab pages +4"));
 	cli_run_free(&r);
 
 	/* A damaged log fails the judgement with one line naming it. */

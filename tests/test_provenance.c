@@ -22,7 +22,7 @@
 static const char header[] =
 	"snpsafe-alloc 1\n"
 	"allocator kvm_amd:snp_safe_alloc_page_node\n"
-	"mem before_load free_pages 235271 pcp_pages 3975\n"
+	"mem before_load free_pages 235271 pcp_pages 3975 slab_pages 2432\n"
 	"probe alloc_in hits 3 misses 0\n"
 	"probe alloc_ret hits 3 misses 0\n"
 	"probe pg___alloc_pages_noprof hits 22679 misses 0\n"
@@ -116,6 +116,9 @@ static void alloclog_reads_a_run(void)
 	KEXPECT(!strcmp(l.probe[2].name, "pg___alloc_pages_noprof") && l.probe[2].hits == 22679);
 	KEXPECT(l.mem[SNP_MEM_BEFORE_LOAD].valid && l.mem[SNP_MEM_BEFORE_LOAD].free_pages == 235271);
 	KEXPECT(l.mem[SNP_MEM_AFTER_UNLOAD].valid && l.mem[SNP_MEM_AFTER_UNLOAD].pcp_pages == 6222);
+	KEXPECT(l.mem[SNP_MEM_BEFORE_LOAD].have_slab && l.mem[SNP_MEM_BEFORE_LOAD].slab_pages == 2432);
+	/* the slab count is optional (a guest from before it) */
+	KEXPECT(!l.mem[SNP_MEM_AFTER_UNLOAD].have_slab);
 	KEXPECT(l.unload_seen[SNP_UNLOAD_KVM_AMD] && l.unload_ok[SNP_UNLOAD_KVM_AMD]);
 	KEXPECT(!l.pool_present);
 	KEXPECT_EQ(l.calls, 3);
@@ -359,6 +362,8 @@ static void alloclog_bad_files(void)
 	expect_bad(p, "snpsafe-alloc 1\nfrobnicate 3\n", "line 2: unknown line 'frobnicate'");
 	expect_bad(p, "snpsafe-alloc 1\nmem before_load free_pages x pcp_pages 1\n", "bad page count");
 	expect_bad(p, "snpsafe-alloc 1\nmem later free_pages 1 pcp_pages 1\n", "unknown stage");
+	expect_bad(p, "snpsafe-alloc 1\nmem before_load free_pages 1 pcp_pages 1 slab 3\n", "[slab_pages N]");
+	expect_bad(p, "snpsafe-alloc 1\nmem\n", "expected 'mem STAGE");
 	expect_bad(p, "snpsafe-alloc 1\nprobe a hits 1\n", "probe NAME hits");
 	expect_bad(p, "snpsafe-alloc 1\npool node 0 parked 9 peak 1 given_back 0 fallbacks 0\n",
 		   "below parked");

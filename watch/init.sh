@@ -68,14 +68,21 @@ prov_arm() {
 
 # Free pages (the buddy lists) and pages on the per-CPU lists, all zones,
 # after dropping the caches and the slab caches' empty slabs, which would
-# otherwise hold pages freed objects left: "mem STAGE free_pages N pcp_pages M".
+# otherwise hold pages freed objects left, and after folding each CPU's
+# counter deltas into the zone's (zoneinfo prints the zone's counter, which
+# lags by up to the vmstat threshold per CPU).  The slab's pages come with
+# them: kernel objects left in slabs are the usual reason the free pages
+# after the unload differ from those before the load.
+# "mem STAGE free_pages N pcp_pages N slab_pages N".
 prov_mem() {
 	local f
 	sync
 	echo 3 > /proc/sys/vm/drop_caches 2>/dev/null
 	for f in /sys/kernel/slab/*/shrink; do echo 1 > $f; done 2>/dev/null
+	echo 1 > /proc/sys/vm/stat_refresh 2>/dev/null
 	awk -v s="$1" '$1 == "nr_free_pages" { f += $2 } $1 == "count:" { p += $2 }
-		END { printf "mem %s free_pages %d pcp_pages %d\n", s, f, p }' /proc/zoneinfo
+		$1 ~ /^nr_slab_(un)?reclaimable(_b)?$/ { b += $2 }
+		END { printf "mem %s free_pages %d pcp_pages %d slab_pages %d\n", s, f, p, b }' /proc/zoneinfo
 }
 
 # The allocation log's first part, while kvm_amd is loaded (the kernel

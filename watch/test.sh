@@ -101,8 +101,8 @@ for k in "${kernels[@]}"; do
 	    print(f"# {w['vcpus_stuck']} vCPU(s) stuck in the kernel under TCG and kicked", file=sys.stderr)
 	for k in ("kernel", "vmruns", "vmcb", "hsave", "stores_recorded", "stores_seen", "trace_bytes", "qemu_seconds"):
 	    print(f"# {k}: {j[k]}", file=sys.stderr)
-	print(f"# provenance: {p.get('verdict')}, pages {pages}; free pages {fp.get('difference')} after unload",
-	      file=sys.stderr)
+	print(f"# provenance: {p.get('verdict')}, pages {pages}; free pages {fp.get('difference')} after unload"
+	      f" (slab pages {fp.get('slab_difference')})", file=sys.stderr)
 	EOF
 	)
 	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("    # kernel %s: VMRUNs %d, VMCBs %d (%d aligned), save areas %d, stores %d of %d, %.1f s, provenance %s" % (j["kernel"], j["vmruns"], j["vmcb"]["distinct"], j["vmcb"]["aligned_2m"], j["hsave"]["distinct"], j["stores_recorded"], j["stores_seen"], j["qemu_seconds"], j["provenance"].get("verdict")))' "$json" 2>/dev/null

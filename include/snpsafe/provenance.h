@@ -17,7 +17,7 @@
  *
  *   snpsafe-alloc 1
  *   allocator kvm_amd:snp_safe_alloc_page_node | allocator none
- *   mem before_load|after_unload free_pages N pcp_pages N
+ *   mem before_load|after_unload free_pages N pcp_pages N [slab_pages N]
  *   probe NAME hits N misses N                 (tracefs kprobe_profile)
  *   pool node N parked N peak N given_back N fallbacks N | pool none
  *   trace-begin ... trace-end
@@ -71,12 +71,15 @@ struct snp_alloc_probe {
 	uint64_t hits, misses;
 };
 
-/* Free pages: the buddy lists' (nr_free_pages) and the per-CPU lists' ("count:"). */
+/*
+ * Free pages: the buddy lists' (nr_free_pages) and the per-CPU lists'
+ * ("count:"); and the slab's pages, where objects left behind stay.
+ */
 enum snp_mem_stage { SNP_MEM_BEFORE_LOAD = 0, SNP_MEM_AFTER_UNLOAD = 1, SNP_MEM_NR };
 
 struct snp_mem_snapshot {
-	bool valid;
-	uint64_t free_pages, pcp_pages;
+	bool valid, have_slab;
+	uint64_t free_pages, pcp_pages, slab_pages;
 };
 
 /* A node's line of the pool's debugfs file (kvm_amd/snp_safe_pages). */

@@ -61,6 +61,17 @@ static int64_t mem_diff(const struct snp_alloc_log *l)
 	return (int64_t)mem_pages(l, SNP_MEM_AFTER_UNLOAD) - (int64_t)mem_pages(l, SNP_MEM_BEFORE_LOAD);
 }
 
+/* The slab's growth over kvm_amd's life: where a negative mem_diff() usually went. */
+static bool slab_both(const struct snp_alloc_log *l)
+{
+	return mem_both(l) && l->mem[SNP_MEM_BEFORE_LOAD].have_slab && l->mem[SNP_MEM_AFTER_UNLOAD].have_slab;
+}
+
+static int64_t slab_diff(const struct snp_alloc_log *l)
+{
+	return (int64_t)l->mem[SNP_MEM_AFTER_UNLOAD].slab_pages - (int64_t)l->mem[SNP_MEM_BEFORE_LOAD].slab_pages;
+}
+
 static void print_missing(const struct snp_provenance *p)
 {
 	size_t n = p->nr_missing < WATCH_PROV_TEXT_MAX ? p->nr_missing : WATCH_PROV_TEXT_MAX;
@@ -139,10 +150,13 @@ static void print_mem(const struct snp_alloc_log *l)
 	const bool amd = l->unload_seen[SNP_UNLOAD_KVM_AMD], amd_ok = l->unload_ok[SNP_UNLOAD_KVM_AMD];
 
 	printf("free pages (buddy + per-CPU lists, after drop_caches): ");
-	if (mem_both(l))
-		printf("%" PRIu64 " before kvm_amd loaded, %" PRIu64 " after it unloaded: %+" PRId64 "\n",
+	if (mem_both(l)) {
+		printf("%" PRIu64 " before kvm_amd loaded, %" PRIu64 " after it unloaded: %+" PRId64,
 		       mem_pages(l, SNP_MEM_BEFORE_LOAD), mem_pages(l, SNP_MEM_AFTER_UNLOAD), mem_diff(l));
-	else if (l->mem[SNP_MEM_BEFORE_LOAD].valid)
+		if (slab_both(l))
+			printf("; slab pages %+" PRId64, slab_diff(l));
+		printf("\n");
+	} else if (l->mem[SNP_MEM_BEFORE_LOAD].valid)
 		printf("%" PRIu64 " before kvm_amd loaded; not measured after (%s)\n",
 		       mem_pages(l, SNP_MEM_BEFORE_LOAD), amd && !amd_ok ? "kvm_amd did not unload" :
 		       "no figure");
@@ -278,10 +292,14 @@ static void json_mem(struct json *j, const struct snp_alloc_log *l)
 		json_u64(j, "buddy", l->mem[s].free_pages);
 		json_u64(j, "pcp", l->mem[s].pcp_pages);
 		json_u64(j, "total", mem_pages(l, (enum snp_mem_stage)s));
+		if (l->mem[s].have_slab)
+			json_u64(j, "slab", l->mem[s].slab_pages);
 		json_obj_end(j);
 	}
 	if (mem_both(l))
 		json_i64(j, "difference", mem_diff(l));
+	if (slab_both(l))
+		json_i64(j, "slab_difference", slab_diff(l));
 	json_bool(j, "kvm_amd_unloaded", l->unload_ok[SNP_UNLOAD_KVM_AMD]);
 	json_bool(j, "kvm_unloaded", l->unload_ok[SNP_UNLOAD_KVM]);
 	json_obj_end(j);

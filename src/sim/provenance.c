@@ -449,8 +449,9 @@ static SNP_MUST_CHECK int kw_mem(struct parser *ps, char **w, unsigned int n)
 	struct snp_mem_snapshot *m;
 	int stage;
 
-	if (n != 6 || strcmp(w[2], "free_pages") || strcmp(w[4], "pcp_pages"))
-		return bad(ps, "expected 'mem STAGE free_pages N pcp_pages N'");
+	if ((n != 6 && (n != 8 || strcmp(w[6], "slab_pages"))) || strcmp(w[2], "free_pages") ||
+	    strcmp(w[4], "pcp_pages"))
+		return bad(ps, "expected 'mem STAGE free_pages N pcp_pages N [slab_pages N]'");
 	if (!strcmp(w[1], "before_load"))
 		stage = SNP_MEM_BEFORE_LOAD;
 	else if (!strcmp(w[1], "after_unload"))
@@ -458,8 +459,10 @@ static SNP_MUST_CHECK int kw_mem(struct parser *ps, char **w, unsigned int n)
 	else
 		return bad(ps, "unknown stage '%s' (before_load, after_unload)", w[1]);
 	m = &ps->log->mem[stage];
-	if (!word_u64(w[3], &m->free_pages) || !word_u64(w[5], &m->pcp_pages))
+	if (!word_u64(w[3], &m->free_pages) || !word_u64(w[5], &m->pcp_pages) ||
+	    (n == 8 && !word_u64(w[7], &m->slab_pages)))
 		return bad(ps, "bad page count");
+	m->have_slab = n == 8;
 	m->valid = true;
 	return 0;
 }
