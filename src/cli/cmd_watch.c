@@ -170,7 +170,7 @@ static const struct cli_option watch_options[] = {
 	{ "host-snp", false, set_host_snp, "",
 	  "6.12: make kvm_amd believe the host has SNP, so its own snp_safe_alloc_page_node works",
 	  NULL },
-	{ "kvm-build", true, set_kvm_build, "VARIANT",
+	{ "kvm-build", true, set_kvm_build, "sieve|stock|forgot-hsave",
 	  "6.12: build kvm-amd.ko with kernel/build.sh and load it in place of the shipped one",
 	  "sieve, stock, forgot-hsave" },
 	{ "baseline", false, set_baseline, "", "also run unwatched, and report the slowdown", NULL },

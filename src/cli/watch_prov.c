@@ -154,7 +154,8 @@ static void print_mem(const struct snp_alloc_log *l)
 		printf("%" PRIu64 " before kvm_amd loaded, %" PRIu64 " after it unloaded: %+" PRId64,
 		       mem_pages(l, SNP_MEM_BEFORE_LOAD), mem_pages(l, SNP_MEM_AFTER_UNLOAD), mem_diff(l));
 		if (slab_both(l))
-			printf("; slab pages %+" PRId64, slab_diff(l));
+			printf("; slab pages %+" PRId64 " (%+" PRId64 " besides the slab)", slab_diff(l),
+			       mem_diff(l) + slab_diff(l));
 		printf("\n");
 	} else if (l->mem[SNP_MEM_BEFORE_LOAD].valid)
 		printf("%" PRIu64 " before kvm_amd loaded; not measured after (%s)\n",
@@ -298,8 +299,10 @@ static void json_mem(struct json *j, const struct snp_alloc_log *l)
 	}
 	if (mem_both(l))
 		json_i64(j, "difference", mem_diff(l));
-	if (slab_both(l))
+	if (slab_both(l)) {
 		json_i64(j, "slab_difference", slab_diff(l));
+		json_i64(j, "difference_besides_slab", mem_diff(l) + slab_diff(l));
+	}
 	json_bool(j, "kvm_amd_unloaded", l->unload_ok[SNP_UNLOAD_KVM_AMD]);
 	json_bool(j, "kvm_unloaded", l->unload_ok[SNP_UNLOAD_KVM]);
 	json_obj_end(j);
