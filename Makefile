@@ -4,7 +4,8 @@
 #
 #   make              build build/libsnpsafe.a and build/snpsafe
 #   make run          build and run the main job with built-in defaults
-#   make test         build and run every test: once plain, once under ASan+UBSan
+#   make test         build and run every test: once plain, once under ASan+UBSan,
+#                     and tests/test_deps.sh (every program a script runs is installed)
 #   make test-plain   only the plain run;  make test-san   only the sanitizer run
 #   make bench        build and run the benchmarks (speed goals live here, not in tests)
 #   make check-cc     build everything with gcc and clang, -Werror (zero warnings)
@@ -97,18 +98,19 @@ run: $(CLI)
 tests-build: $(TEST_BINS) $(CLI)
 
 test-plain: tests-build
-	$(Q)SNPSAFE_BIN=$(CURDIR)/$(CLI) bash tests/run.sh '$(T)' $(BUILD)/tests
+	$(Q)SNPSAFE_BIN=$(CURDIR)/$(CLI) bash tests/run.sh '$(T)' $(BUILD)/tests tests
 
 test-san:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-san SAN=1 tests-build
 	$(Q)SNPSAFE_BIN=$(CURDIR)/$(BUILD)-san/snpsafe bash tests/run.sh '$(T)' $(BUILD)-san/tests
 
-# One run, one closing line: plain and sanitized binaries together.
+# One run, one closing line: plain and sanitized binaries together, and the
+# script tests (tests/test_*.sh: tests/test_deps.sh, what the scripts run).
 test:
 	$(Q)$(MAKE) --no-print-directory tests-build
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-san SAN=1 tests-build
 	$(Q)SNPSAFE_BIN=$(CURDIR)/$(CLI) SNPSAFE_SAN_BIN=$(CURDIR)/$(BUILD)-san/snpsafe \
-		bash tests/run.sh '$(T)' $(BUILD)/tests $(BUILD)-san/tests
+		bash tests/run.sh '$(T)' $(BUILD)/tests $(BUILD)-san/tests tests
 
 bench: $(BENCH_BINS) $(CLI)
 	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; ./$$b || exit 1; done

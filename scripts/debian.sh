@@ -21,6 +21,10 @@
 #                                 source package, cached; prints its directory
 #   snp_install_chromium          headless Chromium and the DejaVu fonts the repro
 #                                 picture asks for, for `make svg-test`
+#   snp_unstable_apt              Debian unstable in the project's own apt configuration
+#                                 (options in SNP_UNSTABLE_APT), for the newest kernel source
+#   snp_linux_source SERIES VER   Debian's linux-source-SERIES=VER, the parts the kvm_amd
+#                                 patch needs, unpacked into $SNP_CACHE/ksrc; prints the folder
 #
 # The caller sets SNP_LOG_PREFIX (e.g. "kmod-test") and may set SNP_CACHE.
 
@@ -250,6 +254,60 @@ snp_qemu_plugin_header() {
 		mkdir -p "$dir"
 		mv "$(find "$tmp" -name qemu-plugin.h | head -n 1)" "$dir/qemu-plugin.h"
 		rm -rf "$tmp"
+	fi
+	echo "$dir"
+}
+
+# Debian unstable, for the newest kernel source only, through an apt
+# configuration of the project's own (a sources file, lists and cache under
+# $SNP_CACHE/apt-unstable, passed with -o options); never added to this
+# machine's apt.  Sets the array SNP_UNSTABLE_APT to those options.
+snp_unstable_apt() {
+	local d=$SNP_CACHE/apt-unstable mirror
+	mirror=$(snp_debian_mirror) || snp_die "no Debian bookworm source in this machine's apt sources to take a mirror from"
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+	echo "deb $mirror unstable main" > "$d/sources.list"
+	SNP_UNSTABLE_APT=(-o "Dir::Etc::SourceList=$d/sources.list" -o "Dir::Etc::SourceParts=$d/none"
+		-o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o "Dir::State::Status=/dev/null"
+		-o "APT::Architecture=amd64" -o "Debug::NoLocking=1")
+	if [ ! -f "$d/updated" ]; then
+		snp_log "apt-get update of Debian unstable in the project's own apt configuration ($d)"
+		apt-get "${SNP_UNSTABLE_APT[@]}" update -qq > "$d/update.log" 2>&1 ||
+			{ tail -n 5 "$d/update.log" >&2; snp_die "apt-get update (unstable, own configuration) failed"; }
+		touch "$d/updated"
+	fi
+}
+
+# The Debian source of kernel series SERIES (6.12, 7.2) at package version
+# VERSION: linux-source-SERIES, downloaded (not installed) and unpacked into
+# $SNP_CACHE/ksrc/linux-source-VERSION, keeping what the kvm_amd patch and
+# its checks need: arch/x86/kvm, the headers, scripts/ (checkpatch.pl and its
+# data) and the top-level files that make checkpatch treat it as a tree.
+# Extra arguments are apt options (SNP_UNSTABLE_APT).  Prints the folder.
+snp_linux_source() {	# snp_linux_source SERIES VERSION [APT-OPTION...]
+	local series=$1 ver=$2 dir dl deb
+	shift 2
+	dir=$SNP_CACHE/ksrc/linux-source-$ver
+	if [ ! -f "$dir/arch/x86/kvm/svm/sev.c" ]; then
+		snp_install xz-utils
+		dl=$SNP_CACHE/dl.$$
+		rm -rf "$dl" "$dir" "$dir.tmp" && mkdir -p "$dl" "$dir.tmp"
+		snp_log "apt-get download linux-source-$series=$ver (unpacked into $SNP_CACHE/ksrc, not installed)"
+		(cd "$dl" && apt-get "$@" download -qq "linux-source-$series=$ver" 2>&1 |
+			grep -v '^W: Download is performed unsandboxed' || true) >&2
+		deb=$(ls "$dl"/linux-source-"$series"_*.deb 2>/dev/null | head -n 1)
+		[ -n "$deb" ] || snp_die "apt-get download linux-source-$series=$ver failed"
+		dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards '*/linux-source-*.tar.xz' |
+			tar -xJ -C "$dir.tmp" --strip-components=1 --wildcards \
+				'*/arch/x86/kvm/*' '*/arch/x86/include/*' '*/include/*' '*/scripts/*' \
+				"linux-source-$series/COPYING" "linux-source-$series/CREDITS" \
+				"linux-source-$series/Kbuild" "linux-source-$series/MAINTAINERS" \
+				"linux-source-$series/Makefile" "linux-source-$series/README" ||
+			snp_die "unpacking linux-source-$series=$ver failed"
+		# checkpatch.pl knows a tree by these top-level folders.
+		mkdir -p "$dir.tmp"/{Documentation,drivers,fs,init,ipc,kernel,lib}
+		rm -rf "$dl"
+		mv "$dir.tmp" "$dir"
 	fi
 	echo "$dir"
 }

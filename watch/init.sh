@@ -108,6 +108,8 @@ prov_log() {
 }
 
 prov_arm
+hook() { [ -x /hook ] && /hook "$1" > /dev/console 2>&1; }
+hook pre
 for m in $(cat /modules.order); do
 	# --host-snp: before kvm_amd, make the kernel believe the host has SNP.
 	if [ "$m" = kvm-amd ] && [ -f /hostsnp.ko ]; then
@@ -127,8 +129,10 @@ done
 echo 1 > $T/events/kprobes/enable 2>/dev/null
 if [ -c /dev/kvm ]; then
 	say "meminfo total_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) free_kb=$(awk '/^MemFree:/ { print $2 }' /proc/meminfo)"
+	hook loaded
 	/workload $(cat /workload.args) > /tmp/workload.out 2>&1
 	rc=$?
+	hook done
 	sed 's/^/snpsafe-watch: /' /tmp/workload.out > /dev/console
 	say "workload exit $rc"
 	awk '$1 ~ /^snpsafe_/ { sub(/^snpsafe_/, "", $1); print "snpsafe-watch: kprobe " $1 " " $2 }' \

@@ -18,6 +18,8 @@
 # Usage: run.sh OUT KERNEL VMS VCPUS SECONDS LIFETIME CPUS MEM_MIB FILTER PLUGIN(0|1) [BZIMAGE MODDIR]
 #   KERNEL: 6.1 | 6.12 | a Debian version (6.1.0-56-amd64) | "path" (then BZIMAGE and MODDIR).
 # Knobs: SNPSAFE_WATCH_TIMEOUT (seconds QEMU may run, default 900), SNPSAFE_KERNEL_ARGS,
+#   SNPSAFE_WATCH_KVM_AMD_KO (a kvm-amd.ko to load in place of the shipped one),
+#   SNPSAFE_WATCH_GUEST_HOOK (a script the guest runs at stages pre, loaded, done),
 #   SNPSAFE_WATCH_HOST_SNP=1: build watch/hostsnp against the kernel's headers and load it
 #   before kvm_amd, so that kvm_amd believes the host has SNP (--host-snp).
 #   SNPSAFE_WATCH_KVM_AMD_KO=FILE: load this kvm-amd.ko (.ko, .ko.xz or .ko.zst) in place
@@ -39,7 +41,7 @@ mkdir -p "$out"
 t0=$(date +%s.%N)
 
 # ---- 1. what is missing, from Debian's archive -------------------------------------------
-snp_install busybox-static cpio xz-utils libglib2.0-dev pkg-config dpkg-dev binutils
+snp_install busybox-static cpio xz-utils zstd libglib2.0-dev pkg-config dpkg-dev binutils
 snp_install_qemu
 if [ "$kernel" = path ]; then
 	[ -f "$bzimage" ] || snp_die "no kernel image $bzimage"
@@ -128,6 +130,23 @@ add_module() {	# dependencies first, each once
 	order+=("$m")
 }
 add_module kvm-amd
+# SNPSAFE_WATCH_KVM_AMD_KO: a kvm-amd.ko of ours (kernel/build.sh) in place
+# of the shipped one; its dependencies are the shipped module's.
+if [ -n "${SNPSAFE_WATCH_KVM_AMD_KO:-}" ]; then
+	[ -f "$SNPSAFE_WATCH_KVM_AMD_KO" ] || snp_die "no kvm-amd.ko at $SNPSAFE_WATCH_KVM_AMD_KO"
+	cp "$SNPSAFE_WATCH_KVM_AMD_KO" "$ird/lib/modules/kvm-amd.ko"
+fi
+# SNPSAFE_WATCH_EXTRA_FILE=SRC:NAME: one more file in the guest's root, as /NAME.
+if [ -n "${SNPSAFE_WATCH_EXTRA_FILE:-}" ]; then
+	cp "${SNPSAFE_WATCH_EXTRA_FILE%%:*}" "$ird/${SNPSAFE_WATCH_EXTRA_FILE##*:}" ||
+		snp_die "SNPSAFE_WATCH_EXTRA_FILE: no ${SNPSAFE_WATCH_EXTRA_FILE%%:*}"
+	chmod 755 "$ird/${SNPSAFE_WATCH_EXTRA_FILE##*:}"
+fi
+# SNPSAFE_WATCH_GUEST_HOOK: a busybox script the guest runs at each stage
+# (init.sh: pre, loaded, done), e.g. kernel/guest-measure.sh.
+if [ -n "${SNPSAFE_WATCH_GUEST_HOOK:-}" ]; then
+	cp "$SNPSAFE_WATCH_GUEST_HOOK" "$ird/hook" && chmod 755 "$ird/hook"
+fi
 printf '%s\n' "${order[@]}" > "$ird/modules.order"
 [ "$host_snp" = 1 ] && cp "$hb/snpsafe_hostsnp.ko" "$ird/hostsnp.ko"
 (cd "$ird" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$out/initrd.gz"
@@ -175,7 +194,7 @@ gzip -dc < "$out/alloc.gz" > "$out/alloc.log" && rm -f "$out/alloc.gz" ||
 {
 	echo "kernel=${release:-$kver}"
 	echo "workload=$wl"
-	echo "qemu_s=$(echo "$qt1 - $qt0" | bc 2>/dev/null || awk "BEGIN { print $qt1 - $qt0 }")"
+	echo "qemu_s=$(awk "BEGIN { printf \"%.3f\", $qt1 - $qt0 }")"
 	echo "total_s=$(awk "BEGIN { print $(date +%s.%N) - $t0 }")"
 	echo "watched=$plugin"
 	echo "host_snp=$host_snp"

@@ -21,6 +21,10 @@
 # Prints KTAP and "# watch: N passed, N failed".
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+SNP_LOG_PREFIX=watch-test
+# shellcheck source=../scripts/debian.sh
+source "$top/scripts/debian.sh"
+snp_install python3	# reads snpsafe watch's JSON below
 bin=$top/build/snpsafe
 VMS=${SNPSAFE_WATCH_VMS:-3}
 VCPUS=${SNPSAFE_WATCH_VCPUS:-2}
