@@ -35,15 +35,23 @@ def read_boot(d):
             b["vmstat"][k] = int(v)
         elif rest.startswith("pool node "):
             b["pool"].append({k: int(v) for k, v in re.findall(r"(\w+) (\d+)", rest[5:])})
-        elif rest.startswith("free_pages_before_load ") or rest.startswith("free_pages_after_unload "):
-            w = rest.split()
-            # free pages (buddy and per-CPU lists), plus what tmpfs and slab
-            # hold: a change in those is the workload's, not a leak.
-            b["free_before" if "before" in w[0] else "free_after"] = int(w[1]) + int(w[3]) + int(w[5]) + int(w[7])
         elif rest.startswith("pool-after-shrink node "):
             b.setdefault("pool_shrunk", []).append({k: int(v) for k, v in re.findall(r"(\w+) (\d+)", rest[18:])})
         elif rest == "unloaded":
             b["unloaded"] = True
+    # watch/init.sh's free pages before kvm_amd loads and after it is
+    # unloaded (buddy and per-CPU lists, plus slab: a slab's growth is the
+    # workload's, not a leak), from OUT/alloc.log.
+    try:
+        for line in open(os.path.join(d, "alloc.log"), errors="replace"):
+            w = line.split()
+            if len(w) >= 8 and w[0] == "mem":
+                v = int(w[3]) + int(w[5]) + int(w[7])
+                b["free_before" if w[1] == "before_load" else "free_after"] = v
+            elif len(w) == 3 and w[0] == "unload" and w[1] == "kvm_amd":
+                b["unloaded"] = w[2] == "ok"
+    except FileNotFoundError:
+        pass
     for line in open(os.path.join(d, "result")):
         k, _, v = line.strip().partition("=")
         if k.startswith("kprobe_"):
@@ -70,7 +78,7 @@ def main():
                  if os.path.isdir(d)] for m in modes}
     print("| way | boots | calls timed (all boots) | ns per call: mean of boot medians [95%] | ratio to plain [95%] | mean of boot means "
           "| pages taken per call | order-1 requests per call | pages parked | compact_stall | compact_fail | oom_kill "
-          "| free (buddy + per-CPU) + shmem + slab pages, after unload - before load, per boot | parked after the shrinker | lost events |")
+          "| free (buddy + per-CPU) + slab pages, after unload - before load, per boot | parked after the shrinker | lost events |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     base = None
     for m in modes:
@@ -100,7 +108,8 @@ def main():
         parked = sum(sum(p.get("parked", 0) + p.get("given_back", 0) for p in b["pool"]) for b in bs)
         pooled = any(b["pool"] for b in bs)
         vm = lambda k: sum(b["vmstat"].get(k, 0) for b in bs)
-        leak = ", ".join(str(b.get("free_after", 0) - b.get("free_before", 0)) for b in bs)
+        leak = ", ".join(str(b["free_after"] - b["free_before"]) if "free_after" in b and "free_before" in b
+                         else "not measured" for b in bs)
         lost = sum(b["graph"].get("lost", 0) for b in bs)
         shrunk = (sum(sum(p["parked"] for p in b.get("pool_shrunk", [])) for b in bs)
                   if pooled else "no pool")
