@@ -10,6 +10,9 @@
 #   make bench        build and run the benchmarks (speed goals live here, not in tests)
 #   make check-cc     build everything with gcc and clang, -Werror (zero warnings)
 #   make kmod-test    build the kernel module and test it in QEMU (see kmod/)
+#   make kvm-patch-test  the sieve as a kvm_amd patch (kernel/): the series apply
+#                     and are checkpatch --strict clean; kvm-amd.ko built from
+#                     Debian's 6.12.95 source with it, proven under snpsafe watch
 #   make svg-test     render `repro --svg` in headless Chromium and check the
 #                     pixels (tests/svg_render.sh; skipped without chromium)
 #   make fuzz-trace   libFuzzer on the trace reader + replay for FUZZ_TIME s (clang)
@@ -62,7 +65,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 LIB        := $(BUILD)/libsnpsafe.a
 CLI        := $(BUILD)/snpsafe
 
-.PHONY: all run test test-plain test-san tests-build bench check-cc kmod-test svg-test watch-build watch-test fuzz-trace fuzz-args clean
+.PHONY: all run test test-plain test-san tests-build bench check-cc kmod-test kvm-patch-test svg-test watch-build watch-test fuzz-trace fuzz-args clean
 .DEFAULT_GOAL := all
 .SUFFIXES:
 
@@ -125,6 +128,9 @@ check-cc:
 
 kmod-test:
 	$(Q)bash kmod/qemu-test.sh
+
+kvm-patch-test: all
+	$(Q)bash kernel/test.sh
 
 svg-test: $(CLI)
 	$(Q)bash tests/svg_render.sh $(CLI)

@@ -5,7 +5,7 @@
 # watch/init.sh (SNPSAFE_WATCH_GUEST_HOOK) at three stages; prints lines
 # "snpsafe-measure: ..." that kernel/measure.sh reads from the console.
 #
-#   pre     before kvm_amd loads: free pages, /proc/buddyinfo
+#   pre     before kvm_amd loads: /proc/buddyinfo, /proc/pagetypeinfo
 #   loaded  kvm_amd loaded, no VM yet: /fragment first when the initramfs
 #           has one (kernel/fragment.c), then /proc/vmstat, and the function graph
 #           tracer on snp_safe_alloc_page_node (depth 1: one line per call
@@ -13,26 +13,18 @@
 #           kernel and module
 #   done    the workload is over: the calls' durations (count, mean,
 #           median, p90, in ns), events the trace buffer lost, the /proc/vmstat
-#           deltas, the kvm_amd pool lines (debugfs), then kvm_amd and kvm
-#           unloaded and free pages read again
+#           deltas, the kvm_amd pool lines (debugfs) before and after the
+#           shrinkers ran (drop_caches=2).  watch/init.sh then unloads kvm_amd
+#           and kvm and reads the free pages into OUT/alloc.log.
 T=/sys/kernel/tracing
 D=/sys/kernel/debug
 say() { echo "snpsafe-measure: $*"; }
-# Free pages, what the workload may have left in tmpfs (shmem) or slab, and
-# the free pages on the per-CPU lists, which nr_free_pages leaves out.
-free_pages() {
-	p=$(awk '$1 == "count:" { s += $2 } END { print s + 0 }' /proc/zoneinfo)
-	awk -v p=$p '$1 == "nr_free_pages" { f = $2 } $1 == "nr_shmem" { m = $2 }
-		$1 ~ /^nr_slab_(un)?reclaimable$/ { s += $2 }
-		END { printf "%d shmem %d slab %d pcp %d\n", f, m, s, p }' /proc/vmstat
-}
 vmstat_keys="compact_stall compact_fail compact_success pgalloc_dma32 pgalloc_normal oom_kill allocstall_normal"
 
 case $1 in
 pre)
 	mount -t debugfs nodev $D 2>/dev/null
 	mount -t tracefs nodev $T 2>/dev/null
-	say "free_pages_before_load $(free_pages)"
 	sed 's/^/snpsafe-measure: buddyinfo: /' /proc/buddyinfo
 	grep -E '^Node +[0-9]+, zone +(DMA32|Normal), type' /proc/pagetypeinfo |
 		sed 's/^/snpsafe-measure: pagetypeinfo: /'
@@ -65,6 +57,9 @@ loaded)
 	for p in snp_safe_alloc_page_node split_page; do
 		echo 0 > $T/events/kprobes/snpsafe_$p/enable 2>/dev/null
 	done
+	# So are watch's provenance probes (init.sh), on the allocator and on
+	# the page allocator's returns: this run's provenance is not recorded.
+	echo 0 > $T/instances/snpprov/events/snpprov/enable 2>/dev/null
 	if echo snp_safe_alloc_page_node > $T/set_graph_function 2>/dev/null; then
 		echo 1 > $T/max_graph_depth
 		echo 1 > $T/options/funcgraph-proc
@@ -137,8 +132,5 @@ done)
 	else
 		say "pool none"
 	fi
-	rmmod kvm_amd && rmmod kvm && say "unloaded" || say "unload failed"
-	echo 3 > /proc/sys/vm/drop_caches
-	say "free_pages_after_unload $(free_pages)"
 	;;
 esac

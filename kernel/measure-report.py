@@ -35,15 +35,23 @@ def read_boot(d):
             b["vmstat"][k] = int(v)
         elif rest.startswith("pool node "):
             b["pool"].append({k: int(v) for k, v in re.findall(r"(\w+) (\d+)", rest[5:])})
-        elif rest.startswith("free_pages_before_load ") or rest.startswith("free_pages_after_unload "):
-            w = rest.split()
-            # free pages (buddy and per-CPU lists), plus what tmpfs and slab
-            # hold: a change in those is the workload's, not a leak.
-            b["free_before" if "before" in w[0] else "free_after"] = int(w[1]) + int(w[3]) + int(w[5]) + int(w[7])
         elif rest.startswith("pool-after-shrink node "):
             b.setdefault("pool_shrunk", []).append({k: int(v) for k, v in re.findall(r"(\w+) (\d+)", rest[18:])})
         elif rest == "unloaded":
             b["unloaded"] = True
+    # watch/init.sh's free pages before kvm_amd loads and after it is
+    # unloaded (buddy and per-CPU lists, plus slab: a slab's growth is the
+    # workload's, not a leak), from OUT/alloc.log.
+    try:
+        for line in open(os.path.join(d, "alloc.log"), errors="replace"):
+            w = line.split()
+            if len(w) >= 8 and w[0] == "mem":
+                v = int(w[3]) + int(w[5]) + int(w[7])
+                b["free_before" if w[1] == "before_load" else "free_after"] = v
+            elif len(w) == 3 and w[0] == "unload" and w[1] == "kvm_amd":
+                b["unloaded"] = w[2] == "ok"
+    except FileNotFoundError:
+        pass
     for line in open(os.path.join(d, "result")):
         k, _, v = line.strip().partition("=")
         if k.startswith("kprobe_"):
@@ -64,14 +72,37 @@ def mean_ci(xs):
     return m, m - h, m + h, se
 
 
+def boot_dirs(out, m):
+    """OUT/M-B for B = 1, 2, ... in boot order; OUT may be several folders
+    joined by commas (runs of the script pooled, their boots renumbered)."""
+    dirs = []
+    for o in out.split(","):
+        ds = [d for d in glob.glob(os.path.join(o, m + "-*")) if os.path.isdir(d)]
+        dirs += sorted(ds, key=lambda d: int(d.rsplit("-", 1)[1]))
+    return dirs
+
+
+def paired(boots, m, base="plain"):
+    """The ratio to plain from boots paired by index (the same round of the
+    script: plain, then the other ways, one after the other), so that what
+    changed between rounds (the machine's load) cancels: the geometric mean
+    of the per-pair ratios of medians, with a 95% t interval on the logs."""
+    a, b = boots.get(m, []), boots.get(base, [])
+    logs = [math.log(x["graph"]["median_ns"] / y["graph"]["median_ns"]) for x, y in zip(a, b)
+            if x["graph"].get("calls") and y["graph"].get("calls")]
+    if len(logs) < 2:
+        return "-"
+    mu, lo, hi, _ = mean_ci(logs)
+    return f"{math.exp(mu):.3f} [{math.exp(lo):.3f}, {math.exp(hi):.3f}] ({len(logs)} pairs)"
+
+
 def main():
     out, modes = sys.argv[1], sys.argv[2:]
-    boots = {m: [read_boot(d) for d in sorted(glob.glob(os.path.join(out, m + "-*")))
-                 if os.path.isdir(d)] for m in modes}
-    print("| way | boots | calls timed (all boots) | ns per call: mean of boot medians [95%] | ratio to plain [95%] | mean of boot means "
+    boots = {m: [read_boot(d) for d in boot_dirs(out, m)] for m in modes}
+    print("| way | boots | calls timed (all boots) | ns per call: mean of boot medians [95%] | ratio to plain [95%] | ratio to plain, paired by round [95%] | mean of boot means "
           "| pages taken per call | order-1 requests per call | pages parked | compact_stall | compact_fail | oom_kill "
-          "| free (buddy + per-CPU) + shmem + slab pages, after unload - before load, per boot | parked after the shrinker | lost events |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| free (buddy + per-CPU) + slab pages, after unload - before load, per boot | parked after the shrinker | lost events |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     base = None
     for m in modes:
         bs = boots[m]
@@ -100,11 +131,13 @@ def main():
         parked = sum(sum(p.get("parked", 0) + p.get("given_back", 0) for p in b["pool"]) for b in bs)
         pooled = any(b["pool"] for b in bs)
         vm = lambda k: sum(b["vmstat"].get(k, 0) for b in bs)
-        leak = ", ".join(str(b.get("free_after", 0) - b.get("free_before", 0)) for b in bs)
+        leak = ", ".join(str(b["free_after"] - b["free_before"]) if "free_after" in b and "free_before" in b
+                         else "not measured" for b in bs)
         lost = sum(b["graph"].get("lost", 0) for b in bs)
         shrunk = (sum(sum(p["parked"] for p in b.get("pool_shrunk", [])) for b in bs)
                   if pooled else "no pool")
-        print(f"| {m} | {len(bs)} | {calls} | {mm:.0f} [{lo:.0f}, {hi:.0f}] | {ratio} | {sum(raw) / len(raw):.0f} "
+        pr = paired(boots, m) if m != "plain" else "-"
+        print(f"| {m} | {len(bs)} | {calls} | {mm:.0f} [{lo:.0f}, {hi:.0f}] | {ratio} | {pr} | {sum(raw) / len(raw):.0f} "
               f"| {pages / calls if calls else float('nan'):.3f} | {order1 / calls if calls else float('nan'):.3f} "
               f"| {parked if pooled else 'no pool'} | {vm('compact_stall')} | {vm('compact_fail')} "
               f"| {vm('oom_kill')} | {leak} | {shrunk} | {lost} |")
