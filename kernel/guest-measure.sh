@@ -115,7 +115,6 @@ done)
 			printf "snpsafe-measure: graph calls=%d mean_ns=%d median_ns=%d p90_ns=%d pages=%d order1=%d aligned_taken=%d lost=%d\n",
 				NR, s / NR, a[int((NR + 1) / 2)], a[int(NR * 0.9) > 0 ? int(NR * 0.9) : 1], pg, o1, al, lost }' /tmp/durations
 	echo 0 > $T/events/kmem/mm_page_alloc/enable
-	[ -f /measure-debug ] || grep -v '^#' $T/trace | head -n 20 | sed 's/^/snpsafe-measure: trace: /'
 	echo nop > $T/current_tracer
 	i=0
 	for k in $vmstat_keys; do
