@@ -6,7 +6,7 @@
  * hold that state until killed.
  *
  * How: take free memory as anonymous order-0 pages (MADV_NOHUGEPAGE), page
- * by page, until /proc/buddyinfo shows no free block of order 1 or more in
+ * by page on every CPU, until /proc/buddyinfo shows no free block of order 1 or more in
  * the zones user pages may use; then give back every page whose pfn is even
  * (its buddy, the odd pfn, stays held by us or by someone else), so the
  * freed pages are order 0 and cannot merge.  The held pages are movable:
@@ -18,10 +18,14 @@
  *
  * Usage: fragment READY_FILE
  * Prints what it did; writes READY_FILE when the state is in place; then
- * sleeps until a signal ends it.
+ * holds it until SIGTERM.  The take runs in one worker per online CPU, each
+ * pinned to its CPU (see worker()).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,56 +112,51 @@ static int read_str(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static volatile sig_atomic_t terminated;
+
+static void on_term(int sig)
 {
-	char old_min[64];
-	size_t len, pages, taken = 0, freed = 0, unknown = 0;
-	long free_kb;
+	(void)sig;
+	terminated = 1;
+}
+
+/*
+ * One worker per online CPU, pinned to it: each takes pages through its own
+ * CPU's per-CPU list, so no CPU's list keeps free pages hidden from
+ * /proc/buddyinfo that would merge into large blocks when drained later.
+ * Each then gives back its even-pfn pages and tells the parent how many.
+ */
+static int worker(int cpu, size_t pages, int report)
+{
+	size_t taken = 0, freed = 0, unknown = 0;
+	cpu_set_t set;
 	uint8_t *base;
-	FILE *ready;
 	int pm;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: fragment READY_FILE\n");
-		return 2;
-	}
-	if (read_str("/proc/sys/vm/min_free_kbytes", old_min, sizeof(old_min)) ||
-	    write_str("/proc/sys/vm/min_free_kbytes", "128")) {
-		perror("fragment: min_free_kbytes");
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
 		return 1;
-	}
-	free_kb = meminfo_kb("MemFree");
-	if (free_kb <= 0) {
-		fprintf(stderr, "fragment: no MemFree\n");
+	base = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED || madvise(base, pages * PAGE, MADV_NOHUGEPAGE))
 		return 1;
-	}
-	len = (size_t)free_kb * 1024;
-	pages = len / PAGE;
-	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (base == MAP_FAILED || madvise(base, len, MADV_NOHUGEPAGE)) {
-		perror("fragment: mmap");
-		return 1;
-	}
-	/* Take page by page; look at buddyinfo every 256 pages, then every page near the end. */
 	while (taken < pages) {
-		long hi, mf;
-
 		base[taken++ * PAGE] = 1;
 		if (taken % 256 && meminfo_kb("MemFree") > 16384)
 			continue;
-		hi = higher_order_free();
-		mf = meminfo_kb("MemFree");
-		if (hi == 0 || mf < 512)
+		if (higher_order_free() == 0 || meminfo_kb("MemFree") < 512)
 			break;
 	}
-	printf("took %zu pages, MemFree %ld kB, free blocks of order >= 1 in DMA32/Normal: %ld\n",
-	       taken, meminfo_kb("MemFree"), higher_order_free());
-
-	pm = open("/proc/self/pagemap", O_RDONLY);
-	if (pm < 0) {
-		perror("fragment: pagemap");
+	/* Everyone stops taking before anyone gives back. */
+	if (write(report, &taken, sizeof(taken)) != sizeof(taken))
 		return 1;
-	}
+	if (read(report, &freed, sizeof(freed)) != sizeof(freed))
+		return 1;
+	freed = 0;
+	pm = open("/proc/self/pagemap", O_RDONLY);
+	if (pm < 0)
+		return 1;
 	for (size_t i = 0; i < taken; i++) {
 		uint64_t e;
 
@@ -172,6 +171,77 @@ int main(int argc, char **argv)
 		}
 	}
 	close(pm);
+	if (write(report, &freed, sizeof(freed)) != sizeof(freed) ||
+	    write(report, &unknown, sizeof(unknown)) != sizeof(unknown))
+		return 1;
+	for (;;)
+		pause();
+}
+
+int main(int argc, char **argv)
+{
+	size_t taken = 0, freed = 0, unknown = 0, pages;
+	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), sv[64][2];
+	char old_min[64];
+	pid_t pid[64];
+	FILE *ready;
+	long free_kb;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: fragment READY_FILE\n");
+		return 2;
+	}
+	if (ncpu < 1 || ncpu > 64) {
+		fprintf(stderr, "fragment: %d CPUs (1 to 64)\n", ncpu);
+		return 1;
+	}
+	if (read_str("/proc/sys/vm/min_free_kbytes", old_min, sizeof(old_min)) ||
+	    write_str("/proc/sys/vm/min_free_kbytes", "128")) {
+		perror("fragment: min_free_kbytes");
+		return 1;
+	}
+	free_kb = meminfo_kb("MemFree");
+	if (free_kb <= 0) {
+		fprintf(stderr, "fragment: no MemFree\n");
+		return 1;
+	}
+	pages = (size_t)free_kb * 1024 / PAGE;	/* each worker may take all */
+	for (int c = 0; c < ncpu; c++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv[c]))
+			return 1;
+		pid[c] = fork();
+		if (pid[c] < 0)
+			return 1;
+		if (pid[c] == 0) {
+			close(sv[c][0]);
+			_exit(worker(c, pages, sv[c][1]));
+		}
+		close(sv[c][1]);
+	}
+	for (int c = 0; c < ncpu; c++) {
+		size_t n;
+
+		if (read(sv[c][0], &n, sizeof(n)) != sizeof(n)) {
+			fprintf(stderr, "fragment: worker %d failed\n", c);
+			return 1;
+		}
+		taken += n;
+	}
+	printf("took %zu pages on %d CPUs, MemFree %ld kB, free blocks of order >= 1 in DMA32/Normal: %ld\n",
+	       taken, ncpu, meminfo_kb("MemFree"), higher_order_free());
+	for (int c = 0; c < ncpu; c++)
+		if (write(sv[c][0], &taken, sizeof(taken)) != sizeof(taken))
+			return 1;
+	for (int c = 0; c < ncpu; c++) {
+		size_t f, u;
+
+		if (read(sv[c][0], &f, sizeof(f)) != sizeof(f) || read(sv[c][0], &u, sizeof(u)) != sizeof(u)) {
+			fprintf(stderr, "fragment: worker %d failed\n", c);
+			return 1;
+		}
+		freed += f;
+		unknown += u;
+	}
 	if (write_str("/proc/sys/vm/min_free_kbytes", old_min)) {
 		perror("fragment: restoring min_free_kbytes");
 		return 1;
@@ -185,6 +255,11 @@ int main(int argc, char **argv)
 		perror("fragment: ready file");
 		return 1;
 	}
-	for (;;)
+	/* Held until SIGTERM (kernel/guest-measure.sh, stage "done"); the workers go with us. */
+	signal(SIGTERM, on_term);
+	while (!terminated)
 		pause();
+	for (int c = 0; c < ncpu; c++)
+		kill(pid[c], SIGKILL);
+	return 0;
 }
