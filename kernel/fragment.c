@@ -13,8 +13,16 @@
  * an order-1 request can still be met by compaction, which migrates them,
  * at a cost the caller pays (compact_stall in /proc/vmstat), or else by
  * reclaim and the OOM killer.  Lower watermarks while taking the memory let
- * the take go nearly to zero free pages: /proc/sys/vm/min_free_kbytes is set
- * to 128 during the take and restored before "ready".
+ * the take go nearly to zero free pages, in every zone: during the take
+ * /proc/sys/vm/min_free_kbytes is 128 and lowmem_reserve_ratio 0 (no zone
+ * keeps pages back from allocations that could use a higher zone), both
+ * restored before "ready", so what little stays free in the DMA zone is
+ * again reserved from GFP_KERNEL and user allocations alike.  Proactive
+ * compaction (vm.compaction_proactiveness) is set to 0 and left so: kcompactd
+ * would otherwise migrate the held pages in the background and rebuild large
+ * free blocks before any VM asks (seen: 20 free order-10 blocks within
+ * seconds); an allocation that needs an order-1 block still gets direct
+ * compaction, which is what this measures.
  *
  * Usage: fragment READY_FILE
  * Prints what it did; writes READY_FILE when the state is in place; then
@@ -36,7 +44,7 @@
 #define PAGE 4096UL
 #define MAX_ORDER_SEEN 11
 
-/* Free blocks of order >= 1 over the zones named DMA32 and Normal. */
+/* Free blocks of order >= 1 over every zone. */
 static long higher_order_free(void)
 {
 	char line[512], zone[32];
@@ -51,8 +59,6 @@ static long higher_order_free(void)
 		int k;
 
 		if (!p || sscanf(p, "zone %31s %n", zone, &k) != 1)
-			continue;
-		if (strcmp(zone, "DMA32") && strcmp(zone, "Normal"))
 			continue;
 		p += k;
 		for (int o = 0; o < MAX_ORDER_SEEN; o++) {
@@ -182,7 +188,7 @@ int main(int argc, char **argv)
 {
 	size_t taken = 0, freed = 0, unknown = 0, pages;
 	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), sv[64][2];
-	char old_min[64];
+	char old_min[64], old_ratio[128];
 	pid_t pid[64];
 	FILE *ready;
 	long free_kb;
@@ -196,8 +202,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (read_str("/proc/sys/vm/min_free_kbytes", old_min, sizeof(old_min)) ||
-	    write_str("/proc/sys/vm/min_free_kbytes", "128")) {
-		perror("fragment: min_free_kbytes");
+	    read_str("/proc/sys/vm/lowmem_reserve_ratio", old_ratio, sizeof(old_ratio)) ||
+	    write_str("/proc/sys/vm/min_free_kbytes", "128") ||
+	    write_str("/proc/sys/vm/lowmem_reserve_ratio", "0 0 0 0") ||
+	    write_str("/proc/sys/vm/compaction_proactiveness", "0")) {
+		perror("fragment: vm sysctls");
 		return 1;
 	}
 	free_kb = meminfo_kb("MemFree");
@@ -227,7 +236,7 @@ int main(int argc, char **argv)
 		}
 		taken += n;
 	}
-	printf("took %zu pages on %d CPUs, MemFree %ld kB, free blocks of order >= 1 in DMA32/Normal: %ld\n",
+	printf("took %zu pages on %d CPUs, MemFree %ld kB, free blocks of order >= 1: %ld\n",
 	       taken, ncpu, meminfo_kb("MemFree"), higher_order_free());
 	for (int c = 0; c < ncpu; c++)
 		if (write(sv[c][0], &taken, sizeof(taken)) != sizeof(taken))
@@ -242,12 +251,13 @@ int main(int argc, char **argv)
 		freed += f;
 		unknown += u;
 	}
-	if (write_str("/proc/sys/vm/min_free_kbytes", old_min)) {
-		perror("fragment: restoring min_free_kbytes");
+	if (write_str("/proc/sys/vm/min_free_kbytes", old_min) ||
+	    write_str("/proc/sys/vm/lowmem_reserve_ratio", old_ratio)) {
+		perror("fragment: restoring vm sysctls");
 		return 1;
 	}
 	printf("gave back %zu even-pfn pages, holding %zu, %zu without a pfn; MemFree %ld kB; "
-	       "free blocks of order >= 1 in DMA32/Normal: %ld\n",
+	       "free blocks of order >= 1: %ld\n",
 	       freed, taken - freed - unknown, unknown, meminfo_kb("MemFree"), higher_order_free());
 	fflush(stdout);
 	ready = fopen(argv[1], "w");
