@@ -4,11 +4,15 @@
 #
 #   make              build build/libsnpsafe.a and build/snpsafe
 #   make run          build and run the main job with built-in defaults
-#   make test         build and run every test: once plain, once under ASan+UBSan
+#   make test         build and run every test: once plain, once under ASan+UBSan,
+#                     and tests/test_deps.sh (every program a script runs is installed)
 #   make test-plain   only the plain run;  make test-san   only the sanitizer run
 #   make bench        build and run the benchmarks (speed goals live here, not in tests)
 #   make check-cc     build everything with gcc and clang, -Werror (zero warnings)
 #   make kmod-test    build the kernel module and test it in QEMU (see kmod/)
+#   make kvm-patch-test  the sieve as a kvm_amd patch (kernel/): the series apply
+#                     and are checkpatch --strict clean; kvm-amd.ko built from
+#                     Debian's 6.12.95 source with it, proven under snpsafe watch
 #   make svg-test     render `repro --svg` in headless Chromium and check the
 #                     pixels (tests/svg_render.sh; skipped without chromium)
 #   make fuzz-trace   libFuzzer on the trace reader + replay for FUZZ_TIME s (clang)
@@ -61,7 +65,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 LIB        := $(BUILD)/libsnpsafe.a
 CLI        := $(BUILD)/snpsafe
 
-.PHONY: all run test test-plain test-san tests-build bench check-cc kmod-test svg-test watch-build watch-test fuzz-trace fuzz-args clean
+.PHONY: all run test test-plain test-san tests-build bench check-cc kmod-test kvm-patch-test svg-test watch-build watch-test fuzz-trace fuzz-args clean
 .DEFAULT_GOAL := all
 .SUFFIXES:
 
@@ -124,18 +128,19 @@ run: $(CLI)
 tests-build: $(TEST_BINS) $(CLI)
 
 test-plain: tests-build
-	$(Q)SNPSAFE_BIN=$(CURDIR)/$(CLI) bash tests/run.sh '$(T)' $(BUILD)/tests
+	$(Q)SNPSAFE_BIN=$(CURDIR)/$(CLI) bash tests/run.sh '$(T)' $(BUILD)/tests tests
 
 test-san:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-san SAN=1 tests-build
 	$(Q)SNPSAFE_BIN=$(CURDIR)/$(BUILD)-san/snpsafe bash tests/run.sh '$(T)' $(BUILD)-san/tests
 
-# One run, one closing line: plain and sanitized binaries together.
+# One run, one closing line: plain and sanitized binaries together, and the
+# script tests (tests/test_*.sh: tests/test_deps.sh, what the scripts run).
 test:
 	$(Q)$(MAKE) --no-print-directory tests-build
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-san SAN=1 tests-build
 	$(Q)SNPSAFE_BIN=$(CURDIR)/$(CLI) SNPSAFE_SAN_BIN=$(CURDIR)/$(BUILD)-san/snpsafe \
-		bash tests/run.sh '$(T)' $(BUILD)/tests $(BUILD)-san/tests
+		bash tests/run.sh '$(T)' $(BUILD)/tests $(BUILD)-san/tests tests
 
 bench: $(BENCH_BINS) $(CLI)
 	$(Q)for b in $(BENCH_BINS); do echo "== $$b"; ./$$b || exit 1; done
@@ -150,6 +155,9 @@ check-cc:
 
 kmod-test:
 	$(Q)bash kmod/qemu-test.sh
+
+kvm-patch-test: all
+	$(Q)bash kernel/test.sh
 
 svg-test: $(CLI)
 	$(Q)bash tests/svg_render.sh $(CLI)

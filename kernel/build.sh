@@ -47,9 +47,14 @@ rm -rf "$b" && mkdir -p "$b/arch/x86"
 cp -a "$src/arch/x86/kvm" "$b/arch/x86/kvm"
 if [ "$variant" != stock ]; then
 	for p in "${patches[@]}"; do
-		(cd "$b" && git apply --check "$p" && git apply "$p") ||
+		# Outside any repository (.cache may sit inside one, where git apply
+		# would skip paths outside the current folder without a word).
+		(cd "$b" && export GIT_CEILING_DIRECTORIES=$(dirname "$b") &&
+			git apply --check "$p" && git apply "$p") ||
 			snp_die "$(basename "$p") does not apply to Debian's linux-source-$series $ver"
 	done
+	! cmp -s "$src/arch/x86/kvm/svm/sev.c" "$b/arch/x86/kvm/svm/sev.c" ||
+		snp_die "the patches left svm/sev.c unchanged"
 	snp_log "applied ${#patches[@]} patches to linux-source-$series $ver"
 fi
 if [ "$variant" = forgot-hsave ]; then
@@ -65,6 +70,9 @@ make -C "$hdr" M="$b/arch/x86/kvm" -j"$(nproc)" modules > "$b/build.log" 2>&1 ||
 ! grep -qiE 'warning:|error:' "$b/build.log" ||
 	{ grep -iE 'warning:|error:' "$b/build.log" >&2; snp_die "kvm-amd.ko built with warnings"; }
 ko=$b/arch/x86/kvm/kvm-amd.ko
+# Debian installs its modules stripped of debug info (INSTALL_MOD_STRIP):
+# so is ours, so that the initramfs and the module loader see the same size.
+strip --strip-debug "$ko" || snp_die "strip --strip-debug $ko failed"
 vm_ours=$(tr '\0' '\n' < "$ko" | sed -n 's/^vermagic=//p' | head -n 1)
 shipped=$(find "$(snp_kernel_dir "$kver")/lib/modules/$kver" -name 'kvm-amd.ko*' 2>/dev/null | head -n 1)
 if [ -n "$shipped" ]; then

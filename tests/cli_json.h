@@ -48,4 +48,42 @@ static inline const char *str(const struct jl *o, const char *key)
 	return v->str;
 }
 
+/*
+ * The simulate command line that config, simulate --json's "config", records,
+ * then extra, into buf: each key one flag, each knob one --knob.  The README
+ * promises that this command prints the same output again.  A config that
+ * does not fit buf fails the case.
+ */
+static inline const char *cli_sim_config_args(const struct jl *c, const char *extra,
+					      char *buf, size_t len)
+{
+	const struct jl *strat = jl_get(c, "strategies"), *knobs = jl_get(c, "knobs");
+	size_t off;
+
+	if (!strat || strat->type != JL_ARR || !knobs || knobs->type != JL_OBJ) {
+		ktap_fail(__FILE__, __LINE__, "config lacks strategies or knobs");
+		ktap_abort_case();
+	}
+	off = (size_t)snprintf(buf, len, "simulate --mem %.0f --cpus %.0f --vms %.0f --vcpus %.0f "
+			       "--mix %s --age %.0f --ticks %.0f --trials %.0f --threads %.0f "
+			       "--strategy %s --profile %s --seed %s --kernel %s --kvm %s --layout %s "
+			       "--vmsave-marks %s --vmsave-window %.17g --clone %s --age-share %.0f",
+			       num(c, "mem_bytes"), num(c, "cpus"), num(c, "vms"), num(c, "vcpus"),
+			       str(c, "mix"), num(c, "age_pct"), num(c, "ticks"), num(c, "trials"),
+			       num(c, "threads"), jl_len(strat) == 1 ? jl_at(strat, 0)->str : "all",
+			       str(c, "profile"), str(c, "seed"), str(c, "kernel"), str(c, "kvm"),
+			       str(c, "layout"), str(c, "vmsave_marks"), num(c, "vmsave_window"),
+			       str(c, "clone"), num(c, "age_share"));
+	for (const struct jl *k = knobs->child; k && off < len; k = k->next)
+		off += (size_t)snprintf(buf + off, len - off, " --knob %s=%s", k->key,
+					k->type == JL_STR ? k->str : "(not a string)");
+	if (off < len)
+		off += (size_t)snprintf(buf + off, len - off, "%s", extra);
+	if (off >= len) {
+		ktap_fail(__FILE__, __LINE__, "the rerun's flags do not fit %zu bytes", len);
+		ktap_abort_case();
+	}
+	return buf;
+}
+
 #endif

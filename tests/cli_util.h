@@ -119,7 +119,7 @@ static void cli_run_free(struct cli_run *r)
 }
 
 /* Lines in s (a final line without newline counts). */
-static unsigned int cli_lines(const char *s)
+static inline unsigned int cli_lines(const char *s)
 {
 	size_t len = strlen(s);
 	unsigned int n = 0;

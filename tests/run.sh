@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 #
 # tests/run.sh PATTERN DIR... - run every test binary in each DIR (those whose
-# name contains PATTERN, all when it is empty), nest their KTAP output one
-# level down, and end with the single line "N passed, N failed".  A binary
+# name contains PATTERN, all when it is empty; an executable test_* script is
+# one too: `make test` passes tests/ for tests/test_deps.sh), nest their KTAP
+# output one level down, and end with the single line "N passed, N failed".  A binary
 # that crashes or exits non-zero without reporting a failed case counts as
 # one failed case, so a crash can never pass silently; so does one that runs
 # past SNPSAFE_TEST_TIMEOUT seconds (default 600).  Inside a binary each

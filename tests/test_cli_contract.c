@@ -85,9 +85,8 @@ static void test_simulate_config_reruns(void)
 		"--knob inuse_erratum=on --knob rmp_check_every_access=on --seed 18446744073709551557";
 	struct cli_run a = cli_run(first), b;
 	struct jl *doc = jl_parse(a.out);
-	const struct jl *c, *strat, *knobs;
+	const struct jl *c, *strat;
 	char args[1024];
-	int off;
 
 	KEXPECT_EQ(a.status, 0);
 	KASSERT(doc && (c = jl_get(doc, "config")));
@@ -96,17 +95,7 @@ static void test_simulate_config_reruns(void)
 	KEXPECT(!strcmp(str(c, "mix"), "svm:3,snp:2,nested:1"));
 	strat = jl_get(c, "strategies");
 	KASSERT(strat && strat->type == JL_ARR && jl_len(strat) == 1);
-	off = snprintf(args, sizeof(args), "simulate --json --mem %.0f --cpus %.0f --vms %.0f "
-		       "--vcpus %.0f --mix %s --age %.0f --ticks %.0f --trials %.0f --threads %.0f "
-		       "--strategy %s --profile %s --seed %s --clone %s --age-share %.0f",
-		       num(c, "mem_bytes"), num(c, "cpus"),
-		       num(c, "vms"), num(c, "vcpus"), str(c, "mix"), num(c, "age_pct"),
-		       num(c, "ticks"), num(c, "trials"), num(c, "threads"), jl_at(strat, 0)->str,
-		       str(c, "profile"), str(c, "seed"), str(c, "clone"), num(c, "age_share"));
-	knobs = jl_get(c, "knobs");
-	KASSERT(knobs && knobs->type == JL_OBJ);
-	for (const struct jl *k = knobs->child; k; k = k->next)
-		off += snprintf(args + off, sizeof(args) - (size_t)off, " --knob %s=%s", k->key, k->str);
+	cli_sim_config_args(c, " --json", args, sizeof(args));
 	ktap_log("rerun: %s", args);
 	b = cli_run(args);
 	KEXPECT_EQ(b.status, 0);
@@ -448,6 +437,7 @@ static void test_help_lists_questions_and_knobs(void)
 	static const char *const ids[] = { "uncovered", "visible", "rmpupdate-race", "writes-only",
 					    "unaligned", "stale-tlb", "all-vms", "vmexit" };
 	struct cli_run r = cli_run("explain --help");
+	const struct snp_knob *k;
 
 	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(ids); i++)
 		if (!strstr(r.out, ids[i]))
@@ -456,11 +446,13 @@ static void test_help_lists_questions_and_knobs(void)
 	for (int c = 0; c < 2; c++) {
 		r = cli_run(c ? "simulate --help" : "repro --help");
 		KEXPECT_EQ(r.status, 0);
-		for (const char *const *k = snp_profile_knob_names; *k; k++) {
-			if (!strstr(r.out, *k))
-				ktap_fail(__FILE__, __LINE__, "--help lacks knob %s", *k);
-			if (!strstr(r.out, snp_profile_knob_values(*k)))
-				ktap_fail(__FILE__, __LINE__, "--help lacks the values of knob %s", *k);
+		snp_for_each_knob(k) {
+			char values[128];
+
+			if (!strstr(r.out, k->name))
+				ktap_fail(__FILE__, __LINE__, "--help lacks knob %s", k->name);
+			if (!strstr(r.out, snp_knob_values(k, values, sizeof(values))))
+				ktap_fail(__FILE__, __LINE__, "--help lacks the values of knob %s", k->name);
 		}
 		cli_run_free(&r);
 	}

@@ -56,7 +56,7 @@ static void cli_replay_text(void)
 	r = replay("replay %s --knob inuse_erratum=1 --profile fixed --max-reports 0", p);
 	KEXPECT_EQ(r.status, 0);
 	KEXPECT(strstr(r.out, "verdict: 1 RMP #PF under fixed"));
-	KEXPECT(strstr(r.out, "knobs set: --knob inuse_erratum=1"));
+	KEXPECT(strstr(r.out, "; profile fixed with inuse_erratum=on\n"));
 	KEXPECT(!strstr(r.out, "BUG:"));
 	cli_run_free(&r);
 }
@@ -102,6 +102,17 @@ static void cli_replay_json(void)
 	KASSERT(doc);
 	KEXPECT_EQ(num(doc, "faults"), 0);
 	KEXPECT_EQ(jl_len(jl_get(doc, "reports")), 0);
+	jl_free(doc);
+	/* The knobs in force, as simulate and repro print them (issue 23). */
+	tu_write_changelog(p, SNP_TRL_1G);
+	r = replay("replay %s --json --knob hv_inuse_wr_fixes_erratum=0 --profile hv-inuse-wr", p);
+	doc = jl_parse(r.out);
+	cli_run_free(&r);
+	KASSERT(doc && jl_get(doc, "knobs") && jl_get(doc, "knobs")->type == JL_OBJ);
+	KEXPECT_EQ(num(doc, "spurious"), 1);
+	KEXPECT_EQ(jl_len(jl_get(doc, "knobs")), 1);
+	fn = jl_get(jl_get(doc, "knobs"), "hv_inuse_wr_fixes_erratum");
+	KEXPECT(fn && fn->type == JL_STR && !strcmp(fn->str, "off"));
 	jl_free(doc);
 }
 

@@ -22,6 +22,7 @@ static void watch_bad_flags(void)
 	EXPECT_USAGE_ERROR("watch --seconds abc", "--seconds");
 	EXPECT_USAGE_ERROR("watch --lifetime -1", "--lifetime");
 	EXPECT_USAGE_ERROR("watch --filter some", "--filter");
+	EXPECT_USAGE_ERROR("watch --kernel 6.12 --kvm-build fastest", "--kvm-build");
 	EXPECT_USAGE_ERROR("watch --bogus", "--bogus");
 	EXPECT_USAGE_ERROR("watch extra", "extra");
 }
@@ -36,6 +37,10 @@ static void watch_bad_kernel(void)
 	EXPECT_USAGE_ERROR("watch --kernel /etc/hostname --modules /etc/hostname", "--modules");
 	EXPECT_USAGE_ERROR("watch --kernel 6.1 --modules /tmp", "--modules");
 	EXPECT_USAGE_ERROR("watch --kernel 6.1 --host-snp", "--host-snp");
+	/* kernel/build.sh builds against Debian's 6.12 only */
+	EXPECT_USAGE_ERROR("watch --kernel 6.1 --kvm-build sieve", "--kvm-build needs --kernel 6.12");
+	EXPECT_USAGE_ERROR("watch --kvm-build stock", "--kvm-build needs --kernel 6.12");
+	EXPECT_USAGE_ERROR("watch --kernel /etc/hostname --modules /tmp --kvm-build sieve", "--kvm-build");
 }
 
 static void watch_too_many_vcpus(void)
@@ -47,7 +52,7 @@ static void watch_help_lists_options(void)
 {
 	static const char *const opts[] = { "--kernel", "--modules", "--vms", "--vcpus", "--seconds",
 					    "--lifetime", "--cpus", "--mem", "--filter", "--trace",
-					    "--out", "--baseline", "--host-snp", "--json" };
+					    "--out", "--baseline", "--host-snp", "--kvm-build", "--json" };
 	struct cli_run r = cli_run("watch --help");
 
 	KEXPECT_EQ(r.status, 0);
@@ -69,6 +74,48 @@ static void watch_good_request_passes_checks(void)
 }
 
 /*
+ * A finished run folder for --again in tu_dir: the changelog's trace
+ * (tu_write_changelog), run.sh's result for kernel, one symbol, and
+ * alloc.log holding log (none when NULL: a folder from before the log).
+ */
+static void write_run_folder(const char *kernel, const char *log)
+{
+	FILE *f;
+
+	tu_write_changelog(tu_path("raw.trace"), SNP_TRL_2M);
+	f = fopen(tu_path("result"), "w");
+	KASSERT(f);
+	fprintf(f, "kernel=%s\nworkload=vms=1 vcpus=1 vcpus_created=1 vcpus_ran=1\n"
+		   "qemu_s=1.5\nmem_total_kb=262144\nmem_free_kb=249036\nkprobe_svm_vcpu_create=1\n",
+		kernel);
+	fclose(f);
+	f = fopen(tu_path("kallsyms"), "w");
+	KASSERT(f);
+	fprintf(f, "ffffffff81234000 T memset_orig\n");
+	fclose(f);
+	if (log)
+		tu_write_bytes(tu_path("alloc.log"), log, strlen(log));
+}
+
+/* watch --again on the folder of tu_dir with flags and --json: the output, parsed. */
+static struct jl *again_json(const char *flags)
+{
+	char cmd[512];
+	struct cli_run r;
+	struct jl *j;
+
+	snprintf(cmd, sizeof(cmd), "watch --again --out %s %s --json", tu_path(""), flags);
+	r = cli_run(cmd);
+	KEXPECT_EQ(r.status, 0);
+	if (r.status)
+		ktap_log("stderr: %s", r.err);
+	j = jl_parse(r.out);
+	cli_run_free(&r);
+	KASSERT(j);
+	return j;
+}
+
+/*
  * --again judges a finished run folder without booting: a hand-made one
  * holding the changelog's steps (an aligned VMCB run on CPU 1, a 2M-leaf
  * store by CPU 0 into its region) must give one aligned VMCB under a
@@ -78,28 +125,10 @@ static void watch_again_judges_a_run_folder(void)
 {
 	char cmd[512];
 	struct jl *j, *m;
-	struct cli_run r;
-	FILE *f;
 
 	tu_dir_setup("watch-again");
-	tu_write_changelog(tu_path("raw.trace"), SNP_TRL_2M);
-	f = fopen(tu_path("result"), "w");
-	KASSERT(f);
-	fprintf(f, "kernel=6.1.0-test\nworkload=vms=1 vcpus=1 vcpus_created=1 vcpus_ran=1\n"
-		   "qemu_s=1.5\nmem_total_kb=262144\nmem_free_kb=249036\nkprobe_svm_vcpu_create=1\n");
-	fclose(f);
-	f = fopen(tu_path("kallsyms"), "w");
-	KASSERT(f);
-	fprintf(f, "ffffffff81234000 T memset_orig\n");
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "watch --again --out %s --vms 1 --vcpus 1 --mem 256M --json",
-		 tu_path(""));
-	r = cli_run(cmd);
-	KEXPECT_EQ(r.status, 0);
-	if (r.status)
-		ktap_log("stderr: %s", r.err);
-	j = jl_parse(r.out);
-	KASSERT(j);
+	write_run_folder("6.1.0-test", NULL);
+	j = again_json("--vms 1 --vcpus 1 --mem 256M");
 	m = jl_get(j, "measured");
 	KEXPECT(m && jl_get(m, "vmcb_aligned")->num == 1 && jl_get(m, "vmcb_distinct")->num == 1);
 	KEXPECT(m && jl_get(m, "aligned_under_hugepage_leaf")->num == 1);
@@ -115,12 +144,85 @@ static void watch_again_judges_a_run_folder(void)
 	m = jl_get(jl_get(j, "replay"), "reports");
 	KEXPECT_EQ(jl_len(m), 1);
 	KEXPECT(jl_at(m, 0) != NULL);
+	/* A run folder from before the allocation log: provenance not recorded, no error. */
+	m = jl_get(j, "provenance");
+	KEXPECT(m && jl_get(m, "recorded") && !jl_get(m, "recorded")->boolean);
 	jl_free(j);
-	cli_run_free(&r);
 	/* An empty folder is refused by name. */
 	snprintf(cmd, sizeof(cmd), "watch --again --out %s/nothing-here", tu_path(""));
 	EXPECT_USAGE_ERROR(cmd, "no finished run");
 	EXPECT_USAGE_ERROR("watch --again --baseline --out /tmp", "--baseline");
+	tu_dir_teardown();
+}
+
+/*
+ * Provenance from a run folder: the save areas came from the SNP-safe
+ * allocator, the 2MB-aligned VMCB from alloc_pages to svm_vcpu_create.
+ * The answer is no, with the VMCB's address and call site, in JSON and
+ * text; the pool and the free pages are reported beside it.
+ */
+static void watch_again_reports_provenance(void)
+{
+	static const char log[] =
+		"snpsafe-alloc 1\nallocator kvm_amd:snp_safe_alloc_page_node\n"
+		"mem before_load free_pages 1000 pcp_pages 24 slab_pages 100\n"
+		"probe alloc_ret hits 2 misses 0\n"
+		"pool node 0 parked 1 peak 2 given_back 1 fallbacks 0\n"
+		"trace-begin\n"
+		"  insmod-1 [000] 1.0: alloc_in: (snp_safe_alloc_page_node+0x4/0x160 [kvm_amd]) node=0 gfp=0xcc0\n"
+		"  insmod-1 [000] 1.0: alloc_ret: (svm_hardware_setup+0x491/0x9e0 [kvm_amd] <- "
+		"snp_safe_alloc_page_node) page=0xffffea0000048d00\n"
+		"  insmod-1 [001] 1.0: alloc_in: (snp_safe_alloc_page_node+0x4/0x160 [kvm_amd]) node=0 gfp=0xcc0\n"
+		"  insmod-1 [001] 1.0: alloc_ret: (svm_hardware_setup+0x491/0x9e0 [kvm_amd] <- "
+		"snp_safe_alloc_page_node) page=0xffffea0000048d80\n"
+		"  workload-2 [000] 2.0: pg_alloc_pages_noprof: (svm_vcpu_create+0x1a/0x180 [kvm_amd] "
+		"<ffffffffc03997ea> <- alloc_pages_noprof <ffffffff813f56c4>) page=0xffffea0000010000\n"
+		"trace-end\nunload kvm_amd ok\nunload kvm ok\n"
+		"mem after_unload free_pages 1020 pcp_pages 0 slab_pages 104\nend\n";
+	char cmd[512];
+	struct jl *j, *p, *m;
+	struct cli_run r;
+
+	tu_dir_setup("watch-prov");
+	write_run_folder("6.12.95+deb12-amd64", log);
+	j = again_json("--kernel 6.12 --vms 1 --vcpus 1 --mem 256M");
+	p = jl_get(j, "provenance");
+	KASSERT(p);
+	KEXPECT(!strcmp(jl_get(p, "verdict")->str, "no"));
+	KEXPECT_EQ(jl_get(jl_get(jl_get(p, "pages"), "hsave"), "from_allocator")->num, 2);
+	KEXPECT_EQ(jl_get(jl_get(jl_get(p, "pages"), "vmcb"), "used")->num, 1);
+	m = jl_at(jl_get(p, "not_from_allocator"), 0);
+	KASSERT(m);
+	KEXPECT(!strcmp(jl_get(m, "kind")->str, "vmcb"));
+	KEXPECT(!strcmp(jl_get(m, "pa")->str, "0x400000"));
+	KEXPECT(jl_get(m, "aligned_2m")->boolean);
+	KEXPECT(!strcmp(jl_get(m, "site")->str, "svm_vcpu_create+0x1a/0x180 [kvm_amd]"));
+	KEXPECT(!strcmp(jl_get(m, "caller")->str, "0xffffffffc03997ea"));
+	m = jl_get(j, "pool");
+	KEXPECT(m && jl_get(m, "present")->boolean && jl_get(jl_get(m, "total"), "parked")->num == 1);
+	m = jl_get(j, "free_pages");
+	KEXPECT(m && jl_get(m, "difference")->num == -4 && jl_get(m, "slab_difference")->num == 4);
+	jl_free(j);
+
+	/* The same run as text: the verdict, the page and its call site, pool and free pages. */
+	snprintf(cmd, sizeof(cmd), "watch --again --out %s --kernel 6.12 --vms 1 --vcpus 1 --mem 256M",
+		 tu_path(""));
+	r = cli_run(cmd);
+	KEXPECT_EQ(r.status, 0);
+	KEXPECT(strstr(r.out, "no: 1 page(s) did not come from kvm_amd:snp_safe_alloc_page_node"));
+	KEXPECT(strstr(r.out, "vmcb  pa 0x000400000 (pfn 0x400) 2MB-aligned: from the page allocator "
+			      "at svm_vcpu_create+0x1a/0x180 [kvm_amd]"));
+	KEXPECT(strstr(r.out, "parked 1, peak 2, given back 1, fallbacks 0"));
+	KEXPECT(strstr(r.out, "1024 before kvm_amd loaded, 1020 after it unloaded: -4; slab pages +4 (+0 besides the slab)"));
+	cli_run_free(&r);
+
+	/* A damaged log fails the judgement with one line naming it. */
+	tu_write_bytes(tu_path("alloc.log"), "snpsafe-alloc 1\nallocator none\n", 31);
+	r = cli_run(cmd);
+	KEXPECT_EQ(r.status, 1);
+	KEXPECT(strstr(r.err, "alloc.log") && strstr(r.err, "cut short"));
+	KEXPECT_EQ(cli_lines(r.err), 1);
+	cli_run_free(&r);
 	tu_dir_teardown();
 }
 
@@ -131,6 +233,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(watch_help_lists_options),
 	KTAP_CASE(watch_good_request_passes_checks),
 	KTAP_CASE(watch_again_judges_a_run_folder),
+	KTAP_CASE(watch_again_reports_provenance),
 };
 
 int main(void)

@@ -8,14 +8,23 @@
 #   raw.trace      what the plugin recorded
 #   kallsyms       the watched kernel's text symbols (System.map + its modules' from
 #                  the guest's second serial port)
+#   alloc.log      the allocation log from the third serial port: the SNP-safe
+#                  allocator's calls and the page allocator's returns to modules
+#                  (tracefs probes), the pool, free pages around kvm_amd's life
+#                  (docs/WATCH.md "Provenance")
 #   console.log    the serial console
 #   result         key=value lines: kernel, workload, wall_s, qemu_rc
 #
 # Usage: run.sh OUT KERNEL VMS VCPUS SECONDS LIFETIME CPUS MEM_MIB FILTER PLUGIN(0|1) [BZIMAGE MODDIR]
 #   KERNEL: 6.1 | 6.12 | a Debian version (6.1.0-56-amd64) | "path" (then BZIMAGE and MODDIR).
 # Knobs: SNPSAFE_WATCH_TIMEOUT (seconds QEMU may run, default 900), SNPSAFE_KERNEL_ARGS,
+#   SNPSAFE_WATCH_KVM_AMD_KO (a kvm-amd.ko to load in place of the shipped one),
+#   SNPSAFE_WATCH_GUEST_HOOK (a script the guest runs at stages pre, loaded, done),
 #   SNPSAFE_WATCH_HOST_SNP=1: build watch/hostsnp against the kernel's headers and load it
 #   before kvm_amd, so that kvm_amd believes the host has SNP (--host-snp).
+#   SNPSAFE_WATCH_KVM_AMD_KO=FILE: load this kvm-amd.ko (.ko, .ko.xz or .ko.zst) in place
+#   of the kernel's own; its dependencies are still read from the shipped module
+#   (--kvm-build).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,7 +41,7 @@ mkdir -p "$out"
 t0=$(date +%s.%N)
 
 # ---- 1. what is missing, from Debian's archive -------------------------------------------
-snp_install busybox-static cpio xz-utils libglib2.0-dev pkg-config dpkg-dev binutils
+snp_install busybox-static cpio xz-utils zstd libglib2.0-dev pkg-config dpkg-dev binutils
 snp_install_qemu
 if [ "$kernel" = path ]; then
 	[ -f "$bzimage" ] || snp_die "no kernel image $bzimage"
@@ -47,6 +56,10 @@ else
 fi
 inc=$(snp_qemu_plugin_header)
 host_snp=${SNPSAFE_WATCH_HOST_SNP:-0}
+kvm_amd_ko=${SNPSAFE_WATCH_KVM_AMD_KO:-}
+if [ -n "$kvm_amd_ko" ]; then
+	[ -f "$kvm_amd_ko" ] || snp_die "SNPSAFE_WATCH_KVM_AMD_KO: no file $kvm_amd_ko"
+fi
 if [ "$host_snp" = 1 ]; then
 	[ "$kernel" != path ] || snp_die "--host-snp needs a Debian kernel (6.12)"
 	hdr=$(snp_headers_fetch "$kver")
@@ -100,6 +113,15 @@ add_module() {	# dependencies first, each once
 	f=$(modfile "$m")
 	[ -n "$f" ] || snp_die "module $m not found under $moddir"
 	for d in $(modinfo_field "$f" depends | tr ',' ' '); do add_module "$d"; done
+	if [ "$m" = kvm-amd ] && [ -n "$kvm_amd_ko" ]; then
+		# A module built for another kernel would be refused by insmod in the guest.
+		local vm
+		vm=$(modinfo_field "$kvm_amd_ko" vermagic)
+		[ "${vm%% *}" = "$kver" ] ||
+			snp_die "$kvm_amd_ko is built for '${vm%% *}', not $kver"
+		snp_log "kvm-amd: $kvm_amd_ko in place of $(basename "$f")"
+		f=$kvm_amd_ko
+	fi
 	case $f in
 	*.xz) xz -dc "$f" > "$ird/lib/modules/$m.ko" ;;
 	*.zst) zstd -dcq "$f" > "$ird/lib/modules/$m.ko" ;;
@@ -108,6 +130,23 @@ add_module() {	# dependencies first, each once
 	order+=("$m")
 }
 add_module kvm-amd
+# SNPSAFE_WATCH_KVM_AMD_KO: a kvm-amd.ko of ours (kernel/build.sh) in place
+# of the shipped one; its dependencies are the shipped module's.
+if [ -n "${SNPSAFE_WATCH_KVM_AMD_KO:-}" ]; then
+	[ -f "$SNPSAFE_WATCH_KVM_AMD_KO" ] || snp_die "no kvm-amd.ko at $SNPSAFE_WATCH_KVM_AMD_KO"
+	cp "$SNPSAFE_WATCH_KVM_AMD_KO" "$ird/lib/modules/kvm-amd.ko"
+fi
+# SNPSAFE_WATCH_EXTRA_FILE=SRC:NAME: one more file in the guest's root, as /NAME.
+if [ -n "${SNPSAFE_WATCH_EXTRA_FILE:-}" ]; then
+	cp "${SNPSAFE_WATCH_EXTRA_FILE%%:*}" "$ird/${SNPSAFE_WATCH_EXTRA_FILE##*:}" ||
+		snp_die "SNPSAFE_WATCH_EXTRA_FILE: no ${SNPSAFE_WATCH_EXTRA_FILE%%:*}"
+	chmod 755 "$ird/${SNPSAFE_WATCH_EXTRA_FILE##*:}"
+fi
+# SNPSAFE_WATCH_GUEST_HOOK: a busybox script the guest runs at each stage
+# (init.sh: pre, loaded, done), e.g. kernel/guest-measure.sh.
+if [ -n "${SNPSAFE_WATCH_GUEST_HOOK:-}" ]; then
+	cp "$SNPSAFE_WATCH_GUEST_HOOK" "$ird/hook" && chmod 755 "$ird/hook"
+fi
 printf '%s\n' "${order[@]}" > "$ird/modules.order"
 [ "$host_snp" = 1 ] && cp "$hb/snpsafe_hostsnp.ko" "$ird/hostsnp.ko"
 (cd "$ird" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$out/initrd.gz"
@@ -119,7 +158,7 @@ plug=()
 if [ "$plugin" = 1 ]; then
 	plug=(-plugin "$plugin_so,trace=$out/raw.trace,mem=$mem_bytes,filter=$filter")
 fi
-rm -f "$out/console.log" "$out/kallsyms" "$out/raw.trace"
+rm -f "$out/console.log" "$out/kallsyms" "$out/raw.trace" "$out/alloc.gz" "$out/alloc.log"
 snp_log "booting $kver under QEMU TCG ($cpus CPUs, $mem_mib MiB), $vms VMs x $vcpus vCPUs for ${seconds}s$([ "$plugin" = 1 ] && echo ', watched' || echo ', not watched')"
 qt0=$(date +%s.%N)
 rc=0
@@ -127,6 +166,7 @@ timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 -accel tcg,thread=multi 
 	-smp "$cpus" -m "$mem_mib" -kernel "$vmlinuz" -initrd "$out/initrd.gz" \
 	-append "console=ttyS0 nokaslr no5lvl panic=-1 printk.time=0 loglevel=4 rdinit=/init ${SNPSAFE_KERNEL_ARGS:-}" \
 	-nographic -monitor none -serial "file:$out/console.log" -serial "file:$out/kallsyms" \
+	-serial "file:$out/alloc.gz" \
 	-no-reboot "${plug[@]}" < /dev/null > "$out/qemu.out" 2>&1 || rc=$?
 qt1=$(date +%s.%N)
 [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || { tail -n 20 "$out/console.log" >&2; snp_die "QEMU overran its ${timeout_s}s limit"; }
@@ -149,13 +189,16 @@ fi
 { [ -z "$sysmap" ] || grep ' [tT] ' "$sysmap"; gzip -dc < "$out/kallsyms"; } > "$out/kallsyms.txt" ||
 	snp_die "the guest's symbol dump is damaged"
 mv "$out/kallsyms.txt" "$out/kallsyms"
+gzip -dc < "$out/alloc.gz" > "$out/alloc.log" && rm -f "$out/alloc.gz" ||
+	snp_die "the guest's allocation log is damaged ($out/alloc.gz)"
 {
 	echo "kernel=${release:-$kver}"
 	echo "workload=$wl"
-	echo "qemu_s=$(echo "$qt1 - $qt0" | bc 2>/dev/null || awk "BEGIN { print $qt1 - $qt0 }")"
+	echo "qemu_s=$(awk "BEGIN { printf \"%.3f\", $qt1 - $qt0 }")"
 	echo "total_s=$(awk "BEGIN { print $(date +%s.%N) - $t0 }")"
 	echo "watched=$plugin"
 	echo "host_snp=$host_snp"
+	echo "kvm_amd_ko=$kvm_amd_ko"
 	sed -n 's/^snpsafe-watch: meminfo total_kb=\([0-9]*\) free_kb=\([0-9]*\)$/mem_total_kb=\1\nmem_free_kb=\2/p' "$out/console.txt"
 	sed -n 's/^snpsafe-watch: kprobe \([a-z_0-9]*\) \([0-9]*\)$/kprobe_\1=\2/p' "$out/console.txt"
 } > "$out/result"

@@ -162,15 +162,77 @@ static inline bool snp_profile_erratum(const struct snp_profile *p)
  */
 SNP_MUST_CHECK int snp_profile_set_knob(struct snp_profile *p, const char *assignment);
 
-/* Names of all knobs, NULL-terminated, in the order docs/MODEL.md lists them. */
-extern const char *const snp_profile_knob_names[];
+/* How a knob's value is stored in struct snp_profile and spelled as text. */
+enum snp_knob_kind {
+	SNP_KNOB_BOOL,    /* a bool: on or off (1/0, true/false, yes/no are read too) */
+	SNP_KNOB_ENUM,    /* an enum: one of its choices, or that choice's index */
+	SNP_KNOB_ROLES,   /* an SNP_ROLE_* mask: a comma list of its choices, all or none */
+};
 
-/* The values a knob takes, as text for help and errors; NULL for an unknown knob. */
-const char *snp_profile_knob_values(const char *name);
-/*
- * The knob's current value in p as the text snp_profile_set_knob() reads
- * ("on", "strict", "vmcb,vmsa,avic", ...).  0 or SNP_EINVAL for an unknown knob.
+/**
+ * struct snp_knob - one knob of struct snp_profile as the command line sees it
+ * @name:    what --knob takes and what every output prints
+ * @alias:   an older name --knob still reads (never printed), or NULL
+ * @summary: the question the knob answers, one line of --help
+ * @kind:    how the value is stored and spelled
+ * @offset:  offsetof() its field in struct snp_profile
+ * @choices: the value names, NULL-terminated: indexed by the value for
+ *           SNP_KNOB_BOOL and SNP_KNOB_ENUM, by the bit for SNP_KNOB_ROLES
+ *
+ * snp_knobs[] is the one list of knobs: --knob sets a field only through
+ * its entry, and the text header, JSON "knobs" and --help's values and
+ * defaults are all generated from it with snp_knob_get().  A knob is then
+ * either in every place or in none: it cannot be settable and missing from
+ * the printed configuration, which is what lets a run be repeated from what
+ * it printed.  The defaults are not copied here: they are the presets'
+ * own values, read through the same getter.
  */
-SNP_MUST_CHECK int snp_profile_get_knob(const struct snp_profile *p, const char *name, char *buf, size_t len);
+struct snp_knob {
+	const char *name;
+	const char *alias;
+	const char *summary;
+	enum snp_knob_kind kind;
+	size_t offset;
+	const char *const *choices;
+};
+
+/* Every knob, in the order docs/MODEL.md lists them; ends with a NULL name. */
+extern const struct snp_knob snp_knobs[];
+
+#define snp_for_each_knob(k) for ((k) = snp_knobs; (k)->name; (k)++)
+
+/* Room for any knob's value as text (the longest: "vmcb,vmsa,avic,hsave"). */
+#define SNP_KNOB_TEXT_MAX 64
+
+/* The knob named name (or once named so, its alias); NULL for an unknown name. */
+const struct snp_knob *snp_knob_find(const char *name);
+
+/**
+ * snp_knob_set() - set a knob of a profile from its value as text
+ * @p:     the profile
+ * @k:     the knob (an entry of snp_knobs[])
+ * @value: "on", "strict", "vmcb,avic", ... (what snp_knob_get() prints, or a synonym)
+ *
+ * Return: 0, or SNP_EINVAL for a value the knob does not take (p unchanged).
+ */
+SNP_MUST_CHECK int snp_knob_set(struct snp_profile *p, const struct snp_knob *k, const char *value);
+
+/**
+ * snp_knob_get() - a knob's value in a profile, as the text snp_knob_set() reads
+ * @p:   the profile
+ * @k:   the knob (an entry of snp_knobs[])
+ * @buf: where the text goes, SNP_KNOB_TEXT_MAX bytes are always enough
+ * @len: its size
+ *
+ * It cannot fail for an entry of the table: every value a profile holds has
+ * a spelling, so a printed configuration never has a gap or a placeholder.
+ *
+ * Return: buf.
+ */
+const char *snp_knob_get(const struct snp_profile *p, const struct snp_knob *k,
+			 char *buf, size_t len);
+
+/* The values a knob takes, as one line for help and errors, in buf; returns buf. */
+const char *snp_knob_values(const struct snp_knob *k, char *buf, size_t len);
 
 #endif

@@ -100,18 +100,19 @@ SNP_MUST_CHECK int cli_profile_opts_set_profile(struct cli_profile_opts *po, con
  * wrong (one line, CLI_EXIT_USAGE), and kept for cli_profile_opts_apply().
  */
 SNP_MUST_CHECK int cli_profile_opts_add_knob(struct cli_profile_opts *po, const char *cmd, const char *v);
-/* The profile with every knob applied over the preset. */
-/* The profile with every --knob applied; NULL if one no longer applies (a bug). */
+/* The profile with every --knob applied over the preset; NULL if one no longer applies (a bug). */
 const struct snp_profile *cli_profile_opts_apply(struct cli_profile_opts *po);
 /*
  * Knobs of p that differ from its preset, as "name=value, name=value" into
- * buf ("" when none).  Returns how many differ.
+ * buf ("" when none).  Returns how many differ.  CLI_KNOBS_TEXT_MAX holds
+ * every knob at its longest value (tests/test_cli_knobs.c sets them all).
  */
+#define CLI_KNOBS_TEXT_MAX 512
 unsigned int cli_profile_knobs_text(const struct snp_profile *p, char *buf, size_t len);
 struct json;
 /* The same knobs as a JSON object "knobs": {"name": "value", ...}. */
 void cli_json_knobs(struct json *j, const struct snp_profile *p);
-/* Help lines: every knob, its values and its default. */
+/* Help lines: every knob, its values, what it answers and its default in every preset. */
 void cli_print_knob_help(void);
 
 /* ---- JSON writer: one object on stdout, nothing else ------------------------- */

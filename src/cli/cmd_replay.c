@@ -135,16 +135,13 @@ void cli_replay_print_funcs(const struct sim_replay_result *r)
 static void print_text(const char *path, const struct sim_replay_result *r,
 		       const struct replay_opts *o)
 {
-	char size[32];
+	char size[32], knobs[CLI_KNOBS_TEXT_MAX];
 
-	printf("replay of %s: kernel %s, %u CPUs, %s, filter %s; profile %s\n", path,
+	cli_profile_knobs_text(&o->po.profile, knobs, sizeof(knobs));
+	printf("replay of %s: kernel %s, %u CPUs, %s, filter %s; profile %s%s%s\n", path,
 	       r->kernel[0] ? r->kernel : "(not named)", r->info.nr_cpus,
 	       cli_fmt_size(r->info.mem_bytes, size, sizeof(size)), filter_name(r->info.filter),
-	       r->profile);
-	for (unsigned int i = 0; i < o->po.nr_knobs; i++)
-		printf("%s--knob %s", i ? " " : "knobs set: ", o->po.knobs[i]);
-	if (o->po.nr_knobs)
-		printf("\n");
+	       r->profile, knobs[0] ? " with " : "", knobs);
 	print_counts(r);
 	cli_replay_print_verdicts(r);
 	cli_replay_print_funcs(r);
@@ -251,10 +248,7 @@ static void print_json(const char *path, const struct sim_replay_result *r,
 	json_u64(&j, "mem_bytes", r->info.mem_bytes);
 	json_str(&j, "filter", filter_name(r->info.filter));
 	json_str(&j, "profile", r->profile);
-	json_arr_begin(&j, "knobs");
-	for (unsigned int i = 0; i < o->po.nr_knobs; i++)
-		json_str(&j, NULL, o->po.knobs[i]);
-	json_arr_end(&j);
+	cli_json_knobs(&j, &o->po.profile);
 	json_events(&j, r);
 	cli_replay_json_verdicts(&j, r);
 	json_obj_end(&j);

@@ -70,7 +70,7 @@ static void print_kinds(const struct sim_repro_result *r)
 
 static void print_run(const struct sim_repro_result *r, const struct snp_profile *p)
 {
-	char knobs[512];
+	char knobs[CLI_KNOBS_TEXT_MAX];
 
 	cli_profile_knobs_text(p, knobs, sizeof(knobs));
 	printf("== %s allocator%s, %s profile%s%s ==\n", snp_alloc_strategy_name(r->strategy),
@@ -181,7 +181,7 @@ static SNP_MUST_CHECK int svg_open(const char *path, FILE **out)
 static SNP_MUST_CHECK int svg_finish(const char *path, FILE *f, const struct sim_repro_result *runs,
 		      const struct snp_profile *p)
 {
-	char knobs[512];
+	char knobs[CLI_KNOBS_TEXT_MAX];
 	int err = 0;
 
 	cli_profile_knobs_text(p, knobs, sizeof(knobs));

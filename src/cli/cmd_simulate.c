@@ -302,7 +302,7 @@ static const char *mix_text(const struct sim_mc_config *mc, char *buf, size_t le
 
 static void print_text(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned int n)
 {
-	char mem[32], mix[128], knobs[512];
+	char mem[32], mix[128], knobs[CLI_KNOBS_TEXT_MAX];
 
 	cli_profile_knobs_text(&o->mc.profile, knobs, sizeof(knobs));
 	printf("Monte Carlo: %u trials per strategy; each a %s host (%u CPUs, page allocator of "

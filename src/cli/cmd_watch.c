@@ -6,9 +6,11 @@
  *
  * The arguments are checked here, before anything boots; watch/run.sh does
  * the installing, building and booting; then the raw trace is finished
- * (run strings and kernel symbols added) and summarized by the library.
+ * (run strings and kernel symbols added) and summarized by the library, and
+ * the run's allocation log is joined with it (watch_prov.c).
  */
 #include "cli.h"
+#include "watch_prov.h"
 
 #include <snpsafe/kvm.h>
 #include <snpsafe/replay.h>
@@ -34,6 +36,8 @@ struct watch_opts {
 	const char *trace;
 	const char *out;
 	const char *filter;
+	const char *kvm_build;        /* kernel/build.sh's variant, or NULL */
+	char kvm_ko[PATH_MAX];        /* the module it built */
 	bool json, baseline, host_snp, again;
 };
 
@@ -130,6 +134,14 @@ static SNP_MUST_CHECK int set_host_snp(void *ctx, const char *v)
 	return 0;
 }
 
+static SNP_MUST_CHECK int set_kvm_build(void *ctx, const char *v)
+{
+	if (strcmp(v, "sieve") && strcmp(v, "stock") && strcmp(v, "forgot-hsave"))
+		return SNP_EINVAL;
+	((struct watch_opts *)ctx)->kvm_build = v;
+	return 0;
+}
+
 static SNP_MUST_CHECK int set_again(void *ctx, const char *v)
 {
 	((struct watch_opts *)ctx)->again = true;
@@ -158,6 +170,9 @@ static const struct cli_option watch_options[] = {
 	{ "host-snp", false, set_host_snp, "",
 	  "6.12: make kvm_amd believe the host has SNP, so its own snp_safe_alloc_page_node works",
 	  NULL },
+	{ "kvm-build", true, set_kvm_build, "sieve|stock|forgot-hsave",
+	  "6.12: build kvm-amd.ko with kernel/build.sh and load it in place of the shipped one",
+	  "sieve, stock, forgot-hsave" },
 	{ "baseline", false, set_baseline, "", "also run unwatched, and report the slowdown", NULL },
 	{ "again", false, set_again, "",
 	  "boot nothing: judge the last run in --out again (same flags as that run)", NULL },
@@ -212,7 +227,8 @@ static SNP_MUST_CHECK int run_script(const char *top, const struct watch_opts *o
 		return -1;
 	if (pid == 0) {
 		if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0 ||
-		    setenv("SNPSAFE_WATCH_HOST_SNP", o->host_snp ? "1" : "0", 1))
+		    setenv("SNPSAFE_WATCH_HOST_SNP", o->host_snp ? "1" : "0", 1) ||
+		    (o->kvm_ko[0] && setenv("SNPSAFE_WATCH_KVM_AMD_KO", o->kvm_ko, 1)))
 			_exit(127);
 		execlp("bash", "bash", script, out, path ? "path" : o->kernel, vms, vcpus, secs, life,
 		       cpus, mem, o->filter, watched ? "1" : "0", path ? o->kernel : "",
@@ -222,6 +238,97 @@ static SNP_MUST_CHECK int run_script(const char *top, const struct watch_opts *o
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+/*
+ * Run argv in the tree's top with its stdout captured and its stderr passed
+ * through (a script's progress): the last non-empty line of stdout goes to
+ * last.  The exit status, or -1 when it could not be run.
+ */
+static SNP_MUST_CHECK int run_capture(const char *top, char *const argv[], char *last, size_t len)
+{
+	char buf[4096], line[PATH_MAX];
+	size_t ll = 0;
+	int fd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	last[0] = '\0';
+	if (pipe(fd))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fd[0]);
+		if (dup2(fd[1], STDOUT_FILENO) < 0 || chdir(top))
+			_exit(127);
+		close(fd[1]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(fd[1]);
+	while ((n = read(fd[0], buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (ll + 1 < sizeof(line))
+					line[ll++] = buf[i];
+				continue;
+			}
+			line[ll] = '\0';
+			if (ll)
+				snprintf(last, len, "%s", line);
+			ll = 0;
+		}
+	}
+	if (ll) {
+		line[ll] = '\0';
+		snprintf(last, len, "%s", line);
+	}
+	close(fd[0]);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * --kvm-build: kernel/build.sh KVER VARIANT builds kvm-amd.ko against the
+ * Debian 6.12 kernel watch boots (KVER from scripts/debian.sh, as run.sh
+ * resolves it) and prints the module's path as its last line of stdout; its
+ * log goes to stderr.  The path goes to run.sh as SNPSAFE_WATCH_KVM_AMD_KO.
+ * 0, or the command's failure exit status after one line.
+ */
+static SNP_MUST_CHECK int kvm_build(const char *top, struct watch_opts *o)
+{
+	char *resolve[] = { "bash", "-c", "source scripts/debian.sh && snp_kernel_resolve 6.12", NULL };
+	char script[PATH_MAX + 32], kver[128];
+	char *build[] = { "bash", "kernel/build.sh", kver, (char *)o->kvm_build, NULL };
+	struct stat st;
+	int ret;
+
+	snprintf(script, sizeof(script), "%s/kernel/build.sh", top);
+	if (access(script, R_OK))
+		return cli_fail("watch", "--kvm-build: no kernel/build.sh in %s", top);
+	if (run_capture(top, resolve, kver, sizeof(kver)) || !kver[0])
+		return cli_fail("watch", "--kvm-build: cannot name the Debian 6.12 kernel (see above)");
+	fprintf(stderr, "watch: building kvm-amd.ko (%s) for %s: bash kernel/build.sh %s %s\n",
+		o->kvm_build, kver, kver, o->kvm_build);
+	ret = run_capture(top, build, o->kvm_ko, sizeof(o->kvm_ko));
+	if (ret)
+		return cli_fail("watch", "--kvm-build %s: kernel/build.sh failed (exit %d, see above)",
+				o->kvm_build, ret);
+	if (stat(o->kvm_ko, &st) || !S_ISREG(st.st_mode))
+		return cli_fail("watch", "--kvm-build %s: kernel/build.sh named '%s', which is not a file",
+				o->kvm_build, o->kvm_ko);
+	return 0;
 }
 
 #define WATCH_MAX_PROBES 8
@@ -236,6 +343,7 @@ struct run_result {
 	char probe[WATCH_MAX_PROBES][48];
 	uint64_t probe_hits[WATCH_MAX_PROBES];
 	uint64_t mem_total_kb, mem_free_kb;   /* the guest's, before the workload */
+	char kvm_amd_ko[PATH_MAX];            /* loaded in place of the shipped kvm-amd, or "" */
 };
 
 /*
@@ -257,7 +365,7 @@ struct model_vs_real {
 
 static SNP_MUST_CHECK int read_result(const char *out, struct run_result *r)
 {
-	char path[PATH_MAX + 96], line[512];
+	char path[PATH_MAX + 96], line[PATH_MAX + 64];
 	FILE *f;
 
 	memset(r, 0, sizeof(*r));
@@ -277,6 +385,8 @@ static SNP_MUST_CHECK int read_result(const char *out, struct run_result *r)
 			r->mem_total_kb = strtoull(line + 13, NULL, 10);
 		else if (!strncmp(line, "mem_free_kb=", 12))
 			r->mem_free_kb = strtoull(line + 12, NULL, 10);
+		else if (!strncmp(line, "kvm_amd_ko=", 11))
+			snprintf(r->kvm_amd_ko, sizeof(r->kvm_amd_ko), "%.*s", PATH_MAX - 1, line + 11);
 		else if (!strncmp(line, "kprobe_", 7) && strchr(line, '=') &&
 			 r->nr_probes < WATCH_MAX_PROBES) {
 			char *eq = strchr(line, '=');
@@ -402,7 +512,8 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 
 static void print_text(const struct watch_opts *o, const struct run_result *r,
 		       const struct snp_trace_summary *s, const char *trace, uint64_t trace_bytes,
-		       double base_s, const struct sim_replay_result *rr, const struct model_vs_real *m)
+		       double base_s, const struct sim_replay_result *rr, const struct model_vs_real *m,
+		       const struct watch_prov *wp)
 {
 	const struct snp_trace_pages *k[4] = { &s->vmcb, &s->hsave, &s->vmsa, &s->avic };
 	static const char *kn[4] = { "VMCBs", "host save areas", "VMSAs", "AVIC backing pages" };
@@ -413,6 +524,9 @@ static void print_text(const struct watch_opts *o, const struct run_result *r,
 	       o->host_snp ? " with CC_ATTR_HOST_SEV_SNP set" : "", (unsigned long long)o->cpus,
 	       cli_fmt_size(o->mem, mem, sizeof(mem)), (unsigned long long)o->vms,
 	       (unsigned long long)o->vcpus, o->seconds);
+	if (r->kvm_amd_ko[0])
+		printf("kvm_amd: %s in place of the shipped module%s%s\n", r->kvm_amd_ko,
+		       o->kvm_build ? ", built by kernel/build.sh " : "", o->kvm_build ? o->kvm_build : "");
 	printf("workload: vCPUs created %llu, ran %llu, stuck in the kernel %llu, VMs created %llu, "
 	       "exits %llu\n\n",
 	       (unsigned long long)workload_field(r->workload, "vcpus_created"),
@@ -448,6 +562,7 @@ static void print_text(const struct watch_opts *o, const struct run_result *r,
 	       trace);
 	cli_replay_print_verdicts(rr);
 	cli_replay_print_funcs(rr);
+	watch_prov_print_text(wp);
 	print_model(m);
 }
 
@@ -461,7 +576,8 @@ static void json_pages(struct json *j, const char *key, const struct snp_trace_p
 
 static void print_json(const struct watch_opts *o, const struct run_result *r,
 		       const struct snp_trace_summary *s, const char *trace, uint64_t trace_bytes,
-		       double base_s, const struct sim_replay_result *rr, const struct model_vs_real *m)
+		       double base_s, const struct sim_replay_result *rr, const struct model_vs_real *m,
+		       const struct watch_prov *wp)
 {
 	struct json j;
 
@@ -477,7 +593,9 @@ static void print_json(const struct watch_opts *o, const struct run_result *r,
 	json_double(&j, "lifetime", o->lifetime);
 	json_str(&j, "filter", o->filter);
 	json_bool(&j, "host_snp", o->host_snp);
+	json_str(&j, "kvm_build", o->kvm_build ? o->kvm_build : "");
 	json_obj_end(&j);
+	json_str(&j, "kvm_amd_ko", r->kvm_amd_ko);
 	json_obj_begin(&j, "workload");
 	json_u64(&j, "vcpus_created", workload_field(r->workload, "vcpus_created"));
 	json_u64(&j, "vcpus_ran", workload_field(r->workload, "vcpus_ran"));
@@ -514,6 +632,7 @@ static void print_json(const struct watch_opts *o, const struct run_result *r,
 	json_str(&j, "profile", rr->profile);
 	cli_replay_json_verdicts(&j, rr);
 	json_obj_end(&j);
+	watch_prov_print_json(&j, wp);
 	json_model(&j, m);
 	json_obj_end(&j);
 	json_finish(&j);
@@ -534,6 +653,9 @@ static SNP_MUST_CHECK int check_request(const struct watch_opts *o)
 		return cli_usage_error("watch", "--modules goes with --kernel PATH only");
 	if (o->host_snp && strcmp(o->kernel, "6.12"))
 		return cli_usage_error("watch", "--host-snp needs --kernel 6.12 (6.1 has no SNP host support)");
+	if (o->kvm_build && strcmp(o->kernel, "6.12"))
+		return cli_usage_error("watch", "--kvm-build needs --kernel 6.12 (the Debian kernel "
+				       "kernel/build.sh builds against)");
 	if (o->modules && (stat(o->modules, &st) || !S_ISDIR(st.st_mode)))
 		return cli_usage_error("watch", "--modules '%s' is not a folder", o->modules);
 	if (avail && o->mem + 512 * SNP_MiB > avail)
@@ -553,13 +675,15 @@ int cmd_watch(int argc, char **argv)
 	static const char synopsis[] =
 		"snpsafe watch [--kernel 6.1|6.12|PATH] [--modules DIR] [--vms N] [--vcpus N]\n"
 		"              [--seconds S] [--lifetime S] [--cpus N] [--mem SIZE] [--filter F]\n"
-		"              [--host-snp] [--trace FILE] [--out DIR] [--baseline] [--again] [--json]";
+		"              [--host-snp] [--kvm-build VARIANT] [--trace FILE] [--out DIR] [--baseline]\n"
+		"              [--again] [--json]";
 	char top[PATH_MAX], out[PATH_MAX + 64], raw[PATH_MAX + 96], ks[PATH_MAX + 96], trace[PATH_MAX + 96];
-	char err[SNP_TRACE_ERR_LEN], cmdline[512];
+	char err[SNP_TRACE_ERR_LEN], cmdline[600];
 	const struct sim_replay_options replay_opts = { .max_reports = 1 };
 	struct sim_replay_result rr;
 	struct model_vs_real model;
 	struct snp_trace_summary s;
+	struct watch_prov wp;
 	struct run_result r, base = { .qemu_s = 0 };
 	struct stat st;
 	int ret, nr_pos;
@@ -578,12 +702,18 @@ int cmd_watch(int argc, char **argv)
 	if (o.out)
 		snprintf(out, sizeof(out), "%s", o.out);
 	else
-		snprintf(out, sizeof(out), "%s/.cache/watch/%s%s", top,
-			 strchr(o.kernel, '/') ? "custom" : o.kernel, o.host_snp ? "-host-snp" : "");
+		snprintf(out, sizeof(out), "%s/.cache/watch/%s%s%s%s", top,
+			 strchr(o.kernel, '/') ? "custom" : o.kernel, o.host_snp ? "-host-snp" : "",
+			 o.kvm_build ? "-kvm-" : "", o.kvm_build ? o.kvm_build : "");
 	if (o.again) {
 		if (read_result(out, &r))
 			return cli_usage_error("watch", "--again: no finished run in %s", out);
 		goto judge;
+	}
+	if (o.kvm_build) {
+		ret = kvm_build(top, &o);
+		if (ret)
+			return ret;
 	}
 	if (o.baseline) {
 		char bout[PATH_MAX + 96];
@@ -601,27 +731,37 @@ judge:
 	if (!o.trace)
 		snprintf(trace, sizeof(trace), "%s/watch.trace", out);
 	snprintf(cmdline, sizeof(cmdline), "snpsafe watch --kernel %s --vms %llu --vcpus %llu "
-		 "--seconds %g --lifetime %g --cpus %llu --mem %lluM --filter %s%s", o.kernel,
+		 "--seconds %g --lifetime %g --cpus %llu --mem %lluM --filter %s%s%s%s", o.kernel,
 		 (unsigned long long)o.vms, (unsigned long long)o.vcpus, o.seconds, o.lifetime,
 		 (unsigned long long)o.cpus, (unsigned long long)(o.mem / SNP_MiB), o.filter,
-		 o.host_snp ? " --host-snp" : "");
+		 o.host_snp ? " --host-snp" : "", o.kvm_build ? " --kvm-build " : "",
+		 o.kvm_build ? o.kvm_build : "");
 	if (snp_trace_finish(raw, trace, ks, r.kernel, r.workload, cmdline, err, sizeof(err)))
 		return cli_fail("watch", "%s", err);
 	if (snp_trace_summarize(trace, &s, err, sizeof(err)))
 		return cli_fail("watch", "%s", err);
 	if (stat(trace, &st))
 		st.st_size = 0;
+	/* Provenance: the guest's allocation log joined with the trace (--again: maybe older). */
+	if (watch_prov_load(out, trace, o.again, &wp, err, sizeof(err))) {
+		watch_prov_free(&wp);
+		return cli_fail("watch", "%s", err);
+	}
 	/* Judge the recording at once, with the early-SNP part's rules (one code path with replay). */
-	if (sim_replay_run(trace, &snp_profile_early_snp, &replay_opts, &rr))
+	if (sim_replay_run(trace, &snp_profile_early_snp, &replay_opts, &rr)) {
+		watch_prov_free(&wp);
 		return cli_fail("watch", "replaying %s: %s", trace, rr.error);
+	}
 	if (model_estimate(&o, &r, &s, &rr, &model)) {
 		sim_replay_result_free(&rr);
+		watch_prov_free(&wp);
 		return cli_fail("watch", "the model run beside the recording failed");
 	}
 	if (o.json)
-		print_json(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr, &model);
+		print_json(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr, &model, &wp);
 	else
-		print_text(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr, &model);
+		print_text(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr, &model, &wp);
 	sim_replay_result_free(&rr);
+	watch_prov_free(&wp);
 	return CLI_EXIT_OK;
 }

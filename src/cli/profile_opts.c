@@ -30,11 +30,13 @@ int cli_profile_opts_set_profile(struct cli_profile_opts *po, const char *v)
 
 static const char *knob_list(char *buf, size_t len)
 {
+	const struct snp_knob *k;
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (const char *const *n = snp_profile_knob_names; *n && off < len; n++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? ", " : "", *n);
+	snp_for_each_knob(k)
+		if (off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? ", " : "", k->name);
 	return buf;
 }
 
@@ -42,25 +44,26 @@ int cli_profile_opts_add_knob(struct cli_profile_opts *po, const char *cmd, cons
 {
 	const char *eq = strchr(v, '=');
 	struct snp_profile scratch = snp_profile_early_snp;
-	char names[512], name[48];
+	char names[512], name[48], values[128];
 	size_t n = eq ? (size_t)(eq - v) : strlen(v);
-	const char *values;
+	const struct snp_knob *k;
 
 	if (n >= sizeof(name))
 		n = sizeof(name) - 1;
 	memcpy(name, v, n);
 	name[n] = '\0';
-	values = snp_profile_knob_values(name);
-	if (!values)
+	k = snp_knob_find(name);
+	if (!k)
 		return cli_usage_error(cmd, "unknown knob '%s' in --knob %s (knobs: %s)", name, v,
 				       knob_list(names, sizeof(names)));
+	snp_knob_values(k, values, sizeof(values));
 	if (!eq)
 		return cli_usage_error(cmd, "--knob %s needs a value: %s=VALUE (values: %s)", v,
 				       name, values);
 	if (!eq[1])
 		return cli_usage_error(cmd, "empty value for knob '%s' in --knob %s (values: %s)",
 				       name, v, values);
-	if (snp_profile_set_knob(&scratch, v))
+	if (snp_knob_set(&scratch, k, eq + 1))
 		return cli_usage_error(cmd, "bad value '%s' for knob '%s' in --knob %s (values: %s)",
 				       eq + 1, name, v, values);
 	if (po->nr_knobs == CLI_MAX_KNOBS)
@@ -78,65 +81,118 @@ const struct snp_profile *cli_profile_opts_apply(struct cli_profile_opts *po)
 	return &po->profile;
 }
 
-/* A knob's value as text, or "?" when p has no such knob (never for the built-in names). */
-static const char *knob_text(const struct snp_profile *p, const char *k, char *buf, size_t len)
-{
-	if (snp_profile_get_knob(p, k, buf, len))
-		snprintf(buf, len, "?");
-	return buf;
-}
-
-/* Whether knob k of p differs from p's preset; its value in have. */
-static bool knob_differs(const struct snp_profile *p, const char *k, char *have, size_t len)
+/* The preset p was made from: what its knobs are compared with. */
+static const struct snp_profile *preset_of(const struct snp_profile *p)
 {
 	const struct snp_profile *preset = snp_profile_by_name(p->name);
-	char def[64];
 
-	knob_text(p, k, have, len);
-	knob_text(preset ? preset : &snp_profile_early_snp, k, def, sizeof(def));
+	return preset ? preset : &snp_profile_early_snp;
+}
+
+/*
+ * Whether knob k of p differs from p's preset; its value in have.  The
+ * header, JSON and help all decide through this and snp_knob_get(), over
+ * snp_knobs[], so what one prints the others print too.
+ */
+static bool knob_differs(const struct snp_profile *p, const struct snp_knob *k,
+			 char *have, size_t len)
+{
+	char def[SNP_KNOB_TEXT_MAX];
+
+	snp_knob_get(p, k, have, len);
+	snp_knob_get(preset_of(p), k, def, sizeof(def));
 	return strcmp(have, def) != 0;
 }
 
 unsigned int cli_profile_knobs_text(const struct snp_profile *p, char *buf, size_t len)
 {
+	const struct snp_knob *k;
 	unsigned int n = 0;
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (const char *const *k = snp_profile_knob_names; *k; k++) {
-		char have[64];
+	snp_for_each_knob(k) {
+		char have[SNP_KNOB_TEXT_MAX];
 
-		if (!knob_differs(p, *k, have, sizeof(have)))
+		if (!knob_differs(p, k, have, sizeof(have)))
 			continue;
 		n++;
 		if (off < len)
-			off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", off ? ", " : "", *k, have);
+			off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", off ? ", " : "",
+						k->name, have);
 	}
 	return n;
 }
 
 void cli_json_knobs(struct json *j, const struct snp_profile *p)
 {
-	json_obj_begin(j, "knobs");
-	for (const char *const *k = snp_profile_knob_names; *k; k++) {
-		char have[64];
+	const struct snp_knob *k;
 
-		if (knob_differs(p, *k, have, sizeof(have)))
-			json_str(j, *k, have);
+	json_obj_begin(j, "knobs");
+	snp_for_each_knob(k) {
+		char have[SNP_KNOB_TEXT_MAX];
+
+		if (knob_differs(p, k, have, sizeof(have)))
+			json_str(j, k->name, have);
 	}
 	json_obj_end(j);
 }
 
+/* Knob k's value in the preset numbered i of snp_profile_preset_names[]. */
+static const char *preset_knob(unsigned int i, const struct snp_knob *k, char *buf, size_t len)
+{
+	return snp_knob_get(snp_profile_by_name(snp_profile_preset_names[i]), k, buf, len);
+}
+
+static bool presets_agree(unsigned int i, unsigned int m, const struct snp_knob *k)
+{
+	char a[SNP_KNOB_TEXT_MAX], b[SNP_KNOB_TEXT_MAX];
+
+	return !strcmp(preset_knob(i, k, a, sizeof(a)), preset_knob(m, k, b, sizeof(b)));
+}
+
+/*
+ * A knob's defaults, read from the presets themselves: "on" when they all
+ * agree, else each value with its presets, "off (early-snp, fixed), on
+ * (hv-inuse-wr)": a knob one preset sets otherwise never shows one default.
+ */
+static void print_knob_defaults(const struct snp_knob *k)
+{
+	const char *const *names = snp_profile_preset_names;
+	char v[SNP_KNOB_TEXT_MAX];
+	bool agree = true;
+
+	for (unsigned int i = 1; names[i]; i++)
+		agree &= presets_agree(0, i, k);
+	printf("%-29sdefault: %s", "", preset_knob(0, k, v, sizeof(v)));
+	for (unsigned int i = 0; !agree && names[i]; i++) {
+		unsigned int first = 0;
+
+		while (!presets_agree(first, i, k))
+			first++;
+		if (first < i)
+			continue;   /* listed with an earlier preset of the same value */
+		if (i)
+			printf(", %s", preset_knob(i, k, v, sizeof(v)));
+		for (unsigned int m = i, nr = 0; names[m]; m++)
+			if (presets_agree(i, m, k))
+				printf("%s%s", nr++ ? ", " : " (", names[m]);
+		printf(")");
+	}
+	printf("\n");
+}
+
 void cli_print_knob_help(void)
 {
+	const struct snp_knob *k;
+
 	printf("\nknobs (--knob NAME=VALUE; applied after --profile, whatever the order;\n"
 	       "docs/MODEL.md gives each one's reason):\n");
-	for (const char *const *k = snp_profile_knob_names; *k; k++) {
-		char e[64], f[64];
+	snp_for_each_knob(k) {
+		char values[128];
 
-		knob_text(&snp_profile_early_snp, *k, e, sizeof(e));
-		knob_text(&snp_profile_fixed, *k, f, sizeof(f));
-		printf("  %-26s %s\n  %-26s   default: %s%s%s\n", *k, snp_profile_knob_values(*k), "",
-		       e, strcmp(e, f) ? " (early-snp), fixed: " : "", strcmp(e, f) ? f : "");
+		printf("  %-26s %s\n", k->name, snp_knob_values(k, values, sizeof(values)));
+		printf("%-29s%s\n", "", k->summary);
+		print_knob_defaults(k);
 	}
 }

@@ -47,6 +47,12 @@ static inline size_t sim_addr_upper_bound(const void *base, size_t n, size_t str
 }
 
 /*
+ * A one-line reason for a failed read of a file (a trace, an allocation
+ * log) into err, when the caller gave room for one.
+ */
+void sim_set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
  * Guest memory of one Monte Carlo VM: SIM_MC_GUEST_PAGES_MIN pages plus up
  * to SIM_MC_GUEST_PAGES_SPREAD - 1 more (mc_create_vms()); the memory
  * limit (limits.c) counts the minimum.
