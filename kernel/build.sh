@@ -43,6 +43,20 @@ src=$(snp_linux_source "$series" "$ver")
 hdr=$(snp_headers_fetch "$kver")
 
 b=$SNP_CACHE/kvm-build/$kver-$variant
+ko=$b/arch/x86/kvm/kvm-amd.ko
+# One build at a time per kernel and variant, and none when the module
+# already there was built from the same inputs: a run that is booting the
+# module must not see its folder removed under it.
+mkdir -p "$SNP_CACHE/kvm-build"
+exec 9> "$SNP_CACHE/kvm-build/.lock-$kver-$variant"
+flock 9
+stamp=$( { echo "$kver $variant $ver"; cat "$0" "$here/Kbuild.kvm-amd";
+	[ "$variant" = stock ] || cat "${patches[@]}"; } | sha256sum | cut -d' ' -f1)
+if [ -f "$ko" ] && [ "$(cat "$b/stamp" 2>/dev/null)" = "$stamp" ]; then
+	snp_log "kvm-amd.ko ($variant) for $kver is up to date: $ko"
+	echo "$ko"
+	exit 0
+fi
 rm -rf "$b" && mkdir -p "$b/arch/x86"
 cp -a "$src/arch/x86/kvm" "$b/arch/x86/kvm"
 if [ "$variant" != stock ]; then
@@ -69,7 +83,6 @@ make -C "$hdr" M="$b/arch/x86/kvm" -j"$(nproc)" modules > "$b/build.log" 2>&1 ||
 	{ tail -n 30 "$b/build.log" >&2; snp_die "building kvm-amd.ko failed (see $b/build.log)"; }
 ! grep -qiE 'warning:|error:' "$b/build.log" ||
 	{ grep -iE 'warning:|error:' "$b/build.log" >&2; snp_die "kvm-amd.ko built with warnings"; }
-ko=$b/arch/x86/kvm/kvm-amd.ko
 # Debian installs its modules stripped of debug info (INSTALL_MOD_STRIP):
 # so is ours, so that the initramfs and the module loader see the same size.
 strip --strip-debug "$ko" || snp_die "strip --strip-debug $ko failed"
@@ -80,5 +93,6 @@ if [ -n "$shipped" ]; then
 	vm_theirs=$("${dec[@]}" "$shipped" | tr '\0' '\n' | sed -n 's/^vermagic=//p' | head -n 1)
 	[ "$vm_ours" = "$vm_theirs" ] || snp_die "vermagic '$vm_ours' is not the shipped module's '$vm_theirs'"
 fi
+echo "$stamp" > "$b/stamp"
 snp_log "built $ko ($variant), vermagic $vm_ours"
 echo "$ko"
