@@ -262,6 +262,9 @@ snp_qemu_plugin_header() {
 # configuration of the project's own (a sources file, lists and cache under
 # $SNP_CACHE/apt-unstable, passed with -o options); never added to this
 # machine's apt.  Sets the array SNP_UNSTABLE_APT to those options.
+# Unstable's Release file is valid for a week only; a mirror that serves a
+# snapshot of the archive (as CI's does) serves an expired one, so its
+# Valid-Until is not enforced here.  The signature still is.
 snp_unstable_apt() {
 	local d=$SNP_CACHE/apt-unstable mirror
 	mirror=$(snp_debian_mirror) || snp_die "no Debian bookworm source in this machine's apt sources to take a mirror from"
@@ -269,7 +272,8 @@ snp_unstable_apt() {
 	echo "deb $mirror unstable main" > "$d/sources.list"
 	SNP_UNSTABLE_APT=(-o "Dir::Etc::SourceList=$d/sources.list" -o "Dir::Etc::SourceParts=$d/none"
 		-o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o "Dir::State::Status=/dev/null"
-		-o "APT::Architecture=amd64" -o "Debug::NoLocking=1")
+		-o "APT::Architecture=amd64" -o "Debug::NoLocking=1"
+		-o "Acquire::Check-Valid-Until=false")
 	if [ ! -f "$d/updated" ]; then
 		snp_log "apt-get update of Debian unstable in the project's own apt configuration ($d)"
 		apt-get "${SNP_UNSTABLE_APT[@]}" update -qq > "$d/update.log" 2>&1 ||
