@@ -37,21 +37,6 @@ def read_boot(d):
             b["pool"].append({k: int(v) for k, v in re.findall(r"(\w+) (\d+)", rest[5:])})
         elif rest.startswith("pool-after-shrink node "):
             b.setdefault("pool_shrunk", []).append({k: int(v) for k, v in re.findall(r"(\w+) (\d+)", rest[18:])})
-        elif rest == "unloaded":
-            b["unloaded"] = True
-    # watch/init.sh's free pages before kvm_amd loads and after it is
-    # unloaded (buddy and per-CPU lists, plus slab: a slab's growth is the
-    # workload's, not a leak), from OUT/alloc.log.
-    try:
-        for line in open(os.path.join(d, "alloc.log"), errors="replace"):
-            w = line.split()
-            if len(w) >= 8 and w[0] == "mem":
-                v = int(w[3]) + int(w[5]) + int(w[7])
-                b["free_before" if w[1] == "before_load" else "free_after"] = v
-            elif len(w) == 3 and w[0] == "unload" and w[1] == "kvm_amd":
-                b["unloaded"] = w[2] == "ok"
-    except FileNotFoundError:
-        pass
     for line in open(os.path.join(d, "result")):
         k, _, v = line.strip().partition("=")
         if k.startswith("kprobe_"):
