@@ -3,13 +3,14 @@
 """kernel/measure-report.py OUTDIR MODE... -- the table of kernel/measure.sh.
 
 Per boot, from OUTDIR/MODE-B/console.txt and result: the calls of
-snp_safe_alloc_page_node() the graph tracer timed, their mean, and the pages
-and order-1 blocks they took (kmem:mm_page_alloc inside each call), the
-/proc/vmstat deltas over the workload, the kvm_amd pool lines, free pages
-before kvm_amd loaded and after it was unloaded.  Across boots: the mean of
-the per-boot means with a 95% t interval (the boot is the unit: calls in one
-boot share its allocator), and the ratio to plain's with a 95% interval by
-the delta method on the log ratio.
+snp_safe_alloc_page_node() the graph tracer timed, their median and mean,
+and the pages and order-1 blocks they took (kmem:mm_page_alloc inside each
+call), the /proc/vmstat deltas over the workload, the kvm_amd pool lines
+before and after the shrinkers ran.  Across boots: the mean of the per-boot
+medians with a 95% t interval (the boot is the unit: calls in one boot share
+its allocator), and the ratio to plain's with a 95% interval by the delta
+method on the log ratio, and paired by round.  OUTDIR may be several
+folders joined by commas.
 """
 import glob, math, os, re, sys
 
