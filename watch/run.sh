@@ -18,7 +18,6 @@
 # Usage: run.sh OUT KERNEL VMS VCPUS SECONDS LIFETIME CPUS MEM_MIB FILTER PLUGIN(0|1) [BZIMAGE MODDIR]
 #   KERNEL: 6.1 | 6.12 | a Debian version (6.1.0-56-amd64) | "path" (then BZIMAGE and MODDIR).
 # Knobs: SNPSAFE_WATCH_TIMEOUT (seconds QEMU may run, default 900), SNPSAFE_KERNEL_ARGS,
-#   SNPSAFE_WATCH_KVM_AMD_KO (a kvm-amd.ko to load in place of the shipped one),
 #   SNPSAFE_WATCH_GUEST_HOOK (a script the guest runs at stages pre, loaded, done),
 #   SNPSAFE_WATCH_HOST_SNP=1: build watch/hostsnp against the kernel's headers and load it
 #   before kvm_amd, so that kvm_amd believes the host has SNP (--host-snp).
@@ -130,12 +129,6 @@ add_module() {	# dependencies first, each once
 	order+=("$m")
 }
 add_module kvm-amd
-# SNPSAFE_WATCH_KVM_AMD_KO: a kvm-amd.ko of ours (kernel/build.sh) in place
-# of the shipped one; its dependencies are the shipped module's.
-if [ -n "${SNPSAFE_WATCH_KVM_AMD_KO:-}" ]; then
-	[ -f "$SNPSAFE_WATCH_KVM_AMD_KO" ] || snp_die "no kvm-amd.ko at $SNPSAFE_WATCH_KVM_AMD_KO"
-	cp "$SNPSAFE_WATCH_KVM_AMD_KO" "$ird/lib/modules/kvm-amd.ko"
-fi
 # SNPSAFE_WATCH_EXTRA_FILE=SRC:NAME: one more file in the guest's root, as /NAME.
 if [ -n "${SNPSAFE_WATCH_EXTRA_FILE:-}" ]; then
 	cp "${SNPSAFE_WATCH_EXTRA_FILE%%:*}" "$ird/${SNPSAFE_WATCH_EXTRA_FILE##*:}" ||
