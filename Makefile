@@ -52,7 +52,7 @@ Q := @
 quiet = @printf '  %-7s %s\n'
 endif
 
-LIB_SRCS   := $(sort $(wildcard src/hw/*.c src/mm/*.c src/kvm/*.c src/sim/*.c))
+LIB_SRCS   := $(sort $(wildcard src/hw/*.c src/mm/*.c src/kvm/*.c src/trace/*.c src/host/*.c src/guest/*.c src/sim/*.c))
 CLI_SRCS   := $(sort $(wildcard src/cli/*.c))
 TEST_SRCS  := $(sort $(wildcard tests/test_*.c))
 TEST_LIB   := tests/ktap.c

@@ -2,7 +2,7 @@
 /*
  * watch_prov.c - `snpsafe watch`: provenance of the pages VMRUN used, the
  * SNP-safe allocator's pool, and the free pages around kvm_amd's life, from
- * the run's allocation log joined with its trace (src/sim/provenance.c).
+ * the run's allocation log joined with its trace (src/trace/provenance.c).
  * Text and JSON print the same structures.
  */
 #include "watch_prov.h"

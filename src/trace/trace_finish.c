@@ -12,7 +12,7 @@
 #include <snpsafe/trace.h>
 #include <snpsafe/common.h>
 
-#include "sim_internal.h"
+#include "trace_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -95,7 +95,7 @@ nomem:
 
 static struct ksym *ksyms_find(struct ksyms *k, uint64_t pc)
 {
-	size_t lo = sim_addr_upper_bound(k->v, k->nr, sizeof(*k->v), pc);
+	size_t lo = trace_addr_upper_bound(k->v, k->nr, sizeof(*k->v), pc);
 
 	return lo ? &k->v[lo - 1] : NULL;
 }

@@ -14,7 +14,7 @@
 #include <snpsafe/provenance.h>
 #include <snpsafe/trace.h>
 
-#include "sim_internal.h"
+#include "trace_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -128,13 +128,13 @@ static SNP_MUST_CHECK int bad(struct parser *ps, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	sim_set_err(ps->err, ps->errlen, "%s line %lu: %s", ps->path, ps->lineno, msg);
+	trace_set_err(ps->err, ps->errlen, "%s line %lu: %s", ps->path, ps->lineno, msg);
 	return SNP_EINVAL;
 }
 
 static SNP_MUST_CHECK int nomem(struct parser *ps)
 {
-	sim_set_err(ps->err, ps->errlen, "out of memory reading %s", ps->path);
+	trace_set_err(ps->err, ps->errlen, "out of memory reading %s", ps->path);
 	return SNP_ENOMEM;
 }
 
@@ -584,16 +584,16 @@ static SNP_MUST_CHECK int finish(struct parser *ps)
 	struct snp_alloc_log *l = ps->log;
 
 	if (!ps->seen_magic) {
-		sim_set_err(ps->err, ps->errlen, "%s: empty, not an allocation log", ps->path);
+		trace_set_err(ps->err, ps->errlen, "%s: empty, not an allocation log", ps->path);
 		return SNP_EINVAL;
 	}
 	if (ps->in_trace || !ps->seen_end) {
-		sim_set_err(ps->err, ps->errlen, "%s: cut short (no '%s'): the guest did not finish its log",
+		trace_set_err(ps->err, ps->errlen, "%s: cut short (no '%s'): the guest did not finish its log",
 			ps->path, ps->in_trace ? "trace-end" : "end");
 		return SNP_EINVAL;
 	}
 	if (!ps->seen_allocator || !ps->trace_done) {
-		sim_set_err(ps->err, ps->errlen, "%s: no '%s' line", ps->path,
+		trace_set_err(ps->err, ps->errlen, "%s: no '%s' line", ps->path,
 			ps->seen_allocator ? "trace-begin" : "allocator");
 		return SNP_EINVAL;
 	}
@@ -619,7 +619,7 @@ int snp_alloc_log_read(const char *path, struct snp_alloc_log *log, char *err, s
 	log->vmemmap_base = SNP_VMEMMAP_BASE_L4;
 	f = fopen(path, "r");
 	if (!f) {
-		sim_set_err(err, errlen, "%s: %s", path, strerror(errno));
+		trace_set_err(err, errlen, "%s: %s", path, strerror(errno));
 		return SNP_ENOENT;
 	}
 	while (!ret && (len = getline(&line, &cap, f)) >= 0) {
@@ -632,7 +632,7 @@ int snp_alloc_log_read(const char *path, struct snp_alloc_log *log, char *err, s
 		ret = ps.in_trace ? trace_line(&ps, line) : keyword_line(&ps, line);
 	}
 	if (!ret && ferror(f)) {
-		sim_set_err(err, errlen, "%s: read error", path);
+		trace_set_err(err, errlen, "%s: read error", path);
 		ret = SNP_EINVAL;
 	}
 	if (!ret)
@@ -748,9 +748,9 @@ static SNP_MUST_CHECK int trace_pages(const char *path, struct pfns *kind, char 
 	if (ret) {
 		/* name the file once: the reader names it only when it cannot open it */
 		if (strstr(e, path))
-			sim_set_err(err, errlen, "%s", e);
+			trace_set_err(err, errlen, "%s", e);
 		else
-			sim_set_err(err, errlen, "%s: %s", path, e);
+			trace_set_err(err, errlen, "%s: %s", path, e);
 		return ret;
 	}
 	while (ok && (ret = snp_trace_next(t, &ev)) > 0) {
@@ -763,10 +763,10 @@ static SNP_MUST_CHECK int trace_pages(const char *path, struct pfns *kind, char 
 			ok = pfns_add(&kind[SNP_PROV_HSAVE], snp_phys_to_pfn(ev.pa));
 	}
 	if (!ok) {
-		sim_set_err(err, errlen, "out of memory reading %s", path);
+		trace_set_err(err, errlen, "out of memory reading %s", path);
 		ret = SNP_ENOMEM;
 	} else if (ret < 0) {
-		sim_set_err(err, errlen, "%s: %s", path, snp_trace_error(t));
+		trace_set_err(err, errlen, "%s: %s", path, snp_trace_error(t));
 	}
 	snp_trace_close(t);
 	return ret < 0 ? ret : 0;
@@ -862,7 +862,7 @@ int snp_provenance_join(const struct snp_alloc_log *log, const char *trace_path,
 		}
 	}
 	if (ret == SNP_ENOMEM)
-		sim_set_err(err, errlen, "out of memory joining the allocation log with %s", trace_path);
+		trace_set_err(err, errlen, "out of memory joining the allocation log with %s", trace_path);
 	if (!ret)
 		set_verdict(log, p);
 	for (int k = 0; k < SNP_PROV_NR; k++)

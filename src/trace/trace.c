@@ -11,7 +11,7 @@
 #include <snpsafe/trace.h>
 #include <snpsafe/common.h>
 
-#include "sim_internal.h"
+#include "trace_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -44,7 +44,7 @@ static void put_le64(unsigned char *p, uint64_t v)
 	put_le32(p + 4, (uint32_t)(v >> 32));
 }
 
-void sim_set_err(char *err, size_t len, const char *fmt, ...)
+void trace_set_err(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -82,21 +82,21 @@ static SNP_MUST_CHECK int header_decode(const unsigned char *h, size_t got, stru
 			 char *err, size_t errlen)
 {
 	if (got < 8 || memcmp(h, SNP_TRACE_MAGIC, 8)) {
-		sim_set_err(err, errlen, "not a snpsafe trace (bad magic)");
+		trace_set_err(err, errlen, "not a snpsafe trace (bad magic)");
 		return SNP_EINVAL;
 	}
 	if (got < SNP_TRACE_HEADER_SIZE) {
-		sim_set_err(err, errlen, "truncated header (%zu of %d bytes)", got, SNP_TRACE_HEADER_SIZE);
+		trace_set_err(err, errlen, "truncated header (%zu of %d bytes)", got, SNP_TRACE_HEADER_SIZE);
 		return SNP_EINVAL;
 	}
 	out->version = get_le32(h + 8);
 	if (out->version > SNP_TRACE_VERSION) {
-		sim_set_err(err, errlen, "trace format version %" PRIu32 " is newer than this snpsafe reads (%d)",
+		trace_set_err(err, errlen, "trace format version %" PRIu32 " is newer than this snpsafe reads (%d)",
 			out->version, SNP_TRACE_VERSION);
 		return SNP_EINVAL;
 	}
 	if (out->version == 0 || get_le32(h + 12) != SNP_TRACE_HEADER_SIZE) {
-		sim_set_err(err, errlen, "corrupt header (version %" PRIu32 ", header size %" PRIu32 ")",
+		trace_set_err(err, errlen, "corrupt header (version %" PRIu32 ", header size %" PRIu32 ")",
 			out->version, get_le32(h + 12));
 		return SNP_EINVAL;
 	}
@@ -106,18 +106,18 @@ static SNP_MUST_CHECK int header_decode(const unsigned char *h, size_t got, stru
 	out->mem_bytes = get_le64(h + 32);
 	out->direct_map_base = get_le64(h + 40);
 	if (out->nr_cpus == 0 || out->nr_cpus > SNP_TRACE_MAX_CPUS) {
-		sim_set_err(err, errlen, "corrupt header: %" PRIu32 " CPUs (1 to %d)", out->nr_cpus,
+		trace_set_err(err, errlen, "corrupt header: %" PRIu32 " CPUs (1 to %d)", out->nr_cpus,
 			SNP_TRACE_MAX_CPUS);
 		return SNP_EINVAL;
 	}
 	if (out->filter >= SNP_TRACE_FILTER_NR || (out->flags & ~SNP_TRACE_F_SYMBOLS)) {
-		sim_set_err(err, errlen, "corrupt header: filter %" PRIu32 ", flags 0x%" PRIx32,
+		trace_set_err(err, errlen, "corrupt header: filter %" PRIu32 ", flags 0x%" PRIx32,
 			out->filter, out->flags);
 		return SNP_EINVAL;
 	}
 	if (out->mem_bytes == 0 || out->mem_bytes > (1ULL << SNP_MAX_PHYS_BITS) ||
 	    !snp_is_aligned(out->mem_bytes, SNP_PAGE_SIZE)) {
-		sim_set_err(err, errlen, "corrupt header: memory size %" PRIu64 " bytes", out->mem_bytes);
+		trace_set_err(err, errlen, "corrupt header: memory size %" PRIu64 " bytes", out->mem_bytes);
 		return SNP_EINVAL;
 	}
 	return 0;
@@ -153,12 +153,12 @@ int snp_trace_open(const char *path, struct snp_trace **out, char *err, size_t e
 	t = calloc(1, sizeof(*t));
 	if (!t || !(t->payload = malloc(SNP_TRACE_MAX_PAYLOAD + 1))) {
 		free(t);
-		sim_set_err(err, errlen, "out of memory");
+		trace_set_err(err, errlen, "out of memory");
 		return SNP_ENOMEM;
 	}
 	t->f = fopen(path, "rb");
 	if (!t->f) {
-		sim_set_err(err, errlen, "%s: %s", path, strerror(errno));
+		trace_set_err(err, errlen, "%s: %s", path, strerror(errno));
 		ret = errno == ENOENT ? SNP_ENOENT : SNP_EINVAL;
 		snp_trace_close(t);
 		return ret;
@@ -348,7 +348,7 @@ int snp_trace_next(struct snp_trace *t, struct snp_trace_event *ev)
 
 const char *snp_trace_symbol(const struct snp_trace *t, uint64_t pc, uint64_t *off)
 {
-	size_t lo = sim_addr_upper_bound(t->syms, t->nr_syms, sizeof(*t->syms), pc);
+	size_t lo = trace_addr_upper_bound(t->syms, t->nr_syms, sizeof(*t->syms), pc);
 
 	if (!lo)
 		return NULL;
@@ -387,18 +387,18 @@ int snp_trace_writer_open(const char *path, const struct snp_trace_info *info,
 	*out = NULL;
 	w = calloc(1, sizeof(*w));
 	if (!w) {
-		sim_set_err(err, errlen, "out of memory");
+		trace_set_err(err, errlen, "out of memory");
 		return SNP_ENOMEM;
 	}
 	w->f = fopen(path, "wb");
 	if (!w->f) {
-		sim_set_err(err, errlen, "%s: %s", path, strerror(errno));
+		trace_set_err(err, errlen, "%s: %s", path, strerror(errno));
 		free(w);
 		return SNP_EINVAL;
 	}
 	header_encode(h, info);
 	if (fwrite(h, 1, sizeof(h), w->f) != sizeof(h)) {
-		sim_set_err(err, errlen, "%s: %s", path, strerror(errno));
+		trace_set_err(err, errlen, "%s: %s", path, strerror(errno));
 		fclose(w->f);
 		free(w);
 		return SNP_EINVAL;
@@ -597,10 +597,10 @@ int snp_trace_summarize(const char *path, struct snp_trace_summary *s, char *err
 		}
 	}
 	if (!ok) {
-		sim_set_err(err, errlen, "out of memory");
+		trace_set_err(err, errlen, "out of memory");
 		ret = SNP_ENOMEM;
 	} else if (ret < 0) {
-		sim_set_err(err, errlen, "%s", t->err);
+		trace_set_err(err, errlen, "%s", t->err);
 	} else {
 		snp_trace_end_counts(t, &s->stores_seen, &s->stores_dropped);
 		s->vmrun_cpus = (uint64_t)__builtin_popcountll(cpus_mask);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * host_internal.h - private to src/sim/host_*.c: the fact source (live
+ * host_internal.h - private to src/host/host_*.c: the fact source (live
  * machine or fixture folder) and its readers.
  */
 #ifndef SNPSAFE_SIM_HOST_INTERNAL_H
