@@ -43,6 +43,16 @@ n=0 fail=0
 echo "KTAP version 1"
 echo "1..$(($(echo $layers | wc -w) + 1))"
 
+report() { # n description offending-lines
+	if [ -z "$3" ]; then
+		echo "ok $1 $2"
+	else
+		echo "$3" | sed 's/^/# /'
+		echo "not ok $1 $2"
+		fail=$((fail + 1))
+	fi
+}
+
 check_file() { # layer file -> prints offending includes
 	local layer=$1 f=$2 h o ok
 	for h in $(sed -n 's/^#include <snpsafe\/\([a-z_]*\)\.h>.*/\1/p' "$f"); do
@@ -64,13 +74,7 @@ for layer in $layers; do
 		[ -e "$f" ] || { bad="src/$layer is empty"; break; }
 		bad+=$(check_file "$layer" "$f")
 	done
-	if [ -z "$bad" ]; then
-		echo "ok $n src/$layer calls only downward"
-	else
-		echo "$bad" | sed 's/^/# /'
-		echo "not ok $n src/$layer calls only downward"
-		fail=$((fail + 1))
-	fi
+	report $n "src/$layer calls only downward" "$bad"
 done
 
 n=$((n + 1))
@@ -81,13 +85,7 @@ for f in include/snpsafe/*.h; do
 	[ "$o" = base ] && o=hw
 	bad+=$(check_file "$o" "$f")
 done
-if [ -z "$bad" ]; then
-	echo "ok $n public headers include only downward"
-else
-	echo "$bad" | sed 's/^/# /'
-	echo "not ok $n public headers include only downward"
-	fail=$((fail + 1))
-fi
+report $n "public headers include only downward" "$bad"
 echo "# $((n - fail)) passed, $fail failed"
 echo "$((n - fail)) passed, $fail failed"
 [ $fail = 0 ]
