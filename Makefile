@@ -169,7 +169,7 @@ WATCH_PLUGIN   := $(BUILD)/watch/snpsafe_plugin.so
 WATCH_WORKLOAD := $(BUILD)/watch/snpsafe-workload
 watch-build: $(WATCH_PLUGIN) $(WATCH_WORKLOAD)
 
-$(WATCH_PLUGIN): watch/snpsafe_plugin.c include/snpsafe/trace.h
+$(WATCH_PLUGIN): watch/snpsafe_plugin.c watch/plugin_logic.h include/snpsafe/trace.h
 	@mkdir -p $(dir $@)
 	@test -f "$(QEMU_PLUGIN_INC)/qemu-plugin.h" || \
 		{ echo "make: QEMU_PLUGIN_INC must name the folder of qemu-plugin.h (see watch/run.sh)" >&2; exit 1; }

@@ -21,6 +21,23 @@
  * keeps stores to every region that ever held such a page or a save area
  * (for the counterfactual "mark kept after #VMEXIT"); filter=all keeps all.
  *
+ * Under TCG the callbacks also run while a CPU executes its guest (the
+ * guest's code is translated and instrumented like the host's), so each
+ * CPU's host or guest mode is tracked from its VMRUN to that VMRUN's exit
+ * marker, and a guest's stores, CR3 and CR4 writes, flushes, WRMSRs and
+ * VMRUNs (a nested hypervisor's: intercepted, never the host's) are not
+ * the host's and are not recorded.
+ *
+ * Order in the file is the order of the machine: a VMRUN's records and the
+ * marking of its regions are one hold of the writer's lock, as are a
+ * kept store's last check and its record, and an exit's record and the
+ * unmarking.  So a store is recorded between a VMRUN and its exit exactly
+ * when its check saw the region marked (see on_store()).
+ *
+ * What is decided from bytes and numbers (decoding, the exit marker, the
+ * page walk, the filter) lives in plugin_logic.h, which
+ * tests/test_plugin_logic.c tests without QEMU.
+ *
  * Arguments: trace=PATH (required), mem=BYTES (guest RAM, required),
  * filter=inguest|ever|all, dmbase=HEX (page_offset_base; boot the guest
  * with nokaslr no5lvl for the default 0xffff888000000000).
@@ -29,6 +46,8 @@
 #include <qemu-plugin.h>
 
 #include <snpsafe/trace.h>
+
+#include "plugin_logic.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -39,35 +58,28 @@
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
-#define KERNEL_TEXT_START 0xffff800000000000ULL
-#define MSR_VM_HSAVE_PA   0xC0010117u
-#define REGION_SHIFT      21
-#define NOADDR            (~0ULL)
-
-/* VMCB control-area fields (APM Vol. 2 Appendix B, Table B-1). */
-#define VMCB_VINTR        0x060   /* bit 31: AVIC enable */
-#define VMCB_NESTED_CTL   0x090   /* bit 2: SEV-ES enable */
-#define VMCB_AVIC_BACKING 0x0e0   /* bits 51:12 */
-#define VMCB_VMSA_PA      0x108   /* bits 51:12 */
-#define PA_MASK           0x000ffffffffff000ULL
-
-enum { R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI,
-       R_R8, R_R9, R_R10, R_R11, R_R12, R_R13, R_R14, R_R15,
-       R_RIP, R_CR3, R_CR4, R_NR };
-static const char *const reg_names[R_NR] = {
+/* QEMU's names of the registers of enum pl_reg. */
+static const char *const reg_names[PL_NR_REGS] = {
 	"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
 	"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
 	"rip", "cr3", "cr4",
 };
 
+/*
+ * One CPU's state.  Only its own vCPU thread reads or writes it (QEMU runs
+ * a CPU's callbacks on its thread); at_exit() reads the counters last.
+ */
 struct vcpu {
-	struct qemu_plugin_register *reg[R_NR];
+	struct qemu_plugin_register *reg[PL_NR_REGS];
 	GByteArray *buf;
-	bool in_guest;
-	uint64_t guest_pages[3];      /* VMCB, VMSA, AVIC of the VMRUN in progress (0: none) */
+	bool in_guest;                /* from its VMRUN to that VMRUN's exit marker */
+	uint64_t vmrun_pc;            /* the VMRUN it is in guest mode from */
+	/* Regions marked by that VMRUN: its VMCB, VMSA, AVIC page, and the save area (0: none). */
+	uint64_t marked[PL_NR_PAGES + 1];
 	uint64_t hsave;
-	uint64_t cr3;                 /* the last CR3 this CPU loaded: its current one */
+	uint64_t cr3;                 /* the last CR3 this CPU loaded in host mode: its current one */
 	uint64_t stores_seen;
+	uint64_t guest_events;        /* VMRUN, WRMSR, flush callbacks in guest mode, not recorded */
 	char pad[64];
 };
 
@@ -81,6 +93,7 @@ static struct {
 	unsigned int filter;
 	unsigned int nr_vcpus;
 	struct vcpu *vcpu;
+	/* Both written under lock only; on_store() reads them outside it too. */
 	uint32_t *hot;                /* per 2MB region: VMRUN pages of CPUs in guest mode */
 	uint8_t *ever;                /* per 2MB region: ever held a VMRUN page or save area */
 	uint64_t stores_kept;
@@ -114,9 +127,12 @@ static void le64(unsigned char *p, uint64_t v)
 	le32(p + 4, (uint32_t)(v >> 32));
 }
 
-/* Append one record; the time is taken under the lock so the file is in time order. */
-static void emit(uint8_t type, unsigned int cpu, uint8_t arg, uint8_t level, uint32_t len,
-		 uint64_t pa, uint64_t va, uint64_t pc)
+/*
+ * Append one record, with g.lock held; the time is taken under the lock so
+ * the file is in time order.
+ */
+static void emit_locked(uint8_t type, unsigned int cpu, uint8_t arg, uint8_t level, uint32_t len,
+			uint64_t pa, uint64_t va, uint64_t pc)
 {
 	unsigned char r[SNP_TRACE_REC_SIZE];
 
@@ -128,11 +144,18 @@ static void emit(uint8_t type, unsigned int cpu, uint8_t arg, uint8_t level, uin
 	le64(r + 16, pa);
 	le64(r + 24, va);
 	le64(r + 32, pc);
-	pthread_mutex_lock(&g.lock);
 	le64(r + 8, now_ns());
 	if (fwrite(r, 1, sizeof(r), g.f) != sizeof(r))
 		g.failed = true;
 	g.nr_records++;
+}
+
+/* One record on its own. */
+static void emit(uint8_t type, unsigned int cpu, uint8_t arg, uint8_t level, uint32_t len,
+		 uint64_t pa, uint64_t va, uint64_t pc)
+{
+	pthread_mutex_lock(&g.lock);
+	emit_locked(type, cpu, arg, level, len, pa, va, pc);
 	pthread_mutex_unlock(&g.lock);
 }
 
@@ -166,9 +189,17 @@ static uint64_t reg(struct vcpu *v, int r)
 	return x;
 }
 
-/* Read 8 bytes of physical memory through the direct map; false if unmapped. */
-static bool read_phys64(struct vcpu *v, uint64_t pa, uint64_t *out)
+/* pl_read_reg_t over this vCPU's registers. */
+static uint64_t read_reg(void *ctx, int r)
 {
+	return reg(ctx, r);
+}
+
+/* Read 8 bytes of physical memory through the direct map; false if unmapped (pl_read_phys64_t). */
+static bool read_phys64(void *ctx, uint64_t pa, uint64_t *out)
+{
+	struct vcpu *v = ctx;
+
 	g_byte_array_set_size(v->buf, 0);
 	if (!qemu_plugin_read_memory_vaddr(g.dmbase + pa, v->buf, 8) || v->buf->len < 8)
 		return false;
@@ -177,84 +208,95 @@ static bool read_phys64(struct vcpu *v, uint64_t pa, uint64_t *out)
 }
 
 /*
- * Leaf level of the kernel's translation of va: walk the 4-level tables from
- * this CPU's CR3 (the guest boots with no5lvl), reading each table through
- * the direct map.  The CR3 is the last one the CPU loaded (MOV CR3, seen by
- * on_flush), which is its current one: reading the register here would make
- * QEMU sync registers on every kernel store.  Not cached: only recorded
- * stores are walked, and a walk is always right where a cache would need
- * flush tracking.
+ * Leaf level of the kernel's translation of va, walked from this CPU's CR3.
+ * The CR3 is the last one the CPU loaded in host mode (MOV CR3, seen by
+ * on_flush), which is its current one: reading the register here would
+ * make QEMU sync registers on every kernel store.  Not cached: only
+ * recorded stores are walked, and a walk is always right where a cache
+ * would need flush tracking.
  */
 static uint8_t leaf_level(struct vcpu *v, uint64_t va)
 {
-	uint64_t table = v->cr3 & PA_MASK, e;
-
-	if (!table)
-		return SNP_TRL_UNKNOWN;
-	static const int shift[4] = { 39, 30, 21, 12 };
-
-	for (int lvl = 0; lvl < 4; lvl++) {
-		if (!read_phys64(v, table + ((va >> shift[lvl]) & 511) * 8, &e) || !(e & 1))
-			return SNP_TRL_UNKNOWN;
-		if (lvl == 1 && (e & 0x80))
-			return SNP_TRL_1G;
-		if (lvl == 2 && (e & 0x80))
-			return SNP_TRL_2M;
-		table = e & PA_MASK;
-	}
-	return SNP_TRL_4K;
+	return pl_leaf_level(v->cr3, va, read_phys64, v);
 }
 
 /* ---- VMRUN, #VMEXIT, VM_HSAVE_PA ------------------------------------------------------ */
 
-static void region_mark(uint64_t pa, int delta)
+/* Mark (+1) or unmark (-1) the 2MB region of pa; with g.lock held. */
+static void region_mark_locked(uint64_t pa, int delta)
 {
-	uint64_t r = pa >> REGION_SHIFT;
+	uint64_t r = pa >> PL_REGION_SHIFT;
 
 	if (!pa || r >= g.nr_regions)
 		return;
-	__atomic_add_fetch(&g.hot[r], (uint32_t)delta, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&g.hot[r], g.hot[r] + (uint32_t)delta, __ATOMIC_RELEASE);
 	if (delta > 0)
 		__atomic_store_n(&g.ever[r], 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * A callback at a host-only instruction (VMRUN, WRMSR, a flush) that runs
+ * while the CPU is in guest mode: the guest's, not the host's.
+ */
+static bool guest_mode(struct vcpu *v)
+{
+	if (!v->in_guest)
+		return false;
+	v->guest_events++;
+	return true;
+}
+
+/*
+ * VMRUN, before it executes (an instruction callback runs before its
+ * instruction): RAX names the VMCB.  Its records and the marking of its
+ * regions are one lock hold, so no other CPU's record lands between the
+ * VMRUN and its pages, and a store checked after the marking is recorded
+ * after the VMRUN.
+ */
 static void on_vmrun(unsigned int cpu, void *udata)
 {
 	struct vcpu *v = &g.vcpu[cpu];
-	uint64_t pc = (uint64_t)(uintptr_t)udata, vmcb = reg(v, R_RAX) & PA_MASK;
-	uint64_t ctl = 0, vintr = 0, p = 0;
+	uint64_t pages[PL_NR_PAGES];
 
-	emit(SNP_TR_VMRUN, cpu, 0, 0, 0, vmcb, 0, pc);
-	v->cr3 = reg(v, R_CR3);
-	v->guest_pages[0] = vmcb;
-	v->guest_pages[1] = v->guest_pages[2] = 0;
-	if (read_phys64(v, vmcb + VMCB_NESTED_CTL, &ctl) && (ctl & 4) &&
-	    read_phys64(v, vmcb + VMCB_VMSA_PA, &p) && (p & PA_MASK)) {
-		v->guest_pages[1] = p & PA_MASK;
-		emit(SNP_TR_VMRUN_PAGE, cpu, SNP_TRP_VMSA, 0, 0, p & PA_MASK, 0, 0);
-	}
-	if (read_phys64(v, vmcb + VMCB_VINTR, &vintr) && (vintr & (1ULL << 31)) &&
-	    read_phys64(v, vmcb + VMCB_AVIC_BACKING, &p) && (p & PA_MASK)) {
-		v->guest_pages[2] = p & PA_MASK;
-		emit(SNP_TR_VMRUN_PAGE, cpu, SNP_TRP_AVIC, 0, 0, p & PA_MASK, 0, 0);
-	}
-	for (int i = 0; i < 3; i++)
-		region_mark(v->guest_pages[i], +1);
-	region_mark(v->hsave, +1);
+	if (guest_mode(v))
+		return;
+	v->cr3 = reg(v, PL_CR3);
+	pl_vmrun_pages(reg(v, PL_RAX), read_phys64, v, pages);
+	pthread_mutex_lock(&g.lock);
+	emit_locked(SNP_TR_VMRUN, cpu, 0, 0, 0, pages[PL_PAGE_VMCB], 0, (uint64_t)(uintptr_t)udata);
+	for (int k = PL_PAGE_VMSA; k < PL_NR_PAGES; k++)
+		if (pages[k])
+			emit_locked(SNP_TR_VMRUN_PAGE, cpu, (uint8_t)k, 0, 0, pages[k], 0, 0);
+	for (int k = 0; k < PL_NR_PAGES; k++)
+		v->marked[k] = pages[k];
+	v->marked[PL_NR_PAGES] = v->hsave;
+	for (int k = 0; k <= PL_NR_PAGES; k++)
+		region_mark_locked(v->marked[k], +1);
+	v->vmrun_pc = (uint64_t)(uintptr_t)udata;
 	v->in_guest = true;
+	pthread_mutex_unlock(&g.lock);
 }
 
+/*
+ * The first instruction after a VMRUN (pl_exit_marker()), before it
+ * executes: the CPU is back in host mode.  Only this CPU's own VMRUN's
+ * marker counts; the record goes out before the regions are unmarked, in
+ * the same lock hold, so a store kept while they were marked is recorded
+ * before the exit.
+ */
 static void on_after_vmrun(unsigned int cpu, void *udata)
 {
 	struct vcpu *v = &g.vcpu[cpu];
+	uint64_t pc = (uint64_t)(uintptr_t)udata;
 
-	if (!v->in_guest)
+	if (!v->in_guest || pc != pl_exit_marker(v->vmrun_pc))
 		return;
+	pthread_mutex_lock(&g.lock);
+	emit_locked(SNP_TR_VMEXIT, cpu, 0, 0, 0, 0, 0, pc);
+	for (int k = 0; k <= PL_NR_PAGES; k++)
+		region_mark_locked(v->marked[k], -1);
 	v->in_guest = false;
-	for (int i = 0; i < 3; i++)
-		region_mark(v->guest_pages[i], -1);
-	region_mark(v->hsave, -1);
-	emit(SNP_TR_VMEXIT, cpu, 0, 0, 0, 0, 0, (uint64_t)(uintptr_t)udata);
+	pthread_mutex_unlock(&g.lock);
 }
 
 static void on_wrmsr(unsigned int cpu, void *udata)
@@ -262,107 +304,90 @@ static void on_wrmsr(unsigned int cpu, void *udata)
 	struct vcpu *v = &g.vcpu[cpu];
 	uint64_t val;
 
-	if ((uint32_t)reg(v, R_RCX) != MSR_VM_HSAVE_PA)
+	if (guest_mode(v) || (uint32_t)reg(v, PL_RCX) != PL_MSR_VM_HSAVE_PA)
 		return;
-	val = (reg(v, R_RDX) & 0xffffffffULL) << 32 | (reg(v, R_RAX) & 0xffffffffULL);
-	v->hsave = val & PA_MASK;
-	if (v->hsave)
-		__atomic_store_n(&g.ever[v->hsave >> REGION_SHIFT < g.nr_regions ?
-					 v->hsave >> REGION_SHIFT : 0], 1, __ATOMIC_RELAXED);
-	emit(SNP_TR_HSAVE, cpu, 0, 0, 0, val, 0, 0);
+	val = pl_wrmsr_value(reg(v, PL_RDX), reg(v, PL_RAX));
+	v->hsave = val & PL_PA_MASK;
+	pthread_mutex_lock(&g.lock);
+	if (v->hsave && v->hsave >> PL_REGION_SHIFT < g.nr_regions)
+		__atomic_store_n(&g.ever[v->hsave >> PL_REGION_SHIFT], 1, __ATOMIC_RELAXED);
+	emit_locked(SNP_TR_HSAVE, cpu, 0, 0, 0, val, 0, 0);
+	pthread_mutex_unlock(&g.lock);
 }
 
 /* ---- stores -------------------------------------------------------------------------- */
 
-static bool region_kept(uint64_t pa)
+static bool store_kept(uint64_t pa, unsigned int size)
 {
-	uint64_t r = pa >> REGION_SHIFT;
-
-	switch (g.filter) {
-	case SNP_TRACE_FILTER_ALL:
-		return true;
-	case SNP_TRACE_FILTER_EVER:
-		return r < g.nr_regions && __atomic_load_n(&g.ever[r], __ATOMIC_RELAXED);
-	default:
-		return r < g.nr_regions && __atomic_load_n(&g.hot[r], __ATOMIC_SEQ_CST);
-	}
+	return pl_store_kept(g.filter, pa, size, g.nr_regions, g.hot, g.ever);
 }
 
+/*
+ * A store, after it is done (a memory callback runs after the access).
+ * Most stores are to cold regions and are dropped by the first check,
+ * outside the lock: a region the check saw unmarked was unmarked when the
+ * store was done too, or became so after it, and this CPU does nothing in
+ * between.  A store that passes is checked again under the lock and
+ * recorded in the same hold, so it lands before the exit that unmarks its
+ * region (an exit first makes it a store after the exit: dropped).
+ */
 static void on_store(unsigned int cpu, qemu_plugin_meminfo_t info, uint64_t va, void *udata)
 {
 	struct vcpu *v = &g.vcpu[cpu];
 	unsigned int size = 1u << qemu_plugin_mem_size_shift(info);
 	uint64_t pa;
+	uint8_t level;
 
-	if (v->in_guest || va < g.dmbase || va - g.dmbase >= g.mem)
+	if (v->in_guest || !pl_direct_map_pa(va, g.dmbase, g.mem, &pa))
 		return;
 	v->stores_seen++;
-	pa = va - g.dmbase;
-	/* A store that crosses into the next region is judged by both. */
-	if (!region_kept(pa) && !region_kept(pa + size - 1))
+	if (!store_kept(pa, size))
 		return;
-	emit(SNP_TR_STORE, cpu, (uint8_t)size, leaf_level(v, va), 0, pa, va,
-	     (uint64_t)(uintptr_t)udata);
-	__atomic_add_fetch(&g.stores_kept, 1, __ATOMIC_RELAXED);
+	level = leaf_level(v, va);
+	pthread_mutex_lock(&g.lock);
+	if (store_kept(pa, size)) {
+		emit_locked(SNP_TR_STORE, cpu, (uint8_t)size, level, 0, pa, va,
+			    (uint64_t)(uintptr_t)udata);
+		g.stores_kept++;
+	}
+	pthread_mutex_unlock(&g.lock);
 }
 
 /* ---- TLB flushes ------------------------------------------------------------------------ */
 
-/* A decoded instruction: what the flush callbacks need. */
-struct dec {
-	uint64_t pc, len;
-	uint8_t kind;                 /* enum snp_trace_flush, or 0xff WRMSR */
-	uint8_t cr;                   /* MOV CR: 3 or 4 */
-	int reg;                      /* ModRM.reg (+REX.R): INVPCID type register */
-	int rm;                       /* ModRM.rm (+REX.B): MOV CR source */
-	/* memory operand: base + index * scale + disp (+ rip) */
-	int base, index, scale;
-	int64_t disp;
-	bool rip_rel, has_mem;
-};
-
-static uint64_t effective_address(struct vcpu *v, const struct dec *d)
-{
-	uint64_t a = (uint64_t)d->disp;
-
-	if (d->rip_rel)
-		return a + d->pc + d->len;
-	if (d->base >= 0)
-		a += reg(v, d->base);
-	if (d->index >= 0)
-		a += reg(v, d->index) * (uint64_t)d->scale;
-	return a;
-}
-
 static void on_flush(unsigned int cpu, void *udata)
 {
 	struct vcpu *v = &g.vcpu[cpu];
-	const struct dec *d = udata;
-	uint64_t va = NOADDR, pa = 0, desc[2];
+	const struct pl_dec *d = udata;
+	uint64_t va = PL_NOADDR, pa = 0, desc[2];
 	uint32_t len = 0;
 
+	/* A guest's CR3 is not the host's: the page walk must keep the host's. */
+	if (guest_mode(v))
+		return;
 	switch (d->kind) {
 	case SNP_TRF_CR3:
 		pa = reg(v, d->rm);
 		v->cr3 = pa;
 		break;
 	case SNP_TRF_CR4:
-		va = reg(v, R_CR4);
+		va = reg(v, PL_CR4);
 		pa = reg(v, d->rm);
 		break;
 	case SNP_TRF_INVLPG:
-		va = effective_address(v, d);
+		va = pl_effective_address(d, read_reg, v);
 		break;
 	case SNP_TRF_INVLPGA:
-		va = reg(v, R_RAX);
-		len = (uint32_t)reg(v, R_RCX);
+		va = reg(v, PL_RAX);
+		len = (uint32_t)reg(v, PL_RCX);
 		break;
 	case SNP_TRF_INVPCID:
 		len = (uint32_t)reg(v, d->reg);
 		if (len > 3)
 			return;       /* #GP on real hardware: nothing flushed */
 		g_byte_array_set_size(v->buf, 0);
-		if (len == 0 && qemu_plugin_read_memory_vaddr(effective_address(v, d), v->buf, 16) &&
+		if (len == 0 &&
+		    qemu_plugin_read_memory_vaddr(pl_effective_address(d, read_reg, v), v->buf, 16) &&
 		    v->buf->len >= 16) {
 			memcpy(desc, v->buf->data, 16);
 			va = desc[1];
@@ -372,124 +397,7 @@ static void on_flush(unsigned int cpu, void *udata)
 	emit(SNP_TR_FLUSH, cpu, d->kind, 0, len, pa, va, d->pc);
 }
 
-/* Map the 4-bit GPR number of the encoding to our register table. */
-static int gpr(int n)
-{
-	static const int map[16] = { R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI,
-				     R_R8, R_R9, R_R10, R_R11, R_R12, R_R13, R_R14, R_R15 };
-	return map[n & 15];
-}
-
-/* Decode a ModRM memory operand starting at b[0] (the ModRM byte); bytes used or 0. */
-static int decode_modrm(const uint8_t *b, size_t n, int rex, struct dec *d)
-{
-	int mod = b[0] >> 6, rm = b[0] & 7, used = 1;
-
-	d->reg = ((rex & 4) << 1) | ((b[0] >> 3) & 7);
-	d->rm = ((rex & 1) << 3) | rm;
-	d->base = d->index = -1;
-	d->scale = 1;
-	d->disp = 0;
-	d->has_mem = mod != 3;
-	if (mod == 3)
-		return used;
-	if (rm == 4) {
-		if (n < 2)
-			return 0;
-		int sib = b[1], idx = ((rex & 2) << 2) | ((sib >> 3) & 7), base = ((rex & 1) << 3) | (sib & 7);
-
-		used++;
-		d->scale = 1 << (sib >> 6);
-		if (idx != 4)
-			d->index = gpr(idx);
-		if ((sib & 7) == 5 && mod == 0) {
-			if (n < (size_t)used + 4)
-				return 0;
-			d->disp = (int32_t)(b[used] | b[used + 1] << 8 | b[used + 2] << 16 |
-					    (uint32_t)b[used + 3] << 24);
-			return used + 4;
-		}
-		d->base = gpr(base);
-	} else if (rm == 5 && mod == 0) {
-		if (n < 5)
-			return 0;
-		d->rip_rel = true;
-		d->disp = (int32_t)(b[1] | b[2] << 8 | b[3] << 16 | (uint32_t)b[4] << 24);
-		return 5;
-	} else {
-		d->base = gpr(d->rm);
-	}
-	if (mod == 1) {
-		if (n < (size_t)used + 1)
-			return 0;
-		d->disp = (int8_t)b[used];
-		used += 1;
-	} else if (mod == 2) {
-		if (n < (size_t)used + 4)
-			return 0;
-		d->disp = (int32_t)(b[used] | b[used + 1] << 8 | b[used + 2] << 16 |
-				    (uint32_t)b[used + 3] << 24);
-		used += 4;
-	}
-	return used;
-}
-
-enum insn_class { I_NONE, I_VMRUN, I_WRMSR, I_FLUSH };
-
-/* Classify an instruction by its bytes; fills d for flushes. */
-static enum insn_class classify(const uint8_t *b, size_t n, struct dec *d)
-{
-	size_t i = 0;
-	int rex = 0;
-	bool p66 = false;
-
-	while (i < n && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf2 || b[i] == 0xf3 ||
-			 b[i] == 0x2e || b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x64 ||
-			 b[i] == 0x65 || b[i] == 0x36 || b[i] == 0xf0)) {
-		p66 |= b[i] == 0x66;
-		i++;
-	}
-	if (i < n && (b[i] & 0xf0) == 0x40)
-		rex = b[i++] & 0xf;
-	if (i + 1 >= n || b[i] != 0x0f)
-		return I_NONE;
-	i++;
-	if (b[i] == 0x30)
-		return I_WRMSR;
-	if (b[i] == 0x01 && i + 1 < n) {
-		uint8_t m = b[i + 1];
-
-		if (m == 0xd8)
-			return I_VMRUN;
-		if (m == 0xdf) {
-			d->kind = SNP_TRF_INVLPGA;
-			return I_FLUSH;
-		}
-		if ((m >> 6) != 3 && ((m >> 3) & 7) == 7) {
-			d->kind = SNP_TRF_INVLPG;
-			return decode_modrm(b + i + 1, n - i - 1, rex, d) ? I_FLUSH : I_NONE;
-		}
-		return I_NONE;
-	}
-	if (b[i] == 0x22 && i + 1 < n) {
-		if (!decode_modrm(b + i + 1, n - i - 1, rex, d))
-			return I_NONE;
-		d->cr = (uint8_t)(d->reg & 7);
-		if (d->cr != 3 && d->cr != 4)
-			return I_NONE;
-		d->kind = d->cr == 3 ? SNP_TRF_CR3 : SNP_TRF_CR4;
-		d->rm = gpr(d->rm);
-		return I_FLUSH;
-	}
-	if (p66 && b[i] == 0x38 && i + 2 < n && b[i + 1] == 0x82) {
-		d->kind = SNP_TRF_INVPCID;
-		if (!decode_modrm(b + i + 2, n - i - 2, rex, d))
-			return I_NONE;
-		d->reg = gpr(d->reg);
-		return I_FLUSH;
-	}
-	return I_NONE;
-}
+/* ---- translation ------------------------------------------------------------------------ */
 
 static bool is_after_vmrun(uint64_t pc)
 {
@@ -497,7 +405,7 @@ static bool is_after_vmrun(uint64_t pc)
 
 	pthread_mutex_lock(&g.pc_lock);
 	for (unsigned int i = 0; i < g.nr_vmrun_pcs && !hit; i++)
-		hit = g.vmrun_pcs[i] + 3 == pc;
+		hit = pl_exit_marker(g.vmrun_pcs[i]) == pc;
 	pthread_mutex_unlock(&g.pc_lock);
 	return hit;
 }
@@ -522,9 +430,9 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		uint64_t pc = qemu_plugin_insn_vaddr(insn);
 		uint8_t b[16];
 		size_t len;
-		struct dec d = { 0 };
+		struct pl_dec d = { 0 };
 
-		if (pc < KERNEL_TEXT_START)
+		if (pc < PL_KERNEL_TEXT_START)
 			continue;
 		if (is_after_vmrun(pc))
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, on_after_vmrun, QEMU_PLUGIN_CB_NO_REGS,
@@ -532,17 +440,17 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		qemu_plugin_register_vcpu_mem_cb(insn, on_store, QEMU_PLUGIN_CB_NO_REGS,
 						 QEMU_PLUGIN_MEM_W, (void *)(uintptr_t)pc);
 		len = qemu_plugin_insn_data(insn, b, sizeof(b));
-		switch (classify(b, len, &d)) {
-		case I_VMRUN:
+		switch (pl_classify(b, len, &d)) {
+		case PL_INSN_VMRUN:
 			remember_vmrun(pc);
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, on_vmrun, QEMU_PLUGIN_CB_R_REGS,
 							       (void *)(uintptr_t)pc);
 			break;
-		case I_WRMSR:
+		case PL_INSN_WRMSR:
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, on_wrmsr, QEMU_PLUGIN_CB_R_REGS, NULL);
 			break;
-		case I_FLUSH: {
-			struct dec *keep = g_new(struct dec, 1);    /* lives as long as the TB may */
+		case PL_INSN_FLUSH: {
+			struct pl_dec *keep = g_new(struct pl_dec, 1);    /* lives as long as the TB may */
 
 			d.pc = pc;
 			d.len = qemu_plugin_insn_size(insn);
@@ -572,12 +480,12 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned int cpu)
 	for (guint i = 0; i < regs->len; i++) {
 		qemu_plugin_reg_descriptor *r = &g_array_index(regs, qemu_plugin_reg_descriptor, i);
 
-		for (int k = 0; k < R_NR; k++)
+		for (int k = 0; k < PL_NR_REGS; k++)
 			if (!strcmp(r->name, reg_names[k]))
 				v->reg[k] = r->handle;
 	}
 	g_array_free(regs, TRUE);
-	for (int k = 0; k < R_NR; k++)
+	for (int k = 0; k < PL_NR_REGS; k++)
 		if (!v->reg[k])
 			fprintf(stderr, "snpsafe plugin: no register %s on vCPU %u\n", reg_names[k], cpu);
 }
@@ -585,10 +493,12 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned int cpu)
 static void at_exit(qemu_plugin_id_t id, void *udata)
 {
 	unsigned char r[SNP_TRACE_REC_SIZE] = { SNP_TR_END };
-	uint64_t seen = 0;
+	uint64_t seen = 0, guest = 0;
 
-	for (unsigned int i = 0; i < g.nr_vcpus; i++)
+	for (unsigned int i = 0; i < g.nr_vcpus; i++) {
 		seen += g.vcpu[i].stores_seen;
+		guest += g.vcpu[i].guest_events;
+	}
 	pthread_mutex_lock(&g.lock);
 	le64(r + 8, now_ns());
 	le64(r + 16, g.nr_records);
@@ -599,6 +509,9 @@ static void at_exit(qemu_plugin_id_t id, void *udata)
 	pthread_mutex_unlock(&g.lock);
 	if (g.failed)
 		fprintf(stderr, "snpsafe plugin: writing the trace failed (disk full?)\n");
+	if (guest)
+		fprintf(stderr, "snpsafe plugin: %" PRIu64 " VMRUN, WRMSR or flush callbacks in "
+			"guest mode, not recorded (a guest's own)\n", guest);
 }
 
 static int parse_args(int argc, char **argv, const char **file)
@@ -665,7 +578,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		fprintf(stderr, "snpsafe plugin: %u vCPUs (1 to %d)\n", g.nr_vcpus, SNP_TRACE_MAX_CPUS);
 		return -1;
 	}
-	g.nr_regions = (g.mem + (1ULL << REGION_SHIFT) - 1) >> REGION_SHIFT;
+	g.nr_regions = (g.mem + (1ULL << PL_REGION_SHIFT) - 1) >> PL_REGION_SHIFT;
 	g.vcpu = calloc(g.nr_vcpus, sizeof(*g.vcpu));
 	g.hot = calloc(g.nr_regions, sizeof(*g.hot));
 	g.ever = calloc(g.nr_regions, 1);
