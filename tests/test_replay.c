@@ -177,6 +177,9 @@ static void replay_tlb_flushes(void)
 		{ "CR4.PGE flip", SNP_TRF_CR4, 0, pge, 0, 0, true },
 		{ "CR4 write, PGE kept", SNP_TRF_CR4, 0, pge, pge | 0x20, 0, false },
 		{ "CR4.PCIDE 1->0", SNP_TRF_CR4, 0, pge | pcide, pge, 0, true },
+		{ "CR4.PCIDE 0->1", SNP_TRF_CR4, 0, pge, pge | pcide, 0, false },
+		{ "MOV CR3, PCIDE=1, bit 63 (no flush)", SNP_TRF_CR3, 0, 0, (1ULL << 63) | 0x1005, 0, false },
+		{ "MOV CR3, PCIDE=1, bit 63 clear", SNP_TRF_CR3, 0, 0, 0x1005, 0, false },
 		{ "INVLPG of the address", SNP_TRF_INVLPG, 0, nva, 0, 0, true },
 		{ "INVLPG of the region's other page", SNP_TRF_INVLPG, 0, nva + 0x10000, 0, 0, true },
 		{ "INVLPG of another region", SNP_TRF_INVLPG, 0, nva + SNP_PMD_SIZE, 0, 0, false },
@@ -186,6 +189,10 @@ static void replay_tlb_flushes(void)
 		{ "INVLPGA of a guest ASID", SNP_TRF_INVLPGA, 0, nva, 0, 5, false },
 		{ "INVLPGA of ASID 0 (the host)", SNP_TRF_INVLPGA, 0, nva, 0, 0, true },
 		{ "INVPCID type 0 of the address", SNP_TRF_INVPCID, 0, nva, 0, 0, true },
+		{ "INVPCID type 1", SNP_TRF_INVPCID, 0, UINT64_MAX, 0, 1, true },
+		/* Type 1 names a PCID, not an address: a va in the record is not its scope. */
+		{ "INVPCID type 1, a va recorded", SNP_TRF_INVPCID, 0, nva + SNP_PMD_SIZE, 0, 1, true },
+		{ "INVPCID type 1 on the other CPU", SNP_TRF_INVPCID, 1, UINT64_MAX, 0, 1, false },
 		{ "INVPCID type 2", SNP_TRF_INVPCID, 0, UINT64_MAX, 0, 2, true },
 		{ "INVPCID type 3", SNP_TRF_INVPCID, 0, UINT64_MAX, 0, 3, true },
 	};
@@ -206,6 +213,44 @@ static void replay_tlb_flushes(void)
 					  (unsigned long long)want);
 		}
 	}
+}
+
+/*
+ * Each CPU has its own TLB.  CPU 0 fills an entry for the region before
+ * any VMRUN; while CPU 1 runs the 2MB-aligned VMCB, CPU 0's store hits
+ * that entry (checked at fill only: no fault).  Then CPU 0 runs the VMCB
+ * and CPU 1 stores into the region for the first time: its own TLB has no
+ * entry, the fill checks the RMP and faults.  One TLB shared by both CPUs
+ * would hit on CPU 0's old entry and never fault.
+ */
+static void replay_tlb_per_cpu(void)
+{
+	const char *p = tu_path("percpu.trace");
+	struct sim_replay_result r;
+	struct tu b;
+
+	tu_open(&b, p, 2, SNP_GiB);
+	tu_prologue(&b);
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_2M, TU_PC_MEMSET);
+	tu_vmrun(&b, 1, TU_VMCB);
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_2M, TU_PC_MEMSET);
+	tu_vmexit(&b, 1);
+	tu_vmrun(&b, 0, TU_VMCB);
+	tu_store(&b, 1, TU_NEIGHBOUR + 0x1000, 8, SNP_TRL_2M, TU_PC_OTHER);
+	tu_vmexit(&b, 0);
+	tu_close(&b);
+	r = run(p, "early-snp", NULL, 2);
+	KEXPECT_EQ(r.refused, 0);
+	KEXPECT_EQ(r.vmruns_entered, 2);
+	KEXPECT_EQ(r.faults, 1);
+	KEXPECT_EQ(r.by_rule[SNP_RULE_ERRATUM_2M_BASE_INUSE], 1);
+	KASSERT_EQ(r.nr_reports, 1);
+	KEXPECT_EQ(r.reports[0].fault.cpu, 1);
+	KEXPECT(r.reports[0].fault.pa == TU_NEIGHBOUR + 0x1000);
+	KEXPECT_EQ(r.reports[0].holder.cpu, 0);
+	sim_replay_result_free(&r);
+	/* Checked on every access, both stores made while the other CPU was in guest mode fault. */
+	KEXPECT_EQ(faults_of(p, "early-snp", "rmp_check_every_access=1"), 2);
 }
 
 /* ---- kinds, rules, attribution ---- */
@@ -524,6 +569,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(replay_leaf_sizes),
 	KTAP_CASE(replay_store_after_exit),
 	KTAP_CASE(replay_tlb_flushes),
+	KTAP_CASE(replay_tlb_per_cpu),
 	KTAP_CASE(replay_store_to_vmcb_is_real),
 	KTAP_CASE(replay_avic_page),
 	KTAP_CASE(replay_hsave_kind),
