@@ -16,7 +16,15 @@
 #     allocator", and every page named with its call site in kvm_amd;
 #   - kvm_amd unloaded, and the free pages before its load and after its unload
 #     were measured (the difference is printed, not judged: it moves by tens of
-#     pages from run to run).
+#     pages from run to run);
+#   - the trace, read record by record here (an oracle apart from the C reader):
+#     on every CPU the VMRUNs and #VMEXITs alternate and their counts match; a
+#     VMRUN's page records follow it directly (one lock hold in the plugin); the
+#     header's filter is inguest; and every kept store touches a 2MB region
+#     that a VMRUN page or save area of a CPU then in guest mode marks, at its
+#     place in the file (a store recorded after the exit that unmarked it is the
+#     race watch/snpsafe_plugin.c closes);
+#   - snpsafe replay of the trace refused no record.
 # A kernel is 6.1, 6.12 or either with "+host-snp" (SNPSAFE_WATCH_KERNELS).
 # Prints KTAP and "# watch: N passed, N failed".
 set -uo pipefail
@@ -30,6 +38,81 @@ VMS=${SNPSAFE_WATCH_VMS:-3}
 VCPUS=${SNPSAFE_WATCH_VCPUS:-2}
 CPUS=2
 kernels=(${SNPSAFE_WATCH_KERNELS:-6.1 6.12+host-snp})
+
+# The recorded trace against what the plugin promises, and replay's refusals
+# (docs/TRACE.md; format in include/snpsafe/trace.h).  Prints what is wrong, or
+# nothing.
+check_trace() { # JSON of snpsafe watch
+	local trace refused
+	trace=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["trace"])' "$1" 2>/dev/null) ||
+		{ echo "no trace named in the JSON"; return; }
+	refused=$("$bin" replay "$trace" --json | python3 -c 'import json, sys
+e = json.load(sys.stdin)["events"]
+print("" if e["refused"] == 0 else "replay refused %d record(s), first: %s" % (e["refused"], e["first_refusal"]))') ||
+		refused="snpsafe replay failed on $trace"
+	[ -n "$refused" ] && echo "$refused"
+	python3 - "$trace" <<-'EOF'
+	import struct, sys
+	data = open(sys.argv[1], "rb").read()
+	_, _, hsize, ncpu, filt = struct.unpack_from("<8sIIII", data, 0)
+	PA_MASK, SHIFT = 0x000FFFFFFFFFF000, 21
+	runs, exits = [0] * ncpu, [0] * ncpu
+	in_guest, marked, hsave = [False] * ncpu, [[] for _ in range(ncpu)], [0] * ncpu
+	hot, bad, stores, unmarked = {}, [], 0, 0
+	run_cpu = None          # the CPU whose VMRUN the last records were
+	off, n = hsize, 0
+	def mark(pages, d):
+	    for p in pages:
+	        if p:
+	            hot[p >> SHIFT] = hot.get(p >> SHIFT, 0) + d
+	while off + 40 <= len(data):
+	    t, cpu, arg, _, ln, _, pa, va, pc = struct.unpack_from("<BBBBIQQQQ", data, off)
+	    off, n = off + 40, n + 1
+	    if t in (7, 8):     # SYM, STR: a payload padded to 8
+	        off += (ln + 7) & ~7
+	    if t == 1:          # VMRUN
+	        runs[cpu] += 1
+	        if in_guest[cpu]:
+	            bad.append(f"record {n}: VMRUN on CPU {cpu} in guest mode")
+	        in_guest[cpu], marked[cpu] = True, [pa & PA_MASK, hsave[cpu]]
+	        mark(marked[cpu], +1)
+	        run_cpu = cpu
+	        continue
+	    if t == 2:          # VMRUN_PAGE
+	        if run_cpu != cpu:
+	            bad.append(f"record {n}: VMRUN page of CPU {cpu} apart from its VMRUN")
+	        marked[cpu].append(pa & PA_MASK)
+	        mark([pa & PA_MASK], +1)
+	        continue
+	    run_cpu = None
+	    if t == 3:          # VMEXIT
+	        exits[cpu] += 1
+	        if not in_guest[cpu]:
+	            bad.append(f"record {n}: #VMEXIT on CPU {cpu} in host mode")
+	        mark(marked[cpu], -1)
+	        in_guest[cpu], marked[cpu] = False, []
+	    elif t == 4:        # HSAVE
+	        hsave[cpu] = pa & PA_MASK
+	    elif t == 5:        # STORE
+	        stores += 1
+	        if not any(hot.get(r, 0) > 0 for r in {pa >> SHIFT, (pa + arg - 1) >> SHIFT}):
+	            unmarked += 1
+	            if unmarked == 1:
+	                bad.append(f"record {n}: store by CPU {cpu} at 0x{pa:x} to a region no CPU in guest mode marks")
+	    elif t == 9:
+	        break
+	if filt != 0:
+	    bad.append(f"the trace's filter is {filt}, not 0 (inguest)")
+	for c in range(ncpu):
+	    if runs[c] != exits[c]:
+	        bad.append(f"CPU {c}: {runs[c]} VMRUNs, {exits[c]} #VMEXITs")
+	if unmarked > 1:
+	    bad.append(f"{unmarked} stores to unmarked regions in all")
+	print("; ".join(bad))
+	print(f"# trace: VMRUN/#VMEXIT per CPU {list(zip(runs, exits))}; {stores} stores, "
+	      f"{unmarked} to unmarked regions", file=sys.stderr)
+	EOF
+}
 
 echo "KTAP version 1"
 echo "1..${#kernels[@]}"
@@ -109,6 +192,9 @@ for k in "${kernels[@]}"; do
 	      f" (slab pages {fp.get('slab_difference')})", file=sys.stderr)
 	EOF
 	)
+	why2=$(check_trace "$json")
+	why2=${why2//$'\n'/; }
+	[ -n "$why2" ] && why=${why:+$why; }$why2
 	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("    # kernel %s: VMRUNs %d, VMCBs %d (%d aligned), save areas %d, stores %d of %d, %.1f s, provenance %s" % (j["kernel"], j["vmruns"], j["vmcb"]["distinct"], j["vmcb"]["aligned_2m"], j["hsave"]["distinct"], j["stores_recorded"], j["stores_seen"], j["qemu_seconds"], j["provenance"].get("verdict")))' "$json" 2>/dev/null
 	if [ -z "$why" ]; then
 		echo "ok $i watch_$k"; passed=$((passed + 1))
