@@ -307,7 +307,7 @@ double sim_design_effect(const double *kg, const double *ng, unsigned int groups
 /* Run; out has room for SNP_ALLOC_NR_STRATEGIES results, *nr_out says how many. */
 SNP_MUST_CHECK int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned int *nr_out);
 
-/* ---- repro: the changelog's four steps, end to end through the KVM model ------- */
+/* ---- repro: the changelog's scenario in six steps, end to end through the KVM model */
 
 #include <snpsafe/mmu.h>
 
