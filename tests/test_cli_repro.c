@@ -563,8 +563,8 @@ static void test_repro_upstream_freed_half_harmless(void)
 	KEXPECT_EQ(freed & ~511ULL, base);         /* the freed half shares the region */
 	KEXPECT(freed != base && vmcb != base);
 	KEXPECT(step_has(run, 1, "The freed page shares the VMCB's own 2MB region [0x%llx-0x%llx], "
-			 "harmlessly: a hugepage access to the region is checked against its base "
-			 "entry only, pfn 0x%llx; the VMCB, which VMRUN marks in-use (step 3), is not "
+			 "harmlessly: the erratum checks a hugepage access to the region against its "
+			 "base entry only, pfn 0x%llx; the VMCB, which VMRUN marks in-use (step 3), is not "
 			 "the base, and the freed page, which step 4's buffer gets, is not in-use.",
 			 base, base + 511, base));
 	st = jl_at(jl_get(run, "steps"), 1);

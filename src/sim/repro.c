@@ -283,7 +283,8 @@ static void step_vmcb_naive(struct sim_repro_result *r)
  * Why a page the call freed inside the VMCB's own 2MB region is harmless,
  * into @buf ("" when it freed none there): the erratum reads only the
  * region's base entry (docs/MODEL.md, rule ERRATUM_2M_BASE_INUSE), the
- * VMCB is not the base, and a freed page is not in-use.
+ * VMCB is not the base, and a freed page is not in-use, so a write to it
+ * breaks no in-use rule of its own either (INUSE_WRITE; src/hw/mmu.c).
  */
 static const char *freed_note(const struct sim_repro_result *r, char *buf, size_t len)
 {
@@ -296,14 +297,14 @@ static const char *freed_note(const struct sim_repro_result *r, char *buf, size_
 		return buf;
 	if (freed == base)
 		snprintf(buf, len, "  The freed page is the base of the VMCB's own 2MB region "
-			 "[0x%llx-0x%llx], harmlessly: a hugepage access to the region is checked "
-			 "against that base entry only, and the freed page%s is not in-use; the VMCB, "
+			 "[0x%llx-0x%llx], harmlessly: the erratum checks a hugepage access to the "
+			 "region against that base entry only, and the freed page%s is not in-use; the VMCB, "
 			 "which VMRUN marks in-use (step 3), is not the base.", ull(base),
 			 ull(base + SNP_PTRS_PER_PMD - 1), next);
 	else
 		snprintf(buf, len, "  The freed page shares the VMCB's own 2MB region "
-			 "[0x%llx-0x%llx], harmlessly: a hugepage access to the region is checked "
-			 "against its base entry only, pfn 0x%llx; the VMCB, which VMRUN marks in-use "
+			 "[0x%llx-0x%llx], harmlessly: the erratum checks a hugepage access to the "
+			 "region against its base entry only, pfn 0x%llx; the VMCB, which VMRUN marks in-use "
 			 "(step 3), is not the base, and the freed page%s is not in-use.", ull(base),
 			 ull(base + SNP_PTRS_PER_PMD - 1), ull(base), next);
 	return buf;
