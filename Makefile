@@ -15,6 +15,9 @@
 #                     Debian's 6.12.95 source with it, proven under snpsafe watch
 #   make svg-test     render `repro --svg` in headless Chromium and check the
 #                     pixels (tests/svg_render.sh; skipped without chromium)
+#   make readme       remake the command output excerpts of README.md and
+#                     docs/ERRATUM.md from the built binary
+#                     (scripts/readme-excerpts; make test checks them)
 #   make fuzz-trace   libFuzzer on the trace reader + replay for FUZZ_TIME s (clang)
 #   make fuzz-args    libFuzzer (clang, ASan+UBSan) over the command line for
 #                     FUZZ_TIME seconds (default 60); not part of make test
@@ -65,7 +68,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 LIB        := $(BUILD)/libsnpsafe.a
 CLI        := $(BUILD)/snpsafe
 
-.PHONY: all run test test-plain test-san tests-build bench check-cc kmod-test kvm-patch-test svg-test watch-build watch-test fuzz-trace fuzz-args clean
+.PHONY: all run test test-plain test-san tests-build bench check-cc kmod-test kvm-patch-test svg-test readme watch-build watch-test fuzz-trace fuzz-args clean
 .DEFAULT_GOAL := all
 .SUFFIXES:
 
@@ -135,7 +138,8 @@ test-san:
 	$(Q)SNPSAFE_BIN=$(CURDIR)/$(BUILD)-san/snpsafe bash tests/run.sh '$(T)' $(BUILD)-san/tests
 
 # One run, one closing line: plain and sanitized binaries together, and the
-# script tests (tests/test_*.sh: tests/test_deps.sh, what the scripts run).
+# script tests (tests/test_*.sh: tests/test_deps.sh, what the scripts run;
+# tests/test_readme.sh, the README's excerpts against the plain binary).
 test:
 	$(Q)$(MAKE) --no-print-directory tests-build
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)-san SAN=1 tests-build
@@ -161,6 +165,9 @@ kvm-patch-test: all
 
 svg-test: $(CLI)
 	$(Q)bash tests/svg_render.sh $(CLI)
+
+readme: $(CLI)
+	$(Q)bash scripts/readme-excerpts --bin $(CLI)
 
 # snpsafe watch: the QEMU TCG plugin (needs glib and QEMU's qemu-plugin.h, which
 # watch/run.sh fetches from Debian's source package into .cache and passes as

@@ -307,12 +307,30 @@ double sim_design_effect(const double *kg, const double *ng, unsigned int groups
 /* Run; out has room for SNP_ALLOC_NR_STRATEGIES results, *nr_out says how many. */
 SNP_MUST_CHECK int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned int *nr_out);
 
-/* ---- repro: the changelog's four steps, end to end through the KVM model ------- */
+/* ---- repro: the changelog's scenario in six steps, end to end through the KVM model */
 
 #include <snpsafe/mmu.h>
 
-#define SIM_REPRO_STEPS 6
-#define SIM_REPRO_TEXT 640
+/*
+ * The six steps every run tells, in order: 1 sets the scene, 2-5 are the
+ * changelog's four (VMCB, VMRUN, another process's buffer, its write), 6 is
+ * not in the changelog.  Each step's text begins with its name and ": ".
+ */
+enum sim_repro_step {
+	SIM_REPRO_STEP_SETUP,    /* kvm_amd loaded (host save areas), page on offer */
+	SIM_REPRO_STEP_VMCB,     /* KVM creates the vCPU; the strategy picks its VMCB */
+	SIM_REPRO_STEP_VMRUN,    /* VMRUN on CPU 1 marks the VMCB in-use */
+	SIM_REPRO_STEP_BUFFER,   /* another process on CPU 0 allocates a kernel buffer */
+	SIM_REPRO_STEP_WRITE,    /* it writes the buffer through the direct map */
+	SIM_REPRO_STEP_VMCB02,   /* the buffer freed, the guest enables SVM: vmcb02 */
+	SIM_REPRO_STEPS
+};
+#define SIM_REPRO_TEXT 1280
+#define SIM_REPRO_CPUS 2     /* the host's CPUs: each has a host save area */
+
+/* A step's name ("Setup", "VMCB", ...) and one line on what it does, for --help. */
+const char *sim_repro_step_name(enum sim_repro_step s);
+const char *sim_repro_step_what(enum sim_repro_step s);
 
 /* What became of the 2MB region's base page by the time of the write. */
 enum sim_repro_base {
@@ -346,9 +364,15 @@ struct sim_repro_result {
 	bool have_fault;
 	struct snp_fault_record fault; /* the first fault, when there was one */
 	unsigned int fault_after_step;     /* steps up to the write (the fault shows after them) */
+	/* Setup: each CPU's host save area, and whether it is 2MB-aligned and exposed. */
+	snp_pfn_t hsave_pfn[SIM_REPRO_CPUS];
+	bool hsave_exposed[SIM_REPRO_CPUS];  /* markable (a VMSAVE target) and hugepage-mapped */
+	/* Step 6: the buffer was freed before vmcb02 was allocated; vmcb02's page. */
+	bool buffer_freed_at_head;   /* the freed buffer headed CPU 0's order-0 list */
+	snp_pfn_t vmcb02_pfn;
 	/*
 	 * The KVM version whose call sites ran (--kvm), and per page kind (index:
-	 * enum kvm_page_kind) at the end, after step 5 gave the vCPU its vmcb02:
+	 * enum kvm_page_kind) at the end, after step 6 gave the vCPU its vmcb02:
 	 * pages allocated, of them from snp_safe_alloc_page*() (counted at the
 	 * call), 2MB-aligned, exposed (markable, region hugepage-mapped) and
 	 * exposed aligned (kvm_host_census, with the save area a VMSAVE target).

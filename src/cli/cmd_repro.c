@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * cmd_repro.c - `snpsafe repro`: the changelog's four steps end to end
- * through the KVM model, the fault as a kernel engineer would see it, and
- * the same run with the SNP-safe allocator.
+ * cmd_repro.c - `snpsafe repro`: the changelog's scenario in six steps end to
+ * end through the KVM model (src/sim/repro.c names them), the fault as a
+ * kernel engineer would see it, and the same run with the SNP-safe
+ * allocators: all three strategies, or the one --strategy names, in the
+ * text, the JSON and the picture alike.
  */
 #include "cli.h"
 #include "repro_svg.h"
@@ -14,6 +16,7 @@
 
 struct repro_opts {
 	enum snp_alloc_strategy strategy;
+	bool one_strategy;           /* --strategy given: show only that one */
 	enum kvm_version kvm;
 	struct cli_profile_opts po;
 	const char *svg;
@@ -22,7 +25,11 @@ struct repro_opts {
 
 #define OPTS(ctx) ((struct repro_opts *)(ctx))
 
-static SNP_MUST_CHECK int set_strategy(void *ctx, const char *v) { return snp_alloc_strategy_parse(v, &OPTS(ctx)->strategy); }
+static SNP_MUST_CHECK int set_strategy(void *ctx, const char *v)
+{
+	OPTS(ctx)->one_strategy = true;
+	return snp_alloc_strategy_parse(v, &OPTS(ctx)->strategy);
+}
 static SNP_MUST_CHECK int set_kvm(void *ctx, const char *v) { return kvm_version_parse(v, &OPTS(ctx)->kvm); }
 static SNP_MUST_CHECK int set_svg(void *ctx, const char *v) { OPTS(ctx)->svg = v; return 0; }
 static SNP_MUST_CHECK int set_json(void *ctx, const char *v) { OPTS(ctx)->json = true; return 0; }
@@ -30,7 +37,8 @@ static SNP_MUST_CHECK int set_profile(void *ctx, const char *v) { return cli_pro
 static SNP_MUST_CHECK int set_knob(void *ctx, const char *v) { return cli_profile_opts_add_knob(&OPTS(ctx)->po, "repro", v); }
 
 static const struct cli_option repro_options[] = {
-	{ "strategy", true, set_strategy, "S", "naive (default; a counterfactual SNP host without the workaround), upstream or sieve",
+	{ "strategy", true, set_strategy, "S", "show only S: naive (a counterfactual SNP host without the workaround), "
+	  "upstream or sieve; without it, all three in turn (text, --json and --svg)",
 	  "naive, upstream, sieve" },
 	{ "profile", true, set_profile, "P", "early-snp (default), hv-inuse-wr or fixed",
 	  "early-snp, hv-inuse-wr, fixed" },
@@ -38,8 +46,10 @@ static const struct cli_option repro_options[] = {
 	{ "kvm", true, set_kvm, "V",
 	  "KVM's SNP-safe call sites (docs/MODEL.md \"Kernels\"; default 6.18, the newest merged)",
 	  "6.18, 6.11, 6.9, rfc-v4, pml" },
-	{ "svg", true, set_svg, "FILE", "draw the three runs (naive, upstream, sieve) side by side to FILE", NULL },
-	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
+	{ "svg", true, set_svg, "FILE", "draw the runs shown (side by side) as SVG to FILE; - writes it on stdout "
+	  "instead of the text", NULL },
+	{ "json", false, set_json, "", "print one JSON object on stdout: profile, knobs, kvm and runs, "
+	  "one per strategy shown", NULL },
 	{ NULL, false, NULL, NULL, NULL, NULL },
 };
 
@@ -114,6 +124,21 @@ static void json_vmcb_call(struct json *j, const struct snp_alloc_call *c)
 	json_obj_end(j);
 }
 
+/* save_areas: each CPU's host save area, as Setup tells it. */
+static void json_save_areas(struct json *j, const struct sim_repro_result *r)
+{
+	json_arr_begin(j, "save_areas");
+	for (unsigned int cpu = 0; cpu < SIM_REPRO_CPUS; cpu++) {
+		json_obj_begin(j, NULL);
+		json_u64(j, "cpu", cpu);
+		json_hex(j, "pfn", r->hsave_pfn[cpu]);
+		json_bool(j, "aligned", snp_pfn_2m_aligned(r->hsave_pfn[cpu]));
+		json_bool(j, "exposed", r->hsave_exposed[cpu]);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
 /* by_kind: per page kind, allocated / safe / aligned / exposed / exposed_aligned. */
 static void json_kinds(struct json *j, const struct sim_repro_result *r)
 {
@@ -130,10 +155,10 @@ static void json_kinds(struct json *j, const struct sim_repro_result *r)
 	json_obj_end(j);
 }
 
-static void json_run(struct json *j, const struct sim_repro_result *r, const struct snp_profile *p)
+/* One run: an element of "runs". */
+static void json_run(struct json *j, const struct sim_repro_result *r)
 {
-	json_str(j, "profile", r->profile);
-	cli_json_knobs(j, p);
+	json_obj_begin(j, NULL);
 	json_str(j, "strategy", snp_alloc_strategy_name(r->strategy));
 	json_u64(j, "spurious_faults", r->spurious_faults);
 	json_u64(j, "faults", r->faults);
@@ -148,7 +173,8 @@ static void json_run(struct json *j, const struct sim_repro_result *r, const str
 	json_hex(j, "write_pfn", r->write_pfn);
 	json_bool(j, "same_region", r->same_region);
 	json_str(j, "translation", snp_map_size_name(r->write_map));
-	json_str(j, "kvm", kvm_version_name(r->kvm));
+	json_hex(j, "vmcb02_pfn", r->vmcb02_pfn);
+	json_save_areas(j, r);
 	json_kinds(j, r);
 	if (r->have_fault) {
 		json_obj_begin(j, "fault");
@@ -166,26 +192,54 @@ static void json_run(struct json *j, const struct sim_repro_result *r, const str
 	for (unsigned int i = 0; i < r->nr_steps; i++)
 		json_str(j, NULL, r->steps[i]);
 	json_arr_end(j);
+	json_obj_end(j);
 }
 
-/* Open --svg before the run: a directory or a missing folder is a usage error. */
+/* The whole document: what every run shares, then the runs shown. */
+static void json_doc(const struct sim_repro_result *runs, unsigned int nr, const struct snp_profile *p)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_obj_begin(&j, NULL);
+	json_str(&j, "profile", p->name);
+	cli_json_knobs(&j, p);
+	json_str(&j, "kvm", kvm_version_name(runs[0].kvm));
+	json_arr_begin(&j, "runs");
+	for (unsigned int i = 0; i < nr; i++)
+		json_run(&j, &runs[i]);
+	json_arr_end(&j);
+	json_obj_end(&j);
+	json_finish(&j);
+}
+
+/* Open --svg before the run: a directory or a missing folder is a usage error; - is stdout. */
 static SNP_MUST_CHECK int svg_open(const char *path, FILE **out)
 {
+	if (!strcmp(path, "-")) {
+		*out = stdout;
+		return 0;
+	}
 	*out = fopen(path, "w");
 	if (!*out)
 		return cli_usage_error("repro", "cannot write --svg file '%s': %s", path, strerror(errno));
 	return 0;
 }
 
-/* Write and close it; a full disk or /dev/full is reported with its reason. */
+/*
+ * Write and close it; a full disk or /dev/full is reported with its reason.
+ * On stdout, the final flush of every command checks it (main.c).
+ */
 static SNP_MUST_CHECK int svg_finish(const char *path, FILE *f, const struct sim_repro_result *runs,
-		      const struct snp_profile *p)
+				     unsigned int nr, const struct snp_profile *p)
 {
 	char knobs[CLI_KNOBS_TEXT_MAX];
 	int err = 0;
 
 	cli_profile_knobs_text(p, knobs, sizeof(knobs));
-	cli_repro_write_svg(f, runs, knobs);
+	cli_repro_write_svg(f, runs, nr, knobs);
+	if (f == stdout)
+		return 0;
 	if (fflush(f) || ferror(f))
 		err = errno ? errno : EIO;
 	if (fclose(f) && !err)
@@ -196,50 +250,66 @@ static SNP_MUST_CHECK int svg_finish(const char *path, FILE *f, const struct sim
 }
 
 /*
- * Run @want (the chosen strategy), plus every strategy when @all: the text
- * of a naive run shows the safe runs after it, and the picture shows all
- * three.  0 or the first model error.
+ * Run every strategy, or only @o's when it named one, into @runs in the
+ * order naive, upstream, sieve.  The number of runs, or a model error.
  */
-static SNP_MUST_CHECK int run_strategies(const struct snp_profile *profile, enum snp_alloc_strategy want,
-			  enum kvm_version kvm, bool all,
-			  struct sim_repro_result runs[SNP_ALLOC_NR_STRATEGIES])
+static SNP_MUST_CHECK int run_strategies(const struct snp_profile *profile, const struct repro_opts *o,
+					 struct sim_repro_result runs[SNP_ALLOC_NR_STRATEGIES])
 {
+	int nr = 0;
+
 	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++) {
 		int ret;
 
-		if (!all && s != (int)want)
+		if (o->one_strategy && s != (int)o->strategy)
 			continue;
-		ret = sim_repro_run(profile, (enum snp_alloc_strategy)s, kvm, &runs[s]);
+		ret = sim_repro_run(profile, (enum snp_alloc_strategy)s, o->kvm, &runs[nr]);
 		if (ret)
 			return ret;
+		nr++;
 	}
-	return 0;
+	return nr;
+}
+
+/* The synopsis, with the steps as src/sim/repro.c names them. */
+static const char *repro_synopsis(void)
+{
+	static char text[2048];
+	size_t n;
+
+	n = (size_t)snprintf(text, sizeof(text),
+		"Reproduce the in-use erratum the way the changelog tells it, end to end through\n"
+		"the KVM model on a fresh host, once per strategy from the same setup, and tell\n"
+		"what each strategy did with the 2MB-aligned page on offer.  Each run has %d\n"
+		"steps; 2-5 are the changelog's four:\n", SIM_REPRO_STEPS);
+	for (int i = 0; i < SIM_REPRO_STEPS && n < sizeof(text); i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "  %d. %-7s %s\n", i + 1,
+				      sim_repro_step_name((enum sim_repro_step)i),
+				      sim_repro_step_what((enum sim_repro_step)i));
+	if (n < sizeof(text))
+		snprintf(text + n, sizeof(text) - n,
+			 "On early SNP parts naive's write faults; a real host panics there, the model\n"
+			 "goes on so every run ends alike.  Each run counts, per page kind, what the\n"
+			 "KVM version (--kvm) put through the safe allocator.  Without --strategy it\n"
+			 "shows naive, upstream and sieve in turn; --json and --svg show the same runs.\n");
+	return text;
 }
 
 int cmd_repro(int argc, char **argv)
 {
-	static const char synopsis[] =
-		"Reproduce the in-use erratum the way the changelog tells it, end to end through\n"
-		"the KVM model on a fresh host: (1) a VMCB is allocated when the page on offer is\n"
-		"2MB-aligned, (2) VMRUN marks it in-use, (3) another process gets a page of the\n"
-		"same 2MB region, (4) writes it through the direct map.  Then the same run, from\n"
-		"the same setup, with the SNP-safe allocators; each run tells what its strategy\n"
-		"did with the aligned page.  --svg draws the three runs side by side.  --kvm\n"
-		"picks the KVM version whose call sites run; a fifth step gives the vCPU its\n"
-		"vmcb02, and each run counts per page kind what that version put through the\n"
-		"safe allocator.\n";
 	static struct sim_repro_result runs[SNP_ALLOC_NR_STRATEGIES];
 	struct repro_opts o = { .strategy = SNP_ALLOC_NAIVE, .kvm = KVM_VERSION_6_18 };
 	const struct snp_profile *profile;
 	FILE *svg = NULL;
-	struct json j;
-	int ret;
+	int ret, nr;
 
 	cli_profile_opts_init(&o.po);
-	ret = cli_parse_args_ex("repro", argc, argv, repro_options, &o, synopsis,
+	ret = cli_parse_args_ex("repro", argc, argv, repro_options, &o, repro_synopsis(),
 				cli_print_knob_help, NULL, 0, NULL);
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
+	if (o.svg && o.json && !strcmp(o.svg, "-"))
+		return cli_usage_error("repro", "--svg - and --json both write on stdout: give --svg a file");
 	profile = cli_profile_opts_apply(&o.po);
 	if (!profile)
 		return cli_fail("repro", "a --knob checked before no longer applies");
@@ -247,27 +317,18 @@ int cmd_repro(int argc, char **argv)
 		return CLI_EXIT_OK;
 	if (o.svg && svg_open(o.svg, &svg))
 		return CLI_EXIT_USAGE;
-	ret = run_strategies(profile, o.strategy, o.kvm,
-			     svg || (!o.json && o.strategy == SNP_ALLOC_NAIVE), runs);
-	if (ret) {
-		if (svg)
+	nr = run_strategies(profile, &o, runs);
+	if (nr < 0) {
+		if (svg && svg != stdout)
 			fclose(svg);
-		return cli_fail("repro", "the scenario failed: %s", snp_error_text(ret));
+		return cli_fail("repro", "the scenario failed: %s", snp_error_text(nr));
 	}
-	if (svg && svg_finish(o.svg, svg, runs, profile))
+	if (svg && svg_finish(o.svg, svg, runs, (unsigned int)nr, profile))
 		return CLI_EXIT_USAGE;
-	if (o.json) {
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		json_run(&j, &runs[o.strategy], profile);
-		json_obj_end(&j);
-		json_finish(&j);
-		return CLI_EXIT_OK;
-	}
-	print_run(&runs[o.strategy], profile);
-	if (o.strategy != SNP_ALLOC_NAIVE)
-		return CLI_EXIT_OK;
-	for (int s = SNP_ALLOC_UPSTREAM; s < SNP_ALLOC_NR_STRATEGIES; s++)
-		print_run(&runs[s], profile);
+	if (o.json)
+		json_doc(runs, (unsigned int)nr, profile);
+	else if (svg != stdout)
+		for (int i = 0; i < nr; i++)
+			print_run(&runs[i], profile);
 	return CLI_EXIT_OK;
 }

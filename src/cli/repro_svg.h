@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * repro_svg.h - the picture of `snpsafe repro --svg`: the three runs side by
+ * repro_svg.h - the picture of `snpsafe repro --svg`: the runs shown side by
  * side (repro_svg.c).
  */
 #ifndef SNPSAFE_CLI_REPRO_SVG_H
@@ -10,10 +10,8 @@
 
 #include <stdio.h>
 
-#define SIM_REPRO_SVG_PANELS SNP_ALLOC_NR_STRATEGIES
-
-/* Draw @runs (naive, upstream, sieve, in that order) to @f; @knobs as in the text. */
-void cli_repro_write_svg(FILE *f, const struct sim_repro_result runs[SIM_REPRO_SVG_PANELS],
+/* Draw @nr runs (1 to 3, in the order shown), a panel each, to @f; @knobs as in the text. */
+void cli_repro_write_svg(FILE *f, const struct sim_repro_result *runs, unsigned int nr,
 			 const char *knobs);
 
 #endif
