@@ -41,7 +41,10 @@ for b in "${bins[@]}"; do
 		set -- $line
 		p=$3; f=$5; s=$7
 	else
-		p=0; f=0; s=0
+		# No totals: the test never reached its end, or is not a KTAP
+		# test at all.  Either way nothing was proven.
+		echo "    # $b printed no '# totals:' line: counted as one failure"
+		p=0; f=1; s=0
 	fi
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "    # $b exited with status $rc without a failed case: counted as one failure"
