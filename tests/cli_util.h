@@ -129,6 +129,34 @@ static inline unsigned int cli_lines(const char *s)
 	return n + (len && s[len - 1] != '\n');
 }
 
+/* How many times needle occurs in s. */
+static inline unsigned int cli_count(const char *s, const char *needle)
+{
+	unsigned int n = 0;
+
+	for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/*
+ * "snpsafe ARGS" to a full and to a closed stdout: exit 3, the run failed,
+ * whatever it found (never a finding's 1), and one stderr line saying so.
+ */
+static inline void cli_expect_write_error(const char *args)
+{
+	static const char *const to[] = { ">/dev/full", ">&-" };
+
+	for (unsigned int t = 0; t < 2; t++) {
+		struct cli_run r = cli_run_redir(args, to[t]);
+
+		if (r.status != 3 || cli_lines(r.err) != 1 || !strstr(r.err, "cannot write"))
+			ktap_fail(__FILE__, __LINE__, "'snpsafe %s %s': status %d, stderr '%s'", args,
+				  to[t], r.status, r.err);
+		cli_run_free(&r);
+	}
+}
+
 /* Bad usage: exit status 2, nothing on stdout, one line on stderr naming what. */
 #define EXPECT_USAGE_ERROR(args, names) do { \
 	struct cli_run r_ = cli_run(args); \

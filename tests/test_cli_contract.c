@@ -3,11 +3,13 @@
  * test_cli_contract.c - the command's contract, through the built binary,
  * for every subcommand (issue 12): no result that depends on flag order, the
  * knobs in force printed, a simulate config that reruns to the same output,
- * output errors reported (exit 1, one line), empty and option-like values
+ * output errors reported (exit 3, one line), empty and option-like values
  * refused, --help/--version/help CMD exact, JSON numbers exact in a double,
  * the model's limits refused up front naming the flag, no internal error
  * code names, --svg file errors with their reason, and help that lists
- * every option, question and knob.
+ * every option, question and knob; the exit statuses listed by --help and the
+ * README alike, --kvm/--guest/--mix's values and defaults from the tables
+ * that parse them, and what vmrun_marks=all marks (issue 23).
  */
 #include "cli_json.h"
 
@@ -15,7 +17,10 @@
 #include <math.h>
 #include <sys/stat.h>
 
+#include <snpsafe/guest_vmsa.h>
+#include <snpsafe/kvm.h>
 #include <snpsafe/profile.h>
+#include <snpsafe/sim.h>
 
 /* The exit status and stderr of a run, and that stderr names no internal code. */
 #define EXPECT_NO_CODE_NAME(r) do { \
@@ -47,10 +52,11 @@ static void test_knob_before_or_after_profile(void)
 	KEXPECT(!strcmp(str(doc, "profile"), "fixed"));
 	KEXPECT(!strcmp(str(jl_get(doc, "knobs"), "inuse_erratum"), "on"));
 	jl_free(doc);
-	/* The knob's old name sets it too, and the output names it as it is now. */
-	doc = run_json("repro --json --knob erratum_on_reads=on");
-	KEXPECT(!strcmp(str(jl_get(doc, "knobs"), "inuse_reads_fault"), "on"));
-	jl_free(doc);
+	/* The knob's old name is refused, in one line naming the knob it became (issue 23). */
+	EXPECT_USAGE_ERROR("repro --json --knob erratum_on_reads=on",
+			   "knob 'erratum_on_reads' in --knob erratum_on_reads=on is now named "
+			   "'inuse_reads_fault': --knob inuse_reads_fault=on");
+	EXPECT_USAGE_ERROR("simulate --knob erratum_on_reads", "--knob inuse_reads_fault=VALUE");
 	/* Repeated: the last one given wins, and a knob equal to the preset is not listed. */
 	doc = run_json("repro --json --knob inuse_reads_fault=on --knob inuse_reads_fault=off");
 	KEXPECT(jl_get(doc, "knobs") && jl_get(doc, "knobs")->type == JL_OBJ);
@@ -105,25 +111,16 @@ static void test_simulate_config_reruns(void)
 	cli_run_free(&b);
 }
 
-/* Output to a full or closed stdout: exit 1 and one line saying so. */
+/* Output to a full or closed stdout: exit 3 (never a finding's 1) and one line saying so. */
 static void test_output_errors_are_reported(void)
 {
 	static const char *const cmds[] = {
 		"repro", "repro --json", "explain", "explain --json stale-tlb", "--help", "--version",
 		"help simulate", "simulate --mem 128M --vms 2 --ticks 4 --trials 1 --json",
 	};
-	static const char *const to[] = { ">/dev/full", ">&-" };
 
-	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(cmds); i++) {
-		for (unsigned int t = 0; t < KTAP_ARRAY_SIZE(to); t++) {
-			struct cli_run r = cli_run_redir(cmds[i], to[t]);
-
-			if (r.status != 1 || cli_lines(r.err) != 1 || !strstr(r.err, "cannot write"))
-				ktap_fail(__FILE__, __LINE__, "'snpsafe %s %s': status %d, stderr '%s'",
-					  cmds[i], to[t], r.status, r.err);
-			cli_run_free(&r);
-		}
-	}
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(cmds); i++)
+		cli_expect_write_error(cmds[i]);
 }
 
 /* With stdout closed, the --svg file must not receive the text output. */
@@ -138,7 +135,7 @@ static void test_closed_stdout_keeps_svg_clean(void)
 	close(fd);
 	snprintf(args, sizeof(args), "repro --svg %s", svg);
 	r = cli_run_redir(args, ">&-");
-	KEXPECT_EQ(r.status, 1);
+	KEXPECT_EQ(r.status, 3);
 	cli_run_free(&r);
 	text = cli_slurp(svg);
 	KASSERT(text != NULL);
@@ -458,6 +455,122 @@ static void test_help_lists_questions_and_knobs(void)
 	}
 }
 
+/*
+ * --help lists the exit statuses, each of 0..3 once, and the README lists the
+ * same lines verbatim, so neither can drift from the other (issue 23).
+ */
+static void test_help_lists_exit_codes(void)
+{
+	static const char *const starts[] = { "  0  done", "  1  a finding", "  2  bad usage",
+					      "  3  the run failed" };
+	struct cli_run r = cli_run("--help");
+	char *readme = read_readme();
+	const char *block = strstr(r.out, "\nexit status, every command:\n");
+
+	KEXPECT_EQ(r.status, 0);
+	KASSERT(block != NULL);
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(starts); i++) {
+		char want[40];
+
+		snprintf(want, sizeof(want), "\n%s", starts[i]);
+		KEXPECT_EQ(cli_count(block, want), 1);
+	}
+	/* Every line of the block, to the blank line after it, is in the README. */
+	for (const char *p = strchr(block + 1, '\n') + 1; *p && *p != '\n'; p = strchr(p, '\n') + 1) {
+		char line[200];
+
+		snprintf(line, sizeof(line), "%.*s\n", (int)strcspn(p, "\n"), p);
+		if (!strstr(readme, line))
+			ktap_fail(__FILE__, __LINE__, "README lacks --help's exit line '%s'", line);
+	}
+	free(readme);
+	cli_run_free(&r);
+}
+
+/* The --NAME line of out, NUL-terminated in buf ("" when missing). */
+static const char *help_line(const char *out, const char *name, char *buf, size_t len)
+{
+	char want[40];
+	const char *p;
+
+	snprintf(want, sizeof(want), "\n  --%s ", name);
+	p = strstr(out, want);
+	snprintf(buf, len, "%.*s", p ? (int)strcspn(p + 1, "\n") : 0, p ? p + 1 : "");
+	return buf;
+}
+
+/*
+ * simulate --help lists --kvm's and --guest's values and --mix's default, as
+ * the model's own tables have them (issue 23); repro's --kvm too.
+ */
+static void test_help_values_from_tables(void)
+{
+	struct cli_run r = cli_run("simulate --help"), rr = cli_run("repro --help");
+	struct sim_mc_config mc;
+	char line[512], mix[128] = "", want[160];
+	size_t off = 0;
+
+	KEXPECT_EQ(r.status, 0);
+	sim_mc_config_init(&mc);
+	for (unsigned int k = 0; k < SIM_VM_NR; k++)
+		if (mc.mix[k])
+			off += (size_t)snprintf(mix + off, sizeof(mix) - off, "%s%s:%u", off ? "," : "",
+						sim_vm_kind_name((enum sim_vm_kind)k), mc.mix[k]);
+	snprintf(want, sizeof(want), "(default %s)", mix);
+	if (!strstr(help_line(r.out, "mix", line, sizeof(line)), want))
+		ktap_fail(__FILE__, __LINE__, "--mix line '%s' lacks '%s'", line, want);
+	for (unsigned int k = 0; k < SIM_VM_NR; k++)
+		KEXPECT(strstr(line, sim_vm_kind_name((enum sim_vm_kind)k)) != NULL);
+	for (int c = 0; c < 2; c++) {
+		help_line(c ? rr.out : r.out, "kvm", line, sizeof(line));
+		for (unsigned int v = 0; v < KVM_NR_VERSIONS; v++) {
+			snprintf(want, sizeof(want), " %s,", kvm_version_name((enum kvm_version)v));
+			if (v + 1 == KVM_NR_VERSIONS)
+				snprintf(want, sizeof(want), " %s ", kvm_version_name((enum kvm_version)v));
+			if (!strstr(line, want))
+				ktap_fail(__FILE__, __LINE__, "--kvm line '%s' lacks '%s'", line, want);
+		}
+		snprintf(want, sizeof(want), "default %s)", kvm_version_name(mc.kvm_version));
+		KEXPECT(strstr(line, want) != NULL);
+	}
+	help_line(r.out, "guest", line, sizeof(line));
+	for (unsigned int g = 0; g < GUEST_VMSA_NR_STRATEGIES; g++)
+		if (!strstr(line, guest_vmsa_strategy_name((enum guest_vmsa_strategy)g)))
+			ktap_fail(__FILE__, __LINE__, "--guest line '%s' lacks '%s'", line,
+				  guest_vmsa_strategy_name((enum guest_vmsa_strategy)g));
+	KEXPECT(strstr(line, "; all; or off (default: ") != NULL);
+	cli_run_free(&r);
+	cli_run_free(&rr);
+}
+
+/*
+ * vmrun_marks: "all" in --help is exactly what the parser makes of it, and
+ * the role it leaves out, hsave, is named with what it is (issue 23).
+ */
+static void test_vmrun_marks_all_names_hsave(void)
+{
+	struct snp_profile p = snp_profile_early_snp;
+	const struct snp_knob *k = snp_knob_find("vmrun_marks");
+	struct cli_run r = cli_run("repro --help");
+	char all[SNP_KNOB_TEXT_MAX], want[128];
+
+	KASSERT(k != NULL);
+	KASSERT_EQ(snp_profile_set_knob(&p, "vmrun_marks=all"), 0);
+	snp_knob_get(&p, k, all, sizeof(all));
+	KEXPECT(!strstr(all, "hsave"));
+	snprintf(want, sizeof(want), "or all (%s, not hsave) or none", all);
+	KEXPECT(strstr(r.out, want) != NULL);
+	KEXPECT(strstr(r.out, "hsave is the host save area (VM_HSAVE_PA), left out of all") != NULL);
+	cli_run_free(&r);
+	/* Through the command: all plus hsave is a different setting from all. */
+	r = cli_run("simulate --mem 128M --cpus 2 --vms 2 --vcpus 1 --ticks 4 --trials 1 "
+		    "--strategy naive --knob vmrun_marks=all,hsave");
+	KEXPECT_EQ(r.status, 0);
+	snprintf(want, sizeof(want), "with vmrun_marks=%s,hsave", all);
+	KEXPECT(strstr(r.out, want) != NULL);
+	cli_run_free(&r);
+}
+
 static void test_no_arguments_short_usage(void)
 {
 	struct cli_run r = cli_run("");
@@ -511,6 +624,9 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_svg_file_errors),
 	KTAP_CASE(test_help_and_readme_list_every_option),
 	KTAP_CASE(test_help_lists_questions_and_knobs),
+	KTAP_CASE(test_help_lists_exit_codes),
+	KTAP_CASE(test_help_values_from_tables),
+	KTAP_CASE(test_vmrun_marks_all_names_hsave),
 	KTAP_CASE(test_no_arguments_short_usage),
 	KTAP_CASE(test_run_sh_no_match_fails),
 };

@@ -2,11 +2,15 @@
 /*
  * test_cli_host.c - the built `snpsafe host`: exit status 0/1 per fixture
  * host, the text verdict, the --json contract, one-line errors with exit 2
- * for broken fixtures and bad flags, a fixture left unchanged, and a real
- * run on this machine (only the shape of its verdict is asserted).
+ * for broken fixtures and bad flags (a folder or an empty file where a file
+ * belongs each with its own reason), exit 3 and never 1 for output that
+ * cannot be written, a fixture left unchanged, and a real run on this
+ * machine (only the shape of its verdict is asserted).
  */
 #include "cli_util.h"
 #include "json_lite.h"
+
+#include <sys/stat.h>
 
 #define FIX "tests/fixtures/host/"
 
@@ -153,6 +157,80 @@ static void test_bad_input(void)
 	EXPECT_USAGE_ERROR("host extra", "extra");
 }
 
+/*
+ * A copy of genoa-6.12 with file replaced by a folder (dir) or an empty
+ * file: exit 2, one line that names the file once and says which.
+ */
+static void expect_broken_copy(const char *file, bool dir, const char *why)
+{
+	char tmp[] = "/tmp/snpsafe-host-bad-XXXXXX", cmd[512], path[300], args[128];
+	struct cli_run r;
+	FILE *f;
+
+	KASSERT(mkdtemp(tmp) != NULL);
+	snprintf(cmd, sizeof(cmd), "cp -a " FIX "genoa-6.12 %s/h && rm -f %s/h/%s", tmp, tmp, file);
+	KASSERT_EQ(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/h/%s", tmp, file);
+	if (dir) {
+		KASSERT_EQ(mkdir(path, 0755), 0);
+	} else {
+		f = fopen(path, "w");
+		KASSERT(f != NULL);
+		fclose(f);
+	}
+	snprintf(args, sizeof(args), "host --root %s/h", tmp);
+	r = cli_run(args);
+	if (r.status != 2 || r.out[0] || cli_lines(r.err) != 1 || cli_count(r.err, path) != 1 ||
+	    !strstr(r.err, why))
+		ktap_fail(__FILE__, __LINE__, "%s as %s: status %d, stderr '%s'", file,
+			  dir ? "a folder" : "an empty file", r.status, r.err);
+	cli_run_free(&r);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+	KEXPECT_EQ(system(cmd), 0);
+}
+
+/* A folder where a fixture's file belongs is never read as an absent fact (issue 23). */
+static void test_fixture_folder_or_empty_file(void)
+{
+	static const char *const files[] = { "cpuid", "msr", "proc/version", "proc/kallsyms",
+					     "dmesg", "sys/module/kvm_amd/parameters/avic" };
+
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(files); i++)
+		expect_broken_copy(files[i], true, ": a directory, not a file");
+	expect_broken_copy("cpuid", false, "cpuid: empty (a fixture's CPUID values");
+	expect_broken_copy("proc/version", false, "proc/version: empty (every fixture needs");
+}
+
+/*
+ * The exit statuses (issue 23): 1 is the finding "exposed" and nothing else;
+ * output that cannot be written is 3, exposed or not, with one line saying so.
+ */
+static void test_exit_codes(void)
+{
+	static const char *const roots[] = { FIX "milan-5.19-oot", FIX "genoa-6.12" };
+	char args[160];
+
+	for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(roots); i++) {
+		for (unsigned int json = 0; json < 2; json++) {
+			struct cli_run r;
+
+			snprintf(args, sizeof(args), "host --root %s%s", roots[i], json ? " --json" : "");
+			r = cli_run(args);
+			KEXPECT_EQ(r.status, i == 0 ? 1 : 0);
+			cli_run_free(&r);
+			cli_expect_write_error(args);
+		}
+	}
+	/* The help says so. */
+	{
+		struct cli_run r = cli_run("host --help");
+
+		KEXPECT(strstr(r.out, "Exit 0: not exposed; 1: exposed; 2: bad input;\n"
+				      "3: the output could not be written.") != NULL);
+		cli_run_free(&r);
+	}
+}
+
 static void test_help(void)
 {
 	struct cli_run r = cli_run("host --help");
@@ -226,6 +304,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_fixture_hosts_json),
 	KTAP_CASE(test_json_facts),
 	KTAP_CASE(test_bad_input),
+	KTAP_CASE(test_fixture_folder_or_empty_file),
+	KTAP_CASE(test_exit_codes),
 	KTAP_CASE(test_help),
 	KTAP_CASE(test_reads_only),
 	KTAP_CASE(test_live_machine),

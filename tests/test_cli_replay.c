@@ -2,8 +2,10 @@
 /*
  * test_cli_replay.c - the built command's `replay`: the changelog's steps as
  * a trace give the oops with the storing function and the VMRUN, in text and
- * JSON; profile and knobs change the verdict; and every bad trace or option
- * is one stderr line with exit 2.
+ * JSON; profile and knobs change the verdict; a trace that takes an RMP #PF
+ * exits 1, as a checker's finding, one that does not 0, output that cannot
+ * be written 3; and every bad trace or option is one stderr line with exit 2
+ * naming the file once, a folder and an empty file each with their reason.
  */
 #include "cli_util.h"
 #include "json_lite.h"
@@ -37,7 +39,7 @@ static void cli_replay_text(void)
 
 	tu_write_changelog(p, SNP_TRL_1G);
 	r = replay("replay %s", p);
-	KEXPECT_EQ(r.status, 0);
+	KEXPECT_EQ(r.status, 1);   /* a finding */
 	KEXPECT(strstr(r.out, "verdict: 1 RMP #PF under early-snp: 1 spurious (in-use erratum), 0 real"));
 	KEXPECT(strstr(r.out, "BUG: unable to handle page fault for address: ffff888000401008"));
 	KEXPECT(strstr(r.out, "error_code(0x80000003) - RMP violation"));
@@ -54,7 +56,7 @@ static void cli_replay_text(void)
 	cli_run_free(&r);
 	/* A knob before the profile still applies. */
 	r = replay("replay %s --knob inuse_erratum=1 --profile fixed --max-reports 0", p);
-	KEXPECT_EQ(r.status, 0);
+	KEXPECT_EQ(r.status, 1);
 	KEXPECT(strstr(r.out, "verdict: 1 RMP #PF under fixed"));
 	KEXPECT(strstr(r.out, "; profile fixed with inuse_erratum=on\n"));
 	KEXPECT(!strstr(r.out, "BUG:"));
@@ -70,7 +72,7 @@ static void cli_replay_json(void)
 
 	tu_write_changelog(p, SNP_TRL_1G);
 	r = replay("replay %s --json", p);
-	KEXPECT_EQ(r.status, 0);
+	KEXPECT_EQ(r.status, 1);
 	doc = jl_parse(r.out);
 	cli_run_free(&r);
 	KASSERT(doc);
@@ -97,6 +99,7 @@ static void cli_replay_json(void)
 	/* 4K leaf: no fault, no report. */
 	tu_write_changelog(p, SNP_TRL_4K);
 	r = replay("replay %s --json", p);
+	KEXPECT_EQ(r.status, 0);
 	doc = jl_parse(r.out);
 	cli_run_free(&r);
 	KASSERT(doc);
@@ -148,6 +151,63 @@ static void cli_replay_bad_traces(void)
 	EXPECT_USAGE_ERROR("replay /nonexistent/x.trace", "No such file");
 }
 
+/* stderr of "replay path": one line, exit 2, naming path once and saying why. */
+static void expect_bad_file(const char *path, const char *why)
+{
+	struct cli_run r = replay("replay %s", path);
+
+	if (r.status != 2 || r.out[0] || cli_lines(r.err) != 1 || cli_count(r.err, path) != 1 ||
+	    !strstr(r.err, why))
+		ktap_fail(__FILE__, __LINE__, "replay %s: status %d, stderr '%s'", path, r.status, r.err);
+	cli_run_free(&r);
+}
+
+/* A missing file, a folder, an empty or a cut file: each its own line (issue 23). */
+static void cli_replay_file_errors(void)
+{
+	const char *cut = tu_path("cut.trace");
+
+	expect_bad_file("/nonexistent/x.trace", "/nonexistent/x.trace: No such file or directory");
+	expect_bad_file(tu_path(""), ": a directory, not a snpsafe trace");
+	tu_write_bytes(cut, "", 0);
+	expect_bad_file(cut, "cut.trace: empty file (0 bytes), not a snpsafe trace");
+	tu_write_bytes(cut, SNP_TRACE_MAGIC, 5);
+	expect_bad_file(cut, "cut.trace: truncated header (5 of 64 bytes)");
+	tu_write_bytes(cut, "SNPX", 4);
+	expect_bad_file(cut, "cut.trace: not a snpsafe trace (bad magic)");
+}
+
+/* 1 for a finding, 0 for none, 3 when the verdict could not be written, 1 or not. */
+static void cli_replay_exit_codes(void)
+{
+	const char *p = tu_path("exit.trace");
+	char args[300];
+
+	for (int leaf = 0; leaf < 2; leaf++) {
+		tu_write_changelog(p, leaf ? SNP_TRL_4K : SNP_TRL_1G);
+		for (int json = 0; json < 2; json++) {
+			struct cli_run r;
+
+			snprintf(args, sizeof(args), "replay %s%s", p, json ? " --json" : "");
+			r = cli_run(args);
+			KEXPECT_EQ(r.status, leaf ? 0 : 1);
+			cli_run_free(&r);
+			cli_expect_write_error(args);
+		}
+	}
+}
+
+/* --help: the usage line names TRACE, and the exit statuses are listed. */
+static void cli_replay_help(void)
+{
+	struct cli_run r = cli_run("replay --help");
+
+	KEXPECT_EQ(r.status, 0);
+	KEXPECT(!strncmp(r.out, "usage: snpsafe replay TRACE [options]\n", 38));
+	KEXPECT(strstr(r.out, "Exit 0: no RMP #PF; 1: the trace takes one") != NULL);
+	cli_run_free(&r);
+}
+
 static void cli_replay_bad_usage(void)
 {
 	const char *p = tu_path("changelog.trace");
@@ -171,6 +231,9 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(cli_replay_text),
 	KTAP_CASE(cli_replay_json),
 	KTAP_CASE(cli_replay_bad_traces),
+	KTAP_CASE(cli_replay_file_errors),
+	KTAP_CASE(cli_replay_exit_codes),
+	KTAP_CASE(cli_replay_help),
 	KTAP_CASE(cli_replay_bad_usage),
 	{ "teardown_case", tu_dir_teardown, 0 },
 };

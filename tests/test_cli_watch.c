@@ -10,6 +10,8 @@
 #include "json_lite.h"
 #include "trace_util.h"
 
+#include <sys/stat.h>
+
 static void watch_bad_flags(void)
 {
 	EXPECT_USAGE_ERROR("watch --cpus 99", "--cpus");
@@ -67,7 +69,7 @@ static void watch_good_request_passes_checks(void)
 {
 	struct cli_run r = cli_run("watch --kernel 6.12 --vms 2 --vcpus 1 --seconds 1 --mem 512M");
 
-	KEXPECT_EQ(r.status, 1);
+	KEXPECT_EQ(r.status, 3);   /* the run failed: not a finding, not bad usage */
 	KEXPECT(strstr(r.err, "watch/run.sh"));
 	KEXPECT_EQ(cli_lines(r.err), 1);
 	cli_run_free(&r);
@@ -219,10 +221,56 @@ static void watch_again_reports_provenance(void)
 	/* A damaged log fails the judgement with one line naming it. */
 	tu_write_bytes(tu_path("alloc.log"), "snpsafe-alloc 1\nallocator none\n", 31);
 	r = cli_run(cmd);
-	KEXPECT_EQ(r.status, 1);
+	KEXPECT_EQ(r.status, 3);
 	KEXPECT(strstr(r.err, "alloc.log") && strstr(r.err, "cut short"));
 	KEXPECT_EQ(cli_lines(r.err), 1);
 	cli_run_free(&r);
+	tu_dir_teardown();
+}
+
+/* "watch --again" on tu_dir with name a folder, then an empty file: one line each, naming it once. */
+static void expect_again_refuses(const char *name, const char *folder_why, const char *empty_why)
+{
+	char cmd[512], path[300];
+
+	snprintf(path, sizeof(path), "%s", tu_path(name));
+	snprintf(cmd, sizeof(cmd), "watch --again --out %s --vms 1 --vcpus 1 --mem 256M", tu_dir);
+	KASSERT_EQ(unlink(path), 0);
+	for (int empty = 0; empty < 2; empty++) {
+		struct cli_run r;
+
+		if (empty)
+			tu_write_bytes(path, "", 0);
+		else
+			KASSERT_EQ(mkdir(path, 0755), 0);
+		r = cli_run(cmd);
+		if (r.status != 3 || cli_lines(r.err) != 1 || cli_count(r.err, path) != 1 ||
+		    !strstr(r.err, empty ? empty_why : folder_why))
+			ktap_fail(__FILE__, __LINE__, "%s as %s: status %d, stderr '%s'", name,
+				  empty ? "an empty file" : "a folder", r.status, r.err);
+		cli_run_free(&r);
+		if (!empty)
+			KASSERT_EQ(rmdir(path), 0);
+	}
+}
+
+/*
+ * The files --again reads, each a folder or empty (issue 23): the trace, the
+ * guest's kallsyms and its allocation log get their own one-line reason,
+ * never "bad magic", a silent run without symbols or a bare "read error".
+ */
+static void watch_again_file_errors(void)
+{
+	tu_dir_setup("watch-files");
+	write_run_folder("6.12.95+deb12-amd64", "snpsafe-alloc 1\n");
+	expect_again_refuses("raw.trace", ": a directory, not a snpsafe trace",
+			     ": empty file (0 bytes), not a snpsafe trace");
+	write_run_folder("6.12.95+deb12-amd64", "snpsafe-alloc 1\n");
+	expect_again_refuses("kallsyms", ": a directory, not a kallsyms listing",
+			     ": empty, not a kallsyms listing");
+	write_run_folder("6.12.95+deb12-amd64", "snpsafe-alloc 1\n");
+	expect_again_refuses("alloc.log", ": a directory, not an allocation log",
+			     ": empty, not an allocation log");
 	tu_dir_teardown();
 }
 
@@ -234,6 +282,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(watch_good_request_passes_checks),
 	KTAP_CASE(watch_again_judges_a_run_folder),
 	KTAP_CASE(watch_again_reports_provenance),
+	KTAP_CASE(watch_again_file_errors),
 };
 
 int main(void)

@@ -110,7 +110,7 @@ struct snp_profile {
 	 * 2MB region (the erratum).  The changelog (LINUX 75253db41a46) says
 	 * "accesses"; the default false (only writes fault) is an ASSUMPTION,
 	 * the narrower reading, not a documented fact (snp-facts section 3).
-	 * The command line also accepts the older name "erratum_on_reads".
+	 * Once named erratum_on_reads, a name --knob now refuses, naming this one.
 	 */
 	bool inuse_reads_fault;
 	/*
@@ -172,7 +172,9 @@ enum snp_knob_kind {
 /**
  * struct snp_knob - one knob of struct snp_profile as the command line sees it
  * @name:    what --knob takes and what every output prints
- * @alias:   an older name --knob still reads (never printed), or NULL
+ * @old_name: a name the knob once had, or NULL: nothing reads it as the knob
+ *           (a run is repeated from the names it prints, never this one);
+ *           --knob refuses it with a line naming the knob it became
  * @summary: the question the knob answers, one line of --help
  * @kind:    how the value is stored and spelled
  * @offset:  offsetof() its field in struct snp_profile
@@ -189,7 +191,7 @@ enum snp_knob_kind {
  */
 struct snp_knob {
 	const char *name;
-	const char *alias;
+	const char *old_name;
 	const char *summary;
 	enum snp_knob_kind kind;
 	size_t offset;
@@ -204,8 +206,10 @@ extern const struct snp_knob snp_knobs[];
 /* Room for any knob's value as text (the longest: "vmcb,vmsa,avic,hsave"). */
 #define SNP_KNOB_TEXT_MAX 64
 
-/* The knob named name (or once named so, its alias); NULL for an unknown name. */
+/* The knob named name; NULL for an unknown name (an old name too). */
 const struct snp_knob *snp_knob_find(const char *name);
+/* The knob once named old_name, for an error that names it; NULL for none. */
+const struct snp_knob *snp_knob_find_renamed(const char *old_name);
 
 /**
  * snp_knob_set() - set a knob of a profile from its value as text

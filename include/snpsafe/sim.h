@@ -17,12 +17,20 @@
 
 #define SIM_MAX_OUTCOMES 4
 #define SIM_RESULT_LEN 512
+#define SIM_ANSWER_LEN 384
 
 struct sim_outcome {
 	char setting[80];             /* "uncovered_inuse=ignore (default)" */
 	char result[SIM_RESULT_LEN];  /* what the model did, from the run */
 	bool documented;              /* a public source states this behaviour */
 	const char *source;           /* that source, or why it is assumed */
+	/*
+	 * When the question's answer is assumed and this run set its knob:
+	 * the knob's value here ("on", "fail") and the answer the question
+	 * would get with that value, built from this run.  "" otherwise.
+	 */
+	char knob_value[SNP_KNOB_TEXT_MAX];
+	char answer[SIM_ANSWER_LEN];
 };
 
 struct sim_question {
@@ -32,6 +40,20 @@ struct sim_question {
 	const char *knob;             /* the profile knob involved, or "" */
 	unsigned int nr_outcomes;
 	struct sim_outcome outcomes[SIM_MAX_OUTCOMES];
+	/*
+	 * The answer in one line, built from the run under the preset's own
+	 * settings, and its basis.  Documented: basis_source names the source.
+	 * Assumed: the answer rests on basis_knob (an entry of snp_knobs[]) at
+	 * basis_default, its value in preset basis_preset; the outcomes that
+	 * set the knob otherwise carry the answer it would then get, and
+	 * basis_source says why the default is an assumption.
+	 */
+	char answer[SIM_ANSWER_LEN];
+	bool answer_documented;
+	const char *basis_source;
+	const char *basis_knob;       /* NULL when documented */
+	char basis_default[SNP_KNOB_TEXT_MAX];
+	const char *basis_preset;
 };
 
 /* Number of questions, and the id of question i (NULL past the end). */

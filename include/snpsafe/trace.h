@@ -157,7 +157,8 @@ struct snp_trace_writer;          /* a writer (opaque) */
 
 /*
  * Open path and check its header.  0, or a negative SNP_E* code with a
- * one-line reason in err (no such file, not a trace, a future version...).
+ * one-line reason in err (no such file, a directory, an empty file, not a
+ * trace, a future version...), without the path: the caller names the file.
  */
 SNP_MUST_CHECK int snp_trace_open(const char *path, struct snp_trace **out, char *err, size_t errlen);
 const struct snp_trace_info *snp_trace_get_info(const struct snp_trace *t);
@@ -207,7 +208,7 @@ struct snp_trace_summary {
 	uint64_t last_t_ns;
 };
 
-/* Read the whole trace at path into s.  0, or a negative code with the reason in err. */
+/* Read the whole trace at path into s.  0, or a negative code with the reason in err, naming path. */
 SNP_MUST_CHECK int snp_trace_summarize(const char *path, struct snp_trace_summary *s, char *err, size_t errlen);
 
 /*
@@ -215,7 +216,7 @@ SNP_MUST_CHECK int snp_trace_summarize(const char *path, struct snp_trace_summar
  * kernel, workload and command (each may be NULL) and, when kallsyms_path
  * is given (the watched kernel's /proc/kallsyms), a SYM record for every
  * function that holds a recorded store's pc.  0 or a negative code with the
- * reason in err.
+ * reason in err, naming the file once.
  */
 SNP_MUST_CHECK int snp_trace_finish(const char *in_path, const char *out_path, const char *kallsyms_path,
 		     const char *kernel, const char *workload, const char *command,

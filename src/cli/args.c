@@ -93,6 +93,17 @@ int cli_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+const char *cli_join_names(const char *(*name)(unsigned int i), unsigned int n, char *buf,
+			   size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", name(i));
+	return buf;
+}
+
 const char *cli_fmt_size(uint64_t bytes, char *buf, size_t len)
 {
 	static const char units[] = "KMGT";
@@ -110,10 +121,12 @@ const char *cli_fmt_size(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-static void print_help(const char *cmd, const char *synopsis, const struct cli_option *opts,
-		       void (*extra_help)(void))
+/* pos_usage: the positional arguments as the usage line shows them ("TRACE"), or NULL. */
+static void print_help(const char *cmd, const char *pos_usage, const char *synopsis,
+		       const struct cli_option *opts, void (*extra_help)(void))
 {
-	printf("usage: snpsafe %s %s\n\n%s", cmd, opts[0].name ? "[options]" : "", synopsis);
+	printf("usage: snpsafe %s%s%s%s\n\n%s", cmd, pos_usage ? " " : "", pos_usage ? pos_usage : "",
+	       opts[0].name ? " [options]" : "", synopsis);
 	if (opts[0].name)
 		printf("\noptions:\n");
 	for (const struct cli_option *o = opts; o->name; o++) {
@@ -204,9 +217,9 @@ static SNP_MUST_CHECK int parse_one(const char *cmd, int argc, char **argv, int 
 	return 0;
 }
 
-int cli_parse_args_ex(const char *cmd, int argc, char **argv, const struct cli_option *opts,
-		      void *ctx, const char *synopsis, void (*extra_help)(void),
-		      const char **positional, int max_pos, int *nr_pos)
+int cli_parse_args_pos(const char *cmd, const char *pos_usage, int argc, char **argv,
+		       const struct cli_option *opts, void *ctx, const char *synopsis,
+		       void (*extra_help)(void), const char **positional, int max_pos, int *nr_pos)
 {
 	bool help = false;
 	int npos = 0;
@@ -233,12 +246,20 @@ int cli_parse_args_ex(const char *cmd, int argc, char **argv, const struct cli_o
 		positional[npos++] = a;
 	}
 	if (help) {
-		print_help(cmd, synopsis, opts, extra_help);
+		print_help(cmd, pos_usage, synopsis, opts, extra_help);
 		return -1;
 	}
 	if (nr_pos)
 		*nr_pos = npos;
 	return 0;
+}
+
+int cli_parse_args_ex(const char *cmd, int argc, char **argv, const struct cli_option *opts,
+		      void *ctx, const char *synopsis, void (*extra_help)(void),
+		      const char **positional, int max_pos, int *nr_pos)
+{
+	return cli_parse_args_pos(cmd, NULL, argc, argv, opts, ctx, synopsis, extra_help,
+				  positional, max_pos, nr_pos);
 }
 
 int cli_parse_args(const char *cmd, int argc, char **argv, const struct cli_option *opts,
@@ -264,7 +285,7 @@ int cli_finish_stdout(int status)
 	if (!err)
 		return status;
 	fprintf(stderr, "snpsafe: cannot write the output: %s\n", strerror(err));
-	return status == CLI_EXIT_OK ? CLI_EXIT_FAIL : status;
+	return status == CLI_EXIT_OK || status == CLI_EXIT_FINDING ? CLI_EXIT_FAIL : status;
 }
 
 void cli_progress_init(struct cli_progress *p, uint64_t total)

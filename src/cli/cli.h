@@ -13,8 +13,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Exit statuses: 0 success, 1 the run failed, 2 bad usage or a request too large. */
-enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+/*
+ * Exit statuses, the same for every command (the top-level --help lists
+ * them, from cli_exit_codes[] in dispatch.c):
+ *  0 done, nothing found;
+ *  1 a finding, as a checker reports one (grep, diff): host says exposed,
+ *    replay's trace takes an RMP #PF;
+ *  2 bad usage or bad input: a flag, a value, a request too large, or a
+ *    file named on the line that cannot be read or is not what it should be;
+ *  3 the run failed, or its output could not be written.
+ * A finding and a failed write are told apart: a checker's caller must not
+ * read "exposed" from a full disk.
+ */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FINDING = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_FAIL = 3 };
 
 /*
  * Print "snpsafe CMD: MESSAGE" on one stderr line; returns CLI_EXIT_USAGE.
@@ -32,6 +43,12 @@ int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf
  */
 SNP_MUST_CHECK int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 SNP_MUST_CHECK int cli_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/*
+ * "a, b, c": name(0) .. name(n - 1) into buf.  Help and errors list a
+ * value table this way, so a value added to the table is listed too.
+ */
+const char *cli_join_names(const char *(*name)(unsigned int i), unsigned int n, char *buf,
+			   size_t len);
 /* "12.5G" style text of a byte count, into buf. */
 const char *cli_fmt_size(uint64_t bytes, char *buf, size_t len);
 
@@ -65,6 +82,13 @@ SNP_MUST_CHECK int cli_parse_args(const char *cmd, int argc, char **argv, const 
 SNP_MUST_CHECK int cli_parse_args_ex(const char *cmd, int argc, char **argv, const struct cli_option *opts,
 		      void *ctx, const char *synopsis, void (*extra_help)(void),
 		      const char **positional, int max_pos, int *nr_pos);
+/*
+ * As cli_parse_args_ex(), for a command that takes positional arguments:
+ * pos_usage names them on --help's usage line ("TRACE", "[ID|all]").
+ */
+SNP_MUST_CHECK int cli_parse_args_pos(const char *cmd, const char *pos_usage, int argc, char **argv,
+		       const struct cli_option *opts, void *ctx, const char *synopsis,
+		       void (*extra_help)(void), const char **positional, int max_pos, int *nr_pos);
 
 /* ---- Output: every write checked, the final flush too ------------------------- */
 
@@ -78,7 +102,8 @@ extern bool cli_dry_run;
 SNP_MUST_CHECK int cli_main(int argc, char **argv);
 /*
  * Flush stdout and check that every write to it succeeded; if one failed,
- * print one line on stderr and return CLI_EXIT_FAIL, else status.
+ * print one line on stderr and return CLI_EXIT_FAIL (also over a finding,
+ * whose report was lost), else status.
  */
 SNP_MUST_CHECK int cli_finish_stdout(int status);
 
@@ -114,6 +139,16 @@ struct json;
 void cli_json_knobs(struct json *j, const struct snp_profile *p);
 /* Help lines: every knob, its values, what it answers and its default in every preset. */
 void cli_print_knob_help(void);
+
+/* ---- --kvm (profile_opts.c) ------------------------------------------------------------ */
+
+#define CLI_KVM_HELP_MAX 160
+#define CLI_KVM_VALID_MAX 64
+/*
+ * --kvm's help line and valid values, from kvm_version_name()'s table, with
+ * dflt as the default: a version added to the model is listed everywhere.
+ */
+void cli_kvm_option_text(unsigned int dflt, char *help, size_t hlen, char *valid, size_t vlen);
 
 /* ---- JSON writer: one object on stdout, nothing else ------------------------- */
 

@@ -36,6 +36,13 @@ static void print_question(const struct sim_question *q)
 		printf("  - %s\n      %s\n      %s: %s\n", o->setting, o->result,
 		       o->documented ? "documented" : "assumed", o->source);
 	}
+	/* Fixed prefixes, so that a reader (or a test) finds the answer and its basis. */
+	printf("  Answer: %s\n", q->answer);
+	if (q->answer_documented)
+		printf("  Basis: documented (%s)\n", q->basis_source);
+	else
+		printf("  Basis: assumed (knob %s, default %s in %s): %s\n", q->basis_knob,
+		       q->basis_default, q->basis_preset, q->basis_source);
 	printf("\n");
 }
 
@@ -53,9 +60,19 @@ static void json_question(struct json *j, const struct sim_question *q)
 		json_str(j, "result", q->outcomes[i].result);
 		json_bool(j, "documented", q->outcomes[i].documented);
 		json_str(j, "source", q->outcomes[i].source);
+		json_str(j, "knob_value", q->outcomes[i].knob_value[0] ? q->outcomes[i].knob_value : NULL);
+		json_str(j, "answer", q->outcomes[i].answer[0] ? q->outcomes[i].answer : NULL);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	json_str(j, "answer", q->answer);
+	json_obj_begin(j, "basis");
+	json_bool(j, "documented", q->answer_documented);
+	json_str(j, "source", q->basis_source);
+	json_str(j, "knob", q->basis_knob);
+	json_str(j, "default", q->answer_documented ? NULL : q->basis_default);
+	json_str(j, "preset", q->basis_preset);
+	json_obj_end(j);
 	json_obj_end(j);
 }
 
@@ -90,7 +107,9 @@ int cmd_explain(int argc, char **argv)
 	static const char synopsis[] =
 		"Answer the LKML reviewer's open questions about the in-use erratum by experiment:\n"
 		"each question is run on the modeled hardware under every setting of the knob\n"
-		"involved, and each outcome says whether a public source documents it.\n"
+		"involved, and each outcome says whether a public source documents it.  Each\n"
+		"question ends with its answer (\"Answer: \", one line) and the answer's basis\n"
+		"(\"Basis: documented (SOURCE)\" or \"Basis: assumed (knob NAME, default VALUE)\").\n"
 		"ID is one question (default: all).\n";
 	struct explain_opts o = { 0 };
 	const char *pos[1] = { "all" };
@@ -100,8 +119,8 @@ int cmd_explain(int argc, char **argv)
 	int npos = 0, ret;
 	bool all;
 
-	ret = cli_parse_args_ex("explain", argc, argv, explain_options, &o, synopsis,
-				explain_extra_help, pos, 1, &npos);
+	ret = cli_parse_args_pos("explain", "[ID|all]", argc, argv, explain_options, &o, synopsis,
+				 explain_extra_help, pos, 1, &npos);
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
 	if (!known_id(pos[0]))

@@ -2,7 +2,8 @@
 /*
  * cmd_host.c - `snpsafe host [--root DIR] [--json]`: is this machine (or the
  * fixture host in DIR) exposed to the SNP in-use erratum?  Prints the facts,
- * the verdict and its reasons.  Exit 0 not exposed, 1 exposed, 2 bad input.
+ * the verdict and its reasons.  Exit 0 not exposed, 1 exposed, 2 bad input,
+ * 3 the output could not be written (never read as a verdict).
  * Reads only; see docs/HOST.md for each check and its source.
  */
 #include "cli.h"
@@ -135,7 +136,7 @@ static void print_report(const struct host_facts *f, const struct host_report *r
 	print_msrs(&f->msr);
 	print_kernel(&f->kernel);
 	printf("\nVerdict: %s -> %s (exit %d)\n", host_verdict_text(r->verdict),
-	       r->exposed ? "EXPOSED" : "not exposed", r->exposed);
+	       r->exposed ? "EXPOSED" : "not exposed", r->exposed ? CLI_EXIT_FINDING : CLI_EXIT_OK);
 	for (unsigned int i = 0; i < r->nr_reasons; i++)
 		printf("  - %s = %s:\n      %s\n", r->reasons[i].fact, r->reasons[i].value,
 		       r->reasons[i].because);
@@ -253,7 +254,8 @@ int cmd_host(int argc, char **argv)
 		"Is this machine exposed to the SEV-SNP in-use erratum?  Reads CPUID, the SYSCFG\n"
 		"and RMP MSRs (root, msr module), the kernel's symbols, kvm_amd's parameters,\n"
 		"/dev/sev and the kernel log, changing nothing, and gives a verdict with the\n"
-		"fact behind each step.  Exit 0: not exposed; 1: exposed; 2: bad input.\n"
+		"fact behind each step.  Exit 0: not exposed; 1: exposed; 2: bad input;\n"
+		"3: the output could not be written.\n"
 		"--root DIR reads a fixture host laid out as docs/HOST.md describes.\n";
 	static struct host_facts f;
 	struct host_opts o = { 0 };
@@ -271,5 +273,5 @@ int cmd_host(int argc, char **argv)
 		json_report(&f, &r);
 	else
 		print_report(&f, &r);
-	return r.exposed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	return r.exposed ? CLI_EXIT_FINDING : CLI_EXIT_OK;
 }

@@ -2,7 +2,8 @@
 /*
  * cmd_replay.c - `snpsafe replay TRACE`: a recorded real kernel (a watch
  * trace) judged by the hardware model under any profile and knobs, without
- * booting again.  A bad trace is one line and exit 2.
+ * booting again.  Exit 1 when a recorded store would take an RMP #PF (a
+ * finding, as a checker gives one); a bad trace is one line and exit 2.
  */
 #include "cli.h"
 
@@ -262,7 +263,10 @@ int cmd_replay(int argc, char **argv)
 		"its VMRUNs mark pages in-use, its TLB flushes drop entries, and each recorded\n"
 		"direct-map store is a host write through the recorded leaf.  Prints which stores\n"
 		"would have taken an RMP #PF on the profile's part, spurious or real, and from which\n"
-		"kernel function.  usage: snpsafe replay TRACE [options]\n";
+		"kernel function.  TRACE is the file watch wrote (--trace FILE, else watch.trace in\n"
+		"its --out folder).  Exit 0: no RMP #PF; 1: the trace takes one (a finding, as a\n"
+		"checker reports it); 2: bad usage or a TRACE that cannot be read; 3: the output\n"
+		"could not be written, or the model ran out of memory.\n";
 	struct replay_opts o = { .ro = { .max_reports = 3 } };
 	const struct snp_profile *profile;
 	struct sim_replay_result r;
@@ -270,8 +274,8 @@ int cmd_replay(int argc, char **argv)
 	int ret, npos = 0;
 
 	cli_profile_opts_init(&o.po);
-	ret = cli_parse_args_ex("replay", argc, argv, replay_options, &o, synopsis,
-				cli_print_knob_help, &path, 1, &npos);
+	ret = cli_parse_args_pos("replay", "TRACE", argc, argv, replay_options, &o, synopsis,
+				 cli_print_knob_help, &path, 1, &npos);
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
 	if (npos != 1)
@@ -291,6 +295,8 @@ int cmd_replay(int argc, char **argv)
 	} else {
 		print_text(path, &r, &o);
 	}
+	/* A checker's answer: a store that would fault is a finding, whatever its cause. */
+	ret = r.faults ? CLI_EXIT_FINDING : CLI_EXIT_OK;
 	sim_replay_result_free(&r);
-	return CLI_EXIT_OK;
+	return ret;
 }

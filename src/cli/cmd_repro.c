@@ -36,6 +36,9 @@ static SNP_MUST_CHECK int set_json(void *ctx, const char *v) { OPTS(ctx)->json =
 static SNP_MUST_CHECK int set_profile(void *ctx, const char *v) { return cli_profile_opts_set_profile(&OPTS(ctx)->po, v); }
 static SNP_MUST_CHECK int set_knob(void *ctx, const char *v) { return cli_profile_opts_add_knob(&OPTS(ctx)->po, "repro", v); }
 
+/* Written from the model's tables when the command starts (cmd_repro()). */
+static char kvm_help[CLI_KVM_HELP_MAX], kvm_valid[CLI_KVM_VALID_MAX];
+
 static const struct cli_option repro_options[] = {
 	{ "strategy", true, set_strategy, "S", "show only S: naive (a counterfactual SNP host without the workaround), "
 	  "upstream or sieve; without it, all three in turn (text, --json and --svg)",
@@ -43,9 +46,7 @@ static const struct cli_option repro_options[] = {
 	{ "profile", true, set_profile, "P", "early-snp (default), hv-inuse-wr or fixed",
 	  "early-snp, hv-inuse-wr, fixed" },
 	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (list below), repeatable", NULL },
-	{ "kvm", true, set_kvm, "V",
-	  "KVM's SNP-safe call sites (docs/MODEL.md \"Kernels\"; default 6.18, the newest merged)",
-	  "6.18, 6.11, 6.9, rfc-v4, pml" },
+	{ "kvm", true, set_kvm, "V", kvm_help, kvm_valid },
 	{ "svg", true, set_svg, "FILE", "draw the runs shown (side by side) as SVG to FILE; - writes it on stdout "
 	  "instead of the text", NULL },
 	{ "json", false, set_json, "", "print one JSON object on stdout: profile, knobs, kvm and runs, "
@@ -304,6 +305,7 @@ int cmd_repro(int argc, char **argv)
 	int ret, nr;
 
 	cli_profile_opts_init(&o.po);
+	cli_kvm_option_text(o.kvm, kvm_help, sizeof(kvm_help), kvm_valid, sizeof(kvm_valid));
 	ret = cli_parse_args_ex("repro", argc, argv, repro_options, &o, repro_synopsis(),
 				cli_print_knob_help, NULL, 0, NULL);
 	if (ret)

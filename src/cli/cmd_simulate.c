@@ -118,6 +118,10 @@ static SNP_MUST_CHECK int set_vmsave_window(void *ctx, const char *v)
 	return 0;
 }
 
+/* Written from the model's tables when the command starts (simulate_help_text()). */
+static char mix_help[192], mix_valid[128], kvm_help[CLI_KVM_HELP_MAX], kvm_valid[CLI_KVM_VALID_MAX];
+static char guest_help[CLI_GUEST_HELP_MAX], guest_valid[CLI_GUEST_VALID_MAX];
+
 static const struct cli_option simulate_options[] = {
 	{ "mem", true, set_mem, "SIZE", "modeled memory per host, K/M/G/T (default 2G)",
 	  "64M..16T, a multiple of 4M" },
@@ -125,14 +129,9 @@ static const struct cli_option simulate_options[] = {
 	{ "vms", true, set_vms, "N", "VMs per host (default 16; past the ASIDs KVM refuses them, counted)",
 	  "1..10000" },
 	{ "vcpus", true, set_vcpus, "N", "vCPUs per VM, 1..64 (default 4)", "1..64" },
-	{ "mix", true, set_mix, "LIST", "VM kinds and weights: svm,sev,sev-es,snp,nested[:W],...",
-	  "a comma list of svm, sev, sev-es, snp, nested, each with an optional :WEIGHT 0..1000" },
-	{ "kvm", true, set_kvm, "V",
-	  "KVM's SNP-safe call sites (docs/MODEL.md \"Kernels\"; default 6.18, the newest merged)",
-	  "6.18, 6.11, 6.9, rfc-v4, pml" },
-	{ "guest", true, set_guest, "S|all|off",
-	  "guest-side VMSA strategies (default: all with --mix snp alone, else off)",
-	  "linux, edk2, svsm, retry, sieve, naive, all, off" },
+	{ "mix", true, set_mix, "LIST", mix_help, mix_valid },
+	{ "kvm", true, set_kvm, "V", kvm_help, kvm_valid },
+	{ "guest", true, set_guest, "S|all|off", guest_help, guest_valid },
 	{ "age", true, set_age, "PCT", "age the allocator to PCT% in use, 0..95 (default 60)", "0..95" },
 	{ "ticks", true, set_ticks, "N", "ticks of host activity per trial (default 512)",
 	  "0..1000000" },
@@ -504,6 +503,25 @@ static bool snp_only_mix(const unsigned int mix[SIM_VM_NR])
 	return true;
 }
 
+static const char *vm_kind_name(unsigned int i)
+{
+	return sim_vm_kind_name((enum sim_vm_kind)i);
+}
+
+/* --mix, --kvm and --guest list the values their parsers take, and the defaults of mc. */
+static void simulate_help_text(const struct sim_mc_config *mc)
+{
+	char kinds[64], mix[128];
+
+	cli_join_names(vm_kind_name, SIM_VM_NR, kinds, sizeof(kinds));
+	snprintf(mix_valid, sizeof(mix_valid), "a comma list of %s, each with an optional "
+		 ":WEIGHT 0..1000", kinds);
+	snprintf(mix_help, sizeof(mix_help), "VM kinds and weights, KIND[:W],...: KIND one of %s; "
+		 "W 0..1000, 1 if left out (default %s)", kinds, mix_text(mc, mix, sizeof(mix)));
+	cli_kvm_option_text(mc->kvm_version, kvm_help, sizeof(kvm_help), kvm_valid, sizeof(kvm_valid));
+	cli_guest_option_text(guest_help, sizeof(guest_help), guest_valid, sizeof(guest_valid));
+}
+
 int cmd_simulate(int argc, char **argv)
 {
 	static const char synopsis[] =
@@ -527,6 +545,7 @@ int cmd_simulate(int argc, char **argv)
 	sim_mc_config_init(&o.mc);
 	cli_profile_opts_init(&o.po);
 	o.mc.threads = ncpu > 0 ? (unsigned int)(ncpu > 256 ? 256 : ncpu) : 1;
+	simulate_help_text(&o.mc);
 	ret = cli_parse_args_ex("simulate", argc, argv, simulate_options, &o, synopsis,
 				simulate_extra_help, NULL, 0, NULL);
 	if (ret)

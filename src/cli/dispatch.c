@@ -28,6 +28,18 @@ static const struct subcommand subcommands[] = {
 
 #define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
 
+/* What each exit status means, for --help; the values are cli.h's. */
+static const struct {
+	int status;
+	const char *meaning;
+} exit_codes[] = {
+	{ CLI_EXIT_OK,      "done; host: not exposed; replay: no RMP #PF in the trace" },
+	{ CLI_EXIT_FINDING, "a finding: host: exposed; replay: the trace takes an RMP #PF" },
+	{ CLI_EXIT_USAGE,   "bad usage or input: a flag or value, a run too large for this machine,\n"
+			    "     or a file named on the line that cannot be used (TRACE, --root, --svg)" },
+	{ CLI_EXIT_FAIL,    "the run failed, or its output could not be written (stdout full or closed)" },
+};
+
 static void usage(void)
 {
 	printf("usage: snpsafe <command> [options]\n"
@@ -36,6 +48,9 @@ static void usage(void)
 	       "commands:\n");
 	for (size_t i = 0; i < NR_SUBCOMMANDS; i++)
 		printf("  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+	printf("\nexit status, every command:\n");
+	for (size_t i = 0; i < sizeof(exit_codes) / sizeof(exit_codes[0]); i++)
+		printf("  %d  %s\n", exit_codes[i].status, exit_codes[i].meaning);
 	printf("\n'snpsafe <command> --help' or 'snpsafe help <command>' for a command's options.\n");
 }
 

@@ -25,6 +25,21 @@ int cli_guest_parse(const char *v, unsigned int *mask)
 	return 0;
 }
 
+static const char *guest_name(unsigned int i)
+{
+	return guest_vmsa_strategy_name((enum guest_vmsa_strategy)i);
+}
+
+void cli_guest_option_text(char *help, size_t hlen, char *valid, size_t vlen)
+{
+	char names[CLI_GUEST_VALID_MAX];
+
+	cli_join_names(guest_name, GUEST_VMSA_NR_STRATEGIES, names, sizeof(names));
+	snprintf(valid, vlen, "%s, all, off", names);
+	snprintf(help, hlen, "guest-side VMSA strategies: S one of %s; all; or off (default: all "
+		 "with --mix snp alone, else off)", names);
+}
+
 int cli_guest_simulate(unsigned int mask, uint64_t seed, struct cli_guest_report *out)
 {
 	memset(out, 0, sizeof(*out));

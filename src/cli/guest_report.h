@@ -28,6 +28,10 @@ struct cli_guest_report {
 
 /* "all", "off" or one strategy name into a mask of strategies; 0 or SNP_EINVAL. */
 SNP_MUST_CHECK int cli_guest_parse(const char *v, unsigned int *mask);
+#define CLI_GUEST_HELP_MAX 192
+#define CLI_GUEST_VALID_MAX 96
+/* --guest's help line and valid values, from guest_vmsa_strategy_name()'s table. */
+void cli_guest_option_text(char *help, size_t hlen, char *valid, size_t vlen);
 /* Run each strategy in @mask at boot and aged, CLI_GUEST_APS APs, @seed; 0 or a code. */
 SNP_MUST_CHECK int cli_guest_simulate(unsigned int mask, uint64_t seed, struct cli_guest_report *out);
 void cli_guest_print_text(const struct cli_guest_report *g);

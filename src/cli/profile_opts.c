@@ -3,10 +3,12 @@
  * profile_opts.c - the --profile and --knob options of the commands that
  * run the model.  Knobs are checked when parsed and applied after the
  * profile, so "--knob X=1 --profile fixed" keeps the knob; the output says
- * which knobs differ from the preset, and --help lists them all.
+ * which knobs differ from the preset, and --help lists them all.  --kvm's
+ * help is here too: repro and simulate both take it.
  */
 #include "cli.h"
 
+#include <snpsafe/kvm.h>
 #include <snpsafe/profile.h>
 
 #include <stdio.h>
@@ -53,6 +55,9 @@ int cli_profile_opts_add_knob(struct cli_profile_opts *po, const char *cmd, cons
 	memcpy(name, v, n);
 	name[n] = '\0';
 	k = snp_knob_find(name);
+	if (!k && (k = snp_knob_find_renamed(name)))
+		return cli_usage_error(cmd, "knob '%s' in --knob %s is now named '%s': --knob %s=%s",
+				       name, v, k->name, k->name, eq && eq[1] ? eq + 1 : "VALUE");
 	if (!k)
 		return cli_usage_error(cmd, "unknown knob '%s' in --knob %s (knobs: %s)", name, v,
 				       knob_list(names, sizeof(names)));
@@ -195,4 +200,16 @@ void cli_print_knob_help(void)
 		printf("%-29s%s\n", "", k->summary);
 		print_knob_defaults(k);
 	}
+}
+
+static const char *kvm_name(unsigned int i)
+{
+	return kvm_version_name((enum kvm_version)i);
+}
+
+void cli_kvm_option_text(unsigned int dflt, char *help, size_t hlen, char *valid, size_t vlen)
+{
+	cli_join_names(kvm_name, KVM_NR_VERSIONS, valid, vlen);
+	snprintf(help, hlen, "KVM's SNP-safe call sites: %s (docs/MODEL.md \"Kernels\"; default %s)",
+		 valid, kvm_name(dflt));
 }

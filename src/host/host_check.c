@@ -154,6 +154,8 @@ int host_read_facts(const char *root, struct host_facts *f, char *err, size_t er
 		for (n = strlen(f->root); n > 0 && f->root[n - 1] == '/'; n--)
 			f->root[n - 1] = '\0';
 		s.root = f->root;
+		if (host_fixture_check(&s))
+			return SNP_EINVAL;
 	}
 	ret = read_cpu(&s, &f->cpu);
 	if (!ret)

@@ -26,7 +26,16 @@ SNP_MUST_CHECK int host_cpuid(struct host_src *s, uint32_t leaf, uint32_t sub, u
 enum host_state host_cpuid_dev_check(uint32_t leaf, const uint32_t want[4], bool *agrees);
 SNP_MUST_CHECK int host_msr(struct host_src *s, uint32_t msr, uint64_t *val, enum host_state *st);
 
+/*
+ * A fixture's files must be files: a directory where one belongs is a broken
+ * fixture, one line and SNP_EINVAL, never read as an absent fact.
+ */
+SNP_MUST_CHECK int host_fixture_check(struct host_src *s);
+
 /* host_kernel.c */
+#define HOST_NR_PARAMS 4
+/* kvm_amd's parameters read, under /sys/module/kvm_amd/parameters/. */
+extern const char *const host_kvm_amd_params[HOST_NR_PARAMS];
 SNP_MUST_CHECK int host_read_kernel(struct host_src *s, struct host_kernel *k);
 
 #endif

@@ -46,6 +46,9 @@ static SNP_MUST_CHECK int read_version(struct host_src *s, struct host_kernel *k
 	struct utsname u;
 
 	k->version_state = host_read_small(s, "/proc/version", buf, sizeof(buf));
+	if (k->version_state == HOST_OK && !buf[0] && s->root)
+		return host_err(s, "%s/proc/version: empty (every fixture needs the kernel version, "
+				"'Linux version X.Y.Z ...')", s->root);
 	if (k->version_state == HOST_OK)
 		return parse_version(s, buf, k);
 	if (s->root)
@@ -98,15 +101,16 @@ static bool param_ok(const char *v)
 	return strspn(d, "0123456789") == strlen(d);
 }
 
+const char *const host_kvm_amd_params[HOST_NR_PARAMS] = { "sev", "sev_es", "sev_snp", "avic" };
+
 static SNP_MUST_CHECK int read_params(struct host_src *s, struct host_kernel *k)
 {
-	static const char *const names[] = { "sev", "sev_es", "sev_snp", "avic" };
-	char *const dst[] = { k->sev, k->sev_es, k->sev_snp, k->avic };
+	char *const dst[HOST_NR_PARAMS] = { k->sev, k->sev_es, k->sev_snp, k->avic };
 	char path[128], full[512], buf[64];
 
 	k->kvm_amd_loaded = host_exists(s, "/sys/module/kvm_amd") == HOST_OK;
-	for (unsigned int i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "/sys/module/kvm_amd/parameters/%s", names[i]);
+	for (unsigned int i = 0; i < HOST_NR_PARAMS; i++) {
+		snprintf(path, sizeof(path), "/sys/module/kvm_amd/parameters/%s", host_kvm_amd_params[i]);
 		if (host_read_small(s, path, buf, sizeof(buf)) != HOST_OK)
 			continue;
 		if (!param_ok(buf)) {

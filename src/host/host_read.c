@@ -71,6 +71,35 @@ enum host_state host_read_small(const struct host_src *s, const char *path, char
 	return HOST_OK;
 }
 
+/* A directory at a fixture's path: the one-line error; else 0. */
+static SNP_MUST_CHECK int fixture_not_dir(struct host_src *s, const char *path)
+{
+	char p[512];
+	struct stat st;
+
+	host_path(s, path, p, sizeof(p));
+	if (!stat(p, &st) && S_ISDIR(st.st_mode))
+		return host_err(s, "%s: a directory, not a file (a fixture's files: docs/HOST.md)", p);
+	return 0;
+}
+
+int host_fixture_check(struct host_src *s)
+{
+	static const char *const files[] = { "/cpuid", "/msr", "/proc/version", "/proc/kallsyms",
+					     "/dmesg" };
+	char path[128];
+
+	for (unsigned int i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (fixture_not_dir(s, files[i]))
+			return SNP_EINVAL;
+	for (unsigned int i = 0; i < HOST_NR_PARAMS; i++) {
+		snprintf(path, sizeof(path), "/sys/module/kvm_amd/parameters/%s", host_kvm_amd_params[i]);
+		if (fixture_not_dir(s, path))
+			return SNP_EINVAL;
+	}
+	return 0;
+}
+
 enum host_state host_exists(const struct host_src *s, const char *path)
 {
 	char p[512];
@@ -174,6 +203,8 @@ static SNP_MUST_CHECK int fixture_lookup(struct host_src *s, const char *file, u
 			ret = 0;
 		}
 	}
+	if (!lineno && nkey == 2)
+		ret = host_err(s, "%s: empty (a fixture's CPUID values, a line per leaf: docs/HOST.md)", p);
 out:
 	fclose(f);
 	return ret;

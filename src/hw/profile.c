@@ -112,10 +112,11 @@ const struct snp_knob snp_knobs[] = {
 	KNOB_BOOL(inuse_cleared_at_vmexit,
 		  "#VMEXIT clears VMRUN's in-use marks (APM 15.36.12; off: a counterfactual)"),
 	KNOB("vmrun_marks", SNP_KNOB_ROLES, vmrun_marks, role_choices,
-	     "the page roles VMRUN marks in-use"),
-	{ .name = "inuse_reads_fault", .alias = "erratum_on_reads", .kind = SNP_KNOB_BOOL,
+	     "the page roles VMRUN marks in-use; hsave is the host save area (VM_HSAVE_PA), "
+	     "left out of all: no source says VMRUN marks it"),
+	{ .name = "inuse_reads_fault", .old_name = "erratum_on_reads", .kind = SNP_KNOB_BOOL,
 	  .offset = offsetof(struct snp_profile, inuse_reads_fault), .choices = bool_choices,
-	  .summary = "reads fault as writes do (off: an assumption; older name erratum_on_reads)" },
+	  .summary = "reads fault as writes do (off: an assumption)" },
 	KNOB_BOOL(pml_inuse, "VMRUN marks --kvm pml's PML buffer in-use (undocumented)"),
 	KNOB_BOOL(rmp_check_every_access, "the RMP is checked on every access, not only at TLB fill"),
 	KNOB_BOOL(rmpupdate_transient_inuse,
@@ -132,7 +133,19 @@ const struct snp_knob *snp_knob_find(const char *name)
 	if (!name)
 		return NULL;
 	snp_for_each_knob(k)
-		if (!strcmp(k->name, name) || (k->alias && !strcmp(k->alias, name)))
+		if (!strcmp(k->name, name))
+			return k;
+	return NULL;
+}
+
+const struct snp_knob *snp_knob_find_renamed(const char *old_name)
+{
+	const struct snp_knob *k;
+
+	if (!old_name)
+		return NULL;
+	snp_for_each_knob(k)
+		if (k->old_name && !strcmp(k->old_name, old_name))
 			return k;
 	return NULL;
 }
@@ -294,16 +307,23 @@ static const char *roles_text(unsigned int mask, const char *const *choices, cha
 
 const char *snp_knob_values(const struct snp_knob *k, char *buf, size_t len)
 {
-	char names[SNP_KNOB_TEXT_MAX], all[SNP_KNOB_TEXT_MAX];
+	char names[SNP_KNOB_TEXT_MAX], all[SNP_KNOB_TEXT_MAX], rest[SNP_KNOB_TEXT_MAX];
+	unsigned int n = 0, left_out;
 
 	switch (k->kind) {
 	case SNP_KNOB_BOOL:
 		snprintf(buf, len, "on, off");
 		break;
 	case SNP_KNOB_ROLES:
-		snprintf(buf, len, "a comma list of %s; or all (%s) or none",
+		/* "all" as parse_roles() reads it, and the roles it leaves out by name */
+		while (k->choices[n])
+			n++;
+		left_out = ((1u << n) - 1) & ~(unsigned int)SNP_ROLE_ALL;
+		snprintf(buf, len, "a comma list of %s; or all (%s%s%s) or none",
 			 choices_text(k->choices, names, sizeof(names)),
-			 roles_text(SNP_ROLE_ALL, k->choices, all, sizeof(all)));
+			 roles_text(SNP_ROLE_ALL, k->choices, all, sizeof(all)),
+			 left_out ? ", not " : "",
+			 left_out ? roles_text(left_out, k->choices, rest, sizeof(rest)) : "");
 		break;
 	default:
 		choices_text(k->choices, buf, len);

@@ -3,7 +3,10 @@
  * explain.c - the LKML reviewer's open questions about the in-use erratum
  * (shared/seed/, snp-facts §1), each answered by running the modeled
  * hardware under every setting of the knob involved.  Every result string is
- * built from what the run did, never written in advance.
+ * built from what the run did, never written in advance; so is each
+ * question's one-line answer, under the preset's own settings, with its
+ * basis: documented (the source), or assumed (the knob it rests on, whose
+ * other value's run gives the answer that would hold instead).
  *
  * The setup is the changelog's, at the hardware level with placement forced:
  * a 1 GiB host, 2 CPUs, the direct map in 1GB pages, a VMCB at a chosen pfn,
@@ -12,6 +15,7 @@
 #include <snpsafe/sim.h>
 #include <snpsafe/vmrun.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,6 +99,12 @@ static const char *xp_access(struct snp_machine *m, unsigned int cpu, snp_pfn_t 
 	return buf;
 }
 
+/* Did the access described by text (xp_access()) fault? */
+static bool xp_faulted(const char *text)
+{
+	return strstr(text, "#PF") != NULL;
+}
+
 static struct sim_outcome *xp_outcome(struct sim_question *q, const char *setting, bool documented,
 				      const char *source)
 {
@@ -104,7 +114,86 @@ static struct sim_outcome *xp_outcome(struct sim_question *q, const char *settin
 	o->documented = documented;
 	o->source = source;
 	o->result[0] = '\0';
+	o->knob_value[0] = '\0';
+	o->answer[0] = '\0';
 	return o;
+}
+
+/* The run of o had knob at its value in p: note the value, for the answer it gives. */
+static SNP_MUST_CHECK int xp_knob_value(struct sim_outcome *o, const struct snp_profile *p,
+					const char *knob)
+{
+	const struct snp_knob *k = snp_knob_find(knob);
+
+	if (!k)
+		return SNP_EINVAL;
+	snp_knob_get(p, k, o->knob_value, sizeof(o->knob_value));
+	return 0;
+}
+
+/* The answer the question gets under o's setting. */
+static void xp_outcome_answer(struct sim_outcome *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void xp_outcome_answer(struct sim_outcome *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(o->answer, sizeof(o->answer), fmt, ap);
+	va_end(ap);
+}
+
+/* Was o run with knob at its value in preset? */
+static bool xp_is_default(const struct sim_outcome *o, const struct snp_profile *preset,
+			  const char *knob)
+{
+	const struct snp_knob *k = snp_knob_find(knob);
+	char v[SNP_KNOB_TEXT_MAX];
+
+	return k && !strcmp(o->knob_value, snp_knob_get(preset, k, v, sizeof(v)));
+}
+
+/*
+ * An assumed answer: the one of the outcome run with knob at its value in
+ * preset; why says why that value is an assumption.  SNP_EINVAL when no run
+ * had it (the experiment would answer for a setting the model does not use).
+ */
+static SNP_MUST_CHECK int xp_answer_assumed(struct sim_question *q, const struct snp_profile *preset,
+					    const char *knob, const char *why)
+{
+	const struct snp_knob *k = snp_knob_find(knob);
+
+	if (!k)
+		return SNP_EINVAL;
+	snp_knob_get(preset, k, q->basis_default, sizeof(q->basis_default));
+	for (unsigned int i = 0; i < q->nr_outcomes; i++) {
+		if (!xp_is_default(&q->outcomes[i], preset, knob) || !q->outcomes[i].answer[0])
+			continue;
+		snprintf(q->answer, sizeof(q->answer), "%s", q->outcomes[i].answer);
+		q->answer_documented = false;
+		q->basis_knob = k->name;
+		q->basis_preset = preset->name;
+		q->basis_source = why;
+		return 0;
+	}
+	return SNP_EINVAL;
+}
+
+/* A documented answer, built from the runs by the caller, and its source. */
+static void xp_answer_documented(struct sim_question *q, const char *source, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void xp_answer_documented(struct sim_question *q, const char *source, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(q->answer, sizeof(q->answer), fmt, ap);
+	va_end(ap);
+	q->answer_documented = true;
+	q->basis_source = source;
+	q->basis_knob = NULL;
+	q->basis_default[0] = '\0';
+	q->basis_preset = NULL;
 }
 
 /* A profile: early-snp with one knob assignment applied; 0 or the parse error. */
@@ -129,6 +218,8 @@ static SNP_MUST_CHECK int q_uncovered(struct sim_question *q)
 {
 	static const char *const settings[] = { "uncovered_inuse=ignore (default)", "uncovered_inuse=fail" };
 	static const char *const knobs[] = { "uncovered_inuse=ignore", "uncovered_inuse=fail" };
+	static const char why[] = "Table 15-41 asks Hypervisor-Owned, which uncovered memory is "
+				  "(APM 15.36.3), but no source says where VMRUN keeps the mark";
 
 	q->question = "What happens if the VMCB, VMSA or AVIC page is not covered by the RMP?";
 	q->setup = "1 GiB host whose RMP covers only the first 512 MiB; a VMCB at the 2MB-aligned "
@@ -139,9 +230,11 @@ static SNP_MUST_CHECK int q_uncovered(struct sim_question *q)
 		struct snp_profile p;
 		struct snp_vmrun_result res;
 		struct snp_machine *m;
+		struct sim_outcome *o;
 		snp_pfn_t vmcb = (XP_MEM / 2 + 64 * SNP_MiB) >> SNP_PAGE_SHIFT;
 		char v[XP_TXT], w[XP_TXT];
 		int ret = xp_profile(knobs[i], &p);
+		unsigned int marked;
 		bool entered;
 
 		if (!ret)
@@ -150,19 +243,25 @@ static SNP_MUST_CHECK int q_uncovered(struct sim_question *q)
 			return ret;
 		ret = xp_vmrun(m, vmcb, SNP_NO_PAGE, SNP_GUEST_SVM, &res);
 		entered = !ret && res.outcome == SNP_VMRUN_ENTERED;
+		marked = entered && res.marked ? 1u : 0u;
 		xp_vmrun_text(ret, &res, v, sizeof(v));
 		xp_access(m, 1, vmcb + 3, true, w, sizeof(w));
-		snprintf(xp_outcome(q, settings[i], false,
-				    "Table 15-41 asks Hypervisor-Owned, which uncovered memory is "
-				    "(APM 15.36.3), but no source says where VMRUN keeps the mark")->result,
-			 SIM_RESULT_LEN, "%s; %u page(s) marked in-use; hugepage write to the region: %s",
-			 v, entered ? res.marked ? 1u : 0u : 0u, w);
-		ret = entered ? snp_vmexit(m, 0) : 0;
+		o = xp_outcome(q, settings[i], false, why);
+		snprintf(o->result, SIM_RESULT_LEN,
+			 "%s; %u page(s) marked in-use; hugepage write to the region: %s", v, marked, w);
+		xp_outcome_answer(o, "%s (%s), so a hugepage write to its region %s",
+				  !entered ? "VMRUN refuses an uncovered VMCB" :
+				  marked ? "an uncovered VMCB runs and is marked in-use" :
+				  "an uncovered VMCB runs without an in-use mark", v,
+				  xp_faulted(w) ? "faults" : "does not fault");
+		ret = xp_knob_value(o, &p, q->knob);
+		if (!ret)
+			ret = entered ? snp_vmexit(m, 0) : 0;
 		snp_machine_destroy(m);
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return xp_answer_assumed(q, &snp_profile_early_snp, q->knob, why);
 }
 
 /* ---- visible -------------------------------------------------------------------- */
@@ -197,11 +296,18 @@ static SNP_MUST_CHECK int q_visible(struct sim_question *q)
 		return ret;
 	}
 	same = !memcmp(&before, &during, sizeof(before));
-	snprintf(xp_outcome(q, "architectural read (RMPREAD)", false,
-			    "no public source says software can read the mark; RMPREAD's fields (LINUX) do not include it")->result,
+	snprintf(xp_outcome(q, "architectural read (RMPREAD)", true,
+			    "RMPREAD's fields (LINUX arch/x86/virt/svm/sev.c) do not include the "
+			    "mark; no public source names another way to read it")->result,
 		 SIM_RESULT_LEN, "VMRUN %s; RMPREAD output %s during the run: the mark is %s",
 		 "entered", same ? "identical" : "different",
 		 same ? "not among RMPREAD's fields" : "shown by RMPREAD");
+	xp_answer_documented(q, "RMPREAD's fields, LINUX arch/x86/virt/svm/sev.c; the mark, "
+			     "APM 15.36.12; no public source names another way to read it",
+			     same ? "no, not through RMPREAD: its output is identical before and "
+				    "during the run, the mark is not among its fields (only the "
+				    "model's own query shows it)"
+				  : "yes: RMPREAD's output changes during the run");
 	snprintf(xp_outcome(q, "model query (snp_rmp_query)", false,
 			    "model only: hardware keeps the mark in microarchitectural state")->result,
 		 SIM_RESULT_LEN, "in_use=%d: the model shows the mark and labels it microarchitectural",
@@ -216,7 +322,12 @@ static SNP_MUST_CHECK int q_rmpupdate_race(struct sim_question *q)
 {
 	static const char *const settings[] = { "rmpupdate_transient_inuse=off (default)",
 						"rmpupdate_transient_inuse=on" };
+	static const char why[] = "APM 15.36.10: a spurious RMP fault can occur while another "
+				  "logical processor uses the entry (software retries); whether "
+				  "this access does is not said";
 	struct snp_rmpupdate_in in = { .gpa = 0x100000, .assigned = true, .asid = XP_ASID };
+	enum snp_map_size sz = SNP_MAP_1G;
+	char race[2][XP_TXT];   /* the racing write under each setting */
 
 	q->question = "Does RMPUPDATE set in-use while it runs, so a hugepage access racing with "
 		      "it on a 2MB-aligned entry faults too?";
@@ -228,7 +339,7 @@ static SNP_MUST_CHECK int q_rmpupdate_race(struct sim_question *q)
 		struct snp_profile p;
 		struct snp_rmpupdate_op op;
 		struct snp_machine *m;
-		char w[XP_TXT];
+		char *w = race[i];
 		int code = -1, second = -1, done = -1;
 		int ret = xp_machine_knob(i ? "rmpupdate_transient_inuse=1" : NULL, &p, &m);
 
@@ -238,28 +349,26 @@ static SNP_MUST_CHECK int q_rmpupdate_race(struct sim_question *q)
 					  snp_pfn_to_phys(XP_REGION), &in, &op, &code);
 		if (!ret && code != SNP_RMP_SUCCESS)
 			ret = SNP_EPERM;   /* the setup's own RMPUPDATE must start */
-		xp_access(m, 1, XP_REGION + 9, true, w, sizeof(w));
+		xp_access(m, 1, XP_REGION + 9, true, w, XP_TXT);
 		if (!ret)
 			ret = snp_rmpupdate(snp_machine_rmp(m), SNP_CALLER_HV,
 					    snp_pfn_to_phys(XP_REGION), &in, &second);
 		if (!ret)
 			ret = snp_rmpupdate_commit(snp_machine_rmp(m), &op, &done);
+		if (!ret)
+			ret = xp_knob_value(xp_outcome(q, settings[i], false, why), &p, q->knob);
 		if (ret) {
 			snp_machine_destroy(m);
 			return ret;
 		}
-		snprintf(xp_outcome(q, settings[i], false,
-				    "APM 15.36.10: a spurious RMP fault can occur while another "
-				    "logical processor uses the entry (software retries); whether "
-				    "this access does is not said")->result,
-			 SIM_RESULT_LEN, "racing hugepage write: %s; a second RMPUPDATE on the entry: %s",
+		snprintf(q->outcomes[i].result, SIM_RESULT_LEN,
+			 "racing hugepage write: %s; a second RMPUPDATE on the entry: %s",
 			 w, snp_rmp_ret_name(second));
 		snp_machine_destroy(m);
 	}
 	{
 		struct snp_profile p = snp_profile_early_snp;
 		struct snp_machine *m;
-		enum snp_map_size sz = SNP_MAP_1G;
 		int ret = xp_machine(&p, 0, &m);
 
 		if (ret)
@@ -280,18 +389,25 @@ static SNP_MUST_CHECK int q_rmpupdate_race(struct sim_question *q)
 			 "the hugepage", snp_rmp_ret_name(code), snp_map_size_name(sz));
 		snp_machine_destroy(m);
 	}
-	return 0;
+	/* each setting's answer, with what the kernel's own path did */
+	for (unsigned int i = 0; i < 2; i++)
+		xp_outcome_answer(&q->outcomes[i], "%s: a hugepage write racing a raw RMPUPDATE of the "
+				  "2MB-aligned entry: %s; through Linux's rmpupdate() the region is "
+				  "%s-mapped first, so only a whole-2MB transition can race",
+				  xp_faulted(race[i]) ? "yes" : "no", race[i], snp_map_size_name(sz));
+	return xp_answer_assumed(q, &snp_profile_early_snp, q->knob, why);
 }
 
 /*
- * The experiments on one boolean knob: run fn on a fresh machine with the
- * knob off, then on, and record each run's text as an outcome.  The default
- * setting is labeled "(default)", or "(<dflt_note>)" when the default needs
- * a word more (e.g. that it is an assumption).
+ * The experiments on one boolean knob, whose setting the answer rests on:
+ * run fn on a fresh early-snp machine with the knob off, then on; fn writes
+ * the run's result and the answer it gives.  The setting early-snp has is
+ * labeled "(default)", or "(<dflt_note>)" when the default needs a word more
+ * (e.g. that it is an assumption), and gives the question's answer.
  */
-typedef int (*xp_run_fn)(struct snp_machine *m, char *result, size_t len);
+typedef int (*xp_run_fn)(struct snp_machine *m, struct sim_outcome *o);
 
-static SNP_MUST_CHECK int xp_knob_both(struct sim_question *q, const char *knob, bool dflt,
+static SNP_MUST_CHECK int xp_knob_both(struct sim_question *q, const char *knob,
 			const char *dflt_note, xp_run_fn fn, const char *source)
 {
 	for (unsigned int on = 0; on < 2; on++) {
@@ -299,6 +415,7 @@ static SNP_MUST_CHECK int xp_knob_both(struct sim_question *q, const char *knob,
 		struct sim_outcome *o;
 		struct snp_machine *m;
 		char assign[64];
+		bool dflt;
 		int ret;
 
 		snprintf(assign, sizeof(assign), "%s=%u", knob, on);
@@ -308,21 +425,24 @@ static SNP_MUST_CHECK int xp_knob_both(struct sim_question *q, const char *knob,
 		if (ret)
 			return ret;
 		o = xp_outcome(q, "", false, source);
-		snprintf(o->setting, sizeof(o->setting), "%s=%s%s%s%s", knob, on ? "on" : "off",
-			 on == dflt ? " (" : "", on == dflt ? (dflt_note ? dflt_note : "default") : "",
-			 on == dflt ? ")" : "");
-		ret = fn(m, o->result, sizeof(o->result));
+		ret = xp_knob_value(o, &p, knob);
+		if (!ret)
+			ret = fn(m, o);
 		snp_machine_destroy(m);
 		if (ret)
 			return ret;
+		dflt = xp_is_default(o, &snp_profile_early_snp, knob);
+		snprintf(o->setting, sizeof(o->setting), "%s=%s%s%s%s", knob, on ? "on" : "off",
+			 dflt ? " (" : "", dflt ? (dflt_note ? dflt_note : "default") : "",
+			 dflt ? ")" : "");
 	}
 	q->knob = knob;
-	return 0;
+	return xp_answer_assumed(q, &snp_profile_early_snp, knob, source);
 }
 
 /* ---- writes-only ------------------------------------------------------------------- */
 
-static SNP_MUST_CHECK int run_writes_only(struct snp_machine *m, char *out, size_t len)
+static SNP_MUST_CHECK int run_writes_only(struct snp_machine *m, struct sim_outcome *o)
 {
 	char r[XP_TXT], own[XP_TXT], w[XP_TXT];
 	int ret = xp_enter(m, XP_REGION);
@@ -338,8 +458,14 @@ static SNP_MUST_CHECK int run_writes_only(struct snp_machine *m, char *out, size
 	if (ret)
 		return ret;
 	xp_access(m, 1, XP_REGION + 5, true, w, sizeof(w));
-	snprintf(out, len, "read of another page: %s; read of the in-use page: %s; write: %s",
-		 r, own, w);
+	snprintf(o->result, sizeof(o->result),
+		 "read of another page: %s; read of the in-use page: %s; write: %s", r, own, w);
+	if (xp_faulted(r) || xp_faulted(own))
+		xp_outcome_answer(o, "any access: a read of the region (%s) or of the in-use page "
+				  "(%s) faults as a write (%s) does", r, own, w);
+	else
+		xp_outcome_answer(o, "writes only: reads of the region and of the in-use page do not "
+				  "fault; a hugepage write: %s", w);
 	return 0;
 }
 
@@ -354,8 +480,7 @@ static SNP_MUST_CHECK int q_writes_only(struct sim_question *q)
 	q->setup = "A 2MB-aligned VMCB runs on CPU 0; CPU 1 reads another page of the region, "
 		   "reads the in-use VMCB page itself, then writes another page, all through the "
 		   "1GB direct map (TLB flushed between them).";
-	return xp_knob_both(q, "inuse_reads_fault", false, "default; an assumption",
-			    run_writes_only,
+	return xp_knob_both(q, "inuse_reads_fault", "default; an assumption", run_writes_only,
 			    "the changelog (LINUX 75253db41a46) says \"accesses\"; write-only is the "
 			    "narrower reading, an assumption; APM 15.36.10: host reads are not "
 			    "ownership-checked");
@@ -363,7 +488,7 @@ static SNP_MUST_CHECK int q_writes_only(struct sim_question *q)
 
 /* ---- unaligned ----------------------------------------------------------------------- */
 
-static SNP_MUST_CHECK int run_unaligned(struct snp_machine *m, char *out, size_t len)
+static SNP_MUST_CHECK int run_unaligned(struct snp_machine *m, struct sim_outcome *o)
 {
 	char a[XP_TXT], b[XP_TXT];
 	int ret = xp_enter(m, XP_REGION + 1);
@@ -372,8 +497,14 @@ static SNP_MUST_CHECK int run_unaligned(struct snp_machine *m, char *out, size_t
 		return ret;
 	xp_access(m, 1, XP_REGION + 5, true, a, sizeof(a));
 	xp_access(m, 1, XP_REGION + 1, true, b, sizeof(b));
-	snprintf(out, len, "write to another page: %s; write to the in-use VMCB through the "
-		 "cached 2M entry: %s", a, b);
+	snprintf(o->result, sizeof(o->result), "write to another page: %s; write to the in-use "
+		 "VMCB through the cached 2M entry: %s", a, b);
+	xp_outcome_answer(o, "%s (a hugepage write to another page of its region: %s); %s (%s)",
+			  xp_faulted(a) ? "the erratum strikes" : "no spurious fault", a,
+			  xp_faulted(b) ? "the in-use page itself is protected even through a cached "
+					  "2M entry" :
+					  "the in-use page itself can be written through a 2M entry "
+					  "cached from another page: the in-use rule is bypassed", b);
 	return 0;
 }
 
@@ -383,14 +514,14 @@ static SNP_MUST_CHECK int q_unaligned(struct sim_question *q)
 	q->setup = "A VMCB at the second page of a 2MB region runs on CPU 0; CPU 1 writes another "
 		   "page of the region through the 1GB direct map (filling a 2M TLB entry), then "
 		   "writes the VMCB page itself through that entry.";
-	return xp_knob_both(q, "rmp_check_every_access", false, NULL, run_unaligned,
+	return xp_knob_both(q, "rmp_check_every_access", NULL, run_unaligned,
 			    "the changelog says the 2M fill reads the base entry; when hits are "
 			    "checked is not documented");
 }
 
 /* ---- stale-tlb ------------------------------------------------------------------------- */
 
-static SNP_MUST_CHECK int run_stale_tlb(struct snp_machine *m, char *out, size_t len)
+static SNP_MUST_CHECK int run_stale_tlb(struct snp_machine *m, struct sim_outcome *o)
 {
 	char a[XP_TXT], b[XP_TXT], c[XP_TXT];
 	int ret;
@@ -404,8 +535,14 @@ static SNP_MUST_CHECK int run_stale_tlb(struct snp_machine *m, char *out, size_t
 	if (ret)
 		return ret;
 	xp_access(m, 1, XP_REGION + 6, true, c, sizeof(c));
-	snprintf(out, len, "before VMRUN: %s; after, through the old entry: %s; after a TLB "
-		 "flush: %s", a, b, c);
+	snprintf(o->result, sizeof(o->result), "before VMRUN: %s; after, through the old entry: "
+		 "%s; after a TLB flush: %s", a, b, c);
+	if (xp_faulted(b))
+		xp_outcome_answer(o, "the old entry shelters nothing: the first write through it "
+				  "after VMRUN takes a %s", b);
+	else
+		xp_outcome_answer(o, "the old entry hides the erratum (a write through it: %s) until "
+				  "the TLB is flushed; then: %s", b, c);
 	return 0;
 }
 
@@ -415,7 +552,7 @@ static SNP_MUST_CHECK int q_stale_tlb(struct sim_question *q)
 	q->setup = "CPU 1 writes a page of a 2MB region through the 1GB direct map (a 2M TLB entry "
 		   "is filled); then a VMCB at the region's base runs on CPU 0; CPU 1 writes again, "
 		   "then again after flushing its TLB.";
-	return xp_knob_both(q, "rmp_check_every_access", false, NULL, run_stale_tlb,
+	return xp_knob_both(q, "rmp_check_every_access", NULL, run_stale_tlb,
 			    "no source says whether a TLB hit consults the RMP");
 }
 
@@ -428,6 +565,7 @@ static SNP_MUST_CHECK int q_all_vms(struct sim_question *q)
 		"plain SVM guest, vmrun_marks=all (default)", "SEV guest, vmrun_marks=all (default)",
 		"plain SVM guest, AVIC page aligned, vmrun_marks=vmcb",
 	};
+	char w[3][XP_TXT];   /* the write to the region in each run */
 
 	q->question = "Does VMRUN mark these pages in-use for all VMs, not only SNP-active ones?";
 	q->setup = "The changelog's scenario with a non-SNP guest: a 2MB-aligned VMCB (or AVIC "
@@ -438,7 +576,7 @@ static SNP_MUST_CHECK int q_all_vms(struct sim_question *q)
 		struct snp_profile p;
 		struct snp_vmrun_result res;
 		struct snp_machine *m;
-		char v[XP_TXT], w[XP_TXT];
+		char v[XP_TXT];
 		int ret = xp_machine_knob(i == 2 ? "vmrun_marks=vmcb" : NULL, &p, &m);
 		bool avic = i == 2;
 
@@ -447,13 +585,17 @@ static SNP_MUST_CHECK int q_all_vms(struct sim_question *q)
 		ret = xp_vmrun(m, avic ? XP_REGION + 1 : XP_REGION, avic ? XP_REGION : SNP_NO_PAGE,
 			       i == 2 ? SNP_GUEST_SVM : types[i], &res);
 		xp_vmrun_text(ret, &res, v, sizeof(v));
-		xp_access(m, 1, XP_REGION + 5, true, w, sizeof(w));
+		xp_access(m, 1, XP_REGION + 5, true, w[i], sizeof(w[i]));
 		snprintf(xp_outcome(q, settings[i], i < 2,
 				    i < 2 ? "LINUX 75253db41a46; LKML-REVIEW: all VMs"
 					  : "which roles VMRUN marks is a knob")->result,
-			 SIM_RESULT_LEN, "%s; write to the region: %s", v, w);
+			 SIM_RESULT_LEN, "%s; write to the region: %s", v, w[i]);
 		snp_machine_destroy(m);
 	}
+	xp_answer_documented(q, "LINUX 75253db41a46; LKML-REVIEW: all VMs",
+			     "%s: a hugepage write to the region of a 2MB-aligned VMCB gives, with a "
+			     "plain SVM guest: %s; with a SEV guest: %s",
+			     xp_faulted(w[0]) && xp_faulted(w[1]) ? "yes, all VMs" : "no", w[0], w[1]);
 	return 0;
 }
 
@@ -463,6 +605,7 @@ static SNP_MUST_CHECK int q_vmexit(struct sim_question *q)
 {
 	static const char *const settings[] = { "inuse_cleared_at_vmexit=on (default, documented)",
 						"inuse_cleared_at_vmexit=off (counterfactual)" };
+	static const char source[] = "APM 15.36.12: FAIL_INUSE until #VMEXIT, which clears the mark";
 
 	q->question = "Is the in-use mark cleared at #VMEXIT, so the window is only while the vCPU runs?";
 	q->setup = "A 2MB-aligned VMCB runs on CPU 0 and exits; CPU 1 then writes another page of "
@@ -489,12 +632,22 @@ static SNP_MUST_CHECK int q_vmexit(struct sim_question *q)
 			return ret;
 		}
 		snprintf(xp_outcome(q, settings[i], i == 0,
-				    i == 0 ? "APM 15.36.12: FAIL_INUSE until #VMEXIT, which clears the mark"
+				    i == 0 ? source
 					   : "counterfactual: APM 15.36.12 documents the clear at #VMEXIT; "
 					     "kept to show the window if a part did not clear it")->result,
 			 SIM_RESULT_LEN, "after #VMEXIT, write to the region: %s; RMPUPDATE of the VMCB: %s",
 			 w, snp_rmp_ret_name(upd));
 		snp_machine_destroy(m);
+		if (i)
+			continue;
+		/* the documented setting: the answer */
+		if (!xp_faulted(w) && upd == SNP_RMP_SUCCESS)
+			xp_answer_documented(q, source, "yes: after #VMEXIT a write to the region does "
+					     "not fault and RMPUPDATE of the VMCB succeeds, so the window "
+					     "is only while the vCPU runs");
+		else
+			xp_answer_documented(q, source, "no: after #VMEXIT a write to the region: %s; "
+					     "RMPUPDATE of the VMCB: %s", w, snp_rmp_ret_name(upd));
 	}
 	return 0;
 }
@@ -530,6 +683,7 @@ static SNP_MUST_CHECK int q_hv_inuse_wr(struct sim_question *q)
 	q->knob = "hv_inuse_wr_fixes_erratum";
 	for (unsigned int i = 0; i < 3; i++) {
 		struct snp_profile p = i < 2 ? snp_profile_hv_inuse_wr : snp_profile_early_snp;
+		struct sim_outcome *o;
 		struct snp_machine *m;
 		char a[XP_TXT], b[XP_TXT];
 		bool faulted;
@@ -550,14 +704,24 @@ static SNP_MUST_CHECK int q_hv_inuse_wr(struct sim_question *q)
 			return ret;
 		}
 		xp_access(m, 1, XP_REGION, true, b, sizeof(b));
-		faulted = strcmp(a, "no fault") || strcmp(b, "no fault");
-		snprintf(xp_outcome(q, settings[i], i == 2, sources[i])->result, SIM_RESULT_LEN,
+		faulted = xp_faulted(a) || xp_faulted(b);
+		o = xp_outcome(q, settings[i], i == 2, sources[i]);
+		snprintf(o->result, SIM_RESULT_LEN,
 			 "write to the region: %s; write to the VMCB page (4K): %s; an aligned VMCB "
 			 "is %s: the workaround is %s", a, b, faulted ? "unsafe" : "safe",
 			 faulted ? "still needed" : "unnecessary");
 		snp_machine_destroy(m);
+		if (i == 2)
+			break;   /* the contrast: no setting of the knob, no answer of its own */
+		ret = xp_knob_value(o, &p, q->knob);
+		xp_outcome_answer(o, "%s: on a part with HvInUseWrAllowed, a 2MB-aligned VMCB gives a "
+				  "hugepage write to its region: %s, and a write to the VMCB page: "
+				  "%s; the workaround is %s", faulted ? "no" : "yes", a, b,
+				  faulted ? "still needed" : "unnecessary");
+		if (ret)
+			return ret;
 	}
-	return 0;
+	return xp_answer_assumed(q, &snp_profile_hv_inuse_wr, q->knob, sources[0]);
 }
 
 /* ---- pml ---------------------------------------------------------------------------------- */
@@ -567,7 +731,7 @@ static SNP_MUST_CHECK int q_hv_inuse_wr(struct sim_question *q)
  * region's 2MB-aligned base; CPU 1 writes another page of that region
  * through the 1GB direct map.
  */
-static SNP_MUST_CHECK int run_pml(struct snp_machine *m, char *out, size_t len)
+static SNP_MUST_CHECK int run_pml(struct snp_machine *m, struct sim_outcome *o)
 {
 	struct snp_vmrun_args a = {
 		.vmcb = XP_REGION + SNP_PTRS_PER_PMD + 3, .vmsa = SNP_NO_PAGE, .avic = SNP_NO_PAGE,
@@ -578,12 +742,17 @@ static SNP_MUST_CHECK int run_pml(struct snp_machine *m, char *out, size_t len)
 	char v[XP_TXT], w[XP_TXT];
 	int ret = snp_vmrun(m, 0, &a, &res);
 	bool entered = !ret && res.outcome == SNP_VMRUN_ENTERED;
+	bool marked = entered && (res.marked & SNP_ROLE_PML);
 
 	xp_vmrun_text(ret, &res, v, sizeof(v));
 	xp_access(m, 1, XP_REGION + 5, true, w, sizeof(w));
-	snprintf(out, len, "%s, PML buffer %s; write to its region: %s; an aligned PML buffer is "
-		 "%s", v, entered && (res.marked & SNP_ROLE_PML) ? "marked in-use" : "not marked", w,
-		 entered && !strcmp(w, "no fault") ? "safe" : "unsafe: it needs the SNP-safe allocator");
+	snprintf(o->result, sizeof(o->result), "%s, PML buffer %s; write to its region: %s; an "
+		 "aligned PML buffer is %s", v, marked ? "marked in-use" : "not marked", w,
+		 entered && !xp_faulted(w) ? "safe" : "unsafe: it needs the SNP-safe allocator");
+	xp_outcome_answer(o, "%s: VMRUN %s the PML buffer; a hugepage write to the region of a "
+			  "2MB-aligned one: %s, so it %s the SNP-safe allocator",
+			  entered && xp_faulted(w) ? "yes" : "no", marked ? "marks" : "does not mark",
+			  w, entered && xp_faulted(w) ? "needs" : "does not need");
 	return entered ? snp_vmexit(m, 0) : 0;
 }
 
@@ -595,8 +764,7 @@ static SNP_MUST_CHECK int q_pml(struct sim_question *q)
 	q->setup = "A VMCB runs on CPU 0 with PML enabled and its PML buffer (VMCB PML_ADDR) at a "
 		   "2MB-aligned page; CPU 1 writes another page of the buffer's region through the "
 		   "1GB direct map.";
-	return xp_knob_both(q, "pml_inuse", true, "default; the PML series' reading",
-			    run_pml,
+	return xp_knob_both(q, "pml_inuse", "default; the PML series' reading", run_pml,
 			    "undocumented: the AMD PML series (v4 2025-10-13, v5 2026-01-05, not merged) "
 			    "allocates the buffer with snp_safe_alloc_page() and lists \"PML\" among the "
 			    "pages the erratum hits; no APM table lists it");

@@ -609,7 +609,7 @@ static SNP_MUST_CHECK int finish(struct parser *ps)
 int snp_alloc_log_read(const char *path, struct snp_alloc_log *log, char *err, size_t errlen)
 {
 	struct parser ps = { .log = log, .path = path, .err = err, .errlen = errlen };
-	char *line = NULL;
+	char *line = NULL, why[SNP_TRACE_ERR_LEN];
 	size_t cap = 0;
 	ssize_t len;
 	int ret = 0;
@@ -617,10 +617,10 @@ int snp_alloc_log_read(const char *path, struct snp_alloc_log *log, char *err, s
 
 	memset(log, 0, sizeof(*log));
 	log->vmemmap_base = SNP_VMEMMAP_BASE_L4;
-	f = fopen(path, "r");
+	f = trace_open_input(path, "r", "an allocation log", why, sizeof(why), &ret);
 	if (!f) {
-		trace_set_err(err, errlen, "%s: %s", path, strerror(errno));
-		return SNP_ENOENT;
+		trace_set_err(err, errlen, "%s: %s", path, why);
+		return ret;
 	}
 	while (!ret && (len = getline(&line, &cap, f)) >= 0) {
 		ps.lineno++;
@@ -738,21 +738,14 @@ static bool pfns_has(const struct pfns *s, snp_pfn_t pfn)
 /* The pages of each kind the trace names: VMRUN's VMCB and pages, VM_HSAVE_PA's value. */
 static SNP_MUST_CHECK int trace_pages(const char *path, struct pfns *kind, char *err, size_t errlen)
 {
-	char e[SNP_TRACE_ERR_LEN];
 	struct snp_trace_event ev;
 	struct snp_trace *t;
 	bool ok = true;
 	int ret;
 
-	ret = snp_trace_open(path, &t, e, sizeof(e));
-	if (ret) {
-		/* name the file once: the reader names it only when it cannot open it */
-		if (strstr(e, path))
-			trace_set_err(err, errlen, "%s", e);
-		else
-			trace_set_err(err, errlen, "%s: %s", path, e);
+	ret = trace_open_named(path, &t, err, errlen);
+	if (ret)
 		return ret;
-	}
 	while (ok && (ret = snp_trace_next(t, &ev)) > 0) {
 		if (ev.type == SNP_TR_VMRUN)
 			ok = pfns_add(&kind[SNP_PROV_VMCB], snp_phys_to_pfn(ev.pa));

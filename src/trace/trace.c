@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- little-endian fields -------------------------------------------------------- */
 
@@ -55,6 +56,26 @@ void trace_set_err(char *err, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+FILE *trace_open_input(const char *path, const char *mode, const char *what, char *err,
+		       size_t errlen, int *code)
+{
+	FILE *f = fopen(path, mode);
+	struct stat st;
+
+	if (!f) {
+		*code = errno == ENOENT ? SNP_ENOENT : SNP_EINVAL;
+		trace_set_err(err, errlen, "%s", strerror(errno));
+		return NULL;
+	}
+	if (!fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		*code = SNP_EINVAL;
+		trace_set_err(err, errlen, "a directory, not %s", what);
+		return NULL;
+	}
+	return f;
+}
+
 const char *snp_trace_level_name(unsigned int level)
 {
 	static const char *const names[] = { "unknown", "4K", "2M", "1G" };
@@ -81,7 +102,12 @@ static void header_encode(unsigned char *h, const struct snp_trace_info *in)
 static SNP_MUST_CHECK int header_decode(const unsigned char *h, size_t got, struct snp_trace_info *out,
 			 char *err, size_t errlen)
 {
-	if (got < 8 || memcmp(h, SNP_TRACE_MAGIC, 8)) {
+	if (got == 0) {
+		trace_set_err(err, errlen, "empty file (0 bytes), not a snpsafe trace");
+		return SNP_EINVAL;
+	}
+	/* a short file that starts as a trace does is a cut one, not another kind of file */
+	if (memcmp(h, SNP_TRACE_MAGIC, got < 8 ? got : 8)) {
 		trace_set_err(err, errlen, "not a snpsafe trace (bad magic)");
 		return SNP_EINVAL;
 	}
@@ -156,21 +182,34 @@ int snp_trace_open(const char *path, struct snp_trace **out, char *err, size_t e
 		trace_set_err(err, errlen, "out of memory");
 		return SNP_ENOMEM;
 	}
-	t->f = fopen(path, "rb");
+	t->f = trace_open_input(path, "rb", "a snpsafe trace", err, errlen, &ret);
 	if (!t->f) {
-		trace_set_err(err, errlen, "%s: %s", path, strerror(errno));
-		ret = errno == ENOENT ? SNP_ENOENT : SNP_EINVAL;
 		snp_trace_close(t);
 		return ret;
 	}
 	got = fread(h, 1, sizeof(h), t->f);
-	ret = header_decode(h, got, &t->info, err, errlen);
+	if (got < sizeof(h) && ferror(t->f)) {
+		trace_set_err(err, errlen, "read error: %s", strerror(errno));
+		ret = SNP_EINVAL;
+	} else {
+		ret = header_decode(h, got, &t->info, err, errlen);
+	}
 	if (ret) {
 		snp_trace_close(t);
 		return ret;
 	}
 	*out = t;
 	return 0;
+}
+
+int trace_open_named(const char *path, struct snp_trace **out, char *err, size_t errlen)
+{
+	char why[SNP_TRACE_ERR_LEN];
+	int ret = snp_trace_open(path, out, why, sizeof(why));
+
+	if (ret)
+		trace_set_err(err, errlen, "%s: %s", path, why);
+	return ret;
 }
 
 const struct snp_trace_info *snp_trace_get_info(const struct snp_trace *t)
@@ -554,7 +593,7 @@ int snp_trace_summarize(const char *path, struct snp_trace_summary *s, char *err
 	int ret;
 
 	memset(s, 0, sizeof(*s));
-	ret = snp_trace_open(path, &t, err, errlen);
+	ret = trace_open_named(path, &t, err, errlen);
 	if (ret)
 		return ret;
 	s->info = t->info;
@@ -597,10 +636,10 @@ int snp_trace_summarize(const char *path, struct snp_trace_summary *s, char *err
 		}
 	}
 	if (!ok) {
-		trace_set_err(err, errlen, "out of memory");
+		trace_set_err(err, errlen, "out of memory reading %s", path);
 		ret = SNP_ENOMEM;
 	} else if (ret < 0) {
-		trace_set_err(err, errlen, "%s", t->err);
+		trace_set_err(err, errlen, "%s: %s", path, t->err);
 	} else {
 		snp_trace_end_counts(t, &s->stores_seen, &s->stores_dropped);
 		s->vmrun_cpus = (uint64_t)__builtin_popcountll(cpus_mask);

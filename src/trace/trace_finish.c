@@ -51,17 +51,20 @@ static SNP_MUST_CHECK int cmp_ksym(const void *a, const void *b)
  */
 static SNP_MUST_CHECK int ksyms_load(const char *path, struct ksyms *k, char *err, size_t errlen)
 {
-	char line[512], name[256], mod[128];
-	FILE *f = fopen(path, "r");
-	uint64_t addr;
+	char line[512], name[256], mod[128], why[SNP_TRACE_ERR_LEN];
+	uint64_t addr, lines = 0;
+	int ret;
+	FILE *f = trace_open_input(path, "r", "a kallsyms listing", why, sizeof(why), &ret);
 	char type;
 
 	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return SNP_ENOENT;
+		snprintf(err, errlen, "%s: %s", path, why);
+		return ret;
 	}
 	while (fgets(line, sizeof(line), f)) {
 		int n = sscanf(line, "%" SCNx64 " %c %255s %127s", &addr, &type, name, mod);
+
+		lines++;
 
 		if (n < 3 || (type != 't' && type != 'T') || addr == 0)
 			continue;
@@ -85,6 +88,11 @@ static SNP_MUST_CHECK int ksyms_load(const char *path, struct ksyms *k, char *er
 		k->v[k->nr++].used = false;
 	}
 	fclose(f);
+	/* the guest prints it at the end of the run: nothing means it never did */
+	if (!lines) {
+		snprintf(err, errlen, "%s: empty, not a kallsyms listing", path);
+		return SNP_EINVAL;
+	}
 	qsort(k->v, k->nr, sizeof(*k->v), cmp_ksym);
 	return 0;
 nomem:
@@ -105,7 +113,7 @@ static SNP_MUST_CHECK int mark_used(const char *in_path, struct ksyms *k, char *
 {
 	struct snp_trace_event ev;
 	struct snp_trace *t;
-	int ret = snp_trace_open(in_path, &t, err, errlen);
+	int ret = trace_open_named(in_path, &t, err, errlen);
 
 	if (ret)
 		return ret;
@@ -176,7 +184,7 @@ int snp_trace_finish(const char *in_path, const char *out_path, const char *kall
 	if (kallsyms_path && ((ret = ksyms_load(kallsyms_path, &k, err, errlen)) ||
 			      (ret = mark_used(in_path, &k, err, errlen))))
 		goto out;
-	ret = snp_trace_open(in_path, &t, err, errlen);
+	ret = trace_open_named(in_path, &t, err, errlen);
 	if (ret)
 		goto out;
 	info = *snp_trace_get_info(t);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /*
@@ -35,5 +36,19 @@ static inline size_t trace_addr_upper_bound(const void *base, size_t n, size_t s
  * log) into err, when the caller gave room for one.
  */
 void trace_set_err(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Open path for reading (mode "r" or "rb"): the stream, or NULL with *code
+ * set and the reason in err, without the path (the caller names the file
+ * once): strerror's words, or "a directory, not WHAT" for a directory, which
+ * fopen() opens and which would otherwise read as an empty or garbled file.
+ * An empty file is the reader's to report, with its own words.
+ */
+FILE *trace_open_input(const char *path, const char *mode, const char *what, char *err,
+		       size_t errlen, int *code);
+
+struct snp_trace;
+/* snp_trace_open() for a reader that reports to a user: its error names path once, "PATH: why". */
+int trace_open_named(const char *path, struct snp_trace **out, char *err, size_t errlen);
 
 #endif
