@@ -713,7 +713,7 @@ static void test_repro_svg_to_stdout(void)
 		KEXPECT_EQ(system(cmd), 0);
 	}
 	free(out);
-	/* A full stdout: exit 1, one line; here too no file "-". */
+	/* A full stdout: exit 3 (the output could not be written), one line; here too no file "-". */
 	snprintf(cmd, sizeof(cmd), "cd %s && %s repro --svg - >/dev/full 2>err", dir, cli_bin());
 	KEXPECT_EQ(WEXITSTATUS(system(cmd)), 1);
 	snprintf(path, sizeof(path), "%s/err", dir);
