@@ -44,7 +44,9 @@ static void test_small_busy_host_counts_enomem(void)
 	double enomem = 0;
 
 	KEXPECT_EQ(r.status, 0);
-	KEXPECT_EQ(strlen(r.err), 0);
+	/* no error: stderr holds at most the warning of 32 trials from 4 aged allocators */
+	KEXPECT(cli_lines(r.err) <= 1);
+	KEXPECT(!*r.err || !strncmp(r.err, "snpsafe simulate: warning: under 10 effective hosts", 51));
 	KEXPECT(strstr(r.out, "VM outcomes") != NULL);
 	KEXPECT(strstr(r.out, "vCPU ENOMEM") != NULL);
 	cli_run_free(&r);

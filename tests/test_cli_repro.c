@@ -715,7 +715,7 @@ static void test_repro_svg_to_stdout(void)
 	free(out);
 	/* A full stdout: exit 3 (the output could not be written), one line; here too no file "-". */
 	snprintf(cmd, sizeof(cmd), "cd %s && %s repro --svg - >/dev/full 2>err", dir, cli_bin());
-	KEXPECT_EQ(WEXITSTATUS(system(cmd)), 1);
+	KEXPECT_EQ(WEXITSTATUS(system(cmd)), 3);
 	snprintf(path, sizeof(path), "%s/err", dir);
 	out = cli_slurp(path);
 	KASSERT(out != NULL);

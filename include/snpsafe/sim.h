@@ -173,8 +173,9 @@ char *sim_mc_progress_format(const struct sim_mc_progress *p, unsigned int width
 /*
  * sim_rate_format() - a rate in 7 columns for the results tables: "%7.5f",
  * or "%7.1e" when it is above 0 but would print as 0.00000, so an interval's
- * upper bound over millions of pages never reads as zero width.  Returns buf
- * (always terminated; empty when len is 0).
+ * upper bound over millions of pages never reads as zero width; "    n/a"
+ * for NAN, a rate over no observation.  Returns buf (always terminated;
+ * empty when len is 0).
  */
 char *sim_rate_format(double x, char *buf, size_t len);
 
@@ -185,12 +186,18 @@ struct sim_bench_mc {
 	double trials_per_s_no_clone;    /* trials of all strategies / CPU seconds (one thread) */
 	double trials_per_s_clone;
 	double speedup;
-	/* naive's exposed aligned fraction and its 95% interval, each way */
+	/*
+	 * naive's exposed aligned pages of the exposed, their fraction and its
+	 * 95% interval (NAN over no exposed page), and its effective hosts
+	 * (sim_mc_result.effective_hosts), each way: [0] clone off, [1] cloned.
+	 */
+	uint64_t exposed[2], exposed_aligned[2];
 	double exposed_frac[2], ci_lo[2], ci_hi[2];
+	double effective_hosts[2];
 };
 SNP_MUST_CHECK int sim_bench_mc_run(const struct sim_mc_config *cfg, struct sim_bench_mc *out);
 
-/* ---- simulate: Monte Carlo over independent modeled hosts --------------------- */
+/* ---- simulate: Monte Carlo over modeled hosts ------------------------------------ */
 
 enum sim_vm_kind { SIM_VM_SVM, SIM_VM_SEV, SIM_VM_SEV_ES, SIM_VM_SNP, SIM_VM_NESTED, SIM_VM_NR };
 const char *sim_vm_kind_name(enum sim_vm_kind k);
@@ -282,6 +289,11 @@ struct sim_mc_result {
 	/* kvm_host_census() at the end of each trial, summed (index: enum kvm_page_kind) */
 	uint64_t markable_by_kind[KVM_PAGE_NR_KINDS], markable_aligned_by_kind[KVM_PAGE_NR_KINDS];
 	uint64_t exposed_by_kind[KVM_PAGE_NR_KINDS], exposed_aligned_by_kind[KVM_PAGE_NR_KINDS];
+	/*
+	 * Every fraction below, its interval and its design effect is NAN when
+	 * the count under it is 0 (no exposed page, no sensitive page): a rate
+	 * over no observation is not 0.  JSON prints null, text n/a.
+	 */
 	uint64_t exposed_pages, exposed_aligned_pages;
 	double exposed_aligned_fraction;  /* the headline: exposed aligned / exposed */
 	double exposed_ci_lo, exposed_ci_hi;  /* Wilson score interval, 95% */
@@ -296,9 +308,20 @@ struct sim_mc_result {
 	/*
 	 * With shared ageing (age_share > 1) every interval is Wilson's over
 	 * n / deff draws, deff the design effect of the trials' groups
-	 * (docs/MODEL.md); these two for the page rates.  1 without sharing.
+	 * (docs/MODEL.md); these three for the exposed and aligned page rates
+	 * and for trials with an exposed aligned page.  1 without sharing.
 	 */
-	double exposed_deff, aligned_deff;
+	double exposed_deff, aligned_deff, exposed_trials_deff;
+	/*
+	 * Effective hosts: trials / exposed_trials_deff, the independent hosts
+	 * the trials with an exposed aligned page count for (its interval is
+	 * Wilson's over this many); trials without sharing.  aged_allocators:
+	 * the independently aged allocators the trials started from, trials
+	 * when each has its own (clone off, or age_share 1), 0 when none is
+	 * aged (age_pct 0).
+	 */
+	double effective_hosts;
+	unsigned int aged_allocators;
 	/* VMSAVE window (vmsave_marks): writes that could overlap it, and faults expected */
 	uint64_t vmsave_window_writes;
 	double vmsave_expected_faults;    /* vmsave_window_writes x vmsave_window */
@@ -322,7 +345,9 @@ void sim_wilson_interval(uint64_t k, uint64_t n, double z, double *lo, double *h
  * groups / (groups - 1) * sum_g (kg - p ng)^2 / N^2 with p = K / N, over the
  * binomial variance p (1 - p) / N of as many independent draws; at least 1,
  * and 1 when there is nothing to measure (fewer than 2 groups, no draws,
- * p = 0 or 1).  simulate divides k and n by it for the Wilson interval.
+ * p = 0 or 1).  simulate divides k and n by it for the Wilson interval;
+ * where it has nothing to measure simulate takes the trials per aged
+ * allocator instead (docs/MODEL.md, "Cloning aged allocators").
  */
 double sim_design_effect(const double *kg, const double *ng, unsigned int groups);
 

@@ -182,6 +182,21 @@ void json_bool(struct json *j, const char *key, bool v);
 /* Ends the document with a newline. */
 void json_finish(struct json *j);
 
+/* ---- Result tables (table.c) ------------------------------------------------------- */
+
+/* x with prec decimals, or "n/a" when it is not a number (a rate over no observation). */
+const char *cli_fmt_fixed(double x, int prec, char *buf, size_t len);
+/* x as a percentage, 3 significant digits ("3.12%", "16%", "0%"), or "n/a". */
+const char *cli_fmt_pct(double x, char *buf, size_t len);
+
+/* One column of a table and what it holds. */
+struct cli_legend {
+	const char *name;   /* as in the header; no ':' */
+	const char *def;    /* no "; " (entries are separated by it) */
+};
+/* "Columns: NAME: DEF; NAME: DEF." on stdout, wrapped at 80 columns, never inside a name. */
+void cli_print_legend(const struct cli_legend *l, unsigned int n);
+
 /* ---- Progress bar on stderr, only when it is a terminal ---------------------------- */
 
 struct cli_progress {

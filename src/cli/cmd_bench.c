@@ -6,9 +6,13 @@
  * per second on the TLB-hit and TLB-miss paths, and a scale run.
  */
 #include "cli.h"
+#include "sim_report.h"
 
 #include <snpsafe/kvm.h>
 #include <snpsafe/sim.h>
+
+#include <math.h>
+#include <string.h>
 
 struct bench_opts {
 	bool json;
@@ -171,6 +175,22 @@ static void json_access(struct json *j, const struct sim_bench_access *a)
 	json_obj_end(j);
 }
 
+/* naive's exposed aligned pages one way: "1 of 89, 0.01124 [0.00199, 0.06093]", n/a over none. */
+static void print_mc_exposed(const struct sim_bench_mc *b, int way, const char *how)
+{
+	char frac[32], ci[48], hosts[16];
+
+	ci[0] = '\0';
+	if (!isnan(b->ci_lo[way]))
+		snprintf(ci, sizeof(ci), " [%.5f, %.5f]", b->ci_lo[way], b->ci_hi[way]);
+	cli_sim_hosts_text(b->effective_hosts[way], hosts, sizeof(hosts));
+	printf("  naive exposed aligned pages, %s: %llu of %llu, %s%s (%u trial%s, %s %s%s)\n", how,
+	       (unsigned long long)b->exposed_aligned[way], (unsigned long long)b->exposed[way],
+	       cli_fmt_fixed(b->exposed_frac[way], 5, frac, sizeof(frac)), ci, b->trials,
+	       b->trials == 1 ? "" : "s", hosts, way ? "effective host" : "host",
+	       strcmp(hosts, "1") ? "s" : "");
+}
+
 static void print_mc(const struct sim_mc_config *mc, const struct sim_bench_mc *b)
 {
 	char mem[32];
@@ -181,9 +201,8 @@ static void print_mc(const struct sim_mc_config *mc, const struct sim_bench_mc *
 	       "  one aged allocator per %u trials, cloned: %8.2f trials per CPU second\n"
 	       "  speed-up: %.1fx\n",
 	       b->trials_per_s_no_clone, mc->age_share, b->trials_per_s_clone, b->speedup);
-	printf("  naive exposed aligned fraction: %.5f [%.5f, %.5f] without, %.5f [%.5f, %.5f] with\n",
-	       b->exposed_frac[0], b->ci_lo[0], b->ci_hi[0], b->exposed_frac[1], b->ci_lo[1],
-	       b->ci_hi[1]);
+	print_mc_exposed(b, 0, "each trial its own allocator");
+	print_mc_exposed(b, 1, "cloned");
 }
 
 static void json_mc(struct json *j, const struct sim_bench_mc *b)
@@ -194,6 +213,20 @@ static void json_mc(struct json *j, const struct sim_bench_mc *b)
 	json_double(j, "trials_per_s_no_clone", b->trials_per_s_no_clone);
 	json_double(j, "trials_per_s_clone", b->trials_per_s_clone);
 	json_double(j, "speedup", b->speedup);
+	/* naive's exposed aligned pages each way; the fraction and interval null over none */
+	json_arr_begin(j, "naive_exposed");
+	for (int way = 0; way < 2; way++) {
+		json_obj_begin(j, NULL);
+		json_str(j, "clone", way ? "on" : "off");
+		json_u64(j, "exposed_pages", b->exposed[way]);
+		json_u64(j, "exposed_aligned_pages", b->exposed_aligned[way]);
+		json_double(j, "exposed_aligned_fraction", b->exposed_frac[way]);
+		json_double(j, "exposed_ci95_lo", b->ci_lo[way]);
+		json_double(j, "exposed_ci95_hi", b->ci_hi[way]);
+		json_double(j, "effective_hosts", b->effective_hosts[way]);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
 	json_obj_end(j);
 }
 

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * cmd_simulate.c - `snpsafe simulate`: Monte Carlo over independent modeled
- * hosts.  Deterministic for a seed whatever --threads says.
+ * cmd_simulate.c - `snpsafe simulate`: Monte Carlo over modeled hosts (trials,
+ * correlated where they share an aged allocator).  Deterministic for a seed
+ * whatever --threads says.
  */
 #include "cli.h"
 #include "guest_report.h"
+#include "sim_report.h"
 
 #include <snpsafe/sim.h>
 
@@ -158,7 +160,8 @@ static const struct cli_option simulate_options[] = {
 	  "age each allocator once and copy it into the trials that start from it (default on)",
 	  "on, off" },
 	{ "age-share", true, set_age_share, "N",
-	  "trials starting from one aged allocator (with --clone on), 1: each its own (default 8)",
+	  "trials cloned from one aged allocator (with --clone on; they are correlated), 1: each "
+	  "its own (default 8)",
 	  "1..4294967295" },
 	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
 	{ NULL, false, NULL, NULL, NULL, NULL },
@@ -235,33 +238,41 @@ static void print_kinds(const struct sim_mc_result *r)
 		       (unsigned long long)r->exposed_aligned_by_kind[k]);
 }
 
-/* A rate and its interval: "0.00200 [0.00186, 0.00215]". */
+/* A rate and its interval: "0.00200 [0.00186, 0.00215]", or "n/a" over no observation. */
 static const char *rate_ci_text(char buf[64], double x, double lo, double hi)
 {
 	char a[16], b[16], c[16];
 
-	snprintf(buf, 64, "%s [%s, %s]", sim_rate_format(x, a, sizeof(a)),
-		 sim_rate_format(lo, b, sizeof(b)), sim_rate_format(hi, c, sizeof(c)));
+	if (isnan(x))
+		snprintf(buf, 64, "n/a");
+	else
+		snprintf(buf, 64, "%s [%s, %s]", sim_rate_format(x, a, sizeof(a)),
+			 sim_rate_format(lo, b, sizeof(b)), sim_rate_format(hi, c, sizeof(c)));
 	return buf;
 }
 
-/* Each rate with its Wilson 95% interval (pages or trials as independent draws). */
+/* Each rate with its Wilson 95% interval, and the hosts the trials count for. */
 static void print_rates(const struct sim_mc_result *r, unsigned int n)
 {
-	printf("\nRates, Wilson 95%% intervals (with shared ageing over n / its design effect):\n"
-	       "%-9s %-31s %-31s %s\n", "strategy",
-	       "trials w/ spurious fault", "aligned sensitive pages", "trials w/ exposed aligned");
-	for (unsigned int i = 0; i < n; i++) {
-		char f[64], a[64], e[64];
+	bool shared = n && cli_sim_shared(&r[0]);
 
-		printf("%-9s %s   %s   %s\n", snp_alloc_strategy_name(r[i].strategy),
-		       rate_ci_text(f, r[i].trials ? (double)r[i].trials_with_fault /
-					   (double)r[i].trials : 0,
+	printf("\nRates, Wilson 95%% intervals%s:\n"
+	       "%-9s %-28s %-28s %-26s %10s\n",
+	       shared ? " (widened by the design effect of trials sharing an aged allocator)" : "",
+	       "strategy", "trials w/ spurious fault", "aligned sensitive pages",
+	       "trials w/ exposed aligned", "eff. hosts");
+	for (unsigned int i = 0; i < n; i++) {
+		char f[64], a[64], e[64], h[16];
+
+		printf("%-9s %-26s   %-26s   %-26s %10s\n", snp_alloc_strategy_name(r[i].strategy),
+		       rate_ci_text(f, (double)r[i].trials_with_fault / (double)r[i].trials,
 				    r[i].fault_trials_ci_lo, r[i].fault_trials_ci_hi),
 		       rate_ci_text(a, r[i].aligned_fraction, r[i].aligned_ci_lo, r[i].aligned_ci_hi),
 		       rate_ci_text(e, r[i].trials_with_exposed_aligned, r[i].exposed_trials_ci_lo,
-				    r[i].exposed_trials_ci_hi));
+				    r[i].exposed_trials_ci_hi),
+		       cli_sim_hosts_text(r[i].effective_hosts, h, sizeof(h)));
 	}
+	cli_sim_legend_rates(shared);
 }
 
 /*
@@ -281,9 +292,32 @@ static void print_outcomes(const struct sim_mc_result *r, unsigned int n)
 		       (unsigned long long)r[i].vm.vcpu_enomem,
 		       (unsigned long long)r[i].vm.kvm_load_enomem,
 		       (unsigned long long)r[i].vm.asid_flushes);
-	printf("no ASID: sev_asid_new() found none free, even after a flush (-EBUSY); VM ENOMEM:\n"
-	       "KVM_CREATE_VM, its guest memory or the launch failed; vCPU ENOMEM: KVM_CREATE_VCPU\n"
-	       "failed and the VMM destroyed its VM; kvm ENOMEM: trials whose kvm_amd did not load.\n");
+	cli_sim_legend_outcomes();
+}
+
+/* The first table: trials, faults, exposed pages and the headline fraction. */
+static void print_main(const struct sim_mc_result *r, unsigned int n)
+{
+	printf("%-9s %7s %12s %9s %8s %8s %13s %20s %13s %8s %7s\n", "strategy", "trials",
+	       "w/ spurious", "spurious", "exposed", "aligned", "exposed frac", "95% interval",
+	       "analytic est", "order-1", "leaked");
+	for (unsigned int i = 0; i < n; i++) {
+		char frac[32], ci[48], est[32];
+
+		if (isnan(r[i].exposed_ci_lo))
+			snprintf(ci, sizeof(ci), "n/a");
+		else
+			snprintf(ci, sizeof(ci), "[%.5f, %.5f]", r[i].exposed_ci_lo, r[i].exposed_ci_hi);
+		printf("%-9s %7llu %12llu %9llu %8llu %8llu %13s %20s %13s %8llu %7llu\n",
+		       snp_alloc_strategy_name(r[i].strategy), (unsigned long long)r[i].trials,
+		       (unsigned long long)r[i].trials_with_fault, (unsigned long long)r[i].spurious_faults,
+		       (unsigned long long)r[i].exposed_pages,
+		       (unsigned long long)r[i].exposed_aligned_pages,
+		       cli_fmt_fixed(r[i].exposed_aligned_fraction, 5, frac, sizeof(frac)), ci,
+		       cli_fmt_fixed(r[i].est_exposed_fraction, 5, est, sizeof(est)),
+		       (unsigned long long)r[i].order1_blocks, (unsigned long long)r[i].leaked_pages);
+	}
+	cli_sim_legend_main(n && cli_sim_shared(&r[0]));
 }
 
 /* --mix as its own syntax ("svm:2,sev:1"), and the strategies as a comma list. */
@@ -301,7 +335,7 @@ static const char *mix_text(const struct sim_mc_config *mc, char *buf, size_t le
 
 static void print_text(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned int n)
 {
-	char mem[32], mix[128], knobs[CLI_KNOBS_TEXT_MAX];
+	char mem[32], mix[128], knobs[CLI_KNOBS_TEXT_MAX], summary[1024];
 
 	cli_profile_knobs_text(&o->mc.profile, knobs, sizeof(knobs));
 	printf("Monte Carlo: %u trials per strategy; each a %s host (%u CPUs, page allocator of "
@@ -313,30 +347,21 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 	       mix_text(&o->mc, mix, sizeof(mix)), o->mc.ticks, o->mc.profile.name,
 	       knobs[0] ? " with " : "", knobs, snp_ram_layout_name(o->mc.ram_layout),
 	       (unsigned long long)o->mc.seed);
-	if (!o->mc.age_pct)
-		printf("\n");
-	else if (o->mc.clone && o->mc.age_share > 1)
-		printf("Ageing: one aged allocator per %u trials, cloned into each (--age-share; trials\n"
-		       "sharing one are correlated, see docs/MODEL.md)\n\n", o->mc.age_share);
-	else
-		printf("Ageing: every trial its own aged allocator\n\n");
-	printf("%-9s %7s %12s %9s %8s %8s %13s %19s %13s %8s %7s\n", "strategy", "trials",
-	       "w/ spurious", "spurious", "exposed", "aligned", "exposed frac", "95% interval",
-	       "analytic est", "order-1", "leaked");
-	for (unsigned int i = 0; i < n; i++)
-		printf("%-9s %7llu %12llu %9llu %8llu %8llu %13.5f   [%.5f, %.5f] %13.5f %8llu %7llu\n",
-		       snp_alloc_strategy_name(r[i].strategy), (unsigned long long)r[i].trials,
-		       (unsigned long long)r[i].trials_with_fault, (unsigned long long)r[i].spurious_faults,
-		       (unsigned long long)r[i].exposed_pages,
-		       (unsigned long long)r[i].exposed_aligned_pages, r[i].exposed_aligned_fraction,
-		       r[i].exposed_ci_lo, r[i].exposed_ci_hi, r[i].est_exposed_fraction,
-		       (unsigned long long)r[i].order1_blocks, (unsigned long long)r[i].leaked_pages);
+	if (n && cli_sim_shared(&r[0]))
+		printf("Ageing: one aged allocator per %u trials (--age-share), %u in all, cloned into\n"
+		       "each of its trials; trials sharing one are correlated, not independent\n"
+		       "(docs/MODEL.md)\n", o->mc.age_share, r[0].aged_allocators);
+	else if (o->mc.age_pct)
+		printf("Ageing: every trial its own aged allocator\n");
+	printf("%s\n\n", cli_sim_summary(r, n, summary, sizeof(summary)));
+	print_main(r, n);
 	print_rates(r, n);
 	print_outcomes(r, n);
 	printf("\n%-9s %-7s %10s %8s %10s %8s %10s %8s\n", "strategy", "kind", "allocated", "aligned",
 	       "markable", "aligned", "exposed", "aligned");
 	for (unsigned int i = 0; i < n; i++)
 		print_kinds(&r[i]);
+	cli_sim_legend_kinds();
 	if (o->mc.vmsave_marks)
 		printf("\nVMSAVE window: hugepage writes into the 2MB region of an aligned save area while\n"
 		       "its CPU entered a guest, x %g (a VMSAVE's share of a tick, assumed):\n",
@@ -349,13 +374,7 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 	if (o->guest_mask)
 		cli_guest_print_text(&o->guest);
 	printf("\nThe naive strategy is a counterfactual: an SNP host without snp_safe_alloc_page();\n"
-	       "no released kernel ran one.  markable = this profile and host can mark it in-use\n"
-	       "(a VMCB always, an SEV-ES/SNP VMSA, the AVIC page only with AVIC on, the save area\n"
-	       "as a VMSAVE target, the PML buffer of --kvm pml per knob pml_inuse); exposed =\n"
-	       "markable and its 2MB region still hugepage-mapped in the direct map (a launched\n"
-	       "SNP VMSA's is 4K).  exposed frac = 2MB-aligned exposed pages / exposed pages, with\n"
-	       "its Wilson 95%% interval.  analytic est (naive): the 2MB-aligned share of free\n"
-	       "memory just before kvm_amd loads (every page comes from the aged allocator).\n");
+	       "no released kernel ran one.\n");
 }
 
 static void print_json_kinds(struct json *j, const struct sim_mc_result *r)
@@ -413,14 +432,15 @@ static void print_json_result(struct json *j, const struct sim_mc_result *r)
 	json_double(j, "trials_with_exposed_aligned", r->trials_with_exposed_aligned);
 	json_double(j, "trials_with_exposed_aligned_ci95_lo", r->exposed_trials_ci_lo);
 	json_double(j, "trials_with_exposed_aligned_ci95_hi", r->exposed_trials_ci_hi);
-	json_double(j, "trials_with_fault_rate",
-		    r->trials ? (double)r->trials_with_fault / (double)r->trials : 0);
+	json_double(j, "trials_with_fault_rate", (double)r->trials_with_fault / (double)r->trials);
 	json_double(j, "trials_with_fault_ci95_lo", r->fault_trials_ci_lo);
 	json_double(j, "trials_with_fault_ci95_hi", r->fault_trials_ci_hi);
 	json_double(j, "aligned_ci95_lo", r->aligned_ci_lo);
 	json_double(j, "aligned_ci95_hi", r->aligned_ci_hi);
 	json_double(j, "exposed_design_effect", r->exposed_deff);
 	json_double(j, "aligned_design_effect", r->aligned_deff);
+	json_double(j, "trials_with_exposed_aligned_design_effect", r->exposed_trials_deff);
+	json_double(j, "effective_hosts", r->effective_hosts);
 	json_double(j, "est_trials_with_exposed_aligned", r->est_trials_with_exposed_aligned);
 	json_u64(j, "vmsave_window_writes", r->vmsave_window_writes);
 	json_double(j, "vmsave_expected_faults", r->vmsave_expected_faults);
@@ -469,6 +489,7 @@ static void print_json(const struct simulate_opts *o, const struct sim_mc_result
 	json_init(&j, stdout);
 	json_obj_begin(&j, NULL);
 	json_config(&j, o);
+	cli_sim_json_summary(&j, &o->mc, r, n);
 	json_arr_begin(&j, "results");
 	for (unsigned int i = 0; i < n; i++)
 		print_json_result(&j, &r[i]);
@@ -492,6 +513,20 @@ static SNP_MUST_CHECK int run_failed(int err)
 		advice = " (give the hosts more --mem, or lower --age, --vms, --vcpus or --cpus: "
 			 "each CPU's free-page lists hold pages too)";
 	return cli_fail("simulate", "a trial failed: %s%s", snp_error_text(err), advice);
+}
+
+/*
+ * Too few effective hosts for the intervals to mean much: one line on
+ * stderr, as scripts read stdout, after the results (seen last on a terminal).
+ */
+static void warn_few_hosts(const struct sim_mc_config *mc, const struct sim_mc_result *r, unsigned int n)
+{
+	char warn[512];
+
+	if (!cli_sim_few_hosts(mc, r, n, warn, sizeof(warn)))
+		return;
+	fflush(stdout);
+	fprintf(stderr, "snpsafe simulate: warning: %s\n", warn);
 }
 
 /* --mix snp alone: the run is about SNP guests, so the guest side is shown too. */
@@ -525,14 +560,19 @@ static void simulate_help_text(const struct sim_mc_config *mc)
 int cmd_simulate(int argc, char **argv)
 {
 	static const char synopsis[] =
-		"Monte Carlo over independent modeled hosts: each is created, its allocator aged,\n"
+		"Monte Carlo over modeled hosts (trials): each is created, its allocator aged,\n"
 		"filled with VMs, run for some ticks (vCPUs entering and leaving while other CPUs\n"
-		"write through the direct map near and far), and torn down.  Per strategy: trials,\n"
-		"trials with a spurious fault, faults; per page kind the pages allocated, markable\n"
-		"in-use and exposed (markable under a hugepage), each with its 2MB-aligned count;\n"
-		"the exposed aligned fraction with its 95% interval and the analytic estimate;\n"
-		"order-1 blocks broken, pages leaked.  naive is a counterfactual: an SNP host\n"
-		"without snp_safe_alloc_page() (no released kernel ran one).\n"
+		"write through the direct map near and far), and torn down.  First a summary line:\n"
+		"per strategy the chance that a host like these ends a run with a 2MB-aligned\n"
+		"exposed page, with its 95% interval.  Then per strategy: trials, trials with a\n"
+		"spurious fault, faults; per page kind the pages allocated, markable in-use and\n"
+		"exposed (markable under a hugepage), each with its 2MB-aligned count; the exposed\n"
+		"aligned fraction with its 95% interval and the analytic estimate; order-1 blocks\n"
+		"broken, pages leaked; each table's columns defined below it.  Trials cloned from\n"
+		"one aged allocator (--age-share) are correlated, not independent: the intervals\n"
+		"are widened by their design effect, the effective number of hosts is printed, and\n"
+		"a warning goes to stderr when it is under 10.  naive is a counterfactual: an SNP\n"
+		"host without snp_safe_alloc_page() (no released kernel ran one).\n"
 		"Deterministic for a seed whatever the thread count.\n";
 	const struct snp_profile *profile;
 	struct simulate_opts o = { 0 };
@@ -582,5 +622,6 @@ int cmd_simulate(int argc, char **argv)
 		print_json(&o, res, n);
 	else
 		print_text(&o, res, n);
+	warn_few_hosts(&o.mc, res, n);
 	return CLI_EXIT_OK;
 }

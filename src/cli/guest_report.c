@@ -5,6 +5,7 @@
  */
 #include "guest_report.h"
 
+#include <math.h>
 #include <string.h>
 
 int cli_guest_parse(const char *v, unsigned int *mask)
@@ -65,9 +66,35 @@ int cli_guest_simulate(unsigned int mask, uint64_t seed, struct cli_guest_report
 	return 0;
 }
 
+/* a / b, or NAN over nothing (text n/a, JSON null): retry at boot creates no VMSA. */
 static double frac(uint64_t a, uint64_t b)
 {
-	return b ? (double)a / (double)b : 0.0;
+	return b ? (double)a / (double)b : NAN;
+}
+
+static void guest_legend(void)
+{
+	char guest[512];
+	const struct cli_legend l[] = {
+		{ "guest", guest },
+		{ "state", "boot (a fresh guest allocator) or aged (vCPU hotplug later in the "
+			   "guest's life)" },
+		{ "VMSAs", "VMSAs created in all rounds" },
+		{ "aligned", "of them, on a 2MB-aligned page" },
+		{ "aligned frac", "aligned / VMSAs, n/a when none was created" },
+		{ "failed", "VMSA allocations that failed (snp_alloc_vmsa_page errors)" },
+		{ "retries", "pages the retry loop freed and asked for again" },
+		{ "pages kept", "guest free pages lost while the last round's VMSAs are held (the "
+				"sieve's set-aside pages included)" },
+		{ "kept/VMSA", "pages kept / the APs of the last round (one VMSA each)" },
+	};
+
+	snprintf(guest, sizeof(guest), "the guest's VMSA allocation, linux = snp_alloc_vmsa_page "
+		 "(keeps the second page of an order-1 pair), edk2 = SevSnpCreateSaveArea, svsm = "
+		 "COCONUT-SVSM (keeps both pages), retry = the free-and-retry loop COCONUT's review "
+		 "rejected (gives up after %u tries here), sieve = ours, naive = no rule "
+		 "(counterfactual)", GUEST_VMSA_RETRY_MAX + 1);
+	cli_print_legend(l, sizeof(l) / sizeof(l[0]));
 }
 
 void cli_guest_print_text(const struct cli_guest_report *g)
@@ -79,20 +106,17 @@ void cli_guest_print_text(const struct cli_guest_report *g)
 	       "aligned frac", "failed", "retries", "pages kept", "kept/VMSA");
 	for (unsigned int i = 0; i < g->n; i++) {
 		const struct cli_guest_row *row = &g->rows[i];
+		char af[32], kept[32];
 
-		printf("%-7s %-5s %7llu %8llu %12.5f %7llu %8llu %11llu %10.2f\n",
+		printf("%-7s %-5s %7llu %8llu %12s %7llu %8llu %11llu %10s\n",
 		       guest_vmsa_strategy_name(row->strategy), row->aged ? "aged" : "boot",
 		       (unsigned long long)row->r.vmsas, (unsigned long long)row->r.aligned,
-		       frac(row->r.aligned, row->r.vmsas), (unsigned long long)row->r.failures,
+		       cli_fmt_fixed(frac(row->r.aligned, row->r.vmsas), 5, af, sizeof(af)),
+		       (unsigned long long)row->r.failures,
 		       (unsigned long long)row->r.retries, (unsigned long long)row->r.pages_kept,
-		       frac(row->r.pages_kept, row->r.nr_vcpus));
+		       cli_fmt_fixed(frac(row->r.pages_kept, row->r.nr_vcpus), 2, kept, sizeof(kept)));
 	}
-	printf("linux = snp_alloc_vmsa_page (keeps the second page of an order-1 pair), edk2 =\n"
-	       "SevSnpCreateSaveArea, svsm = COCONUT-SVSM (keeps both pages), retry = the\n"
-	       "free-and-retry loop COCONUT's review rejected (gives up after %u tries here),\n"
-	       "sieve = ours, naive = no rule (counterfactual).  pages kept = guest free pages\n"
-	       "lost while the last round's VMSAs are held (the sieve's set-aside pages included).\n",
-	       GUEST_VMSA_RETRY_MAX + 1);
+	guest_legend();
 }
 
 void cli_guest_print_json(struct json *j, const struct cli_guest_report *g)

@@ -408,9 +408,12 @@ static double mc_timed(const struct sim_mc_config *cfg, struct sim_bench_mc *out
 	if (ret || !n)
 		return ret ? ret : SNP_EINVAL;
 	out->strategies = n;
-	out->exposed_frac[way] = r[0].exposed_aligned_fraction;
+	out->exposed[way] = r[0].exposed_pages;
+	out->exposed_aligned[way] = r[0].exposed_aligned_pages;
+	out->exposed_frac[way] = r[0].exposed_aligned_fraction;   /* NAN over no exposed page */
 	out->ci_lo[way] = r[0].exposed_ci_lo;
 	out->ci_hi[way] = r[0].exposed_ci_hi;
+	out->effective_hosts[way] = r[0].effective_hosts;
 	return (double)cfg->trials * n / secs;
 }
 

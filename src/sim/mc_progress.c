@@ -7,6 +7,7 @@
  */
 #include <snpsafe/sim.h>
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,6 +82,9 @@ char *sim_rate_format(double x, char *buf, size_t len)
 {
 	if (!buf || !len)
 		return buf;
-	snprintf(buf, len, x > 0 && x < 0.000005 ? "%7.1e" : "%7.5f", x);
+	if (isnan(x))   /* a rate over no observation */
+		snprintf(buf, len, "%7s", "n/a");
+	else
+		snprintf(buf, len, x > 0 && x < 0.000005 ? "%7.1e" : "%7.5f", x);
 	return buf;
 }

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * montecarlo.c - `snpsafe simulate`: independent modeled hosts, each created,
+ * montecarlo.c - `snpsafe simulate`: modeled hosts (trials), each created,
  * aged, filled with VMs of a mix of kinds, run for some ticks of host
  * activity (vCPUs entering and leaving, kernel work writing through the
  * direct map near and far), then torn down.  For each strategy the same
  * trials run with the same seeds (common random numbers), so the strategies
- * differ only in the allocator.
+ * differ only in the allocator.  Trials that start from one aged allocator
+ * (age_share) are correlated, not independent: mc_interval() widens their
+ * intervals by the design effect.
  *
  * Determinism: trial t of strategy s depends only on (seed, t), never on
  * which thread ran it or when; results are summed in a fixed order.
@@ -483,20 +485,21 @@ double sim_design_effect(const double *kg, const double *ng, unsigned int groups
 
 /*
  * The design effect of shared ageing on a rate: trials starting from one
- * aged allocator form a group (sim_design_effect over the groups' totals).
- * With one group there is no spread to measure: the group's trial count, as
- * if its trials were one.  With no shared ageing, 1: the plain Wilson
- * interval, as before.
+ * aged allocator form a group, and the spread of the groups' totals gives it
+ * (sim_design_effect).  Where there is no spread to measure (one group, no
+ * event, or every draw an event), each group counts as one trial: deff is
+ * the trials per aged allocator.  Taking 1 there, as if the trials were
+ * independent, would give the narrowest interval exactly where the data
+ * cannot show the correlation that shared layouts do have (docs/MODEL.md).
+ * With no shared ageing, 1: the plain Wilson interval.
  */
 static double mc_design_effect(const struct mc_shared *sh, unsigned int si, enum mc_rate rate)
 {
 	unsigned int ng = sh->nr_aged, trials = sh->cfg->trials;
-	double kg[64], nk[64];
+	double kg[64], nk[64], K = 0, N = 0;
 
 	if (ng < 1 || trials <= ng)
 		return 1;
-	if (ng < 2)
-		return trials;
 	if (ng > 64)   /* wider groups: merge them round-robin into 64 (still independent) */
 		ng = 64;
 	memset(kg, 0, sizeof(kg));
@@ -510,19 +513,35 @@ static double mc_design_effect(const struct mc_shared *sh, unsigned int si, enum
 		mc_rate_count(&sh->trials[si * trials + t], rate, &k, &n);
 		kg[g] += k;
 		nk[g] += n;
+		K += k;
+		N += n;
 	}
+	if (ng < 2 || K <= 0 || K >= N)
+		return (double)trials / sh->nr_aged;
 	return sim_design_effect(kg, nk, ng);
 }
 
-/* Wilson 95% interval of k of n, over n / deff draws when ageing is shared. */
+/*
+ * Wilson 95% interval of k of n, over n / deff draws when ageing is shared.
+ * Over no draw there is no interval, and no design effect: NAN.
+ */
 static void mc_interval(const struct mc_shared *sh, unsigned int si, enum mc_rate rate, uint64_t k,
 			uint64_t n, double *lo, double *hi, double *deff_out)
 {
-	double deff = mc_design_effect(sh, si, rate);
+	double deff = n ? mc_design_effect(sh, si, rate) : NAN;
 
-	wilson((double)k / deff, (double)n / deff, 1.96, lo, hi);
+	if (n)
+		wilson((double)k / deff, (double)n / deff, 1.96, lo, hi);
+	else
+		*lo = *hi = NAN;
 	if (deff_out)
 		*deff_out = deff;
+}
+
+/* k / n, or NAN over no observation (a rate of nothing is not 0). */
+static double mc_frac(double k, uint64_t n)
+{
+	return n ? k / (double)n : NAN;
 }
 
 /* Add one trial's census (kvm_host_census) to the result. */
@@ -598,25 +617,28 @@ static void mc_sum(const struct mc_shared *sh, unsigned int si, struct sim_mc_re
 	for (unsigned int t = 0; t < sh->cfg->trials; t++)
 		mc_sum_trial(r, &sh->trials[si * sh->cfg->trials + t], &est, &est_exposed,
 			     &est_trials, &with_aligned);
-	r->aligned_fraction = r->sensitive_pages ?
-		(double)r->aligned_sensitive_pages / (double)r->sensitive_pages : 0;
-	r->exposed_aligned_fraction = r->exposed_pages ?
-		(double)r->exposed_aligned_pages / (double)r->exposed_pages : 0;
+	r->aligned_fraction = mc_frac((double)r->aligned_sensitive_pages, r->sensitive_pages);
+	r->exposed_aligned_fraction = mc_frac((double)r->exposed_aligned_pages, r->exposed_pages);
 	mc_interval(sh, si, MC_RATE_EXPOSED, r->exposed_aligned_pages, r->exposed_pages,
 		    &r->exposed_ci_lo, &r->exposed_ci_hi, &r->exposed_deff);
-	r->trials_with_exposed_aligned = r->trials ? (double)with_aligned / (double)r->trials : 0;
+	r->trials_with_exposed_aligned = mc_frac((double)with_aligned, r->trials);
 	mc_interval(sh, si, MC_RATE_FAULT_TRIALS, r->trials_with_fault, r->trials,
 		    &r->fault_trials_ci_lo, &r->fault_trials_ci_hi, NULL);
 	mc_interval(sh, si, MC_RATE_ALIGNED, r->aligned_sensitive_pages, r->sensitive_pages,
 		    &r->aligned_ci_lo, &r->aligned_ci_hi, &r->aligned_deff);
 	mc_interval(sh, si, MC_RATE_EXPOSED_TRIALS, with_aligned, r->trials,
-		    &r->exposed_trials_ci_lo, &r->exposed_trials_ci_hi, NULL);
+		    &r->exposed_trials_ci_lo, &r->exposed_trials_ci_hi, &r->exposed_trials_deff);
+	r->effective_hosts = (double)r->trials / r->exposed_trials_deff;
+	/* clone off ages every trial's allocator: as many as --age-share 1 clones */
+	r->aged_allocators = sh->nr_aged ? sh->nr_aged : sh->cfg->age_pct ? sh->cfg->trials : 0;
 	r->vmsave_expected_faults = (double)r->vmsave_window_writes * sh->cfg->vmsave_window;
 	/* Safe strategies never hand out an aligned page: their estimate is 0 by construction. */
-	if (r->strategy == SNP_ALLOC_NAIVE && r->sensitive_pages && r->trials) {
-		r->est_aligned_fraction = est / (double)r->sensitive_pages;
-		r->est_exposed_fraction = r->exposed_pages ? est_exposed / (double)r->exposed_pages : 0;
-		r->est_trials_with_exposed_aligned = est_trials / (double)r->trials;
+	r->est_aligned_fraction = mc_frac(0, r->sensitive_pages);
+	r->est_exposed_fraction = mc_frac(0, r->exposed_pages);
+	if (r->strategy == SNP_ALLOC_NAIVE) {
+		r->est_aligned_fraction = mc_frac(est, r->sensitive_pages);
+		r->est_exposed_fraction = mc_frac(est_exposed, r->exposed_pages);
+		r->est_trials_with_exposed_aligned = mc_frac(est_trials, r->trials);
 	}
 }
 

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sim_report.h - what `snpsafe simulate` found, said plainly: the summary
+ * line, the warning when the trials count for few independent hosts, and
+ * the legend of every results table.
+ */
+#ifndef SNPSAFE_CLI_SIM_REPORT_H
+#define SNPSAFE_CLI_SIM_REPORT_H
+
+#include "cli.h"
+
+#include <snpsafe/sim.h>
+
+/* Under this many effective hosts the intervals rest on too few independent layouts. */
+#define CLI_SIM_FEW_HOSTS 10
+
+/* Did the trials start from shared aged allocators (so that they are correlated)? */
+bool cli_sim_shared(const struct sim_mc_result *r);
+/* "31", "10.4": an effective host count. */
+const char *cli_sim_hosts_text(double hosts, char *buf, size_t len);
+/* The summary line (no newline) into buf. */
+const char *cli_sim_summary(const struct sim_mc_result *r, unsigned int n, char *buf, size_t len);
+/*
+ * With shared ageing and a strategy under CLI_SIM_FEW_HOSTS effective
+ * hosts: the warning (no prefix, no newline) into buf, true.  Else false.
+ */
+bool cli_sim_few_hosts(const struct sim_mc_config *mc, const struct sim_mc_result *r, unsigned int n,
+		       char *buf, size_t len);
+/* Adds the key "summary" to the open JSON object: the line's numbers, and the warning or null. */
+void cli_sim_json_summary(struct json *j, const struct sim_mc_config *mc, const struct sim_mc_result *r,
+			  unsigned int n);
+
+/* The legends of simulate's tables, in the order they are printed. */
+void cli_sim_legend_main(bool shared);
+void cli_sim_legend_rates(bool shared);
+void cli_sim_legend_outcomes(void);
+void cli_sim_legend_kinds(void);
+
+#endif
