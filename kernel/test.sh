@@ -19,6 +19,8 @@
 #      without the SNP-safe allocator: provenance must say no and name the
 #      save areas with their call site (the check can fail).
 # Prints KTAP and "# kvm-patch: N passed, N failed" (.ci/run reads it).
+# What it installs is asked for first unless SNPSAFE_INSTALL=1 (`make
+# kvm-patch-test` passes it) or CI=true (scripts/debian.sh, snp_consent).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 SNP_LOG_PREFIX=kvm-patch-test

@@ -8,7 +8,9 @@
 #  1. Kernels: $SNPSAFE_KVERS (default "6.1 6.12"; $SNPSAFE_KVER names one),
 #     each resolved by scripts/debian.sh to its pinned Debian version, or to
 #     what the suite's linux-image-amd64 points at when the pin is gone.
-#  2. Install what is missing: qemu-system-x86, busybox-static, cpio.  The
+#  2. Install what is missing: qemu-system-x86, busybox-static, cpio (asked
+#     first unless SNPSAFE_INSTALL=1, which `make kmod-test` passes, or
+#     CI=true: scripts/debian.sh, snp_consent).  The
 #     headers come from /usr/src when installed there, else snp_headers_fetch
 #     downloads and unpacks them into .cache/kernels (installing 6.12's
 #     headers would pull its image into this machine's /boot); the kernel

@@ -3,11 +3,14 @@
 # scripts/debian.sh -- sourced by kmod/qemu-test.sh and watch/run.sh: what
 # both need from Debian's archive, installed or fetched the same way.
 #
+#   snp_consent WHAT              say WHAT will change on this machine; go on only with
+#                                 consent (below), else stop with one line
 #   snp_apt_update                once per run
 #   snp_backports                 add bookworm-backports (deb + deb-src) to apt,
-#                                 in the project's own sources file
-#   snp_install PKG...            apt-get install what is missing
+#                                 in the project's own sources file (with consent)
+#   snp_install PKG...            apt-get install what is missing (with consent)
 #   snp_install_qemu              qemu-system-x86 >= 10 (plugin API v4) from backports
+#                                 (with consent)
 #   snp_kernel_resolve NAME       6.1 | 6.12 | <ver>-amd64  ->  a Debian kernel version
 #   snp_kernel_fetch KVER         apt-get download + dpkg-deb -x into $SNP_CACHE/kernels
 #                                 (never installed into this machine's /boot)
@@ -27,6 +30,18 @@
 #                                 patch needs, unpacked into $SNP_CACHE/ksrc; prints the folder
 #
 # The caller sets SNP_LOG_PREFIX (e.g. "kmod-test") and may set SNP_CACHE.
+#
+# Nothing is installed and no apt source is added unasked.  Each such change
+# (apt-get install, the backports sources file) goes through snp_consent,
+# which first says what will run, then goes ahead only when
+#   SNPSAFE_INSTALL=1   `snpsafe watch --install` sets it; `make kmod-test`,
+#                       `make watch-test` and `make kvm-patch-test` pass it, or
+#   CI=true             CI's fresh machine, or
+#   a terminal          stdin and stderr are one, and the answer to [y/N] is y;
+# otherwise it stops the run with one line naming what was needed.  What
+# changes nothing but the project's cache is not asked about, only said:
+# apt-get update (this machine's package lists, to find a kernel),
+# apt-get download and source into $SNP_CACHE, the unstable lists kept there.
 
 : "${SNP_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 : "${SNP_CACHE:=$SNP_TOP/.cache}"
@@ -37,10 +52,28 @@ export DEBIAN_FRONTEND=noninteractive
 # archive no longer has one, the suite's meta-package decides.
 SNP_PIN_6_1=6.1.0-56-amd64
 SNP_PIN_6_12=6.12.95+deb12-amd64
-SNP_BACKPORTS_LIST=/etc/apt/sources.list.d/snpsafe-backports.sources
+# (tests/test_install.sh points it elsewhere)
+: "${SNP_BACKPORTS_LIST:=/etc/apt/sources.list.d/snpsafe-backports.sources}"
 
 snp_log() { echo "$SNP_LOG_PREFIX: $*" >&2; }
 snp_die() { echo "$SNP_LOG_PREFIX: FAIL: $*" >&2; exit 1; }
+
+snp_consent() {	# snp_consent WHAT: what will change on this machine, one line
+	local ans=""
+	if [ "${SNPSAFE_INSTALL:-}" = 1 ] || [ "${CI:-}" = true ]; then
+		snp_log "$1"
+		return 0
+	fi
+	if [ -t 0 ] && [ -t 2 ]; then
+		snp_log "to go on, this machine needs: $1"
+		printf '%s: go ahead, as root (--install or SNPSAFE_INSTALL=1 would not ask)? [y/N] ' \
+			"$SNP_LOG_PREFIX" >&2
+		read -r ans || true
+		case $ans in y|Y|yes|Yes|YES) return 0 ;; esac
+		snp_die "stopped before: $1 (the answer was '$ans', not y)"
+	fi
+	snp_die "not done without consent: $1; run again with --install (snpsafe watch) or SNPSAFE_INSTALL=1 (scripts, make), or do it yourself as root"
+}
 
 snp_apt_updated=0
 snp_apt_update() {
@@ -77,11 +110,20 @@ snp_debian_mirror() {
 	return 1
 }
 
-snp_backports() {
+# The backports source snp_backports adds, in words, for snp_consent.
+snp_backports_text() {
 	local mirror
+	mirror=$(snp_debian_mirror) ||
+		snp_die "no Debian bookworm source in this machine's apt sources to take a mirror from"
+	echo "the apt source 'deb deb-src $mirror bookworm-backports main' as $SNP_BACKPORTS_LIST"
+}
+
+snp_backports() {	# snp_backports [agreed]: agreed when the caller's consent named it
+	local mirror text
 	if [ ! -f "$SNP_BACKPORTS_LIST" ]; then
-		mirror=$(snp_debian_mirror) ||
-			snp_die "no Debian bookworm source in this machine's apt sources to take a mirror from"
+		text=$(snp_backports_text) || exit 1
+		[ "${1:-}" = agreed ] || snp_consent "add $text, then apt-get update"
+		mirror=$(snp_debian_mirror)
 		snp_log "adding bookworm-backports (deb, deb-src) from $mirror to apt: $SNP_BACKPORTS_LIST"
 		cat > "$SNP_BACKPORTS_LIST" <<-EOF
 		Types: deb deb-src
@@ -101,6 +143,7 @@ snp_install() {
 		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 	done
 	[ "${#missing[@]}" -eq 0 ] && return 0
+	snp_consent "apt-get install ${missing[*]} (Debian packages missing here)"
 	snp_apt_update
 	snp_log "apt-get install ${missing[*]}"
 	mkdir -p "$SNP_CACHE"
@@ -119,10 +162,15 @@ snp_qemu_major() {
 }
 
 snp_install_qemu() {
-	local major
+	local major src=""
 	major=$(snp_qemu_major)
 	if [ -z "$major" ] || [ "$major" -lt 10 ]; then
-		snp_backports
+		if [ ! -f "$SNP_BACKPORTS_LIST" ]; then
+			src=$(snp_backports_text) || exit 1
+		fi
+		snp_consent "${src:+add $src, then }apt-get install -t bookworm-backports qemu-system-x86 (QEMU ${major:-is missing here}${major:+ here}; watch and kmod-test need 10 or later)"
+		snp_backports agreed
+		mkdir -p "$SNP_CACHE"
 		snp_log "apt-get install -t bookworm-backports qemu-system-x86 (QEMU 10: plugin API with register and memory reads)"
 		apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-x86 \
 			> "$SNP_CACHE/apt-qemu.log" 2>&1 ||

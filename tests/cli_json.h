@@ -67,13 +67,14 @@ static inline const char *cli_sim_config_args(const struct jl *c, const char *ex
 	off = (size_t)snprintf(buf, len, "simulate --mem %.0f --cpus %.0f --vms %.0f --vcpus %.0f "
 			       "--mix %s --age %.0f --ticks %.0f --trials %.0f --threads %.0f "
 			       "--strategy %s --profile %s --seed %s --kernel %s --kvm %s --layout %s "
-			       "--vmsave-marks %s --vmsave-window %.17g --clone %s --age-share %.0f",
+			       "--vmsave-marks %s --vmsave-window %.17g --clone %s --age-share %.0f "
+			       "--avic %s --guest %s",
 			       num(c, "mem_bytes"), num(c, "cpus"), num(c, "vms"), num(c, "vcpus"),
 			       str(c, "mix"), num(c, "age_pct"), num(c, "ticks"), num(c, "trials"),
 			       num(c, "threads"), jl_len(strat) == 1 ? jl_at(strat, 0)->str : "all",
 			       str(c, "profile"), str(c, "seed"), str(c, "kernel"), str(c, "kvm"),
 			       str(c, "layout"), str(c, "vmsave_marks"), num(c, "vmsave_window"),
-			       str(c, "clone"), num(c, "age_share"));
+			       str(c, "clone"), num(c, "age_share"), str(c, "avic"), str(c, "guest"));
 	for (const struct jl *k = knobs->child; k && off < len; k = k->next)
 		off += (size_t)snprintf(buf + off, len - off, " --knob %s=%s", k->key,
 					k->type == JL_STR ? k->str : "(not a string)");

@@ -118,6 +118,38 @@ static void cli_run_free(struct cli_run *r)
 	free(r->err);
 }
 
+/* Run snpsafe args: it must exit 0, else the case fails and stops.  Its stdout, to free. */
+static inline char *cli_run_ok(const char *args)
+{
+	struct cli_run r = cli_run(args);
+
+	if (r.status) {
+		ktap_fail(__FILE__, __LINE__, "'snpsafe %s': status %d, stderr: %s", args, r.status,
+			  r.err);
+		cli_run_free(&r);
+		ktap_abort_case();
+	}
+	free(r.err);
+	return r.out;
+}
+
+/*
+ * Write text[0..len) to a new file /tmp/snpsafe-test-XXXXXX (path: room for
+ * 32 bytes), for a command to read; the caller unlinks it.
+ */
+static inline void cli_write_temp(const char *text, size_t len, char *path)
+{
+	FILE *f;
+	int fd;
+
+	strcpy(path, "/tmp/snpsafe-test-XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0 || !(f = fdopen(fd, "wb")))
+		ktap_skip("cannot make a temporary file");
+	if (fwrite(text, 1, len, f) != len || fclose(f))
+		ktap_skip("cannot write a temporary file");
+}
+
 /* Lines in s (a final line without newline counts). */
 static inline unsigned int cli_lines(const char *s)
 {

@@ -4,8 +4,9 @@
  * (issue 23, item 2).  For each preset and each knob of snp_knobs[],
  * simulate with the knob set otherwise than the preset prints it in JSON
  * config.knobs and in its text header, and the command rebuilt from what
- * it printed prints the same bytes again; so do simulate and repro with
- * every knob set at once.  --help shows every knob's default for every
+ * it printed prints the same bytes again, and so does simulate --config
+ * reading that JSON back; so do simulate and repro with every knob set at
+ * once.  --help shows every knob's default for every
  * preset, never "?".
  *
  * The knobs and their values come from the table, so a knob added to it is
@@ -49,21 +50,6 @@ static unsigned int nr_knobs(void)
 	snp_for_each_knob(k)
 		n++;
 	return n;
-}
-
-/* Run snpsafe args: it must exit 0.  Its stdout, to free. */
-static char *run_ok(const char *args)
-{
-	struct cli_run r = cli_run(args);
-
-	if (r.status) {
-		ktap_fail(__FILE__, __LINE__, "'snpsafe %s': status %d, stderr: %s", args, r.status,
-			  r.err);
-		cli_run_free(&r);
-		ktap_abort_case();
-	}
-	free(r.err);
-	return r.out;
 }
 
 /* The line of text starting at p, into buf. */
@@ -197,7 +183,7 @@ static void other_value(const struct snp_knob *k, const char *def, bool longest,
 static char (*all_help_defaults(void))[MAX_PRESETS][SNP_KNOB_TEXT_MAX]
 {
 	static char def[MAX_KNOBS][MAX_PRESETS][SNP_KNOB_TEXT_MAX];
-	char *help = run_ok("simulate --help");
+	char *help = cli_run_ok("simulate --help");
 	const struct snp_knob *k;
 	unsigned int i = 0;
 
@@ -245,7 +231,7 @@ static void expect_knobs(const char *what, const knob_text *got, unsigned int n,
 /* Run again, it must print what it printed the first time. */
 static void expect_same(const char *args, const char *out, const char *again)
 {
-	char *out2 = run_ok(again);
+	char *out2 = cli_run_ok(again);
 
 	if (strcmp(out, out2))
 		ktap_fail(__FILE__, __LINE__, "'%s' printed otherwise than '%s'", again, args);
@@ -270,7 +256,7 @@ static void json_round_trip(const char *cmd, const char *preset, const knob_text
 
 	snprintf(args, sizeof(args), "%s --json%s", cmd,
 		 knob_flags(preset, set, n, flags, sizeof(flags)));
-	out = run_ok(args);
+	out = cli_run_ok(args);
 	KASSERT((doc = jl_parse(out)));
 	c = jl_get(doc, "config") ? jl_get(doc, "config") : doc;
 	knobs = jl_get(c, "knobs");
@@ -286,6 +272,14 @@ static void json_round_trip(const char *cmd, const char *preset, const knob_text
 		snprintf(again, sizeof(again), "%s --json%s", cmd,
 			 knob_flags(str(c, "profile"), got, nr, flags, sizeof(flags)));
 	expect_same(args, out, again);
+	if (c != doc) {   /* and simulate from the output itself, as its scenario file */
+		char path[32];
+
+		cli_write_temp(out, strlen(out), path);
+		snprintf(again, sizeof(again), "simulate --config %s --json", path);
+		expect_same(args, out, again);
+		unlink(path);
+	}
 	jl_free(doc);
 	free(out);
 }
@@ -352,7 +346,7 @@ static void text_round_trip(const char *cmd, const char *preset, const knob_text
 	char *out;
 
 	snprintf(args, sizeof(args), "%s%s", cmd, knob_flags(preset, set, n, flags, sizeof(flags)));
-	out = run_ok(args);
+	out = cli_run_ok(args);
 	KASSERT((head = strstr(out, sim ? "Monte Carlo:" : "== ")));
 	nr = header_knobs(line_at(head, line, sizeof(line)), sim, profile, sizeof(profile), got);
 	KEXPECT(!strcmp(profile, preset));
@@ -373,7 +367,7 @@ static void test_help_shows_every_default(void)
 	const struct snp_knob *k;
 
 	for (unsigned int c = 0; c < KTAP_ARRAY_SIZE(cmds); c++) {
-		char *help = run_ok(cmds[c]), *p = help;
+		char *help = cli_run_ok(cmds[c]), *p = help;
 		unsigned int blocks = 0;
 
 		while ((p = strstr(p + 1, "default: ")))

@@ -17,6 +17,8 @@
 #
 # Usage: run.sh OUT KERNEL VMS VCPUS SECONDS LIFETIME CPUS MEM_MIB FILTER PLUGIN(0|1) [BZIMAGE MODDIR]
 #   KERNEL: 6.1 | 6.12 | a Debian version (6.1.0-56-amd64) | "path" (then BZIMAGE and MODDIR).
+# Installs go through snp_consent (scripts/debian.sh): done without asking only with
+#   SNPSAFE_INSTALL=1 (watch --install) or CI=true; asked on a terminal; else the run stops.
 # Knobs: SNPSAFE_WATCH_TIMEOUT (seconds QEMU may run, default 900), SNPSAFE_KERNEL_ARGS,
 #   SNPSAFE_WATCH_GUEST_HOOK (a script the guest runs at stages pre, loaded, done),
 #   SNPSAFE_WATCH_HOST_SNP=1: build watch/hostsnp against the kernel's headers and load it
@@ -39,7 +41,7 @@ timeout_s=${SNPSAFE_WATCH_TIMEOUT:-900}
 mkdir -p "$out"
 t0=$(date +%s.%N)
 
-# ---- 1. what is missing, from Debian's archive -------------------------------------------
+# ---- 1. what is missing, from Debian's archive (with consent) ----------------------------
 snp_install busybox-static cpio xz-utils zstd libglib2.0-dev pkg-config dpkg-dev binutils
 snp_install_qemu
 if [ "$kernel" = path ]; then

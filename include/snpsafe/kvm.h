@@ -95,6 +95,14 @@ enum kvm_avic_mode {
 	KVM_AVIC_ON,        /* always (the 2021 RFC era the review discusses) */
 	KVM_AVIC_OFF,
 };
+/* "auto", "on", "off"; parse: 0 or SNP_EINVAL. */
+const char *kvm_avic_mode_name(enum kvm_avic_mode m);
+SNP_MUST_CHECK int kvm_avic_mode_parse(const char *s, enum kvm_avic_mode *out);
+/*
+ * Whether kvm_amd runs AVIC on a host of this mode, SNP switch and profile:
+ * avic_hardware_setup()'s rule, the one the model's svm applies at load.
+ */
+bool kvm_avic_resolve(enum kvm_avic_mode m, bool snp_enabled, const struct snp_profile *p);
 
 /*
  * Default SEV ASID range (CPUID Fn8000_001F ECX/EDX on the modeled part):

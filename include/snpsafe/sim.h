@@ -219,6 +219,7 @@ struct sim_mc_config {
 	enum mm_kernel kernel;        /* page allocator generation (6.12 default) */
 	enum kvm_version kvm_version; /* KVM's SNP-safe call sites (--kvm; 6.18 default) */
 	enum snp_ram_layout ram_layout; /* the hosts' RAM map (--layout; flat default) */
+	enum kvm_avic_mode avic;      /* kvm_amd's AVIC (--avic; auto default: upstream's rule) */
 	double vmsave_window;         /* share of a tick one VMSAVE takes (assumed; default 1e-4) */
 	/*
 	 * Ageing: with clone (default), each aged allocator is aged once and
@@ -237,7 +238,7 @@ struct sim_mc_config {
 };
 
 /* Defaults: 2 GiB, 4 CPUs, 16 VMs x 4 vCPUs, mix svm:2,sev:1,sev-es:1,snp:1,nested:1, age 60%,
- * 512 ticks, 32 trials, 1 thread, all strategies, early-snp, seed 1, vmsave_marks on. */
+ * 512 ticks, 32 trials, 1 thread, all strategies, early-snp, seed 1, vmsave_marks on, AVIC auto. */
 void sim_mc_config_init(struct sim_mc_config *cfg);
 /* "svm:2,snp:1" or "svm,snp" (weight 1) into mix[]; 0 or SNP_EINVAL. */
 SNP_MUST_CHECK int sim_mc_parse_mix(const char *s, unsigned int mix[SIM_VM_NR]);

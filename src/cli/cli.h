@@ -178,6 +178,8 @@ void json_hex(struct json *j, const char *key, uint64_t v);
 void json_u64_str(struct json *j, const char *key, uint64_t v);
 void json_i64(struct json *j, const char *key, int64_t v);
 void json_double(struct json *j, const char *key, double v);   /* non-finite -> null */
+/* The same with as many digits as reading it back needs to give v again (a config to rerun). */
+void json_double_exact(struct json *j, const char *key, double v);
 void json_bool(struct json *j, const char *key, bool v);
 /* Ends the document with a newline. */
 void json_finish(struct json *j);
@@ -196,6 +198,33 @@ struct cli_legend {
 };
 /* "Columns: NAME: DEF; NAME: DEF." on stdout, wrapped at 80 columns, never inside a name. */
 void cli_print_legend(const struct cli_legend *l, unsigned int n);
+
+/* ---- JSON reader: strict RFC 8259, for files the command reads back (json_read.c) ---- */
+
+enum json_type { JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
+
+struct json_node {
+	enum json_type type;
+	char *key;                  /* its name, for a member of an object; else NULL */
+	char *text;                 /* a string decoded; a number as written; else NULL */
+	double num;                 /* a number's value */
+	struct json_node *child;    /* an object's first member, an array's first element */
+	struct json_node *next;     /* the next member or element */
+	unsigned int line, col;     /* where it starts (a member: its key), from 1 */
+};
+
+/*
+ * Parse text[0..len) as one JSON value into a tree (*out, freed with
+ * json_node_free()).  0, or SNP_EINVAL with "line L, column C: what is
+ * wrong" in err (its first error; columns count bytes).
+ */
+SNP_MUST_CHECK int json_parse(const char *text, size_t len, struct json_node **out, char *err,
+			      size_t errlen);
+void json_node_free(struct json_node *n);
+/* The member of obj named key, or NULL (also when obj is not an object). */
+const struct json_node *json_member(const struct json_node *obj, const char *key);
+/* "a number", "a string", "an object", ... for messages. */
+const char *json_type_name(enum json_type t);
 
 /* ---- Progress bar on stderr, only when it is a terminal ---------------------------- */
 

@@ -10,10 +10,15 @@
 
 #include <snpsafe/sim.h>
 
+#include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* A knob of a --config file as --knob takes it, "NAME=VALUE". */
+#define CONFIG_KNOB_LEN 128
 
 struct simulate_opts {
 	struct sim_mc_config mc;
@@ -22,6 +27,9 @@ struct simulate_opts {
 	unsigned int guest_mask;    /* guest VMSA strategies (--guest) */
 	bool guest_set;
 	struct cli_guest_report guest;
+	const char *config;         /* --config FILE */
+	bool config_read;           /* FILE applied: the flags' second pass leaves --config be */
+	char config_knobs[CLI_MAX_KNOBS][CONFIG_KNOB_LEN];   /* its knobs, for po.knobs[] */
 };
 
 #define OPTS(ctx) ((struct simulate_opts *)(ctx))
@@ -38,7 +46,9 @@ static SNP_MUST_CHECK int set_u(const char *v, uint64_t min, uint64_t max, unsig
 
 static SNP_MUST_CHECK int set_mem(void *ctx, const char *v)
 {
-	return cli_parse_size(v, 64 * SNP_MiB, 16 * SNP_TiB, &OPTS(ctx)->mc.mem_bytes);
+	int ret = cli_parse_size(v, 64 * SNP_MiB, 16 * SNP_TiB, &OPTS(ctx)->mc.mem_bytes);
+
+	return !ret && OPTS(ctx)->mc.mem_bytes % (4 * SNP_MiB) ? SNP_EINVAL : ret;
 }
 static SNP_MUST_CHECK int set_cpus(void *ctx, const char *v) { return set_u(v, 1, 256, &OPTS(ctx)->mc.cpus); }
 static SNP_MUST_CHECK int set_vms(void *ctx, const char *v) { return set_u(v, 1, 10000, &OPTS(ctx)->mc.vms); }
@@ -104,6 +114,25 @@ static SNP_MUST_CHECK int set_clone(void *ctx, const char *v)
 	return 0;
 }
 
+static SNP_MUST_CHECK int set_avic(void *ctx, const char *v)
+{
+	return kvm_avic_mode_parse(v, &OPTS(ctx)->mc.avic);
+}
+
+/* The file is read once the whole line is known to be valid (cmd_simulate()). */
+static SNP_MUST_CHECK int set_config(void *ctx, const char *v)
+{
+	struct simulate_opts *o = ctx;
+
+	if (o->config_read)
+		return 0;
+	if (o->config)
+		return cli_usage_error("simulate", "--config given twice ('%s', '%s'): give one file",
+				       o->config, v);
+	o->config = v;
+	return 0;
+}
+
 static SNP_MUST_CHECK int set_age_share(void *ctx, const char *v)
 {
 	return set_u(v, 1, 1000000, &OPTS(ctx)->mc.age_share);
@@ -163,6 +192,16 @@ static const struct cli_option simulate_options[] = {
 	  "trials cloned from one aged allocator (with --clone on; they are correlated), 1: each "
 	  "its own (default 8)",
 	  "1..4294967295" },
+	{ "avic", true, set_avic, "auto|on|off",
+	  "kvm_amd's AVIC, whose backing page VMRUN marks in-use: auto (default) is upstream's "
+	  "avic_hardware_setup(), off on an SNP host without HvInUseWrAllowed (early-snp), on "
+	  "with it (hv-inuse-wr, fixed); on: the 2021 kernels the review is about",
+	  "auto, on, off" },
+	{ "config", true, set_config, "FILE",
+	  "take the run's flags from FILE, the JSON a simulate --json printed: the whole output "
+	  "or its \"config\" object; keys it lacks keep their defaults, and flags on the line "
+	  "override it wherever they stand",
+	  NULL },
 	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
 	{ NULL, false, NULL, NULL, NULL, NULL },
 };
@@ -177,6 +216,288 @@ static void simulate_extra_help(void)
 	       "that fails with ENOMEM (the VM is torn down, nothing leaks).\n",
 	       sim_mc_asid_pool(SIM_VM_SNP), sim_mc_asid_pool(SIM_VM_SEV));
 	cli_print_knob_help();
+}
+
+/* ---- --config FILE: a previous run's JSON as the scenario -------------------------- */
+
+/* How a key of simulate --json's "config" is read. */
+enum config_kind {
+	CK_INT,          /* a whole number (or, as the JSON contract writes one above 2^53, its decimal string) */
+	CK_NUM,          /* a number */
+	CK_STR,          /* a string */
+	CK_STRATEGIES,   /* an array of strategy names */
+	CK_KNOBS,        /* an object of knob names and values, each one --knob */
+};
+
+/* Each key json_config() writes, and the flag it stands for. */
+static const struct config_key {
+	const char *key;
+	const char *flag;
+	enum config_kind kind;
+} config_keys[] = {
+	{ "mem_bytes", "mem", CK_INT },         { "cpus", "cpus", CK_INT },
+	{ "vms", "vms", CK_INT },               { "vcpus", "vcpus", CK_INT },
+	{ "mix", "mix", CK_STR },               { "age_pct", "age", CK_INT },
+	{ "ticks", "ticks", CK_INT },           { "trials", "trials", CK_INT },
+	{ "threads", "threads", CK_INT },       { "strategies", "strategy", CK_STRATEGIES },
+	{ "profile", "profile", CK_STR },       { "knobs", "knob", CK_KNOBS },
+	{ "seed", "seed", CK_INT },             { "kernel", "kernel", CK_STR },
+	{ "kvm", "kvm", CK_STR },               { "layout", "layout", CK_STR },
+	{ "avic", "avic", CK_STR },             { "vmsave_marks", "vmsave-marks", CK_STR },
+	{ "vmsave_window", "vmsave-window", CK_NUM }, { "clone", "clone", CK_STR },
+	{ "age_share", "age-share", CK_INT },   { "guest", "guest", CK_STR },
+};
+
+#define CONFIG_MAX_BYTES (1u << 20)
+
+/* "snpsafe simulate: --config FILE, line L, column C: ..." on one line; CLI_EXIT_USAGE. */
+static int __attribute__((format(printf, 3, 4))) config_error(const char *path, const struct json_node *at,
+							       const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return cli_usage_error("simulate", "--config %s, line %u, column %u: %s", path, at->line,
+			       at->col, msg);
+}
+
+static const struct cli_option *find_flag(const char *name)
+{
+	for (const struct cli_option *o = simulate_options; o->name; o++)
+		if (!strcmp(o->name, name))
+			return o;
+	return NULL;
+}
+
+/* Whether s is a non-empty run of decimal digits. */
+static bool all_digits(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* The text the flag would take for value v of key k, or NULL after an error. */
+static const char *config_text(const char *path, const struct config_key *k, const struct json_node *v)
+{
+	switch (k->kind) {
+	case CK_INT:
+		if ((v->type == JSON_NUMBER || v->type == JSON_STRING) && all_digits(v->text))
+			return v->text;
+		config_error(path, v, "\"%s\" must be a whole number, not %s%s%s", k->key,
+			     v->type == JSON_STRING ? "\"" : "",
+			     v->type == JSON_NUMBER || v->type == JSON_STRING ? v->text :
+			     json_type_name(v->type), v->type == JSON_STRING ? "\"" : "");
+		return NULL;
+	case CK_NUM:
+		if (v->type == JSON_NUMBER)
+			return v->text;
+		config_error(path, v, "\"%s\" must be a number, not %s", k->key, json_type_name(v->type));
+		return NULL;
+	default:
+		if (v->type == JSON_STRING)
+			return v->text;
+		config_error(path, v, "\"%s\" must be a string, not %s", k->key, json_type_name(v->type));
+		return NULL;
+	}
+}
+
+/* Value v of key k through its flag's own parser, as if given on the line. */
+static SNP_MUST_CHECK int config_flag(struct simulate_opts *o, const char *path,
+				      const struct config_key *k, const struct json_node *v)
+{
+	const struct cli_option *opt = find_flag(k->flag);
+	const char *text = config_text(path, k, v);
+	int ret;
+
+	if (!text)
+		return CLI_EXIT_USAGE;
+	if (!opt)
+		return config_error(path, v, "\"%s\": no flag --%s (a bug)", k->key, k->flag);
+	ret = opt->set(o, text);
+	if (!ret || ret == CLI_EXIT_USAGE)
+		return ret;
+	return config_error(path, v, "bad value '%s' for \"%s\" (--%s; %svalid: %s)", text, k->key,
+			    opt->name, ret == SNP_ERANGE ? "out of range; " : "",
+			    opt->valid ? opt->valid : opt->help_arg);
+}
+
+/* "strategies": ["naive", "sieve"]: the run's strategies, any of them. */
+static SNP_MUST_CHECK int config_strategies(struct simulate_opts *o, const char *path,
+					    const struct json_node *v)
+{
+	unsigned int mask = 0;
+
+	if (v->type != JSON_ARRAY || !v->child)
+		return config_error(path, v, "\"strategies\" must be a list of one or more of "
+				    "\"naive\", \"upstream\", \"sieve\", not %s",
+				    v->type == JSON_ARRAY ? "an empty one" : json_type_name(v->type));
+	for (const struct json_node *e = v->child; e; e = e->next) {
+		enum snp_alloc_strategy st;
+
+		if (e->type != JSON_STRING || snp_alloc_strategy_parse(e->text, &st))
+			return config_error(path, e, "bad strategy %s%s%s in \"strategies\" (valid: "
+					    "naive, upstream, sieve)", e->type == JSON_STRING ? "'" : "",
+					    e->type == JSON_STRING ? e->text : json_type_name(e->type),
+					    e->type == JSON_STRING ? "'" : "");
+		mask |= 1u << st;
+	}
+	o->mc.strategies = mask;
+	return 0;
+}
+
+/* "knobs": {"name": "value", ...}: each one --knob name=value, checked as --knob checks it. */
+static SNP_MUST_CHECK int config_knobs(struct simulate_opts *o, const char *path,
+				       const struct json_node *v)
+{
+	unsigned int i = 0;
+
+	if (v->type != JSON_OBJECT)
+		return config_error(path, v, "\"knobs\" must be an object of knob names and values, "
+				    "not %s", json_type_name(v->type));
+	for (const struct json_node *m = v->child; m; m = m->next, i++) {
+		char where[512];
+		int n;
+
+		if (m->type != JSON_STRING)
+			return config_error(path, m, "knob \"%s\" must have a string value, not %s",
+					    m->key, json_type_name(m->type));
+		if (i == CLI_MAX_KNOBS)
+			return config_error(path, m, "more than %d knobs", CLI_MAX_KNOBS);
+		n = snprintf(o->config_knobs[i], CONFIG_KNOB_LEN, "%s=%s", m->key, m->text);
+		if (n < 0 || n >= CONFIG_KNOB_LEN)
+			return config_error(path, m, "knob \"%.40s...\" is too long to be one", m->key);
+		/* its own message, placed in the file: "simulate: --config F, line L, column C: ..." */
+		snprintf(where, sizeof(where), "simulate: --config %s, line %u, column %u", path,
+			 m->line, m->col);
+		if (cli_profile_opts_add_knob(&o->po, where, o->config_knobs[i]))
+			return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static const char *config_key_list(char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]) && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", config_keys[i].key);
+	return buf;
+}
+
+/* Each member of the config object, through its flag; an unknown key is refused. */
+static SNP_MUST_CHECK int config_apply(struct simulate_opts *o, const char *path,
+				       const struct json_node *cfg)
+{
+	for (const struct json_node *m = cfg->child; m; m = m->next) {
+		const struct config_key *k = NULL;
+		char keys[512];
+		int ret;
+
+		for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]) && !k; i++)
+			if (!strcmp(config_keys[i].key, m->key))
+				k = &config_keys[i];
+		if (!k)
+			return config_error(path, m, "unknown key \"%s\" in the config (keys: %s)", m->key,
+					    config_key_list(keys, sizeof(keys)));
+		if (k->kind == CK_STRATEGIES)
+			ret = config_strategies(o, path, m);
+		else if (k->kind == CK_KNOBS)
+			ret = config_knobs(o, path, m);
+		else
+			ret = config_flag(o, path, k, m);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * The config object of doc: simulate --json's whole output (an object with
+ * "config", beside which only its "results" and "guest" may stand; they are
+ * the old run's output and are not read), or the config object itself.
+ */
+static SNP_MUST_CHECK int config_object(const char *path, const struct json_node *doc,
+					const struct json_node **out)
+{
+	const struct json_node *c = json_member(doc, "config");
+
+	if (doc->type != JSON_OBJECT)
+		return config_error(path, doc, "expected an object (simulate --json's output or its "
+				    "\"config\"), not %s", json_type_name(doc->type));
+	if (!c) {
+		*out = doc;
+		return 0;
+	}
+	if (c->type != JSON_OBJECT)
+		return config_error(path, c, "\"config\" must be an object, not %s",
+				    json_type_name(c->type));
+	for (const struct json_node *m = doc->child; m; m = m->next)
+		if (m != c && strcmp(m->key, "results") && strcmp(m->key, "guest"))
+			return config_error(path, m, "unknown key \"%s\" beside \"config\" (simulate "
+					    "--json's output holds config, results and guest)", m->key);
+	*out = c;
+	return 0;
+}
+
+/* The whole file, at most CONFIG_MAX_BYTES, NUL-terminated; NULL after its one-line error. */
+static char *config_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = malloc(CONFIG_MAX_BYTES + 1);
+	int err;
+
+	if (!f || !buf) {
+		err = errno;
+		cli_usage_error("simulate", "--config %s: %s", path, strerror(f ? ENOMEM : err));
+		goto fail;
+	}
+	*len = fread(buf, 1, CONFIG_MAX_BYTES + 1, f);
+	if (ferror(f)) {
+		cli_usage_error("simulate", "--config %s: cannot read it: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (*len > CONFIG_MAX_BYTES) {
+		cli_usage_error("simulate", "--config %s: larger than %u KiB (simulate --json prints a "
+				"few)", path, CONFIG_MAX_BYTES / 1024);
+		goto fail;
+	}
+	fclose(f);
+	buf[*len] = '\0';
+	return buf;
+fail:
+	if (f)
+		fclose(f);
+	free(buf);
+	return NULL;
+}
+
+/* --config FILE into o, as flags given before every other flag of the line. */
+static SNP_MUST_CHECK int config_read(struct simulate_opts *o, const char *path)
+{
+	struct json_node *doc = NULL;
+	const struct json_node *cfg = NULL;
+	char err[256];
+	size_t len;
+	char *text = config_slurp(path, &len);
+	int ret;
+
+	if (!text)
+		return CLI_EXIT_USAGE;
+	if (!len)
+		ret = cli_usage_error("simulate", "--config %s: the file is empty (expected the JSON "
+				      "simulate --json prints)", path);
+	else if (json_parse(text, len, &doc, err, sizeof(err)))
+		ret = cli_usage_error("simulate", "--config %s, %s", path, err);
+	else
+		ret = config_object(path, doc, &cfg);
+	if (!ret)
+		ret = config_apply(o, path, cfg);
+	json_node_free(doc);
+	free(text);
+	return ret;
 }
 
 /* Hosts alive at once: one per worker, and no more workers than trials to run. */
@@ -336,17 +657,20 @@ static const char *mix_text(const struct sim_mc_config *mc, char *buf, size_t le
 static void print_text(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned int n)
 {
 	char mem[32], mix[128], knobs[CLI_KNOBS_TEXT_MAX], summary[1024];
+	/* the hosts are SNP hosts (montecarlo.c), so auto resolves on the profile alone */
+	bool avic = kvm_avic_resolve(o->mc.avic, true, &o->mc.profile);
 
 	cli_profile_knobs_text(&o->mc.profile, knobs, sizeof(knobs));
 	printf("Monte Carlo: %u trials per strategy; each a %s host (%u CPUs, page allocator of "
 	       "Linux %s) aged to %u%%, then kvm_amd (KVM %s call sites) loaded, %u VMs x %u vCPUs (mix %s), %u ticks; "
-	       "profile %s%s%s; RAM map %s; seed %llu\n", o->mc.trials,
+	       "profile %s%s%s; RAM map %s; seed %llu; AVIC %s%s\n", o->mc.trials,
 	       cli_fmt_size(o->mc.mem_bytes, mem, sizeof(mem)), o->mc.cpus,
 	       mm_kernel_name(o->mc.kernel), o->mc.age_pct,
 	       kvm_version_name(o->mc.kvm_version), o->mc.vms, o->mc.vcpus,
 	       mix_text(&o->mc, mix, sizeof(mix)), o->mc.ticks, o->mc.profile.name,
 	       knobs[0] ? " with " : "", knobs, snp_ram_layout_name(o->mc.ram_layout),
-	       (unsigned long long)o->mc.seed);
+	       (unsigned long long)o->mc.seed, kvm_avic_mode_name(o->mc.avic),
+	       o->mc.avic != KVM_AVIC_AUTO ? "" : avic ? " (on)" : " (off)");
 	if (n && cli_sim_shared(&r[0]))
 		printf("Ageing: one aged allocator per %u trials (--age-share), %u in all, cloned into\n"
 		       "each of its trials; trials sharing one are correlated, not independent\n"
@@ -449,7 +773,20 @@ static void print_json_result(struct json *j, const struct sim_mc_result *r)
 	json_obj_end(j);
 }
 
-/* Everything needed to run it again: each field is one flag of the command. */
+/* --guest as it takes the mask: "off", "all" or the one strategy. */
+static const char *guest_text(unsigned int mask)
+{
+	if (!mask)
+		return "off";
+	if (mask == (1u << GUEST_VMSA_NR_STRATEGIES) - 1 || (mask & (mask - 1)))
+		return "all";
+	return guest_vmsa_strategy_name((enum guest_vmsa_strategy)__builtin_ctz(mask));
+}
+
+/*
+ * Everything needed to run it again: each field is one flag of the command
+ * (--config reads them back through config_keys[]).
+ */
 static void json_config(struct json *j, const struct simulate_opts *o)
 {
 	char mix[128];
@@ -475,10 +812,12 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 	json_str(j, "kernel", mm_kernel_name(o->mc.kernel));
 	json_str(j, "kvm", kvm_version_name(o->mc.kvm_version));
 	json_str(j, "layout", snp_ram_layout_name(o->mc.ram_layout));
+	json_str(j, "avic", kvm_avic_mode_name(o->mc.avic));
 	json_str(j, "vmsave_marks", o->mc.vmsave_marks ? "on" : "off");
-	json_double(j, "vmsave_window", o->mc.vmsave_window);
+	json_double_exact(j, "vmsave_window", o->mc.vmsave_window);
 	json_str(j, "clone", o->mc.clone ? "on" : "off");
 	json_u64(j, "age_share", o->mc.age_share);
+	json_str(j, "guest", guest_text(o->guest_mask));
 	json_obj_end(j);
 }
 
@@ -557,6 +896,17 @@ static void simulate_help_text(const struct sim_mc_config *mc)
 	cli_guest_option_text(guest_help, sizeof(guest_help), guest_valid, sizeof(guest_valid));
 }
 
+/* The options before any flag: sim_mc_config_init()'s, and a worker per CPU online. */
+static void simulate_defaults(struct simulate_opts *o)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(o, 0, sizeof(*o));
+	sim_mc_config_init(&o->mc);
+	cli_profile_opts_init(&o->po);
+	o->mc.threads = ncpu > 0 ? (unsigned int)(ncpu > 256 ? 256 : ncpu) : 1;
+}
+
 int cmd_simulate(int argc, char **argv)
 {
 	static const char synopsis[] =
@@ -575,27 +925,38 @@ int cmd_simulate(int argc, char **argv)
 		"host without snp_safe_alloc_page() (no released kernel ran one).\n"
 		"Deterministic for a seed whatever the thread count.\n";
 	const struct snp_profile *profile;
-	struct simulate_opts o = { 0 };
+	struct simulate_opts o;
 	struct sim_mc_result res[SNP_ALLOC_NR_STRATEGIES];
 	struct cli_progress bar;
 	unsigned int n = 0;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int ret;
 
-	sim_mc_config_init(&o.mc);
-	cli_profile_opts_init(&o.po);
-	o.mc.threads = ncpu > 0 ? (unsigned int)(ncpu > 256 ? 256 : ncpu) : 1;
+	simulate_defaults(&o);
 	simulate_help_text(&o.mc);
 	ret = cli_parse_args_ex("simulate", argc, argv, simulate_options, &o, synopsis,
 				simulate_extra_help, NULL, 0, NULL);
+	/*
+	 * --config: the line was valid; start again from the defaults, apply
+	 * the file, then the line's flags over it, so that a flag wins over
+	 * the file wherever it stands.
+	 */
+	if (!ret && o.config) {
+		const char *path = o.config;
+
+		simulate_defaults(&o);
+		o.config = path;
+		o.config_read = true;
+		ret = config_read(&o, path);
+		if (!ret)
+			ret = cli_parse_args_ex("simulate", argc, argv, simulate_options, &o, synopsis,
+						simulate_extra_help, NULL, 0, NULL);
+	}
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
 	profile = cli_profile_opts_apply(&o.po);
 	if (!profile)
 		return cli_fail("simulate", "a --knob checked before no longer applies");
 	o.mc.profile = *profile;
-	if (o.mc.mem_bytes % (4 * SNP_MiB))
-		return cli_usage_error("simulate", "bad value for --mem: must be a multiple of 4M");
 	if (o.mc.ram_layout == SNP_RAM_QEMU_PC && o.mc.mem_bytes > SNP_RAM_QEMU_PC_MAX)
 		return cli_usage_error("simulate", "--layout qemu-pc takes --mem up to 3584M "
 				       "(QEMU's pc puts more above 4 GiB, not modeled)");

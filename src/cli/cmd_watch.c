@@ -39,6 +39,7 @@ struct watch_opts {
 	const char *kvm_build;        /* kernel/build.sh's variant, or NULL */
 	char kvm_ko[PATH_MAX];        /* the module it built */
 	bool json, baseline, host_snp, again;
+	bool install;                 /* --install: SNPSAFE_INSTALL=1 for the scripts */
 };
 
 static SNP_MUST_CHECK int set_kernel(void *ctx, const char *v)
@@ -142,6 +143,12 @@ static SNP_MUST_CHECK int set_kvm_build(void *ctx, const char *v)
 	return 0;
 }
 
+static SNP_MUST_CHECK int set_install(void *ctx, const char *v)
+{
+	((struct watch_opts *)ctx)->install = true;
+	return 0;
+}
+
 static SNP_MUST_CHECK int set_again(void *ctx, const char *v)
 {
 	((struct watch_opts *)ctx)->again = true;
@@ -176,6 +183,10 @@ static const struct cli_option watch_options[] = {
 	{ "baseline", false, set_baseline, "", "also run unwatched, and report the slowdown", NULL },
 	{ "again", false, set_again, "",
 	  "boot nothing: judge the last run in --out again (same flags as that run)", NULL },
+	{ "install", false, set_install, "",
+	  "install what is missing without asking (apt-get install, as root; QEMU 10 from "
+	  "bookworm-backports, whose apt source it adds).  Without it watch says what it would "
+	  "install, asks on a terminal and stops elsewhere (CI=true installs too)", NULL },
 	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
 	{ NULL, false, NULL, NULL, NULL, NULL },
 };
@@ -676,7 +687,7 @@ int cmd_watch(int argc, char **argv)
 		"snpsafe watch [--kernel 6.1|6.12|PATH] [--modules DIR] [--vms N] [--vcpus N]\n"
 		"              [--seconds S] [--lifetime S] [--cpus N] [--mem SIZE] [--filter F]\n"
 		"              [--host-snp] [--kvm-build VARIANT] [--trace FILE] [--out DIR] [--baseline]\n"
-		"              [--again] [--json]";
+		"              [--again] [--install] [--json]";
 	char top[PATH_MAX], out[PATH_MAX + 64], raw[PATH_MAX + 96], ks[PATH_MAX + 96], trace[PATH_MAX + 96];
 	char err[SNP_TRACE_ERR_LEN], cmdline[600];
 	const struct sim_replay_options replay_opts = { .max_reports = 1 };
@@ -710,6 +721,9 @@ int cmd_watch(int argc, char **argv)
 			return cli_usage_error("watch", "--again: no finished run in %s", out);
 		goto judge;
 	}
+	/* The scripts below ask before they install; --install is the answer given up front. */
+	if (o.install && setenv("SNPSAFE_INSTALL", "1", 1))
+		return cli_fail("watch", "--install: cannot set SNPSAFE_INSTALL: %s", strerror(errno));
 	if (o.kvm_build) {
 		ret = kvm_build(top, &o);
 		if (ret)

@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 
 void json_init(struct json *j, FILE *f)
 {
@@ -111,6 +112,24 @@ void json_double(struct json *j, const char *key, double v)
 		fprintf(j->f, "%.6g", v);
 	else
 		fputs("null", j->f);
+}
+
+void json_double_exact(struct json *j, const char *key, double v)
+{
+	char buf[32];
+
+	json_key(j, key);
+	if (!isfinite(v)) {
+		fputs("null", j->f);
+		return;
+	}
+	/* From 6 digits up, so a value %.6g writes exactly is written as json_double() writes it. */
+	for (int prec = 6; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	fputs(buf, j->f);
 }
 
 void json_bool(struct json *j, const char *key, bool v)

@@ -90,11 +90,9 @@ static void svm_hardware_unsetup(struct kvm_host *host)
  * lacks HvInUseWrAllowed, because KVM writes the backing page while it is
  * in-use.  KVM_AVIC_ON models the older kernels the review is about.
  */
-static bool avic_hardware_setup(const struct kvm_host *host)
+bool kvm_avic_resolve(enum kvm_avic_mode m, bool snp_enabled, const struct snp_profile *p)
 {
-	const struct snp_profile *p = snp_machine_profile(host->machine);
-
-	switch (host->cfg.avic) {
+	switch (m) {
 	case KVM_AVIC_ON:
 		return true;
 	case KVM_AVIC_OFF:
@@ -102,7 +100,13 @@ static bool avic_hardware_setup(const struct kvm_host *host)
 	case KVM_AVIC_AUTO:
 		break;
 	}
-	return !(host->cfg.snp_enabled && !p->hv_inuse_wr_allowed);
+	return !(snp_enabled && !p->hv_inuse_wr_allowed);
+}
+
+static bool avic_hardware_setup(const struct kvm_host *host)
+{
+	return kvm_avic_resolve(host->cfg.avic, host->cfg.snp_enabled,
+				snp_machine_profile(host->machine));
 }
 
 /* svm_hardware_setup(): svm_cpu_init() for every CPU, from the setup CPU (0). */

@@ -234,6 +234,26 @@ bool kvm_host_avic_enabled(const struct kvm_host *host)
 	return host && host->avic;
 }
 
+static const char *const avic_mode_names[] = {
+	[KVM_AVIC_AUTO] = "auto", [KVM_AVIC_ON] = "on", [KVM_AVIC_OFF] = "off",
+};
+
+const char *kvm_avic_mode_name(enum kvm_avic_mode m)
+{
+	return (unsigned int)m <= KVM_AVIC_OFF ? avic_mode_names[m] : "?";
+}
+
+int kvm_avic_mode_parse(const char *s, enum kvm_avic_mode *out)
+{
+	for (unsigned int i = 0; s && out && i <= KVM_AVIC_OFF; i++) {
+		if (!strcmp(s, avic_mode_names[i])) {
+			*out = (enum kvm_avic_mode)i;
+			return 0;
+		}
+	}
+	return SNP_EINVAL;
+}
+
 /* ---- host life ---- */
 
 static void kvm_host_fill_defaults(struct kvm_host_config *c)

@@ -259,6 +259,7 @@ static void mc_host_config(const struct sim_mc_config *cfg, enum snp_alloc_strat
 	hc->kernel = cfg->kernel;
 	hc->kvm_version = cfg->kvm_version;
 	hc->ram_layout = cfg->ram_layout;
+	hc->avic = cfg->avic;
 }
 
 /* Trial t's stream; its first draw seeds the ageing of trial t's allocator. */
