@@ -414,10 +414,16 @@ static SNP_MUST_CHECK int config_apply(struct simulate_opts *o, const char *path
 	return 0;
 }
 
+/* A member simulate --json writes beside "config": its output, not read back. */
+static bool output_member(const char *key)
+{
+	return !strcmp(key, "summary") || !strcmp(key, "results") || !strcmp(key, "guest");
+}
+
 /*
  * The config object of doc: simulate --json's whole output (an object with
- * "config", beside which only its "results" and "guest" may stand; they are
- * the old run's output and are not read), or the config object itself.
+ * "config", beside which only its "summary", "results" and "guest" may stand;
+ * they are the old run's output and are not read), or the config object itself.
  */
 static SNP_MUST_CHECK int config_object(const char *path, const struct json_node *doc,
 					const struct json_node **out)
@@ -435,9 +441,9 @@ static SNP_MUST_CHECK int config_object(const char *path, const struct json_node
 		return config_error(path, c, "\"config\" must be an object, not %s",
 				    json_type_name(c->type));
 	for (const struct json_node *m = doc->child; m; m = m->next)
-		if (m != c && strcmp(m->key, "results") && strcmp(m->key, "guest"))
+		if (m != c && !output_member(m->key))
 			return config_error(path, m, "unknown key \"%s\" beside \"config\" (simulate "
-					    "--json's output holds config, results and guest)", m->key);
+					    "--json's output holds config, summary, results and guest)", m->key);
 	*out = c;
 	return 0;
 }
