@@ -112,7 +112,27 @@ struct mm_config {
 	 */
 	bool x86_layout;
 	enum mm_kernel kernel;       /* default 6.12 */
+	/*
+	 * CONFIG_INIT_ON_ALLOC_DEFAULT_ON: post_alloc_hook() clears every page
+	 * of every allocation, __GFP_ZERO or not (want_init_on_alloc()).
+	 * Debian's 6.1 and 6.12 configs set it, so mm_config_init() turns it
+	 * on; false is a kernel booted with init_on_alloc=0.
+	 */
+	bool init_on_alloc;
+	/*
+	 * The CPU's share of its last-level cache, KiB (cacheinfo's
+	 * per_cpu_data_slice_size: the LLC over the CPUs sharing it).  6.12
+	 * sets PCPF_FREE_HIGH_BATCH on a pcp whose batch this holds more than
+	 * 3 times.  0 = MM_LLC_SLICE_KIB_DEFAULT.
+	 */
+	unsigned int llc_slice_kib;
 };
+
+/*
+ * EPYC 7003 and 9004 (the SNP parts): 32 MiB of L3 per 8-core CCD, shared
+ * by its 16 threads: 2 MiB a CPU (AMD's product specifications).
+ */
+#define MM_LLC_SLICE_KIB_DEFAULT 2048u
 
 /* Page counts of one node, or of the host (nid MM_NUMA_NO_NODE). */
 struct mm_counts {
@@ -197,8 +217,20 @@ SNP_MUST_CHECK int mm_split_page(struct mm_host *mm, struct page *page, unsigned
 /* A modeled write to @page (sets dirty); clear_page() (clears it); query:
  * 1 dirty, 0 clean, SNP_EINVAL for a bad page. */
 SNP_MUST_CHECK int mm_page_write(struct mm_host *mm, struct page *page);
-/* Pages cleared so far (__GFP_ZERO clears every page of an allocation; clear_page()). */
+/*
+ * Pages cleared so far: every page of an allocation with __GFP_ZERO, or of
+ * any allocation under init_on_alloc (mm_config), and clear_page().
+ */
 uint64_t mm_pages_cleared(const struct mm_host *mm);
+/* want_init_on_alloc(): does an allocation with @gfp come cleared on this host? */
+bool mm_want_init_on_alloc(const struct mm_host *mm, mm_gfp_t gfp);
+/*
+ * Allocations made so far (calls, not pages), per order and migratetype:
+ * out[order][mt].  Nothing in Linux counts this way; the model's tests use
+ * it to hold callers to the allocations a kernel path makes.  0 or SNP_EINVAL.
+ */
+SNP_MUST_CHECK int mm_alloc_events(const struct mm_host *mm,
+				   uint64_t out[MM_NR_ORDERS][MM_NR_MIGRATETYPES]);
 SNP_MUST_CHECK int mm_clear_page(struct mm_host *mm, struct page *page);
 SNP_MUST_CHECK int mm_page_dirty(const struct mm_host *mm, const struct page *page);
 /* 1 if @page is the head of a live allocation, 0 if not, SNP_EINVAL. */
