@@ -335,6 +335,48 @@ void mm_aged_forget(struct mm_aged *aged);
 SNP_MUST_CHECK int mm_free_aligned_count(const struct mm_host *mm, unsigned int align_order, uint64_t *aligned,
 			  uint64_t *free);
 
+/*
+ * SLUB (src/mm/slub.c): a slab cache's slabs come from the page allocator,
+ * each 2^order pages holding `objects` objects.  What order a cache uses
+ * is calculate_order() of the kernel (6.1 and 6.12 differ) for the object
+ * size rounded up to its alignment, and the CPUs present.
+ */
+struct mm_slub_geometry {
+	unsigned int size;          /* s->size: the object size aligned */
+	unsigned int order;         /* oo: the order new slabs are tried at */
+	unsigned int objects;       /* objects in an oo slab */
+	unsigned int min_order;     /* min: the fallback order (one object or more) */
+	unsigned int min_objects;
+	unsigned int min_partial;   /* empty slabs a node keeps: ilog2(size) / 2 in [5, 10] */
+};
+/* kmem_cache_open()'s geometry for @nr_cpus present CPUs.  0, SNP_EINVAL or SNP_ENOSPC. */
+SNP_MUST_CHECK int mm_slub_geometry(enum mm_kernel k, unsigned int object_size, unsigned int align,
+				    unsigned int nr_cpus, struct mm_slub_geometry *out);
+
+/* One cache (struct kmem_cache), of this host's kernel and CPUs; the caller owns it. */
+struct mm_kmem_cache;
+/*
+ * kmem_cache_create(): @gfp is 0 or MM_GFP_RECLAIMABLE (SLAB_RECLAIM_ACCOUNT:
+ * reclaimable slabs).  No page is taken until the first object.
+ */
+SNP_MUST_CHECK int mm_kmem_cache_create(struct mm_host *mm, unsigned int size, unsigned int align,
+					mm_gfp_t gfp, struct mm_kmem_cache **out);
+/*
+ * kmem_cache_alloc() on @cpu (@gfp: MM_GFP_ACCOUNT, MM_GFP_ZERO, or 0): an
+ * object handle >= 0, or a negative SNP_E* (SNP_ENOMEM when no slab could
+ * be had; in mm_last_error() too).
+ */
+long mm_kmem_cache_alloc(struct mm_kmem_cache *s, unsigned int cpu, mm_gfp_t gfp);
+/* kmem_cache_free() on @cpu: SNP_EINVAL for a handle not live in @s. */
+SNP_MUST_CHECK int mm_kmem_cache_free(struct mm_kmem_cache *s, unsigned int cpu, long obj);
+/* kmem_cache_destroy() on @cpu: every slab back; SNP_EBUSY (nothing done) while objects live. */
+SNP_MUST_CHECK int mm_kmem_cache_destroy(struct mm_kmem_cache *s, unsigned int cpu);
+struct mm_kmem_cache_info {
+	struct mm_slub_geometry geo;
+	uint64_t slabs, pages, objects_inuse;   /* now */
+};
+SNP_MUST_CHECK int mm_kmem_cache_info(const struct mm_kmem_cache *s, struct mm_kmem_cache_info *out);
+
 /* splitmix64: the model's deterministic PRNG (no global state). */
 uint64_t mm_rng_next(uint64_t *state);
 /* Uniform in [0, bound), bound > 0. */
