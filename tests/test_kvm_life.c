@@ -32,12 +32,19 @@ static struct kvm_host *new_host(enum snp_alloc_strategy s)
 	return new_host_cfg(&cfg);
 }
 
+/*
+ * Free pages, and the pages the kvm_vcpu slab cache keeps: SLUB keeps a
+ * CPU's slab and up to min_partial empty ones when their objects go, so a
+ * destroyed vCPU's slab is not lost, only kept for the next one.
+ */
 static uint64_t free_pages(struct kvm_host *host)
 {
 	struct mm_counts c;
+	struct kvm_host_stats st;
 
 	KASSERT_EQ(mm_get_counts(kvm_host_mm(host), MM_NUMA_NO_NODE, &c), 0);
-	return c.free + c.pcp;
+	KASSERT_EQ(kvm_host_get_stats(host, &st), 0);
+	return c.free + c.pcp + st.slab_pages;
 }
 
 static int new_vm(struct kvm_host *host, enum snp_guest_type t, uint64_t pages, unsigned int nvcpu)

@@ -30,15 +30,21 @@ static struct kvm_host *new_host(enum snp_alloc_strategy s, unsigned int min_sev
 	return host;
 }
 
-/* Pages handed out, less the sieve's pool (kept by design, not by a VM). */
+/*
+ * Pages handed out, less the sieve's pool and the kvm_vcpu slab cache's
+ * slabs (kept by design, not by a VM: SLUB keeps empty slabs for the next
+ * objects).
+ */
 static uint64_t held(struct kvm_host *host)
 {
 	struct mm_counts c;
 	struct snp_alloc_stats as = { 0 };
+	struct kvm_host_stats st;
 
 	KASSERT_EQ(mm_get_counts(kvm_host_mm(host), MM_NUMA_NO_NODE, &c), 0);
 	KASSERT_EQ(snp_alloc_get_stats(kvm_host_mm(host), &as), 0);
-	return c.allocated - as.set_aside;
+	KASSERT_EQ(kvm_host_get_stats(host, &st), 0);
+	return c.allocated - as.set_aside - st.slab_pages;
 }
 
 /* Take every order-0 page the kernel can get on CPU 0 (the hosts have one CPU). */
@@ -72,8 +78,8 @@ static void hoard_free(struct kvm_host *host, struct hoard *h)
 }
 
 /*
- * With k pages left, k = 0, 1, 2, ..., create an SEV-ES vCPU (run, LAPIC,
- * pio, fpu, vmcb01, VMSA: each allocation in turn is the one that fails).
+ * With k pages left, k = 0, 1, 2, ..., create an SEV-ES vCPU (its slab, run,
+ * LAPIC, pio, fpu, vmcb01, VMSA: each allocation in turn is the one that fails).
  * A failed creation leaves exactly the pages it found; destroying the VM
  * gives back all of them.  Returns the k of the first success.
  */
@@ -122,8 +128,47 @@ static void test_vcpu_enomem_leaves_nothing(void)
 }
 
 /*
+ * The first KVM_RUN fills the vCPU's MMU page cache (kvm_mmu_load() ->
+ * __kvm_mmu_topup_memory_cache()): with fewer than PT64_ROOT_MAX_LEVEL (5)
+ * pages to be had it fails with -ENOMEM and keeps what it got; the next
+ * run, with 2 more pages, reaches 5 and goes ahead with a cache short of 40.
+ */
+static void test_first_run_enomem(void)
+{
+	struct kvm_host *host = new_host(SNP_ALLOC_UPSTREAM, 0);
+	struct kvm_vm_config vc;
+	struct snp_vmrun_result res;
+	struct hoard h;
+	int vm;
+
+	kvm_vm_config_init(&vc, SNP_GUEST_SVM);
+	vm = kvm_create_vm(host, &vc);
+	KASSERT(vm >= 0);
+	KASSERT_EQ(kvm_create_vcpu(host, vm, 0, 0), 0);
+	hoard_all(host, &h);
+	hoard_give(host, &h, 3);
+	KEXPECT_EQ(kvm_vcpu_run(host, vm, 0, 0, &res), SNP_ENOMEM);
+	KEXPECT_EQ(mm_alloc_pages(kvm_host_mm(host), 0, MM_GFP_KERNEL, 0), NULL);   /* it took all 3 */
+	hoard_give(host, &h, 2);
+	KEXPECT_EQ(kvm_vcpu_run(host, vm, 0, 0, &res), 0);
+	KEXPECT_EQ(res.outcome, SNP_VMRUN_ENTERED);
+	{
+		struct kvm_host_stats st;
+
+		KASSERT_EQ(kvm_host_get_stats(host, &st), 0);
+		KEXPECT_EQ(st.mmu_cache_pages, 5);
+	}
+	KASSERT_EQ(kvm_vcpu_exit(host, vm, 0), 0);
+	KEXPECT_EQ(kvm_destroy_vm(host, vm), 0);
+	hoard_free(host, &h);
+	kvm_host_destroy(host);
+}
+
+/*
  * Guest memory that does not fit: KVM_CREATE_VM fails with SNP_ENOMEM and
- * the half-built VM (ASID, table slot, the blocks it got) is torn down.
+ * the half-built VM (struct kvm's 10 pages, ASID, table slot, the coalesced
+ * MMIO ring, the blocks it got) is torn down.  40 free pages hold a VM of
+ * 16 guest pages (27 in all), not one of 64.
  */
 static void test_vm_enomem_leaves_nothing(void)
 {
@@ -143,7 +188,7 @@ static void test_vm_enomem_leaves_nothing(void)
 	KASSERT_EQ(kvm_host_get_stats(host, &st), 0);
 	KEXPECT_EQ(st.vms_created, 0);
 	KEXPECT_EQ(st.vms_destroyed, 0);
-	vc.guest_pages = 32;
+	vc.guest_pages = 16;
 	KEXPECT(kvm_create_vm(host, &vc) >= 0);
 	hoard_free(host, &h);
 	kvm_host_destroy(host);
@@ -256,6 +301,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_kvm_load_enomem_counted),
 	KTAP_CASE(test_vcpu_enomem_leaves_nothing),
 	KTAP_CASE(test_vm_enomem_leaves_nothing),
+	KTAP_CASE(test_first_run_enomem),
 	KTAP_CASE(test_asid_reuse_after_flush),
 	KTAP_CASE(test_only_the_floor_is_refused),
 };

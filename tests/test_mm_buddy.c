@@ -165,10 +165,24 @@ static void test_split_page(void)
 	mm_host_destroy(mm);
 }
 
-/* No contents: a dirty bit that writes set and zeroing clears. */
+/* A 16 MiB host booted with init_on_alloc=0 (on) or with Debian's default (1). */
+static struct mm_host *host_init_on_alloc(bool on)
+{
+	struct mm_config cfg;
+	struct mm_host *mm = NULL;
+
+	mm_config_init(&cfg, 16 * SNP_MiB);
+	KEXPECT(cfg.init_on_alloc);   /* mm_config_init(): Debian's CONFIG_INIT_ON_ALLOC_DEFAULT_ON */
+	cfg.init_on_alloc = on;
+	cfg.pcp_batch = MM_PCP_BATCH_DEFAULT;
+	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
+	return mm;
+}
+
+/* No contents: a dirty bit that writes set and zeroing clears (init_on_alloc=0). */
 static void test_zeroing(void)
 {
-	struct mm_host *mm = mmt_host(16, 1, 1);
+	struct mm_host *mm = host_init_on_alloc(false);
 	struct page *p = mm_alloc_pages(mm, 0, 0, 0), *q;
 
 	KASSERT(p);
@@ -190,6 +204,36 @@ static void test_zeroing(void)
 	for (int i = 0; i < 32; i++)
 		KEXPECT_EQ(mm_page_dirty(mm, mm_pfn_to_page(mm, mmt_pfn(mm, p) + (snp_pfn_t)i)), 0);
 	mm_host_destroy(mm);
+}
+
+/*
+ * init_on_alloc (Debian's default): post_alloc_hook() clears every page of
+ * every allocation, __GFP_ZERO or not, so the count of pages cleared grows
+ * by the pages handed out; with init_on_alloc=0 only __GFP_ZERO clears.
+ */
+static void test_init_on_alloc(void)
+{
+	static const unsigned int orders[] = { 0, 0, 1, 3, 9 };
+
+	for (int on = 0; on <= 1; on++) {
+		struct mm_host *mm = host_init_on_alloc(on);
+		uint64_t pages = 0, zeroed = 0, c0 = mm_pages_cleared(mm);
+
+		for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(orders); i++) {
+			mm_gfp_t gfp = i % 2 ? MM_GFP_ZERO : MM_GFP_KERNEL;
+			struct page *p = mm_alloc_pages(mm, 0, gfp, orders[i]);
+
+			KASSERT(p);
+			KEXPECT_EQ(mm_want_init_on_alloc(mm, gfp), on || (gfp & MM_GFP_ZERO));
+			KEXPECT_EQ(mm_page_dirty(mm, p), !(on || (gfp & MM_GFP_ZERO)));
+			pages += 1ULL << orders[i];
+			zeroed += gfp & MM_GFP_ZERO ? 1ULL << orders[i] : 0;
+		}
+		ktap_log("init_on_alloc=%d: %llu pages handed out, %llu cleared", on,
+			 (unsigned long long)pages, (unsigned long long)(mm_pages_cleared(mm) - c0));
+		KEXPECT_EQ(mm_pages_cleared(mm) - c0, on ? pages : zeroed);
+		mm_host_destroy(mm);
+	}
 }
 
 static void test_reserved_never_handed_out(void)
@@ -629,6 +673,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_pcp_small_orders),
 	KTAP_CASE(test_split_page),
 	KTAP_CASE(test_zeroing),
+	KTAP_CASE(test_init_on_alloc),
 	KTAP_CASE(test_reserved_never_handed_out),
 	KTAP_CASE(test_buddyinfo_counts),
 	KTAP_CASE(test_multi_node_fallback),

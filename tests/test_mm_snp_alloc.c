@@ -10,6 +10,8 @@
 #include "ktap.h"
 #include "mm_util.h"
 
+#include <snpsafe/sim.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -483,6 +485,88 @@ static void test_sieve_full_pool_still_order0(void)
 	mm_host_destroy(mm);
 }
 
+/*
+ * The clearing each strategy costs.  With init_on_alloc (Debian's default)
+ * post_alloc_hook() clears every page taken from the allocator, so pages
+ * cleared = pages taken: the sieve's set-aside pages and upstream's freed
+ * half included, and the sieve does not clear its kept page a second time.
+ * With init_on_alloc=0 only __GFP_ZERO and clear_page() clear: naive one
+ * page a call, upstream the order-1 pair, the sieve the page it keeps (and
+ * the pair of each order-1 fallback).  A fresh host, whose lists start at
+ * 2MB-aligned pages, makes the sieve set pages aside.
+ */
+static void test_clearing_per_strategy(void)
+{
+	for (int on = 0; on <= 1; on++)
+		for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++) {
+			struct mm_config cfg;
+			struct mm_host *mm = NULL;
+			struct snp_alloc_stats st;
+			uint64_t c0, cleared, want, start;
+			struct page *held[3000];
+
+			mm_config_init(&cfg, 64 * SNP_MiB);
+			cfg.init_on_alloc = on;
+			KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
+			configure(mm, (enum snp_alloc_strategy)s, true, 4);
+			start = mmt_free(mm);
+			c0 = mm_pages_cleared(mm);
+			for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(held); i++) {
+				KASSERT((held[i] = snp_safe_alloc_page(mm, 0)));
+				KEXPECT_EQ(mm_page_dirty(mm, held[i]), 0);
+			}
+			cleared = mm_pages_cleared(mm) - c0;
+			st = stats(mm);
+			if (on)
+				want = st.pages_taken;
+			else if (s == SNP_ALLOC_NAIVE)
+				want = st.allocs;
+			else if (s == SNP_ALLOC_UPSTREAM)
+				want = 2 * st.order1_broken;
+			else
+				want = st.allocs - st.fallbacks + 2 * st.order1_broken;
+			ktap_log("init_on_alloc=%d %s: %llu calls, %llu pages taken, %llu set aside, "
+				 "%llu cleared", on, snp_alloc_strategy_name((enum snp_alloc_strategy)s),
+				 (unsigned long long)st.allocs, (unsigned long long)st.pages_taken,
+				 (unsigned long long)st.set_aside, (unsigned long long)cleared);
+			KEXPECT_EQ(cleared, want);
+			if (s == SNP_ALLOC_SIEVE)
+				KEXPECT(st.set_aside > 0);
+			for (unsigned int i = 0; i < KTAP_ARRAY_SIZE(held); i++)
+				KEXPECT_EQ(snp_safe_free_page(mm, 0, held[i]), 0);
+			KEXPECT(snp_safe_release(mm, 0) >= 0);
+			mm_drain_all_pages(mm);
+			KEXPECT_EQ(mmt_free(mm), start);
+			mm_host_destroy(mm);
+		}
+}
+
+/*
+ * bench's cost per allocation is that clearing, read from the allocator:
+ * naive 4 KiB and upstream 8 KiB either way.  The sieve's is 4 KiB and a
+ * set-aside page's 4 KiB over the calls (the bench's alloc/free loop reuses
+ * the same pages, so hardly any): never a second clear of the kept page.
+ */
+static void test_bench_charges_init_on_alloc(void)
+{
+	struct sim_bench_alloc on[SNP_ALLOC_NR_STRATEGIES], off[SNP_ALLOC_NR_STRATEGIES];
+	struct sim_bench_alloc_config cfg = { .mem_bytes = 256 * SNP_MiB, .seed = 1,
+					      .pairs = 32000, .rounds = 2 };
+
+	KASSERT_EQ(sim_bench_alloc_run(&cfg, on), 0);
+	cfg.init_on_alloc_off = true;
+	KASSERT_EQ(sim_bench_alloc_run(&cfg, off), 0);
+	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++)
+		ktap_log("%s: %.4f KiB cleared a call with init_on_alloc, %.4f without",
+			 snp_alloc_strategy_name((enum snp_alloc_strategy)s), on[s].kib_cleared,
+			 off[s].kib_cleared);
+	KEXPECT(on[SNP_ALLOC_NAIVE].kib_cleared == 4 && off[SNP_ALLOC_NAIVE].kib_cleared == 4);
+	KEXPECT(on[SNP_ALLOC_UPSTREAM].kib_cleared == 8 && off[SNP_ALLOC_UPSTREAM].kib_cleared == 8);
+	KEXPECT(on[SNP_ALLOC_SIEVE].kib_cleared >= off[SNP_ALLOC_SIEVE].kib_cleared);
+	KEXPECT(on[SNP_ALLOC_SIEVE].kib_cleared < off[SNP_ALLOC_SIEVE].kib_cleared + 0.5);
+	KEXPECT(off[SNP_ALLOC_SIEVE].kib_cleared >= 4);
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_strategy_names),
 	KTAP_CASE(test_naive_hands_out_aligned),
@@ -498,6 +582,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_node_and_zero),
 	KTAP_CASE(test_last_call_and_peek),
 	KTAP_CASE(test_snp_bad_input),
+	KTAP_CASE(test_clearing_per_strategy),
+	KTAP_CASE(test_bench_charges_init_on_alloc),
 };
 
 KTAP_MAIN("mm_snp_alloc", cases)

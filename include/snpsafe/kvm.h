@@ -23,13 +23,21 @@
  * of a per-CPU list each object gets):
  *   host create (kvm_x86_vendor_init -> svm_hardware_setup): one host save
  *     area per CPU, CPU 0 first, on the setup CPU (CPU 0), from the
- *     CPU's node;
- *   kvm_create_vm: guest memory (largest orders first, up to max_guest_order);
- *   kvm_create_vcpu (kvm_vm_ioctl_create_vcpu): the vcpu->run page, then
+ *     CPU's node; then kvm_init() makes the kvm_vcpu slab cache (no page yet);
+ *   kvm_create_vm: struct kvm (kvm_arch_alloc_vm(): vm_size bytes
+ *     vmalloc'ed, one order-0 page each 4 KiB), the vendor's vm_init, the
+ *     coalesced MMIO ring page, then guest memory (largest orders first, up
+ *     to max_guest_order);
+ *   kvm_create_vcpu (kvm_vm_ioctl_create_vcpu): the vcpu object from the
+ *     kvm_vcpu slab cache (a new slab, order 3 for svm, when this CPU's slab
+ *     and its node's partial slabs are full), the vcpu->run page, then
  *     kvm_arch_vcpu_create: [AVIC backing page if the VM has an in-kernel
  *     LAPIC], pio_data page, the guest fpstate page (vzalloc), then the
  *     vendor's vcpu_create: svm: vmcb01, [PML buffer, --kvm pml only],
  *     [VMSA for SEV-ES/SNP], MSR permission map (order 1); vmx-like: VMCS;
+ *   kvm_vcpu_run, the first time (kvm_mmu_load()): 40 order-0 pages into
+ *     the vCPU's MMU page cache on the CPU it runs on, and 40 more into its
+ *     shadowed-info cache the first time it runs L2 (nested NPT);
  *   kvm_vcpu_enable_nested (svm_allocate_nested): vmcb02, then the nested
  *     MSR permission map (order 1).
  */
@@ -56,6 +64,11 @@ struct kvm_vcpu;
  */
 struct kvm_x86_ops {
 	const char *name;
+	/*
+	 * sizeof(struct kvm_svm) etc.: kvm_arch_alloc_vm() vmallocs this many
+	 * bytes, a zeroed order-0 page each 4 KiB, for every VM.  Required (> 0).
+	 */
+	unsigned int vm_size;
 	/* required */
 	int (*vm_init)(struct kvm *kvm);                  /* ASID, guest type checks */
 	void (*vm_destroy)(struct kvm *kvm);
@@ -81,6 +94,12 @@ struct kvm_x86_init_ops {
 	int (*hardware_setup)(struct kvm_host *host);     /* required */
 	void (*hardware_unsetup)(struct kvm_host *host);  /* required */
 	const struct kvm_x86_ops *runtime_ops;            /* required */
+	/*
+	 * What the vendor module passes kvm_init() for the kvm_vcpu slab cache
+	 * (kvm_vcpu_cache): sizeof and __alignof__ of its vCPU struct.
+	 * Required (size > 0, align a power of two or 0).
+	 */
+	unsigned int vcpu_size, vcpu_align;
 };
 
 /* The two modeled vendors: svm (with the hook) and vmx-like (without). */
@@ -277,7 +296,9 @@ SNP_MUST_CHECK int kvm_vcpu_get_pages(const struct kvm_host *host, int vm, unsig
  * VMRUN of the vCPU on host cpu (label "vm V vcpu N vmcb01|vmcb02").  The
  * vCPU stays in guest mode until kvm_vcpu_exit().  Returns as snp_vmrun():
  * 0 with the outcome in res->outcome (SNP_VMRUN_ENTERED or
- * SNP_VMRUN_VMEXIT_INVALID), SNP_EFAULT (#GP), or
+ * SNP_VMRUN_VMEXIT_INVALID), SNP_EFAULT (#GP), SNP_ENOMEM when the first
+ * run could not fill the vCPU's MMU cache to PT64_ROOT_MAX_LEVEL pages
+ * (kvm_mmu_load(): KVM_RUN's -ENOMEM; the pages it got stay cached), or
  * SNP_EINVAL/SNP_ENOENT/SNP_EBUSY for misuse (a NULL res included).
  */
 SNP_MUST_CHECK int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned int cpu,
@@ -354,6 +375,13 @@ struct kvm_host_stats {
 	uint64_t asid_flushes;
 	/* Steps that cannot fail on a consistent host and did (kvm_warn_on_err); 0. */
 	uint64_t teardown_errors;
+	/*
+	 * Now, not cumulative: pages the kvm_vcpu slab cache holds (its slabs
+	 * stay when their objects go, as SLUB keeps them), and pages in the
+	 * vCPUs' MMU caches (kvm_mmu_load()'s top-up, freed with the vCPU).
+	 */
+	uint64_t slab_pages;
+	uint64_t mmu_cache_pages;
 };
 SNP_MUST_CHECK int kvm_host_get_stats(const struct kvm_host *host, struct kvm_host_stats *out);
 

@@ -112,7 +112,27 @@ struct mm_config {
 	 */
 	bool x86_layout;
 	enum mm_kernel kernel;       /* default 6.12 */
+	/*
+	 * CONFIG_INIT_ON_ALLOC_DEFAULT_ON: post_alloc_hook() clears every page
+	 * of every allocation, __GFP_ZERO or not (want_init_on_alloc()).
+	 * Debian's 6.1 and 6.12 configs set it, so mm_config_init() turns it
+	 * on; false is a kernel booted with init_on_alloc=0.
+	 */
+	bool init_on_alloc;
+	/*
+	 * The CPU's share of its last-level cache, KiB (cacheinfo's
+	 * per_cpu_data_slice_size: the LLC over the CPUs sharing it).  6.12
+	 * sets PCPF_FREE_HIGH_BATCH on a pcp whose batch this holds more than
+	 * 3 times.  0 = MM_LLC_SLICE_KIB_DEFAULT.
+	 */
+	unsigned int llc_slice_kib;
 };
+
+/*
+ * EPYC 7003 and 9004 (the SNP parts): 32 MiB of L3 per 8-core CCD, shared
+ * by its 16 threads: 2 MiB a CPU (AMD's product specifications).
+ */
+#define MM_LLC_SLICE_KIB_DEFAULT 2048u
 
 /* Page counts of one node, or of the host (nid MM_NUMA_NO_NODE). */
 struct mm_counts {
@@ -197,8 +217,20 @@ SNP_MUST_CHECK int mm_split_page(struct mm_host *mm, struct page *page, unsigned
 /* A modeled write to @page (sets dirty); clear_page() (clears it); query:
  * 1 dirty, 0 clean, SNP_EINVAL for a bad page. */
 SNP_MUST_CHECK int mm_page_write(struct mm_host *mm, struct page *page);
-/* Pages cleared so far (__GFP_ZERO clears every page of an allocation; clear_page()). */
+/*
+ * Pages cleared so far: every page of an allocation with __GFP_ZERO, or of
+ * any allocation under init_on_alloc (mm_config), and clear_page().
+ */
 uint64_t mm_pages_cleared(const struct mm_host *mm);
+/* want_init_on_alloc(): does an allocation with @gfp come cleared on this host? */
+bool mm_want_init_on_alloc(const struct mm_host *mm, mm_gfp_t gfp);
+/*
+ * Allocations made so far (calls, not pages), per order and migratetype:
+ * out[order][mt].  Nothing in Linux counts this way; the model's tests use
+ * it to hold callers to the allocations a kernel path makes.  0 or SNP_EINVAL.
+ */
+SNP_MUST_CHECK int mm_alloc_events(const struct mm_host *mm,
+				   uint64_t out[MM_NR_ORDERS][MM_NR_MIGRATETYPES]);
 SNP_MUST_CHECK int mm_clear_page(struct mm_host *mm, struct page *page);
 SNP_MUST_CHECK int mm_page_dirty(const struct mm_host *mm, const struct page *page);
 /* 1 if @page is the head of a live allocation, 0 if not, SNP_EINVAL. */
@@ -302,6 +334,48 @@ void mm_aged_forget(struct mm_aged *aged);
  * 2^align_order, and all free pages.  0 or SNP_EINVAL. */
 SNP_MUST_CHECK int mm_free_aligned_count(const struct mm_host *mm, unsigned int align_order, uint64_t *aligned,
 			  uint64_t *free);
+
+/*
+ * SLUB (src/mm/slub.c): a slab cache's slabs come from the page allocator,
+ * each 2^order pages holding `objects` objects.  What order a cache uses
+ * is calculate_order() of the kernel (6.1 and 6.12 differ) for the object
+ * size rounded up to its alignment, and the CPUs present.
+ */
+struct mm_slub_geometry {
+	unsigned int size;          /* s->size: the object size aligned */
+	unsigned int order;         /* oo: the order new slabs are tried at */
+	unsigned int objects;       /* objects in an oo slab */
+	unsigned int min_order;     /* min: the fallback order (one object or more) */
+	unsigned int min_objects;
+	unsigned int min_partial;   /* empty slabs a node keeps: ilog2(size) / 2 in [5, 10] */
+};
+/* kmem_cache_open()'s geometry for @nr_cpus present CPUs.  0, SNP_EINVAL or SNP_ENOSPC. */
+SNP_MUST_CHECK int mm_slub_geometry(enum mm_kernel k, unsigned int object_size, unsigned int align,
+				    unsigned int nr_cpus, struct mm_slub_geometry *out);
+
+/* One cache (struct kmem_cache), of this host's kernel and CPUs; the caller owns it. */
+struct mm_kmem_cache;
+/*
+ * kmem_cache_create(): @gfp is 0 or MM_GFP_RECLAIMABLE (SLAB_RECLAIM_ACCOUNT:
+ * reclaimable slabs).  No page is taken until the first object.
+ */
+SNP_MUST_CHECK int mm_kmem_cache_create(struct mm_host *mm, unsigned int size, unsigned int align,
+					mm_gfp_t gfp, struct mm_kmem_cache **out);
+/*
+ * kmem_cache_alloc() on @cpu (@gfp: MM_GFP_ACCOUNT, MM_GFP_ZERO, or 0): an
+ * object handle >= 0, or a negative SNP_E* (SNP_ENOMEM when no slab could
+ * be had; in mm_last_error() too).
+ */
+long mm_kmem_cache_alloc(struct mm_kmem_cache *s, unsigned int cpu, mm_gfp_t gfp);
+/* kmem_cache_free() on @cpu: SNP_EINVAL for a handle not live in @s. */
+SNP_MUST_CHECK int mm_kmem_cache_free(struct mm_kmem_cache *s, unsigned int cpu, long obj);
+/* kmem_cache_destroy() on @cpu: every slab back; SNP_EBUSY (nothing done) while objects live. */
+SNP_MUST_CHECK int mm_kmem_cache_destroy(struct mm_kmem_cache *s, unsigned int cpu);
+struct mm_kmem_cache_info {
+	struct mm_slub_geometry geo;
+	uint64_t slabs, pages, objects_inuse;   /* now */
+};
+SNP_MUST_CHECK int mm_kmem_cache_info(const struct mm_kmem_cache *s, struct mm_kmem_cache_info *out);
 
 /* splitmix64: the model's deterministic PRNG (no global state). */
 uint64_t mm_rng_next(uint64_t *state);

@@ -71,7 +71,7 @@ struct sim_bench_alloc {
 	double order1_per_1000;       /* order-1 blocks broken per 1,000 allocations */
 	uint64_t allocs;
 	uint64_t aligned;             /* 2MB-aligned pages handed out */
-	double kib_cleared;           /* KiB cleared per allocation (__GFP_ZERO, clear_page) */
+	double kib_cleared;           /* KiB cleared per allocation (init_on_alloc, __GFP_ZERO, clear_page) */
 	double ns_with_clear;         /* ns_per_alloc + the measured cost of that clearing */
 	double ratio_with_clear;      /* to naive's, both with clearing */
 	double clear_page_ns;         /* the measured clearing cost used, ns per 4 KiB page */
@@ -84,6 +84,12 @@ struct sim_bench_alloc_config {
 	uint64_t seed;
 	uint64_t pairs;               /* alloc+free pairs per strategy; 0 = 400,000 */
 	unsigned int rounds;              /* rounds per strategy, interleaved; 0 = 9 */
+	/*
+	 * Boot the host with init_on_alloc=0: only __GFP_ZERO and clear_page()
+	 * clear.  Default (false): Debian's CONFIG_INIT_ON_ALLOC_DEFAULT_ON, every
+	 * page handed out is cleared, the sieve's set-aside pages included.
+	 */
+	bool init_on_alloc_off;
 };
 
 /* Cost of naive, upstream and sieve on one aged host: out[SNP_ALLOC_NR_STRATEGIES]. */

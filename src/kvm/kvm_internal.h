@@ -36,8 +36,24 @@ struct svm_nested_state {
 	bool initialized;
 };
 
+/*
+ * struct kvm_mmu_memory_cache (include/linux/kvm_types.h): pages KVM keeps
+ * ready so a fault under the MMU lock never allocates.  x86 fills one to
+ * KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE whenever it holds fewer than asked.
+ */
+#define KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE 40
+struct kvm_mmu_memory_cache {
+	struct page *objects[KVM_ARCH_NR_OBJS_PER_MEMORY_CACHE];
+	unsigned int nobjs;
+	mm_gfp_t gfp_zero;     /* __GFP_ZERO, or 0 */
+	bool init_value;       /* 6.12 shadow pages: filled with SHADOW_NONPRESENT_VALUE */
+};
+
 struct kvm_vcpu {
 	struct kvm *kvm;
+	long slab_obj;         /* the vcpu object in host->kvm_vcpu_cache */
+	struct kvm_mmu_memory_cache mmu_shadow_page_cache;
+	struct kvm_mmu_memory_cache mmu_shadowed_info_cache;
 	unsigned int vcpu_id;
 	unsigned int created_on;   /* CPU of the VMM thread that created it */
 	int running_cpu;       /* host CPU in guest mode with it, or -1 */
@@ -79,6 +95,10 @@ struct kvm {
 	unsigned int vcpu_end;     /* one past the highest vcpu id ever created: walks stop there */
 	struct kvm_guest_block *mem;
 	size_t nr_mem;
+	/* struct kvm itself: kvm_arch_alloc_vm()'s vmalloc pages, in index order */
+	struct page **vm_pages;
+	unsigned int nr_vm_pages;
+	struct page *coalesced_mmio_ring;   /* kvm_coalesced_mmio_init() */
 };
 
 /* struct svm_cpu_data */
@@ -100,6 +120,8 @@ struct kvm_host {
 	/* Vendor binding: the static-call slots (copied once) and the init ops. */
 	struct kvm_x86_ops x86;
 	const struct kvm_x86_init_ops *vendor;
+	struct mm_kmem_cache *kvm_vcpu_cache;   /* kvm_init(): one object per vCPU */
+	uint64_t mmu_cache_pages;          /* pages in the vCPUs' MMU caches now */
 	bool avic;
 	struct svm_cpu_data *sd;           /* nr_cpus */
 	unsigned int nr_cpus;
@@ -168,6 +190,11 @@ void snp_leak_pages(struct kvm_host *host, snp_pfn_t pfn, enum kvm_page_kind kin
 bool kvm_guest_sev(const struct kvm *kvm);
 bool kvm_guest_sev_es(const struct kvm *kvm);
 bool kvm_guest_snp(const struct kvm *kvm);
+
+/* ---- mmu.c ---- */
+void kvm_mmu_create(struct kvm_vcpu *vcpu);
+SNP_MUST_CHECK int kvm_mmu_load(struct kvm_vcpu *vcpu, unsigned int cpu);
+void kvm_mmu_destroy(struct kvm_vcpu *vcpu, unsigned int cpu);
 
 /* ---- lapic.c ---- */
 SNP_MUST_CHECK int kvm_create_lapic(struct kvm_vcpu *vcpu);

@@ -57,8 +57,9 @@ static SNP_MUST_CHECK int kvm_mem_push(struct kvm *kvm, struct page *p, unsigned
 /*
  * Guest memory, largest blocks first so each block's GPA is aligned to its
  * size.  A block that cannot be had at its order is tried at smaller ones.
- * Mobility: an SNP guest's private memory is guest_memfd, whose mapping is
- * unmovable (virt/kvm/guest_memfd.c, mapping_set_unmovable(), 6.8+); other
+ * Mobility: an SNP guest's private memory is guest_memfd, whose folios are
+ * UNMOVABLE (6.12.95 virt/kvm/guest_memfd.c: mapping_set_gfp_mask(...,
+ * GFP_HIGHUSER), no __GFP_MOVABLE, and mapping_set_inaccessible()); other
  * guests run on the VMM's anonymous memory (GFP_HIGHUSER_MOVABLE).
  */
 static SNP_MUST_CHECK int kvm_alloc_guest_memory(struct kvm *kvm)
@@ -117,9 +118,10 @@ static void kvm_free_vcpu_page(struct kvm_host *host, unsigned int cpu, struct p
 
 /*
  * kvm_arch_vcpu_destroy() (arch/x86/kvm/x86.c, 6.1 and 6.12): vendor state
- * (vcpu_free), the guest fpstate (fpu_free_guest_fpstate), the LAPIC, then
- * pio_data; kvm_vcpu_destroy() then frees vcpu->run.  Everything is freed on
- * @cpu, the CPU the teardown runs on.
+ * (vcpu_free), the guest fpstate (fpu_free_guest_fpstate), the LAPIC, the
+ * MMU caches (kvm_mmu_destroy), then pio_data; kvm_vcpu_destroy() then
+ * frees vcpu->run and the vcpu object (kmem_cache_free(kvm_vcpu_cache)).
+ * Everything is freed on @cpu, the CPU the teardown runs on.
  */
 static void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu, unsigned int cpu)
 {
@@ -131,17 +133,31 @@ static void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu, unsigned int cpu)
 	kvm_free_vcpu_page(host, cpu, &vcpu->guest_fpu);
 	if (vcpu->has_apic)
 		kvm_warn_on_err(host, kvm_free_lapic(vcpu, cpu));
+	kvm_mmu_destroy(vcpu, cpu);
 	kvm_free_vcpu_page(host, cpu, &vcpu->pio_data);
+}
+
+/* kvm_vcpu_destroy()'s last steps: vcpu->run, then the vcpu object, on @cpu. */
+static void kvm_vcpu_free_struct(struct kvm_vcpu *vcpu, unsigned int cpu)
+{
+	struct kvm_host *host = vcpu->kvm->host;
+
+	kvm_free_vcpu_page(host, cpu, &vcpu->run);
+	kvm_warn_on_err(host, mm_kmem_cache_free(host->kvm_vcpu_cache, cpu, vcpu->slab_obj));
+	free(vcpu);
 }
 
 /*
  * kvm_arch_vcpu_create() (x86.c, 6.1 and 6.12), the page allocations in
- * order: the LAPIC page (kvm_create_lapic(), through the vendor hook), the
- * pio_data page, the guest fpstate (fx_init() -> fpu_alloc_guest_fpstate():
- * vzalloc() of the default xstate size, under 4K: one page), then the
- * vendor's vcpu_create (svm: vmcb01, the SEV-ES VMSA, the MSR permission
- * map).  Slab objects (mce_banks, the emulator context) are not pages.  All
- * on the creating CPU, vcpu->created_on.
+ * order: kvm_mmu_create() (no page with NPT: its caches fill at the first
+ * KVM_RUN), the LAPIC page (kvm_create_lapic(), through the vendor hook),
+ * the pio_data page, the guest fpstate (fpu_alloc_guest_fpstate(): vzalloc()
+ * of the default xstate size plus the header, under 4 KiB: one page), then
+ * the vendor's vcpu_create (svm: vmcb01, the SEV-ES VMSA, the
+ * MSR permission map).  The small objects (mce_banks, the wbinvd cpumask,
+ * the emulator context, the vmalloc area's own bookkeeping) come from
+ * kmalloc caches shared with the rest of the kernel and are not modeled.
+ * All on the creating CPU, vcpu->created_on.
  */
 static SNP_MUST_CHECK int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 {
@@ -149,6 +165,7 @@ static SNP_MUST_CHECK int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	unsigned int cpu = vcpu->created_on;
 	int ret;
 
+	kvm_mmu_create(vcpu);
 	if (vcpu->has_apic) {
 		ret = kvm_create_lapic(vcpu);
 		if (ret)
@@ -188,12 +205,21 @@ int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigne
 		return SNP_ENOMEM;
 	*vcpu = (struct kvm_vcpu){ .kvm = kvm, .vcpu_id = vcpu_id, .created_on = cpu,
 				   .running_cpu = -1, .has_apic = kvm->cfg.lapic_in_kernel };
-	/* kvm_vm_ioctl_create_vcpu() (virt/kvm/kvm_main.c): vcpu->run first */
+	/*
+	 * kvm_vm_ioctl_create_vcpu() (virt/kvm/kvm_main.c): the vcpu object
+	 * (kmem_cache_zalloc(kvm_vcpu_cache, GFP_KERNEL_ACCOUNT)), vcpu->run,
+	 * then the arch part.
+	 */
+	vcpu->slab_obj = mm_kmem_cache_alloc(host->kvm_vcpu_cache, cpu,
+					     MM_GFP_ACCOUNT | MM_GFP_ZERO);
+	if (vcpu->slab_obj < 0) {
+		free(vcpu);
+		return SNP_ENOMEM;
+	}
 	vcpu->run = kvm_alloc_zeroed(host, cpu);
 	ret = vcpu->run ? kvm_arch_vcpu_create(vcpu) : SNP_ENOMEM;
 	if (ret) {
-		kvm_free_vcpu_page(host, cpu, &vcpu->run);
-		free(vcpu);
+		kvm_vcpu_free_struct(vcpu, cpu);
 		return ret;
 	}
 	kvm->vcpus[vcpu_id] = vcpu;
@@ -215,6 +241,37 @@ static SNP_MUST_CHECK int kvm_check_vm_config(const struct kvm_host *host, const
 	return 0;
 }
 
+/*
+ * kvm_arch_alloc_vm() (arch/x86/include/asm/kvm_host.h): __vmalloc() of the
+ * vendor's vm_size, GFP_KERNEL_ACCOUNT | __GFP_ZERO.  vmalloc takes one
+ * order-0 page per 4 KiB (vm_area_alloc_pages(); the bulk allocator takes
+ * them one by one from the same per-CPU list), on the VMM's CPU.
+ */
+static SNP_MUST_CHECK int kvm_arch_alloc_vm(struct kvm *kvm)
+{
+	struct kvm_host *host = kvm->host;
+	unsigned int n = (host->x86.vm_size + SNP_PAGE_SIZE - 1) / SNP_PAGE_SIZE;
+
+	kvm->vm_pages = calloc(n, sizeof(*kvm->vm_pages));
+	if (!kvm->vm_pages)
+		return SNP_ENOMEM;
+	for (; kvm->nr_vm_pages < n; kvm->nr_vm_pages++) {
+		kvm->vm_pages[kvm->nr_vm_pages] = kvm_alloc_zeroed(host, kvm->cfg.cpu);
+		if (!kvm->vm_pages[kvm->nr_vm_pages])
+			return SNP_ENOMEM;
+	}
+	return 0;
+}
+
+/* kvm_arch_free_vm() -> vfree(): the pages in index order, then the VM itself. */
+static void kvm_arch_free_vm(struct kvm *kvm)
+{
+	for (unsigned int i = 0; i < kvm->nr_vm_pages; i++)
+		kvm_free_page(kvm->host, kvm->cfg.cpu, kvm->vm_pages[i]);
+	free(kvm->vm_pages);
+	free(kvm);
+}
+
 int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg)
 {
 	struct kvm *kvm;
@@ -229,18 +286,22 @@ int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg)
 		return SNP_ENOMEM;
 	kvm->host = host;
 	kvm->cfg = *cfg;
-	ret = kvm_x86_call(host, vm_init)(kvm);
+	ret = kvm_arch_alloc_vm(kvm);
+	if (!ret)
+		ret = kvm_x86_call(host, vm_init)(kvm);
 	if (ret) {
-		free(kvm);
+		kvm_arch_free_vm(kvm);
 		return ret;
 	}
 	ret = kvm_vm_table_add(host, kvm);
 	if (ret) {
 		kvm_x86_call(host, vm_destroy)(kvm);
-		free(kvm);
+		kvm_arch_free_vm(kvm);
 		return ret;
 	}
-	ret = kvm_alloc_guest_memory(kvm);
+	/* kvm_coalesced_mmio_init() (virt/kvm/coalesced_mmio.c): the ring, one zeroed page */
+	kvm->coalesced_mmio_ring = kvm_alloc_zeroed(host, kvm->cfg.cpu);
+	ret = kvm->coalesced_mmio_ring ? kvm_alloc_guest_memory(kvm) : SNP_ENOMEM;
 	if (ret) {
 		kvm_warn_on_err(host, kvm_destroy_vm(host, kvm->id));
 		host->stats.vms_destroyed--;   /* it was never counted as created */
@@ -269,13 +330,19 @@ int kvm_destroy_vm(struct kvm_host *host, int vm)
 
 	if (!kvm)
 		return host ? SNP_ENOENT : SNP_EINVAL;
-	/* The teardown runs on the VMM's CPU, kvm->cfg.cpu. */
+	/*
+	 * The teardown runs on the VMM's CPU, kvm->cfg.cpu, in kvm_destroy_vm()'s
+	 * order: the coalesced MMIO ring (kvm_coalesced_mmio_free()), the vCPUs
+	 * (kvm_arch_destroy_vm() -> kvm_destroy_vcpus()), memory, and struct kvm
+	 * last (kvm_arch_free_vm()).
+	 */
+	kvm_free_page(host, kvm->cfg.cpu, kvm->coalesced_mmio_ring);
+	kvm->coalesced_mmio_ring = NULL;
 	for (unsigned int i = 0; i < KVM_MAX_VCPUS; i++) {
 		if (!kvm->vcpus[i])
 			continue;
 		kvm_arch_vcpu_destroy(kvm->vcpus[i], kvm->cfg.cpu);
-		kvm_free_vcpu_page(host, kvm->cfg.cpu, &kvm->vcpus[i]->run);   /* kvm_vcpu_destroy() */
-		free(kvm->vcpus[i]);
+		kvm_vcpu_free_struct(kvm->vcpus[i], kvm->cfg.cpu);   /* kvm_vcpu_destroy() */
 		kvm->vcpus[i] = NULL;
 	}
 	kvm_arch_gmem_invalidate(kvm);
@@ -284,7 +351,7 @@ int kvm_destroy_vm(struct kvm_host *host, int vm)
 	host->vms[vm] = NULL;
 	host->nr_vms--;
 	host->stats.vms_destroyed++;
-	free(kvm);
+	kvm_arch_free_vm(kvm);
 	return 0;
 }
 
@@ -415,6 +482,10 @@ int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned i
 		return SNP_EINVAL;
 	if (vcpu->running_cpu >= 0)
 		return SNP_EBUSY;
+	/* vcpu_enter_guest() -> kvm_mmu_reload(): the first run fills the MMU caches */
+	ret = kvm_mmu_load(vcpu, cpu);
+	if (ret)
+		return ret;
 	ret = kvm_x86_call(host, vcpu_run)(vcpu, cpu, res);
 	if (!ret && res->outcome == SNP_VMRUN_ENTERED)
 		host->stats.vmruns++;

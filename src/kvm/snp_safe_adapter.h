@@ -130,7 +130,12 @@ static inline bool snp_core_2m_aligned(const struct snp_core_env *env, struct pa
 	return snp_pfn_2m_aligned(snp_core_pfn(env, page));
 }
 
-/* Order-0 pages are taken unzeroed and only the kept one is cleared. */
+/*
+ * Order-0 pages are taken without __GFP_ZERO and only the kept one is
+ * cleared.  Under init_on_alloc (Debian's default) the allocator clears each
+ * one anyway, so the kept page is cleared once, as in the kernel module
+ * (whose adapter passes __GFP_ZERO through), and a parked page is cleared too.
+ */
 static inline gfp_t snp_core_order0_gfp(gfp_t gfp)
 {
 	return gfp & ~MM_GFP_ZERO;
@@ -142,13 +147,15 @@ static inline gfp_t snp_core_order1_gfp(gfp_t gfp)
 	return gfp | MM_GFP_ZERO;
 }
 
-/* clear_page() of the one order-0 page kept. */
+/* clear_page() of the one order-0 page kept, unless the allocator cleared it already. */
 static inline void snp_core_finish_page(const struct snp_core_env *env, struct page *page,
 					gfp_t gfp)
 {
-	int err = mm_clear_page(env->mm, page);
+	int err;
 
-	(void)gfp;
+	if (mm_want_init_on_alloc(env->mm, snp_core_order0_gfp(gfp)))
+		return;
+	err = mm_clear_page(env->mm, page);
 	(void)err;	/* a live page of this host: cannot fail */
 }
 

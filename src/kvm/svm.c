@@ -280,8 +280,19 @@ static SNP_MUST_CHECK int svm_vcpu_exit(struct kvm_vcpu *vcpu)
 	return ret;
 }
 
+/*
+ * Sizes of Debian 6.12.95's structs, read from kvm-amd.ko's BTF (pahole):
+ * struct kvm_svm 40064 bytes (10 pages; 6.1.192: 40648, 10 pages too),
+ * struct vcpu_svm 7240 bytes aligned to 8 (6.1.192: 7248; SLUB puts either
+ * in order-3 slabs of 4, mm_slub_geometry()).
+ */
+#define SVM_KVM_SVM_SIZE  40064
+#define SVM_VCPU_SVM_SIZE 7240
+#define SVM_VCPU_SVM_ALIGN 8
+
 static const struct kvm_x86_ops svm_x86_ops = {
 	.name = "svm",
+	.vm_size = SVM_KVM_SVM_SIZE,
 	.vm_init = svm_vm_init,
 	.vm_destroy = svm_vm_destroy,
 	.vcpu_create = svm_vcpu_create,
@@ -308,6 +319,8 @@ static const struct kvm_x86_init_ops svm_init_ops = {
 	.hardware_setup = svm_hardware_setup,
 	.hardware_unsetup = svm_hardware_unsetup,
 	.runtime_ops = &svm_x86_ops,
+	.vcpu_size = SVM_VCPU_SVM_SIZE,   /* svm_init(): kvm_init(sizeof(struct vcpu_svm), ...) */
+	.vcpu_align = SVM_VCPU_SVM_ALIGN,
 };
 
 const struct kvm_x86_init_ops *kvm_vendor_svm(void)

@@ -59,8 +59,10 @@ static SNP_MUST_CHECK int vmx_vcpu_exit(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
+/* Debian 6.12.95's kvm-intel.ko (BTF): struct kvm_vmx 39872 bytes, struct vcpu_vmx 9024 aligned to 64. */
 static const struct kvm_x86_ops vmx_like_x86_ops = {
 	.name = "vmx-like",
+	.vm_size = 39872,
 	.vm_init = vmx_vm_init,
 	.vm_destroy = vmx_vm_destroy,
 	.vcpu_create = vmx_vcpu_create,
@@ -75,6 +77,8 @@ static const struct kvm_x86_init_ops vmx_like_init_ops = {
 	.hardware_setup = vmx_hardware_setup,
 	.hardware_unsetup = vmx_hardware_unsetup,
 	.runtime_ops = &vmx_like_x86_ops,
+	.vcpu_size = 9024,
+	.vcpu_align = 64,
 };
 
 const struct kvm_x86_init_ops *kvm_vendor_vmx_like(void)

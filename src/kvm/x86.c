@@ -190,11 +190,18 @@ static SNP_MUST_CHECK int kvm_ops_update(struct kvm_host *host, const struct kvm
 	return 0;
 }
 
+/*
+ * The vendor module's init (svm_init()): kvm_x86_vendor_init() binds the ops
+ * and runs hardware_setup, then kvm_init() makes the kvm_vcpu slab cache of
+ * the vendor's vCPU struct (virt/kvm/kvm_main.c: kmem_cache_create_usercopy(),
+ * SLAB_ACCOUNT, not reclaimable; a usercopy cache is never merged).
+ */
 int kvm_x86_vendor_init(struct kvm_host *host, const struct kvm_x86_init_ops *ops)
 {
 	int ret;
 
-	if (!host || !ops || !ops->hardware_setup || !ops->hardware_unsetup || !ops->runtime_ops)
+	if (!host || !ops || !ops->hardware_setup || !ops->hardware_unsetup || !ops->runtime_ops ||
+	    !ops->runtime_ops->vm_size || !ops->vcpu_size)
 		return SNP_EINVAL;
 	if (host->vendor)
 		return SNP_EEXIST;
@@ -203,6 +210,12 @@ int kvm_x86_vendor_init(struct kvm_host *host, const struct kvm_x86_init_ops *op
 		return ret;
 	host->vendor = ops;
 	ret = ops->hardware_setup(host);
+	if (!ret) {
+		ret = mm_kmem_cache_create(host->mm, ops->vcpu_size, ops->vcpu_align, 0,
+					   &host->kvm_vcpu_cache);
+		if (ret)
+			ops->hardware_unsetup(host);
+	}
 	if (ret) {
 		memset(&host->x86, 0, sizeof(host->x86));
 		host->vendor = NULL;
@@ -210,6 +223,7 @@ int kvm_x86_vendor_init(struct kvm_host *host, const struct kvm_x86_init_ops *op
 	return ret;
 }
 
+/* svm_exit(): kvm_exit() destroys the kvm_vcpu cache (its slabs freed on CPU 0), then unsetup. */
 int kvm_x86_vendor_exit(struct kvm_host *host)
 {
 	if (!host)
@@ -218,6 +232,8 @@ int kvm_x86_vendor_exit(struct kvm_host *host)
 		return SNP_ENOENT;
 	if (host->nr_vms)
 		return SNP_EBUSY;
+	kvm_warn_on_err(host, mm_kmem_cache_destroy(host->kvm_vcpu_cache, 0));
+	host->kvm_vcpu_cache = NULL;
 	host->vendor->hardware_unsetup(host);
 	memset(&host->x86, 0, sizeof(host->x86));
 	host->vendor = NULL;
@@ -450,6 +466,13 @@ int kvm_host_get_stats(const struct kvm_host *host, struct kvm_host_stats *out)
 	*out = host->stats;
 	if (!snp_alloc_get_stats(host->mm, &as))
 		out->order1_broken = as.order1_broken;
+	if (host->kvm_vcpu_cache) {
+		struct mm_kmem_cache_info ci;
+
+		if (!mm_kmem_cache_info(host->kvm_vcpu_cache, &ci))
+			out->slab_pages = ci.pages;
+	}
+	out->mmu_cache_pages = host->mmu_cache_pages;
 	out->faults = snp_fault_count(host->machine);
 	out->spurious_faults = snp_fault_count_spurious(host->machine);
 	return 0;

@@ -19,6 +19,12 @@ void mm_config_init(struct mm_config *cfg, uint64_t mem_bytes)
 	cfg->mem_bytes = mem_bytes;
 	cfg->nr_nodes = 1;
 	cfg->nr_cpus = 1;
+	cfg->init_on_alloc = true;   /* Debian: CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y */
+}
+
+static unsigned int llc_slice_kib(const struct mm_config *cfg)
+{
+	return cfg->llc_slice_kib ? cfg->llc_slice_kib : MM_LLC_SLICE_KIB_DEFAULT;
 }
 
 static SNP_MUST_CHECK int check_config(const struct mm_config *cfg)
@@ -226,6 +232,8 @@ int mm_host_create(const struct mm_config *cfg, struct mm_host **out)
 	mm->nr_cpus = cfg->nr_cpus;
 	mm->pages_per_node = mm->nr_pages / mm->nr_nodes;
 	mm->kernel = cfg->kernel;
+	mm->llc_slice_kib = llc_slice_kib(cfg);
+	mm->init_on_alloc = cfg->init_on_alloc;
 	mm->cfg_batch = cfg->pcp_batch;
 	mm->cfg_high = cfg->pcp_batch ? (cfg->pcp_high ? cfg->pcp_high : 6u * cfg->pcp_batch) : 0;
 	err = (unsigned int)cfg->kernel >= MM_NR_KERNELS || (cfg->pcp_high && !cfg->pcp_batch) ||
@@ -273,7 +281,8 @@ int mm_host_clone(const struct mm_config *cfg, const struct mm_host *src, struct
 	high = cfg->pcp_batch ? (cfg->pcp_high ? cfg->pcp_high : 6u * cfg->pcp_batch) : 0;
 	if (src->nr_pages != cfg->mem_bytes / SNP_PAGE_SIZE || src->nr_nodes != cfg->nr_nodes ||
 	    src->nr_cpus != cfg->nr_cpus || src->kernel != cfg->kernel ||
-	    src->cfg_batch != cfg->pcp_batch || src->cfg_high != high)
+	    src->cfg_batch != cfg->pcp_batch || src->cfg_high != high ||
+	    src->llc_slice_kib != llc_slice_kib(cfg))
 		return SNP_EINVAL;
 	mm = calloc(1, sizeof(*mm));
 	if (!mm)
@@ -285,8 +294,11 @@ int mm_host_clone(const struct mm_config *cfg, const struct mm_host *src, struct
 	mm->cfg_batch = src->cfg_batch;
 	mm->cfg_high = src->cfg_high;
 	mm->kernel = src->kernel;
+	mm->llc_slice_kib = src->llc_slice_kib;
+	mm->init_on_alloc = cfg->init_on_alloc;
 	mm->allocated = src->allocated;
 	mm->cleared = src->cleared;
+	memcpy(mm->alloc_events, src->alloc_events, sizeof(mm->alloc_events));
 	mm->nr_zones = src->nr_zones;
 	mm->mem_map = dup_bytes(src->mem_map, src->nr_pages * sizeof(*src->mem_map));
 	mm->pageblock_mt = dup_bytes(src->pageblock_mt, (src->nr_pages >> MM_PAGEBLOCK_ORDER) + 1);
@@ -502,7 +514,7 @@ static const struct mm_list *pcp_list(const struct mm_host *mm, unsigned int cpu
 	    (unsigned int)mt >= MM_NR_MIGRATETYPES || !mm_pcp_order(order))
 		return NULL;
 	return &mm->pcp[(size_t)cpu * mm->nr_zones + mm_zid_of_pfn(mm, pfn_in_zone)]
-			.lists[mm_pindex(mm, mt, order)];
+			.lists[mm_pindex(mt, order)];
 }
 
 int mm_pcp_blocks_mt(const struct mm_host *mm, unsigned int cpu, snp_pfn_t pfn_in_zone,

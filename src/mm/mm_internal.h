@@ -70,9 +70,11 @@ struct mm_zone {
 
 /*
  * pcp lists as order_to_pindex() numbers them: MIGRATE_PCPTYPES * order +
- * migratetype for orders 0..3, then the THP (pageblock order) lists: one in
- * 6.1, two in 6.12 (movable, and unmovable+reclaimable: commit "mm:
- * page_alloc: separate THP PCP into movable and non-movable categories").
+ * migratetype for orders 0..3, then NR_PCP_THP = 2 lists for the one THP
+ * order (pageblock order): movable, and unmovable+reclaimable (commit "mm:
+ * page_alloc: separate THP PCP into movable and non-movable categories",
+ * v6.10, in Debian's 6.1.192 as a stable backport and in 6.12.95:
+ * include/linux/mmzone.h NR_PCP_THP).
  */
 #define MM_NR_LOWORDER_PCP_LISTS (MM_NR_MIGRATETYPES * (MM_PCP_MAX_ORDER + 1))
 #define MM_NR_PCP_LISTS (MM_NR_LOWORDER_PCP_LISTS + 2)
@@ -86,6 +88,7 @@ struct mm_pcp {
 	uint8_t free_factor;     /* 6.1: doubles the drain on consecutive frees */
 	uint8_t alloc_factor;    /* 6.12: doubles order-0 refills on consecutive allocations */
 	bool prev_free_high_order;   /* 6.12 PCPF_PREV_FREE_HIGH_ORDER */
+	bool free_high_batch;        /* 6.12 PCPF_FREE_HIGH_BATCH (zone_pcp_update_cacheinfo()) */
 };
 
 struct mm_host {
@@ -96,11 +99,14 @@ struct mm_host {
 	unsigned int nr_cpus;
 	unsigned int cfg_batch;  /* mm_config pcp_batch/pcp_high: 0 = the kernel's formulas */
 	unsigned int cfg_high;
+	unsigned int llc_slice_kib;  /* mm_config.llc_slice_kib: PCPF_FREE_HIGH_BATCH */
+	bool init_on_alloc;      /* mm_config.init_on_alloc: every allocation cleared */
 	enum mm_kernel kernel;
 	uint8_t *pageblock_mt;   /* one migratetype per pageblock */
 	int last_err;
 	uint64_t allocated;      /* pages handed out */
 	uint64_t cleared;        /* pages cleared (kernel_init_pages(), clear_page()) */
+	uint64_t alloc_events[MM_NR_ORDERS][MM_NR_MIGRATETYPES];   /* allocations made */
 	struct mm_zone *zones;   /* nr_zones, by node then by pfn */
 	unsigned int nr_zones;
 	unsigned int *node_zone; /* zones of node n: node_zone[n] .. node_zone[n + 1] - 1 */
@@ -158,11 +164,10 @@ static inline unsigned int mm_pageblock_mt(const struct mm_host *mm, uint64_t pf
 }
 
 /* Which pcp list holds blocks of @order and @mt (order_to_pindex()); order is 0..3 or 9. */
-static inline unsigned int mm_pindex(const struct mm_host *mm, unsigned int mt, unsigned int order)
+static inline unsigned int mm_pindex(unsigned int mt, unsigned int order)
 {
 	if (order > MM_PCP_MAX_ORDER)
-		return MM_NR_LOWORDER_PCP_LISTS +
-		       (mm->kernel == MM_KERNEL_6_12 && mt == MM_MT_MOVABLE ? 1 : 0);
+		return MM_NR_LOWORDER_PCP_LISTS + (mt == MM_MT_MOVABLE ? 1 : 0);
 	return MM_NR_MIGRATETYPES * order + mt;
 }
 

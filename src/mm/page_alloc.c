@@ -530,7 +530,7 @@ static unsigned int pindex_order(unsigned int pindex)
 static unsigned int rmqueue_bulk(struct mm_host *mm, struct mm_zone *z, unsigned int order,
 				 unsigned int count, struct mm_pcp *pcp, unsigned int mt, bool nofrag)
 {
-	struct mm_list *l = &pcp->lists[mm_pindex(mm, mt, order)];
+	struct mm_list *l = &pcp->lists[mm_pindex(mt, order)];
 	enum rmqueue_mode mode = RMQUEUE_NORMAL;
 	unsigned int n;
 
@@ -598,7 +598,7 @@ static uint32_t rmqueue_pcplist(struct mm_host *mm, unsigned int cpu, unsigned i
 				unsigned int order, unsigned int mt, bool nofrag)
 {
 	struct mm_pcp *pcp = mm_pcp_of(mm, cpu, zid);
-	struct mm_list *l = &pcp->lists[mm_pindex(mm, mt, order)];
+	struct mm_list *l = &pcp->lists[mm_pindex(mt, order)];
 	uint32_t pfn;
 
 	mm_pcp_note_alloc(mm, pcp);
@@ -714,7 +714,19 @@ void mm_pcp_drain_to(struct mm_host *mm, unsigned int cpu, unsigned int zid, uin
 	free_pcppages_bulk(mm, &mm->zones[zid], mm_pcp_of(mm, cpu, zid), count, 0);
 }
 
-/* prep_new_page(): mark the allocation head; __GFP_ZERO clears every page. */
+/*
+ * want_init_on_alloc(): __GFP_ZERO, or init_on_alloc on (Debian's
+ * CONFIG_INIT_ON_ALLOC_DEFAULT_ON), whatever the flags.
+ */
+bool mm_want_init_on_alloc(const struct mm_host *mm, mm_gfp_t gfp)
+{
+	return (gfp & MM_GFP_ZERO) || (mm && mm->init_on_alloc);
+}
+
+/*
+ * prep_new_page(): mark the allocation head; post_alloc_hook() ->
+ * kernel_init_pages() clears every page when want_init_on_alloc() says so.
+ */
 static struct page *prep_new_page(struct mm_host *mm, uint32_t pfn, mm_gfp_t gfp,
 				  unsigned int order, unsigned int mt)
 {
@@ -723,8 +735,8 @@ static struct page *prep_new_page(struct mm_host *mm, uint32_t pfn, mm_gfp_t gfp
 	p->flags |= PG_alloc;
 	p->order = (uint8_t)order;
 	p->mt = (uint8_t)mt;
-	/* post_alloc_hook() -> kernel_init_pages(): every page of the allocation */
-	if (gfp & MM_GFP_ZERO) {
+	mm->alloc_events[order][mt]++;
+	if (mm_want_init_on_alloc(mm, gfp)) {
 		for (uint32_t i = 0; i < (1u << order); i++)
 			p[i].flags |= PG_zeroed;
 		mm->cleared += 1ULL << order;
@@ -812,7 +824,7 @@ static void free_to_pcp(struct mm_host *mm, unsigned int cpu, uint32_t pfn, unsi
 {
 	unsigned int zid = mm_zid_of_pfn(mm, pfn), mt = mm_pageblock_mt(mm, pfn);
 	struct mm_pcp *pcp = mm_pcp_of(mm, cpu, zid);
-	unsigned int pindex = mm_pindex(mm, mt, order);
+	unsigned int pindex = mm_pindex(mt, order);
 	uint64_t count;
 
 	mm->mem_map[pfn].flags |= PG_pcp;
@@ -885,6 +897,14 @@ uint64_t mm_pages_cleared(const struct mm_host *mm)
 	return mm ? mm->cleared : 0;
 }
 
+int mm_alloc_events(const struct mm_host *mm, uint64_t out[MM_NR_ORDERS][MM_NR_MIGRATETYPES])
+{
+	if (!mm || !out)
+		return SNP_EINVAL;
+	memcpy(out, mm->alloc_events, sizeof(mm->alloc_events));
+	return 0;
+}
+
 int mm_page_dirty(const struct mm_host *mm, const struct page *page)
 {
 	if (!mm_page_valid(mm, page))
@@ -906,6 +926,7 @@ static bool mm_same_geometry(const struct mm_host *a, const struct mm_host *b)
 	       a->nr_nodes == b->nr_nodes && a->nr_cpus == b->nr_cpus &&
 	       a->nr_zones == b->nr_zones && a->kernel == b->kernel &&
 	       a->cfg_batch == b->cfg_batch && a->cfg_high == b->cfg_high &&
+	       a->llc_slice_kib == b->llc_slice_kib &&
 	       !memcmp(a->node_zone, b->node_zone, (a->nr_nodes + 1) * sizeof(*a->node_zone));
 }
 
@@ -931,6 +952,7 @@ int mm_host_copy_state(struct mm_host *dst, const struct mm_host *src)
 	memcpy(dst->pcp, src->pcp, (size_t)src->nr_cpus * src->nr_zones * sizeof(*src->pcp));
 	dst->allocated = src->allocated;
 	dst->cleared = src->cleared;
+	memcpy(dst->alloc_events, src->alloc_events, sizeof(dst->alloc_events));
 	dst->last_err = 0;
 	return 0;
 }

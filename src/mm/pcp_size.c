@@ -16,10 +16,11 @@
  *    refills grow by alloc_factor (doubling per refill without a free, up
  *    to CONFIG_PCP_BATCH_SCALE_MAX = 5), bounded by the room below high;
  *  - drain past high: 6.1 nr_pcp_free(): batch << free_factor (doubling on
- *    consecutive frees) clamped to [batch, high - batch], everything for a
- *    "free_high" run of small high-order frees; 6.12: free_count clamped to
- *    [batch, high - batch], and for free_high min(count, batch << 5) with
- *    high lowered.
+ *    consecutive frees, free_factor at most CONFIG_PCP_BATCH_SCALE_MAX = 5)
+ *    clamped to [batch, high - batch], everything for a "free_high" run of
+ *    small high-order frees; 6.12: free_count clamped to [batch, high -
+ *    batch], and for free_high min(count, batch << 5) with high lowered,
+ *    a run that keeps a batch on the list where PCPF_FREE_HIGH_BATCH is set.
  * The low watermark follows __setup_per_zone_wmarks(): min_free_kbytes =
  * sqrt(16 * lowmem KiB) clamped to [128, 262144], split over the zones by
  * managed pages; low = min + max(min / 4, managed * 10 / 10000).
@@ -118,6 +119,20 @@ unsigned int mm_zone_highsize(uint64_t total_pages, unsigned int cpus, unsigned 
 	return high > UINT32_MAX / 2 ? UINT32_MAX / 2 : (unsigned int)high;
 }
 
+/*
+ * 6.12 zone_pcp_update_cacheinfo(): PCPF_FREE_HIGH_BATCH when the CPU's
+ * slice of its last-level cache (cacheinfo's per_cpu_data_slice_size, the
+ * LLC over the CPUs sharing it) holds more than 3 batches of pages.  The
+ * model's CPUs are alike, so every pcp of a zone gets the same flag.  6.1
+ * has no such flag.
+ */
+static bool zone_pcp_free_high_batch(const struct mm_host *mm, const struct mm_zone *z)
+{
+	uint64_t slice_pages = (uint64_t)mm->llc_slice_kib * 1024 / SNP_PAGE_SIZE;
+
+	return mm->kernel == MM_KERNEL_6_12 && slice_pages > 3ULL * z->batch;
+}
+
 void mm_setup_pcp_sizes(struct mm_host *mm)
 {
 	setup_wmarks(mm);
@@ -135,8 +150,12 @@ void mm_setup_pcp_sizes(struct mm_host *mm)
 				mm_zone_highsize(zone_managed(z) / MIN_PERCPU_PAGELIST_HIGH_FRACTION,
 						 cpus, z->batch) : z->high_min;
 		}
-		for (unsigned int c = 0; c < mm->nr_cpus; c++)
-			mm_pcp_of(mm, c, zid)->high = z->high_min;
+		for (unsigned int c = 0; c < mm->nr_cpus; c++) {
+			struct mm_pcp *pcp = mm_pcp_of(mm, c, zid);
+
+			pcp->high = z->high_min;
+			pcp->free_high_batch = zone_pcp_free_high_batch(mm, z);
+		}
 	}
 }
 
@@ -183,7 +202,12 @@ static unsigned int clampu(unsigned int x, unsigned int lo, unsigned int hi)
 	return x < lo ? lo : x > hi ? hi : x;
 }
 
-/* 6.1 free_unref_page_commit(): nr_pcp_high() and nr_pcp_free(). */
+/*
+ * 6.1 free_unref_page_commit(): nr_pcp_high() and nr_pcp_free().  The
+ * doubling stops at free_factor CONFIG_PCP_BATCH_SCALE_MAX (5, Debian's
+ * value): 6.1.192's nr_pcp_free() has the cap (a stable backport), so a
+ * drain is at most batch << 5 pages before the [batch, high - batch] clamp.
+ */
 static uint64_t free_commit_61(const struct mm_zone *z, struct mm_pcp *pcp, unsigned int order)
 {
 	bool free_high = pcp->free_factor && order && order <= MM_PCP_MAX_ORDER;
@@ -197,7 +221,7 @@ static uint64_t free_commit_61(const struct mm_zone *z, struct mm_pcp *pcp, unsi
 		return 1;
 	max_nr = high - batch;
 	batch = batch << pcp->free_factor;
-	if (batch < max_nr)
+	if (batch < max_nr && pcp->free_factor < PCP_BATCH_SCALE_MAX)
 		pcp->free_factor++;
 	return clampu(batch, z->batch, max_nr);
 }
@@ -223,7 +247,13 @@ static unsigned int nr_pcp_high_612(const struct mm_zone *z, struct mm_pcp *pcp,
 	return high;
 }
 
-/* 6.12 free_unref_page_commit() after the list_add: free_high, nr_pcp_high(), nr_pcp_free(). */
+/*
+ * 6.12 free_unref_page_commit() after the list_add: free_high, nr_pcp_high(),
+ * nr_pcp_free().  A run of order-1..3 frees drains the list (free_high) only
+ * once free_count reached a batch, the previous free was of such an order
+ * too, and, where PCPF_FREE_HIGH_BATCH is set (a CPU with a large enough
+ * cache slice, zone_pcp_update_cacheinfo()), a batch of pages stays.
+ */
 static uint64_t free_commit_612(const struct mm_zone *z, struct mm_pcp *pcp, unsigned int order)
 {
 	unsigned int batch = z->batch, high, max_nr;
@@ -231,7 +261,8 @@ static uint64_t free_commit_612(const struct mm_zone *z, struct mm_pcp *pcp, uns
 
 	pcp->alloc_factor >>= 1;
 	if (order && order <= MM_PCP_MAX_ORDER) {
-		free_high = pcp->free_count >= batch && pcp->prev_free_high_order;
+		free_high = pcp->free_count >= batch && pcp->prev_free_high_order &&
+			    (!pcp->free_high_batch || pcp->count >= batch);
 		pcp->prev_free_high_order = true;
 	} else {
 		pcp->prev_free_high_order = false;

@@ -175,17 +175,23 @@ int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const un
 	return ret;
 }
 
-/* Pages the allocator has handed out, less the sieve's pool (which keeps pages by design). */
+/*
+ * Pages the allocator has handed out, less the sieve's pool and the
+ * kvm_vcpu slab cache's slabs (both keep pages by design).
+ */
 static SNP_MUST_CHECK int mc_pages_held(struct kvm_host *host, uint64_t *held)
 {
 	struct snp_alloc_stats as = { 0 };
+	struct kvm_host_stats st = { 0 };
 	struct mm_counts c = { 0 };
 	int ret = mm_get_counts(kvm_host_mm(host), MM_NUMA_NO_NODE, &c);
 
 	if (!ret)
 		ret = snp_alloc_get_stats(kvm_host_mm(host), &as);
 	if (!ret)
-		*held = c.allocated - as.set_aside;
+		ret = kvm_host_get_stats(host, &st);
+	if (!ret)
+		*held = c.allocated - as.set_aside - st.slab_pages;
 	return ret;
 }
 
