@@ -5,7 +5,8 @@
  * (docs/WATCH.md, format in include/snpsafe/trace.h):
  *
  *  - VMRUN (0F 01 D8): the VMCB's physical address is RAX at the
- *    instruction (APM Vol. 2 15.5.1); the VMSA (VMCB 0x108) and the AVIC
+ *    instruction (APM Vol. 2 15.5.1), and its TLB_CONTROL byte (VMCB 0x058
+ *    bits 39:32, the flush this VMRUN does); the VMSA (VMCB 0x108) and the AVIC
  *    backing page (VMCB 0x0E0) when the VMCB enables SEV-ES / AVIC.  The
  *    CPU stays in guest mode until it executes the instruction after that
  *    VMRUN (the #VMEXIT resumes the host there): that is the VMEXIT record.
@@ -45,6 +46,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 #define NOADDR            (~0ULL)
 
 /* VMCB control-area fields (APM Vol. 2 Appendix B, Table B-1). */
+#define VMCB_TLB_CTL      0x058   /* bits 39:32: TLB_CONTROL (APM Vol. 2 15.16.1) */
 #define VMCB_VINTR        0x060   /* bit 31: AVIC enable */
 #define VMCB_NESTED_CTL   0x090   /* bit 2: SEV-ES enable */
 #define VMCB_AVIC_BACKING 0x0e0   /* bits 51:12 */
@@ -222,9 +224,12 @@ static void on_vmrun(unsigned int cpu, void *udata)
 {
 	struct vcpu *v = &g.vcpu[cpu];
 	uint64_t pc = (uint64_t)(uintptr_t)udata, vmcb = reg(v, R_RAX) & PA_MASK;
-	uint64_t ctl = 0, vintr = 0, p = 0;
+	uint64_t ctl = 0, vintr = 0, p = 0, asid_tlb = 0;
+	/* The TLB flush this VMRUN does (replay applies it); level 0: not read. */
+	bool tlb_read = read_phys64(v, vmcb + VMCB_TLB_CTL, &asid_tlb);
 
-	emit(SNP_TR_VMRUN, cpu, 0, 0, 0, vmcb, 0, pc);
+	emit(SNP_TR_VMRUN, cpu, tlb_read ? (uint8_t)(asid_tlb >> 32) : 0,
+	     tlb_read ? SNP_TRACE_TLBCTL_READ : 0, 0, vmcb, 0, pc);
 	v->cr3 = reg(v, R_CR3);
 	v->guest_pages[0] = vmcb;
 	v->guest_pages[1] = v->guest_pages[2] = 0;
