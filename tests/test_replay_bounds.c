@@ -255,6 +255,39 @@ static void bounds_4k_inuse_write(void)
 	sim_replay_result_free(&r);
 }
 
+/*
+ * A page stored through a 4K leaf and then a 2M one with no full flush
+ * between (Linux splits and flushes, never the reverse): the CPU may still
+ * hold the 4K entry, and the modeled TLB does hit it.
+ */
+static void bounds_leaf_mixed(void)
+{
+	const char *p = tu_path("mixed.trace");
+	struct sim_replay_result r;
+
+	for (int full = 0; full < 2; full++) {
+		struct tu b;
+
+		tu_open(&b, p, 2, SNP_GiB);
+		tu_prologue(&b);
+		tu_vmrun(&b, 1, TU_VMCB);
+		tu_flush(&b, 0, SNP_TRF_INVLPG, TU_DMAP_BASE + TU_VMCB + 0x9000, 0, 0);
+		tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_4K, TU_PC_MEMSET);
+		if (full)
+			tu_flush(&b, 0, SNP_TRF_INVPCID, UINT64_MAX, 0, 2);
+		tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_2M, TU_PC_MEMSET);
+		tu_vmexit(&b, 1);
+		tu_close(&b);
+		r = replay_knob(p, NULL, 0, 1);
+		KEXPECT_EQ(possible(&r), 1);
+		KEXPECT_EQ(proven(&r), (uint64_t)full);
+		KEXPECT_EQ(r.model.faults, (uint64_t)full);
+		KASSERT_EQ(r.nr_reports, 1);
+		KEXPECT_EQ(r.reports[0].why, full ? SIM_REPLAY_WHY_PROVEN : SIM_REPLAY_WHY_LEAF_MIXED);
+		sim_replay_result_free(&r);
+	}
+}
+
 /* Loads are not recorded: a profile whose loads fault is refused by name. */
 static void bounds_loads_refused(void)
 {
@@ -581,6 +614,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(bounds_tlb_control),
 	KTAP_CASE(bounds_old_trace),
 	KTAP_CASE(bounds_4k_inuse_write),
+	KTAP_CASE(bounds_leaf_mixed),
 	KTAP_CASE(bounds_loads_refused),
 	KTAP_CASE(bounds_upper_incomplete),
 	KTAP_CASE(bounds_tlb_parts),

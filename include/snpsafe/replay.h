@@ -47,6 +47,9 @@ enum sim_replay_why {
 				       * filled through another page of the region */
 	SIM_REPLAY_WHY_MAY_HOLD,      /* the CPU may hold the entry: no recorded flush of it
 				       * since it could last have been filled */
+	SIM_REPLAY_WHY_LEAF_MIXED,    /* the CPU stored to the region through the other leaf
+				       * size since its last full flush (a trace Linux would
+				       * not make): it may hold an entry of that size */
 	SIM_REPLAY_NR_WHY,
 };
 const char *sim_replay_why_text(enum sim_replay_why w);

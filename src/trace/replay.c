@@ -580,6 +580,8 @@ static void judge_access(struct replay *rp, const struct snp_trace_event *ev, sn
 	}
 	if (check == SNP_EFAULT)
 		on_possible(rp, ev, pa, fn, &possible, model == SNP_EFAULT);
+	if (rb_store(rp->bounds, ev->cpu, snp_phys_to_pfn(pa), (enum snp_trace_level)ev->level, now(rp)))
+		rp->nomem = true;
 }
 
 /*

@@ -26,13 +26,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { EXPOSED, FLUSH_2M, FLUSH_4K, NR_PER_CPU };
+/* Per CPU, of a gate: when it was last exposed, when its 2M / 4K entry was certainly dropped. */
+enum { EXPOSED, FLUSH_2M, FLUSH_4K, NR_GATE_TIMES };
+/* Per CPU, of a 2MB region: its last recorded store through a 4K leaf, through a larger one. */
+enum { STORE_4K, STORE_HUGE, NR_REGION_TIMES };
 
-struct gate {
+/* A gate (keyed by pfn) or a region (keyed by its first pfn), with its times per CPU. */
+struct item {
 	snp_pfn_t pfn;
-	bool inuse;
-	uint64_t cleared;        /* when the mark last went (0: never set) */
-	uint64_t *t;             /* [cpu * NR_PER_CPU + EXPOSED, FLUSH_2M, FLUSH_4K] */
+	bool inuse;              /* gates: marked now */
+	uint64_t cleared;        /* gates: when the mark last went (0: never set) */
+	uint64_t *t;             /* [cpu * per_cpu + what] */
+};
+
+/* Items by pfn: open addressing, the index at most half full. */
+struct item_map {
+	unsigned int per_cpu;
+	struct item *items;
+	size_t nr, cap;
+	uint32_t *index;         /* item index + 1, 0 empty */
+	size_t index_cap;
 };
 
 struct rb {
@@ -40,10 +53,7 @@ struct rb {
 	bool *in_guest;
 	uint64_t *entered;       /* when each CPU last entered guest mode */
 	uint64_t *flush_all;     /* its last certain full flush */
-	struct gate *gates;
-	size_t nr_gates, cap_gates;
-	uint32_t *index;         /* open addressing over pfn: gate index + 1, 0 empty */
-	size_t index_cap;
+	struct item_map gates, regions;
 };
 
 static const char *const why_text[SIM_REPLAY_NR_WHY] = {
@@ -53,6 +63,8 @@ static const char *const why_text[SIM_REPLAY_NR_WHY] = {
 				   "filled through another page of the region)",
 	[SIM_REPLAY_WHY_MAY_HOLD] = "the CPU may hold the entry: no recorded flush since it could "
 				    "last have filled it",
+	[SIM_REPLAY_WHY_LEAF_MIXED] = "the CPU stored to the region through the other leaf size "
+				      "since its last full flush: it may hold that entry",
 };
 
 const char *sim_replay_why_text(enum sim_replay_why w)
@@ -68,6 +80,8 @@ int rb_create(unsigned int nr_cpus, struct rb **out)
 	if (!b)
 		return SNP_ENOMEM;
 	b->nr_cpus = nr_cpus;
+	b->gates.per_cpu = NR_GATE_TIMES;
+	b->regions.per_cpu = NR_REGION_TIMES;
 	b->in_guest = calloc(nr_cpus, sizeof(*b->in_guest));
 	b->entered = calloc(nr_cpus, sizeof(*b->entered));
 	b->flush_all = calloc(nr_cpus, sizeof(*b->flush_all));
@@ -79,34 +93,40 @@ int rb_create(unsigned int nr_cpus, struct rb **out)
 	return 0;
 }
 
+static void map_free(struct item_map *m)
+{
+	for (size_t i = 0; i < m->nr; i++)
+		free(m->items[i].t);
+	free(m->items);
+	free(m->index);
+}
+
 void rb_destroy(struct rb *b)
 {
 	if (!b)
 		return;
-	for (size_t i = 0; i < b->nr_gates; i++)
-		free(b->gates[i].t);
-	free(b->gates);
-	free(b->index);
+	map_free(&b->gates);
+	map_free(&b->regions);
 	free(b->in_guest);
 	free(b->entered);
 	free(b->flush_all);
 	free(b);
 }
 
-/* ---- the gates, by pfn ------------------------------------------------------------- */
+/* ---- items by pfn ------------------------------------------------------------------ */
 
 static size_t slot_of(size_t cap, snp_pfn_t pfn)
 {
 	return (size_t)(pfn * 0x9e3779b97f4a7c15ULL) & (cap - 1);
 }
 
-static struct gate *gate_find(const struct rb *b, snp_pfn_t pfn)
+static struct item *map_find(const struct item_map *m, snp_pfn_t pfn)
 {
-	if (!b->index_cap)
+	if (!m->index_cap)
 		return NULL;
-	for (size_t i = slot_of(b->index_cap, pfn); b->index[i]; i = (i + 1) & (b->index_cap - 1))
-		if (b->gates[b->index[i] - 1].pfn == pfn)
-			return &b->gates[b->index[i] - 1];
+	for (size_t i = slot_of(m->index_cap, pfn); m->index[i]; i = (i + 1) & (m->index_cap - 1))
+		if (m->items[m->index[i] - 1].pfn == pfn)
+			return &m->items[m->index[i] - 1];
 	return NULL;
 }
 
@@ -119,55 +139,57 @@ static void index_put(uint32_t *index, size_t cap, snp_pfn_t pfn, uint32_t v)
 	index[i] = v;
 }
 
-/* Room for one more gate: the array and an index at most half full. */
-static SNP_MUST_CHECK int gate_reserve(struct rb *b)
+/* Room for one more item: the array and an index at most half full. */
+static SNP_MUST_CHECK int map_reserve(struct item_map *m)
 {
-	if (b->nr_gates == b->cap_gates) {
-		size_t cap = b->cap_gates ? 2 * b->cap_gates : 64;
-		struct gate *g = realloc(b->gates, cap * sizeof(*g));
+	if (m->nr == m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 64;
+		struct item *it = realloc(m->items, cap * sizeof(*it));
 
-		if (!g)
+		if (!it)
 			return SNP_ENOMEM;
-		b->gates = g;
-		b->cap_gates = cap;
+		m->items = it;
+		m->cap = cap;
 	}
-	if (2 * (b->nr_gates + 1) > b->index_cap) {
-		size_t cap = b->index_cap ? 2 * b->index_cap : 128;
+	if (2 * (m->nr + 1) > m->index_cap) {
+		size_t cap = m->index_cap ? 2 * m->index_cap : 128;
 		uint32_t *index = calloc(cap, sizeof(*index));
 
 		if (!index)
 			return SNP_ENOMEM;
-		for (size_t i = 0; i < b->nr_gates; i++)
-			index_put(index, cap, b->gates[i].pfn, (uint32_t)i + 1);
-		free(b->index);
-		b->index = index;
-		b->index_cap = cap;
+		for (size_t i = 0; i < m->nr; i++)
+			index_put(index, cap, m->items[i].pfn, (uint32_t)i + 1);
+		free(m->index);
+		m->index = index;
+		m->index_cap = cap;
 	}
 	return 0;
 }
 
-static SNP_MUST_CHECK int gate_get(struct rb *b, snp_pfn_t pfn, struct gate **out)
+/* The item of pfn, made (all times 0) if new.  0 or SNP_ENOMEM. */
+static SNP_MUST_CHECK int map_get(struct item_map *m, unsigned int nr_cpus, snp_pfn_t pfn,
+				  struct item **out)
 {
-	struct gate *g = gate_find(b, pfn);
+	struct item *it = map_find(m, pfn);
 
-	if (!g) {
-		if (gate_reserve(b))
+	if (!it) {
+		if (map_reserve(m))
 			return SNP_ENOMEM;
-		g = &b->gates[b->nr_gates];
-		memset(g, 0, sizeof(*g));
-		g->pfn = pfn;
-		g->t = calloc((size_t)b->nr_cpus * NR_PER_CPU, sizeof(*g->t));
-		if (!g->t)
+		it = &m->items[m->nr];
+		memset(it, 0, sizeof(*it));
+		it->pfn = pfn;
+		it->t = calloc((size_t)nr_cpus * m->per_cpu, sizeof(*it->t));
+		if (!it->t)
 			return SNP_ENOMEM;
-		index_put(b->index, b->index_cap, pfn, (uint32_t)++b->nr_gates);
+		index_put(m->index, m->index_cap, pfn, (uint32_t)++m->nr);
 	}
-	*out = g;
+	*out = it;
 	return 0;
 }
 
-static uint64_t *at(const struct gate *g, unsigned int cpu, int what)
+static uint64_t *at(const struct item_map *m, const struct item *it, unsigned int cpu, int what)
 {
-	return &g->t[(size_t)cpu * NR_PER_CPU + what];
+	return &it->t[(size_t)cpu * m->per_cpu + what];
 }
 
 /* ---- events ------------------------------------------------------------------------ */
@@ -178,10 +200,10 @@ static uint64_t *at(const struct gate *g, unsigned int cpu, int what)
  * its VMRUN if the gate was clear then, else not since the gate's previous
  * mark, whose exposure stands.
  */
-static void gate_mark(const struct rb *b, struct gate *g, uint64_t t)
+static void gate_mark(const struct rb *b, struct item *g, uint64_t t)
 {
 	for (unsigned int c = 0; c < b->nr_cpus; c++) {
-		uint64_t *exposed = at(g, c, EXPOSED);
+		uint64_t *exposed = at(&b->gates, g, c, EXPOSED);
 
 		if (!b->in_guest[c])
 			*exposed = t;
@@ -193,9 +215,9 @@ static void gate_mark(const struct rb *b, struct gate *g, uint64_t t)
 
 int rb_set_inuse(struct rb *b, snp_pfn_t pfn, bool inuse, uint64_t t)
 {
-	struct gate *g = inuse ? NULL : gate_find(b, pfn);
+	struct item *g = inuse ? NULL : map_find(&b->gates, pfn);
 
-	if (inuse && gate_get(b, pfn, &g))
+	if (inuse && map_get(&b->gates, b->nr_cpus, pfn, &g))
 		return SNP_ENOMEM;
 	if (!g || g->inuse == inuse)
 		return 0;
@@ -231,12 +253,23 @@ void rb_flush_all(struct rb *b, unsigned int cpu, uint64_t t)
  */
 void rb_flush_page(struct rb *b, unsigned int cpu, snp_pfn_t pfn, uint64_t t)
 {
-	struct gate *base = gate_find(b, snp_pfn_2m_base(pfn)), *page = gate_find(b, pfn);
+	struct item *base = map_find(&b->gates, snp_pfn_2m_base(pfn));
+	struct item *page = map_find(&b->gates, pfn);
 
 	if (base)
-		*at(base, cpu, FLUSH_2M) = t;
+		*at(&b->gates, base, cpu, FLUSH_2M) = t;
 	if (page)
-		*at(page, cpu, FLUSH_4K) = t;
+		*at(&b->gates, page, cpu, FLUSH_4K) = t;
+}
+
+int rb_store(struct rb *b, unsigned int cpu, snp_pfn_t pfn, enum snp_trace_level level, uint64_t t)
+{
+	struct item *r;
+
+	if (map_get(&b->regions, b->nr_cpus, snp_pfn_2m_base(pfn), &r))
+		return SNP_ENOMEM;
+	*at(&b->regions, r, cpu, level == SNP_TRL_4K ? STORE_4K : STORE_HUGE) = t;
+	return 0;
 }
 
 /*
@@ -245,10 +278,10 @@ void rb_flush_page(struct rb *b, unsigned int cpu, snp_pfn_t pfn, uint64_t t)
  * region's base is in-use; a 4K entry while its page is in-use and the part
  * refuses writes to in-use pages.
  */
-static struct gate *gate_of(const struct rb *b, const struct snp_profile *p, snp_pfn_t pfn,
+static struct item *gate_of(const struct rb *b, const struct snp_profile *p, snp_pfn_t pfn,
 			    bool huge)
 {
-	struct gate *g = gate_find(b, huge ? snp_pfn_2m_base(pfn) : pfn);
+	struct item *g = map_find(&b->gates, huge ? snp_pfn_2m_base(pfn) : pfn);
 
 	if (!g || !g->inuse)
 		return NULL;
@@ -257,12 +290,26 @@ static struct gate *gate_of(const struct rb *b, const struct snp_profile *p, snp
 	return g;
 }
 
+/*
+ * The entry of the other size: Linux never maps a page through both (it
+ * splits and flushes, docs/REPLAY.md A1), but a trace that says it did
+ * leaves the CPU one more entry to hit, which only a full flush since its
+ * last store of that size certainly removed.
+ */
+static bool other_size_held(const struct rb *b, unsigned int cpu, snp_pfn_t pfn, bool huge)
+{
+	const struct item *r = map_find(&b->regions, snp_pfn_2m_base(pfn));
+	uint64_t last = r ? *at(&b->regions, r, cpu, huge ? STORE_4K : STORE_HUGE) : 0;
+
+	return last && last >= b->flush_all[cpu];
+}
+
 enum sim_replay_why rb_judge(struct rb *b, const struct snp_profile *p, unsigned int cpu,
 			     snp_pfn_t pfn, enum snp_trace_level level, uint64_t t)
 {
 	bool huge = level != SNP_TRL_4K;
 	int flush = huge ? FLUSH_2M : FLUSH_4K;
-	struct gate *g;
+	struct item *g;
 	uint64_t last;
 
 	/* A part that checks every access needs no fill. */
@@ -273,10 +320,13 @@ enum sim_replay_why rb_judge(struct rb *b, const struct snp_profile *p, unsigned
 	g = gate_of(b, p, pfn, huge);
 	if (!g)
 		return SIM_REPLAY_WHY_UNGATED;
-	last = *at(g, cpu, flush) > b->flush_all[cpu] ? *at(g, cpu, flush) : b->flush_all[cpu];
-	if (last <= *at(g, cpu, EXPOSED))
+	last = *at(&b->gates, g, cpu, flush);
+	last = last > b->flush_all[cpu] ? last : b->flush_all[cpu];
+	if (last <= *at(&b->gates, g, cpu, EXPOSED))
 		return SIM_REPLAY_WHY_MAY_HOLD;
+	if (other_size_held(b, cpu, pfn, huge))
+		return SIM_REPLAY_WHY_LEAF_MIXED;
 	/* The fill faults; the #PF drops the entries of the address (as the model's). */
-	*at(g, cpu, flush) = t;
+	*at(&b->gates, g, cpu, flush) = t;
 	return SIM_REPLAY_WHY_PROVEN;
 }

@@ -36,6 +36,10 @@ void rb_exit_guest(struct rb *b, unsigned int cpu);
 void rb_flush_all(struct rb *b, unsigned int cpu, uint64_t t);
 void rb_flush_page(struct rb *b, unsigned int cpu, snp_pfn_t pfn, uint64_t t);
 
+/* A recorded host store by cpu at t to pfn through a leaf of that level (after rb_judge).  0 or SNP_ENOMEM. */
+SNP_MUST_CHECK int rb_store(struct rb *b, unsigned int cpu, snp_pfn_t pfn, enum snp_trace_level level,
+			    uint64_t t);
+
 /*
  * A host store by cpu at t to pfn through a leaf of the recorded level,
  * which a part checking the RMP on every access faults with rule: is it a
