@@ -32,6 +32,11 @@ static double num(const struct jl *o, const char *key)
 	return v->num;
 }
 
+static bool is_true(const struct jl *v)
+{
+	return v && v->type == JL_BOOL && v->boolean;
+}
+
 static void cli_replay_text(void)
 {
 	const char *p = tu_path("changelog.trace");
@@ -39,8 +44,16 @@ static void cli_replay_text(void)
 
 	tu_write_changelog(p, SNP_TRL_1G);
 	r = replay("replay %s", p);
-	KEXPECT_EQ(r.status, 1);   /* a finding */
-	KEXPECT(strstr(r.out, "verdict: 1 RMP #PF under early-snp: 1 spurious (in-use erratum), 0 real"));
+	KEXPECT_EQ(r.status, 1);   /* a finding: a possible fault */
+	/* Bounds: CPU 0 may hold the region's 2M entry from before the mark, so possible only. */
+	KEXPECT(strstr(r.out, "verdict under early-snp: RMP #PF proven 0, possible 1\n"));
+	KEXPECT(strstr(r.out, "proven..possible: spurious (in-use erratum) 0..1, real 0..0\n"));
+	KEXPECT(strstr(r.out, "by rule: ERRATUM_2M_BASE_INUSE 0..1\n"));
+	KEXPECT(strstr(r.out, "model: 1 (1 spurious) with a TLB of 2112 entries per CPU (milan, Zen 3: "
+			"64 L1 + 2048 L2 data entries)"));
+	KEXPECT(strstr(r.out, "report 1 (possible: the CPU may hold the entry: no recorded flush since "
+			"it could last have filled it; the modeled TLB faulted too):"));
+	KEXPECT(strstr(r.out, "TLB_CONTROL at VMRUN: 0 flushed the whole TLB"));
 	KEXPECT(strstr(r.out, "BUG: unable to handle page fault for address: ffff888000401008"));
 	KEXPECT(strstr(r.out, "error_code(0x80000003) - RMP violation"));
 	KEXPECT(strstr(r.out, "stored by memset_orig+0x567"));
@@ -51,13 +64,13 @@ static void cli_replay_text(void)
 	cli_run_free(&r);
 	r = replay("replay %s --profile fixed", p);
 	KEXPECT_EQ(r.status, 0);
-	KEXPECT(strstr(r.out, "verdict: 0 RMP #PF under fixed"));
+	KEXPECT(strstr(r.out, "verdict under fixed: RMP #PF proven 0, possible 0\n"));
 	KEXPECT(!strstr(r.out, "BUG:"));
 	cli_run_free(&r);
 	/* A knob before the profile still applies. */
 	r = replay("replay %s --knob inuse_erratum=1 --profile fixed --max-reports 0", p);
-	KEXPECT_EQ(r.status, 1);
-	KEXPECT(strstr(r.out, "verdict: 1 RMP #PF under fixed"));
+	KEXPECT_EQ(r.status, 1);   /* a finding: a possible fault */
+	KEXPECT(strstr(r.out, "verdict under fixed: RMP #PF proven 0, possible 1\n"));
 	KEXPECT(strstr(r.out, "; profile fixed with inuse_erratum=on\n"));
 	KEXPECT(!strstr(r.out, "BUG:"));
 	cli_run_free(&r);
@@ -76,16 +89,22 @@ static void cli_replay_json(void)
 	doc = jl_parse(r.out);
 	cli_run_free(&r);
 	KASSERT(doc);
-	KEXPECT_EQ(num(doc, "faults"), 1);
-	KEXPECT_EQ(num(doc, "spurious"), 1);
-	KEXPECT_EQ(num(doc, "real"), 0);
-	KEXPECT_EQ(num(jl_get(doc, "by_rule"), "ERRATUM_2M_BASE_INUSE"), 1);
-	KEXPECT_EQ(num(jl_get(doc, "by_kind"), "VMCB"), 1);
+	KEXPECT_EQ(num(jl_get(doc, "faults"), "proven"), 0);
+	KEXPECT_EQ(num(jl_get(doc, "faults"), "possible"), 1);
+	KEXPECT_EQ(num(jl_get(doc, "spurious"), "possible"), 1);
+	KEXPECT_EQ(num(jl_get(doc, "real"), "possible"), 0);
+	KEXPECT_EQ(num(jl_get(jl_get(doc, "by_rule"), "ERRATUM_2M_BASE_INUSE"), "possible"), 1);
+	KEXPECT_EQ(num(jl_get(jl_get(doc, "by_kind"), "VMCB"), "proven"), 0);
+	KEXPECT_EQ(num(jl_get(doc, "model"), "faults"), 1);
+	KEXPECT_EQ(num(jl_get(doc, "model"), "tlb_entries"), 2112);
+	KEXPECT(is_true(jl_get(doc, "possible_complete")));
+	KEXPECT(is_true(jl_get(jl_get(doc, "tlb_control"), "recorded")));
 	KEXPECT_EQ(num(jl_get(doc, "events"), "stores"), 1);
 	fn = jl_at(jl_get(doc, "functions"), 0);
 	KASSERT(fn);
 	KEXPECT(!strcmp(jl_get(fn, "name")->str, "memset_orig"));
-	KEXPECT_EQ(num(fn, "faults"), 1);
+	KEXPECT_EQ(num(jl_get(fn, "faults"), "possible"), 1);
+	KEXPECT_EQ(num(jl_get(fn, "faults"), "proven"), 0);
 	rep = jl_at(jl_get(doc, "reports"), 0);
 	KASSERT(rep);
 	KEXPECT(jl_get(rep, "vmcb_pa") && jl_get(rep, "vmcb_pa")->type == JL_STR &&
@@ -95,6 +114,9 @@ static void cli_replay_json(void)
 	KEXPECT_EQ(num(rep, "cpu"), 0);
 	KEXPECT(!strcmp(jl_get(rep, "function")->str, "memset_orig+0x567"));
 	KEXPECT(!strcmp(jl_get(rep, "inuse_kind")->str, "VMCB"));
+	KEXPECT(!strcmp(jl_get(rep, "bound")->str, "possible"));
+	KEXPECT(strstr(jl_get(rep, "why")->str, "may hold the entry"));
+	KEXPECT(is_true(jl_get(rep, "model_faulted")));
 	jl_free(doc);
 	/* 4K leaf: no fault, no report. */
 	tu_write_changelog(p, SNP_TRL_4K);
@@ -103,7 +125,7 @@ static void cli_replay_json(void)
 	doc = jl_parse(r.out);
 	cli_run_free(&r);
 	KASSERT(doc);
-	KEXPECT_EQ(num(doc, "faults"), 0);
+	KEXPECT_EQ(num(jl_get(doc, "faults"), "possible"), 0);
 	KEXPECT_EQ(jl_len(jl_get(doc, "reports")), 0);
 	jl_free(doc);
 	/* The knobs in force, as simulate and repro print them (issue 23). */
@@ -112,11 +134,104 @@ static void cli_replay_json(void)
 	doc = jl_parse(r.out);
 	cli_run_free(&r);
 	KASSERT(doc && jl_get(doc, "knobs") && jl_get(doc, "knobs")->type == JL_OBJ);
-	KEXPECT_EQ(num(doc, "spurious"), 1);
+	KEXPECT_EQ(num(jl_get(doc, "spurious"), "possible"), 1);
 	KEXPECT_EQ(jl_len(jl_get(doc, "knobs")), 1);
 	fn = jl_get(jl_get(doc, "knobs"), "hv_inuse_wr_fixes_erratum");
 	KEXPECT(fn && fn->type == JL_STR && !strcmp(fn->str, "off"));
 	jl_free(doc);
+}
+
+/*
+ * The changelog's steps with an INVLPG of the region on CPU 0 after the
+ * VMRUN, in a trace of format version (0: current): the fill is forced.
+ */
+static void write_flushed(const char *p, uint32_t version)
+{
+	struct tu b;
+
+	tu_open_ex(&b, p, 2, SNP_GiB, version, SNP_TRACE_FILTER_INGUEST);
+	tu_prologue(&b);
+	tu_vmrun(&b, 1, TU_VMCB);
+	tu_flush(&b, 0, SNP_TRF_INVLPG, TU_DMAP_BASE + TU_NEIGHBOUR, 0, 0);
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_1G, TU_PC_MEMSET);
+	tu_vmexit(&b, 1);
+	tu_close(&b);
+}
+
+/* A proven fault: text and JSON say so, in the counts and on the report. */
+static void cli_replay_proven(void)
+{
+	const char *p = tu_path("flushed.trace");
+	const struct jl *rep;
+	struct cli_run r;
+	struct jl *doc;
+
+	write_flushed(p, 0);
+	r = replay("replay %s", p);
+	KEXPECT_EQ(r.status, 1);   /* a finding */
+	KEXPECT(strstr(r.out, "verdict under early-snp: RMP #PF proven 1, possible 1\n"));
+	KEXPECT(strstr(r.out, "by in-use page: VMCB 1..1\n"));
+	KEXPECT(strstr(r.out, "report 1 (proven: no entry can serve the store: a fill, checked;"));
+	KEXPECT(strstr(r.out, "\n             1..1            1..1          1  memset_orig\n"));
+	cli_run_free(&r);
+	r = replay("replay %s --json --tlb genoa", p);
+	KEXPECT_EQ(r.status, 1);   /* a finding */
+	doc = jl_parse(r.out);
+	cli_run_free(&r);
+	KASSERT(doc);
+	KEXPECT_EQ(num(jl_get(doc, "faults"), "proven"), 1);
+	KEXPECT_EQ(num(jl_get(doc, "spurious"), "proven"), 1);
+	KEXPECT_EQ(num(jl_get(jl_get(doc, "by_rule"), "ERRATUM_2M_BASE_INUSE"), "proven"), 1);
+	KEXPECT(!strcmp(jl_get(jl_get(doc, "model"), "tlb_part")->str, "genoa"));
+	KEXPECT_EQ(num(jl_get(doc, "model"), "tlb_entries"), 72 + 3072);
+	rep = jl_at(jl_get(doc, "reports"), 0);
+	KASSERT(rep);
+	KEXPECT(!strcmp(jl_get(rep, "bound")->str, "proven"));
+	jl_free(doc);
+	r = replay("replay %s --tlb-entries 3", p);
+	KEXPECT(strstr(r.out, "model: 1 (1 spurious) with a TLB of 3 entries per CPU, empty"));
+	cli_run_free(&r);
+}
+
+/* A version 1 trace (before TLB_CONTROL) replays, and says what it lacks. */
+static void cli_replay_old_trace(void)
+{
+	const char *p = tu_path("v1.trace");
+	struct cli_run r;
+	struct jl *doc;
+
+	write_flushed(p, 1);
+	r = replay("replay %s", p);
+	KEXPECT_EQ(r.status, 1);   /* a finding */
+	KEXPECT(strstr(r.out, "TLB_CONTROL: not in this trace (format version 1): VMRUN's flushes are not "
+			"applied, so fewer faults are proven than it may hold\n"));
+	KEXPECT(strstr(r.out, "verdict under early-snp: RMP #PF proven 1, possible 1\n"));
+	KEXPECT_EQ(strlen(r.err), 0);
+	cli_run_free(&r);
+	r = replay("replay %s --json", p);
+	doc = jl_parse(r.out);
+	cli_run_free(&r);
+	KASSERT(doc);
+	KEXPECT(jl_get(jl_get(doc, "tlb_control"), "recorded")->type == JL_BOOL &&
+		!is_true(jl_get(jl_get(doc, "tlb_control"), "recorded")));
+	jl_free(doc);
+}
+
+/* Loads are not recorded: inuse_reads_fault=on is refused in one line; marks outliving #VMEXIT warn. */
+static void cli_replay_loads_and_knobs(void)
+{
+	const char *p = tu_path("flushed.trace");
+	char args[300];
+	struct cli_run r;
+
+	write_flushed(p, 0);
+	snprintf(args, sizeof(args), "replay %s --knob inuse_reads_fault=on", p);
+	EXPECT_USAGE_ERROR(args, "--knob inuse_reads_fault=on needs recorded loads; this trace records "
+			   "stores only");
+	r = replay("replay %s --knob inuse_cleared_at_vmexit=off", p);
+	KEXPECT_EQ(r.status, 1);   /* a finding */
+	KEXPECT(strstr(r.out, "  warning: possible counts recorded stores only: marks outlive #VMEXIT"));
+	cli_run_free(&r);
 }
 
 /* The changelog trace with one change (see tu_write_changelog_bad): exit 2, one line naming what. */
@@ -204,7 +319,7 @@ static void cli_replay_help(void)
 
 	KEXPECT_EQ(r.status, 0);
 	KEXPECT(!strncmp(r.out, "usage: snpsafe replay TRACE [options]\n", 38));
-	KEXPECT(strstr(r.out, "Exit 0: no RMP #PF; 1: the trace takes one") != NULL);
+	KEXPECT(strstr(r.out, "Exit 0: no RMP #PF possible; 1: the trace\ntakes one, proven or possible") != NULL);
 	cli_run_free(&r);
 }
 
@@ -225,11 +340,16 @@ static void cli_replay_bad_usage(void)
 	EXPECT_USAGE_ERROR(args, "--max-reports");
 	snprintf(args, sizeof(args), "replay %s --tlb-entries 0", p);
 	EXPECT_USAGE_ERROR(args, "--tlb-entries");
+	snprintf(args, sizeof(args), "replay %s --tlb zen9", p);
+	EXPECT_USAGE_ERROR(args, "--tlb (valid: milan, genoa)");
 }
 
 static const struct ktap_case cases[] = {
 	KTAP_CASE(cli_replay_text),
 	KTAP_CASE(cli_replay_json),
+	KTAP_CASE(cli_replay_proven),
+	KTAP_CASE(cli_replay_old_trace),
+	KTAP_CASE(cli_replay_loads_and_knobs),
 	KTAP_CASE(cli_replay_bad_traces),
 	KTAP_CASE(cli_replay_file_errors),
 	KTAP_CASE(cli_replay_exit_codes),

@@ -121,7 +121,7 @@ static struct jl *again_json(const char *flags)
  * --again judges a finished run folder without booting: a hand-made one
  * holding the changelog's steps (an aligned VMCB run on CPU 1, a 2M-leaf
  * store by CPU 0 into its region) must give one aligned VMCB under a
- * hugepage leaf, one spurious #PF from replay, and a model estimate.
+ * hugepage leaf, one possible spurious #PF from replay, and a model estimate.
  */
 static void watch_again_judges_a_run_folder(void)
 {
@@ -134,7 +134,9 @@ static void watch_again_judges_a_run_folder(void)
 	m = jl_get(j, "measured");
 	KEXPECT(m && jl_get(m, "vmcb_aligned")->num == 1 && jl_get(m, "vmcb_distinct")->num == 1);
 	KEXPECT(m && jl_get(m, "aligned_under_hugepage_leaf")->num == 1);
-	KEXPECT(m && jl_get(m, "spurious_faults")->num == 1);
+	/* replay's bounds: possible, not proven (CPU 0 may hold the 2M entry from before the mark) */
+	KEXPECT(m && jl_get(jl_get(m, "spurious_faults"), "possible")->num == 1);
+	KEXPECT(m && jl_get(jl_get(m, "spurious_faults"), "proven")->num == 0);
 	m = jl_get(j, "model_estimate");
 	KEXPECT(m && !strcmp(jl_get(m, "kernel")->str, "6.1") && jl_get(m, "trials")->num == 8);
 	KEXPECT(m && jl_get(m, "vmcb01_allocated")->num == 8);

@@ -172,6 +172,27 @@ static void vmrun_pages_from_the_vmcb(void)
 	KEXPECT(pl_wrmsr_value(0xdeadbeef00000001ULL, 0xffffffff12345000ULL) == 0x112345000ULL);
 }
 
+/*
+ * TLB_CONTROL is VMCB 0x058 bits 39:32 (APM Vol. 2 Table B-1): the byte
+ * above the guest ASID in the same quadword, read from the VMCB's page
+ * whatever RAX's low bits, and "not read" when the VMCB cannot be read.
+ */
+static void vmrun_tlb_control(void)
+{
+	const uint64_t vmcb = 0x523000;
+	struct fake_mem m = { .n = 0 };
+	uint8_t ctl = 0xee;
+
+	KEXPECT(!pl_vmrun_tlb_control(vmcb, mem_read, &m, &ctl));
+	KEXPECT_EQ(ctl, 0xee);
+	mem_put(&m, vmcb + 0x058, 0x00000003000000ffULL | (0x07ULL << 40));   /* ASID 0xff */
+	KEXPECT(pl_vmrun_tlb_control(vmcb | 0x10, mem_read, &m, &ctl));
+	KEXPECT_EQ(ctl, 3);
+	m.val[0] = 1ULL << 32 | 5;
+	KEXPECT(pl_vmrun_tlb_control(vmcb, mem_read, &m, &ctl));
+	KEXPECT_EQ(ctl, 1);
+}
+
 /* ---- the page walk ---- */
 
 #define PML4 0x1000ULL
@@ -272,6 +293,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(mov_to_cr3_and_cr4),
 	KTAP_CASE(invlpg_invlpga_invpcid),
 	KTAP_CASE(vmrun_pages_from_the_vmcb),
+	KTAP_CASE(vmrun_tlb_control),
 	KTAP_CASE(page_walk_leaf_levels),
 	KTAP_CASE(direct_map_addresses),
 	KTAP_CASE(filter_by_region),

@@ -167,7 +167,7 @@ static void trace_rejects_bad_files(void)
 
 	KEXPECT(read_mutated(0, 'X', 0, why, sizeof(why)) < 0);
 	KEXPECT(strstr(why, "bad magic"));
-	KEXPECT(read_mutated(8, 2, 0, why, sizeof(why)) < 0);            /* version 2 */
+	KEXPECT(read_mutated(8, SNP_TRACE_VERSION + 1, 0, why, sizeof(why)) < 0);            /* a future version */
 	KEXPECT(strstr(why, "newer"));
 	KEXPECT(read_mutated(16, 0, 0, why, sizeof(why)) < 0);           /* 0 CPUs */
 	KEXPECT(strstr(why, "CPUs"));
@@ -263,12 +263,83 @@ static void trace_finish_names_functions(void)
 	KEXPECT(strstr(err, "No such file"));
 }
 
+/* A trace of format version with one VMRUN of TLB_CONTROL arg, read flag level; its reader's verdict. */
+static int vmrun_version(uint32_t version, uint8_t arg, uint8_t level, char *why, size_t len)
+{
+	const char *p = tu_path("tlbctl.trace");
+	struct snp_trace_info info = info2;
+	struct snp_trace_writer *w;
+	struct snp_trace_event ev = { .type = SNP_TR_VMRUN, .cpu = 1, .arg = arg, .level = level,
+				      .pa = 0x400000 };
+	char err[SNP_TRACE_ERR_LEN];
+	struct snp_trace *t;
+	int ret;
+
+	info.version = version;
+	KASSERT_EQ(snp_trace_writer_open(p, &info, &w, err, sizeof(err)), 0);
+	KASSERT_EQ(snp_trace_write(w, &ev), 0);
+	KASSERT_EQ(snp_trace_writer_close(w, 0, 0), 0);
+	KASSERT_EQ(snp_trace_open(p, &t, err, sizeof(err)), 0);
+	KEXPECT_EQ(snp_trace_get_info(t)->version, version ? version : SNP_TRACE_VERSION);
+	ret = snp_trace_next(t, &ev);
+	if (ret == 1) {
+		KEXPECT_EQ(ev.arg, arg);
+		KEXPECT_EQ(ev.level, level);
+	}
+	snprintf(why, len, "%s", snp_trace_error(t));
+	snp_trace_close(t);
+	return ret;
+}
+
+/* Version 2 VMRUNs carry TLB_CONTROL when read; version 1 ones never; a finish keeps the version. */
+static void trace_vmrun_tlb_control(void)
+{
+	const char *raw = tu_path("v1raw.trace"), *out = tu_path("v1fin.trace");
+	struct snp_trace_info info = info2;
+	struct snp_trace_writer *w;
+	struct snp_trace_summary s;
+	char why[SNP_TRACE_ERR_LEN];
+
+	KEXPECT_EQ(SNP_TRACE_VERSION, 2);
+	KEXPECT_EQ(vmrun_version(0, SNP_TLBCTL_FLUSH_ALL, SNP_TRACE_TLBCTL_READ, why, sizeof(why)), 1);
+	KEXPECT_EQ(vmrun_version(2, 0xff, SNP_TRACE_TLBCTL_READ, why, sizeof(why)), 1);  /* reserved: kept */
+	KEXPECT_EQ(vmrun_version(2, 0, 0, why, sizeof(why)), 1);
+	KEXPECT_EQ(vmrun_version(1, 0, 0, why, sizeof(why)), 1);
+	KEXPECT(vmrun_version(2, 3, 0, why, sizeof(why)) < 0 && strstr(why, "VMRUN with TLB_CONTROL 3, read flag 0"));
+	KEXPECT(vmrun_version(2, 0, 2, why, sizeof(why)) < 0 && strstr(why, "read flag 2"));
+	KEXPECT(vmrun_version(1, 1, 1, why, sizeof(why)) < 0 && strstr(why, "(format version 1)"));
+	/* A writer refuses a version from the future. */
+	info.version = SNP_TRACE_VERSION + 1;
+	KEXPECT_EQ(snp_trace_writer_open(raw, &info, &w, why, sizeof(why)), SNP_EINVAL);
+	KEXPECT(strstr(why, "newer than this snpsafe writes"));
+	/* snp_trace_finish rewrites a version 1 trace as version 1. */
+	info.version = 1;
+	KASSERT_EQ(snp_trace_writer_open(raw, &info, &w, why, sizeof(why)), 0);
+	put(w, SNP_TR_HSAVE, 0, 0, 0x1234000, 0);
+	KASSERT_EQ(snp_trace_writer_close(w, 0, 0), 0);
+	KASSERT_EQ(snp_trace_finish(raw, out, NULL, "6.1", NULL, NULL, why, sizeof(why)), 0);
+	KASSERT_EQ(snp_trace_summarize(out, &s, why, sizeof(why)), 0);
+	KEXPECT_EQ(s.info.version, 1);
+	/* The loads flag is a known header bit; one beyond it is corrupt. */
+	info = info2;
+	info.flags = SNP_TRACE_F_LOADS;
+	KASSERT_EQ(snp_trace_writer_open(raw, &info, &w, why, sizeof(why)), 0);
+	KASSERT_EQ(snp_trace_writer_close(w, 0, 0), 0);
+	KASSERT_EQ(snp_trace_summarize(raw, &s, why, sizeof(why)), 0);
+	KEXPECT(s.info.flags & SNP_TRACE_F_LOADS);
+	info.flags = SNP_TRACE_F_ALL + 1;
+	KASSERT_EQ(snp_trace_writer_open(raw, &info, &w, why, sizeof(why)), 0);
+	KASSERT_EQ(snp_trace_writer_close(w, 0, 0), 0);
+	KEXPECT(snp_trace_summarize(raw, &s, why, sizeof(why)) < 0 && strstr(why, "flags 0x4"));
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(trace_roundtrip),
 	KTAP_CASE(trace_summary_counts),
 	KTAP_CASE(trace_rejects_bad_files),
 	KTAP_CASE(trace_random_bytes),
 	KTAP_CASE(trace_finish_names_functions),
+	KTAP_CASE(trace_vmrun_tlb_control),
 	{ "teardown_case", tu_dir_teardown, 0 },
 };
 

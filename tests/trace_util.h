@@ -67,9 +67,11 @@ struct tu {
 	uint64_t t_ns;
 };
 
-static inline void tu_open(struct tu *b, const char *path, unsigned int cpus, uint64_t mem)
+/* A trace of format version (0: the current one) whose stores the filter kept. */
+static inline void tu_open_ex(struct tu *b, const char *path, unsigned int cpus, uint64_t mem,
+			      uint32_t version, enum snp_trace_filter filter)
 {
-	const struct snp_trace_info info = { .nr_cpus = cpus, .filter = SNP_TRACE_FILTER_EVER,
+	const struct snp_trace_info info = { .version = version, .nr_cpus = cpus, .filter = filter,
 					     .mem_bytes = mem, .direct_map_base = TU_DMAP_BASE };
 	char err[SNP_TRACE_ERR_LEN];
 
@@ -78,6 +80,11 @@ static inline void tu_open(struct tu *b, const char *path, unsigned int cpus, ui
 		ktap_fail(__FILE__, __LINE__, "writer: %s", err);
 		ktap_abort_case();
 	}
+}
+
+static inline void tu_open(struct tu *b, const char *path, unsigned int cpus, uint64_t mem)
+{
+	tu_open_ex(b, path, cpus, mem, 0, SNP_TRACE_FILTER_EVER);
 }
 
 static inline void tu_put(struct tu *b, uint8_t type, uint8_t cpu, uint8_t arg, uint8_t level,
@@ -104,6 +111,13 @@ static inline void tu_hsave(struct tu *b, unsigned int cpu, uint64_t pa)
 static inline void tu_vmrun(struct tu *b, unsigned int cpu, uint64_t vmcb)
 {
 	tu_put(b, SNP_TR_VMRUN, (uint8_t)cpu, 0, 0, 0, vmcb, 0, 0xffffffffc0a01000ULL, NULL);
+}
+
+/* A VMRUN whose VMCB holds TLB_CONTROL tlbctl (format version 2). */
+static inline void tu_vmrun_tlb(struct tu *b, unsigned int cpu, uint64_t vmcb, uint8_t tlbctl)
+{
+	tu_put(b, SNP_TR_VMRUN, (uint8_t)cpu, tlbctl, SNP_TRACE_TLBCTL_READ, 0, vmcb, 0,
+	       0xffffffffc0a01000ULL, NULL);
 }
 
 static inline void tu_vmrun_page(struct tu *b, unsigned int cpu, enum snp_trace_page kind, uint64_t pa)

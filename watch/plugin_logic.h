@@ -36,6 +36,7 @@
 #define PL_VMRUN_LEN         3
 
 /* VMCB control-area fields (APM Vol. 2 Appendix B, Table B-1). */
+#define PL_VMCB_TLB_CTL      0x058   /* bits 39:32: TLB_CONTROL (APM Vol. 2 15.16.1) */
 #define PL_VMCB_VINTR        0x060   /* bit 31: AVIC enable */
 #define PL_VMCB_NESTED_CTL   0x090   /* bit 2: SEV-ES enable */
 #define PL_VMCB_AVIC_BACKING 0x0e0   /* bits 51:12 */
@@ -252,6 +253,20 @@ static inline void pl_vmrun_pages(uint64_t vmcb, pl_read_phys64_t rd, void *ctx,
 	if (rd(ctx, pages[0] + PL_VMCB_VINTR, &vintr) && (vintr & PL_VINTR_AVIC) &&
 	    rd(ctx, pages[0] + PL_VMCB_AVIC_BACKING, &p))
 		pages[PL_PAGE_AVIC] = p & PL_PA_MASK;
+}
+
+/*
+ * The TLB_CONTROL byte of the VMCB at vmcb (VMCB 0x058 bits 39:32: the flush
+ * this VMRUN does, APM Vol. 2 15.16.1) in *ctl; false when it could not be read.
+ */
+static inline bool pl_vmrun_tlb_control(uint64_t vmcb, pl_read_phys64_t rd, void *ctx, uint8_t *ctl)
+{
+	uint64_t q;
+
+	if (!rd(ctx, (vmcb & PL_PA_MASK) + PL_VMCB_TLB_CTL, &q))
+		return false;
+	*ctl = (uint8_t)(q >> 32);
+	return true;
 }
 
 /* The value WRMSR writes: EDX:EAX (the upper halves of RDX and RAX are ignored). */

@@ -5,7 +5,8 @@
  * (docs/WATCH.md, format in include/snpsafe/trace.h):
  *
  *  - VMRUN (0F 01 D8): the VMCB's physical address is RAX at the
- *    instruction (APM Vol. 2 15.5.1); the VMSA (VMCB 0x108) and the AVIC
+ *    instruction (APM Vol. 2 15.5.1), and its TLB_CONTROL byte (VMCB 0x058
+ *    bits 39:32, the flush this VMRUN does); the VMSA (VMCB 0x108) and the AVIC
  *    backing page (VMCB 0x0E0) when the VMCB enables SEV-ES / AVIC.  The
  *    CPU stays in guest mode until it executes the instruction after that
  *    VMRUN (the #VMEXIT resumes the host there): that is the VMEXIT record.
@@ -257,13 +258,18 @@ static void on_vmrun(unsigned int cpu, void *udata)
 {
 	struct vcpu *v = &g.vcpu[cpu];
 	uint64_t pages[PL_NR_PAGES];
+	uint8_t tlbctl = 0;
+	bool tlb_read;
 
 	if (guest_mode(v))
 		return;
 	v->cr3 = reg(v, PL_CR3);
 	pl_vmrun_pages(reg(v, PL_RAX), read_phys64, v, pages);
+	/* The TLB flush this VMRUN does (replay applies it); level 0: not read. */
+	tlb_read = pl_vmrun_tlb_control(pages[PL_PAGE_VMCB], read_phys64, v, &tlbctl);
 	pthread_mutex_lock(&g.lock);
-	emit_locked(SNP_TR_VMRUN, cpu, 0, 0, 0, pages[PL_PAGE_VMCB], 0, (uint64_t)(uintptr_t)udata);
+	emit_locked(SNP_TR_VMRUN, cpu, tlbctl, tlb_read ? SNP_TRACE_TLBCTL_READ : 0, 0,
+		    pages[PL_PAGE_VMCB], 0, (uint64_t)(uintptr_t)udata);
 	for (int k = PL_PAGE_VMSA; k < PL_NR_PAGES; k++)
 		if (pages[k])
 			emit_locked(SNP_TR_VMRUN_PAGE, cpu, (uint8_t)k, 0, 0, pages[k], 0, 0);

@@ -87,6 +87,30 @@ bool snp_ram_map_covers(const struct snp_ram_map *map, snp_spa_t start, snp_spa_
 #define SNP_MACHINE_MAX_CPUS 256
 #define SNP_TLB_DEFAULT_ENTRIES 64
 
+/*
+ * The data TLBs of the SNP parts, per core: Milan (Zen 3) has an L1 of 64
+ * entries (fully associative) and an L2 of 2048 (8-way); Genoa (Zen 4) 72
+ * and 3072 (12-way): the Zen 4 PPR's CPUID section, tabulated beside Zen 3
+ * by chipsandcheese.com ("Details on the Gigabyte Leak", 2021-08-23).  The
+ * L1 holds 4K, 2M and 1G entries, the L2 4K and 2M ones, a 1G page smashed
+ * into 2M entries (AMD's Family 17h Software Optimization Guide as WikiChip
+ * quotes it for Zen 2).  The model's TLB is one pool of 4K and 2M entries
+ * (a 1G leaf already fills 2M entries), so a part is modeled as L1 + L2
+ * entries: the most it could hold if the levels are exclusive.
+ */
+struct snp_tlb_part {
+	const char *name;             /* "milan", "genoa" */
+	const char *core;             /* "Zen 3", "Zen 4" */
+	unsigned int l1_dtlb, l2_dtlb;
+};
+extern const struct snp_tlb_part snp_tlb_parts[];   /* ends with a NULL name */
+/* The part of that name, or NULL. */
+const struct snp_tlb_part *snp_tlb_part_by_name(const char *name);
+static inline unsigned int snp_tlb_part_entries(const struct snp_tlb_part *p)
+{
+	return p->l1_dtlb + p->l2_dtlb;
+}
+
 struct snp_machine_config {
 	uint64_t mem_bytes;            /* as snp_rmp_config: 0 = 16 GiB, multiple of 2MB */
 	uint64_t rmp_covered_bytes;    /* 0 = all memory */
@@ -229,6 +253,15 @@ SNP_MUST_CHECK int snp_host_access(struct snp_machine *m, unsigned int cpu, uint
  */
 SNP_MUST_CHECK int snp_host_access_leaf(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
 			 enum snp_map_size leaf, struct snp_exc *exc);
+/*
+ * The RMP checks the same access would meet at a TLB fill walking to leaf,
+ * without reading or filling cpu's TLB: what a part that checks the RMP on
+ * every access would do (replay's upper bound, docs/REPLAY.md).  A fault is
+ * recorded as snp_host_access records it; nothing else changes.  Returns as
+ * snp_host_access_leaf.
+ */
+SNP_MUST_CHECK int snp_host_check_leaf(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
+				       enum snp_map_size leaf, struct snp_exc *exc);
 static inline SNP_MUST_CHECK int snp_host_write(struct snp_machine *m, unsigned int cpu, uint64_t va)
 {
 	return snp_host_access(m, cpu, va, true, NULL);

@@ -26,16 +26,49 @@ enum sim_replay_kind {
 };
 const char *sim_replay_kind_name(enum sim_replay_kind k);  /* "VMCB", ..., "none" */
 
+/*
+ * Every fault count comes as two bounds (docs/REPLAY.md "Bounds"):
+ * proven, a fault at a TLB fill the recorded stream forces on any TLB the
+ * part could have (the lower bound); possible, a fault of a part that checks
+ * the RMP on every access (the upper bound).  Every proven fault is possible.
+ */
+enum sim_replay_bound {
+	SIM_REPLAY_PROVEN = 0,
+	SIM_REPLAY_POSSIBLE,
+	SIM_REPLAY_NR_BOUNDS,
+};
+const char *sim_replay_bound_name(enum sim_replay_bound b);   /* "proven", "possible" */
+
+/* Why a possible fault is not proven (the first reason that holds). */
+enum sim_replay_why {
+	SIM_REPLAY_WHY_PROVEN = 0,    /* proven: no entry can serve the store */
+	SIM_REPLAY_WHY_LEAF_UNKNOWN,  /* the recorder's walk failed: the leaf may be 4K */
+	SIM_REPLAY_WHY_UNGATED,       /* a write fill of the entry could pass: e.g. a 2M entry
+				       * filled through another page of the region */
+	SIM_REPLAY_WHY_MAY_HOLD,      /* the CPU may hold the entry: no recorded flush of it
+				       * since it could last have been filled */
+	SIM_REPLAY_WHY_LEAF_MIXED,    /* the CPU stored to the region through the other leaf
+				       * size since its last full flush (a trace Linux would
+				       * not make): it may hold an entry of that size */
+	SIM_REPLAY_NR_WHY,
+};
+const char *sim_replay_why_text(enum sim_replay_why w);
+
 struct sim_replay_options {
-	unsigned int max_reports;     /* faults kept in full, first first; 0 = none */
-	unsigned int tlb_entries;     /* per CPU; 0 = the model's default */
+	unsigned int max_reports;     /* possible faults kept in full, first first; 0 = none */
+	/* The modeled point's TLB, per CPU: entries, or 0 for the part's (tlb_part). */
+	unsigned int tlb_entries;
+	const char *tlb_part;         /* snp_tlb_parts name; NULL = "milan" */
 };
 
 #define SIM_REPLAY_FUNC_LEN 160
 
-/* One faulting store, with what the trace says about it. */
+/* One possible fault, with what the trace says about it. */
 struct sim_replay_report {
 	struct snp_fault_record fault;  /* va: the recorded (real kernel's) address */
+	enum sim_replay_bound bound;    /* proven, or possible only */
+	enum sim_replay_why why;        /* why not proven (WHY_PROVEN when it is) */
+	bool model_faulted;             /* the modeled TLB missed and faulted here */
 	uint64_t record;                /* its record number in the trace (1 = first) */
 	uint64_t t_ns;                  /* time in the run */
 	uint64_t pc;                    /* the storing instruction */
@@ -50,7 +83,24 @@ struct sim_replay_report {
 /* Stores and faults of one kernel function (the last symbol at or below pc). */
 struct sim_replay_func {
 	char name[SIM_REPLAY_FUNC_LEN]; /* "(no symbol)" for a pc no SYM record holds */
-	uint64_t stores, faults, spurious;
+	uint64_t stores;
+	uint64_t faults[SIM_REPLAY_NR_BOUNDS], spurious[SIM_REPLAY_NR_BOUNDS];
+};
+
+/* Faults counted one way: a bound, or the modeled point. */
+struct sim_replay_count {
+	uint64_t faults, spurious, real;
+	uint64_t by_rule[SNP_RULE_NR];
+	uint64_t by_kind[SIM_REPLAY_NR_KINDS];
+};
+
+/* What the trace says about VMRUN's TLB_CONTROL (format version 2). */
+struct sim_replay_tlbctl {
+	bool recorded;                  /* the trace's VMRUN records carry it */
+	uint64_t flush_all;             /* 1: the whole TLB, host entries too (applied) */
+	uint64_t guest_only;            /* 3, 7: the guest's entries only, none of the host's */
+	uint64_t nothing;               /* 0 */
+	uint64_t unknown;               /* not read, reserved values, or a VMRUN that failed */
 };
 
 struct sim_replay_result {
@@ -67,16 +117,24 @@ struct sim_replay_result {
 	uint64_t stores, stores_by_level[4];    /* index enum snp_trace_level */
 	uint64_t accesses;              /* page accesses judged (a store across a page is two) */
 	uint64_t flushes, flushes_applied;      /* applied: the flush reached direct-map entries */
+	uint64_t flushes_in_guest;      /* recorded on a CPU in guest mode: not the host's */
+	struct sim_replay_tlbctl tlbctl;
 	/* Records the model could not apply (inconsistent or outside memory). */
 	uint64_t refused;
 	char first_refusal[192];
-	/* Verdicts. */
-	uint64_t faults, spurious, real;
-	uint64_t by_rule[SNP_RULE_NR];
-	uint64_t by_kind[SIM_REPLAY_NR_KINDS];
-	struct sim_replay_func *funcs;  /* every storing function, most faults first */
+	/* Verdicts: the bounds, and the modeled TLB's point between them. */
+	struct sim_replay_count bound[SIM_REPLAY_NR_BOUNDS];
+	struct sim_replay_count model;
+	unsigned int tlb_entries;       /* the modeled TLB's entries per CPU */
+	char tlb_part[16];              /* its part ("milan"), or "" for --tlb-entries */
+	/*
+	 * Non-empty when stores the recorder dropped could have faulted under
+	 * this profile, so the possible count covers the recorded stores only.
+	 */
+	char upper_incomplete[160];
+	struct sim_replay_func *funcs;  /* every storing function, most possible faults first */
 	size_t nr_funcs;
-	struct sim_replay_report *reports;  /* the first max_reports faults */
+	struct sim_replay_report *reports;  /* the first max_reports possible faults */
 	unsigned int nr_reports;
 	uint64_t last_t_ns;
 	char error[SNP_TRACE_ERR_LEN];  /* why sim_replay_run failed */
@@ -87,7 +145,9 @@ struct sim_replay_result {
  * and CPUs with profile (NULL = early-snp).  0 with *out filled (free it
  * with sim_replay_result_free), or a negative code with the one-line reason
  * in out->error: the reader's errors for a bad trace (SNP_EINVAL,
- * SNP_ENOENT), SNP_ERANGE for a machine the model cannot hold, SNP_ENOMEM.
+ * SNP_ENOENT), SNP_EINVAL for a profile whose loads fault on a trace
+ * without loads or an unknown tlb_part, SNP_ERANGE for a machine the model
+ * cannot hold, SNP_ENOMEM.
  */
 SNP_MUST_CHECK int sim_replay_run(const char *path, const struct snp_profile *profile,
 		   const struct sim_replay_options *opt, struct sim_replay_result *out);

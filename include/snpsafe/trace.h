@@ -31,7 +31,12 @@
 #endif
 
 #define SNP_TRACE_MAGIC       "SNPTRACE"      /* 8 bytes, no NUL in the file */
-#define SNP_TRACE_VERSION     1
+/*
+ * Version 2 added VMRUN's TLB_CONTROL (the VMRUN record's arg and level);
+ * readers take version 1 too, whose VMRUN records carry neither.
+ */
+#define SNP_TRACE_VERSION     2
+#define SNP_TRACE_VERSION_TLBCTL 2            /* the first version with TLB_CONTROL */
 #define SNP_TRACE_HEADER_SIZE 64
 #define SNP_TRACE_REC_SIZE    40
 #define SNP_TRACE_MAX_CPUS    64
@@ -39,6 +44,13 @@
 
 /* Header flags. */
 #define SNP_TRACE_F_SYMBOLS   (1u << 0)      /* SYM records present (added after the run) */
+/*
+ * LOAD records present: the recorder kept loads by the same filter as
+ * stores.  No recorder sets it yet; replay refuses the knob
+ * inuse_reads_fault=on on a trace without it (loads can fault only then).
+ */
+#define SNP_TRACE_F_LOADS     (1u << 1)
+#define SNP_TRACE_F_ALL       (SNP_TRACE_F_SYMBOLS | SNP_TRACE_F_LOADS)
 
 /* What the plugin kept of the kernel's direct-map stores (header .filter). */
 enum snp_trace_filter {
@@ -52,7 +64,7 @@ enum snp_trace_filter {
 };
 
 enum snp_trace_type {
-	SNP_TR_VMRUN      = 1,  /* pa: VMCB (RAX); pc: the VMRUN */
+	SNP_TR_VMRUN      = 1,  /* pa: VMCB (RAX); pc: the VMRUN; v2: arg TLB_CONTROL, level 1 if read */
 	SNP_TR_VMRUN_PAGE = 2,  /* arg: enum snp_trace_page; pa: that page, named by the VMCB just run */
 	SNP_TR_VMEXIT     = 3,  /* the CPU is back in host mode (first instruction after VMRUN); pc */
 	SNP_TR_HSAVE      = 4,  /* WRMSR VM_HSAVE_PA (0xC0010117); pa: the value written */
@@ -63,6 +75,20 @@ enum snp_trace_type {
 	SNP_TR_END        = 9,  /* pa: records before this one; va: stores seen; pc: stores dropped */
 	SNP_TR_TYPE_MAX   = 9,
 };
+
+/*
+ * VMRUN's TLB_CONTROL (VMCB offset 0x58, bits 39:32; APM Vol. 2 15.16.1,
+ * Table 15-9), in a version 2 VMRUN record's arg when its level is
+ * SNP_TRACE_TLBCTL_READ (level 0: the recorder could not read the VMCB).
+ * Other values are reserved.
+ */
+enum snp_trace_tlbctl {
+	SNP_TLBCTL_NOTHING    = 0,    /* do not flush */
+	SNP_TLBCTL_FLUSH_ALL  = 1,    /* flush the entire TLB: every ASID, global entries too */
+	SNP_TLBCTL_FLUSH_ASID = 3,    /* flush this guest's entries */
+	SNP_TLBCTL_FLUSH_ASID_NONGLOBAL = 7,  /* this guest's non-global entries */
+};
+#define SNP_TRACE_TLBCTL_READ 1
 
 /* Pages a VMRUN names besides the VMCB (APM Vol. 2 Table 15-41). */
 enum snp_trace_page {
@@ -175,7 +201,11 @@ void snp_trace_end_counts(const struct snp_trace *t, uint64_t *stores_seen, uint
 const char *snp_trace_symbol(const struct snp_trace *t, uint64_t pc, uint64_t *off);
 void snp_trace_close(struct snp_trace *t);
 
-/* Create path with this header.  0 or a negative code with the reason in err. */
+/*
+ * Create path with this header (info->version 0: the current version; an
+ * older one writes that format, for rewrites and tests).  0 or a negative
+ * code with the reason in err.
+ */
 SNP_MUST_CHECK int snp_trace_writer_open(const char *path, const struct snp_trace_info *info,
 			  struct snp_trace_writer **out, char *err, size_t errlen);
 /* Append one record (SYM/STR: ev->str is the payload).  0 or a negative code. */

@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 
+#include <snpsafe/mmu.h>
 #include <snpsafe/replay.h>
 
 #include <inttypes.h>
@@ -36,6 +37,14 @@ static SNP_MUST_CHECK int set_max_reports(void *ctx, const char *v)
 	return ret;
 }
 
+static SNP_MUST_CHECK int set_tlb_part(void *ctx, const char *v)
+{
+	if (!snp_tlb_part_by_name(v))
+		return SNP_EINVAL;
+	OPTS(ctx)->ro.tlb_part = v;
+	return 0;
+}
+
 static SNP_MUST_CHECK int set_tlb(void *ctx, const char *v)
 {
 	uint64_t n;
@@ -52,7 +61,10 @@ static const struct cli_option replay_options[] = {
 	{ "knob", true, set_knob, "NAME=VALUE", "set a profile knob (list below), repeatable", NULL },
 	{ "max-reports", true, set_max_reports, "N", "print the first N faults in full (0-1000, default 3)",
 	  "0..1000" },
-	{ "tlb-entries", true, set_tlb, "N", "TLB entries per modeled CPU (default 64)", "1..65536" },
+	{ "tlb", true, set_tlb_part, "PART", "the modeled point's TLB: the part's data TLB, L1 + L2 "
+	  "entries per CPU (default milan)", "milan, genoa" },
+	{ "tlb-entries", true, set_tlb, "N", "the modeled point's TLB entries per CPU instead of a "
+	  "part's", "1..65536" },
 	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
 	{ NULL, false, NULL, NULL, NULL, NULL },
 };
@@ -81,7 +93,8 @@ static void print_report(const struct sim_replay_report *rep, unsigned int i)
 			 rep->holder.active ? "in guest mode" : "exited, marks kept");
 		extra[2] = run;
 	}
-	printf("report %u:", i + 1);
+	printf("report %u (%s: %s; the modeled TLB %s):", i + 1, sim_replay_bound_name(rep->bound),
+	       sim_replay_why_text(rep->why), rep->model_faulted ? "faulted too" : "hit");
 	cli_print_oops_ctx(&rep->fault, extra);
 }
 
@@ -105,32 +118,90 @@ static void print_counts(const struct sim_replay_result *r)
 		       r->refused, r->first_refusal);
 }
 
+/* The bounds of a count, "proven..possible". */
+static void print_pair(const char *name, uint64_t proven, uint64_t possible)
+{
+	printf(" %s %" PRIu64 "..%" PRIu64, name, proven, possible);
+}
+
+/* What the trace says about VMRUN's TLB flushes (format version 2). */
+static void print_tlbctl(const struct sim_replay_result *r)
+{
+	const struct sim_replay_tlbctl *c = &r->tlbctl;
+
+	if (!c->recorded) {
+		printf("TLB_CONTROL: not in this trace (format version %" PRIu32 "): VMRUN's flushes "
+		       "are not applied, so fewer faults are proven than it may hold\n", r->info.version);
+		return;
+	}
+	printf("TLB_CONTROL at VMRUN: %" PRIu64 " flushed the whole TLB (1, applied to the host's "
+	       "entries), %" PRIu64 " the guest's entries only (3, 7), %" PRIu64 " nothing (0), %"
+	       PRIu64 " unknown (not read, reserved, or the VMRUN failed)\n", c->flush_all,
+	       c->guest_only, c->nothing, c->unknown);
+}
+
+static void print_model(const struct sim_replay_result *r)
+{
+	const struct snp_tlb_part *part = snp_tlb_part_by_name(r->tlb_part);
+	const struct sim_replay_count *m = &r->model;
+
+	printf("  model: %" PRIu64 " (%" PRIu64 " spurious) with a TLB of %u entries per CPU", m->faults,
+	       m->spurious, r->tlb_entries);
+	if (part)
+		printf(" (%s, %s: %u L1 + %u L2 data entries)", part->name, part->core, part->l1_dtlb,
+		       part->l2_dtlb);
+	printf(", empty at the start and filled by recorded stores only\n");
+}
+
 void cli_replay_print_verdicts(const struct sim_replay_result *r)
 {
-	printf("verdict: %" PRIu64 " RMP #PF under %s: %" PRIu64 " spurious (in-use erratum), %" PRIu64
-	       " real\n", r->faults, r->profile, r->spurious, r->real);
-	if (!r->faults)
-		return;
-	printf("  by rule:");
-	for (unsigned int i = 1; i < SNP_RULE_NR; i++)
-		if (r->by_rule[i])
-			printf(" %s %" PRIu64, snp_fault_rule_name((enum snp_fault_rule)i), r->by_rule[i]);
-	printf("\n  by in-use page:");
-	for (unsigned int k = 0; k < SIM_REPLAY_NR_KINDS; k++)
-		if (r->by_kind[k])
-			printf(" %s %" PRIu64, sim_replay_kind_name((enum sim_replay_kind)k), r->by_kind[k]);
+	const struct sim_replay_count *lo = &r->bound[SIM_REPLAY_PROVEN];
+	const struct sim_replay_count *hi = &r->bound[SIM_REPLAY_POSSIBLE];
+
+	print_tlbctl(r);
+	printf("verdict under %s: RMP #PF proven %" PRIu64 ", possible %" PRIu64 "\n", r->profile,
+	       lo->faults, hi->faults);
+	printf("  proven: a TLB fill the recording forces, whatever the TLB held (lower bound)\n"
+	       "  possible: the RMP checked on every access (upper bound)\n");
+	if (r->upper_incomplete[0])
+		printf("  warning: possible counts recorded stores only: %s\n", r->upper_incomplete);
+	printf("  proven..possible:");
+	print_pair("spurious (in-use erratum)", lo->spurious, hi->spurious);
+	printf(",");
+	print_pair("real", lo->real, hi->real);
 	printf("\n");
+	if (hi->faults) {
+		printf("  by rule:");
+		for (unsigned int i = 1; i < SNP_RULE_NR; i++)
+			if (hi->by_rule[i])
+				print_pair(snp_fault_rule_name((enum snp_fault_rule)i), lo->by_rule[i],
+					   hi->by_rule[i]);
+		printf("\n  by in-use page:");
+		for (unsigned int k = 0; k < SIM_REPLAY_NR_KINDS; k++)
+			if (hi->by_kind[k])
+				print_pair(sim_replay_kind_name((enum sim_replay_kind)k), lo->by_kind[k],
+					   hi->by_kind[k]);
+		printf("\n");
+	}
+	print_model(r);
 }
 
 void cli_replay_print_funcs(const struct sim_replay_result *r)
 {
 	if (!r->nr_funcs)
 		return;
-	printf("storing functions (faults, spurious, stores), top %u:\n",
+	printf("storing functions (faults proven..possible, spurious proven..possible, stores), top %u:\n",
 	       r->nr_funcs < REPLAY_TEXT_FUNCS ? (unsigned int)r->nr_funcs : REPLAY_TEXT_FUNCS);
-	for (size_t i = 0; i < r->nr_funcs && i < REPLAY_TEXT_FUNCS; i++)
-		printf("  %8" PRIu64 " %8" PRIu64 " %10" PRIu64 "  %s\n", r->funcs[i].faults,
-		       r->funcs[i].spurious, r->funcs[i].stores, r->funcs[i].name);
+	for (size_t i = 0; i < r->nr_funcs && i < REPLAY_TEXT_FUNCS; i++) {
+		const struct sim_replay_func *f = &r->funcs[i];
+		char faults[48], spurious[48];
+
+		snprintf(faults, sizeof(faults), "%" PRIu64 "..%" PRIu64, f->faults[SIM_REPLAY_PROVEN],
+			 f->faults[SIM_REPLAY_POSSIBLE]);
+		snprintf(spurious, sizeof(spurious), "%" PRIu64 "..%" PRIu64, f->spurious[SIM_REPLAY_PROVEN],
+			 f->spurious[SIM_REPLAY_POSSIBLE]);
+		printf("  %15s %15s %10" PRIu64 "  %s\n", faults, spurious, f->stores, f->name);
+	}
 }
 
 static void print_text(const char *path, const struct sim_replay_result *r,
@@ -169,6 +240,9 @@ static void json_report(struct json *j, const struct sim_replay_report *rep)
 	json_hex(j, "error_code", f->exc.error_code);
 	json_str(j, "function", rep->func);
 	json_hex(j, "pc", rep->pc);
+	json_str(j, "bound", sim_replay_bound_name(rep->bound));
+	json_str(j, "why", sim_replay_why_text(rep->why));
+	json_bool(j, "model_faulted", rep->model_faulted);
 	json_str(j, "inuse_kind", sim_replay_kind_name(rep->kind));
 	if (rep->have_holder) {
 		json_hex(j, "vmcb_pa", snp_pfn_to_phys(rep->holder.vmcb));
@@ -199,6 +273,7 @@ static void json_events(struct json *j, const struct sim_replay_result *r)
 	json_u64(j, "accesses", r->accesses);
 	json_u64(j, "flushes", r->flushes);
 	json_u64(j, "flushes_applied", r->flushes_applied);
+	json_u64(j, "flushes_in_guest", r->flushes_in_guest);
 	json_u64(j, "stores_seen", r->stores_seen);
 	json_u64(j, "stores_dropped", r->stores_dropped);
 	json_u64(j, "refused", r->refused);
@@ -206,27 +281,63 @@ static void json_events(struct json *j, const struct sim_replay_result *r)
 	json_obj_end(j);
 }
 
+/* {"proven": lo, "possible": hi} */
+static void json_pair(struct json *j, const char *key, uint64_t lo, uint64_t hi)
+{
+	json_obj_begin(j, key);
+	json_u64(j, sim_replay_bound_name(SIM_REPLAY_PROVEN), lo);
+	json_u64(j, sim_replay_bound_name(SIM_REPLAY_POSSIBLE), hi);
+	json_obj_end(j);
+}
+
+static void json_tlb(struct json *j, const struct sim_replay_result *r)
+{
+	json_obj_begin(j, "tlb_control");
+	json_bool(j, "recorded", r->tlbctl.recorded);
+	json_u64(j, "flush_all", r->tlbctl.flush_all);
+	json_u64(j, "guest_only", r->tlbctl.guest_only);
+	json_u64(j, "nothing", r->tlbctl.nothing);
+	json_u64(j, "unknown", r->tlbctl.unknown);
+	json_obj_end(j);
+	json_obj_begin(j, "model");
+	json_str(j, "tlb_part", r->tlb_part);
+	json_u64(j, "tlb_entries", r->tlb_entries);
+	json_u64(j, "faults", r->model.faults);
+	json_u64(j, "spurious", r->model.spurious);
+	json_u64(j, "real", r->model.real);
+	json_obj_end(j);
+}
+
 void cli_replay_json_verdicts(struct json *j, const struct sim_replay_result *r)
 {
-	json_u64(j, "faults", r->faults);
-	json_u64(j, "spurious", r->spurious);
-	json_u64(j, "real", r->real);
+	const struct sim_replay_count *lo = &r->bound[SIM_REPLAY_PROVEN];
+	const struct sim_replay_count *hi = &r->bound[SIM_REPLAY_POSSIBLE];
+
+	json_pair(j, "faults", lo->faults, hi->faults);
+	json_pair(j, "spurious", lo->spurious, hi->spurious);
+	json_pair(j, "real", lo->real, hi->real);
+	json_bool(j, "possible_complete", !r->upper_incomplete[0]);
+	json_str(j, "possible_incomplete", r->upper_incomplete);
 	json_obj_begin(j, "by_rule");
 	for (unsigned int i = 1; i < SNP_RULE_NR; i++)
-		if (r->by_rule[i] || i <= SNP_RULE_ERRATUM_2M_BASE_INUSE)
-			json_u64(j, snp_fault_rule_name((enum snp_fault_rule)i), r->by_rule[i]);
+		if (hi->by_rule[i] || i <= SNP_RULE_ERRATUM_2M_BASE_INUSE)
+			json_pair(j, snp_fault_rule_name((enum snp_fault_rule)i), lo->by_rule[i],
+				  hi->by_rule[i]);
 	json_obj_end(j);
 	json_obj_begin(j, "by_kind");
 	for (unsigned int k = 0; k < SIM_REPLAY_NR_KINDS; k++)
-		json_u64(j, sim_replay_kind_name((enum sim_replay_kind)k), r->by_kind[k]);
+		json_pair(j, sim_replay_kind_name((enum sim_replay_kind)k), lo->by_kind[k], hi->by_kind[k]);
 	json_obj_end(j);
+	json_tlb(j, r);
 	json_arr_begin(j, "functions");
 	for (size_t i = 0; i < r->nr_funcs; i++) {
+		const struct sim_replay_func *f = &r->funcs[i];
+
 		json_obj_begin(j, NULL);
-		json_str(j, "name", r->funcs[i].name);
-		json_u64(j, "stores", r->funcs[i].stores);
-		json_u64(j, "faults", r->funcs[i].faults);
-		json_u64(j, "spurious", r->funcs[i].spurious);
+		json_str(j, "name", f->name);
+		json_u64(j, "stores", f->stores);
+		json_pair(j, "faults", f->faults[SIM_REPLAY_PROVEN], f->faults[SIM_REPLAY_POSSIBLE]);
+		json_pair(j, "spurious", f->spurious[SIM_REPLAY_PROVEN], f->spurious[SIM_REPLAY_POSSIBLE]);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -263,10 +374,12 @@ int cmd_replay(int argc, char **argv)
 		"its VMRUNs mark pages in-use, its TLB flushes drop entries, and each recorded\n"
 		"direct-map store is a host write through the recorded leaf.  Prints which stores\n"
 		"would have taken an RMP #PF on the profile's part, spurious or real, and from which\n"
-		"kernel function.  TRACE is the file watch wrote (--trace FILE, else watch.trace in\n"
-		"its --out folder).  Exit 0: no RMP #PF; 1: the trace takes one (a finding, as a\n"
-		"checker reports it); 2: bad usage or a TRACE that cannot be read; 3: the output\n"
-		"could not be written, or the model ran out of memory.\n";
+		"kernel function, as bounds: proven (a TLB fill the recording forces) and possible\n"
+		"(the RMP checked on every access).  TRACE is the file watch wrote (--trace FILE,\n"
+		"else watch.trace in its --out folder).  Exit 0: no RMP #PF possible; 1: the trace\n"
+		"takes one, proven or possible (a finding, as a checker reports it); 2: bad usage\n"
+		"or a TRACE that cannot be read; 3: the output could not be written, or the model\n"
+		"ran out of memory.\n";
 	struct replay_opts o = { .ro = { .max_reports = 3 } };
 	const struct snp_profile *profile;
 	struct sim_replay_result r;
@@ -295,8 +408,12 @@ int cmd_replay(int argc, char **argv)
 	} else {
 		print_text(path, &r, &o);
 	}
-	/* A checker's answer: a store that would fault is a finding, whatever its cause. */
-	ret = r.faults ? CLI_EXIT_FINDING : CLI_EXIT_OK;
+	/*
+	 * A checker's answer: a store that could fault is a finding, whatever its
+	 * cause; the possible bound, so that a fault no TLB size can rule out is
+	 * never passed as clean (the text and JSON say which are proven).
+	 */
+	ret = r.bound[SIM_REPLAY_POSSIBLE].faults ? CLI_EXIT_FINDING : CLI_EXIT_OK;
 	sim_replay_result_free(&r);
 	return ret;
 }

@@ -366,7 +366,7 @@ struct model_vs_real {
 	uint64_t real_k, real_n;            /* aligned distinct VMCBs, distinct VMCBs */
 	double real_lo, real_hi;
 	uint64_t real_huge;                 /* of the aligned, under a 2M/1G leaf */
-	uint64_t real_spurious;             /* replay, early-snp */
+	uint64_t real_spurious[SIM_REPLAY_NR_BOUNDS];  /* replay, early-snp: proven, possible */
 	struct sim_mc_config cfg;
 	struct sim_mc_result res;
 	uint64_t model_k, model_n;          /* vmcb01 aligned / allocated */
@@ -442,7 +442,8 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	m->real_k = s->vmcb.aligned;
 	m->real_n = s->vmcb.distinct;
 	m->real_huge = s->vmcb_aligned_hugepage;
-	m->real_spurious = rr->spurious;
+	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
+		m->real_spurious[b] = rr->bound[b].spurious;
 	sim_wilson_interval(m->real_k, m->real_n, 1.96, &m->real_lo, &m->real_hi);
 	m->age_pct = 5;
 	if (r->mem_total_kb && r->mem_free_kb <= r->mem_total_kb)
@@ -476,10 +477,11 @@ static void print_model(const struct model_vs_real *m)
 {
 	printf("\nmodel against reality (vmcb01 pages 2MB-aligned, Wilson 95%%):\n");
 	printf("  measured %llu of %llu distinct VMCBs = %.3f%% [%.3f%%, %.3f%%]; %llu of them under a "
-	       "2M/1G leaf; replay: %llu spurious #PF\n", (unsigned long long)m->real_k,
+	       "2M/1G leaf; replay: spurious #PF proven %llu, possible %llu\n", (unsigned long long)m->real_k,
 	       (unsigned long long)m->real_n, 100.0 * (double)m->real_k / (double)(m->real_n ? m->real_n : 1),
 	       100 * m->real_lo, 100 * m->real_hi, (unsigned long long)m->real_huge,
-	       (unsigned long long)m->real_spurious);
+	       (unsigned long long)m->real_spurious[SIM_REPLAY_PROVEN],
+	       (unsigned long long)m->real_spurious[SIM_REPLAY_POSSIBLE]);
 	printf("  model    %llu of %llu vmcb01 pages  = %.3f%% [%.3f%%, %.3f%%]; %llu of %llu hosts with a "
 	       "spurious #PF (%llu faults)\n", (unsigned long long)m->model_k,
 	       (unsigned long long)m->model_n,
@@ -503,7 +505,10 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	json_double(j, "ci95_lo", m->real_lo);
 	json_double(j, "ci95_hi", m->real_hi);
 	json_u64(j, "aligned_under_hugepage_leaf", m->real_huge);
-	json_u64(j, "spurious_faults", m->real_spurious);
+	json_obj_begin(j, "spurious_faults");
+	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
+		json_u64(j, sim_replay_bound_name((enum sim_replay_bound)b), m->real_spurious[b]);
+	json_obj_end(j);
 	json_obj_end(j);
 	json_obj_begin(j, "model_estimate");
 	json_str(j, "kernel", mm_kernel_name(m->cfg.kernel));

@@ -414,6 +414,19 @@ static void tlb_fill_host(struct snp_tlb *tlb, uint64_t va, enum snp_map_size le
 	e->write_checked = write;
 }
 
+/* Raise the #PF of a host access rule refused: a fault record and SNP_EFAULT. */
+static SNP_MUST_CHECK int host_fault(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
+				     enum snp_map_size leaf, enum snp_fault_rule rule, struct snp_exc *exc)
+{
+	const struct snp_exc pf = { .vector = SNP_EXC_PF,
+				    .error_code = SNP_PF_PRESENT | SNP_PF_RMP | (write ? SNP_PF_WRITE : 0) };
+
+	record_host_fault(m, cpu, va, write, leaf, rule, &pf);
+	if (exc)
+		*exc = pf;
+	return SNP_EFAULT;
+}
+
 /* A host access; leaf_miss is the leaf a TLB miss walks to (the direct map's when < 0). */
 static SNP_MUST_CHECK int host_access(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
 		       int leaf_miss, struct snp_exc *exc)
@@ -422,7 +435,6 @@ static SNP_MUST_CHECK int host_access(struct snp_machine *m, unsigned int cpu, u
 	enum snp_fault_rule rule;
 	enum snp_map_size leaf;
 	struct snp_tlb *tlb;
-	struct snp_exc pf;
 	int idx;
 
 	if (exc)
@@ -446,13 +458,7 @@ static SNP_MUST_CHECK int host_access(struct snp_machine *m, unsigned int cpu, u
 	if (rule != SNP_RULE_NONE) {
 		/* x86 drops the TLB entries of the faulting address on a #PF. */
 		snp_tlb_drop(tlb, idx);
-		pf = (struct snp_exc){ .vector = SNP_EXC_PF,
-				       .error_code = SNP_PF_PRESENT | SNP_PF_RMP |
-						     (write ? SNP_PF_WRITE : 0) };
-		record_host_fault(m, cpu, va, write, leaf, rule, &pf);
-		if (exc)
-			*exc = pf;
-		return SNP_EFAULT;
+		return host_fault(m, cpu, va, write, leaf, rule, exc);
 	}
 	if (idx >= 0)
 		tlb->e[idx].write_checked |= write;
@@ -476,4 +482,19 @@ int snp_host_access_leaf(struct snp_machine *m, unsigned int cpu, uint64_t va, b
 		return SNP_EINVAL;
 	}
 	return host_access(m, cpu, va, write, (int)leaf, exc);
+}
+
+int snp_host_check_leaf(struct snp_machine *m, unsigned int cpu, uint64_t va, bool write,
+			enum snp_map_size leaf, struct snp_exc *exc)
+{
+	enum snp_fault_rule rule;
+
+	if (exc)
+		*exc = (struct snp_exc){ .vector = SNP_EXC_NONE };
+	if (!snp_machine_cpu_ok(m, cpu) || (unsigned int)leaf > SNP_MAP_1G)
+		return SNP_EINVAL;
+	if (va < SNP_PAGE_OFFSET || va - SNP_PAGE_OFFSET >= m->mem_bytes)
+		return SNP_ERANGE;
+	rule = host_rmp_check(m, snp_phys_to_pfn(va - SNP_PAGE_OFFSET), leaf, write);
+	return rule == SNP_RULE_NONE ? 0 : host_fault(m, cpu, va, write, leaf, rule, exc);
 }

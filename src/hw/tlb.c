@@ -13,6 +13,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* snpsafe/mmu.h says where each figure comes from. */
+const struct snp_tlb_part snp_tlb_parts[] = {
+	{ "milan", "Zen 3", 64, 2048 },
+	{ "genoa", "Zen 4", 72, 3072 },
+	{ NULL, NULL, 0, 0 },
+};
+
+const struct snp_tlb_part *snp_tlb_part_by_name(const char *name)
+{
+	for (const struct snp_tlb_part *p = snp_tlb_parts; name && p->name; p++)
+		if (!strcmp(p->name, name))
+			return p;
+	return NULL;
+}
+
 static uint64_t tlb_entry_bytes(enum snp_map_size size)
 {
 	return size == SNP_MAP_4K ? SNP_PAGE_SIZE : SNP_PMD_SIZE;

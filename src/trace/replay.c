@@ -3,8 +3,11 @@
  * replay.c - a watch trace (snpsafe/trace.h) driven through the hardware
  * model in src/hw: the recorded kernel's VMRUNs, exits, host save areas, TLB
  * flushes and direct-map stores become the model's VMRUN, #VMEXIT, WRMSR,
- * TLB flushes and host writes, and every store the model faults is a
- * verdict.  docs/REPLAY.md tells what each record becomes and why.
+ * TLB flushes and host writes.  Each store is judged three ways: possible
+ * (the RMP checked on every access: the upper bound), proven (a TLB fill the
+ * recording forces, replay_bounds.c: the lower bound), and by the modeled
+ * TLB of the part's size (a point between).  docs/REPLAY.md tells what each
+ * record becomes and why.
  *
  * The recorded guests are plain SVM guests of a host without SNP: nothing
  * in the modeled RMP is ever assigned, so every page is Hypervisor-Owned and
@@ -14,6 +17,8 @@
  */
 #include <snpsafe/replay.h>
 #include <snpsafe/common.h>
+
+#include "replay_bounds.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -26,6 +31,17 @@
 #define NO_VA     UINT64_MAX   /* a flush whose address was not decoded */
 /* The trace names no ASID; VMRUN needs a non-zero one (APM consistency check). */
 #define REPLAY_ASID 1
+
+#define DEFAULT_TLB_PART "milan"
+
+static const char *const bound_names[SIM_REPLAY_NR_BOUNDS] = {
+	[SIM_REPLAY_PROVEN] = "proven", [SIM_REPLAY_POSSIBLE] = "possible",
+};
+
+const char *sim_replay_bound_name(enum sim_replay_bound b)
+{
+	return (unsigned int)b < SIM_REPLAY_NR_BOUNDS ? bound_names[b] : "?";
+}
 
 static const char *const kind_names[SIM_REPLAY_NR_KINDS] = {
 	[SIM_REPLAY_VMCB] = "VMCB", [SIM_REPLAY_VMSA] = "VMSA", [SIM_REPLAY_AVIC] = "AVIC",
@@ -44,10 +60,16 @@ struct pending_run {
 	uint64_t rec;             /* its record number, for a refusal */
 	snp_spa_t vmcb_pa;
 	snp_pfn_t vmsa, avic;
+	int tlbctl;               /* TLB_CONTROL as recorded, or -1 (not read, or version 1) */
 };
+
+/* The pages a CPU's run may hold in-use: VMCB, VMSA, AVIC page, host save area. */
+#define RUN_PAGES 4
 
 struct replay {
 	struct snp_machine *m;
+	const struct snp_profile *prof;       /* the machine's live profile */
+	struct rb *bounds;
 	struct snp_trace *t;
 	const struct snp_trace_info *info;
 	const struct sim_replay_options *opt;
@@ -57,6 +79,8 @@ struct replay {
 	uint64_t seq;
 	struct pending_run pend[SNP_TRACE_MAX_CPUS];
 	bool run_refused[SNP_TRACE_MAX_CPUS]; /* the model refused this CPU's last VMRUN */
+	snp_pfn_t run_pages[SNP_TRACE_MAX_CPUS][RUN_PAGES];  /* of its last run entered */
+	snp_pfn_t hsave[SNP_TRACE_MAX_CPUS];  /* its host save area now */
 	const char **func_key;                /* per funcs[i]: the reader's symbol name, or NULL */
 	size_t cap_funcs, last_func;
 	bool nomem;
@@ -75,6 +99,12 @@ static void refuse(struct replay *rp, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	snprintf(r->first_refusal, sizeof(r->first_refusal), "record %" PRIu64 ": %s", rp->rec, what);
+}
+
+/* Event times of the bounds (replay_bounds.h): two per record, a VMRUN's flush second. */
+static uint64_t now(const struct replay *rp)
+{
+	return 2 * rp->rec;
 }
 
 /* ---- per-function counts ------------------------------------------------------------ */
@@ -123,8 +153,9 @@ static SNP_MUST_CHECK int cmp_func(const void *a, const void *b)
 {
 	const struct sim_replay_func *x = a, *y = b;
 
-	if (x->faults != y->faults)
-		return x->faults > y->faults ? -1 : 1;
+	for (int k = SIM_REPLAY_POSSIBLE; k >= SIM_REPLAY_PROVEN; k--)
+		if (x->faults[k] != y->faults[k])
+			return x->faults[k] > y->faults[k] ? -1 : 1;
 	if (x->stores != y->stores)
 		return x->stores > y->stores ? -1 : 1;
 	return strcmp(x->name, y->name);
@@ -147,6 +178,7 @@ static void apply_hsave(struct replay *rp, const struct snp_trace_event *ev)
 
 	rp->r->hsave_writes++;
 	rp->r->hsave_cleared += ev->pa == 0;
+	rp->hsave[ev->cpu] = ev->pa && pa_in_memory(rp, ev->pa) ? snp_phys_to_pfn(ev->pa) : SNP_NO_PAGE;
 	ret = snp_wrmsr_hsave_pa(rp->m, ev->cpu, ev->pa ? snp_phys_to_pfn(ev->pa) : SNP_HSAVE_UNSET);
 	if (ret == SNP_EFAULT)
 		refuse(rp, "WRMSR VM_HSAVE_PA 0x%" PRIx64 " on CPU %u: #GP (not Hypervisor-Owned)",
@@ -184,6 +216,52 @@ static void vmrun_refused(struct replay *rp, unsigned int cpu, const struct pend
 }
 
 /*
+ * Tell the bounds which of pages changed their in-use mark at this record:
+ * the model's RMP says what each is now.
+ */
+static void sync_marks(struct replay *rp, const snp_pfn_t *pages)
+{
+	for (int i = 0; i < RUN_PAGES; i++) {
+		struct snp_rmpentry e;
+
+		if (pages[i] == SNP_NO_PAGE ||
+		    snp_rmp_query(snp_machine_rmp(rp->m), snp_pfn_to_phys(pages[i]), &e))
+			continue;
+		if (rb_set_inuse(rp->bounds, pages[i], e.in_use, now(rp)))
+			rp->nomem = true;
+	}
+}
+
+/*
+ * VMRUN's TLB_CONTROL (APM Vol. 2 15.16.1, Table 15-9): 1 flushes the TLB
+ * "for all ASIDs, for both global and non-global pages", the host's direct
+ * map too; 3 and 7 flush only the guest's ASID.  Applied once the run
+ * entered, after its marks: the CPU is in guest mode from then on.
+ */
+static void apply_tlbctl(struct replay *rp, unsigned int cpu, const struct pending_run *p,
+			 bool entered)
+{
+	struct sim_replay_tlbctl *c = &rp->r->tlbctl;
+
+	if (!c->recorded)
+		return;
+	if (!entered || p->tlbctl < 0) {
+		c->unknown++;
+	} else if (p->tlbctl == SNP_TLBCTL_FLUSH_ALL) {
+		c->flush_all++;
+		if (snp_tlb_flush_all(rp->m, cpu) == 0)
+			rp->r->flushes_applied++;
+		rb_flush_all(rp->bounds, cpu, now(rp) + 1);
+	} else if (p->tlbctl == SNP_TLBCTL_FLUSH_ASID || p->tlbctl == SNP_TLBCTL_FLUSH_ASID_NONGLOBAL) {
+		c->guest_only++;
+	} else if (p->tlbctl == SNP_TLBCTL_NOTHING) {
+		c->nothing++;
+	} else {
+		c->unknown++;       /* reserved: assume nothing of it */
+	}
+}
+
+/*
  * The model's VMRUN of a pending run.  A recorded VMSA makes the guest
  * SEV-ES (the VMSA is only read with SEV-ES enabled in the VMCB): the model
  * then checks it Hypervisor-Owned, as Table 15-41 says for non-SNP guests.
@@ -191,7 +269,7 @@ static void vmrun_refused(struct replay *rp, unsigned int cpu, const struct pend
 static void commit_run(struct replay *rp, unsigned int cpu)
 {
 	struct pending_run *p = &rp->pend[cpu];
-	uint64_t now = rp->rec;
+	uint64_t rec = rp->rec;
 	struct snp_vmrun_result res;
 	char label[40];
 	struct snp_vmrun_args a = {
@@ -199,20 +277,30 @@ static void commit_run(struct replay *rp, unsigned int cpu)
 		.type = p->vmsa != SNP_NO_PAGE ? SNP_GUEST_SEV_ES : SNP_GUEST_SVM,
 		.asid = REPLAY_ASID, .label = label,
 	};
+	const snp_pfn_t pages[RUN_PAGES] = { a.vmcb, a.vmsa, a.avic, rp->hsave[cpu] };
+	bool entered;
 	int ret;
 
 	p->on = false;
 	rp->rec = p->rec;
 	snprintf(label, sizeof(label), "VMCB 0x%" PRIx64, p->vmcb_pa);
 	ret = snp_vmrun(rp->m, cpu, &a, &res);
-	rp->run_refused[cpu] = ret || res.outcome != SNP_VMRUN_ENTERED;
-	if (!ret && res.outcome == SNP_VMRUN_ENTERED)
+	entered = !ret && res.outcome == SNP_VMRUN_ENTERED;
+	rp->run_refused[cpu] = !entered;
+	if (entered) {
 		rp->r->vmruns_entered++;
-	else if (!ret || ret == SNP_EFAULT)
+		/* A stale run's marks went, this run's came. */
+		sync_marks(rp, rp->run_pages[cpu]);
+		sync_marks(rp, pages);
+		memcpy(rp->run_pages[cpu], pages, sizeof(pages));
+		rb_enter_guest(rp->bounds, cpu, now(rp));
+	} else if (!ret || ret == SNP_EFAULT) {
 		vmrun_failed(rp, cpu, p, &res);
-	else
+	} else {
 		vmrun_refused(rp, cpu, p, ret);
-	rp->rec = now;
+	}
+	apply_tlbctl(rp, cpu, p, entered);
+	rp->rec = rec;
 }
 
 /* Commit every pending VMRUN, oldest first. */
@@ -238,7 +326,8 @@ static void apply_vmrun(struct replay *rp, const struct snp_trace_event *ev)
 		commit_run(rp, ev->cpu);
 	rp->pend[ev->cpu] = (struct pending_run){ .on = true, .seq = rp->seq++, .rec = rp->rec,
 						  .vmcb_pa = ev->pa, .vmsa = SNP_NO_PAGE,
-						  .avic = SNP_NO_PAGE };
+						  .avic = SNP_NO_PAGE,
+						  .tlbctl = ev->level == SNP_TRACE_TLBCTL_READ ? ev->arg : -1 };
 }
 
 static void apply_vmrun_page(struct replay *rp, const struct snp_trace_event *ev)
@@ -259,8 +348,11 @@ static void apply_vmrun_page(struct replay *rp, const struct snp_trace_event *ev
 static void apply_vmexit(struct replay *rp, const struct snp_trace_event *ev)
 {
 	rp->r->vmexits++;
-	if (snp_vmexit(rp->m, ev->cpu) == 0)
+	if (snp_vmexit(rp->m, ev->cpu) == 0) {
+		rb_exit_guest(rp->bounds, ev->cpu);
+		sync_marks(rp, rp->run_pages[ev->cpu]);
 		return;
+	}
 	/* The exit of a run the model refused (counted there) or failed. */
 	if (rp->run_refused[ev->cpu])
 		rp->run_refused[ev->cpu] = false;
@@ -270,61 +362,78 @@ static void apply_vmexit(struct replay *rp, const struct snp_trace_event *ev)
 
 /* ---- TLB flushes -------------------------------------------------------------------- */
 
-static void flush_all(struct replay *rp, unsigned int cpu)
-{
-	/* The reader checked cpu against the trace's CPUs; count only what the model did. */
-	if (!snp_tlb_flush_all(rp->m, cpu))
-		rp->r->flushes_applied++;
-}
+/*
+ * A flush's effect on a CPU's host entries, as the modeled TLB applies it
+ * (where the architecture allows either, the choice that drops more) and
+ * as the bounds may rely on it (only what certainly drops them).
+ */
+enum flush_effect { FLUSH_NONE, FLUSH_ADDR, FLUSH_ALL };
 
-/* INVLPG of a recorded address: only a direct-map address can drop a direct-map entry. */
-static void flush_va(struct replay *rp, unsigned int cpu, uint64_t va)
-{
-	uint64_t off = va - rp->info->direct_map_base;
-
-	if (va == NO_VA) {
-		flush_all(rp, cpu);
-		return;
-	}
-	if (va < rp->info->direct_map_base || off >= rp->mem)
-		return;
-	if (!snp_tlb_flush_one(rp->m, cpu, SNP_PAGE_OFFSET + off))
-		rp->r->flushes_applied++;
-}
+struct flush_rule {
+	enum flush_effect model, certain;
+};
 
 /*
  * The model's TLBs hold only the direct map, whose entries are global
- * (_PAGE_GLOBAL; AMD hosts run without PTI).  So: MOV CR3 keeps them; a
- * CR4.PGE flip or CR4.PCIDE 1->0 drops everything; INVLPG drops its
- * address; INVLPGA drops a guest ASID's entry, none of the host's (ASID 0
- * is the host's: as INVLPG); INVPCID type 0 its address, type 2 all, and
- * types 1 and 3, which keep global entries but "may" drop them too (Intel
- * SDM, INVPCID), all: the direction that can only add faults.
+ * (_PAGE_GLOBAL; AMD hosts run without PTI) and the host's (ASID 0).  MOV
+ * CR3 keeps them.  A CR4.PGE flip drops them (APM Vol. 2 15.16.1: "MOV CR4
+ * instruction flushes global and non-global mappings"); CR4.PCIDE 1->0
+ * drops everything per the Intel SDM, which the APM does not say: the model
+ * only.  INVLPG drops its address; INVLPGA a guest ASID's entry, none of
+ * the host's (ASID 0 is the host's: as INVLPG).  INVPCID (Intel SDM 4.10.4.1)
+ * type 2 drops everything; types 0, 1 and 3 keep global entries but "may"
+ * drop them too: the model drops (0 its address, 1 and 3 all), the bounds
+ * do not.  An address not decoded is every address for the model, none for
+ * the bounds.
  */
-static void apply_flush(struct replay *rp, const struct snp_trace_event *ev)
+static struct flush_rule flush_rule_of(const struct snp_trace_event *ev)
 {
-	rp->r->flushes++;
+	const bool addr = ev->va != NO_VA;
+
 	switch (ev->arg) {
-	case SNP_TRF_CR3:
-		break;
 	case SNP_TRF_CR4:
-		if (((ev->va ^ ev->pa) & CR4_PGE) || ((ev->va & CR4_PCIDE) && !(ev->pa & CR4_PCIDE)))
-			flush_all(rp, ev->cpu);
-		break;
-	case SNP_TRF_INVLPG:
-		flush_va(rp, ev->cpu, ev->va);
+		if ((ev->va ^ ev->pa) & CR4_PGE)
+			return (struct flush_rule){ FLUSH_ALL, FLUSH_ALL };
+		if ((ev->va & CR4_PCIDE) && !(ev->pa & CR4_PCIDE))
+			return (struct flush_rule){ FLUSH_ALL, FLUSH_NONE };
 		break;
 	case SNP_TRF_INVLPGA:
-		if (ev->len == 0)
-			flush_va(rp, ev->cpu, ev->va);
-		break;
+		if (ev->len != 0)
+			break;
+		/* fall through */
+	case SNP_TRF_INVLPG:	/* and INVLPGA of ASID 0, the host's */
+		return (struct flush_rule){ addr ? FLUSH_ADDR : FLUSH_ALL, addr ? FLUSH_ADDR : FLUSH_NONE };
 	case SNP_TRF_INVPCID:
-		if (ev->len == 0)
-			flush_va(rp, ev->cpu, ev->va);
-		else
-			flush_all(rp, ev->cpu);
-		break;
+		if (ev->len == 2)
+			return (struct flush_rule){ FLUSH_ALL, FLUSH_ALL };
+		return (struct flush_rule){ ev->len == 0 && addr ? FLUSH_ADDR : FLUSH_ALL, FLUSH_NONE };
 	}
+	return (struct flush_rule){ FLUSH_NONE, FLUSH_NONE };
+}
+
+static void apply_flush(struct replay *rp, const struct snp_trace_event *ev)
+{
+	const struct flush_rule f = flush_rule_of(ev);
+	uint64_t off = ev->va - rp->info->direct_map_base;
+	/* Only a direct-map address can drop a direct-map entry. */
+	bool in_map = ev->va >= rp->info->direct_map_base && off < rp->mem;
+	unsigned int cpu = ev->cpu;
+
+	rp->r->flushes++;
+	/* The plugin sees a guest's flushes too: they drop that guest's entries, not the host's. */
+	if (snp_cpu_in_guest(rp->m, cpu) > 0) {
+		rp->r->flushes_in_guest++;
+		return;
+	}
+	if (f.model == FLUSH_ALL && snp_tlb_flush_all(rp->m, cpu) == 0)
+		rp->r->flushes_applied++;
+	if (f.model == FLUSH_ADDR && in_map &&
+	    snp_tlb_flush_one(rp->m, cpu, SNP_PAGE_OFFSET + off) == 0)
+		rp->r->flushes_applied++;
+	if (f.certain == FLUSH_ALL)
+		rb_flush_all(rp->bounds, cpu, now(rp));
+	if (f.certain == FLUSH_ADDR && in_map)
+		rb_flush_page(rp->bounds, cpu, snp_phys_to_pfn(off), now(rp));
 }
 
 /* ---- stores --------------------------------------------------------------------------- */
@@ -384,30 +493,95 @@ static void add_report(struct replay *rp, const struct snp_trace_event *ev, snp_
 		rep->holder = *h;
 }
 
-static void on_fault(struct replay *rp, const struct snp_trace_event *ev, snp_spa_t pa,
-		     struct sim_replay_func *fn)
+static void count_fault(struct sim_replay_count *c, const struct snp_fault_record *f,
+			enum sim_replay_kind kind)
+{
+	c->faults++;
+	c->spurious += f->spurious;
+	c->real += !f->spurious;
+	c->by_rule[(unsigned int)f->rule < SNP_RULE_NR ? f->rule : SNP_RULE_NONE]++;
+	c->by_kind[kind]++;
+}
+
+/* The fault the last access raised, taken off the machine's log (one at a time: it never fills). */
+static void take_fault(struct replay *rp, struct snp_fault_record *f)
+{
+	if (snp_fault_last(rp->m, f))
+		memset(f, 0, sizeof(*f));
+	snp_fault_clear(rp->m);
+}
+
+/*
+ * A possible fault f (the RMP checked at this access fails): counted in the
+ * upper bound, in the lower one if the bounds prove the fill, in the point
+ * if the modeled TLB faulted too, and reported with its label.
+ */
+static void on_possible(struct replay *rp, const struct snp_trace_event *ev, snp_spa_t pa,
+			struct sim_replay_func *fn, const struct snp_fault_record *f,
+			bool model_faulted)
 {
 	struct sim_replay_result *r = rp->r;
-	struct snp_fault_record f;
+	struct sim_replay_report *rep;
 	struct snp_inuse_holder h;
-	enum sim_replay_kind kind;
+	enum sim_replay_why why;
 	bool have;
+	enum sim_replay_kind kind = fault_kind(rp, f, &h, &have);
 
-	if (snp_fault_last(rp->m, &f))
-		return;
-	snp_fault_clear(rp->m);   /* one record at a time: the log never fills */
-	r->faults++;
-	r->spurious += f.spurious;
-	r->real += !f.spurious;
-	r->by_rule[(unsigned int)f.rule < SNP_RULE_NR ? f.rule : SNP_RULE_NONE]++;
-	kind = fault_kind(rp, &f, &h, &have);
-	r->by_kind[kind]++;
-	if (fn) {
-		fn->faults++;
-		fn->spurious += f.spurious;
+	why = rb_judge(rp->bounds, rp->prof, ev->cpu, snp_phys_to_pfn(pa),
+		       (enum snp_trace_level)ev->level, now(rp));
+	for (int b = SIM_REPLAY_PROVEN; b < SIM_REPLAY_NR_BOUNDS; b++) {
+		if (b == SIM_REPLAY_PROVEN && why != SIM_REPLAY_WHY_PROVEN)
+			continue;
+		count_fault(&r->bound[b], f, kind);
+		if (fn) {
+			fn->faults[b]++;
+			fn->spurious[b] += f->spurious;
+		}
 	}
-	if (r->nr_reports < rp->opt->max_reports)
-		add_report(rp, ev, pa, &f, kind, &h, have);
+	if (model_faulted)
+		count_fault(&r->model, f, kind);
+	if (r->nr_reports >= rp->opt->max_reports)
+		return;
+	add_report(rp, ev, pa, f, kind, &h, have);
+	rep = &r->reports[r->nr_reports - 1];
+	rep->bound = why == SIM_REPLAY_WHY_PROVEN ? SIM_REPLAY_PROVEN : SIM_REPLAY_POSSIBLE;
+	rep->why = why;
+	rep->model_faulted = model_faulted;
+}
+
+/*
+ * One page access of a store: checked as a part checking every access
+ * would (possible), then through the modeled TLB (the point), which can
+ * fault only where the check does: it checks the same rules at a miss, and
+ * every hit of a store was filled by a store.  A part that does check every
+ * access needs no TLB: its point is the upper bound.
+ */
+static void judge_access(struct replay *rp, const struct snp_trace_event *ev, snp_spa_t pa,
+			 struct sim_replay_func *fn)
+{
+	const uint64_t va = SNP_PAGE_OFFSET + pa;
+	const enum snp_map_size leaf = leaf_of(ev->level);
+	struct snp_fault_record possible;
+	int check, model;
+
+	rp->r->accesses++;
+	check = snp_host_check_leaf(rp->m, ev->cpu, va, true, leaf, NULL);
+	if (check == SNP_EFAULT) {
+		take_fault(rp, &possible);
+	} else if (check < 0) {
+		refuse(rp, "store at 0x%" PRIx64 ": %s", pa, snp_strerror(check));
+		return;
+	}
+	model = check;
+	if (!rp->prof->rmp_check_every_access) {
+		model = snp_host_access_leaf(rp->m, ev->cpu, va, true, leaf, NULL);
+		if (model == SNP_EFAULT)
+			snp_fault_clear(rp->m);   /* the same fault as the check's */
+	}
+	if (check == SNP_EFAULT)
+		on_possible(rp, ev, pa, fn, &possible, model == SNP_EFAULT);
+	if (rb_store(rp->bounds, ev->cpu, snp_phys_to_pfn(pa), (enum snp_trace_level)ev->level, now(rp)))
+		rp->nomem = true;
 }
 
 /*
@@ -432,16 +606,8 @@ static void apply_store(struct replay *rp, const struct snp_trace_event *ev)
 		refuse(rp, "host store by CPU %u while it is in guest mode", ev->cpu);
 		return;
 	}
-	for (snp_spa_t pa = ev->pa; pa <= last; pa = (pa | (SNP_PAGE_SIZE - 1)) + 1) {
-		int ret = snp_host_access_leaf(rp->m, ev->cpu, SNP_PAGE_OFFSET + pa, true,
-					       leaf_of(ev->level), NULL);
-
-		r->accesses++;
-		if (ret == SNP_EFAULT)
-			on_fault(rp, ev, pa, fn);
-		else if (ret < 0)
-			refuse(rp, "store at 0x%" PRIx64 ": %s", pa, snp_strerror(ret));
-	}
+	for (snp_spa_t pa = ev->pa; pa <= last; pa = (pa | (SNP_PAGE_SIZE - 1)) + 1)
+		judge_access(rp, ev, pa, fn);
 }
 
 /* ---- the run ------------------------------------------------------------------------ */
@@ -470,6 +636,50 @@ static void apply(struct replay *rp, const struct snp_trace_event *ev)
 	}
 }
 
+/*
+ * What the trace can answer under this profile.  Loads fault only with
+ * inuse_reads_fault, and a trace without loads would replay that as
+ * write-only: refused.  Stores the recorder dropped cannot fault when marks
+ * go at #VMEXIT (it kept every store while a guest ran from the region);
+ * with marks that outlive it, the in-guest filter may have dropped stores
+ * that fault: the upper bound then covers the recorded stores only.
+ */
+static SNP_MUST_CHECK int replay_check_profile(struct replay *rp, const struct snp_profile *p)
+{
+	struct sim_replay_result *r = rp->r;
+
+	if (p->inuse_reads_fault && !(rp->info->flags & SNP_TRACE_F_LOADS)) {
+		snprintf(r->error, sizeof(r->error), "--knob inuse_reads_fault=on needs recorded loads; "
+			 "this trace records stores only");
+		return SNP_EINVAL;
+	}
+	if (!p->inuse_cleared_at_vmexit && rp->info->filter == SNP_TRACE_FILTER_INGUEST)
+		snprintf(r->upper_incomplete, sizeof(r->upper_incomplete),
+			 "marks outlive #VMEXIT under this profile, but the recorder kept stores "
+			 "only while a guest ran (filter in-guest)");
+	return 0;
+}
+
+/* The modeled TLB's entries per CPU: the option's, or its part's (Milan by default). */
+static SNP_MUST_CHECK int replay_tlb_size(struct replay *rp, unsigned int *entries)
+{
+	const char *name = rp->opt->tlb_part ? rp->opt->tlb_part : DEFAULT_TLB_PART;
+	const struct snp_tlb_part *part = snp_tlb_part_by_name(name);
+	struct sim_replay_result *r = rp->r;
+
+	if (rp->opt->tlb_entries) {
+		*entries = r->tlb_entries = rp->opt->tlb_entries;
+		return 0;
+	}
+	if (!part) {
+		snprintf(r->error, sizeof(r->error), "unknown TLB part '%s'", name);
+		return SNP_EINVAL;
+	}
+	*entries = r->tlb_entries = snp_tlb_part_entries(part);
+	snprintf(r->tlb_part, sizeof(r->tlb_part), "%s", part->name);
+	return 0;
+}
+
 static SNP_MUST_CHECK int replay_setup(struct replay *rp, const char *path, const struct snp_profile *profile)
 {
 	struct sim_replay_result *r = rp->r;
@@ -489,10 +699,15 @@ static SNP_MUST_CHECK int replay_setup(struct replay *rp, const char *path, cons
 			 (unsigned long long)(SNP_RMP_MAX_MEM / SNP_GiB));
 		return SNP_ERANGE;
 	}
+	ret = replay_check_profile(rp, profile);
+	if (ret)
+		return ret;
+	ret = replay_tlb_size(rp, &mc.tlb_entries);
+	if (ret)
+		return ret;
 	mc.mem_bytes = rp->mem;
 	mc.profile = profile;
 	mc.nr_cpus = rp->info->nr_cpus;
-	mc.tlb_entries = rp->opt->tlb_entries;
 	mc.fault_log_max = 4;
 	ret = snp_machine_create(&mc, &rp->m);
 	if (ret) {
@@ -500,6 +715,17 @@ static SNP_MUST_CHECK int replay_setup(struct replay *rp, const char *path, cons
 			 snp_strerror(ret));
 		return ret;
 	}
+	rp->prof = snp_machine_profile(rp->m);
+	if (rb_create(rp->info->nr_cpus, &rp->bounds)) {
+		snprintf(r->error, sizeof(r->error), "out of memory");
+		return SNP_ENOMEM;
+	}
+	for (unsigned int c = 0; c < SNP_TRACE_MAX_CPUS; c++) {
+		rp->hsave[c] = SNP_NO_PAGE;
+		for (int i = 0; i < RUN_PAGES; i++)
+			rp->run_pages[c][i] = SNP_NO_PAGE;
+	}
+	r->tlbctl.recorded = rp->info->version >= SNP_TRACE_VERSION_TLBCTL;
 	if (rp->opt->max_reports) {
 		r->reports = calloc(rp->opt->max_reports, sizeof(*r->reports));
 		if (!r->reports) {
@@ -546,6 +772,7 @@ int sim_replay_run(const char *path, const struct snp_profile *profile,
 			qsort(out->funcs, out->nr_funcs, sizeof(*out->funcs), cmp_func);
 	}
 	free(rp.func_key);
+	rb_destroy(rp.bounds);
 	snp_machine_destroy(rp.m);
 	snp_trace_close(rp.t);
 	if (ret < 0)

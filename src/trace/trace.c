@@ -89,7 +89,8 @@ static void header_encode(unsigned char *h, const struct snp_trace_info *in)
 {
 	memset(h, 0, SNP_TRACE_HEADER_SIZE);
 	memcpy(h, SNP_TRACE_MAGIC, 8);
-	put_le32(h + 8, SNP_TRACE_VERSION);
+	/* A rewrite keeps its input's version (snp_trace_finish); 0 is the current one. */
+	put_le32(h + 8, in->version ? in->version : SNP_TRACE_VERSION);
 	put_le32(h + 12, SNP_TRACE_HEADER_SIZE);
 	put_le32(h + 16, in->nr_cpus);
 	put_le32(h + 20, in->filter);
@@ -136,7 +137,7 @@ static SNP_MUST_CHECK int header_decode(const unsigned char *h, size_t got, stru
 			SNP_TRACE_MAX_CPUS);
 		return SNP_EINVAL;
 	}
-	if (out->filter >= SNP_TRACE_FILTER_NR || (out->flags & ~SNP_TRACE_F_SYMBOLS)) {
+	if (out->filter >= SNP_TRACE_FILTER_NR || (out->flags & ~SNP_TRACE_F_ALL)) {
 		trace_set_err(err, errlen, "corrupt header: filter %" PRIu32 ", flags 0x%" PRIx32,
 			out->filter, out->flags);
 		return SNP_EINVAL;
@@ -260,6 +261,13 @@ static SNP_MUST_CHECK int rec_check(struct snp_trace *t, const struct snp_trace_
 		return rec_error(t, "physical address 0x%" PRIx64 " beyond %d bits", ev->pa,
 				 SNP_MAX_PHYS_BITS);
 	switch (ev->type) {
+	case SNP_TR_VMRUN:
+		/* Version 1 has no TLB_CONTROL; a byte not read is 0. */
+		if (ev->level > (t->info.version >= SNP_TRACE_VERSION_TLBCTL ? SNP_TRACE_TLBCTL_READ : 0) ||
+		    (ev->level != SNP_TRACE_TLBCTL_READ && ev->arg))
+			return rec_error(t, "VMRUN with TLB_CONTROL %u, read flag %u (format version %" PRIu32 ")",
+					 ev->arg, ev->level, t->info.version);
+		break;
 	case SNP_TR_VMRUN_PAGE:
 		if (ev->arg != SNP_TRP_VMSA && ev->arg != SNP_TRP_AVIC)
 			return rec_error(t, "unknown VMRUN page kind %u", ev->arg);
@@ -424,6 +432,11 @@ int snp_trace_writer_open(const char *path, const struct snp_trace_info *info,
 	struct snp_trace_writer *w;
 
 	*out = NULL;
+	if (info->version > SNP_TRACE_VERSION) {
+		trace_set_err(err, errlen, "trace format version %" PRIu32 " is newer than this snpsafe writes (%d)",
+			      info->version, SNP_TRACE_VERSION);
+		return SNP_EINVAL;
+	}
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		trace_set_err(err, errlen, "out of memory");

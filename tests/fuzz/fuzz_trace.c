@@ -51,31 +51,58 @@ static uint64_t sum(const uint64_t *v, size_t n)
 	return s;
 }
 
-/* The counts of a finished replay add up, and agree with the summary. */
+/* A count adds up: faults = spurious + real = sum by rule = sum by kind. */
+static void check_count(const struct sim_replay_count *c)
+{
+	CHECK(c->faults == c->spurious + c->real);
+	CHECK(sum(c->by_rule, SNP_RULE_NR) == c->faults);
+	CHECK(sum(c->by_kind, SIM_REPLAY_NR_KINDS) == c->faults);
+}
+
+/* The counts of a finished replay add up, nest, and agree with the summary. */
 static void check_result(const struct sim_replay_result *r, const struct snp_trace_summary *s,
 			 unsigned int max_reports)
 {
-	uint64_t ff = 0, fs = 0, fst = 0;
+	const struct sim_replay_count *lo = &r->bound[SIM_REPLAY_PROVEN];
+	const struct sim_replay_count *hi = &r->bound[SIM_REPLAY_POSSIBLE];
+	uint64_t ff[SIM_REPLAY_NR_BOUNDS] = { 0 }, fs[SIM_REPLAY_NR_BOUNDS] = { 0 }, fst = 0;
 
-	CHECK(r->faults == r->spurious + r->real);
-	CHECK(sum(r->by_rule, SNP_RULE_NR) == r->faults);
-	CHECK(sum(r->by_kind, SIM_REPLAY_NR_KINDS) == r->faults);
+	check_count(lo);
+	check_count(hi);
+	check_count(&r->model);
+	/* Every proven fault is possible, and the modeled TLB faults only where the check does. */
+	CHECK(lo->faults <= r->model.faults && r->model.faults <= hi->faults);
+	CHECK(lo->spurious <= hi->spurious && lo->real <= hi->real);
+	for (unsigned int i = 0; i < SNP_RULE_NR; i++)
+		CHECK(lo->by_rule[i] <= hi->by_rule[i]);
 	CHECK(sum(r->stores_by_level, 4) == r->stores);
-	CHECK(r->nr_reports <= max_reports && r->nr_reports <= r->faults);
+	CHECK(r->nr_reports <= max_reports && r->nr_reports <= hi->faults);
 	CHECK(r->vmruns_entered + r->vmruns_failed <= r->vmruns);
-	CHECK(r->faults <= r->accesses && r->accesses <= 2 * r->stores);
-	CHECK(r->flushes_applied <= r->flushes);
+	CHECK(hi->faults <= r->accesses && r->accesses <= 2 * r->stores);
+	CHECK(r->flushes_applied <= r->flushes + r->tlbctl.flush_all);
+	CHECK(r->flushes_in_guest <= r->flushes);
+	/* Every VMRUN is committed once, its TLB_CONTROL counted once. */
+	CHECK(!r->tlbctl.recorded || r->tlbctl.flush_all + r->tlbctl.guest_only + r->tlbctl.nothing +
+				     r->tlbctl.unknown == r->vmruns);
 	for (size_t i = 0; i < r->nr_funcs; i++) {
-		ff += r->funcs[i].faults;
-		fs += r->funcs[i].spurious;
+		for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++) {
+			ff[b] += r->funcs[i].faults[b];
+			fs[b] += r->funcs[i].spurious[b];
+		}
 		fst += r->funcs[i].stores;
-		CHECK(i == 0 || r->funcs[i - 1].faults >= r->funcs[i].faults);
+		CHECK(i == 0 || r->funcs[i - 1].faults[SIM_REPLAY_POSSIBLE] >=
+				r->funcs[i].faults[SIM_REPLAY_POSSIBLE]);
 	}
-	CHECK(ff == r->faults && fs == r->spurious && fst == r->stores);
+	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
+		CHECK(ff[b] == r->bound[b].faults && fs[b] == r->bound[b].spurious);
+	CHECK(fst == r->stores);
 	CHECK(r->records == s->records && r->stores == s->stores && r->vmruns == s->vmruns &&
 	      r->vmexits == s->vmexits && r->flushes == s->flushes);
-	for (unsigned int i = 0; i < r->nr_reports; i++)
+	for (unsigned int i = 0; i < r->nr_reports; i++) {
 		CHECK(r->reports[i].fault.rule != SNP_RULE_NONE);
+		CHECK((r->reports[i].bound == SIM_REPLAY_PROVEN) ==
+		      (r->reports[i].why == SIM_REPLAY_WHY_PROVEN));
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
