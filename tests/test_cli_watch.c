@@ -160,6 +160,41 @@ static void watch_again_judges_a_run_folder(void)
 }
 
 /*
+ * A run that recorded no VMCB (no VMRUN in the trace): the measured aligned
+ * fraction is over no observation, so it is n/a in text and null in JSON,
+ * never 0% [0%, 0%] (issue 23 item 3).
+ */
+static void watch_again_no_vmcb_is_na(void)
+{
+	char cmd[512];
+	struct cli_run r;
+	struct jl *j, *m;
+	struct tu b;
+
+	tu_dir_setup("watch-novmcb");
+	write_run_folder("6.12.0-test", NULL);
+	tu_open(&b, tu_path("raw.trace"), 2, SNP_GiB);
+	tu_prologue(&b);
+	tu_close(&b);
+	j = again_json("--vms 1 --vcpus 1 --mem 256M");
+	m = jl_get(j, "measured");
+	KASSERT(m);
+	KEXPECT_EQ(jl_get(m, "vmcb_distinct")->num, 0);
+	KEXPECT(jl_get(m, "aligned_fraction")->type == JL_NULL);
+	KEXPECT(jl_get(m, "ci95_lo")->type == JL_NULL && jl_get(m, "ci95_hi")->type == JL_NULL);
+	/* the model's side has pages: numbers there */
+	KEXPECT(jl_get(jl_get(j, "model_estimate"), "aligned_fraction")->type == JL_NUM);
+	jl_free(j);
+	snprintf(cmd, sizeof(cmd), "watch --again --out %s --vms 1 --vcpus 1 --mem 256M", tu_path(""));
+	r = cli_run(cmd);
+	KEXPECT_EQ(r.status, 0);
+	KEXPECT(strstr(r.out, "  measured 0 of 0 distinct VMCBs = n/a;") != NULL);
+	KEXPECT(strstr(r.out, "[0.000%, 0.000%]") == NULL);
+	cli_run_free(&r);
+	tu_dir_teardown();
+}
+
+/*
  * Provenance from a run folder: the save areas came from the SNP-safe
  * allocator, the 2MB-aligned VMCB from alloc_pages to svm_vcpu_create.
  * The answer is no, with the VMCB's address and call site, in JSON and
@@ -284,6 +319,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(watch_good_request_passes_checks),
 	KTAP_CASE(watch_again_judges_a_run_folder),
 	KTAP_CASE(watch_again_reports_provenance),
+	KTAP_CASE(watch_again_no_vmcb_is_na),
 	KTAP_CASE(watch_again_file_errors),
 };
 

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -364,15 +365,26 @@ struct run_result {
  */
 struct model_vs_real {
 	uint64_t real_k, real_n;            /* aligned distinct VMCBs, distinct VMCBs */
-	double real_lo, real_hi;
+	double real_p, real_lo, real_hi;    /* NaN over no VMCB */
 	uint64_t real_huge;                 /* of the aligned, under a 2M/1G leaf */
 	uint64_t real_spurious[SIM_REPLAY_NR_BOUNDS];  /* replay, early-snp: proven, possible */
 	struct sim_mc_config cfg;
 	struct sim_mc_result res;
 	uint64_t model_k, model_n;          /* vmcb01 aligned / allocated */
-	double model_lo, model_hi;
+	double model_p, model_lo, model_hi; /* NaN over no vmcb01 */
 	unsigned int age_pct;
 };
+
+/* k of n with its Wilson 95% interval; all three NaN over no observation (printed n/a, JSON null). */
+static void watch_rate(uint64_t k, uint64_t n, double *p, double *lo, double *hi)
+{
+	if (!n) {
+		*p = *lo = *hi = NAN;
+		return;
+	}
+	*p = (double)k / (double)n;
+	sim_wilson_interval(k, n, 1.96, lo, hi);
+}
 
 static SNP_MUST_CHECK int read_result(const char *out, struct run_result *r)
 {
@@ -444,7 +456,7 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	m->real_huge = s->vmcb_aligned_hugepage;
 	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
 		m->real_spurious[b] = rr->bound[b].spurious;
-	sim_wilson_interval(m->real_k, m->real_n, 1.96, &m->real_lo, &m->real_hi);
+	watch_rate(m->real_k, m->real_n, &m->real_p, &m->real_lo, &m->real_hi);
 	m->age_pct = 5;
 	if (r->mem_total_kb && r->mem_free_kb <= r->mem_total_kb)
 		m->age_pct = (unsigned int)((r->mem_total_kb - r->mem_free_kb) * 100 / r->mem_total_kb);
@@ -469,24 +481,37 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 		return ret ? ret : SNP_EINVAL;
 	m->model_k = m->res.aligned_by_kind[KVM_PAGE_VMCB01];
 	m->model_n = m->res.sensitive_by_kind[KVM_PAGE_VMCB01];
-	sim_wilson_interval(m->model_k, m->model_n, 1.96, &m->model_lo, &m->model_hi);
+	watch_rate(m->model_k, m->model_n, &m->model_p, &m->model_lo, &m->model_hi);
 	return 0;
+}
+
+/* "P% [LO%, HI%]", or "n/a" over no observation. */
+static const char *watch_rate_text(double p, double lo, double hi, char *buf, size_t len)
+{
+	char a[24], b[24], c[24];
+
+	if (!isfinite(p))
+		return cli_fmt_fixed(p, 3, buf, len);
+	snprintf(buf, len, "%s%% [%s%%, %s%%]", cli_fmt_fixed(100 * p, 3, a, sizeof(a)),
+		 cli_fmt_fixed(100 * lo, 3, b, sizeof(b)), cli_fmt_fixed(100 * hi, 3, c, sizeof(c)));
+	return buf;
 }
 
 static void print_model(const struct model_vs_real *m)
 {
+	char rate[80];
+
 	printf("\nmodel against reality (vmcb01 pages 2MB-aligned, Wilson 95%%):\n");
-	printf("  measured %llu of %llu distinct VMCBs = %.3f%% [%.3f%%, %.3f%%]; %llu of them under a "
+	printf("  measured %llu of %llu distinct VMCBs = %s; %llu of them under a "
 	       "2M/1G leaf; replay: spurious #PF proven %llu, possible %llu\n", (unsigned long long)m->real_k,
-	       (unsigned long long)m->real_n, 100.0 * (double)m->real_k / (double)(m->real_n ? m->real_n : 1),
-	       100 * m->real_lo, 100 * m->real_hi, (unsigned long long)m->real_huge,
+	       (unsigned long long)m->real_n, watch_rate_text(m->real_p, m->real_lo, m->real_hi, rate, sizeof(rate)),
+	       (unsigned long long)m->real_huge,
 	       (unsigned long long)m->real_spurious[SIM_REPLAY_PROVEN],
 	       (unsigned long long)m->real_spurious[SIM_REPLAY_POSSIBLE]);
-	printf("  model    %llu of %llu vmcb01 pages  = %.3f%% [%.3f%%, %.3f%%]; %llu of %llu hosts with a "
+	printf("  model    %llu of %llu vmcb01 pages  = %s; %llu of %llu hosts with a "
 	       "spurious #PF (%llu faults)\n", (unsigned long long)m->model_k,
-	       (unsigned long long)m->model_n,
-	       100.0 * (double)m->model_k / (double)(m->model_n ? m->model_n : 1), 100 * m->model_lo,
-	       100 * m->model_hi, (unsigned long long)m->res.trials_with_fault,
+	       (unsigned long long)m->model_n, watch_rate_text(m->model_p, m->model_lo, m->model_hi, rate, sizeof(rate)),
+	       (unsigned long long)m->res.trials_with_fault,
 	       (unsigned long long)m->res.trials, (unsigned long long)m->res.spurious_faults);
 	printf("  (snpsafe simulate --mem %lluM --cpus %u --vms %u --vcpus %u --mix svm --age %u "
 	       "--kernel %s --layout %s --strategy %s --trials %u --age-share 1)\n",
@@ -501,7 +526,7 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	json_obj_begin(j, "measured");
 	json_u64(j, "vmcb_aligned", m->real_k);
 	json_u64(j, "vmcb_distinct", m->real_n);
-	json_double(j, "aligned_fraction", m->real_n ? (double)m->real_k / (double)m->real_n : 0);
+	json_double(j, "aligned_fraction", m->real_p);
 	json_double(j, "ci95_lo", m->real_lo);
 	json_double(j, "ci95_hi", m->real_hi);
 	json_u64(j, "aligned_under_hugepage_leaf", m->real_huge);
@@ -518,7 +543,7 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	json_u64(j, "trials", m->res.trials);
 	json_u64(j, "vmcb01_aligned", m->model_k);
 	json_u64(j, "vmcb01_allocated", m->model_n);
-	json_double(j, "aligned_fraction", m->model_n ? (double)m->model_k / (double)m->model_n : 0);
+	json_double(j, "aligned_fraction", m->model_p);
 	json_double(j, "ci95_lo", m->model_lo);
 	json_double(j, "ci95_hi", m->model_hi);
 	json_u64(j, "trials_with_fault", m->res.trials_with_fault);
