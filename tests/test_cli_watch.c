@@ -151,6 +151,7 @@ static void watch_again_judges_a_run_folder(void)
 	/* A run folder from before the allocation log: provenance not recorded, no error. */
 	m = jl_get(j, "provenance");
 	KEXPECT(m && jl_get(m, "recorded") && !jl_get(m, "recorded")->boolean);
+	KEXPECT(jl_get(jl_get(j, "measured"), "vmcb01_allocations")->type == JL_NULL);
 	jl_free(j);
 	/* An empty folder is refused by name. */
 	snprintf(cmd, sizeof(cmd), "watch --again --out %s/nothing-here", tu_path(""));
@@ -237,6 +238,12 @@ static void watch_again_reports_provenance(void)
 	KEXPECT(jl_get(m, "aligned_2m")->boolean);
 	KEXPECT(!strcmp(jl_get(m, "site")->str, "svm_vcpu_create+0x1a/0x180 [kvm_amd]"));
 	KEXPECT(!strcmp(jl_get(m, "caller")->str, "0xffffffffc03997ea"));
+	/* vmcb01 allocations at their call site, the model's unit (issue 25 item 1) */
+	m = jl_get(jl_get(j, "measured"), "vmcb01_allocations");
+	KASSERT(m && m->type == JL_OBJ);
+	KEXPECT(!strcmp(jl_get(m, "site")->str, "svm_vcpu_create+0x1a/0x180 [kvm_amd]"));
+	KEXPECT(jl_get(m, "allocations")->num == 1 && jl_get(m, "aligned")->num == 1);
+	KEXPECT(jl_get(m, "aligned_fraction")->num == 1);
 	m = jl_get(j, "pool");
 	KEXPECT(m && jl_get(m, "present")->boolean && jl_get(jl_get(m, "total"), "parked")->num == 1);
 	m = jl_get(j, "free_pages");
@@ -252,6 +259,8 @@ static void watch_again_reports_provenance(void)
 	KEXPECT(strstr(r.out, "vmcb  pa 0x000400000 (pfn 0x400) 2MB-aligned: from the page allocator "
 			      "at svm_vcpu_create+0x1a/0x180 [kvm_amd]"));
 	KEXPECT(strstr(r.out, "parked 1, peak 2, given back 1, fallbacks 0"));
+	KEXPECT(strstr(r.out, "  measured 1 of 1 vmcb01 allocations = 100.000% [20.654%, 100.000%] (each "
+			      "allocation at svm_vcpu_create+0x1a/0x180 [kvm_amd], as the model counts)\n"));
 	KEXPECT(strstr(r.out, "1024 before kvm_amd loaded, 1020 after it unloaded: -4; slab pages +4 (+0 besides the slab)"));
 	cli_run_free(&r);
 

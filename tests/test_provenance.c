@@ -193,6 +193,66 @@ static void provenance_yes(void)
 }
 
 /*
+ * vmcb01 allocations are counted at their call site, one per allocation
+ * (issue 25 item 1): the site in svm_vcpu_create whose pages the trace ran
+ * as VMCBs, found from the trace; the VMSA's site in the same function is
+ * not counted, and a page freed and allocated again counts each time.
+ */
+static void provenance_counts_vmcb01_allocations(void)
+{
+	const char *lp = tu_path("v01.log"), *tp = tu_path("v01.trace");
+	const uint64_t vmcb01_ret = 0xffffffffc03997f3ULL, vmsa_ret = 0xffffffffc039983bULL;
+	struct snp_alloc_log l;
+	struct snp_provenance p;
+	char *extra = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&extra, &len);
+
+	KASSERT(f);
+	put_entry(f, 181, "workload");       /* the same VMCB page, freed and taken again */
+	put_return(f, 181, "workload", "svm_vcpu_create+0x23/0x180 [kvm_amd]", vmcb01_ret, NULL,
+		   PAGE_OF(TU_VMCB));
+	put_entry(f, 181, "workload");       /* an SEV-ES VMSA: the other site, aligned */
+	put_return(f, 181, "workload", "svm_vcpu_create+0x6b/0x180 [kvm_amd]", vmsa_ret, NULL,
+		   PAGE_OF(0x600000ULL));
+	put_entry(f, 182, "workload");       /* a vmcb01 no VMRUN used, not aligned */
+	put_return(f, 182, "workload", "svm_vcpu_create+0x23/0x180 [kvm_amd]", vmcb01_ret, NULL,
+		   PAGE_OF(0x401000ULL));
+	fclose(f);
+	write_log(lp, true, extra);
+	free(extra);
+	write_trace(tp, false);
+	join(lp, tp, &l, &p);
+	KASSERT(p.vmcb01.found);
+	KEXPECT(!strcmp(p.vmcb01.site, "svm_vcpu_create+0x23/0x180 [kvm_amd]"));
+	KEXPECT(p.vmcb01.caller == vmcb01_ret);
+	KEXPECT_EQ(p.vmcb01.src, SNP_ALLOC_SRC_SAFE);
+	KEXPECT_EQ(p.vmcb01.allocs, 3);
+	KEXPECT_EQ(p.vmcb01.aligned, 2);
+	KEXPECT_EQ(p.vmcb01.as_vmcb, 2);
+	/* the trace's unit: distinct VMCBs */
+	KEXPECT_EQ(p.used[SNP_PROV_VMCB], 1);
+	snp_provenance_free(&p);
+	snp_alloc_log_free(&l);
+	/* No VMCB in the trace (no VMRUN): no site, nothing counted. */
+	{
+		char log2[256], trace2[256];
+		struct tu b;
+
+		snprintf(log2, sizeof(log2), "%s", tu_path("v01b.log"));
+		snprintf(trace2, sizeof(trace2), "%s", tu_path("novmrun.trace"));
+		write_log(log2, true, NULL);
+		tu_open(&b, trace2, 2, SNP_GiB);
+		tu_prologue(&b);
+		tu_close(&b);
+		join(log2, trace2, &l, &p);
+	}
+	KEXPECT(!p.vmcb01.found && p.vmcb01.allocs == 0);
+	snp_provenance_free(&p);
+	snp_alloc_log_free(&l);
+}
+
+/*
  * The VMCB came from alloc_pages to svm_vcpu_create, not from the allocator:
  * no, with its address, that it is 2MB-aligned, and the call site.  A VMSA
  * no probe saw is named with no call site.
@@ -416,6 +476,7 @@ static void provenance_bad_trace(void)
 static const struct ktap_case cases[] = {
 	KTAP_CASE(alloclog_reads_a_run),
 	KTAP_CASE(provenance_yes),
+	KTAP_CASE(provenance_counts_vmcb01_allocations),
 	KTAP_CASE(provenance_no_names_page_and_site),
 	KTAP_CASE(provenance_lost_events_cannot_say),
 	KTAP_CASE(provenance_no_allocator),

@@ -154,6 +154,24 @@ struct snp_prov_page {
 	uint64_t other_sites;          /* more returns of that pfn to modules, at other sites */
 };
 
+/*
+ * vmcb01 allocations counted where they are made, one per allocation, as the
+ * model counts them (issue 25 item 1): the returns to the call site in
+ * svm_vcpu_create() whose pages VMRUN ran as VMCBs.  svm_vcpu_create() also
+ * allocates the SEV-ES VMSA (and, inlined, may allocate more), so the site
+ * is found from the trace, not assumed: of its call sites, the one whose
+ * returned pages are most often VMCBs in the trace.  A page freed and
+ * allocated again counts each time, unlike the trace's distinct VMCBs.
+ */
+struct snp_vmcb01_allocs {
+	bool found;                    /* such a call site returned a VMCB the trace names */
+	uint8_t src;                   /* enum snp_alloc_src of the records counted */
+	uint64_t caller;               /* the call site's return address */
+	char site[SNP_ALLOC_SITE_LEN];
+	uint64_t allocs, aligned;      /* returns at that site; of them, 2MB-aligned pages */
+	uint64_t as_vmcb;              /* of the returns, pages the trace ran as a VMCB */
+};
+
 struct snp_provenance {
 	enum snp_prov_verdict verdict;
 	char why[128];                 /* CANNOT_SAY: the reason */
@@ -161,6 +179,7 @@ struct snp_provenance {
 	uint64_t from_allocator[SNP_PROV_NR];
 	uint64_t allocator_pages;      /* distinct pages the allocator returned */
 	uint64_t lost;                 /* snp_alloc_log_lost() */
+	struct snp_vmcb01_allocs vmcb01;
 	struct snp_prov_page *missing; /* by kind, then pfn */
 	size_t nr_missing;
 };

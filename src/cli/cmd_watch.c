@@ -366,6 +366,9 @@ struct run_result {
 struct model_vs_real {
 	uint64_t real_k, real_n;            /* aligned distinct VMCBs, distinct VMCBs */
 	double real_p, real_lo, real_hi;    /* NaN over no VMCB */
+	/* vmcb01 allocations at their call site (alloc.log), the model's unit */
+	const struct snp_vmcb01_allocs *allocs;    /* NULL: no log, or no site found */
+	double alloc_p, alloc_lo, alloc_hi;
 	uint64_t real_huge;                 /* of the aligned, under a 2M/1G leaf */
 	uint64_t real_spurious[SIM_REPLAY_NR_BOUNDS];  /* replay, early-snp: proven, possible */
 	struct sim_mc_config cfg;
@@ -443,7 +446,7 @@ static uint64_t workload_field(const char *wl, const char *key)
  */
 static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struct run_result *r,
 			  const struct snp_trace_summary *s, const struct sim_replay_result *rr,
-			  struct model_vs_real *m)
+			  const struct watch_prov *wp, struct model_vs_real *m)
 {
 	uint64_t vcpus = workload_field(r->workload, "vcpus_created");
 	uint64_t per_trial = o->vms * o->vcpus;
@@ -457,6 +460,10 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
 		m->real_spurious[b] = rr->bound[b].spurious;
 	watch_rate(m->real_k, m->real_n, &m->real_p, &m->real_lo, &m->real_hi);
+	if (wp->recorded && wp->prov.vmcb01.found) {
+		m->allocs = &wp->prov.vmcb01;
+		watch_rate(m->allocs->aligned, m->allocs->allocs, &m->alloc_p, &m->alloc_lo, &m->alloc_hi);
+	}
 	m->age_pct = 5;
 	if (r->mem_total_kb && r->mem_free_kb <= r->mem_total_kb)
 		m->age_pct = (unsigned int)((r->mem_total_kb - r->mem_free_kb) * 100 / r->mem_total_kb);
@@ -508,6 +515,13 @@ static void print_model(const struct model_vs_real *m)
 	       (unsigned long long)m->real_huge,
 	       (unsigned long long)m->real_spurious[SIM_REPLAY_PROVEN],
 	       (unsigned long long)m->real_spurious[SIM_REPLAY_POSSIBLE]);
+	if (m->allocs)
+		printf("  measured %llu of %llu vmcb01 allocations = %s (each allocation at %s, "
+		       "as the model counts)\n", (unsigned long long)m->allocs->aligned,
+		       (unsigned long long)m->allocs->allocs,
+		       watch_rate_text(m->alloc_p, m->alloc_lo, m->alloc_hi, rate, sizeof(rate)), m->allocs->site);
+	else
+		printf("  measured vmcb01 allocations: not in this run's allocation log\n");
 	printf("  model    %llu of %llu vmcb01 pages  = %s; %llu of %llu hosts with a "
 	       "spurious #PF (%llu faults)\n", (unsigned long long)m->model_k,
 	       (unsigned long long)m->model_n, watch_rate_text(m->model_p, m->model_lo, m->model_hi, rate, sizeof(rate)),
@@ -534,6 +548,20 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
 		json_u64(j, sim_replay_bound_name((enum sim_replay_bound)b), m->real_spurious[b]);
 	json_obj_end(j);
+	if (m->allocs) {
+		json_obj_begin(j, "vmcb01_allocations");
+		json_str(j, "site", m->allocs->site);
+		json_hex(j, "caller", m->allocs->caller);
+		json_u64(j, "allocations", m->allocs->allocs);
+		json_u64(j, "aligned", m->allocs->aligned);
+		json_u64(j, "ran_as_vmcb", m->allocs->as_vmcb);
+		json_double(j, "aligned_fraction", m->alloc_p);
+		json_double(j, "ci95_lo", m->alloc_lo);
+		json_double(j, "ci95_hi", m->alloc_hi);
+		json_obj_end(j);
+	} else {
+		json_str(j, "vmcb01_allocations", NULL);   /* null: not in the log */
+	}
 	json_obj_end(j);
 	json_obj_begin(j, "model_estimate");
 	json_str(j, "kernel", mm_kernel_name(m->cfg.kernel));
@@ -796,7 +824,7 @@ judge:
 		watch_prov_free(&wp);
 		return cli_fail("watch", "replaying %s: %s", trace, rr.error);
 	}
-	if (model_estimate(&o, &r, &s, &rr, &model)) {
+	if (model_estimate(&o, &r, &s, &rr, &wp, &model)) {
 		sim_replay_result_free(&rr);
 		watch_prov_free(&wp);
 		return cli_fail("watch", "the model run beside the recording failed");

@@ -808,6 +808,66 @@ static SNP_MUST_CHECK int add_missing(const struct snp_alloc_log *log, struct sn
 	return 0;
 }
 
+/* Is rec's call site in function fn ("fn+0x23/0x180 [mod]")? */
+static bool site_in(const struct snp_alloc_rec *rec, const char *fn)
+{
+	size_t n = strlen(fn);
+
+	return !strncmp(rec->site, fn, n) && rec->site[n] == '+';
+}
+
+#define VMCB01_SITES_MAX 8
+
+/*
+ * The vmcb01 call site (struct snp_vmcb01_allocs): of the sites in
+ * svm_vcpu_create() (a return address with the record's source), the one
+ * whose returns the trace ran as VMCBs most often; then every return there.
+ */
+static void count_vmcb01(const struct snp_alloc_log *log, const struct pfns *vmcbs,
+			 struct snp_vmcb01_allocs *v)
+{
+	struct { uint64_t caller; uint8_t src; uint64_t hits; } site[VMCB01_SITES_MAX];
+	unsigned int nr = 0, best = 0;
+
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < log->nr_rec; i++) {
+		const struct snp_alloc_rec *r = &log->rec[i];
+		unsigned int k;
+
+		if (!site_in(r, "svm_vcpu_create"))
+			continue;
+		for (k = 0; k < nr && (site[k].caller != r->caller || site[k].src != r->src); k++)
+			;
+		if (k == nr) {
+			if (nr == VMCB01_SITES_MAX)
+				continue;
+			site[nr].caller = r->caller;
+			site[nr].src = r->src;
+			site[nr++].hits = 0;
+		}
+		site[k].hits += pfns_has(vmcbs, r->pfn);
+	}
+	for (unsigned int k = 1; k < nr; k++)
+		if (site[k].hits > site[best].hits)
+			best = k;
+	if (!nr || !site[best].hits)
+		return;
+	v->found = true;
+	v->caller = site[best].caller;
+	v->src = site[best].src;
+	for (size_t i = 0; i < log->nr_rec; i++) {
+		const struct snp_alloc_rec *r = &log->rec[i];
+
+		if (r->caller != v->caller || r->src != v->src || !site_in(r, "svm_vcpu_create"))
+			continue;
+		if (!v->allocs)
+			snprintf(v->site, sizeof(v->site), "%s", r->site);
+		v->allocs++;
+		v->aligned += snp_pfn_2m_aligned(r->pfn);
+		v->as_vmcb += pfns_has(vmcbs, r->pfn);
+	}
+}
+
 static void set_verdict(const struct snp_alloc_log *log, struct snp_provenance *p)
 {
 	uint64_t used = 0;
@@ -856,8 +916,10 @@ int snp_provenance_join(const struct snp_alloc_log *log, const char *trace_path,
 	}
 	if (ret == SNP_ENOMEM)
 		trace_set_err(err, errlen, "out of memory joining the allocation log with %s", trace_path);
-	if (!ret)
+	if (!ret) {
+		count_vmcb01(log, &kind[SNP_PROV_VMCB], &p->vmcb01);
 		set_verdict(log, p);
+	}
 	for (int k = 0; k < SNP_PROV_NR; k++)
 		free(kind[k].v);
 	free(safe.v);
