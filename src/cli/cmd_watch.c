@@ -367,6 +367,8 @@ struct model_vs_real {
 	double real_lo, real_hi;
 	uint64_t real_huge;                 /* of the aligned, under a 2M/1G leaf */
 	uint64_t real_spurious[SIM_REPLAY_NR_BOUNDS];  /* replay, early-snp: proven, possible */
+	uint64_t stuck_vmcbs;               /* VMCBs of stuck vCPUs (snpsafe/replay.h) */
+	uint64_t stuck_faults[SIM_REPLAY_NR_BOUNDS];   /* all faults on their runs */
 	struct sim_mc_config cfg;
 	struct sim_mc_result res;
 	uint64_t model_k, model_n;          /* vmcb01 aligned / allocated */
@@ -444,6 +446,9 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	m->real_huge = s->vmcb_aligned_hugepage;
 	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
 		m->real_spurious[b] = rr->bound[b].spurious;
+	m->stuck_vmcbs = rr->nr_stuck;
+	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
+		m->stuck_faults[b] = rr->stuck_sum.faults[b];
 	sim_wilson_interval(m->real_k, m->real_n, 1.96, &m->real_lo, &m->real_hi);
 	m->age_pct = 5;
 	if (r->mem_total_kb && r->mem_free_kb <= r->mem_total_kb)
@@ -482,6 +487,12 @@ static void print_model(const struct model_vs_real *m)
 	       100 * m->real_lo, 100 * m->real_hi, (unsigned long long)m->real_huge,
 	       (unsigned long long)m->real_spurious[SIM_REPLAY_PROVEN],
 	       (unsigned long long)m->real_spurious[SIM_REPLAY_POSSIBLE]);
+	if (m->stuck_vmcbs)
+		printf("  warning: %llu VMCB(s) of stuck vCPUs; faults on their runs, proven..possible "
+		       "%llu..%llu, are in the counts (see VMRUN rate below)\n",
+		       (unsigned long long)m->stuck_vmcbs,
+		       (unsigned long long)m->stuck_faults[SIM_REPLAY_PROVEN],
+		       (unsigned long long)m->stuck_faults[SIM_REPLAY_POSSIBLE]);
 	printf("  model    %llu of %llu vmcb01 pages  = %.3f%% [%.3f%%, %.3f%%]; %llu of %llu hosts with a "
 	       "spurious #PF (%llu faults)\n", (unsigned long long)m->model_k,
 	       (unsigned long long)m->model_n,
@@ -508,6 +519,11 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	json_obj_begin(j, "spurious_faults");
 	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
 		json_u64(j, sim_replay_bound_name((enum sim_replay_bound)b), m->real_spurious[b]);
+	json_obj_end(j);
+	json_u64(j, "stuck_vmcbs", m->stuck_vmcbs);
+	json_obj_begin(j, "stuck_faults");
+	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
+		json_u64(j, sim_replay_bound_name((enum sim_replay_bound)b), m->stuck_faults[b]);
 	json_obj_end(j);
 	json_obj_end(j);
 	json_obj_begin(j, "model_estimate");
