@@ -86,8 +86,9 @@ struct sim_replay_report {
  * VMRUNs in one second of the trace's clock (t_ns / 10^9), a vCPU KVM keeps
  * re-entering without going back to user space (docs/REPLAY.md "Stuck
  * vCPUs": the busiest VMCB of the watched workload's normal vCPUs peaked at
- * 2,892 in a second, a stuck one at 43,000).  Faults on its in-use pages
- * are counted apart, so no fault figure holds them unmarked.
+ * 2,892 in a second; issue 24 saw a stuck one at about 43,000).  Faults on
+ * its in-use pages are counted apart, so no fault figure holds them
+ * unmarked.
  */
 #define SIM_REPLAY_STUCK_VMRUNS 10000
 
