@@ -10,6 +10,7 @@
 #include "cli_util.h"
 #include "json_lite.h"
 #include "trace_util.h"
+#include <snpsafe/replay.h>
 
 #include <math.h>
 
@@ -193,6 +194,74 @@ static void cli_replay_proven(void)
 	cli_run_free(&r);
 }
 
+/*
+ * CPU 1 runs the VMCB at vmcb n times (VMRUN, #VMEXIT), 1 us a record, and
+ * CPU 0 stores to another page of its 2MB region during the last run.
+ */
+static void write_runs(struct tu *b, uint64_t vmcb, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		tu_vmrun(b, 1, vmcb);
+		if (i == n - 1)
+			tu_store(b, 0, vmcb + 0x1008, 8, SNP_TRL_2M, TU_PC_MEMSET);
+		tu_vmexit(b, 1);
+	}
+}
+
+/*
+ * A stuck vCPU's VMCB: more than SIM_REPLAY_STUCK_VMRUNS VMRUNs in one
+ * second is named, its faults counted apart and its report marked; one at
+ * exactly the threshold is not.
+ */
+static void cli_replay_stuck(void)
+{
+	const char *p = tu_path("stuck.trace");
+	const struct jl *rate, *stuck;
+	struct cli_run r;
+	struct jl *doc;
+	struct tu b;
+
+	tu_open(&b, p, 2, SNP_GiB);
+	tu_prologue(&b);
+	write_runs(&b, 0x600000, SIM_REPLAY_STUCK_VMRUNS);
+	write_runs(&b, TU_VMCB, SIM_REPLAY_STUCK_VMRUNS + 1);
+	tu_close(&b);
+	r = replay("replay %s --max-reports 2", p);
+	KEXPECT_EQ(r.status, 1);   /* a finding */
+	KEXPECT(strstr(r.out, "verdict under early-snp: RMP #PF proven 0, possible 2\n"));
+	KEXPECT(strstr(r.out, "VMRUN rate: busiest VMCB 0x400000, 10001 VMRUNs in second 0; "
+			"1 VMCB(s) above 10000 in a second (a stuck vCPU)\n"));
+	KEXPECT(strstr(r.out, "warning: of the faults above, proven..possible 0..1 (model 1) are "
+			"on stuck vCPUs' runs (10001 VMRUNs)"));
+	KEXPECT(strstr(r.out, "stuck VMCB 0x400000: 10001 VMRUNs, 10001 in second 0; faults 0..1\n"));
+	KEXPECT(!strstr(r.out, "stuck VMCB 0x600000"));
+	KEXPECT(strstr(r.out, "VMRUN of VMCB 0x600000 on CPU 1 (in guest mode)\n"));
+	KEXPECT(strstr(r.out, "VMRUN of VMCB 0x400000 on CPU 1 (in guest mode), a stuck vCPU's VMCB\n"));
+	cli_run_free(&r);
+	r = replay("replay %s --json --max-reports 2", p);
+	doc = jl_parse(r.out);
+	cli_run_free(&r);
+	KASSERT(doc);
+	rate = jl_get(doc, "vmrun_rate");
+	KEXPECT_EQ(num(rate, "stuck_above"), SIM_REPLAY_STUCK_VMRUNS);
+	KEXPECT_EQ(num(jl_get(rate, "busiest"), "peak"), SIM_REPLAY_STUCK_VMRUNS + 1);
+	KEXPECT_EQ(num(jl_get(rate, "stuck_faults"), "possible"), 1);
+	KEXPECT_EQ(num(jl_get(rate, "stuck_faults"), "proven"), 0);
+	stuck = jl_get(rate, "stuck");
+	KEXPECT(jl_at(stuck, 0) && !jl_at(stuck, 1));
+	KEXPECT(!strcmp(jl_get(jl_at(stuck, 0), "vmcb_pa")->str, "0x400000"));
+	KEXPECT(!is_true(jl_get(jl_at(jl_get(doc, "reports"), 0), "stuck_vmcb")));
+	KEXPECT(is_true(jl_get(jl_at(jl_get(doc, "reports"), 1), "stuck_vmcb")));
+	jl_free(doc);
+	/* A trace without a stuck vCPU says so. */
+	tu_write_changelog(p, SNP_TRL_1G);
+	r = replay("replay %s", p);
+	KEXPECT(strstr(r.out, "VMRUN rate: busiest VMCB 0x400000, 1 VMRUNs in second 0; 0 VMCB(s) "
+			"above 10000 in a second (a stuck vCPU)\n"));
+	KEXPECT(!strstr(r.out, "stuck VMCB"));
+	cli_run_free(&r);
+}
+
 /* A version 1 trace (before TLB_CONTROL) replays, and says what it lacks. */
 static void cli_replay_old_trace(void)
 {
@@ -348,6 +417,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(cli_replay_text),
 	KTAP_CASE(cli_replay_json),
 	KTAP_CASE(cli_replay_proven),
+	KTAP_CASE(cli_replay_stuck),
 	KTAP_CASE(cli_replay_old_trace),
 	KTAP_CASE(cli_replay_loads_and_knobs),
 	KTAP_CASE(cli_replay_bad_traces),

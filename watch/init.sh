@@ -127,6 +127,22 @@ for p in $probes; do
 	grep -qE " $p([[:space:]]|$)" /proc/kallsyms && echo "p:snpsafe_$p $p" >> $T/kprobe_events 2>/dev/null
 done
 echo 1 > $T/events/kprobes/enable 2>/dev/null
+# Why each #VMEXIT happened, from KVM's own kvm_exit tracepoint, counted in
+# the kernel (a hist trigger keeps no per-event buffer, so a vCPU exiting
+# tens of thousands of times a second loses nothing): per task (one vCPU
+# thread each), the exit code with the guest RIP, and EXITINFO1/2 (for a
+# nested page fault: the error code and the faulting GPA).  Three keys per
+# histogram, the tracing map's limit; ">" on the trigger file would remove
+# the first histogram.
+KX=$T/events/kvm/kvm_exit
+if [ -w $KX/trigger ]; then
+	echo 'hist:keys=common_pid,exit_reason,guest_rip:vals=hitcount:sort=hitcount.descending:size=8192' > $KX/trigger ||
+		say "kvm_exit: rip histogram refused"
+	echo 'hist:keys=common_pid,info1,info2:vals=hitcount:sort=hitcount.descending:size=8192' >> $KX/trigger ||
+		say "kvm_exit: info histogram refused"
+else
+	say "kvm_exit: no tracepoint"
+fi
 if [ -c /dev/kvm ]; then
 	say "meminfo total_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) free_kb=$(awk '/^MemFree:/ { print $2 }' /proc/meminfo)"
 	hook loaded
@@ -138,6 +154,9 @@ if [ -c /dev/kvm ]; then
 	awk '$1 ~ /^snpsafe_/ { sub(/^snpsafe_/, "", $1); print "snpsafe-watch: kprobe " $1 " " $2 }' \
 		$T/kprobe_profile > /dev/console 2>/dev/null
 	rm -f /tmp/workload.out
+	# The histograms, before kvm goes (its events go with it).
+	[ -r $KX/hist ] && grep -E '^\{|^Totals|Hits|Entries|Dropped' $KX/hist |
+		sed 's/^/snpsafe-watch: kvm_exit: /' > /dev/console
 else
 	say "no /dev/kvm: kvm_amd did not load"
 	dmesg | tail -n 20 | sed 's/^/snpsafe-watch: dmesg: /' > /dev/console

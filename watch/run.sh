@@ -13,6 +13,8 @@
 #                  (tracefs probes), the pool, free pages around kvm_amd's life
 #                  (docs/WATCH.md "Provenance")
 #   console.log    the serial console
+#   kvm_exits      KVM's kvm_exit tracepoint as histograms per task: exit code and guest
+#                  RIP, exit code's EXITINFO1/2 (watch/init.sh)
 #   result         key=value lines: kernel, workload, wall_s, qemu_rc
 #
 # Usage: run.sh OUT KERNEL VMS VCPUS SECONDS LIFETIME CPUS MEM_MIB FILTER PLUGIN(0|1) [BZIMAGE MODDIR]
@@ -181,6 +183,8 @@ if grep -qE 'BUG:|Oops|Kernel panic|general protection' "$out/console.txt"; then
 	grep -E -A5 'BUG:|Oops|Kernel panic|general protection' "$out/console.txt" | head -n 20 >&2
 	snp_die "the watched kernel oopsed"
 fi
+# KVM's kvm_exit histograms (watch/init.sh): why each #VMEXIT happened, per task.
+sed -n 's/^snpsafe-watch: kvm_exit: //p' "$out/console.txt" > "$out/kvm_exits"
 { [ -z "$sysmap" ] || grep ' [tT] ' "$sysmap"; gzip -dc < "$out/kallsyms"; } > "$out/kallsyms.txt" ||
 	snp_die "the guest's symbol dump is damaged"
 mv "$out/kallsyms.txt" "$out/kallsyms"

@@ -78,6 +78,26 @@ struct sim_replay_report {
 	enum sim_replay_kind kind;
 	bool have_holder;               /* the run holding the in-use page is known */
 	struct snp_inuse_holder holder; /* its CPU, role, VMCB pfn, in guest mode or not */
+	bool stuck_vmcb;                /* that VMCB's VMRUN rate is abnormal (below) */
+};
+
+/*
+ * A VMCB whose VMRUN rate is abnormal: more than SIM_REPLAY_STUCK_VMRUNS
+ * VMRUNs in one second of the trace's clock (t_ns / 10^9), a vCPU KVM keeps
+ * re-entering without going back to user space (docs/REPLAY.md "Stuck
+ * vCPUs": the busiest VMCB of the watched workload's normal vCPUs peaked at
+ * 2,892 in a second; issue 24 saw a stuck one at about 43,000).  Faults on
+ * its in-use pages are counted apart, so no fault figure holds them
+ * unmarked.
+ */
+#define SIM_REPLAY_STUCK_VMRUNS 10000
+
+struct sim_replay_rate {
+	uint64_t vmcb_pa;
+	uint64_t vmruns;                /* in the whole trace */
+	uint64_t peak, peak_second;     /* most VMRUNs in one second, and which second */
+	uint64_t faults[SIM_REPLAY_NR_BOUNDS];  /* on in-use pages held by its runs */
+	uint64_t model_faults;
 };
 
 /* Stores and faults of one kernel function (the last symbol at or below pc). */
@@ -136,6 +156,11 @@ struct sim_replay_result {
 	size_t nr_funcs;
 	struct sim_replay_report *reports;  /* the first max_reports possible faults */
 	unsigned int nr_reports;
+	/* VMRUN rates: the busiest VMCB, and every stuck one (by address) with their faults' sum. */
+	struct sim_replay_rate busiest;
+	struct sim_replay_rate *stuck;
+	size_t nr_stuck;
+	struct sim_replay_rate stuck_sum;   /* vmcb_pa, peak unused */
 	uint64_t last_t_ns;
 	char error[SNP_TRACE_ERR_LEN];  /* why sim_replay_run failed */
 };

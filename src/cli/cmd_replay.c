@@ -87,10 +87,11 @@ static void print_report(const struct sim_replay_report *rep, unsigned int i)
 	snprintf(when, sizeof(when), "at t=%" PRIu64 ".%09" PRIu64 " s in the run (record %" PRIu64 ")",
 		 rep->t_ns / 1000000000u, rep->t_ns % 1000000000u, rep->record);
 	if (rep->have_holder) {
-		snprintf(run, sizeof(run), "in-use %s of the VMRUN of VMCB 0x%" PRIx64 " on CPU %u (%s)",
+		snprintf(run, sizeof(run), "in-use %s of the VMRUN of VMCB 0x%" PRIx64 " on CPU %u (%s)%s",
 			 sim_replay_kind_name(rep->kind),
 			 (uint64_t)snp_pfn_to_phys(rep->holder.vmcb), rep->holder.cpu,
-			 rep->holder.active ? "in guest mode" : "exited, marks kept");
+			 rep->holder.active ? "in guest mode" : "exited, marks kept",
+			 rep->stuck_vmcb ? ", a stuck vCPU's VMCB" : "");
 		extra[2] = run;
 	}
 	printf("report %u (%s: %s; the modeled TLB %s):", i + 1, sim_replay_bound_name(rep->bound),
@@ -153,6 +154,32 @@ static void print_model(const struct sim_replay_result *r)
 	printf(", empty at the start and filled by recorded stores only\n");
 }
 
+/*
+ * The VMRUN rates: the busiest VMCB, and every VMCB a stuck vCPU ran with
+ * the faults on its runs' in-use pages, which the counts above include.
+ */
+static void print_rates(const struct sim_replay_result *r)
+{
+	const struct sim_replay_rate *s = &r->stuck_sum;
+
+	if (!r->busiest.vmruns)
+		return;
+	printf("VMRUN rate: busiest VMCB 0x%" PRIx64 ", %" PRIu64 " VMRUNs in second %" PRIu64
+	       "; %zu VMCB(s) above %u in a second (a stuck vCPU)\n", r->busiest.vmcb_pa,
+	       r->busiest.peak, r->busiest.peak_second, r->nr_stuck, SIM_REPLAY_STUCK_VMRUNS);
+	if (!r->nr_stuck)
+		return;
+	printf("  warning: of the faults above, proven..possible %" PRIu64 "..%" PRIu64 " (model %"
+	       PRIu64 ") are on stuck vCPUs' runs (%" PRIu64 " VMRUNs), an artefact of the "
+	       "watched machine, not of the kernel's allocations:\n", s->faults[SIM_REPLAY_PROVEN],
+	       s->faults[SIM_REPLAY_POSSIBLE], s->model_faults, s->vmruns);
+	for (size_t i = 0; i < r->nr_stuck && i < REPLAY_TEXT_FUNCS; i++)
+		printf("  stuck VMCB 0x%" PRIx64 ": %" PRIu64 " VMRUNs, %" PRIu64 " in second %" PRIu64
+		       "; faults %" PRIu64 "..%" PRIu64 "\n", r->stuck[i].vmcb_pa, r->stuck[i].vmruns,
+		       r->stuck[i].peak, r->stuck[i].peak_second, r->stuck[i].faults[SIM_REPLAY_PROVEN],
+		       r->stuck[i].faults[SIM_REPLAY_POSSIBLE]);
+}
+
 void cli_replay_print_verdicts(const struct sim_replay_result *r)
 {
 	const struct sim_replay_count *lo = &r->bound[SIM_REPLAY_PROVEN];
@@ -184,7 +211,9 @@ void cli_replay_print_verdicts(const struct sim_replay_result *r)
 		printf("\n");
 	}
 	print_model(r);
+	print_rates(r);
 }
+
 
 void cli_replay_print_funcs(const struct sim_replay_result *r)
 {
@@ -248,6 +277,7 @@ static void json_report(struct json *j, const struct sim_replay_report *rep)
 		json_hex(j, "vmcb_pa", snp_pfn_to_phys(rep->holder.vmcb));
 		json_u64(j, "vmrun_cpu", rep->holder.cpu);
 		json_bool(j, "vmrun_in_guest", rep->holder.active);
+		json_bool(j, "stuck_vmcb", rep->stuck_vmcb);
 	}
 	json_str(j, "inuse_owner", f->inuse_owner);
 	json_str(j, "rmp_dump", f->rmp_dump);
@@ -308,6 +338,35 @@ static void json_tlb(struct json *j, const struct sim_replay_result *r)
 	json_obj_end(j);
 }
 
+static void json_rate(struct json *j, const char *key, const struct sim_replay_rate *x)
+{
+	json_obj_begin(j, key);
+	json_hex(j, "vmcb_pa", x->vmcb_pa);
+	json_u64(j, "vmruns", x->vmruns);
+	json_u64(j, "peak", x->peak);
+	json_u64(j, "peak_second", x->peak_second);
+	json_pair(j, "faults", x->faults[SIM_REPLAY_PROVEN], x->faults[SIM_REPLAY_POSSIBLE]);
+	json_u64(j, "model_faults", x->model_faults);
+	json_obj_end(j);
+}
+
+/* The VMRUN rates: the busiest VMCB, the stuck ones and their faults (docs/REPLAY.md). */
+static void json_rates(struct json *j, const struct sim_replay_result *r)
+{
+	json_obj_begin(j, "vmrun_rate");
+	json_u64(j, "stuck_above", SIM_REPLAY_STUCK_VMRUNS);
+	json_rate(j, "busiest", &r->busiest);
+	json_arr_begin(j, "stuck");
+	for (size_t i = 0; i < r->nr_stuck; i++)
+		json_rate(j, NULL, &r->stuck[i]);
+	json_arr_end(j);
+	json_pair(j, "stuck_faults", r->stuck_sum.faults[SIM_REPLAY_PROVEN],
+		  r->stuck_sum.faults[SIM_REPLAY_POSSIBLE]);
+	json_u64(j, "stuck_model_faults", r->stuck_sum.model_faults);
+	json_u64(j, "stuck_vmruns", r->stuck_sum.vmruns);
+	json_obj_end(j);
+}
+
 void cli_replay_json_verdicts(struct json *j, const struct sim_replay_result *r)
 {
 	const struct sim_replay_count *lo = &r->bound[SIM_REPLAY_PROVEN];
@@ -329,6 +388,7 @@ void cli_replay_json_verdicts(struct json *j, const struct sim_replay_result *r)
 		json_pair(j, sim_replay_kind_name((enum sim_replay_kind)k), lo->by_kind[k], hi->by_kind[k]);
 	json_obj_end(j);
 	json_tlb(j, r);
+	json_rates(j, r);
 	json_arr_begin(j, "functions");
 	for (size_t i = 0; i < r->nr_funcs; i++) {
 		const struct sim_replay_func *f = &r->funcs[i];

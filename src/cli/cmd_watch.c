@@ -371,6 +371,8 @@ struct model_vs_real {
 	double alloc_p, alloc_lo, alloc_hi;
 	uint64_t real_huge;                 /* of the aligned, under a 2M/1G leaf */
 	uint64_t real_spurious[SIM_REPLAY_NR_BOUNDS];  /* replay, early-snp: proven, possible */
+	uint64_t stuck_vmcbs;               /* VMCBs of stuck vCPUs (snpsafe/replay.h) */
+	uint64_t stuck_faults[SIM_REPLAY_NR_BOUNDS];   /* all faults on their runs */
 	struct sim_mc_config cfg;
 	struct sim_mc_result res;
 	uint64_t model_k, model_n;          /* vmcb01 aligned / allocated */
@@ -459,6 +461,9 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	m->real_huge = s->vmcb_aligned_hugepage;
 	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
 		m->real_spurious[b] = rr->bound[b].spurious;
+	m->stuck_vmcbs = rr->nr_stuck;
+	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
+		m->stuck_faults[b] = rr->stuck_sum.faults[b];
 	watch_rate(m->real_k, m->real_n, &m->real_p, &m->real_lo, &m->real_hi);
 	if (wp->recorded && wp->prov.vmcb01.found) {
 		m->allocs = &wp->prov.vmcb01;
@@ -515,6 +520,12 @@ static void print_model(const struct model_vs_real *m)
 	       (unsigned long long)m->real_huge,
 	       (unsigned long long)m->real_spurious[SIM_REPLAY_PROVEN],
 	       (unsigned long long)m->real_spurious[SIM_REPLAY_POSSIBLE]);
+	if (m->stuck_vmcbs)
+		printf("  warning: %llu VMCB(s) of stuck vCPUs; faults on their runs, proven..possible "
+		       "%llu..%llu, are in the counts (see VMRUN rate below)\n",
+		       (unsigned long long)m->stuck_vmcbs,
+		       (unsigned long long)m->stuck_faults[SIM_REPLAY_PROVEN],
+		       (unsigned long long)m->stuck_faults[SIM_REPLAY_POSSIBLE]);
 	if (m->allocs)
 		printf("  measured %llu of %llu vmcb01 allocations = %s (each allocation at %s, "
 		       "as the model counts)\n", (unsigned long long)m->allocs->aligned,
@@ -547,6 +558,11 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	json_obj_begin(j, "spurious_faults");
 	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
 		json_u64(j, sim_replay_bound_name((enum sim_replay_bound)b), m->real_spurious[b]);
+	json_obj_end(j);
+	json_u64(j, "stuck_vmcbs", m->stuck_vmcbs);
+	json_obj_begin(j, "stuck_faults");
+	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
+		json_u64(j, sim_replay_bound_name((enum sim_replay_bound)b), m->stuck_faults[b]);
 	json_obj_end(j);
 	if (m->allocs) {
 		json_obj_begin(j, "vmcb01_allocations");

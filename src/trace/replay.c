@@ -19,6 +19,7 @@
 #include <snpsafe/common.h>
 
 #include "replay_bounds.h"
+#include "replay_rate.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -70,6 +71,7 @@ struct replay {
 	struct snp_machine *m;
 	const struct snp_profile *prof;       /* the machine's live profile */
 	struct rb *bounds;
+	struct rr_table *rates;               /* each VMCB's VMRUN rate (a stuck vCPU) */
 	struct snp_trace *t;
 	const struct snp_trace_info *info;
 	const struct sim_replay_options *opt;
@@ -322,6 +324,8 @@ static void commit_pending(struct replay *rp)
 static void apply_vmrun(struct replay *rp, const struct snp_trace_event *ev)
 {
 	rp->r->vmruns++;
+	if (rr_vmrun(rp->rates, ev->pa, ev->t_ns))
+		rp->nomem = true;
 	if (rp->pend[ev->cpu].on)
 		commit_run(rp, ev->cpu);
 	rp->pend[ev->cpu] = (struct pending_run){ .on = true, .seq = rp->seq++, .rec = rp->rec,
@@ -540,6 +544,9 @@ static void on_possible(struct replay *rp, const struct snp_trace_event *ev, snp
 	}
 	if (model_faulted)
 		count_fault(&r->model, f, kind);
+	if (have)
+		rr_fault(rp->rates, snp_pfn_to_phys(h.vmcb), why == SIM_REPLAY_WHY_PROVEN,
+			 model_faulted);
 	if (r->nr_reports >= rp->opt->max_reports)
 		return;
 	add_report(rp, ev, pa, f, kind, &h, have);
@@ -716,7 +723,7 @@ static SNP_MUST_CHECK int replay_setup(struct replay *rp, const char *path, cons
 		return ret;
 	}
 	rp->prof = snp_machine_profile(rp->m);
-	if (rb_create(rp->info->nr_cpus, &rp->bounds)) {
+	if (rb_create(rp->info->nr_cpus, &rp->bounds) || rr_create(&rp->rates)) {
 		snprintf(r->error, sizeof(r->error), "out of memory");
 		return SNP_ENOMEM;
 	}
@@ -770,9 +777,14 @@ int sim_replay_run(const char *path, const struct snp_profile *profile,
 		snp_trace_end_counts(rp.t, &out->stores_seen, &out->stores_dropped);
 		if (out->nr_funcs)
 			qsort(out->funcs, out->nr_funcs, sizeof(*out->funcs), cmp_func);
+		if (rr_finish(rp.rates, out)) {
+			snprintf(out->error, sizeof(out->error), "out of memory");
+			ret = SNP_ENOMEM;
+		}
 	}
 	free(rp.func_key);
 	rb_destroy(rp.bounds);
+	rr_destroy(rp.rates);
 	snp_machine_destroy(rp.m);
 	snp_trace_close(rp.t);
 	if (ret < 0)
@@ -786,8 +798,11 @@ void sim_replay_result_free(struct sim_replay_result *r)
 		return;
 	free(r->funcs);
 	free(r->reports);
+	free(r->stuck);
 	r->funcs = NULL;
 	r->reports = NULL;
+	r->stuck = NULL;
+	r->nr_stuck = 0;
 	r->nr_funcs = 0;
 	r->nr_reports = 0;
 }
