@@ -413,11 +413,125 @@ static void cli_replay_bad_usage(void)
 	EXPECT_USAGE_ERROR(args, "--tlb (valid: milan, genoa)");
 }
 
+/*
+ * The changelog's region while CPU 1 runs its guest, stored to by the
+ * kernel and by watch's own tracing: kprobe_ftrace_handler twice, the ring
+ * buffer (a ".constprop.0" copy), an ftrace trampoline; and rb_erase, an
+ * rbtree function that shares the ring buffer's "rb_" prefix, and
+ * copy_from_kernel_nofault_allowed, whose name extends a listed one: not
+ * the tracer's.
+ */
+static void write_observed(const char *p)
+{
+	static const struct { uint64_t pc; const char *name; } syms[] = {
+		{ 0xffffffff81400000ULL, "kprobe_ftrace_handler" },
+		{ 0xffffffff81410000ULL, "__rb_reserve_next.constprop.0" },
+		{ 0xffffffff81420000ULL, "rb_erase" },
+		{ 0xffffffff81430000ULL, "copy_from_kernel_nofault_allowed" },
+		{ 0xffffffffc0201000ULL, "ftrace_trampoline [__builtin__ftrace]" },
+	};
+	struct tu b;
+
+	tu_open(&b, p, 2, SNP_GiB);
+	tu_prologue(&b);
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
+		tu_sym(&b, syms[i].pc, syms[i].name);
+	tu_vmrun(&b, 1, TU_VMCB);
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_2M, 0xffffffff81400010ULL);
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_2M, TU_PC_MEMSET);
+	tu_store(&b, 0, TU_NEIGHBOUR + 64, 8, SNP_TRL_2M, 0xffffffff81400020ULL);
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_2M, 0xffffffff81410008ULL);
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_2M, 0xffffffff81420004ULL);
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_2M, 0xffffffff81430004ULL);
+	/* An INVLPG of the region after the mark: the trampoline's store is a proven fault. */
+	tu_flush(&b, 0, SNP_TRF_INVLPG, TU_DMAP_BASE + TU_NEIGHBOUR, 0, 0);
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_2M, 0xffffffffc0201040ULL);
+	tu_vmexit(&b, 1);
+	tu_close(&b);
+}
+
+/* Faults whose storing function is the tracer's own are labelled and counted apart. */
+static void cli_replay_observer(void)
+{
+	const char *p = tu_path("observed.trace");
+	const struct jl *fns, *rep, *o;
+	struct cli_run r;
+	struct jl *doc;
+	bool seen_erase = false, seen_kprobe = false;
+
+	write_observed(p);
+	r = replay("replay %s --max-reports 7", p);
+	KEXPECT_EQ(r.status, 1);
+	KEXPECT(strstr(r.out, "verdict under early-snp: RMP #PF proven 1, possible 7\n"));
+	KEXPECT(strstr(r.out, "  of them by the tracer's own functions (4 stores by 3 marked [tracer]: "
+			"the watch's probes, src/trace/observer.c): faults 1..4, spurious 1..4; "
+			"without them: faults 0..3\n"));
+	KEXPECT(strstr(r.out, "  kprobe_ftrace_handler [tracer]\n"));
+	KEXPECT(strstr(r.out, "  __rb_reserve_next.constprop.0 [tracer]\n"));
+	KEXPECT(strstr(r.out, "             1..1            1..1          1  "
+			"ftrace_trampoline [__builtin__ftrace] [tracer]\n"));
+	KEXPECT(strstr(r.out, "  rb_erase\n"));
+	KEXPECT(strstr(r.out, "  memset_orig\n"));
+	KEXPECT(strstr(r.out, "  copy_from_kernel_nofault_allowed\n"));
+	/* Report 1 is kprobe_ftrace_handler's, report 2 memset_orig's (a fault fills no entry). */
+	KEXPECT(strstr(r.out, "report 1 (possible: the CPU may hold the entry: no recorded flush since "
+			"it could last have filled it; the modeled TLB faulted too; a store of the "
+			"tracer's own):"));
+	KEXPECT(strstr(r.out, "report 2 (possible: the CPU may hold the entry: no recorded flush since "
+			"it could last have filled it; the modeled TLB faulted too):\n"));
+	cli_run_free(&r);
+
+	r = replay("replay %s --json --max-reports 7", p);
+	KEXPECT_EQ(r.status, 1);
+	doc = jl_parse(r.out);
+	cli_run_free(&r);
+	KASSERT(doc);
+	o = jl_get(doc, "observer");
+	KEXPECT_EQ(num(o, "functions"), 3);
+	KEXPECT_EQ(num(o, "stores"), 4);
+	KEXPECT_EQ(num(jl_get(o, "faults"), "possible"), 4);
+	KEXPECT_EQ(num(jl_get(o, "faults"), "proven"), 1);
+	KEXPECT_EQ(num(jl_get(o, "spurious"), "proven"), 1);
+	KEXPECT_EQ(num(jl_get(o, "spurious"), "possible"), 4);
+	fns = jl_get(doc, "functions");
+	KEXPECT_EQ(jl_len(fns), 6);
+	for (size_t i = 0; i < jl_len(fns); i++) {
+		const struct jl *fn = jl_at(fns, i);
+		const char *name = jl_get(fn, "name")->str;
+		bool tracer = is_true(jl_get(fn, "observer"));
+
+		KEXPECT_EQ(tracer, strcmp(name, "rb_erase") && strcmp(name, "memset_orig") &&
+				   strcmp(name, "copy_from_kernel_nofault_allowed"));
+		seen_erase |= !strcmp(name, "rb_erase");
+		seen_kprobe |= !strcmp(name, "kprobe_ftrace_handler") &&
+			       num(jl_get(fn, "faults"), "possible") == 2;
+	}
+	KEXPECT(seen_erase && seen_kprobe);
+	KEXPECT_EQ(jl_len(jl_get(doc, "reports")), 7);
+	for (size_t i = 0; i < jl_len(jl_get(doc, "reports")); i++) {
+		const char *fn;
+
+		rep = jl_at(jl_get(doc, "reports"), i);
+		fn = jl_get(rep, "function")->str;
+		KEXPECT_EQ(is_true(jl_get(rep, "observer")),
+			   strncmp(fn, "memset_orig+", 12) && strncmp(fn, "rb_erase+", 9) &&
+			   strncmp(fn, "copy_from_kernel_nofault_allowed+", 33));
+	}
+	jl_free(doc);
+
+	/* Without the tracer's functions the line is not printed and the count is 0. */
+	tu_write_changelog(p, SNP_TRL_2M);
+	r = replay("replay %s", p);
+	KEXPECT(!strstr(r.out, "tracer"));
+	cli_run_free(&r);
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(cli_replay_text),
 	KTAP_CASE(cli_replay_json),
 	KTAP_CASE(cli_replay_proven),
 	KTAP_CASE(cli_replay_stuck),
+	KTAP_CASE(cli_replay_observer),
 	KTAP_CASE(cli_replay_old_trace),
 	KTAP_CASE(cli_replay_loads_and_knobs),
 	KTAP_CASE(cli_replay_bad_traces),

@@ -107,7 +107,18 @@ prov_log() {
 	echo "trace-end"
 }
 
-prov_arm
+# The direct map's leaves by size at each stage (arch_report_meminfo: a 2M
+# leaf split into 4K moves 2048 kB from DirectMap2M to DirectMap4k), so the
+# run shows when a split came: the probes, a module's load, the workload.
+directmap() {
+	say "directmap $1 $(awk '/^DirectMap/ { sub(/:$/, "", $1); printf "%s_kb=%s ", $1, $2 }' /proc/meminfo)"
+}
+# /no-probes (SNPSAFE_WATCH_PROBES=0): no tracefs probe at all, neither the
+# provenance probes nor the counting ones, to measure what they change.
+PROBES=1
+[ -f /no-probes ] && PROBES=0
+directmap boot
+[ $PROBES = 1 ] && prov_arm && directmap probes
 hook() { [ -x /hook ] && /hook "$1" > /dev/console 2>&1; }
 hook pre
 for m in $(cat /modules.order); do
@@ -119,29 +130,35 @@ for m in $(cat /modules.order); do
 	fi
 	[ "$m" = kvm-amd ] && MEM_BEFORE=$(prov_mem before_load)
 	insmod "/lib/modules/$m.ko" || say "insmod $m failed"
+	directmap "insmod_$m"
 done
 # An independent count of kvm_amd's allocations, from the kernel's own
 # kprobes (tracefs kprobe_profile keeps a hit count per probe).
 probes="svm_vcpu_create snp_safe_alloc_page_node split_page"
+[ $PROBES = 1 ] || probes=""
 for p in $probes; do
 	grep -qE " $p([[:space:]]|$)" /proc/kallsyms && echo "p:snpsafe_$p $p" >> $T/kprobe_events 2>/dev/null
 done
-echo 1 > $T/events/kprobes/enable 2>/dev/null
-# Why each #VMEXIT happened, from KVM's own kvm_exit tracepoint, counted in
-# the kernel (a hist trigger keeps no per-event buffer, so a vCPU exiting
-# tens of thousands of times a second loses nothing): per task (one vCPU
-# thread each), the exit code with the guest RIP, and EXITINFO1/2 (for a
-# nested page fault: the error code and the faulting GPA).  Three keys per
-# histogram, the tracing map's limit; ">" on the trigger file would remove
-# the first histogram.
 KX=$T/events/kvm/kvm_exit
-if [ -w $KX/trigger ]; then
-	echo 'hist:keys=common_pid,exit_reason,guest_rip:vals=hitcount:sort=hitcount.descending:size=8192' > $KX/trigger ||
-		say "kvm_exit: rip histogram refused"
-	echo 'hist:keys=common_pid,info1,info2:vals=hitcount:sort=hitcount.descending:size=8192' >> $KX/trigger ||
-		say "kvm_exit: info histogram refused"
-else
-	say "kvm_exit: no tracepoint"
+if [ $PROBES = 1 ]; then
+	echo 1 > $T/events/kprobes/enable 2>/dev/null
+	directmap counting_probes
+	# Why each #VMEXIT happened, from KVM's own kvm_exit tracepoint, counted in
+	# the kernel (a hist trigger keeps no per-event buffer, so a vCPU exiting
+	# tens of thousands of times a second loses nothing): per task (one vCPU
+	# thread each), the exit code with the guest RIP, and EXITINFO1/2 (for a
+	# nested page fault: the error code and the faulting GPA).  Three keys per
+	# histogram, the tracing map's limit; ">" on the trigger file would remove
+	# the first histogram.  Without probes (SNPSAFE_WATCH_PROBES=0) none:
+	# they are the observer too.
+	if [ -w $KX/trigger ]; then
+		echo 'hist:keys=common_pid,exit_reason,guest_rip:vals=hitcount:sort=hitcount.descending:size=8192' > $KX/trigger ||
+			say "kvm_exit: rip histogram refused"
+		echo 'hist:keys=common_pid,info1,info2:vals=hitcount:sort=hitcount.descending:size=8192' >> $KX/trigger ||
+			say "kvm_exit: info histogram refused"
+	else
+		say "kvm_exit: no tracepoint"
+	fi
 fi
 if [ -c /dev/kvm ]; then
 	say "meminfo total_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) free_kb=$(awk '/^MemFree:/ { print $2 }' /proc/meminfo)"
@@ -149,6 +166,7 @@ if [ -c /dev/kvm ]; then
 	/workload $(cat /workload.args) > /tmp/workload.out 2>&1
 	rc=$?
 	hook done
+	directmap workload_done
 	sed 's/^/snpsafe-watch: /' /tmp/workload.out > /dev/console
 	say "workload exit $rc"
 	awk '$1 ~ /^snpsafe_/ { sub(/^snpsafe_/, "", $1); print "snpsafe-watch: kprobe " $1 " " $2 }' \
@@ -175,6 +193,10 @@ fi
 # the free pages after it.  kvm_amd goes first, then kvm, which it uses.
 # The free pages are measured as before the load, from the shell itself:
 # inside the pipe to gzip they would count gzip's own memory as missing.
+if [ $PROBES = 0 ]; then
+	say "done"
+	poweroff -f
+fi
 stty -F /dev/ttyS2 raw -echo 2>/dev/null
 prov_log | gzip -1 > /dev/ttyS2
 UNLOAD=""

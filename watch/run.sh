@@ -28,6 +28,9 @@
 #   SNPSAFE_WATCH_KVM_AMD_KO=FILE: load this kvm-amd.ko (.ko, .ko.xz or .ko.zst) in place
 #   of the kernel's own; its dependencies are still read from the shipped module
 #   (--kvm-build).
+#   SNPSAFE_WATCH_PROBES=0: arm no tracefs probe in the guest (neither the provenance
+#   probes nor the counting kprobes), to measure what they change (docs/WATCH.md "What
+#   watching changes"); then there is no alloc.log and no kprobe_ counts.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -145,6 +148,8 @@ if [ -n "${SNPSAFE_WATCH_GUEST_HOOK:-}" ]; then
 	cp "$SNPSAFE_WATCH_GUEST_HOOK" "$ird/hook" && chmod 755 "$ird/hook"
 fi
 printf '%s\n' "${order[@]}" > "$ird/modules.order"
+probes=${SNPSAFE_WATCH_PROBES:-1}
+case $probes in 0) touch "$ird/no-probes" ;; 1) ;; *) snp_die "SNPSAFE_WATCH_PROBES must be 0 or 1, not '$probes'" ;; esac
 [ "$host_snp" = 1 ] && cp "$hb/snpsafe_hostsnp.ko" "$ird/hostsnp.ko"
 (cd "$ird" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$out/initrd.gz"
 rm -rf "$ird"
@@ -188,8 +193,12 @@ sed -n 's/^snpsafe-watch: kvm_exit: //p' "$out/console.txt" > "$out/kvm_exits"
 { [ -z "$sysmap" ] || grep ' [tT] ' "$sysmap"; gzip -dc < "$out/kallsyms"; } > "$out/kallsyms.txt" ||
 	snp_die "the guest's symbol dump is damaged"
 mv "$out/kallsyms.txt" "$out/kallsyms"
-gzip -dc < "$out/alloc.gz" > "$out/alloc.log" && rm -f "$out/alloc.gz" ||
-	snp_die "the guest's allocation log is damaged ($out/alloc.gz)"
+if [ "$probes" = 0 ]; then
+	rm -f "$out/alloc.gz"	# no probes, no allocation log
+else
+	gzip -dc < "$out/alloc.gz" > "$out/alloc.log" && rm -f "$out/alloc.gz" ||
+		snp_die "the guest's allocation log is damaged ($out/alloc.gz)"
+fi
 {
 	echo "kernel=${release:-$kver}"
 	echo "workload=$wl"
@@ -198,6 +207,7 @@ gzip -dc < "$out/alloc.gz" > "$out/alloc.log" && rm -f "$out/alloc.gz" ||
 	echo "watched=$plugin"
 	echo "host_snp=$host_snp"
 	echo "kvm_amd_ko=$kvm_amd_ko"
+	echo "probes=$probes"
 	sed -n 's/^snpsafe-watch: meminfo total_kb=\([0-9]*\) free_kb=\([0-9]*\)$/mem_total_kb=\1\nmem_free_kb=\2/p' "$out/console.txt"
 	sed -n 's/^snpsafe-watch: kprobe \([a-z_0-9]*\) \([0-9]*\)$/kprobe_\1=\2/p' "$out/console.txt"
 } > "$out/result"

@@ -102,6 +102,7 @@ static struct {
 	pthread_mutex_t pc_lock;
 	uint64_t vmrun_pcs[64];
 	unsigned int nr_vmrun_pcs;
+	bool dm_dumped;               /* dm_dump_splits() has run */
 } g = { .lock = PTHREAD_MUTEX_INITIALIZER, .pc_lock = PTHREAD_MUTEX_INITIALIZER,
 	.dmbase = 0xffff888000000000ULL };
 
@@ -221,6 +222,87 @@ static uint8_t leaf_level(struct vcpu *v, uint64_t va)
 	return pl_leaf_level(v->cr3, va, read_phys64, v);
 }
 
+/* ---- the direct map's split regions, once (docs/WATCH.md "What watching changes") ---- */
+
+#define DM_PTE_RW  (1ULL << 1)
+#define DM_PTE_NX  (1ULL << 63)
+/* The module mapping space of 4-level x86-64 (MODULES_VADDR..MODULES_END, Documentation/arch/x86/x86_64/mm.rst). */
+#define DM_MODULES_START 0xffffffffc0000000ULL
+#define DM_MODULES_END   0xffffffffff000000ULL
+
+/*
+ * The PD entry of va (the entry that is a 2M leaf or points at a page of
+ * PTEs); false if a level above is missing or is a 1G leaf.
+ */
+static bool dm_pd_entry(struct vcpu *v, uint64_t cr3, uint64_t va, uint64_t *pde)
+{
+	static const int shift[3] = { 39, 30, 21 };
+	uint64_t table = cr3 & PL_PA_MASK, e = 0;
+
+	for (int lvl = 0; lvl < 3; lvl++) {
+		if (!read_phys64(v, table + ((va >> shift[lvl]) & 511) * 8, &e) ||
+		    !(e & PL_PTE_PRESENT) || (lvl == 1 && (e & PL_PTE_PS)))
+			return false;
+		table = e & PL_PA_MASK;
+	}
+	*pde = e;
+	return true;
+}
+
+/*
+ * Which 2MB regions of the direct map are mapped with 4K leaves, and in
+ * each how many pages are read-only or executable there: a region split by
+ * set_memory_ro()/set_memory_rox() on a module's or a kprobe slot's or an
+ * ftrace trampoline's vmalloc page has the alias of that page read-only
+ * (cpa_process_alias() in arch/x86/mm/pat/set_memory.c).  Then every page
+ * of the module mapping space whose frame lies in such a region, with its
+ * virtual address, which the watched kernel's kallsyms names (a module,
+ * [__builtin__kprobes], [__builtin__ftrace], [bpf]).  Printed on stderr
+ * (QEMU's log, qemu.out), once, at the first host VMRUN: after the modules
+ * loaded and the probes were armed, before the workload's churn.
+ */
+static void dm_dump_splits(struct vcpu *v, uint64_t cr3)
+{
+	uint64_t pde, pte;
+
+	for (uint64_t r = 0; r < g.nr_regions; r++) {
+		unsigned int ro = 0, x = 0, np = 0;
+
+		if (!dm_pd_entry(v, cr3, g.dmbase + (r << PL_REGION_SHIFT), &pde) ||
+		    !(pde & PL_PTE_PRESENT) || (pde & PL_PTE_PS))
+			continue;
+		for (unsigned int i = 0; i < 512; i++) {
+			if (!read_phys64(v, (pde & PL_PA_MASK) + i * 8, &pte) || !(pte & PL_PTE_PRESENT)) {
+				np++;
+				continue;
+			}
+			ro += !(pte & DM_PTE_RW);
+			x += !(pte & DM_PTE_NX);
+		}
+		fprintf(stderr, "snpsafe plugin: directmap region %" PRIu64 " pa 0x%" PRIx64
+			" 4K: read-only %u executable %u not-present %u\n",
+			r, r << PL_REGION_SHIFT, ro, x, np);
+	}
+	for (uint64_t va = DM_MODULES_START; va < DM_MODULES_END; va += 1ULL << PL_REGION_SHIFT) {
+		if (!dm_pd_entry(v, cr3, va, &pde) || !(pde & PL_PTE_PRESENT) || (pde & PL_PTE_PS))
+			continue;
+		for (unsigned int i = 0; i < 512; i++) {
+			uint64_t pa, alias;
+
+			if (!read_phys64(v, (pde & PL_PA_MASK) + i * 8, &pte) || !(pte & PL_PTE_PRESENT))
+				continue;
+			pa = pte & PL_PA_MASK;
+			if (pa >= g.mem || !dm_pd_entry(v, cr3, g.dmbase + pa, &alias) ||
+			    (alias & PL_PTE_PS))
+				continue;
+			fprintf(stderr, "snpsafe plugin: directmap module-space va 0x%" PRIx64
+				" pa 0x%" PRIx64 " region %" PRIu64 "%s%s\n", va + (uint64_t)i * 4096, pa,
+				pa >> PL_REGION_SHIFT, pte & DM_PTE_RW ? " rw" : " ro",
+				pte & DM_PTE_NX ? "" : " x");
+		}
+	}
+}
+
 /* ---- VMRUN, #VMEXIT, VM_HSAVE_PA ------------------------------------------------------ */
 
 /* Mark (+1) or unmark (-1) the 2MB region of pa; with g.lock held. */
@@ -264,6 +346,8 @@ static void on_vmrun(unsigned int cpu, void *udata)
 	if (guest_mode(v))
 		return;
 	v->cr3 = reg(v, PL_CR3);
+	if (!__atomic_exchange_n(&g.dm_dumped, true, __ATOMIC_RELAXED))
+		dm_dump_splits(v, v->cr3);
 	pl_vmrun_pages(reg(v, PL_RAX), read_phys64, v, pages);
 	/* The TLB flush this VMRUN does (replay applies it); level 0: not read. */
 	tlb_read = pl_vmrun_tlb_control(pages[PL_PAGE_VMCB], read_phys64, v, &tlbctl);

@@ -73,6 +73,7 @@ struct sim_replay_report {
 	uint64_t t_ns;                  /* time in the run */
 	uint64_t pc;                    /* the storing instruction */
 	char func[SIM_REPLAY_FUNC_LEN]; /* "name+0xoff", or "" without a symbol */
+	bool observer;                  /* func is the tracer's own (sim_replay_observer_source) */
 	unsigned int bytes;                 /* store size */
 	enum snp_trace_level level;     /* the leaf as recorded (UNKNOWN judged as 1G) */
 	enum sim_replay_kind kind;
@@ -105,7 +106,23 @@ struct sim_replay_func {
 	char name[SIM_REPLAY_FUNC_LEN]; /* "(no symbol)" for a pc no SYM record holds */
 	uint64_t stores;
 	uint64_t faults[SIM_REPLAY_NR_BOUNDS], spurious[SIM_REPLAY_NR_BOUNDS];
+	bool observer;                  /* the tracer's own function (sim_replay_observer_source) */
 };
+
+/* What the tracer's own functions stored and faulted (a floor: see src/trace/observer.c). */
+struct sim_replay_observer {
+	uint64_t functions, stores;
+	uint64_t faults[SIM_REPLAY_NR_BOUNDS], spurious[SIM_REPLAY_NR_BOUNDS];
+};
+
+/*
+ * The kernel source file of name (a kallsyms symbol, maybe with a
+ * ".isra.0"-like suffix or a " [module]" tag) when it is a function of
+ * watch's own tracing (the tracefs kprobes, kretprobes, their ftrace and
+ * rethook machinery, the trace buffer), else NULL.  The list is
+ * src/trace/observer.c.
+ */
+const char *sim_replay_observer_source(const char *name);
 
 /* Faults counted one way: a bound, or the modeled point. */
 struct sim_replay_count {
@@ -152,6 +169,7 @@ struct sim_replay_result {
 	 * this profile, so the possible count covers the recorded stores only.
 	 */
 	char upper_incomplete[160];
+	struct sim_replay_observer observer;    /* the part of the counts the tracer stored */
 	struct sim_replay_func *funcs;  /* every storing function, most possible faults first */
 	size_t nr_funcs;
 	struct sim_replay_report *reports;  /* the first max_reports possible faults */

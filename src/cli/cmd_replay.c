@@ -94,8 +94,9 @@ static void print_report(const struct sim_replay_report *rep, unsigned int i)
 			 rep->stuck_vmcb ? ", a stuck vCPU's VMCB" : "");
 		extra[2] = run;
 	}
-	printf("report %u (%s: %s; the modeled TLB %s):", i + 1, sim_replay_bound_name(rep->bound),
-	       sim_replay_why_text(rep->why), rep->model_faulted ? "faulted too" : "hit");
+	printf("report %u (%s: %s; the modeled TLB %s%s):", i + 1, sim_replay_bound_name(rep->bound),
+	       sim_replay_why_text(rep->why), rep->model_faulted ? "faulted too" : "hit",
+	       rep->observer ? "; a store of the tracer's own" : "");
 	cli_print_oops_ctx(&rep->fault, extra);
 }
 
@@ -180,6 +181,27 @@ static void print_rates(const struct sim_replay_result *r)
 		       r->stuck[i].faults[SIM_REPLAY_POSSIBLE]);
 }
 
+/*
+ * The share of the counts that watch's own tracing stored (src/trace/observer.c),
+ * so that a fault figure never includes the observer's stores unsaid.
+ */
+static void print_observer(const struct sim_replay_result *r)
+{
+	const struct sim_replay_observer *o = &r->observer;
+
+	if (!o->stores)
+		return;
+	printf("  of them by the tracer's own functions (%" PRIu64 " stores by %" PRIu64
+	       " marked [tracer]: the watch's probes, src/trace/observer.c):", o->stores, o->functions);
+	print_pair("faults", o->faults[SIM_REPLAY_PROVEN], o->faults[SIM_REPLAY_POSSIBLE]);
+	printf(",");
+	print_pair("spurious", o->spurious[SIM_REPLAY_PROVEN], o->spurious[SIM_REPLAY_POSSIBLE]);
+	printf("; without them:");
+	print_pair("faults", r->bound[SIM_REPLAY_PROVEN].faults - o->faults[SIM_REPLAY_PROVEN],
+		   r->bound[SIM_REPLAY_POSSIBLE].faults - o->faults[SIM_REPLAY_POSSIBLE]);
+	printf("\n");
+}
+
 void cli_replay_print_verdicts(const struct sim_replay_result *r)
 {
 	const struct sim_replay_count *lo = &r->bound[SIM_REPLAY_PROVEN];
@@ -197,6 +219,7 @@ void cli_replay_print_verdicts(const struct sim_replay_result *r)
 	printf(",");
 	print_pair("real", lo->real, hi->real);
 	printf("\n");
+	print_observer(r);
 	if (hi->faults) {
 		printf("  by rule:");
 		for (unsigned int i = 1; i < SNP_RULE_NR; i++)
@@ -229,7 +252,8 @@ void cli_replay_print_funcs(const struct sim_replay_result *r)
 			 f->faults[SIM_REPLAY_POSSIBLE]);
 		snprintf(spurious, sizeof(spurious), "%" PRIu64 "..%" PRIu64, f->spurious[SIM_REPLAY_PROVEN],
 			 f->spurious[SIM_REPLAY_POSSIBLE]);
-		printf("  %15s %15s %10" PRIu64 "  %s\n", faults, spurious, f->stores, f->name);
+		printf("  %15s %15s %10" PRIu64 "  %s%s\n", faults, spurious, f->stores, f->name,
+		       f->observer ? " [tracer]" : "");
 	}
 }
 
@@ -268,6 +292,7 @@ static void json_report(struct json *j, const struct sim_replay_report *rep)
 	json_bool(j, "spurious", f->spurious);
 	json_hex(j, "error_code", f->exc.error_code);
 	json_str(j, "function", rep->func);
+	json_bool(j, "observer", rep->observer);
 	json_hex(j, "pc", rep->pc);
 	json_str(j, "bound", sim_replay_bound_name(rep->bound));
 	json_str(j, "why", sim_replay_why_text(rep->why));
@@ -389,6 +414,13 @@ void cli_replay_json_verdicts(struct json *j, const struct sim_replay_result *r)
 	json_obj_end(j);
 	json_tlb(j, r);
 	json_rates(j, r);
+	json_obj_begin(j, "observer");
+	json_u64(j, "functions", r->observer.functions);
+	json_u64(j, "stores", r->observer.stores);
+	json_pair(j, "faults", r->observer.faults[SIM_REPLAY_PROVEN], r->observer.faults[SIM_REPLAY_POSSIBLE]);
+	json_pair(j, "spurious", r->observer.spurious[SIM_REPLAY_PROVEN],
+		  r->observer.spurious[SIM_REPLAY_POSSIBLE]);
+	json_obj_end(j);
 	json_arr_begin(j, "functions");
 	for (size_t i = 0; i < r->nr_funcs; i++) {
 		const struct sim_replay_func *f = &r->funcs[i];
@@ -398,6 +430,7 @@ void cli_replay_json_verdicts(struct json *j, const struct sim_replay_result *r)
 		json_u64(j, "stores", f->stores);
 		json_pair(j, "faults", f->faults[SIM_REPLAY_PROVEN], f->faults[SIM_REPLAY_POSSIBLE]);
 		json_pair(j, "spurious", f->spurious[SIM_REPLAY_PROVEN], f->spurious[SIM_REPLAY_POSSIBLE]);
+		json_bool(j, "observer", f->observer);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

@@ -311,6 +311,14 @@ static SNP_MUST_CHECK int run_capture(const char *top, char *const argv[], char 
 	return WEXITSTATUS(status);
 }
 
+/* SNPSAFE_WATCH_PROBES=0: watch/run.sh armed no tracefs probe, so there is no allocation log. */
+static bool no_probes(void)
+{
+	const char *e = getenv("SNPSAFE_WATCH_PROBES");
+
+	return e && !strcmp(e, "0");
+}
+
 /*
  * --kvm-build: kernel/build.sh KVER VARIANT builds kvm-amd.ko against the
  * Debian 6.12 kernel watch boots (KVER from scripts/debian.sh, as run.sh
@@ -830,8 +838,11 @@ judge:
 		return cli_fail("watch", "%s", err);
 	if (stat(trace, &st))
 		st.st_size = 0;
-	/* Provenance: the guest's allocation log joined with the trace (--again: maybe older). */
-	if (watch_prov_load(out, trace, o.again, &wp, err, sizeof(err))) {
+	/*
+	 * Provenance: the guest's allocation log joined with the trace (--again:
+	 * maybe older; none when SNPSAFE_WATCH_PROBES=0 armed no probe).
+	 */
+	if (watch_prov_load(out, trace, o.again || no_probes(), &wp, err, sizeof(err))) {
 		watch_prov_free(&wp);
 		return cli_fail("watch", "%s", err);
 	}

@@ -144,6 +144,8 @@ static struct sim_replay_func *func_of(struct replay *rp, uint64_t pc)
 		}
 		memset(&r->funcs[i], 0, sizeof(r->funcs[i]));
 		snprintf(r->funcs[i].name, sizeof(r->funcs[i].name), "%s", key ? key : "(no symbol)");
+		r->funcs[i].observer = sim_replay_observer_source(key) != NULL;
+		r->observer.functions += r->funcs[i].observer;
 		rp->func_key[i] = key;
 		r->nr_funcs++;
 	}
@@ -489,6 +491,7 @@ static void add_report(struct replay *rp, const struct snp_trace_event *ev, snp_
 	rep->pc = ev->pc;
 	if (name)
 		snprintf(rep->func, sizeof(rep->func), "%s+0x%" PRIx64, name, off);
+	rep->observer = sim_replay_observer_source(name) != NULL;
 	rep->bytes = ev->arg;
 	rep->level = (enum snp_trace_level)ev->level;
 	rep->kind = kind;
@@ -540,6 +543,10 @@ static void on_possible(struct replay *rp, const struct snp_trace_event *ev, snp
 		if (fn) {
 			fn->faults[b]++;
 			fn->spurious[b] += f->spurious;
+		}
+		if (fn && fn->observer) {
+			r->observer.faults[b]++;
+			r->observer.spurious[b] += f->spurious;
 		}
 	}
 	if (model_faulted)
@@ -605,6 +612,8 @@ static void apply_store(struct replay *rp, const struct snp_trace_event *ev)
 	r->stores_by_level[ev->level <= SNP_TRL_1G ? ev->level : SNP_TRL_UNKNOWN]++;
 	if (fn)
 		fn->stores++;
+	if (fn && fn->observer)
+		r->observer.stores++;
 	if (!pa_in_memory(rp, last)) {
 		refuse(rp, "store at 0x%" PRIx64 " outside the trace's memory", ev->pa);
 		return;

@@ -66,6 +66,7 @@ static void check_result(const struct sim_replay_result *r, const struct snp_tra
 	const struct sim_replay_count *lo = &r->bound[SIM_REPLAY_PROVEN];
 	const struct sim_replay_count *hi = &r->bound[SIM_REPLAY_POSSIBLE];
 	uint64_t ff[SIM_REPLAY_NR_BOUNDS] = { 0 }, fs[SIM_REPLAY_NR_BOUNDS] = { 0 }, fst = 0;
+	uint64_t of[SIM_REPLAY_NR_BOUNDS] = { 0 }, os[SIM_REPLAY_NR_BOUNDS] = { 0 }, ost = 0, nobs = 0;
 
 	check_count(lo);
 	check_count(hi);
@@ -90,12 +91,25 @@ static void check_result(const struct sim_replay_result *r, const struct snp_tra
 			fs[b] += r->funcs[i].spurious[b];
 		}
 		fst += r->funcs[i].stores;
+		if (r->funcs[i].observer) {
+			for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++) {
+				of[b] += r->funcs[i].faults[b];
+				os[b] += r->funcs[i].spurious[b];
+			}
+			ost += r->funcs[i].stores;
+			nobs++;
+		}
 		CHECK(i == 0 || r->funcs[i - 1].faults[SIM_REPLAY_POSSIBLE] >=
 				r->funcs[i].faults[SIM_REPLAY_POSSIBLE]);
 	}
 	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
 		CHECK(ff[b] == r->bound[b].faults && fs[b] == r->bound[b].spurious);
 	CHECK(fst == r->stores);
+	/* The tracer's share is the sum over its marked functions, within the totals. */
+	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++)
+		CHECK(of[b] == r->observer.faults[b] && os[b] == r->observer.spurious[b] &&
+		      of[b] <= r->bound[b].faults);
+	CHECK(ost == r->observer.stores && nobs == r->observer.functions);
 	CHECK(r->records == s->records && r->stores == s->stores && r->vmruns == s->vmruns &&
 	      r->vmexits == s->vmexits && r->flushes == s->flushes);
 	for (unsigned int i = 0; i < r->nr_reports; i++) {
