@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
 	{ "watch",    cmd_watch,    "real Linux kvm_amd under QEMU TCG, its accesses recorded" },
 	{ "host",     cmd_host,     "is this machine exposed to the erratum? (facts, verdict)" },
 	{ "replay",   cmd_replay,   "judge a recorded real kernel (a watch trace) with the model" },
+	{ "merge",    cmd_merge,    "put a simulate run's shards together: the whole run's output" },
 };
 
 #define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
