@@ -907,13 +907,19 @@ static bool snp_only_mix(const unsigned int mix[SIM_VM_NR])
 	return true;
 }
 
+/* Without --guest, an SNP-only mix shows every guest strategy (a shard records it so). */
+static void guest_default(struct simulate_opts *o)
+{
+	if (!o->guest_set && snp_only_mix(o->mc.mix))
+		o->guest_mask = (1u << GUEST_VMSA_NR_STRATEGIES) - 1;
+}
+
 /* The run's results, the guest side with them, as text or JSON: simulate's and merge's output. */
 static int report(const char *cmd, struct simulate_opts *o, const struct sim_mc_result *res, unsigned int n)
 {
 	int ret;
 
-	if (!o->guest_set && snp_only_mix(o->mc.mix))
-		o->guest_mask = (1u << GUEST_VMSA_NR_STRATEGIES) - 1;
+	guest_default(o);
 	ret = o->guest_mask ? cli_guest_simulate(o->guest_mask, o->mc.seed, &o->guest) : 0;
 	if (ret)
 		return cli_fail(cmd, "guest-side simulation failed: %s", snp_error_text(ret));
@@ -951,6 +957,7 @@ static int run_shard(struct simulate_opts *o)
 		free(trials);
 		return run_failed(ret);
 	}
+	guest_default(o);
 	json_init(&j, stdout);
 	json_obj_begin(&j, NULL);
 	json_config(&j, o);
