@@ -37,7 +37,8 @@ static const struct {
 	{ CLI_EXIT_OK,      "done; host: not exposed; replay: no RMP #PF possible in the trace" },
 	{ CLI_EXIT_FINDING, "a finding: host: exposed; replay: an RMP #PF is possible (or proven)" },
 	{ CLI_EXIT_USAGE,   "bad usage or input: a flag or value, a run too large for this machine,\n"
-			    "     or a file named on the line that cannot be used (TRACE, --root, --svg)" },
+			    "     or a file named on the line that cannot be used (TRACE, --root, --svg,\n"
+			    "     merge's FILEs)" },
 	{ CLI_EXIT_FAIL,    "the run failed, or its output could not be written (stdout full or closed)" },
 };
 
