@@ -846,6 +846,21 @@ static SNP_MUST_CHECK int mc_check(const struct sim_mc_config *cfg)
 	return 0;
 }
 
+/* A run's shape from cfg (checked): its strategies and aged allocators. */
+static SNP_MUST_CHECK int mc_setup(struct mc_shared *sh, const struct sim_mc_config *cfg)
+{
+	int ret = mc_check(cfg);
+
+	if (ret)
+		return ret;
+	sh->cfg = cfg;
+	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++)
+		if (cfg->strategies & (1u << s))
+			sh->strat[sh->nr_strat++] = (enum snp_alloc_strategy)s;
+	sh->nr_aged = mc_nr_aged(cfg);
+	return 0;
+}
+
 int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned int *nr_out)
 {
 	struct mc_shared sh = { .cfg = cfg };
@@ -854,14 +869,10 @@ int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsig
 
 	if (!cfg || !out || !nr_out)
 		return SNP_EINVAL;
-	ret = mc_check(cfg);
+	ret = mc_setup(&sh, cfg);
 	if (ret)
 		return ret;
-	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++)
-		if (cfg->strategies & (1u << s))
-			sh.strat[sh.nr_strat++] = (enum snp_alloc_strategy)s;
 	all = sh.nr_strat * cfg->trials;
-	sh.nr_aged = mc_nr_aged(cfg);
 	sh.start = sim_now();
 	for (unsigned int t = 0; t < cfg->trials; t++)
 		total += sim_mc_in_shard(cfg, t) ? sh.nr_strat : 0;
@@ -902,14 +913,10 @@ int sim_mc_summarise(const struct sim_mc_config *cfg, const struct sim_mc_trial 
 
 	if (!cfg || !trials || !out || !nr_out)
 		return SNP_EINVAL;
-	ret = mc_check(cfg);
+	ret = mc_setup(&sh, cfg);
 	if (ret)
 		return ret;
-	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++)
-		if (cfg->strategies & (1u << s))
-			sh.strat[sh.nr_strat++] = (enum snp_alloc_strategy)s;
 	all = sh.nr_strat * cfg->trials;
-	sh.nr_aged = mc_nr_aged(cfg);
 	sh.trials = calloc(all, sizeof(*sh.trials));
 	sh.ready = calloc(all, sizeof(*sh.ready));
 	ret = sh.trials && sh.ready ? 0 : SNP_ENOMEM;
