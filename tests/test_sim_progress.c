@@ -121,6 +121,62 @@ static void test_rate_format(void)
 	KEXPECT_STREQ(sim_rate_format(0.5, b, 4), "0.5");
 }
 
+/* The rate over the time so far, and the time the trials left take at it (issue 26, item 4). */
+static void test_format_rate(void)
+{
+	struct sim_mc_progress p;
+	char buf[256];
+
+	half_done(&p);
+	p.elapsed = 12;   /* 48 trials in 12 s: 4 a second, 48 left: 12 s */
+	KEXPECT(strstr(sim_mc_progress_format(&p, 200, buf, sizeof(buf)),
+		       "]  50% (48/96) 4 trials/s, 12s left  exposed aligned 95%: naive ") != NULL);
+	p.elapsed = 480;  /* 0.1 a second: 480 s */
+	KEXPECT(strstr(sim_mc_progress_format(&p, 200, buf, sizeof(buf)), " 0.1 trials/s, 8m00s left ") != NULL);
+	p.total = 48 + 48 * 100;
+	KEXPECT(strstr(sim_mc_progress_format(&p, 200, buf, sizeof(buf)), " 0.1 trials/s, 13h20m left ") != NULL);
+	/* nothing done yet, or no time passed: no rate to tell */
+	p.done = 0;
+	KEXPECT(strstr(sim_mc_progress_format(&p, 200, buf, sizeof(buf)), "trials/s") == NULL);
+	p.done = 48;
+	p.elapsed = 0;
+	KEXPECT(strstr(sim_mc_progress_format(&p, 200, buf, sizeof(buf)), "trials/s") == NULL);
+}
+
+/* A shard's progress counts the shard's trials only: 4 aged allocators, shard 2/3 runs one. */
+static void test_live_shard(void)
+{
+	struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
+	struct sim_mc_trial tr[12];
+	struct seen seen = { .monotonic = true };
+	struct sim_mc_config cfg;
+	unsigned int n = 0, ran = 0;
+
+	sim_mc_config_init(&cfg);
+	cfg.mem_bytes = 256 * SNP_MiB;
+	cfg.cpus = 2;
+	cfg.vms = 4;
+	cfg.vcpus = 2;
+	cfg.ticks = 16;
+	cfg.trials = 12;
+	cfg.age_share = 3;
+	cfg.strategies = 1u << SNP_ALLOC_NAIVE;
+	cfg.shard_k = 2;
+	cfg.shard_n = 3;
+	cfg.trials_out = tr;
+	memset(tr, 0, sizeof(tr));
+	cfg.progress = record;
+	cfg.progress_ctx = &seen;
+	KASSERT_EQ(sim_mc_run(&cfg, r, &n), 0);
+	KEXPECT_EQ(seen.last.done, 3);
+	KEXPECT_EQ(seen.last.total, 3);
+	for (unsigned int t = 0; t < 12; t++) {
+		ran += tr[t].ran;
+		KEXPECT_EQ(tr[t].ran, t % 4 == 1);
+	}
+	KEXPECT_EQ(ran, 3);
+}
+
 static void test_live_ends_at_result(void)
 {
 	struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
@@ -157,6 +213,8 @@ static void test_live_ends_at_result(void)
 
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_format_wide),
+	KTAP_CASE(test_format_rate),
+	KTAP_CASE(test_live_shard),
 	KTAP_CASE(test_format_narrow),
 	KTAP_CASE(test_format_edges),
 	KTAP_CASE(test_live_ends_at_result),

@@ -152,6 +152,7 @@ const char *sim_bench_scale_why(int err);
 SNP_MUST_CHECK int sim_bench_scale_run(uint64_t mem_bytes, uint64_t vms, unsigned int vcpus, struct sim_bench_scale *out);
 
 struct sim_mc_config;
+struct sim_mc_trial;
 
 /*
  * A run in progress, for a live display: trials finished of all, and per
@@ -160,7 +161,8 @@ struct sim_mc_config;
  * of the groups seen so far when ageing is shared).
  */
 struct sim_mc_progress {
-	uint64_t done, total;
+	uint64_t done, total;         /* trials finished of the run's (or its shard's) */
+	double elapsed;               /* seconds since the run started, for the rate and time left */
 	unsigned int nr;                                    /* strategies */
 	enum snp_alloc_strategy strategy[SNP_ALLOC_NR_STRATEGIES];
 	uint64_t trials[SNP_ALLOC_NR_STRATEGIES];       /* finished */
@@ -170,7 +172,9 @@ struct sim_mc_progress {
 
 /*
  * sim_mc_progress_format() - one progress line of at most width columns:
- * a bar, the percentage and count of trials done, then each strategy's
+ * a bar, the percentage and count of trials done (of the shard, when the
+ * run is one), the rate in trials per second and the time left at that rate
+ * (once a trial is done and time has passed), then each strategy's
  * running exposed aligned fraction with its interval, as many strategies as
  * fit whole.  Returns buf (always terminated; empty when len is 0 or p NULL).
  */
@@ -238,6 +242,18 @@ struct sim_mc_config {
 	 */
 	bool clone;
 	unsigned int age_share;           /* trials per aged allocator, >= 1 (default 8) */
+	/*
+	 * A shard of the run (--shard K/N; shard_n 0: the whole run): the
+	 * trials of every group g with g % shard_n == shard_k - 1, a group
+	 * being an aged allocator's trials (t % aged allocators) with shared
+	 * ageing, else one trial.  A trial depends only on (seed, t) and its
+	 * aged allocator on (seed, its index), so the shards' trials are the
+	 * whole run's, bit for bit (docs/SCALE.md).  A shard's run is not
+	 * summed: its trials go to trials_out, for sim_mc_summarise().
+	 */
+	unsigned int shard_k, shard_n;
+	/* With room for strategies x trials (strategy-major): each trial run, its counts; may be NULL. */
+	struct sim_mc_trial *trials_out;
 	/* Called from the calling thread while workers run (every 50 ms) and once at the end; may be NULL. */
 	void (*progress)(void *ctx, const struct sim_mc_progress *p);
 	void *progress_ctx;
@@ -358,8 +374,35 @@ void sim_wilson_interval(uint64_t k, uint64_t n, double z, double *lo, double *h
  */
 double sim_design_effect(const double *kg, const double *ng, unsigned int groups);
 
-/* Run; out has room for SNP_ALLOC_NR_STRATEGIES results, *nr_out says how many. */
+/*
+ * One trial's raw counts: all a result is computed from (sim_mc_summarise),
+ * so that the trials of a run's shards, put together, give its result
+ * exactly.  ran: the trial was run (false: not in this shard).
+ */
+struct sim_mc_trial {
+	bool ran;
+	uint64_t spurious_faults, faults, order1_broken, leaked_pages, vmruns, vmsave_window_writes;
+	uint64_t n_sensitive;             /* sensitive pages allocated, all kinds */
+	uint64_t sensitive_allocated[KVM_PAGE_NR_KINDS], sensitive_aligned[KVM_PAGE_NR_KINDS];
+	uint64_t markable[KVM_PAGE_NR_KINDS], markable_aligned[KVM_PAGE_NR_KINDS];
+	uint64_t exposed[KVM_PAGE_NR_KINDS], exposed_aligned[KVM_PAGE_NR_KINDS];
+	double p_est;                     /* aligned free fraction before kvm_amd loads */
+	struct sim_mc_outcomes vm;
+};
+
+/* Run; out has room for SNP_ALLOC_NR_STRATEGIES results, *nr_out says how many (a shard: not summed). */
 SNP_MUST_CHECK int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned int *nr_out);
+
+/*
+ * The results of cfg's run from its trials (strategy-major, strategies x
+ * cfg->trials, every one ran): what sim_mc_run() reports, computed by the
+ * same code, so that `merge` gives the whole run's result byte for byte.
+ * SNP_EINVAL for a bad cfg or a trial missing.
+ */
+SNP_MUST_CHECK int sim_mc_summarise(const struct sim_mc_config *cfg, const struct sim_mc_trial *trials,
+				    struct sim_mc_result *out, unsigned int *nr_out);
+/* Is trial t in cfg's shard (always, without one)? */
+bool sim_mc_in_shard(const struct sim_mc_config *cfg, unsigned int t);
 
 /* ---- repro: the changelog's scenario in six steps, end to end through the KVM model */
 

@@ -257,6 +257,7 @@ void cli_print_oops_ctx(const struct snp_fault_record *f, const char *const *ext
 
 SNP_MUST_CHECK int cmd_repro(int argc, char **argv);
 SNP_MUST_CHECK int cmd_simulate(int argc, char **argv);
+SNP_MUST_CHECK int cmd_merge(int argc, char **argv);
 SNP_MUST_CHECK int cmd_explain(int argc, char **argv);
 SNP_MUST_CHECK int cmd_bench(int argc, char **argv);
 SNP_MUST_CHECK int cmd_watch(int argc, char **argv);

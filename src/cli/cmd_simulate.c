@@ -133,6 +133,23 @@ static SNP_MUST_CHECK int set_config(void *ctx, const char *v)
 	return 0;
 }
 
+/* --shard K/N: 1 <= K <= N. */
+static SNP_MUST_CHECK int set_shard(void *ctx, const char *v)
+{
+	const char *slash = strchr(v, '/');
+	char k[16];
+	int ret;
+
+	if (!slash || (size_t)(slash - v) >= sizeof(k))
+		return SNP_EINVAL;
+	memcpy(k, v, (size_t)(slash - v));
+	k[slash - v] = '\0';
+	ret = set_u(slash + 1, 1, 1000000, &OPTS(ctx)->mc.shard_n);
+	if (!ret)
+		ret = set_u(k, 1, OPTS(ctx)->mc.shard_n, &OPTS(ctx)->mc.shard_k);
+	return ret;
+}
+
 static SNP_MUST_CHECK int set_age_share(void *ctx, const char *v)
 {
 	return set_u(v, 1, 1000000, &OPTS(ctx)->mc.age_share);
@@ -202,6 +219,11 @@ static const struct cli_option simulate_options[] = {
 	  "or its \"config\" object; keys it lacks keep their defaults, and flags on the line "
 	  "override it wherever they stand",
 	  NULL },
+	{ "shard", true, set_shard, "K/N",
+	  "run shard K of N of the run the other flags describe (the aged allocators, or the "
+	  "trials without shared ageing, whose index modulo N is K-1) and print its trials' raw "
+	  "counts as JSON (needs --json) for `snpsafe merge` (docs/SCALE.md)",
+	  "K/N, 1 <= K <= N <= 1000000" },
 	{ "json", false, set_json, "", "print one JSON object on stdout", NULL },
 	{ NULL, false, NULL, NULL, NULL, NULL },
 };
@@ -417,7 +439,8 @@ static SNP_MUST_CHECK int config_apply(struct simulate_opts *o, const char *path
 /* A member simulate --json writes beside "config": its output, not read back. */
 static bool output_member(const char *key)
 {
-	return !strcmp(key, "summary") || !strcmp(key, "results") || !strcmp(key, "guest");
+	return !strcmp(key, "summary") || !strcmp(key, "results") || !strcmp(key, "guest") ||
+	       !strcmp(key, "shard") || !strcmp(key, "trials");
 }
 
 /*
@@ -443,31 +466,31 @@ static SNP_MUST_CHECK int config_object(const char *path, const struct json_node
 	for (const struct json_node *m = doc->child; m; m = m->next)
 		if (m != c && !output_member(m->key))
 			return config_error(path, m, "unknown key \"%s\" beside \"config\" (simulate "
-					    "--json's output holds config, summary, results and guest)", m->key);
+					    "--json's output holds config, summary, results and guest, a shard's "
+					    "config, shard and trials)", m->key);
 	*out = c;
 	return 0;
 }
 
-/* The whole file, at most CONFIG_MAX_BYTES, NUL-terminated; NULL after its one-line error. */
-static char *config_slurp(const char *path, size_t *len)
+char *cli_slurp(const char *cmd, const char *what, const char *path, size_t max, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	char *buf = malloc(CONFIG_MAX_BYTES + 1);
+	char *buf = malloc(max + 1);
 	int err;
 
 	if (!f || !buf) {
 		err = errno;
-		cli_usage_error("simulate", "--config %s: %s", path, strerror(f ? ENOMEM : err));
+		cli_usage_error(cmd, "%s%s: %s", what, path, strerror(f ? ENOMEM : err));
 		goto fail;
 	}
-	*len = fread(buf, 1, CONFIG_MAX_BYTES + 1, f);
+	*len = fread(buf, 1, max + 1, f);
 	if (ferror(f)) {
-		cli_usage_error("simulate", "--config %s: cannot read it: %s", path, strerror(errno));
+		cli_usage_error(cmd, "%s%s: cannot read it: %s", what, path, strerror(errno));
 		goto fail;
 	}
-	if (*len > CONFIG_MAX_BYTES) {
-		cli_usage_error("simulate", "--config %s: larger than %u KiB (simulate --json prints a "
-				"few)", path, CONFIG_MAX_BYTES / 1024);
+	if (*len > max) {
+		cli_usage_error(cmd, "%s%s: larger than %zu KiB (simulate --json prints a few, a "
+				"shard about one per trial)", what, path, max / 1024);
 		goto fail;
 	}
 	fclose(f);
@@ -487,7 +510,7 @@ static SNP_MUST_CHECK int config_read(struct simulate_opts *o, const char *path)
 	const struct json_node *cfg = NULL;
 	char err[256];
 	size_t len;
-	char *text = config_slurp(path, &len);
+	char *text = cli_slurp("simulate", "--config ", path, CONFIG_MAX_BYTES, &len);
 	int ret;
 
 	if (!text)
@@ -864,14 +887,15 @@ static SNP_MUST_CHECK int run_failed(int err)
  * Too few effective hosts for the intervals to mean much: one line on
  * stderr, as scripts read stdout, after the results (seen last on a terminal).
  */
-static void warn_few_hosts(const struct sim_mc_config *mc, const struct sim_mc_result *r, unsigned int n)
+static void warn_few_hosts(const char *cmd, const struct sim_mc_config *mc, const struct sim_mc_result *r,
+			   unsigned int n)
 {
 	char warn[512];
 
 	if (!cli_sim_few_hosts(mc, r, n, warn, sizeof(warn)))
 		return;
 	fflush(stdout);
-	fprintf(stderr, "snpsafe simulate: warning: %s\n", warn);
+	fprintf(stderr, "snpsafe %s: warning: %s\n", cmd, warn);
 }
 
 /* --mix snp alone: the run is about SNP guests, so the guest side is shown too. */
@@ -881,6 +905,81 @@ static bool snp_only_mix(const unsigned int mix[SIM_VM_NR])
 		if ((k == SIM_VM_SNP) != (mix[k] > 0))
 			return false;
 	return true;
+}
+
+/* Without --guest, an SNP-only mix shows every guest strategy (a shard records it so). */
+static void guest_default(struct simulate_opts *o)
+{
+	if (!o->guest_set && snp_only_mix(o->mc.mix))
+		o->guest_mask = (1u << GUEST_VMSA_NR_STRATEGIES) - 1;
+}
+
+/* The run's results, the guest side with them, as text or JSON: simulate's and merge's output. */
+static int report(const char *cmd, struct simulate_opts *o, const struct sim_mc_result *res, unsigned int n)
+{
+	int ret;
+
+	guest_default(o);
+	ret = o->guest_mask ? cli_guest_simulate(o->guest_mask, o->mc.seed, &o->guest) : 0;
+	if (ret)
+		return cli_fail(cmd, "guest-side simulation failed: %s", snp_error_text(ret));
+	if (o->json)
+		print_json(o, res, n);
+	else
+		print_text(o, res, n);
+	warn_few_hosts(cmd, &o->mc, res, n);
+	return CLI_EXIT_OK;
+}
+
+/*
+ * --shard K/N: its trials' raw counts beside the whole run's config, the
+ * input of `snpsafe merge`; no summary (a shard's alone would mislead).
+ */
+static int run_shard(struct simulate_opts *o)
+{
+	unsigned int nr = (unsigned int)__builtin_popcount(o->mc.strategies), n = 0, si = 0;
+	struct sim_mc_result res[SNP_ALLOC_NR_STRATEGIES];
+	struct sim_mc_trial *trials = calloc((size_t)nr * o->mc.trials, sizeof(*trials));
+	struct cli_progress bar;
+	struct json j;
+	int ret;
+
+	if (!trials)
+		return run_failed(SNP_ENOMEM);
+	o->mc.trials_out = trials;
+	/* the JSON goes to a file: the bar (on stderr) shows whenever stderr is a terminal */
+	cli_progress_init(&bar, (uint64_t)nr * o->mc.trials);
+	o->mc.progress = progress;
+	o->mc.progress_ctx = &bar;
+	ret = sim_mc_run(&o->mc, res, &n);
+	cli_progress_done(&bar);
+	if (ret) {
+		free(trials);
+		return run_failed(ret);
+	}
+	guest_default(o);
+	json_init(&j, stdout);
+	json_obj_begin(&j, NULL);
+	json_config(&j, o);
+	json_obj_begin(&j, "shard");
+	json_u64(&j, "k", o->mc.shard_k);
+	json_u64(&j, "n", o->mc.shard_n);
+	json_obj_end(&j);
+	json_arr_begin(&j, "trials");
+	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++) {
+		if (!(o->mc.strategies & (1u << s)))
+			continue;
+		for (unsigned int t = 0; t < o->mc.trials; t++)
+			if (trials[si * o->mc.trials + t].ran)
+				cli_shard_json_trial(&j, (enum snp_alloc_strategy)s, t,
+						     &trials[si * o->mc.trials + t]);
+		si++;
+	}
+	json_arr_end(&j);
+	json_obj_end(&j);
+	json_finish(&j);
+	free(trials);
+	return CLI_EXIT_OK;
 }
 
 static const char *vm_kind_name(unsigned int i)
@@ -971,6 +1070,11 @@ int cmd_simulate(int argc, char **argv)
 		ret = check_fits(&o.mc);
 	if (ret || cli_dry_run)
 		return ret;
+	if (o.mc.shard_n && !o.json)
+		return cli_usage_error("simulate", "--shard %u/%u prints the shard's trials as JSON for "
+				       "`snpsafe merge`: add --json", o.mc.shard_k, o.mc.shard_n);
+	if (o.mc.shard_n)
+		return run_shard(&o);
 	cli_progress_init(&bar, (uint64_t)o.mc.trials * (unsigned int)__builtin_popcount(o.mc.strategies));
 	/* a bar on a terminal only: not with --json, nor when stdout is a pipe or file */
 	bar.enabled = bar.enabled && !o.json && isatty(STDOUT_FILENO);
@@ -980,15 +1084,30 @@ int cmd_simulate(int argc, char **argv)
 	cli_progress_done(&bar);
 	if (ret)
 		return run_failed(ret);
-	if (!o.guest_set && snp_only_mix(o.mc.mix))
-		o.guest_mask = (1u << GUEST_VMSA_NR_STRATEGIES) - 1;
-	ret = o.guest_mask ? cli_guest_simulate(o.guest_mask, o.mc.seed, &o.guest) : 0;
+	return report("simulate", &o, res, n);
+}
+
+int cli_simulate_merged(const char *path, const struct json_node *config, const struct sim_mc_trial *trials,
+			bool json)
+{
+	const struct snp_profile *profile;
+	struct sim_mc_result res[SNP_ALLOC_NR_STRATEGIES];
+	struct simulate_opts o;
+	unsigned int n = 0;
+	int ret;
+
+	simulate_defaults(&o);
+	o.json = json;
+	ret = config_apply(&o, path, config);
 	if (ret)
-		return cli_fail("simulate", "guest-side simulation failed: %s", snp_error_text(ret));
-	if (o.json)
-		print_json(&o, res, n);
-	else
-		print_text(&o, res, n);
-	warn_few_hosts(&o.mc, res, n);
-	return CLI_EXIT_OK;
+		return ret;
+	profile = cli_profile_opts_apply(&o.po);
+	if (!profile)
+		return cli_fail("merge", "%s: a knob of its config no longer applies", path);
+	o.mc.profile = *profile;
+	ret = sim_mc_summarise(&o.mc, trials, res, &n);
+	if (ret)
+		return cli_usage_error("merge", "%s: its config does not describe a run (%s)", path,
+				       snp_error_text(ret));
+	return report("merge", &o, res, n);
 }

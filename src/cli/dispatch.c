@@ -24,6 +24,7 @@ static const struct subcommand subcommands[] = {
 	{ "watch",    cmd_watch,    "real Linux kvm_amd under QEMU TCG, its accesses recorded" },
 	{ "host",     cmd_host,     "is this machine exposed to the erratum? (facts, verdict)" },
 	{ "replay",   cmd_replay,   "judge a recorded real kernel (a watch trace) with the model" },
+	{ "merge",    cmd_merge,    "put a simulate run's shards together: the whole run's output" },
 };
 
 #define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
@@ -36,7 +37,8 @@ static const struct {
 	{ CLI_EXIT_OK,      "done; host: not exposed; replay: no RMP #PF possible in the trace" },
 	{ CLI_EXIT_FINDING, "a finding: host: exposed; replay: an RMP #PF is possible (or proven)" },
 	{ CLI_EXIT_USAGE,   "bad usage or input: a flag or value, a run too large for this machine,\n"
-			    "     or a file named on the line that cannot be used (TRACE, --root, --svg)" },
+			    "     or a file named on the line that cannot be used (TRACE, --root, --svg,\n"
+			    "     merge's FILEs)" },
 	{ CLI_EXIT_FAIL,    "the run failed, or its output could not be written (stdout full or closed)" },
 };
 

@@ -30,6 +30,21 @@ bool cli_sim_few_hosts(const struct sim_mc_config *mc, const struct sim_mc_resul
 void cli_sim_json_summary(struct json *j, const struct sim_mc_config *mc, const struct sim_mc_result *r,
 			  unsigned int n);
 
+/* ---- shards (simulate --shard, merge) -------------------------------------------- */
+
+/* One trial's raw counts as a JSON object of the "trials" array of a shard. */
+void cli_shard_json_trial(struct json *j, enum snp_alloc_strategy s, unsigned int t,
+			  const struct sim_mc_trial *c);
+/*
+ * The whole run's output (text, or JSON with json) from its config (a
+ * shard's "config" object, read from path) and every trial's counts
+ * (strategy-major): what simulate with that config prints.  An exit code.
+ */
+int cli_simulate_merged(const char *path, const struct json_node *config, const struct sim_mc_trial *trials,
+			bool json);
+/* The file at path, at most max bytes, NUL-terminated; NULL after its one line ("snpsafe CMD: WHATpath: ..."). */
+char *cli_slurp(const char *cmd, const char *what, const char *path, size_t max, size_t *len);
+
 /* The legends of simulate's tables, in the order they are printed. */
 void cli_sim_legend_main(bool shared);
 void cli_sim_legend_rates(bool shared);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * mc_progress.c - the line `snpsafe simulate` redraws on a terminal while
- * its trials run: a bar, trials done, and each strategy's running exposed
+ * its trials run: a bar, trials done (of the shard, with --shard), the rate
+ * and the time left at it, and each strategy's running exposed
  * aligned fraction with its 95% interval, so a long run shows where its
  * estimates are heading and how fast the intervals narrow.
  */
@@ -43,6 +44,37 @@ static const char *pct(double x, char *out, size_t len)
 	return out;
 }
 
+/* A duration in seconds, rounded up, as "42s", "7m05s" or "3h20m". */
+static const char *duration(double s, char *out, size_t len)
+{
+	unsigned long long x = s > 0 ? (unsigned long long)ceil(s) : 0;
+
+	if (x < 60)
+		snprintf(out, len, "%llus", x);
+	else if (x < 3600)
+		snprintf(out, len, "%llum%02llus", x / 60, x % 60);
+	else
+		snprintf(out, len, "%lluh%02llum", x / 3600, x / 60 % 60);
+	return out;
+}
+
+/*
+ * " 2.5 trials/s, 1m04s left": the rate over the run so far and the time the
+ * trials left take at it; nothing before a trial is done (no rate to tell).
+ */
+static bool append_rate(const struct sim_mc_progress *p, char *buf, size_t len, size_t *used,
+			unsigned int cols)
+{
+	char left[24];
+	double rate;
+
+	if (!p->done || !(p->elapsed > 0) || p->done > p->total)
+		return true;
+	rate = (double)p->done / p->elapsed;
+	return append(buf, len, used, cols, " %.3g trials/s, %s left", rate,
+		      duration((double)(p->total - p->done) / rate, left, sizeof(left)));
+}
+
 char *sim_mc_progress_format(const struct sim_mc_progress *p, unsigned int width, char *buf, size_t len)
 {
 	unsigned int filled, percent;
@@ -58,7 +90,8 @@ char *sim_mc_progress_format(const struct sim_mc_progress *p, unsigned int width
 	filled = (unsigned int)(p->done * BAR_WIDTH / p->total);
 	if (!append(buf, len, &used, width, "[%.*s%*s] %3u%% (%llu/%llu)", (int)filled,
 		    "==========", (int)(BAR_WIDTH - filled), "", percent,
-		    (unsigned long long)p->done, (unsigned long long)p->total))
+		    (unsigned long long)p->done, (unsigned long long)p->total) ||
+	    !append_rate(p, buf, len, &used, width))
 		return buf;
 	if (!p->nr || !append(buf, len, &used, width, "  exposed aligned 95%%:"))
 		return buf;

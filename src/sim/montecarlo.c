@@ -128,12 +128,31 @@ static const enum snp_guest_type kind_type[SIM_VM_NR] = {
 /* One trial's outcome, summed later in trial order. */
 struct mc_trial {
 	int err;
-	struct kvm_host_stats st;
-	struct kvm_page_census census;
-	double p_est;            /* aligned free fraction at the start */
-	uint64_t n_sensitive;
-	struct sim_mc_outcomes vm;
+	struct sim_mc_trial c;
 };
+
+/* The counts a result is computed from, out of the host's stats and census at the trial's end. */
+static void mc_trial_counts(const struct kvm_host_stats *st, const struct kvm_page_census *census,
+			    struct sim_mc_trial *c)
+{
+	c->ran = true;
+	c->spurious_faults = st->spurious_faults;
+	c->faults = st->faults;
+	c->order1_broken = st->order1_broken;
+	c->leaked_pages = st->leaked_pages;
+	c->vmruns = st->vmruns;
+	c->vmsave_window_writes = st->vmsave_window_writes;
+	c->vm.asid_flushes = st->asid_flushes;
+	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++) {
+		c->sensitive_allocated[k] = st->sensitive_allocated[k];
+		c->sensitive_aligned[k] = st->sensitive_aligned[k];
+		c->n_sensitive += st->sensitive_allocated[k];
+		c->markable[k] = census->markable[k];
+		c->markable_aligned[k] = census->markable_aligned[k];
+		c->exposed[k] = census->exposed[k];
+		c->exposed_aligned[k] = census->exposed_aligned[k];
+	}
+}
 
 /* The build steps after KVM_CREATE_VM: vCPUs (with nested state), then the launch. */
 static SNP_MUST_CHECK int sim_vm_fill(struct kvm_host *host, int vm, const unsigned int *vcpu_cpus, unsigned int nr_vcpus,
@@ -313,6 +332,8 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 			 const struct kvm_host *from, struct mc_trial *out)
 {
 	uint64_t rng = mc_trial_rng(cfg, t), aligned = 0, free = 0, age_seed;
+	struct kvm_host_stats st = { 0 };
+	struct kvm_page_census census = { 0 };
 	struct kvm_host_config hc;
 	struct kvm_host *host;
 	bool loaded = false;
@@ -333,28 +354,26 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 	if (!ret)
 		ret = mm_free_aligned_count(kvm_host_mm(host), MM_PAGEBLOCK_ORDER, &aligned, &free);
 	if (!ret) {
-		out->p_est = free ? (double)aligned / (double)free : 0;
+		out->c.p_est = free ? (double)aligned / (double)free : 0;
 		/* modprobe kvm_amd on the aged host: svm_hardware_setup's save areas now. */
 		ret = kvm_x86_vendor_init(host, kvm_vendor_svm());
 		/* modprobe fails with -ENOMEM: a host without KVM, counted; nothing to run. */
 		loaded = !ret;
 		if (ret == SNP_ENOMEM) {
-			out->vm.kvm_load_enomem = 1;
+			out->c.vm.kvm_load_enomem = 1;
 			ret = 0;
 		}
 	}
 	if (!ret && loaded)
-		ret = mc_create_vms(host, cfg, &rng, &out->vm);
+		ret = mc_create_vms(host, cfg, &rng, &out->c.vm);
 	for (unsigned int k = 0; !ret && loaded && k < cfg->ticks; k++)
 		ret = kvm_host_tick(host, mm_rng_next(&rng), NULL, NULL);
 	/* A run that failed keeps its first error; the stats are read either way. */
-	if (kvm_host_get_stats(host, &out->st) && !ret)
+	if (kvm_host_get_stats(host, &st) && !ret)
 		ret = SNP_EINVAL;
-	out->vm.asid_flushes = out->st.asid_flushes;
-	if (kvm_host_census(host, &out->census) && !ret)
+	if (kvm_host_census(host, &census) && !ret)
 		ret = SNP_EINVAL;
-	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++)
-		out->n_sensitive += out->st.sensitive_allocated[k];
+	mc_trial_counts(&st, &census, &out->c);
 	out->err = ret;
 	kvm_host_kernel_work_release(host);
 	kvm_host_destroy(host);
@@ -375,6 +394,7 @@ struct mc_shared {
 	atomic_uint next;
 	atomic_uint done;          /* trials finished, all phases */
 	atomic_uint exited;        /* workers of this phase that returned */
+	double start;              /* sim_now() when the run started, for the progress line's rate */
 };
 
 /* Job j of the trial phase: trial jobs[j] / nr_strat of strategy jobs[j] % nr_strat. */
@@ -417,7 +437,7 @@ static void *mc_worker(void *arg)
  * ceil(cpus / 512) save areas aligned by a fresh allocator's expand(), is
  * gone with the fresh allocator.  The same p applies to the exposed pages.
  */
-static double mc_est_aligned(const struct mc_trial *tr, uint64_t pages)
+static double mc_est_aligned(const struct sim_mc_trial *tr, uint64_t pages)
 {
 	return tr->p_est * (double)pages;
 }
@@ -443,7 +463,7 @@ void sim_wilson_interval(uint64_t k, uint64_t n, double z, double *lo, double *h
 	wilson((double)k, (double)n, z, lo, hi);
 }
 
-static bool mc_trial_has_exposed_aligned(const struct kvm_page_census *c);
+static bool mc_trial_has_exposed_aligned(const struct sim_mc_trial *c);
 
 /* Has trial j (si * trials + t) finished, so that its result may be read while workers run? */
 static bool mc_trial_ready(const struct mc_shared *sh, unsigned int j)
@@ -454,19 +474,19 @@ static bool mc_trial_ready(const struct mc_shared *sh, unsigned int j)
 /* The rates simulate reports, each counted per trial as k of n. */
 enum mc_rate { MC_RATE_EXPOSED, MC_RATE_ALIGNED, MC_RATE_FAULT_TRIALS, MC_RATE_EXPOSED_TRIALS };
 
-static void mc_rate_count(const struct mc_trial *tr, enum mc_rate rate, double *k, double *n)
+static void mc_rate_count(const struct sim_mc_trial *tr, enum mc_rate rate, double *k, double *n)
 {
 	uint64_t a = 0, b = 0;
 
 	for (int i = 0; i < KVM_PAGE_NR_KINDS; i++) {
-		a += rate == MC_RATE_EXPOSED ? tr->census.exposed_aligned[i] : tr->st.sensitive_aligned[i];
-		b += tr->census.exposed[i];
+		a += rate == MC_RATE_EXPOSED ? tr->exposed_aligned[i] : tr->sensitive_aligned[i];
+		b += tr->exposed[i];
 	}
 	switch (rate) {
 	case MC_RATE_EXPOSED:        *k = (double)a; *n = (double)b; break;
 	case MC_RATE_ALIGNED:        *k = (double)a; *n = (double)tr->n_sensitive; break;
-	case MC_RATE_FAULT_TRIALS:   *k = tr->st.spurious_faults > 0; *n = 1; break;
-	case MC_RATE_EXPOSED_TRIALS: *k = mc_trial_has_exposed_aligned(&tr->census); *n = 1; break;
+	case MC_RATE_FAULT_TRIALS:   *k = tr->spurious_faults > 0; *n = 1; break;
+	case MC_RATE_EXPOSED_TRIALS: *k = mc_trial_has_exposed_aligned(tr); *n = 1; break;
 	}
 }
 
@@ -517,7 +537,7 @@ static double mc_design_effect(const struct mc_shared *sh, unsigned int si, enum
 
 		if (!mc_trial_ready(sh, si * trials + t))
 			continue;
-		mc_rate_count(&sh->trials[si * trials + t], rate, &k, &n);
+		mc_rate_count(&sh->trials[si * trials + t].c, rate, &k, &n);
 		kg[g] += k;
 		nk[g] += n;
 		K += k;
@@ -552,7 +572,7 @@ static double mc_frac(double k, uint64_t n)
 }
 
 /* Add one trial's census (kvm_host_census) to the result. */
-static uint64_t mc_sum_census(struct sim_mc_result *r, const struct kvm_page_census *c)
+static uint64_t mc_sum_census(struct sim_mc_result *r, const struct sim_mc_trial *c)
 {
 	uint64_t exposed = 0;
 
@@ -568,7 +588,7 @@ static uint64_t mc_sum_census(struct sim_mc_result *r, const struct kvm_page_cen
 	return exposed;
 }
 
-static bool mc_trial_has_exposed_aligned(const struct kvm_page_census *c)
+static bool mc_trial_has_exposed_aligned(const struct sim_mc_trial *c)
 {
 	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++)
 		if (c->exposed_aligned[k])
@@ -588,26 +608,26 @@ static void mc_sum_outcomes(struct sim_mc_outcomes *sum, const struct sim_mc_out
 	sum->teardown_pages_kept += o->teardown_pages_kept;
 }
 
-static void mc_sum_trial(struct sim_mc_result *r, const struct mc_trial *tr, double *est,
+static void mc_sum_trial(struct sim_mc_result *r, const struct sim_mc_trial *tr, double *est,
 			 double *est_exposed, double *est_trials, uint64_t *with_aligned)
 {
-	uint64_t exposed = mc_sum_census(r, &tr->census);
+	uint64_t exposed = mc_sum_census(r, tr);
 
 	r->trials++;
-	r->spurious_faults += tr->st.spurious_faults;
-	r->real_faults += tr->st.faults - tr->st.spurious_faults;
-	r->trials_with_fault += tr->st.spurious_faults > 0;
+	r->spurious_faults += tr->spurious_faults;
+	r->real_faults += tr->faults - tr->spurious_faults;
+	r->trials_with_fault += tr->spurious_faults > 0;
 	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++) {
-		r->sensitive_by_kind[k] += tr->st.sensitive_allocated[k];
-		r->aligned_by_kind[k] += tr->st.sensitive_aligned[k];
-		r->aligned_sensitive_pages += tr->st.sensitive_aligned[k];
+		r->sensitive_by_kind[k] += tr->sensitive_allocated[k];
+		r->aligned_by_kind[k] += tr->sensitive_aligned[k];
+		r->aligned_sensitive_pages += tr->sensitive_aligned[k];
 	}
 	r->sensitive_pages += tr->n_sensitive;
-	*with_aligned += mc_trial_has_exposed_aligned(&tr->census);
-	r->order1_blocks += tr->st.order1_broken;
-	r->leaked_pages += tr->st.leaked_pages;
-	r->vmruns += tr->st.vmruns;
-	r->vmsave_window_writes += tr->st.vmsave_window_writes;
+	*with_aligned += mc_trial_has_exposed_aligned(tr);
+	r->order1_blocks += tr->order1_broken;
+	r->leaked_pages += tr->leaked_pages;
+	r->vmruns += tr->vmruns;
+	r->vmsave_window_writes += tr->vmsave_window_writes;
 	mc_sum_outcomes(&r->vm, &tr->vm);
 	*est += mc_est_aligned(tr, tr->n_sensitive);
 	*est_exposed += mc_est_aligned(tr, exposed);
@@ -622,7 +642,7 @@ static void mc_sum(const struct mc_shared *sh, unsigned int si, struct sim_mc_re
 	memset(r, 0, sizeof(*r));
 	r->strategy = sh->strat[si];
 	for (unsigned int t = 0; t < sh->cfg->trials; t++)
-		mc_sum_trial(r, &sh->trials[si * sh->cfg->trials + t], &est, &est_exposed,
+		mc_sum_trial(r, &sh->trials[si * sh->cfg->trials + t].c, &est, &est_exposed,
 			     &est_trials, &with_aligned);
 	r->aligned_fraction = mc_frac((double)r->aligned_sensitive_pages, r->sensitive_pages);
 	r->exposed_aligned_fraction = mc_frac((double)r->exposed_aligned_pages, r->exposed_pages);
@@ -660,6 +680,7 @@ static void mc_live(const struct mc_shared *sh, unsigned int total, struct sim_m
 
 	memset(p, 0, sizeof(*p));
 	p->done = atomic_load(&sh->done);
+	p->elapsed = sim_now() - sh->start;
 	p->total = total;
 	p->nr = sh->nr_strat;
 	for (unsigned int si = 0; si < sh->nr_strat; si++) {
@@ -669,7 +690,7 @@ static void mc_live(const struct mc_shared *sh, unsigned int total, struct sim_m
 		for (unsigned int t = 0; t < trials; t++) {
 			if (!mc_trial_ready(sh, si * trials + t))
 				continue;
-			mc_rate_count(&sh->trials[si * trials + t], MC_RATE_EXPOSED, &k, &n);
+			mc_rate_count(&sh->trials[si * trials + t].c, MC_RATE_EXPOSED, &k, &n);
 			p->trials[si]++;
 			p->exposed_aligned[si] += (uint64_t)k;
 			p->exposed[si] += (uint64_t)n;
@@ -729,6 +750,31 @@ static unsigned int mc_chunk(const struct sim_mc_config *cfg)
 	return c < 4 ? 4 : c;
 }
 
+/* Aged allocators per run: none (fresh, or every trial ages its own), else one per age_share trials. */
+static unsigned int mc_nr_aged(const struct sim_mc_config *cfg)
+{
+	if (!cfg->clone || !cfg->age_pct)
+		return 0;
+	return cfg->trials / cfg->age_share + (cfg->trials % cfg->age_share != 0);
+}
+
+/*
+ * Is group g in cfg's shard?  A group is an aged allocator (its index) with
+ * shared ageing, else a trial: a shard never splits an allocator's trials,
+ * so each is aged once, by one shard, as the whole run ages it.
+ */
+static bool mc_group_in_shard(const struct sim_mc_config *cfg, unsigned int g)
+{
+	return !cfg->shard_n || g % cfg->shard_n == cfg->shard_k - 1;
+}
+
+bool sim_mc_in_shard(const struct sim_mc_config *cfg, unsigned int t)
+{
+	unsigned int nr_aged = mc_nr_aged(cfg);
+
+	return mc_group_in_shard(cfg, nr_aged ? t % nr_aged : t);
+}
+
 /* Age allocators [a0, a1), run the trials starting from them, free them. */
 static SNP_MUST_CHECK int mc_run_chunk(struct mc_shared *sh, unsigned int a0, unsigned int a1, unsigned int total)
 {
@@ -737,14 +783,15 @@ static SNP_MUST_CHECK int mc_run_chunk(struct mc_shared *sh, unsigned int a0, un
 
 	sh->nr_jobs = 0;
 	for (unsigned int a = a0; a < a1; a++)
-		sh->jobs[sh->nr_jobs++] = a;
+		if (mc_group_in_shard(cfg, a))
+			sh->jobs[sh->nr_jobs++] = a;
 	sh->building = true;
 	mc_phase(sh, total);
 	for (unsigned int a = a0; a < a1 && !ret; a++)
-		ret = sh->aged[a].err;
+		ret = mc_group_in_shard(cfg, a) ? sh->aged[a].err : 0;
 	sh->nr_jobs = 0;
 	for (unsigned int t = 0; t < cfg->trials && !ret; t++)
-		if (t % sh->nr_aged >= a0 && t % sh->nr_aged < a1)
+		if (t % sh->nr_aged >= a0 && t % sh->nr_aged < a1 && mc_group_in_shard(cfg, t % sh->nr_aged))
 			for (unsigned int si = 0; si < sh->nr_strat; si++)
 				sh->jobs[sh->nr_jobs++] = t * sh->nr_strat + si;
 	sh->building = false;
@@ -757,22 +804,16 @@ static SNP_MUST_CHECK int mc_run_chunk(struct mc_shared *sh, unsigned int a0, un
 	return ret;
 }
 
-/* Aged allocators per run: none (fresh, or every trial ages its own), else one per age_share trials. */
-static unsigned int mc_nr_aged(const struct sim_mc_config *cfg)
-{
-	if (!cfg->clone || !cfg->age_pct)
-		return 0;
-	return cfg->trials / cfg->age_share + (cfg->trials % cfg->age_share != 0);
-}
 
 static SNP_MUST_CHECK int mc_run_all(struct mc_shared *sh, unsigned int total)
 {
 	int ret = 0;
 
 	if (!sh->nr_aged) {
-		for (unsigned int j = 0; j < total; j++)
-			sh->jobs[j] = j;
-		sh->nr_jobs = total;
+		sh->nr_jobs = 0;
+		for (unsigned int j = 0; j < sh->nr_strat * sh->cfg->trials; j++)
+			if (mc_group_in_shard(sh->cfg, j / sh->nr_strat))
+				sh->jobs[sh->nr_jobs++] = j;
 		mc_phase(sh, total);
 		return 0;
 	}
@@ -798,32 +839,47 @@ static SNP_MUST_CHECK int mc_check(const struct sim_mc_config *cfg)
 	    !cfg->vcpus || !mix ||
 	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 ||
 	    !(cfg->vmsave_window >= 0 && cfg->vmsave_window <= 1) ||
+	    (cfg->shard_n && (cfg->shard_k < 1 || cfg->shard_k > cfg->shard_n)) ||
 	    (unsigned int)cfg->kernel >= MM_NR_KERNELS ||
 	    !(cfg->strategies & ((1u << SNP_ALLOC_NR_STRATEGIES) - 1)))
 		return SNP_EINVAL;
 	return 0;
 }
 
+/* A run's shape from cfg (checked): its strategies and aged allocators. */
+static SNP_MUST_CHECK int mc_setup(struct mc_shared *sh, const struct sim_mc_config *cfg)
+{
+	int ret = mc_check(cfg);
+
+	if (ret)
+		return ret;
+	sh->cfg = cfg;
+	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++)
+		if (cfg->strategies & (1u << s))
+			sh->strat[sh->nr_strat++] = (enum snp_alloc_strategy)s;
+	sh->nr_aged = mc_nr_aged(cfg);
+	return 0;
+}
+
 int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned int *nr_out)
 {
 	struct mc_shared sh = { .cfg = cfg };
-	unsigned int total;
+	unsigned int total = 0, all;
 	int ret = 0;
 
 	if (!cfg || !out || !nr_out)
 		return SNP_EINVAL;
-	ret = mc_check(cfg);
+	ret = mc_setup(&sh, cfg);
 	if (ret)
 		return ret;
-	for (int s = 0; s < SNP_ALLOC_NR_STRATEGIES; s++)
-		if (cfg->strategies & (1u << s))
-			sh.strat[sh.nr_strat++] = (enum snp_alloc_strategy)s;
-	total = sh.nr_strat * cfg->trials;
-	sh.nr_aged = mc_nr_aged(cfg);
-	sh.trials = calloc(total, sizeof(*sh.trials));
-	sh.jobs = calloc(total, sizeof(*sh.jobs));
-	sh.ready = calloc(total, sizeof(*sh.ready));
-	for (unsigned int j = 0; sh.ready && j < total; j++)
+	all = sh.nr_strat * cfg->trials;
+	sh.start = sim_now();
+	for (unsigned int t = 0; t < cfg->trials; t++)
+		total += sim_mc_in_shard(cfg, t) ? sh.nr_strat : 0;
+	sh.trials = calloc(all, sizeof(*sh.trials));
+	sh.jobs = calloc(all, sizeof(*sh.jobs));
+	sh.ready = calloc(all, sizeof(*sh.ready));
+	for (unsigned int j = 0; sh.ready && j < all; j++)
 		atomic_init(&sh.ready[j], 0);
 	atomic_init(&sh.next, 0);
 	atomic_init(&sh.done, 0);
@@ -831,13 +887,49 @@ int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsig
 	ret = sh.trials && sh.jobs && sh.ready ? mc_run_all(&sh, total) : SNP_ENOMEM;
 	if (!ret)
 		mc_report(&sh, total);
-	for (unsigned int j = 0; j < total && !ret; j++)
+	for (unsigned int j = 0; j < all && !ret; j++)
 		ret = sh.trials[j].err;
+	for (unsigned int j = 0; j < all && !ret && cfg->trials_out; j++)
+		cfg->trials_out[j] = sh.trials[j].c;
+	for (unsigned int si = 0; si < sh.nr_strat && !ret; si++) {
+		memset(&out[si], 0, sizeof(out[si]));
+		out[si].strategy = sh.strat[si];
+		if (!cfg->shard_n)   /* a shard's trials are summed with the others' (sim_mc_summarise) */
+			mc_sum(&sh, si, &out[si]);
+	}
+	*nr_out = ret ? 0 : sh.nr_strat;
+	free(sh.ready);
+	free(sh.jobs);
+	free(sh.trials);
+	return ret;
+}
+
+int sim_mc_summarise(const struct sim_mc_config *cfg, const struct sim_mc_trial *trials,
+		     struct sim_mc_result *out, unsigned int *nr_out)
+{
+	struct mc_shared sh = { .cfg = cfg };
+	unsigned int all;
+	int ret = 0;
+
+	if (!cfg || !trials || !out || !nr_out)
+		return SNP_EINVAL;
+	ret = mc_setup(&sh, cfg);
+	if (ret)
+		return ret;
+	all = sh.nr_strat * cfg->trials;
+	sh.trials = calloc(all, sizeof(*sh.trials));
+	sh.ready = calloc(all, sizeof(*sh.ready));
+	ret = sh.trials && sh.ready ? 0 : SNP_ENOMEM;
+	/* every trial is in: the statistics read them as a finished run's */
+	for (unsigned int j = 0; j < all && !ret; j++) {
+		ret = trials[j].ran ? 0 : SNP_EINVAL;
+		sh.trials[j].c = trials[j];
+		atomic_init(&sh.ready[j], 1);
+	}
 	for (unsigned int si = 0; si < sh.nr_strat && !ret; si++)
 		mc_sum(&sh, si, &out[si]);
 	*nr_out = ret ? 0 : sh.nr_strat;
 	free(sh.ready);
-	free(sh.jobs);
 	free(sh.trials);
 	return ret;
 }
