@@ -223,6 +223,13 @@ SNP_MUST_CHECK int json_parse(const char *text, size_t len, struct json_node **o
 void json_node_free(struct json_node *n);
 /* The member of obj named key, or NULL (also when obj is not an object). */
 const struct json_node *json_member(const struct json_node *obj, const char *key);
+/*
+ * A one-line usage error about a JSON file the command read: "FLAGPATH, line
+ * L, column C: ..." at node at, or "FLAGPATH: ..." without one (flag: the
+ * option that named the file and a space, or ""); CLI_EXIT_USAGE.
+ */
+int cli_json_error(const char *cmd, const char *flag, const char *path, const struct json_node *at,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* "a number", "a string", "an object", ... for messages. */
 const char *json_type_name(enum json_type t);
 

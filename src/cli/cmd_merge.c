@@ -93,19 +93,8 @@ struct merge {
 	struct sim_mc_trial *counts;     /* strategy-major */
 };
 
-static int __attribute__((format(printf, 3, 4))) bad(const char *path, const struct json_node *at,
-						      const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (at)
-		return cli_usage_error("merge", "%s, line %u, column %u: %s", path, at->line, at->col, msg);
-	return cli_usage_error("merge", "%s: %s", path, msg);
-}
+/* "snpsafe merge: FILE[, line L, column C]: ..." on one line; CLI_EXIT_USAGE. */
+#define bad(path, at, ...) cli_json_error("merge", "", (path), (at), __VA_ARGS__)
 
 /* A whole number (or the decimal string the JSON contract writes above 2^53) up to max. */
 static bool read_u64(const struct json_node *v, uint64_t max, uint64_t *out)

@@ -273,18 +273,7 @@ static const struct config_key {
 #define CONFIG_MAX_BYTES (1u << 20)
 
 /* "snpsafe simulate: --config FILE, line L, column C: ..." on one line; CLI_EXIT_USAGE. */
-static int __attribute__((format(printf, 3, 4))) config_error(const char *path, const struct json_node *at,
-							       const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return cli_usage_error("simulate", "--config %s, line %u, column %u: %s", path, at->line,
-			       at->col, msg);
-}
+#define config_error(path, at, ...) cli_json_error("simulate", "--config ", (path), (at), __VA_ARGS__)
 
 static const struct cli_option *find_flag(const char *name)
 {

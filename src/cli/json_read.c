@@ -540,3 +540,18 @@ const char *json_type_name(enum json_type t)
 
 	return (unsigned int)t <= JSON_OBJECT ? names[t] : "?";
 }
+
+int cli_json_error(const char *cmd, const char *flag, const char *path, const struct json_node *at,
+		   const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (at)
+		return cli_usage_error(cmd, "%s%s, line %u, column %u: %s", flag, path, at->line,
+				       at->col, msg);
+	return cli_usage_error(cmd, "%s%s: %s", flag, path, msg);
+}
