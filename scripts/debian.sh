@@ -54,6 +54,7 @@ SNP_PIN_6_1=6.1.0-56-amd64
 SNP_PIN_6_12=6.12.95+deb12-amd64
 # (tests/test_install.sh points it elsewhere)
 : "${SNP_BACKPORTS_LIST:=/etc/apt/sources.list.d/snpsafe-backports.sources}"
+: "${SNP_SECURITY_LIST:=/etc/apt/sources.list.d/snpsafe-security.sources}"
 
 snp_log() { echo "$SNP_LOG_PREFIX: $*" >&2; }
 snp_die() { echo "$SNP_LOG_PREFIX: FAIL: $*" >&2; exit 1; }
@@ -137,6 +138,48 @@ snp_backports() {	# snp_backports [agreed]: agreed when the caller's consent nam
 	snp_apt_update
 }
 
+# Debian's security archive beside the machine's mirror: by the archive's own
+# layout, .../debian has its security suites at .../debian-security (as
+# deb.debian.org does).  Fails where the mirror is not laid out that way.
+snp_security_mirror() {
+	local mirror
+	mirror=$(snp_debian_mirror) || return 1
+	case $mirror in */debian) echo "$mirror-security" ;; *) return 1 ;; esac
+}
+
+# Whether apt already has a bookworm-security source (the debootstrap root
+# CI starts from has none; a Debian install has one).
+snp_have_security() {
+	grep -qsE '(^|[[:space:]])bookworm-security([[:space:]/]|$)' \
+		/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources
+}
+
+# snp_security: add bookworm-security (deb, deb-src) in the project's own
+# sources file, with consent, so a pinned bookworm kernel that Debian moved
+# to its security suite (6.1.0-56 = 6.1.192-2) is found on a machine whose apt
+# lacks that suite.  Returns 1, changing nothing, where no security archive
+# can be derived from the mirror; the caller then falls back.
+snp_security() {
+	local mirror
+	snp_have_security && return 0
+	[ -f "$SNP_SECURITY_LIST" ] && { snp_apt_update; return 0; }
+	mirror=$(snp_security_mirror) || {
+		snp_log "no bookworm-security source here, and none derivable from this machine's mirror"
+		return 1
+	}
+	snp_consent "add the apt source 'deb deb-src $mirror bookworm-security main' as $SNP_SECURITY_LIST, then apt-get update"
+	snp_log "adding bookworm-security (deb, deb-src) from $mirror to apt: $SNP_SECURITY_LIST"
+	cat > "$SNP_SECURITY_LIST" <<-EOF
+	Types: deb deb-src
+	URIs: $mirror
+	Suites: bookworm-security
+	Components: main
+	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	EOF
+	snp_apt_updated=0
+	snp_apt_update
+}
+
 snp_install() {
 	local missing=() p
 	for p in "$@"; do
@@ -203,6 +246,10 @@ snp_kernel_resolve() {	# prints the Debian kernel version for 6.1 | 6.12 | <ver>
 	[ "$suite" = bookworm-backports ] && snp_backports
 	snp_apt_update
 	if snp_in_archive "linux-image-$pin"; then echo "$pin"; return 0; fi
+	# A bookworm pin may live in the security suite only.
+	if [ "$suite" = bookworm ] && snp_security && snp_in_archive "linux-image-$pin"; then
+		echo "$pin"; return 0
+	fi
 	kver=$(snp_meta_kernel "$suite")
 	[ -n "$kver" ] || snp_die "no $name kernel in Debian's $suite"
 	snp_log "pinned $pin is gone from the archive; using $kver"

@@ -32,10 +32,17 @@ echo "QEMU emulator version 8.2.0"
 EOF
 chmod +x "$tmp/stub/apt-get" "$tmp/stub/dpkg" "$tmp/qemu8/qemu-system-x86_64"
 export TEST_APT_LOG=$tmp/apt.log SNP_BACKPORTS_LIST=$tmp/backports.sources SNP_CACHE=$tmp/cache
+export SNP_SECURITY_LIST=$tmp/security.sources
+# apt-cache knows the pinned 6.1 image only once the security source is there
+# (Debian's archive has 6.1.0-56 in bookworm-security alone).
+printf '%s\n' '#!/bin/sh' \
+	'[ "$1 $2" = "show linux-image-6.1.0-56-amd64" ] && [ -f "$SNP_SECURITY_LIST" ] && exit 0' \
+	'exit 1' > "$tmp/stub/apt-cache"
+chmod +x "$tmp/stub/apt-cache"
 
 n=0 passed=0 failed=0 skipped=0
 echo "KTAP version 1"
-echo "1..11"
+echo "1..15"
 report() {	# report DESCRIPTION PROBLEMS (empty: ok)
 	n=$((n + 1))
 	if [ -z "$2" ]; then
@@ -51,11 +58,12 @@ report() {	# report DESCRIPTION PROBLEMS (empty: ok)
 # ("none", "SNPSAFE_INSTALL=1", "CI=true"); sets rc, err (its stderr), apt (the calls).
 run() {
 	local consent=$1; shift
-	rm -f "$TEST_APT_LOG" "$SNP_BACKPORTS_LIST"
+	rm -f "$TEST_APT_LOG" "$SNP_BACKPORTS_LIST" "$SNP_SECURITY_LIST"
 	env -u CI -u SNPSAFE_INSTALL ${consent#none} PATH="$tmp/stub:${QEMU_STUB:-}$PATH" \
 		bash -c 'SNP_LOG_PREFIX=test; source "$0/scripts/debian.sh"
-			snp_debian_mirror() { echo http://mirror.example/debian; }
-			"$@"' "$root" "$@" < /dev/null > /dev/null 2> "$tmp/err"
+			snp_debian_mirror() { echo "${TEST_MIRROR:-http://mirror.example/debian}"; }
+			snp_have_security() { return 1; }
+			"$@"' "$root" "$@" < /dev/null > "$tmp/out" 2> "$tmp/err"
 	rc=$?
 	err=$(cat "$tmp/err")
 	apt=$(cat "$TEST_APT_LOG" 2>/dev/null)
@@ -71,6 +79,7 @@ refused() {	# refused WORD...
 	done
 	[ -z "$apt" ] || p+="apt-get ran: $apt"$'\n'
 	[ ! -e "$SNP_BACKPORTS_LIST" ] || p+="$SNP_BACKPORTS_LIST was written"$'\n'
+	[ ! -e "$SNP_SECURITY_LIST" ] || p+="$SNP_SECURITY_LIST was written"$'\n'
 	printf '%s' "$p"
 }
 
@@ -104,6 +113,28 @@ run SNPSAFE_INSTALL=1 snp_backports
 report "snp_backports with SNPSAFE_INSTALL=1: the sources file, from this machine's mirror" \
 	"$(called "apt-get update -qq"; grep -qx 'URIs: http://mirror.example/debian' "$SNP_BACKPORTS_LIST" 2>/dev/null ||
 		echo "no URIs line in $SNP_BACKPORTS_LIST")"
+
+run none snp_security
+report "snp_security without consent: stops, names the source, writes no sources file" \
+	"$(refused "add the apt source 'deb deb-src http://mirror.example/debian-security bookworm-security main' as $SNP_SECURITY_LIST")"
+
+run SNPSAFE_INSTALL=1 snp_security
+report "snp_security with SNPSAFE_INSTALL=1: bookworm-security beside this machine's mirror" \
+	"$(called "apt-get update -qq"
+	   grep -qx 'URIs: http://mirror.example/debian-security' "$SNP_SECURITY_LIST" 2>/dev/null ||
+		echo "no debian-security URIs line in $SNP_SECURITY_LIST"
+	   grep -qx 'Suites: bookworm-security' "$SNP_SECURITY_LIST" 2>/dev/null ||
+		echo "no bookworm-security suite in $SNP_SECURITY_LIST")"
+
+TEST_MIRROR=http://mirror.example/pool run SNPSAFE_INSTALL=1 snp_security
+report "snp_security where no security archive can be derived: returns 1, adds nothing" \
+	"$([ "$rc" -ne 0 ] || echo "exit 0"; [ ! -e "$SNP_SECURITY_LIST" ] || echo "sources file written"
+	   [ -z "$apt" ] || echo "apt-get ran: $apt")"
+
+run SNPSAFE_INSTALL=1 snp_kernel_resolve 6.1
+report "snp_kernel_resolve 6.1: the pin found once bookworm-security is added, no fallback" \
+	"$(out=$(cat "$tmp/out"); [ "$out" = 6.1.0-56-amd64 ] || echo "resolved '$out' (rc $rc): $err"
+	   [ -f "$SNP_SECURITY_LIST" ] || echo "no $SNP_SECURITY_LIST")"
 
 QEMU_STUB=$tmp/qemu8:
 run none snp_install_qemu
