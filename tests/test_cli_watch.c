@@ -54,7 +54,8 @@ static void watch_help_lists_options(void)
 {
 	static const char *const opts[] = { "--kernel", "--modules", "--vms", "--vcpus", "--seconds",
 					    "--lifetime", "--cpus", "--mem", "--filter", "--trace",
-					    "--out", "--baseline", "--host-snp", "--kvm-build", "--json" };
+					    "--out", "--baseline", "--host-snp", "--kvm-build", "--json",
+					    "--age-rounds", "--age-seed" };
 	struct cli_run r = cli_run("watch --help");
 
 	KEXPECT_EQ(r.status, 0);
@@ -320,6 +321,87 @@ static void watch_again_file_errors(void)
 	tu_dir_teardown();
 }
 
+/* --age-rounds and --age-seed: whole numbers in range, refused before anything boots. */
+static void watch_age_flags(void)
+{
+	struct cli_run r;
+
+	EXPECT_USAGE_ERROR("watch --kernel 6.12 --age-rounds 33", "--age-rounds");
+	EXPECT_USAGE_ERROR("watch --kernel 6.12 --age-rounds -1", "--age-rounds");
+	EXPECT_USAGE_ERROR("watch --kernel 6.12 --age-rounds 2.5", "--age-rounds");
+	EXPECT_USAGE_ERROR("watch --kernel 6.12 --age-rounds many", "--age-rounds");
+	EXPECT_USAGE_ERROR("watch --kernel 6.12 --age-rounds", "--age-rounds");
+	EXPECT_USAGE_ERROR("watch --kernel 6.12 --age-rounds 4 --age-seed -3", "--age-seed");
+	EXPECT_USAGE_ERROR("watch --kernel 6.12 --age-rounds 4 --age-seed x1", "--age-seed");
+	/* good values pass every check and go on to look for the tree */
+	r = cli_run("watch --kernel 6.12 --vms 2 --vcpus 1 --seconds 1 --mem 512M --age-rounds 32 "
+		    "--age-seed 18446744073709551615");
+	KEXPECT_EQ(r.status, 3);
+	KEXPECT(strstr(r.err, "watch/run.sh"));
+	cli_run_free(&r);
+}
+
+/* Lines added to tu_dir's result (read_result keeps a key's last value). */
+static void append_result(const char *lines)
+{
+	FILE *f = fopen(tu_path("result"), "a");
+
+	KASSERT(f);
+	fputs(lines, f);
+	fclose(f);
+}
+
+/*
+ * The ageing a run had goes into --json: config.age_rounds (what `snpsafe
+ * merge` compares between runs), the seed and what the ager kept under
+ * "ageing", and the memory in use at the workload's start as the model's
+ * age.  --again with other ageing flags than the run's is refused.
+ */
+static void watch_again_records_ageing(void)
+{
+	char cmd[512];
+	struct jl *j, *a;
+
+	tu_dir_setup("watch-age");
+	write_run_folder("6.12.95+deb12-amd64", NULL);
+	j = again_json("--vms 1 --vcpus 1 --mem 256M");
+	KEXPECT_EQ(jl_get(jl_get(j, "config"), "age_rounds")->num, 0);
+	a = jl_get(j, "ageing");
+	KASSERT(a);
+	KEXPECT_EQ(jl_get(a, "rounds")->num, 0);
+	KEXPECT(jl_get(a, "seed")->type == JL_NULL);
+	KEXPECT(jl_get(a, "kept_cache_kb") == NULL);
+	KEXPECT_EQ(jl_get(a, "in_use_kb")->num, 262144 - 249036);
+	jl_free(j);
+
+	append_result("mem_free_kb=131072\nage_rounds=8\nage_seed=5\n"
+		      "age=rounds=8 seed=5 keep_pct=45 made_mib=281 kept_cache_kb=61234 "
+		      "kept_anon_kb=50123 kept_files=12800 kept_fds=630 vms=16 vcpus=32 capped=0 "
+		      "failures=0 elapsed=30.10\n");
+	j = again_json("--vms 1 --vcpus 1 --mem 256M --age-rounds 8 --age-seed 5");
+	KEXPECT_EQ(jl_get(jl_get(j, "config"), "age_rounds")->num, 8);
+	a = jl_get(j, "ageing");
+	KASSERT(a);
+	KEXPECT_EQ(jl_get(a, "rounds")->num, 8);
+	KEXPECT_EQ(jl_get(a, "seed")->num, 5);
+	KEXPECT_EQ(jl_get(a, "kept_cache_kb")->num, 61234);
+	KEXPECT_EQ(jl_get(a, "kept_anon_kb")->num, 50123);
+	KEXPECT_EQ(jl_get(a, "vcpus")->num, 32);
+	KEXPECT_EQ(jl_get(a, "in_use_kb")->num, 131072);
+	KEXPECT_EQ(jl_get(a, "in_use_pct")->num, 50);
+	/* the model ages its hosts as far as the guest was at the workload's start */
+	KEXPECT_EQ(jl_get(jl_get(j, "model_estimate"), "age_pct")->num, 50);
+	jl_free(j);
+
+	/* another ageing than the run's would be a config that lies */
+	snprintf(cmd, sizeof(cmd), "watch --again --out %s --vms 1 --vcpus 1 --mem 256M", tu_path(""));
+	EXPECT_USAGE_ERROR(cmd, "--age-rounds 8 --age-seed 5");
+	snprintf(cmd, sizeof(cmd), "watch --again --out %s --vms 1 --vcpus 1 --mem 256M "
+		 "--age-rounds 8 --age-seed 6", tu_path(""));
+	EXPECT_USAGE_ERROR(cmd, "--age-rounds 8 --age-seed 5");
+	tu_dir_teardown();
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(watch_bad_flags),
 	KTAP_CASE(watch_bad_kernel),
@@ -330,6 +412,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(watch_again_reports_provenance),
 	KTAP_CASE(watch_again_no_vmcb_is_na),
 	KTAP_CASE(watch_again_file_errors),
+	KTAP_CASE(watch_age_flags),
+	KTAP_CASE(watch_again_records_ageing),
 };
 
 int main(void)

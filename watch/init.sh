@@ -132,6 +132,26 @@ for m in $(cat /modules.order); do
 	insmod "/lib/modules/$m.ko" || say "insmod $m failed"
 	directmap "insmod_$m"
 done
+# An aged host (watch --age-rounds, docs/WATCH.md "An aged host"): the
+# ager (the workload binary in its other mode) makes and partly frees page
+# cache on a tmpfs of its own, anonymous memory, slab objects and VMs, then
+# holds what it kept while the workload runs.  Before the counting probes
+# and the kvm_exit histograms, so those count the workload alone; the
+# provenance probes and the plugin see the ageing VMs too.  The free lists
+# at its end go to the host (OUT/buddyinfo, OUT/pagetypeinfo).
+AGER=""
+if [ -s /age.args ] && [ -c /dev/kvm ]; then
+	mkdir -p /age
+	mount -t tmpfs -o size=90% tmpfs /age
+	/workload $(cat /age.args) > /tmp/age.out 2>&1 &
+	AGER=$!
+	while [ ! -e /age/.ready ] && kill -0 $AGER 2>/dev/null; do sleep 1; done
+	sed 's/^/snpsafe-watch: /' /tmp/age.out > /dev/console
+	[ -e /age/.ready ] || { say "age: the ager failed"; AGER=""; }
+	sed 's/^/snpsafe-watch: buddyinfo: /' /proc/buddyinfo > /dev/console
+	sed 's/^/snpsafe-watch: pagetypeinfo: /' /proc/pagetypeinfo > /dev/console
+	directmap aged
+fi
 # An independent count of kvm_amd's allocations, from the kernel's own
 # kprobes (tracefs kprobe_profile keeps a hit count per probe).
 probes="svm_vcpu_create snp_safe_alloc_page_node split_page"
@@ -165,6 +185,13 @@ if [ -c /dev/kvm ]; then
 	hook loaded
 	/workload $(cat /workload.args) > /tmp/workload.out 2>&1
 	rc=$?
+	# The aged host's memory back, so the free pages after kvm_amd's unload
+	# compare with those before its load (prov_mem).
+	if [ -n "$AGER" ]; then
+		kill $AGER
+		wait $AGER 2>/dev/null
+		umount /age
+	fi
 	hook done
 	directmap workload_done
 	sed 's/^/snpsafe-watch: /' /tmp/workload.out > /dev/console

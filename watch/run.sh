@@ -15,7 +15,10 @@
 #   console.log    the serial console
 #   kvm_exits      KVM's kvm_exit tracepoint as histograms per task: exit code and guest
 #                  RIP, exit code's EXITINFO1/2 (watch/init.sh)
-#   result         key=value lines: kernel, workload, wall_s, qemu_rc
+#   buddyinfo, pagetypeinfo  with SNPSAFE_WATCH_AGE_ROUNDS: the guest's free lists at the
+#                  end of the ageing
+#   result         key=value lines: kernel, workload, wall_s, qemu_rc, age_rounds, age_seed,
+#                  age (the ager's line)
 #
 # Usage: run.sh OUT KERNEL VMS VCPUS SECONDS LIFETIME CPUS MEM_MIB FILTER PLUGIN(0|1) [BZIMAGE MODDIR]
 #   KERNEL: 6.1 | 6.12 | a Debian version (6.1.0-56-amd64) | "path" (then BZIMAGE and MODDIR).
@@ -28,6 +31,9 @@
 #   SNPSAFE_WATCH_KVM_AMD_KO=FILE: load this kvm-amd.ko (.ko, .ko.xz or .ko.zst) in place
 #   of the kernel's own; its dependencies are still read from the shipped module
 #   (--kvm-build).
+#   SNPSAFE_WATCH_AGE_ROUNDS=N, SNPSAFE_WATCH_AGE_SEED=S: age the guest first, N rounds
+#   from seed S (--age-rounds; docs/WATCH.md "An aged host"); OUT then has buddyinfo and
+#   pagetypeinfo at the end of the ageing.
 #   SNPSAFE_WATCH_PROBES=0: arm no tracefs probe in the guest (neither the provenance
 #   probes nor the counting kprobes), to measure what they change (docs/WATCH.md "What
 #   watching changes"); then there is no alloc.log and no kprobe_ counts.
@@ -103,6 +109,9 @@ if [ -z "$sysmap" ] || [ "$(grep -c ' [tT] ' "$sysmap" 2>/dev/null)" -lt 1000 ];
 	touch "$ird/full-kallsyms"
 fi
 echo "--vms $vms --vcpus $vcpus --seconds $seconds --lifetime $lifetime --host-threads 1" > "$ird/workload.args"
+age_rounds=${SNPSAFE_WATCH_AGE_ROUNDS:-0} age_seed=${SNPSAFE_WATCH_AGE_SEED:-0}
+case $age_rounds$age_seed in *[!0-9]*) snp_die "SNPSAFE_WATCH_AGE_ROUNDS and _SEED take whole numbers" ;; esac
+[ "$age_rounds" -eq 0 ] || echo "--vcpus $vcpus --age-rounds $age_rounds --age-seed $age_seed" > "$ird/age.args"
 
 modfile() {	# the file of module $1 in $moddir
 	find "$moddir" -name "$1.ko" -o -name "$1.ko.xz" -o -name "$1.ko.zst" | head -n 1
@@ -190,6 +199,13 @@ if grep -qE 'BUG:|Oops|Kernel panic|general protection' "$out/console.txt"; then
 fi
 # KVM's kvm_exit histograms (watch/init.sh): why each #VMEXIT happened, per task.
 sed -n 's/^snpsafe-watch: kvm_exit: //p' "$out/console.txt" > "$out/kvm_exits"
+# An aged host's free lists at the end of the ageing (init.sh).
+if [ "$age_rounds" -gt 0 ]; then
+	grep -q '^snpsafe-watch: snpsafe-age: ' "$out/console.txt" ||
+		{ grep '^snpsafe-watch' "$out/console.txt" >&2; snp_die "the ager did not report"; }
+	sed -n 's/^snpsafe-watch: buddyinfo: //p' "$out/console.txt" > "$out/buddyinfo"
+	sed -n 's/^snpsafe-watch: pagetypeinfo: //p' "$out/console.txt" > "$out/pagetypeinfo"
+fi
 { [ -z "$sysmap" ] || grep ' [tT] ' "$sysmap"; gzip -dc < "$out/kallsyms"; } > "$out/kallsyms.txt" ||
 	snp_die "the guest's symbol dump is damaged"
 mv "$out/kallsyms.txt" "$out/kallsyms"
@@ -208,6 +224,9 @@ fi
 	echo "host_snp=$host_snp"
 	echo "kvm_amd_ko=$kvm_amd_ko"
 	echo "probes=$probes"
+	echo "age_rounds=$age_rounds"
+	echo "age_seed=$age_seed"
+	sed -n 's/^snpsafe-watch: snpsafe-age: /age=/p' "$out/console.txt" | tail -n 1
 	sed -n 's/^snpsafe-watch: meminfo total_kb=\([0-9]*\) free_kb=\([0-9]*\)$/mem_total_kb=\1\nmem_free_kb=\2/p' "$out/console.txt"
 	sed -n 's/^snpsafe-watch: kprobe \([a-z_0-9]*\) \([0-9]*\)$/kprobe_\1=\2/p' "$out/console.txt"
 } > "$out/result"

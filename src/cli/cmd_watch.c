@@ -28,11 +28,13 @@
 
 #define WATCH_MAX_CPUS 8          /* TCG runs one host thread per vCPU; 2 cores here */
 #define WATCH_MAX_MEM  (2 * SNP_GiB)  /* RAM stays below QEMU's PCI hole: pa = [0, mem) */
+#define WATCH_MAX_AGE_ROUNDS 32       /* the ager's own limit (watch/workload.c) */
 
 struct watch_opts {
 	const char *kernel;           /* 6.1, 6.12, or a bzImage path */
 	const char *modules;          /* with a path: its lib/modules/<version> folder */
 	uint64_t vms, vcpus, cpus, mem;
+	uint64_t age_rounds, age_seed;  /* --age-rounds: age the guest first (0: fresh) */
 	double seconds, lifetime;
 	const char *trace;
 	const char *out;
@@ -96,6 +98,16 @@ static SNP_MUST_CHECK int set_seconds(void *ctx, const char *v)
 static SNP_MUST_CHECK int set_lifetime(void *ctx, const char *v)
 {
 	return parse_seconds(v, 0, 3600, &((struct watch_opts *)ctx)->lifetime);
+}
+
+static SNP_MUST_CHECK int set_age_rounds(void *ctx, const char *v)
+{
+	return cli_parse_u64(v, 0, WATCH_MAX_AGE_ROUNDS, &((struct watch_opts *)ctx)->age_rounds);
+}
+
+static SNP_MUST_CHECK int set_age_seed(void *ctx, const char *v)
+{
+	return cli_parse_u64(v, 0, UINT64_MAX, &((struct watch_opts *)ctx)->age_seed);
 }
 
 static SNP_MUST_CHECK int set_trace(void *ctx, const char *v)
@@ -168,6 +180,10 @@ static const struct cli_option watch_options[] = {
 	{ "lifetime", true, set_lifetime, "S",
 	  "a VM's life before it is destroyed and a new one made (default 0: the whole run)",
 	  "0..3600" },
+	{ "age-rounds", true, set_age_rounds, "N",
+	  "age the guest first: N rounds of page cache, anonymous memory, slab and VM churn, "
+	  "a share of each kept (default 0: a fresh host)", "0..32" },
+	{ "age-seed", true, set_age_seed, "S", "the ageing rounds' seed (default 1)", "a whole number" },
 	{ "cpus", true, set_cpus, "N", "CPUs of the watched machine (default 2, at most 8)", "1..8" },
 	{ "mem", true, set_mem, "SIZE", "its memory (default 1G, 256M to 2G)", "256M..2G" },
 	{ "filter", true, set_filter, "inguest|ever|all",
@@ -222,6 +238,7 @@ static SNP_MUST_CHECK int find_top(char *top, size_t len)
 static SNP_MUST_CHECK int run_script(const char *top, const struct watch_opts *o, const char *out, bool watched)
 {
 	char script[PATH_MAX + 32], vms[24], vcpus[24], secs[32], life[32], cpus[24], mem[24];
+	char rounds[24], seed[24];
 	const bool path = strcmp(o->kernel, "6.1") && strcmp(o->kernel, "6.12");
 	int status;
 	pid_t pid;
@@ -233,6 +250,8 @@ static SNP_MUST_CHECK int run_script(const char *top, const struct watch_opts *o
 	snprintf(life, sizeof(life), "%g", o->lifetime);
 	snprintf(cpus, sizeof(cpus), "%llu", (unsigned long long)o->cpus);
 	snprintf(mem, sizeof(mem), "%llu", (unsigned long long)(o->mem / SNP_MiB));
+	snprintf(rounds, sizeof(rounds), "%llu", (unsigned long long)o->age_rounds);
+	snprintf(seed, sizeof(seed), "%llu", (unsigned long long)o->age_seed);
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0)
@@ -240,6 +259,8 @@ static SNP_MUST_CHECK int run_script(const char *top, const struct watch_opts *o
 	if (pid == 0) {
 		if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0 ||
 		    setenv("SNPSAFE_WATCH_HOST_SNP", o->host_snp ? "1" : "0", 1) ||
+		    setenv("SNPSAFE_WATCH_AGE_ROUNDS", rounds, 1) ||
+		    setenv("SNPSAFE_WATCH_AGE_SEED", seed, 1) ||
 		    (o->kvm_ko[0] && setenv("SNPSAFE_WATCH_KVM_AMD_KO", o->kvm_ko, 1)))
 			_exit(127);
 		execlp("bash", "bash", script, out, path ? "path" : o->kernel, vms, vcpus, secs, life,
@@ -364,6 +385,8 @@ struct run_result {
 	uint64_t probe_hits[WATCH_MAX_PROBES];
 	uint64_t mem_total_kb, mem_free_kb;   /* the guest's, before the workload */
 	char kvm_amd_ko[PATH_MAX];            /* loaded in place of the shipped kvm-amd, or "" */
+	uint64_t age_rounds, age_seed;        /* the ageing the run had (0 rounds: none) */
+	char age[320];                        /* the ager's closing line, or "" */
 };
 
 /*
@@ -421,6 +444,12 @@ static SNP_MUST_CHECK int read_result(const char *out, struct run_result *r)
 			r->mem_total_kb = strtoull(line + 13, NULL, 10);
 		else if (!strncmp(line, "mem_free_kb=", 12))
 			r->mem_free_kb = strtoull(line + 12, NULL, 10);
+		else if (!strncmp(line, "age_rounds=", 11))
+			r->age_rounds = strtoull(line + 11, NULL, 10);
+		else if (!strncmp(line, "age_seed=", 9))
+			r->age_seed = strtoull(line + 9, NULL, 10);
+		else if (!strncmp(line, "age=", 4))
+			snprintf(r->age, sizeof(r->age), "%.319s", line + 4);
 		else if (!strncmp(line, "kvm_amd_ko=", 11))
 			snprintf(r->kvm_amd_ko, sizeof(r->kvm_amd_ko), "%.*s", PATH_MAX - 1, line + 11);
 		else if (!strncmp(line, "kprobe_", 7) && strchr(line, '=') &&
@@ -603,6 +632,50 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	json_obj_end(j);
 }
 
+/*
+ * The ageing (--age-rounds): what the ager made and kept (its closing line,
+ * watch/workload.c), and the guest's memory in use when the workload
+ * started, the model's --age.
+ */
+static void print_age(const struct run_result *r, const struct model_vs_real *m)
+{
+	if (!r->age_rounds)
+		return;
+	printf("ageing: %llu rounds, seed %llu: made %llu MiB, kept %llu kB page cache, %llu kB "
+	       "anonymous, %llu files, %llu pipe and socket fds; %llu VMs (%llu vCPUs) made and "
+	       "destroyed%s\n", (unsigned long long)r->age_rounds, (unsigned long long)r->age_seed,
+	       (unsigned long long)workload_field(r->age, "made_mib"),
+	       (unsigned long long)workload_field(r->age, "kept_cache_kb"),
+	       (unsigned long long)workload_field(r->age, "kept_anon_kb"),
+	       (unsigned long long)workload_field(r->age, "kept_files"),
+	       (unsigned long long)workload_field(r->age, "kept_fds"),
+	       (unsigned long long)workload_field(r->age, "vms"),
+	       (unsigned long long)workload_field(r->age, "vcpus"),
+	       workload_field(r->age, "capped") ? " (stopped early: memory ran low)" : "");
+	printf("  in use when the workload started (MemTotal - MemFree): %llu of %llu kB = %u%%\n\n",
+	       (unsigned long long)(r->mem_total_kb - r->mem_free_kb),
+	       (unsigned long long)r->mem_total_kb, m->age_pct);
+}
+
+static void json_age(struct json *j, const struct run_result *r, const struct model_vs_real *m)
+{
+	static const char *const keys[] = { "made_mib", "kept_cache_kb", "kept_anon_kb", "kept_files",
+					    "kept_fds", "vms", "vcpus", "capped", "failures" };
+
+	json_obj_begin(j, "ageing");
+	json_u64(j, "rounds", r->age_rounds);
+	if (r->age_rounds)
+		json_u64(j, "seed", r->age_seed);
+	else
+		json_str(j, "seed", NULL);        /* null: a fresh run has no ageing seed */
+	json_u64(j, "mem_total_kb", r->mem_total_kb);
+	json_u64(j, "in_use_kb", r->mem_total_kb - r->mem_free_kb);
+	json_u64(j, "in_use_pct", m->age_pct);
+	for (size_t i = 0; r->age_rounds && i < sizeof(keys) / sizeof(keys[0]); i++)
+		json_u64(j, keys[i], workload_field(r->age, keys[i]));
+	json_obj_end(j);
+}
+
 static void print_text(const struct watch_opts *o, const struct run_result *r,
 		       const struct snp_trace_summary *s, const char *trace, uint64_t trace_bytes,
 		       double base_s, const struct sim_replay_result *rr, const struct model_vs_real *m,
@@ -627,6 +700,7 @@ static void print_text(const struct watch_opts *o, const struct run_result *r,
 	       (unsigned long long)workload_field(r->workload, "vcpus_stuck"),
 	       (unsigned long long)workload_field(r->workload, "vms_created"),
 	       (unsigned long long)workload_field(r->workload, "exits"));
+	print_age(r, m);
 	if (r->nr_probes) {
 		printf("kprobes in the watched kernel:");
 		for (unsigned int i = 0; i < r->nr_probes; i++)
@@ -687,7 +761,9 @@ static void print_json(const struct watch_opts *o, const struct run_result *r,
 	json_str(&j, "filter", o->filter);
 	json_bool(&j, "host_snp", o->host_snp);
 	json_str(&j, "kvm_build", o->kvm_build ? o->kvm_build : "");
+	json_u64(&j, "age_rounds", o->age_rounds);
 	json_obj_end(&j);
+	json_age(&j, r, m);
 	json_str(&j, "kvm_amd_ko", r->kvm_amd_ko);
 	json_obj_begin(&j, "workload");
 	json_u64(&j, "vcpus_created", workload_field(r->workload, "vcpus_created"));
@@ -764,10 +840,11 @@ static SNP_MUST_CHECK int check_request(const struct watch_opts *o)
 int cmd_watch(int argc, char **argv)
 {
 	struct watch_opts o = { .kernel = "6.1", .vms = 4, .vcpus = 2, .cpus = 2, .mem = SNP_GiB,
-				.seconds = 5, .filter = "inguest" };
+				.age_seed = 1, .seconds = 5, .filter = "inguest" };
 	static const char synopsis[] =
 		"snpsafe watch [--kernel 6.1|6.12|PATH] [--modules DIR] [--vms N] [--vcpus N]\n"
-		"              [--seconds S] [--lifetime S] [--cpus N] [--mem SIZE] [--filter F]\n"
+		"              [--seconds S] [--lifetime S] [--age-rounds N] [--age-seed S]\n"
+		"              [--cpus N] [--mem SIZE] [--filter F]\n"
 		"              [--host-snp] [--kvm-build VARIANT] [--trace FILE] [--out DIR] [--baseline]\n"
 		"              [--again] [--install] [--json]";
 	char top[PATH_MAX], out[PATH_MAX + 64], raw[PATH_MAX + 96], ks[PATH_MAX + 96], trace[PATH_MAX + 96];
@@ -801,6 +878,10 @@ int cmd_watch(int argc, char **argv)
 	if (o.again) {
 		if (read_result(out, &r))
 			return cli_usage_error("watch", "--again: no finished run in %s", out);
+		if (r.age_rounds != o.age_rounds || (r.age_rounds && r.age_seed != o.age_seed))
+			return cli_usage_error("watch", "--again: the run in %s was made with --age-rounds "
+					       "%llu --age-seed %llu", out, (unsigned long long)r.age_rounds,
+					       (unsigned long long)r.age_seed);
 		goto judge;
 	}
 	/* The scripts below ask before they install; --install is the answer given up front. */
@@ -832,6 +913,12 @@ judge:
 		 (unsigned long long)o.cpus, (unsigned long long)(o.mem / SNP_MiB), o.filter,
 		 o.host_snp ? " --host-snp" : "", o.kvm_build ? " --kvm-build " : "",
 		 o.kvm_build ? o.kvm_build : "");
+	if (o.age_rounds) {
+		size_t n = strlen(cmdline);
+
+		snprintf(cmdline + n, sizeof(cmdline) - n, " --age-rounds %llu --age-seed %llu",
+			 (unsigned long long)o.age_rounds, (unsigned long long)o.age_seed);
+	}
 	if (snp_trace_finish(raw, trace, ks, r.kernel, r.workload, cmdline, err, sizeof(err)))
 		return cli_fail("watch", "%s", err);
 	if (snp_trace_summarize(trace, &s, err, sizeof(err)))
