@@ -220,6 +220,12 @@ struct sim_mc_config {
 	unsigned int mix[SIM_VM_NR];      /* relative weights of VM kinds */
 	unsigned int age_pct;             /* age the allocator to this % of memory in use (0: fresh) */
 	unsigned int ticks;               /* ticks of host activity per trial */
+	/*
+	 * VM churn: each VM is destroyed after this many ticks and a new one of
+	 * the same kind made in its slot, as watch's workload does with
+	 * --lifetime (0: every VM lives the whole trial, the default).
+	 */
+	unsigned int lifetime;
 	unsigned int trials;              /* hosts per strategy */
 	unsigned int threads;             /* worker threads (results do not depend on it) */
 	unsigned int strategies;          /* bit mask of 1 << enum snp_alloc_strategy */

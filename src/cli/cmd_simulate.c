@@ -55,6 +55,7 @@ static SNP_MUST_CHECK int set_vms(void *ctx, const char *v) { return set_u(v, 1,
 static SNP_MUST_CHECK int set_vcpus(void *ctx, const char *v) { return set_u(v, 1, 64, &OPTS(ctx)->mc.vcpus); }
 static SNP_MUST_CHECK int set_age(void *ctx, const char *v) { return set_u(v, 0, 95, &OPTS(ctx)->mc.age_pct); }
 static SNP_MUST_CHECK int set_ticks(void *ctx, const char *v) { return set_u(v, 0, 1000000, &OPTS(ctx)->mc.ticks); }
+static SNP_MUST_CHECK int set_lifetime(void *ctx, const char *v) { return set_u(v, 0, 1000000, &OPTS(ctx)->mc.lifetime); }
 static SNP_MUST_CHECK int set_trials(void *ctx, const char *v) { return set_u(v, 1, 1000000, &OPTS(ctx)->mc.trials); }
 static SNP_MUST_CHECK int set_threads(void *ctx, const char *v) { return set_u(v, 1, 256, &OPTS(ctx)->mc.threads); }
 static SNP_MUST_CHECK int set_seed(void *ctx, const char *v) { return cli_parse_u64(v, 0, UINT64_MAX, &OPTS(ctx)->mc.seed); }
@@ -183,6 +184,9 @@ static const struct cli_option simulate_options[] = {
 	{ "age", true, set_age, "PCT", "age the allocator to PCT% in use, 0..95 (default 60)", "0..95" },
 	{ "ticks", true, set_ticks, "N", "ticks of host activity per trial (default 512)",
 	  "0..1000000" },
+	{ "lifetime", true, set_lifetime, "TICKS",
+	  "VM churn: destroy each VM after TICKS ticks and make a new one of its kind in its "
+	  "slot, as watch's workload does (default 0: VMs live the whole trial)", "0..1000000" },
 	{ "trials", true, set_trials, "N", "hosts per strategy (default 32)", "1..1000000" },
 	{ "threads", true, set_threads, "N", "worker threads (default: CPUs online)", "1..256" },
 	{ "strategy", true, set_strategy, "S|all",
@@ -261,6 +265,7 @@ static const struct config_key {
 	{ "vms", "vms", CK_INT },               { "vcpus", "vcpus", CK_INT },
 	{ "mix", "mix", CK_STR },               { "age_pct", "age", CK_INT },
 	{ "ticks", "ticks", CK_INT },           { "trials", "trials", CK_INT },
+	{ "lifetime", "lifetime", CK_INT },
 	{ "threads", "threads", CK_INT },       { "strategies", "strategy", CK_STRATEGIES },
 	{ "profile", "profile", CK_STR },       { "knobs", "knob", CK_KNOBS },
 	{ "seed", "seed", CK_INT },             { "kernel", "kernel", CK_STR },
@@ -672,20 +677,30 @@ static const char *mix_text(const struct sim_mc_config *mc, char *buf, size_t le
 	return buf;
 }
 
+/* ", each VM replaced after N ticks" with churn, else "" (a run without it prints what it always did). */
+static const char *churn_text(const struct sim_mc_config *mc, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (mc->lifetime)
+		snprintf(buf, len, ", each VM replaced after %u ticks", mc->lifetime);
+	return buf;
+}
+
 static void print_text(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned int n)
 {
-	char mem[32], mix[128], knobs[CLI_KNOBS_TEXT_MAX], summary[1024];
+	char mem[32], mix[128], churn[64], knobs[CLI_KNOBS_TEXT_MAX], summary[1024];
 	/* the hosts are SNP hosts (montecarlo.c), so auto resolves on the profile alone */
 	bool avic = kvm_avic_resolve(o->mc.avic, true, &o->mc.profile);
 
 	cli_profile_knobs_text(&o->mc.profile, knobs, sizeof(knobs));
 	printf("Monte Carlo: %u trials per strategy; each a %s host (%u CPUs, page allocator of "
-	       "Linux %s) aged to %u%%, then kvm_amd (KVM %s call sites) loaded, %u VMs x %u vCPUs (mix %s), %u ticks; "
+	       "Linux %s) aged to %u%%, then kvm_amd (KVM %s call sites) loaded, %u VMs x %u vCPUs (mix %s)%s, %u ticks; "
 	       "profile %s%s%s; RAM map %s; seed %llu; AVIC %s%s\n", o->mc.trials,
 	       cli_fmt_size(o->mc.mem_bytes, mem, sizeof(mem)), o->mc.cpus,
 	       mm_kernel_name(o->mc.kernel), o->mc.age_pct,
 	       kvm_version_name(o->mc.kvm_version), o->mc.vms, o->mc.vcpus,
-	       mix_text(&o->mc, mix, sizeof(mix)), o->mc.ticks, o->mc.profile.name,
+	       mix_text(&o->mc, mix, sizeof(mix)), churn_text(&o->mc, churn, sizeof(churn)), o->mc.ticks,
+	       o->mc.profile.name,
 	       knobs[0] ? " with " : "", knobs, snp_ram_layout_name(o->mc.ram_layout),
 	       (unsigned long long)o->mc.seed, kvm_avic_mode_name(o->mc.avic),
 	       o->mc.avic != KVM_AVIC_AUTO ? "" : avic ? " (on)" : " (off)");
@@ -817,6 +832,8 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 	json_str(j, "mix", mix_text(&o->mc, mix, sizeof(mix)));
 	json_u64(j, "age_pct", o->mc.age_pct);
 	json_u64(j, "ticks", o->mc.ticks);
+	if (o->mc.lifetime)   /* written only when set: a run without churn prints what it always did */
+		json_u64(j, "lifetime", o->mc.lifetime);
 	json_u64(j, "trials", o->mc.trials);
 	json_u64(j, "threads", o->mc.threads);
 	json_arr_begin(j, "strategies");
