@@ -53,8 +53,34 @@ static void test_no_churn_is_as_before(void)
 	KEXPECT_EQ(num(r, "trials_with_fault"), 1);
 	KEXPECT_EQ(num(v, "allocated"), 256);
 	KEXPECT_EQ(num(v, "aligned"), 1);
-	KEXPECT(!jl_get(jl_get(doc, "config"), "lifetime"));
+	KEXPECT_EQ(num(jl_get(doc, "config"), "lifetime"), 0);
 	jl_free(doc);
+}
+
+/*
+ * The text NO_CHURN printed with the binary of dcd1fcb, before --lifetime
+ * existed (tests/fixtures/simulate/no-churn-dcd1fcb.txt, made by that
+ * binary): byte for byte the same today, with --lifetime 0 too.  A change
+ * that moves the model on purpose remakes the file and says so.
+ */
+static void test_no_churn_text_byte_identical(void)
+{
+	FILE *f = fopen("tests/fixtures/simulate/no-churn-dcd1fcb.txt", "r");
+	static char want[16384];
+	size_t n;
+	struct cli_run a, b;
+
+	KASSERT(f);
+	n = fread(want, 1, sizeof(want) - 1, f);
+	fclose(f);
+	want[n] = '\0';
+	KASSERT(n > 1000);
+	a = cli_run(NO_CHURN);
+	b = cli_run(NO_CHURN " --lifetime 0");
+	KEXPECT(!strcmp(a.out, want));
+	KEXPECT(!strcmp(b.out, want));
+	cli_run_free(&a);
+	cli_run_free(&b);
 }
 
 /* The results part of a --json output (its config names the flags given). */
@@ -158,6 +184,7 @@ static void test_bad_lifetime_refused(void)
 
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_no_churn_is_as_before),
+	KTAP_CASE(test_no_churn_text_byte_identical),
 	KTAP_CASE(test_unreached_lifetime_changes_nothing),
 	KTAP_CASE(test_churn_counts_every_creation),
 	KTAP_CASE(test_churn_deterministic_and_config),

@@ -204,7 +204,41 @@ struct kvm_host_config {
 	 * nothing is allocated before the copy.
 	 */
 	const struct mm_host *mm_from;
+	/*
+	 * The boot state of the kernels watch boots, with ram_layout qemu-pc
+	 * only (docs/MODEL.md "Boot state"; flat has none of it): the kernel
+	 * image reserved from CONFIG_PHYSICAL_START (watch boots nokaslr), and
+	 * QEMU's initrd reserved just below SeaBIOS's top tables, then freed
+	 * after boot as order-0 pages on initrd_free_cpu (free_initrd_mem(),
+	 * from an async worker: which CPU is assumed, default 0); deferred
+	 * struct-page init's pageblock types (mm_config.deferred_init).  Sizes
+	 * 0: those measured for the kernel generation (KVM_BOOT_*).
+	 */
+	uint64_t boot_image_bytes, boot_initrd_bytes;
+	unsigned int initrd_free_cpu;
 };
+
+/*
+ * Measured for the kernels watch boots: the image is _text to the end of
+ * .bss (__end_of_kernel_reserve, memblock_reserve()d by setup_arch()), read
+ * from the section headers of the vmlinux in Debian's vmlinuz (6.12.95: .bss
+ * ends at 0x3c00000; 6.1.0-56: 0x4400000); the initrd is watch's own
+ * (run.sh's initrd.gz: 2475914 bytes for 6.12, 2307110 for 6.1).
+ */
+#define KVM_BOOT_IMAGE_START     0x1000000ULL   /* CONFIG_PHYSICAL_START, both configs */
+#define KVM_BOOT_IMAGE_BYTES_612 0x2c00000ULL
+#define KVM_BOOT_IMAGE_BYTES_61  0x3400000ULL
+#define KVM_BOOT_INITRD_BYTES_612 2475914ULL
+#define KVM_BOOT_INITRD_BYTES_61  2307110ULL
+/* The sizes a qemu-pc host of kernel generation k reserves by default: image, initrd (bytes). */
+void kvm_boot_default_sizes(enum mm_kernel k, uint64_t *image_bytes, uint64_t *initrd_bytes);
+/*
+ * The least memory a qemu-pc host with these sizes boots in: the image from
+ * KVM_BOOT_IMAGE_START, the initrd, SeaBIOS's top tables and a page between.
+ */
+uint64_t kvm_boot_min_mem(uint64_t image_bytes, uint64_t initrd_bytes);
+/* [start, end) pfns of the host's initrd reservation (qemu-pc), or SNP_ENOENT without one. */
+SNP_MUST_CHECK int kvm_host_initrd_pfns(const struct kvm_host *host, snp_pfn_t *start, snp_pfn_t *end);
 
 /* Defaults: early-snp, SNP on, upstream strategy, svm, AVIC auto. */
 void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsigned int nr_cpus);

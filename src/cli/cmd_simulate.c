@@ -832,8 +832,7 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 	json_str(j, "mix", mix_text(&o->mc, mix, sizeof(mix)));
 	json_u64(j, "age_pct", o->mc.age_pct);
 	json_u64(j, "ticks", o->mc.ticks);
-	if (o->mc.lifetime)   /* written only when set: a run without churn prints what it always did */
-		json_u64(j, "lifetime", o->mc.lifetime);
+	json_u64(j, "lifetime", o->mc.lifetime);
 	json_u64(j, "trials", o->mc.trials);
 	json_u64(j, "threads", o->mc.threads);
 	json_arr_begin(j, "strategies");
