@@ -16,17 +16,6 @@
 #define CHURN "simulate --mem 256M --cpus 2 --vms 4 --vcpus 2 --ticks 16 --trials 2 --mix svm " \
 	      "--strategy naive --threads 2"
 
-static const struct jl *result0(const struct jl *doc)
-{
-	const struct jl *r = jl_at(jl_get(doc, "results"), 0);
-
-	if (!r) {
-		ktap_fail(__FILE__, __LINE__, "no results[0]");
-		ktap_abort_case();
-	}
-	return r;
-}
-
 static const struct jl *kind(const struct jl *res, const char *k)
 {
 	const struct jl *o = jl_get(jl_get(res, "by_kind"), k);
@@ -42,7 +31,7 @@ static const struct jl *kind(const struct jl *res, const char *k)
 static void test_no_churn_is_as_before(void)
 {
 	struct jl *doc = run_json(NO_CHURN " --json");
-	const struct jl *r = result0(doc), *v = kind(r, "vmcb01");
+	const struct jl *r = sim_result0(doc), *v = kind(r, "vmcb01");
 
 	KEXPECT_EQ(num(r, "sensitive_pages"), 680);
 	KEXPECT_EQ(num(r, "aligned_sensitive_pages"), 1);
@@ -121,7 +110,7 @@ static void test_unreached_lifetime_changes_nothing(void)
 static void test_churn_counts_every_creation(void)
 {
 	struct jl *doc = run_json(CHURN " --lifetime 4 --json");
-	const struct jl *r = result0(doc), *o = jl_get(r, "vm_outcomes"), *v = kind(r, "vmcb01");
+	const struct jl *r = sim_result0(doc), *o = jl_get(r, "vm_outcomes"), *v = kind(r, "vmcb01");
 	struct cli_run t = cli_run(CHURN " --lifetime 4");
 
 	KEXPECT_EQ(num(o, "tried"), 2 * 4 * 5);
@@ -135,7 +124,7 @@ static void test_churn_counts_every_creation(void)
 	jl_free(doc);
 	/* lifetime 1: replaced after every tick, 17 VMs a slot */
 	doc = run_json(CHURN " --lifetime 1 --json");
-	r = result0(doc);
+	r = sim_result0(doc);
 	KEXPECT_EQ(num(jl_get(r, "vm_outcomes"), "tried"), 2 * 4 * 17);
 	KEXPECT_EQ(num(kind(r, "vmcb01"), "allocated"), 2 * 4 * 17 * 2);
 	jl_free(doc);

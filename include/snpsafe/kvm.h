@@ -86,6 +86,8 @@ struct kvm_x86_ops {
 	int (*disable_virtualization_cpu)(struct kvm_host *host, unsigned int cpu);
 	/* Before a VM's memory is freed (upstream: per gmem folio); NULL: nothing to do */
 	void (*gmem_invalidate)(struct kvm *kvm);
+	/* A guest_memfd page at its first private use (kvm_arch_gmem_prepare); NULL: nothing */
+	int (*gmem_prepare)(struct kvm *kvm, snp_pfn_t pfn, snp_gpa_t gpa);
 };
 
 /* struct kvm_x86_init_ops: what a vendor module hands kvm_x86_vendor_init(). */
@@ -287,6 +289,19 @@ struct kvm_vm_config {
 	unsigned int max_guest_order; /* largest block of guest memory; SNP uses 4K RMP entries */
 	bool lapic_in_kernel;     /* KVM_CREATE_IRQCHIP: each vCPU gets a LAPIC */
 	unsigned int cpu;             /* CPU the VMM thread runs on (allocations come from here) */
+	/*
+	 * SNP guests' memory (docs/MODEL.md "SNP guest memory"): gmem_first_use
+	 * (simulate's hosts set it) is 6.12.95's guest_memfd, order-0
+	 * UNMOVABLE pages taken at their first private use, after the vCPUs:
+	 * each vCPU's first run faults in its share of gmem_faulted_pct percent
+	 * of guest_pages on the CPU it runs on, cleared, each made private (its
+	 * 2MB direct-map region split for good).  false (kvm_vm_config_init()'s
+	 * default, which repro and the library's tests use): the whole memory at
+	 * KVM_CREATE_VM in blocks up to max_guest_order, made private at launch,
+	 * the model before issue 25 item 5.
+	 */
+	bool gmem_first_use;
+	unsigned int gmem_faulted_pct;    /* 0..100, default 100 */
 };
 void kvm_vm_config_init(struct kvm_vm_config *cfg, enum snp_guest_type type);
 
@@ -308,6 +323,13 @@ SNP_MUST_CHECK int kvm_vm_launch_rmp_ret(const struct kvm_host *host, int vm, in
 /* VM facts: 0 or SNP_ENOENT / SNP_EINVAL. */
 SNP_MUST_CHECK int kvm_vm_info(const struct kvm_host *host, int vm, enum snp_guest_type *type, uint32_t *asid,
 		unsigned int *nr_vcpus);
+/*
+ * The pfns of a VM's guest memory pages, in the order they were taken (a
+ * block of order n gives its 2^n pages): up to max into out, the count in
+ * *nr.  0, SNP_ENOENT, SNP_EINVAL.
+ */
+SNP_MUST_CHECK int kvm_vm_guest_pfns(const struct kvm_host *host, int vm, snp_pfn_t *out, size_t max,
+				     size_t *nr);
 /* Live VMs. */
 unsigned int kvm_host_nr_vms(const struct kvm_host *host);
 
@@ -431,6 +453,8 @@ struct kvm_page_census {
 	uint64_t markable[KVM_PAGE_NR_KINDS], markable_aligned[KVM_PAGE_NR_KINDS];
 	uint64_t exposed[KVM_PAGE_NR_KINDS], exposed_aligned[KVM_PAGE_NR_KINDS];
 	snp_pfn_t lowest_pfn;   /* the lowest pfn of any of them (SNP_NO_PAGE if none) */
+	/* of the allocated, those in a pageblock that holds a live SNP guest memory page */
+	uint64_t gmem_pageblock[KVM_PAGE_NR_KINDS];
 };
 SNP_MUST_CHECK int kvm_host_census(const struct kvm_host *host, struct kvm_page_census *out);
 

@@ -60,6 +60,7 @@ void kvm_vm_config_init(struct kvm_vm_config *cfg, enum snp_guest_type type)
 	cfg->guest_pages = 16;
 	cfg->max_guest_order = 2;
 	cfg->lapic_in_kernel = true;
+	cfg->gmem_faulted_pct = 100;
 }
 
 /* ---- small helpers shared by the vendors ---- */

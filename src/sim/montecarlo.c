@@ -48,6 +48,7 @@ void sim_mc_config_init(struct sim_mc_config *cfg)
 	cfg->mix[SIM_VM_NESTED] = 1;
 	cfg->age_pct = 60;
 	cfg->ticks = 512;
+	cfg->gmem_faulted_pct = 100;
 	cfg->trials = 32;
 	cfg->threads = 1;
 	cfg->strategies = (1u << SNP_ALLOC_NR_STRATEGIES) - 1;
@@ -151,6 +152,8 @@ static void mc_trial_counts(const struct kvm_host_stats *st, const struct kvm_pa
 		c->markable_aligned[k] = census->markable_aligned[k];
 		c->exposed[k] = census->exposed[k];
 		c->exposed_aligned[k] = census->exposed_aligned[k];
+		c->live[k] = census->allocated[k];
+		c->gmem_pageblock[k] = census->gmem_pageblock[k];
 	}
 }
 
@@ -269,7 +272,11 @@ static SNP_MUST_CHECK int mc_create_one(struct kvm_host *host, const struct sim_
 
 	kvm_vm_config_init(&vc, kind_type[kind]);
 	vc.guest_pages = SIM_MC_GUEST_PAGES_MIN + mm_rng_below(rng, SIM_MC_GUEST_PAGES_SPREAD);
+	if (cfg->guest_pages)   /* drawn all the same: the stream stays the default run's */
+		vc.guest_pages = cfg->guest_pages;
 	vc.lapic_in_kernel = true;
+	vc.gmem_first_use = true;   /* SNP guests: 6.12.95's guest_memfd */
+	vc.gmem_faulted_pct = cfg->gmem_faulted_pct;
 	vc.cpu = (unsigned int)mm_rng_below(rng, cfg->cpus);
 	for (unsigned int i = 0; i < cfg->vcpus; i++)
 		cpus[i] = (unsigned int)mm_rng_below(rng, cfg->cpus);
@@ -664,6 +671,8 @@ static uint64_t mc_sum_census(struct sim_mc_result *r, const struct sim_mc_trial
 		r->markable_aligned_by_kind[k] += c->markable_aligned[k];
 		r->exposed_by_kind[k] += c->exposed[k];
 		r->exposed_aligned_by_kind[k] += c->exposed_aligned[k];
+		r->live_sensitive += c->live[k];
+		r->gmem_pageblock_shared += c->gmem_pageblock[k];
 		r->exposed_pages += c->exposed[k];
 		r->exposed_aligned_pages += c->exposed_aligned[k];
 		exposed += c->exposed[k];
@@ -920,7 +929,7 @@ static SNP_MUST_CHECK int mc_check(const struct sim_mc_config *cfg)
 		mix += cfg->mix[k];
 	if (!cfg->trials || !cfg->threads || !cfg->age_share || !cfg->cpus || !cfg->vms ||
 	    !cfg->vcpus || !mix ||
-	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 ||
+	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 || cfg->gmem_faulted_pct > 100 ||
 	    !(cfg->vmsave_window >= 0 && cfg->vmsave_window <= 1) ||
 	    (cfg->shard_n && (cfg->shard_k < 1 || cfg->shard_k > cfg->shard_n)) ||
 	    (unsigned int)cfg->kernel >= MM_NR_KERNELS ||
