@@ -87,4 +87,16 @@ static inline const char *cli_sim_config_args(const struct jl *c, const char *ex
 	return buf;
 }
 
+/* simulate --json's first result (results[0]); a run without one fails and ends the case. */
+static inline const struct jl *sim_result0(const struct jl *doc)
+{
+	const struct jl *r = jl_at(jl_get(doc, "results"), 0);
+
+	if (!r) {
+		ktap_fail(__FILE__, __LINE__, "no results[0]");
+		ktap_abort_case();
+	}
+	return r;
+}
+
 #endif

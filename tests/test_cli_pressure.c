@@ -14,7 +14,7 @@
 #define SEV_ASIDS 410
 
 /* The simulate run behind the brief's example; --ticks 0: outcomes are decided before any tick. */
-#define PRESSURE "simulate --cpus 256 --mem 64M --ticks 0"
+#define PRESSURE "simulate --cpus 256 --mem 64M --ticks 0 --age 70"
 
 static const struct jl *outcomes(const struct jl *res, unsigned int i)
 {

@@ -118,6 +118,55 @@ static struct jl *again_json(const char *flags)
 	return j;
 }
 
+/* Replace the run folder's result with one whose workload churned: vms slots made vms_created VMs. */
+static void write_churn_result(unsigned int vms_created)
+{
+	FILE *f = fopen(tu_path("result"), "w");
+
+	KASSERT(f);
+	fprintf(f, "kernel=6.12.0-test\nworkload=vms=2 vcpus=1 seconds=6.0 lifetime=0.20 vms_created=%u "
+		   "vcpus_created=%u vcpus_ran=%u\nqemu_s=1.5\nmem_total_kb=262144\n"
+		   "mem_free_kb=249036\nkprobe_svm_vcpu_create=1\n", vms_created, vms_created, vms_created);
+	fclose(f);
+}
+
+/*
+ * With --lifetime the model churns its VMs as the boot did (issue 25 item 3):
+ * a VM's life is the run's seconds x slots / VMs created, in ticks of an
+ * assumed 1 s (at least 1), and each of the 8 model hosts makes as many VMs
+ * as the boot: 2 slots, 6 s, 4 VMs made: 3 s lives, 3 ticks, 2 lives a slot
+ * (3 ticks), 8 x 2 x 2 vmcb01 pages; 30 VMs made: 0.4 s, 1 tick, 15 lives
+ * (14 ticks), 8 x 2 x 15.
+ */
+static void watch_again_churns_like_the_boot(void)
+{
+	static const char flags[] = "--kernel 6.12 --vms 2 --vcpus 1 --mem 256M --seconds 6 --lifetime 0.2";
+	struct jl *j, *m;
+
+	tu_dir_setup("watch-churn");
+	write_run_folder("6.12.0-test", NULL);
+	write_churn_result(4);
+	j = again_json(flags);
+	m = jl_get(j, "model_estimate");
+	KEXPECT(m && jl_get(m, "lifetime_ticks")->num == 3 && jl_get(m, "ticks")->num == 3);
+	KEXPECT(m && jl_get(m, "trials")->num == 8 && jl_get(m, "vmcb01_allocated")->num == 8 * 2 * 2);
+	KEXPECT(m && jl_get(m, "tick_seconds")->num == 1 && jl_get(m, "vm_life_seconds")->num == 3);
+	jl_free(j);
+	write_churn_result(30);
+	j = again_json(flags);
+	m = jl_get(j, "model_estimate");
+	KEXPECT(m && jl_get(m, "lifetime_ticks")->num == 1 && jl_get(m, "ticks")->num == 14);
+	KEXPECT(m && jl_get(m, "vmcb01_allocated")->num == 8 * 2 * 15);
+	jl_free(j);
+	/* without --lifetime: no churn, the hosts of before */
+	j = again_json("--kernel 6.12 --vms 2 --vcpus 1 --mem 256M --seconds 6");
+	m = jl_get(j, "model_estimate");
+	KEXPECT(m && jl_get(m, "lifetime_ticks")->num == 0 && jl_get(m, "ticks")->num == 512);
+	KEXPECT(m && jl_get(m, "vm_life_seconds")->type == JL_NULL);
+	jl_free(j);
+	tu_dir_teardown();
+}
+
 /*
  * --again judges a finished run folder without booting: a hand-made one
  * holding the changelog's steps (an aligned VMCB run on CPU 1, a 2M-leaf
@@ -409,6 +458,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(watch_help_lists_options),
 	KTAP_CASE(watch_good_request_passes_checks),
 	KTAP_CASE(watch_again_judges_a_run_folder),
+	KTAP_CASE(watch_again_churns_like_the_boot),
 	KTAP_CASE(watch_again_reports_provenance),
 	KTAP_CASE(watch_again_no_vmcb_is_na),
 	KTAP_CASE(watch_again_file_errors),

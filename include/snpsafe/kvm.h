@@ -86,6 +86,8 @@ struct kvm_x86_ops {
 	int (*disable_virtualization_cpu)(struct kvm_host *host, unsigned int cpu);
 	/* Before a VM's memory is freed (upstream: per gmem folio); NULL: nothing to do */
 	void (*gmem_invalidate)(struct kvm *kvm);
+	/* A guest_memfd page at its first private use (kvm_arch_gmem_prepare); NULL: nothing */
+	int (*gmem_prepare)(struct kvm *kvm, snp_pfn_t pfn, snp_gpa_t gpa);
 };
 
 /* struct kvm_x86_init_ops: what a vendor module hands kvm_x86_vendor_init(). */
@@ -204,7 +206,41 @@ struct kvm_host_config {
 	 * nothing is allocated before the copy.
 	 */
 	const struct mm_host *mm_from;
+	/*
+	 * The boot state of the kernels watch boots, with ram_layout qemu-pc
+	 * only (docs/MODEL.md "Boot state"; flat has none of it): the kernel
+	 * image reserved from CONFIG_PHYSICAL_START (watch boots nokaslr), and
+	 * QEMU's initrd reserved just below SeaBIOS's top tables, then freed
+	 * after boot as order-0 pages on initrd_free_cpu (free_initrd_mem(),
+	 * from an async worker: which CPU is assumed, default 0); deferred
+	 * struct-page init's pageblock types (mm_config.deferred_init).  Sizes
+	 * 0: those measured for the kernel generation (KVM_BOOT_*).
+	 */
+	uint64_t boot_image_bytes, boot_initrd_bytes;
+	unsigned int initrd_free_cpu;
 };
+
+/*
+ * Measured for the kernels watch boots: the image is _text to the end of
+ * .bss (__end_of_kernel_reserve, memblock_reserve()d by setup_arch()), read
+ * from the section headers of the vmlinux in Debian's vmlinuz (6.12.95: .bss
+ * ends at 0x3c00000; 6.1.0-56: 0x4400000); the initrd is watch's own
+ * (run.sh's initrd.gz: 2475914 bytes for 6.12, 2307110 for 6.1).
+ */
+#define KVM_BOOT_IMAGE_START     0x1000000ULL   /* CONFIG_PHYSICAL_START, both configs */
+#define KVM_BOOT_IMAGE_BYTES_612 0x2c00000ULL
+#define KVM_BOOT_IMAGE_BYTES_61  0x3400000ULL
+#define KVM_BOOT_INITRD_BYTES_612 2475914ULL
+#define KVM_BOOT_INITRD_BYTES_61  2307110ULL
+/* The sizes a qemu-pc host of kernel generation k reserves by default: image, initrd (bytes). */
+void kvm_boot_default_sizes(enum mm_kernel k, uint64_t *image_bytes, uint64_t *initrd_bytes);
+/*
+ * The least memory a qemu-pc host with these sizes boots in: the image from
+ * KVM_BOOT_IMAGE_START, the initrd, SeaBIOS's top tables and a page between.
+ */
+uint64_t kvm_boot_min_mem(uint64_t image_bytes, uint64_t initrd_bytes);
+/* [start, end) pfns of the host's initrd reservation (qemu-pc), or SNP_ENOENT without one. */
+SNP_MUST_CHECK int kvm_host_initrd_pfns(const struct kvm_host *host, snp_pfn_t *start, snp_pfn_t *end);
 
 /* Defaults: early-snp, SNP on, upstream strategy, svm, AVIC auto. */
 void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsigned int nr_cpus);
@@ -253,6 +289,19 @@ struct kvm_vm_config {
 	unsigned int max_guest_order; /* largest block of guest memory; SNP uses 4K RMP entries */
 	bool lapic_in_kernel;     /* KVM_CREATE_IRQCHIP: each vCPU gets a LAPIC */
 	unsigned int cpu;             /* CPU the VMM thread runs on (allocations come from here) */
+	/*
+	 * SNP guests' memory (docs/MODEL.md "SNP guest memory"): gmem_first_use
+	 * (simulate's hosts set it) is 6.12.95's guest_memfd, order-0
+	 * UNMOVABLE pages taken at their first private use, after the vCPUs:
+	 * each vCPU's first run faults in its share of gmem_faulted_pct percent
+	 * of guest_pages on the CPU it runs on, cleared, each made private (its
+	 * 2MB direct-map region split for good).  false (kvm_vm_config_init()'s
+	 * default, which repro and the library's tests use): the whole memory at
+	 * KVM_CREATE_VM in blocks up to max_guest_order, made private at launch,
+	 * the model before issue 25 item 5.
+	 */
+	bool gmem_first_use;
+	unsigned int gmem_faulted_pct;    /* 0..100, default 100 */
 };
 void kvm_vm_config_init(struct kvm_vm_config *cfg, enum snp_guest_type type);
 
@@ -274,6 +323,13 @@ SNP_MUST_CHECK int kvm_vm_launch_rmp_ret(const struct kvm_host *host, int vm, in
 /* VM facts: 0 or SNP_ENOENT / SNP_EINVAL. */
 SNP_MUST_CHECK int kvm_vm_info(const struct kvm_host *host, int vm, enum snp_guest_type *type, uint32_t *asid,
 		unsigned int *nr_vcpus);
+/*
+ * The pfns of a VM's guest memory pages, in the order they were taken (a
+ * block of order n gives its 2^n pages): up to max into out, the count in
+ * *nr.  0, SNP_ENOENT, SNP_EINVAL.
+ */
+SNP_MUST_CHECK int kvm_vm_guest_pfns(const struct kvm_host *host, int vm, snp_pfn_t *out, size_t max,
+				     size_t *nr);
 /* Live VMs. */
 unsigned int kvm_host_nr_vms(const struct kvm_host *host);
 
@@ -397,6 +453,8 @@ struct kvm_page_census {
 	uint64_t markable[KVM_PAGE_NR_KINDS], markable_aligned[KVM_PAGE_NR_KINDS];
 	uint64_t exposed[KVM_PAGE_NR_KINDS], exposed_aligned[KVM_PAGE_NR_KINDS];
 	snp_pfn_t lowest_pfn;   /* the lowest pfn of any of them (SNP_NO_PAGE if none) */
+	/* of the allocated, those in a pageblock that holds a live SNP guest memory page */
+	uint64_t gmem_pageblock[KVM_PAGE_NR_KINDS];
 };
 SNP_MUST_CHECK int kvm_host_census(const struct kvm_host *host, struct kvm_page_census *out);
 

@@ -126,7 +126,19 @@ struct mm_config {
 	 * 3 times.  0 = MM_LLC_SLICE_KIB_DEFAULT.
 	 */
 	unsigned int llc_slice_kib;
+	/*
+	 * CONFIG_DEFERRED_STRUCT_PAGE_INIT (Debian's 6.1 and 6.12 set it):
+	 * past the first section (MM_PAGES_PER_SECTION pages) of a node's
+	 * highest zone, a pageblock is marked MOVABLE only when its first page
+	 * is free at boot (deferred_free_pages()); one whose first page is
+	 * reserved keeps type 0, UNMOVABLE.  Below that point, and with this
+	 * off, every pageblock starts MOVABLE (memmap_init_range()).
+	 */
+	bool deferred_init;
 };
+
+/* PAGES_PER_SECTION of x86-64 (SECTION_SIZE_BITS 27): 128 MiB. */
+#define MM_PAGES_PER_SECTION (1ULL << (27 - 12))
 
 /*
  * EPYC 7003 and 9004 (the SNP parts): 32 MiB of L3 per 8-core CCD, shared
@@ -145,6 +157,23 @@ struct mm_counts {
 
 /* Fill *cfg with a 1-node, 1-CPU host of mem_bytes and default pcp sizes. */
 void mm_config_init(struct mm_config *cfg, uint64_t mem_bytes);
+
+/*
+ * free_reserved_area() after boot (free_initrd_mem(), free_initmem()): each
+ * page of [start_pfn, start_pfn + nr_pages), in ascending order, stops
+ * being reserved and is freed as an order-0 page on @cpu (__free_page():
+ * its CPU's list for its pageblock's type, past high to the buddy).  Every
+ * page must be a boot reservation (SNP_EINVAL, nothing freed, otherwise).
+ */
+SNP_MUST_CHECK int mm_free_reserved_area(struct mm_host *mm, unsigned int cpu, snp_pfn_t start_pfn,
+					 uint64_t nr_pages);
+/*
+ * pfn where deferred struct-page init starts on @nid, booted with
+ * deferred_init or not: the first section-aligned pfn after the first
+ * MM_PAGES_PER_SECTION pages of the node's highest zone (defer_init());
+ * MM_PFN_INVALID when that zone ends first (nothing is deferred) or @nid is bad.
+ */
+snp_pfn_t mm_first_deferred_pfn(const struct mm_host *mm, int nid);
 
 /* Build a host; all non-reserved memory starts free (memblock_free_all()). */
 SNP_MUST_CHECK int mm_host_create(const struct mm_config *cfg, struct mm_host **out);
@@ -238,6 +267,8 @@ SNP_MUST_CHECK int mm_page_allocated(const struct mm_host *mm, const struct page
 
 /* get_pageblock_migratetype() of @pfn's pageblock, or SNP_ERANGE. */
 SNP_MUST_CHECK int mm_pageblock_migratetype(const struct mm_host *mm, snp_pfn_t pfn);
+/* 1 if pfn is a boot reservation (PageReserved: never handed out), 0 if not; SNP_ERANGE past the end. */
+SNP_MUST_CHECK int mm_page_reserved(const struct mm_host *mm, snp_pfn_t pfn);
 /*
  * Free blocks of @order and @mt in node @nid's buddy lists (its zones
  * summed), and the pcp blocks of @mt and @order of @cpu for the zone holding

@@ -220,6 +220,19 @@ struct sim_mc_config {
 	unsigned int mix[SIM_VM_NR];      /* relative weights of VM kinds */
 	unsigned int age_pct;             /* age the allocator to this % of memory in use (0: fresh) */
 	unsigned int ticks;               /* ticks of host activity per trial */
+	/*
+	 * VM churn: each VM is destroyed after this many ticks and a new one of
+	 * the same kind made in its slot, as watch's workload does with
+	 * --lifetime (0: every VM lives the whole trial, the default).
+	 */
+	unsigned int lifetime;
+	/*
+	 * SNP guests' memory (guest_memfd, taken at first private use): the
+	 * percent of each guest's pages its vCPUs fault in (default 100), and
+	 * the guest size in 4K pages (0: drawn, 64..511, as for every VM).
+	 */
+	unsigned int gmem_faulted_pct;
+	unsigned int guest_pages;
 	unsigned int trials;              /* hosts per strategy */
 	unsigned int threads;             /* worker threads (results do not depend on it) */
 	unsigned int strategies;          /* bit mask of 1 << enum snp_alloc_strategy */
@@ -313,6 +326,12 @@ struct sim_mc_result {
 	uint64_t markable_by_kind[KVM_PAGE_NR_KINDS], markable_aligned_by_kind[KVM_PAGE_NR_KINDS];
 	uint64_t exposed_by_kind[KVM_PAGE_NR_KINDS], exposed_aligned_by_kind[KVM_PAGE_NR_KINDS];
 	/*
+	 * Live sensitive pages at the trials' ends (census), and of them those
+	 * sharing a pageblock with a live SNP guest_memfd page: UNMOVABLE both,
+	 * so the guest's private pages split the region KVM's page is in.
+	 */
+	uint64_t live_sensitive, gmem_pageblock_shared;
+	/*
 	 * Every fraction below, its interval and its design effect is NAN when
 	 * the count under it is 0 (no exposed page, no sensitive page): a rate
 	 * over no observation is not 0.  JSON prints null, text n/a.
@@ -386,6 +405,8 @@ struct sim_mc_trial {
 	uint64_t sensitive_allocated[KVM_PAGE_NR_KINDS], sensitive_aligned[KVM_PAGE_NR_KINDS];
 	uint64_t markable[KVM_PAGE_NR_KINDS], markable_aligned[KVM_PAGE_NR_KINDS];
 	uint64_t exposed[KVM_PAGE_NR_KINDS], exposed_aligned[KVM_PAGE_NR_KINDS];
+	/* live sensitive pages (census), and those in a pageblock with a live SNP guest memory page */
+	uint64_t live[KVM_PAGE_NR_KINDS], gmem_pageblock[KVM_PAGE_NR_KINDS];
 	double p_est;                     /* aligned free fraction before kvm_amd loads */
 	struct sim_mc_outcomes vm;
 };

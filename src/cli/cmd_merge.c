@@ -40,6 +40,8 @@ static const struct trial_field {
 	{ "markable_aligned", offsetof(struct sim_mc_trial, markable_aligned), true },
 	{ "exposed", offsetof(struct sim_mc_trial, exposed), true },
 	{ "exposed_aligned", offsetof(struct sim_mc_trial, exposed_aligned), true },
+	{ "live", offsetof(struct sim_mc_trial, live), true },
+	{ "gmem_pageblock", offsetof(struct sim_mc_trial, gmem_pageblock), true },
 	{ "vms_tried", offsetof(struct sim_mc_trial, vm.vms_tried), false },
 	{ "vms_running", offsetof(struct sim_mc_trial, vm.vms_running), false },
 	{ "vms_no_asid", offsetof(struct sim_mc_trial, vm.vms_no_asid), false },

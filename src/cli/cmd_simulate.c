@@ -55,6 +55,9 @@ static SNP_MUST_CHECK int set_vms(void *ctx, const char *v) { return set_u(v, 1,
 static SNP_MUST_CHECK int set_vcpus(void *ctx, const char *v) { return set_u(v, 1, 64, &OPTS(ctx)->mc.vcpus); }
 static SNP_MUST_CHECK int set_age(void *ctx, const char *v) { return set_u(v, 0, 95, &OPTS(ctx)->mc.age_pct); }
 static SNP_MUST_CHECK int set_ticks(void *ctx, const char *v) { return set_u(v, 0, 1000000, &OPTS(ctx)->mc.ticks); }
+static SNP_MUST_CHECK int set_gmem_faulted(void *ctx, const char *v) { return set_u(v, 0, 100, &OPTS(ctx)->mc.gmem_faulted_pct); }
+static SNP_MUST_CHECK int set_guest_pages(void *ctx, const char *v) { return set_u(v, 0, 1u << 20, &OPTS(ctx)->mc.guest_pages); }
+static SNP_MUST_CHECK int set_lifetime(void *ctx, const char *v) { return set_u(v, 0, 1000000, &OPTS(ctx)->mc.lifetime); }
 static SNP_MUST_CHECK int set_trials(void *ctx, const char *v) { return set_u(v, 1, 1000000, &OPTS(ctx)->mc.trials); }
 static SNP_MUST_CHECK int set_threads(void *ctx, const char *v) { return set_u(v, 1, 256, &OPTS(ctx)->mc.threads); }
 static SNP_MUST_CHECK int set_seed(void *ctx, const char *v) { return cli_parse_u64(v, 0, UINT64_MAX, &OPTS(ctx)->mc.seed); }
@@ -183,6 +186,14 @@ static const struct cli_option simulate_options[] = {
 	{ "age", true, set_age, "PCT", "age the allocator to PCT% in use, 0..95 (default 60)", "0..95" },
 	{ "ticks", true, set_ticks, "N", "ticks of host activity per trial (default 512)",
 	  "0..1000000" },
+	{ "lifetime", true, set_lifetime, "TICKS",
+	  "VM churn: destroy each VM after TICKS ticks and make a new one of its kind in its "
+	  "slot, as watch's workload does (default 0: VMs live the whole trial)", "0..1000000" },
+	{ "guest-pages", true, set_guest_pages, "N",
+	  "every VM's memory in 4K pages (default 0: drawn, 64..511)", "0..1048576" },
+	{ "gmem-faulted", true, set_gmem_faulted, "PCT",
+	  "percent of an SNP guest's memory (guest_memfd, order-0 pages at first private use) "
+	  "its vCPUs fault in at their first run (default 100)", "0..100" },
 	{ "trials", true, set_trials, "N", "hosts per strategy (default 32)", "1..1000000" },
 	{ "threads", true, set_threads, "N", "worker threads (default: CPUs online)", "1..256" },
 	{ "strategy", true, set_strategy, "S|all",
@@ -261,6 +272,8 @@ static const struct config_key {
 	{ "vms", "vms", CK_INT },               { "vcpus", "vcpus", CK_INT },
 	{ "mix", "mix", CK_STR },               { "age_pct", "age", CK_INT },
 	{ "ticks", "ticks", CK_INT },           { "trials", "trials", CK_INT },
+	{ "lifetime", "lifetime", CK_INT },
+	{ "guest_pages", "guest-pages", CK_INT }, { "gmem_faulted", "gmem-faulted", CK_INT },
 	{ "threads", "threads", CK_INT },       { "strategies", "strategy", CK_STRATEGIES },
 	{ "profile", "profile", CK_STR },       { "knobs", "knob", CK_KNOBS },
 	{ "seed", "seed", CK_INT },             { "kernel", "kernel", CK_STR },
@@ -672,20 +685,50 @@ static const char *mix_text(const struct sim_mc_config *mc, char *buf, size_t le
 	return buf;
 }
 
+/* ", each VM replaced after N ticks" with churn, else "" (a run without it prints what it always did). */
+static const char *churn_text(const struct sim_mc_config *mc, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (mc->lifetime)
+		snprintf(buf, len, ", each VM replaced after %u ticks", mc->lifetime);
+	return buf;
+}
+
+/*
+ * With SNP guests in the mix: KVM's live sensitive pages that share a
+ * pageblock with a guest_memfd page (both UNMOVABLE), whose private
+ * conversion split the region to 4K: not exposed, whatever their alignment.
+ */
+static void print_gmem_shared(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned int n)
+{
+	char pct[16];
+
+	if (!o->mc.mix[SIM_VM_SNP])
+		return;
+	printf("\nKVM pages sharing a pageblock with SNP guest_memfd pages (live at the trials' ends;\n"
+	       "%u%% of each SNP guest's memory faulted in):\n", o->mc.gmem_faulted_pct);
+	for (unsigned int i = 0; i < n; i++)
+		printf("  %-9s %8llu of %8llu (%s%%)\n", snp_alloc_strategy_name(r[i].strategy),
+		       (unsigned long long)r[i].gmem_pageblock_shared, (unsigned long long)r[i].live_sensitive,
+		       cli_fmt_fixed(r[i].live_sensitive ? 100.0 * (double)r[i].gmem_pageblock_shared /
+				     (double)r[i].live_sensitive : NAN, 1, pct, sizeof(pct)));
+}
+
 static void print_text(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned int n)
 {
-	char mem[32], mix[128], knobs[CLI_KNOBS_TEXT_MAX], summary[1024];
+	char mem[32], mix[128], churn[64], knobs[CLI_KNOBS_TEXT_MAX], summary[1024];
 	/* the hosts are SNP hosts (montecarlo.c), so auto resolves on the profile alone */
 	bool avic = kvm_avic_resolve(o->mc.avic, true, &o->mc.profile);
 
 	cli_profile_knobs_text(&o->mc.profile, knobs, sizeof(knobs));
 	printf("Monte Carlo: %u trials per strategy; each a %s host (%u CPUs, page allocator of "
-	       "Linux %s) aged to %u%%, then kvm_amd (KVM %s call sites) loaded, %u VMs x %u vCPUs (mix %s), %u ticks; "
+	       "Linux %s) aged to %u%%, then kvm_amd (KVM %s call sites) loaded, %u VMs x %u vCPUs (mix %s)%s, %u ticks; "
 	       "profile %s%s%s; RAM map %s; seed %llu; AVIC %s%s\n", o->mc.trials,
 	       cli_fmt_size(o->mc.mem_bytes, mem, sizeof(mem)), o->mc.cpus,
 	       mm_kernel_name(o->mc.kernel), o->mc.age_pct,
 	       kvm_version_name(o->mc.kvm_version), o->mc.vms, o->mc.vcpus,
-	       mix_text(&o->mc, mix, sizeof(mix)), o->mc.ticks, o->mc.profile.name,
+	       mix_text(&o->mc, mix, sizeof(mix)), churn_text(&o->mc, churn, sizeof(churn)), o->mc.ticks,
+	       o->mc.profile.name,
 	       knobs[0] ? " with " : "", knobs, snp_ram_layout_name(o->mc.ram_layout),
 	       (unsigned long long)o->mc.seed, kvm_avic_mode_name(o->mc.avic),
 	       o->mc.avic != KVM_AVIC_AUTO ? "" : avic ? " (on)" : " (off)");
@@ -713,6 +756,7 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 		       snp_alloc_strategy_name(r[i].strategy),
 		       (unsigned long long)r[i].vmsave_window_writes, r[i].vmsave_expected_faults,
 		       (unsigned long long)r[i].trials);
+	print_gmem_shared(o, r, n);
 	if (o->guest_mask)
 		cli_guest_print_text(&o->guest);
 	printf("\nThe naive strategy is a counterfactual: an SNP host without snp_safe_alloc_page();\n"
@@ -765,6 +809,8 @@ static void print_json_result(struct json *j, const struct sim_mc_result *r)
 	json_u64(j, "order1_blocks", r->order1_blocks);
 	json_u64(j, "leaked_pages", r->leaked_pages);
 	json_u64(j, "vmruns", r->vmruns);
+	json_u64(j, "live_sensitive_pages", r->live_sensitive);
+	json_u64(j, "gmem_pageblock_shared", r->gmem_pageblock_shared);
 	json_double(j, "aligned_fraction", r->aligned_fraction);
 	json_double(j, "est_aligned_fraction", r->est_aligned_fraction);
 	json_double(j, "exposed_aligned_fraction", r->exposed_aligned_fraction);
@@ -817,6 +863,9 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 	json_str(j, "mix", mix_text(&o->mc, mix, sizeof(mix)));
 	json_u64(j, "age_pct", o->mc.age_pct);
 	json_u64(j, "ticks", o->mc.ticks);
+	json_u64(j, "lifetime", o->mc.lifetime);
+	json_u64(j, "guest_pages", o->mc.guest_pages);
+	json_u64(j, "gmem_faulted", o->mc.gmem_faulted_pct);
 	json_u64(j, "trials", o->mc.trials);
 	json_u64(j, "threads", o->mc.threads);
 	json_arr_begin(j, "strategies");

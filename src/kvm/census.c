@@ -23,6 +23,7 @@
  */
 #include "kvm/kvm_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Can this profile and host mark a page of @kind in-use? */
@@ -62,8 +63,35 @@ static bool census_region_huge(const struct kvm_host *host, snp_pfn_t pfn)
 	return size != SNP_MAP_4K;
 }
 
-static void census_page(const struct kvm_host *host, enum kvm_page_kind kind,
-			const struct kvm *kvm, const struct page *p, struct kvm_page_census *out)
+/*
+ * The pageblocks holding a live SNP guest memory page, one byte each, in
+ * *out (NULL when there is none).  SNP_ENOMEM when the map cannot be had.
+ */
+static SNP_MUST_CHECK int gmem_pageblocks(const struct kvm_host *host, unsigned char **out)
+{
+	unsigned char *map = NULL;
+
+	for (size_t v = 0; v < host->vms_cap; v++) {
+		const struct kvm *kvm = host->vms[v];
+
+		for (size_t i = 0; kvm && kvm_guest_snp(kvm) && i < kvm->nr_mem; i++) {
+			if (!kvm->mem[i].page)
+				continue;
+			if (!map)
+				map = calloc((mm_nr_pages(host->mm) >> MM_PAGEBLOCK_ORDER) + 1, 1);
+			if (!map)
+				return SNP_ENOMEM;
+			/* a block of order <= 9 lies in one pageblock; larger ones are not SNP's */
+			map[kvm_page_pfn(host, kvm->mem[i].page) >> MM_PAGEBLOCK_ORDER] = 1;
+		}
+	}
+	*out = map;
+	return 0;
+}
+
+/* One live sensitive page; @gmem the pageblocks holding SNP guest memory (gmem_pageblocks()). */
+static void census_page(const struct kvm_host *host, enum kvm_page_kind kind, const struct kvm *kvm,
+			const struct page *p, const unsigned char *gmem, struct kvm_page_census *out)
 {
 	snp_pfn_t pfn;
 	bool aligned, markable, exposed;
@@ -82,31 +110,37 @@ static void census_page(const struct kvm_host *host, enum kvm_page_kind kind,
 	out->markable_aligned[kind] += markable && aligned;
 	out->exposed[kind] += exposed;
 	out->exposed_aligned[kind] += exposed && aligned;
+	out->gmem_pageblock[kind] += gmem && gmem[pfn >> MM_PAGEBLOCK_ORDER];
 }
 
-static void census_vcpu(const struct kvm_host *host, const struct kvm *kvm,
-			const struct kvm_vcpu *vcpu, struct kvm_page_census *out)
+static void census_vcpu(const struct kvm_host *host, const struct kvm *kvm, const struct kvm_vcpu *vcpu,
+			const unsigned char *gmem, struct kvm_page_census *out)
 {
-	census_page(host, KVM_PAGE_VMCB01, kvm, vcpu->vmcb01, out);
-	census_page(host, KVM_PAGE_VMCB02, kvm, vcpu->nested.vmcb02, out);
-	census_page(host, KVM_PAGE_VMSA, kvm, vcpu->vmsa, out);
-	census_page(host, KVM_PAGE_PML, kvm, vcpu->pml_page, out);
+	census_page(host, KVM_PAGE_VMCB01, kvm, vcpu->vmcb01, gmem, out);
+	census_page(host, KVM_PAGE_VMCB02, kvm, vcpu->nested.vmcb02, gmem, out);
+	census_page(host, KVM_PAGE_VMSA, kvm, vcpu->vmsa, gmem, out);
+	census_page(host, KVM_PAGE_PML, kvm, vcpu->pml_page, gmem, out);
 	if (vcpu->apic.from_hook)   /* a plain LAPIC page is no AVIC page */
-		census_page(host, KVM_PAGE_AVIC, kvm, vcpu->apic.regs, out);
+		census_page(host, KVM_PAGE_AVIC, kvm, vcpu->apic.regs, gmem, out);
 }
 
 int kvm_host_census(const struct kvm_host *host, struct kvm_page_census *out)
 {
+	unsigned char *gmem = NULL;
+
 	if (!host || !out)
 		return SNP_EINVAL;
+	if (gmem_pageblocks(host, &gmem))
+		return SNP_ENOMEM;
 	memset(out, 0, sizeof(*out));
 	out->lowest_pfn = SNP_NO_PAGE;
 	for (unsigned int c = 0; c < host->nr_cpus; c++)
 		if (host->sd[c].init)
-			census_page(host, KVM_PAGE_HSAVE, NULL, host->sd[c].save_area, out);
+			census_page(host, KVM_PAGE_HSAVE, NULL, host->sd[c].save_area, gmem, out);
 	for (size_t v = 0; v < host->vms_cap; v++)
 		for (unsigned int i = 0; host->vms[v] && i < KVM_MAX_VCPUS; i++)
 			if (host->vms[v]->vcpus[i])
-				census_vcpu(host, host->vms[v], host->vms[v]->vcpus[i], out);
+				census_vcpu(host, host->vms[v], host->vms[v]->vcpus[i], gmem, out);
+	free(gmem);
 	return 0;
 }

@@ -13,7 +13,9 @@
  * kvm_arch_{enable,disable}_virtualization_cpu; required upstream, optional
  * here because the model's vmx-like vendor keeps no per-CPU state) and
  * gmem_invalidate (x86.c kvm_arch_gmem_invalidate(); SVM binds
- * sev_gmem_invalidate, which makes private pages shared again).  Generic
+ * sev_gmem_invalidate, which makes private pages shared again) and
+ * gmem_prepare (kvm_arch_gmem_prepare(); SVM binds sev_gmem_prepare, which
+ * makes a page private at its first use).  Generic
  * code reaches the vendor only through these slots.
  */
 #if !defined(KVM_X86_OP) || !defined(KVM_X86_OP_OPTIONAL)
@@ -33,6 +35,7 @@ KVM_X86_OP_OPTIONAL(vm_launch)
 KVM_X86_OP_OPTIONAL(enable_virtualization_cpu)
 KVM_X86_OP_OPTIONAL(disable_virtualization_cpu)
 KVM_X86_OP_OPTIONAL(gmem_invalidate)
+KVM_X86_OP_OPTIONAL(gmem_prepare)
 
 #undef KVM_X86_OP
 #undef KVM_X86_OP_OPTIONAL

@@ -70,6 +70,7 @@ struct kvm_vcpu {
 	struct svm_nested_state nested;
 	bool in_l2;
 	bool vmsa_private;     /* SNP: VMSA made guest-owned at launch */
+	uint64_t gmem_done;    /* pages of its guest_memfd share faulted in so far (first runs) */
 	/* vmx-like */
 	struct page *vmcs;
 };
@@ -207,6 +208,13 @@ SNP_MUST_CHECK int sev_vcpu_create(struct kvm_vcpu *vcpu);
 void sev_free_vcpu(struct kvm_vcpu *vcpu, unsigned int cpu);
 SNP_MUST_CHECK int sev_launch(struct kvm *kvm);
 void sev_gmem_invalidate(struct kvm *kvm);
+SNP_MUST_CHECK int sev_gmem_prepare(struct kvm *kvm, snp_pfn_t pfn, snp_gpa_t gpa);
+bool kvm_gmem_lazy(const struct kvm *kvm);
+
+/* boot_state.c: qemu-pc's kernel image and initrd reservations (at most 2), and the initrd's free */
+SNP_MUST_CHECK int kvm_boot_reservations(const struct kvm_host *host, uint64_t mem,
+					 struct mm_reserved_range *res, size_t *nr);
+SNP_MUST_CHECK int kvm_boot_free_initrd(struct kvm_host *host);
 SNP_MUST_CHECK int svm_allocate_nested(struct kvm_vcpu *vcpu);
 void svm_free_nested(struct kvm_vcpu *vcpu, unsigned int cpu);
 

@@ -65,7 +65,7 @@ static SNP_MUST_CHECK int kvm_mem_push(struct kvm *kvm, struct page *p, unsigned
 static SNP_MUST_CHECK int kvm_alloc_guest_memory(struct kvm *kvm)
 {
 	struct kvm_host *host = kvm->host;
-	uint64_t left = kvm->cfg.guest_pages;
+	uint64_t left = kvm_gmem_lazy(kvm) ? 0 : kvm->cfg.guest_pages;
 	mm_gfp_t gfp = kvm_guest_snp(kvm) ? MM_GFP_KERNEL_ACCOUNT : MM_GFP_HIGHUSER_MOVABLE;
 	snp_gpa_t gpa = 0;
 
@@ -87,6 +87,68 @@ static SNP_MUST_CHECK int kvm_alloc_guest_memory(struct kvm *kvm)
 		host->stats.guest_pages += 1ULL << order;
 		gpa += (snp_gpa_t)SNP_PAGE_SIZE << order;
 		left -= 1ULL << order;
+	}
+	return 0;
+}
+
+/* An SNP guest's memory is guest_memfd, taken at first use (kvm_vm_config.gmem_first_use). */
+bool kvm_gmem_lazy(const struct kvm *kvm)
+{
+	return kvm_guest_snp(kvm) && kvm->cfg.gmem_first_use;
+}
+
+/*
+ * The pages of the guest's memory vCPU @vcpu_id touches first: its share,
+ * [*first, *end), of gmem_faulted_pct percent of guest_pages, split evenly
+ * over the VM's vCPU ids (an assumed split: which vCPU touches a page first
+ * is the guest's business).
+ */
+static void kvm_gmem_share(const struct kvm *kvm, unsigned int vcpu_id, uint64_t *first, uint64_t *end)
+{
+	uint64_t n = kvm->cfg.guest_pages * kvm->cfg.gmem_faulted_pct / 100;
+	unsigned int nv = kvm->vcpu_end ? kvm->vcpu_end : 1;
+
+	*first = n * vcpu_id / nv;
+	*end = n * (vcpu_id + 1) / nv;
+}
+
+/*
+ * A private fault on guest_memfd (6.12.95 virt/kvm/guest_memfd.c
+ * kvm_gmem_get_pfn() -> kvm_gmem_get_folio(): filemap_grab_folio() with the
+ * mapping's GFP_HIGHUSER, an order-0 folio, UNMOVABLE; then
+ * kvm_gmem_prepare_folio(): clear_highpage() and kvm_arch_gmem_prepare()),
+ * on @cpu, the CPU the faulting vCPU runs on.  At a vCPU's first run it
+ * faults in its share at once.  -ENOMEM fails the run (KVM_RUN returns it);
+ * the pages faulted so far stay the guest's, and the next run goes on from
+ * the first page it lacks.
+ */
+static SNP_MUST_CHECK int kvm_gmem_fault_in(struct kvm_vcpu *vcpu, unsigned int cpu)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_host *host = kvm->host;
+	uint64_t first, end;
+
+	if (!kvm_gmem_lazy(kvm))
+		return 0;
+	kvm_gmem_share(kvm, vcpu->vcpu_id, &first, &end);
+	for (uint64_t i = first + vcpu->gmem_done; i < end; i++) {
+		struct page *p = mm_alloc_pages(host->mm, cpu, MM_GFP_KERNEL | MM_GFP_ZERO, 0);
+		snp_gpa_t gpa = i * SNP_PAGE_SIZE;
+		int ret;
+
+		if (!p)
+			return SNP_ENOMEM;
+		if (kvm_mem_push(kvm, p, 0, gpa)) {
+			kvm_warn_on_err(host, mm_free_pages(host->mm, cpu, p, 0));
+			return SNP_ENOMEM;
+		}
+		host->stats.guest_pages++;
+		vcpu->gmem_done++;   /* the guest's now, prepared or not */
+		ret = kvm_x86_has(host, gmem_prepare) ?
+		      kvm_x86_call(host, gmem_prepare)(kvm, kvm_page_pfn(host, p), gpa) : 0;
+		if (ret)
+			return ret;
+		kvm->mem[kvm->nr_mem - 1].private = true;
 	}
 	return 0;
 }
@@ -235,7 +297,7 @@ int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigne
 static SNP_MUST_CHECK int kvm_check_vm_config(const struct kvm_host *host, const struct kvm_vm_config *cfg)
 {
 	if ((unsigned int)cfg->type > SNP_GUEST_SNP || cfg->cpu >= host->nr_cpus ||
-	    cfg->max_guest_order > KVM_MAX_GUEST_ORDER ||
+	    cfg->max_guest_order > KVM_MAX_GUEST_ORDER || cfg->gmem_faulted_pct > 100 ||
 	    cfg->guest_pages > mm_nr_pages(host->mm))
 		return SNP_EINVAL;
 	return 0;
@@ -386,6 +448,23 @@ int kvm_vm_info(const struct kvm_host *host, int vm, enum snp_guest_type *type, 
 	return 0;
 }
 
+int kvm_vm_guest_pfns(const struct kvm_host *host, int vm, snp_pfn_t *out, size_t max, size_t *nr)
+{
+	const struct kvm *kvm = kvm_get_vm(host, vm);
+
+	if (!kvm || !nr || (max && !out))
+		return kvm || !host ? SNP_EINVAL : SNP_ENOENT;
+	*nr = 0;
+	for (size_t i = 0; i < kvm->nr_mem; i++) {
+		snp_pfn_t base = kvm_page_pfn(host, kvm->mem[i].page);
+
+		for (uint64_t j = 0; kvm->mem[i].page && j < (1ULL << kvm->mem[i].order); j++, (*nr)++)
+			if (*nr < max)
+				out[*nr] = base + j;
+	}
+	return 0;
+}
+
 /* ---- nested, pages, run ---- */
 
 /* Look a vCPU up: 0 with *out, or the error a caller returns. */
@@ -484,6 +563,8 @@ int kvm_vcpu_run(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned i
 		return SNP_EBUSY;
 	/* vcpu_enter_guest() -> kvm_mmu_reload(): the first run fills the MMU caches */
 	ret = kvm_mmu_load(vcpu, cpu);
+	if (!ret)   /* the guest's first touches of its private memory */
+		ret = kvm_gmem_fault_in(vcpu, cpu);
 	if (ret)
 		return ret;
 	ret = kvm_x86_call(host, vcpu_run)(vcpu, cpu, res);

@@ -331,6 +331,21 @@ static SNP_MUST_CHECK int snp_block_reclaim(struct kvm *kvm, struct kvm_guest_bl
 }
 
 /*
+ * sev_gmem_prepare() (6.12.95 arch/x86/kvm/svm/sev.c, called through
+ * kvm_arch_gmem_prepare() when guest_memfd hands a folio out the first
+ * time): rmp_make_private() of the page, 4K here as 6.12.95 has order-0
+ * folios only; rmpupdate() splits the page's 2MB direct-map region first
+ * (adjust_direct_map()), for good.
+ */
+int sev_gmem_prepare(struct kvm *kvm, snp_pfn_t pfn, snp_gpa_t gpa)
+{
+	if (!kvm_guest_snp(kvm))
+		return 0;
+	return snp_rmp_make_private(kvm->host->machine, pfn, gpa, SNP_MAP_4K, kvm->asid, false,
+				    &kvm->launch_rmp_ret);
+}
+
+/*
  * sev_gmem_invalidate(): every private page back to the hypervisor before
  * the memory is freed (the gmem_invalidate op; Linux 6.12
  * arch/x86/kvm/svm/sev.c).  A block with a page that will not come back is

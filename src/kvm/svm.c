@@ -312,6 +312,7 @@ static const struct kvm_x86_ops svm_x86_ops = {
 	.enable_virtualization_cpu = svm_enable_virtualization_cpu,
 	.disable_virtualization_cpu = svm_disable_virtualization_cpu,
 	.gmem_invalidate = sev_gmem_invalidate,
+	.gmem_prepare = sev_gmem_prepare,
 };
 
 static const struct kvm_x86_init_ops svm_init_ops = {

@@ -60,6 +60,7 @@ void kvm_vm_config_init(struct kvm_vm_config *cfg, enum snp_guest_type type)
 	cfg->guest_pages = 16;
 	cfg->max_guest_order = 2;
 	cfg->lapic_in_kernel = true;
+	cfg->gmem_faulted_pct = 100;
 }
 
 /* ---- small helpers shared by the vendors ---- */
@@ -304,6 +305,8 @@ static SNP_MUST_CHECK int kvm_host_check_config(const struct kvm_host_config *c)
 		return SNP_EINVAL;
 	if (c->mm_from && !c->late_vendor_load)
 		return SNP_EINVAL;
+	if (c->initrd_free_cpu >= c->nr_cpus)
+		return SNP_EINVAL;
 	return 0;
 }
 
@@ -360,23 +363,32 @@ static SNP_MUST_CHECK int kvm_host_create_mm(struct kvm_host *host)
 		.snp_enabled = host->cfg.snp_enabled,
 		.pool_cap = host->cfg.sieve_pool_cap,
 	};
-	struct mm_reserved_range holes[SNP_RAM_MAX_RANGES + 1];
+	struct mm_reserved_range holes[SNP_RAM_MAX_RANGES + 1 + 2];
 	struct mm_config mc;
+	size_t boot = 0;
 	int ret;
 
 	mm_config_init(&mc, host->cfg.mem_bytes);
 	ret = kvm_host_ram_holes(host, holes, &mc.nr_reserved);
+	if (!ret)
+		ret = kvm_boot_reservations(host, host->cfg.mem_bytes, holes + mc.nr_reserved, &boot);
 	if (ret)
 		return ret;
+	mc.nr_reserved += boot;
+	/* the watched kernels' CONFIG_DEFERRED_STRUCT_PAGE_INIT, with their boot state */
+	mc.deferred_init = host->cfg.ram_layout == SNP_RAM_QEMU_PC;
 	mc.reserved = holes;
 	mc.nr_nodes = host->cfg.nr_nodes;
 	mc.nr_cpus = host->cfg.nr_cpus;
 	mc.x86_layout = true;   /* a Linux x86-64 host: first 1 MiB reserved, DMA/DMA32/Normal */
 	mc.kernel = host->cfg.kernel;
-	if (host->cfg.mm_from)
+	if (host->cfg.mm_from) {
 		ret = mm_host_clone(&mc, host->cfg.mm_from, &host->mm);
-	else
+	} else {
 		ret = mm_host_create(&mc, &host->mm);
+		if (!ret)   /* after boot, before anything runs: do_populate_rootfs() */
+			ret = kvm_boot_free_initrd(host);
+	}
 	if (ret)
 		return ret;
 	if (mm_nr_pages(host->mm) != snp_machine_mem_bytes(host->machine) / SNP_PAGE_SIZE)

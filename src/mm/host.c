@@ -189,6 +189,58 @@ static void setup_lowmem_reserve(struct mm_host *mm)
 		}
 }
 
+static bool bad_nid(const struct mm_host *mm, int nid);
+
+snp_pfn_t mm_first_deferred_pfn(const struct mm_host *mm, int nid)
+{
+	const struct mm_zone *z;
+	uint64_t pfn;
+
+	if (bad_nid(mm, nid))
+		return MM_PFN_INVALID;
+	/* "Only the highest zone is deferred": the zone that ends the node */
+	z = &mm->zones[mm->node_zone[nid + 1] - 1];
+	/* defer_init(): past PAGES_PER_SECTION pages initialised, at the next section boundary */
+	pfn = (z->start_pfn + MM_PAGES_PER_SECTION + MM_PAGES_PER_SECTION - 1) & ~(MM_PAGES_PER_SECTION - 1);
+	return pfn < z->end_pfn ? pfn : MM_PFN_INVALID;
+}
+
+/*
+ * Deferred struct-page init (6.1 and 6.12 mm/mm_init.c, page_alloc.c):
+ * memmap_init_range() marks every pageblock it initialises MOVABLE,
+ * reserved or not, but stops at the first deferred pfn; past it only
+ * deferred_free_pages() marks pageblocks, and only those whose first page
+ * it frees.  A pageblock whose first page was reserved at boot keeps the
+ * zeroed pageblock bits: MIGRATE_UNMOVABLE.
+ */
+static void deferred_pageblock_types(struct mm_host *mm)
+{
+	for (unsigned int nid = 0; nid < mm->nr_nodes; nid++) {
+		snp_pfn_t first = mm_first_deferred_pfn(mm, (int)nid);
+		uint64_t end = mm->zones[mm->node_zone[nid + 1] - 1].end_pfn;
+
+		for (uint64_t pfn = first; first != MM_PFN_INVALID && pfn < end; pfn += 1ULL << MM_PAGEBLOCK_ORDER)
+			if (mm->mem_map[pfn].flags & PG_reserved)
+				mm->pageblock_mt[pfn >> MM_PAGEBLOCK_ORDER] = MM_MT_UNMOVABLE;
+	}
+}
+
+int mm_free_reserved_area(struct mm_host *mm, unsigned int cpu, snp_pfn_t start_pfn, uint64_t nr_pages)
+{
+	if (!mm || cpu >= mm->nr_cpus || start_pfn >= mm->nr_pages || nr_pages > mm->nr_pages - start_pfn)
+		return SNP_EINVAL;
+	for (uint64_t pfn = start_pfn; pfn < start_pfn + nr_pages; pfn++)
+		if (!(mm->mem_map[pfn].flags & PG_reserved))
+			return SNP_EINVAL;
+	for (uint64_t pfn = start_pfn; pfn < start_pfn + nr_pages; pfn++) {
+		/* free_reserved_page(): ClearPageReserved, then __free_page() */
+		mm->mem_map[pfn].flags &= (uint8_t)~PG_reserved;
+		mm->zones[mm_zid_of_pfn(mm, pfn)].reserved--;
+		mm_free_boot_page(mm, cpu, pfn);
+	}
+	return 0;
+}
+
 static SNP_MUST_CHECK int reserve_and_free(struct mm_host *mm, const struct mm_config *cfg)
 {
 	size_t n = cfg->nr_reserved + (cfg->x86_layout ? 1 : 0);
@@ -206,6 +258,8 @@ static SNP_MUST_CHECK int reserve_and_free(struct mm_host *mm, const struct mm_c
 		for (size_t i = 0; i < n; i++)
 			mark_reserved(mm, &res[i]);
 	}
+	if (cfg->deferred_init)
+		deferred_pageblock_types(mm);
 	free_all_memory(mm, res, n);
 	free(res);
 	setup_lowmem_reserve(mm);
@@ -482,6 +536,13 @@ int mm_pageblock_migratetype(const struct mm_host *mm, snp_pfn_t pfn)
 	if (!mm || pfn >= mm->nr_pages)
 		return SNP_ERANGE;
 	return (int)mm_pageblock_mt(mm, pfn);
+}
+
+int mm_page_reserved(const struct mm_host *mm, snp_pfn_t pfn)
+{
+	if (!mm || pfn >= mm->nr_pages)
+		return SNP_ERANGE;
+	return !!(mm->mem_map[pfn].flags & PG_reserved);
 }
 
 /* Blocks on one list: a count, it cannot fail. */

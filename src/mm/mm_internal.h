@@ -183,6 +183,7 @@ void mm_boot_free_block(struct mm_host *mm, unsigned int zid, uint64_t pfn, unsi
 /* ---- pcp sizes (pcp_size.c) ---- */
 /* zone_batchsize(), zone_highsize() and the watermarks they need, for every zone. */
 void mm_setup_pcp_sizes(struct mm_host *mm);
+void mm_free_boot_page(struct mm_host *mm, unsigned int cpu, uint64_t pfn);
 /* rmqueue_pcplist() bookkeeping on every allocation through a pcp. */
 void mm_pcp_note_alloc(const struct mm_host *mm, struct mm_pcp *pcp);
 /* nr_pcp_alloc(): how many blocks a refill of an empty list takes. */

@@ -858,6 +858,12 @@ int mm_free_pages(struct mm_host *mm, unsigned int cpu, struct page *page, unsig
 	return 0;
 }
 
+/* A boot reservation's page, no longer reserved, freed as __free_page() frees it (host.c). */
+void mm_free_boot_page(struct mm_host *mm, unsigned int cpu, uint64_t pfn)
+{
+	free_to_pcp(mm, cpu, (uint32_t)pfn, 0);
+}
+
 /* split_page(): every page of the block becomes its own order-0 allocation. */
 int mm_split_page(struct mm_host *mm, struct page *page, unsigned int order)
 {

@@ -50,7 +50,25 @@ static uint64_t reserved_pages(const struct sim_mc_config *cfg)
 		if (map.r[i].end > start)
 			ram += (map.r[i].end - start) >> SNP_PAGE_SHIFT;
 	}
+	if (cfg->ram_layout == SNP_RAM_QEMU_PC) {
+		/* the boot state's kernel image; the initrd is freed before anything is aged */
+		uint64_t image, initrd;
+
+		kvm_boot_default_sizes(cfg->kernel, &image, &initrd);
+		ram -= ram > image >> SNP_PAGE_SHIFT ? image >> SNP_PAGE_SHIFT : ram;
+	}
 	return (cfg->mem_bytes >> SNP_PAGE_SHIFT) - ram;
+}
+
+/* The least memory the layout boots in at all (qemu-pc: its image and initrd), 0 for any. */
+static uint64_t boot_min_bytes(const struct sim_mc_config *cfg)
+{
+	uint64_t image, initrd;
+
+	if (cfg->ram_layout != SNP_RAM_QEMU_PC)
+		return 0;
+	kvm_boot_default_sizes(cfg->kernel, &image, &initrd);
+	return kvm_boot_min_mem(image, initrd);
 }
 
 /*
@@ -68,15 +86,18 @@ static bool check_memory(const struct sim_mc_config *cfg, struct sim_limit *out)
 
 	if (rsv == UINT64_MAX)
 		rsv = SIM_LOW_RESERVE_PAGES;   /* sim_mc_run() refuses the layout itself */
-	if (pages > rsv && (pages - rsv) * spare >= (uint64_t)cfg->cpus * 100)
+	if (pages > rsv && (pages - rsv) * spare >= (uint64_t)cfg->cpus * 100 &&
+	    cfg->mem_bytes > boot_min_bytes(cfg))
 		return false;
 	/* The smallest host (a multiple of 4M) whose floor fits. */
 	min_pages = rsv + ((uint64_t)cfg->cpus * 100 + spare - 1) / spare;
 	min_bytes = min_pages << SNP_PAGE_SHIFT;
+	if (min_bytes <= boot_min_bytes(cfg))
+		min_bytes = boot_min_bytes(cfg) + 1;
 	min_bytes = (min_bytes + 4 * SNP_MiB - 1) / (4 * SNP_MiB) * (4 * SNP_MiB);
 	*out = (struct sim_limit){ SIM_LIMIT_MEM_MIN, min_bytes,
-		"the kernel's reserved low 1 MiB, the aged pages and one kvm_amd save area "
-		"per CPU must fit (or lower --age or --cpus)" };
+		"the kernel's reserved low 1 MiB (with qemu-pc its image and initrd), the aged "
+		"pages and one kvm_amd save area per CPU must fit (or lower --age or --cpus)" };
 	return true;
 }
 

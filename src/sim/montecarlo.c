@@ -48,6 +48,7 @@ void sim_mc_config_init(struct sim_mc_config *cfg)
 	cfg->mix[SIM_VM_NESTED] = 1;
 	cfg->age_pct = 60;
 	cfg->ticks = 512;
+	cfg->gmem_faulted_pct = 100;
 	cfg->trials = 32;
 	cfg->threads = 1;
 	cfg->strategies = (1u << SNP_ALLOC_NR_STRATEGIES) - 1;
@@ -151,6 +152,8 @@ static void mc_trial_counts(const struct kvm_host_stats *st, const struct kvm_pa
 		c->markable_aligned[k] = census->markable_aligned[k];
 		c->exposed[k] = census->exposed[k];
 		c->exposed_aligned[k] = census->exposed_aligned[k];
+		c->live[k] = census->allocated[k];
+		c->gmem_pageblock[k] = census->gmem_pageblock[k];
 	}
 }
 
@@ -175,8 +178,10 @@ static SNP_MUST_CHECK int sim_vm_fill(struct kvm_host *host, int vm, const unsig
 	return ret;
 }
 
-int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const unsigned int *vcpu_cpus,
-		 unsigned int nr_vcpus, bool nested, enum sim_vm_stage *stage)
+/* sim_vm_build(), and the new VM's id in *id (-1 when it failed; id may be NULL). */
+static SNP_MUST_CHECK int mc_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc,
+				      const unsigned int *vcpu_cpus, unsigned int nr_vcpus, bool nested,
+				      enum sim_vm_stage *stage, int *id)
 {
 	enum sim_vm_stage at = SIM_VM_AT_CREATE;
 	int vm = kvm_create_vm(host, vc), ret;
@@ -191,7 +196,15 @@ int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const un
 		snp_ignore_result(kvm_destroy_vm(host, vm));
 	if (stage)
 		*stage = at;
+	if (id)
+		*id = ret ? -1 : vm;
 	return ret;
+}
+
+int sim_vm_build(struct kvm_host *host, const struct kvm_vm_config *vc, const unsigned int *vcpu_cpus,
+		 unsigned int nr_vcpus, bool nested, enum sim_vm_stage *stage)
+{
+	return mc_vm_build(host, vc, vcpu_cpus, nr_vcpus, nested, stage, NULL);
 }
 
 /*
@@ -235,41 +248,120 @@ static SNP_MUST_CHECK int mc_vm_outcome(struct sim_mc_outcomes *o, int ret, enum
 	return 0;
 }
 
-static SNP_MUST_CHECK int mc_create_vms(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng,
-			 struct sim_mc_outcomes *o)
+/*
+ * A VM slot of a trial: the VMM's loop that keeps one VM of a kind alive,
+ * as watch's workload does (watch/workload.c vm_slot()).  vm < 0: the last
+ * creation failed, and the slot tries again at the next tick.
+ */
+struct mc_slot {
+	int vm;
+	enum sim_vm_kind kind;
+	unsigned int born;            /* the tick it was created at */
+};
+
+/* Draw one VM of @kind (size, CPUs), build it, count its outcome; *vm its id or -1. */
+static SNP_MUST_CHECK int mc_create_one(struct kvm_host *host, const struct sim_mc_config *cfg,
+					enum sim_vm_kind kind, uint64_t *rng, struct sim_mc_outcomes *o,
+					int *vm)
 {
 	unsigned int cpus[KVM_MAX_VCPUS];
+	struct kvm_vm_config vc;
+	enum sim_vm_stage at;
+	uint64_t held, after;
+	int ret;
 
+	kvm_vm_config_init(&vc, kind_type[kind]);
+	vc.guest_pages = SIM_MC_GUEST_PAGES_MIN + mm_rng_below(rng, SIM_MC_GUEST_PAGES_SPREAD);
+	if (cfg->guest_pages)   /* drawn all the same: the stream stays the default run's */
+		vc.guest_pages = cfg->guest_pages;
+	vc.lapic_in_kernel = true;
+	vc.gmem_first_use = true;   /* SNP guests: 6.12.95's guest_memfd */
+	vc.gmem_faulted_pct = cfg->gmem_faulted_pct;
+	vc.cpu = (unsigned int)mm_rng_below(rng, cfg->cpus);
+	for (unsigned int i = 0; i < cfg->vcpus; i++)
+		cpus[i] = (unsigned int)mm_rng_below(rng, cfg->cpus);
+	ret = mc_pages_held(host, &held);
+	if (ret)
+		return ret;
+	o->vms_tried++;
+	*vm = -1;
+	ret = mc_vm_build(host, &vc, cpus, cfg->vcpus, kind == SIM_VM_NESTED, &at, vm);
+	if (ret) {
+		int err = mc_pages_held(host, &after);
+
+		if (err)
+			return err;
+		o->teardown_pages_kept += after - held;
+	}
+	return mc_vm_outcome(o, ret, at);
+}
+
+/* The trial's VMs, one a slot; slots may be NULL (no churn: nothing to remember). */
+static SNP_MUST_CHECK int mc_create_vms(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng,
+			 struct sim_mc_outcomes *o, struct mc_slot *slots)
+{
 	for (unsigned int v = 0; v < cfg->vms; v++) {
 		enum sim_vm_kind kind = pick_kind(cfg, rng);
-		struct kvm_vm_config vc;
-		enum sim_vm_stage at;
-		uint64_t held, after;
-		int ret;
+		int vm, ret = mc_create_one(host, cfg, kind, rng, o, &vm);
 
-		kvm_vm_config_init(&vc, kind_type[kind]);
-		vc.guest_pages = SIM_MC_GUEST_PAGES_MIN + mm_rng_below(rng, SIM_MC_GUEST_PAGES_SPREAD);
-		vc.lapic_in_kernel = true;
-		vc.cpu = (unsigned int)mm_rng_below(rng, cfg->cpus);
-		for (unsigned int i = 0; i < cfg->vcpus; i++)
-			cpus[i] = (unsigned int)mm_rng_below(rng, cfg->cpus);
-		ret = mc_pages_held(host, &held);
 		if (ret)
 			return ret;
-		o->vms_tried++;
-		ret = sim_vm_build(host, &vc, cpus, cfg->vcpus, kind == SIM_VM_NESTED, &at);
-		if (ret) {
-			int err = mc_pages_held(host, &after);
+		if (slots)
+			slots[v] = (struct mc_slot){ .vm = vm, .kind = kind, .born = 0 };
+	}
+	return 0;
+}
 
-			if (err)
-				return err;
-			o->teardown_pages_kept += after - held;
+/*
+ * VM churn after tick @now (cfg->lifetime > 0): each VM that has lived its
+ * lifetime is destroyed (kvm_destroy_vm, on its VMM's CPU) and a new VM of
+ * the same kind is made in its slot at once, as watch's workload does; a
+ * slot whose creation failed tries again.  Every creation counts (vms_tried,
+ * the sensitive pages' allocations), each one's pages from an allocator the
+ * destroyed VMs keep churning.
+ */
+static SNP_MUST_CHECK int mc_churn(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng,
+				   struct sim_mc_outcomes *o, struct mc_slot *slots, unsigned int now)
+{
+	for (unsigned int v = 0; v < cfg->vms; v++) {
+		struct mc_slot *sl = &slots[v];
+		int ret;
+
+		if (sl->vm >= 0 && now - sl->born < cfg->lifetime)
+			continue;
+		if (sl->vm >= 0) {
+			ret = kvm_destroy_vm(host, sl->vm);
+			if (ret)
+				return ret;
 		}
-		ret = mc_vm_outcome(o, ret, at);
+		sl->born = now;
+		ret = mc_create_one(host, cfg, sl->kind, rng, o, &sl->vm);
 		if (ret)
 			return ret;
 	}
 	return 0;
+}
+
+/* The trial's VMs, then its ticks, with churn after each tick when cfg->lifetime is set. */
+static SNP_MUST_CHECK int mc_run_vms(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng,
+				     struct sim_mc_outcomes *o)
+{
+	struct mc_slot *slots = NULL;
+	int ret = 0;
+
+	if (cfg->lifetime) {
+		slots = calloc(cfg->vms, sizeof(*slots));
+		ret = slots ? 0 : SNP_ENOMEM;
+	}
+	if (!ret)
+		ret = mc_create_vms(host, cfg, rng, o, slots);
+	for (unsigned int k = 0; !ret && k < cfg->ticks; k++) {
+		ret = kvm_host_tick(host, mm_rng_next(rng), NULL, NULL);
+		if (!ret && slots)
+			ret = mc_churn(host, cfg, rng, o, slots, k + 1);
+	}
+	free(slots);
+	return ret;
 }
 
 static void mc_host_config(const struct sim_mc_config *cfg, enum snp_alloc_strategy s,
@@ -365,9 +457,7 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 		}
 	}
 	if (!ret && loaded)
-		ret = mc_create_vms(host, cfg, &rng, &out->c.vm);
-	for (unsigned int k = 0; !ret && loaded && k < cfg->ticks; k++)
-		ret = kvm_host_tick(host, mm_rng_next(&rng), NULL, NULL);
+		ret = mc_run_vms(host, cfg, &rng, &out->c.vm);
 	/* A run that failed keeps its first error; the stats are read either way. */
 	if (kvm_host_get_stats(host, &st) && !ret)
 		ret = SNP_EINVAL;
@@ -581,6 +671,8 @@ static uint64_t mc_sum_census(struct sim_mc_result *r, const struct sim_mc_trial
 		r->markable_aligned_by_kind[k] += c->markable_aligned[k];
 		r->exposed_by_kind[k] += c->exposed[k];
 		r->exposed_aligned_by_kind[k] += c->exposed_aligned[k];
+		r->live_sensitive += c->live[k];
+		r->gmem_pageblock_shared += c->gmem_pageblock[k];
 		r->exposed_pages += c->exposed[k];
 		r->exposed_aligned_pages += c->exposed_aligned[k];
 		exposed += c->exposed[k];
@@ -837,7 +929,7 @@ static SNP_MUST_CHECK int mc_check(const struct sim_mc_config *cfg)
 		mix += cfg->mix[k];
 	if (!cfg->trials || !cfg->threads || !cfg->age_share || !cfg->cpus || !cfg->vms ||
 	    !cfg->vcpus || !mix ||
-	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 ||
+	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 || cfg->gmem_faulted_pct > 100 ||
 	    !(cfg->vmsave_window >= 0 && cfg->vmsave_window <= 1) ||
 	    (cfg->shard_n && (cfg->shard_k < 1 || cfg->shard_k > cfg->shard_n)) ||
 	    (unsigned int)cfg->kernel >= MM_NR_KERNELS ||

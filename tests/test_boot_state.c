@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_boot_state.c - the boot state of the kernels watch boots, on hosts
+ * with the qemu-pc RAM map (src/kvm/boot_state.c, src/mm/host.c;
+ * docs/MODEL.md "Boot state"; issue 25 item 2):
+ *  - the kernel image is reserved from 16 MiB to the end of .bss, 6.12's and
+ *    6.1's own sizes, and never handed out;
+ *  - QEMU's initrd sits just below SeaBIOS's top 128 KiB, where watch's
+ *    6.12 boot printed it (RAMDISK: [mem 0x3fd83000-0x3ffdffff] at 1 GiB);
+ *  - deferred struct-page init: at 1 GiB the first deferred pfn is 256 MiB,
+ *    the top pageblock (its first page in the initrd) stays UNMOVABLE, every
+ *    other pageblock is MOVABLE; at 256 MiB nothing is deferred (every
+ *    pageblock MOVABLE), as the 256 MiB boot printed no "deferred pages";
+ *  - the initrd freed after boot: every page free again, order 0 through
+ *    the freeing CPU's lists, which CPU being a knob (both settings);
+ *  - flat hosts have none of it.
+ */
+#include "ktap.h"
+
+#include <snpsafe/kvm.h>
+#include <snpsafe/mm.h>
+#include <snpsafe/sim.h>
+
+#define MIB_PFN(x) ((uint64_t)(x) << (20 - SNP_PAGE_SHIFT))
+
+static struct kvm_host *boot(enum snp_ram_layout l, uint64_t mem, enum mm_kernel k, unsigned int initrd_cpu)
+{
+	struct kvm_host_config hc;
+	struct kvm_host *host = NULL;
+
+	kvm_host_config_init(&hc, mem, 2);
+	hc.ram_layout = l;
+	hc.kernel = k;
+	hc.late_vendor_load = true;
+	hc.initrd_free_cpu = initrd_cpu;
+	KASSERT_EQ(kvm_host_create(&hc, &host), 0);
+	return host;
+}
+
+static bool page_free_or_pcp(struct mm_host *mm, snp_pfn_t pfn)
+{
+	/* not reserved and not allocated: in a free block or on a per-CPU list */
+	return mm_page_allocated(mm, mm_pfn_to_page(mm, pfn)) == 0 && mm_page_reserved(mm, pfn) == 0;
+}
+
+/* The image and the initrd where the 6.12 boot had them, at 1 GiB. */
+static void reservations_where_the_boot_had_them(void)
+{
+	struct kvm_host *host = boot(SNP_RAM_QEMU_PC, SNP_GiB, MM_KERNEL_6_12, 0);
+	struct mm_host *mm = kvm_host_mm(host);
+	snp_pfn_t s = 0, e = 0;
+
+	KASSERT_EQ(kvm_host_initrd_pfns(host, &s, &e), 0);
+	KEXPECT_EQ(s, 0x3fd83);
+	KEXPECT_EQ(e, 0x3ffe0);
+	/* the image: [16 MiB, 0x3c00000), reserved for good */
+	KEXPECT(0 == mm_page_reserved(mm, MIB_PFN(16) - 1));
+	KEXPECT(1 == mm_page_reserved(mm, MIB_PFN(16)));
+	KEXPECT(1 == mm_page_reserved(mm, 0x3bff));
+	KEXPECT(0 == mm_page_reserved(mm, 0x3c00));
+	kvm_host_destroy(host);
+	/* 6.1's image ends at 0x4400000, its initrd is its own size */
+	host = boot(SNP_RAM_QEMU_PC, SNP_GiB, MM_KERNEL_6_1, 0);
+	mm = kvm_host_mm(host);
+	KEXPECT(1 == mm_page_reserved(mm, 0x43ff));
+	KEXPECT(0 == mm_page_reserved(mm, 0x4400));
+	KASSERT_EQ(kvm_host_initrd_pfns(host, &s, &e), 0);
+	KEXPECT_EQ(e, 0x3ffe0);
+	KEXPECT_EQ(s, (0x3ffdffffULL - KVM_BOOT_INITRD_BYTES_61) >> SNP_PAGE_SHIFT);
+	kvm_host_destroy(host);
+}
+
+/* The initrd is freed after boot: all of it free, none reserved, no page lost. */
+static void initrd_freed_after_boot(void)
+{
+	struct kvm_host *host = boot(SNP_RAM_QEMU_PC, SNP_GiB, MM_KERNEL_6_12, 0);
+	struct mm_host *mm = kvm_host_mm(host);
+	struct mm_counts c;
+	snp_pfn_t s = 0, e = 0;
+
+	KASSERT_EQ(kvm_host_initrd_pfns(host, &s, &e), 0);
+	for (snp_pfn_t p = s; p < e; p++)
+		if (!page_free_or_pcp(mm, p)) {
+			KEXPECT(page_free_or_pcp(mm, p));
+			break;
+		}
+	KASSERT_EQ(mm_get_counts(mm, MM_NUMA_NO_NODE, &c), 0);
+	KEXPECT_EQ(c.allocated, 0);
+	/* reserved: the low 1 MiB, the image, the e820 holes above 1 MiB (SeaBIOS's top 128 KiB) */
+	KEXPECT_EQ(c.reserved, 256 + (KVM_BOOT_IMAGE_BYTES_612 >> SNP_PAGE_SHIFT) + 32);
+	KEXPECT_EQ(mm_check(mm, NULL, 0), 0);
+	kvm_host_destroy(host);
+}
+
+/*
+ * Deferred init's pageblock types at 1 GiB: the first deferred pfn is the
+ * section boundary past 128 MiB of DMA32 (which starts at 16 MiB): 256 MiB.
+ * The top pageblock's first page is the initrd's: UNMOVABLE.  Below 256 MiB
+ * pageblocks starting in the image are MOVABLE all the same.  At 256 MiB
+ * nothing is deferred; flat hosts are not booted with it.
+ */
+static void deferred_pageblock_types(void)
+{
+	struct kvm_host *host = boot(SNP_RAM_QEMU_PC, SNP_GiB, MM_KERNEL_6_12, 0);
+	struct mm_host *mm = kvm_host_mm(host);
+	unsigned int unmovable = 0;
+
+	KEXPECT_EQ(mm_first_deferred_pfn(mm, 0), MIB_PFN(256));
+	KEXPECT_EQ(mm_pageblock_migratetype(mm, 0x3fe00), MM_MT_UNMOVABLE);
+	KEXPECT_EQ(mm_pageblock_migratetype(mm, 0x3fc00), MM_MT_MOVABLE);   /* its first page was free */
+	KEXPECT_EQ(mm_pageblock_migratetype(mm, MIB_PFN(16)), MM_MT_MOVABLE);   /* image, not deferred */
+	for (snp_pfn_t p = 0; p < MIB_PFN(1024); p += 512)
+		unmovable += mm_pageblock_migratetype(mm, p) == MM_MT_UNMOVABLE;
+	KEXPECT_EQ(unmovable, 1);
+	kvm_host_destroy(host);
+
+	host = boot(SNP_RAM_QEMU_PC, 256 * SNP_MiB, MM_KERNEL_6_12, 0);
+	mm = kvm_host_mm(host);
+	KEXPECT_EQ(mm_first_deferred_pfn(mm, 0), MM_PFN_INVALID);
+	KEXPECT_EQ(mm_pageblock_migratetype(mm, MIB_PFN(256) - 512), MM_MT_MOVABLE);
+	kvm_host_destroy(host);
+}
+
+/*
+ * The initrd's pages in the UNMOVABLE top pageblock go to the freeing CPU's
+ * UNMOVABLE list (free_unref_page(): the pageblock's type), those below it
+ * to its MOVABLE list; the CPU is the knob initrd_free_cpu, tested both ways.
+ */
+static void initrd_freed_on_its_cpu(void)
+{
+	for (unsigned int cpu = 0; cpu < 2; cpu++) {
+		struct kvm_host *host = boot(SNP_RAM_QEMU_PC, SNP_GiB, MM_KERNEL_6_12, cpu);
+		struct mm_host *mm = kvm_host_mm(host);
+		uint64_t mine = 0, other = 0;
+		snp_pfn_t head = 0;
+
+		KEXPECT_EQ(mm_pcp_blocks_mt(mm, cpu, 0x3fe00, 0, MM_MT_UNMOVABLE, &mine), 0);
+		KEXPECT_EQ(mm_pcp_blocks_mt(mm, !cpu, 0x3fe00, 0, MM_MT_UNMOVABLE, &other), 0);
+		KEXPECT(mine > 0);
+		KEXPECT_EQ(other, 0);
+		/* LIFO: the last page freed, the initrd's top page, heads the list */
+		KEXPECT_EQ(mm_pcp_peek(mm, cpu, 0x3fe00, 0, MM_MT_UNMOVABLE, 0, &head), 0);
+		KEXPECT_EQ(head, 0x3ffdf);
+		kvm_host_destroy(host);
+	}
+}
+
+/* A flat host has no image, no initrd, no deferred types: every pageblock MOVABLE. */
+static void flat_has_no_boot_state(void)
+{
+	struct kvm_host *host = boot(SNP_RAM_FLAT, SNP_GiB, MM_KERNEL_6_12, 0);
+	struct mm_host *mm = kvm_host_mm(host);
+	struct mm_counts c;
+	snp_pfn_t s, e;
+	uint64_t n = 0;
+
+	KEXPECT_EQ(kvm_host_initrd_pfns(host, &s, &e), SNP_ENOENT);
+	KEXPECT(0 == mm_page_reserved(mm, MIB_PFN(16)));
+	KEXPECT_EQ(mm_pageblock_migratetype(mm, 0x3fe00), MM_MT_MOVABLE);
+	KASSERT_EQ(mm_get_counts(mm, MM_NUMA_NO_NODE, &c), 0);
+	KEXPECT_EQ(c.reserved, 256);
+	KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, 0x3fe00, 0, MM_MT_UNMOVABLE, &n), 0);
+	KEXPECT_EQ(n, 0);
+	kvm_host_destroy(host);
+}
+
+/* mm_free_reserved_area() frees only boot reservations, all or nothing. */
+static void free_reserved_area_refuses(void)
+{
+	struct kvm_host *host = boot(SNP_RAM_QEMU_PC, 256 * SNP_MiB, MM_KERNEL_6_12, 0);
+	struct mm_host *mm = kvm_host_mm(host);
+	struct mm_counts before, after;
+
+	KASSERT_EQ(mm_get_counts(mm, MM_NUMA_NO_NODE, &before), 0);
+	/* the image's last page and the free page after it: refused whole */
+	KEXPECT_EQ(mm_free_reserved_area(mm, 0, 0x3bff, 2), SNP_EINVAL);
+	KEXPECT_EQ(mm_free_reserved_area(mm, 2, 0x3bff, 1), SNP_EINVAL);
+	KEXPECT_EQ(mm_free_reserved_area(mm, 0, MIB_PFN(256), 1), SNP_EINVAL);
+	KASSERT_EQ(mm_get_counts(mm, MM_NUMA_NO_NODE, &after), 0);
+	KEXPECT_EQ(after.reserved, before.reserved);
+	KEXPECT(1 == mm_page_reserved(mm, 0x3bff));
+	KEXPECT_EQ(mm_free_reserved_area(mm, 0, 0x3bff, 1), 0);
+	KEXPECT(0 == mm_page_reserved(mm, 0x3bff));
+	KEXPECT_EQ(mm_check(mm, NULL, 0), 0);
+	kvm_host_destroy(host);
+}
+
+/*
+ * simulate refuses up front a qemu-pc host its kernel image and initrd do
+ * not fit (6.1's image ends at 68 MiB), naming the least that boots.
+ */
+static void simulate_floor_holds_the_image(void)
+{
+	struct sim_mc_config cfg;
+	struct sim_limit lim;
+
+	sim_mc_config_init(&cfg);
+	cfg.ram_layout = SNP_RAM_QEMU_PC;
+	cfg.kernel = MM_KERNEL_6_1;
+	cfg.cpus = 1;
+	cfg.age_pct = 0;
+	cfg.mem_bytes = 68 * SNP_MiB;
+	KEXPECT_EQ(sim_mc_check_limits(&cfg, &lim), SNP_ERANGE);
+	KEXPECT_EQ(lim.max, 72 * SNP_MiB);
+	cfg.mem_bytes = 72 * SNP_MiB;
+	KEXPECT_EQ(sim_mc_check_limits(&cfg, &lim), 0);
+	cfg.kernel = MM_KERNEL_6_12;   /* its image ends at 60 MiB */
+	cfg.mem_bytes = 64 * SNP_MiB;
+	KEXPECT_EQ(sim_mc_check_limits(&cfg, &lim), 0);
+	cfg.ram_layout = SNP_RAM_FLAT;
+	cfg.kernel = MM_KERNEL_6_1;
+	KEXPECT_EQ(sim_mc_check_limits(&cfg, &lim), 0);
+}
+
+static const struct ktap_case cases[] = {
+	KTAP_CASE(reservations_where_the_boot_had_them),
+	KTAP_CASE(initrd_freed_after_boot),
+	KTAP_CASE(deferred_pageblock_types),
+	KTAP_CASE(initrd_freed_on_its_cpu),
+	KTAP_CASE(flat_has_no_boot_state),
+	KTAP_CASE(free_reserved_area_refuses),
+	KTAP_CASE(simulate_floor_holds_the_image),
+};
+
+KTAP_MAIN("boot_state", cases)
