@@ -204,6 +204,8 @@ struct kvm_host_config {
 	 * nothing is allocated before the copy.
 	 */
 	const struct mm_host *mm_from;
+	/* Memory the guests hold from boot, never on the free lists: mm_config.held_bytes. */
+	uint64_t held_bytes;
 };
 
 /* Defaults: early-snp, SNP on, upstream strategy, svm, AVIC auto. */

@@ -46,7 +46,7 @@ static SNP_MUST_CHECK int set_u(const char *v, uint64_t min, uint64_t max, unsig
 
 static SNP_MUST_CHECK int set_mem(void *ctx, const char *v)
 {
-	int ret = cli_parse_size(v, 64 * SNP_MiB, 16 * SNP_TiB, &OPTS(ctx)->mc.mem_bytes);
+	int ret = cli_parse_size(v, 64 * SNP_MiB, SNP_RMP_MAX_MEM, &OPTS(ctx)->mc.mem_bytes);
 
 	return !ret && OPTS(ctx)->mc.mem_bytes % (4 * SNP_MiB) ? SNP_EINVAL : ret;
 }
@@ -172,7 +172,7 @@ static char guest_help[CLI_GUEST_HELP_MAX], guest_valid[CLI_GUEST_VALID_MAX];
 
 static const struct cli_option simulate_options[] = {
 	{ "mem", true, set_mem, "SIZE", "modeled memory per host, K/M/G/T (default 2G)",
-	  "64M..16T, a multiple of 4M" },
+	  "64M..4T (the modeled RMP's reach), a multiple of 4M" },
 	{ "cpus", true, set_cpus, "N", "host CPUs (default 4)", "1..256" },
 	{ "vms", true, set_vms, "N", "VMs per host (default 16; past the ASIDs KVM refuses them, counted)",
 	  "1..10000" },
