@@ -43,6 +43,37 @@ static inline snp_pfn_t mmt_pfn(const struct mm_host *mm, const struct page *p)
 	return mm_page_to_pfn(mm, p);
 }
 
+/*
+ * The same random workload on @a and @b (orders 0..2 on 4 CPUs, 64 slots,
+ * the stream of @seed): how many allocations came out at different pfns.
+ * Two exact copies of an allocator give 0.
+ */
+static inline uint64_t mmt_differ(struct mm_host *a, struct mm_host *b, unsigned int ops,
+				  uint64_t seed)
+{
+	struct page *held_a[64] = { 0 }, *held_b[64] = { 0 };
+	unsigned int order[64] = { 0 };
+	uint64_t rng = seed, differ = 0;
+
+	for (unsigned int i = 0; i < ops; i++) {
+		uint64_t x = mm_rng_next(&rng);
+		unsigned int slot = x % 64, cpu = (x >> 16) % 4;
+
+		if (held_a[slot]) {
+			KASSERT_EQ(mm_free_pages(a, cpu, held_a[slot], order[slot]), 0);
+			KASSERT_EQ(mm_free_pages(b, cpu, held_b[slot], order[slot]), 0);
+			held_a[slot] = held_b[slot] = NULL;
+			continue;
+		}
+		order[slot] = (x >> 8) % 3;
+		held_a[slot] = mm_alloc_pages(a, cpu, MM_GFP_KERNEL, order[slot]);
+		held_b[slot] = mm_alloc_pages(b, cpu, MM_GFP_KERNEL, order[slot]);
+		KASSERT(held_a[slot] && held_b[slot]);
+		differ += mm_page_to_pfn(a, held_a[slot]) != mm_page_to_pfn(b, held_b[slot]);
+	}
+	return differ;
+}
+
 /* Free pages (buddy + pcp) of the whole host. */
 static inline uint64_t mmt_free(const struct mm_host *mm)
 {

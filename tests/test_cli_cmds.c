@@ -390,8 +390,9 @@ static void test_simulate_bad_input(void)
 	EXPECT_USAGE_ERROR("simulate --clone maybe", "--clone");
 	EXPECT_USAGE_ERROR("simulate --layout pc", "--layout");
 	EXPECT_USAGE_ERROR("simulate --layout qemu-pc --mem 4G", "--layout qemu-pc");
-	/* Too large for this machine: refused before anything is allocated. */
-	EXPECT_USAGE_ERROR("simulate --mem 8T --threads 4", "--mem");
+	/* Beyond the modeled RMP's 4 TiB: refused before anything is allocated. */
+	EXPECT_USAGE_ERROR("simulate --mem 8T --threads 4", "4T (the modeled RMP's reach)");
+	EXPECT_USAGE_ERROR("simulate --mem 4100G", "--mem");
 }
 
 /* ---- bench ---- */
@@ -400,9 +401,10 @@ static void test_bench_json_contract(void)
 {
 	struct jl *doc = run_json("bench --json --pairs 20000 --accesses 20000 --access-reps 3 "
 				  "--scale-mem 1G --scale-vms 4 --scale-vcpus 3 --mc-trials 2 "
-				  "--mc-mem 128M");
+				  "--mc-mem 128M --sizes 256M:2,1G:4 --size-trials 2");
 	const struct jl *alloc = jl_get(doc, "alloc"), *sim = jl_get(doc, "sim"),
-			*scale = jl_get(doc, "scale"), *mc = jl_get(doc, "montecarlo");
+			*scale = jl_get(doc, "scale"), *mc = jl_get(doc, "montecarlo"),
+			*sizes = jl_get(doc, "sizes");
 
 	double naive_ns = 0;
 
@@ -454,6 +456,22 @@ static void test_bench_json_contract(void)
 	KEXPECT_EQ(num(scale, "vcpus"), 12);
 	KEXPECT(num(scale, "seconds") > 0);
 	KEXPECT(num(scale, "peak_rss_bytes") > 0);
+	/* simulate by host size: the sizes asked, in order, each growth its own over the last */
+	KASSERT(sizes && sizes->type == JL_ARR && jl_len(sizes) == 2);
+	KEXPECT_EQ(num(jl_at(sizes, 0), "mem_bytes"), 256 * SNP_MiB);
+	KEXPECT_EQ(num(jl_at(sizes, 1), "mem_bytes"), SNP_GiB);
+	KEXPECT_EQ(num(jl_at(sizes, 1), "cpus"), 4);
+	KEXPECT_EQ(num(jl_at(sizes, 1), "vms"), 4);
+	KEXPECT_EQ(num(jl_at(sizes, 1), "trials"), 2);
+	KEXPECT_EQ(num(jl_at(sizes, 1), "mem_growth"), 4);
+	KEXPECT(jl_get(jl_at(sizes, 0), "growth") && jl_get(jl_at(sizes, 0), "growth")->type == JL_NULL);
+	for (unsigned int i = 0; i < 2; i++) {
+		KEXPECT(num(jl_at(sizes, i), "cpu_seconds_per_trial") > 0);
+		KEXPECT(num(jl_at(sizes, i), "peak_rss_bytes") > 0);
+	}
+	KEXPECT(fabs(num(jl_at(sizes, 1), "growth") - num(jl_at(sizes, 1), "cpu_seconds_per_trial") /
+		     num(jl_at(sizes, 0), "cpu_seconds_per_trial")) <
+		1e-3 * num(jl_at(sizes, 1), "growth"));
 	jl_free(doc);
 }
 
@@ -469,6 +487,11 @@ static void test_bench_bad_input(void)
 	EXPECT_USAGE_ERROR("bench --access-reps 102", "--access-reps");
 	EXPECT_USAGE_ERROR("bench --mc-mem 65M", "--mc-mem");
 	EXPECT_USAGE_ERROR("bench --json extra", "extra");
+	EXPECT_USAGE_ERROR("bench --sizes 1G", "--sizes");
+	EXPECT_USAGE_ERROR("bench --sizes 1G:0", "--sizes");
+	EXPECT_USAGE_ERROR("bench --sizes 6M:1", "--sizes");
+	EXPECT_USAGE_ERROR("bench --sizes 1G:1,,8T:1", "--sizes");
+	EXPECT_USAGE_ERROR("bench --size-trials 0", "--size-trials");
 }
 
 static const struct ktap_case cases[] = {

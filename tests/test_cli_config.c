@@ -194,7 +194,7 @@ static void test_config_bad_values(void)
 	expect_refused("{\"knobs\": {\"inuse_erratum\": \"maybe\"}}", "bad value 'maybe' for knob 'inuse_erratum'");
 	expect_refused("{\"knobs\": {\"inuse_erratum\": true}}", "must have a string value");
 	expect_refused("{\"mem_bytes\": 67108865}",
-		       "bad value '67108865' for \"mem_bytes\" (--mem; valid: 64M..16T, a multiple of 4M)");
+		       "bad value '67108865' for \"mem_bytes\" (--mem; valid: 64M..4T (the modeled RMP's reach), a multiple of 4M)");
 	expect_refused("{\"config\": [1]}", "\"config\" must be an object");
 }
 

@@ -22,7 +22,8 @@
 #define SIM_EXPOSED "simulate --mem 256M --cpus 2 --vms 4 --vcpus 2 --ticks 16 --age 90 " \
 		    "--trials 64 --mix svm:2,sev:1,sev-es:1,nested:1 --seed 4"
 #define BENCH_SMALL "bench --pairs 1000 --accesses 1000 --access-reps 1 --scale-mem 64M " \
-		    "--scale-vms 1 --scale-vcpus 1 --mc-trials 2 --mc-mem 64M"
+		    "--scale-vms 1 --scale-vcpus 1 --mc-trials 2 --mc-mem 64M --sizes 128M:1 " \
+		    "--size-trials 1"
 
 static const char *const strategies[] = { "naive", "upstream", "sieve" };
 

@@ -7,6 +7,7 @@
  * the unshared run's intervals on fixed seeds.
  */
 #include "ktap.h"
+#include "mm_util.h"
 
 #include <snpsafe/mm.h>
 #include <snpsafe/rmp.h>
@@ -27,32 +28,6 @@ static struct mm_host *x86_host(unsigned int cpus)
 	return mm;
 }
 
-/* The same random workload on a and b: every allocation must be the same pfn. */
-static uint64_t same_workload(struct mm_host *a, struct mm_host *b, unsigned int ops)
-{
-	struct page *held_a[64] = { 0 }, *held_b[64] = { 0 };
-	unsigned int order[64] = { 0 };
-	uint64_t rng = 7, differ = 0;
-
-	for (unsigned int i = 0; i < ops; i++) {
-		uint64_t x = mm_rng_next(&rng);
-		unsigned int slot = x % 64, cpu = (x >> 16) % 4;
-
-		if (held_a[slot]) {
-			KASSERT_EQ(mm_free_pages(a, cpu, held_a[slot], order[slot]), 0);
-			KASSERT_EQ(mm_free_pages(b, cpu, held_b[slot], order[slot]), 0);
-			held_a[slot] = held_b[slot] = NULL;
-			continue;
-		}
-		order[slot] = (x >> 8) % 3;
-		held_a[slot] = mm_alloc_pages(a, cpu, MM_GFP_KERNEL, order[slot]);
-		held_b[slot] = mm_alloc_pages(b, cpu, MM_GFP_KERNEL, order[slot]);
-		KASSERT(held_a[slot] && held_b[slot]);
-		differ += mm_page_to_pfn(a, held_a[slot]) != mm_page_to_pfn(b, held_b[slot]);
-	}
-	return differ;
-}
-
 static void test_copy_state_is_exact(void)
 {
 	struct mm_host *orig = x86_host(4), *clone = x86_host(4), *other = x86_host(2);
@@ -68,7 +43,7 @@ static void test_copy_state_is_exact(void)
 	KEXPECT_EQ(ca.free, cb.free);
 	KEXPECT_EQ(ca.pcp, cb.pcp);
 	KEXPECT_EQ(ca.allocated, cb.allocated);
-	KEXPECT_EQ(same_workload(orig, clone, 20000), 0);
+	KEXPECT_EQ(mmt_differ(orig, clone, 20000, 7), 0);
 	/* a different geometry, or itself, is refused */
 	KEXPECT_EQ(mm_host_copy_state(other, orig), SNP_EINVAL);
 	KEXPECT_EQ(mm_host_copy_state(orig, orig), SNP_EINVAL);
@@ -99,7 +74,7 @@ static void test_clone_is_exact(void)
 	KASSERT_EQ(mm_get_counts(orig, MM_NUMA_NO_NODE, &ca), 0);
 	KASSERT_EQ(mm_get_counts(clone, MM_NUMA_NO_NODE, &cb), 0);
 	KEXPECT(ca.free == cb.free && ca.pcp == cb.pcp && ca.allocated == cb.allocated);
-	KEXPECT_EQ(same_workload(copied, clone, 20000), 0);   /* hands out what create + copy would */
+	KEXPECT_EQ(mmt_differ(copied, clone, 20000, 7), 0);   /* hands out what create + copy would */
 	mm_host_destroy(clone);
 	cfg.nr_cpus = 2;   /* not the geometry orig was built with */
 	KEXPECT_EQ(mm_host_clone(&cfg, orig, &clone), SNP_EINVAL);

@@ -218,6 +218,8 @@ struct kvm_host_config {
 	 */
 	uint64_t boot_image_bytes, boot_initrd_bytes;
 	unsigned int initrd_free_cpu;
+	/* Memory the guests hold from boot, never on the free lists: mm_config.held_bytes. */
+	uint64_t held_bytes;
 };
 
 /*

@@ -135,6 +135,17 @@ struct mm_config {
 	 * off, every pageblock starts MOVABLE (memmap_init_range()).
 	 */
 	bool deferred_init;
+	/*
+	 * Memory held from boot to the host's end by users that never give it
+	 * back (on an operator's host, the guests' memory): never put on the
+	 * free lists, counted as allocated and as managed, so watermarks, pcp
+	 * sizes and lowmem_reserve are the whole host's.  Its struct pages are
+	 * never written: a large host costs memory and time only for the rest.
+	 * Split evenly over the nodes, taken from the top of each; a multiple
+	 * of 4 MiB per node, leaving each node at least one 4 MiB block.
+	 * 0 = none.  Nothing in Linux: a simulation device (docs/MODEL.md).
+	 */
+	uint64_t held_bytes;
 };
 
 /* PAGES_PER_SECTION of x86-64 (SECTION_SIZE_BITS 27): 128 MiB. */
@@ -154,6 +165,9 @@ struct mm_counts {
 	uint64_t pcp;        /* on per-CPU lists (free, but cached) */
 	uint64_t allocated;  /* handed out and not yet freed */
 };
+
+/* Pages of the host held from boot (mm_config.held_bytes). */
+uint64_t mm_held_pages(const struct mm_host *mm);
 
 /* Fill *cfg with a 1-node, 1-CPU host of mem_bytes and default pcp sizes. */
 void mm_config_init(struct mm_config *cfg, uint64_t mem_bytes);

@@ -207,6 +207,25 @@ struct sim_bench_mc {
 };
 SNP_MUST_CHECK int sim_bench_mc_run(const struct sim_mc_config *cfg, struct sim_bench_mc *out);
 
+/*
+ * Simulate's cost by host size (issue 26): `simulate --mem M --cpus C --vms C
+ * --vcpus 4 --trials T --threads 1 --strategy naive`, otherwise simulate's
+ * defaults (one aged allocator per --age-share 8 trials), each size in a
+ * child process of its own so that its peak RSS (getrusage) is its own.
+ * The CPU seconds per trial include the ageing, shared by the trials.
+ */
+#define SIM_BENCH_MAX_SIZES 8
+struct sim_bench_size {
+	uint64_t mem_bytes;              /* in: modeled memory */
+	unsigned int cpus;               /* in: host CPUs, and as many VMs */
+	double cpu_s_per_trial;          /* out: CPU seconds of the run / trials */
+	double growth;                   /* out: cpu_s_per_trial over the previous size's; 0 first */
+	double mem_growth;               /* out: mem_bytes over the previous size's; 0 first */
+	uint64_t peak_rss_bytes;         /* out: ru_maxrss of the child that ran it */
+};
+SNP_MUST_CHECK int sim_bench_sizes_run(struct sim_bench_size *sizes, unsigned int n,
+				       unsigned int trials);
+
 /* ---- simulate: Monte Carlo over modeled hosts ------------------------------------ */
 
 enum sim_vm_kind { SIM_VM_SVM, SIM_VM_SEV, SIM_VM_SEV_ES, SIM_VM_SNP, SIM_VM_NESTED, SIM_VM_NR };
@@ -277,6 +296,15 @@ struct sim_mc_config {
 void sim_mc_config_init(struct sim_mc_config *cfg);
 /* "svm:2,snp:1" or "svm,snp" (weight 1) into mix[]; 0 or SNP_EINVAL. */
 SNP_MUST_CHECK int sim_mc_parse_mix(const char *s, unsigned int mix[SIM_VM_NR]);
+/*
+ * The memory a host of an operator's size keeps for itself: its allocator
+ * is aged as a host of that size would be, and the rest is the guests',
+ * held from boot and never on the free lists (mm_config.held_bytes;
+ * docs/MODEL.md, "The ageing window").  A host up to this size is aged whole.
+ */
+#define SIM_MC_AGE_WINDOW (16 * SNP_GiB)
+/* Bytes of cfg's hosts held by the guests from boot: 0 up to SIM_MC_AGE_WINDOW. */
+uint64_t sim_mc_held_bytes(const struct sim_mc_config *cfg);
 /* Host memory one trial needs at most (allocator, RMP, machine), for the size check. */
 uint64_t sim_mc_trial_bytes(const struct sim_mc_config *cfg);
 

@@ -24,6 +24,9 @@ struct bench_opts {
 	uint64_t scale_vcpus;
 	uint64_t mc_trials;
 	uint64_t mc_mem;
+	struct sim_bench_size sizes[SIM_BENCH_MAX_SIZES];
+	unsigned int nr_sizes;
+	uint64_t size_trials;
 };
 
 static SNP_MUST_CHECK int set_json(void *ctx, const char *v)
@@ -72,6 +75,44 @@ static SNP_MUST_CHECK int set_mc_mem(void *ctx, const char *v)
 	return cli_parse_size(v, 64 * SNP_MiB, 64 * SNP_GiB, &((struct bench_opts *)ctx)->mc_mem);
 }
 
+/* One SIZE:CPUS of --sizes: SIZE as simulate's --mem, CPUS (and VMs) as its --cpus. */
+static SNP_MUST_CHECK int parse_size_item(char *item, struct sim_bench_size *out)
+{
+	char *colon = strchr(item, ':');
+	uint64_t cpus;
+
+	if (!colon)
+		return SNP_EINVAL;
+	*colon = '\0';
+	if (cli_parse_size(item, 64 * SNP_MiB, 4 * SNP_TiB, &out->mem_bytes) ||
+	    out->mem_bytes % (4 * SNP_MiB) || cli_parse_u64(colon + 1, 1, 256, &cpus))
+		return SNP_EINVAL;
+	out->cpus = (unsigned int)cpus;
+	return 0;
+}
+
+static SNP_MUST_CHECK int set_sizes(void *ctx, const char *v)
+{
+	struct bench_opts *o = ctx;
+	char buf[256], *save = NULL;
+
+	if (strlen(v) >= sizeof(buf))
+		return SNP_EINVAL;
+	strcpy(buf, v);
+	o->nr_sizes = 0;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (o->nr_sizes == SIM_BENCH_MAX_SIZES || parse_size_item(t, &o->sizes[o->nr_sizes]))
+			return SNP_EINVAL;
+		o->nr_sizes++;
+	}
+	return o->nr_sizes ? 0 : SNP_EINVAL;
+}
+
+static SNP_MUST_CHECK int set_size_trials(void *ctx, const char *v)
+{
+	return cli_parse_u64(v, 1, 1000, &((struct bench_opts *)ctx)->size_trials);
+}
+
 /* The texts of --scale-vms's and --access-reps's ranges below name these limits. */
 _Static_assert(SIM_BENCH_MAX_REPS == 101, "update --access-reps's valid range");
 _Static_assert(SIM_SCALE_MAX_VMS == 1018, "update --scale-vms's valid range");
@@ -96,6 +137,13 @@ static const struct cli_option bench_options[] = {
 	  "1..100000" },
 	{ "mc-mem", true, set_mc_mem, "SIZE", "modeled memory of the Monte Carlo hosts (default 2G)",
 	  "64M..64G, a multiple of 4M" },
+	{ "sizes", true, set_sizes, "LIST",
+	  "simulate's cost by host size, SIZE:CPUS,... (VMs = CPUs, 4 vCPUs each, naive, one thread; "
+	  "default 16G:16,64G:32,256G:64,1T:256)",
+	  "1 to 8 SIZE:CPUS, SIZE 64M..4T a multiple of 4M, CPUS 1..256" },
+	{ "size-trials", true, set_size_trials, "N",
+	  "trials per size, the ageing shared as simulate shares it (default 8: one aged allocator)",
+	  "1..1000" },
 	{ NULL, false, NULL, NULL, NULL, NULL },
 };
 
@@ -230,6 +278,64 @@ static void json_mc(struct json *j, const struct sim_bench_mc *b)
 	json_obj_end(j);
 }
 
+static void print_sizes(const struct bench_opts *o)
+{
+	printf("\nSimulate by host size: VMs = CPUs x 4 vCPUs, naive, %llu trial%s, one thread;\n"
+	       "CPU seconds per trial (the ageing shared), growth over the size above, and the\n"
+	       "resident memory at its peak of the process that ran the size alone:\n",
+	       (unsigned long long)o->size_trials, o->size_trials == 1 ? "" : "s");
+	for (unsigned int i = 0; i < o->nr_sizes; i++) {
+		const struct sim_bench_size *z = &o->sizes[i];
+		char mem[32], rss[32], growth[48] = "";
+
+		if (i)
+			snprintf(growth, sizeof(growth), ", %.2fx for %.0fx the memory", z->growth,
+				 z->mem_growth);
+		printf("  %8s, %3u CPUs: %7.2f s per trial%s, peak RSS %s\n",
+		       cli_fmt_size(z->mem_bytes, mem, sizeof(mem)), z->cpus, z->cpu_s_per_trial, growth,
+		       cli_fmt_size(z->peak_rss_bytes, rss, sizeof(rss)));
+	}
+}
+
+static void json_sizes(struct json *j, const struct bench_opts *o)
+{
+	json_arr_begin(j, "sizes");
+	for (unsigned int i = 0; i < o->nr_sizes; i++) {
+		const struct sim_bench_size *z = &o->sizes[i];
+
+		json_obj_begin(j, NULL);
+		json_u64(j, "mem_bytes", z->mem_bytes);
+		json_u64(j, "cpus", z->cpus);
+		json_u64(j, "vms", z->cpus);
+		json_u64(j, "trials", o->size_trials);
+		json_double(j, "cpu_seconds_per_trial", z->cpu_s_per_trial);
+		json_double(j, "growth", i ? z->growth : NAN);
+		json_double(j, "mem_growth", i ? z->mem_growth : NAN);
+		json_u64(j, "peak_rss_bytes", z->peak_rss_bytes);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+/* A size that would not fit this machine (its aged allocator and a trial at once). */
+static SNP_MUST_CHECK int check_sizes(const struct bench_opts *o)
+{
+	uint64_t have = sim_mem_available();
+
+	for (unsigned int i = 0; i < o->nr_sizes; i++) {
+		struct sim_mc_config mc;
+		char mem[32], need[32];
+
+		sim_mc_config_init(&mc);
+		mc.mem_bytes = o->sizes[i].mem_bytes;
+		if (2 * sim_mc_trial_bytes(&mc) > have / 10 * 8)
+			return cli_usage_error("bench", "--sizes: %s needs about %s of this machine's memory",
+					       cli_fmt_size(mc.mem_bytes, mem, sizeof(mem)),
+					       cli_fmt_size(2 * sim_mc_trial_bytes(&mc), need, sizeof(need)));
+	}
+	return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
 	static const char synopsis[] =
@@ -240,7 +346,11 @@ int cmd_bench(int argc, char **argv)
 	struct bench_opts o = { .pairs = 400000, .accesses = 2000000, .access_reps = 9,
 				.scale_mem = SNP_TiB,
 				.scale_vms = 256, .scale_vcpus = 2, .mc_trials = 8,
-				.mc_mem = 2 * SNP_GiB };
+				.mc_mem = 2 * SNP_GiB, .size_trials = 8, .nr_sizes = 4,
+				.sizes = { { .mem_bytes = 16 * SNP_GiB, .cpus = 16 },
+					   { .mem_bytes = 64 * SNP_GiB, .cpus = 32 },
+					   { .mem_bytes = 256 * SNP_GiB, .cpus = 64 },
+					   { .mem_bytes = SNP_TiB, .cpus = 256 } } };
 	struct sim_mc_config mc;
 	struct sim_bench_mc mcb;
 	struct sim_bench_alloc alloc[SNP_ALLOC_NR_STRATEGIES];
@@ -258,6 +368,9 @@ int cmd_bench(int argc, char **argv)
 		return scale_refused(ret, &o);
 	if (o.mc_mem % (4 * SNP_MiB))
 		return cli_usage_error("bench", "bad value for --mc-mem: must be a multiple of 4M");
+	ret = check_sizes(&o);
+	if (ret)
+		return ret;
 	if (cli_dry_run)
 		return CLI_EXIT_OK;
 	acfg.pairs = o.pairs;
@@ -277,6 +390,9 @@ int cmd_bench(int argc, char **argv)
 	ret = sim_bench_scale_run(o.scale_mem, o.scale_vms, (unsigned int)o.scale_vcpus, &scale);
 	if (ret)
 		return cli_fail("bench", "scale run failed: %s (lower --scale-vms or --scale-mem)", snp_error_text(ret));
+	ret = sim_bench_sizes_run(o.sizes, o.nr_sizes, (unsigned int)o.size_trials);
+	if (ret)
+		return cli_fail("bench", "simulate by host size failed: %s", snp_error_text(ret));
 	if (!o.json) {
 		print_alloc(alloc);
 		print_access(&acc);
@@ -285,6 +401,7 @@ int cmd_bench(int argc, char **argv)
 		       cli_fmt_size(scale.mem_bytes, (char[32]){ 0 }, 32), (unsigned long long)scale.vms,
 		       (unsigned long long)scale.vcpus, scale.seconds,
 		       cli_fmt_size(scale.peak_rss_bytes, (char[32]){ 0 }, 32));
+		print_sizes(&o);
 		return CLI_EXIT_OK;
 	}
 	json_init(&j, stdout);
@@ -299,6 +416,7 @@ int cmd_bench(int argc, char **argv)
 	json_double(&j, "seconds", scale.seconds);
 	json_u64(&j, "peak_rss_bytes", scale.peak_rss_bytes);
 	json_obj_end(&j);
+	json_sizes(&j, &o);
 	json_obj_end(&j);
 	json_finish(&j);
 	return CLI_EXIT_OK;

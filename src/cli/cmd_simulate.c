@@ -46,7 +46,7 @@ static SNP_MUST_CHECK int set_u(const char *v, uint64_t min, uint64_t max, unsig
 
 static SNP_MUST_CHECK int set_mem(void *ctx, const char *v)
 {
-	int ret = cli_parse_size(v, 64 * SNP_MiB, 16 * SNP_TiB, &OPTS(ctx)->mc.mem_bytes);
+	int ret = cli_parse_size(v, 64 * SNP_MiB, SNP_RMP_MAX_MEM, &OPTS(ctx)->mc.mem_bytes);
 
 	return !ret && OPTS(ctx)->mc.mem_bytes % (4 * SNP_MiB) ? SNP_EINVAL : ret;
 }
@@ -174,8 +174,9 @@ static char mix_help[192], mix_valid[128], kvm_help[CLI_KVM_HELP_MAX], kvm_valid
 static char guest_help[CLI_GUEST_HELP_MAX], guest_valid[CLI_GUEST_VALID_MAX];
 
 static const struct cli_option simulate_options[] = {
-	{ "mem", true, set_mem, "SIZE", "modeled memory per host, K/M/G/T (default 2G)",
-	  "64M..16T, a multiple of 4M" },
+	{ "mem", true, set_mem, "SIZE", "modeled memory per host, K/M/G/T (default 2G); above 16G the "
+	  "host keeps 16G, aged, and its guests hold the rest from boot (docs/MODEL.md)",
+	  "64M..4T (the modeled RMP's reach), a multiple of 4M" },
 	{ "cpus", true, set_cpus, "N", "host CPUs (default 4)", "1..256" },
 	{ "vms", true, set_vms, "N", "VMs per host (default 16; past the ASIDs KVM refuses them, counted)",
 	  "1..10000" },
@@ -183,7 +184,7 @@ static const struct cli_option simulate_options[] = {
 	{ "mix", true, set_mix, "LIST", mix_help, mix_valid },
 	{ "kvm", true, set_kvm, "V", kvm_help, kvm_valid },
 	{ "guest", true, set_guest, "S|all|off", guest_help, guest_valid },
-	{ "age", true, set_age, "PCT", "age the allocator to PCT% in use, 0..95 (default 60)", "0..95" },
+	{ "age", true, set_age, "PCT", "age the allocator to PCT% in use, of the 16G a larger host keeps, 0..95 (default 60)", "0..95" },
 	{ "ticks", true, set_ticks, "N", "ticks of host activity per trial (default 512)",
 	  "0..1000000" },
 	{ "lifetime", true, set_lifetime, "TICKS",

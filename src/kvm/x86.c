@@ -382,6 +382,7 @@ static SNP_MUST_CHECK int kvm_host_create_mm(struct kvm_host *host)
 	mc.nr_cpus = host->cfg.nr_cpus;
 	mc.x86_layout = true;   /* a Linux x86-64 host: first 1 MiB reserved, DMA/DMA32/Normal */
 	mc.kernel = host->cfg.kernel;
+	mc.held_bytes = host->cfg.held_bytes;
 	if (host->cfg.mm_from) {
 		ret = mm_host_clone(&mc, host->cfg.mm_from, &host->mm);
 	} else {

@@ -27,6 +27,21 @@ static unsigned int llc_slice_kib(const struct mm_config *cfg)
 	return cfg->llc_slice_kib ? cfg->llc_slice_kib : MM_LLC_SLICE_KIB_DEFAULT;
 }
 
+/*
+ * mm_config.held_bytes in pages per node: a multiple of MAX_ORDER blocks,
+ * leaving the smallest node one; UINT64_MAX when it is not that.
+ */
+static uint64_t held_per_node(const struct mm_config *cfg)
+{
+	uint64_t block = (uint64_t)cfg->nr_nodes << (MM_MAX_ORDER + SNP_PAGE_SHIFT);
+	uint64_t per_node = cfg->held_bytes / SNP_PAGE_SIZE / cfg->nr_nodes;
+
+	if (cfg->held_bytes % block ||
+	    per_node + (1u << MM_MAX_ORDER) > cfg->mem_bytes / SNP_PAGE_SIZE / cfg->nr_nodes)
+		return UINT64_MAX;
+	return per_node;
+}
+
 static SNP_MUST_CHECK int check_config(const struct mm_config *cfg)
 {
 	uint64_t pages;
@@ -40,6 +55,8 @@ static SNP_MUST_CHECK int check_config(const struct mm_config *cfg)
 	if (pages >= MM_MAX_HOST_PAGES)
 		return SNP_ERANGE;
 	if (pages / cfg->nr_nodes < (1u << MM_MAX_ORDER))
+		return SNP_EINVAL;
+	if (held_per_node(cfg) == UINT64_MAX)
 		return SNP_EINVAL;
 	if (cfg->nr_reserved && !cfg->reserved)
 		return SNP_EINVAL;
@@ -130,9 +147,9 @@ static void add_zone(struct mm_host *mm, unsigned int nid, enum mm_zone_type typ
 static void layout_zones(struct mm_host *mm, bool x86)
 {
 	for (unsigned int nid = 0; nid < mm->nr_nodes; nid++) {
-		uint64_t ns = nid * mm->pages_per_node;
-		uint64_t ne = nid + 1 == mm->nr_nodes ? mm->nr_pages : ns + mm->pages_per_node;
+		uint64_t ns, ne;
 
+		mm_node_span(mm, nid, &ns, &ne);
 		mm->node_zone[nid] = mm->nr_zones;
 		if (!x86) {
 			add_zone(mm, nid, MM_ZONE_NORMAL, ns, ne);
@@ -241,22 +258,39 @@ int mm_free_reserved_area(struct mm_host *mm, unsigned int cpu, snp_pfn_t start_
 	return 0;
 }
 
+/*
+ * The held pages (mm_config.held_bytes) are left out of the free lists as
+ * a reservation is, but not marked: they count as allocated (and managed),
+ * and their struct pages stay untouched.
+ */
+static void add_held_ranges(struct mm_host *mm, struct mm_reserved_range *res, size_t *n)
+{
+	for (unsigned int nid = 0; mm->held_per_node && nid < mm->nr_nodes; nid++) {
+		uint64_t start, end;
+
+		mm_node_span(mm, nid, &start, &end);
+		res[(*n)++] = (struct mm_reserved_range){ end - mm->held_per_node, mm->held_per_node };
+		mm->allocated += mm->held_per_node;
+	}
+}
+
 static SNP_MUST_CHECK int reserve_and_free(struct mm_host *mm, const struct mm_config *cfg)
 {
 	size_t n = cfg->nr_reserved + (cfg->x86_layout ? 1 : 0);
 	struct mm_reserved_range *res = NULL;
 
-	if (n) {
-		res = malloc(n * sizeof(*res));
+	if (n || mm->held_per_node) {
+		res = malloc((n + mm->nr_nodes) * sizeof(*res));
 		if (!res)
 			return SNP_ENOMEM;
 		if (cfg->nr_reserved)
 			memcpy(res, cfg->reserved, cfg->nr_reserved * sizeof(*res));
 		if (cfg->x86_layout)   /* reserve_real_mode(): memblock_reserve(0, SZ_1M) */
 			res[n - 1] = (struct mm_reserved_range){ 0, MM_REAL_MODE_PFNS };
-		qsort(res, n, sizeof(*res), cmp_range);
 		for (size_t i = 0; i < n; i++)
 			mark_reserved(mm, &res[i]);
+		add_held_ranges(mm, res, &n);
+		qsort(res, n, sizeof(*res), cmp_range);
 	}
 	if (cfg->deferred_init)
 		deferred_pageblock_types(mm);
@@ -285,6 +319,7 @@ int mm_host_create(const struct mm_config *cfg, struct mm_host **out)
 	mm->nr_nodes = cfg->nr_nodes;
 	mm->nr_cpus = cfg->nr_cpus;
 	mm->pages_per_node = mm->nr_pages / mm->nr_nodes;
+	mm->held_per_node = held_per_node(cfg);
 	mm->kernel = cfg->kernel;
 	mm->llc_slice_kib = llc_slice_kib(cfg);
 	mm->init_on_alloc = cfg->init_on_alloc;
@@ -336,13 +371,14 @@ int mm_host_clone(const struct mm_config *cfg, const struct mm_host *src, struct
 	if (src->nr_pages != cfg->mem_bytes / SNP_PAGE_SIZE || src->nr_nodes != cfg->nr_nodes ||
 	    src->nr_cpus != cfg->nr_cpus || src->kernel != cfg->kernel ||
 	    src->cfg_batch != cfg->pcp_batch || src->cfg_high != high ||
-	    src->llc_slice_kib != llc_slice_kib(cfg))
+	    src->llc_slice_kib != llc_slice_kib(cfg) || src->held_per_node != held_per_node(cfg))
 		return SNP_EINVAL;
 	mm = calloc(1, sizeof(*mm));
 	if (!mm)
 		return SNP_ENOMEM;
 	mm->nr_pages = src->nr_pages;
 	mm->pages_per_node = src->pages_per_node;
+	mm->held_per_node = src->held_per_node;
 	mm->nr_nodes = src->nr_nodes;
 	mm->nr_cpus = src->nr_cpus;
 	mm->cfg_batch = src->cfg_batch;
@@ -354,7 +390,7 @@ int mm_host_clone(const struct mm_config *cfg, const struct mm_host *src, struct
 	mm->cleared = src->cleared;
 	memcpy(mm->alloc_events, src->alloc_events, sizeof(mm->alloc_events));
 	mm->nr_zones = src->nr_zones;
-	mm->mem_map = dup_bytes(src->mem_map, src->nr_pages * sizeof(*src->mem_map));
+	mm->mem_map = calloc(src->nr_pages, sizeof(*src->mem_map));
 	mm->pageblock_mt = dup_bytes(src->pageblock_mt, (src->nr_pages >> MM_PAGEBLOCK_ORDER) + 1);
 	mm->zones = calloc((size_t)src->nr_nodes * MM_NR_ZONE_TYPES, sizeof(*mm->zones));
 	mm->node_zone = dup_bytes(src->node_zone, (src->nr_nodes + 1) * sizeof(*src->node_zone));
@@ -363,6 +399,7 @@ int mm_host_clone(const struct mm_config *cfg, const struct mm_host *src, struct
 		mm_host_destroy(mm);
 		return SNP_ENOMEM;
 	}
+	mm_mem_map_copy(mm, src);
 	memcpy(mm->zones, src->zones, src->nr_zones * sizeof(*src->zones));
 	*out = mm;
 	return 0;
@@ -429,6 +466,11 @@ unsigned int mm_nr_cpus(const struct mm_host *mm)
 uint64_t mm_mem_map_bytes(uint64_t mem_bytes)
 {
 	return (mem_bytes >> SNP_PAGE_SHIFT) * sizeof(struct page);
+}
+
+uint64_t mm_held_pages(const struct mm_host *mm)
+{
+	return mm ? mm->held_per_node * mm->nr_nodes : 0;
 }
 
 uint64_t mm_nr_pages(const struct mm_host *mm)

@@ -225,7 +225,7 @@ int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged *
 {
 	struct age_run r = { .mm = mm, .cfg = cfg };
 	struct mm_counts c;
-	uint64_t fill;
+	uint64_t fill, managed;
 	int err = check_age_config(mm, cfg);
 
 	if (err || !out)
@@ -240,13 +240,15 @@ int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged *
 		free(r.aged);
 		return err;
 	}
-	r.target = (c.present - c.reserved) * cfg->target_use / 1000;
+	/* The pages ageing works on: all but the reserved and the held (mm_config.held_bytes). */
+	managed = c.present - c.reserved - mm_held_pages(mm);
+	r.target = managed * cfg->target_use / 1000;
 	/* Overfill, so the churn's random frees punch holes all over memory. */
-	fill = r.target + (c.present - c.reserved - r.target) * 3 / 4;
+	fill = r.target + (managed - r.target) * 3 / 4;
 	while (r.aged->pages < fill && (err = age_alloc(&r)) > 0)
 		;
 	if (err >= 0)
-		err = age_churn(&r, c.present - c.reserved);
+		err = age_churn(&r, managed);
 	if (err < 0) {
 		/* The first error is the one to report; a release error would only repeat it. */
 		snp_ignore_result(mm_aged_release(mm, r.aged));

@@ -95,6 +95,7 @@ struct mm_host {
 	struct page *mem_map;
 	uint64_t nr_pages;
 	uint64_t pages_per_node;
+	uint64_t held_per_node;  /* mm_config.held_bytes: pages at each node's top, never freed */
 	unsigned int nr_nodes;
 	unsigned int nr_cpus;
 	unsigned int cfg_batch;  /* mm_config pcp_batch/pcp_high: 0 = the kernel's formulas */
@@ -123,6 +124,14 @@ static inline uint32_t mm_pfn_of(const struct mm_host *mm, const struct page *p)
 static inline struct mm_pcp *mm_pcp_of(struct mm_host *mm, unsigned int cpu, unsigned int zid)
 {
 	return &mm->pcp[(size_t)cpu * mm->nr_zones + zid];
+}
+
+/* Node @nid's pfns: [*start, *end). */
+static inline void mm_node_span(const struct mm_host *mm, unsigned int nid, uint64_t *start,
+				uint64_t *end)
+{
+	*start = nid * mm->pages_per_node;
+	*end = nid + 1 == mm->nr_nodes ? mm->nr_pages : *start + mm->pages_per_node;
 }
 
 static inline unsigned int mm_nid_of_pfn(const struct mm_host *mm, uint64_t pfn)
@@ -176,6 +185,13 @@ static inline bool mm_pcp_order(unsigned int order)
 {
 	return order <= MM_PCP_MAX_ORDER || order == MM_PAGEBLOCK_ORDER;
 }
+
+/*
+ * Copy src's mem_map into dst's (same geometry), less the held pages: never
+ * written in either, they are zero in both (calloc), and a large host's
+ * copy costs only what its allocator uses.
+ */
+void mm_mem_map_copy(struct mm_host *dst, const struct mm_host *src);
 
 /* Boot: free one naturally aligned block of zone @zid (FPI_TO_TAIL). */
 void mm_boot_free_block(struct mm_host *mm, unsigned int zid, uint64_t pfn, unsigned int order);

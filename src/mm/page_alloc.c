@@ -932,8 +932,19 @@ static bool mm_same_geometry(const struct mm_host *a, const struct mm_host *b)
 	       a->nr_nodes == b->nr_nodes && a->nr_cpus == b->nr_cpus &&
 	       a->nr_zones == b->nr_zones && a->kernel == b->kernel &&
 	       a->cfg_batch == b->cfg_batch && a->cfg_high == b->cfg_high &&
-	       a->llc_slice_kib == b->llc_slice_kib &&
+	       a->llc_slice_kib == b->llc_slice_kib && a->held_per_node == b->held_per_node &&
 	       !memcmp(a->node_zone, b->node_zone, (a->nr_nodes + 1) * sizeof(*a->node_zone));
+}
+
+void mm_mem_map_copy(struct mm_host *dst, const struct mm_host *src)
+{
+	for (unsigned int nid = 0; nid < src->nr_nodes; nid++) {
+		uint64_t start, end;
+
+		mm_node_span(src, nid, &start, &end);
+		memcpy(&dst->mem_map[start], &src->mem_map[start],
+		       (end - start - src->held_per_node) * sizeof(*src->mem_map));
+	}
 }
 
 /*
@@ -952,7 +963,7 @@ int mm_host_copy_state(struct mm_host *dst, const struct mm_host *src)
 		return SNP_EINVAL;
 	if (!mm_same_geometry(dst, src))
 		return mm_err(dst, SNP_EINVAL);
-	memcpy(dst->mem_map, src->mem_map, src->nr_pages * sizeof(*src->mem_map));
+	mm_mem_map_copy(dst, src);
 	memcpy(dst->pageblock_mt, src->pageblock_mt, (src->nr_pages >> MM_PAGEBLOCK_ORDER) + 1);
 	memcpy(dst->zones, src->zones, src->nr_zones * sizeof(*src->zones));
 	memcpy(dst->pcp, src->pcp, (size_t)src->nr_cpus * src->nr_zones * sizeof(*src->pcp));

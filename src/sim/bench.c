@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define BENCH_BATCH 32   /* pages held at once: a vCPU's worth of allocations */
@@ -447,5 +449,88 @@ int sim_bench_mc_run(const struct sim_mc_config *cfg, struct sim_bench_mc *out)
 	out->trials_per_s_no_clone = off;
 	out->trials_per_s_clone = on;
 	out->speedup = on / off;
+	return 0;
+}
+
+/* ---- cost by host size ----------------------------------------------------------- */
+
+/* The child's report through the pipe. */
+struct size_report {
+	int err;
+	double cpu_s;
+	uint64_t maxrss_bytes;
+};
+
+static double rusage_cpu_s(const struct rusage *ru)
+{
+	return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec * 1e-6 +
+	       (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec * 1e-6;
+}
+
+/* In the child: one simulate run of @sz, its CPU time and peak RSS. */
+static struct size_report size_child(const struct sim_bench_size *sz, unsigned int trials)
+{
+	struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
+	struct size_report rep = { 0 };
+	struct sim_mc_config cfg;
+	struct rusage ru0, ru1;
+	unsigned int n = 0;
+
+	sim_mc_config_init(&cfg);
+	cfg.mem_bytes = sz->mem_bytes;
+	cfg.cpus = sz->cpus;
+	cfg.vms = sz->cpus;
+	cfg.vcpus = 4;
+	cfg.trials = trials;
+	cfg.threads = 1;
+	cfg.strategies = 1u << SNP_ALLOC_NAIVE;
+	getrusage(RUSAGE_SELF, &ru0);
+	rep.err = sim_mc_run(&cfg, r, &n);
+	getrusage(RUSAGE_SELF, &ru1);
+	rep.cpu_s = rusage_cpu_s(&ru1) - rusage_cpu_s(&ru0);
+	rep.maxrss_bytes = (uint64_t)ru1.ru_maxrss * 1024;
+	return rep;
+}
+
+/* Run @sz in a child process; its report, or err < 0 when the child failed. */
+static struct size_report size_run(const struct sim_bench_size *sz, unsigned int trials)
+{
+	struct size_report rep = { .err = SNP_EINVAL };
+	int fd[2], status;
+	pid_t pid;
+
+	if (pipe(fd))
+		return rep;
+	fflush(NULL);   /* nothing buffered is written twice */
+	pid = fork();
+	if (pid == 0) {
+		close(fd[0]);
+		rep = size_child(sz, trials);
+		_exit(write(fd[1], &rep, sizeof(rep)) == (ssize_t)sizeof(rep) ? 0 : 1);
+	}
+	close(fd[1]);
+	if (pid > 0 && read(fd[0], &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+		rep.err = SNP_EINVAL;
+	close(fd[0]);
+	if (pid > 0 && (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+			WEXITSTATUS(status)))
+		rep.err = rep.err ? rep.err : SNP_EINVAL;
+	return rep;
+}
+
+int sim_bench_sizes_run(struct sim_bench_size *sizes, unsigned int n, unsigned int trials)
+{
+	if (!sizes || !n || n > SIM_BENCH_MAX_SIZES || !trials)
+		return SNP_EINVAL;
+	for (unsigned int i = 0; i < n; i++) {
+		struct size_report rep = size_run(&sizes[i], trials);
+
+		if (rep.err)
+			return rep.err;
+		sizes[i].cpu_s_per_trial = rep.cpu_s / trials;
+		sizes[i].peak_rss_bytes = rep.maxrss_bytes;
+		sizes[i].growth = i ? sizes[i].cpu_s_per_trial / sizes[i - 1].cpu_s_per_trial : 0;
+		sizes[i].mem_growth = i ? (double)sizes[i].mem_bytes / (double)sizes[i - 1].mem_bytes : 0;
+	}
 	return 0;
 }

@@ -29,6 +29,14 @@ unsigned int sim_mc_asid_pool(enum sim_vm_kind k)
 	}
 }
 
+uint64_t sim_mc_held_bytes(const struct sim_mc_config *cfg)
+{
+	if (cfg->mem_bytes <= SIM_MC_AGE_WINDOW)
+		return 0;
+	/* mm_config.held_bytes is whole 4 MiB blocks (one node) */
+	return (cfg->mem_bytes - SIM_MC_AGE_WINDOW) & ~(uint64_t)(4 * SNP_MiB - 1);
+}
+
 /* Pages below 1 MiB that never reach the allocator (memblock_reserve(0, SZ_1M)). */
 #define SIM_LOW_RESERVE_PAGES (SNP_MiB >> SNP_PAGE_SHIFT)
 

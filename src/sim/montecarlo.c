@@ -95,14 +95,17 @@ int sim_mc_parse_mix(const char *s, unsigned int mix[SIM_VM_NR])
 /*
  * Host memory of one trial: the allocator's mem_map, the RMP's index and the
  * entries of the regions a trial touches (guest memory, generously a quarter
- * of memory), each sized by its own layer, plus a fixed overhead.
+ * of memory), each sized by its own layer, plus a fixed overhead.  Memory
+ * the guests hold from boot (sim_mc_held_bytes()) is touched by neither.
  */
 #define MC_TRIAL_FIXED_BYTES (64 * SNP_MiB)
 
 uint64_t sim_mc_trial_bytes(const struct sim_mc_config *cfg)
 {
-	return mm_mem_map_bytes(cfg->mem_bytes) +
-	       snp_rmp_storage_bytes_for(cfg->mem_bytes, cfg->mem_bytes / 4) + MC_TRIAL_FIXED_BYTES;
+	uint64_t kept = cfg->mem_bytes - sim_mc_held_bytes(cfg);
+
+	return mm_mem_map_bytes(kept) + snp_rmp_storage_bytes_for(cfg->mem_bytes, kept / 4) +
+	       MC_TRIAL_FIXED_BYTES;
 }
 
 static enum sim_vm_kind pick_kind(const struct sim_mc_config *cfg, uint64_t *rng)
@@ -377,6 +380,7 @@ static void mc_host_config(const struct sim_mc_config *cfg, enum snp_alloc_strat
 	hc->kvm_version = cfg->kvm_version;
 	hc->ram_layout = cfg->ram_layout;
 	hc->avic = cfg->avic;
+	hc->held_bytes = sim_mc_held_bytes(cfg);
 }
 
 /* Trial t's stream; its first draw seeds the ageing of trial t's allocator. */

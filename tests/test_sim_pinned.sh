@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# tests/test_sim_pinned.sh -- in `make test`: simulate's results pinned.  Each
+# line of tests/fixtures/sim-pinned/configs is a name and simulate flags; the
+# built command's --json output for them must equal, byte for byte,
+# tests/fixtures/sim-pinned/NAME.json, made by the build before issue 26's
+# speed work (commit dcd1fcb).  A change that is only speed (ageing,
+# the allocator's internals, cloning) must leave every result as it was;
+# these sizes are below the ageing window (docs/MODEL.md "Ageing"), so
+# the window's model change does not reach them either.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${SNPSAFE_SAN_BIN:-${SNPSAFE_BIN:-build/snpsafe}}
+case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+dir=$root/tests/fixtures/sim-pinned
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+n=$(grep -c . "$dir/configs")
+echo "KTAP version 1"
+echo "1..$n"
+i=0; pass=0; fail=0
+while read -r name args; do
+	i=$((i + 1))
+	# shellcheck disable=SC2086  # args are simulate's flags, split on purpose
+	"$bin" simulate $args --json >"$work/$name.json" 2>"$work/$name.err" </dev/null
+	rc=$?
+	if [ "$rc" -eq 0 ] && cmp -s "$work/$name.json" "$dir/$name.json"; then
+		echo "ok $i pinned_$name"
+		pass=$((pass + 1))
+		continue
+	fi
+	echo "# simulate $args --json: exit $rc; first differences:"
+	diff "$dir/$name.json" "$work/$name.json" | head -6 | sed 's/^/#   /'
+	head -3 "$work/$name.err" | sed 's/^/#   /'
+	echo "not ok $i pinned_$name"
+	fail=$((fail + 1))
+done <"$dir/configs"
+echo "# totals: $pass passed, $fail failed, 0 skipped"
+[ "$fail" -eq 0 ]
