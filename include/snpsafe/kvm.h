@@ -204,6 +204,13 @@ struct kvm_host_config {
 	 * nothing is allocated before the copy.
 	 */
 	const struct mm_host *mm_from;
+	/*
+	 * Told every sensitive page as it is allocated (kind, pfn), beside the
+	 * counts of kvm_host_stats; NULL: nobody.  simulate collects each
+	 * host's vmcb01 pages with it for their clustering (src/sim/cluster.c).
+	 */
+	void (*on_sensitive)(void *ctx, unsigned int kind, snp_pfn_t pfn);  /* kind: enum kvm_page_kind */
+	void *on_sensitive_ctx;
 };
 
 /* Defaults: early-snp, SNP on, upstream strategy, svm, AVIC auto. */

@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "guest_report.h"
+#include "cluster_report.h"
 #include "sim_report.h"
 
 #include <snpsafe/sim.h>
@@ -788,6 +789,7 @@ static void print_json_result(struct json *j, const struct sim_mc_result *r)
 	json_double(j, "vmsave_expected_faults", r->vmsave_expected_faults);
 	print_json_outcomes(j, &r->vm);
 	print_json_kinds(j, r);
+	cli_json_cluster(j, "vmcb01_clustering", &r->vmcb01_cluster);
 	json_obj_end(j);
 }
 
