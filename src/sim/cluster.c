@@ -165,17 +165,55 @@ static void uniform_analytic(const uint64_t *pages, size_t units, uint64_t ram, 
 	mean[SIM_CLUSTER_SHARED_SHARE] = weight > 0 ? shared / weight : NAN;
 }
 
-/* n distinct pfns uniformly from [0, ram) into v (room for 2n): drawn, then topped up. */
-static size_t draw_distinct(snp_pfn_t *v, uint64_t n, uint64_t ram, uint64_t *rng)
-{
-	size_t have = 0;
+/*
+ * One draw's scratch: a bit per page (drawn yet?) and a count per region,
+ * so that a draw costs O(pages + regions) and no sort; cleared after each.
+ */
+struct uni_draw {
+	uint64_t *bits;
+	uint32_t *count;
+	snp_pfn_t *drawn;
+	uint64_t regions;
+};
 
-	while (have < n) {
-		for (size_t i = have; i < n; i++)
-			v[i] = mm_rng_below(rng, ram);
-		have = sort_unique(v, n);
+/* n distinct pfns uniformly from [0, ram): their counts by region, into c. */
+static void draw_unit(struct uni_draw *d, uint64_t n, uint64_t ram, uint64_t *rng, struct sim_cluster *c)
+{
+	uint64_t top[SIM_CLUSTER_TOP] = { 0 };
+
+	memset(c, 0, sizeof(*c));
+	c->units = 1;
+	c->pages = n;
+	for (uint64_t have = 0; have < n;) {
+		snp_pfn_t pfn = mm_rng_below(rng, ram);
+
+		if (d->bits[pfn / 64] & (1ULL << (pfn % 64)))
+			continue;
+		d->bits[pfn / 64] |= 1ULL << (pfn % 64);
+		d->count[pfn / SNP_PTRS_PER_PMD]++;
+		d->drawn[have++] = pfn;
 	}
-	return have;
+	for (uint64_t r = 0; r < d->regions; r++) {
+		if (!d->count[r])
+			continue;
+		c->regions++;
+		c->max_region = d->count[r] > c->max_region ? d->count[r] : c->max_region;
+		top_insert(top, d->count[r]);
+	}
+	for (int i = 0; i < SIM_CLUSTER_TOP; i++)
+		c->top5 += top[i];
+	for (uint64_t i = 0; i < n; i++) {
+		const snp_pfn_t pfn = d->drawn[i];
+
+		if (snp_pfn_2m_aligned(pfn)) {
+			c->aligned++;
+			c->aligned_shared += d->count[pfn / SNP_PTRS_PER_PMD] > 1;
+		}
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		d->bits[d->drawn[i] / 64] = 0;
+		d->count[d->drawn[i] / SNP_PTRS_PER_PMD] = 0;
+	}
 }
 
 struct mc_acc {
@@ -230,8 +268,8 @@ int sim_cluster_uniform(const uint64_t *pages, size_t units, uint64_t ram_pages,
 			uint64_t seed, const double *observed, struct sim_cluster_null *out)
 {
 	uint64_t rng = seed, most = 0;
+	struct uni_draw d;
 	struct mc_acc acc;
-	snp_pfn_t *v;
 
 	memset(out, 0, sizeof(*out));
 	memset(&acc, 0, sizeof(acc));
@@ -242,21 +280,30 @@ int sim_cluster_uniform(const uint64_t *pages, size_t units, uint64_t ram_pages,
 			return SNP_EINVAL;   /* no uniform draw of most of RAM is meant */
 		most = pages[u] > most ? pages[u] : most;
 	}
-	v = malloc((most ? most : 1) * sizeof(*v));
-	if (!v)
-		return SNP_ENOMEM;
+	d.regions = (ram_pages + SNP_PTRS_PER_PMD - 1) / SNP_PTRS_PER_PMD;
+	d.bits = calloc((ram_pages + 63) / 64, sizeof(*d.bits));
+	d.count = calloc(d.regions, sizeof(*d.count));
+	d.drawn = malloc((most ? most : 1) * sizeof(*d.drawn));
 	out->reps = reps;
 	out->seed = seed;
-	for (unsigned int r = 0; r < reps; r++) {
+	for (unsigned int r = 0; d.bits && d.count && d.drawn && r < reps; r++) {
 		struct sim_cluster sum = { 0 }, one;
 
 		for (size_t u = 0; u < units; u++) {
-			cluster_sorted(v, draw_distinct(v, pages[u], ram_pages, &rng), &one);
+			draw_unit(&d, pages[u], ram_pages, &rng, &one);
 			sim_cluster_add(&sum, &one);
 		}
 		acc_add(&acc, &sum, observed);
 	}
-	free(v);
+	if (!d.bits || !d.count || !d.drawn) {
+		free(d.bits);
+		free(d.count);
+		free(d.drawn);
+		return SNP_ENOMEM;
+	}
+	free(d.bits);
+	free(d.count);
+	free(d.drawn);
 	acc_finish(&acc, observed, out);
 	uniform_analytic(pages, units, ram_pages, out->mean);
 	return 0;
