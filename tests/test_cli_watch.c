@@ -294,6 +294,18 @@ static void watch_again_reports_provenance(void)
 	KEXPECT(!strcmp(jl_get(m, "site")->str, "svm_vcpu_create+0x1a/0x180 [kvm_amd]"));
 	KEXPECT(jl_get(m, "allocations")->num == 1 && jl_get(m, "aligned")->num == 1);
 	KEXPECT(jl_get(m, "aligned_fraction")->num == 1);
+	/* exposed (its region took the 2M-leaf store) and clustered alone (issue 25 item 4) */
+	m = jl_get(j, "measured");
+	KEXPECT(jl_get(m, "vmcb01_exposed")->num == 1 && jl_get(m, "vmcb01_regions_huge_leaf")->num == 1);
+	m = jl_get(m, "clustering");
+	KASSERT(m && m->type == JL_OBJ);
+	KEXPECT(jl_get(m, "pages")->num == 1 && jl_get(m, "regions")->num == 1);
+	KEXPECT(jl_get(m, "aligned")->num == 1 && jl_get(m, "aligned_shared")->num == 0);
+	/* the model's side: each host's counts, summed into its clustering */
+	m = jl_get(j, "model_estimate");
+	KEXPECT(jl_at(jl_get(m, "hosts"), (unsigned int)jl_get(m, "trials")->num - 1) != NULL);
+	KEXPECT(jl_get(jl_get(m, "clustering"), "pages")->num == jl_get(m, "vmcb01_allocated")->num);
+	KEXPECT(jl_get(jl_get(m, "clustering"), "units")->num == jl_get(m, "trials")->num);
 	m = jl_get(j, "pool");
 	KEXPECT(m && jl_get(m, "present")->boolean && jl_get(jl_get(m, "total"), "parked")->num == 1);
 	m = jl_get(j, "free_pages");
@@ -312,6 +324,9 @@ static void watch_again_reports_provenance(void)
 	KEXPECT(strstr(r.out, "  measured 1 of 1 vmcb01 allocations = 100.000% [20.654%, 100.000%] (each "
 			      "allocation at svm_vcpu_create+0x1a/0x180 [kvm_amd], as the model counts)\n"));
 	KEXPECT(strstr(r.out, "1024 before kvm_amd loaded, 1020 after it unloaded: -4; slab pages +4 (+0 besides the slab)"));
+	KEXPECT(strstr(r.out, "  measured 1 pages in 1.0 regions (mean per run), largest 1.0, five busiest 100.0%, "
+			      "aligned with company 0 of 1\n"));
+	KEXPECT(strstr(r.out, "1 of 1 aligned vmcb01 allocations under a 2M/1G leaf; 1 of the 1 regions"));
 	cli_run_free(&r);
 
 	/* A damaged log fails the judgement with one line naming it. */

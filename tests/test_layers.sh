@@ -21,7 +21,7 @@ owner_of() {
 	trace | provenance | replay) echo trace ;;
 	host) echo host ;;
 	guest_vmsa) echo guest ;;
-	sim) echo sim ;;
+	sim | cluster) echo sim ;;
 	*) echo unknown ;;
 	esac
 }

@@ -207,6 +207,13 @@ struct kvm_host_config {
 	 */
 	const struct mm_host *mm_from;
 	/*
+	 * Told every sensitive page as it is allocated (kind, pfn), beside the
+	 * counts of kvm_host_stats; NULL: nobody.  simulate collects each
+	 * host's vmcb01 pages with it for their clustering (src/sim/cluster.c).
+	 */
+	void (*on_sensitive)(void *ctx, unsigned int kind, snp_pfn_t pfn);  /* kind: enum kvm_page_kind */
+	void *on_sensitive_ctx;
+	/*
 	 * The boot state of the kernels watch boots, with ram_layout qemu-pc
 	 * only (docs/MODEL.md "Boot state"; flat has none of it): the kernel
 	 * image reserved from CONFIG_PHYSICAL_START (watch boots nokaslr), and

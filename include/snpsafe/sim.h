@@ -8,6 +8,7 @@
 #ifndef SNPSAFE_SIM_H
 #define SNPSAFE_SIM_H
 
+#include <snpsafe/cluster.h>
 #include <snpsafe/common.h>
 #include <snpsafe/profile.h>
 #include <snpsafe/kvm.h>
@@ -401,6 +402,7 @@ struct sim_mc_result {
 	/* Analytic estimates beside the measured rates (docs/ERRATUM.md). */
 	double aligned_fraction;          /* measured: aligned / sensitive */
 	double est_aligned_fraction;      /* 2MB-aligned free pages / free pages at start */
+	struct sim_cluster vmcb01_cluster;   /* the trials' vmcb01 clustering, summed */
 };
 
 /* Wilson score interval of k successes in n at z (1.96: 95%); lo = hi = 0 for n = 0. */
@@ -437,6 +439,7 @@ struct sim_mc_trial {
 	uint64_t live[KVM_PAGE_NR_KINDS], gmem_pageblock[KVM_PAGE_NR_KINDS];
 	double p_est;                     /* aligned free fraction before kvm_amd loads */
 	struct sim_mc_outcomes vm;
+	struct sim_cluster vmcb01_cluster;   /* the trial's vmcb01 pages by 2MB region */
 };
 
 /* Run; out has room for SNP_ALLOC_NR_STRATEGIES results, *nr_out says how many (a shard: not summed). */

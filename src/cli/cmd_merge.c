@@ -8,6 +8,7 @@
  * that the output is the one-machine run's byte for byte (docs/SCALE.md).
  */
 #include "cli.h"
+#include "cluster_report.h"
 #include "sim_report.h"
 
 #include <snpsafe/sim.h>
@@ -50,6 +51,13 @@ static const struct trial_field {
 	{ "kvm_load_enomem", offsetof(struct sim_mc_trial, vm.kvm_load_enomem), false },
 	{ "asid_flushes", offsetof(struct sim_mc_trial, vm.asid_flushes), false },
 	{ "teardown_pages_kept", offsetof(struct sim_mc_trial, vm.teardown_pages_kept), false },
+	{ "vmcb01_units", offsetof(struct sim_mc_trial, vmcb01_cluster.units), false },
+	{ "vmcb01_pages", offsetof(struct sim_mc_trial, vmcb01_cluster.pages), false },
+	{ "vmcb01_regions", offsetof(struct sim_mc_trial, vmcb01_cluster.regions), false },
+	{ "vmcb01_max_region", offsetof(struct sim_mc_trial, vmcb01_cluster.max_region), false },
+	{ "vmcb01_top5", offsetof(struct sim_mc_trial, vmcb01_cluster.top5), false },
+	{ "vmcb01_pages_aligned", offsetof(struct sim_mc_trial, vmcb01_cluster.aligned), false },
+	{ "vmcb01_aligned_shared", offsetof(struct sim_mc_trial, vmcb01_cluster.aligned_shared), false },
 };
 #define NR_TRIAL_FIELDS (sizeof(trial_fields) / sizeof(trial_fields[0]))
 
@@ -93,13 +101,13 @@ struct merge {
 	unsigned int trials;             /* per strategy */
 	unsigned int strategies;         /* mask */
 	struct sim_mc_trial *counts;     /* strategy-major */
+	struct merge_watch *watch;       /* watch --json runs instead (merge_watch.c) */
 };
 
 /* "snpsafe merge: FILE[, line L, column C]: ..." on one line; CLI_EXIT_USAGE. */
 #define bad(path, at, ...) cli_json_error("merge", "", (path), (at), __VA_ARGS__)
 
-/* A whole number (or the decimal string the JSON contract writes above 2^53) up to max. */
-static bool read_u64(const struct json_node *v, uint64_t max, uint64_t *out)
+bool merge_read_u64(const struct json_node *v, uint64_t max, uint64_t *out)
 {
 	char *end;
 
@@ -149,7 +157,7 @@ static int run_size(struct merge *m, const char *path)
 	const struct json_node *s = json_member(m->config, "strategies");
 	uint64_t trials;
 
-	if (!read_u64(json_member(m->config, "trials"), 1000000, &trials) || !trials)
+	if (!merge_read_u64(json_member(m->config, "trials"), 1000000, &trials) || !trials)
 		return bad(path, m->config, "its config has no \"trials\" of 1..1000000");
 	m->trials = (unsigned int)trials;
 	for (const struct json_node *e = s && s->type == JSON_ARRAY ? s->child : NULL; e; e = e->next) {
@@ -185,7 +193,7 @@ static int read_trial(struct merge *m, const char *path, const struct json_node 
 
 	if (slot < 0)
 		return bad(path, e, "a trial without a strategy of the run's");
-	if (!read_u64(json_member(e, "trial"), m->trials - 1, &t))
+	if (!merge_read_u64(json_member(e, "trial"), m->trials - 1, &t))
 		return bad(path, e, "a trial without a \"trial\" number below %u", m->trials);
 	c = &m->counts[(size_t)slot * m->trials + t];
 	if (c->ran)
@@ -195,11 +203,11 @@ static int read_trial(struct merge *m, const char *path, const struct json_node 
 		const struct json_node *v = json_member(e, f->key), *x = v ? v->child : NULL;
 		uint64_t *dst = field(c, f);
 
-		if (!f->by_kind && !read_u64(v, UINT64_MAX, dst))
+		if (!f->by_kind && !merge_read_u64(v, UINT64_MAX, dst))
 			return bad(path, v ? v : e, "trial %llu: \"%s\" must be a whole number",
 				   (unsigned long long)t, f->key);
 		for (int k = 0; f->by_kind && k < KVM_PAGE_NR_KINDS; k++, x = x->next)
-			if (!v || v->type != JSON_ARRAY || !x || !read_u64(x, UINT64_MAX, &dst[k]))
+			if (!v || v->type != JSON_ARRAY || !x || !merge_read_u64(x, UINT64_MAX, &dst[k]))
 				return bad(path, v ? v : e, "trial %llu: \"%s\" must be %d whole numbers",
 					   (unsigned long long)t, f->key, KVM_PAGE_NR_KINDS);
 	}
@@ -216,8 +224,8 @@ static int read_shard(struct merge *m, const char *path, const struct json_node 
 {
 	uint64_t k, n;
 
-	if (!read_u64(json_member(sh, "n"), 1000000, &n) || !n ||
-	    !read_u64(json_member(sh, "k"), n, &k) || !k)
+	if (!merge_read_u64(json_member(sh, "n"), 1000000, &n) || !n ||
+	    !merge_read_u64(json_member(sh, "k"), n, &k) || !k)
 		return bad(path, sh, "\"shard\" must hold k and n, 1 <= k <= n <= 1000000");
 	if (!m->seen) {
 		m->n = (unsigned int)n;
@@ -235,6 +243,35 @@ static int read_shard(struct merge *m, const char *path, const struct json_node 
 	return 0;
 }
 
+/*
+ * One watch --json run: the first one's kernel and config (every key: the
+ * memory, CPUs, VMs, vCPUs, seconds, lifetime, filter, host-snp, kvm-build,
+ * and the age rounds where watch has them), then its counts.
+ */
+static int read_watch(struct merge *m, const char *path, struct json_node *doc)
+{
+	const struct json_node *cfg = json_member(doc, "config"), *k = json_member(doc, "kernel");
+	const char *diff;
+
+	if (m->config && !m->watch)
+		return bad(path, NULL, "a watch run among simulate shards: merge one kind at a time");
+	if (!cfg || cfg->type != JSON_OBJECT || !k || k->type != JSON_STRING)
+		return bad(path, NULL, "not a watch run (the output of watch --json): no kernel or config");
+	if (!m->config) {
+		m->first = path;
+		m->first_doc = doc;
+		m->config = cfg;
+	} else if (strcmp(k->text, json_member(m->first_doc, "kernel")->text)) {
+		return bad(path, NULL, "its config differs from %s's at \"kernel\" (%s, not %s): not a "
+			   "run of the same configuration", m->first, k->text,
+			   json_member(m->first_doc, "kernel")->text);
+	} else if ((diff = config_diff(m->config, cfg))) {
+		return bad(path, NULL, "its config differs from %s's at \"%s\": not a run of the same "
+			   "configuration", m->first, diff);
+	}
+	return merge_watch_add(&m->watch, path, doc);
+}
+
 /* One file: a shard of the first file's run, its trials into place. */
 static int read_file(struct merge *m, const char *path, struct json_node *doc)
 {
@@ -243,6 +280,10 @@ static int read_file(struct merge *m, const char *path, struct json_node *doc)
 	const char *diff;
 	int ret;
 
+	if (merge_is_watch(doc))
+		return read_watch(m, path, doc);
+	if (m->watch)
+		return bad(path, NULL, "not a watch run (the output of watch --json), as %s is", m->first);
 	if (doc->type != JSON_OBJECT || !cfg || cfg->type != JSON_OBJECT || !sh ||
 	    sh->type != JSON_OBJECT || !tr || tr->type != JSON_ARRAY)
 		return bad(path, NULL, "not a shard (the output of simulate --shard K/N --json)");
@@ -310,7 +351,8 @@ static SNP_MUST_CHECK int set_json(void *ctx, const char *v)
 }
 
 static const struct cli_option merge_options[] = {
-	{ "json", false, set_json, "", "print the whole run's JSON, as simulate --json does", NULL },
+	{ "json", false, set_json, "", "print the whole run's JSON, as simulate --json does (watch "
+	  "runs: the three columns and tests as JSON)", NULL },
 	{ NULL, false, NULL, NULL, NULL, NULL },
 };
 
@@ -325,7 +367,14 @@ int cmd_merge(int argc, char **argv)
 		"(text, or JSON with --json): the counts added, the intervals, design effects,\n"
 		"effective hosts and summary computed by simulate's own code.  Refused with one\n"
 		"line: a file that is not a shard, a config that differs (--threads aside), a\n"
-		"shard missing or given twice.  docs/SCALE.md runs it under GNU parallel and Slurm.\n";
+		"shard missing or given twice.  docs/SCALE.md runs it under GNU parallel and Slurm.\n"
+		"\n"
+		"Or FILE... are `watch --json` runs (boots) of one kernel and configuration: merge\n"
+		"pools them and prints three columns, measured, model and a uniformly random page,\n"
+		"for aligned and exposed vmcb01 allocations and for how their pages cluster by 2MB\n"
+		"region, each pair tested (p, power to see a threefold difference, verdict), the\n"
+		"boots as clusters.  Refused with one line: a config or kernel that differs (naming\n"
+		"the key), a run given twice, a run without vmcb01 allocations (docs/WATCH.md).\n";
 	static const char *files[MERGE_MAX_FILES];
 	struct merge m = { 0 };
 	int nr = 0, ret;
@@ -335,13 +384,17 @@ int cmd_merge(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
 	if (!nr)
-		return cli_usage_error("merge", "no FILE: give the shards' JSON (simulate --shard K/N --json)");
+		return cli_usage_error("merge", "no FILE: give the shards' JSON (simulate --shard K/N --json) "
+				       "or watch runs' (watch --json)");
 	for (int i = 0; i < nr && !ret; i++)
 		ret = parse_file(&m, files[i]);
-	if (!ret)
+	if (!ret && m.watch && !cli_dry_run)
+		ret = merge_watch_report(m.watch, m.first_doc, m.json);
+	else if (!ret)
 		ret = check_complete(&m);
-	if (!ret && !cli_dry_run)
+	if (!ret && !m.watch && !cli_dry_run)
 		ret = cli_simulate_merged(m.first, m.config, m.counts, m.json);
+	merge_watch_free(m.watch);
 	json_node_free(m.first_doc);
 	free(m.counts);
 	free(m.seen);

@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "guest_report.h"
+#include "cluster_report.h"
 #include "sim_report.h"
 
 #include <snpsafe/sim.h>
@@ -15,6 +16,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A knob of a --config file as --knob takes it, "NAME=VALUE". */
@@ -478,20 +480,26 @@ static SNP_MUST_CHECK int config_object(const char *path, const struct json_node
 char *cli_slurp(const char *cmd, const char *what, const char *path, size_t max, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	char *buf = malloc(max + 1);
+	struct stat st;
+	size_t cap = max;
+	char *buf;
 	int err;
 
+	/* a regular file: room for its size, not for the limit (merge's is 4 GiB) */
+	if (f && !fstat(fileno(f), &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size < max)
+		cap = (size_t)st.st_size + 1;
+	buf = malloc(cap + 1);
 	if (!f || !buf) {
 		err = errno;
 		cli_usage_error(cmd, "%s%s: %s", what, path, strerror(f ? ENOMEM : err));
 		goto fail;
 	}
-	*len = fread(buf, 1, max + 1, f);
+	*len = fread(buf, 1, cap + 1, f);
 	if (ferror(f)) {
 		cli_usage_error(cmd, "%s%s: cannot read it: %s", what, path, strerror(errno));
 		goto fail;
 	}
-	if (*len > max) {
+	if (*len > max || *len > cap) {   /* over the limit, or grown since fstat() */
 		cli_usage_error(cmd, "%s%s: larger than %zu KiB (simulate --json prints a few, a "
 				"shard about one per trial)", what, path, max / 1024);
 		goto fail;
@@ -835,6 +843,7 @@ static void print_json_result(struct json *j, const struct sim_mc_result *r)
 	json_double(j, "vmsave_expected_faults", r->vmsave_expected_faults);
 	print_json_outcomes(j, &r->vm);
 	print_json_kinds(j, r);
+	cli_json_cluster(j, "vmcb01_clustering", &r->vmcb01_cluster);
 	json_obj_end(j);
 }
 

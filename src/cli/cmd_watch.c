@@ -10,6 +10,7 @@
  * the run's allocation log is joined with it (watch_prov.c).
  */
 #include "cli.h"
+#include "watch_cluster.h"
 #include "watch_prov.h"
 
 #include <snpsafe/kvm.h>
@@ -409,6 +410,8 @@ struct model_vs_real {
 	uint64_t model_k, model_n;          /* vmcb01 aligned / allocated */
 	double model_p, model_lo, model_hi; /* NaN over no vmcb01 */
 	unsigned int age_pct;
+	struct sim_mc_trial *hosts;         /* the model's hosts, each one's counts (cfg.trials) */
+	struct watch_cluster measured;      /* vmcb01 exposure and clustering (watch_cluster.h) */
 	/* VM churn (--lifetime): a VM's measured life, in seconds, and the tick it is counted in */
 	double vm_life_s, tick_s;
 };
@@ -566,7 +569,13 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	model_churn(o, r, m);
 	m->cfg.threads = 2;
 	m->cfg.age_share = 1;    /* independent hosts: one aged allocator each */
+	/* each host's counts, for merge to pool with other boots' (docs/WATCH.md) */
+	m->hosts = calloc(m->cfg.trials, sizeof(*m->hosts));
+	if (!m->hosts)
+		return SNP_ENOMEM;
+	m->cfg.trials_out = m->hosts;
 	ret = sim_mc_run(&m->cfg, &m->res, &nr);
+	m->cfg.trials_out = NULL;
 	if (ret || nr != 1)
 		return ret ? ret : SNP_EINVAL;
 	m->model_k = m->res.aligned_by_kind[KVM_PAGE_VMCB01];
@@ -628,6 +637,23 @@ static void print_model(const struct model_vs_real *m)
 		       "host makes as many VMs as this boot did)\n", m->vm_life_s, m->cfg.lifetime, m->tick_s);
 }
 
+/* Each model host's vmcb01 counts, for merge (cmd_merge.c reads them back). */
+static void json_model_hosts(struct json *j, const struct model_vs_real *m)
+{
+	json_arr_begin(j, "hosts");
+	for (unsigned int t = 0; t < m->cfg.trials; t++) {
+		const struct sim_mc_trial *h = &m->hosts[t];
+
+		json_obj_begin(j, NULL);
+		json_u64(j, "vmcb01_allocated", h->sensitive_allocated[KVM_PAGE_VMCB01]);
+		json_u64(j, "vmcb01_aligned", h->sensitive_aligned[KVM_PAGE_VMCB01]);
+		json_u64(j, "vmcb01_exposed", h->exposed_aligned[KVM_PAGE_VMCB01]);
+		cli_json_cluster(j, "clustering", &h->vmcb01_cluster);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
 static void json_model(struct json *j, const struct model_vs_real *m)
 {
 	json_obj_begin(j, "measured");
@@ -660,6 +686,7 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	} else {
 		json_str(j, "vmcb01_allocations", NULL);   /* null: not in the log */
 	}
+	watch_cluster_print_json(j, &m->measured);
 	json_obj_end(j);
 	json_obj_begin(j, "model_estimate");
 	json_str(j, "kernel", mm_kernel_name(m->cfg.kernel));
@@ -678,6 +705,9 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	json_double(j, "ci95_hi", m->model_hi);
 	json_u64(j, "trials_with_fault", m->res.trials_with_fault);
 	json_u64(j, "spurious_faults", m->res.spurious_faults);
+	json_u64_str(j, "seed", m->cfg.seed);
+	cli_json_cluster(j, "clustering", &m->res.vmcb01_cluster);
+	json_model_hosts(j, m);
 	json_obj_end(j);
 }
 
@@ -780,6 +810,7 @@ static void print_text(const struct watch_opts *o, const struct run_result *r,
 	cli_replay_print_funcs(rr);
 	watch_prov_print_text(wp);
 	print_model(m);
+	watch_cluster_print_text(&m->measured, &m->res.vmcb01_cluster);
 }
 
 static void json_pages(struct json *j, const char *key, const struct snp_trace_pages *p)
@@ -988,14 +1019,22 @@ judge:
 		return cli_fail("watch", "replaying %s: %s", trace, rr.error);
 	}
 	if (model_estimate(&o, &r, &s, &rr, &wp, &model)) {
+		free(model.hosts);
 		sim_replay_result_free(&rr);
 		watch_prov_free(&wp);
 		return cli_fail("watch", "the model run beside the recording failed");
+	}
+	if (watch_cluster_load(trace, &wp, &model.measured, err, sizeof(err))) {
+		free(model.hosts);
+		sim_replay_result_free(&rr);
+		watch_prov_free(&wp);
+		return cli_fail("watch", "%s", err);
 	}
 	if (o.json)
 		print_json(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr, &model, &wp);
 	else
 		print_text(&o, &r, &s, trace, (uint64_t)st.st_size, base.qemu_s, &rr, &model, &wp);
+	free(model.hosts);
 	sim_replay_result_free(&rr);
 	watch_prov_free(&wp);
 	return CLI_EXIT_OK;

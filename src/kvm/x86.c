@@ -88,9 +88,13 @@ snp_pfn_t kvm_page_pfn(const struct kvm_host *host, const struct page *p)
 
 void kvm_account_sensitive(struct kvm_host *host, enum kvm_page_kind kind, const struct page *p)
 {
+	const snp_pfn_t pfn = kvm_page_pfn(host, p);
+
 	host->stats.sensitive_allocated[kind]++;
-	if (snp_pfn_2m_aligned(kvm_page_pfn(host, p)))
+	if (snp_pfn_2m_aligned(pfn))
 		host->stats.sensitive_aligned[kind]++;
+	if (host->cfg.on_sensitive)
+		host->cfg.on_sensitive(host->cfg.on_sensitive_ctx, kind, pfn);
 }
 
 void kvm_free_page(struct kvm_host *host, unsigned int cpu, struct page *p)

@@ -430,6 +430,7 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 	uint64_t rng = mc_trial_rng(cfg, t), aligned = 0, free = 0, age_seed;
 	struct kvm_host_stats st = { 0 };
 	struct kvm_page_census census = { 0 };
+	struct sim_pfn_list vmcb01 = { 0 };
 	struct kvm_host_config hc;
 	struct kvm_host *host;
 	bool loaded = false;
@@ -437,6 +438,8 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 
 	memset(out, 0, sizeof(*out));
 	mc_host_config(cfg, s, &hc);
+	hc.on_sensitive = sim_vmcb01_note;    /* the vmcb01 pages, for their clustering */
+	hc.on_sensitive_ctx = &vmcb01;
 	/* a clone starts as a copy of the aged allocator, made in place of a fresh boot */
 	hc.mm_from = from ? kvm_host_mm((struct kvm_host *)from) : NULL;
 	ret = kvm_host_create(&hc, &host);
@@ -468,6 +471,8 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 	if (kvm_host_census(host, &census) && !ret)
 		ret = SNP_EINVAL;
 	mc_trial_counts(&st, &census, &out->c);
+	if (sim_vmcb01_cluster(&vmcb01, &out->c.vmcb01_cluster) && !ret)
+		ret = SNP_ENOMEM;
 	out->err = ret;
 	kvm_host_kernel_work_release(host);
 	kvm_host_destroy(host);
@@ -725,6 +730,7 @@ static void mc_sum_trial(struct sim_mc_result *r, const struct sim_mc_trial *tr,
 	r->vmruns += tr->vmruns;
 	r->vmsave_window_writes += tr->vmsave_window_writes;
 	mc_sum_outcomes(&r->vm, &tr->vm);
+	sim_cluster_add(&r->vmcb01_cluster, &tr->vmcb01_cluster);
 	*est += mc_est_aligned(tr, tr->n_sensitive);
 	*est_exposed += mc_est_aligned(tr, exposed);
 	*est_trials += 1.0 - pow(1.0 - tr->p_est, (double)exposed);

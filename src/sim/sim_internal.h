@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <snpsafe/cluster.h>
 #include <snpsafe/kvm.h>
 
 /* Where building a VM stopped (sim_vm_build()). */
@@ -30,5 +31,18 @@ SNP_MUST_CHECK int sim_vm_build(struct kvm_host *host, const struct kvm_vm_confi
  */
 #define SIM_MC_GUEST_PAGES_MIN    64
 #define SIM_MC_GUEST_PAGES_SPREAD 448
+
+/*
+ * A trial's vmcb01 pages as KVM allocates them (mc_cluster.c):
+ * sim_vmcb01_note() is the host's on_sensitive hook, sim_vmcb01_cluster()
+ * their clustering, freeing the list (SNP_ENOMEM if a page was dropped).
+ */
+struct sim_pfn_list {
+	snp_pfn_t *v;
+	size_t nr, cap;
+	bool oom;
+};
+void sim_vmcb01_note(void *ctx, unsigned int kind, snp_pfn_t pfn);
+SNP_MUST_CHECK int sim_vmcb01_cluster(struct sim_pfn_list *l, struct sim_cluster *out);
 
 #endif

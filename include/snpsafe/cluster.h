@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snpsafe/cluster.h - how VMCB pages cluster by 2MB region, and the
+ * three-column comparison of issue 25 item 4: measured (watch boots), model
+ * (simulate hosts) and a uniformly random page (docs/WATCH.md, "Pooling
+ * boots: three columns").
+ *
+ * The unit is the distinct page: a list of pfns is counted once per pfn.
+ * A page the allocator hands out again (a vmcb01 freed at a VM's
+ * destruction and taken by the next vCPU, as a per-CPU list does) is one
+ * page in one region, not a crowd; and the uniform page's occupancy
+ * statistics are those of distinct pages drawn without replacement.
+ */
+#ifndef SNPSAFE_CLUSTER_H
+#define SNPSAFE_CLUSTER_H
+
+#include <snpsafe/common.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIM_CLUSTER_TOP 5    /* "the five busiest regions" */
+
+/* One list's counts, or the sum of several lists (boots, hosts): every field adds. */
+struct sim_cluster {
+	uint64_t units;           /* lists summed: 1 for one list */
+	uint64_t pages;           /* distinct pages */
+	uint64_t regions;         /* 2MB regions holding at least one */
+	uint64_t max_region;      /* pages in the busiest region */
+	uint64_t top5;            /* pages in the SIM_CLUSTER_TOP busiest regions */
+	uint64_t aligned;         /* 2MB-aligned pages */
+	uint64_t aligned_shared;  /* of them, whose region holds another page of the list */
+};
+
+/*
+ * sim_cluster_of() - the clustering counts of nr pfns (any order, repeats
+ * counted once).  A pure function: pfns is not changed.  0, or SNP_ENOMEM.
+ */
+SNP_MUST_CHECK int sim_cluster_of(const snp_pfn_t *pfns, size_t nr, struct sim_cluster *out);
+void sim_cluster_add(struct sim_cluster *sum, const struct sim_cluster *c);
+
+/* The four statistics, each of a sum over units. */
+enum sim_cluster_stat {
+	SIM_CLUSTER_REGIONS,        /* regions used, mean per unit */
+	SIM_CLUSTER_MAX,            /* largest count in one region, mean per unit */
+	SIM_CLUSTER_TOP5_SHARE,     /* pages in each unit's five busiest regions / pages */
+	SIM_CLUSTER_SHARED_SHARE,   /* aligned pages whose region holds another / aligned */
+	SIM_CLUSTER_NR_STATS,
+};
+/* "regions", "max_region", "top5_share", "aligned_shared_share". */
+const char *sim_cluster_stat_name(enum sim_cluster_stat s);
+/* The statistic of a sum; NAN over no unit (no aligned page for SHARED_SHARE). */
+double sim_cluster_value(const struct sim_cluster *sum, enum sim_cluster_stat s);
+
+/*
+ * The uniform page: units lists of pages[u] distinct pages each, drawn
+ * uniformly from ram_pages pages (whole 2MB regions of them).
+ *  - mean: the expectation of each statistic: analytic for REGIONS
+ *    (hypergeometric emptiness of a region) and SHARED_SHARE (an aligned
+ *    page's region holding one of the list's other pages, weighted by each
+ *    unit's pages); Monte Carlo over reps draws (seeded) for MAX and
+ *    TOP5_SHARE, whose standard error is sd / sqrt(reps);
+ *  - sd: the standard deviation of the pooled statistic over the reps;
+ *  - p: against observed (may be NULL), the two-sided Monte Carlo p-value
+ *    2 min(P(X >= obs), P(X <= obs)) with the +1 correction; NAN where obs is.
+ * 0, SNP_EINVAL (no unit, a unit larger than ram_pages, reps 0), SNP_ENOMEM.
+ */
+struct sim_cluster_null {
+	double mean[SIM_CLUSTER_NR_STATS];
+	double sd[SIM_CLUSTER_NR_STATS];
+	double p[SIM_CLUSTER_NR_STATS];
+	unsigned int reps;
+	uint64_t seed;
+};
+SNP_MUST_CHECK int sim_cluster_uniform(const uint64_t *pages, size_t units, uint64_t ram_pages,
+				       unsigned int reps, uint64_t seed, const double *observed,
+				       struct sim_cluster_null *out);
+
+/* ---- tests of one pair of columns ------------------------------------------------ */
+
+/* Standard normal distribution function. */
+double sim_norm_cdf(double z);
+
+/*
+ * A rate k/n pooled over units (boots, hosts), each unit a cluster of its
+ * draws: the design effect from the units' spread (sim_design_effect's
+ * formula: cluster-robust variance over the binomial one, at least 1; 1
+ * with fewer than two units), the naive Wilson 95% interval over n and the
+ * cluster-robust one over n / deff draws.
+ */
+struct sim_rate {
+	uint64_t k, n;
+	unsigned int units;
+	double p, deff;
+	double lo, hi;             /* cluster-robust */
+	double naive_lo, naive_hi;
+};
+void sim_rate_pool(const uint64_t *k, const uint64_t *n, size_t units, struct sim_rate *out);
+
+/*
+ * Exact binomial test of k_eff = k / deff of n_eff = n / deff (rounded)
+ * against p0, two-sided by doubling the smaller tail; power: the chance the
+ * same test rejects at level 0.05 when the rate is 3 p0 (capped at 1).
+ */
+void sim_binom_test(const struct sim_rate *r, double p0, double *p, double *power);
+
+/*
+ * Two rates: Fisher's exact test on the effective counts (k / deff, n /
+ * deff, rounded), two-sided by doubling the smaller tail; power: the
+ * normal approximation's chance to reject at 0.05 when b's rate is three
+ * times a's (a's rate, or fallback when a's is 0; capped at 1), at the
+ * effective sizes.
+ */
+void sim_rates_test(const struct sim_rate *a, const struct sim_rate *b, double fallback,
+		    double *p, double *power);
+
+/*
+ * Two groups of units (a: na, b: nb), one clustering statistic: a
+ * permutation test of the difference of the pooled statistics, over reps
+ * relabellings (seeded); p two-sided with the +1 correction; sd the
+ * relabelled differences' standard deviation.  SNP_EINVAL, SNP_ENOMEM.
+ */
+SNP_MUST_CHECK int sim_cluster_perm_test(const struct sim_cluster *a, size_t na,
+					 const struct sim_cluster *b, size_t nb,
+					 enum sim_cluster_stat s, unsigned int reps, uint64_t seed,
+					 double *p, double *sd);
+
+/*
+ * Power at level 0.05 (normal approximation) to tell ref from a value three
+ * times it (REGIONS: a third of it; shares capped at 1) when the statistic's
+ * standard deviation is sd.  0 when sd or ref is not a positive number.
+ */
+double sim_cluster_power(enum sim_cluster_stat s, double ref, double sd);
+
+/* The verdict of one pair: "disagree" (p < 0.05), "agree" (power >= 0.8), else (no p too) "cannot tell". */
+const char *sim_verdict(double p, double power);
+
+#endif
