@@ -212,6 +212,63 @@ static void test_model_hosts(void)
 	KEXPECT(!memcmp(&sum, &res.vmcb01_cluster, sizeof(sum)));
 }
 
+/* The trials of a watch-shaped churned run (1 GiB, 2 CPUs, 8 x 2 vCPUs) on layout @l. */
+static void run_watch_shaped(enum snp_ram_layout l, struct sim_mc_trial *trials, unsigned int n)
+{
+	struct sim_mc_config cfg;
+	struct sim_mc_result res;
+	unsigned int nr = 0;
+
+	sim_mc_config_init(&cfg);
+	cfg.mem_bytes = 1024 * SNP_MiB;
+	cfg.cpus = 2;
+	cfg.vms = 8;
+	cfg.vcpus = 2;
+	cfg.ticks = 64;
+	cfg.lifetime = 1;
+	cfg.age_pct = 5;
+	cfg.trials = n;
+	cfg.age_share = 1;
+	cfg.ram_layout = l;
+	cfg.strategies = 1u << SNP_ALLOC_NAIVE;
+	memset(cfg.mix, 0, sizeof(cfg.mix));
+	cfg.mix[SIM_VM_SVM] = 1;
+	cfg.trials_out = trials;
+	KASSERT_EQ(sim_mc_run(&cfg, &res, &nr), 0);
+}
+
+/*
+ * A model host's exposed vmcb01 allocations are counted as watch measures
+ * them: each allocation, aligned, whose 2MB region a 2M/1G leaf maps when
+ * it is made.  On the flat layout nothing splits an svm host's direct map,
+ * so every aligned one counts; on qemu-pc the 4K-mapped top region (where
+ * the model's initrd pages go) holds aligned vmcb01 pages that do not.
+ */
+static void test_model_exposed_allocations(void)
+{
+	struct sim_mc_trial flat[2], pc[2];
+	uint64_t al = 0, huge = 0, flat_al = 0, flat_live = 0;
+
+	run_watch_shaped(SNP_RAM_FLAT, flat, 2);
+	for (int t = 0; t < 2; t++) {
+		KEXPECT_EQ(flat[t].aligned_huge[KVM_PAGE_VMCB01], flat[t].sensitive_aligned[KVM_PAGE_VMCB01]);
+		flat_al += flat[t].sensitive_aligned[KVM_PAGE_VMCB01];
+		flat_live += flat[t].exposed_aligned[KVM_PAGE_VMCB01];
+	}
+	KEXPECT(flat_al > 0);
+	/* more than the census's exposed pages, live at the end: the old unit */
+	KEXPECT(flat_al > flat_live);
+	run_watch_shaped(SNP_RAM_QEMU_PC, pc, 2);
+	for (int t = 0; t < 2; t++) {
+		KEXPECT(pc[t].aligned_huge[KVM_PAGE_VMCB01] <= pc[t].sensitive_aligned[KVM_PAGE_VMCB01]);
+		al += pc[t].sensitive_aligned[KVM_PAGE_VMCB01];
+		huge += pc[t].aligned_huge[KVM_PAGE_VMCB01];
+	}
+	ktap_log("qemu-pc: %llu aligned vmcb01 allocations, %llu of them under a hugepage leaf",
+		  (unsigned long long)al, (unsigned long long)huge);
+	KEXPECT(al > huge);
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_hand_made_list),
 	KTAP_CASE(test_empty_and_sums),
@@ -220,6 +277,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_design_effect_and_fisher),
 	KTAP_CASE(test_permutation),
 	KTAP_CASE(test_model_hosts),
+	KTAP_CASE(test_model_exposed_allocations),
 };
 
 KTAP_MAIN("cluster", cases)

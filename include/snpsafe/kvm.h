@@ -418,6 +418,13 @@ const char *kvm_page_kind_name(enum kvm_page_kind k);
 struct kvm_host_stats {
 	uint64_t sensitive_allocated[KVM_PAGE_NR_KINDS];
 	uint64_t sensitive_aligned[KVM_PAGE_NR_KINDS];  /* 2MB-aligned ones */
+	/*
+	 * Of the aligned ones, those whose 2MB region the direct map held in
+	 * a 2M or 1G leaf when they were allocated: the unit watch measures
+	 * as "exposed" (an allocation, aligned, under a hugepage leaf), where
+	 * the census's exposed counts only the pages live at its time.
+	 */
+	uint64_t sensitive_aligned_huge[KVM_PAGE_NR_KINDS];
 	/* of them, pages the KVM version's call site took from snp_safe_alloc_page*() */
 	uint64_t sensitive_safe[KVM_PAGE_NR_KINDS];
 	uint64_t lapic_hook;          /* AVIC pages from the vendor hook */

@@ -433,6 +433,8 @@ struct sim_mc_trial {
 	uint64_t spurious_faults, faults, order1_broken, leaked_pages, vmruns, vmsave_window_writes;
 	uint64_t n_sensitive;             /* sensitive pages allocated, all kinds */
 	uint64_t sensitive_allocated[KVM_PAGE_NR_KINDS], sensitive_aligned[KVM_PAGE_NR_KINDS];
+	/* of the aligned, those allocated under a 2M/1G leaf (kvm_host_stats.sensitive_aligned_huge) */
+	uint64_t aligned_huge[KVM_PAGE_NR_KINDS];
 	uint64_t markable[KVM_PAGE_NR_KINDS], markable_aligned[KVM_PAGE_NR_KINDS];
 	uint64_t exposed[KVM_PAGE_NR_KINDS], exposed_aligned[KVM_PAGE_NR_KINDS];
 	/* live sensitive pages (census), and those in a pageblock with a live SNP guest memory page */

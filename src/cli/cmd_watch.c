@@ -647,7 +647,8 @@ static void json_model_hosts(struct json *j, const struct model_vs_real *m)
 		json_obj_begin(j, NULL);
 		json_u64(j, "vmcb01_allocated", h->sensitive_allocated[KVM_PAGE_VMCB01]);
 		json_u64(j, "vmcb01_aligned", h->sensitive_aligned[KVM_PAGE_VMCB01]);
-		json_u64(j, "vmcb01_exposed", h->exposed_aligned[KVM_PAGE_VMCB01]);
+		/* as the measured side counts it: allocations, aligned, under a 2M/1G leaf */
+		json_u64(j, "vmcb01_exposed", h->aligned_huge[KVM_PAGE_VMCB01]);
 		cli_json_cluster(j, "clustering", &h->vmcb01_cluster);
 		json_obj_end(j);
 	}

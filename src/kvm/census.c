@@ -54,7 +54,7 @@ static bool census_markable(const struct kvm_host *host, enum kvm_page_kind kind
 }
 
 /* Is the 2MB region of @pfn still mapped by a hugepage (2M or 1G leaf)? */
-static bool census_region_huge(const struct kvm_host *host, snp_pfn_t pfn)
+bool kvm_region_huge(const struct kvm_host *host, snp_pfn_t pfn)
 {
 	enum snp_map_size size = SNP_MAP_4K;
 
@@ -101,7 +101,7 @@ static void census_page(const struct kvm_host *host, enum kvm_page_kind kind, co
 	pfn = kvm_page_pfn(host, p);
 	aligned = snp_pfn_2m_aligned(pfn);
 	markable = census_markable(host, kind, kvm);
-	exposed = markable && census_region_huge(host, pfn);
+	exposed = markable && kvm_region_huge(host, pfn);
 	if (out->lowest_pfn == SNP_NO_PAGE || pfn < out->lowest_pfn)
 		out->lowest_pfn = pfn;
 	out->allocated[kind]++;

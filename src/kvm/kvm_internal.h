@@ -165,6 +165,8 @@ void kvm_account_sensitive(struct kvm_host *host, enum kvm_page_kind kind, const
  * that version has a PML buffer.
  */
 bool kvm_version_has_pml(const struct kvm_host *host);
+/* Is the 2MB region of pfn mapped by a 2M or 1G leaf now (census.c)? */
+bool kvm_region_huge(const struct kvm_host *host, snp_pfn_t pfn);
 /*
  * The page calls below name the CPU they run on (the kernel's this_cpu, whose
  * per-CPU lists are used): a vCPU's pages are allocated on the CPU that

@@ -91,8 +91,11 @@ void kvm_account_sensitive(struct kvm_host *host, enum kvm_page_kind kind, const
 	const snp_pfn_t pfn = kvm_page_pfn(host, p);
 
 	host->stats.sensitive_allocated[kind]++;
-	if (snp_pfn_2m_aligned(pfn))
+	if (snp_pfn_2m_aligned(pfn)) {
 		host->stats.sensitive_aligned[kind]++;
+		if (kvm_region_huge(host, pfn))
+			host->stats.sensitive_aligned_huge[kind]++;
+	}
 	if (host->cfg.on_sensitive)
 		host->cfg.on_sensitive(host->cfg.on_sensitive_ctx, kind, pfn);
 }

@@ -150,6 +150,7 @@ static void mc_trial_counts(const struct kvm_host_stats *st, const struct kvm_pa
 	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++) {
 		c->sensitive_allocated[k] = st->sensitive_allocated[k];
 		c->sensitive_aligned[k] = st->sensitive_aligned[k];
+		c->aligned_huge[k] = st->sensitive_aligned_huge[k];
 		c->n_sensitive += st->sensitive_allocated[k];
 		c->markable[k] = census->markable[k];
 		c->markable_aligned[k] = census->markable_aligned[k];
