@@ -289,6 +289,32 @@ static void test_model_differs(void)
 	teardown();
 }
 
+/* A model at the uniform page's own rate: 1 of 512 allocations aligned on every host. */
+static const struct model coin_model = { .seed = "1", .hosts = 40, .allocs = 512, .aligned = 1,
+					 .exposed = 0, .pages = 32, .regions = 30, .max_region = 2 };
+
+/*
+ * Measured and model both at 1/512, with the power to see a threefold
+ * difference: they agree, but so does the uniform page, and the verdict
+ * must say that this agreement cannot tell the model from a coin.
+ */
+static void test_agreement_like_a_coin(void)
+{
+	struct jl *doc;
+
+	setup();
+	doc = pool_boots(boot_spread, &coin_model);
+	KEXPECT(strcmp(verdict(doc, "aligned", "model_uniform"), "disagree"));
+	KEXPECT(num(jl_get(jl_get(row(doc, "aligned"), "tests"), "measured_model"), "power_threefold") >= 0.8);
+	KEXPECT(!strcmp(verdict(doc, "aligned", "measured_model"), "agree (uniform too)"));
+	jl_free(doc);
+	/* against a model told from the coin, a plain disagree stays (test_model_differs) */
+	doc = pool_boots(boot_spread, &far_model);
+	KEXPECT(!strcmp(verdict(doc, "aligned", "measured_model"), "disagree"));
+	jl_free(doc);
+	teardown();
+}
+
 static struct boot boot_tiny(unsigned int k)
 {
 	(void)k;
@@ -409,6 +435,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_pool_five_boots),
 	KTAP_CASE(test_refusals),
 	KTAP_CASE(test_model_differs),
+	KTAP_CASE(test_agreement_like_a_coin),
 	KTAP_CASE(test_tiny_sample),
 	KTAP_CASE(test_cluster_robust_interval),
 	KTAP_CASE(test_clustering_tests),
