@@ -5,7 +5,10 @@
 # line of tests/fixtures/sim-pinned/configs is a name and simulate flags; the
 # built command's --json output for them must equal, byte for byte,
 # tests/fixtures/sim-pinned/NAME.json, made by the build before issue 26's
-# speed work (commit dcd1fcb).  A change that is only speed (ageing,
+# speed work: first dcd1fcb's; remade when the model's changes of issue 25
+# (churn, boot state, guest_memfd, clustering) were merged beside it, by
+# that merge without the speed branch (9928d97, kept in no branch), whose
+# output the merge with it matched byte for byte.  A change that is only speed (ageing,
 # the allocator's internals, cloning) must leave every result as it was;
 # these sizes are below the ageing window (docs/MODEL.md "Ageing"), so
 # the window's model change does not reach them either.
