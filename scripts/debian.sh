@@ -119,6 +119,18 @@ snp_backports_text() {
 	echo "the apt source 'deb deb-src $mirror bookworm-backports main' as $SNP_BACKPORTS_LIST"
 }
 
+# The project's own deb822 sources file for one suite of a Debian archive.
+snp_write_source() {	# snp_write_source FILE URI SUITE
+	cat > "$1" <<-EOF
+	Types: deb deb-src
+	URIs: $2
+	Suites: $3
+	Components: main
+	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	EOF
+	snp_apt_updated=0
+}
+
 snp_backports() {	# snp_backports [agreed]: agreed when the caller's consent named it
 	local mirror text
 	if [ ! -f "$SNP_BACKPORTS_LIST" ]; then
@@ -126,14 +138,7 @@ snp_backports() {	# snp_backports [agreed]: agreed when the caller's consent nam
 		[ "${1:-}" = agreed ] || snp_consent "add $text, then apt-get update"
 		mirror=$(snp_debian_mirror)
 		snp_log "adding bookworm-backports (deb, deb-src) from $mirror to apt: $SNP_BACKPORTS_LIST"
-		cat > "$SNP_BACKPORTS_LIST" <<-EOF
-		Types: deb deb-src
-		URIs: $mirror
-		Suites: bookworm-backports
-		Components: main
-		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-		EOF
-		snp_apt_updated=0
+		snp_write_source "$SNP_BACKPORTS_LIST" "$mirror" bookworm-backports
 	fi
 	snp_apt_update
 }
@@ -169,14 +174,7 @@ snp_security() {
 	}
 	snp_consent "add the apt source 'deb deb-src $mirror bookworm-security main' as $SNP_SECURITY_LIST, then apt-get update"
 	snp_log "adding bookworm-security (deb, deb-src) from $mirror to apt: $SNP_SECURITY_LIST"
-	cat > "$SNP_SECURITY_LIST" <<-EOF
-	Types: deb deb-src
-	URIs: $mirror
-	Suites: bookworm-security
-	Components: main
-	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-	EOF
-	snp_apt_updated=0
+	snp_write_source "$SNP_SECURITY_LIST" "$mirror" bookworm-security
 	snp_apt_update
 }
 
