@@ -23,18 +23,51 @@
 
 #define MIB_PFN(x) ((uint64_t)(x) << (20 - SNP_PAGE_SHIFT))
 
+static void boot_config(struct kvm_host_config *hc, enum snp_ram_layout l, uint64_t mem, enum mm_kernel k)
+{
+	kvm_host_config_init(hc, mem, 2);
+	hc->ram_layout = l;
+	hc->kernel = k;
+	hc->late_vendor_load = true;
+}
+
+static struct kvm_host *boot_with(const struct kvm_host_config *hc)
+{
+	struct kvm_host *host = NULL;
+
+	KASSERT_EQ(kvm_host_create(hc, &host), 0);
+	return host;
+}
+
+/* A boot with its reservations and the initrd's free alone: the kernel's own memory off. */
 static struct kvm_host *boot(enum snp_ram_layout l, uint64_t mem, enum mm_kernel k, unsigned int initrd_cpu)
 {
 	struct kvm_host_config hc;
-	struct kvm_host *host = NULL;
 
-	kvm_host_config_init(&hc, mem, 2);
-	hc.ram_layout = l;
-	hc.kernel = k;
-	hc.late_vendor_load = true;
+	boot_config(&hc, l, mem, k);
 	hc.initrd_free_cpu = initrd_cpu;
-	KASSERT_EQ(kvm_host_create(&hc, &host), 0);
-	return host;
+	hc.boot_no_kernel_memory = true;
+	return boot_with(&hc);
+}
+
+static unsigned int unmovable_pageblocks(const struct mm_host *mm)
+{
+	unsigned int n = 0;
+
+	for (snp_pfn_t p = 0; p < mm_nr_pages(mm); p += 512)
+		n += mm_pageblock_migratetype(mm, p) == MM_MT_UNMOVABLE;
+	return n;
+}
+
+/* The allocated pages' pfns, summed with their squares: a fingerprint of where they are. */
+static uint64_t allocated_fingerprint(const struct mm_host *mm)
+{
+	uint64_t f = 0;
+
+	for (snp_pfn_t p = 0; p < mm_nr_pages(mm); p++)
+		if (mm_page_allocated(mm, mm_pfn_to_page(mm, p)) == 1)
+			f += p * p + p;
+	return f;
 }
 
 static bool page_free_or_pcp(struct mm_host *mm, snp_pfn_t pfn)
@@ -212,6 +245,102 @@ static void simulate_floor_holds_the_image(void)
 	KEXPECT_EQ(sim_mc_check_limits(&cfg, &lim), 0);
 }
 
+/*
+ * The kernel's own memory at kvm_amd's load (1 GiB, 6.12): the measured
+ * pages kept, the measured pages freed among them back on the free and
+ * per-CPU lists, UNMOVABLE pageblocks as many as the boot's 26 give or
+ * take (29 with seed 1), the initrd still all free; off: none of it, the
+ * initrd's top pageblock the only UNMOVABLE one.
+ */
+static void kernel_memory_at_load(void)
+{
+	struct kvm_host_config hc;
+	struct kvm_host *host;
+	struct mm_host *mm;
+	struct mm_counts c;
+	snp_pfn_t s = 0, e = 0;
+
+	boot_config(&hc, SNP_RAM_QEMU_PC, SNP_GiB, MM_KERNEL_6_12);
+	hc.boot_seed = 1;
+	host = boot_with(&hc);
+	mm = kvm_host_mm(host);
+	KASSERT_EQ(mm_get_counts(mm, MM_NUMA_NO_NODE, &c), 0);
+	KEXPECT_EQ(c.allocated, KVM_BOOT_KERNEL_PAGES_612);
+	KEXPECT(c.pcp > 0);
+	KEXPECT(unmovable_pageblocks(mm) >= 20 && unmovable_pageblocks(mm) <= 35);
+	KASSERT_EQ(kvm_host_initrd_pfns(host, &s, &e), 0);
+	for (snp_pfn_t p = s; p < e; p++)
+		if (!page_free_or_pcp(mm, p)) {
+			KEXPECT(page_free_or_pcp(mm, p));
+			break;
+		}
+	KEXPECT_EQ(mm_check(mm, NULL, 0), 0);
+	kvm_host_destroy(host);
+
+	hc.boot_no_kernel_memory = true;
+	host = boot_with(&hc);
+	mm = kvm_host_mm(host);
+	KASSERT_EQ(mm_get_counts(mm, MM_NUMA_NO_NODE, &c), 0);
+	KEXPECT_EQ(c.allocated, 0);
+	KEXPECT_EQ(unmovable_pageblocks(mm), 1);
+	kvm_host_destroy(host);
+}
+
+/* Sizes: as configured, 6.1's own default, a small host capped at managed / 8, none on flat. */
+static void kernel_memory_sizes(void)
+{
+	struct kvm_host_config hc;
+	struct kvm_host *host;
+	struct mm_counts c;
+
+	boot_config(&hc, SNP_RAM_QEMU_PC, SNP_GiB, MM_KERNEL_6_12);
+	hc.boot_kernel_pages = 1000;
+	hc.boot_freed_pages = 500;
+	host = boot_with(&hc);
+	KASSERT_EQ(mm_get_counts(kvm_host_mm(host), MM_NUMA_NO_NODE, &c), 0);
+	KEXPECT_EQ(c.allocated, 1000);
+	kvm_host_destroy(host);
+
+	boot_config(&hc, SNP_RAM_QEMU_PC, SNP_GiB, MM_KERNEL_6_1);
+	host = boot_with(&hc);
+	KASSERT_EQ(mm_get_counts(kvm_host_mm(host), MM_NUMA_NO_NODE, &c), 0);
+	KEXPECT_EQ(c.allocated, KVM_BOOT_KERNEL_PAGES_61);
+	kvm_host_destroy(host);
+
+	boot_config(&hc, SNP_RAM_QEMU_PC, 96 * SNP_MiB, MM_KERNEL_6_12);
+	host = boot_with(&hc);
+	KASSERT_EQ(mm_get_counts(kvm_host_mm(host), MM_NUMA_NO_NODE, &c), 0);
+	KEXPECT(c.allocated > 0);
+	KEXPECT(c.allocated <= (c.present - c.reserved) / 8);
+	KEXPECT_EQ(mm_check(kvm_host_mm(host), NULL, 0), 0);
+	kvm_host_destroy(host);
+
+	boot_config(&hc, SNP_RAM_FLAT, SNP_GiB, MM_KERNEL_6_12);
+	host = boot_with(&hc);
+	KASSERT_EQ(mm_get_counts(kvm_host_mm(host), MM_NUMA_NO_NODE, &c), 0);
+	KEXPECT_EQ(c.allocated, 0);
+	kvm_host_destroy(host);
+}
+
+/* Where the pages fall is the seed's: the same seed, the same pages; another, others. */
+static void kernel_memory_seeded(void)
+{
+	struct kvm_host_config hc;
+	uint64_t f[3];
+
+	boot_config(&hc, SNP_RAM_QEMU_PC, 256 * SNP_MiB, MM_KERNEL_6_12);
+	for (int i = 0; i < 3; i++) {
+		struct kvm_host *host;
+
+		hc.boot_seed = i < 2 ? 7 : 8;
+		host = boot_with(&hc);
+		f[i] = allocated_fingerprint(kvm_host_mm(host));
+		kvm_host_destroy(host);
+	}
+	KEXPECT_EQ(f[0], f[1]);
+	KEXPECT(f[0] != f[2]);
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(reservations_where_the_boot_had_them),
 	KTAP_CASE(initrd_freed_after_boot),
@@ -220,6 +349,9 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(flat_has_no_boot_state),
 	KTAP_CASE(free_reserved_area_refuses),
 	KTAP_CASE(simulate_floor_holds_the_image),
+	KTAP_CASE(kernel_memory_at_load),
+	KTAP_CASE(kernel_memory_sizes),
+	KTAP_CASE(kernel_memory_seeded),
 };
 
 KTAP_MAIN("boot_state", cases)

@@ -225,6 +225,21 @@ struct kvm_host_config {
 	 */
 	uint64_t boot_image_bytes, boot_initrd_bytes;
 	unsigned int initrd_free_cpu;
+	/*
+	 * The kernel's own memory when kvm_amd loads (qemu-pc only,
+	 * docs/MODEL.md "Boot state: the kernel's own memory"): the boot
+	 * allocates boot_kernel_pages UNMOVABLE pages it keeps (slab, vmalloc,
+	 * page tables, per-CPU chunks, trace buffers) and boot_freed_pages more
+	 * among them, freed before the load (watch drops the caches and shrinks
+	 * the slabs first).  Orders as the boot's slabs have them, CPUs drawn
+	 * from boot_seed.  0: those measured for the kernel generation
+	 * (KVM_BOOT_KERNEL_PAGES_*, KVM_BOOT_FREED_PAGES_*), at most an eighth
+	 * of the managed pages; boot_no_kernel_memory: none.
+	 */
+	uint64_t boot_kernel_pages, boot_freed_pages, boot_seed;
+	bool boot_no_kernel_memory;
+	/* THP never: khugepaged does not raise min_free_kbytes (mm_config.thp_min_free_kbytes). */
+	bool no_thp_min_free;
 	/* Memory the guests hold from boot, never on the free lists: mm_config.held_bytes. */
 	uint64_t held_bytes;
 };
@@ -241,6 +256,18 @@ struct kvm_host_config {
 #define KVM_BOOT_IMAGE_BYTES_61  0x3400000ULL
 #define KVM_BOOT_INITRD_BYTES_612 2475914ULL
 #define KVM_BOOT_INITRD_BYTES_61  2307110ULL
+/*
+ * The kernel's own UNMOVABLE memory at kvm_amd's load in watch's 1 GiB boots
+ * (the guest's /proc/meminfo SUnreclaim + PageTables + VmallocUsed + Percpu,
+ * plus the trace buffers init.sh sizes: buffer_size_kb of the top instance
+ * and of snpprov, per CPU), and the pages on the per-CPU lists just before
+ * the load, after watch's cache drop (the allocation log's "mem before_load
+ * ... pcp_pages"): docs/MODEL.md "Boot state: the kernel's own memory".
+ */
+#define KVM_BOOT_KERNEL_PAGES_612 6716ULL
+#define KVM_BOOT_FREED_PAGES_612  4275ULL
+#define KVM_BOOT_KERNEL_PAGES_61  KVM_BOOT_KERNEL_PAGES_612
+#define KVM_BOOT_FREED_PAGES_61   KVM_BOOT_FREED_PAGES_612
 /* The sizes a qemu-pc host of kernel generation k reserves by default: image, initrd (bytes). */
 void kvm_boot_default_sizes(enum mm_kernel k, uint64_t *image_bytes, uint64_t *initrd_bytes);
 /*

@@ -120,6 +120,15 @@ struct mm_config {
 	 */
 	bool init_on_alloc;
 	/*
+	 * Transparent hugepages enabled (Debian's 6.1 and 6.12 configs:
+	 * CONFIG_TRANSPARENT_HUGEPAGE_ALWAYS=y): khugepaged starts at boot and
+	 * set_recommended_min_free_kbytes() raises min_free_kbytes to 11
+	 * pageblocks per zone up to Normal (at most 5% of nr_free_buffer_pages()),
+	 * so the watermarks, and with them the pcp lists' high, follow it.
+	 * mm_config_init() turns it on; false is a kernel with THP never.
+	 */
+	bool thp_min_free_kbytes;
+	/*
 	 * The CPU's share of its last-level cache, KiB (cacheinfo's
 	 * per_cpu_data_slice_size: the LLC over the CPUs sharing it).  6.12
 	 * sets PCPF_FREE_HIGH_BATCH on a pcp whose batch this holds more than

@@ -111,6 +111,22 @@ static SNP_MUST_CHECK int set_vmsave_marks(void *ctx, const char *v)
 	return 0;
 }
 
+static SNP_MUST_CHECK int set_boot_memory(void *ctx, const char *v)
+{
+	if (strcmp(v, "on") && strcmp(v, "off"))
+		return SNP_EINVAL;
+	OPTS(ctx)->mc.no_boot_memory = !strcmp(v, "off");
+	return 0;
+}
+
+static SNP_MUST_CHECK int set_thp_min_free(void *ctx, const char *v)
+{
+	if (strcmp(v, "on") && strcmp(v, "off"))
+		return SNP_EINVAL;
+	OPTS(ctx)->mc.no_thp_min_free = !strcmp(v, "off");
+	return 0;
+}
+
 static SNP_MUST_CHECK int set_clone(void *ctx, const char *v)
 {
 	if (strcmp(v, "on") && strcmp(v, "off"))
@@ -212,6 +228,12 @@ static const struct cli_option simulate_options[] = {
 	  "the hosts' RAM map, which sets the direct map's leaves: flat (all RAM, default) or "
 	  "qemu-pc (QEMU pc's e820: holes below 1 MiB and the top 128 KiB; --mem up to 3584M)",
 	  "flat, qemu-pc" },
+	{ "boot-memory", true, set_boot_memory, "on|off",
+	  "with --layout qemu-pc: the watched kernel's own memory at kvm_amd's load, and the "
+	  "pages it freed among it (default on; docs/MODEL.md)", "on, off" },
+	{ "thp-min-free", true, set_thp_min_free, "on|off",
+	  "THP enabled: khugepaged raises min_free_kbytes, and the pcp lists' high with it "
+	  "(default on, as Debian's kernels)", "on, off" },
 	{ "vmsave-marks", true, set_vmsave_marks, "on|off",
 	  "the save area is a VMSAVE target, in-use while VMSAVE runs (default on)", "on, off" },
 	{ "vmsave-window", true, set_vmsave_window, "F",
@@ -284,6 +306,7 @@ static const struct config_key {
 	{ "avic", "avic", CK_STR },             { "vmsave_marks", "vmsave-marks", CK_STR },
 	{ "vmsave_window", "vmsave-window", CK_NUM }, { "clone", "clone", CK_STR },
 	{ "age_share", "age-share", CK_INT },   { "guest", "guest", CK_STR },
+	{ "boot_memory", "boot-memory", CK_STR }, { "thp_min_free", "thp-min-free", CK_STR },
 };
 
 #define CONFIG_MAX_BYTES (1u << 20)
@@ -895,6 +918,8 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 	json_str(j, "clone", o->mc.clone ? "on" : "off");
 	json_u64(j, "age_share", o->mc.age_share);
 	json_str(j, "guest", guest_text(o->guest_mask));
+	json_str(j, "boot_memory", o->mc.no_boot_memory ? "off" : "on");
+	json_str(j, "thp_min_free", o->mc.no_thp_min_free ? "off" : "on");
 	json_obj_end(j);
 }
 

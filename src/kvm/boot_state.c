@@ -14,11 +14,17 @@
  *  - deferred struct-page init types the pageblocks (mm_config.deferred_init);
  *  - do_populate_rootfs() frees the initrd after unpacking it
  *    (free_initrd_mem() -> free_init_pages() -> free_reserved_area()):
- *    ascending order-0 frees on the CPU of the async worker.
+ *    ascending order-0 frees on the CPU of the async worker;
+ *  - the kernel's own memory at kvm_amd's load: UNMOVABLE pages the boot
+ *    keeps, with the pages it freed among them just before the load (the
+ *    holes the first VMCBs fill: docs/MODEL.md "Boot state: the kernel's
+ *    own memory").
  *
  * Our own code; the facts are the kernel's and QEMU's.
  */
 #include "kvm/kvm_internal.h"
+
+#include <stdlib.h>
 
 void kvm_boot_default_sizes(enum mm_kernel k, uint64_t *image_bytes, uint64_t *initrd_bytes)
 {
@@ -103,4 +109,124 @@ int kvm_boot_free_initrd(struct kvm_host *host)
 	if (kvm_host_initrd_pfns(host, &s, &e))
 		return 0;   /* no initrd: nothing to free */
 	return mm_free_reserved_area(host->mm, host->cfg.initrd_free_cpu, s, e - s);
+}
+
+/*
+ * The boot's kernel memory by order, in pages per mille: its slabs by
+ * pages per slab (/proc/slabinfo of watch's 6.12.95 boot at kvm_amd's load:
+ * 1805, 152, 384 and 560 of 2901 slab pages in slabs of 1, 2, 4 and 8
+ * pages), the rest (vmalloc, page tables, per-CPU chunks, trace buffers)
+ * order 0, over KVM_BOOT_KERNEL_PAGES_612.
+ */
+static const unsigned int boot_order_permille[] = { 835, 22, 58, 85 };
+#define BOOT_NR_ORDERS (sizeof(boot_order_permille) / sizeof(boot_order_permille[0]))
+
+/* One allocation of the boot's: its order drawn so that pages follow the shares above. */
+static unsigned int boot_pick_order(uint64_t *rng)
+{
+	unsigned int w[BOOT_NR_ORDERS], total = 0, o;
+	uint64_t r;
+
+	for (o = 0; o < BOOT_NR_ORDERS; o++) {
+		w[o] = boot_order_permille[o] << (BOOT_NR_ORDERS - 1 - o);   /* per allocation */
+		total += w[o];
+	}
+	r = mm_rng_below(rng, total);
+	for (o = 0; r >= w[o]; o++)
+		r -= w[o];
+	return o;
+}
+
+struct boot_piece {
+	struct page *page;
+	unsigned int order;
+};
+
+/* The pages the boot keeps and frees, as configured or measured, capped at managed / 8. */
+static SNP_MUST_CHECK int boot_kernel_sizes(const struct kvm_host *host, uint64_t *kept, uint64_t *freed)
+{
+	const struct kvm_host_config *c = &host->cfg;
+	struct mm_counts mc;
+	uint64_t cap;
+	int ret;
+
+	*kept = c->boot_kernel_pages;
+	*freed = c->boot_freed_pages;
+	if (!*kept)
+		*kept = c->kernel == MM_KERNEL_6_1 ? KVM_BOOT_KERNEL_PAGES_61 : KVM_BOOT_KERNEL_PAGES_612;
+	if (!*freed)
+		*freed = c->kernel == MM_KERNEL_6_1 ? KVM_BOOT_FREED_PAGES_61 : KVM_BOOT_FREED_PAGES_612;
+	ret = mm_get_counts(host->mm, MM_NUMA_NO_NODE, &mc);
+	if (ret)
+		return ret;
+	cap = (mc.present - mc.reserved - mm_held_pages(host->mm)) / 8;
+	if (*kept + *freed > cap) {   /* a small host: the same shares of less */
+		*freed = *freed * cap / (*kept + *freed);
+		*kept = cap - *freed;
+	}
+	return 0;
+}
+
+/* Free @pages' worth of random pieces from v[0..*n), each on a random CPU. */
+static SNP_MUST_CHECK int boot_free_some(struct kvm_host *host, struct boot_piece *v, size_t *n,
+					 uint64_t pages, uint64_t *rng)
+{
+	while (pages && *n) {
+		size_t i = (size_t)mm_rng_below(rng, *n);
+		unsigned int cpu = (unsigned int)mm_rng_below(rng, host->cfg.nr_cpus);
+		int ret = mm_free_pages(host->mm, cpu, v[i].page, v[i].order);
+
+		if (ret)
+			return ret;
+		pages = pages > (1ULL << v[i].order) ? pages - (1ULL << v[i].order) : 0;
+		v[i] = v[--*n];
+	}
+	return 0;
+}
+
+/*
+ * The boot's allocations, kept and temporary interleaved, each on a random
+ * CPU; the initrd is freed among them (do_populate_rootfs() runs while the
+ * initcalls go on), then the temporaries.  Which CPU, the interleaving and
+ * the initrd's place among them are assumed (docs/MODEL.md).
+ */
+static SNP_MUST_CHECK int boot_kernel_memory(struct kvm_host *host)
+{
+	uint64_t kept, freed, pages = 0, rng = host->cfg.boot_seed ^ 0xb007b007b007b007ULL;
+	struct boot_piece *v;
+	size_t n = 0;
+	int ret = boot_kernel_sizes(host, &kept, &freed);
+
+	if (ret)
+		return ret;
+	v = calloc((size_t)(kept + freed) + 1, sizeof(*v));
+	if (!v)
+		return SNP_ENOMEM;
+	while (!ret && pages < kept + freed) {
+		unsigned int order = boot_pick_order(&rng);
+		unsigned int cpu = (unsigned int)mm_rng_below(&rng, host->cfg.nr_cpus);
+		struct page *p = mm_alloc_pages(host->mm, cpu, MM_GFP_KERNEL, order);
+
+		if (!p) {
+			ret = SNP_ENOMEM;
+			break;
+		}
+		v[n++] = (struct boot_piece){ p, order };
+		pages += 1ULL << order;
+	}
+	if (!ret)
+		ret = kvm_boot_free_initrd(host);
+	if (!ret)
+		ret = boot_free_some(host, v, &n, freed, &rng);
+	free(v);   /* what is left is the kernel's for good */
+	return ret;
+}
+
+int kvm_boot_state(struct kvm_host *host)
+{
+	if (host->cfg.ram_layout != SNP_RAM_QEMU_PC)
+		return 0;
+	if (host->cfg.boot_no_kernel_memory)
+		return kvm_boot_free_initrd(host);
+	return boot_kernel_memory(host);
 }

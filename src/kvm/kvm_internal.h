@@ -217,6 +217,8 @@ bool kvm_gmem_lazy(const struct kvm *kvm);
 SNP_MUST_CHECK int kvm_boot_reservations(const struct kvm_host *host, uint64_t mem,
 					 struct mm_reserved_range *res, size_t *nr);
 SNP_MUST_CHECK int kvm_boot_free_initrd(struct kvm_host *host);
+/* After mm_host_create(): the kernel's own memory and the initrd's free (qemu-pc only). */
+SNP_MUST_CHECK int kvm_boot_state(struct kvm_host *host);
 SNP_MUST_CHECK int svm_allocate_nested(struct kvm_vcpu *vcpu);
 void svm_free_nested(struct kvm_vcpu *vcpu, unsigned int cpu);
 

@@ -389,13 +389,14 @@ static SNP_MUST_CHECK int kvm_host_create_mm(struct kvm_host *host)
 	mc.nr_cpus = host->cfg.nr_cpus;
 	mc.x86_layout = true;   /* a Linux x86-64 host: first 1 MiB reserved, DMA/DMA32/Normal */
 	mc.kernel = host->cfg.kernel;
+	mc.thp_min_free_kbytes = !host->cfg.no_thp_min_free;
 	mc.held_bytes = host->cfg.held_bytes;
 	if (host->cfg.mm_from) {
 		ret = mm_host_clone(&mc, host->cfg.mm_from, &host->mm);
 	} else {
 		ret = mm_host_create(&mc, &host->mm);
-		if (!ret)   /* after boot, before anything runs: do_populate_rootfs() */
-			ret = kvm_boot_free_initrd(host);
+		if (!ret)   /* after boot, before anything runs: the boot's memory, the initrd freed */
+			ret = kvm_boot_state(host);
 	}
 	if (ret)
 		return ret;

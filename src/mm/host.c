@@ -20,6 +20,7 @@ void mm_config_init(struct mm_config *cfg, uint64_t mem_bytes)
 	cfg->nr_nodes = 1;
 	cfg->nr_cpus = 1;
 	cfg->init_on_alloc = true;   /* Debian: CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y */
+	cfg->thp_min_free_kbytes = true;   /* Debian: CONFIG_TRANSPARENT_HUGEPAGE_ALWAYS=y */
 }
 
 static unsigned int llc_slice_kib(const struct mm_config *cfg)
@@ -323,6 +324,7 @@ int mm_host_create(const struct mm_config *cfg, struct mm_host **out)
 	mm->kernel = cfg->kernel;
 	mm->llc_slice_kib = llc_slice_kib(cfg);
 	mm->init_on_alloc = cfg->init_on_alloc;
+	mm->thp_min_free_kbytes = cfg->thp_min_free_kbytes;
 	mm->cfg_batch = cfg->pcp_batch;
 	mm->cfg_high = cfg->pcp_batch ? (cfg->pcp_high ? cfg->pcp_high : 6u * cfg->pcp_batch) : 0;
 	err = (unsigned int)cfg->kernel >= MM_NR_KERNELS || (cfg->pcp_high && !cfg->pcp_batch) ||
@@ -371,7 +373,8 @@ int mm_host_clone(const struct mm_config *cfg, const struct mm_host *src, struct
 	if (src->nr_pages != cfg->mem_bytes / SNP_PAGE_SIZE || src->nr_nodes != cfg->nr_nodes ||
 	    src->nr_cpus != cfg->nr_cpus || src->kernel != cfg->kernel ||
 	    src->cfg_batch != cfg->pcp_batch || src->cfg_high != high ||
-	    src->llc_slice_kib != llc_slice_kib(cfg) || src->held_per_node != held_per_node(cfg))
+	    src->llc_slice_kib != llc_slice_kib(cfg) || src->held_per_node != held_per_node(cfg) ||
+	    src->thp_min_free_kbytes != cfg->thp_min_free_kbytes)
 		return SNP_EINVAL;
 	mm = calloc(1, sizeof(*mm));
 	if (!mm)
@@ -385,6 +388,7 @@ int mm_host_clone(const struct mm_config *cfg, const struct mm_host *src, struct
 	mm->cfg_high = src->cfg_high;
 	mm->kernel = src->kernel;
 	mm->llc_slice_kib = src->llc_slice_kib;
+	mm->thp_min_free_kbytes = src->thp_min_free_kbytes;
 	mm->init_on_alloc = cfg->init_on_alloc;
 	mm->allocated = src->allocated;
 	mm->cleared = src->cleared;

@@ -102,6 +102,7 @@ struct mm_host {
 	unsigned int cfg_high;
 	unsigned int llc_slice_kib;  /* mm_config.llc_slice_kib: PCPF_FREE_HIGH_BATCH */
 	bool init_on_alloc;      /* mm_config.init_on_alloc: every allocation cleared */
+	bool thp_min_free_kbytes;   /* mm_config.thp_min_free_kbytes: khugepaged's watermarks */
 	enum mm_kernel kernel;
 	uint8_t *pageblock_mt;   /* one migratetype per pageblock */
 	int last_err;

@@ -22,8 +22,9 @@
  *    batch], and for free_high min(count, batch << 5) with high lowered,
  *    a run that keeps a batch on the list where PCPF_FREE_HIGH_BATCH is set.
  * The low watermark follows __setup_per_zone_wmarks(): min_free_kbytes =
- * sqrt(16 * lowmem KiB) clamped to [128, 262144], split over the zones by
- * managed pages; low = min + max(min / 4, managed * 10 / 10000).
+ * sqrt(16 * lowmem KiB) clamped to [128, 262144], or with THP khugepaged's
+ * larger recommended one, split over the zones by managed pages; low = min +
+ * max(min / 4, managed * 10 / 10000).
  * Watermark boosting, ZONE_RECLAIM_ACTIVE and ZONE_BELOW_HIGH are not
  * modeled (no reclaim, no watermarks): the zone is never "below high".
  */
@@ -34,6 +35,8 @@
 #define PCP_BATCH_SCALE_MAX 5u             /* CONFIG_PCP_BATCH_SCALE_MAX default */
 #define MIN_PERCPU_PAGELIST_HIGH_FRACTION 8u
 #define WATERMARK_SCALE_FACTOR 10u
+#define MIGRATE_PCPTYPES 3u                /* UNMOVABLE, MOVABLE, RECLAIMABLE */
+#define PAGEBLOCK_PAGES (1ULL << MM_PAGEBLOCK_ORDER)
 
 static uint64_t rounddown_pow_of_two(uint64_t x)
 {
@@ -78,16 +81,24 @@ static uint64_t isqrt(uint64_t x)
 	return r;
 }
 
-/* __setup_per_zone_wmarks() with calculate_min_free_kbytes(): each zone's low watermark. */
-static void setup_wmarks(struct mm_host *mm)
+/* calculate_min_free_kbytes(): sqrt(16 * lowmem KiB), clamped to [128, 262144]. */
+static uint64_t default_min_kb(uint64_t lowmem)
 {
-	uint64_t lowmem = 0, min_kb, pages_min;
+	uint64_t min_kb = isqrt(lowmem * (SNP_PAGE_SIZE / 1024) * 16);
 
-	for (unsigned int z = 0; z < mm->nr_zones; z++)
-		lowmem += zone_managed(&mm->zones[z]);
-	min_kb = isqrt(lowmem * (SNP_PAGE_SIZE / 1024) * 16);
-	min_kb = min_kb < 128 ? 128 : min_kb > 262144 ? 262144 : min_kb;
-	pages_min = min_kb / (SNP_PAGE_SIZE / 1024);
+	return min_kb < 128 ? 128 : min_kb > 262144 ? 262144 : min_kb;
+}
+
+/*
+ * __setup_per_zone_wmarks(): min_free_kbytes split over the zones by managed
+ * pages; tmp = max(min / 4, managed * watermark_scale_factor / 10000);
+ * low = min + tmp, high = min + 2 * tmp.  Returns nr_free_buffer_pages():
+ * the zones' managed pages above their high watermark.
+ */
+static uint64_t set_wmarks(struct mm_host *mm, uint64_t lowmem, uint64_t min_kb)
+{
+	uint64_t pages_min = min_kb / (SNP_PAGE_SIZE / 1024), buffer = 0;
+
 	for (unsigned int z = 0; z < mm->nr_zones && lowmem; z++) {
 		struct mm_zone *zone = &mm->zones[z];
 		uint64_t managed = zone_managed(zone), min = pages_min * managed / lowmem;
@@ -96,7 +107,46 @@ static void setup_wmarks(struct mm_host *mm)
 		if (min / 4 > tmp)
 			tmp = min / 4;
 		zone->wmark_low = min + tmp;
+		if (managed > min + 2 * tmp)
+			buffer += managed - (min + 2 * tmp);
 	}
+	return buffer;
+}
+
+/*
+ * khugepaged's set_recommended_min_free_kbytes() (6.1 and 6.12
+ * mm/khugepaged.c, run when khugepaged starts at boot with THP enabled):
+ * two free pageblocks per populated zone up to Normal, and one per pair of
+ * the three pcp migratetypes, at most 5% of nr_free_buffer_pages(); it
+ * replaces min_free_kbytes when larger, and the watermarks are set again.
+ */
+static uint64_t recommended_min_kb(const struct mm_host *mm, uint64_t buffer_pages)
+{
+	uint64_t zones = 0, pages;
+
+	for (unsigned int z = 0; z < mm->nr_zones; z++)
+		zones += mm->zones[z].end_pfn > mm->zones[z].start_pfn;   /* populated */
+	pages = PAGEBLOCK_PAGES * zones * 2 +
+		PAGEBLOCK_PAGES * zones * MIGRATE_PCPTYPES * MIGRATE_PCPTYPES;
+	if (pages > buffer_pages / 20)
+		pages = buffer_pages / 20;
+	return pages * (SNP_PAGE_SIZE / 1024);
+}
+
+/* The low watermark of each zone, as the boot leaves it (min_free_kbytes at init, then khugepaged's). */
+static void setup_wmarks(struct mm_host *mm)
+{
+	uint64_t lowmem = 0, min_kb, buffer, thp_kb;
+
+	for (unsigned int z = 0; z < mm->nr_zones; z++)
+		lowmem += zone_managed(&mm->zones[z]);
+	min_kb = default_min_kb(lowmem);
+	buffer = set_wmarks(mm, lowmem, min_kb);
+	if (!mm->thp_min_free_kbytes)
+		return;
+	thp_kb = recommended_min_kb(mm, buffer);
+	if (thp_kb > min_kb)
+		set_wmarks(mm, lowmem, thp_kb);
 }
 
 /* CPUs of the node (cpumask_of_node()), with the model's contiguous topology. */

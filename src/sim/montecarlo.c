@@ -380,6 +380,8 @@ static void mc_host_config(const struct sim_mc_config *cfg, enum snp_alloc_strat
 	hc->kernel = cfg->kernel;
 	hc->kvm_version = cfg->kvm_version;
 	hc->ram_layout = cfg->ram_layout;
+	hc->boot_no_kernel_memory = cfg->no_boot_memory;
+	hc->no_thp_min_free = cfg->no_thp_min_free;
 	hc->avic = cfg->avic;
 	hc->held_bytes = sim_mc_held_bytes(cfg);
 }
@@ -415,6 +417,7 @@ static void mc_aged_build(const struct sim_mc_config *cfg, unsigned int a, struc
 	uint64_t rng = mc_trial_rng(cfg, a);
 
 	mc_host_config(cfg, SNP_ALLOC_NAIVE, &hc);   /* the strategy acts only after ageing */
+	hc.boot_seed = rng;                          /* the boot's own memory (qemu-pc) */
 	out->err = kvm_host_create(&hc, &out->host);
 	if (!out->err)
 		out->err = mc_age(out->host, cfg, mm_rng_next(&rng));
@@ -439,6 +442,7 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 
 	memset(out, 0, sizeof(*out));
 	mc_host_config(cfg, s, &hc);
+	hc.boot_seed = rng;                          /* the boot's own memory (qemu-pc), as the aged one's */
 	hc.on_sensitive = sim_vmcb01_note;    /* the vmcb01 pages, for their clustering */
 	hc.on_sensitive_ctx = &vmcb01;
 	/* a clone starts as a copy of the aged allocator, made in place of a fresh boot */
