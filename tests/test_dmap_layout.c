@@ -152,6 +152,7 @@ static struct kvm_host *layout_host(enum snp_ram_layout l, uint64_t mem)
 	kvm_host_config_init(&cfg, mem, 2);
 	cfg.strategy = SNP_ALLOC_NAIVE;
 	cfg.ram_layout = l;
+	cfg.boot_no_kernel_memory = true;   /* the tests below place pages by hand */
 	KASSERT_EQ(kvm_host_create(&cfg, &host), 0);
 	return host;
 }

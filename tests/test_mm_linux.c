@@ -31,6 +31,21 @@ static struct mm_host *linux_host(uint64_t mib, unsigned int nodes, unsigned int
 	return linux_host_k(mib, nodes, cpus, MM_KERNEL_6_12);
 }
 
+/* As linux_host_k(), THP never: min_free_kbytes as calculate_min_free_kbytes() leaves it. */
+static struct mm_host *linux_host_nothp(uint64_t mib, unsigned int cpus, enum mm_kernel k)
+{
+	struct mm_config cfg;
+	struct mm_host *mm = NULL;
+
+	mm_config_init(&cfg, mib * SNP_MiB);
+	cfg.nr_cpus = cpus;
+	cfg.x86_layout = true;
+	cfg.kernel = k;
+	cfg.thp_min_free_kbytes = false;
+	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
+	return mm;
+}
+
 /*
  * Take every page the allocator will give, order 0, on CPU 0; return how
  * many, the lowest pfn seen, and the index of the first allocation below
@@ -403,7 +418,7 @@ static void test_batchsize_table(void)
 }
 
 /*
- * A 2 GiB host, 4 CPUs: min_free_kbytes = isqrt(2096128 * 16) = 5791, so
+ * A 2 GiB host, 4 CPUs, THP never: min_free_kbytes = isqrt(2096128 * 16) = 5791, so
  * pages_min 1447; DMA32 (520192 managed) gets min 1436, low 1436 + max(359,
  * 520) = 1956, so high = 1956 / 4 = 489; 6.12's high_max = 520192 / 8 / 4 =
  * 16256.  DMA (3840 managed): min 10, low 13, batch 1, high max(3, 4) = 4.
@@ -411,7 +426,7 @@ static void test_batchsize_table(void)
 static void test_pcp_sizes_2g(void)
 {
 	for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
-		struct mm_host *mm = linux_host_k(2048, 1, 4, kernels[k]);
+		struct mm_host *mm = linux_host_nothp(2048, 4, kernels[k]);
 		struct mm_pcp_info pi;
 
 		KASSERT_EQ(mm_pcp_sizes(mm, MM_DMA_END_PFN, 0, &pi), 0);
@@ -429,6 +444,49 @@ static void test_pcp_sizes_2g(void)
 }
 
 /*
+ * The same host with THP enabled, as Debian's configs have it: khugepaged's
+ * set_recommended_min_free_kbytes() asks 2 + 3 * 3 pageblocks per populated
+ * zone, 512 * 2 * 11 = 11264 pages, below 5% of nr_free_buffer_pages()
+ * (DMA32 520192 - high 2476, DMA 3840 - 16: 26077), so min_free_kbytes
+ * becomes 45056: DMA32 min 11264 * 520192 / 524032 = 11181, low 11181 +
+ * 2795 = 13976, high 13976 / 4 = 3494; 6.12's high_max is unchanged.  DMA:
+ * min 82, low 102, high 25.  At 128 MiB, 1 CPU, the cap binds: buffer
+ * pages 28672 - 475 + 3840 - 62 = 31975, / 20 = 1598 pages; DMA32 min 1598
+ * * 28672 / 32512 = 1409, low 1409 + 352 = 1761 (THP never: 396).  The
+ * watched 1 GiB boots print a pcp high of 6929 (6.12) and 6928 (6.1) in
+ * /proc/zoneinfo, where this formula gives 3.2 times the THP-never one.
+ */
+static void test_pcp_sizes_thp(void)
+{
+	for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
+		struct mm_host *mm = linux_host_k(2048, 1, 4, kernels[k]);
+		struct mm_pcp_info pi;
+
+		KASSERT_EQ(mm_pcp_sizes(mm, MM_DMA_END_PFN, 0, &pi), 0);
+		KEXPECT_EQ(pi.wmark_low, 13976);
+		KEXPECT_EQ(pi.high_min, 3494);
+		KEXPECT_EQ(pi.high_max, kernels[k] == MM_KERNEL_6_12 ? 16256 : 3494);
+		KEXPECT_EQ(pi.high, 3494);
+		KASSERT_EQ(mm_pcp_sizes(mm, MM_REAL_MODE_PFNS, 3, &pi), 0);
+		KEXPECT_EQ(pi.wmark_low, 102);
+		KEXPECT_EQ(pi.high_min, 25);
+		mm_host_destroy(mm);
+	}
+	{
+		struct mm_host *on = linux_host_k(128, 1, 1, MM_KERNEL_6_12);
+		struct mm_host *off = linux_host_nothp(128, 1, MM_KERNEL_6_12);
+		struct mm_pcp_info a, b;
+
+		KASSERT_EQ(mm_pcp_sizes(on, MM_DMA_END_PFN, 0, &a), 0);
+		KASSERT_EQ(mm_pcp_sizes(off, MM_DMA_END_PFN, 0, &b), 0);
+		KEXPECT_EQ(a.wmark_low, 1761);
+		KEXPECT_EQ(b.wmark_low, 396);
+		mm_host_destroy(on);
+		mm_host_destroy(off);
+	}
+}
+
+/*
  * Refills: 6.1 takes max(batch >> order, 2) every time; 6.12's nr_pcp_alloc()
  * doubles order-0 refills while no page is freed (alloc_factor), raising
  * pcp->high by a batch each time.  64 allocations on a fresh list: 6.1 has
@@ -439,7 +497,7 @@ static void test_pcp_sizes_2g(void)
  */
 static struct mm_host *host_2g(enum mm_kernel k)
 {
-	return linux_host_k(2048, 1, 4, k);
+	return linux_host_nothp(2048, 4, k);   /* the sizes of test_pcp_sizes_2g */
 }
 
 static void test_pcp_refill_and_drain(void)
@@ -482,7 +540,7 @@ static void test_pcp_refill_and_drain(void)
 /* The THP order is cached on the pcp lists too (pcp_allowed_order()). */
 static void test_thp_on_pcp(void)
 {
-	struct mm_host *mm = linux_host(256, 1, 1);
+	struct mm_host *mm = linux_host_nothp(256, 1, MM_KERNEL_6_12);
 	struct page *p = mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE, MM_PAGEBLOCK_ORDER);
 	struct mm_pcp_info pi;
 	uint64_t n;
@@ -510,6 +568,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_nofragment),
 	KTAP_CASE(test_batchsize_table),
 	KTAP_CASE(test_pcp_sizes_2g),
+	KTAP_CASE(test_pcp_sizes_thp),
 	KTAP_CASE(test_pcp_refill_and_drain),
 	KTAP_CASE(test_thp_on_pcp),
 };

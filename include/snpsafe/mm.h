@@ -360,7 +360,7 @@ SNP_MUST_CHECK int mm_check(const struct mm_host *mm, char *msg, size_t msglen);
 /* Ageing: leave the host as a long-running one would be. */
 struct mm_age_config {
 	uint64_t seed;             /* PRNG seed: same seed, same host */
-	unsigned int target_use;   /* per mille of present pages held at the end */
+	unsigned int target_use;   /* per mille in use at the end, pages allocated before included */
 	unsigned int target_frag;  /* keep churning until mm_unusable_index(order 9) >= this */
 	uint64_t churn_ops;        /* alloc/free ops after the fill, at least (0: one per page) */
 	uint64_t max_ops;          /* give up on target_frag after this many (0: 8 per page) */

@@ -525,22 +525,6 @@ static void model_churn(const struct watch_opts *o, const struct run_result *r, 
 }
 
 /*
- * The model's --age for the run: the guest's memory in use when the
- * workload starts, less what the model's qemu-pc boot already holds (the
- * kernel's own memory, docs/MODEL.md "Boot state: the kernel's own
- * memory"), which simulate allocates before it ages.
- */
-static unsigned int watch_age_pct(enum mm_kernel k, uint64_t total_kb, uint64_t free_kb)
-{
-	uint64_t boot_kb = (k == MM_KERNEL_6_1 ? KVM_BOOT_KERNEL_PAGES_61 : KVM_BOOT_KERNEL_PAGES_612) *
-			   (SNP_PAGE_SIZE / 1024);
-	uint64_t used_kb = total_kb - free_kb;
-
-	used_kb = used_kb > boot_kb ? used_kb - boot_kb : 0;
-	return (unsigned int)(used_kb * 100 / total_kb);
-}
-
-/*
  * simulate with the watched run's memory, CPUs, VMs and vCPUs, VM churn,
  * plain SVM guests, the guest's memory use as the age, its kernel
  * generation, and the strategy the watched kernel used (naive: no
@@ -569,8 +553,7 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	}
 	m->age_pct = 5;
 	if (r->mem_total_kb && r->mem_free_kb <= r->mem_total_kb)
-		m->age_pct = watch_age_pct(strncmp(r->kernel, "6.1.", 4) ? MM_KERNEL_6_12 : MM_KERNEL_6_1,
-					   r->mem_total_kb, r->mem_free_kb);
+		m->age_pct = (unsigned int)((r->mem_total_kb - r->mem_free_kb) * 100 / r->mem_total_kb);
 	sim_mc_config_init(&m->cfg);
 	m->cfg.mem_bytes = o->mem;
 	m->cfg.cpus = (unsigned int)o->cpus;

@@ -225,7 +225,7 @@ int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged *
 {
 	struct age_run r = { .mm = mm, .cfg = cfg };
 	struct mm_counts c;
-	uint64_t fill, managed;
+	uint64_t fill, managed, in_use;
 	int err = check_age_config(mm, cfg);
 
 	if (err || !out)
@@ -243,6 +243,9 @@ int mm_age(struct mm_host *mm, const struct mm_age_config *cfg, struct mm_aged *
 	/* The pages ageing works on: all but the reserved and the held (mm_config.held_bytes). */
 	managed = c.present - c.reserved - mm_held_pages(mm);
 	r.target = managed * cfg->target_use / 1000;
+	/* in use counts what the host already allocated (a qemu-pc boot's own memory) */
+	in_use = c.allocated - mm_held_pages(mm);
+	r.target = r.target > in_use ? r.target - in_use : 0;
 	/* Overfill, so the churn's random frees punch holes all over memory. */
 	fill = r.target + (managed - r.target) * 3 / 4;
 	while (r.aged->pages < fill && (err = age_alloc(&r)) > 0)
