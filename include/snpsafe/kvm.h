@@ -257,17 +257,17 @@ struct kvm_host_config {
 #define KVM_BOOT_INITRD_BYTES_612 2475914ULL
 #define KVM_BOOT_INITRD_BYTES_61  2307110ULL
 /*
- * The kernel's own UNMOVABLE memory at kvm_amd's load in watch's 1 GiB boots
- * (the guest's /proc/meminfo SUnreclaim + PageTables + VmallocUsed + Percpu,
- * plus the trace buffers init.sh sizes: buffer_size_kb of the top instance
- * and of snpprov, per CPU), and the pages on the per-CPU lists just before
- * the load, after watch's cache drop (the allocation log's "mem before_load
- * ... pcp_pages"): docs/MODEL.md "Boot state: the kernel's own memory".
+ * The kernel's own memory in watch's 1 GiB boots when the workload starts
+ * (the guest's /proc/pagetypeinfo and /proc/zoneinfo, DMA32): kept, the
+ * UNMOVABLE pageblocks' pages less the per-CPU lists' pages and the free
+ * UNMOVABLE buddy blocks (6.12.95: 26 x 512 - 3357 - 234; 6.1.0-56: 24 x
+ * 512 - 2766 - 925); freed, those free buddy blocks: the holes the boot left
+ * among its pages.  docs/MODEL.md "Boot state: the kernel's own memory".
  */
-#define KVM_BOOT_KERNEL_PAGES_612 6716ULL
-#define KVM_BOOT_FREED_PAGES_612  4275ULL
-#define KVM_BOOT_KERNEL_PAGES_61  KVM_BOOT_KERNEL_PAGES_612
-#define KVM_BOOT_FREED_PAGES_61   KVM_BOOT_FREED_PAGES_612
+#define KVM_BOOT_KERNEL_PAGES_612 9721ULL
+#define KVM_BOOT_FREED_PAGES_612  234ULL
+#define KVM_BOOT_KERNEL_PAGES_61  8597ULL
+#define KVM_BOOT_FREED_PAGES_61   925ULL
 /* The sizes a qemu-pc host of kernel generation k reserves by default: image, initrd (bytes). */
 void kvm_boot_default_sizes(enum mm_kernel k, uint64_t *image_bytes, uint64_t *initrd_bytes);
 /*
