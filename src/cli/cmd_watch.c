@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 #include "watch_cluster.h"
+#include "tick_report.h"
 #include "watch_prov.h"
 
 #include <snpsafe/kvm.h>
@@ -808,6 +809,7 @@ static void print_text(const struct watch_opts *o, const struct run_result *r,
 	printf("\n\nreplayed through the model (snpsafe replay %s for other profiles and knobs):\n",
 	       trace);
 	cli_replay_print_verdicts(rr);
+	cli_region_print_text(&rr->region);
 	cli_replay_print_funcs(rr);
 	watch_prov_print_text(wp);
 	print_model(m);
@@ -878,6 +880,7 @@ static void print_json(const struct watch_opts *o, const struct run_result *r,
 		json_double(&j, "qemu_seconds_unwatched", base_s);
 		json_double(&j, "slowdown", r->qemu_s / base_s);
 	}
+	cli_region_json(&j, &rr->region);
 	json_obj_begin(&j, "replay");
 	json_str(&j, "profile", rr->profile);
 	cli_replay_json_verdicts(&j, rr);
