@@ -28,6 +28,10 @@ while read -r name args; do
 	# shellcheck disable=SC2086  # args are simulate's flags, split on purpose
 	"$bin" simulate $args --json >"$work/$name.json" 2>"$work/$name.err" </dev/null
 	rc=$?
+	# Each result's "time" (docs/MODEL.md "The tick in real time") came after
+	# the fixtures and is made of counts the pinned figures do not hold: left
+	# out here, tested by tests/test_cli_simulate.c and tests/test_tick_time.c.
+	perl -0pi -e 's/,"time":(\{(?:[^{}]++|(?1))*\})//g' "$work/$name.json"
 	if [ "$rc" -eq 0 ] && cmp -s "$work/$name.json" "$dir/$name.json"; then
 		echo "ok $i pinned_$name"
 		pass=$((pass + 1))

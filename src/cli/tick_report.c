@@ -114,7 +114,7 @@ static void print_one(const struct sim_mc_result *r)
 	       fmt_ticks(t->ticks_to_fault.point, pt, sizeof(pt)),
 	       fmt_ticks(t->ticks_to_fault.lo, lo, sizeof(lo)),
 	       fmt_ticks(t->ticks_to_fault.hi, hi, sizeof(hi)));
-	print_interval_s("time to a host's first spurious #PF", &t->seconds_to_fault);
+	print_interval_s("time to it", &t->seconds_to_fault);
 	printf("\n");
 }
 
@@ -122,10 +122,9 @@ void cli_tick_print_text(const struct sim_mc_result *r, unsigned int n, unsigned
 {
 	if (!n)
 		return;
-	printf("\nTime (docs/MODEL.md \"The tick in real time\"): a tick lasts as long as a watched real\n"
-	       "host takes to make as many hugepage-leaf stores into VMRUN regions (2MB regions holding\n"
-	       "an in-use page) as the model's kernel work makes in a tick: %.4g a tick in this run (its\n"
-	       "strategies pooled), against\n"
+	printf("\nTime (docs/MODEL.md \"The tick in real time\"): a tick lasts as long as a watched real host\n"
+	       "takes to make as many hugepage-leaf stores into 2MB regions holding an in-use page as the\n"
+	       "model's kernel work makes in a tick: %.4g a tick in this run (strategies pooled), against\n"
 	       "%g (lowest), %g (median), %g (highest) a second in %u watched boots:\n  ",
 	       r[0].time.run_huge_per_tick, SIM_TICK_MEASURED_RATE_LO, SIM_TICK_MEASURED_RATE_MID,
 	       SIM_TICK_MEASURED_RATE_HI, SIM_TICK_MEASURED_BOOTS);
