@@ -33,8 +33,18 @@ static void test_poisson_interval(void)
 	sim_poisson_interval(10, &lo, &hi);
 	KEXPECT_NEAR(lo, 4.7954, 1e-3);
 	KEXPECT_NEAR(hi, 18.3904, 1e-3);
-	sim_poisson_interval(2000, &lo, &hi);   /* a large count: near the normal's 2000 +- 1.96 sqrt(2000) */
-	KEXPECT(lo > 1905 && lo < 1915 && hi > 2085 && hi < 2095);
+	/* 2000 (Wilson-Hilferty), against the exact sums (1913.299, 2089.617, worked in Python) */
+	sim_poisson_interval(2000, &lo, &hi);
+	KEXPECT_NEAR(lo, 1913.299, 0.01);
+	KEXPECT_NEAR(hi, 2089.617, 0.01);
+	/* either side of the switch to Wilson-Hilferty, the two agree */
+	{
+		double lo2, hi2;
+
+		sim_poisson_interval(500, &lo, &hi);
+		sim_poisson_interval(501, &lo2, &hi2);
+		KEXPECT(lo2 > lo && hi2 > hi && lo2 - lo < 1.2 && hi2 - hi < 1.2);
+	}
 }
 
 /*

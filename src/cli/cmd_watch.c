@@ -645,7 +645,7 @@ static void print_model(const struct model_vs_real *m)
 	if (m->cfg.lifetime)
 		printf("  (VM churn: a VM lived %.3f s here, %u tick(s) of an assumed %g s; each model "
 		       "host makes as many VMs as this boot did)\n", m->vm_life_s, m->cfg.lifetime, m->tick_s);
-	cli_tick_watch_text(&m->res, m->region_rate, m->tick_s);
+	cli_tick_watch_text(&m->res, m->region_rate, m->cfg.lifetime ? m->tick_s : NAN);
 }
 
 /* Each model host's vmcb01 counts, for merge (cmd_merge.c reads them back). */

@@ -180,16 +180,29 @@ static struct sim_interval run_tick(const struct sim_mc_result *r, const double 
 	return (struct sim_interval){ w / lo, NAN, w / hi };
 }
 
+/* a rate a second, or "n/a" (no guest ran) */
+static const char *fmt_rate(double v, char *buf, size_t len)
+{
+	if (isnan(v))
+		snprintf(buf, len, "n/a");
+	else
+		snprintf(buf, len, "%.1f", v);
+	return buf;
+}
+
 void cli_tick_watch_text(const struct sim_mc_result *r, const double *rate, double churn_s)
 {
 	const struct sim_interval t = run_tick(r, rate);
-	char lo[24], hi[24];
+	char lo[24], hi[24], pr[24], po[24];
 
-	printf("  (the tick in real time: this run made %.1f..%.1f hugepage stores into VMRUN regions a\n"
-	       "  second (proven..possible), the model's hosts %.4g a tick, so a tick is %s..%s here,\n"
-	       "  not the %g s the churn assumes; docs/MODEL.md \"The tick in real time\")\n",
-	       rate[SIM_REPLAY_PROVEN], rate[SIM_REPLAY_POSSIBLE], r->time.run_huge_per_tick,
-	       fmt_s(t.lo, lo, sizeof(lo)), fmt_s(t.hi, hi, sizeof(hi)), churn_s);
+	printf("  (the tick in real time: this run made %s..%s hugepage stores into VMRUN regions a\n"
+	       "  second (proven..possible), the model's hosts %.4g a tick, so a tick is %s..%s here",
+	       fmt_rate(rate[SIM_REPLAY_PROVEN], pr, sizeof(pr)),
+	       fmt_rate(rate[SIM_REPLAY_POSSIBLE], po, sizeof(po)), r->time.run_huge_per_tick,
+	       fmt_s(t.lo, lo, sizeof(lo)), fmt_s(t.hi, hi, sizeof(hi)));
+	if (!isnan(churn_s))
+		printf(",\n  not the %g s the churn assumes", churn_s);
+	printf("; docs/MODEL.md \"The tick in real time\")\n");
 }
 
 void cli_tick_watch_json(struct json *j, const struct sim_mc_result *r, const double *rate)
