@@ -9,6 +9,8 @@
  */
 #include "cli_json.h"
 
+#include <snpsafe/sim.h>
+
 #include <math.h>
 
 #define KEXPECT_STREQ(got, want) do { \
@@ -493,6 +495,57 @@ static void test_help_does_not_call_trials_independent(void)
 	cli_run_free(&r);
 }
 
+/*
+ * The tick in real time and the time to a host's first spurious #PF
+ * (docs/MODEL.md "The tick in real time"): one tick for the run (its
+ * strategies' writes into VMRUN regions pooled) over the measured rate;
+ * SIM_EXPOSED's one naive host that faults does so in its 11th tick, so its
+ * exposure is 63 x 16 + 11 host-ticks; the safe strategies have no fault,
+ * so a lower end only.
+ */
+static void test_time_to_first_fault(void)
+{
+	struct jl *doc = run_json(SIM_EXPOSED " --json");
+	const struct jl *res = jl_get(doc, "results");
+	struct cli_run t = cli_run(SIM_EXPOSED);
+	double per_tick = -1;
+
+	for (int i = 0; i < 3; i++) {
+		const struct jl *r = jl_at(res, i), *tm = jl_get(r, "time");
+		const struct jl *tick = jl_get(tm, "tick_seconds"), *tf = jl_get(tm, "ticks_to_first_fault");
+		const struct jl *sf = jl_get(tm, "seconds_to_first_fault");
+
+		KASSERT(tm && tick && tf && sf);
+		KEXPECT_EQ(num(tm, "hosts_faulted"), num(r, "trials_with_fault"));
+		KEXPECT_EQ(num(tm, "ticks"), 64 * 16);
+		if (per_tick < 0)
+			per_tick = num(tm, "run_huge_writes_per_tick");
+		KEXPECT(per_tick > 0 && num(tm, "run_huge_writes_per_tick") == per_tick);
+		KEXPECT(fabs(num(tick, "point") - per_tick / SIM_TICK_MEASURED_RATE_MID) < 1e-9);
+		KEXPECT(fabs(num(tick, "lo") - per_tick / SIM_TICK_MEASURED_RATE_HI) < 1e-9);
+		KEXPECT(fabs(num(tick, "hi") - per_tick / SIM_TICK_MEASURED_RATE_LO) < 1e-9);
+		KEXPECT(num(tm, "region_huge_writes") <= num(tm, "region_writes"));
+		if (!i) {
+			KEXPECT_STREQ(str(r, "strategy"), "naive");
+			KEXPECT_EQ(num(tm, "hosts_faulted"), 1);
+			KEXPECT_EQ(num(tm, "exposure_ticks"), 63 * 16 + 11);
+			KEXPECT_EQ(num(tf, "point"), 63 * 16 + 11);
+			KEXPECT(num(tf, "lo") < num(tf, "point") && num(tf, "point") < num(tf, "hi"));
+			KEXPECT(fabs(num(sf, "point") / (num(tf, "point") * num(tick, "point")) - 1) < 1e-5);
+			KEXPECT(fabs(num(sf, "hi") / (num(tf, "hi") * num(tick, "hi")) - 1) < 1e-5);
+		} else {
+			KEXPECT_EQ(num(tm, "hosts_faulted"), 0);
+			KEXPECT(is_null(tf, "point") && is_null(tf, "hi") && is_null(sf, "hi"));
+			KEXPECT(num(tf, "lo") > 0 && num(sf, "lo") > 0);
+		}
+	}
+	KEXPECT(strstr(t.out, "Time to a host's first spurious #PF") != NULL);
+	KEXPECT(strstr(t.out, "naive     1 of 64 hosts faulted, in 1019 host-ticks") != NULL);
+	KEXPECT(strstr(t.out, "sieve     0 of 64 hosts faulted, in 1024 host-ticks: ticks to the first n/a") != NULL);
+	cli_run_free(&t);
+	jl_free(doc);
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_zero_exposed_is_na_and_null),
 	KTAP_CASE(test_exposed_rates_are_numbers),
@@ -503,6 +556,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_legend_checker_can_fail),
 	KTAP_CASE(test_every_column_has_a_legend),
 	KTAP_CASE(test_help_does_not_call_trials_independent),
+	KTAP_CASE(test_time_to_first_fault),
 };
 
 KTAP_MAIN("cli_simulate", cases)

@@ -7,9 +7,10 @@
  * "cannot find watch/run.sh" instead of the expected usage error.
  */
 #include "cli_util.h"
-#include "json_lite.h"
+#include "cli_json.h"
 #include "trace_util.h"
 
+#include <math.h>
 #include <sys/stat.h>
 
 static void watch_bad_flags(void)
@@ -202,7 +203,32 @@ static void watch_again_judges_a_run_folder(void)
 	m = jl_get(j, "provenance");
 	KEXPECT(m && jl_get(m, "recorded") && !jl_get(m, "recorded")->boolean);
 	KEXPECT(jl_get(jl_get(j, "measured"), "vmcb01_allocations")->type == JL_NULL);
+	/*
+	 * Stores into VMRUN regions: the one 2M-leaf store, while the VMRUN at
+	 * 5 us ran until the #VMEXIT at 7 us (the builder's clock): 1 in 2 us.
+	 * The model's tick over this run's rate (docs/MODEL.md "The tick in real time").
+	 */
+	m = jl_get(j, "vmrun_region_stores");
+	KEXPECT(m && num(m, "stores") == 1 && num(jl_get(m, "by_leaf"), "2M") == 1);
+	KEXPECT(m && num(jl_get(m, "huge"), "proven") == 1 && num(jl_get(m, "huge"), "possible") == 1);
+	KEXPECT(m && fabs(num(m, "seconds") - 2e-6) < 1e-12 && fabs(num(m, "guest_seconds") - 2e-6) < 1e-12);
+	KEXPECT(m && fabs(num(jl_get(m, "huge_per_second"), "proven") - 5e5) < 1e-6);
+	m = jl_get(jl_get(j, "model_estimate"), "tick_calibrated");
+	KEXPECT(m && num(m, "huge_writes_per_tick") > 0);
+	KEXPECT(m && fabs(num(m, "lo") / (num(m, "huge_writes_per_tick") / 5e5) - 1) < 1e-5);
+	KEXPECT(m && num(m, "lo") == num(m, "hi"));
 	jl_free(j);
+	snprintf(cmd, sizeof(cmd), "watch --again --out %s --vms 1 --vcpus 1 --mem 256M", tu_path(""));
+	{
+		struct cli_run r = cli_run(cmd);
+
+		KEXPECT(strstr(r.out, "stores into VMRUN regions (2MB regions holding an in-use page): 1 in "
+			       "0.000 s") != NULL);
+		KEXPECT(strstr(r.out, "through a hugepage leaf, proven..possible: 1..1, 500000.0..500000.0 "
+			       "per second") != NULL);
+		KEXPECT(strstr(r.out, "(the tick in real time: this run made 500000.0..500000.0") != NULL);
+		cli_run_free(&r);
+	}
 	/* An empty folder is refused by name. */
 	snprintf(cmd, sizeof(cmd), "watch --again --out %s/nothing-here", tu_path(""));
 	EXPECT_USAGE_ERROR(cmd, "no finished run");

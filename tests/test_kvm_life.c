@@ -773,6 +773,44 @@ static void tick_run(enum snp_alloc_strategy s, unsigned int ticks, struct kvm_h
 	kvm_host_destroy(host);
 }
 
+/*
+ * The tick in real time counts kernel work's writes into VMRUN regions
+ * (docs/MODEL.md): only while a vCPU runs can a region hold an in-use
+ * page, so with no vCPU running there are writes but none into a VMRUN
+ * region; with vCPUs running some are, not all (far writes land anywhere),
+ * and those through a hugepage leaf a subset of them.
+ */
+static void test_kvm_tick_region_writes(void)
+{
+	for (int run = 0; run < 2; run++) {
+		struct kvm_tick_config tc;
+		struct kvm_host_stats st;
+		struct kvm_host *host = new_host(SNP_ALLOC_NAIVE);
+
+		for (int i = 0; i < 4; i++)
+			KASSERT_EQ(kvm_vm_launch(host, new_vm(host, SNP_GUEST_SVM, 4, 2)), 0);
+		kvm_tick_config_init(&tc);
+		tc.run_pct = run ? 50 : 0;
+		tc.near_pct = 50;       /* half the writes aim at a sensitive page's region */
+		for (unsigned int t = 0; t < 50; t++)
+			KASSERT_EQ(kvm_host_tick(host, 77 + t, &tc, NULL), 0);
+		KASSERT_EQ(kvm_host_get_stats(host, &st), 0);
+		ktap_log("run_pct %u: ticks %llu, writes %llu, into VMRUN regions %llu (hugepage %llu)",
+			 tc.run_pct, (unsigned long long)st.ticks, (unsigned long long)st.kernel_writes,
+			 (unsigned long long)st.region_writes, (unsigned long long)st.region_huge_writes);
+		KEXPECT_EQ(st.ticks, 50);
+		KEXPECT(st.kernel_writes > 0);
+		KEXPECT(st.region_huge_writes <= st.region_writes);
+		KEXPECT(st.region_writes <= st.kernel_writes);
+		if (run)
+			KEXPECT(st.region_huge_writes > 0 && st.region_writes < st.kernel_writes);
+		else
+			KEXPECT_EQ(st.region_writes, 0);
+		kvm_host_kernel_work_release(host);
+		kvm_host_destroy(host);
+	}
+}
+
 static void test_kvm_tick_deterministic(void)
 {
 	static const enum snp_alloc_strategy strat[] = {
@@ -805,6 +843,7 @@ static void test_kvm_tick_deterministic(void)
 }
 
 static const struct ktap_case cases[] = {
+	KTAP_CASE(test_kvm_tick_region_writes),
 	KTAP_CASE(test_kvm_vcpu_create_order),
 	KTAP_CASE(test_kvm_snp_vmsa_rmpupdate_only),
 	KTAP_CASE(test_kvm_vmx_like_lapic_plain_page),

@@ -11,6 +11,7 @@
 #include <snpsafe/replay.h>
 #include <snpsafe/vmrun.h>
 
+#include <math.h>
 #include <unistd.h>
 
 static struct snp_profile profile_with(const char *base, const char *knob)
@@ -149,6 +150,62 @@ static void replay_store_after_exit(void)
 	KASSERT_EQ(r.nr_reports, 1);
 	KEXPECT(r.reports[0].have_holder);
 	KEXPECT(!r.reports[0].holder.active);    /* a stale run */
+	sim_replay_result_free(&r);
+}
+
+/*
+ * Stores into VMRUN regions (docs/REPLAY.md): counted by leaf only while a
+ * page of the store's 2MB region (or the next, for a store across) is
+ * in-use; the workload's time from the first VMRUN to the last #VMEXIT,
+ * and of it the time with some CPU in guest mode (two CPUs' runs overlap
+ * once: counted once).  Every record is 1000 ns after the one before.
+ */
+static void replay_region_stores(void)
+{
+	const char *p = tu_path("region.trace");
+	const struct sim_replay_region_stores *g;
+	struct sim_replay_result r;
+	struct tu b;
+
+	tu_open(&b, p, 2, SNP_GiB);
+	tu_prologue(&b);                                              /* t 1000..4000 */
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_2M, TU_PC_MEMSET);  /* 5000: no guest yet */
+	tu_vmrun(&b, 1, TU_VMCB);                                     /* 6000 */
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_2M, TU_PC_MEMSET);  /* counted, 2M */
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_4K, TU_PC_MEMSET);  /* counted, 4K */
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_UNKNOWN, TU_PC_MEMSET);  /* counted, unknown */
+	tu_store(&b, 0, 0x800000, 8, SNP_TRL_2M, TU_PC_MEMSET);      /* another region: not */
+	tu_store(&b, 0, 0x3ffffc, 8, SNP_TRL_2M, TU_PC_MEMSET);      /* across into it: counted */
+	tu_vmexit(&b, 1);                                             /* 12000 */
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_2M, TU_PC_MEMSET);  /* the mark went: not */
+	tu_vmrun(&b, 1, TU_VMCB);                                     /* 14000 */
+	tu_vmrun(&b, 0, 0x600000);                                    /* 15000 */
+	tu_vmexit(&b, 1);                                             /* 16000 */
+	tu_vmexit(&b, 0);                                             /* 17000 */
+	tu_close(&b);
+	r = run(p, "early-snp", NULL, 0);
+	g = &r.region;
+	KEXPECT_EQ(g->by_level[SNP_TRL_2M], 2);
+	KEXPECT_EQ(g->by_level[SNP_TRL_4K], 1);
+	KEXPECT_EQ(g->by_level[SNP_TRL_UNKNOWN], 1);
+	KEXPECT_EQ(g->by_level[SNP_TRL_1G], 0);
+	KEXPECT_EQ(sim_replay_region_huge(g, SIM_REPLAY_PROVEN), 2);
+	KEXPECT_EQ(sim_replay_region_huge(g, SIM_REPLAY_POSSIBLE), 3);
+	KEXPECT_EQ(g->guest_ns, 6000 + 3000);
+	KEXPECT(fabs(sim_replay_region_seconds(g, false) - 11000e-9) < 1e-15);
+	KEXPECT(fabs(sim_replay_region_seconds(g, true) - 9000e-9) < 1e-15);
+	KEXPECT(fabs(sim_replay_region_rate(g, SIM_REPLAY_PROVEN, false) - 2 / 11000e-9) < 1e-3);
+	KEXPECT(fabs(sim_replay_region_rate(g, SIM_REPLAY_POSSIBLE, true) - 3 / 9000e-9) < 1e-3);
+	sim_replay_result_free(&r);
+	/* no VMRUN: no time, no rate */
+	tu_open(&b, p, 2, SNP_GiB);
+	tu_prologue(&b);
+	tu_store(&b, 0, TU_NEIGHBOUR, 8, SNP_TRL_2M, TU_PC_MEMSET);
+	tu_close(&b);
+	r = run(p, "early-snp", NULL, 0);
+	KEXPECT_EQ(sim_replay_region_huge(&r.region, SIM_REPLAY_POSSIBLE), 0);
+	KEXPECT(sim_replay_region_seconds(&r.region, false) == 0);
+	KEXPECT(isnan(sim_replay_region_rate(&r.region, SIM_REPLAY_PROVEN, false)));
 	sim_replay_result_free(&r);
 }
 
@@ -602,6 +659,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(replay_changelog_fixed_none),
 	KTAP_CASE(replay_leaf_sizes),
 	KTAP_CASE(replay_store_after_exit),
+	KTAP_CASE(replay_region_stores),
 	KTAP_CASE(replay_tlb_flushes),
 	KTAP_CASE(replay_tlb_per_cpu),
 	KTAP_CASE(replay_store_to_vmcb_is_real),

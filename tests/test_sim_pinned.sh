@@ -33,6 +33,10 @@ while read -r name args; do
 	"$bin" simulate $args --json >"$work/$name.raw" 2>"$work/$name.err" </dev/null
 	rc=$?
 	sed 's/,"boot_memory":"off","thp_min_free":"off"//' "$work/$name.raw" >"$work/$name.json"
+	# Each result's "time" (docs/MODEL.md "The tick in real time") came after
+	# the fixtures and is made of counts the pinned figures do not hold: left
+	# out here, tested by tests/test_cli_simulate.c and tests/test_tick_time.c.
+	perl -0pi -e 's/,"time":(\{(?:[^{}]++|(?1))*\})//g' "$work/$name.json"
 	if [ "$rc" -eq 0 ] && cmp -s "$work/$name.json" "$dir/$name.json"; then
 		echo "ok $i pinned_$name"
 		pass=$((pass + 1))

@@ -470,6 +470,13 @@ struct kvm_host_stats {
 	 * (so ran VMSAVE to it), each a chance to overlap the VMSAVE window.
 	 */
 	uint64_t vmsave_window_writes;
+	/*
+	 * The tick in real time (docs/MODEL.md): ticks run, and kernel work's
+	 * writes into a VMRUN region (a 2MB region holding an in-use page at
+	 * the write), all and through a hugepage leaf: what watch measures per
+	 * second (replay's vmrun_region_stores).
+	 */
+	uint64_t ticks, region_writes, region_huge_writes;
 	/* sev_asid_new(): flushes that recycled destroyed VMs' ASIDs (WBINVD + DF_FLUSH) */
 	uint64_t asid_flushes;
 	/* Steps that cannot fail on a consistent host and did (kvm_warn_on_err); 0. */

@@ -140,6 +140,39 @@ struct sim_replay_tlbctl {
 	uint64_t unknown;               /* not read, reserved values, or a VMRUN that failed */
 };
 
+/*
+ * Host stores into VMRUN regions (docs/REPLAY.md "Stores into VMRUN
+ * regions"): recorded stores whose 2MB region (either one, for a store
+ * across two) holds a page in-use at that moment in the model, by recorded
+ * leaf; the workload's time on the trace's clock, first VMRUN to last
+ * #VMEXIT; and of it the time in which some CPU was in guest mode (from a
+ * recorded VMRUN to its CPU's #VMEXIT), the only time such a store can
+ * happen.  simulate's tick is calibrated from their rate per second of the
+ * workload (docs/MODEL.md "The tick in real time").
+ */
+struct sim_replay_region_stores {
+	uint64_t by_level[4];           /* index enum snp_trace_level */
+	uint64_t guest_ns;              /* time with at least one CPU in guest mode */
+	uint64_t first_vmrun_ns, last_vmexit_ns;  /* the span those times lie in */
+	/* the state guest_ns is counted from */
+	unsigned int nr_in_guest;
+	uint64_t since_ns;
+	bool in_guest[SNP_TRACE_MAX_CPUS];
+	bool ran;                       /* a VMRUN was recorded */
+};
+
+/*
+ * Of them, the stores through a hugepage leaf (those the erratum can
+ * fault): proven, a recorded 2M or 1G leaf; possible, an unknown leaf too
+ * (replay judges it as 1G).
+ */
+uint64_t sim_replay_region_huge(const struct sim_replay_region_stores *s, enum sim_replay_bound b);
+/* The workload's seconds, first VMRUN to last #VMEXIT (0 without both); with guest: guest_ns's. */
+double sim_replay_region_seconds(const struct sim_replay_region_stores *s, bool guest);
+/* sim_replay_region_huge() per such second; NAN over none. */
+double sim_replay_region_rate(const struct sim_replay_region_stores *s, enum sim_replay_bound b,
+			      bool guest);
+
 struct sim_replay_result {
 	struct snp_trace_info info;
 	char kernel[128];               /* STR kernel record, or "" */
@@ -180,6 +213,7 @@ struct sim_replay_result {
 	size_t nr_stuck;
 	struct sim_replay_rate stuck_sum;   /* vmcb_pa, peak unused */
 	uint64_t last_t_ns;
+	struct sim_replay_region_stores region;
 	char error[SNP_TRACE_ERR_LEN];  /* why sim_replay_run failed */
 };
 

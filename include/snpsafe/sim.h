@@ -343,6 +343,49 @@ struct sim_mc_outcomes {
 	uint64_t teardown_pages_kept;
 };
 
+/*
+ * The tick in real time (docs/MODEL.md "The tick in real time";
+ * src/sim/tick_time.c).  A tick lasts as long as a watched real host takes
+ * to make as many hugepage-leaf stores into VMRUN regions (2MB regions
+ * holding an in-use page) as the model's kernel work makes in a tick:
+ * tick seconds = model writes per tick / measured stores per second.  The
+ * measured rate is the 20 boots' of docs/data/watch-2026-12-06 (replay's
+ * vmrun_region_stores.huge_per_second), lowest, median and highest.
+ */
+#define SIM_TICK_MEASURED_BOOTS     20
+#define SIM_TICK_MEASURED_RATE_LO   2796.71
+#define SIM_TICK_MEASURED_RATE_MID  5398.08
+#define SIM_TICK_MEASURED_RATE_HI   25195.2
+
+/* lo, point, hi; NAN where nothing bounds it (JSON null, text n/a), INFINITY above no event */
+struct sim_interval {
+	double lo, point, hi;
+};
+
+struct sim_tick_time {
+	uint64_t ticks;                   /* ticks the trials ran, summed */
+	uint64_t region_writes, region_huge_writes;   /* kernel work's into VMRUN regions */
+	double huge_per_tick;             /* region_huge_writes / ticks; NAN without a tick */
+	/*
+	 * The run's tick: huge writes per tick of all its strategies pooled
+	 * (one workload, one tick) over the measured rate (hi, median, lo).
+	 */
+	double run_huge_per_tick;
+	struct sim_interval tick_s;
+	/*
+	 * Hosts whose ticks took a spurious #PF, and the ticks run until each
+	 * one's first (all of a trial's, for the others): at a constant rate
+	 * per tick, ticks to a host's first fault = exposure / hosts, its 95%
+	 * interval the exact Poisson one of the count (sim_poisson_interval).
+	 */
+	uint64_t hosts_faulted, exposure_ticks;
+	struct sim_interval ticks_to_fault, seconds_to_fault;
+	struct sim_interval run_s;        /* one trial's ticks, in seconds */
+};
+
+/* Exact (Garwood) 95% interval of a Poisson mean from a count k: lo 0 at k = 0. */
+void sim_poisson_interval(uint64_t k, double *lo, double *hi);
+
 struct sim_mc_result {
 	enum snp_alloc_strategy strategy;
 	struct sim_mc_outcomes vm;
@@ -405,7 +448,11 @@ struct sim_mc_result {
 	double aligned_fraction;          /* measured: aligned / sensitive */
 	double est_aligned_fraction;      /* 2MB-aligned free pages / free pages at start */
 	struct sim_cluster vmcb01_cluster;   /* the trials' vmcb01 clustering, summed */
+	struct sim_tick_time time;        /* the tick in real time, the time to a first fault */
 };
+
+/* The times of results r[0..n) (their time counts summed), trials of ticks_per_trial ticks. */
+void sim_tick_time_finish(struct sim_mc_result *r, unsigned int n, unsigned int ticks_per_trial);
 
 /* Wilson score interval of k successes in n at z (1.96: 95%); lo = hi = 0 for n = 0. */
 void sim_wilson_interval(uint64_t k, uint64_t n, double z, double *lo, double *hi);
@@ -433,6 +480,8 @@ double sim_design_effect(const double *kg, const double *ng, unsigned int groups
 struct sim_mc_trial {
 	bool ran;
 	uint64_t spurious_faults, faults, order1_broken, leaked_pages, vmruns, vmsave_window_writes;
+	/* the tick in real time: ticks run, writes into VMRUN regions, the first faulting tick (0: none) */
+	uint64_t ticks, region_writes, region_huge_writes, first_fault_tick;
 	uint64_t n_sensitive;             /* sensitive pages allocated, all kinds */
 	uint64_t sensitive_allocated[KVM_PAGE_NR_KINDS], sensitive_aligned[KVM_PAGE_NR_KINDS];
 	/* of the aligned, those allocated under a 2M/1G leaf (kvm_host_stats.sensitive_aligned_huge) */

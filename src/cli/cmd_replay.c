@@ -6,6 +6,7 @@
  * finding, as a checker gives one); a bad trace is one line and exit 2.
  */
 #include "cli.h"
+#include "tick_report.h"
 
 #include <snpsafe/mmu.h>
 #include <snpsafe/replay.h>
@@ -269,6 +270,7 @@ static void print_text(const char *path, const struct sim_replay_result *r,
 	       r->profile, knobs[0] ? " with " : "", knobs);
 	print_counts(r);
 	cli_replay_print_verdicts(r);
+	cli_region_print_text(&r->region);
 	cli_replay_print_funcs(r);
 	for (unsigned int i = 0; i < r->nr_reports; i++)
 		print_report(&r->reports[i], i);
@@ -455,6 +457,7 @@ static void print_json(const char *path, const struct sim_replay_result *r,
 	json_str(&j, "profile", r->profile);
 	cli_json_knobs(&j, &o->po.profile);
 	json_events(&j, r);
+	cli_region_json(&j, &r->region);
 	cli_replay_json_verdicts(&j, r);
 	json_obj_end(&j);
 	json_finish(&j);

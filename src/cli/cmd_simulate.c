@@ -8,6 +8,7 @@
 #include "guest_report.h"
 #include "cluster_report.h"
 #include "sim_report.h"
+#include "tick_report.h"
 
 #include <snpsafe/sim.h>
 
@@ -789,6 +790,7 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 		       (unsigned long long)r[i].vmsave_window_writes, r[i].vmsave_expected_faults,
 		       (unsigned long long)r[i].trials);
 	print_gmem_shared(o, r, n);
+	cli_tick_print_text(r, n, o->mc.ticks);
 	if (o->guest_mask)
 		cli_guest_print_text(&o->guest);
 	printf("\nThe naive strategy is a counterfactual: an SNP host without snp_safe_alloc_page();\n"
@@ -867,6 +869,7 @@ static void print_json_result(struct json *j, const struct sim_mc_result *r)
 	print_json_outcomes(j, &r->vm);
 	print_json_kinds(j, r);
 	cli_json_cluster(j, "vmcb01_clustering", &r->vmcb01_cluster);
+	cli_tick_json(j, r);
 	json_obj_end(j);
 }
 

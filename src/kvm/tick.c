@@ -202,6 +202,23 @@ static void count_vmsave_window(struct kvm_host *host, unsigned int cpu, snp_pfn
 			host->stats.vmsave_window_writes++;
 }
 
+/*
+ * A write into a VMRUN region: its 2MB region holds a page in-use now (a
+ * running vCPU's VMCB, VMSA or AVIC page).  Counted, all and through a
+ * hugepage leaf, for the tick's real-time length: watch measures the same
+ * stores per second in a real run (docs/MODEL.md "The tick in real time").
+ */
+static void count_region_write(struct kvm_host *host, snp_pfn_t pfn)
+{
+	enum snp_map_size size = SNP_MAP_4K;
+
+	if (!snp_rmp_2m_nr_inuse(snp_machine_rmp(host->machine), pfn))
+		return;
+	host->stats.region_writes++;
+	if (!snp_direct_map_lookup(host->machine, snp_pfn_to_virt(pfn), &size) && size != SNP_MAP_4K)
+		host->stats.region_huge_writes++;
+}
+
 static void kwork_write(struct kvm_host *host, unsigned int cpu, bool near, const struct tick_ctx *t,
 			uint64_t *rng, struct kvm_tick_report *rep)
 {
@@ -211,6 +228,7 @@ static void kwork_write(struct kvm_host *host, unsigned int cpu, bool near, cons
 	if (pfn == SNP_NO_PAGE || !kernel_may_write(host, pfn))
 		return;
 	count_vmsave_window(host, cpu, pfn, t->busy);
+	count_region_write(host, pfn);
 	ret = snp_host_write(host->machine, cpu, snp_pfn_to_virt(pfn));
 	/* A fault is the point of the write: the machine's fault log counts it. */
 	if (ret != SNP_EFAULT)
@@ -360,6 +378,7 @@ int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_co
 	tick_exit_all(host, vcpus, nv);
 	/* the vmstat refresh's decay_pcp_high() (6.12), once a tick (assumed: a tick ~ its period) */
 	mm_pcp_decay(host->mm);
+	host->stats.ticks++;
 	rep.faults = (unsigned int)(snp_fault_count(host->machine) - faults0);
 	rep.spurious = (unsigned int)(snp_fault_count_spurious(host->machine) - spur0);
 	if (out)

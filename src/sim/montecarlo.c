@@ -146,6 +146,9 @@ static void mc_trial_counts(const struct kvm_host_stats *st, const struct kvm_pa
 	c->leaked_pages = st->leaked_pages;
 	c->vmruns = st->vmruns;
 	c->vmsave_window_writes = st->vmsave_window_writes;
+	c->ticks = st->ticks;
+	c->region_writes = st->region_writes;
+	c->region_huge_writes = st->region_huge_writes;
 	c->vm.asid_flushes = st->asid_flushes;
 	for (int k = 0; k < KVM_PAGE_NR_KINDS; k++) {
 		c->sensitive_allocated[k] = st->sensitive_allocated[k];
@@ -348,8 +351,9 @@ static SNP_MUST_CHECK int mc_churn(struct kvm_host *host, const struct sim_mc_co
 
 /* The trial's VMs, then its ticks, with churn after each tick when cfg->lifetime is set. */
 static SNP_MUST_CHECK int mc_run_vms(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng,
-				     struct sim_mc_outcomes *o)
+				     struct sim_mc_outcomes *o, uint64_t *first_fault_tick)
 {
+	struct kvm_tick_report rep;
 	struct mc_slot *slots = NULL;
 	int ret = 0;
 
@@ -360,7 +364,10 @@ static SNP_MUST_CHECK int mc_run_vms(struct kvm_host *host, const struct sim_mc_
 	if (!ret)
 		ret = mc_create_vms(host, cfg, rng, o, slots);
 	for (unsigned int k = 0; !ret && k < cfg->ticks; k++) {
-		ret = kvm_host_tick(host, mm_rng_next(rng), NULL, NULL);
+		ret = kvm_host_tick(host, mm_rng_next(rng), NULL, &rep);
+		/* the tick of the host's first spurious #PF, for the time to it */
+		if (!ret && rep.spurious && !*first_fault_tick)
+			*first_fault_tick = k + 1;
 		if (!ret && slots)
 			ret = mc_churn(host, cfg, rng, o, slots, k + 1);
 	}
@@ -469,7 +476,7 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 		}
 	}
 	if (!ret && loaded)
-		ret = mc_run_vms(host, cfg, &rng, &out->c.vm);
+		ret = mc_run_vms(host, cfg, &rng, &out->c.vm, &out->c.first_fault_tick);
 	/* A run that failed keeps its first error; the stats are read either way. */
 	if (kvm_host_get_stats(host, &st) && !ret)
 		ret = SNP_EINVAL;
@@ -734,6 +741,11 @@ static void mc_sum_trial(struct sim_mc_result *r, const struct sim_mc_trial *tr,
 	r->leaked_pages += tr->leaked_pages;
 	r->vmruns += tr->vmruns;
 	r->vmsave_window_writes += tr->vmsave_window_writes;
+	r->time.ticks += tr->ticks;
+	r->time.region_writes += tr->region_writes;
+	r->time.region_huge_writes += tr->region_huge_writes;
+	r->time.hosts_faulted += tr->first_fault_tick > 0;
+	r->time.exposure_ticks += tr->first_fault_tick ? tr->first_fault_tick : tr->ticks;
 	mc_sum_outcomes(&r->vm, &tr->vm);
 	sim_cluster_add(&r->vmcb01_cluster, &tr->vmcb01_cluster);
 	*est += mc_est_aligned(tr, tr->n_sensitive);
@@ -1004,6 +1016,8 @@ int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsig
 		if (!cfg->shard_n)   /* a shard's trials are summed with the others' (sim_mc_summarise) */
 			mc_sum(&sh, si, &out[si]);
 	}
+	if (!ret && !cfg->shard_n)
+		sim_tick_time_finish(out, sh.nr_strat, cfg->ticks);
 	*nr_out = ret ? 0 : sh.nr_strat;
 	free(sh.ready);
 	free(sh.jobs);
@@ -1035,6 +1049,8 @@ int sim_mc_summarise(const struct sim_mc_config *cfg, const struct sim_mc_trial 
 	}
 	for (unsigned int si = 0; si < sh.nr_strat && !ret; si++)
 		mc_sum(&sh, si, &out[si]);
+	if (!ret)
+		sim_tick_time_finish(out, sh.nr_strat, cfg->ticks);
 	*nr_out = ret ? 0 : sh.nr_strat;
 	free(sh.ready);
 	free(sh.trials);

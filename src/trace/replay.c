@@ -22,6 +22,7 @@
 #include "replay_rate.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,9 +324,38 @@ static void commit_pending(struct replay *rp)
 	}
 }
 
+/*
+ * The time with a guest running, from the recorded VMRUNs and #VMEXITs
+ * (whatever the model made of them): a CPU is in guest mode from its VMRUN
+ * to its next #VMEXIT.
+ */
+static void region_enter(struct sim_replay_region_stores *g, const struct snp_trace_event *ev)
+{
+	if (!g->ran) {
+		g->ran = true;
+		g->first_vmrun_ns = ev->t_ns;
+	}
+	if (g->in_guest[ev->cpu])
+		return;
+	g->in_guest[ev->cpu] = true;
+	if (!g->nr_in_guest++)
+		g->since_ns = ev->t_ns;
+}
+
+static void region_exit(struct sim_replay_region_stores *g, const struct snp_trace_event *ev)
+{
+	if (!g->in_guest[ev->cpu])
+		return;
+	g->in_guest[ev->cpu] = false;
+	g->last_vmexit_ns = ev->t_ns > g->last_vmexit_ns ? ev->t_ns : g->last_vmexit_ns;
+	if (!--g->nr_in_guest && ev->t_ns > g->since_ns)
+		g->guest_ns += ev->t_ns - g->since_ns;
+}
+
 static void apply_vmrun(struct replay *rp, const struct snp_trace_event *ev)
 {
 	rp->r->vmruns++;
+	region_enter(&rp->r->region, ev);
 	if (rr_vmrun(rp->rates, ev->pa, ev->t_ns))
 		rp->nomem = true;
 	if (rp->pend[ev->cpu].on)
@@ -354,6 +384,7 @@ static void apply_vmrun_page(struct replay *rp, const struct snp_trace_event *ev
 static void apply_vmexit(struct replay *rp, const struct snp_trace_event *ev)
 {
 	rp->r->vmexits++;
+	region_exit(&rp->r->region, ev);
 	if (snp_vmexit(rp->m, ev->cpu) == 0) {
 		rb_exit_guest(rp->bounds, ev->cpu);
 		sync_marks(rp, rp->run_pages[ev->cpu]);
@@ -599,6 +630,46 @@ static void judge_access(struct replay *rp, const struct snp_trace_event *ev, sn
 }
 
 /*
+ * A store into a VMRUN region: its 2MB region (or the next one, for a
+ * store across) holds a page in-use now, before the store is judged.
+ * Counted whatever the filter, so a trace kept with --filter all counts
+ * the same stores as one kept in-guest (docs/TRACE.md).
+ */
+static void count_region_store(struct replay *rp, const struct snp_trace_event *ev, snp_spa_t last)
+{
+	const struct snp_rmp *rmp = snp_machine_rmp(rp->m);
+
+	if (snp_rmp_2m_nr_inuse(rmp, snp_phys_to_pfn(ev->pa)) ||
+	    snp_rmp_2m_nr_inuse(rmp, snp_phys_to_pfn(last)))
+		rp->r->region.by_level[ev->level <= SNP_TRL_1G ? ev->level : SNP_TRL_UNKNOWN]++;
+}
+
+uint64_t sim_replay_region_huge(const struct sim_replay_region_stores *s, enum sim_replay_bound b)
+{
+	uint64_t n;
+
+	if (!s)
+		return 0;
+	n = s->by_level[SNP_TRL_2M] + s->by_level[SNP_TRL_1G];
+	return b == SIM_REPLAY_POSSIBLE ? n + s->by_level[SNP_TRL_UNKNOWN] : n;
+}
+
+double sim_replay_region_seconds(const struct sim_replay_region_stores *s, bool guest)
+{
+	if (!s || !s->ran || s->last_vmexit_ns <= s->first_vmrun_ns)
+		return 0;
+	return (double)(guest ? s->guest_ns : s->last_vmexit_ns - s->first_vmrun_ns) / 1e9;
+}
+
+double sim_replay_region_rate(const struct sim_replay_region_stores *s, enum sim_replay_bound b,
+			      bool guest)
+{
+	double sec = sim_replay_region_seconds(s, guest);
+
+	return sec > 0 ? (double)sim_replay_region_huge(s, b) / sec : NAN;
+}
+
+/*
  * A recorded store: a host write by that CPU through a direct-map leaf of
  * the recorded size, one access per 4K page the store touches.
  */
@@ -622,6 +693,7 @@ static void apply_store(struct replay *rp, const struct snp_trace_event *ev)
 		refuse(rp, "host store by CPU %u while it is in guest mode", ev->cpu);
 		return;
 	}
+	count_region_store(rp, ev, last);
 	for (snp_spa_t pa = ev->pa; pa <= last; pa = (pa | (SNP_PAGE_SIZE - 1)) + 1)
 		judge_access(rp, ev, pa, fn);
 }
