@@ -134,10 +134,10 @@ static void write_churn_result(unsigned int vms_created)
 /*
  * With --lifetime the model churns its VMs as the boot did (issue 25 item 3):
  * a VM's life is the run's seconds x slots / VMs created, in ticks of an
- * assumed 1 s (at least 1), and each of the 8 model hosts makes as many VMs
+ * assumed 1 s (at least 1), and each of the 32 model hosts makes as many VMs
  * as the boot: 2 slots, 6 s, 4 VMs made: 3 s lives, 3 ticks, 2 lives a slot
- * (3 ticks), 8 x 2 x 2 vmcb01 pages; 30 VMs made: 0.4 s, 1 tick, 15 lives
- * (14 ticks), 8 x 2 x 15.
+ * (3 ticks), 32 x 2 x 2 vmcb01 pages; 30 VMs made: 0.4 s, 1 tick, 15 lives
+ * (14 ticks), 32 x 2 x 15.
  */
 static void watch_again_churns_like_the_boot(void)
 {
@@ -150,14 +150,14 @@ static void watch_again_churns_like_the_boot(void)
 	j = again_json(flags);
 	m = jl_get(j, "model_estimate");
 	KEXPECT(m && jl_get(m, "lifetime_ticks")->num == 3 && jl_get(m, "ticks")->num == 3);
-	KEXPECT(m && jl_get(m, "trials")->num == 8 && jl_get(m, "vmcb01_allocated")->num == 8 * 2 * 2);
+	KEXPECT(m && jl_get(m, "trials")->num == 32 && jl_get(m, "vmcb01_allocated")->num == 32 * 2 * 2);
 	KEXPECT(m && jl_get(m, "tick_seconds")->num == 1 && jl_get(m, "vm_life_seconds")->num == 3);
 	jl_free(j);
 	write_churn_result(30);
 	j = again_json(flags);
 	m = jl_get(j, "model_estimate");
 	KEXPECT(m && jl_get(m, "lifetime_ticks")->num == 1 && jl_get(m, "ticks")->num == 14);
-	KEXPECT(m && jl_get(m, "vmcb01_allocated")->num == 8 * 2 * 15);
+	KEXPECT(m && jl_get(m, "vmcb01_allocated")->num == 32 * 2 * 15);
 	jl_free(j);
 	/* without --lifetime: no churn, the hosts of before */
 	j = again_json("--kernel 6.12 --vms 2 --vcpus 1 --mem 256M --seconds 6");
