@@ -465,14 +465,55 @@ static void test_bench_json_contract(void)
 	KEXPECT_EQ(num(jl_at(sizes, 1), "trials"), 2);
 	KEXPECT_EQ(num(jl_at(sizes, 1), "mem_growth"), 4);
 	KEXPECT(jl_get(jl_at(sizes, 0), "growth") && jl_get(jl_at(sizes, 0), "growth")->type == JL_NULL);
+	KEXPECT(jl_get(jl_at(sizes, 0), "growth_one_trial") &&
+		jl_get(jl_at(sizes, 0), "growth_one_trial")->type == JL_NULL);
 	for (unsigned int i = 0; i < 2; i++) {
 		KEXPECT(num(jl_at(sizes, i), "cpu_seconds_per_trial") > 0);
 		KEXPECT(num(jl_at(sizes, i), "peak_rss_bytes") > 0);
+		/* and one trial alone, in a run of its own */
+		KEXPECT(num(jl_at(sizes, i), "cpu_seconds_one_trial") > 0);
+		KEXPECT(num(jl_at(sizes, i), "peak_rss_bytes_one_trial") > 0);
 	}
 	KEXPECT(fabs(num(jl_at(sizes, 1), "growth") - num(jl_at(sizes, 1), "cpu_seconds_per_trial") /
 		     num(jl_at(sizes, 0), "cpu_seconds_per_trial")) <
 		1e-3 * num(jl_at(sizes, 1), "growth"));
+	KEXPECT(fabs(num(jl_at(sizes, 1), "growth_one_trial") -
+		     num(jl_at(sizes, 1), "cpu_seconds_one_trial") /
+		     num(jl_at(sizes, 0), "cpu_seconds_one_trial")) <
+		1e-3 * num(jl_at(sizes, 1), "growth_one_trial"));
 	jl_free(doc);
+}
+
+/*
+ * bench's sizes in text: each size's shared figure with its trials, then one
+ * trial alone on the next line (issue 26's per-trial claim); with
+ * --size-trials 1 the two are one run, printed once.
+ */
+static void test_bench_sizes_text(void)
+{
+	static const char base[] = "bench --pairs 1000 --accesses 1000 --access-reps 1 "
+				   "--scale-mem 64M --scale-vms 1 --scale-vcpus 1 --mc-trials 2 "
+				   "--mc-mem 64M --sizes 128M:1,256M:2 --size-trials ";
+	char args[sizeof(base) + 8];
+	char *out;
+
+	snprintf(args, sizeof(args), "%s2", base);
+	out = cli_run_ok(args);
+	KASSERT(out);
+	KEXPECT(strstr(out, "per trial of 2 sharing their ageing as simulate does, then of one trial alone\n"));
+	KEXPECT_EQ(cli_count(out, " s per trial of 2"), 2);
+	KEXPECT_EQ(cli_count(out, " s for one trial alone"), 2);
+	KEXPECT_EQ(cli_count(out, " s for one trial alone, "), 2);
+	KEXPECT_EQ(cli_count(out, "for 2x the memory, peak RSS"), 2);   /* the second size, both lines */
+	KEXPECT(strstr(out, "   128 MiB,   1 CPUs: "));
+	free(out);
+	snprintf(args, sizeof(args), "%s1", base);
+	out = cli_run_ok(args);
+	KASSERT(out);
+	KEXPECT_EQ(cli_count(out, " s per trial of"), 0);
+	KEXPECT_EQ(cli_count(out, " s for one trial alone"), 2);
+	KEXPECT(strstr(out, "of one trial alone (--trials 1: its own ageing)"));
+	free(out);
 }
 
 static void test_bench_bad_input(void)
@@ -507,6 +548,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_simulate_layout),
 	KTAP_CASE(test_simulate_bad_input),
 	KTAP_CASE(test_bench_json_contract),
+	KTAP_CASE(test_bench_sizes_text),
 	KTAP_CASE(test_bench_bad_input),
 };
 

@@ -147,8 +147,12 @@ struct mm_config {
 	/*
 	 * Memory held from boot to the host's end by users that never give it
 	 * back (on an operator's host, the guests' memory): never put on the
-	 * free lists, counted as allocated and as managed, so watermarks, pcp
-	 * sizes and lowmem_reserve are the whole host's.  Its struct pages are
+	 * free lists, counted as allocated and as managed, so the watermarks
+	 * and the pcp batch and high_min are the whole host's; lowmem_reserve
+	 * and 6.12's pcp high_max are sized from the memory kept (held memory
+	 * never reaches the allocator: a reserve sized for it would close DMA32
+	 * of the kept part, lists sized for it could hold all the kept free
+	 * memory; docs/MODEL.md).  Its struct pages are
 	 * never written: a large host costs memory and time only for the rest.
 	 * Split evenly over the nodes, taken from the top of each; a multiple
 	 * of 4 MiB per node, leaving each node at least one 4 MiB block.
@@ -315,7 +319,7 @@ SNP_MUST_CHECK int mm_free_block_mt(const struct mm_host *mm, snp_pfn_t pfn);
 struct mm_pcp_info {
 	unsigned int batch;       /* zone_batchsize() */
 	unsigned int high_min;    /* zone_highsize() from the low watermark */
-	unsigned int high_max;    /* 6.12: from managed / 8; 6.1: = high_min */
+	unsigned int high_max;    /* 6.12: from managed less held / 8; 6.1: = high_min */
 	unsigned int high;        /* pcp->high now */
 	unsigned int count;       /* pages on the lists now */
 	uint64_t wmark_low;       /* low_wmark_pages() of the zone */

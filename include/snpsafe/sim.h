@@ -213,7 +213,9 @@ SNP_MUST_CHECK int sim_bench_mc_run(const struct sim_mc_config *cfg, struct sim_
  * --vcpus 4 --trials T --threads 1 --strategy naive`, otherwise simulate's
  * defaults (one aged allocator per --age-share 8 trials), each size in a
  * child process of its own so that its peak RSS (getrusage) is its own.
- * The CPU seconds per trial include the ageing, shared by the trials.
+ * The CPU seconds per trial include the ageing, shared by the trials.  Then
+ * the same with `--trials 1` in another child: one trial alone, its ageing
+ * its own (issue 26's "10 s per trial"); with T = 1 that is the first run.
  */
 #define SIM_BENCH_MAX_SIZES 8
 struct sim_bench_size {
@@ -223,6 +225,9 @@ struct sim_bench_size {
 	double growth;                   /* out: cpu_s_per_trial over the previous size's; 0 first */
 	double mem_growth;               /* out: mem_bytes over the previous size's; 0 first */
 	uint64_t peak_rss_bytes;         /* out: ru_maxrss of the child that ran it */
+	double cpu_s_alone;              /* out: CPU seconds of the one-trial run */
+	double growth_alone;             /* out: cpu_s_alone over the previous size's; 0 first */
+	uint64_t peak_rss_alone_bytes;   /* out: ru_maxrss of the child that ran one trial */
 };
 SNP_MUST_CHECK int sim_bench_sizes_run(struct sim_bench_size *sizes, unsigned int n,
 				       unsigned int trials);

@@ -142,7 +142,8 @@ static const struct cli_option bench_options[] = {
 	  "default 16G:16,64G:32,256G:64,1T:256)",
 	  "1 to 8 SIZE:CPUS, SIZE 64M..4T a multiple of 4M, CPUS 1..256" },
 	{ "size-trials", true, set_size_trials, "N",
-	  "trials per size, the ageing shared as simulate shares it (default 8: one aged allocator)",
+	  "trials per size, the ageing shared as simulate shares it (default 8: one aged allocator); "
+	  "each size then runs one trial alone too, unless N is 1",
 	  "1..1000" },
 	{ NULL, false, NULL, NULL, NULL, NULL },
 };
@@ -278,22 +279,42 @@ static void json_mc(struct json *j, const struct sim_bench_mc *b)
 	json_obj_end(j);
 }
 
+/* ", 1.07x for 4x the memory" after the first size, else nothing. */
+static const char *size_growth(const struct sim_bench_size *z, bool first, double growth,
+			       char *buf, size_t len)
+{
+	if (first)
+		return "";
+	snprintf(buf, len, ", %.2fx for %.0fx the memory", growth, z->mem_growth);
+	return buf;
+}
+
 static void print_sizes(const struct bench_opts *o)
 {
-	printf("\nSimulate by host size: VMs = CPUs x 4 vCPUs, naive, %llu trial%s, one thread;\n"
-	       "CPU seconds per trial (the ageing shared), growth over the size above, and the\n"
-	       "resident memory at its peak of the process that ran the size alone:\n",
-	       (unsigned long long)o->size_trials, o->size_trials == 1 ? "" : "s");
+	bool shared = o->size_trials > 1;
+
+	printf("\nSimulate by host size: VMs = CPUs x 4 vCPUs, naive, one thread.  CPU seconds\n");
+	if (shared)
+		printf("per trial of %llu sharing their ageing as simulate does, then of one trial alone\n"
+		       "(--trials 1: its own ageing); each with its growth over the size above and the\n"
+		       "peak resident memory of the process that ran it:\n",
+		       (unsigned long long)o->size_trials);
+	else
+		printf("of one trial alone (--trials 1: its own ageing), with its growth over the size\n"
+		       "above and the peak resident memory of the process that ran it:\n");
 	for (unsigned int i = 0; i < o->nr_sizes; i++) {
 		const struct sim_bench_size *z = &o->sizes[i];
-		char mem[32], rss[32], growth[48] = "";
+		char mem[32], rss[32], growth[48];
 
-		if (i)
-			snprintf(growth, sizeof(growth), ", %.2fx for %.0fx the memory", z->growth,
-				 z->mem_growth);
-		printf("  %8s, %3u CPUs: %7.2f s per trial%s, peak RSS %s\n",
-		       cli_fmt_size(z->mem_bytes, mem, sizeof(mem)), z->cpus, z->cpu_s_per_trial, growth,
-		       cli_fmt_size(z->peak_rss_bytes, rss, sizeof(rss)));
+		printf("  %8s, %3u CPUs: ", cli_fmt_size(z->mem_bytes, mem, sizeof(mem)), z->cpus);
+		if (shared)
+			printf("%7.2f s per trial of %llu%s, peak RSS %s\n%22s", z->cpu_s_per_trial,
+			       (unsigned long long)o->size_trials,
+			       size_growth(z, !i, z->growth, growth, sizeof(growth)),
+			       cli_fmt_size(z->peak_rss_bytes, rss, sizeof(rss)), "");
+		printf("%7.2f s for one trial alone%s, peak RSS %s\n", z->cpu_s_alone,
+		       size_growth(z, !i, z->growth_alone, growth, sizeof(growth)),
+		       cli_fmt_size(z->peak_rss_alone_bytes, rss, sizeof(rss)));
 	}
 }
 
@@ -312,6 +333,9 @@ static void json_sizes(struct json *j, const struct bench_opts *o)
 		json_double(j, "growth", i ? z->growth : NAN);
 		json_double(j, "mem_growth", i ? z->mem_growth : NAN);
 		json_u64(j, "peak_rss_bytes", z->peak_rss_bytes);
+		json_double(j, "cpu_seconds_one_trial", z->cpu_s_alone);
+		json_double(j, "growth_one_trial", i ? z->growth_alone : NAN);
+		json_u64(j, "peak_rss_bytes_one_trial", z->peak_rss_alone_bytes);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

@@ -192,7 +192,10 @@ static SNP_MUST_CHECK int setup_zones(struct mm_host *mm, bool x86)
  * setup_per_zone_lowmem_reserve() (6.1 and 6.12): a GFP_KERNEL request may
  * use a lower zone only while it keeps (managed pages of the node's zones
  * above it, up to Normal) / sysctl_lowmem_reserve_ratio free.  Only the
- * Normal class is kept: every modeled allocation is GFP_KERNEL.
+ * Normal class is kept: every modeled allocation is GFP_KERNEL.  The pages
+ * above are those the host keeps (mm_zone_kept()): counted with the held
+ * memory, a 1 TiB host's reserve (4 GiB) would close DMA32, a quarter of the
+ * 16 GiB it keeps.
  */
 static void setup_lowmem_reserve(struct mm_host *mm)
 {
@@ -201,8 +204,7 @@ static void setup_lowmem_reserve(struct mm_host *mm)
 			uint64_t above = 0;
 
 			for (unsigned int j = i + 1; j < mm->node_zone[nid + 1]; j++)
-				above += mm->zones[j].end_pfn - mm->zones[j].start_pfn -
-					 mm->zones[j].reserved;
+				above += mm_zone_kept(mm, &mm->zones[j]);
 			mm->zones[i].lowmem_reserve = above / MM_LOWMEM_RESERVE_RATIO;
 		}
 }

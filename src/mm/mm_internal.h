@@ -153,6 +153,26 @@ static inline unsigned int mm_zid_of_pfn(const struct mm_host *mm, uint64_t pfn)
 }
 
 /*
+ * Managed pages of zone @z less those the guests hold from boot
+ * (mm_config.held_bytes, the top of each node): what lowmem_reserve and the
+ * pcp lists' high_max are sized from.  Why not the whole zone: the held
+ * memory never reaches the allocator, and a reserve or a list sized for a
+ * 1 TiB host would swallow the 16 GiB it keeps (docs/MODEL.md, "Hosts of an
+ * operator's size").  Without held memory it is the zone's managed pages.
+ */
+static inline uint64_t mm_zone_kept(const struct mm_host *mm, const struct mm_zone *z)
+{
+	uint64_t start, end, held_from;
+
+	mm_node_span(mm, z->nid, &start, &end);
+	held_from = end - mm->held_per_node;
+	if (held_from < z->start_pfn)
+		held_from = z->start_pfn;
+	return z->end_pfn - z->start_pfn - z->reserved -
+	       (held_from < z->end_pfn ? z->end_pfn - held_from : 0);
+}
+
+/*
  * Set the error of the last call and return it (for "return mm_err(mm, e)").
  * Not must-check, as mm_set_last_error(): it returns its own argument.
  */

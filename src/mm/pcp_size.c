@@ -196,8 +196,9 @@ void mm_setup_pcp_sizes(struct mm_host *mm)
 		} else {
 			z->batch = mm_zone_batchsize(zone_managed(z));
 			z->high_min = mm_zone_highsize(z->wmark_low, cpus, z->batch);
+			/* of the pages the host keeps: see mm_zone_kept() */
 			z->high_max = mm->kernel == MM_KERNEL_6_12 ?
-				mm_zone_highsize(zone_managed(z) / MIN_PERCPU_PAGELIST_HIGH_FRACTION,
+				mm_zone_highsize(mm_zone_kept(mm, z) / MIN_PERCPU_PAGELIST_HIGH_FRACTION,
 						 cpus, z->batch) : z->high_min;
 		}
 		for (unsigned int c = 0; c < mm->nr_cpus; c++) {

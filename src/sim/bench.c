@@ -523,14 +523,19 @@ int sim_bench_sizes_run(struct sim_bench_size *sizes, unsigned int n, unsigned i
 	if (!sizes || !n || n > SIM_BENCH_MAX_SIZES || !trials)
 		return SNP_EINVAL;
 	for (unsigned int i = 0; i < n; i++) {
-		struct size_report rep = size_run(&sizes[i], trials);
+		struct size_report rep = size_run(&sizes[i], trials), alone = rep;
 
-		if (rep.err)
-			return rep.err;
+		if (!rep.err && trials > 1)
+			alone = size_run(&sizes[i], 1);
+		if (rep.err || alone.err)
+			return rep.err ? rep.err : alone.err;
 		sizes[i].cpu_s_per_trial = rep.cpu_s / trials;
 		sizes[i].peak_rss_bytes = rep.maxrss_bytes;
 		sizes[i].growth = i ? sizes[i].cpu_s_per_trial / sizes[i - 1].cpu_s_per_trial : 0;
 		sizes[i].mem_growth = i ? (double)sizes[i].mem_bytes / (double)sizes[i - 1].mem_bytes : 0;
+		sizes[i].cpu_s_alone = alone.cpu_s;
+		sizes[i].peak_rss_alone_bytes = alone.maxrss_bytes;
+		sizes[i].growth_alone = i ? sizes[i].cpu_s_alone / sizes[i - 1].cpu_s_alone : 0;
 	}
 	return 0;
 }
