@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# watch/boot-state-report.sh FILE -- the figures docs/MODEL.md "Boot state:
+# the kernel's own memory" takes from a watched boot: FILE is the boot's
+# console (OUT/console.txt of `snpsafe watch` run with
+# SNPSAFE_WATCH_GUEST_HOOK=watch/guest-boot-state.sh) or the lines
+# "snpsafe-bootstate: ..." alone (docs/data/boot-state-*/).  For the last
+# zone that has pcp lists (DMA32 on a 1 GiB guest) it prints, one "key
+# value" a line:
+#   blocks_unmovable  UNMOVABLE pageblocks (/proc/pagetypeinfo)
+#   pcp_pages         pages on that zone's per-CPU lists (/proc/zoneinfo)
+#   pcp_high          the first CPU's high
+#   free_unmovable    pages in free UNMOVABLE buddy blocks
+#   kept              blocks_unmovable x 512 - pcp_pages - free_unmovable:
+#                     KVM_BOOT_KERNEL_PAGES_* (include/snpsafe/kvm.h)
+#   freed             free_unmovable: KVM_BOOT_FREED_PAGES_*
+#   order_permille    kept pages at orders 0..3 per mille, the slabs' by
+#                     pages per slab (/proc/slabinfo), the rest order 0:
+#                     boot_order_permille (src/kvm/boot_state.c)
+#   meminfo_pages     SUnreclaim + PageTables + VmallocUsed + Percpu, pages
+#   tracebuf_pages    the trace buffers (buffer_size_kb per CPU), pages
+set -u
+[ $# -eq 1 ] && [ -r "$1" ] || { echo "usage: boot-state-report.sh CONSOLE" >&2; exit 2; }
+tr -d '\r' < "$1" | sed -n 's/^.*snpsafe-bootstate: //p' | awk '
+function fail(m) { print "boot-state-report: " m > "/dev/stderr"; bad = 1; exit 2 }
+$1 == "pti" && $2 == "Node" && $4 == "zone" && $6 == "type" && $7 == "Unmovable" {
+	zone = $5; sub(/,$/, "", zone); f = 0
+	for (o = 0; o <= 10; o++) f += $(8 + o) * 2 ^ o
+	free_unmov[zone] = f; next
+}
+$1 == "pti" && $2 == "Node" && $4 == "zone" && NF == 10 {   # Number of blocks type
+	zones[++nz] = $5; blocks[$5] = $6; next
+}
+$1 == "pcp" && $2 == "count:" { cnt[++nc] = $3; next }
+$1 == "pcp" && $2 == "high:" { hi[++nh] = $3; next }
+$1 == "slab" { slab[$4] += $4 * $5; slab_all += $4 * $5; next }
+$1 == "meminfo" && ($2 == "SUnreclaim:" || $2 == "PageTables:" || $2 == "VmallocUsed:" || $2 == "Percpu:") {
+	mem_kb += $3; next
+}
+$1 == "buf" { buf_kb += $3; next }
+END {
+	if (bad) exit 2
+	if (!nz || !nc) fail("no pagetypeinfo or zoneinfo lines")
+	# zoneinfo lists the pcp lists of the zones with memory, in pagetypeinfo order
+	cpus = nc / nz
+	if (cpus != int(cpus)) fail("pcp lines do not divide among the zones")
+	z = zones[nz]; pcp = 0
+	for (i = (nz - 1) * cpus + 1; i <= nz * cpus; i++) pcp += cnt[i]
+	kept = blocks[z] * 512 - pcp - free_unmov[z]
+	printf "zone %s\nblocks_unmovable %d\npcp_pages %d\npcp_high %d\nfree_unmovable %d\n", \
+		z, blocks[z], pcp, hi[(nz - 1) * cpus + 1], free_unmov[z]
+	printf "kept %d\nfreed %d\n", kept, free_unmov[z]
+	o1 = int(slab[2] * 1000 / kept + 0.5); o2 = int(slab[4] * 1000 / kept + 0.5)
+	o3 = int(slab[8] * 1000 / kept + 0.5)
+	printf "order_permille %d %d %d %d\n", 1000 - o1 - o2 - o3, o1, o2, o3
+	printf "meminfo_pages %d\ntracebuf_pages %d\n", mem_kb / 4, buf_kb * cpus / 4
+}'
