@@ -266,6 +266,26 @@ struct mc_slot {
 	unsigned int born;            /* the tick it was created at */
 };
 
+/*
+ * With VM churn (--lifetime), each vCPU of a VM just made enters its guest
+ * once at once, on its CPU, and leaves: watch's workload starts a thread a
+ * vCPU that runs until its first exit whatever the lifetime (watch/workload.c
+ * vcpu_thread()), so every vCPU of the watched boots reached VMRUN
+ * (vcpus_ran = vcpus_created) and took its MMU caches (kvm_mmu_load(), 40
+ * pages; docs/MODEL.md "VM churn").  Ticks run vCPUs at random after that.
+ * A run that fails (its MMU caches or guest memory short of pages, or a
+ * spurious #PF) is counted by kvm_vcpu_run() as ticks count theirs.
+ */
+static void mc_first_runs(struct kvm_host *host, int vm, const unsigned int *cpus, unsigned int nr)
+{
+	for (unsigned int i = 0; i < nr; i++) {
+		struct snp_vmrun_result res;
+
+		if (kvm_vcpu_run(host, vm, i, cpus[i], &res) == 0 && res.outcome == SNP_VMRUN_ENTERED)
+			snp_ignore_result(kvm_vcpu_exit(host, vm, i));
+	}
+}
+
 /* Draw one VM of @kind (size, CPUs), build it, count its outcome; *vm its id or -1. */
 static SNP_MUST_CHECK int mc_create_one(struct kvm_host *host, const struct sim_mc_config *cfg,
 					enum sim_vm_kind kind, uint64_t *rng, struct sim_mc_outcomes *o,
@@ -293,6 +313,8 @@ static SNP_MUST_CHECK int mc_create_one(struct kvm_host *host, const struct sim_
 	o->vms_tried++;
 	*vm = -1;
 	ret = mc_vm_build(host, &vc, cpus, cfg->vcpus, kind == SIM_VM_NESTED, &at, vm);
+	if (!ret && cfg->lifetime)
+		mc_first_runs(host, *vm, cpus, cfg->vcpus);
 	if (ret) {
 		int err = mc_pages_held(host, &after);
 
