@@ -6,7 +6,8 @@
 # committed measurement's: watch/boot-state-report.sh of each kernel's
 # docs/data/boot-state-2026-12-06/KERNEL-loaded.txt (the lines
 # watch/guest-boot-state.sh printed in a watched 1 GiB boot) gives
-# KVM_BOOT_KERNEL_PAGES_* and KVM_BOOT_FREED_PAGES_* of include/snpsafe/kvm.h,
+# KVM_BOOT_KERNEL_PAGES_*, KVM_BOOT_FREED_PAGES_* and KVM_BOOT_LATE_PAGES_* of
+# include/snpsafe/kvm.h,
 # and the 6.12 boot's orders give boot_order_permille of src/kvm/boot_state.c.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,11 +26,13 @@ check() {   # NAME GOT WANT
 	fi
 }
 echo "KTAP version 1"
-echo "1..5"
+echo "1..7"
 check "6.12 kept pages" "$(report 6.12 kept)" "$(const KVM_BOOT_KERNEL_PAGES_612)"
 check "6.12 freed pages" "$(report 6.12 freed)" "$(const KVM_BOOT_FREED_PAGES_612)"
 check "6.1 kept pages" "$(report 6.1 kept)" "$(const KVM_BOOT_KERNEL_PAGES_61)"
 check "6.1 freed pages" "$(report 6.1 freed)" "$(const KVM_BOOT_FREED_PAGES_61)"
+check "6.12 trace buffer pages" "$(report 6.12 tracebuf_pages)" "$(const KVM_BOOT_LATE_PAGES_612)"
+check "6.1 trace buffer pages" "$(report 6.1 tracebuf_pages)" "$(const KVM_BOOT_LATE_PAGES_61)"
 check "6.12 orders per mille" "$(report 6.12 order_permille)" \
 	"$(sed -n 's/^static const unsigned int boot_order_permille\[\] = { \(.*\) };$/\1/p' \
 		"$root/src/kvm/boot_state.c" | tr -d ,)"

@@ -232,11 +232,13 @@ struct kvm_host_config {
 	 * page tables, per-CPU chunks, trace buffers) and boot_freed_pages more
 	 * among them, freed before the load (watch drops the caches and shrinks
 	 * the slabs first).  Orders as the boot's slabs have them, CPUs drawn
-	 * from boot_seed.  0: those measured for the kernel generation
-	 * (KVM_BOOT_KERNEL_PAGES_*, KVM_BOOT_FREED_PAGES_*), at most an eighth
-	 * of the managed pages; boot_no_kernel_memory: none.
+	 * from boot_seed.  boot_late_pages of the kept ones come after the
+	 * initrd's free, order 0 on initrd_free_cpu: the trace buffers watch's
+	 * /init sizes.  0: those measured for the kernel generation
+	 * (KVM_BOOT_KERNEL_PAGES_*, KVM_BOOT_FREED_PAGES_*, KVM_BOOT_LATE_PAGES_*),
+	 * at most an eighth of the managed pages; boot_no_kernel_memory: none.
 	 */
-	uint64_t boot_kernel_pages, boot_freed_pages, boot_seed;
+	uint64_t boot_kernel_pages, boot_freed_pages, boot_late_pages, boot_seed;
 	bool boot_no_kernel_memory;
 	/* THP never: khugepaged does not raise min_free_kbytes (mm_config.thp_min_free_kbytes). */
 	bool no_thp_min_free;
@@ -268,6 +270,14 @@ struct kvm_host_config {
 #define KVM_BOOT_FREED_PAGES_612  234ULL
 #define KVM_BOOT_KERNEL_PAGES_61  8597ULL
 #define KVM_BOOT_FREED_PAGES_61   925ULL
+/*
+ * Of the kept pages, the trace buffers watch/init.sh sizes after the boot,
+ * so after the initrd was freed: buffer_size_kb of the top instance and of
+ * snpprov, per CPU, of each kernel's boot (6.12.95: (1410 + 2051) x 2 / 4;
+ * 6.1.0-56: (7 + 2051) x 2 / 4), watch/boot-state-report.sh tracebuf_pages.
+ */
+#define KVM_BOOT_LATE_PAGES_612   1730ULL
+#define KVM_BOOT_LATE_PAGES_61    1029ULL
 /* The sizes a qemu-pc host of kernel generation k reserves by default: image, initrd (bytes). */
 void kvm_boot_default_sizes(enum mm_kernel k, uint64_t *image_bytes, uint64_t *initrd_bytes);
 /*

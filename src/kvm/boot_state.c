@@ -144,27 +144,38 @@ struct boot_piece {
 	unsigned int order;
 };
 
-/* The pages the boot keeps and frees, as configured or measured, capped at managed / 8. */
-static SNP_MUST_CHECK int boot_kernel_sizes(const struct kvm_host *host, uint64_t *kept, uint64_t *freed)
+/* The boot's memory in pages, as configured or measured. */
+struct boot_sizes {
+	uint64_t kept, freed, late;   /* late: of kept, allocated after the initrd's free */
+};
+
+/* The pages the boot keeps, frees and allocates late, capped at managed / 8 together. */
+static SNP_MUST_CHECK int boot_kernel_sizes(const struct kvm_host *host, struct boot_sizes *b)
 {
 	const struct kvm_host_config *c = &host->cfg;
+	const bool k61 = c->kernel == MM_KERNEL_6_1;
 	struct mm_counts mc;
 	uint64_t cap;
 	int ret;
 
-	*kept = c->boot_kernel_pages;
-	*freed = c->boot_freed_pages;
-	if (!*kept)
-		*kept = c->kernel == MM_KERNEL_6_1 ? KVM_BOOT_KERNEL_PAGES_61 : KVM_BOOT_KERNEL_PAGES_612;
-	if (!*freed)
-		*freed = c->kernel == MM_KERNEL_6_1 ? KVM_BOOT_FREED_PAGES_61 : KVM_BOOT_FREED_PAGES_612;
+	b->kept = c->boot_kernel_pages ? c->boot_kernel_pages :
+		  k61 ? KVM_BOOT_KERNEL_PAGES_61 : KVM_BOOT_KERNEL_PAGES_612;
+	b->freed = c->boot_freed_pages ? c->boot_freed_pages :
+		   k61 ? KVM_BOOT_FREED_PAGES_61 : KVM_BOOT_FREED_PAGES_612;
+	b->late = c->boot_late_pages ? c->boot_late_pages :
+		  k61 ? KVM_BOOT_LATE_PAGES_61 : KVM_BOOT_LATE_PAGES_612;
+	if (b->late > b->kept)
+		b->late = b->kept;
 	ret = mm_get_counts(host->mm, MM_NUMA_NO_NODE, &mc);
 	if (ret)
 		return ret;
 	cap = (mc.present - mc.reserved - mm_held_pages(host->mm)) / 8;
-	if (*kept + *freed > cap) {   /* a small host: the same shares of less */
-		*freed = *freed * cap / (*kept + *freed);
-		*kept = cap - *freed;
+	if (b->kept + b->freed > cap) {   /* a small host: the same shares of less */
+		uint64_t total = b->kept + b->freed;
+
+		b->late = b->late * cap / total;
+		b->freed = b->freed * cap / total;
+		b->kept = cap - b->freed;
 	}
 	return 0;
 }
@@ -205,23 +216,26 @@ static SNP_MUST_CHECK int boot_free_some(struct kvm_host *host, struct boot_piec
 
 /*
  * The boot's allocations, kept and temporary interleaved, each on a random
- * CPU; the initrd is freed among them (do_populate_rootfs() runs while the
- * initcalls go on), then the temporaries.  Which CPU, the interleaving and
- * the initrd's place among them are assumed (docs/MODEL.md).
+ * CPU; the initrd is freed after them (do_populate_rootfs() runs while the
+ * initcalls go on, and kernel_init() waits for it before /init); then /init's
+ * trace buffers, order 0 on the CPU that freed the initrd (the boot's);
+ * then the temporaries.  Which CPU, the interleaving and the initrd's place
+ * among the boot's own allocations are assumed (docs/MODEL.md).
  */
 static SNP_MUST_CHECK int boot_kernel_memory(struct kvm_host *host)
 {
-	uint64_t kept, freed, pages = 0, rng = host->cfg.boot_seed ^ 0xb007b007b007b007ULL;
+	uint64_t pages = 0, rng = host->cfg.boot_seed ^ 0xb007b007b007b007ULL;
+	struct boot_sizes b;
 	struct boot_piece *v;
 	size_t n = 0;
-	int ret = boot_kernel_sizes(host, &kept, &freed);
+	int ret = boot_kernel_sizes(host, &b);
 
 	if (ret)
 		return ret;
-	v = calloc((size_t)(kept + freed) + 1, sizeof(*v));
+	v = calloc((size_t)(b.kept + b.freed) + 1, sizeof(*v));
 	if (!v)
 		return SNP_ENOMEM;
-	while (!ret && pages < kept + freed) {
+	while (!ret && pages < b.kept - b.late + b.freed) {
 		unsigned int order = boot_pick_order(&rng);
 		unsigned int cpu = (unsigned int)mm_rng_below(&rng, host->cfg.nr_cpus);
 		struct page *p = mm_alloc_pages(host->mm, cpu, MM_GFP_KERNEL, order);
@@ -235,8 +249,11 @@ static SNP_MUST_CHECK int boot_kernel_memory(struct kvm_host *host)
 	}
 	if (!ret)
 		ret = kvm_boot_free_initrd(host);
-	if (!ret)   /* the temporaries, and the last piece's overshoot past kept + freed */
-		ret = boot_free_some(host, v, &n, pages - kept, &rng);
+	for (uint64_t i = 0; !ret && i < b.late; i++)   /* kept for good: not remembered */
+		if (!mm_alloc_pages(host->mm, host->cfg.initrd_free_cpu, MM_GFP_KERNEL, 0))
+			ret = SNP_ENOMEM;
+	if (!ret)   /* the temporaries, and the last piece's overshoot past what is kept */
+		ret = boot_free_some(host, v, &n, pages - (b.kept - b.late), &rng);
 	free(v);   /* what is left is the kernel's for good */
 	return ret;
 }
