@@ -11,8 +11,9 @@
 
 #include <stdlib.h>
 
-static struct mm_host *linux_host_k(uint64_t mib, unsigned int nodes, unsigned int cpus,
-				     enum mm_kernel k)
+/* An x86-64 host as Linux lays it out; @thp: khugepaged's min_free_kbytes (Debian's default). */
+static struct mm_host *linux_host_thp(uint64_t mib, unsigned int nodes, unsigned int cpus,
+				      enum mm_kernel k, bool thp)
 {
 	struct mm_config cfg;
 	struct mm_host *mm = NULL;
@@ -22,8 +23,15 @@ static struct mm_host *linux_host_k(uint64_t mib, unsigned int nodes, unsigned i
 	cfg.nr_cpus = cpus;
 	cfg.x86_layout = true;
 	cfg.kernel = k;
+	cfg.thp_min_free_kbytes = thp;
 	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
 	return mm;
+}
+
+static struct mm_host *linux_host_k(uint64_t mib, unsigned int nodes, unsigned int cpus,
+				     enum mm_kernel k)
+{
+	return linux_host_thp(mib, nodes, cpus, k, true);
 }
 
 static struct mm_host *linux_host(uint64_t mib, unsigned int nodes, unsigned int cpus)
@@ -34,16 +42,7 @@ static struct mm_host *linux_host(uint64_t mib, unsigned int nodes, unsigned int
 /* As linux_host_k(), THP never: min_free_kbytes as calculate_min_free_kbytes() leaves it. */
 static struct mm_host *linux_host_nothp(uint64_t mib, unsigned int cpus, enum mm_kernel k)
 {
-	struct mm_config cfg;
-	struct mm_host *mm = NULL;
-
-	mm_config_init(&cfg, mib * SNP_MiB);
-	cfg.nr_cpus = cpus;
-	cfg.x86_layout = true;
-	cfg.kernel = k;
-	cfg.thp_min_free_kbytes = false;
-	KASSERT_EQ(mm_host_create(&cfg, &mm), 0);
-	return mm;
+	return linux_host_thp(mib, 1, cpus, k, false);
 }
 
 /*

@@ -104,36 +104,43 @@ static SNP_MUST_CHECK int set_layout(void *ctx, const char *v)
 	return snp_ram_layout_parse(v, &OPTS(ctx)->mc.ram_layout);
 }
 
-static SNP_MUST_CHECK int set_vmsave_marks(void *ctx, const char *v)
+/* "on" or "off" into *on; anything else SNP_EINVAL, *on untouched. */
+static SNP_MUST_CHECK int parse_on_off(const char *v, bool *on)
 {
 	if (strcmp(v, "on") && strcmp(v, "off"))
 		return SNP_EINVAL;
-	OPTS(ctx)->mc.vmsave_marks = !strcmp(v, "on");
+	*on = !strcmp(v, "on");
 	return 0;
+}
+
+static SNP_MUST_CHECK int set_vmsave_marks(void *ctx, const char *v)
+{
+	return parse_on_off(v, &OPTS(ctx)->mc.vmsave_marks);
 }
 
 static SNP_MUST_CHECK int set_boot_memory(void *ctx, const char *v)
 {
-	if (strcmp(v, "on") && strcmp(v, "off"))
-		return SNP_EINVAL;
-	OPTS(ctx)->mc.no_boot_memory = !strcmp(v, "off");
-	return 0;
+	bool on;
+	int ret = parse_on_off(v, &on);
+
+	if (!ret)
+		OPTS(ctx)->mc.no_boot_memory = !on;
+	return ret;
 }
 
 static SNP_MUST_CHECK int set_thp_min_free(void *ctx, const char *v)
 {
-	if (strcmp(v, "on") && strcmp(v, "off"))
-		return SNP_EINVAL;
-	OPTS(ctx)->mc.no_thp_min_free = !strcmp(v, "off");
-	return 0;
+	bool on;
+	int ret = parse_on_off(v, &on);
+
+	if (!ret)
+		OPTS(ctx)->mc.no_thp_min_free = !on;
+	return ret;
 }
 
 static SNP_MUST_CHECK int set_clone(void *ctx, const char *v)
 {
-	if (strcmp(v, "on") && strcmp(v, "off"))
-		return SNP_EINVAL;
-	OPTS(ctx)->mc.clone = !strcmp(v, "on");
-	return 0;
+	return parse_on_off(v, &OPTS(ctx)->mc.clone);
 }
 
 static SNP_MUST_CHECK int set_avic(void *ctx, const char *v)
