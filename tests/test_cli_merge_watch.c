@@ -205,6 +205,8 @@ static void test_pool_five_boots(void)
 	KEXPECT(strstr(text, "measured: 5 boots, 10240 vmcb01 allocations; model: 40 hosts of 1 model run(s)"));
 	KEXPECT(strstr(text, "uniform page"));
 	KEXPECT(strstr(text, "exact binomial") && strstr(text, "permutation"));
+	KEXPECT(strstr(text, "the model's range for a campaign like this one (5 boots of the measured sizes"));
+	KEXPECT(strstr(text, "aligned           [10.156%, 10.156%]: measured 0.146% outside"));
 	free(text);
 	teardown();
 }
@@ -285,6 +287,11 @@ static void test_model_differs(void)
 	KEXPECT(num(jl_get(jl_get(row(doc, "aligned"), "tests"), "measured_uniform"), "power_threefold") >= 0.8);
 	KEXPECT(!strcmp(verdict(doc, "exposed", "measured_model"), "disagree"));
 	KEXPECT(strcmp(verdict(doc, "exposed", "measured_uniform"), "disagree"));
+	/* every model host at 26 of 256: a campaign of any size pools to that, the measured point outside */
+	KEXPECT(fabs(num(jl_get(row(doc, "aligned"), "model"), "campaign95_lo") - 26.0 / 256) < 1e-6);
+	KEXPECT(fabs(num(jl_get(row(doc, "aligned"), "model"), "campaign95_hi") - 26.0 / 256) < 1e-6);
+	KEXPECT(!strcmp(str(row(doc, "aligned"), "measured_in_campaign95"), "outside"));
+	KEXPECT_EQ(num(doc, "campaign_reps"), 10000);
 	jl_free(doc);
 	teardown();
 }
@@ -339,6 +346,10 @@ static void test_tiny_sample(void)
 	}
 	/* ten pages in two regions are not a uniform page's ten (about ten regions) */
 	KEXPECT(!strcmp(verdict(doc, "regions", "measured_uniform"), "disagree"));
+	/* no aligned page on either side: the campaign range is [0, 0] and holds the measured 0 */
+	KEXPECT_EQ(num(jl_get(row(doc, "aligned"), "model"), "campaign95_hi"), 0);
+	KEXPECT(!strcmp(str(row(doc, "aligned"), "measured_in_campaign95"), "inside"));
+	KEXPECT(!jl_get(row(doc, "regions"), "measured_in_campaign95"));
 	jl_free(doc);
 	teardown();
 }

@@ -175,6 +175,42 @@ static void test_permutation(void)
 }
 
 /*
+ * The model's range for a campaign: hosts of one rate give that rate
+ * exactly; one boot over hosts of 0% and 10% gives 0% and 10% as its
+ * bounds; 400 boots pool to 5% with the spread of their mean (sd
+ * 0.05 / sqrt(400) = 0.0025, so about 4.5% to 5.5%); bad input refused.
+ */
+static void test_campaign_range(void)
+{
+	const uint64_t hk[] = { 2, 4 }, hn[] = { 1000, 2000 };
+	const uint64_t two_k[] = { 0, 10 }, two_n[] = { 100, 100 }, one[] = { 50 }, zero[] = { 0, 100 };
+	uint64_t many[400];
+	double lo, hi, lo2, hi2;
+
+	KASSERT_EQ(sim_rate_campaign95(hk, hn, 2, one, 1, 1000, 7, &lo, &hi), 0);
+	KEXPECT_NEAR(lo, 0.002, 1e-12);
+	KEXPECT_NEAR(hi, 0.002, 1e-12);
+	KASSERT_EQ(sim_rate_campaign95(two_k, two_n, 2, one, 1, 1000, 7, &lo, &hi), 0);
+	KEXPECT_NEAR(lo, 0, 1e-12);
+	KEXPECT_NEAR(hi, 0.1, 1e-12);
+	for (int i = 0; i < 400; i++)
+		many[i] = 50;
+	KASSERT_EQ(sim_rate_campaign95(two_k, two_n, 2, many, 400, 2000, 7, &lo, &hi), 0);
+	ktap_log("400 boots over hosts of 0%% and 10%%: [%.4f, %.4f]", lo, hi);
+	KEXPECT(lo > 0.044 && lo < 0.047);
+	KEXPECT(hi > 0.053 && hi < 0.056);
+	KASSERT_EQ(sim_rate_campaign95(two_k, two_n, 2, many, 400, 2000, 7, &lo2, &hi2), 0);
+	KEXPECT(lo2 == lo && hi2 == hi);
+	KEXPECT_EQ(sim_rate_campaign95(two_k, zero, 2, one, 1, 1000, 7, &lo, &hi), SNP_EINVAL);
+	KEXPECT(isnan(lo) && isnan(hi));
+	KEXPECT_EQ(sim_rate_campaign95(many, one, 1, one, 1, 1000, 7, &lo, &hi), 0);   /* 50 of 50 */
+	KEXPECT_EQ(sim_rate_campaign95(two_n, one, 1, one, 1, 1000, 7, &lo, &hi), SNP_EINVAL); /* 100 of 50 */
+	KEXPECT_EQ(sim_rate_campaign95(two_k, two_n, 2, one, 0, 1000, 7, &lo, &hi), SNP_EINVAL);
+	KEXPECT_EQ(sim_rate_campaign95(two_k, two_n, 0, one, 1, 1000, 7, &lo, &hi), SNP_EINVAL);
+	KEXPECT_EQ(sim_rate_campaign95(two_k, two_n, 2, one, 1, 39, 7, &lo, &hi), SNP_EINVAL);
+}
+
+/*
  * simulate's model side: every host's vmcb01 pages are collected as KVM
  * allocates them, so the hosts' distinct pages equal the vmcb01
  * allocations (no VM is destroyed here) and their sums match the
@@ -283,6 +319,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_binomial),
 	KTAP_CASE(test_design_effect_and_fisher),
 	KTAP_CASE(test_permutation),
+	KTAP_CASE(test_campaign_range),
 	KTAP_CASE(test_model_hosts),
 	KTAP_CASE(test_model_exposed_allocations),
 };

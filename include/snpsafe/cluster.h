@@ -116,6 +116,21 @@ void sim_rates_test(const struct sim_rate *a, const struct sim_rate *b, double f
 		    double *p, double *power);
 
 /*
+ * The range a campaign's pooled rate would fall in if the model were the
+ * truth: reps campaigns of nb boots of sizes bn[], each boot's rate that of
+ * a model host drawn at random (host i: hk[i] of hn[i], hn[i] > 0), the
+ * pooled rate sum(rate_i * bn_i) / sum(bn_i); lo, hi its 2.5th and 97.5th
+ * percentiles.  Unlike the model's own interval (of its mean over all its
+ * hosts) it carries the scatter of a campaign this size, boot to boot and
+ * within a boot, so it is what the measured point is held against.
+ * SNP_EINVAL (no host, no boot, a host of no allocation, reps < 40),
+ * SNP_ENOMEM.
+ */
+SNP_MUST_CHECK int sim_rate_campaign95(const uint64_t *hk, const uint64_t *hn, size_t nh,
+				       const uint64_t *bn, size_t nb, unsigned int reps, uint64_t seed,
+				       double *lo, double *hi);
+
+/*
  * Two groups of units (a: na, b: nb), one clustering statistic: a
  * permutation test of the difference of the pooled statistics, over reps
  * relabellings (seeded); p two-sided with the +1 correction; sd the

@@ -18,7 +18,8 @@
 
 #define MW_UNIFORM_REPS 1000    /* Monte Carlo draws of the uniform page */
 #define MW_PERM_REPS    1000    /* relabellings of the measured-model permutation test */
-#define MW_SEED         1       /* both: fixed, so the output is the same every time */
+#define MW_CAMPAIGN_REPS 10000  /* campaigns drawn from the model hosts (sim_rate_campaign95) */
+#define MW_SEED         1       /* all: fixed, so the output is the same every time */
 #define MW_KEY_LEN      160
 
 /* One unit (a boot, or a model host): its vmcb01 counts. */
@@ -220,6 +221,7 @@ struct mw_col {
 	double v, lo, hi;          /* value and its 95% interval (NAN: none) */
 	double naive_lo, naive_hi, deff;   /* rates: the interval without the clusters */
 	uint64_t k, n;             /* rates: the counts */
+	double camp_lo, camp_hi;   /* model rates: a campaign of the boots' sizes (NAN: none) */
 	const char *how;           /* uniform: exact, analytic, Monte Carlo */
 };
 
@@ -251,13 +253,49 @@ static void rate_col(const struct mw_units *u, bool exposed, struct sim_rate *r,
 			      .naive_hi = r->naive_hi, .deff = r->deff, .k = r->k, .n = r->n };
 }
 
-static void rate_row(const struct merge_watch *mw, struct mw_row *row, bool exposed, double p0)
+/*
+ * The model's range for a campaign like the measured one: as many boots,
+ * each of its measured allocations, each at a model host's rate (hosts that
+ * made no vmcb01 allocation have no rate and are left out).
+ */
+static int campaign_col(const struct merge_watch *mw, bool exposed, struct mw_col *c)
+{
+	const struct mw_units *h = &mw->hosts, *b = &mw->boots;
+	uint64_t *hk = calloc(h->nr ? h->nr : 1, sizeof(*hk)), *hn = calloc(h->nr ? h->nr : 1, sizeof(*hn));
+	uint64_t *bn = calloc(b->nr ? b->nr : 1, sizeof(*bn));
+	size_t nh = 0;
+	int ret = SNP_ENOMEM;
+
+	c->camp_lo = c->camp_hi = NAN;
+	if (hk && hn && bn) {
+		for (size_t i = 0; i < h->nr; i++)
+			if (h->v[i].allocs) {
+				hk[nh] = exposed ? h->v[i].exposed : h->v[i].aligned;
+				hn[nh++] = h->v[i].allocs;
+			}
+		for (size_t i = 0; i < b->nr; i++)
+			bn[i] = b->v[i].allocs;
+		ret = sim_rate_campaign95(hk, hn, nh, bn, b->nr, MW_CAMPAIGN_REPS, MW_SEED,
+					  &c->camp_lo, &c->camp_hi);
+		/* no host or no boot with an allocation: no range, said as n/a */
+		if (ret == SNP_EINVAL)
+			ret = 0;
+	}
+	free(hk);
+	free(hn);
+	free(bn);
+	return ret;
+}
+
+static int rate_row(const struct merge_watch *mw, struct mw_row *row, bool exposed, double p0)
 {
 	struct sim_rate meas, model;
 
 	row->rate = row->counts = true;
 	rate_col(&mw->boots, exposed, &meas, &row->col[COL_MEASURED]);
 	rate_col(&mw->hosts, exposed, &model, &row->col[COL_MODEL]);
+	row->col[COL_MEASURED].camp_lo = row->col[COL_MEASURED].camp_hi = NAN;
+	row->col[COL_UNIFORM].camp_lo = row->col[COL_UNIFORM].camp_hi = NAN;
 	row->col[COL_UNIFORM] = (struct mw_col){ .v = p0, .lo = NAN, .hi = NAN, .naive_lo = NAN,
 						 .naive_hi = NAN, .deff = NAN,
 						 .how = exposed ? "leaf mix / 512" : "exact" };
@@ -266,6 +304,7 @@ static void rate_row(const struct merge_watch *mw, struct mw_row *row, bool expo
 	sim_binom_test(&model, p0, &row->t[PAIR_MODEL_UNI].p, &row->t[PAIR_MODEL_UNI].power);
 	row->t[PAIR_MEAS_MODEL].test = "Fisher exact";
 	sim_rates_test(&model, &meas, p0, &row->t[PAIR_MEAS_MODEL].p, &row->t[PAIR_MEAS_MODEL].power);
+	return campaign_col(mw, exposed, &row->col[COL_MODEL]);
 }
 
 /* The units' clusterings, summed, and each one alone. */
@@ -427,8 +466,9 @@ static int compare(const struct merge_watch *mw, struct mw_row *rows, double *le
 		rows[i].key = i == ROW_ALIGNED ? "aligned" : i == ROW_EXPOSED ? "exposed" :
 			      sim_cluster_stat_name((enum sim_cluster_stat)(i - ROW_CLUSTER0));
 	}
-	rate_row(mw, &rows[ROW_ALIGNED], false, 1.0 / SNP_PTRS_PER_PMD);
-	rate_row(mw, &rows[ROW_EXPOSED], true, *leaf_mix / SNP_PTRS_PER_PMD);
+	if (rate_row(mw, &rows[ROW_ALIGNED], false, 1.0 / SNP_PTRS_PER_PMD) ||
+	    rate_row(mw, &rows[ROW_EXPOSED], true, *leaf_mix / SNP_PTRS_PER_PMD))
+		return SNP_ENOMEM;
 	rows[ROW_CLUSTER0 + SIM_CLUSTER_TOP5_SHARE].rate = true;
 	rows[ROW_CLUSTER0 + SIM_CLUSTER_SHARED_SHARE].rate = true;
 	return cluster_rows(mw, rows);
@@ -475,6 +515,37 @@ static const char *mw_verdict(const struct mw_row *r, int t)
 	return v;
 }
 
+/* Whether the measured point lies in the model's campaign range: "inside", "outside", or "n/a". */
+static const char *campaign_verdict(const struct mw_row *r)
+{
+	const struct mw_col *m = &r->col[COL_MEASURED], *h = &r->col[COL_MODEL];
+
+	if (!isfinite(m->v) || !isfinite(h->camp_lo))
+		return "n/a";
+	return m->v >= h->camp_lo && m->v <= h->camp_hi ? "inside" : "outside";
+}
+
+static void print_campaign(const struct merge_watch *mw, const struct mw_row *rows)
+{
+	char a[24], b[24], v[24];
+
+	printf("\nthe model's range for a campaign like this one (%zu boots of the measured sizes, "
+	       "each at a model host's rate, %u campaigns, 95%%):\n", mw->boots.nr, MW_CAMPAIGN_REPS);
+	for (int i = ROW_ALIGNED; i <= ROW_EXPOSED; i++) {
+		const struct mw_col *h = &rows[i].col[COL_MODEL];
+
+		if (!isfinite(h->camp_lo)) {
+			printf("  %-17s n/a\n", rows[i].text);
+			continue;
+		}
+		printf("  %-17s [%s%%, %s%%]: measured %s%% %s\n", rows[i].text,
+		       cli_fmt_fixed(100 * h->camp_lo, 3, a, sizeof(a)),
+		       cli_fmt_fixed(100 * h->camp_hi, 3, b, sizeof(b)),
+		       cli_fmt_fixed(100 * rows[i].col[COL_MEASURED].v, 3, v, sizeof(v)),
+		       campaign_verdict(&rows[i]));
+	}
+}
+
 static const char *fmt_test(const struct mw_row *r, int t, char *buf, size_t len)
 {
 	char p[24], pw[24];
@@ -493,7 +564,13 @@ static void print_text(const struct merge_watch *mw, const struct json_node *fir
 		  "at least 1), a statistic's the ratio estimator's cluster-robust one (none with one "
 		  "boot)" },
 		{ "model", "the watch runs' model hosts pooled (a model run given by several boots, "
-		  "the same seed, age and hosts, once), each host a cluster, likewise" },
+		  "the same seed, age and hosts, once), each host a cluster, likewise; its interval "
+		  "is of the model's mean rate" },
+		{ "campaign", "where a campaign of the measured size would land if the model were "
+		  "the truth: the boots' allocation counts, each boot at the rate of a model host "
+		  "drawn at random, pooled; the 2.5th to 97.5th percentile of 10000 such campaigns "
+		  "(seed 1); the measured point is held against this range, not the model's "
+		  "interval, which leaves out a campaign's own scatter" },
 		{ "uniform", "a page drawn uniformly from the run's memory: aligned 1/512; exposed the "
 		  "measured leaf mix / 512; regions used and aligned w/ company analytic; largest "
 		  "region and five busiest by Monte Carlo (1000 draws, seed 1), with its sampling "
@@ -536,6 +613,7 @@ static void print_text(const struct merge_watch *mw, const struct json_node *fir
 	for (int i = 0; i < NR_ROWS; i++)
 		printf("%-19s %-28s %-28s %s\n", rows[i].text, fmt_test(&rows[i], 0, a, sizeof(a)),
 		       fmt_test(&rows[i], 1, b, sizeof(b)), fmt_test(&rows[i], 2, c, sizeof(c)));
+	print_campaign(mw, rows);
 	printf("\n");
 	cli_print_legend(legend, sizeof(legend) / sizeof(legend[0]));
 }
@@ -554,6 +632,10 @@ static void json_col(struct json *j, const struct mw_row *r, int ci)
 		json_double(j, "design_effect", c->deff);
 		json_double(j, "naive_ci95_lo", c->naive_lo);
 		json_double(j, "naive_ci95_hi", c->naive_hi);
+	}
+	if (r->counts && ci == COL_MODEL) {
+		json_double(j, "campaign95_lo", c->camp_lo);
+		json_double(j, "campaign95_hi", c->camp_hi);
 	}
 	if (c->how)
 		json_str(j, "how", c->how);
@@ -576,6 +658,7 @@ static void print_json(const struct merge_watch *mw, const struct json_node *fir
 	json_double(&j, "leaf_mix", leaf_mix);
 	json_u64(&j, "uniform_reps", MW_UNIFORM_REPS);
 	json_u64(&j, "permutation_reps", MW_PERM_REPS);
+	json_u64(&j, "campaign_reps", MW_CAMPAIGN_REPS);
 	json_u64_str(&j, "seed", MW_SEED);
 	json_arr_begin(&j, "rows");
 	for (int i = 0; i < NR_ROWS; i++) {
@@ -583,6 +666,8 @@ static void print_json(const struct merge_watch *mw, const struct json_node *fir
 		json_str(&j, "statistic", rows[i].key);
 		for (int c = 0; c < NR_COLS; c++)
 			json_col(&j, &rows[i], c);
+		if (rows[i].counts)
+			json_str(&j, "measured_in_campaign95", campaign_verdict(&rows[i]));
 		json_obj_begin(&j, "tests");
 		for (int t = 0; t < NR_PAIRS; t++) {
 			json_obj_begin(&j, pair_key[t]);

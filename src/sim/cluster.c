@@ -465,6 +465,50 @@ static double group_value(const struct sim_cluster *u, const size_t *idx, size_t
 	return sim_cluster_value(&sum, s);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+int sim_rate_campaign95(const uint64_t *hk, const uint64_t *hn, size_t nh, const uint64_t *bn, size_t nb,
+			unsigned int reps, uint64_t seed, double *lo, double *hi)
+{
+	uint64_t rng = seed, total = 0;
+	double *pooled;
+
+	*lo = *hi = NAN;
+	if (!nh || !nb || reps < 40)
+		return SNP_EINVAL;
+	for (size_t i = 0; i < nh; i++)
+		if (!hn[i] || hk[i] > hn[i])
+			return SNP_EINVAL;
+	for (size_t b = 0; b < nb; b++)
+		total += bn[b];
+	if (!total)
+		return SNP_EINVAL;
+	pooled = malloc(reps * sizeof(*pooled));
+	if (!pooled)
+		return SNP_ENOMEM;
+	for (unsigned int r = 0; r < reps; r++) {
+		double k = 0;
+
+		for (size_t b = 0; b < nb; b++) {
+			size_t h = (size_t)mm_rng_below(&rng, nh);
+
+			k += (double)hk[h] / (double)hn[h] * (double)bn[b];
+		}
+		pooled[r] = k / (double)total;
+	}
+	qsort(pooled, reps, sizeof(*pooled), cmp_double);
+	/* the order statistics that bound 95% of the draws */
+	*lo = pooled[(size_t)(0.025 * reps)];
+	*hi = pooled[(size_t)(0.975 * reps) - 1];
+	free(pooled);
+	return 0;
+}
+
 int sim_cluster_perm_test(const struct sim_cluster *a, size_t na, const struct sim_cluster *b, size_t nb,
 			  enum sim_cluster_stat s, unsigned int reps, uint64_t seed, double *p, double *sd)
 {
