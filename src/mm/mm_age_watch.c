@@ -18,11 +18,12 @@
  *   an empty file: a dentry (fs/dcache.c dcache_init(): SLAB_RECLAIM_ACCOUNT,
  *     RECLAIMABLE slabs) and a shmem inode (mm/shmem.c
  *     shmem_init_inodecache(): SLAB_ACCOUNT only, UNMOVABLE slabs);
- *   a pipe's page: fs/pipe.c anon_pipe_write() alloc_page(GFP_HIGHUSER |
+ *   a pipe's page: fs/pipe.c pipe_write() alloc_page(GFP_HIGHUSER |
  *     __GFP_ACCOUNT): order 0, UNMOVABLE;
  *   an AF_UNIX 1 KiB send: net/unix/af_unix.c unix_stream_sendmsg() ->
  *     sock_alloc_send_pskb() -> __alloc_skb()'s head, 1 KiB + the shared
- *     info, kmalloc-2k: UNMOVABLE slab.
+ *     info, past skb_small_head_cache: kmalloc_reserve() takes kmalloc-2k,
+ *     UNMOVABLE slab.
  *
  * Everything is drawn from two seeded splitmix64 streams, one for what the
  * ager does (sizes, keeps, the shuffle), one for the CPU it runs on, so the
