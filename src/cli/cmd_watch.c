@@ -728,8 +728,10 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	json_str(j, "layout", snp_ram_layout_name(m->cfg.ram_layout));
 	json_str(j, "strategy", snp_alloc_strategy_name(m->res.strategy));
 	json_u64(j, "age_pct", m->cfg.age_pct);
-	json_str(j, "age_profile", sim_age_profile_name(m->cfg.age_profile));
-	json_u64(j, "age_rounds", m->cfg.age_rounds);
+	if (m->cfg.age_profile == SIM_AGE_WATCH) {   /* an aged run's; a fresh run's JSON as before */
+		json_str(j, "age_profile", sim_age_profile_name(m->cfg.age_profile));
+		json_u64(j, "age_rounds", m->cfg.age_rounds);
+	}
 	json_u64(j, "trials", m->res.trials);
 	json_u64(j, "ticks", m->cfg.ticks);
 	json_u64(j, "lifetime_ticks", m->cfg.lifetime);

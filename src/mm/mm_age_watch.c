@@ -522,11 +522,14 @@ int mm_age_watch_stats(const struct mm_age_watch *w, struct mm_age_watch_stats *
 
 int mm_age_watch_release(struct mm_host *mm, struct mm_age_watch *w)
 {
-	struct mm_kmem_cache **caches[] = { &w->dentry, &w->shmem_inode, &w->kmalloc_2k };
+	struct mm_kmem_cache **caches[3];
 	int err = 0, e;
 
 	if (!mm || !w)
 		return SNP_EINVAL;
+	caches[0] = &w->dentry;
+	caches[1] = &w->shmem_inode;
+	caches[2] = &w->kmalloc_2k;
 	/* the ager killed: everything back on CPU 0 */
 	w->st.cpu = 0;
 	for (size_t i = 0; i < w->kept.n; i++)

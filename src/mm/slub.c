@@ -374,6 +374,8 @@ void mm_kmem_cache_forget(struct mm_kmem_cache *s)
 {
 	if (!s)
 		return;
+	for (uint32_t i = 0; i < s->nr_slabs; i++)
+		free(s->slabs[i].free);
 	free(s->slabs);
 	free(s->cpu_slab);
 	free(s);
