@@ -169,6 +169,42 @@ static void watch_again_churns_like_the_boot(void)
 }
 
 /*
+ * An aged run (--age-rounds): the model ages as its ager did, after kvm_amd
+ * loads (--age-profile watch with the run's rounds), and the simulate line
+ * it prints says so; each of its 32 hosts adds the ageing VMs' vmcb01
+ * pages, 2 rounds x 2 VMs x 1 vCPU, to the 2 x 2 of the churn.
+ */
+static void watch_again_aged_models_the_ager(void)
+{
+	static const char flags[] = "--kernel 6.12 --vms 2 --vcpus 1 --mem 256M --seconds 6 "
+				    "--lifetime 0.2 --age-rounds 2 --age-seed 7";
+	char cmd[512];
+	struct cli_run r;
+	struct jl *j, *m;
+	FILE *f;
+
+	tu_dir_setup("watch-aged");
+	write_run_folder("6.12.0-test", NULL);
+	write_churn_result(4);
+	f = fopen(tu_path("result"), "a");
+	KASSERT(f);
+	fprintf(f, "age_rounds=2\nage_seed=7\nage=rounds=2 seed=7 made_mib=40 kept_cache_kb=100 "
+		   "kept_anon_kb=80 kept_files=3200 kept_fds=150 vms=4 vcpus=4 capped=0 failures=0\n");
+	fclose(f);
+	j = again_json(flags);
+	m = jl_get(j, "model_estimate");
+	KEXPECT(m && !strcmp(jl_get(m, "age_profile")->str, "watch") && jl_get(m, "age_rounds")->num == 2);
+	KEXPECT(m && jl_get(m, "vmcb01_allocated")->num == 32 * (2 * 2 + 2 * 2 * 1));
+	jl_free(j);
+	snprintf(cmd, sizeof(cmd), "watch --again --out %s %s", tu_path(""), flags);
+	r = cli_run(cmd);
+	KEXPECT_EQ(r.status, 0);
+	KEXPECT(strstr(r.out, "--mix svm --age-profile watch --age-rounds 2 --kernel 6.12") != NULL);
+	cli_run_free(&r);
+	tu_dir_teardown();
+}
+
+/*
  * --again judges a finished run folder without booting: a hand-made one
  * holding the changelog's steps (an aligned VMCB run on CPU 1, a 2M-leaf
  * store by CPU 0 into its region) must give one aligned VMCB under a
@@ -500,6 +536,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(watch_good_request_passes_checks),
 	KTAP_CASE(watch_again_judges_a_run_folder),
 	KTAP_CASE(watch_again_churns_like_the_boot),
+	KTAP_CASE(watch_again_aged_models_the_ager),
 	KTAP_CASE(watch_again_reports_provenance),
 	KTAP_CASE(watch_again_no_vmcb_is_na),
 	KTAP_CASE(watch_again_file_errors),

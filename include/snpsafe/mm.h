@@ -388,6 +388,55 @@ SNP_MUST_CHECK int mm_aged_release(struct mm_host *mm, struct mm_aged *aged);
 /* Free the record of an ageing without freeing its pages (its host is destroyed or cloned). */
 void mm_aged_forget(struct mm_aged *aged);
 
+/*
+ * Ageing as watch's ager does it (watch/workload.c age_round(), `snpsafe
+ * watch --age-rounds N`; docs/MODEL.md "Ageing as watch's ager does it"):
+ * N rounds, each making page cache (tmpfs files of 1..512 pages, order-0
+ * MOVABLE) and anonymous memory (chunks of 1..64 pages, order-0 MOVABLE)
+ * interleaved, 4000 empty files (dentry: RECLAIMABLE slab; shmem inode:
+ * UNMOVABLE slab), a pipe holding a page (order-0 UNMOVABLE) every 62nd
+ * and an AF_UNIX pair with a 1 KiB skb (kmalloc-2k, UNMOVABLE slab) every
+ * 125th, 40% of those kept; then the pieces shuffled and freed past the
+ * round's share of 45% of MemTotal.  The VMs a round ends with are the
+ * caller's (the kvm layer): this layer knows nothing of KVM.
+ */
+enum mm_ager_cpu {
+	MM_AGER_CPU_ROUND = 0,   /* one CPU drawn per round (default) */
+	MM_AGER_CPU_PIECE,       /* one CPU drawn per piece made (a migrating ager) */
+	MM_NR_AGER_CPU,
+};
+const char *mm_ager_cpu_name(enum mm_ager_cpu c);             /* "round", "piece" */
+SNP_MUST_CHECK int mm_ager_cpu_parse(const char *s, enum mm_ager_cpu *out);
+#define MM_AGE_WATCH_MAX_ROUNDS 32u   /* AGE_MAX_ROUNDS of watch/workload.c */
+struct mm_age_watch_config {
+	uint64_t seed;
+	unsigned int rounds;       /* --age-rounds N: 1..MM_AGE_WATCH_MAX_ROUNDS */
+	enum mm_ager_cpu cpu;      /* which CPU the single-threaded ager runs on */
+};
+void mm_age_watch_config_init(struct mm_age_watch_config *cfg, uint64_t seed, unsigned int rounds);
+struct mm_age_watch;
+/* What the ager keeps and made so far (its "snpsafe-age:" line's fields, in pages). */
+struct mm_age_watch_stats {
+	unsigned int rounds_done;
+	unsigned int cpu;                     /* the CPU the last round ran on */
+	uint64_t mem_total;                   /* MemTotal: managed pages less held */
+	uint64_t made;                        /* page cache and anonymous pages made */
+	uint64_t kept_cache, kept_anon;       /* pages kept */
+	uint64_t kept_files, kept_fds, capped;
+	uint64_t slab_pages;                  /* its slab caches' pages now */
+	uint64_t pipe_pages;                  /* pipe buffer pages kept */
+};
+/* Start: MemTotal read, the slab caches made; no page taken yet. */
+SNP_MUST_CHECK int mm_age_watch_begin(struct mm_host *mm, const struct mm_age_watch_config *cfg,
+				      struct mm_age_watch **out);
+/* One round's memory work (age_round() up to its VMs); SNP_ERANGE past the last round. */
+SNP_MUST_CHECK int mm_age_watch_round(struct mm_host *mm, struct mm_age_watch *w);
+SNP_MUST_CHECK int mm_age_watch_stats(const struct mm_age_watch *w, struct mm_age_watch_stats *out);
+/* Free everything the ager holds (on CPU 0), and the state. */
+SNP_MUST_CHECK int mm_age_watch_release(struct mm_host *mm, struct mm_age_watch *w);
+/* Free the state without freeing its pages (its host is torn down whole). */
+void mm_age_watch_forget(struct mm_age_watch *w);
+
 /* Free pages (buddy and per-CPU lists) whose pfn is a multiple of
  * 2^align_order, and all free pages.  0 or SNP_EINVAL. */
 SNP_MUST_CHECK int mm_free_aligned_count(const struct mm_host *mm, unsigned int align_order, uint64_t *aligned,

@@ -237,6 +237,12 @@ SNP_MUST_CHECK int sim_bench_sizes_run(struct sim_bench_size *sizes, unsigned in
 enum sim_vm_kind { SIM_VM_SVM, SIM_VM_SEV, SIM_VM_SEV_ES, SIM_VM_SNP, SIM_VM_NESTED, SIM_VM_NR };
 const char *sim_vm_kind_name(enum sim_vm_kind k);
 
+enum sim_age_profile { SIM_AGE_GENERIC = 0, SIM_AGE_WATCH, SIM_AGE_NR_PROFILES };
+const char *sim_age_profile_name(enum sim_age_profile p);          /* "generic", "watch" */
+SNP_MUST_CHECK int sim_age_profile_parse(const char *s, enum sim_age_profile *out);
+/* VMs each round of watch's ager makes and destroys (watch/workload.c AGE_VMS). */
+#define SIM_MC_AGE_VMS 2u
+
 struct sim_mc_config {
 	uint64_t mem_bytes;           /* modeled memory per host */
 	unsigned int cpus;                /* host CPUs */
@@ -244,6 +250,19 @@ struct sim_mc_config {
 	unsigned int vcpus;               /* vCPUs per VM */
 	unsigned int mix[SIM_VM_NR];      /* relative weights of VM kinds */
 	unsigned int age_pct;             /* age the allocator to this % of memory in use (0: fresh) */
+	/*
+	 * How a host is aged (docs/MODEL.md): generic (mm_age() to age_pct,
+	 * before kvm_amd loads; the default) or watch (watch's ager,
+	 * mm_age_watch_*(): kvm_amd loads on the fresh host, then age_rounds
+	 * rounds, each ending with SIM_MC_AGE_VMS VMs of vcpus vCPUs made, run
+	 * once and destroyed, as `snpsafe watch --age-rounds N` boots do;
+	 * age_pct is not used).  A host with kvm loaded cannot be cloned: the
+	 * watch profile ages every trial's own host, and refuses age_share > 1
+	 * with clone on.
+	 */
+	enum sim_age_profile age_profile;
+	unsigned int age_rounds;          /* watch: 1..MM_AGE_WATCH_MAX_ROUNDS; generic: 0 */
+	enum mm_ager_cpu ager_cpu;        /* watch: the CPU the ager runs on (default: one a round) */
 	unsigned int ticks;               /* ticks of host activity per trial */
 	/*
 	 * VM churn: each VM is destroyed after this many ticks and a new one of
@@ -501,6 +520,12 @@ struct sim_mc_trial {
 };
 
 /* Run; out has room for SNP_ALLOC_NR_STRATEGIES results, *nr_out says how many (a shard: not summed). */
+/*
+ * Is cfg's ageing one sim_mc_run() takes: generic without rounds, or watch
+ * with 1..MM_AGE_WATCH_MAX_ROUNDS rounds and no shared ageing (a host with
+ * kvm loaded cannot be cloned: age_share > 1 with clone on is refused).
+ */
+bool sim_mc_age_ok(const struct sim_mc_config *cfg);
 SNP_MUST_CHECK int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned int *nr_out);
 
 /*

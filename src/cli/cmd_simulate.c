@@ -57,6 +57,18 @@ static SNP_MUST_CHECK int set_cpus(void *ctx, const char *v) { return set_u(v, 1
 static SNP_MUST_CHECK int set_vms(void *ctx, const char *v) { return set_u(v, 1, 10000, &OPTS(ctx)->mc.vms); }
 static SNP_MUST_CHECK int set_vcpus(void *ctx, const char *v) { return set_u(v, 1, 64, &OPTS(ctx)->mc.vcpus); }
 static SNP_MUST_CHECK int set_age(void *ctx, const char *v) { return set_u(v, 0, 95, &OPTS(ctx)->mc.age_pct); }
+static SNP_MUST_CHECK int set_age_profile(void *ctx, const char *v)
+{
+	return sim_age_profile_parse(v, &OPTS(ctx)->mc.age_profile);
+}
+static SNP_MUST_CHECK int set_age_rounds(void *ctx, const char *v)
+{
+	return set_u(v, 0, MM_AGE_WATCH_MAX_ROUNDS, &OPTS(ctx)->mc.age_rounds);
+}
+static SNP_MUST_CHECK int set_ager_cpu(void *ctx, const char *v)
+{
+	return mm_ager_cpu_parse(v, &OPTS(ctx)->mc.ager_cpu);
+}
 static SNP_MUST_CHECK int set_ticks(void *ctx, const char *v) { return set_u(v, 0, 1000000, &OPTS(ctx)->mc.ticks); }
 static SNP_MUST_CHECK int set_gmem_faulted(void *ctx, const char *v) { return set_u(v, 0, 100, &OPTS(ctx)->mc.gmem_faulted_pct); }
 static SNP_MUST_CHECK int set_guest_pages(void *ctx, const char *v) { return set_u(v, 0, 1u << 20, &OPTS(ctx)->mc.guest_pages); }
@@ -211,6 +223,15 @@ static const struct cli_option simulate_options[] = {
 	{ "kvm", true, set_kvm, "V", kvm_help, kvm_valid },
 	{ "guest", true, set_guest, "S|all|off", guest_help, guest_valid },
 	{ "age", true, set_age, "PCT", "age the allocator to PCT% in use, of the 16G a larger host keeps, 0..95 (default 60)", "0..95" },
+	{ "age-profile", true, set_age_profile, "generic|watch",
+	  "how hosts are aged: generic (to --age PCT before kvm_amd loads; default) or watch "
+	  "(watch's ager after kvm_amd loads: --age-rounds rounds, each ending with 2 VMs; --age "
+	  "unused; docs/MODEL.md)", "generic, watch" },
+	{ "age-rounds", true, set_age_rounds, "N",
+	  "with --age-profile watch: the ager's rounds, as watch --age-rounds N (1..32)", "0..32" },
+	{ "ager-cpu", true, set_ager_cpu, "round|piece",
+	  "with --age-profile watch: the CPU the ager runs on, one drawn a round (default) or "
+	  "one a piece", "round, piece" },
 	{ "ticks", true, set_ticks, "N", "ticks of host activity per trial (default 512)",
 	  "0..1000000" },
 	{ "lifetime", true, set_lifetime, "TICKS",
@@ -304,6 +325,8 @@ static const struct config_key {
 	{ "mem_bytes", "mem", CK_INT },         { "cpus", "cpus", CK_INT },
 	{ "vms", "vms", CK_INT },               { "vcpus", "vcpus", CK_INT },
 	{ "mix", "mix", CK_STR },               { "age_pct", "age", CK_INT },
+	{ "age_profile", "age-profile", CK_STR }, { "age_rounds", "age-rounds", CK_INT },
+	{ "ager_cpu", "ager-cpu", CK_STR },
 	{ "ticks", "ticks", CK_INT },           { "trials", "trials", CK_INT },
 	{ "lifetime", "lifetime", CK_INT },
 	{ "guest_pages", "guest-pages", CK_INT }, { "gmem_faulted", "gmem-faulted", CK_INT },
@@ -594,6 +617,22 @@ static SNP_MUST_CHECK int check_fits(const struct sim_mc_config *mc)
 			       cli_fmt_size(need, a, sizeof(a)), cli_fmt_size(have, b, sizeof(b)));
 }
 
+/* --age-profile, --age-rounds and shared ageing together (sim_mc_age_ok()). */
+static SNP_MUST_CHECK int check_age(const struct sim_mc_config *mc)
+{
+	if (sim_mc_age_ok(mc))
+		return 0;
+	if (mc->age_profile == SIM_AGE_GENERIC)
+		return cli_usage_error("simulate", "--age-rounds %u needs --age-profile watch "
+				       "(generic ageing is --age PCT)", mc->age_rounds);
+	if (!mc->age_rounds)
+		return cli_usage_error("simulate", "--age-profile watch needs --age-rounds N (1..%u)",
+				       MM_AGE_WATCH_MAX_ROUNDS);
+	return cli_usage_error("simulate", "--age-profile watch ages each host after kvm_amd "
+			       "loads, and a host with kvm loaded cannot be cloned: give --age-share 1 "
+			       "or --clone off (not --age-share %u)", mc->age_share);
+}
+
 /* The model's own limits that the arguments decide (sim_mc_check_limits()). */
 static SNP_MUST_CHECK int check_limits(const struct sim_mc_config *mc)
 {
@@ -754,19 +793,33 @@ static void print_gmem_shared(const struct simulate_opts *o, const struct sim_mc
 				     (double)r[i].live_sensitive : NAN, 1, pct, sizeof(pct)));
 }
 
+/* How the hosts were aged, around kvm_amd's load. */
+static const char *age_text(const struct sim_mc_config *mc, char *buf, size_t len)
+{
+	if (mc->age_profile == SIM_AGE_WATCH)
+		snprintf(buf, len, "with kvm_amd (KVM %s call sites) loaded, then aged as watch's ager "
+			 "does (%u rounds, each ending with %u VMs; the ager's CPU one a %s)",
+			 kvm_version_name(mc->kvm_version), mc->age_rounds, SIM_MC_AGE_VMS,
+			 mm_ager_cpu_name(mc->ager_cpu));
+	else
+		snprintf(buf, len, "aged to %u%%, then kvm_amd (KVM %s call sites) loaded", mc->age_pct,
+			 kvm_version_name(mc->kvm_version));
+	return buf;
+}
+
 static void print_text(const struct simulate_opts *o, const struct sim_mc_result *r, unsigned int n)
 {
-	char mem[32], mix[128], churn[64], knobs[CLI_KNOBS_TEXT_MAX], summary[1024];
+	char mem[32], mix[128], churn[64], knobs[CLI_KNOBS_TEXT_MAX], summary[1024], aged[160];
 	/* the hosts are SNP hosts (montecarlo.c), so auto resolves on the profile alone */
 	bool avic = kvm_avic_resolve(o->mc.avic, true, &o->mc.profile);
 
 	cli_profile_knobs_text(&o->mc.profile, knobs, sizeof(knobs));
 	printf("Monte Carlo: %u trials per strategy; each a %s host (%u CPUs, page allocator of "
-	       "Linux %s) aged to %u%%, then kvm_amd (KVM %s call sites) loaded, %u VMs x %u vCPUs (mix %s)%s, %u ticks; "
+	       "Linux %s) %s, %u VMs x %u vCPUs (mix %s)%s, %u ticks; "
 	       "profile %s%s%s; RAM map %s; seed %llu; AVIC %s%s\n", o->mc.trials,
 	       cli_fmt_size(o->mc.mem_bytes, mem, sizeof(mem)), o->mc.cpus,
-	       mm_kernel_name(o->mc.kernel), o->mc.age_pct,
-	       kvm_version_name(o->mc.kvm_version), o->mc.vms, o->mc.vcpus,
+	       mm_kernel_name(o->mc.kernel), age_text(&o->mc, aged, sizeof(aged)),
+	       o->mc.vms, o->mc.vcpus,
 	       mix_text(&o->mc, mix, sizeof(mix)), churn_text(&o->mc, churn, sizeof(churn)), o->mc.ticks,
 	       o->mc.profile.name,
 	       knobs[0] ? " with " : "", knobs, snp_ram_layout_name(o->mc.ram_layout),
@@ -776,6 +829,9 @@ static void print_text(const struct simulate_opts *o, const struct sim_mc_result
 		printf("Ageing: one aged allocator per %u trials (--age-share), %u in all, cloned into\n"
 		       "each of its trials; trials sharing one are correlated, not independent\n"
 		       "(docs/MODEL.md)\n", o->mc.age_share, r[0].aged_allocators);
+	else if (o->mc.age_profile == SIM_AGE_WATCH)
+		printf("Ageing: every trial its own host, aged after kvm_amd loads (docs/MODEL.md "
+		       "\"Ageing as watch's ager does it\")\n");
 	else if (o->mc.age_pct)
 		printf("Ageing: every trial its own aged allocator\n");
 	printf("%s\n\n", cli_sim_summary(r, n, summary, sizeof(summary)));
@@ -905,6 +961,9 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 	json_u64(j, "vcpus", o->mc.vcpus);
 	json_str(j, "mix", mix_text(&o->mc, mix, sizeof(mix)));
 	json_u64(j, "age_pct", o->mc.age_pct);
+	json_str(j, "age_profile", sim_age_profile_name(o->mc.age_profile));
+	json_u64(j, "age_rounds", o->mc.age_rounds);
+	json_str(j, "ager_cpu", mm_ager_cpu_name(o->mc.ager_cpu));
 	json_u64(j, "ticks", o->mc.ticks);
 	json_u64(j, "lifetime", o->mc.lifetime);
 	json_u64(j, "guest_pages", o->mc.guest_pages);
@@ -1148,7 +1207,9 @@ int cmd_simulate(int argc, char **argv)
 	if (o.mc.ram_layout == SNP_RAM_QEMU_PC && o.mc.mem_bytes > SNP_RAM_QEMU_PC_MAX)
 		return cli_usage_error("simulate", "--layout qemu-pc takes --mem up to 3584M "
 				       "(QEMU's pc puts more above 4 GiB, not modeled)");
-	ret = check_limits(&o.mc);
+	ret = check_age(&o.mc);
+	if (!ret)
+		ret = check_limits(&o.mc);
 	if (!ret)
 		ret = check_fits(&o.mc);
 	if (ret || cli_dry_run)

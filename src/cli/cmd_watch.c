@@ -540,7 +540,8 @@ static void model_churn(const struct watch_opts *o, const struct run_result *r, 
 
 /*
  * simulate with the watched run's memory, CPUs, VMs and vCPUs, VM churn,
- * plain SVM guests, the guest's memory use as the age, its kernel
+ * plain SVM guests, the guest's memory use as the age (an aged run: watch's
+ * ager, its rounds after kvm_amd loads, --age-profile watch), its kernel
  * generation, and the strategy the watched kernel used (naive: no
  * workaround path; upstream: --host-snp) (model_churn() says how many hosts).
  */
@@ -578,6 +579,11 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	memset(m->cfg.mix, 0, sizeof(m->cfg.mix));
 	m->cfg.mix[SIM_VM_SVM] = 1;
 	m->cfg.age_pct = m->age_pct;
+	if (r->age_rounds) {
+		/* an aged boot: the model ages as its ager did, after kvm_amd loads */
+		m->cfg.age_profile = SIM_AGE_WATCH;
+		m->cfg.age_rounds = (unsigned int)r->age_rounds;
+	}
 	m->cfg.kernel = strncmp(r->kernel, "6.1.", 4) ? MM_KERNEL_6_12 : MM_KERNEL_6_1;
 	/* the watched kernel's own RAM map: QEMU pc's e820 (watch refuses more than 2 GiB) */
 	m->cfg.ram_layout = SNP_RAM_QEMU_PC;
@@ -612,9 +618,19 @@ static const char *watch_rate_text(double p, double lo, double hi, char *buf, si
 	return buf;
 }
 
+/* The model's ageing as simulate's flags: --age PCT, or watch's ager's rounds. */
+static const char *model_age_flags(const struct sim_mc_config *c, char *buf, size_t len)
+{
+	if (c->age_profile == SIM_AGE_WATCH)
+		snprintf(buf, len, "--age-profile watch --age-rounds %u", c->age_rounds);
+	else
+		snprintf(buf, len, "--age %u", c->age_pct);
+	return buf;
+}
+
 static void print_model(const struct model_vs_real *m)
 {
-	char rate[80];
+	char rate[80], age[64];
 
 	printf("\nmodel against reality (vmcb01 pages 2MB-aligned, Wilson 95%%):\n");
 	printf("  measured %llu of %llu distinct VMCBs = %s; %llu of them under a "
@@ -641,11 +657,12 @@ static void print_model(const struct model_vs_real *m)
 	       (unsigned long long)m->model_n, watch_rate_text(m->model_p, m->model_lo, m->model_hi, rate, sizeof(rate)),
 	       (unsigned long long)m->res.trials_with_fault,
 	       (unsigned long long)m->res.trials, (unsigned long long)m->res.spurious_faults);
-	printf("  (snpsafe simulate --mem %lluM --cpus %u --vms %u --vcpus %u --mix svm --age %u "
+	printf("  (snpsafe simulate --mem %lluM --cpus %u --vms %u --vcpus %u --mix svm %s "
 	       "--kernel %s --layout %s --strategy %s --trials %u --age-share 1 --ticks %u "
 	       "--lifetime %u)\n",
 	       (unsigned long long)(m->cfg.mem_bytes / SNP_MiB), m->cfg.cpus, m->cfg.vms, m->cfg.vcpus,
-	       m->cfg.age_pct, mm_kernel_name(m->cfg.kernel), snp_ram_layout_name(m->cfg.ram_layout),
+	       model_age_flags(&m->cfg, age, sizeof(age)), mm_kernel_name(m->cfg.kernel),
+	       snp_ram_layout_name(m->cfg.ram_layout),
 	       snp_alloc_strategy_name(m->res.strategy),
 	       m->cfg.trials, m->cfg.ticks, m->cfg.lifetime);
 	if (m->cfg.lifetime)
@@ -711,6 +728,10 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	json_str(j, "layout", snp_ram_layout_name(m->cfg.ram_layout));
 	json_str(j, "strategy", snp_alloc_strategy_name(m->res.strategy));
 	json_u64(j, "age_pct", m->cfg.age_pct);
+	if (m->cfg.age_profile == SIM_AGE_WATCH) {   /* an aged run's; a fresh run's JSON as before */
+		json_str(j, "age_profile", sim_age_profile_name(m->cfg.age_profile));
+		json_u64(j, "age_rounds", m->cfg.age_rounds);
+	}
 	json_u64(j, "trials", m->res.trials);
 	json_u64(j, "ticks", m->cfg.ticks);
 	json_u64(j, "lifetime_ticks", m->cfg.lifetime);

@@ -131,8 +131,10 @@ static int add_model(struct merge_watch *mw, const char *path, const struct json
 	char key[MW_KEY_LEN];
 	void *grown;
 
-	snprintf(key, sizeof(key), "seed %s age %s trials %s", text_of(json_member(est, "seed")),
-		 text_of(json_member(est, "age_pct")), text_of(json_member(est, "trials")));
+	snprintf(key, sizeof(key), "seed %s age %s trials %s profile %s rounds %s",
+		 text_of(json_member(est, "seed")), text_of(json_member(est, "age_pct")),
+		 text_of(json_member(est, "trials")), text_of(json_member(est, "age_profile")),
+		 text_of(json_member(est, "age_rounds")));
 	for (size_t i = 0; i < mw->nr_models; i++)
 		if (!strcmp(mw->models[i], key))
 			return 0;

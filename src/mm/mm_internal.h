@@ -248,4 +248,7 @@ static inline bool mm_page_valid(const struct mm_host *mm, const struct page *pa
 	return off < mm->nr_pages * sizeof(struct page) && off % sizeof(struct page) == 0;
 }
 
+/* Free a cache's record without giving its slabs back (its host is torn down whole). */
+void mm_kmem_cache_forget(struct mm_kmem_cache *s);
+
 #endif

@@ -370,6 +370,17 @@ int mm_kmem_cache_destroy(struct mm_kmem_cache *s, unsigned int cpu)
 	return 0;
 }
 
+void mm_kmem_cache_forget(struct mm_kmem_cache *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < s->nr_slabs; i++)
+		free(s->slabs[i].free);
+	free(s->slabs);
+	free(s->cpu_slab);
+	free(s);
+}
+
 int mm_kmem_cache_info(const struct mm_kmem_cache *s, struct mm_kmem_cache_info *out)
 {
 	if (!s || !out)

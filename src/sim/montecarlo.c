@@ -34,6 +34,23 @@ const char *sim_vm_kind_name(enum sim_vm_kind k)
 	return (unsigned int)k < SIM_VM_NR ? vm_kind_names[k] : "?";
 }
 
+static const char *const age_profile_names[SIM_AGE_NR_PROFILES] = { "generic", "watch" };
+
+const char *sim_age_profile_name(enum sim_age_profile p)
+{
+	return (unsigned int)p < SIM_AGE_NR_PROFILES ? age_profile_names[p] : "?";
+}
+
+int sim_age_profile_parse(const char *s, enum sim_age_profile *out)
+{
+	for (unsigned int i = 0; s && out && i < SIM_AGE_NR_PROFILES; i++)
+		if (!strcmp(s, age_profile_names[i])) {
+			*out = (enum sim_age_profile)i;
+			return 0;
+		}
+	return SNP_EINVAL;
+}
+
 void sim_mc_config_init(struct sim_mc_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -286,6 +303,22 @@ static void mc_first_runs(struct kvm_host *host, int vm, const unsigned int *cpu
 	}
 }
 
+/* One VM of @kind: its size, its VMM's CPU and its vCPUs' CPUs, drawn from @rng. */
+static void mc_vm_draw(const struct sim_mc_config *cfg, enum sim_vm_kind kind, uint64_t *rng,
+		       struct kvm_vm_config *vc, unsigned int cpus[KVM_MAX_VCPUS])
+{
+	kvm_vm_config_init(vc, kind_type[kind]);
+	vc->guest_pages = SIM_MC_GUEST_PAGES_MIN + mm_rng_below(rng, SIM_MC_GUEST_PAGES_SPREAD);
+	if (cfg->guest_pages)   /* drawn all the same: the stream stays the default run's */
+		vc->guest_pages = cfg->guest_pages;
+	vc->lapic_in_kernel = true;
+	vc->gmem_first_use = true;   /* SNP guests: 6.12.95's guest_memfd */
+	vc->gmem_faulted_pct = cfg->gmem_faulted_pct;
+	vc->cpu = (unsigned int)mm_rng_below(rng, cfg->cpus);
+	for (unsigned int i = 0; i < cfg->vcpus; i++)
+		cpus[i] = (unsigned int)mm_rng_below(rng, cfg->cpus);
+}
+
 /* Draw one VM of @kind (size, CPUs), build it, count its outcome; *vm its id or -1. */
 static SNP_MUST_CHECK int mc_create_one(struct kvm_host *host, const struct sim_mc_config *cfg,
 					enum sim_vm_kind kind, uint64_t *rng, struct sim_mc_outcomes *o,
@@ -297,16 +330,7 @@ static SNP_MUST_CHECK int mc_create_one(struct kvm_host *host, const struct sim_
 	uint64_t held, after;
 	int ret;
 
-	kvm_vm_config_init(&vc, kind_type[kind]);
-	vc.guest_pages = SIM_MC_GUEST_PAGES_MIN + mm_rng_below(rng, SIM_MC_GUEST_PAGES_SPREAD);
-	if (cfg->guest_pages)   /* drawn all the same: the stream stays the default run's */
-		vc.guest_pages = cfg->guest_pages;
-	vc.lapic_in_kernel = true;
-	vc.gmem_first_use = true;   /* SNP guests: 6.12.95's guest_memfd */
-	vc.gmem_faulted_pct = cfg->gmem_faulted_pct;
-	vc.cpu = (unsigned int)mm_rng_below(rng, cfg->cpus);
-	for (unsigned int i = 0; i < cfg->vcpus; i++)
-		cpus[i] = (unsigned int)mm_rng_below(rng, cfg->cpus);
+	mc_vm_draw(cfg, kind, rng, &vc, cpus);
 	ret = mc_pages_held(host, &held);
 	if (ret)
 		return ret;
@@ -434,6 +458,61 @@ static SNP_MUST_CHECK int mc_age(struct kvm_host *host, const struct sim_mc_conf
 	return ret;
 }
 
+/*
+ * age_vm_churn(): SIM_MC_AGE_VMS plain VMs of cfg->vcpus vCPUs (the ager's
+ * own VM program; sized and placed as the workload's, mc_vm_draw()), made
+ * by the ager on its CPU, each vCPU run to its first exit, destroyed.  A
+ * VM KVM refuses is the ager's failure, and it goes on.
+ */
+static SNP_MUST_CHECK int mc_age_vms(struct kvm_host *host, const struct sim_mc_config *cfg,
+				     unsigned int ager_cpu, uint64_t *rng)
+{
+	for (unsigned int v = 0; v < SIM_MC_AGE_VMS; v++) {
+		unsigned int cpus[KVM_MAX_VCPUS];
+		struct kvm_vm_config vc;
+		int vm, ret;
+
+		mc_vm_draw(cfg, SIM_VM_SVM, rng, &vc, cpus);
+		vc.cpu = ager_cpu;
+		ret = mc_vm_build(host, &vc, cpus, cfg->vcpus, false, NULL, &vm);
+		if (ret == SNP_ENOMEM || ret == SNP_EBUSY)
+			continue;
+		if (ret)
+			return ret;
+		mc_first_runs(host, vm, cpus, cfg->vcpus);
+		ret = kvm_destroy_vm(host, vm);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* watch's ager on a host with kvm_amd loaded: each round's memory work, then its VMs. */
+static SNP_MUST_CHECK int mc_age_watch(struct kvm_host *host, const struct sim_mc_config *cfg,
+				       uint64_t seed)
+{
+	struct mm_host *mm = kvm_host_mm(host);
+	struct mm_age_watch_config ac;
+	struct mm_age_watch *w = NULL;
+	uint64_t rng = seed ^ 0xa0761d6478bd642fULL;   /* the ageing VMs' draws, apart */
+	int ret;
+
+	mm_age_watch_config_init(&ac, seed, cfg->age_rounds);
+	ac.cpu = cfg->ager_cpu;
+	ret = mm_age_watch_begin(mm, &ac, &w);
+	for (unsigned int r = 0; !ret && r < cfg->age_rounds; r++) {
+		struct mm_age_watch_stats st;
+
+		ret = mm_age_watch_round(mm, w);
+		if (!ret)
+			ret = mm_age_watch_stats(w, &st);
+		if (!ret)
+			ret = mc_age_vms(host, cfg, st.cpu, &rng);
+	}
+	mm_age_watch_forget(w);   /* the host is torn down whole, aged pages and all */
+	return ret;
+}
+
 /* One aged allocator, the start of every trial t with t % nr_aged == its index. */
 struct mc_aged {
 	struct kvm_host *host;
@@ -452,6 +531,30 @@ static void mc_aged_build(const struct sim_mc_config *cfg, unsigned int a, struc
 		out->err = mc_age(out->host, cfg, mm_rng_next(&rng));
 }
 
+/* p of the analytic estimate: 2MB-aligned free pages / free pages, before the workload's VMs. */
+static SNP_MUST_CHECK int mc_p_est(struct kvm_host *host, struct sim_mc_trial *c)
+{
+	uint64_t aligned = 0, free = 0;
+	int ret = mm_free_aligned_count(kvm_host_mm(host), MM_PAGEBLOCK_ORDER, &aligned, &free);
+
+	if (!ret)
+		c->p_est = free ? (double)aligned / (double)free : 0;
+	return ret;
+}
+
+/* modprobe kvm_amd (kvm_x86_vendor_init); -ENOMEM is a host without KVM, counted: 0, *loaded false. */
+static SNP_MUST_CHECK int mc_load_kvm(struct kvm_host *host, struct sim_mc_trial *c, bool *loaded)
+{
+	int ret = kvm_x86_vendor_init(host, kvm_vendor_svm());
+
+	*loaded = !ret;
+	if (ret == SNP_ENOMEM) {
+		c->vm.kvm_load_enomem = 1;
+		ret = 0;
+	}
+	return ret;
+}
+
 /*
  * Trial t of strategy s: a host aged with trial t's seed (clone off), or a
  * copy of the aged allocator @from (the same state, without the ageing's
@@ -460,7 +563,7 @@ static void mc_aged_build(const struct sim_mc_config *cfg, unsigned int a, struc
 static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strategy s, unsigned int t,
 			 const struct kvm_host *from, struct mc_trial *out)
 {
-	uint64_t rng = mc_trial_rng(cfg, t), aligned = 0, free = 0, age_seed;
+	uint64_t rng = mc_trial_rng(cfg, t), age_seed;
 	struct kvm_host_stats st = { 0 };
 	struct kvm_page_census census = { 0 };
 	struct sim_pfn_list vmcb01 = { 0 };
@@ -482,20 +585,20 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 		return;
 	}
 	age_seed = mm_rng_next(&rng);
-	if (!from && cfg->age_pct)
-		ret = mc_age(host, cfg, age_seed);
-	if (!ret)
-		ret = mm_free_aligned_count(kvm_host_mm(host), MM_PAGEBLOCK_ORDER, &aligned, &free);
-	if (!ret) {
-		out->c.p_est = free ? (double)aligned / (double)free : 0;
-		/* modprobe kvm_amd on the aged host: svm_hardware_setup's save areas now. */
-		ret = kvm_x86_vendor_init(host, kvm_vendor_svm());
-		/* modprobe fails with -ENOMEM: a host without KVM, counted; nothing to run. */
-		loaded = !ret;
-		if (ret == SNP_ENOMEM) {
-			out->c.vm.kvm_load_enomem = 1;
-			ret = 0;
-		}
+	if (cfg->age_profile == SIM_AGE_WATCH) {
+		/* watch/init.sh: kvm_amd inserted on the fresh boot, then the ager */
+		ret = mc_load_kvm(host, &out->c, &loaded);
+		if (!ret && loaded)
+			ret = mc_age_watch(host, cfg, age_seed);
+		if (!ret)
+			ret = mc_p_est(host, &out->c);
+	} else {
+		if (!from && cfg->age_pct)
+			ret = mc_age(host, cfg, age_seed);
+		if (!ret)
+			ret = mc_p_est(host, &out->c);
+		if (!ret)   /* modprobe kvm_amd on the aged host: svm_hardware_setup's save areas now */
+			ret = mc_load_kvm(host, &out->c, &loaded);
 	}
 	if (!ret && loaded)
 		ret = mc_run_vms(host, cfg, &rng, &out->c.vm, &out->c.first_fault_tick);
@@ -798,7 +901,8 @@ static void mc_sum(const struct mc_shared *sh, unsigned int si, struct sim_mc_re
 		    &r->exposed_trials_ci_lo, &r->exposed_trials_ci_hi, &r->exposed_trials_deff);
 	r->effective_hosts = (double)r->trials / r->exposed_trials_deff;
 	/* clone off ages every trial's allocator: as many as --age-share 1 clones */
-	r->aged_allocators = sh->nr_aged ? sh->nr_aged : sh->cfg->age_pct ? sh->cfg->trials : 0;
+	r->aged_allocators = sh->nr_aged ? sh->nr_aged :
+			     sh->cfg->age_pct || sh->cfg->age_profile == SIM_AGE_WATCH ? sh->cfg->trials : 0;
 	r->vmsave_expected_faults = (double)r->vmsave_window_writes * sh->cfg->vmsave_window;
 	/* Safe strategies never hand out an aligned page: their estimate is 0 by construction. */
 	r->est_aligned_fraction = mc_frac(0, r->sensitive_pages);
@@ -894,7 +998,8 @@ static unsigned int mc_chunk(const struct sim_mc_config *cfg)
 /* Aged allocators per run: none (fresh, or every trial ages its own), else one per age_share trials. */
 static unsigned int mc_nr_aged(const struct sim_mc_config *cfg)
 {
-	if (!cfg->clone || !cfg->age_pct)
+	/* watch ages after kvm_amd loads, and a host with kvm loaded cannot be copied */
+	if (!cfg->clone || !cfg->age_pct || cfg->age_profile == SIM_AGE_WATCH)
 		return 0;
 	return cfg->trials / cfg->age_share + (cfg->trials % cfg->age_share != 0);
 }
@@ -970,6 +1075,15 @@ static SNP_MUST_CHECK int mc_run_all(struct mc_shared *sh, unsigned int total)
 	return ret;
 }
 
+bool sim_mc_age_ok(const struct sim_mc_config *cfg)
+{
+	if (cfg->age_profile == SIM_AGE_GENERIC)
+		return cfg->age_rounds == 0;
+	return cfg->age_profile == SIM_AGE_WATCH && cfg->age_rounds >= 1 &&
+	       cfg->age_rounds <= MM_AGE_WATCH_MAX_ROUNDS &&
+	       (unsigned int)cfg->ager_cpu < MM_NR_AGER_CPU && !(cfg->clone && cfg->age_share > 1);
+}
+
 static SNP_MUST_CHECK int mc_check(const struct sim_mc_config *cfg)
 {
 	unsigned int mix = 0;
@@ -981,7 +1095,7 @@ static SNP_MUST_CHECK int mc_check(const struct sim_mc_config *cfg)
 	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 || cfg->gmem_faulted_pct > 100 ||
 	    !(cfg->vmsave_window >= 0 && cfg->vmsave_window <= 1) ||
 	    (cfg->shard_n && (cfg->shard_k < 1 || cfg->shard_k > cfg->shard_n)) ||
-	    (unsigned int)cfg->kernel >= MM_NR_KERNELS ||
+	    (unsigned int)cfg->kernel >= MM_NR_KERNELS || !sim_mc_age_ok(cfg) ||
 	    !(cfg->strategies & ((1u << SNP_ALLOC_NR_STRATEGIES) - 1)))
 		return SNP_EINVAL;
 	return 0;
