@@ -27,6 +27,7 @@ struct boot {
 struct model {
 	const char *seed;
 	unsigned int hosts;
+	unsigned int ticks;                  /* 0: 100 */
 	uint64_t allocs, aligned, exposed;   /* per host */
 	uint64_t pages, regions, max_region; /* per host: its distinct pages (few: a fast merge) */
 };
@@ -72,8 +73,9 @@ static void write_run(const char *name, const struct boot *b, const struct model
 	else
 		out(f, "null,");
 	cluster_json(f, b->pages, b->regions, b->max_region, b->top5, b->cl_aligned, b->shared);
-	out(f, "},\"model_estimate\":{\"age_pct\":5,\"trials\":%u,\"seed\":\"%s\",\"hosts\":[",
-	    m->hosts, m->seed);
+	out(f, "},\"model_estimate\":{\"kernel\":\"6.12\",\"layout\":\"qemu-pc\",\"strategy\":\"naive\","
+	    "\"age_pct\":5,\"trials\":%u,\"ticks\":%u,\"lifetime_ticks\":1,\"seed\":\"%s\",\"hosts\":[",
+	    m->hosts, m->ticks ? m->ticks : 100, m->seed);
 	for (unsigned int h = 0; h < m->hosts; h++) {
 		uint64_t top5 = m->pages < 5 * m->max_region ? m->pages : 5 * m->max_region;
 
@@ -208,6 +210,34 @@ static void test_pool_five_boots(void)
 	KEXPECT(strstr(text, "the model's range for a campaign like this one (5 boots of the measured sizes"));
 	KEXPECT(strstr(text, "aligned           [10.156%, 10.156%]: measured 0.146% outside"));
 	free(text);
+	teardown();
+}
+
+/*
+ * Two boots whose model runs differ only in ticks (each boot's model makes
+ * as many VMs as it did): two model runs, both pooled; the same run twice:
+ * one.
+ */
+static void test_model_runs_told_apart(void)
+{
+	struct model a = far_model, b = far_model;
+	struct boot x = spread_boot("/runs/1/watch.trace"), y = spread_boot("/runs/2/watch.trace");
+	struct jl *doc;
+
+	setup();
+	a.ticks = 120;
+	b.ticks = 124;
+	write_run("b1.json", &x, &a);
+	write_run("b2.json", &y, &b);
+	doc = merge_json(2, NULL);
+	KEXPECT_EQ(num(doc, "model_runs"), 2);
+	KEXPECT_EQ(num(doc, "model_hosts"), 80);
+	jl_free(doc);
+	write_run("b2.json", &y, &a);
+	doc = merge_json(2, NULL);
+	KEXPECT_EQ(num(doc, "model_runs"), 1);
+	KEXPECT_EQ(num(doc, "model_hosts"), 40);
+	jl_free(doc);
 	teardown();
 }
 
@@ -444,6 +474,7 @@ static void test_clustering_tests(void)
 
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_pool_five_boots),
+	KTAP_CASE(test_model_runs_told_apart),
 	KTAP_CASE(test_refusals),
 	KTAP_CASE(test_model_differs),
 	KTAP_CASE(test_agreement_like_a_coin),

@@ -20,7 +20,7 @@
 #define MW_PERM_REPS    1000    /* relabellings of the measured-model permutation test */
 #define MW_CAMPAIGN_REPS 10000  /* campaigns drawn from the model hosts (sim_rate_campaign95) */
 #define MW_SEED         1       /* all: fixed, so the output is the same every time */
-#define MW_KEY_LEN      160
+#define MW_KEY_LEN      256
 
 /* One unit (a boot, or a model host): its vmcb01 counts. */
 struct mw_unit {
@@ -39,7 +39,7 @@ struct merge_watch {
 	uint64_t ram_pages;
 	char (*runs)[MW_KEY_LEN];         /* per boot: trace, records, QEMU time */
 	const char **run_path;
-	char (*models)[MW_KEY_LEN];       /* per model run pooled: seed, age, hosts */
+	char (*models)[MW_KEY_LEN];       /* per model run pooled: every input of it */
 	size_t nr_models;
 };
 
@@ -131,10 +131,17 @@ static int add_model(struct merge_watch *mw, const char *path, const struct json
 	char key[MW_KEY_LEN];
 	void *grown;
 
-	snprintf(key, sizeof(key), "seed %s age %s trials %s profile %s rounds %s",
-		 text_of(json_member(est, "seed")), text_of(json_member(est, "age_pct")),
-		 text_of(json_member(est, "trials")), text_of(json_member(est, "age_profile")),
-		 text_of(json_member(est, "age_rounds")));
+	/*
+	 * Every input of the model run: boots of one set differ in their VM
+	 * count (ticks) and in-use share, and a run is pooled once only when
+	 * all of them are the same.
+	 */
+	snprintf(key, sizeof(key), "%s %s %s seed %s age %s trials %s ticks %s lifetime %s profile %s rounds %s",
+		 text_of(json_member(est, "kernel")), text_of(json_member(est, "layout")),
+		 text_of(json_member(est, "strategy")), text_of(json_member(est, "seed")),
+		 text_of(json_member(est, "age_pct")), text_of(json_member(est, "trials")),
+		 text_of(json_member(est, "ticks")), text_of(json_member(est, "lifetime_ticks")),
+		 text_of(json_member(est, "age_profile")), text_of(json_member(est, "age_rounds")));
 	for (size_t i = 0; i < mw->nr_models; i++)
 		if (!strcmp(mw->models[i], key))
 			return 0;
