@@ -193,6 +193,36 @@ static void vmrun_tlb_control(void)
 	KEXPECT_EQ(ctl, 1);
 }
 
+/*
+ * The stuck vCPU's probe: the saved guest RIP (state save area 0x178, VMCB
+ * 0x578), CR3 (0x550) and the exit fields (0x070-0x088, APM Vol. 2 Tables
+ * B-1 and B-2) read from the VMCB's page; a RIP in the kernel half is the
+ * host's (docs/WATCH.md "It recurred": __svm_vcpu_run+0xa0), the
+ * workload's real-mode RIP and a user address are not.
+ */
+static void vmcb_host_rip(void)
+{
+	const uint64_t vmcb = 0x67e0000;
+	struct fake_mem m = { .n = 0 };
+	struct pl_vmcb_state st = { 0 };
+
+	mem_put(&m, vmcb + 0x578, 0xffffffffc03a6b40ULL);
+	mem_put(&m, vmcb + 0x550, 0x4b02000);
+	mem_put(&m, vmcb + 0x070, 0x400);
+	mem_put(&m, vmcb + 0x078, 0x20000000eULL);
+	KEXPECT(!pl_vmcb_read_state(vmcb, mem_read, &m, &st));   /* 0x080, 0x088 unreadable */
+	mem_put(&m, vmcb + 0x080, 0x4b02fe0);
+	mem_put(&m, vmcb + 0x088, 0x80000b0eULL);
+	KEXPECT(pl_vmcb_read_state(vmcb | 0x10, mem_read, &m, &st));
+	KEXPECT(st.rip == 0xffffffffc03a6b40ULL && st.cr3 == 0x4b02000 && st.exit_code == 0x400);
+	KEXPECT(st.info1 == 0x20000000eULL && st.info2 == 0x4b02fe0 && st.int_info == 0x80000b0eULL);
+	KEXPECT(pl_rip_is_host(st.rip));
+	KEXPECT(pl_rip_is_host(0xffff800000000000ULL));
+	KEXPECT(!pl_rip_is_host(0x1005));
+	KEXPECT(!pl_rip_is_host(0x00007fffffffe000ULL));
+	KEXPECT(!pl_rip_is_host(0xffff7fffffffffffULL));
+}
+
 /* ---- the page walk ---- */
 
 #define PML4 0x1000ULL
@@ -294,6 +324,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(invlpg_invlpga_invpcid),
 	KTAP_CASE(vmrun_pages_from_the_vmcb),
 	KTAP_CASE(vmrun_tlb_control),
+	KTAP_CASE(vmcb_host_rip),
 	KTAP_CASE(page_walk_leaf_levels),
 	KTAP_CASE(direct_map_addresses),
 	KTAP_CASE(filter_by_region),

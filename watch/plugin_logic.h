@@ -41,6 +41,11 @@
 #define PL_VMCB_NESTED_CTL   0x090   /* bit 2: SEV-ES enable */
 #define PL_VMCB_AVIC_BACKING 0x0e0   /* bits 51:12 */
 #define PL_VMCB_VMSA_PA      0x108   /* bits 51:12 */
+#define PL_VMCB_EXIT_CODE    0x070   /* EXITCODE, then EXITINFO1 (0x078), EXITINFO2 (0x080) */
+#define PL_VMCB_EXIT_INT     0x088   /* EXITINTINFO: an event being delivered at the exit */
+#define PL_VMCB_SAVE_CR3     0x550   /* state save area (0x400) + 0x150 (APM Vol. 2 Table B-2) */
+#define PL_VMCB_SAVE_RIP     0x578   /* state save area (0x400) + 0x178 */
+#define PL_HOST_HALF         0xffff800000000000ULL   /* x86-64 kernel half: bits 63:47 set */
 #define PL_VINTR_AVIC        (1ULL << 31)
 #define PL_NESTED_SEV_ES     (1ULL << 2)
 
@@ -267,6 +272,33 @@ static inline bool pl_vmrun_tlb_control(uint64_t vmcb, pl_read_phys64_t rd, void
 		return false;
 	*ctl = (uint8_t)(q >> 32);
 	return true;
+}
+
+/*
+ * A VMCB whose saved guest RIP is in the kernel half of the address space
+ * (docs/WATCH.md "It recurred"): the workload's guest runs in real mode at
+ * 0x1000, so such a RIP is the host's, written where the guest's should be.
+ * The exit fields and CR3 come with it, for the report.
+ */
+struct pl_vmcb_state {
+	uint64_t rip, cr3, exit_code, info1, info2, int_info;
+};
+
+static inline bool pl_vmcb_read_state(uint64_t vmcb, pl_read_phys64_t rd, void *ctx,
+				      struct pl_vmcb_state *st)
+{
+	const uint64_t base = vmcb & PL_PA_MASK;
+
+	return rd(ctx, base + PL_VMCB_SAVE_RIP, &st->rip) && rd(ctx, base + PL_VMCB_SAVE_CR3, &st->cr3) &&
+	       rd(ctx, base + PL_VMCB_EXIT_CODE, &st->exit_code) &&
+	       rd(ctx, base + PL_VMCB_EXIT_CODE + 8, &st->info1) &&
+	       rd(ctx, base + PL_VMCB_EXIT_CODE + 16, &st->info2) &&
+	       rd(ctx, base + PL_VMCB_EXIT_INT, &st->int_info);
+}
+
+static inline bool pl_rip_is_host(uint64_t rip)
+{
+	return (rip & PL_HOST_HALF) == PL_HOST_HALF;
 }
 
 /* The value WRMSR writes: EDX:EAX (the upper halves of RDX and RAX are ignored). */

@@ -336,6 +336,45 @@ static bool guest_mode(struct vcpu *v)
  * VMRUN and its pages, and a store checked after the marking is recorded
  * after the VMRUN.
  */
+/*
+ * The stuck vCPU's probe (docs/WATCH.md "It recurred"): report, once per
+ * VMCB and place, a VMCB whose saved guest RIP is the host's, at a VMRUN
+ * (the state the VMRUN loads) or at the #VMEXIT (the state the exit just
+ * saved), with the exit fields it holds.  Which of the two sees a VMCB
+ * first says whether an exit wrote the host's state or something between
+ * an exit and the next VMRUN did.
+ */
+#define HOST_RIP_REPORTS 64
+
+static struct {
+	uint64_t vmcb[2][HOST_RIP_REPORTS];
+	unsigned int nr[2];
+	uint64_t seen[2];
+} host_rip;
+
+static void check_host_rip(struct vcpu *v, unsigned int cpu, uint64_t vmcb, int at_exit)
+{
+	static const char *const where[2] = { "VMRUN", "#VMEXIT" };
+	struct pl_vmcb_state st;
+	bool known = false;
+
+	if (!vmcb || !pl_vmcb_read_state(vmcb, read_phys64, v, &st) || !pl_rip_is_host(st.rip))
+		return;
+	pthread_mutex_lock(&g.lock);
+	host_rip.seen[at_exit]++;
+	for (unsigned int i = 0; i < host_rip.nr[at_exit] && !known; i++)
+		known = host_rip.vmcb[at_exit][i] == vmcb;
+	if (!known && host_rip.nr[at_exit] < HOST_RIP_REPORTS) {
+		host_rip.vmcb[at_exit][host_rip.nr[at_exit]++] = vmcb;
+		fprintf(stderr, "snpsafe plugin: host RIP in VMCB 0x%" PRIx64 " at %s on CPU %u, t %"
+			PRIu64 " ns: rip 0x%" PRIx64 " cr3 0x%" PRIx64 " exitcode 0x%" PRIx64
+			" exitinfo1 0x%" PRIx64 " exitinfo2 0x%" PRIx64 " exitintinfo 0x%" PRIx64 "\n",
+			vmcb, where[at_exit], cpu, now_ns(), st.rip, st.cr3, st.exit_code, st.info1,
+			st.info2, st.int_info);
+	}
+	pthread_mutex_unlock(&g.lock);
+}
+
 static void on_vmrun(unsigned int cpu, void *udata)
 {
 	struct vcpu *v = &g.vcpu[cpu];
@@ -351,6 +390,7 @@ static void on_vmrun(unsigned int cpu, void *udata)
 	pl_vmrun_pages(reg(v, PL_RAX), read_phys64, v, pages);
 	/* The TLB flush this VMRUN does (replay applies it); level 0: not read. */
 	tlb_read = pl_vmrun_tlb_control(pages[PL_PAGE_VMCB], read_phys64, v, &tlbctl);
+	check_host_rip(v, cpu, pages[PL_PAGE_VMCB], 0);
 	pthread_mutex_lock(&g.lock);
 	emit_locked(SNP_TR_VMRUN, cpu, tlbctl, tlb_read ? SNP_TRACE_TLBCTL_READ : 0, 0,
 		    pages[PL_PAGE_VMCB], 0, (uint64_t)(uintptr_t)udata);
@@ -381,6 +421,7 @@ static void on_after_vmrun(unsigned int cpu, void *udata)
 
 	if (!v->in_guest || pc != pl_exit_marker(v->vmrun_pc))
 		return;
+	check_host_rip(v, cpu, v->marked[PL_PAGE_VMCB], 1);
 	pthread_mutex_lock(&g.lock);
 	emit_locked(SNP_TR_VMEXIT, cpu, 0, 0, 0, 0, 0, pc);
 	for (int k = 0; k <= PL_NR_PAGES; k++)
@@ -602,6 +643,9 @@ static void at_exit(qemu_plugin_id_t id, void *udata)
 	if (guest)
 		fprintf(stderr, "snpsafe plugin: %" PRIu64 " VMRUN, WRMSR or flush callbacks in "
 			"guest mode, not recorded (a guest's own)\n", guest);
+	fprintf(stderr, "snpsafe plugin: host RIP in a VMCB: at %" PRIu64 " VMRUNs (%u VMCBs), "
+		"at %" PRIu64 " #VMEXITs (%u VMCBs)\n", host_rip.seen[0], host_rip.nr[0],
+		host_rip.seen[1], host_rip.nr[1]);
 }
 
 static int parse_args(int argc, char **argv, const char **file)
