@@ -19,6 +19,7 @@
 
 #include <snpsafe/kvm.h>
 #include <snpsafe/mm.h>
+#include <snpsafe/mmu.h>
 #include <snpsafe/sim.h>
 
 #define MIB_PFN(x) ((uint64_t)(x) << (20 - SNP_PAGE_SHIFT))
@@ -334,6 +335,50 @@ static void kernel_memory_sizes(void)
 	kvm_host_destroy(host);
 }
 
+/* 2MB regions of the direct map split to 4K by the boot of hc. */
+static uint64_t boot_splits(const struct kvm_host_config *hc)
+{
+	struct kvm_host *host = boot_with(hc);
+	uint64_t n = snp_direct_map_nr_split_2m(kvm_host_machine(host));
+
+	kvm_host_destroy(host);
+	return n;
+}
+
+/*
+ * The modules /init loads: their read-only pages' direct-map aliases split
+ * their 2MB regions to 4K.  With one read-only page, one region more than
+ * a boot without the kernel's memory; with the measured 794, several, at
+ * most one a page; the page counts stay those kept.
+ */
+static void module_pages_split_their_regions(void)
+{
+	struct kvm_host_config hc;
+	uint64_t none, one, all;
+	struct kvm_host *host;
+	struct mm_counts c;
+
+	boot_config(&hc, SNP_RAM_QEMU_PC, SNP_GiB, MM_KERNEL_6_12);
+	hc.boot_seed = 1;
+	hc.boot_no_kernel_memory = true;
+	none = boot_splits(&hc);
+	hc.boot_no_kernel_memory = false;
+	hc.boot_module_ro_pages = 1;
+	one = boot_splits(&hc);
+	hc.boot_module_ro_pages = 0;
+	all = boot_splits(&hc);
+	ktap_log("2MB regions split: %llu without the kernel's memory, %llu with one read-only "
+		  "module page, %llu with the measured %llu", (unsigned long long)none,
+		  (unsigned long long)one, (unsigned long long)all,
+		  (unsigned long long)KVM_BOOT_MODULE_RO_PAGES_612);
+	KEXPECT_EQ(one, none + 1);
+	KEXPECT(all > one && all <= none + KVM_BOOT_MODULE_RO_PAGES_612);
+	host = boot_with(&hc);
+	KASSERT_EQ(mm_get_counts(kvm_host_mm(host), MM_NUMA_NO_NODE, &c), 0);
+	KEXPECT_EQ(c.allocated, KVM_BOOT_KERNEL_PAGES_612);
+	kvm_host_destroy(host);
+}
+
 /* Where the pages fall is the seed's: the same seed, the same pages; another, others. */
 static void kernel_memory_seeded(void)
 {
@@ -364,6 +409,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(kernel_memory_at_load),
 	KTAP_CASE(kernel_memory_sizes),
 	KTAP_CASE(kernel_memory_seeded),
+	KTAP_CASE(module_pages_split_their_regions),
 };
 
 KTAP_MAIN("boot_state", cases)

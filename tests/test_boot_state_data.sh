@@ -8,7 +8,10 @@
 # watch/guest-boot-state.sh printed in a watched 1 GiB boot) gives
 # KVM_BOOT_KERNEL_PAGES_*, KVM_BOOT_FREED_PAGES_* and KVM_BOOT_LATE_PAGES_* of
 # include/snpsafe/kvm.h,
-# and the 6.12 boot's orders give boot_order_permille of src/kvm/boot_state.c.
+# and the 6.12 boot's orders give boot_order_permille of src/kvm/boot_state.c;
+# the campaign boots' module pages (module-pages.txt, the plugin's
+# first-VMRUN dump) give KVM_BOOT_MODULE_PAGES_* (the most common count) and
+# KVM_BOOT_MODULE_RO_PAGES_* (executable and read-only, every boot).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 data=$root/docs/data/boot-state-2026-12-06
@@ -26,7 +29,7 @@ check() {   # NAME GOT WANT
 	fi
 }
 echo "KTAP version 1"
-echo "1..7"
+echo "1..11"
 check "6.12 kept pages" "$(report 6.12 kept)" "$(const KVM_BOOT_KERNEL_PAGES_612)"
 check "6.12 freed pages" "$(report 6.12 freed)" "$(const KVM_BOOT_FREED_PAGES_612)"
 check "6.1 kept pages" "$(report 6.1 kept)" "$(const KVM_BOOT_KERNEL_PAGES_61)"
@@ -36,6 +39,18 @@ check "6.1 trace buffer pages" "$(report 6.1 tracebuf_pages)" "$(const KVM_BOOT_
 check "6.12 orders per mille" "$(report 6.12 order_permille)" \
 	"$(sed -n 's/^static const unsigned int boot_order_permille\[\] = { \(.*\) };$/\1/p' \
 		"$root/src/kvm/boot_state.c" | tr -d ,)"
+modules() {   # KERNEL FIELD: the most common value of a module-pages.txt field among KERNEL's boots
+	awk -v k="$1-" -v f="$2" '!/^#/ && index($1, k) == 1 { print (f == "ro_x" ? $3 + $4 : $2) }' \
+		"$data/module-pages.txt" | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }'
+}
+ro_x_everywhere() {   # KERNEL: the one read-only-or-executable count of all its boots, or nothing
+	awk -v k="$1-" '!/^#/ && index($1, k) == 1 { print $3 + $4 }' "$data/module-pages.txt" |
+		sort -u | awk 'END { if (NR == 1) print v } { v = $1 }'
+}
+check "6.12 module pages" "$(modules 6.12 pages)" "$(const KVM_BOOT_MODULE_PAGES_612)"
+check "6.1 module pages" "$(modules 6.1 pages)" "$(const KVM_BOOT_MODULE_PAGES_61)"
+check "6.12 read-only module pages, every boot" "$(ro_x_everywhere 6.12)" "$(const KVM_BOOT_MODULE_RO_PAGES_612)"
+check "6.1 read-only module pages, every boot" "$(ro_x_everywhere 6.1)" "$(const KVM_BOOT_MODULE_RO_PAGES_61)"
 echo "# boot_state_data: pass:$passed fail:$failed skip:0 total:$n"
 echo "# totals: $passed passed, $failed failed, 0 skipped"
 [ "$failed" -eq 0 ]

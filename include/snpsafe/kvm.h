@@ -237,8 +237,14 @@ struct kvm_host_config {
 	 * /init sizes.  0: those measured for the kernel generation
 	 * (KVM_BOOT_KERNEL_PAGES_*, KVM_BOOT_FREED_PAGES_*, KVM_BOOT_LATE_PAGES_*),
 	 * at most an eighth of the managed pages; boot_no_kernel_memory: none.
+	 * boot_module_pages of the kept ones, after the late ones on the same
+	 * CPU, are the modules /init loads (vmalloc'ed text, rodata, data);
+	 * boot_module_ro_pages of them, spread evenly among them, are text and
+	 * rodata, whose direct-map aliases set_memory_ro() makes read-only,
+	 * splitting their 2MB regions to 4K (0: KVM_BOOT_MODULE_*).
 	 */
 	uint64_t boot_kernel_pages, boot_freed_pages, boot_late_pages, boot_seed;
+	uint64_t boot_module_pages, boot_module_ro_pages;
 	bool boot_no_kernel_memory;
 	/* THP never: khugepaged does not raise min_free_kbytes (mm_config.thp_min_free_kbytes). */
 	bool no_thp_min_free;
@@ -278,6 +284,18 @@ struct kvm_host_config {
  */
 #define KVM_BOOT_LATE_PAGES_612   1730ULL
 #define KVM_BOOT_LATE_PAGES_61    1029ULL
+/*
+ * Of the kept pages, the modules watch's /init loads: the module-space
+ * pages the plugin's first-VMRUN dump lists (qemu.out "module-space va";
+ * docs/data/boot-state-2026-12-06/module-pages.txt): 6.12.95 949 in all
+ * 15 campaign boots, of them 683 executable and 111 read-only (text and
+ * rodata, their direct-map aliases made read-only); 6.1.0-56 866 in 14 of
+ * 15 (one 865), 656 and 94 in all (docs/MODEL.md "Boot state").
+ */
+#define KVM_BOOT_MODULE_PAGES_612    949ULL
+#define KVM_BOOT_MODULE_RO_PAGES_612 794ULL
+#define KVM_BOOT_MODULE_PAGES_61     866ULL
+#define KVM_BOOT_MODULE_RO_PAGES_61  750ULL
 /* The sizes a qemu-pc host of kernel generation k reserves by default: image, initrd (bytes). */
 void kvm_boot_default_sizes(enum mm_kernel k, uint64_t *image_bytes, uint64_t *initrd_bytes);
 /*

@@ -147,6 +147,7 @@ struct boot_piece {
 /* The boot's memory in pages, as configured or measured. */
 struct boot_sizes {
 	uint64_t kept, freed, late;   /* late: of kept, allocated after the initrd's free */
+	uint64_t modules, modules_ro; /* of kept, after the late ones: the modules /init loads */
 };
 
 /* The pages the boot keeps, frees and allocates late, capped at managed / 8 together. */
@@ -164,8 +165,18 @@ static SNP_MUST_CHECK int boot_kernel_sizes(const struct kvm_host *host, struct 
 		   k61 ? KVM_BOOT_FREED_PAGES_61 : KVM_BOOT_FREED_PAGES_612;
 	b->late = c->boot_late_pages ? c->boot_late_pages :
 		  k61 ? KVM_BOOT_LATE_PAGES_61 : KVM_BOOT_LATE_PAGES_612;
+	b->modules = c->boot_module_pages ? c->boot_module_pages :
+		     k61 ? KVM_BOOT_MODULE_PAGES_61 : KVM_BOOT_MODULE_PAGES_612;
+	b->modules_ro = c->boot_module_ro_pages ? c->boot_module_ro_pages :
+			k61 ? KVM_BOOT_MODULE_RO_PAGES_61 : KVM_BOOT_MODULE_RO_PAGES_612;
+	if (b->modules_ro > b->modules)
+		b->modules_ro = b->modules;
 	if (b->late > b->kept)
 		b->late = b->kept;
+	if (b->modules > b->kept - b->late)
+		b->modules = b->kept - b->late;
+	if (b->modules_ro > b->modules)
+		b->modules_ro = b->modules;
 	ret = mm_get_counts(host->mm, MM_NUMA_NO_NODE, &mc);
 	if (ret)
 		return ret;
@@ -174,6 +185,8 @@ static SNP_MUST_CHECK int boot_kernel_sizes(const struct kvm_host *host, struct 
 		uint64_t total = b->kept + b->freed;
 
 		b->late = b->late * cap / total;
+		b->modules = b->modules * cap / total;
+		b->modules_ro = b->modules_ro * cap / total;
 		b->freed = b->freed * cap / total;
 		b->kept = cap - b->freed;
 	}
@@ -215,6 +228,37 @@ static SNP_MUST_CHECK int boot_free_some(struct kvm_host *host, struct boot_piec
 }
 
 /*
+ * The modules watch's /init loads, after its trace buffers, on its CPU:
+ * load_module() vmallocs each module's text, rodata and data page by page,
+ * kept; module_enable_rodata_ro() and module_enable_text_rox() then
+ * set_memory_ro() the text and rodata, and cpa_process_alias() makes each
+ * page's direct-map alias read-only too, splitting its 2MB region to 4K
+ * (Debian 6.12.95 kernel/module/main.c, kernel/module/strict_rwx.c,
+ * arch/x86/mm/pat/set_memory.c).  Which pages are text and which data is
+ * not known here: the read-only ones are spread evenly among them.
+ */
+static SNP_MUST_CHECK int boot_module_pages(struct kvm_host *host, uint64_t pages, uint64_t ro)
+{
+	const unsigned int cpu = host->cfg.initrd_free_cpu;
+	uint64_t made_ro = 0;
+
+	for (uint64_t i = 0; i < pages; i++) {
+		struct page *p = mm_alloc_pages(host->mm, cpu, MM_GFP_KERNEL, 0);
+		int ret;
+
+		if (!p)
+			return SNP_ENOMEM;
+		if ((i + 1) * ro / pages == made_ro)   /* kept for good: not remembered */
+			continue;
+		made_ro++;
+		ret = snp_set_memory_4k(host->machine, snp_pfn_to_virt(mm_page_to_pfn(host->mm, p)), 1);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
  * The boot's allocations, kept and temporary interleaved, each on a random
  * CPU; the initrd is freed after them (do_populate_rootfs() runs while the
  * initcalls go on, and kernel_init() waits for it before /init); then /init's
@@ -235,7 +279,7 @@ static SNP_MUST_CHECK int boot_kernel_memory(struct kvm_host *host)
 	v = calloc((size_t)(b.kept + b.freed) + 1, sizeof(*v));
 	if (!v)
 		return SNP_ENOMEM;
-	while (!ret && pages < b.kept - b.late + b.freed) {
+	while (!ret && pages < b.kept - b.late - b.modules + b.freed) {
 		unsigned int order = boot_pick_order(&rng);
 		unsigned int cpu = (unsigned int)mm_rng_below(&rng, host->cfg.nr_cpus);
 		struct page *p = mm_alloc_pages(host->mm, cpu, MM_GFP_KERNEL, order);
@@ -252,8 +296,10 @@ static SNP_MUST_CHECK int boot_kernel_memory(struct kvm_host *host)
 	for (uint64_t i = 0; !ret && i < b.late; i++)   /* kept for good: not remembered */
 		if (!mm_alloc_pages(host->mm, host->cfg.initrd_free_cpu, MM_GFP_KERNEL, 0))
 			ret = SNP_ENOMEM;
+	if (!ret)
+		ret = boot_module_pages(host, b.modules, b.modules_ro);
 	if (!ret)   /* the temporaries, and the last piece's overshoot past what is kept */
-		ret = boot_free_some(host, v, &n, pages - (b.kept - b.late), &rng);
+		ret = boot_free_some(host, v, &n, pages - (b.kept - b.late - b.modules), &rng);
 	free(v);   /* what is left is the kernel's for good */
 	return ret;
 }
