@@ -357,8 +357,11 @@ static void check_host_rip(struct vcpu *v, unsigned int cpu, uint64_t vmcb, int 
 	static const char *const where[2] = { "VMRUN", "#VMEXIT" };
 	struct pl_vmcb_state st;
 	bool known = false;
+	uint64_t rip;
 
-	if (!vmcb || !pl_vmcb_read_state(vmcb, read_phys64, v, &st) || !pl_rip_is_host(st.rip))
+	/* every VMRUN and exit: one read; the rest only for a VMCB worth reporting */
+	if (!vmcb || !read_phys64(v, (vmcb & PL_PA_MASK) + PL_VMCB_SAVE_RIP, &rip) ||
+	    !pl_rip_is_host(rip) || !pl_vmcb_read_state(vmcb, read_phys64, v, &st))
 		return;
 	pthread_mutex_lock(&g.lock);
 	host_rip.seen[at_exit]++;

@@ -169,8 +169,6 @@ static SNP_MUST_CHECK int boot_kernel_sizes(const struct kvm_host *host, struct 
 		     k61 ? KVM_BOOT_MODULE_PAGES_61 : KVM_BOOT_MODULE_PAGES_612;
 	b->modules_ro = c->boot_module_ro_pages ? c->boot_module_ro_pages :
 			k61 ? KVM_BOOT_MODULE_RO_PAGES_61 : KVM_BOOT_MODULE_RO_PAGES_612;
-	if (b->modules_ro > b->modules)
-		b->modules_ro = b->modules;
 	if (b->late > b->kept)
 		b->late = b->kept;
 	if (b->modules > b->kept - b->late)
