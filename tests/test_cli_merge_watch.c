@@ -28,6 +28,7 @@ struct model {
 	const char *seed;
 	unsigned int hosts;
 	unsigned int ticks;                  /* 0: 100 */
+	const char *dump;                    /* boot_dump_fnv1a, NULL: none (the boot-state rules) */
 	uint64_t allocs, aligned, exposed;   /* per host */
 	uint64_t pages, regions, max_region; /* per host: its distinct pages (few: a fast merge) */
 };
@@ -74,8 +75,11 @@ static void write_run(const char *name, const struct boot *b, const struct model
 		out(f, "null,");
 	cluster_json(f, b->pages, b->regions, b->max_region, b->top5, b->cl_aligned, b->shared);
 	out(f, "},\"model_estimate\":{\"kernel\":\"6.12\",\"layout\":\"qemu-pc\",\"strategy\":\"naive\","
-	    "\"age_pct\":5,\"trials\":%u,\"ticks\":%u,\"lifetime_ticks\":1,\"seed\":\"%s\",\"hosts\":[",
+	    "\"age_pct\":5,\"trials\":%u,\"ticks\":%u,\"lifetime_ticks\":1,\"seed\":\"%s\",",
 	    m->hosts, m->ticks ? m->ticks : 100, m->seed);
+	if (m->dump)
+		out(f, "\"boot_dump\":\"/d/%s\",\"boot_dump_fnv1a\":\"%s\",", m->dump, m->dump);
+	out(f, "\"hosts\":[");
 	for (unsigned int h = 0; h < m->hosts; h++) {
 		uint64_t top5 = m->pages < 5 * m->max_region ? m->pages : 5 * m->max_region;
 
@@ -237,6 +241,18 @@ static void test_model_runs_told_apart(void)
 	doc = merge_json(2, NULL);
 	KEXPECT_EQ(num(doc, "model_runs"), 1);
 	KEXPECT_EQ(num(doc, "model_hosts"), 40);
+	jl_free(doc);
+	/* the same run but for the boot each host started from (watch --boot-dump) */
+	b = a;
+	b.dump = "00000000000000aa";
+	write_run("b2.json", &y, &b);
+	doc = merge_json(2, NULL);
+	KEXPECT_EQ(num(doc, "model_runs"), 2);
+	jl_free(doc);
+	a.dump = "00000000000000aa";
+	write_run("b1.json", &x, &a);
+	doc = merge_json(2, NULL);
+	KEXPECT_EQ(num(doc, "model_runs"), 1);
 	jl_free(doc);
 	teardown();
 }

@@ -204,6 +204,73 @@ static void watch_again_aged_models_the_ager(void)
 	tu_dir_teardown();
 }
 
+/* A boot dump of a 256 MiB host at PATH: free but for its first 16 MiB, one pageblock UNMOVABLE. */
+static void write_dump(const char *path, unsigned int mib)
+{
+	FILE *f = fopen(path, "w");
+
+	KASSERT(f);
+	fprintf(f, "# a made-up boot\n");
+	for (unsigned int pb = 0; pb < mib / 2; pb++)
+		fprintf(f, "%x mt %u buddy %u pcp 0\n", pb * 512, pb == 8 ? 0 : 1, pb < 8 ? 0 : 512);
+	fprintf(f, "4k 9\n");
+	fclose(f);
+}
+
+/*
+ * --boot-dump: the model's hosts start from the dumped boot, and the JSON
+ * says which (path and FNV-1a of its bytes, what merge pools by); a dump of
+ * another size, or a bad one, is refused with one line and exit 2.
+ */
+static void watch_again_from_a_boot_dump(void)
+{
+	static const char flags[] = "--kernel 6.12 --vms 2 --vcpus 1 --mem 256M --seconds 6 --lifetime 0.2";
+	char args[1024], dump[512], big[512];
+	struct jl *j, *m, *plain;
+	struct cli_run r;
+	FILE *f;
+
+	tu_dir_setup("watch-dump");
+	write_run_folder("6.12.0-test", NULL);
+	write_churn_result(4);
+	snprintf(dump, sizeof(dump), "%s", tu_path("boot.dump"));
+	snprintf(big, sizeof(big), "%s", tu_path("big.dump"));
+	write_dump(dump, 256);
+	write_dump(big, 1024);
+	snprintf(args, sizeof(args), "%s --boot-dump %s", flags, dump);
+	j = again_json(args);
+	plain = again_json(flags);
+	m = jl_get(j, "model_estimate");
+	KASSERT(m != NULL);
+	KEXPECT_EQ(strcmp(jl_get(m, "boot_dump")->str, dump), 0);
+	KEXPECT_EQ(strlen(jl_get(m, "boot_dump_fnv1a")->str), 16);
+	KEXPECT(jl_get(jl_get(plain, "model_estimate"), "boot_dump") == NULL);
+	/* the same VMs made, from another start: the counts agree, the pages do not */
+	KEXPECT_EQ(jl_get(m, "vmcb01_allocated")->num, jl_get(jl_get(plain, "model_estimate"), "vmcb01_allocated")->num);
+	jl_free(plain);
+	jl_free(j);
+	snprintf(args, sizeof(args), "watch --again --out %s %s --boot-dump %s", tu_path(""), flags, dump);
+	r = cli_run(args);
+	KEXPECT_EQ(r.status, 0);
+	KEXPECT(strstr(r.out, "started from the boot dumped in --boot-dump") != NULL);
+	cli_run_free(&r);
+	snprintf(args, sizeof(args), "watch --again --out %s %s --boot-dump %s", tu_path(""), flags, big);
+	r = cli_run(args);
+	KEXPECT_EQ(r.status, 2);
+	KEXPECT(strstr(r.err, "is of a 1024 MiB host, not of 256 MiB") != NULL);
+	KEXPECT_EQ(cli_lines(r.err), 1);
+	cli_run_free(&r);
+	f = fopen(big, "w");
+	KASSERT(f);
+	fprintf(f, "0 mt 9 buddy 0 pcp 0\n");
+	fclose(f);
+	r = cli_run(args);
+	KEXPECT_EQ(r.status, 2);
+	KEXPECT(strstr(r.err, "line 1: migratetype") != NULL);
+	cli_run_free(&r);
+	tu_dir_teardown();
+}
+
 /*
  * --again judges a finished run folder without booting: a hand-made one
  * holding the changelog's steps (an aligned VMCB run on CPU 1, a 2M-leaf
@@ -537,6 +604,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(watch_again_judges_a_run_folder),
 	KTAP_CASE(watch_again_churns_like_the_boot),
 	KTAP_CASE(watch_again_aged_models_the_ager),
+	KTAP_CASE(watch_again_from_a_boot_dump),
 	KTAP_CASE(watch_again_reports_provenance),
 	KTAP_CASE(watch_again_no_vmcb_is_na),
 	KTAP_CASE(watch_again_file_errors),

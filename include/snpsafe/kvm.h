@@ -164,6 +164,16 @@ enum kvm_version {
 const char *kvm_version_name(enum kvm_version v);
 SNP_MUST_CHECK int kvm_version_parse(const char *s, enum kvm_version *out);
 
+/* Which CPU's list a dumped boot's per-CPU-list run goes to (kvm_host_config.boot_dump). */
+enum kvm_boot_dump_pcp {
+	KVM_BOOT_DUMP_PCP_RANDOM = 0,   /* each run a CPU drawn from boot_seed (default) */
+	KVM_BOOT_DUMP_PCP_CPU0,         /* all of them CPU 0's */
+	KVM_NR_BOOT_DUMP_PCP
+};
+const char *kvm_boot_dump_pcp_name(enum kvm_boot_dump_pcp p);   /* "random", "cpu0" */
+
+struct kvm_boot_dump;
+
 struct kvm_host_config {
 	uint64_t mem_bytes;                   /* multiple of 4MB per node; 0 = 256 MiB */
 	unsigned int nr_cpus;                     /* 0 = 2 */
@@ -246,6 +256,16 @@ struct kvm_host_config {
 	uint64_t boot_kernel_pages, boot_freed_pages, boot_late_pages, boot_seed;
 	uint64_t boot_module_pages, boot_module_ro_pages;
 	bool boot_no_kernel_memory;
+	/*
+	 * Start from a measured boot instead (qemu-pc only; the host's memory
+	 * must be the dump's): its pages in use reserved, its pageblock types,
+	 * its per-CPU-list pages freed onto the lists a run at a time (a run to
+	 * a random CPU drawn from boot_seed, or all to CPU 0: boot_dump_pcp),
+	 * its 4K regions split; none of the rules above (docs/MODEL.md "Boot
+	 * state from a dump").  NULL: the rules.
+	 */
+	const struct kvm_boot_dump *boot_dump;
+	enum kvm_boot_dump_pcp boot_dump_pcp;
 	/* THP never: khugepaged does not raise min_free_kbytes (mm_config.thp_min_free_kbytes). */
 	bool no_thp_min_free;
 	/* Memory the guests hold from boot, never on the free lists: mm_config.held_bytes. */
@@ -308,6 +328,22 @@ SNP_MUST_CHECK int kvm_host_initrd_pfns(const struct kvm_host *host, snp_pfn_t *
 
 /* Defaults: early-snp, SNP on, upstream strategy, svm, AVIC auto. */
 void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsigned int nr_cpus);
+
+/*
+ * A measured boot's allocator state (docs/MODEL.md "Boot state from a
+ * dump"): the text watch/boot-dump.sh writes, one line a pageblock as
+ * watch/pbdump prints it ("PFN mt MT buddy N pcp N [b MAP p MAP]", PFN in
+ * hex, ascending; a "snpsafe-pbdump:" prefix is skipped), lines "4k R" for
+ * each 2MB region R the boot had mapped 4K, '#' comments.  SNP_EINVAL on a
+ * bad text, with *line_no (0: not a line's fault) and *why saying what;
+ * SNP_ENOMEM.  Read-only once parsed: hosts on several threads may share it.
+ */
+struct kvm_boot_dump;
+SNP_MUST_CHECK int kvm_boot_dump_parse(const char *text, size_t len, struct kvm_boot_dump **out,
+				       unsigned long *line_no, const char **why);
+void kvm_boot_dump_free(struct kvm_boot_dump *d);
+/* The pages the dump covers (its pageblocks x 512): the host's memory must be this. */
+uint64_t kvm_boot_dump_pages(const struct kvm_boot_dump *d);
 /*
  * Build machine + allocator (laid out as x86-64 Linux: pfns 0..255 and the
  * RAM map's holes reserved, zones DMA/DMA32/Normal), then load the vendor

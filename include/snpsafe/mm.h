@@ -145,6 +145,14 @@ struct mm_config {
 	 */
 	bool deferred_init;
 	/*
+	 * Each pageblock's migratetype as a measured boot left it, one byte a
+	 * pageblock (mem_bytes / 4K >> MM_PAGEBLOCK_ORDER of them, each
+	 * MM_MT_UNMOVABLE, MOVABLE or RECLAIMABLE), set before the boot's
+	 * memory is freed, over Linux's init rules above: a host started from a
+	 * dump (kvm_host_config.boot_dump).  NULL: Linux's init.
+	 */
+	const uint8_t *pageblock_mt;
+	/*
 	 * Memory held from boot to the host's end by users that never give it
 	 * back (on an operator's host, the guests' memory): never put on the
 	 * free lists, counted as allocated and as managed, so the watermarks

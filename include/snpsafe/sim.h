@@ -287,6 +287,9 @@ struct sim_mc_config {
 	enum kvm_version kvm_version; /* KVM's SNP-safe call sites (--kvm; 6.18 default) */
 	enum snp_ram_layout ram_layout; /* the hosts' RAM map (--layout; flat default) */
 	bool no_boot_memory;          /* qemu-pc hosts without the kernel's own memory (--boot-memory off) */
+	/* qemu-pc hosts started from a measured boot (--boot-dump; kvm_host_config.boot_dump): not owned */
+	const struct kvm_boot_dump *boot_dump;
+	enum kvm_boot_dump_pcp boot_dump_pcp;   /* --boot-dump-pcp */
 	bool no_thp_min_free;         /* THP never: min_free_kbytes not raised (--thp-min-free off) */
 	enum kvm_avic_mode avic;      /* kvm_amd's AVIC (--avic; auto default: upstream's rule) */
 	double vmsave_window;         /* share of a tick one VMSAVE takes (assumed; default 1e-4) */

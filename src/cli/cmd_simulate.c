@@ -33,6 +33,7 @@ struct simulate_opts {
 	const char *config;         /* --config FILE */
 	bool config_read;           /* FILE applied: the flags' second pass leaves --config be */
 	char config_knobs[CLI_MAX_KNOBS][CONFIG_KNOB_LEN];   /* its knobs, for po.knobs[] */
+	char boot_dump_path[4096];   /* --boot-dump FILE, "" none */
 };
 
 #define OPTS(ctx) ((struct simulate_opts *)(ctx))
@@ -128,6 +129,24 @@ static SNP_MUST_CHECK int parse_on_off(const char *v, bool *on)
 static SNP_MUST_CHECK int set_vmsave_marks(void *ctx, const char *v)
 {
 	return parse_on_off(v, &OPTS(ctx)->mc.vmsave_marks);
+}
+
+static SNP_MUST_CHECK int set_boot_dump(void *ctx, const char *v)
+{
+	if (strlen(v) >= sizeof(OPTS(ctx)->boot_dump_path))
+		return SNP_EINVAL;
+	strcpy(OPTS(ctx)->boot_dump_path, v);
+	return 0;
+}
+
+static SNP_MUST_CHECK int set_boot_dump_pcp(void *ctx, const char *v)
+{
+	for (unsigned int p = 0; p < KVM_NR_BOOT_DUMP_PCP; p++)
+		if (!strcmp(v, kvm_boot_dump_pcp_name((enum kvm_boot_dump_pcp)p))) {
+			OPTS(ctx)->mc.boot_dump_pcp = (enum kvm_boot_dump_pcp)p;
+			return 0;
+		}
+	return SNP_EINVAL;
 }
 
 static SNP_MUST_CHECK int set_boot_memory(void *ctx, const char *v)
@@ -260,6 +279,14 @@ static const struct cli_option simulate_options[] = {
 	{ "boot-memory", true, set_boot_memory, "on|off",
 	  "with --layout qemu-pc: the watched kernel's own memory at kvm_amd's load, and the "
 	  "pages it freed among it (default on; docs/MODEL.md)", "on, off" },
+	{ "boot-dump", true, set_boot_dump, "FILE",
+	  "with --layout qemu-pc: start each host from a measured boot instead of the boot-state "
+	  "rules: FILE is watch/boot-dump.sh's (a watched kernel's pageblocks and free pages at "
+	  "the workload's start, and its 4K direct-map regions); --mem must be its memory "
+	  "(docs/MODEL.md \"Boot state from a dump\")", NULL },
+	{ "boot-dump-pcp", true, set_boot_dump_pcp, "random|cpu0",
+	  "with --boot-dump: which CPU's list each run of the dump's per-CPU-list pages goes "
+	  "to: a random CPU a run (default), or CPU 0 (the dump cannot say)", "random, cpu0" },
 	{ "thp-min-free", true, set_thp_min_free, "on|off",
 	  "THP enabled: khugepaged raises min_free_kbytes, and the pcp lists' high with it "
 	  "(default on, as Debian's kernels)", "on, off" },
@@ -338,6 +365,7 @@ static const struct config_key {
 	{ "vmsave_window", "vmsave-window", CK_NUM }, { "clone", "clone", CK_STR },
 	{ "age_share", "age-share", CK_INT },   { "guest", "guest", CK_STR },
 	{ "boot_memory", "boot-memory", CK_STR }, { "thp_min_free", "thp-min-free", CK_STR },
+	{ "boot_dump", "boot-dump", CK_STR },   { "boot_dump_pcp", "boot-dump-pcp", CK_STR },
 };
 
 #define CONFIG_MAX_BYTES (1u << 20)
@@ -989,6 +1017,8 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 	json_str(j, "guest", guest_text(o->guest_mask));
 	json_str(j, "boot_memory", o->mc.no_boot_memory ? "off" : "on");
 	json_str(j, "thp_min_free", o->mc.no_thp_min_free ? "off" : "on");
+	json_str(j, "boot_dump", o->boot_dump_path);
+	json_str(j, "boot_dump_pcp", kvm_boot_dump_pcp_name(o->mc.boot_dump_pcp));
 	json_obj_end(j);
 }
 
@@ -1154,6 +1184,66 @@ static void simulate_defaults(struct simulate_opts *o)
 	o->mc.threads = ncpu > 0 ? (unsigned int)(ncpu > 256 ? 256 : ncpu) : 1;
 }
 
+/* The parsed --boot-dump, owned by the command (sim_mc_config's pointer is const). */
+static struct kvm_boot_dump *dump_of(const struct simulate_opts *o)
+{
+	return (struct kvm_boot_dump *)(uintptr_t)o->mc.boot_dump;
+}
+
+#define BOOT_DUMP_MAX_BYTES (4u << 20)
+
+int cli_boot_dump_load(const char *cmd, const char *path, uint64_t mem_bytes, struct kvm_boot_dump **out,
+		       uint64_t *hash)
+{
+	const char *why = NULL;
+	struct kvm_boot_dump *d = NULL;
+	unsigned long line = 0;
+	uint64_t h = 0xcbf29ce484222325ULL;   /* FNV-1a */
+	size_t len;
+	char *text = cli_slurp(cmd, "--boot-dump ", path, BOOT_DUMP_MAX_BYTES, &len);
+	int ret;
+
+	*out = NULL;
+	if (!text)
+		return CLI_EXIT_USAGE;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)text[i]) * 0x100000001b3ULL;
+	ret = kvm_boot_dump_parse(text, len, &d, &line, &why);
+	free(text);
+	if (ret == SNP_EINVAL && line)
+		return cli_usage_error(cmd, "--boot-dump %s, line %lu: %s", path, line, why);
+	if (ret)
+		return cli_usage_error(cmd, "--boot-dump %s: %s", path, why ? why : snp_error_text(ret));
+	if (kvm_boot_dump_pages(d) * SNP_PAGE_SIZE != mem_bytes) {
+		unsigned long long mib = (unsigned long long)(kvm_boot_dump_pages(d) >> (20 - SNP_PAGE_SHIFT));
+
+		kvm_boot_dump_free(d);
+		return cli_usage_error(cmd, "--boot-dump %s is of a %llu MiB host, not of %llu MiB: give "
+				       "--mem %lluM", path, mib, (unsigned long long)(mem_bytes >> 20), mib);
+	}
+	if (hash)
+		*hash = h;
+	*out = d;
+	return 0;
+}
+
+/* --boot-dump FILE: a qemu-pc host of exactly its memory.  0, or CLI_EXIT_USAGE with the reason said. */
+static SNP_MUST_CHECK int load_boot_dump(struct simulate_opts *o)
+{
+	struct kvm_boot_dump *d;
+	int ret;
+
+	if (!*o->boot_dump_path)
+		return 0;
+	if (o->mc.ram_layout != SNP_RAM_QEMU_PC)
+		return cli_usage_error("simulate", "--boot-dump %s needs --layout qemu-pc (the map the "
+				       "watched boots have)", o->boot_dump_path);
+	ret = cli_boot_dump_load("simulate", o->boot_dump_path, o->mc.mem_bytes, &d, NULL);
+	if (!ret)
+		o->mc.boot_dump = d;
+	return ret;
+}
+
 int cmd_simulate(int argc, char **argv)
 {
 	static const char synopsis[] =
@@ -1209,16 +1299,23 @@ int cmd_simulate(int argc, char **argv)
 				       "(QEMU's pc puts more above 4 GiB, not modeled)");
 	ret = check_age(&o.mc);
 	if (!ret)
+		ret = load_boot_dump(&o);
+	if (!ret)
 		ret = check_limits(&o.mc);
 	if (!ret)
 		ret = check_fits(&o.mc);
-	if (ret || cli_dry_run)
+	if (ret || cli_dry_run) {
+		kvm_boot_dump_free(dump_of(&o));
 		return ret;
+	}
 	if (o.mc.shard_n && !o.json)
 		return cli_usage_error("simulate", "--shard %u/%u prints the shard's trials as JSON for "
 				       "`snpsafe merge`: add --json", o.mc.shard_k, o.mc.shard_n);
-	if (o.mc.shard_n)
-		return run_shard(&o);
+	if (o.mc.shard_n) {
+		ret = run_shard(&o);
+		kvm_boot_dump_free(dump_of(&o));
+		return ret;
+	}
 	cli_progress_init(&bar, (uint64_t)o.mc.trials * (unsigned int)__builtin_popcount(o.mc.strategies));
 	/* a bar on a terminal only: not with --json, nor when stdout is a pipe or file */
 	bar.enabled = bar.enabled && !o.json && isatty(STDOUT_FILENO);
@@ -1226,6 +1323,7 @@ int cmd_simulate(int argc, char **argv)
 	o.mc.progress_ctx = &bar;
 	ret = sim_mc_run(&o.mc, res, &n);
 	cli_progress_done(&bar);
+	kvm_boot_dump_free(dump_of(&o));
 	if (ret)
 		return run_failed(ret);
 	return report("simulate", &o, res, n);

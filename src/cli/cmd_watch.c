@@ -13,6 +13,7 @@
 #include "watch_cluster.h"
 #include "tick_report.h"
 #include "watch_prov.h"
+#include "sim_report.h"
 
 #include <snpsafe/kvm.h>
 #include <snpsafe/replay.h>
@@ -45,6 +46,9 @@ struct watch_opts {
 	char kvm_ko[PATH_MAX];        /* the module it built */
 	bool json, baseline, host_snp, again;
 	bool install;                 /* --install: SNPSAFE_INSTALL=1 for the scripts */
+	const char *boot_dump_path;   /* --boot-dump: the model's hosts start from this boot */
+	const struct kvm_boot_dump *boot_dump;
+	uint64_t boot_dump_hash;      /* FNV-1a of its bytes, in the JSON: merge pools by it */
 };
 
 static SNP_MUST_CHECK int set_kernel(void *ctx, const char *v)
@@ -132,6 +136,12 @@ static SNP_MUST_CHECK int set_filter(void *ctx, const char *v)
 	return 0;
 }
 
+static SNP_MUST_CHECK int set_boot_dump(void *ctx, const char *v)
+{
+	((struct watch_opts *)ctx)->boot_dump_path = v;
+	return 0;
+}
+
 static SNP_MUST_CHECK int set_json(void *ctx, const char *v)
 {
 	((struct watch_opts *)ctx)->json = true;
@@ -186,6 +196,10 @@ static const struct cli_option watch_options[] = {
 	  "age the guest first: N rounds of page cache, anonymous memory, slab and VM churn, "
 	  "a share of each kept (default 0: a fresh host)", "0..32" },
 	{ "age-seed", true, set_age_seed, "S", "the ageing rounds' seed (default 1)", "a whole number" },
+	{ "boot-dump", true, set_boot_dump, "FILE",
+	  "the model estimate's hosts start from this measured boot (watch/boot-dump.sh's, of a "
+	  "boot of --mem) instead of the boot-state rules (docs/MODEL.md \"Boot state from a dump\")",
+	  NULL },
 	{ "cpus", true, set_cpus, "N", "CPUs of the watched machine (default 2, at most 8)", "1..8" },
 	{ "mem", true, set_mem, "SIZE", "its memory (default 1G, 256M to 2G)", "256M..2G" },
 	{ "filter", true, set_filter, "inguest|ever|all",
@@ -398,6 +412,8 @@ struct run_result {
  */
 struct model_vs_real {
 	uint64_t real_k, real_n;            /* aligned distinct VMCBs, distinct VMCBs */
+	const char *boot_dump_path;         /* --boot-dump, NULL: the boot-state rules */
+	uint64_t boot_dump_hash;
 	double real_p, real_lo, real_hi;    /* NaN over no VMCB */
 	/* vmcb01 allocations at their call site (alloc.log), the model's unit */
 	const struct snp_vmcb01_allocs *allocs;    /* NULL: no log, or no site found */
@@ -588,6 +604,9 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	/* the watched kernel's own RAM map: QEMU pc's e820 (watch refuses more than 2 GiB) */
 	m->cfg.ram_layout = SNP_RAM_QEMU_PC;
 	m->cfg.strategies = 1u << (o->host_snp ? SNP_ALLOC_UPSTREAM : SNP_ALLOC_NAIVE);
+	m->cfg.boot_dump = o->boot_dump;
+	m->boot_dump_path = o->boot_dump_path;
+	m->boot_dump_hash = o->boot_dump_hash;
 	model_churn(o, r, m);
 	m->cfg.threads = 2;
 	m->cfg.age_share = 1;    /* independent hosts: one aged allocator each */
@@ -668,6 +687,9 @@ static void print_model(const struct model_vs_real *m)
 	if (m->cfg.lifetime)
 		printf("  (VM churn: a VM lived %.3f s here, %u tick(s) of an assumed %g s; each model "
 		       "host makes as many VMs as this boot did)\n", m->vm_life_s, m->cfg.lifetime, m->tick_s);
+	if (m->cfg.boot_dump)
+		printf("  (each model host started from the boot dumped in --boot-dump, not the "
+		       "boot-state rules)\n");
 	cli_tick_watch_text(&m->res, m->region_rate, m->cfg.lifetime ? m->tick_s : NAN);
 }
 
@@ -731,6 +753,13 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	if (m->cfg.age_profile == SIM_AGE_WATCH) {   /* an aged run's; a fresh run's JSON as before */
 		json_str(j, "age_profile", sim_age_profile_name(m->cfg.age_profile));
 		json_u64(j, "age_rounds", m->cfg.age_rounds);
+	}
+	if (m->cfg.boot_dump) {   /* a run from a dump's; others' JSON as before */
+		char hash[24];
+
+		snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)m->boot_dump_hash);
+		json_str(j, "boot_dump", m->boot_dump_path);
+		json_str(j, "boot_dump_fnv1a", hash);
 	}
 	json_u64(j, "trials", m->res.trials);
 	json_u64(j, "ticks", m->cfg.ticks);
@@ -959,13 +988,14 @@ static SNP_MUST_CHECK int check_request(const struct watch_opts *o)
 	return 0;
 }
 
-int cmd_watch(int argc, char **argv)
+static int watch_cmd(int argc, char **argv, struct kvm_boot_dump **dump)
 {
 	struct watch_opts o = { .kernel = "6.1", .vms = 4, .vcpus = 2, .cpus = 2, .mem = SNP_GiB,
 				.age_seed = 1, .seconds = 5, .filter = "inguest" };
 	static const char synopsis[] =
 		"snpsafe watch [--kernel 6.1|6.12|PATH] [--modules DIR] [--vms N] [--vcpus N]\n"
 		"              [--seconds S] [--lifetime S] [--age-rounds N] [--age-seed S]\n"
+		"              [--boot-dump FILE]\n"
 		"              [--cpus N] [--mem SIZE] [--filter F]\n"
 		"              [--host-snp] [--kvm-build VARIANT] [--trace FILE] [--out DIR] [--baseline]\n"
 		"              [--again] [--install] [--json]";
@@ -984,6 +1014,10 @@ int cmd_watch(int argc, char **argv)
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
 	ret = check_request(&o);
+	if (!ret && o.boot_dump_path) {
+		ret = cli_boot_dump_load("watch", o.boot_dump_path, o.mem, dump, &o.boot_dump_hash);
+		o.boot_dump = *dump;
+	}
 	if (ret || cli_dry_run)
 		return ret;
 	if (o.again && o.baseline)
@@ -1080,4 +1114,13 @@ judge:
 	sim_replay_result_free(&rr);
 	watch_prov_free(&wp);
 	return CLI_EXIT_OK;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	struct kvm_boot_dump *dump = NULL;
+	int ret = watch_cmd(argc, argv, &dump);
+
+	kvm_boot_dump_free(dump);
+	return ret;
 }

@@ -136,12 +136,14 @@ static int add_model(struct merge_watch *mw, const char *path, const struct json
 	 * count (ticks) and in-use share, and a run is pooled once only when
 	 * all of them are the same.
 	 */
-	snprintf(key, sizeof(key), "%s %s %s seed %s age %s trials %s ticks %s lifetime %s profile %s rounds %s",
+	snprintf(key, sizeof(key), "%s %s %s seed %s age %s trials %s ticks %s lifetime %s profile %s rounds %s "
+		 "dump %s",
 		 text_of(json_member(est, "kernel")), text_of(json_member(est, "layout")),
 		 text_of(json_member(est, "strategy")), text_of(json_member(est, "seed")),
 		 text_of(json_member(est, "age_pct")), text_of(json_member(est, "trials")),
 		 text_of(json_member(est, "ticks")), text_of(json_member(est, "lifetime_ticks")),
-		 text_of(json_member(est, "age_profile")), text_of(json_member(est, "age_rounds")));
+		 text_of(json_member(est, "age_profile")), text_of(json_member(est, "age_rounds")),
+		 text_of(json_member(est, "boot_dump_fnv1a")));
 	for (size_t i = 0; i < mw->nr_models; i++)
 		if (!strcmp(mw->models[i], key))
 			return 0;

@@ -44,6 +44,14 @@ int cli_simulate_merged(const char *path, const struct json_node *config, const 
 			bool json);
 /* The file at path, at most max bytes, NUL-terminated; NULL after its one line ("snpsafe CMD: WHATpath: ..."). */
 char *cli_slurp(const char *cmd, const char *what, const char *path, size_t max, size_t *len);
+/*
+ * Read and parse a --boot-dump FILE (kvm_boot_dump_parse()) for a host of
+ * @mem_bytes; *hash: FNV-1a of its bytes, to tell dumps apart (may be
+ * NULL).  0, or CLI_EXIT_USAGE with the reason said on stderr.
+ */
+struct kvm_boot_dump;
+SNP_MUST_CHECK int cli_boot_dump_load(const char *cmd, const char *path, uint64_t mem_bytes,
+				      struct kvm_boot_dump **out, uint64_t *hash);
 
 /* The legends of simulate's tables, in the order they are printed. */
 void cli_sim_legend_main(bool shared);

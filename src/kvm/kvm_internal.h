@@ -213,6 +213,11 @@ void sev_gmem_invalidate(struct kvm *kvm);
 SNP_MUST_CHECK int sev_gmem_prepare(struct kvm *kvm, snp_pfn_t pfn, snp_gpa_t gpa);
 bool kvm_gmem_lazy(const struct kvm *kvm);
 
+/* boot_dump.c: a host started from a measured boot (kvm_host_config.boot_dump) */
+SNP_MUST_CHECK int kvm_boot_dump_reservations(const struct kvm_host *host, struct mm_reserved_range **res,
+					      size_t *nr);
+const uint8_t *kvm_boot_dump_pageblock_mt(const struct kvm_host *host);
+SNP_MUST_CHECK int kvm_boot_dump_apply(struct kvm_host *host);
 /* boot_state.c: qemu-pc's kernel image and initrd reservations (at most 2), and the initrd's free */
 SNP_MUST_CHECK int kvm_boot_reservations(const struct kvm_host *host, uint64_t mem,
 					 struct mm_reserved_range *res, size_t *nr);

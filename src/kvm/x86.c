@@ -314,6 +314,11 @@ static SNP_MUST_CHECK int kvm_host_check_config(const struct kvm_host_config *c)
 		return SNP_EINVAL;
 	if (c->initrd_free_cpu >= c->nr_cpus)
 		return SNP_EINVAL;
+	if ((unsigned int)c->boot_dump_pcp >= KVM_NR_BOOT_DUMP_PCP)
+		return SNP_EINVAL;
+	if (c->boot_dump && (c->ram_layout != SNP_RAM_QEMU_PC ||
+			     kvm_boot_dump_pages(c->boot_dump) != c->mem_bytes / SNP_PAGE_SIZE))
+		return SNP_EINVAL;
 	return 0;
 }
 
@@ -362,6 +367,41 @@ static SNP_MUST_CHECK int kvm_host_ram_holes(const struct kvm_host *host, struct
 	return 0;
 }
 
+/*
+ * The allocator's reservations: the RAM map's holes, with room for
+ * kvm_boot_reservations()'s two, and a dumped boot's pages in use.
+ */
+static SNP_MUST_CHECK int kvm_host_mm_reservations(const struct kvm_host *host, struct mm_reserved_range **out,
+						   size_t *nr, size_t *dumped)
+{
+	struct mm_reserved_range *dump = NULL, *res;
+	int ret = 0;
+
+	*out = NULL;
+	*dumped = 0;
+	if (host->cfg.boot_dump)
+		ret = kvm_boot_dump_reservations(host, &dump, dumped);
+	if (ret)
+		return ret;
+	res = malloc((SNP_RAM_MAX_RANGES + 1 + 2 + *dumped) * sizeof(*res));
+	if (!res) {
+		free(dump);
+		return SNP_ENOMEM;
+	}
+	ret = kvm_host_ram_holes(host, res, nr);
+	if (!ret && *dumped) {
+		memcpy(res + *nr, dump, *dumped * sizeof(*res));
+		*nr += *dumped;
+	}
+	free(dump);
+	if (ret) {
+		free(res);
+		return ret;
+	}
+	*out = res;
+	return 0;
+}
+
 /* The allocator over the same pfns as the machine (mm pfn == hw pfn). */
 static SNP_MUST_CHECK int kvm_host_create_mm(struct kvm_host *host)
 {
@@ -370,18 +410,23 @@ static SNP_MUST_CHECK int kvm_host_create_mm(struct kvm_host *host)
 		.snp_enabled = host->cfg.snp_enabled,
 		.pool_cap = host->cfg.sieve_pool_cap,
 	};
-	struct mm_reserved_range holes[SNP_RAM_MAX_RANGES + 1 + 2];
+	struct mm_reserved_range *holes;
 	struct mm_config mc;
-	size_t boot = 0;
+	size_t boot = 0, dumped = 0;
 	int ret;
 
 	mm_config_init(&mc, host->cfg.mem_bytes);
-	ret = kvm_host_ram_holes(host, holes, &mc.nr_reserved);
-	if (!ret)
-		ret = kvm_boot_reservations(host, host->cfg.mem_bytes, holes + mc.nr_reserved, &boot);
+	ret = kvm_host_mm_reservations(host, &holes, &mc.nr_reserved, &dumped);
 	if (ret)
 		return ret;
+	if (!host->cfg.boot_dump)
+		ret = kvm_boot_reservations(host, host->cfg.mem_bytes, holes + mc.nr_reserved, &boot);
+	if (ret) {
+		free(holes);
+		return ret;
+	}
 	mc.nr_reserved += boot;
+	mc.pageblock_mt = kvm_boot_dump_pageblock_mt(host);
 	/* the watched kernels' CONFIG_DEFERRED_STRUCT_PAGE_INIT, with their boot state */
 	mc.deferred_init = host->cfg.ram_layout == SNP_RAM_QEMU_PC;
 	mc.reserved = holes;
@@ -396,8 +441,9 @@ static SNP_MUST_CHECK int kvm_host_create_mm(struct kvm_host *host)
 	} else {
 		ret = mm_host_create(&mc, &host->mm);
 		if (!ret)   /* after boot, before anything runs: the boot's memory, the initrd freed */
-			ret = kvm_boot_state(host);
+			ret = host->cfg.boot_dump ? kvm_boot_dump_apply(host) : kvm_boot_state(host);
 	}
+	free(holes);
 	if (ret)
 		return ret;
 	if (mm_nr_pages(host->mm) != snp_machine_mem_bytes(host->machine) / SNP_PAGE_SIZE)

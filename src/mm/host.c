@@ -67,6 +67,9 @@ static SNP_MUST_CHECK int check_config(const struct mm_config *cfg)
 		if (r->start_pfn > pages || r->nr_pages > pages - r->start_pfn)
 			return SNP_ERANGE;
 	}
+	for (uint64_t b = 0; cfg->pageblock_mt && b < pages >> MM_PAGEBLOCK_ORDER; b++)
+		if (cfg->pageblock_mt[b] >= MM_NR_MIGRATETYPES)
+			return SNP_EINVAL;
 	return 0;
 }
 
@@ -297,6 +300,8 @@ static SNP_MUST_CHECK int reserve_and_free(struct mm_host *mm, const struct mm_c
 	}
 	if (cfg->deferred_init)
 		deferred_pageblock_types(mm);
+	if (cfg->pageblock_mt)   /* a measured boot's types, before anything is freed */
+		memcpy(mm->pageblock_mt, cfg->pageblock_mt, mm->nr_pages >> MM_PAGEBLOCK_ORDER);
 	free_all_memory(mm, res, n);
 	free(res);
 	setup_lowmem_reserve(mm);

@@ -434,6 +434,8 @@ static void mc_host_config(const struct sim_mc_config *cfg, enum snp_alloc_strat
 	hc->kvm_version = cfg->kvm_version;
 	hc->ram_layout = cfg->ram_layout;
 	hc->boot_no_kernel_memory = cfg->no_boot_memory;
+	hc->boot_dump = cfg->boot_dump;
+	hc->boot_dump_pcp = cfg->boot_dump_pcp;
 	hc->no_thp_min_free = cfg->no_thp_min_free;
 	hc->avic = cfg->avic;
 	hc->held_bytes = sim_mc_held_bytes(cfg);

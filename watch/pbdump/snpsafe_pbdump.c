@@ -6,8 +6,9 @@
  * the pages of free buddy blocks (PageBuddy heads, their order in
  * page_private()) and pcp the other free pages (no tail, not reserved, no
  * reference: pages on a per-CPU list; the second pageblock of a free
- * order-10 block counts here too), and for UNMOVABLE pageblocks two 512-bit
- * maps in hex ("b" buddy, "p" pcp).  Its init fails on purpose: nothing stays
+ * order-10 block counts here too), and for UNMOVABLE pageblocks and every
+ * pageblock partly free two 512-bit maps in hex ("b" buddy, "p" pcp), the
+ * first page's bit lowest in the first byte.  Its init fails on purpose: nothing stays
  * loaded.  The pageblock's migratetype is read from the section's
  * pageblock_flags as get_pfnblock_flags_mask() does (4 bits a pageblock).
  *
@@ -69,7 +70,7 @@ static int __init snpsafe_pbdump_init(void)
 			}
 			pfn += n;
 		}
-		if (mt != MIGRATE_UNMOVABLE) {
+		if (mt != MIGRATE_UNMOVABLE && !(na && nb + np)) {
 			pr_info("pbdump %lx mt %u buddy %lu pcp %lu\n", pb, mt, nb, np);
 			continue;
 		}
