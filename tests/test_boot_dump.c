@@ -18,6 +18,7 @@
 #include <snpsafe/kvm.h>
 #include <snpsafe/mm.h>
 #include <snpsafe/mmu.h>
+#include <snpsafe/sim.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,8 +142,12 @@ static void parses_and_sizes(void)
 	struct kvm_boot_dump *d = made_up_dump();
 
 	KEXPECT_EQ(kvm_boot_dump_pages(d), NR_PB * 512ull);
+	KEXPECT_EQ(kvm_boot_dump_age_rounds(d), 0);
 	kvm_boot_dump_free(d);
 	kvm_boot_dump_free(NULL);
+	d = parse_ok("# an aged boot\naged 8\n0 mt 1 buddy 0 pcp 0\n");
+	KEXPECT_EQ(kvm_boot_dump_age_rounds(d), 8);
+	kvm_boot_dump_free(d);
 }
 
 /* Each bad text: refused, on the line named, with a reason. */
@@ -182,6 +187,8 @@ static void bad_texts_refused(void)
 		{ "0 mt 1 buddy 0 pcp 0\n4k x\n", 2, "4k REGION" },
 		{ "0 mt 1 buddy 0 pcp 0\n4k 1\n", 0, "past the dumped" },
 		{ "0 mt 1 buddy 0 pcp 0 a b c d e f g h\n", 1, "not \"PFN" },
+		{ "0 mt 1 buddy 0 pcp 0\naged 33\n", 2, "aged N" },
+		{ "0 mt 1 buddy 0 pcp 0\naged\n", 2, "aged N" },
 	};
 
 	for (size_t i = 0; i < KTAP_ARRAY_SIZE(bad); i++)
@@ -324,6 +331,32 @@ static void misuse_refused(void)
 	kvm_boot_dump_free(d);
 }
 
+/* The simulator takes a dumped boot as it was: ageing on top of it is refused. */
+static void sim_refuses_ageing_a_dump(void)
+{
+	struct kvm_boot_dump *d = made_up_dump();
+	struct sim_mc_result res[SNP_ALLOC_NR_STRATEGIES];
+	struct sim_mc_config mc;
+	unsigned int n = 0;
+
+	sim_mc_config_init(&mc);
+	mc.mem_bytes = DUMP_MIB * SNP_MiB;
+	mc.cpus = 2;
+	mc.vms = 1;
+	mc.vcpus = 1;
+	mc.ticks = 1;
+	mc.trials = 1;
+	mc.threads = 1;
+	mc.ram_layout = SNP_RAM_QEMU_PC;
+	mc.boot_dump = d;
+	mc.age_pct = 5;
+	KEXPECT_EQ(sim_mc_run(&mc, res, &n), SNP_EINVAL);
+	mc.age_pct = 0;
+	KEXPECT_EQ(sim_mc_run(&mc, res, &n), 0);
+	KEXPECT(n >= 1);
+	kvm_boot_dump_free(d);
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(parses_and_sizes),
 	KTAP_CASE(bad_texts_refused),
@@ -331,6 +364,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(pcp_runs_on_random_cpus),
 	KTAP_CASE(used_pages_never_handed_out),
 	KTAP_CASE(misuse_refused),
+	KTAP_CASE(sim_refuses_ageing_a_dump),
 };
 
 KTAP_MAIN("boot_dump", cases)

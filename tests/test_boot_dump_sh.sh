@@ -4,7 +4,8 @@
 # tests/test_boot_dump_sh.sh -- watch/boot-dump.sh on hand-made run folders:
 # it keeps the first of the two dumps busybox's insmod leaves on the console
 # (pageblock lines without their prefix, carriage returns dropped), adds a
-# "4k R" line per 4K region of the plugin's first-VMRUN dump, and refuses a
+# "4k R" line per 4K region of the plugin's first-VMRUN dump and "aged N" for
+# a boot aged first (its result's age_rounds), and refuses a
 # folder without a dump or without the plugin's lines, with one line and
 # exit 1; each committed dump of docs/data/boot-dump-2026-12-06 is one
 # `snpsafe simulate --boot-dump` takes (when SNPSAFE_BIN is given).
@@ -31,6 +32,9 @@ check "a run folder: exit 0" "$rc" 0
 check "the first dump's pageblocks, no prefix, no CR" "$(printf '%s\n' "$out" | grep -v '^#' | grep -v '^4k')" "$(printf '0 mt 0 buddy 0 pcp 0\n200 mt 1 buddy 512 pcp 0')"
 check "a 4k line per 4K region" "$(printf '%s\n' "$out" | grep '^4k' | tr '\n' ' ')" "4k 0 4k 1 "
 check "nothing on stderr" "$(cat "$tmp/err")" ""
+check "a fresh boot: no aged line" "$(printf '%s\n' "$out" | grep -c '^aged')" 0
+printf 'kernel=6.12\nage_rounds=8\n' > "$tmp/run/result"
+check "an aged boot: aged 8" "$(bash "$root/watch/boot-dump.sh" "$tmp/run" | grep '^aged')" "aged 8"
 : > "$tmp/run/qemu.out"
 bash "$root/watch/boot-dump.sh" "$tmp/run" > /dev/null 2> "$tmp/err"; rc=$?
 check "no plugin lines: exit 1" "$rc" 1
@@ -46,7 +50,7 @@ for d in "$root"/docs/data/boot-dump-2026-12-06/*.dump; do
 	[ -f "$d" ] && [ -x "$bin" ] || continue
 	k=6.12
 	case $(basename "$d") in 6.1-*) k=6.1 ;; esac
-	"$bin" simulate --mem 1024M --cpus 2 --vms 1 --vcpus 1 --ticks 1 --trials 1 --threads 1 --strategy naive --layout qemu-pc --kernel $k --boot-dump "$d" > /dev/null 2> "$tmp/err"
+	"$bin" simulate --age 0 --mem 1024M --cpus 2 --vms 1 --vcpus 1 --ticks 1 --trials 1 --threads 1 --strategy naive --layout qemu-pc --kernel $k --boot-dump "$d" > /dev/null 2> "$tmp/err"
 	check "$(basename "$d"): simulate --boot-dump takes it" "$?" 0
 done
 echo "1..$n"

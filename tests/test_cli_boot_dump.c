@@ -2,7 +2,8 @@
 /*
  * test_cli_boot_dump.c - simulate --boot-dump FILE and --boot-dump-pcp
  * through the built command: bad files and combinations refused with one
- * line and exit 2; a good dump changes where the VMCBs go (the regions they
+ * line and exit 2 (an ageing asked for too: the dump holds the boot's); a
+ * good dump changes where the VMCBs go (the regions they
  * use) and not how many are made; the JSON config keys, read back by
  * --config to the same run; the 6.12 boot of docs/data as the dump.
  */
@@ -13,14 +14,17 @@
 
 #define DUMP "docs/data/boot-state-2026-12-06/6.12-pageblocks.txt"
 #define SIM "simulate --mem 1024M --cpus 2 --vms 4 --vcpus 2 --mix svm --ticks 8 --lifetime 1 " \
-	    "--trials 2 --threads 1 --strategy naive --age-share 1 --kernel 6.12"
+	    "--trials 2 --threads 1 --strategy naive --age-share 1 --kernel 6.12 --age 0"
 
 static void bad_uses_refused(void)
 {
 	char path[32], args[256];
 
 	EXPECT_USAGE_ERROR(SIM " --boot-dump " DUMP, "needs --layout qemu-pc");
-	EXPECT_USAGE_ERROR("simulate --mem 512M --layout qemu-pc --boot-dump " DUMP,
+	EXPECT_USAGE_ERROR(SIM " --layout qemu-pc --age 5 --boot-dump " DUMP, "give --age 0");
+	EXPECT_USAGE_ERROR(SIM " --layout qemu-pc --age-profile watch --age-rounds 2 --boot-dump " DUMP,
+			   "give --age 0");
+	EXPECT_USAGE_ERROR("simulate --mem 512M --age 0 --layout qemu-pc --boot-dump " DUMP,
 		       "is of a 1024 MiB host, not of 512 MiB: give --mem 1024M");
 	EXPECT_USAGE_ERROR(SIM " --layout qemu-pc --boot-dump /nonexistent/dump", "/nonexistent/dump");
 	EXPECT_USAGE_ERROR(SIM " --layout qemu-pc --boot-dump " DUMP " --boot-dump-pcp cpu7", "--boot-dump-pcp");

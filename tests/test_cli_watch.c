@@ -244,6 +244,7 @@ static void watch_again_from_a_boot_dump(void)
 	KASSERT(m != NULL);
 	KEXPECT_EQ(strcmp(jl_get(m, "boot_dump")->str, dump), 0);
 	KEXPECT_EQ(strlen(jl_get(m, "boot_dump_fnv1a")->str), 16);
+	KEXPECT_EQ(jl_get(m, "age_pct")->num, 0);   /* the dump holds the boot's use of memory */
 	KEXPECT(jl_get(jl_get(plain, "model_estimate"), "boot_dump") == NULL);
 	/* the same VMs made, from another start: the counts agree, the pages do not */
 	KEXPECT_EQ(jl_get(m, "vmcb01_allocated")->num, jl_get(jl_get(plain, "model_estimate"), "vmcb01_allocated")->num);
@@ -267,6 +268,16 @@ static void watch_again_from_a_boot_dump(void)
 	r = cli_run(args);
 	KEXPECT_EQ(r.status, 2);
 	KEXPECT(strstr(r.err, "line 1: migratetype") != NULL);
+	cli_run_free(&r);
+	/* a dump of an aged boot for a fresh run: another host */
+	f = fopen(dump, "a");
+	KASSERT(f);
+	fprintf(f, "aged 2\n");
+	fclose(f);
+	snprintf(args, sizeof(args), "watch --again --out %s %s --boot-dump %s", tu_path(""), flags, dump);
+	r = cli_run(args);
+	KEXPECT_EQ(r.status, 2);
+	KEXPECT(strstr(r.err, "is of a boot aged 2 rounds") != NULL);
 	cli_run_free(&r);
 	tu_dir_teardown();
 }

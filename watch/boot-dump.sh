@@ -12,7 +12,8 @@
 # Prints, on stdout: the boot's pageblocks at the workload's start, one line
 # each as watch/pbdump printed it (OUT/console.log), then "4k R" for each 2MB
 # region R the plugin found mapped 4K in the direct map at the first VMRUN
-# (OUT/qemu.out's "directmap region R ... 4K:" lines).
+# (OUT/qemu.out's "directmap region R ... 4K:" lines), and "aged N" when the
+# boot was aged first by N rounds (OUT/result's age_rounds).
 set -eu
 die() { echo "boot-dump: $*" >&2; exit 1; }
 [ $# -eq 1 ] || die "usage: boot-dump.sh OUT (a watch run folder)"
@@ -29,4 +30,6 @@ echo "# $k 4K direct-map regions at the first VMRUN (the plugin); watch/boot-dum
 # init_module): the console has two dumps a moment apart; the first is taken.
 awk '/^snpsafe-pbdump: [0-9a-f]+ mt / { if (seen[$2]++) exit; sub(/^snpsafe-pbdump: /, ""); sub(/\r$/, ""); print }' \
 	"$out/console.log"
+# an aged boot (watch --age-rounds): the dump holds its ageing
+sed -n 's/^age_rounds=\([1-9][0-9]*\)$/aged \1/p' "$out/result" 2> /dev/null || true
 sed -n 's/^snpsafe plugin: directmap region \([0-9]*\) pa 0x[0-9a-f]* 4K:.*$/4k \1/p' "$out/qemu.out"

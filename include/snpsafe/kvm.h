@@ -334,7 +334,8 @@ void kvm_host_config_init(struct kvm_host_config *cfg, uint64_t mem_bytes, unsig
  * dump"): the text watch/boot-dump.sh writes, one line a pageblock as
  * watch/pbdump prints it ("PFN mt MT buddy N pcp N [b MAP p MAP]", PFN in
  * hex, ascending; a "snpsafe-pbdump:" prefix is skipped), lines "4k R" for
- * each 2MB region R the boot had mapped 4K, '#' comments.  SNP_EINVAL on a
+ * each 2MB region R the boot had mapped 4K, a line "aged N" for a boot aged
+ * by N rounds first, '#' comments.  SNP_EINVAL on a
  * bad text, with *line_no (0: not a line's fault) and *why saying what;
  * SNP_ENOMEM.  Read-only once parsed: hosts on several threads may share it.
  */
@@ -344,6 +345,9 @@ SNP_MUST_CHECK int kvm_boot_dump_parse(const char *text, size_t len, struct kvm_
 void kvm_boot_dump_free(struct kvm_boot_dump *d);
 /* The pages the dump covers (its pageblocks x 512): the host's memory must be this. */
 uint64_t kvm_boot_dump_pages(const struct kvm_boot_dump *d);
+/* The dumped boot's ageing rounds (watch --age-rounds; its line "aged N"), 0: a fresh boot. */
+unsigned int kvm_boot_dump_age_rounds(const struct kvm_boot_dump *d);
+#define KVM_BOOT_DUMP_MAX_AGE_ROUNDS 32
 /*
  * Build machine + allocator (laid out as x86-64 Linux: pfns 0..255 and the
  * RAM map's holes reserved, zones DMA/DMA32/Normal), then load the vendor

@@ -287,7 +287,12 @@ struct sim_mc_config {
 	enum kvm_version kvm_version; /* KVM's SNP-safe call sites (--kvm; 6.18 default) */
 	enum snp_ram_layout ram_layout; /* the hosts' RAM map (--layout; flat default) */
 	bool no_boot_memory;          /* qemu-pc hosts without the kernel's own memory (--boot-memory off) */
-	/* qemu-pc hosts started from a measured boot (--boot-dump; kvm_host_config.boot_dump): not owned */
+	/*
+	 * qemu-pc hosts started from a measured boot (--boot-dump;
+	 * kvm_host_config.boot_dump), not owned: as that boot was when its
+	 * workload started, its ageing included, so age_pct must be 0 and the
+	 * age profile generic (SNP_EINVAL otherwise).
+	 */
 	const struct kvm_boot_dump *boot_dump;
 	enum kvm_boot_dump_pcp boot_dump_pcp;   /* --boot-dump-pcp */
 	bool no_thp_min_free;         /* THP never: min_free_kbytes not raised (--thp-min-free off) */

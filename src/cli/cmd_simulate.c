@@ -1238,6 +1238,10 @@ static SNP_MUST_CHECK int load_boot_dump(struct simulate_opts *o)
 	if (o->mc.ram_layout != SNP_RAM_QEMU_PC)
 		return cli_usage_error("simulate", "--boot-dump %s needs --layout qemu-pc (the map the "
 				       "watched boots have)", o->boot_dump_path);
+	if (o->mc.age_pct || o->mc.age_profile == SIM_AGE_WATCH)
+		return cli_usage_error("simulate", "--boot-dump %s starts each host as the dumped boot was "
+				       "when its workload started, its ageing included: give --age 0 (and no "
+				       "--age-profile watch)", o->boot_dump_path);
 	ret = cli_boot_dump_load("simulate", o->boot_dump_path, o->mc.mem_bytes, &d, NULL);
 	if (!ret)
 		o->mc.boot_dump = d;

@@ -587,6 +587,8 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	m->age_pct = 5;
 	if (r->mem_total_kb && r->mem_free_kb <= r->mem_total_kb)
 		m->age_pct = (unsigned int)((r->mem_total_kb - r->mem_free_kb) * 100 / r->mem_total_kb);
+	if (o->boot_dump)   /* the dumped boot as its workload found it: its ageing is in the dump */
+		m->age_pct = 0;
 	sim_mc_config_init(&m->cfg);
 	m->cfg.mem_bytes = o->mem;
 	m->cfg.cpus = (unsigned int)o->cpus;
@@ -595,7 +597,7 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	memset(m->cfg.mix, 0, sizeof(m->cfg.mix));
 	m->cfg.mix[SIM_VM_SVM] = 1;
 	m->cfg.age_pct = m->age_pct;
-	if (r->age_rounds) {
+	if (r->age_rounds && !o->boot_dump) {
 		/* an aged boot: the model ages as its ager did, after kvm_amd loads */
 		m->cfg.age_profile = SIM_AGE_WATCH;
 		m->cfg.age_rounds = (unsigned int)r->age_rounds;
@@ -688,8 +690,8 @@ static void print_model(const struct model_vs_real *m)
 		printf("  (VM churn: a VM lived %.3f s here, %u tick(s) of an assumed %g s; each model "
 		       "host makes as many VMs as this boot did)\n", m->vm_life_s, m->cfg.lifetime, m->tick_s);
 	if (m->cfg.boot_dump)
-		printf("  (each model host started from the boot dumped in --boot-dump, not the "
-		       "boot-state rules)\n");
+		printf("  (each model host started from the boot dumped in --boot-dump, its ageing "
+		       "included, not the boot-state rules)\n");
 	cli_tick_watch_text(&m->res, m->region_rate, m->cfg.lifetime ? m->tick_s : NAN);
 }
 
@@ -1058,6 +1060,11 @@ static int watch_cmd(int argc, char **argv, struct kvm_boot_dump **dump)
 	if (run_script(top, &o, out, true) || read_result(out, &r))
 		return cli_fail("watch", "the watched run failed (see above)");
 judge:
+	if (o.boot_dump && kvm_boot_dump_age_rounds(o.boot_dump) != r.age_rounds)
+		return cli_usage_error("watch", "--boot-dump %s is of a boot aged %u rounds; the run in %s "
+				       "was aged %llu: the model would start from another host",
+				       o.boot_dump_path, kvm_boot_dump_age_rounds(o.boot_dump), out,
+				       (unsigned long long)r.age_rounds);
 	snprintf(raw, sizeof(raw), "%s/raw.trace", out);
 	snprintf(ks, sizeof(ks), "%s/kallsyms", out);
 	snprintf(trace, sizeof(trace), "%s", o.trace ? o.trace : "");

@@ -33,6 +33,7 @@ struct kvm_boot_dump {
 	uint8_t *pageblock_mt;     /* a pageblock: MM_MT_* */
 	uint32_t *split;           /* 2MB regions mapped 4K at the first VMRUN */
 	size_t nr_split;
+	unsigned int age_rounds;   /* the boot's ageing ("aged N"; 0: a fresh boot) */
 };
 
 enum { KVM_DUMP_USED = 0, KVM_DUMP_BUDDY, KVM_DUMP_PCP };
@@ -63,6 +64,11 @@ void kvm_boot_dump_free(struct kvm_boot_dump *d)
 uint64_t kvm_boot_dump_pages(const struct kvm_boot_dump *d)
 {
 	return d ? d->nr_pages : 0;
+}
+
+unsigned int kvm_boot_dump_age_rounds(const struct kvm_boot_dump *d)
+{
+	return d ? d->age_rounds : 0;
 }
 
 static int hexval(int c)
@@ -239,6 +245,14 @@ static SNP_MUST_CHECK int parse_line(struct kvm_boot_dump *d, char *line, bool *
 	n = split_words(line, w);
 	if (!n || w[0][0] == '#')
 		return 0;
+	if (!strcmp(w[0], "aged")) {
+		if (n != 2 || !read_uint(w[1], 10, KVM_BOOT_DUMP_MAX_AGE_ROUNDS, &v)) {
+			*why = "not \"aged N\" (the boot's ageing rounds, 0..32)";
+			return SNP_EINVAL;
+		}
+		d->age_rounds = (unsigned int)v;
+		return 0;
+	}
 	if (!strcmp(w[0], "4k")) {
 		if (n != 2 || !read_uint(w[1], 10, UINT32_MAX, &v)) {
 			*why = "not \"4k REGION\" (a 2MB region's number, decimal)";

@@ -1098,6 +1098,8 @@ static SNP_MUST_CHECK int mc_check(const struct sim_mc_config *cfg)
 	    !(cfg->vmsave_window >= 0 && cfg->vmsave_window <= 1) ||
 	    (cfg->shard_n && (cfg->shard_k < 1 || cfg->shard_k > cfg->shard_n)) ||
 	    (unsigned int)cfg->kernel >= MM_NR_KERNELS || !sim_mc_age_ok(cfg) ||
+	    /* a dumped boot is the host as it was when its workload started: aged or not */
+	    (cfg->boot_dump && (cfg->age_pct || cfg->age_profile == SIM_AGE_WATCH)) ||
 	    !(cfg->strategies & ((1u << SNP_ALLOC_NR_STRATEGIES) - 1)))
 		return SNP_EINVAL;
 	return 0;
