@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # tests/test_boot_dump_sh.sh -- watch/boot-dump.sh on hand-made run folders:
-# it keeps the first of the two dumps busybox's insmod leaves on the console
+# it keeps the first whole one (from pfn 0) of the two dumps busybox's insmod
+# leaves on the console
 # (pageblock lines without their prefix, carriage returns dropped), adds a
 # "4k R" line per 4K region of the plugin's first-VMRUN dump and "aged N" for
 # a boot aged first (its result's age_rounds), and refuses a
@@ -32,6 +33,11 @@ check "a run folder: exit 0" "$rc" 0
 check "the first dump's pageblocks, no prefix, no CR" "$(printf '%s\n' "$out" | grep -v '^#' | grep -v '^4k')" "$(printf '0 mt 0 buddy 0 pcp 0\n200 mt 1 buddy 512 pcp 0')"
 check "a 4k line per 4K region" "$(printf '%s\n' "$out" | grep '^4k' | tr '\n' ' ')" "4k 0 4k 1 "
 check "nothing on stderr" "$(cat "$tmp/err")" ""
+# the kernel's log buffer lost the first dump's head: the second, whole, is taken
+printf 'snpsafe-pbdump: 200 mt 1 buddy 0 pcp 0\nsnpsafe-pbdump: 0 mt 0 buddy 7 pcp 0\nsnpsafe-pbdump: 200 mt 1 buddy 3 pcp 0\n' > "$tmp/c"
+cp "$tmp/run/console.log" "$tmp/keep"; cp "$tmp/c" "$tmp/run/console.log"
+check "a dump without its head skipped" "$(bash "$root/watch/boot-dump.sh" "$tmp/run" | grep -v '^#' | grep -v '^4k' | tr '\n' '|')" "0 mt 0 buddy 7 pcp 0|200 mt 1 buddy 3 pcp 0|"
+cp "$tmp/keep" "$tmp/run/console.log"
 check "a fresh boot: no aged line" "$(printf '%s\n' "$out" | grep -c '^aged')" 0
 printf 'kernel=6.12\nage_rounds=8\n' > "$tmp/run/result"
 check "an aged boot: aged 8" "$(bash "$root/watch/boot-dump.sh" "$tmp/run" | grep '^aged')" "aged 8"

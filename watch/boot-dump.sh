@@ -27,9 +27,14 @@ k=$(grep -c '^snpsafe plugin: directmap region [0-9]* pa 0x[0-9a-f]* 4K:' "$out/
 echo "# snpsafe boot dump of $out: watch/pbdump's pageblocks at the stage \"loaded\","
 echo "# $k 4K direct-map regions at the first VMRUN (the plugin); watch/boot-dump.sh"
 # busybox's insmod loads a module whose init fails twice (finit_module, then
-# init_module): the console has two dumps a moment apart; the first is taken.
-awk '/^snpsafe-pbdump: [0-9a-f]+ mt / { if (seen[$2]++) exit; sub(/^snpsafe-pbdump: /, ""); sub(/\r$/, ""); print }' \
-	"$out/console.log"
+# init_module): the console has two dumps a moment apart, and when the kernel's
+# log buffer could not hold both (an aged boot prints many maps) the first
+# one's head is gone.  The first dump whole, from pfn 0 on, is taken.
+awk '/^snpsafe-pbdump: [0-9a-f]+ mt / {
+	if ($2 == "0") { if (whole) exit; whole = 1 }
+	if (!whole) next
+	sub(/^snpsafe-pbdump: /, ""); sub(/\r$/, ""); print
+}' "$out/console.log"
 # an aged boot (watch --age-rounds): the dump holds its ageing
 sed -n 's/^age_rounds=\([1-9][0-9]*\)$/aged \1/p' "$out/result" 2> /dev/null || true
 sed -n 's/^snpsafe plugin: directmap region \([0-9]*\) pa 0x[0-9a-f]* 4K:.*$/4k \1/p' "$out/qemu.out"
