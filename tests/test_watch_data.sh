@@ -20,7 +20,8 @@ trap 'rm -rf "$tmp"' EXIT
 # boot-state rules (rules/) and from each boot's own dump (dump/)
 dump=$root/docs/data/watch-dump-2026-12-06
 sets=("$data/6.12-fresh" "$data/6.1-fresh" "$data/6.12-aged" "$data/6.1-aged"
-      "$dump/rules/6.12-fresh" "$dump/rules/6.1-fresh" "$dump/dump/6.12-fresh" "$dump/dump/6.1-fresh")
+      "$dump/rules/6.12-fresh" "$dump/rules/6.1-fresh" "$dump/dump/6.12-fresh" "$dump/dump/6.1-fresh"
+      "$dump/rules/6.12-aged" "$dump/rules/6.1-aged" "$dump/dump/6.12-aged" "$dump/dump/6.1-aged")
 n=0 passed=0 failed=0
 echo "KTAP version 1"
 echo "1..${#sets[@]}"
