@@ -289,6 +289,7 @@ int kvm_boot_dump_parse(const char *text, size_t len, struct kvm_boot_dump **out
 	bool prev_full = false;
 	unsigned long no = 0;
 	const char *unused;
+	char *copy;
 	int ret = 0;
 
 	if (!why)
@@ -300,19 +301,20 @@ int kvm_boot_dump_parse(const char *text, size_t len, struct kvm_boot_dump **out
 		return SNP_EINVAL;
 	*out = NULL;
 	d = calloc(1, sizeof(*d));
-	if (!d)
+	copy = malloc(len + 1);   /* one copy, its lines cut in place */
+	if (!d || !copy) {
+		free(d);
+		free(copy);
 		return SNP_ENOMEM;
-	for (size_t at = 0; !ret && at < len;) {
-		const char *nl = memchr(text + at, '\n', len - at);
-		size_t l = nl ? (size_t)(nl - (text + at)) : len - at;
-		char *line = malloc(l + 1);
+	}
+	if (len)
+		memcpy(copy, text, len);
+	copy[len] = 0;
+	for (char *line = copy; !ret && line < copy + len;) {
+		char *nl = memchr(line, '\n', (size_t)(copy + len - line));
+		size_t l = nl ? (size_t)(nl - line) : (size_t)(copy + len - line);
 
 		no++;
-		if (!line) {
-			ret = SNP_ENOMEM;
-			break;
-		}
-		memcpy(line, text + at, l);
 		line[l] = 0;
 		if (memchr(line, 0, l)) {
 			*why = "a NUL byte";
@@ -320,11 +322,11 @@ int kvm_boot_dump_parse(const char *text, size_t len, struct kvm_boot_dump **out
 		} else {
 			ret = parse_line(d, line, &prev_full, why);
 		}
-		free(line);
 		if (ret == SNP_EINVAL && line_no)
 			*line_no = no;
-		at += l + 1;
+		line += l + 1;
 	}
+	free(copy);
 	if (!ret && !d->nr_pages) {
 		*why = "no pageblock line";
 		ret = SNP_EINVAL;
@@ -397,12 +399,6 @@ static bool pcp_page_to_free(const struct kvm_host *host, const struct snp_ram_m
 	       snp_ram_map_covers(ram, pa, pa + SNP_PAGE_SIZE) && mm_page_reserved(host->mm, pfn) == 1;
 }
 
-/* [start, end) onto @cpu's list, ascending, as free_reserved_area() frees. */
-static SNP_MUST_CHECK int free_pcp_run(struct kvm_host *host, unsigned int cpu, snp_pfn_t start, snp_pfn_t end)
-{
-	return mm_free_reserved_area(host->mm, cpu, start, end - start);
-}
-
 /* The pcp run's CPU: kvm_host_config.boot_dump_pcp. */
 static unsigned int pcp_run_cpu(const struct kvm_host *host, uint64_t *rng)
 {
@@ -433,7 +429,8 @@ static SNP_MUST_CHECK int dump_free_pcp(struct kvm_host *host, uint64_t *rng)
 		}
 		while (end < d->nr_pages && end % PB_PAGES && pcp_page_to_free(host, &ram, end))
 			end++;
-		ret = free_pcp_run(host, pcp_run_cpu(host, rng), pfn, end);
+		/* ascending, as free_reserved_area() frees: the run's last page heads the list */
+		ret = mm_free_reserved_area(host->mm, pcp_run_cpu(host, rng), pfn, end - pfn);
 		pfn = end;
 	}
 	return ret;
