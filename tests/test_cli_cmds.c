@@ -377,6 +377,12 @@ static void test_simulate_bad_input(void)
 	EXPECT_USAGE_ERROR("simulate --vmsave-marks maybe", "--vmsave-marks");
 	EXPECT_USAGE_ERROR("simulate --kernel 5.15", "--kernel");
 	EXPECT_USAGE_ERROR("simulate --vmsave-window 2", "--vmsave-window");
+	EXPECT_USAGE_ERROR("simulate --host-loops -1", "--host-loops");
+	EXPECT_USAGE_ERROR("simulate --host-loops 1001", "--host-loops");
+	EXPECT_USAGE_ERROR("simulate --host-loops nan", "--host-loops");
+	EXPECT_USAGE_ERROR("simulate --host-loops 2x", "--host-loops");
+	EXPECT_USAGE_ERROR("simulate --kvm-debugfs yes", "--kvm-debugfs");
+	EXPECT_USAGE_ERROR("simulate --irqchip maybe", "--irqchip");
 	EXPECT_USAGE_ERROR("simulate --age 99", "--age");
 	EXPECT_USAGE_ERROR("simulate --threads 0", "--threads");
 	EXPECT_USAGE_ERROR("simulate --trials 1.5", "--trials");

@@ -29,6 +29,7 @@ struct model {
 	unsigned int hosts;
 	unsigned int ticks;                  /* 0: 100 */
 	const char *dump;                    /* boot_dump_fnv1a, NULL: none (the boot-state rules) */
+	const char *host_loops;              /* the host thread's loops a tick, NULL: not written */
 	uint64_t allocs, aligned, exposed;   /* per host */
 	uint64_t pages, regions, max_region; /* per host: its distinct pages (few: a fast merge) */
 };
@@ -79,6 +80,9 @@ static void write_run(const char *name, const struct boot *b, const struct model
 	    m->hosts, m->ticks ? m->ticks : 100, m->seed);
 	if (m->dump)
 		out(f, "\"boot_dump\":\"/d/%s\",\"boot_dump_fnv1a\":\"%s\",", m->dump, m->dump);
+	if (m->host_loops)
+		out(f, "\"guest_pages\":1,\"irqchip\":\"off\",\"kvm_debugfs\":\"tcg\",\"host_loops\":%s,",
+		    m->host_loops);
 	out(f, "\"hosts\":[");
 	for (unsigned int h = 0; h < m->hosts; h++) {
 		uint64_t top5 = m->pages < 5 * m->max_region ? m->pages : 5 * m->max_region;
@@ -251,6 +255,19 @@ static void test_model_runs_told_apart(void)
 	jl_free(doc);
 	a.dump = "00000000000000aa";
 	write_run("b1.json", &x, &a);
+	doc = merge_json(2, NULL);
+	KEXPECT_EQ(num(doc, "model_runs"), 1);
+	jl_free(doc);
+	/* the same but for the host thread's pace (each boot's own) */
+	a.host_loops = "0.53";
+	b = a;
+	b.host_loops = "0.6";
+	write_run("b1.json", &x, &a);
+	write_run("b2.json", &y, &b);
+	doc = merge_json(2, NULL);
+	KEXPECT_EQ(num(doc, "model_runs"), 2);
+	jl_free(doc);
+	write_run("b2.json", &y, &a);
 	doc = merge_json(2, NULL);
 	KEXPECT_EQ(num(doc, "model_runs"), 1);
 	jl_free(doc);

@@ -169,6 +169,49 @@ static void watch_again_churns_like_the_boot(void)
 }
 
 /*
+ * The model runs the watched workload's shape: one guest page a VM
+ * (GUEST_MEM's one written page), no irqchip, KVM's debugfs as under TCG,
+ * and the host thread at the boot's pace: 30 VMs in 2 slots (14 ticks) and
+ * 56 MiB written by the host thread (14 loops of 4 MiB): one loop a tick.
+ * The simulate line it prints says all of it, and merge keeps runs of
+ * different paces apart (tests/test_cli_merge_watch.c).
+ */
+static void watch_again_models_the_workload(void)
+{
+	static const char flags[] = "--kernel 6.12 --vms 2 --vcpus 1 --mem 256M --seconds 6 --lifetime 0.2";
+	char cmd[512];
+	struct cli_run r;
+	struct jl *j, *m;
+	FILE *f;
+
+	tu_dir_setup("watch-shape");
+	write_run_folder("6.12.0-test", NULL);
+	write_churn_result(30);
+	j = again_json(flags);
+	m = jl_get(j, "model_estimate");
+	KEXPECT(m && jl_get(m, "guest_pages")->num == 1 && !strcmp(jl_get(m, "irqchip")->str, "off"));
+	KEXPECT(m && !strcmp(jl_get(m, "kvm_debugfs")->str, "tcg"));
+	KEXPECT(m && jl_get(m, "host_loops")->num == 0);   /* no host_mib_written: none */
+	jl_free(j);
+	f = fopen(tu_path("result"), "w");
+	KASSERT(f);
+	fprintf(f, "kernel=6.12.0-test\nworkload=vms=2 vcpus=1 seconds=6.0 lifetime=0.20 vms_created=30 "
+		   "vcpus_created=30 vcpus_ran=30 host_mib_written=56\nqemu_s=1.5\nmem_total_kb=262144\n"
+		   "mem_free_kb=249036\nkprobe_svm_vcpu_create=1\n");
+	fclose(f);
+	j = again_json(flags);
+	m = jl_get(j, "model_estimate");
+	KEXPECT(m && jl_get(m, "ticks")->num == 14 && jl_get(m, "host_loops")->num == 1);
+	jl_free(j);
+	snprintf(cmd, sizeof(cmd), "watch --again --out %s %s", tu_path(""), flags);
+	r = cli_run(cmd);
+	KEXPECT_EQ(r.status, 0);
+	KEXPECT(strstr(r.out, "--guest-pages 1 --irqchip off --kvm-debugfs tcg --host-loops 1)") != NULL);
+	cli_run_free(&r);
+	tu_dir_teardown();
+}
+
+/*
  * An aged run (--age-rounds): the model ages as its ager did, after kvm_amd
  * loads (--age-profile watch with the run's rounds), and the simulate line
  * it prints says so; each of its 32 hosts adds the ageing VMs' vmcb01
@@ -614,6 +657,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(watch_good_request_passes_checks),
 	KTAP_CASE(watch_again_judges_a_run_folder),
 	KTAP_CASE(watch_again_churns_like_the_boot),
+	KTAP_CASE(watch_again_models_the_workload),
 	KTAP_CASE(watch_again_aged_models_the_ager),
 	KTAP_CASE(watch_again_from_a_boot_dump),
 	KTAP_CASE(watch_again_reports_provenance),

@@ -116,6 +116,25 @@ enum kvm_avic_mode {
 	KVM_AVIC_ON,        /* always (the 2021 RFC era the review discusses) */
 	KVM_AVIC_OFF,
 };
+/*
+ * KVM's debugfs files (virt/kvm/kvm_main.c kvm_create_vm_debugfs(),
+ * kvm_create_vcpu_debugfs(); arch/x86/kvm/debugfs.c): an inode and a
+ * dentry each, RECLAIMABLE slab objects, freed an RCU grace period after
+ * the VM's end.  OFF: not modeled (simulate's default, so its figures stay
+ * those of the runs before it); ON: as on an SNP host, whose CPU has the
+ * TSC ratio MSR (two tsc-scaling files a vCPU); TCG: as under QEMU's TCG,
+ * which emulates no TSC ratio MSR (what watch's model uses).
+ */
+enum kvm_debugfs {
+	KVM_DEBUGFS_OFF = 0,
+	KVM_DEBUGFS_ON,
+	KVM_DEBUGFS_TCG,
+	KVM_NR_DEBUGFS
+};
+const char *kvm_debugfs_name(enum kvm_debugfs d);
+/* "off", "on", "tcg"; 0 or SNP_EINVAL. */
+int kvm_debugfs_parse(const char *s, enum kvm_debugfs *out);
+
 /* "auto", "on", "off"; parse: 0 or SNP_EINVAL. */
 const char *kvm_avic_mode_name(enum kvm_avic_mode m);
 SNP_MUST_CHECK int kvm_avic_mode_parse(const char *s, enum kvm_avic_mode *out);
@@ -184,6 +203,7 @@ struct kvm_host_config {
 	unsigned int sieve_pool_cap;              /* 0 = SNP_SIEVE_POOL_DEFAULT */
 	const struct kvm_x86_init_ops *vendor;/* NULL = svm; loaded at create */
 	enum kvm_avic_mode avic;
+	enum kvm_debugfs kvm_debugfs;          /* KVM's debugfs files; default off */
 	enum snp_dmap_boot direct_map;        /* default SNP_DMAP_1G */
 	enum snp_ram_layout ram_layout;       /* RAM map (e820); its holes are reserved; default flat */
 	unsigned int tlb_entries;                 /* 0 = machine default */
@@ -529,6 +549,7 @@ struct kvm_host_stats {
 	uint64_t spurious_faults;     /* of them, erratum */
 	uint64_t leaked_pages;        /* snp_leak_pages */
 	uint64_t vms_created, vms_destroyed, vcpus_created;
+	uint64_t debugfs_failed;      /* KVM debugfs files the allocator could not make (ignored, as the kernel does) */
 	uint64_t vmruns, vmrun_failures;
 	uint64_t kernel_writes, kernel_allocs, kernel_frees;
 	uint64_t guest_pages;         /* guest memory pages allocated so far */

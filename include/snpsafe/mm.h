@@ -468,6 +468,27 @@ struct mm_slub_geometry {
 SNP_MUST_CHECK int mm_slub_geometry(enum mm_kernel k, unsigned int object_size, unsigned int align,
 				    unsigned int nr_cpus, struct mm_slub_geometry *out);
 
+/*
+ * watch's workload host thread (watch/workload.c host_thread()): each loop
+ * writes and unlinks a 4 MiB tmpfs file, then faults in and unmaps 4 MiB of
+ * anonymous memory, as the host's kernel generation allocates them
+ * (src/mm/mm_watch_host.c), on a CPU drawn a loop from @seed's stream.
+ */
+struct mm_watch_host;
+struct mm_watch_host_stats {
+	uint64_t loops;
+	uint64_t cache_pages;     /* page cache pages written */
+	uint64_t anon_pages;      /* order-0 anonymous pages */
+	uint64_t thp;             /* anonymous THPs */
+	uint64_t short_loops;     /* loops cut short: a page could not be had */
+};
+SNP_MUST_CHECK int mm_watch_host_begin(struct mm_host *mm, uint64_t seed, struct mm_watch_host **out);
+/* One loop; a page that cannot be had ends it early (counted), not in error. */
+SNP_MUST_CHECK int mm_watch_host_loop(struct mm_host *mm, struct mm_watch_host *h);
+SNP_MUST_CHECK int mm_watch_host_stats(const struct mm_watch_host *h, struct mm_watch_host_stats *out);
+/* Every loop gives its pages back: nothing is held between loops. */
+void mm_watch_host_end(struct mm_watch_host *h);
+
 /* One cache (struct kmem_cache), of this host's kernel and CPUs; the caller owns it. */
 struct mm_kmem_cache;
 /*
@@ -476,6 +497,15 @@ struct mm_kmem_cache;
  */
 SNP_MUST_CHECK int mm_kmem_cache_create(struct mm_host *mm, unsigned int size, unsigned int align,
 					mm_gfp_t gfp, struct mm_kmem_cache **out);
+/*
+ * kmem_cache_create() of a cache whose slab order was read from a watched
+ * kernel's /proc/slabinfo rather than computed (slab merging and the
+ * kernel's own sizing can give a cache another order than its object size
+ * alone would): slabs of @order (at most 3, and enough for one object).
+ */
+SNP_MUST_CHECK int mm_kmem_cache_create_order(struct mm_host *mm, unsigned int size, unsigned int align,
+					      mm_gfp_t gfp, unsigned int order,
+					      struct mm_kmem_cache **out);
 /*
  * kmem_cache_alloc() on @cpu (@gfp: MM_GFP_ACCOUNT, MM_GFP_ZERO, or 0): an
  * object handle >= 0, or a negative SNP_E* (SNP_ENOMEM when no slab could

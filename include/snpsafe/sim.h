@@ -16,6 +16,7 @@
 
 /* ---- explain: one experiment per open question (LKML-REVIEW; snp-facts §1) ---- */
 
+#define SIM_MC_HOST_LOOPS_MAX 1000.0   /* --host-loops: loops a tick, at most */
 #define SIM_MAX_OUTCOMES 4
 #define SIM_RESULT_LEN 512
 #define SIM_ANSWER_LEN 384
@@ -297,6 +298,13 @@ struct sim_mc_config {
 	enum kvm_boot_dump_pcp boot_dump_pcp;   /* --boot-dump-pcp */
 	bool no_thp_min_free;         /* THP never: min_free_kbytes not raised (--thp-min-free off) */
 	enum kvm_avic_mode avic;      /* kvm_amd's AVIC (--avic; auto default: upstream's rule) */
+	bool no_irqchip;              /* VMs without an in-kernel LAPIC (--irqchip off), as watch's */
+	enum kvm_debugfs kvm_debugfs; /* KVM's debugfs files (--kvm-debugfs; default off) */
+	/*
+	 * watch's workload host thread (--host-loops): its loops a tick
+	 * (mm_watch_host_loop()), run after each tick's VM churn; 0: none.
+	 */
+	double host_loops;            /* 0..SIM_MC_HOST_LOOPS_MAX */
 	double vmsave_window;         /* share of a tick one VMSAVE takes (assumed; default 1e-4) */
 	/*
 	 * Ageing: with clone (default), each aged allocator is aged once and

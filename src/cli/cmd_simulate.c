@@ -179,6 +179,32 @@ static SNP_MUST_CHECK int set_avic(void *ctx, const char *v)
 	return kvm_avic_mode_parse(v, &OPTS(ctx)->mc.avic);
 }
 
+static SNP_MUST_CHECK int set_irqchip(void *ctx, const char *v)
+{
+	bool on;
+	int ret = parse_on_off(v, &on);
+
+	if (!ret)
+		OPTS(ctx)->mc.no_irqchip = !on;
+	return ret;
+}
+
+static SNP_MUST_CHECK int set_kvm_debugfs(void *ctx, const char *v)
+{
+	return kvm_debugfs_parse(v, &OPTS(ctx)->mc.kvm_debugfs);
+}
+
+static SNP_MUST_CHECK int set_host_loops(void *ctx, const char *v)
+{
+	char *end;
+	double x = strtod(v, &end);
+
+	if (end == v || *end || !isfinite(x) || x < 0 || x > SIM_MC_HOST_LOOPS_MAX)
+		return SNP_EINVAL;
+	OPTS(ctx)->mc.host_loops = x;
+	return 0;
+}
+
 /* The file is read once the whole line is known to be valid (cmd_simulate()). */
 static SNP_MUST_CHECK int set_config(void *ctx, const char *v)
 {
@@ -258,6 +284,17 @@ static const struct cli_option simulate_options[] = {
 	  "slot, as watch's workload does (default 0: VMs live the whole trial)", "0..1000000" },
 	{ "guest-pages", true, set_guest_pages, "N",
 	  "every VM's memory in 4K pages (default 0: drawn, 64..511)", "0..1048576" },
+	{ "irqchip", true, set_irqchip, "on|off",
+	  "the VMs' LAPIC in the kernel (KVM_CREATE_IRQCHIP; default on) or not, as watch's "
+	  "workload makes them (no LAPIC page)", "on, off" },
+	{ "kvm-debugfs", true, set_kvm_debugfs, "off|on|tcg",
+	  "KVM's debugfs files, an inode and a dentry each (RECLAIMABLE slabs, freed after an RCU "
+	  "grace period): off (default), on (an SNP host's), tcg (QEMU's TCG: no TSC ratio MSR)",
+	  "off, on, tcg" },
+	{ "host-loops", true, set_host_loops, "X",
+	  "watch's workload host thread: X loops a tick (fractions carry), each writing and "
+	  "unlinking a 4 MiB tmpfs file, then faulting in and unmapping 4 MiB of anonymous "
+	  "memory (default 0: none; docs/MODEL.md)", "0..1000" },
 	{ "gmem-faulted", true, set_gmem_faulted, "PCT",
 	  "percent of an SNP guest's memory (guest_memfd, order-0 pages at first private use) "
 	  "its vCPUs fault in at their first run (default 100)", "0..100" },
@@ -366,6 +403,8 @@ static const struct config_key {
 	{ "age_share", "age-share", CK_INT },   { "guest", "guest", CK_STR },
 	{ "boot_memory", "boot-memory", CK_STR }, { "thp_min_free", "thp-min-free", CK_STR },
 	{ "boot_dump", "boot-dump", CK_STR },   { "boot_dump_pcp", "boot-dump-pcp", CK_STR },
+	{ "irqchip", "irqchip", CK_STR },       { "kvm_debugfs", "kvm-debugfs", CK_STR },
+	{ "host_loops", "host-loops", CK_NUM },
 };
 
 #define CONFIG_MAX_BYTES (1u << 20)
@@ -1019,6 +1058,9 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 	json_str(j, "thp_min_free", o->mc.no_thp_min_free ? "off" : "on");
 	json_str(j, "boot_dump", o->boot_dump_path);
 	json_str(j, "boot_dump_pcp", kvm_boot_dump_pcp_name(o->mc.boot_dump_pcp));
+	json_str(j, "irqchip", o->mc.no_irqchip ? "off" : "on");
+	json_str(j, "kvm_debugfs", kvm_debugfs_name(o->mc.kvm_debugfs));
+	json_double_exact(j, "host_loops", o->mc.host_loops);
 	json_obj_end(j);
 }
 

@@ -524,6 +524,22 @@ static uint64_t workload_field(const char *wl, const char *key)
 #define WATCH_MODEL_HOSTS 32
 
 /*
+ * A watched guest's memory: watch/workload.c vm_life() maps GUEST_MEM (64
+ * KiB) of anonymous memory and writes the guest's code into one page of it
+ * (GUEST_ENTRY); the guest, a loop at that address, touches no other page.
+ * So a guest holds one order-0 MOVABLE page, faulted in on the VMM's CPU,
+ * not the 64..511 pages (in blocks up to order 4) simulate draws for a VM
+ * by default: those blocks' frees at each VM's end set 6.12's free_high
+ * and drained the model's per-CPU lists about ten times as often as a
+ * watched 6.12 boot's tracepoints show (docs/WATCH.md "The model's per-CPU
+ * lists against the kernel's").
+ */
+#define WATCH_GUEST_PAGES 1
+
+/* A loop of the workload's host thread writes 4 MiB (watch/workload.c host_thread()). */
+#define WATCH_HOST_LOOP_MIB 4
+
+/*
  * With --lifetime the model churns its VMs as the workload did.  A VM's
  * real life is the run's seconds x VM slots / VMs created (QEMU's TCG makes
  * a creation take time, so it is longer than --lifetime); in ticks it is
@@ -552,6 +568,22 @@ static void model_churn(const struct watch_opts *o, const struct run_result *r, 
 	}
 	m->cfg.trials = (unsigned int)((vcpus + per_trial - 1) / per_trial);
 	m->cfg.trials = m->cfg.trials < 8 ? 8 : m->cfg.trials > 256 ? 256 : m->cfg.trials;
+}
+
+/*
+ * The workload's host thread at the boot's own pace: the loops it made
+ * (host_mib_written / 4 MiB) spread over the model's ticks.  A boot without
+ * the count, or a model without ticks, runs none.
+ */
+static void model_host_loops(const struct run_result *r, struct model_vs_real *m)
+{
+	uint64_t mib = workload_field(r->workload, "host_mib_written");
+
+	m->cfg.host_loops = 0;
+	if (m->cfg.ticks && mib)
+		m->cfg.host_loops = (double)(mib / WATCH_HOST_LOOP_MIB) / (double)m->cfg.ticks;
+	if (m->cfg.host_loops > SIM_MC_HOST_LOOPS_MAX)
+		m->cfg.host_loops = SIM_MC_HOST_LOOPS_MAX;
 }
 
 /*
@@ -596,6 +628,11 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	m->cfg.vcpus = (unsigned int)o->vcpus;
 	memset(m->cfg.mix, 0, sizeof(m->cfg.mix));
 	m->cfg.mix[SIM_VM_SVM] = 1;
+	m->cfg.guest_pages = WATCH_GUEST_PAGES;
+	/* the workload makes no irqchip: its vCPUs have no LAPIC page (no KVM_CREATE_IRQCHIP) */
+	m->cfg.no_irqchip = true;
+	/* KVM's debugfs files, as under TCG (no TSC ratio MSR); see src/kvm/kvm_debugfs.c */
+	m->cfg.kvm_debugfs = KVM_DEBUGFS_TCG;
 	m->cfg.age_pct = m->age_pct;
 	if (r->age_rounds && !o->boot_dump) {
 		/* an aged boot: the model ages as its ager did, after kvm_amd loads */
@@ -610,6 +647,7 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	m->boot_dump_path = o->boot_dump_path;
 	m->boot_dump_hash = o->boot_dump_hash;
 	model_churn(o, r, m);
+	model_host_loops(r, m);
 	m->cfg.threads = 2;
 	m->cfg.age_share = 1;    /* independent hosts: one aged allocator each */
 	/* each host's counts, for merge to pool with other boots' (docs/WATCH.md) */
@@ -680,12 +718,13 @@ static void print_model(const struct model_vs_real *m)
 	       (unsigned long long)m->res.trials, (unsigned long long)m->res.spurious_faults);
 	printf("  (snpsafe simulate --mem %lluM --cpus %u --vms %u --vcpus %u --mix svm %s "
 	       "--kernel %s --layout %s --strategy %s --trials %u --age-share 1 --ticks %u "
-	       "--lifetime %u)\n",
+	       "--lifetime %u --guest-pages %u --irqchip off --kvm-debugfs %s --host-loops %.6g)\n",
 	       (unsigned long long)(m->cfg.mem_bytes / SNP_MiB), m->cfg.cpus, m->cfg.vms, m->cfg.vcpus,
 	       model_age_flags(&m->cfg, age, sizeof(age)), mm_kernel_name(m->cfg.kernel),
 	       snp_ram_layout_name(m->cfg.ram_layout),
 	       snp_alloc_strategy_name(m->res.strategy),
-	       m->cfg.trials, m->cfg.ticks, m->cfg.lifetime);
+	       m->cfg.trials, m->cfg.ticks, m->cfg.lifetime, m->cfg.guest_pages,
+	       kvm_debugfs_name(m->cfg.kvm_debugfs), m->cfg.host_loops);
 	if (m->cfg.lifetime)
 		printf("  (VM churn: a VM lived %.3f s here, %u tick(s) of an assumed %g s; each model "
 		       "host makes as many VMs as this boot did)\n", m->vm_life_s, m->cfg.lifetime, m->tick_s);
@@ -766,6 +805,10 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	json_u64(j, "trials", m->res.trials);
 	json_u64(j, "ticks", m->cfg.ticks);
 	json_u64(j, "lifetime_ticks", m->cfg.lifetime);
+	json_u64(j, "guest_pages", m->cfg.guest_pages);
+	json_str(j, "irqchip", m->cfg.no_irqchip ? "off" : "on");
+	json_str(j, "kvm_debugfs", kvm_debugfs_name(m->cfg.kvm_debugfs));
+	json_double(j, "host_loops", m->cfg.host_loops);
 	json_double(j, "tick_seconds", m->tick_s);
 	json_double(j, "vm_life_seconds", m->cfg.lifetime ? m->vm_life_s : NAN);
 	json_u64(j, "vmcb01_aligned", m->model_k);

@@ -20,7 +20,7 @@
 #define MW_PERM_REPS    1000    /* relabellings of the measured-model permutation test */
 #define MW_CAMPAIGN_REPS 10000  /* campaigns drawn from the model hosts (sim_rate_campaign95) */
 #define MW_SEED         1       /* all: fixed, so the output is the same every time */
-#define MW_KEY_LEN      256
+#define MW_KEY_LEN      512
 
 /* One unit (a boot, or a model host): its vmcb01 counts. */
 struct mw_unit {
@@ -137,13 +137,15 @@ static int add_model(struct merge_watch *mw, const char *path, const struct json
 	 * all of them are the same.
 	 */
 	snprintf(key, sizeof(key), "%s %s %s seed %s age %s trials %s ticks %s lifetime %s profile %s rounds %s "
-		 "dump %s",
+		 "dump %s guest %s irqchip %s debugfs %s host %s",
 		 text_of(json_member(est, "kernel")), text_of(json_member(est, "layout")),
 		 text_of(json_member(est, "strategy")), text_of(json_member(est, "seed")),
 		 text_of(json_member(est, "age_pct")), text_of(json_member(est, "trials")),
 		 text_of(json_member(est, "ticks")), text_of(json_member(est, "lifetime_ticks")),
 		 text_of(json_member(est, "age_profile")), text_of(json_member(est, "age_rounds")),
-		 text_of(json_member(est, "boot_dump_fnv1a")));
+		 text_of(json_member(est, "boot_dump_fnv1a")), text_of(json_member(est, "guest_pages")),
+		 text_of(json_member(est, "irqchip")), text_of(json_member(est, "kvm_debugfs")),
+		 text_of(json_member(est, "host_loops")));
 	for (size_t i = 0; i < mw->nr_models; i++)
 		if (!strcmp(mw->models[i], key))
 			return 0;

@@ -100,6 +100,16 @@ struct kvm {
 	struct page **vm_pages;
 	unsigned int nr_vm_pages;
 	struct page *coalesced_mmio_ring;   /* kvm_coalesced_mmio_init() */
+	/* its debugfs files' objects, inode and dentry pairs (kvm_debugfs.c) */
+	long *debugfs;
+	size_t nr_debugfs, debugfs_cap;
+};
+
+/* A slab object freed by an RCU callback once the grace period is over. */
+struct kvm_rcu_free {
+	struct mm_kmem_cache *s;
+	long obj;
+	unsigned int cpu;   /* the CPU that queued it (call_rcu()) */
 };
 
 /* struct svm_cpu_data */
@@ -122,6 +132,9 @@ struct kvm_host {
 	struct kvm_x86_ops x86;
 	const struct kvm_x86_init_ops *vendor;
 	struct mm_kmem_cache *kvm_vcpu_cache;   /* kvm_init(): one object per vCPU */
+	struct mm_kmem_cache *inode_cache, *dentry_cache;   /* KVM's debugfs files, or NULL */
+	struct kvm_rcu_free *rcu;          /* frees waiting for the grace period */
+	size_t nr_rcu, rcu_cap;
 	uint64_t mmu_cache_pages;          /* pages in the vCPUs' MMU caches now */
 	bool avic;
 	struct svm_cpu_data *sd;           /* nr_cpus */
@@ -152,6 +165,16 @@ struct kvm_host {
 	unsigned int tick_cap_v, tick_cap_s;
 	struct kvm_host_stats stats;
 };
+
+/* ---- kvm_debugfs.c ---- */
+/* The debugfs caches when cfg.kvm_debugfs is on; kvm_debugfs_exit() after the last VM. */
+SNP_MUST_CHECK int kvm_debugfs_init(struct kvm_host *host);
+void kvm_debugfs_exit(struct kvm_host *host);
+SNP_MUST_CHECK int kvm_create_vm_debugfs(struct kvm *kvm);
+SNP_MUST_CHECK int kvm_create_vcpu_debugfs(struct kvm_vcpu *vcpu, unsigned int cpu);
+void kvm_destroy_vm_debugfs(struct kvm *kvm, unsigned int cpu);
+/* The grace period ends: the waiting frees, each on its CPU. */
+void kvm_rcu_flush(struct kvm_host *host);
 
 /* ---- x86.c helpers shared by the vendors ---- */
 struct kvm *kvm_get_vm(const struct kvm_host *host, int vm);

@@ -285,9 +285,12 @@ int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigne
 		return ret;
 	}
 	kvm->vcpus[vcpu_id] = vcpu;
+	kvm->nr_vcpus++;
+	/* kvm_create_vcpu_debugfs(): its files (a failure there fails no vCPU) */
+	if (kvm_create_vcpu_debugfs(vcpu, cpu))
+		host->stats.debugfs_failed++;
 	if (vcpu_id >= kvm->vcpu_end)
 		kvm->vcpu_end = vcpu_id + 1;
-	kvm->nr_vcpus++;
 	host->stats.vcpus_created++;
 	return 0;
 }
@@ -363,6 +366,9 @@ int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg)
 	}
 	/* kvm_coalesced_mmio_init() (virt/kvm/coalesced_mmio.c): the ring, one zeroed page */
 	kvm->coalesced_mmio_ring = kvm_alloc_zeroed(host, kvm->cfg.cpu);
+	/* kvm_dev_ioctl_create_vm(): then the VM's debugfs directory (a failure fails no VM) */
+	if (kvm->coalesced_mmio_ring && kvm_create_vm_debugfs(kvm))
+		host->stats.debugfs_failed++;
 	ret = kvm->coalesced_mmio_ring ? kvm_alloc_guest_memory(kvm) : SNP_ENOMEM;
 	if (ret) {
 		kvm_warn_on_err(host, kvm_destroy_vm(host, kvm->id));
@@ -398,6 +404,7 @@ int kvm_destroy_vm(struct kvm_host *host, int vm)
 	 * (kvm_arch_destroy_vm() -> kvm_destroy_vcpus()), memory, and struct kvm
 	 * last (kvm_arch_free_vm()).
 	 */
+	kvm_destroy_vm_debugfs(kvm, kvm->cfg.cpu);
 	kvm_free_page(host, kvm->cfg.cpu, kvm->coalesced_mmio_ring);
 	kvm->coalesced_mmio_ring = NULL;
 	for (unsigned int i = 0; i < KVM_MAX_VCPUS; i++) {

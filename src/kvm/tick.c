@@ -351,6 +351,7 @@ int kvm_host_tick(struct kvm_host *host, uint64_t seed, const struct kvm_tick_co
 	max_s = 4 * max_v + host->nr_cpus;
 	if (tick_scratch(host, max_v, max_s))
 		return SNP_ENOMEM;
+	kvm_rcu_flush(host);   /* a grace period is shorter than a tick (assumed) */
 	vcpus = host->tick_vcpus;
 	sens = host->tick_sens;
 	busy = host->tick_busy;

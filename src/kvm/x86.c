@@ -221,8 +221,14 @@ int kvm_x86_vendor_init(struct kvm_host *host, const struct kvm_x86_init_ops *op
 	if (!ret) {
 		ret = mm_kmem_cache_create(host->mm, ops->vcpu_size, ops->vcpu_align, 0,
 					   &host->kvm_vcpu_cache);
-		if (ret)
+		if (!ret)
+			ret = kvm_debugfs_init(host);
+		if (ret) {
+			kvm_debugfs_exit(host);
+			kvm_warn_on_err(host, mm_kmem_cache_destroy(host->kvm_vcpu_cache, 0));
+			host->kvm_vcpu_cache = NULL;
 			ops->hardware_unsetup(host);
+		}
 	}
 	if (ret) {
 		memset(&host->x86, 0, sizeof(host->x86));
@@ -240,6 +246,7 @@ int kvm_x86_vendor_exit(struct kvm_host *host)
 		return SNP_ENOENT;
 	if (host->nr_vms)
 		return SNP_EBUSY;
+	kvm_debugfs_exit(host);
 	kvm_warn_on_err(host, mm_kmem_cache_destroy(host->kvm_vcpu_cache, 0));
 	host->kvm_vcpu_cache = NULL;
 	host->vendor->hardware_unsetup(host);

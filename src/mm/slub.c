@@ -173,19 +173,28 @@ int mm_slub_geometry(enum mm_kernel k, unsigned int object_size, unsigned int al
 	return 0;
 }
 
-int mm_kmem_cache_create(struct mm_host *mm, unsigned int size, unsigned int align, mm_gfp_t gfp,
-			 struct mm_kmem_cache **out)
+/* kmem_cache_create(), its slab order computed (@order < 0) or given. */
+static SNP_MUST_CHECK int cache_create(struct mm_host *mm, unsigned int size, unsigned int align,
+				       mm_gfp_t gfp, int order, struct mm_kmem_cache **out)
 {
 	struct mm_kmem_cache *s;
 	int ret;
 
-	if (!mm || !out || (gfp & ~MM_GFP_RECLAIMABLE))
+	if (!mm || !out || (gfp & ~MM_GFP_RECLAIMABLE) || order > (int)SLUB_MAX_ORDER)
 		return SNP_EINVAL;
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return SNP_ENOMEM;
 	ret = mm_slub_geometry(mm->kernel, size, align, mm->nr_cpus, &s->geo);
+	if (!ret && order >= 0) {
+		if (order < (int)s->geo.min_order) {
+			ret = SNP_EINVAL;   /* a slab that cannot hold one object */
+		} else {
+			s->geo.order = (unsigned int)order;
+			s->geo.objects = order_objects((unsigned int)order, s->geo.size);
+		}
+	}
 	s->cpu_slab = ret ? NULL : malloc(mm->nr_cpus * sizeof(*s->cpu_slab));
 	if (!ret && !s->cpu_slab)
 		ret = SNP_ENOMEM;
@@ -200,6 +209,20 @@ int mm_kmem_cache_create(struct mm_host *mm, unsigned int size, unsigned int ali
 	s->gfp = gfp;
 	*out = s;
 	return 0;
+}
+
+int mm_kmem_cache_create(struct mm_host *mm, unsigned int size, unsigned int align, mm_gfp_t gfp,
+			 struct mm_kmem_cache **out)
+{
+	return cache_create(mm, size, align, gfp, -1, out);
+}
+
+int mm_kmem_cache_create_order(struct mm_host *mm, unsigned int size, unsigned int align,
+			       mm_gfp_t gfp, unsigned int order, struct mm_kmem_cache **out)
+{
+	if (order > SLUB_MAX_ORDER)
+		return SNP_EINVAL;
+	return cache_create(mm, size, align, gfp, (int)order, out);
 }
 
 /* A free slot of the slab array (grown on demand), or SLAB_NONE. */

@@ -311,7 +311,7 @@ static void mc_vm_draw(const struct sim_mc_config *cfg, enum sim_vm_kind kind, u
 	vc->guest_pages = SIM_MC_GUEST_PAGES_MIN + mm_rng_below(rng, SIM_MC_GUEST_PAGES_SPREAD);
 	if (cfg->guest_pages)   /* drawn all the same: the stream stays the default run's */
 		vc->guest_pages = cfg->guest_pages;
-	vc->lapic_in_kernel = true;
+	vc->lapic_in_kernel = !cfg->no_irqchip;
 	vc->gmem_first_use = true;   /* SNP guests: 6.12.95's guest_memfd */
 	vc->gmem_faulted_pct = cfg->gmem_faulted_pct;
 	vc->cpu = (unsigned int)mm_rng_below(rng, cfg->cpus);
@@ -395,18 +395,37 @@ static SNP_MUST_CHECK int mc_churn(struct kvm_host *host, const struct sim_mc_co
 	return 0;
 }
 
+/*
+ * watch's host thread after tick @k: the loops due by then (cfg->host_loops
+ * a tick, a fraction carried to the next tick), each on its own CPU.
+ */
+static SNP_MUST_CHECK int mc_host_loops(struct kvm_host *host, const struct sim_mc_config *cfg,
+					struct mm_watch_host *wh, unsigned int k)
+{
+	uint64_t due = (uint64_t)((double)(k + 1) * cfg->host_loops) -
+		       (uint64_t)((double)k * cfg->host_loops);
+	int ret = 0;
+
+	for (uint64_t i = 0; i < due && !ret; i++)
+		ret = mm_watch_host_loop(kvm_host_mm(host), wh);
+	return ret;
+}
+
 /* The trial's VMs, then its ticks, with churn after each tick when cfg->lifetime is set. */
 static SNP_MUST_CHECK int mc_run_vms(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng,
 				     struct sim_mc_outcomes *o, uint64_t *first_fault_tick)
 {
 	struct kvm_tick_report rep;
 	struct mc_slot *slots = NULL;
+	struct mm_watch_host *wh = NULL;
 	int ret = 0;
 
 	if (cfg->lifetime) {
 		slots = calloc(cfg->vms, sizeof(*slots));
 		ret = slots ? 0 : SNP_ENOMEM;
 	}
+	if (!ret && cfg->host_loops > 0)   /* its own stream: the VMs draw as they would without it */
+		ret = mm_watch_host_begin(kvm_host_mm(host), *rng, &wh);
 	if (!ret)
 		ret = mc_create_vms(host, cfg, rng, o, slots);
 	for (unsigned int k = 0; !ret && k < cfg->ticks; k++) {
@@ -416,7 +435,10 @@ static SNP_MUST_CHECK int mc_run_vms(struct kvm_host *host, const struct sim_mc_
 			*first_fault_tick = k + 1;
 		if (!ret && slots)
 			ret = mc_churn(host, cfg, rng, o, slots, k + 1);
+		if (!ret && wh)
+			ret = mc_host_loops(host, cfg, wh, k);
 	}
+	mm_watch_host_end(wh);
 	free(slots);
 	return ret;
 }
@@ -438,6 +460,7 @@ static void mc_host_config(const struct sim_mc_config *cfg, enum snp_alloc_strat
 	hc->boot_dump_pcp = cfg->boot_dump_pcp;
 	hc->no_thp_min_free = cfg->no_thp_min_free;
 	hc->avic = cfg->avic;
+	hc->kvm_debugfs = cfg->kvm_debugfs;
 	hc->held_bytes = sim_mc_held_bytes(cfg);
 }
 
@@ -1096,6 +1119,8 @@ static SNP_MUST_CHECK int mc_check(const struct sim_mc_config *cfg)
 	    !cfg->vcpus || !mix ||
 	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 || cfg->gmem_faulted_pct > 100 ||
 	    !(cfg->vmsave_window >= 0 && cfg->vmsave_window <= 1) ||
+	    !(cfg->host_loops >= 0 && cfg->host_loops <= SIM_MC_HOST_LOOPS_MAX) ||
+	    (unsigned int)cfg->kvm_debugfs >= KVM_NR_DEBUGFS ||
 	    (cfg->shard_n && (cfg->shard_k < 1 || cfg->shard_k > cfg->shard_n)) ||
 	    (unsigned int)cfg->kernel >= MM_NR_KERNELS || !sim_mc_age_ok(cfg) ||
 	    /* a dumped boot is the host as it was when its workload started: aged or not */
