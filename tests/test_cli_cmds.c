@@ -383,6 +383,12 @@ static void test_simulate_bad_input(void)
 	EXPECT_USAGE_ERROR("simulate --host-loops 2x", "--host-loops");
 	EXPECT_USAGE_ERROR("simulate --kvm-debugfs yes", "--kvm-debugfs");
 	EXPECT_USAGE_ERROR("simulate --irqchip maybe", "--irqchip");
+	EXPECT_USAGE_ERROR("simulate --vmm-cpus 1,,2", "--vmm-cpus");
+	EXPECT_USAGE_ERROR("simulate --vmm-cpus 1,2,", "--vmm-cpus");
+	EXPECT_USAGE_ERROR("simulate --vmm-cpus 0,0", "--vmm-cpus");
+	EXPECT_USAGE_ERROR("simulate --vmm-cpus -1", "--vmm-cpus");
+	EXPECT_USAGE_ERROR("simulate --vmm-cpus 1000000001", "--vmm-cpus");
+	EXPECT_USAGE_ERROR("simulate --cpus 2 --vmm-cpus 1,2,3", "--vmm-cpus");
 	EXPECT_USAGE_ERROR("simulate --age 99", "--age");
 	EXPECT_USAGE_ERROR("simulate --threads 0", "--threads");
 	EXPECT_USAGE_ERROR("simulate --trials 1.5", "--trials");

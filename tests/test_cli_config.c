@@ -17,7 +17,7 @@
 #define SCENARIO SMALL " --mem 96M --lifetime 16 --mix svm:1,nested:2,snp:1 --strategy naive --seed 7 --kernel 6.1 " \
 	"--kvm 6.9 --layout qemu-pc --vmsave-window 0.000123456789 --clone off --age-share 2 " \
 	"--avic on --guest linux --profile hv-inuse-wr --knob hv_inuse_wr_fixes_erratum=off " \
-	"--knob rmp_check_every_access=on --irqchip off --kvm-debugfs tcg --host-loops 0.37"
+	"--knob rmp_check_every_access=on --irqchip off --kvm-debugfs tcg --host-loops 0.37 --vmm-cpus 3,1"
 
 #define ARGS_MAX 1024
 

@@ -47,12 +47,15 @@ static void put_entry(FILE *f, unsigned int pid, const char *comm)
 		   "[kvm_amd] <ffffffffc03aba24>) node=0 gfp=0xcc0\n", comm, pid);
 }
 
+/* The CPU put_return() writes in the line's bracket. */
+static unsigned int ret_cpu;
+
 /* A return: of the allocator (func NULL) or of the page allocator function func to a module. */
 static void put_return(FILE *f, unsigned int pid, const char *comm, const char *site, uint64_t caller,
 		       const char *func, uint64_t page)
 {
-	fprintf(f, "%16s-%-5u [000] .....    19.675173: %s%s: (%s <%016llx> <- %s <ffffffffc03aba24>) "
-		   "page=0x%llx vmemmap=0xffffea0000000000\n", comm, pid, func ? "pg_" : "alloc_ret",
+	fprintf(f, "%16s-%-5u [%03u] .....    19.675173: %s%s: (%s <%016llx> <- %s <ffffffffc03aba24>) "
+		   "page=0x%llx vmemmap=0xffffea0000000000\n", comm, pid, ret_cpu, func ? "pg_" : "alloc_ret",
 		func ? func : "", site, (unsigned long long)caller, func ? func : "snp_safe_alloc_page_node",
 		(unsigned long long)page);
 }
@@ -215,9 +218,11 @@ static void provenance_counts_vmcb01_allocations(void)
 	put_entry(f, 181, "workload");       /* an SEV-ES VMSA: the other site, aligned */
 	put_return(f, 181, "workload", "svm_vcpu_create+0x6b/0x180 [kvm_amd]", vmsa_ret, NULL,
 		   PAGE_OF(0x600000ULL));
-	put_entry(f, 182, "workload");       /* a vmcb01 no VMRUN used, not aligned */
+	put_entry(f, 182, "workload");       /* a vmcb01 no VMRUN used, not aligned, on CPU 1 */
+	ret_cpu = 1;
 	put_return(f, 182, "workload", "svm_vcpu_create+0x23/0x180 [kvm_amd]", vmcb01_ret, NULL,
 		   PAGE_OF(0x401000ULL));
+	ret_cpu = 0;
 	fclose(f);
 	write_log(lp, true, extra);
 	free(extra);
@@ -230,6 +235,9 @@ static void provenance_counts_vmcb01_allocations(void)
 	KEXPECT_EQ(p.vmcb01.allocs, 3);
 	KEXPECT_EQ(p.vmcb01.aligned, 2);
 	KEXPECT_EQ(p.vmcb01.as_vmcb, 2);
+	/* each by the CPU of its line: the VMM's (KVM_CREATE_VCPU), for the model's VMM CPUs */
+	KEXPECT_EQ(p.vmcb01.by_cpu[0], 2);
+	KEXPECT_EQ(p.vmcb01.by_cpu[1], 1);
 	/* the trace's unit: distinct VMCBs */
 	KEXPECT_EQ(p.used[SNP_PROV_VMCB], 1);
 	snp_provenance_free(&p);

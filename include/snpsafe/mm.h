@@ -295,6 +295,18 @@ bool mm_want_init_on_alloc(const struct mm_host *mm, mm_gfp_t gfp);
  */
 SNP_MUST_CHECK int mm_alloc_events(const struct mm_host *mm,
 				   uint64_t out[MM_NR_ORDERS][MM_NR_MIGRATETYPES]);
+/*
+ * Order-0 pages moved between the per-CPU lists and the buddy lists since
+ * the host was made, by migratetype: what the kmem tracepoints
+ * mm_page_alloc_zone_locked (percpu_refill) and mm_page_pcpu_drain count
+ * in a kernel (watch/guest-pcp-flow.sh).  A refill counts the list's type,
+ * a drain the type the page goes back to the buddy as.
+ */
+struct mm_pcp_flow {
+	uint64_t refill[MM_NR_MIGRATETYPES];
+	uint64_t drain[MM_NR_MIGRATETYPES];
+};
+SNP_MUST_CHECK int mm_pcp_flow(const struct mm_host *mm, struct mm_pcp_flow *out);
 SNP_MUST_CHECK int mm_clear_page(struct mm_host *mm, struct page *page);
 SNP_MUST_CHECK int mm_page_dirty(const struct mm_host *mm, const struct page *page);
 /* 1 if @page is the head of a live allocation, 0 if not, SNP_EINVAL. */

@@ -63,6 +63,7 @@ struct snp_alloc_rec {
 	uint32_t gfp;
 	bool have_args;
 	uint8_t src;                   /* enum snp_alloc_src */
+	uint16_t cpu;                  /* the CPU the call returned on (the trace line's [CPU]) */
 };
 
 /* A probe's counts from tracefs kprobe_profile: a miss is a lost call. */
@@ -163,6 +164,7 @@ struct snp_prov_page {
  * returned pages are most often VMCBs in the trace.  A page freed and
  * allocated again counts each time, unlike the trace's distinct VMCBs.
  */
+#define SNP_VMCB01_MAX_CPUS 64
 struct snp_vmcb01_allocs {
 	bool found;                    /* such a call site returned a VMCB the trace names */
 	uint8_t src;                   /* enum snp_alloc_src of the records counted */
@@ -170,6 +172,12 @@ struct snp_vmcb01_allocs {
 	char site[SNP_ALLOC_SITE_LEN];
 	uint64_t allocs, aligned;      /* returns at that site; of them, 2MB-aligned pages */
 	uint64_t as_vmcb;              /* of the returns, pages the trace ran as a VMCB */
+	/*
+	 * The returns by the CPU they came back on: the CPU of the ioctl that
+	 * made the vCPU, the VMM's thread (KVM_CREATE_VCPU); a CPU past the
+	 * last counted is left out.
+	 */
+	uint64_t by_cpu[SNP_VMCB01_MAX_CPUS];
 };
 
 struct snp_provenance {

@@ -17,6 +17,8 @@
 /* ---- explain: one experiment per open question (LKML-REVIEW; snp-facts §1) ---- */
 
 #define SIM_MC_HOST_LOOPS_MAX 1000.0   /* --host-loops: loops a tick, at most */
+#define SIM_MC_VMM_CPUS_MAX 64         /* --vmm-cpus: weights of CPUs 0..63 */
+#define SIM_MC_VMM_WEIGHT_MAX 1000000000u
 #define SIM_MAX_OUTCOMES 4
 #define SIM_RESULT_LEN 512
 #define SIM_ANSWER_LEN 384
@@ -305,6 +307,13 @@ struct sim_mc_config {
 	 * (mm_watch_host_loop()), run after each tick's VM churn; 0: none.
 	 */
 	double host_loops;            /* 0..SIM_MC_HOST_LOOPS_MAX */
+	/*
+	 * Which CPU each VM's VMM runs on (its creation and teardown): all
+	 * zero, one drawn uniformly; else CPU c with weight vmm_cpu_weight[c]
+	 * (--vmm-cpus; watch passes its boot's KVM_CREATE_VCPU CPUs).  A
+	 * weight past cfg->cpus must be 0.
+	 */
+	uint32_t vmm_cpu_weight[SIM_MC_VMM_CPUS_MAX];
 	double vmsave_window;         /* share of a tick one VMSAVE takes (assumed; default 1e-4) */
 	/*
 	 * Ageing: with clone (default), each aged allocator is aged once and
@@ -426,8 +435,20 @@ struct sim_tick_time {
 /* Exact (Garwood) 95% interval of a Poisson mean from a count k: lo 0 at k = 0. */
 void sim_poisson_interval(uint64_t k, double *lo, double *hi);
 
+/*
+ * The per-CPU lists while a trial's VMs ran (from kvm_amd's load, after
+ * any ageing, to the end): order-0 allocations by migratetype and the
+ * order-0 pages refilled from and drained to the buddy lists (mm_pcp_flow()),
+ * what watch/guest-pcp-flow.sh counts in a watched kernel.
+ */
+struct sim_pcp_work {
+	uint64_t allocs[MM_NR_MIGRATETYPES];
+	struct mm_pcp_flow flow;
+};
+
 struct sim_mc_result {
 	enum snp_alloc_strategy strategy;
+	struct sim_pcp_work pcp;          /* summed over the trials */
 	struct sim_mc_outcomes vm;
 	uint64_t trials;
 	uint64_t trials_with_fault;       /* trials with at least one spurious fault */
@@ -533,6 +554,7 @@ struct sim_mc_trial {
 	double p_est;                     /* aligned free fraction before kvm_amd loads */
 	struct sim_mc_outcomes vm;
 	struct sim_cluster vmcb01_cluster;   /* the trial's vmcb01 pages by 2MB region */
+	struct sim_pcp_work pcp;             /* its allocator's per-CPU lists while its VMs ran */
 };
 
 /* Run; out has room for SNP_ALLOC_NR_STRATEGIES results, *nr_out says how many (a shard: not summed). */
@@ -542,6 +564,10 @@ struct sim_mc_trial {
  * kvm loaded cannot be cloned: age_share > 1 with clone on is refused).
  */
 bool sim_mc_age_ok(const struct sim_mc_config *cfg);
+/* A VM's VMM CPU: uniform, or by cfg->vmm_cpu_weight (one draw from *rng either way). */
+unsigned int sim_mc_vmm_cpu(const struct sim_mc_config *cfg, uint64_t *rng);
+/* cfg->vmm_cpu_weight as --vmm-cpus takes it ("" when uniform), into buf. */
+const char *sim_vmm_cpus_text(const struct sim_mc_config *cfg, char *buf, size_t len);
 SNP_MUST_CHECK int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned int *nr_out);
 
 /*

@@ -12,6 +12,7 @@
 
 #include <snpsafe/sim.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <math.h>
@@ -194,6 +195,36 @@ static SNP_MUST_CHECK int set_kvm_debugfs(void *ctx, const char *v)
 	return kvm_debugfs_parse(v, &OPTS(ctx)->mc.kvm_debugfs);
 }
 
+/* "W0,W1,...": CPU c's weight, 0..SIM_MC_VMM_WEIGHT_MAX, at most SIM_MC_VMM_CPUS_MAX; "" clears. */
+static SNP_MUST_CHECK int set_vmm_cpus(void *ctx, const char *v)
+{
+	uint32_t w[SIM_MC_VMM_CPUS_MAX] = { 0 };
+	unsigned int n = 0;
+	uint64_t total = 0;
+	const char *p = v;
+
+	while (*p) {
+		char *end;
+		unsigned long long x;
+
+		if (n == SIM_MC_VMM_CPUS_MAX || !isdigit((unsigned char)*p))
+			return SNP_EINVAL;
+		errno = 0;
+		x = strtoull(p, &end, 10);
+		if (errno || x > SIM_MC_VMM_WEIGHT_MAX || (*end && *end != ','))
+			return SNP_EINVAL;
+		w[n++] = (uint32_t)x;
+		total += x;
+		p = *end ? end + 1 : end;
+		if (*end && !*p)
+			return SNP_EINVAL;   /* a trailing comma */
+	}
+	if (n && !total)
+		return SNP_EINVAL;
+	memcpy(OPTS(ctx)->mc.vmm_cpu_weight, w, sizeof(w));
+	return 0;
+}
+
 static SNP_MUST_CHECK int set_host_loops(void *ctx, const char *v)
 {
 	char *end;
@@ -291,6 +322,9 @@ static const struct cli_option simulate_options[] = {
 	  "KVM's debugfs files, an inode and a dentry each (RECLAIMABLE slabs, freed after an RCU "
 	  "grace period): off (default), on (an SNP host's), tcg (QEMU's TCG: no TSC ratio MSR)",
 	  "off, on, tcg" },
+	{ "vmm-cpus", true, set_vmm_cpus, "W0,W1,...",
+	  "the CPU each VM's VMM runs on (its creation and teardown): CPU c with weight Wc, one "
+	  "weight a CPU up to --cpus (default: uniform; watch gives its boot's)", NULL },
 	{ "host-loops", true, set_host_loops, "X",
 	  "watch's workload host thread: X loops a tick (fractions carry), each writing and "
 	  "unlinking a 4 MiB tmpfs file, then faulting in and unmapping 4 MiB of anonymous "
@@ -404,7 +438,7 @@ static const struct config_key {
 	{ "boot_memory", "boot-memory", CK_STR }, { "thp_min_free", "thp-min-free", CK_STR },
 	{ "boot_dump", "boot-dump", CK_STR },   { "boot_dump_pcp", "boot-dump-pcp", CK_STR },
 	{ "irqchip", "irqchip", CK_STR },       { "kvm_debugfs", "kvm-debugfs", CK_STR },
-	{ "host_loops", "host-loops", CK_NUM },
+	{ "host_loops", "host-loops", CK_NUM }, { "vmm_cpus", "vmm-cpus", CK_STR },
 };
 
 #define CONFIG_MAX_BYTES (1u << 20)
@@ -698,6 +732,16 @@ static SNP_MUST_CHECK int check_age(const struct sim_mc_config *mc)
 	return cli_usage_error("simulate", "--age-profile watch ages each host after kvm_amd "
 			       "loads, and a host with kvm loaded cannot be cloned: give --age-share 1 "
 			       "or --clone off (not --age-share %u)", mc->age_share);
+}
+
+/* --vmm-cpus: a weight for each CPU the host has, none past them. */
+static SNP_MUST_CHECK int check_vmm_cpus(const struct sim_mc_config *mc)
+{
+	for (unsigned int c = mc->cpus; c < SIM_MC_VMM_CPUS_MAX; c++)
+		if (mc->vmm_cpu_weight[c])
+			return cli_usage_error("simulate", "--vmm-cpus gives CPU %u a weight, but --cpus "
+					       "is %u: one weight a CPU at most", c, mc->cpus);
+	return 0;
 }
 
 /* The model's own limits that the arguments decide (sim_mc_check_limits()). */
@@ -1061,6 +1105,11 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 	json_str(j, "irqchip", o->mc.no_irqchip ? "off" : "on");
 	json_str(j, "kvm_debugfs", kvm_debugfs_name(o->mc.kvm_debugfs));
 	json_double_exact(j, "host_loops", o->mc.host_loops);
+	{
+		char w[SIM_MC_VMM_CPUS_MAX * 12];
+
+		json_str(j, "vmm_cpus", sim_vmm_cpus_text(&o->mc, w, sizeof(w)));
+	}
 	json_obj_end(j);
 }
 
@@ -1344,6 +1393,8 @@ int cmd_simulate(int argc, char **argv)
 		return cli_usage_error("simulate", "--layout qemu-pc takes --mem up to 3584M "
 				       "(QEMU's pc puts more above 4 GiB, not modeled)");
 	ret = check_age(&o.mc);
+	if (!ret)
+		ret = check_vmm_cpus(&o.mc);
 	if (!ret)
 		ret = load_boot_dump(&o);
 	if (!ret)

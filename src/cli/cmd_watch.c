@@ -587,6 +587,23 @@ static void model_host_loops(const struct run_result *r, struct model_vs_real *m
 }
 
 /*
+ * The CPUs the workload's VMM threads made their vCPUs on (each vmcb01
+ * allocation's CPU in the allocation log), as the model's VMM CPU weights:
+ * the watched boots put 54-58% (6.12) and 62-64% (6.1) of them on CPU 0,
+ * and the VMM's CPU is where a VM's pages go back at its end.  Without a
+ * log, uniform.
+ */
+static void model_vmm_cpus(struct model_vs_real *m)
+{
+	memset(m->cfg.vmm_cpu_weight, 0, sizeof(m->cfg.vmm_cpu_weight));
+	if (!m->allocs)
+		return;
+	for (unsigned int c = 0; c < m->cfg.cpus && c < SIM_MC_VMM_CPUS_MAX; c++)
+		m->cfg.vmm_cpu_weight[c] = m->allocs->by_cpu[c] > SIM_MC_VMM_WEIGHT_MAX ?
+					   SIM_MC_VMM_WEIGHT_MAX : (uint32_t)m->allocs->by_cpu[c];
+}
+
+/*
  * simulate with the watched run's memory, CPUs, VMs and vCPUs, VM churn,
  * plain SVM guests, the guest's memory use as the age (an aged run: watch's
  * ager, its rounds after kvm_amd loads, --age-profile watch), its kernel
@@ -648,6 +665,7 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	m->boot_dump_hash = o->boot_dump_hash;
 	model_churn(o, r, m);
 	model_host_loops(r, m);
+	model_vmm_cpus(m);
 	m->cfg.threads = 2;
 	m->cfg.age_share = 1;    /* independent hosts: one aged allocator each */
 	/* each host's counts, for merge to pool with other boots' (docs/WATCH.md) */
@@ -687,8 +705,52 @@ static const char *model_age_flags(const struct sim_mc_config *c, char *buf, siz
 	return buf;
 }
 
+static const char *const mt_key[MM_NR_MIGRATETYPES] = { "unmovable", "movable", "reclaimable" };
+
+/* A host's mean of a summed count. */
+static double per_host(const struct model_vs_real *m, uint64_t sum)
+{
+	return m->res.trials ? (double)sum / (double)m->res.trials : NAN;
+}
+
+/*
+ * The model's per-CPU lists while its VMs ran, a host's mean: what
+ * watch/guest-pcp-flow.sh counts in the watched kernel (docs/WATCH.md "The
+ * model's per-CPU lists against the kernel's").
+ */
+static void model_pcp_text(const struct model_vs_real *m)
+{
+	const struct sim_pcp_work *w = &m->res.pcp;
+
+	printf("  model per-CPU lists while the VMs ran, order-0 pages (mean per host; "
+	       "unmovable / movable / reclaimable):\n"
+	       "    allocated %.0f / %.0f / %.0f; refilled from the buddy %.0f / %.0f / %.0f; "
+	       "drained to it %.0f / %.0f / %.0f\n",
+	       per_host(m, w->allocs[0]), per_host(m, w->allocs[1]), per_host(m, w->allocs[2]),
+	       per_host(m, w->flow.refill[0]), per_host(m, w->flow.refill[1]),
+	       per_host(m, w->flow.refill[2]), per_host(m, w->flow.drain[0]),
+	       per_host(m, w->flow.drain[1]), per_host(m, w->flow.drain[2]));
+}
+
+static void json_model_pcp(struct json *j, const struct model_vs_real *m)
+{
+	const struct sim_pcp_work *w = &m->res.pcp;
+	const uint64_t *v[3] = { w->allocs, w->flow.refill, w->flow.drain };
+	static const char *const what[3] = { "allocated", "refilled", "drained" };
+
+	json_obj_begin(j, "pcp_order0_per_host");
+	for (unsigned int i = 0; i < 3; i++) {
+		json_obj_begin(j, what[i]);
+		for (unsigned int t = 0; t < MM_NR_MIGRATETYPES; t++)
+			json_double(j, mt_key[t], per_host(m, v[i][t]));
+		json_obj_end(j);
+	}
+	json_obj_end(j);
+}
+
 static void print_model(const struct model_vs_real *m)
 {
+	char vmm[SIM_MC_VMM_CPUS_MAX * 12];
 	char rate[80], age[64];
 
 	printf("\nmodel against reality (vmcb01 pages 2MB-aligned, Wilson 95%%):\n");
@@ -716,15 +778,17 @@ static void print_model(const struct model_vs_real *m)
 	       (unsigned long long)m->model_n, watch_rate_text(m->model_p, m->model_lo, m->model_hi, rate, sizeof(rate)),
 	       (unsigned long long)m->res.trials_with_fault,
 	       (unsigned long long)m->res.trials, (unsigned long long)m->res.spurious_faults);
+	sim_vmm_cpus_text(&m->cfg, vmm, sizeof(vmm));
 	printf("  (snpsafe simulate --mem %lluM --cpus %u --vms %u --vcpus %u --mix svm %s "
 	       "--kernel %s --layout %s --strategy %s --trials %u --age-share 1 --ticks %u "
-	       "--lifetime %u --guest-pages %u --irqchip off --kvm-debugfs %s --host-loops %.6g)\n",
+	       "--lifetime %u --guest-pages %u --irqchip off --kvm-debugfs %s --host-loops %.6g%s%s)\n",
 	       (unsigned long long)(m->cfg.mem_bytes / SNP_MiB), m->cfg.cpus, m->cfg.vms, m->cfg.vcpus,
 	       model_age_flags(&m->cfg, age, sizeof(age)), mm_kernel_name(m->cfg.kernel),
 	       snp_ram_layout_name(m->cfg.ram_layout),
 	       snp_alloc_strategy_name(m->res.strategy),
 	       m->cfg.trials, m->cfg.ticks, m->cfg.lifetime, m->cfg.guest_pages,
-	       kvm_debugfs_name(m->cfg.kvm_debugfs), m->cfg.host_loops);
+	       kvm_debugfs_name(m->cfg.kvm_debugfs), m->cfg.host_loops, *vmm ? " --vmm-cpus " : "",
+	       vmm);
 	if (m->cfg.lifetime)
 		printf("  (VM churn: a VM lived %.3f s here, %u tick(s) of an assumed %g s; each model "
 		       "host makes as many VMs as this boot did)\n", m->vm_life_s, m->cfg.lifetime, m->tick_s);
@@ -732,6 +796,7 @@ static void print_model(const struct model_vs_real *m)
 		printf("  (each model host started from the boot dumped in --boot-dump, its ageing "
 		       "included, not the boot-state rules)\n");
 	cli_tick_watch_text(&m->res, m->region_rate, m->cfg.lifetime ? m->tick_s : NAN);
+	model_pcp_text(m);
 }
 
 /* Each model host's vmcb01 counts, for merge (cmd_merge.c reads them back). */
@@ -809,6 +874,11 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	json_str(j, "irqchip", m->cfg.no_irqchip ? "off" : "on");
 	json_str(j, "kvm_debugfs", kvm_debugfs_name(m->cfg.kvm_debugfs));
 	json_double(j, "host_loops", m->cfg.host_loops);
+	{
+		char vmm[SIM_MC_VMM_CPUS_MAX * 12];
+
+		json_str(j, "vmm_cpus", sim_vmm_cpus_text(&m->cfg, vmm, sizeof(vmm)));
+	}
 	json_double(j, "tick_seconds", m->tick_s);
 	json_double(j, "vm_life_seconds", m->cfg.lifetime ? m->vm_life_s : NAN);
 	json_u64(j, "vmcb01_aligned", m->model_k);
@@ -821,6 +891,7 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	json_u64_str(j, "seed", m->cfg.seed);
 	cli_tick_watch_json(j, &m->res, m->region_rate);
 	cli_json_cluster(j, "clustering", &m->res.vmcb01_cluster);
+	json_model_pcp(j, m);
 	json_model_hosts(j, m);
 	json_obj_end(j);
 }

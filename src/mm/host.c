@@ -400,6 +400,7 @@ int mm_host_clone(const struct mm_config *cfg, const struct mm_host *src, struct
 	mm->allocated = src->allocated;
 	mm->cleared = src->cleared;
 	memcpy(mm->alloc_events, src->alloc_events, sizeof(mm->alloc_events));
+	mm->pcp_flow = src->pcp_flow;
 	mm->nr_zones = src->nr_zones;
 	mm->mem_map = calloc(src->nr_pages, sizeof(*src->mem_map));
 	mm->pageblock_mt = dup_bytes(src->pageblock_mt, (src->nr_pages >> MM_PAGEBLOCK_ORDER) + 1);

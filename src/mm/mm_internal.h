@@ -109,6 +109,7 @@ struct mm_host {
 	uint64_t allocated;      /* pages handed out */
 	uint64_t cleared;        /* pages cleared (kernel_init_pages(), clear_page()) */
 	uint64_t alloc_events[MM_NR_ORDERS][MM_NR_MIGRATETYPES];   /* allocations made */
+	struct mm_pcp_flow pcp_flow;    /* order-0 pages between the pcp and buddy lists */
 	struct mm_zone *zones;   /* nr_zones, by node then by pfn */
 	unsigned int nr_zones;
 	unsigned int *node_zone; /* zones of node n: node_zone[n] .. node_zone[n + 1] - 1 */

@@ -545,6 +545,8 @@ static unsigned int rmqueue_bulk(struct mm_host *mm, struct mm_zone *z, unsigned
 		list_add_tail(mm, l, pfn);
 	}
 	pcp->count += n << order;
+	if (!order)
+		mm->pcp_flow.refill[mt] += n;
 	return n;
 }
 
@@ -584,6 +586,8 @@ static void free_pcppages_bulk(struct mm_host *mm, struct mm_zone *z, struct mm_
 			mm->mem_map[pfn].flags &= (uint8_t)~PG_pcp;
 			pcp->count -= nr;
 			count = count > nr ? count - nr : 0;
+			if (!order)
+				mm->pcp_flow.drain[pcp_free_mt(mm, pfn)]++;
 			free_one_page(mm, z, pfn, order, pcp_free_mt(mm, pfn), false);
 		} while (count > 0 && !list_empty(l));
 	}
@@ -903,6 +907,14 @@ uint64_t mm_pages_cleared(const struct mm_host *mm)
 	return mm ? mm->cleared : 0;
 }
 
+int mm_pcp_flow(const struct mm_host *mm, struct mm_pcp_flow *out)
+{
+	if (!mm || !out)
+		return SNP_EINVAL;
+	*out = mm->pcp_flow;
+	return 0;
+}
+
 int mm_alloc_events(const struct mm_host *mm, uint64_t out[MM_NR_ORDERS][MM_NR_MIGRATETYPES])
 {
 	if (!mm || !out)
@@ -970,6 +982,7 @@ int mm_host_copy_state(struct mm_host *dst, const struct mm_host *src)
 	dst->allocated = src->allocated;
 	dst->cleared = src->cleared;
 	memcpy(dst->alloc_events, src->alloc_events, sizeof(dst->alloc_events));
+	dst->pcp_flow = src->pcp_flow;
 	dst->last_err = 0;
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -303,6 +304,41 @@ static void mc_first_runs(struct kvm_host *host, int vm, const unsigned int *cpu
 	}
 }
 
+const char *sim_vmm_cpus_text(const struct sim_mc_config *cfg, char *buf, size_t len)
+{
+	unsigned int last = 0, used = 0;
+
+	if (!buf || !len)
+		return "";
+	buf[0] = '\0';
+	for (unsigned int c = 0; c < SIM_MC_VMM_CPUS_MAX; c++)
+		if (cfg->vmm_cpu_weight[c])
+			last = c + 1;
+	for (unsigned int c = 0; c < last && used < len; c++) {
+		int n = snprintf(buf + used, len - used, "%s%u", c ? "," : "", cfg->vmm_cpu_weight[c]);
+
+		if (n < 0)
+			break;
+		used += (unsigned int)n;
+	}
+	return buf;
+}
+
+unsigned int sim_mc_vmm_cpu(const struct sim_mc_config *cfg, uint64_t *rng)
+{
+	uint64_t total = 0, r;
+	unsigned int c;
+
+	for (c = 0; c < cfg->cpus && c < SIM_MC_VMM_CPUS_MAX; c++)
+		total += cfg->vmm_cpu_weight[c];
+	if (!total)
+		return (unsigned int)mm_rng_below(rng, cfg->cpus);
+	r = mm_rng_below(rng, total);
+	for (c = 0; r >= cfg->vmm_cpu_weight[c]; c++)
+		r -= cfg->vmm_cpu_weight[c];
+	return c;
+}
+
 /* One VM of @kind: its size, its VMM's CPU and its vCPUs' CPUs, drawn from @rng. */
 static void mc_vm_draw(const struct sim_mc_config *cfg, enum sim_vm_kind kind, uint64_t *rng,
 		       struct kvm_vm_config *vc, unsigned int cpus[KVM_MAX_VCPUS])
@@ -314,7 +350,7 @@ static void mc_vm_draw(const struct sim_mc_config *cfg, enum sim_vm_kind kind, u
 	vc->lapic_in_kernel = !cfg->no_irqchip;
 	vc->gmem_first_use = true;   /* SNP guests: 6.12.95's guest_memfd */
 	vc->gmem_faulted_pct = cfg->gmem_faulted_pct;
-	vc->cpu = (unsigned int)mm_rng_below(rng, cfg->cpus);
+	vc->cpu = sim_mc_vmm_cpu(cfg, rng);
 	for (unsigned int i = 0; i < cfg->vcpus; i++)
 		cpus[i] = (unsigned int)mm_rng_below(rng, cfg->cpus);
 }
@@ -441,6 +477,28 @@ static SNP_MUST_CHECK int mc_run_vms(struct kvm_host *host, const struct sim_mc_
 	mm_watch_host_end(wh);
 	free(slots);
 	return ret;
+}
+
+/* The host's order-0 allocations and pcp flow so far. */
+static SNP_MUST_CHECK int mc_pcp_work(struct kvm_host *host, struct sim_pcp_work *w)
+{
+	uint64_t ev[MM_NR_ORDERS][MM_NR_MIGRATETYPES];
+	int ret = mm_alloc_events(kvm_host_mm(host), ev);
+
+	if (!ret)
+		ret = mm_pcp_flow(kvm_host_mm(host), &w->flow);
+	for (unsigned int t = 0; !ret && t < MM_NR_MIGRATETYPES; t++)
+		w->allocs[t] = ev[0][t];
+	return ret;
+}
+
+static void mc_pcp_work_sub(struct sim_pcp_work *w, const struct sim_pcp_work *before)
+{
+	for (unsigned int t = 0; t < MM_NR_MIGRATETYPES; t++) {
+		w->allocs[t] -= before->allocs[t];
+		w->flow.refill[t] -= before->flow.refill[t];
+		w->flow.drain[t] -= before->flow.drain[t];
+	}
 }
 
 static void mc_host_config(const struct sim_mc_config *cfg, enum snp_alloc_strategy s,
@@ -625,8 +683,17 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 		if (!ret)   /* modprobe kvm_amd on the aged host: svm_hardware_setup's save areas now */
 			ret = mc_load_kvm(host, &out->c, &loaded);
 	}
-	if (!ret && loaded)
-		ret = mc_run_vms(host, cfg, &rng, &out->c.vm, &out->c.first_fault_tick);
+	if (!ret && loaded) {
+		struct sim_pcp_work w0;
+
+		ret = mc_pcp_work(host, &w0);
+		if (!ret)
+			ret = mc_run_vms(host, cfg, &rng, &out->c.vm, &out->c.first_fault_tick);
+		if (!ret)
+			ret = mc_pcp_work(host, &out->c.pcp);
+		if (!ret)
+			mc_pcp_work_sub(&out->c.pcp, &w0);
+	}
 	/* A run that failed keeps its first error; the stats are read either way. */
 	if (kvm_host_get_stats(host, &st) && !ret)
 		ret = SNP_EINVAL;
@@ -859,6 +926,15 @@ static bool mc_trial_has_exposed_aligned(const struct sim_mc_trial *c)
 	return false;
 }
 
+static void mc_pcp_work_add(struct sim_pcp_work *sum, const struct sim_pcp_work *w)
+{
+	for (unsigned int t = 0; t < MM_NR_MIGRATETYPES; t++) {
+		sum->allocs[t] += w->allocs[t];
+		sum->flow.refill[t] += w->flow.refill[t];
+		sum->flow.drain[t] += w->flow.drain[t];
+	}
+}
+
 static void mc_sum_outcomes(struct sim_mc_outcomes *sum, const struct sim_mc_outcomes *o)
 {
 	sum->vms_tried += o->vms_tried;
@@ -897,6 +973,7 @@ static void mc_sum_trial(struct sim_mc_result *r, const struct sim_mc_trial *tr,
 	r->time.hosts_faulted += tr->first_fault_tick > 0;
 	r->time.exposure_ticks += tr->first_fault_tick ? tr->first_fault_tick : tr->ticks;
 	mc_sum_outcomes(&r->vm, &tr->vm);
+	mc_pcp_work_add(&r->pcp, &tr->pcp);
 	sim_cluster_add(&r->vmcb01_cluster, &tr->vmcb01_cluster);
 	*est += mc_est_aligned(tr, tr->n_sensitive);
 	*est_exposed += mc_est_aligned(tr, exposed);
@@ -1115,6 +1192,12 @@ static SNP_MUST_CHECK int mc_check(const struct sim_mc_config *cfg)
 
 	for (int k = 0; k < SIM_VM_NR; k++)
 		mix += cfg->mix[k];
+	for (unsigned int c = cfg->cpus; c < SIM_MC_VMM_CPUS_MAX; c++)
+		if (cfg->vmm_cpu_weight[c])
+			return SNP_EINVAL;   /* a weight for a CPU the host does not have */
+	for (unsigned int c = 0; c < SIM_MC_VMM_CPUS_MAX; c++)
+		if (cfg->vmm_cpu_weight[c] > SIM_MC_VMM_WEIGHT_MAX)
+			return SNP_EINVAL;
 	if (!cfg->trials || !cfg->threads || !cfg->age_share || !cfg->cpus || !cfg->vms ||
 	    !cfg->vcpus || !mix ||
 	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 || cfg->gmem_faulted_pct > 100 ||

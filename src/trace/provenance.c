@@ -172,6 +172,7 @@ static struct snp_alloc_rec *new_rec(struct parser *ps)
 /* One event line of tracefs' trace file, split. */
 struct ev_line {
 	uint32_t pid;
+	uint32_t cpu;                  /* the CPU bracket's number */
 	char *name;                    /* the event, without its colon */
 	char *payload;                 /* what the event printed */
 };
@@ -206,6 +207,7 @@ static bool split_event(char *line, struct ev_line *ev)
 	if (!q || !word_u64(q + 1, &pid) || pid > UINT32_MAX)
 		return false;
 	ev->pid = (uint32_t)pid;
+	ev->cpu = (uint32_t)strtoul(br + 1, NULL, 10);
 	p += 2;
 	/* up to two words before the event: the flags, then the timestamp "S.U:" */
 	while (words++ < 2) {
@@ -377,6 +379,7 @@ static SNP_MUST_CHECK int on_return(struct parser *ps, const struct ev_line *ev,
 		return nomem(ps);
 	r->pfn = pfn;
 	r->caller = caller;
+	r->cpu = ev->cpu > UINT16_MAX ? UINT16_MAX : (uint16_t)ev->cpu;
 	r->src = (uint8_t)src;
 	snprintf(r->site, sizeof(r->site), "%s", site);
 	if (pd) {
@@ -865,6 +868,8 @@ static void count_vmcb01(const struct snp_alloc_log *log, const struct pfns *vmc
 		v->allocs++;
 		v->aligned += snp_pfn_2m_aligned(r->pfn);
 		v->as_vmcb += pfns_has(vmcbs, r->pfn);
+		if (r->cpu < SNP_VMCB01_MAX_CPUS)
+			v->by_cpu[r->cpu]++;
 	}
 }
 

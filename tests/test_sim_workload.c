@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_sim_workload.c - simulate's pieces of watch's workload shape
+ * (montecarlo.c): the host thread's loops a tick (--host-loops), the VMM's
+ * CPU by weight (--vmm-cpus), VMs without an irqchip (--irqchip off) and
+ * KVM's debugfs files (--kvm-debugfs), each seen in the trials' order-0
+ * allocations while their VMs ran (sim_mc_trial.pcp).
+ */
+#include "ktap.h"
+
+#include <snpsafe/sim.h>
+
+#include <string.h>
+
+#define TRIALS 2
+
+static void small(struct sim_mc_config *c)
+{
+	sim_mc_config_init(c);
+	c->mem_bytes = 256 * SNP_MiB;
+	c->cpus = 2;
+	c->vms = 2;
+	c->vcpus = 2;
+	memset(c->mix, 0, sizeof(c->mix));
+	c->mix[SIM_VM_SVM] = 1;
+	c->ticks = 4;
+	c->trials = TRIALS;
+	c->strategies = 1u << SNP_ALLOC_NAIVE;
+	c->age_pct = 0;
+	c->age_share = 1;
+	c->threads = 1;
+}
+
+static void run(const struct sim_mc_config *c, struct sim_mc_trial t[TRIALS])
+{
+	struct sim_mc_config cc = *c;
+	struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
+	unsigned int n = 0;
+
+	memset(t, 0, TRIALS * sizeof(*t));
+	cc.trials_out = t;
+	KASSERT_EQ(sim_mc_run(&cc, r, &n), 0);
+	KASSERT_EQ(n, 1);
+}
+
+/*
+ * The host thread: 1.5 loops a tick over 4 ticks is 6 loops (fractions
+ * carry), each 1,024 page cache pages on 6.12 (its anonymous memory two
+ * THPs): 6,144 order-0 MOVABLE allocations more than without, the rest of
+ * the trial unchanged (its own stream).
+ */
+static void test_host_loops(void)
+{
+	struct sim_mc_trial base[TRIALS], with[TRIALS];
+	struct sim_mc_config c;
+
+	small(&c);
+	run(&c, base);
+	c.host_loops = 1.5;
+	run(&c, with);
+	for (unsigned int i = 0; i < TRIALS; i++) {
+		KEXPECT_EQ(with[i].pcp.allocs[MM_MT_MOVABLE] - base[i].pcp.allocs[MM_MT_MOVABLE], 6144);
+		KEXPECT_EQ(with[i].sensitive_allocated[KVM_PAGE_VMCB01],
+			   base[i].sensitive_allocated[KVM_PAGE_VMCB01]);
+	}
+	c.host_loops = SIM_MC_HOST_LOOPS_MAX + 1;
+	{
+		struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
+		unsigned int n = 0;
+
+		KEXPECT_EQ(sim_mc_run(&c, r, &n), SNP_EINVAL);
+	}
+}
+
+/* No irqchip: no LAPIC page, one order-0 UNMOVABLE allocation fewer a vCPU (4 a trial). */
+static void test_no_irqchip(void)
+{
+	struct sim_mc_trial base[TRIALS], off[TRIALS];
+	struct sim_mc_config c;
+
+	small(&c);
+	run(&c, base);
+	c.no_irqchip = true;
+	run(&c, off);
+	for (unsigned int i = 0; i < TRIALS; i++)
+		KEXPECT_EQ(base[i].pcp.allocs[MM_MT_UNMOVABLE] - off[i].pcp.allocs[MM_MT_UNMOVABLE], 4);
+}
+
+/* KVM's debugfs files take RECLAIMABLE slabs: tcg more of them than off. */
+static void test_debugfs(void)
+{
+	struct sim_mc_trial off[TRIALS], tcg[TRIALS];
+	struct sim_mc_config c;
+
+	small(&c);
+	run(&c, off);
+	c.kvm_debugfs = KVM_DEBUGFS_TCG;
+	run(&c, tcg);
+	for (unsigned int i = 0; i < TRIALS; i++)
+		KEXPECT(tcg[i].pcp.allocs[MM_MT_RECLAIMABLE] >= off[i].pcp.allocs[MM_MT_RECLAIMABLE] + 4);
+	c.kvm_debugfs = KVM_NR_DEBUGFS;
+	{
+		struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
+		unsigned int n = 0;
+
+		KEXPECT_EQ(sim_mc_run(&c, r, &n), SNP_EINVAL);
+	}
+}
+
+/* The VMM's CPU by weight: 3:1 gives CPU 0 three draws in four, 0:1 never, none uniform. */
+static void test_vmm_cpu_weights(void)
+{
+	struct sim_mc_config c;
+	unsigned int n0 = 0, n = 40000;
+	uint64_t rng = 1;
+	char text[64];
+
+	small(&c);
+	for (unsigned int i = 0; i < n; i++)
+		n0 += sim_mc_vmm_cpu(&c, &rng) == 0;
+	KEXPECT(n0 > n * 48 / 100 && n0 < n * 52 / 100);
+	KEXPECT(!strcmp(sim_vmm_cpus_text(&c, text, sizeof(text)), ""));
+	c.vmm_cpu_weight[0] = 3;
+	c.vmm_cpu_weight[1] = 1;
+	n0 = 0;
+	for (unsigned int i = 0; i < n; i++)
+		n0 += sim_mc_vmm_cpu(&c, &rng) == 0;
+	KEXPECT(n0 > n * 74 / 100 && n0 < n * 76 / 100);
+	KEXPECT(!strcmp(sim_vmm_cpus_text(&c, text, sizeof(text)), "3,1"));
+	c.vmm_cpu_weight[0] = 0;
+	for (unsigned int i = 0; i < 1000; i++)
+		KEXPECT_EQ(sim_mc_vmm_cpu(&c, &rng), 1);
+	c.vmm_cpu_weight[2] = 1;   /* a CPU the host does not have */
+	{
+		struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
+		unsigned int k = 0;
+
+		KEXPECT_EQ(sim_mc_run(&c, r, &k), SNP_EINVAL);
+	}
+}
+
+static const struct ktap_case cases[] = {
+	KTAP_CASE(test_host_loops),
+	KTAP_CASE(test_no_irqchip),
+	KTAP_CASE(test_debugfs),
+	KTAP_CASE(test_vmm_cpu_weights),
+};
+
+KTAP_MAIN("sim_workload", cases)
