@@ -6,7 +6,9 @@
 # set's watch --json files (docs/data/watch-2026-12-06/SET-*.json, every boot
 # of the set) prints exactly the committed pool-SET.txt; so do the dumped
 # boots' sets (docs/data/watch-dump-2026-12-06/{rules,dump}/SET-*.json,
-# docs/WATCH.md "From each boot's own state").  A change to
+# docs/WATCH.md "From each boot's own state"), and all of them judged again by the
+# model of the watched workload's shape, with the campaign's 30 boots
+# (docs/data/watch-workload-2026-12-07/{rules,dump,camp}, docs/WATCH.md "The model's per-CPU lists against the kernel's").  A change to
 # merge's statistics, or to a data file, that moves a quoted figure fails
 # here until the docs and the pool are remade (the command is in
 # docs/WATCH.md, "Pooled: 30 boots").
@@ -19,9 +21,13 @@ trap 'rm -rf "$tmp"' EXIT
 # DIR/SET: the campaign's four sets; the dumped boots' two, judged with the
 # boot-state rules (rules/) and from each boot's own dump (dump/)
 dump=$root/docs/data/watch-dump-2026-12-06
+work=$root/docs/data/watch-workload-2026-12-07
 sets=("$data/6.12-fresh" "$data/6.1-fresh" "$data/6.12-aged" "$data/6.1-aged"
       "$dump/rules/6.12-fresh" "$dump/rules/6.1-fresh" "$dump/dump/6.12-fresh" "$dump/dump/6.1-fresh"
-      "$dump/rules/6.12-aged" "$dump/rules/6.1-aged" "$dump/dump/6.12-aged" "$dump/dump/6.1-aged")
+      "$dump/rules/6.12-aged" "$dump/rules/6.1-aged" "$dump/dump/6.12-aged" "$dump/dump/6.1-aged"
+      "$work/rules/6.12-fresh" "$work/rules/6.1-fresh" "$work/dump/6.12-fresh" "$work/dump/6.1-fresh"
+      "$work/rules/6.12-aged" "$work/rules/6.1-aged" "$work/dump/6.12-aged" "$work/dump/6.1-aged"
+      "$work/camp/6.12-fresh" "$work/camp/6.1-fresh" "$work/camp/6.12-aged" "$work/camp/6.1-aged")
 n=0 passed=0 failed=0
 echo "KTAP version 1"
 echo "1..${#sets[@]}"
