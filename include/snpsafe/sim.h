@@ -444,6 +444,8 @@ void sim_poisson_interval(uint64_t k, double *lo, double *hi);
 struct sim_pcp_work {
 	uint64_t allocs[MM_NR_MIGRATETYPES];
 	struct mm_pcp_flow flow;
+	/* pages on every per-CPU list at the end of each tick, summed, and the ticks */
+	uint64_t pcp_pages, pcp_ticks;
 };
 
 struct sim_mc_result {

@@ -730,6 +730,9 @@ static void model_pcp_text(const struct model_vs_real *m)
 	       per_host(m, w->flow.refill[0]), per_host(m, w->flow.refill[1]),
 	       per_host(m, w->flow.refill[2]), per_host(m, w->flow.drain[0]),
 	       per_host(m, w->flow.drain[1]), per_host(m, w->flow.drain[2]));
+	printf("    on the lists at a tick's end, every CPU's: %.0f pages (mean of %llu ticks)\n",
+	       w->pcp_ticks ? (double)w->pcp_pages / (double)w->pcp_ticks : NAN,
+	       (unsigned long long)w->pcp_ticks);
 }
 
 static void json_model_pcp(struct json *j, const struct model_vs_real *m)
@@ -745,6 +748,7 @@ static void json_model_pcp(struct json *j, const struct model_vs_real *m)
 			json_double(j, mt_key[t], per_host(m, v[i][t]));
 		json_obj_end(j);
 	}
+	json_double(j, "on_lists_at_tick_end", w->pcp_ticks ? (double)w->pcp_pages / (double)w->pcp_ticks : NAN);
 	json_obj_end(j);
 }
 

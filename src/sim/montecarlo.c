@@ -431,6 +431,19 @@ static SNP_MUST_CHECK int mc_churn(struct kvm_host *host, const struct sim_mc_co
 	return 0;
 }
 
+/* The pages on every per-CPU list now, added to @w's tick-end sample. */
+static SNP_MUST_CHECK int mc_pcp_sample(struct kvm_host *host, struct sim_pcp_work *w)
+{
+	struct mm_counts c;
+	int ret = mm_get_counts(kvm_host_mm(host), MM_NUMA_NO_NODE, &c);
+
+	if (!ret) {
+		w->pcp_pages += c.pcp;
+		w->pcp_ticks++;
+	}
+	return ret;
+}
+
 /*
  * watch's host thread after tick @k: the loops due by then (cfg->host_loops
  * a tick, a fraction carried to the next tick), each on its own CPU.
@@ -449,11 +462,13 @@ static SNP_MUST_CHECK int mc_host_loops(struct kvm_host *host, const struct sim_
 
 /* The trial's VMs, then its ticks, with churn after each tick when cfg->lifetime is set. */
 static SNP_MUST_CHECK int mc_run_vms(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng,
-				     struct sim_mc_outcomes *o, uint64_t *first_fault_tick)
+				     struct sim_mc_outcomes *o, uint64_t *first_fault_tick,
+				     struct sim_pcp_work *pcp)
 {
 	struct kvm_tick_report rep;
 	struct mc_slot *slots = NULL;
 	struct mm_watch_host *wh = NULL;
+	struct sim_pcp_work o_pcp = { 0 };
 	int ret = 0;
 
 	if (cfg->lifetime) {
@@ -473,9 +488,13 @@ static SNP_MUST_CHECK int mc_run_vms(struct kvm_host *host, const struct sim_mc_
 			ret = mc_churn(host, cfg, rng, o, slots, k + 1);
 		if (!ret && wh)
 			ret = mc_host_loops(host, cfg, wh, k);
+		if (!ret)
+			ret = mc_pcp_sample(host, &o_pcp);
 	}
 	mm_watch_host_end(wh);
 	free(slots);
+	pcp->pcp_pages = o_pcp.pcp_pages;
+	pcp->pcp_ticks = o_pcp.pcp_ticks;
 	return ret;
 }
 
@@ -687,12 +706,16 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 		struct sim_pcp_work w0;
 
 		ret = mc_pcp_work(host, &w0);
+		struct sim_pcp_work ticks = { 0 };
+
 		if (!ret)
-			ret = mc_run_vms(host, cfg, &rng, &out->c.vm, &out->c.first_fault_tick);
+			ret = mc_run_vms(host, cfg, &rng, &out->c.vm, &out->c.first_fault_tick, &ticks);
 		if (!ret)
 			ret = mc_pcp_work(host, &out->c.pcp);
 		if (!ret)
 			mc_pcp_work_sub(&out->c.pcp, &w0);
+		out->c.pcp.pcp_pages = ticks.pcp_pages;
+		out->c.pcp.pcp_ticks = ticks.pcp_ticks;
 	}
 	/* A run that failed keeps its first error; the stats are read either way. */
 	if (kvm_host_get_stats(host, &st) && !ret)
@@ -933,6 +956,8 @@ static void mc_pcp_work_add(struct sim_pcp_work *sum, const struct sim_pcp_work 
 		sum->flow.refill[t] += w->flow.refill[t];
 		sum->flow.drain[t] += w->flow.drain[t];
 	}
+	sum->pcp_pages += w->pcp_pages;
+	sum->pcp_ticks += w->pcp_ticks;
 }
 
 static void mc_sum_outcomes(struct sim_mc_outcomes *sum, const struct sim_mc_outcomes *o)
