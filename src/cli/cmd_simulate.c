@@ -225,15 +225,21 @@ static SNP_MUST_CHECK int set_vmm_cpus(void *ctx, const char *v)
 	return 0;
 }
 
-static SNP_MUST_CHECK int set_host_loops(void *ctx, const char *v)
+/* A finite number in [lo, hi], the whole of @v. */
+static SNP_MUST_CHECK int set_double(const char *v, double lo, double hi, double *out)
 {
 	char *end;
 	double x = strtod(v, &end);
 
-	if (end == v || *end || !isfinite(x) || x < 0 || x > SIM_MC_HOST_LOOPS_MAX)
+	if (end == v || *end || !isfinite(x) || x < lo || x > hi)
 		return SNP_EINVAL;
-	OPTS(ctx)->mc.host_loops = x;
+	*out = x;
 	return 0;
+}
+
+static SNP_MUST_CHECK int set_host_loops(void *ctx, const char *v)
+{
+	return set_double(v, 0, SIM_MC_HOST_LOOPS_MAX, &OPTS(ctx)->mc.host_loops);
 }
 
 /* The file is read once the whole line is known to be valid (cmd_simulate()). */
@@ -274,13 +280,7 @@ static SNP_MUST_CHECK int set_age_share(void *ctx, const char *v)
 
 static SNP_MUST_CHECK int set_vmsave_window(void *ctx, const char *v)
 {
-	char *end;
-	double x = strtod(v, &end);
-
-	if (end == v || *end || !isfinite(x) || x < 0 || x > 1)
-		return SNP_EINVAL;
-	OPTS(ctx)->mc.vmsave_window = x;
-	return 0;
+	return set_double(v, 0, 1, &OPTS(ctx)->mc.vmsave_window);
 }
 
 /* Written from the model's tables when the command starts (simulate_help_text()). */

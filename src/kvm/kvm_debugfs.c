@@ -164,47 +164,49 @@ int kvm_create_vcpu_debugfs(struct kvm_vcpu *vcpu, unsigned int cpu)
 	return debugfs_create_n(vcpu->kvm, cpu, n);
 }
 
+/* The cache object @i of a VM's debugfs list came from: inode and dentry pairs. */
+static struct mm_kmem_cache *debugfs_cache(const struct kvm_host *host, size_t i)
+{
+	return i % 2 ? host->dentry_cache : host->inode_cache;
+}
+
+/* Room on the RCU list for @n more frees; false when it cannot grow. */
+static bool rcu_reserve(struct kvm_host *host, size_t n)
+{
+	size_t cap = host->rcu_cap ? host->rcu_cap : 256;
+	struct kvm_rcu_free *grown;
+
+	if (host->nr_rcu + n <= host->rcu_cap)
+		return true;
+	while (cap < host->nr_rcu + n)
+		cap *= 2;
+	grown = realloc(host->rcu, cap * sizeof(*grown));
+	if (!grown)
+		return false;
+	host->rcu = grown;
+	host->rcu_cap = cap;
+	return true;
+}
+
 /*
  * kvm_destroy_vm_debugfs() on @cpu: every inode and dentry waits for a grace
  * period (the objects in the order the files were made: the model does not
- * follow the walk of debugfs_remove_recursive()).
+ * follow the walk of debugfs_remove_recursive()).  With no room to wait,
+ * the grace period ends now.
  */
 void kvm_destroy_vm_debugfs(struct kvm *kvm, unsigned int cpu)
 {
 	struct kvm_host *host = kvm->host;
-	size_t need = host->nr_rcu + kvm->nr_debugfs;
+	bool wait = rcu_reserve(host, kvm->nr_debugfs);
 
-	if (!kvm->nr_debugfs)
-		goto out;
-	if (need > host->rcu_cap) {
-		size_t cap = host->rcu_cap ? host->rcu_cap : 256;
-		struct kvm_rcu_free *n;
-
-		while (cap < need)
-			cap *= 2;
-		n = realloc(host->rcu, cap * sizeof(*n));
-		if (!n) {
-			kvm_rcu_flush(host);   /* no room to wait: the grace period ends now */
-			need = kvm->nr_debugfs;
-			if (need > host->rcu_cap)
-				goto now;
-		} else {
-			host->rcu = n;
-			host->rcu_cap = cap;
-		}
-	}
-	/* inode and dentry objects alternate on the list, as they were made */
 	for (size_t i = 0; i < kvm->nr_debugfs; i++) {
-		struct mm_kmem_cache *s = i % 2 ? host->dentry_cache : host->inode_cache;
+		struct mm_kmem_cache *s = debugfs_cache(host, i);
 
-		host->rcu[host->nr_rcu++] = (struct kvm_rcu_free){ s, kvm->debugfs[i], cpu };
+		if (wait)
+			host->rcu[host->nr_rcu++] = (struct kvm_rcu_free){ s, kvm->debugfs[i], cpu };
+		else
+			kvm_warn_on_err(host, mm_kmem_cache_free(s, cpu, kvm->debugfs[i]));
 	}
-	goto out;
-now:
-	for (size_t i = 0; i < kvm->nr_debugfs; i++)
-		kvm_warn_on_err(host, mm_kmem_cache_free(i % 2 ? host->dentry_cache : host->inode_cache,
-							 cpu, kvm->debugfs[i]));
-out:
 	free(kvm->debugfs);
 	kvm->debugfs = NULL;
 	kvm->nr_debugfs = kvm->debugfs_cap = 0;

@@ -468,7 +468,6 @@ static SNP_MUST_CHECK int mc_run_vms(struct kvm_host *host, const struct sim_mc_
 	struct kvm_tick_report rep;
 	struct mc_slot *slots = NULL;
 	struct mm_watch_host *wh = NULL;
-	struct sim_pcp_work o_pcp = { 0 };
 	int ret = 0;
 
 	if (cfg->lifetime) {
@@ -489,12 +488,10 @@ static SNP_MUST_CHECK int mc_run_vms(struct kvm_host *host, const struct sim_mc_
 		if (!ret && wh)
 			ret = mc_host_loops(host, cfg, wh, k);
 		if (!ret)
-			ret = mc_pcp_sample(host, &o_pcp);
+			ret = mc_pcp_sample(host, pcp);
 	}
 	mm_watch_host_end(wh);
 	free(slots);
-	pcp->pcp_pages = o_pcp.pcp_pages;
-	pcp->pcp_ticks = o_pcp.pcp_ticks;
 	return ret;
 }
 
@@ -705,17 +702,15 @@ static void mc_trial_run(const struct sim_mc_config *cfg, enum snp_alloc_strateg
 	if (!ret && loaded) {
 		struct sim_pcp_work w0;
 
+		/* mc_pcp_work() sets the counts, mc_run_vms() the tick-end samples */
 		ret = mc_pcp_work(host, &w0);
-		struct sim_pcp_work ticks = { 0 };
-
 		if (!ret)
-			ret = mc_run_vms(host, cfg, &rng, &out->c.vm, &out->c.first_fault_tick, &ticks);
+			ret = mc_run_vms(host, cfg, &rng, &out->c.vm, &out->c.first_fault_tick,
+					 &out->c.pcp);
 		if (!ret)
 			ret = mc_pcp_work(host, &out->c.pcp);
 		if (!ret)
 			mc_pcp_work_sub(&out->c.pcp, &w0);
-		out->c.pcp.pcp_pages = ticks.pcp_pages;
-		out->c.pcp.pcp_ticks = ticks.pcp_ticks;
 	}
 	/* A run that failed keeps its first error; the stats are read either way. */
 	if (kvm_host_get_stats(host, &st) && !ret)
