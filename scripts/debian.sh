@@ -198,8 +198,12 @@ snp_install_chromium() {
 	command -v chromium >/dev/null 2>&1 || snp_die "chromium installed but not on PATH"
 }
 
+# QEMU's major version, or nothing where it is missing: the callers run
+# under set -euo pipefail, where a missing command's 127 would end them
+# without a word (a fresh machine did).
 snp_qemu_major() {
-	qemu-system-x86_64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p'
+	command -v qemu-system-x86_64 > /dev/null 2>&1 || return 0
+	qemu-system-x86_64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p' || true
 }
 
 snp_install_qemu() {

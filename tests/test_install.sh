@@ -42,7 +42,7 @@ chmod +x "$tmp/stub/apt-cache"
 
 n=0 passed=0 failed=0 skipped=0
 echo "KTAP version 1"
-echo "1..15"
+echo "1..16"
 report() {	# report DESCRIPTION PROBLEMS (empty: ok)
 	n=$((n + 1))
 	if [ -z "$2" ]; then
@@ -60,7 +60,7 @@ run() {
 	local consent=$1; shift
 	rm -f "$TEST_APT_LOG" "$SNP_BACKPORTS_LIST" "$SNP_SECURITY_LIST"
 	env -u CI -u SNPSAFE_INSTALL ${consent#none} PATH="$tmp/stub:${QEMU_STUB:-}$PATH" \
-		bash -c 'SNP_LOG_PREFIX=test; source "$0/scripts/debian.sh"
+		bash -c 'SNP_LOG_PREFIX=test; eval "${TEST_PRELUDE:-}"; source "$0/scripts/debian.sh"
 			snp_debian_mirror() { echo "${TEST_MIRROR:-http://mirror.example/debian}"; }
 			snp_have_security() { return 1; }
 			"$@"' "$root" "$@" < /dev/null > "$tmp/out" 2> "$tmp/err"
@@ -147,6 +147,15 @@ report "snp_install_qemu with SNPSAFE_INSTALL=1: adds the source, installs QEMU 
 	"$(called "apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-x86"
 	   [ -f "$SNP_BACKPORTS_LIST" ] || echo "no $SNP_BACKPORTS_LIST")"
 QEMU_STUB=
+
+# No QEMU at all, under watch/run.sh's set -euo pipefail: a fresh machine
+# ended here with status 127 and not a word.  The function stands for the
+# missing command (127), whatever this machine has installed.
+export TEST_PRELUDE='set -euo pipefail; qemu-system-x86_64() { return 127; }'
+run none snp_install_qemu
+report "snp_install_qemu with no QEMU, under set -euo pipefail: refuses in one line naming it, not status 127" \
+	"$([ "$rc" -ne 127 ] || echo "status 127"; refused "QEMU is missing here")"
+unset TEST_PRELUDE
 
 # On a terminal: asked, and only y goes ahead.  script(1) gives the run a terminal.
 on_terminal() {	# on_terminal ANSWER: snp_install busybox-static cpio on a pty, answering
