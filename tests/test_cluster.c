@@ -289,7 +289,7 @@ static void run_watch_shaped(enum snp_ram_layout l, struct sim_mc_trial *trials,
  */
 static void test_model_exposed_allocations(void)
 {
-	struct sim_mc_trial flat[2], pc[2];
+	struct sim_mc_trial flat[2], pc[6];
 	uint64_t al = 0, huge = 0, flat_al = 0, flat_live = 0;
 
 	run_watch_shaped(SNP_RAM_FLAT, flat, 2);
@@ -301,8 +301,8 @@ static void test_model_exposed_allocations(void)
 	KEXPECT(flat_al > 0);
 	/* more than the census's exposed pages, live at the end: the old unit */
 	KEXPECT(flat_al > flat_live);
-	run_watch_shaped(SNP_RAM_QEMU_PC, pc, 2);
-	for (int t = 0; t < 2; t++) {
+	run_watch_shaped(SNP_RAM_QEMU_PC, pc, 6);
+	for (int t = 0; t < 6; t++) {
 		KEXPECT(pc[t].aligned_huge[KVM_PAGE_VMCB01] <= pc[t].sensitive_aligned[KVM_PAGE_VMCB01]);
 		al += pc[t].sensitive_aligned[KVM_PAGE_VMCB01];
 		huge += pc[t].aligned_huge[KVM_PAGE_VMCB01];

@@ -145,8 +145,13 @@ static void test_allocation_table(void)
 		KASSERT(vm >= 0);
 		KASSERT_EQ(kvm_create_vcpu(host, vm, 0, 1), 0);
 		d = since(mm, ev);
-		/* CPU 1 has no slab: it takes a partial one of its node, emptied above */
-		expect_delta(&d, 11 + 4, 1, 0, "SVM VM, a vCPU on CPU 1");
+		/*
+		 * CPU 1 has no slab, and none is on its node's partial list: the
+		 * two emptied above are CPU 0's slab and on CPU 0's partial list
+		 * (the full one went there at its first free).  A new slab.
+		 */
+		expect_delta(&d, 11 + 4, 1, 1, "SVM VM, a vCPU on CPU 1");
+		KEXPECT_EQ(stats(host).slab_pages, 24);
 		KASSERT_EQ(kvm_vcpu_enable_nested(host, vm, 0), 0);
 		d = since(mm, ev);
 		expect_delta(&d, 1, 1, 0, "svm_allocate_nested");
@@ -229,40 +234,91 @@ static void test_slub_geometry(void)
 }
 
 /*
- * __slab_free(): 32 objects in 8 slabs, all freed: the CPU's slab stays;
- * of the 7 others each empty one stays until the node keeps min_partial (6)
- * partial slabs, so the 6th and 7th are freed: 6 slabs (48 pages) remain,
- * and kmem_cache_destroy() gives them back.  Destroying a cache with a
- * live object is refused.
+ * __slab_free() with the per-CPU partial lists: 48 objects of 7240 bytes
+ * (order-3 slabs of 4, min_partial 6, cpu_partial_slabs 3) in 12 slabs,
+ * freed in order on one CPU.  Each full slab goes to the CPU's partial list
+ * at its first free and stays there, empty, until a fourth comes: then the
+ * three go to the node together (put_cpu_partial() -> __put_partials()).
+ * The first two sets fill the node's partial list to min_partial; the
+ * third set is freed, the three slabs at once, at the first free of the
+ * tenth slab (the run that sets the page allocator's free_high).  The CPU keeps
+ * its slab and two partial ones: 9 slabs remain, and kmem_cache_destroy()
+ * gives them back.  Destroying a cache with a live object is refused.
  */
-static void test_slab_keeps_min_partial(void)
+static void test_slab_cpu_partial_run(void)
 {
-	struct mm_host *mm = mmt_host(64, 1, 1);
-	uint64_t start = mmt_free(mm);
+	struct mm_host *mm = mmt_host(128, 1, 1);
+	uint64_t start = mmt_free(mm), before;
 	struct mm_kmem_cache *s;
 	struct mm_kmem_cache_info ci;
-	long obj[32];
+	long obj[48];
 
 	KASSERT_EQ(mm_kmem_cache_create(mm, 7240, 8, 0, &s), 0);
-	for (unsigned int i = 0; i < 32; i++)
+	for (unsigned int i = 0; i < 48; i++)
 		KASSERT((obj[i] = mm_kmem_cache_alloc(s, 0, MM_GFP_ACCOUNT)) >= 0);
 	KASSERT_EQ(mm_kmem_cache_info(s, &ci), 0);
-	KEXPECT_EQ(ci.slabs, 8);
-	KEXPECT_EQ(ci.pages, 64);
-	KEXPECT_EQ(ci.objects_inuse, 32);
+	KEXPECT_EQ(ci.geo.min_partial, 6);
+	KEXPECT_EQ(ci.slabs, 12);
+	KEXPECT_EQ(ci.pages, 96);
 	KEXPECT_EQ(mm_kmem_cache_destroy(s, 0), SNP_EBUSY);
-	for (unsigned int i = 0; i < 32; i++)
+	for (unsigned int i = 0; i < 36; i++)
+		KASSERT_EQ(mm_kmem_cache_free(s, 0, obj[i]), 0);
+	KASSERT_EQ(mm_kmem_cache_info(s, &ci), 0);
+	KEXPECT_EQ(ci.slabs, 12);   /* 6 on the node, 3 on the CPU's list, all empty */
+	before = mmt_free(mm);
+	KASSERT_EQ(mm_kmem_cache_free(s, 0, obj[36]), 0);
+	KASSERT_EQ(mm_kmem_cache_info(s, &ci), 0);
+	ktap_log("at the first free of the tenth slab: %llu slabs, %llu pages freed",
+		 (unsigned long long)ci.slabs, (unsigned long long)(mmt_free(mm) - before));
+	KEXPECT_EQ(ci.slabs, 9);
+	KEXPECT_EQ(mmt_free(mm) - before, 24);
+	for (unsigned int i = 37; i < 48; i++)
 		KASSERT_EQ(mm_kmem_cache_free(s, 0, obj[i]), 0);
 	KEXPECT_EQ(mm_kmem_cache_free(s, 0, obj[0]), SNP_EINVAL);   /* freed already */
 	KASSERT_EQ(mm_kmem_cache_info(s, &ci), 0);
-	ktap_log("after the frees: %llu slabs, %llu pages", (unsigned long long)ci.slabs,
-		 (unsigned long long)ci.pages);
-	KEXPECT_EQ(ci.slabs, 6);
-	KEXPECT_EQ(ci.pages, 48);
+	KEXPECT_EQ(ci.slabs, 9);
+	KEXPECT_EQ(ci.pages, 72);
 	KEXPECT_EQ(ci.objects_inuse, 0);
 	KEXPECT_EQ(mm_kmem_cache_destroy(s, 0), 0);
 	mm_drain_all_pages(mm);
 	KEXPECT_EQ(mmt_free(mm), start);
+	mm_host_destroy(mm);
+}
+
+/*
+ * A CPU's partial list is its own (___slab_alloc()): CPU 0 fills 3 slabs
+ * and frees one object of the first, which goes to CPU 0's partial list.
+ * CPU 1, with no slab and an empty node list, takes a new slab though that
+ * one has room; CPU 0, its own slab full, takes it back from its list.  An
+ * object freed to a slab on a CPU's partial list leaves it there, even
+ * emptied (only its node's partial slabs are freed at once).
+ */
+static void test_slab_cpu_partial_is_per_cpu(void)
+{
+	struct mm_host *mm = mmt_host(128, 1, 2);
+	struct mm_kmem_cache *s;
+	struct mm_kmem_cache_info ci;
+	long obj[12], o1, o0;
+
+	KASSERT_EQ(mm_kmem_cache_create(mm, 7240, 8, 0, &s), 0);
+	for (unsigned int i = 0; i < 12; i++)
+		KASSERT((obj[i] = mm_kmem_cache_alloc(s, 0, MM_GFP_ACCOUNT)) >= 0);
+	KASSERT_EQ(mm_kmem_cache_free(s, 0, obj[0]), 0);
+	KASSERT((o1 = mm_kmem_cache_alloc(s, 1, MM_GFP_ACCOUNT)) >= 0);
+	KASSERT_EQ(mm_kmem_cache_info(s, &ci), 0);
+	KEXPECT_EQ(ci.slabs, 4);
+	KASSERT((o0 = mm_kmem_cache_alloc(s, 0, MM_GFP_ACCOUNT)) >= 0);
+	KASSERT_EQ(mm_kmem_cache_info(s, &ci), 0);
+	KEXPECT_EQ(ci.slabs, 4);
+	obj[0] = o0;
+	for (unsigned int i = 0; i < 4; i++)   /* the first slab, emptied on CPU 1 */
+		KASSERT_EQ(mm_kmem_cache_free(s, 1, obj[i]), 0);
+	KASSERT_EQ(mm_kmem_cache_info(s, &ci), 0);
+	KEXPECT_EQ(ci.slabs, 4);
+	for (unsigned int i = 4; i < 12; i++)
+		KASSERT_EQ(mm_kmem_cache_free(s, 0, obj[i]), 0);
+	KASSERT_EQ(mm_kmem_cache_free(s, 1, o1), 0);
+	KEXPECT_EQ(mm_kmem_cache_destroy(s, 1), 0);
 	mm_host_destroy(mm);
 }
 
@@ -303,7 +359,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_allocation_table),
 	KTAP_CASE(test_shadow_page_init),
 	KTAP_CASE(test_slub_geometry),
-	KTAP_CASE(test_slab_keeps_min_partial),
+	KTAP_CASE(test_slab_cpu_partial_run),
+	KTAP_CASE(test_slab_cpu_partial_is_per_cpu),
 	KTAP_CASE(test_slab_falls_back_to_min_order),
 };
 

@@ -14,20 +14,34 @@
  *    accepts more waste); oo = that order and its objects, min = the
  *    smallest order holding one object; min_partial = ilog2(size) / 2
  *    clamped to [MIN_PARTIAL 5, MAX_PARTIAL 10];
- *  - allocation (___slab_alloc()): from this CPU's slab, else a partial slab
- *    of this CPU's node becomes this CPU's slab, else new_slab() ->
- *    allocate_slab(): the oo order with __GFP_NORETRY and no reclaim, and
- *    on failure the min order with the caller's flags;
- *  - free (__slab_free()): an object of another CPU's slab or of an
- *    inactive one goes back to it; an inactive slab left empty is freed to
- *    the page allocator (discard_slab(), on the freeing CPU) when its node
- *    already keeps min_partial partial slabs, else it stays on the partial
- *    list.  A CPU's own slab is never freed while it is active.
- * Not modeled: the per-CPU partial lists (CONFIG_SLUB_CPU_PARTIAL: a slab
- * that frees an object here goes to its node's partial list directly),
- * remote-node partial slabs (get_any_partial()), freelist randomisation
- * (which object a call gets: no object has contents here) and slab merging
- * (a cache made here is its own, as a usercopy cache like kvm_vcpu is).
+ *  - allocation (___slab_alloc()): from this CPU's slab; else the newest
+ *    slab of this CPU's partial list; else get_partial_node(): the first
+ *    slab of this CPU's node's partial list becomes this CPU's slab and the
+ *    next ones move to this CPU's partial list, until it took more than
+ *    cpu_partial_slabs / 2; else new_slab() -> allocate_slab(): the oo
+ *    order with __GFP_NORETRY and no reclaim, and on failure the min order
+ *    with the caller's flags;
+ *  - free (__slab_free()): an object of a CPU's slab, or of a slab on a
+ *    CPU's partial list, goes back to it, which stays where it is even
+ *    when left empty; a full slab that frees an object goes to the head of
+ *    the freeing CPU's partial list (put_cpu_partial()), and when that list
+ *    already holds cpu_partial_slabs slabs it first goes to the node
+ *    (__put_partials()): in list order, each slab goes to the tail of its
+ *    node's partial list, or, empty while the node keeps min_partial, is
+ *    freed; the freed ones go back to the page allocator one after another
+ *    (discard_slab(), on the freeing CPU), the run of frees that sets the
+ *    page allocator's free_high; a slab on its node's partial list left
+ *    empty is freed when the node keeps min_partial partial slabs, itself
+ *    counted.  cpu_partial_slabs (slub_set_cpu_partial(), both kernels):
+ *    6, 24, 52 or 120 objects for s->size at least PAGE_SIZE, 1024, 256 or
+ *    less, times two, over the objects of an oo slab, rounded up.
+ * Not modeled: remote-node partial slabs (get_any_partial()), freelist
+ * randomisation (which object a call gets: no object has contents here)
+ * and slab merging (a cache made here is its own, as a usercopy cache like
+ * kvm_vcpu is).  The objects a slab's CPU frees to its own slab and those
+ * other CPUs free to it are one freelist here (the kernel keeps two, and
+ * ___slab_alloc() takes the second when the first runs out: the same
+ * objects in another order).
  */
 #include "mm/mm_internal.h"
 
@@ -40,15 +54,30 @@
 #define MAX_PARTIAL      10u
 #define SLAB_NONE        UINT32_MAX
 
+/* Where a slab is: which list holds it, if any. */
+enum slab_place {
+	SLAB_FULL,               /* on no list: every object taken */
+	SLAB_ACTIVE,             /* a CPU's slab (c->slab) */
+	SLAB_CPU_PARTIAL,        /* on a CPU's partial list (c->partial) */
+	SLAB_NODE_PARTIAL,       /* on its node's partial list (n->partial) */
+};
+
 struct mm_slab {
 	struct page *page;       /* NULL: a free slot of the array */
 	unsigned int order;
 	unsigned int objects;
 	unsigned int inuse;
 	unsigned int nid;
-	int cpu;                 /* the CPU whose slab it is, or -1 */
+	enum slab_place place;
+	int cpu;                 /* the CPU of an active or CPU-partial slab, or -1 */
 	uint16_t *free;          /* indices of the free objects, a stack */
 	unsigned int nr_free;
+};
+
+/* An ordered list of slab indices: a CPU's partial list (head last) or a node's (head first). */
+struct slab_list {
+	uint32_t *v;
+	uint32_t n, cap;
 };
 
 struct mm_kmem_cache {
@@ -59,6 +88,9 @@ struct mm_kmem_cache {
 	struct mm_slab *slabs;
 	uint32_t nr_slabs, cap;
 	uint32_t *cpu_slab;      /* per CPU: index into slabs, or SLAB_NONE */
+	struct slab_list *cpu_partial;    /* per CPU, the newest slab last */
+	struct slab_list *node_partial;   /* per node, the head first */
+	unsigned int cpu_partial_slabs;   /* s->cpu_partial_slabs */
 };
 
 static unsigned int fls32(unsigned int x)
@@ -173,6 +205,18 @@ int mm_slub_geometry(enum mm_kernel k, unsigned int object_size, unsigned int al
 	return 0;
 }
 
+/*
+ * set_cpu_partial() and slub_set_cpu_partial() (6.1.192 and 6.12.95 alike):
+ * the objects a CPU's partial list may hold by s->size, kept as a count of
+ * slabs taken as half full.
+ */
+static unsigned int cpu_partial_slabs(unsigned int size, unsigned int objects)
+{
+	unsigned int nr_objects = size >= SNP_PAGE_SIZE ? 6 : size >= 1024 ? 24 : size >= 256 ? 52 : 120;
+
+	return (nr_objects * 2 + objects - 1) / objects;
+}
+
 /* kmem_cache_create(), its slab order computed (@order < 0) or given. */
 static SNP_MUST_CHECK int cache_create(struct mm_host *mm, unsigned int size, unsigned int align,
 				       mm_gfp_t gfp, int order, struct mm_kmem_cache **out)
@@ -195,10 +239,17 @@ static SNP_MUST_CHECK int cache_create(struct mm_host *mm, unsigned int size, un
 			s->geo.objects = order_objects((unsigned int)order, s->geo.size);
 		}
 	}
-	s->cpu_slab = ret ? NULL : malloc(mm->nr_cpus * sizeof(*s->cpu_slab));
-	if (!ret && !s->cpu_slab)
-		ret = SNP_ENOMEM;
+	if (!ret) {
+		s->cpu_slab = malloc(mm->nr_cpus * sizeof(*s->cpu_slab));
+		s->cpu_partial = calloc(mm->nr_cpus, sizeof(*s->cpu_partial));
+		s->node_partial = calloc(mm->nr_nodes, sizeof(*s->node_partial));
+		if (!s->cpu_slab || !s->cpu_partial || !s->node_partial)
+			ret = SNP_ENOMEM;
+	}
 	if (ret) {
+		free(s->cpu_slab);
+		free(s->cpu_partial);
+		free(s->node_partial);
 		free(s);
 		return ret;
 	}
@@ -207,6 +258,7 @@ static SNP_MUST_CHECK int cache_create(struct mm_host *mm, unsigned int size, un
 	s->mm = mm;
 	s->size = s->geo.size;
 	s->gfp = gfp;
+	s->cpu_partial_slabs = cpu_partial_slabs(s->size, s->geo.objects);
 	*out = s;
 	return 0;
 }
@@ -297,29 +349,151 @@ static void discard_slab(struct mm_kmem_cache *s, uint32_t i, unsigned int cpu)
 	memset(slab, 0, sizeof(*slab));
 }
 
-/* Partial slabs of node @nid: inactive, with at least one free object (n->nr_partial). */
-static unsigned int nr_partial(const struct mm_kmem_cache *s, unsigned int nid)
+/* Room for @want slabs on @l; false when it cannot grow. */
+static bool slab_list_grow(struct slab_list *l, uint32_t want)
 {
-	unsigned int n = 0;
+	while (l->cap < want) {
+		uint32_t cap = l->cap ? 2 * l->cap : 8, *v = realloc(l->v, cap * sizeof(*v));
 
-	for (uint32_t i = 0; i < s->nr_slabs; i++) {
-		const struct mm_slab *slab = &s->slabs[i];
-
-		n += slab->page && slab->cpu < 0 && slab->nid == nid && slab->inuse < slab->objects;
+		if (!v)
+			return false;
+		l->v = v;
+		l->cap = cap;
 	}
-	return n;
+	return true;
 }
 
-/* get_partial_node(): the first inactive slab of @nid with a free object. */
-static uint32_t get_partial_node(const struct mm_kmem_cache *s, unsigned int nid)
+static bool slab_list_push(struct slab_list *l, uint32_t i)
 {
-	for (uint32_t i = 0; i < s->nr_slabs; i++) {
-		const struct mm_slab *slab = &s->slabs[i];
+	if (!slab_list_grow(l, l->n + 1))
+		return false;
+	l->v[l->n++] = i;
+	return true;
+}
 
-		if (slab->page && slab->cpu < 0 && slab->nid == nid && slab->inuse < slab->objects)
-			return i;
+static void slab_list_remove(struct slab_list *l, uint32_t i)
+{
+	for (uint32_t k = 0; k < l->n; k++)
+		if (l->v[k] == i) {
+			memmove(&l->v[k], &l->v[k + 1], (l->n - k - 1) * sizeof(*l->v));
+			l->n--;
+			return;
+		}
+}
+
+/*
+ * add_partial(n, slab, DEACTIVATE_TO_TAIL).  The list's room is reserved
+ * before a slab leaves its place (reserve_node_partial()), so this cannot
+ * fail.
+ */
+static void add_partial_tail(struct mm_kmem_cache *s, uint32_t i)
+{
+	struct mm_slab *slab = &s->slabs[i];
+
+	snp_ignore_result(slab_list_push(&s->node_partial[slab->nid], i));   /* room reserved */
+	slab->place = SLAB_NODE_PARTIAL;
+	slab->cpu = -1;
+}
+
+/* Room for every slab of the cache on one node's partial list (a cache has few slabs). */
+static SNP_MUST_CHECK int reserve_node_partial(struct mm_kmem_cache *s, unsigned int nid)
+{
+	return slab_list_grow(&s->node_partial[nid], s->nr_slabs) ? 0 : SNP_ENOMEM;
+}
+
+/*
+ * __put_partials(): a CPU's partial list, in list order from its head (the
+ * newest slab), to the nodes: each slab to the tail of its node's partial
+ * list, or, empty while the node keeps min_partial partial slabs, to be
+ * freed; then the slabs to be freed go back one after another, the last
+ * one set aside first (the kernel's slab_to_discard stack).
+ */
+static void put_partials(struct mm_kmem_cache *s, uint32_t *list, uint32_t n, unsigned int cpu)
+{
+	uint32_t nr_discard = 0;
+
+	for (uint32_t k = n; k-- > 0;) {
+		struct mm_slab *slab = &s->slabs[list[k]];
+
+		/* set aside at the array's top: every index above k is done with */
+		if (!slab->inuse && s->node_partial[slab->nid].n >= s->geo.min_partial)
+			list[n - 1 - nr_discard++] = list[k];
+		else
+			add_partial_tail(s, list[k]);
 	}
-	return SLAB_NONE;
+	for (uint32_t k = n - nr_discard; k < n; k++)
+		discard_slab(s, list[k], cpu);
+}
+
+/*
+ * put_cpu_partial(): slab @i to the head of @cpu's partial list; with
+ * @drain, a list already holding cpu_partial_slabs goes to the nodes first
+ * (__put_partials()), and @i starts a new one.
+ */
+static SNP_MUST_CHECK int put_cpu_partial(struct mm_kmem_cache *s, uint32_t i, unsigned int cpu, bool drain)
+{
+	struct slab_list *l = &s->cpu_partial[cpu];
+	struct mm_slab *slab = &s->slabs[i];
+
+	for (unsigned int nid = 0; nid < s->mm->nr_nodes; nid++)
+		if (reserve_node_partial(s, nid))
+			return SNP_ENOMEM;
+	if (drain && l->n >= s->cpu_partial_slabs) {
+		uint32_t *old = l->v, n = l->n;
+
+		*l = (struct slab_list){ 0 };
+		if (!slab_list_push(l, i)) {
+			*l = (struct slab_list){ old, n, n };
+			return SNP_ENOMEM;
+		}
+		put_partials(s, old, n, cpu);
+		free(old);
+	} else if (!slab_list_push(l, i)) {
+		return SNP_ENOMEM;
+	}
+	slab->place = SLAB_CPU_PARTIAL;
+	slab->cpu = (int)cpu;
+	return 0;
+}
+
+/*
+ * get_partial_node(): the head of node @nid's partial list for @cpu's slab,
+ * and the slabs after it to @cpu's partial list (no drain) until more than
+ * cpu_partial_slabs / 2 moved.  SLAB_NONE when the list is empty.
+ */
+static uint32_t get_partial_node(struct mm_kmem_cache *s, unsigned int nid, unsigned int cpu)
+{
+	struct slab_list *l = &s->node_partial[nid];
+	uint32_t first = SLAB_NONE, moved = 0, k = 0;
+
+	for (; k < l->n; k++) {
+		if (first == SLAB_NONE) {
+			first = l->v[k];
+			continue;
+		}
+		if (put_cpu_partial(s, l->v[k], cpu, false)) {
+			break;   /* no room: the rest stay on the node */
+		}
+		if (++moved > s->cpu_partial_slabs / 2) {
+			k++;
+			break;
+		}
+	}
+	memmove(l->v, &l->v[k], (l->n - k) * sizeof(*l->v));
+	l->n -= k;
+	return first;
+}
+
+/* The next slab for @cpu: its partial list's head, a node's partial slab, or a new one. */
+static uint32_t refill_cpu_slab(struct mm_kmem_cache *s, unsigned int cpu, mm_gfp_t gfp)
+{
+	struct slab_list *l = &s->cpu_partial[cpu];
+
+	if (l->n)
+		return l->v[--l->n];
+	if (s->node_partial[mm_cpu_to_node(s->mm, cpu)].n)
+		return get_partial_node(s, (unsigned int)mm_cpu_to_node(s->mm, cpu), cpu);
+	return new_slab(s, cpu, gfp & MM_GFP_ACCOUNT);
 }
 
 long mm_kmem_cache_alloc(struct mm_kmem_cache *s, unsigned int cpu, mm_gfp_t gfp)
@@ -332,15 +506,16 @@ long mm_kmem_cache_alloc(struct mm_kmem_cache *s, unsigned int cpu, mm_gfp_t gfp
 	i = s->cpu_slab[cpu];
 	if (i == SLAB_NONE || !s->slabs[i].nr_free) {
 		/* deactivate_slab() of a full slab: it leaves every list until an object is freed */
-		if (i != SLAB_NONE)
+		if (i != SLAB_NONE) {
+			s->slabs[i].place = SLAB_FULL;
 			s->slabs[i].cpu = -1;
-		i = get_partial_node(s, (unsigned int)mm_cpu_to_node(s->mm, cpu));
-		if (i == SLAB_NONE)
-			i = new_slab(s, cpu, gfp & MM_GFP_ACCOUNT);
+		}
+		i = refill_cpu_slab(s, cpu, gfp);
 		if (i == SLAB_NONE) {
 			s->cpu_slab[cpu] = SLAB_NONE;
 			return mm_set_last_error(s->mm, SNP_ENOMEM);
 		}
+		s->slabs[i].place = SLAB_ACTIVE;
 		s->slabs[i].cpu = (int)cpu;
 		s->cpu_slab[cpu] = i;
 	}
@@ -353,7 +528,6 @@ int mm_kmem_cache_free(struct mm_kmem_cache *s, unsigned int cpu, long obj)
 {
 	uint32_t i = obj >= 0 ? (uint32_t)(obj >> 16) : SLAB_NONE;
 	struct mm_slab *slab;
-	bool was_partial;
 
 	if (!s || cpu >= s->mm->nr_cpus || i >= s->nr_slabs || !s->slabs[i].page ||
 	    (obj & 0xffff) >= s->slabs[i].objects)
@@ -362,19 +536,25 @@ int mm_kmem_cache_free(struct mm_kmem_cache *s, unsigned int cpu, long obj)
 	for (unsigned int f = 0; f < slab->nr_free; f++)
 		if (slab->free[f] == (uint16_t)(obj & 0xffff))
 			return SNP_EINVAL;   /* a double free */
-	was_partial = slab->nr_free > 0;
+	if (slab->place == SLAB_FULL) {
+		/* __slab_free() of a full slab: to this CPU's partial list first */
+		int ret = put_cpu_partial(s, i, cpu, true);
+
+		if (ret)
+			return mm_err(s->mm, ret);
+	}
 	slab->free[slab->nr_free++] = (uint16_t)(obj & 0xffff);
 	slab->inuse--;
-	/*
-	 * __slab_free(): an inactive slab left empty goes when n->nr_partial
-	 * (itself included if it was partial already) reaches min_partial.
-	 */
-	if (!slab->inuse && slab->cpu < 0 &&
-	    nr_partial(s, slab->nid) - !was_partial >= s->geo.min_partial)
+	/* __slab_free(): a node-partial slab left empty goes when its node keeps min_partial */
+	if (!slab->inuse && slab->place == SLAB_NODE_PARTIAL &&
+	    s->node_partial[slab->nid].n >= s->geo.min_partial) {
+		slab_list_remove(&s->node_partial[slab->nid], i);
 		discard_slab(s, i, cpu);
+	}
 	return 0;
 }
 
+/* flush_all() -> flush_cpu_slab(), then the empty slabs freed (kmem_cache_destroy()'s path). */
 int mm_kmem_cache_destroy(struct mm_kmem_cache *s, unsigned int cpu)
 {
 	if (!s)
@@ -387,9 +567,7 @@ int mm_kmem_cache_destroy(struct mm_kmem_cache *s, unsigned int cpu)
 	for (uint32_t i = 0; i < s->nr_slabs; i++)
 		if (s->slabs[i].page)
 			discard_slab(s, i, cpu);
-	free(s->slabs);
-	free(s->cpu_slab);
-	free(s);
+	mm_kmem_cache_forget(s);
 	return 0;
 }
 
@@ -399,6 +577,12 @@ void mm_kmem_cache_forget(struct mm_kmem_cache *s)
 		return;
 	for (uint32_t i = 0; i < s->nr_slabs; i++)
 		free(s->slabs[i].free);
+	for (unsigned int c = 0; c < s->mm->nr_cpus; c++)
+		free(s->cpu_partial[c].v);
+	for (unsigned int nid = 0; nid < s->mm->nr_nodes; nid++)
+		free(s->node_partial[nid].v);
+	free(s->cpu_partial);
+	free(s->node_partial);
 	free(s->slabs);
 	free(s->cpu_slab);
 	free(s);
