@@ -649,6 +649,93 @@ static void watch_again_records_ageing(void)
 	tu_dir_teardown();
 }
 
+/* watch --again --json on tu_dir's folder with @flags, its output written to @path. */
+static void again_to_file(const char *flags, const char *path)
+{
+	char cmd[1024];
+	struct cli_run r;
+
+	snprintf(cmd, sizeof(cmd), "watch --again --out %s %s --json", tu_path(""), flags);
+	r = cli_run(cmd);
+	KEXPECT_EQ(r.status, 0);
+	tu_write_bytes(path, r.out, strlen(r.out));
+	cli_run_free(&r);
+}
+
+/* watch --remodel @path [@more]: exit status, stdout compared with @path's bytes, stderr's lines. */
+static void expect_remodel(const char *path, const char *more, int status, bool same, const char *err)
+{
+	char cmd[1024], *want;
+	size_t len = 0;
+	struct cli_run r;
+	FILE *f = fopen(path, "rb");
+
+	KASSERT(f);
+	want = calloc(1, 1 << 20);
+	KASSERT(want);
+	len = fread(want, 1, (1 << 20) - 1, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "watch --remodel %s%s", path, more);
+	r = cli_run(cmd);
+	KEXPECT_EQ(r.status, status);
+	if (same)
+		KEXPECT(strlen(r.out) == len && !memcmp(r.out, want, len));
+	if (err) {
+		KEXPECT(strstr(r.err, err) != NULL);
+		KEXPECT_EQ(cli_lines(r.err), 1);
+		if (!strstr(r.err, err))
+			ktap_log("stderr: %s", r.err);
+	}
+	cli_run_free(&r);
+	free(want);
+}
+
+/*
+ * --remodel FILE: a recorded run's model estimate made again from the JSON
+ * alone (its folder gone), by the same build the same bytes as --again
+ * wrote them: churned, and from a boot dump (whose bytes must be the
+ * recorded ones: another dump, or none, is refused).  A file that is no watch run,
+ * or --remodel with a flag that would boot or read a folder, is refused
+ * with one line.
+ */
+static void watch_remodel_reproduces_again(void)
+{
+	static const char flags[] = "--kernel 6.12 --vms 2 --vcpus 1 --mem 256M --seconds 6 --lifetime 0.2";
+	char rec[512], recd[512], dump[512], other[512], args[1024];
+	FILE *f;
+
+	tu_dir_setup("watch-remodel");
+	write_run_folder("6.12.0-test", NULL);
+	write_churn_result(30);
+	snprintf(rec, sizeof(rec), "%s", tu_path("run.json"));
+	snprintf(recd, sizeof(recd), "%s", tu_path("run-dump.json"));
+	snprintf(dump, sizeof(dump), "%s", tu_path("boot.dump"));
+	snprintf(other, sizeof(other), "%s", tu_path("other.dump"));
+	write_dump(dump, 256);
+	again_to_file(flags, rec);
+	expect_remodel(rec, "", 0, true, NULL);
+	snprintf(args, sizeof(args), "%s --boot-dump %s", flags, dump);
+	again_to_file(args, recd);
+	expect_remodel(recd, "", 0, true, NULL);
+	snprintf(args, sizeof(args), " --boot-dump %s", dump);
+	expect_remodel(recd, args, 0, true, NULL);
+	snprintf(args, sizeof(args), " --boot-dump %s", tu_path("empty.dump"));
+	tu_write_bytes(tu_path("empty.dump"), "", 0);
+	expect_remodel(recd, args, 2, false, "empty.dump");
+	write_dump(other, 256);   /* the same boot, one more comment line: other bytes */
+	f = fopen(other, "a");
+	KASSERT(f);
+	fprintf(f, "# one more line\n");
+	fclose(f);
+	snprintf(args, sizeof(args), " --boot-dump %s", other);
+	expect_remodel(recd, args, 2, false, "is not the one it was judged with");
+	expect_remodel(dump, "", 2, false, "--remodel");
+	tu_write_bytes(tu_path("notwatch.json"), "{\"config\":{}}", 13);
+	expect_remodel(tu_path("notwatch.json"), "", 2, false, "not a watch --json run");
+	expect_remodel(rec, " --again", 2, false, "only --boot-dump goes with it");
+	tu_dir_teardown();
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(watch_bad_flags),
 	KTAP_CASE(watch_bad_kernel),
@@ -665,6 +752,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(watch_again_file_errors),
 	KTAP_CASE(watch_age_flags),
 	KTAP_CASE(watch_again_records_ageing),
+	KTAP_CASE(watch_remodel_reproduces_again),
 };
 
 int main(void)

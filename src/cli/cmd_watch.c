@@ -47,6 +47,7 @@ struct watch_opts {
 	bool json, baseline, host_snp, again;
 	bool install;                 /* --install: SNPSAFE_INSTALL=1 for the scripts */
 	const char *boot_dump_path;   /* --boot-dump: the model's hosts start from this boot */
+	const char *remodel;          /* --remodel FILE: a recorded JSON run's model made again */
 	const struct kvm_boot_dump *boot_dump;
 	uint64_t boot_dump_hash;      /* FNV-1a of its bytes, in the JSON: merge pools by it */
 };
@@ -174,6 +175,12 @@ static SNP_MUST_CHECK int set_install(void *ctx, const char *v)
 	return 0;
 }
 
+static SNP_MUST_CHECK int set_remodel(void *ctx, const char *v)
+{
+	((struct watch_opts *)ctx)->remodel = v;
+	return 0;
+}
+
 static SNP_MUST_CHECK int set_again(void *ctx, const char *v)
 {
 	((struct watch_opts *)ctx)->again = true;
@@ -216,6 +223,10 @@ static const struct cli_option watch_options[] = {
 	{ "baseline", false, set_baseline, "", "also run unwatched, and report the slowdown", NULL },
 	{ "again", false, set_again, "",
 	  "boot nothing: judge the last run in --out again (same flags as that run)", NULL },
+	{ "remodel", true, set_remodel, "FILE",
+	  "boot nothing: FILE is a watch --json run; print it with its model estimate made again "
+	  "by this build (its recorded configuration and seed; --boot-dump FILE where the recorded "
+	  "dump's path is another machine's)", NULL },
 	{ "install", false, set_install, "",
 	  "install what is missing without asking (apt-get install, as root; QEMU 10 from "
 	  "bookworm-backports, whose apt source it adds).  Without it watch says what it would "
@@ -821,6 +832,8 @@ static void json_model_hosts(struct json *j, const struct model_vs_real *m)
 	json_arr_end(j);
 }
 
+static void json_model_estimate(struct json *j, const struct model_vs_real *m);
+
 static void json_model(struct json *j, const struct model_vs_real *m)
 {
 	json_obj_begin(j, "measured");
@@ -855,6 +868,12 @@ static void json_model(struct json *j, const struct model_vs_real *m)
 	}
 	watch_cluster_print_json(j, &m->measured);
 	json_obj_end(j);
+	json_model_estimate(j, m);
+}
+
+/* The model's half of json_model(): what --remodel writes again. */
+static void json_model_estimate(struct json *j, const struct model_vs_real *m)
+{
 	json_obj_begin(j, "model_estimate");
 	json_str(j, "kernel", mm_kernel_name(m->cfg.kernel));
 	json_str(j, "layout", snp_ram_layout_name(m->cfg.ram_layout));
@@ -1108,6 +1127,305 @@ static SNP_MUST_CHECK int check_request(const struct watch_opts *o)
 	return 0;
 }
 
+/* ---- --remodel: a recorded run's model estimate made again by this build ---- */
+
+#define REMODEL_MAX_BYTES ((size_t)256 << 20)
+
+struct remodel {
+	const char *path;
+	const struct json_node *me;     /* its "model_estimate" */
+};
+
+static int remodel_bad(const struct remodel *rm, const struct json_node *at, const char *what)
+{
+	return cli_json_error("watch", "--remodel ", rm->path, at, "%s", what);
+}
+
+/* A member of @obj by a "/"-less name: number (with its range) or string. */
+static SNP_MUST_CHECK int remodel_num(const struct remodel *rm, const struct json_node *obj, const char *key,
+				      double lo, double hi, double *out)
+{
+	const struct json_node *n = json_member(obj, key);
+
+	if (!n || n->type != JSON_NUMBER || !(n->num >= lo && n->num <= hi))
+		return cli_json_error("watch", "--remodel ", rm->path, n ? n : obj,
+				      "\"%s\" must be a number in [%g, %g]", key, lo, hi);
+	*out = n->num;
+	return 0;
+}
+
+static const char *remodel_str(const struct json_node *obj, const char *key)
+{
+	const struct json_node *n = json_member(obj, key);
+
+	return n && n->type == JSON_STRING ? n->text : NULL;
+}
+
+/* "W0,W1,...": the VMM CPU weights as json_model_estimate() wrote them ("" uniform). */
+static SNP_MUST_CHECK int remodel_vmm_cpus(const char *v, struct sim_mc_config *cfg)
+{
+	unsigned int c = 0;
+
+	memset(cfg->vmm_cpu_weight, 0, sizeof(cfg->vmm_cpu_weight));
+	while (v && *v) {
+		char *end;
+		unsigned long w = strtoul(v, &end, 10);
+
+		if (end == v || c >= SIM_MC_VMM_CPUS_MAX || w > SIM_MC_VMM_WEIGHT_MAX || (*end && *end != ','))
+			return SNP_EINVAL;
+		cfg->vmm_cpu_weight[c++] = (uint32_t)w;
+		v = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+/* The names json_model_estimate() writes, back to the model's values. */
+static SNP_MUST_CHECK int remodel_names(const struct remodel *rm, struct model_vs_real *m)
+{
+	const char *k = remodel_str(rm->me, "kernel"), *st = remodel_str(rm->me, "strategy");
+	const char *irq = remodel_str(rm->me, "irqchip"), *dbg = remodel_str(rm->me, "kvm_debugfs");
+	const char *layout = remodel_str(rm->me, "layout"), *prof = remodel_str(rm->me, "age_profile");
+	unsigned int i;
+
+	for (i = 0; i < MM_NR_KERNELS && (!k || strcmp(k, mm_kernel_name((enum mm_kernel)i))); i++)
+		;
+	if (i == MM_NR_KERNELS)
+		return remodel_bad(rm, rm->me, "\"kernel\" must be 6.1 or 6.12");
+	m->cfg.kernel = (enum mm_kernel)i;
+	for (i = 0; i < SNP_ALLOC_NR_STRATEGIES &&
+		    (!st || strcmp(st, snp_alloc_strategy_name((enum snp_alloc_strategy)i))); i++)
+		;
+	if (i == SNP_ALLOC_NR_STRATEGIES)
+		return remodel_bad(rm, rm->me, "\"strategy\" names no strategy");
+	m->cfg.strategies = 1u << i;
+	if (!layout || strcmp(layout, snp_ram_layout_name(SNP_RAM_QEMU_PC)))
+		return remodel_bad(rm, rm->me, "\"layout\" must be qemu-pc, as watch's model runs");
+	m->cfg.ram_layout = SNP_RAM_QEMU_PC;
+	if (!irq || (strcmp(irq, "on") && strcmp(irq, "off")))
+		return remodel_bad(rm, rm->me, "\"irqchip\" must be on or off");
+	m->cfg.no_irqchip = !strcmp(irq, "off");
+	if (!dbg || kvm_debugfs_parse(dbg, &m->cfg.kvm_debugfs))
+		return remodel_bad(rm, rm->me, "\"kvm_debugfs\" must be off, on or tcg");
+	if (remodel_vmm_cpus(remodel_str(rm->me, "vmm_cpus"), &m->cfg))
+		return remodel_bad(rm, rm->me, "\"vmm_cpus\" must be weights W0,W1,...");
+	if (prof && strcmp(prof, sim_age_profile_name(SIM_AGE_WATCH)))
+		return remodel_bad(rm, rm->me, "\"age_profile\" must be watch, as watch's model ages");
+	m->cfg.age_profile = prof ? SIM_AGE_WATCH : m->cfg.age_profile;
+	return 0;
+}
+
+/* The numbers of the recorded model estimate and of the run. */
+static SNP_MUST_CHECK int remodel_numbers(const struct remodel *rm, const struct json_node *doc,
+					  struct model_vs_real *m)
+{
+	const struct json_node *rs = json_member(json_member(doc, "vmrun_region_stores"), "huge_per_second");
+	const char *seed = remodel_str(rm->me, "seed");
+	double v[8];
+	int ret = 0;
+
+	ret = ret ? ret : remodel_num(rm, rm->me, "age_pct", 0, 95, &v[0]);
+	ret = ret ? ret : remodel_num(rm, rm->me, "trials", 1, 4096, &v[1]);
+	ret = ret ? ret : remodel_num(rm, rm->me, "ticks", 0, 1e7, &v[2]);
+	ret = ret ? ret : remodel_num(rm, rm->me, "lifetime_ticks", 0, 1000, &v[3]);
+	ret = ret ? ret : remodel_num(rm, rm->me, "guest_pages", 0, 1 << 20, &v[4]);
+	ret = ret ? ret : remodel_num(rm, rm->me, "host_loops", 0, SIM_MC_HOST_LOOPS_MAX, &v[5]);
+	ret = ret ? ret : remodel_num(rm, rm->me, "tick_seconds", 0, 1e6, &m->tick_s);
+	if (ret)
+		return ret;
+	m->cfg.age_pct = m->age_pct = (unsigned int)v[0];
+	m->cfg.trials = (unsigned int)v[1];
+	m->cfg.ticks = (unsigned int)v[2];
+	m->cfg.lifetime = (unsigned int)v[3];
+	m->cfg.guest_pages = (unsigned int)v[4];
+	m->cfg.host_loops = v[5];
+	if (m->cfg.age_profile == SIM_AGE_WATCH) {
+		ret = remodel_num(rm, rm->me, "age_rounds", 1, MM_AGE_WATCH_MAX_ROUNDS, &v[6]);
+		m->cfg.age_rounds = (unsigned int)v[6];
+	}
+	if (!ret && m->cfg.lifetime)
+		ret = remodel_num(rm, rm->me, "vm_life_seconds", 0, 1e6, &m->vm_life_s);
+	if (ret)
+		return ret;
+	if (!seed || !*seed || seed[strspn(seed, "0123456789")])
+		return remodel_bad(rm, rm->me, "\"seed\" must be a whole number as a string");
+	m->cfg.seed = strtoull(seed, NULL, 10);
+	for (int b = 0; b < SIM_REPLAY_NR_BOUNDS; b++) {
+		const struct json_node *n = json_member(rs, sim_replay_bound_name((enum sim_replay_bound)b));
+
+		m->region_rate[b] = n && n->type == JSON_NUMBER ? n->num : NAN;
+	}
+	return 0;
+}
+
+/* The run's machine and VMs ("config") into the model's. */
+static SNP_MUST_CHECK int remodel_config(const struct remodel *rm, const struct json_node *doc,
+					 struct watch_opts *o, struct model_vs_real *m)
+{
+	const struct json_node *c = json_member(doc, "config");
+	double v[4];
+	int ret = 0;
+
+	if (!c || c->type != JSON_OBJECT)
+		return remodel_bad(rm, doc, "no \"config\" object: not a watch --json run");
+	ret = ret ? ret : remodel_num(rm, c, "mem_bytes", 256.0 * SNP_MiB, 2.0 * SNP_GiB, &v[0]);
+	ret = ret ? ret : remodel_num(rm, c, "cpus", 1, 8, &v[1]);
+	ret = ret ? ret : remodel_num(rm, c, "vms", 1, 1024, &v[2]);
+	ret = ret ? ret : remodel_num(rm, c, "vcpus", 1, 64, &v[3]);
+	if (ret)
+		return ret;
+	o->mem = (uint64_t)v[0];
+	o->cpus = (uint64_t)v[1];
+	o->vms = (uint64_t)v[2];
+	o->vcpus = (uint64_t)v[3];
+	sim_mc_config_init(&m->cfg);
+	m->cfg.mem_bytes = o->mem;
+	m->cfg.cpus = (unsigned int)o->cpus;
+	m->cfg.vms = (unsigned int)o->vms;
+	m->cfg.vcpus = (unsigned int)o->vcpus;
+	memset(m->cfg.mix, 0, sizeof(m->cfg.mix));
+	m->cfg.mix[SIM_VM_SVM] = 1;
+	m->cfg.threads = 2;
+	m->cfg.age_share = 1;
+	return 0;
+}
+
+/*
+ * The dump the recorded estimate started from: --boot-dump FILE if given
+ * (the recorded path may be another machine's), else the recorded path;
+ * either way its bytes must be the recorded ones (FNV-1a).
+ */
+static SNP_MUST_CHECK int remodel_dump(const struct remodel *rm, struct watch_opts *o, struct model_vs_real *m,
+				       struct kvm_boot_dump **dump)
+{
+	const char *path = remodel_str(rm->me, "boot_dump"), *hash = remodel_str(rm->me, "boot_dump_fnv1a");
+	char want[24];
+	int ret;
+
+	if (!path)
+		return 0;
+	if (o->boot_dump_path)
+		path = o->boot_dump_path;
+	ret = cli_boot_dump_load("watch", path, o->mem, dump, &o->boot_dump_hash);
+	if (ret)
+		return ret;
+	snprintf(want, sizeof(want), "%016llx", (unsigned long long)o->boot_dump_hash);
+	if (!hash || strcmp(hash, want))
+		return cli_usage_error("watch", "--remodel %s: the boot dump %s is not the one it was "
+				       "judged with (FNV-1a %s, recorded %s)", rm->path, path, want,
+				       hash ? hash : "none");
+	m->cfg.boot_dump = *dump;
+	m->boot_dump_path = remodel_str(rm->me, "boot_dump");   /* the record keeps its own path */
+	m->boot_dump_hash = o->boot_dump_hash;
+	return 0;
+}
+
+/* Where the value of the top-level member @key starts and ends in @text (its key's start: *start). */
+static SNP_MUST_CHECK int member_span(const char *text, size_t len, const struct json_node *key,
+				      size_t *start, size_t *end)
+{
+	size_t i = 0;
+	unsigned int line = 1, depth = 0;
+	bool in_str = false;
+
+	for (; i < len && line < key->line; i++)
+		line += text[i] == '\n';
+	i += key->col - 1;
+	if (i >= len || text[i] != '"')
+		return SNP_EINVAL;
+	*start = i;
+	i = strchr(text + i, ':') ? (size_t)(strchr(text + i, ':') - text) + 1 : len;
+	for (; i < len; i++) {
+		char ch = text[i];
+
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = false;
+		} else if (ch == '"') {
+			in_str = true;
+		} else if (ch == '{' || ch == '[') {
+			depth++;
+		} else if ((ch == '}' || ch == ']') && depth && !--depth) {
+			*end = i + 1;
+			return 0;
+		}
+	}
+	return SNP_EINVAL;
+}
+
+/* The new estimate in place of the recorded one, the rest of the file byte for byte. */
+static SNP_MUST_CHECK int remodel_print(const struct remodel *rm, const char *text, size_t len,
+					const struct model_vs_real *m)
+{
+	size_t start, end;
+	struct json j;
+
+	if (member_span(text, len, rm->me, &start, &end))
+		return remodel_bad(rm, rm->me, "cannot find the end of \"model_estimate\"");
+	fwrite(text, 1, start, stdout);
+	json_init(&j, stdout);
+	json_model_estimate(&j, m);
+	fwrite(text + end, 1, len - end, stdout);
+	return fflush(stdout) ? cli_fail("watch", "writing stdout: %s", strerror(errno)) : 0;
+}
+
+/*
+ * --remodel FILE: a recorded `watch --json` run (its boot's folder not
+ * needed) judged again by this build's model: the estimate's hosts run
+ * with the recorded configuration (the run's machine, VMs, churn, host
+ * loops, VMM CPUs, ageing, dump, seed), and the file is printed with only
+ * "model_estimate" made anew, so `snpsafe merge` pools it as before.
+ */
+static int watch_remodel(struct watch_opts *o, const char *path, struct kvm_boot_dump **dump)
+{
+	struct remodel rm = { .path = path };
+	struct json_node *doc = NULL;
+	struct model_vs_real m;
+	char err[256];
+	size_t len;
+	char *text = cli_slurp("watch", "--remodel ", path, REMODEL_MAX_BYTES, &len);
+	unsigned int nr = 0;
+	int ret;
+
+	if (!text)
+		return CLI_EXIT_USAGE;
+	memset(&m, 0, sizeof(m));
+	if (json_parse(text, len, &doc, err, sizeof(err))) {
+		ret = cli_usage_error("watch", "--remodel %s, %s", path, err);
+		goto out;
+	}
+	rm.me = json_member(doc, "model_estimate");
+	ret = rm.me && rm.me->type == JSON_OBJECT ? 0 :
+	      remodel_bad(&rm, doc, "no \"model_estimate\" object: not a watch --json run");
+	ret = ret ? ret : remodel_config(&rm, doc, o, &m);
+	ret = ret ? ret : remodel_names(&rm, &m);
+	ret = ret ? ret : remodel_numbers(&rm, doc, &m);
+	ret = ret ? ret : remodel_dump(&rm, o, &m, dump);
+	if (ret)
+		goto out;
+	m.hosts = calloc(m.cfg.trials, sizeof(*m.hosts));
+	if (!m.hosts) {
+		ret = cli_fail("watch", "out of memory");
+		goto out;
+	}
+	m.cfg.trials_out = m.hosts;
+	if (sim_mc_run(&m.cfg, &m.res, &nr) || nr != 1) {
+		ret = cli_fail("watch", "the model run for %s failed", path);
+		goto out;
+	}
+	m.cfg.trials_out = NULL;
+	m.model_k = m.res.aligned_by_kind[KVM_PAGE_VMCB01];
+	m.model_n = m.res.sensitive_by_kind[KVM_PAGE_VMCB01];
+	watch_rate(m.model_k, m.model_n, &m.model_p, &m.model_lo, &m.model_hi);
+	ret = remodel_print(&rm, text, len, &m);
+out:
+	free(m.hosts);
+	json_node_free(doc);
+	free(text);
+	return ret;
+}
+
 static int watch_cmd(int argc, char **argv, struct kvm_boot_dump **dump)
 {
 	struct watch_opts o = { .kernel = "6.1", .vms = 4, .vcpus = 2, .cpus = 2, .mem = SNP_GiB,
@@ -1118,7 +1436,8 @@ static int watch_cmd(int argc, char **argv, struct kvm_boot_dump **dump)
 		"              [--boot-dump FILE]\n"
 		"              [--cpus N] [--mem SIZE] [--filter F]\n"
 		"              [--host-snp] [--kvm-build VARIANT] [--trace FILE] [--out DIR] [--baseline]\n"
-		"              [--again] [--install] [--json]";
+		"              [--again] [--install] [--json]\n"
+		"       snpsafe watch --remodel FILE [--boot-dump FILE]";
 	char top[PATH_MAX], out[PATH_MAX + 64], raw[PATH_MAX + 96], ks[PATH_MAX + 96], trace[PATH_MAX + 96];
 	char err[SNP_TRACE_ERR_LEN], cmdline[600];
 	const struct sim_replay_options replay_opts = { .max_reports = 1 };
@@ -1133,6 +1452,12 @@ static int watch_cmd(int argc, char **argv, struct kvm_boot_dump **dump)
 	ret = cli_parse_args("watch", argc, argv, watch_options, &o, synopsis, NULL, 0, &nr_pos);
 	if (ret)
 		return ret < 0 ? CLI_EXIT_OK : ret;
+	if (o.remodel) {
+		if (o.again || o.baseline || o.install || o.kvm_build || o.host_snp || o.trace || o.out)
+			return cli_usage_error("watch", "--remodel boots nothing and reads no folder: "
+					       "only --boot-dump goes with it");
+		return cli_dry_run ? 0 : watch_remodel(&o, o.remodel, dump);
+	}
 	ret = check_request(&o);
 	if (!ret && o.boot_dump_path) {
 		ret = cli_boot_dump_load("watch", o.boot_dump_path, o.mem, dump, &o.boot_dump_hash);
