@@ -614,6 +614,18 @@ static void model_vmm_cpus(struct model_vs_real *m)
 					   SIM_MC_VMM_WEIGHT_MAX : (uint32_t)m->allocs->by_cpu[c];
 }
 
+/* The model's machine and VMs: the watched run's memory, CPUs, VMs and vCPUs, plain SVM guests. */
+static void model_machine(const struct watch_opts *o, struct model_vs_real *m)
+{
+	sim_mc_config_init(&m->cfg);
+	m->cfg.mem_bytes = o->mem;
+	m->cfg.cpus = (unsigned int)o->cpus;
+	m->cfg.vms = (unsigned int)o->vms;
+	m->cfg.vcpus = (unsigned int)o->vcpus;
+	memset(m->cfg.mix, 0, sizeof(m->cfg.mix));
+	m->cfg.mix[SIM_VM_SVM] = 1;
+}
+
 /*
  * simulate with the watched run's memory, CPUs, VMs and vCPUs, VM churn,
  * plain SVM guests, the guest's memory use as the age (an aged run: watch's
@@ -649,13 +661,7 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 		m->age_pct = (unsigned int)((r->mem_total_kb - r->mem_free_kb) * 100 / r->mem_total_kb);
 	if (o->boot_dump)   /* the dumped boot as its workload found it: its ageing is in the dump */
 		m->age_pct = 0;
-	sim_mc_config_init(&m->cfg);
-	m->cfg.mem_bytes = o->mem;
-	m->cfg.cpus = (unsigned int)o->cpus;
-	m->cfg.vms = (unsigned int)o->vms;
-	m->cfg.vcpus = (unsigned int)o->vcpus;
-	memset(m->cfg.mix, 0, sizeof(m->cfg.mix));
-	m->cfg.mix[SIM_VM_SVM] = 1;
+	model_machine(o, m);
 	m->cfg.guest_pages = WATCH_GUEST_PAGES;
 	/* the workload makes no irqchip: its vCPUs have no LAPIC page (no KVM_CREATE_IRQCHIP) */
 	m->cfg.no_irqchip = true;
@@ -1277,13 +1283,7 @@ static SNP_MUST_CHECK int remodel_config(const struct remodel *rm, const struct 
 	o->cpus = (uint64_t)v[1];
 	o->vms = (uint64_t)v[2];
 	o->vcpus = (uint64_t)v[3];
-	sim_mc_config_init(&m->cfg);
-	m->cfg.mem_bytes = o->mem;
-	m->cfg.cpus = (unsigned int)o->cpus;
-	m->cfg.vms = (unsigned int)o->vms;
-	m->cfg.vcpus = (unsigned int)o->vcpus;
-	memset(m->cfg.mix, 0, sizeof(m->cfg.mix));
-	m->cfg.mix[SIM_VM_SVM] = 1;
+	model_machine(o, m);
 	m->cfg.threads = 2;
 	m->cfg.age_share = 1;
 	return 0;
