@@ -389,6 +389,9 @@ static void test_simulate_bad_input(void)
 	EXPECT_USAGE_ERROR("simulate --vmm-cpus -1", "--vmm-cpus");
 	EXPECT_USAGE_ERROR("simulate --vmm-cpus 1000000001", "--vmm-cpus");
 	EXPECT_USAGE_ERROR("simulate --cpus 2 --vmm-cpus 1,2,3", "--vmm-cpus");
+	EXPECT_USAGE_ERROR("simulate --vmm-migrate 101", "--vmm-migrate");
+	EXPECT_USAGE_ERROR("simulate --vmm-migrate -1", "--vmm-migrate");
+	EXPECT_USAGE_ERROR("simulate --vmm-migrate 5.5", "--vmm-migrate");
 	EXPECT_USAGE_ERROR("simulate --age 99", "--age");
 	EXPECT_USAGE_ERROR("simulate --threads 0", "--threads");
 	EXPECT_USAGE_ERROR("simulate --trials 1.5", "--trials");

@@ -206,7 +206,8 @@ static void watch_again_models_the_workload(void)
 	snprintf(cmd, sizeof(cmd), "watch --again --out %s %s", tu_path(""), flags);
 	r = cli_run(cmd);
 	KEXPECT_EQ(r.status, 0);
-	KEXPECT(strstr(r.out, "--guest-pages 1 --irqchip off --kvm-debugfs tcg --host-loops 1)") != NULL);
+	KEXPECT(strstr(r.out, "--guest-pages 1 --irqchip off --kvm-debugfs tcg --host-loops 1 "
+			      "--vmm-migrate 73)") != NULL);
 	cli_run_free(&r);
 	tu_dir_teardown();
 }

@@ -842,6 +842,44 @@ static void test_kvm_tick_deterministic(void)
 	}
 }
 
+/* Pages on @cpu's per-CPU lists for the zone of a page of the host (its DMA32 zone). */
+static unsigned int pcp_count(struct kvm_host *host, unsigned int cpu)
+{
+	struct mm_pcp_info pi;
+
+	KASSERT_EQ(mm_pcp_sizes(kvm_host_mm(host), (32 * SNP_MiB) >> 12, cpu, &pi), 0);
+	return pi.count;
+}
+
+/*
+ * kvm_vm_set_vmm_cpu(): a VM made on CPU 0 ends on CPU 0, its pages on CPU
+ * 0's per-CPU lists; one whose VMM thread moved to CPU 1 ends there, its
+ * pages on CPU 1's lists, none on CPU 0's.  A CPU the host lacks, or a VM
+ * gone, is refused.
+ */
+static void test_kvm_vmm_cpu_moves(void)
+{
+	struct kvm_host *host = new_host(SNP_ALLOC_NAIVE);
+	int vm = new_vm(host, SNP_GUEST_SVM, 16, 2);
+
+	mm_drain_all_pages(kvm_host_mm(host));
+	KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
+	KEXPECT(pcp_count(host, 0) > 0);
+	KEXPECT_EQ(pcp_count(host, 1), 0);
+	vm = new_vm(host, SNP_GUEST_SVM, 16, 2);
+	mm_drain_all_pages(kvm_host_mm(host));
+	KEXPECT_EQ(kvm_vm_set_vmm_cpu(host, vm, 2), SNP_EINVAL);
+	KASSERT_EQ(kvm_vm_set_vmm_cpu(host, vm, 1), 0);
+	KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
+	ktap_log("after the VM's end: %u pages on CPU 0's lists, %u on CPU 1's",
+		 pcp_count(host, 0), pcp_count(host, 1));
+	KEXPECT_EQ(pcp_count(host, 0), 0);
+	KEXPECT(pcp_count(host, 1) > 0);
+	KEXPECT_EQ(kvm_vm_set_vmm_cpu(host, vm, 0), SNP_ENOENT);
+	KEXPECT_EQ(kvm_vm_set_vmm_cpu(NULL, vm, 0), SNP_EINVAL);
+	kvm_host_destroy(host);
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_kvm_tick_region_writes),
 	KTAP_CASE(test_kvm_vcpu_create_order),
@@ -860,6 +898,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_kvm_bad_input),
 	KTAP_CASE(test_kvm_snp_switch_and_asids),
 	KTAP_CASE(test_kvm_tick_deterministic),
+	KTAP_CASE(test_kvm_vmm_cpu_moves),
 };
 
 KTAP_MAIN("kvm_life", cases)

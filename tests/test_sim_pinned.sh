@@ -35,7 +35,7 @@ while read -r name args; do
 	rc=$?
 	sed -e 's/,"boot_memory":"off","thp_min_free":"off"//' \
 	    -e 's/,"boot_dump":"","boot_dump_pcp":"random"//' \
-	    -e 's/,"irqchip":"on","kvm_debugfs":"off","host_loops":0,"vmm_cpus":""//' \
+	    -e 's/,"irqchip":"on","kvm_debugfs":"off","host_loops":0,"vmm_cpus":"","vmm_migrate":0//' \
 	    -e 's/,"age_profile":"generic","age_rounds":0,"ager_cpu":"round"//' \
 		"$work/$name.raw" >"$work/$name.json"
 	# Each result's "time" (docs/MODEL.md "The tick in real time") came after

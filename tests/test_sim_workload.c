@@ -2,7 +2,7 @@
 /*
  * test_sim_workload.c - simulate's pieces of watch's workload shape
  * (montecarlo.c): the host thread's loops a tick (--host-loops), the VMM's
- * CPU by weight (--vmm-cpus), VMs without an irqchip (--irqchip off) and
+ * CPU by weight (--vmm-cpus) and at a VM's end (--vmm-migrate), VMs without an irqchip (--irqchip off) and
  * KVM's debugfs files (--kvm-debugfs), each seen in the trials' order-0
  * allocations while their VMs ran (sim_mc_trial.pcp).
  */
@@ -142,11 +142,48 @@ static void test_vmm_cpu_weights(void)
 	}
 }
 
+/*
+ * --vmm-migrate: with churn, a VM's end on a CPU drawn afresh moves its
+ * pages to the other CPU's lists some of the time, so the per-CPU lists'
+ * flow differs from a run where every VM ends where it was made; a share
+ * above 100 is refused.
+ */
+static void test_vmm_migrate(void)
+{
+	struct sim_mc_trial stay[TRIALS], moved[TRIALS];
+	struct sim_mc_config c;
+	uint64_t d_stay = 0, d_moved = 0;
+
+	small(&c);
+	c.lifetime = 1;
+	c.ticks = 12;
+	run(&c, stay);
+	c.vmm_migrate_pct = 100;
+	run(&c, moved);
+	for (unsigned int i = 0; i < TRIALS; i++)
+		for (unsigned int t = 0; t < MM_NR_MIGRATETYPES; t++) {
+			d_stay += stay[i].pcp.flow.refill[t] + stay[i].pcp.flow.drain[t];
+			d_moved += moved[i].pcp.flow.refill[t] + moved[i].pcp.flow.drain[t];
+		}
+	ktap_log("pcp refills and drains: %llu ending where made, %llu moved",
+		 (unsigned long long)d_stay, (unsigned long long)d_moved);
+	KEXPECT(d_stay != d_moved);
+	KEXPECT_EQ(moved[0].sensitive_allocated[KVM_PAGE_VMCB01], stay[0].sensitive_allocated[KVM_PAGE_VMCB01]);
+	c.vmm_migrate_pct = 101;
+	{
+		struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
+		unsigned int n = 0;
+
+		KEXPECT_EQ(sim_mc_run(&c, r, &n), SNP_EINVAL);
+	}
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_host_loops),
 	KTAP_CASE(test_no_irqchip),
 	KTAP_CASE(test_debugfs),
 	KTAP_CASE(test_vmm_cpu_weights),
+	KTAP_CASE(test_vmm_migrate),
 };
 
 KTAP_MAIN("sim_workload", cases)

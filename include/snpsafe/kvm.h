@@ -433,6 +433,12 @@ void kvm_vm_config_init(struct kvm_vm_config *cfg, enum snp_guest_type type);
 SNP_MUST_CHECK int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_config *cfg);
 /* kvm_destroy_vm(): exit running vCPUs, free vCPUs and memory.  SNP_ENOENT if gone. */
 SNP_MUST_CHECK int kvm_destroy_vm(struct kvm_host *host, int vm);
+/*
+ * The VM's VMM thread now runs on @cpu (the scheduler moved it): what it
+ * does later, the VM's end among it, runs there.  SNP_EINVAL for a CPU the
+ * host lacks, SNP_ENOENT for a VM gone.
+ */
+SNP_MUST_CHECK int kvm_vm_set_vmm_cpu(struct kvm_host *host, int vm, unsigned int cpu);
 /* kvm_vm_ioctl_create_vcpu(): vCPU id 0..KVM_MAX_VCPUS-1, created on cpu. */
 SNP_MUST_CHECK int kvm_create_vcpu(struct kvm_host *host, int vm, unsigned int vcpu_id, unsigned int cpu);
 /* SNP/SEV launch (LAUNCH_UPDATE of memory and VMSAs, LAUNCH_FINISH); no-op for SVM. */

@@ -314,6 +314,13 @@ struct sim_mc_config {
 	 * weight past cfg->cpus must be 0.
 	 */
 	uint32_t vmm_cpu_weight[SIM_MC_VMM_CPUS_MAX];
+	/*
+	 * The VMM thread's CPU at its VM's end (--vmm-migrate PCT): with
+	 * probability PCT/100 one drawn uniformly (the scheduler moved the
+	 * thread during the VM's life), else its creation CPU.  0 (the
+	 * default): always the creation CPU, and no draw.
+	 */
+	unsigned int vmm_migrate_pct;
 	double vmsave_window;         /* share of a tick one VMSAVE takes (assumed; default 1e-4) */
 	/*
 	 * Ageing: with clone (default), each aged allocator is aged once and

@@ -237,6 +237,11 @@ static SNP_MUST_CHECK int set_double(const char *v, double lo, double hi, double
 	return 0;
 }
 
+static SNP_MUST_CHECK int set_vmm_migrate(void *ctx, const char *v)
+{
+	return set_u(v, 0, 100, &OPTS(ctx)->mc.vmm_migrate_pct);
+}
+
 static SNP_MUST_CHECK int set_host_loops(void *ctx, const char *v)
 {
 	return set_double(v, 0, SIM_MC_HOST_LOOPS_MAX, &OPTS(ctx)->mc.host_loops);
@@ -325,6 +330,10 @@ static const struct cli_option simulate_options[] = {
 	{ "vmm-cpus", true, set_vmm_cpus, "W0,W1,...",
 	  "the CPU each VM's VMM runs on (its creation and teardown): CPU c with weight Wc, one "
 	  "weight a CPU up to --cpus (default: uniform; watch gives its boot's)", NULL },
+	{ "vmm-migrate", true, set_vmm_migrate, "PCT",
+	  "percent of VMs whose VMM thread ends them on a CPU drawn uniformly, not always the one "
+	  "that made them (the scheduler moved it; default 0; watch gives a measured share)",
+	  "0..100" },
 	{ "host-loops", true, set_host_loops, "X",
 	  "watch's workload host thread: X loops a tick (fractions carry), each writing and "
 	  "unlinking a 4 MiB tmpfs file, then faulting in and unmapping 4 MiB of anonymous "
@@ -439,6 +448,7 @@ static const struct config_key {
 	{ "boot_dump", "boot-dump", CK_STR },   { "boot_dump_pcp", "boot-dump-pcp", CK_STR },
 	{ "irqchip", "irqchip", CK_STR },       { "kvm_debugfs", "kvm-debugfs", CK_STR },
 	{ "host_loops", "host-loops", CK_NUM }, { "vmm_cpus", "vmm-cpus", CK_STR },
+	{ "vmm_migrate", "vmm-migrate", CK_INT },
 };
 
 #define CONFIG_MAX_BYTES (1u << 20)
@@ -1110,6 +1120,7 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 
 		json_str(j, "vmm_cpus", sim_vmm_cpus_text(&o->mc, w, sizeof(w)));
 	}
+	json_u64(j, "vmm_migrate", o->mc.vmm_migrate_pct);
 	json_obj_end(j);
 }
 

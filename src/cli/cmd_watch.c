@@ -546,6 +546,23 @@ static uint64_t workload_field(const char *wl, const char *key)
  * lists against the kernel's").
  */
 #define WATCH_GUEST_PAGES 1
+/*
+ * The share of VMs whose VMM thread ends them on a CPU drawn uniformly
+ * (--vmm-migrate), measured in one boot a kernel of the campaign's shape
+ * (docs/data/rcu-gp-2026-12-07, docs/WATCH.md "Where a VM ends"): a 6.12
+ * boot made and ended its VMs on the same CPU 1,626 times in 2,559, a 6.1
+ * boot 1,661 in 2,760.  A uniform draw on 2 CPUs lands on the same one
+ * half the time, so 2 x (1 - same) are drawn: 73% and 80%.  (The 6.12
+ * boot ended 50.8% of its VMs on CPU 0 and made 53.3% there: the thread
+ * moves to either CPU alike.)
+ */
+#define WATCH_VMM_MIGRATE_PCT_612 73
+#define WATCH_VMM_MIGRATE_PCT_61  80
+
+static unsigned int watch_vmm_migrate_pct(enum mm_kernel k)
+{
+	return k == MM_KERNEL_6_1 ? WATCH_VMM_MIGRATE_PCT_61 : WATCH_VMM_MIGRATE_PCT_612;
+}
 
 /* A loop of the workload's host thread writes 4 MiB (watch/workload.c host_thread()). */
 #define WATCH_HOST_LOOP_MIB 4
@@ -674,6 +691,7 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 		m->cfg.age_rounds = (unsigned int)r->age_rounds;
 	}
 	m->cfg.kernel = strncmp(r->kernel, "6.1.", 4) ? MM_KERNEL_6_12 : MM_KERNEL_6_1;
+	m->cfg.vmm_migrate_pct = watch_vmm_migrate_pct(m->cfg.kernel);
 	/* the watched kernel's own RAM map: QEMU pc's e820 (watch refuses more than 2 GiB) */
 	m->cfg.ram_layout = SNP_RAM_QEMU_PC;
 	m->cfg.strategies = 1u << (o->host_snp ? SNP_ALLOC_UPSTREAM : SNP_ALLOC_NAIVE);
@@ -802,14 +820,15 @@ static void print_model(const struct model_vs_real *m)
 	sim_vmm_cpus_text(&m->cfg, vmm, sizeof(vmm));
 	printf("  (snpsafe simulate --mem %lluM --cpus %u --vms %u --vcpus %u --mix svm %s "
 	       "--kernel %s --layout %s --strategy %s --trials %u --age-share 1 --ticks %u "
-	       "--lifetime %u --guest-pages %u --irqchip off --kvm-debugfs %s --host-loops %.6g%s%s)\n",
+	       "--lifetime %u --guest-pages %u --irqchip off --kvm-debugfs %s --host-loops %.6g%s%s "
+	       "--vmm-migrate %u)\n",
 	       (unsigned long long)(m->cfg.mem_bytes / SNP_MiB), m->cfg.cpus, m->cfg.vms, m->cfg.vcpus,
 	       model_age_flags(&m->cfg, age, sizeof(age)), mm_kernel_name(m->cfg.kernel),
 	       snp_ram_layout_name(m->cfg.ram_layout),
 	       snp_alloc_strategy_name(m->res.strategy),
 	       m->cfg.trials, m->cfg.ticks, m->cfg.lifetime, m->cfg.guest_pages,
 	       kvm_debugfs_name(m->cfg.kvm_debugfs), m->cfg.host_loops, *vmm ? " --vmm-cpus " : "",
-	       vmm);
+	       vmm, m->cfg.vmm_migrate_pct);
 	if (m->cfg.lifetime)
 		printf("  (VM churn: a VM lived %.3f s here, %u tick(s) of an assumed %g s; each model "
 		       "host makes as many VMs as this boot did)\n", m->vm_life_s, m->cfg.lifetime, m->tick_s);
@@ -908,6 +927,7 @@ static void json_model_estimate(struct json *j, const struct model_vs_real *m)
 
 		json_str(j, "vmm_cpus", sim_vmm_cpus_text(&m->cfg, vmm, sizeof(vmm)));
 	}
+	json_u64(j, "vmm_migrate", m->cfg.vmm_migrate_pct);
 	json_double(j, "tick_seconds", m->tick_s);
 	json_double(j, "vm_life_seconds", m->cfg.lifetime ? m->vm_life_s : NAN);
 	json_u64(j, "vmcb01_aligned", m->model_k);
@@ -1244,6 +1264,14 @@ static SNP_MUST_CHECK int remodel_numbers(const struct remodel *rm, const struct
 	m->cfg.lifetime = (unsigned int)v[3];
 	m->cfg.guest_pages = (unsigned int)v[4];
 	m->cfg.host_loops = v[5];
+	/* a run judged before the rule has none: this build's rule applies */
+	m->cfg.vmm_migrate_pct = watch_vmm_migrate_pct(m->cfg.kernel);
+	if (json_member(rm->me, "vmm_migrate")) {
+		ret = remodel_num(rm, rm->me, "vmm_migrate", 0, 100, &v[7]);
+		if (ret)
+			return ret;
+		m->cfg.vmm_migrate_pct = (unsigned int)v[7];
+	}
 	if (m->cfg.age_profile == SIM_AGE_WATCH) {
 		ret = remodel_num(rm, rm->me, "age_rounds", 1, MM_AGE_WATCH_MAX_ROUNDS, &v[6]);
 		m->cfg.age_rounds = (unsigned int)v[6];

@@ -392,6 +392,18 @@ static void kvm_arch_gmem_invalidate(struct kvm *kvm)
 		kvm_x86_call(kvm->host, gmem_invalidate)(kvm);
 }
 
+int kvm_vm_set_vmm_cpu(struct kvm_host *host, int vm, unsigned int cpu)
+{
+	struct kvm *kvm = kvm_get_vm(host, vm);
+
+	if (!kvm)
+		return host ? SNP_ENOENT : SNP_EINVAL;
+	if (cpu >= host->nr_cpus)
+		return SNP_EINVAL;
+	kvm->cfg.cpu = cpu;
+	return 0;
+}
+
 int kvm_destroy_vm(struct kvm_host *host, int vm)
 {
 	struct kvm *kvm = kvm_get_vm(host, vm);

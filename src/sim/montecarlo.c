@@ -402,6 +402,19 @@ static SNP_MUST_CHECK int mc_create_vms(struct kvm_host *host, const struct sim_
 }
 
 /*
+ * The VMM thread's CPU at its VM's end (cfg->vmm_migrate_pct): moved, with
+ * that chance, to a CPU drawn uniformly.  The draws are taken only when the
+ * chance is set, so a run without it keeps its stream.
+ */
+static SNP_MUST_CHECK int mc_vmm_migrate(struct kvm_host *host, const struct sim_mc_config *cfg,
+					 uint64_t *rng, int vm)
+{
+	if (!cfg->vmm_migrate_pct || mm_rng_below(rng, 100) >= cfg->vmm_migrate_pct)
+		return 0;
+	return kvm_vm_set_vmm_cpu(host, vm, (unsigned int)mm_rng_below(rng, cfg->cpus));
+}
+
+/*
  * VM churn after tick @now (cfg->lifetime > 0): each VM that has lived its
  * lifetime is destroyed (kvm_destroy_vm, on its VMM's CPU) and a new VM of
  * the same kind is made in its slot at once, as watch's workload does; a
@@ -419,7 +432,8 @@ static SNP_MUST_CHECK int mc_churn(struct kvm_host *host, const struct sim_mc_co
 		if (sl->vm >= 0 && now - sl->born < cfg->lifetime)
 			continue;
 		if (sl->vm >= 0) {
-			ret = kvm_destroy_vm(host, sl->vm);
+			ret = mc_vmm_migrate(host, cfg, rng, sl->vm);
+			ret = ret ? ret : kvm_destroy_vm(host, sl->vm);
 			if (ret)
 				return ret;
 		}
@@ -1221,6 +1235,7 @@ static SNP_MUST_CHECK int mc_check(const struct sim_mc_config *cfg)
 	if (!cfg->trials || !cfg->threads || !cfg->age_share || !cfg->cpus || !cfg->vms ||
 	    !cfg->vcpus || !mix ||
 	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 || cfg->gmem_faulted_pct > 100 ||
+	    cfg->vmm_migrate_pct > 100 ||
 	    !(cfg->vmsave_window >= 0 && cfg->vmsave_window <= 1) ||
 	    !(cfg->host_loops >= 0 && cfg->host_loops <= SIM_MC_HOST_LOOPS_MAX) ||
 	    (unsigned int)cfg->kvm_debugfs >= KVM_NR_DEBUGFS ||
