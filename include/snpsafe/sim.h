@@ -316,9 +316,9 @@ struct sim_mc_config {
 	uint32_t vmm_cpu_weight[SIM_MC_VMM_CPUS_MAX];
 	/*
 	 * The VMM thread's CPU at its VM's end (--vmm-migrate PCT): with
-	 * probability PCT/100 one drawn uniformly (the scheduler moved the
-	 * thread during the VM's life), else its creation CPU.  0 (the
-	 * default): always the creation CPU, and no draw.
+	 * probability PCT/100 one drawn afresh by vmm_cpu_weight (the
+	 * scheduler moved the thread during the VM's life), else its creation
+	 * CPU.  0 (the default): always the creation CPU, and no draw.
 	 */
 	unsigned int vmm_migrate_pct;
 	double vmsave_window;         /* share of a tick one VMSAVE takes (assumed; default 1e-4) */

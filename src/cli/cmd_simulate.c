@@ -331,8 +331,8 @@ static const struct cli_option simulate_options[] = {
 	  "the CPU each VM's VMM runs on (its creation and teardown): CPU c with weight Wc, one "
 	  "weight a CPU up to --cpus (default: uniform; watch gives its boot's)", NULL },
 	{ "vmm-migrate", true, set_vmm_migrate, "PCT",
-	  "percent of VMs whose VMM thread ends them on a CPU drawn uniformly, not always the one "
-	  "that made them (the scheduler moved it; default 0; watch gives a measured share)",
+	  "percent of VMs whose VMM thread ends them on a CPU drawn afresh by --vmm-cpus, not always "
+	  "the one that made them (the scheduler moved it; default 0; watch gives a measured share)",
 	  "0..100" },
 	{ "host-loops", true, set_host_loops, "X",
 	  "watch's workload host thread: X loops a tick (fractions carry), each writing and "

@@ -403,15 +403,16 @@ static SNP_MUST_CHECK int mc_create_vms(struct kvm_host *host, const struct sim_
 
 /*
  * The VMM thread's CPU at its VM's end (cfg->vmm_migrate_pct): moved, with
- * that chance, to a CPU drawn uniformly.  The draws are taken only when the
- * chance is set, so a run without it keeps its stream.
+ * that chance, to a CPU drawn by the VMM weights, as the threads' CPUs were
+ * drawn at the VMs' making.  The draws are taken only when the chance is
+ * set, so a run without it keeps its stream.
  */
 static SNP_MUST_CHECK int mc_vmm_migrate(struct kvm_host *host, const struct sim_mc_config *cfg,
 					 uint64_t *rng, int vm)
 {
 	if (!cfg->vmm_migrate_pct || mm_rng_below(rng, 100) >= cfg->vmm_migrate_pct)
 		return 0;
-	return kvm_vm_set_vmm_cpu(host, vm, (unsigned int)mm_rng_below(rng, cfg->cpus));
+	return kvm_vm_set_vmm_cpu(host, vm, sim_mc_vmm_cpu(cfg, rng));
 }
 
 /*
