@@ -8,7 +8,12 @@
 # boots' sets (docs/data/watch-dump-2026-12-06/{rules,dump}/SET-*.json,
 # docs/WATCH.md "From each boot's own state"), and all of them judged again by the
 # model of the watched workload's shape, with the campaign's 30 boots
-# (docs/data/watch-workload-2026-12-07/{rules,dump,camp}, docs/WATCH.md "The model's per-CPU lists against the kernel's").  A change to
+# (docs/data/watch-workload-2026-12-07/{rules,dump,camp}, docs/WATCH.md "The model's per-CPU lists against the kernel's").
+# Then all of those runs judged again by this build's model (watch
+# --remodel, watch/remodel-pools.sh) pool into exactly the committed
+# docs/data/watch-remodel-2026-12-07/{rules,dump,camp}/pool-SET.txt: a
+# change to the model that moves a figure docs/WATCH.md "Every boot judged
+# again" quotes fails here until the pools and the docs are remade.  A change to
 # merge's statistics, or to a data file, that moves a quoted figure fails
 # here until the docs and the pool are remade (the command is in
 # docs/WATCH.md, "Pooled: 30 boots").
@@ -28,9 +33,17 @@ sets=("$data/6.12-fresh" "$data/6.1-fresh" "$data/6.12-aged" "$data/6.1-aged"
       "$work/rules/6.12-fresh" "$work/rules/6.1-fresh" "$work/dump/6.12-fresh" "$work/dump/6.1-fresh"
       "$work/rules/6.12-aged" "$work/rules/6.1-aged" "$work/dump/6.12-aged" "$work/dump/6.1-aged"
       "$work/camp/6.12-fresh" "$work/camp/6.1-fresh" "$work/camp/6.12-aged" "$work/camp/6.1-aged")
+remodel=$root/docs/data/watch-remodel-2026-12-07
+rsets=()
+for d in rules dump camp; do
+	for f in "$remodel/$d"/pool-*.txt; do
+		name=$(basename "$f" .txt)
+		rsets+=("$d/${name#pool-}")
+	done
+done
 n=0 passed=0 failed=0
 echo "KTAP version 1"
-echo "1..${#sets[@]}"
+echo "1..$((${#sets[@]} + ${#rsets[@]}))"
 for s in "${sets[@]}"; do
 	n=$((n + 1))
 	d=$(dirname "$s") name=$(basename "$s")
@@ -40,6 +53,23 @@ for s in "${sets[@]}"; do
 		echo "ok $n $what"; passed=$((passed + 1))
 	else
 		sed 's/^/# /' "$tmp/diff" "$tmp/out" | head -n 40
+		echo "not ok $n $what"; failed=$((failed + 1))
+	fi
+done
+# The remodeled pools: every run of the workload's sets judged again by this build.
+if SNPSAFE_BIN=$bin bash "$root/watch/remodel-pools.sh" "$work" "$tmp/remodel" > "$tmp/rlog" 2>&1; then
+	rok=1
+else
+	rok=0
+	sed 's/^/# /' "$tmp/rlog" | head -n 10
+fi
+for s in "${rsets[@]}"; do
+	n=$((n + 1))
+	what="this build's model on every ${work#"$root"/}/$s run pools into ${remodel#"$root"/}/${s%/*}/pool-${s#*/}.txt"
+	if [ "$rok" = 1 ] && diff -u "$remodel/${s%/*}/pool-${s#*/}.txt" "$tmp/remodel/${s%/*}/pool-${s#*/}.txt" > "$tmp/diff"; then
+		echo "ok $n $what"; passed=$((passed + 1))
+	else
+		sed 's/^/# /' "$tmp/diff" 2>/dev/null | head -n 40
 		echo "not ok $n $what"; failed=$((failed + 1))
 	fi
 done
