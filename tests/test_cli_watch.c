@@ -207,7 +207,7 @@ static void watch_again_models_the_workload(void)
 	r = cli_run(cmd);
 	KEXPECT_EQ(r.status, 0);
 	KEXPECT(strstr(r.out, "--guest-pages 1 --irqchip off --kvm-debugfs tcg --host-loops 1 "
-			      "--vmm-migrate 73)") != NULL);
+			      "--vmm-migrate 75)") != NULL);
 	cli_run_free(&r);
 	tu_dir_teardown();
 }

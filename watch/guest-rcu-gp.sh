@@ -19,6 +19,13 @@
 #   kmem/mm_page_free        order-2 frees: those slabs given back
 #   rcu/rcu_batch_end        where the kernel has it (CONFIG_RCU_TRACE): the
 #                            callbacks each RCU batch ran
+#   kmem/kmem_cache_alloc    a histogram by call site and object size, and
+#   kmem/kmem_cache_free     one by cache name (hist triggers on the main
+#                            buffer's events; printed at "done")
+#
+# and, at "loaded", the inode and dentry caches' geometry from
+# /sys/kernel/slab (object size, objects and order of a slab, min_partial,
+# cpu_partial): what src/mm/slub.c computes.
 #
 # Each record has its CPU and time.  What the records showed is docs/WATCH.md
 # "How long a VM's debugfs inodes wait".
@@ -43,6 +50,15 @@ loaded)
 	on kmem/mm_page_alloc 'order == 2'
 	on kmem/mm_page_free 'order == 2'
 	on rcu/rcu_batch_end
+	for c in inode_cache dentry; do
+		for f in object_size slab_size objs_per_slab order min_partial cpu_partial; do
+			[ -r "/sys/kernel/slab/$c/$f" ] && say "slab $c $f $(cat "/sys/kernel/slab/$c/$f")"
+		done
+	done
+	echo 'hist:keys=call_site.sym,bytes_alloc:vals=hitcount:size=4096' >> "$T/events/kmem/kmem_cache_alloc/trigger" ||
+		say "refused: hist on kmem_cache_alloc"
+	echo 'hist:keys=name:vals=hitcount:size=1024' >> "$T/events/kmem/kmem_cache_free/trigger" ||
+		say "refused: hist on kmem_cache_free"
 	say "armed at $(cut -d' ' -f1 /proc/uptime)"
 	;;
 done)
@@ -51,6 +67,9 @@ done)
 	say "done at $(cut -d' ' -f1 /proc/uptime)"
 	say "lost $(awk '/overrun/ { n += $2 } END { print n + 0 }' "$I"/per_cpu/cpu*/stats)"
 	grep -v '^#' "$I/trace" | sed 's/^/snpsafe-rcu-gp: /'
+	for ev in kmem_cache_alloc kmem_cache_free; do
+		grep -v '^#' "$T/events/kmem/$ev/hist" | grep . | sed "s/^/snpsafe-rcu-gp: $ev: /"
+	done
 	;;
 esac
 exit 0

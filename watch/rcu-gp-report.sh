@@ -15,10 +15,14 @@
 #                grace period and the callbacks' wait)
 #   next_create  ms from a VMM thread's VM end to its next VM's making, the
 #                same percentiles
+#   slab         where the boot recorded them: the inode and dentry caches'
+#                geometry, and the objects freed while recording of the
+#                caches a VM's and a vCPU's life use, and a VM's share
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: rcu-gp-report.sh FILE" >&2; exit 2; }
 [ -r "$1" ] || { echo "rcu-gp-report.sh: cannot read $1" >&2; exit 1; }
-grep -a 'snpsafe-rcu-gp: .*\(vm_create\|vm_destroy\|mm_page_alloc\|mm_page_free\):' "$1" |
+vms=$(grep -a -c 'snpsafe-rcu-gp: .*vm_destroy:' "$1" || true)
+{ grep -a 'snpsafe-rcu-gp: .*\(vm_create\|vm_destroy\|mm_page_alloc\|mm_page_free\):' "$1" || true; } |
 	sed -E 's/^.*-([0-9]+) +\[0*([0-9]+)\] [^ ]+ +([0-9.]+): ([a-z_]+): (.*)$/\3 \2 \4 \1 \5/' |
 	awk '
 	function pct(a, n, p,   i) { i = int(p * (n - 1)); return a[i + 1] }
@@ -52,4 +56,11 @@ grep -a 'snpsafe-rcu-gp: .*\(vm_create\|vm_destroy\|mm_page_alloc\|mm_page_free\
 		printf "\norder2 allocated %d freed %d\n", alloc2, free2
 		if (nl) printf "lag_ms%s\n", quant(lag, nl)
 		if (nc) printf "next_create_ms%s\n", quant(gap, nc)
+	}'
+sed -n 's/^snpsafe-rcu-gp: slab \([a-z_]*\) \([a-z_]*\) \([0-9]*\)$/slab \1 \2 \3/p' "$1"
+sed -n 's/^snpsafe-rcu-gp: kmem_cache_free: { name: \([a-z0-9_]*\) *} hitcount: *\([0-9]*\)$/\1 \2/p' "$1" |
+	awk -v vms="$vms" '$1 ~ /^(inode_cache|lsm_inode_cache|dentry|kvm_vcpu|x86_emulator|kvm_mmu_page_header)$/ {
+		printf "freed %s %d", $1, $2
+		if (vms > 0) printf " (%.2f a VM ended)", $2 / vms
+		printf "\n"
 	}'

@@ -548,15 +548,16 @@ static uint64_t workload_field(const char *wl, const char *key)
 #define WATCH_GUEST_PAGES 1
 /*
  * The share of VMs whose VMM thread ends them on a CPU drawn afresh by the
- * VMM weights (--vmm-migrate), measured in one boot a kernel of the
- * campaign's shape (docs/data/rcu-gp-2026-12-07, docs/WATCH.md "Where a VM
- * ends"): a 6.12 boot made and ended its VMs on the same CPU 1,626 times in
- * 2,559, a 6.1 boot 1,661 in 2,760.  With their makings' shares (53/47,
- * 58/42) a fresh draw repeats the CPU half the time (the sum of the squared
- * shares), so (1 - same) / (1 - that) are drawn: 73% and 82%.
+ * VMM weights (--vmm-migrate), measured in two boots a kernel of the
+ * campaign's shape (docs/data/rcu-gp-2026-12-07, docs/WATCH.md "SLUB's
+ * per-CPU partial lists, and where a VM ends"): the 6.12 boots made and
+ * ended their VMs on the same CPU 3,153 times in 5,024, the 6.1 boots
+ * 2,884 in 4,965.  With their makings' shares (54.7/45.3, 57.9/42.1) a
+ * fresh draw repeats the CPU half the time (the sum of the squared
+ * shares), so (1 - same) / (1 - that) are drawn: 75% and 86%.
  */
-#define WATCH_VMM_MIGRATE_PCT_612 73
-#define WATCH_VMM_MIGRATE_PCT_61  82
+#define WATCH_VMM_MIGRATE_PCT_612 75
+#define WATCH_VMM_MIGRATE_PCT_61  86
 
 static unsigned int watch_vmm_migrate_pct(enum mm_kernel k)
 {
