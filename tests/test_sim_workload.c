@@ -43,6 +43,15 @@ static void run(const struct sim_mc_config *c, struct sim_mc_trial t[TRIALS])
 	KASSERT_EQ(n, 1);
 }
 
+/* A configuration sim_mc_run() refuses, running nothing. */
+static void expect_refused(const struct sim_mc_config *c)
+{
+	struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
+	unsigned int n = 0;
+
+	KEXPECT_EQ(sim_mc_run(c, r, &n), SNP_EINVAL);
+}
+
 /*
  * The host thread: 1.5 loops a tick over 4 ticks is 6 loops (fractions
  * carry), each 1,024 page cache pages on 6.12 (its anonymous memory two
@@ -67,12 +76,7 @@ static void test_host_loops(void)
 			   base[i].sensitive_allocated[KVM_PAGE_VMCB01]);
 	}
 	c.host_loops = SIM_MC_HOST_LOOPS_MAX + 1;
-	{
-		struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
-		unsigned int n = 0;
-
-		KEXPECT_EQ(sim_mc_run(&c, r, &n), SNP_EINVAL);
-	}
+	expect_refused(&c);
 }
 
 /* No irqchip: no LAPIC page, one order-0 UNMOVABLE allocation fewer a vCPU (4 a trial). */
@@ -102,12 +106,7 @@ static void test_debugfs(void)
 	for (unsigned int i = 0; i < TRIALS; i++)
 		KEXPECT(tcg[i].pcp.allocs[MM_MT_RECLAIMABLE] >= off[i].pcp.allocs[MM_MT_RECLAIMABLE] + 4);
 	c.kvm_debugfs = KVM_NR_DEBUGFS;
-	{
-		struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
-		unsigned int n = 0;
-
-		KEXPECT_EQ(sim_mc_run(&c, r, &n), SNP_EINVAL);
-	}
+	expect_refused(&c);
 }
 
 /* The VMM's CPU by weight: 3:1 gives CPU 0 three draws in four, 0:1 never, none uniform. */
@@ -134,12 +133,7 @@ static void test_vmm_cpu_weights(void)
 	for (unsigned int i = 0; i < 1000; i++)
 		KEXPECT_EQ(sim_mc_vmm_cpu(&c, &rng), 1);
 	c.vmm_cpu_weight[2] = 1;   /* a CPU the host does not have */
-	{
-		struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
-		unsigned int k = 0;
-
-		KEXPECT_EQ(sim_mc_run(&c, r, &k), SNP_EINVAL);
-	}
+	expect_refused(&c);
 }
 
 /*
@@ -170,12 +164,7 @@ static void test_vmm_migrate(void)
 	KEXPECT(d_stay != d_moved);
 	KEXPECT_EQ(moved[0].sensitive_allocated[KVM_PAGE_VMCB01], stay[0].sensitive_allocated[KVM_PAGE_VMCB01]);
 	c.vmm_migrate_pct = 101;
-	{
-		struct sim_mc_result r[SNP_ALLOC_NR_STRATEGIES];
-		unsigned int n = 0;
-
-		KEXPECT_EQ(sim_mc_run(&c, r, &n), SNP_EINVAL);
-	}
+	expect_refused(&c);
 }
 
 static const struct ktap_case cases[] = {

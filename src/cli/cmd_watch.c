@@ -1361,7 +1361,11 @@ static SNP_MUST_CHECK int member_span(const char *text, size_t len, const struct
 	if (i >= len || text[i] != '"')
 		return SNP_EINVAL;
 	*start = i;
-	i = strchr(text + i, ':') ? (size_t)(strchr(text + i, ':') - text) + 1 : len;
+	{
+		const char *colon = memchr(text + i, ':', len - i);
+
+		i = colon ? (size_t)(colon - text) + 1 : len;
+	}
 	for (; i < len; i++) {
 		char ch = text[i];
 

@@ -298,6 +298,20 @@ static uint32_t slab_slot(struct mm_kmem_cache *s)
 	return s->nr_slabs++;
 }
 
+/* Room for @want slabs on @l; false when it cannot grow. */
+static bool slab_list_grow(struct slab_list *l, uint32_t want)
+{
+	while (l->cap < want) {
+		uint32_t cap = l->cap ? 2 * l->cap : 8, *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return false;
+		l->v = v;
+		l->cap = cap;
+	}
+	return true;
+}
+
 /*
  * allocate_slab(): the oo order first, __GFP_NORETRY and no direct reclaim
  * (the model's MM_GFP_NORETRY skips the drain-and-retry), then the min
@@ -316,6 +330,10 @@ static uint32_t new_slab(struct mm_kmem_cache *s, unsigned int cpu, mm_gfp_t gfp
 		objects = s->geo.min_objects;
 		page = mm_alloc_pages(s->mm, cpu, gfp | s->gfp, order);
 	}
+	/* every node's partial list keeps room for every slab (add_partial_tail()) */
+	for (unsigned int nid = 0; nid < s->mm->nr_nodes && page && i != SLAB_NONE; nid++)
+		if (!slab_list_grow(&s->node_partial[nid], s->nr_slabs))
+			i = SLAB_NONE;
 	if (!page || i == SLAB_NONE) {
 		if (page)
 			snp_ignore_result(mm_free_pages(s->mm, cpu, page, order));   /* ours: cannot fail */
@@ -349,20 +367,6 @@ static void discard_slab(struct mm_kmem_cache *s, uint32_t i, unsigned int cpu)
 	memset(slab, 0, sizeof(*slab));
 }
 
-/* Room for @want slabs on @l; false when it cannot grow. */
-static bool slab_list_grow(struct slab_list *l, uint32_t want)
-{
-	while (l->cap < want) {
-		uint32_t cap = l->cap ? 2 * l->cap : 8, *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v)
-			return false;
-		l->v = v;
-		l->cap = cap;
-	}
-	return true;
-}
-
 static bool slab_list_push(struct slab_list *l, uint32_t i)
 {
 	if (!slab_list_grow(l, l->n + 1))
@@ -382,23 +386,16 @@ static void slab_list_remove(struct slab_list *l, uint32_t i)
 }
 
 /*
- * add_partial(n, slab, DEACTIVATE_TO_TAIL).  The list's room is reserved
- * before a slab leaves its place (reserve_node_partial()), so this cannot
- * fail.
+ * add_partial(n, slab, DEACTIVATE_TO_TAIL).  Every node's list has room
+ * for every slab of the cache (new_slab() grows them), so this cannot fail.
  */
 static void add_partial_tail(struct mm_kmem_cache *s, uint32_t i)
 {
 	struct mm_slab *slab = &s->slabs[i];
 
-	snp_ignore_result(slab_list_push(&s->node_partial[slab->nid], i));   /* room reserved */
+	snp_ignore_result(slab_list_push(&s->node_partial[slab->nid], i));   /* room kept by new_slab() */
 	slab->place = SLAB_NODE_PARTIAL;
 	slab->cpu = -1;
-}
-
-/* Room for every slab of the cache on one node's partial list (a cache has few slabs). */
-static SNP_MUST_CHECK int reserve_node_partial(struct mm_kmem_cache *s, unsigned int nid)
-{
-	return slab_list_grow(&s->node_partial[nid], s->nr_slabs) ? 0 : SNP_ENOMEM;
 }
 
 /*
@@ -435,9 +432,6 @@ static SNP_MUST_CHECK int put_cpu_partial(struct mm_kmem_cache *s, uint32_t i, u
 	struct slab_list *l = &s->cpu_partial[cpu];
 	struct mm_slab *slab = &s->slabs[i];
 
-	for (unsigned int nid = 0; nid < s->mm->nr_nodes; nid++)
-		if (reserve_node_partial(s, nid))
-			return SNP_ENOMEM;
 	if (drain && l->n >= s->cpu_partial_slabs) {
 		uint32_t *old = l->v, n = l->n;
 
