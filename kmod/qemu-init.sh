@@ -23,6 +23,26 @@ free_pages() {
 	echo $(( $(cat /tmp/mf) + $(cat /tmp/pcp) ))
 }
 
+# settled_free_pages: free pages once the count holds still, read a second
+# apart until three readings in a row lie within SETTLE pages of each other
+# (at most 30 readings).  Work the kernel defers past an rmmod (RCU
+# callbacks, kfree_rcu batches, exited threads' stacks) would otherwise land
+# inside the loop and look like a change the loads made.  Prints "PAGES
+# READINGS FIRST": the settled count, how many readings it took, and the
+# first reading, so a baseline that moved is shown, not hidden.
+SETTLE=64
+settled_free_pages() {
+	local first prev cur n=1 still=0 d
+	first=$(free_pages); prev=$first; cur=$first
+	while [ $n -lt 30 ] && [ $still -lt 2 ]; do
+		sleep 1
+		cur=$(free_pages); n=$((n + 1)); d=$((cur - prev))
+		if [ ${d#-} -le $SETTLE ]; then still=$((still + 1)); else still=0; fi
+		prev=$cur
+	done
+	echo "$cur $n $first"
+}
+
 say "start, $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpu(s), $(awk '/^MemTotal:/ { print $2 }' /proc/meminfo) kB"
 
 # 1. The full self-test, its KTAP on the console.
@@ -38,8 +58,8 @@ dmesg -n 1
 dmesg -c > /dev/null
 insmod $KO quick=1 && rmmod snpsafe_kmod	# warm-up: slab caches, module loader
 dmesg -c > /tmp/warm.log
-sleep 1
-before=$(free_pages)
+set -- $(settled_free_pages)
+before=$1; before_readings=$2; before_first=$3
 i=0; bad_load=0; ok_lines=0; notok_lines=0; plan_lines=0
 while [ $i -lt $LOOPS ]; do
 	i=$((i + 1))
@@ -54,10 +74,10 @@ while [ $i -lt $LOOPS ]; do
 		grep -E 'not ok|^#|\] #' /tmp/load.log | sed 's/^/snpsafe-init:   /' > /dev/console
 	fi
 done
-sleep 1
-after=$(free_pages)
+set -- $(settled_free_pages)
+after=$1; after_readings=$2; after_first=$3
 plan=$(grep -E '(^|\] )1\.\.[0-9]+$' /tmp/warm.log | head -n 1 | sed 's/.*1\.\.//')
 dmesg -n 7
-say "loop loads=$LOOPS failed_insmod_rmmod=$bad_load plan_per_load=${plan:-0} plans=$plan_lines ok=$ok_lines not_ok=$notok_lines free_pages_before=$before free_pages_after=$after"
+say "loop loads=$LOOPS failed_insmod_rmmod=$bad_load plan_per_load=${plan:-0} plans=$plan_lines ok=$ok_lines not_ok=$notok_lines free_pages_before=$before free_pages_after=$after before_readings=$before_readings before_first=$before_first after_readings=$after_readings after_first=$after_first"
 say "done"
 poweroff -f

@@ -198,9 +198,12 @@ check_one() {	# check_one TAG KC: the four results from KC/serial.log
 		fi
 		# Tolerance: 1024 pages (4 MiB) for the kernel's own activity and the
 		# per-CPU vmstat deltas MemFree does not fold in; a leak of even a dozen
-		# pages per load would add up past it over 100 loads.
+		# pages per load would add up past it over 100 loads.  Both counts are
+		# taken once the count holds still (qemu-init.sh settled_free_pages):
+		# a CI run once read its baseline 1,604 pages low, mid deferred frees.
 		d=$((fa - fb))
 		echo "    # free pages (MemFree + per-CPU lists) before the loop $fb, after $fa, change $d, tolerance 1024"
+		echo "    # counts held still: before the loop in $(field before_readings) readings a second apart (the first $(field before_first)), after it in $(field after_readings) (the first $(field after_first))"
 		if [ "${d#-}" -le 1024 ]; then
 			result OK "free_pages_stable_over_loop_$tag"
 		else
