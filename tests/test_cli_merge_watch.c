@@ -21,6 +21,7 @@ struct boot {
 	uint64_t allocs, aligned, exposed;
 	/* clustering of its distinct pages */
 	uint64_t pages, regions, max_region, top5, cl_aligned, shared, regions_huge;
+	uint64_t cl_allocs;   /* the clustering's "allocations"; 0: not written (a run before it) */
 	const char *trace;
 };
 
@@ -45,12 +46,15 @@ static void out(FILE *f, const char *fmt, ...)
 }
 
 static void cluster_json(FILE *f, uint64_t pages, uint64_t regions, uint64_t max, uint64_t top5,
-			 uint64_t aligned, uint64_t shared)
+			 uint64_t aligned, uint64_t shared, uint64_t allocs)
 {
 	out(f, "\"clustering\":{\"unit\":\"distinct vmcb01 pages\",\"units\":1,\"pages\":%llu,"
-	    "\"regions\":%llu,\"max_region\":%llu,\"top5\":%llu,\"aligned\":%llu,\"aligned_shared\":%llu}",
+	    "\"regions\":%llu,\"max_region\":%llu,\"top5\":%llu,\"aligned\":%llu,\"aligned_shared\":%llu",
 	    (unsigned long long)pages, (unsigned long long)regions, (unsigned long long)max,
 	    (unsigned long long)top5, (unsigned long long)aligned, (unsigned long long)shared);
+	if (allocs)
+		out(f, ",\"allocations\":%llu", (unsigned long long)allocs);
+	out(f, "}");
 }
 
 /* DIR/name: a watch --json output with the keys merge reads. */
@@ -74,7 +78,8 @@ static void write_run(const char *name, const struct boot *b, const struct model
 		    (unsigned long long)b->exposed, (unsigned long long)b->regions_huge);
 	else
 		out(f, "null,");
-	cluster_json(f, b->pages, b->regions, b->max_region, b->top5, b->cl_aligned, b->shared);
+	cluster_json(f, b->pages, b->regions, b->max_region, b->top5, b->cl_aligned, b->shared,
+		     b->cl_allocs);
 	out(f, "},\"model_estimate\":{\"kernel\":\"6.12\",\"layout\":\"qemu-pc\",\"strategy\":\"naive\","
 	    "\"age_pct\":5,\"trials\":%u,\"ticks\":%u,\"lifetime_ticks\":1,\"seed\":\"%s\",",
 	    m->hosts, m->ticks ? m->ticks : 100, m->seed);
@@ -90,7 +95,7 @@ static void write_run(const char *name, const struct boot *b, const struct model
 		out(f, "%s{\"vmcb01_allocated\":%llu,\"vmcb01_aligned\":%llu,\"vmcb01_exposed\":%llu,",
 		    h ? "," : "", (unsigned long long)m->allocs, (unsigned long long)m->aligned,
 		    (unsigned long long)m->exposed);
-		cluster_json(f, m->pages, m->regions, m->max_region, top5, 0, 0);
+		cluster_json(f, m->pages, m->regions, m->max_region, top5, 0, 0, 0);
 		out(f, "}");
 	}
 	out(f, "]}}\n");
@@ -505,6 +510,50 @@ static void test_clustering_tests(void)
 	teardown();
 }
 
+static struct boot boot_reused(unsigned int k)
+{
+	struct boot b = spread_boot(NULL);
+
+	b.cl_allocs = k == 1 ? 1024 : 0;   /* boot 1 says its own count; the others are older runs */
+	return b;
+}
+
+/*
+ * Allocations a page: the clustering's "allocations" over its pages, or,
+ * in a run from before that key, its vmcb01 allocation count.  Boot 1
+ * says 1024 of 512 pages, boots 2-5 have 2048 allocations of 512: 9216 of
+ * 2560 pooled; the model's hosts 256 of 32.  The uniform page repeats a
+ * page almost never (2048 draws of 262,144 pages: about 1.004): both
+ * disagree with it and with each other.  A count below the pages is refused.
+ */
+static void test_allocs_per_page(void)
+{
+	struct boot bad = spread_boot("/runs/9/watch.trace");
+	const struct jl *r;
+	struct jl *doc;
+	char args[512], want[512];
+
+	setup();
+	doc = pool_boots(boot_reused, &far_model);
+	r = row(doc, "allocs_per_page");
+	KASSERT(r);
+	KEXPECT(fabs(num(jl_get(r, "measured"), "value") - 9216.0 / 2560) < 1e-9);
+	KEXPECT_EQ(num(jl_get(r, "model"), "value"), 8);
+	KEXPECT(num(jl_get(r, "uniform"), "value") > 1.003 && num(jl_get(r, "uniform"), "value") < 1.005);
+	KEXPECT(!strcmp(str(jl_get(r, "uniform"), "how"), "analytic"));
+	KEXPECT(!strcmp(verdict(doc, "allocs_per_page", "measured_uniform"), "disagree"));
+	KEXPECT(!strcmp(verdict(doc, "allocs_per_page", "model_uniform"), "disagree"));
+	KEXPECT(!strcmp(verdict(doc, "allocs_per_page", "measured_model"), "disagree"));
+	KEXPECT(!strcmp(str(jl_get(jl_get(r, "tests"), "measured_uniform"), "test"), "normal"));
+	jl_free(doc);
+	bad.cl_allocs = 511;
+	write_run("b6.json", &bad, &far_model);
+	snprintf(args, sizeof(args), "merge %s/b1.json %s/b6.json", dir, dir);
+	snprintf(want, sizeof(want), "\"clustering\" of one run needs whole counts (\"allocations\")");
+	EXPECT_USAGE_ERROR(args, want);
+	teardown();
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_pool_five_boots),
 	KTAP_CASE(test_model_runs_told_apart),
@@ -514,6 +563,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_tiny_sample),
 	KTAP_CASE(test_cluster_robust_interval),
 	KTAP_CASE(test_clustering_tests),
+	KTAP_CASE(test_allocs_per_page),
 };
 
 KTAP_MAIN("cli_merge_watch", cases)

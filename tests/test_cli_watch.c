@@ -509,7 +509,7 @@ static void watch_again_reports_provenance(void)
 			      "allocation at svm_vcpu_create+0x1a/0x180 [kvm_amd], as the model counts)\n"));
 	KEXPECT(strstr(r.out, "1024 before kvm_amd loaded, 1020 after it unloaded: -4; slab pages +4 (+0 besides the slab)"));
 	KEXPECT(strstr(r.out, "  measured 1 pages in 1.0 regions (mean per run), largest 1.0, five busiest 100.0%, "
-			      "aligned with company 0 of 1\n"));
+			      "aligned with company 0 of 1, 1.00 allocations a page\n"));
 	KEXPECT(strstr(r.out, "1 of 1 aligned vmcb01 allocations under a 2M/1G leaf; 1 of the 1 regions"));
 	cli_run_free(&r);
 

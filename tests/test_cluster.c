@@ -50,6 +50,8 @@ static void test_hand_made_list(void)
 	KEXPECT_NEAR(sim_cluster_value(&c, SIM_CLUSTER_MAX), 4, 0);
 	KEXPECT_NEAR(sim_cluster_value(&c, SIM_CLUSTER_TOP5_SHARE), 9.0 / 11, 1e-15);
 	KEXPECT_NEAR(sim_cluster_value(&c, SIM_CLUSTER_SHARED_SHARE), 0.5, 0);
+	KEXPECT_EQ(c.allocations, 12);                   /* R(1) + 9 counted twice here */
+	KEXPECT_NEAR(sim_cluster_value(&c, SIM_CLUSTER_ALLOCS_PER_PAGE), 12.0 / 11, 1e-15);
 }
 
 /* An empty list, one page, and two lists summed: means per unit, shares of the sums. */
@@ -72,7 +74,11 @@ static void test_empty_and_sums(void)
 	KEXPECT_NEAR(sim_cluster_value(&sum, SIM_CLUSTER_MAX), 1.5, 0);
 	KEXPECT_NEAR(sim_cluster_value(&sum, SIM_CLUSTER_TOP5_SHARE), 1, 0);
 	KEXPECT_NEAR(sim_cluster_value(&sum, SIM_CLUSTER_SHARED_SHARE), 0.5, 0);
+	KEXPECT_EQ(sum.allocations, 4);
+	KEXPECT_NEAR(sim_cluster_value(&sum, SIM_CLUSTER_ALLOCS_PER_PAGE), 1, 0);
 	KEXPECT(isnan(sim_cluster_value(&(struct sim_cluster){ 0 }, SIM_CLUSTER_REGIONS)));
+	KEXPECT(isnan(sim_cluster_value(&(struct sim_cluster){ 0 }, SIM_CLUSTER_ALLOCS_PER_PAGE)));
+	KEXPECT(!strcmp(sim_cluster_stat_name(SIM_CLUSTER_ALLOCS_PER_PAGE), "allocs_per_page"));
 }
 
 /*
@@ -85,10 +91,11 @@ static void test_empty_and_sums(void)
 static void test_uniform_closed_forms(void)
 {
 	const uint64_t pages[] = { 2, 2, 2 };
-	const double q = 511.0 / 2047, obs[SIM_CLUSTER_NR_STATS] = { 1, 2, 1, NAN };
+	const double q = 511.0 / 2047, obs[SIM_CLUSTER_NR_STATS] = { 1, 2, 1, NAN, NAN };
 	struct sim_cluster_null u;
 
-	KASSERT_EQ(sim_cluster_uniform(pages, 3, 2048, 4000, 7, obs, &u), 0);
+	KASSERT_EQ(sim_cluster_uniform(pages, NULL, 3, 2048, 4000, 7, obs, &u), 0);
+	KEXPECT(isnan(u.mean[SIM_CLUSTER_ALLOCS_PER_PAGE]));   /* no allocation counts given */
 	KEXPECT_NEAR(u.mean[SIM_CLUSTER_REGIONS], 2 - q, 1e-12);
 	KEXPECT_NEAR(u.mean[SIM_CLUSTER_SHARED_SHARE], q, 1e-12);
 	KEXPECT_NEAR(u.mean[SIM_CLUSTER_MAX], 1 + q, 4 * u.sd[SIM_CLUSTER_MAX] / sqrt(4000));
@@ -97,8 +104,62 @@ static void test_uniform_closed_forms(void)
 	KEXPECT(u.p[SIM_CLUSTER_REGIONS] < 0.06 && u.p[SIM_CLUSTER_REGIONS] > 0.01);
 	KEXPECT(isnan(u.p[SIM_CLUSTER_SHARED_SHARE]));
 	/* a draw of more than half of memory is no uniform page */
-	KEXPECT_EQ(sim_cluster_uniform((const uint64_t[]){ 1025 }, 1, 2048, 10, 1, NULL, &u), SNP_EINVAL);
-	KEXPECT_EQ(sim_cluster_uniform(pages, 0, 2048, 10, 1, NULL, &u), SNP_EINVAL);
+	KEXPECT_EQ(sim_cluster_uniform((const uint64_t[]){ 1025 }, NULL, 1, 2048, 10, 1, NULL, &u),
+		   SNP_EINVAL);
+	KEXPECT_EQ(sim_cluster_uniform(pages, NULL, 0, 2048, 10, 1, NULL, &u), SNP_EINVAL);
+}
+
+/*
+ * Allocations a page for the uniform page, each allocation a page drawn
+ * afresh: the analytic mean and sd against the same draws made here
+ * (20,000 campaigns of two units, 300 and 900 allocations from 2,048
+ * pages), within their sampling error; two allocations from 512 pages
+ * give E D = 2 - 1/512 exactly; an observed reuse far above is rejected,
+ * the mean itself is not.
+ */
+static void test_uniform_allocs_per_page(void)
+{
+	const uint64_t pages[] = { 10, 10 }, allocs[] = { 300, 900 };
+	const unsigned int reps = 20000;
+	double obs[SIM_CLUSTER_NR_STATS] = { NAN, NAN, NAN, NAN, 2.0 };
+	double sum = 0, sq = 0;
+	static uint8_t seen[2048];
+	uint64_t rng = 99;
+	struct sim_cluster_null u;
+
+	KASSERT_EQ(sim_cluster_uniform(pages, allocs, 2, 2048, 10, 3, obs, &u), 0);
+	for (unsigned int r = 0; r < reps; r++) {
+		uint64_t d = 0;
+
+		for (int k = 0; k < 2; k++) {
+			memset(seen, 0, sizeof(seen));
+			for (uint64_t i = 0; i < allocs[k]; i++) {
+				uint64_t pfn = mm_rng_below(&rng, 2048);
+
+				d += !seen[pfn];
+				seen[pfn] = 1;
+			}
+		}
+		sum += 1200.0 / (double)d;
+		sq += (1200.0 / (double)d) * (1200.0 / (double)d);
+	}
+	ktap_log("allocs a page, uniform: analytic %.5f sd %.5f, drawn %.5f sd %.5f",
+		  u.mean[SIM_CLUSTER_ALLOCS_PER_PAGE], u.sd[SIM_CLUSTER_ALLOCS_PER_PAGE], sum / reps,
+		  sqrt(sq / reps - (sum / reps) * (sum / reps)));
+	KEXPECT_NEAR(u.mean[SIM_CLUSTER_ALLOCS_PER_PAGE], sum / reps,
+		     4 * u.sd[SIM_CLUSTER_ALLOCS_PER_PAGE] / sqrt(reps));
+	KEXPECT_NEAR(u.sd[SIM_CLUSTER_ALLOCS_PER_PAGE], sqrt(sq / reps - (sum / reps) * (sum / reps)),
+		     0.05 * u.sd[SIM_CLUSTER_ALLOCS_PER_PAGE]);
+	KEXPECT(u.p[SIM_CLUSTER_ALLOCS_PER_PAGE] < 1e-6);
+	obs[SIM_CLUSTER_ALLOCS_PER_PAGE] = u.mean[SIM_CLUSTER_ALLOCS_PER_PAGE];
+	KASSERT_EQ(sim_cluster_uniform(pages, allocs, 2, 2048, 10, 3, obs, &u), 0);
+	KEXPECT_NEAR(u.p[SIM_CLUSTER_ALLOCS_PER_PAGE], 1, 1e-12);
+	/* two draws from two pages: distinct 1 or 2, mean 3/2 */
+	KASSERT_EQ(sim_cluster_uniform((const uint64_t[]){ 1 }, (const uint64_t[]){ 2 }, 1, 512, 10, 3,
+				       NULL, &u), 0);
+	ktap_log("two of 512: %.12f", u.mean[SIM_CLUSTER_ALLOCS_PER_PAGE]);
+	KEXPECT_NEAR(u.mean[SIM_CLUSTER_ALLOCS_PER_PAGE], 2 / (2 - 1.0 / 512), 1e-12);
+	KEXPECT(isnan(u.p[SIM_CLUSTER_ALLOCS_PER_PAGE]));   /* nothing observed */
 }
 
 /*
@@ -316,6 +377,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_hand_made_list),
 	KTAP_CASE(test_empty_and_sums),
 	KTAP_CASE(test_uniform_closed_forms),
+	KTAP_CASE(test_uniform_allocs_per_page),
 	KTAP_CASE(test_binomial),
 	KTAP_CASE(test_design_effect_and_fisher),
 	KTAP_CASE(test_permutation),

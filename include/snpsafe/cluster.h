@@ -31,31 +31,42 @@ struct sim_cluster {
 	uint64_t top5;            /* pages in the SIM_CLUSTER_TOP busiest regions */
 	uint64_t aligned;         /* 2MB-aligned pages */
 	uint64_t aligned_shared;  /* of them, whose region holds another page of the list */
+	uint64_t allocations;     /* the list's entries, repeats counted: allocations, not pages */
 };
 
 /*
  * sim_cluster_of() - the clustering counts of nr pfns (any order, repeats
- * counted once).  A pure function: pfns is not changed.  0, or SNP_ENOMEM.
+ * counted once, but counted in allocations).  A pure function: pfns is not
+ * changed.  0, or SNP_ENOMEM.
  */
 SNP_MUST_CHECK int sim_cluster_of(const snp_pfn_t *pfns, size_t nr, struct sim_cluster *out);
 void sim_cluster_add(struct sim_cluster *sum, const struct sim_cluster *c);
 
-/* The four statistics, each of a sum over units. */
+/*
+ * The five statistics, each of a sum over units.  The last is not of
+ * regions but of reuse: how many allocations a distinct page served.  An
+ * allocator that hands a freed page out again (a per-CPU list, LIFO) reuses
+ * its pages; a uniformly random page almost never repeats, so it tells an
+ * allocator from a coin, and one allocator's dynamics from another's.
+ */
 enum sim_cluster_stat {
 	SIM_CLUSTER_REGIONS,        /* regions used, mean per unit */
 	SIM_CLUSTER_MAX,            /* largest count in one region, mean per unit */
 	SIM_CLUSTER_TOP5_SHARE,     /* pages in each unit's five busiest regions / pages */
 	SIM_CLUSTER_SHARED_SHARE,   /* aligned pages whose region holds another / aligned */
+	SIM_CLUSTER_ALLOCS_PER_PAGE,   /* allocations / distinct pages */
 	SIM_CLUSTER_NR_STATS,
 };
-/* "regions", "max_region", "top5_share", "aligned_shared_share". */
+/* "regions", "max_region", "top5_share", "aligned_shared_share", "allocs_per_page". */
 const char *sim_cluster_stat_name(enum sim_cluster_stat s);
 /* The statistic of a sum; NAN over no unit (no aligned page for SHARED_SHARE). */
 double sim_cluster_value(const struct sim_cluster *sum, enum sim_cluster_stat s);
 
 /*
  * The uniform page: units lists of pages[u] distinct pages each, drawn
- * uniformly from ram_pages pages (whole 2MB regions of them).
+ * uniformly from ram_pages pages (whole 2MB regions of them); for
+ * ALLOCS_PER_PAGE, allocs[u] allocations each of a page drawn uniformly
+ * with replacement (allocs may be NULL: that statistic is then NAN).
  *  - mean: the expectation of each statistic: analytic for REGIONS
  *    (hypergeometric emptiness of a region) and SHARED_SHARE (an aligned
  *    page's region holding one of the list's other pages, weighted by each
@@ -64,6 +75,11 @@ double sim_cluster_value(const struct sim_cluster *sum, enum sim_cluster_stat s)
  *  - sd: the standard deviation of the pooled statistic over the reps;
  *  - p: against observed (may be NULL), the two-sided Monte Carlo p-value
  *    2 min(P(X >= obs), P(X <= obs)) with the +1 correction; NAN where obs is.
+ * ALLOCS_PER_PAGE is analytic: the distinct count D of a draws from R pages
+ * has E D = R (1 - q1), q1 = (1 - 1/R)^a, and Var D = R q1 + R (R - 1) q2 -
+ * R^2 q1^2, q2 = (1 - 2/R)^a; the pooled statistic sum a / sum D has mean
+ * sum a / sum E D and, by the delta method, sd (sum a / (sum E D)^2)
+ * sqrt(sum Var D); p is the normal approximation's two-sided one.
  * 0, SNP_EINVAL (no unit, a unit larger than ram_pages, reps 0), SNP_ENOMEM.
  */
 struct sim_cluster_null {
@@ -73,9 +89,9 @@ struct sim_cluster_null {
 	unsigned int reps;
 	uint64_t seed;
 };
-SNP_MUST_CHECK int sim_cluster_uniform(const uint64_t *pages, size_t units, uint64_t ram_pages,
-				       unsigned int reps, uint64_t seed, const double *observed,
-				       struct sim_cluster_null *out);
+SNP_MUST_CHECK int sim_cluster_uniform(const uint64_t *pages, const uint64_t *allocs, size_t units,
+				       uint64_t ram_pages, unsigned int reps, uint64_t seed,
+				       const double *observed, struct sim_cluster_null *out);
 
 /* ---- tests of one pair of columns ------------------------------------------------ */
 

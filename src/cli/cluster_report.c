@@ -13,6 +13,7 @@ void cli_json_cluster(struct json *j, const char *key, const struct sim_cluster 
 	json_u64(j, "top5", c->top5);
 	json_u64(j, "aligned", c->aligned);
 	json_u64(j, "aligned_shared", c->aligned_shared);
+	json_u64(j, "allocations", c->allocations);
 	json_obj_begin(j, "statistics");
 	for (int s = 0; s < SIM_CLUSTER_NR_STATS; s++)
 		json_double(j, sim_cluster_stat_name((enum sim_cluster_stat)s),

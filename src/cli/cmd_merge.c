@@ -62,6 +62,7 @@ static const struct trial_field {
 	{ "vmcb01_top5", offsetof(struct sim_mc_trial, vmcb01_cluster.top5), false },
 	{ "vmcb01_pages_aligned", offsetof(struct sim_mc_trial, vmcb01_cluster.aligned), false },
 	{ "vmcb01_aligned_shared", offsetof(struct sim_mc_trial, vmcb01_cluster.aligned_shared), false },
+	{ "vmcb01_allocations", offsetof(struct sim_mc_trial, vmcb01_cluster.allocations), false },
 };
 #define NR_TRIAL_FIELDS (sizeof(trial_fields) / sizeof(trial_fields[0]))
 

@@ -4,7 +4,7 @@
  * pooling, issue 25 item 4's three columns).  Each run is one boot of one
  * kernel and configuration (cmd_merge.c checks that); its vmcb01
  * allocations are one cluster of draws, as each model host's are.  For
- * aligned and exposed vmcb01 allocations and for the four clustering
+ * aligned and exposed vmcb01 allocations and for the five clustering
  * statistics (snpsafe/cluster.h) it prints three columns, measured, model
  * and a uniformly random page, each pair tested, with the test's power to
  * see a threefold difference and a verdict (docs/WATCH.md, "Pooling boots:
@@ -92,6 +92,23 @@ static const char *read_cluster(const struct json_node *o, struct sim_cluster *c
 	return NULL;
 }
 
+/*
+ * "allocations" of a "clustering": a run from before it was written lacks
+ * it, and then it is the unit's vmcb01 allocation count, the list the
+ * clustering was made of (watch_cluster.c vmcb01_pages(), mc_cluster.c),
+ * the same number by construction.  A count below the pages is refused.
+ */
+static const char *read_cluster_allocs(const struct json_node *o, uint64_t allocs, struct sim_cluster *c)
+{
+	const struct json_node *a = json_member(o, "allocations");
+
+	if (!a)
+		c->allocations = allocs;
+	else if (!merge_read_u64(a, UINT64_MAX, &c->allocations))
+		return "allocations";
+	return c->allocations < c->pages ? "allocations" : NULL;
+}
+
 /* The run's measured side: one boot. */
 static int add_boot(struct merge_watch *mw, const char *path, const struct json_node *meas)
 {
@@ -114,7 +131,8 @@ static int add_boot(struct merge_watch *mw, const char *path, const struct json_
 	    !merge_read_u64(json_member(meas, "vmcb01_regions_huge_leaf"), UINT64_MAX, &huge))
 		return bad(path, meas, "\"measured\" needs \"vmcb01_exposed\" and "
 			   "\"vmcb01_regions_huge_leaf\" (a watch from before the clustering)");
-	if ((miss = read_cluster(cl, &b->c)) || b->c.units != 1)
+	if ((miss = read_cluster(cl, &b->c)) || (miss = read_cluster_allocs(cl, b->allocs, &b->c)) ||
+	    b->c.units != 1)
 		return bad(path, cl, "\"clustering\" of one run needs whole counts (\"%s\") of one unit",
 			   miss ? miss : "units");
 	if (huge > b->c.regions)
@@ -167,7 +185,7 @@ static int add_model(struct merge_watch *mw, const char *path, const struct json
 		if (!merge_read_u64(json_member(h, "vmcb01_allocated"), UINT64_MAX, &u->allocs) ||
 		    !merge_read_u64(json_member(h, "vmcb01_aligned"), u->allocs, &u->aligned) ||
 		    !merge_read_u64(json_member(h, "vmcb01_exposed"), u->aligned, &u->exposed) ||
-		    !cl || read_cluster(cl, &u->c))
+		    !cl || read_cluster(cl, &u->c) || read_cluster_allocs(cl, u->allocs, &u->c))
 			return bad(path, h, "a model host needs whole vmcb01 counts and its \"clustering\"");
 	}
 	return 0;
@@ -248,6 +266,7 @@ struct mw_row {
 	const char *key, *text;
 	bool rate;                 /* a fraction (printed in %) */
 	bool counts;               /* of vmcb01 allocations: k, n and the design effect */
+	unsigned int digits;       /* not a rate: decimals printed (1 unless set) */
 	struct mw_col col[NR_COLS];
 	struct mw_test t[NR_PAIRS];
 };
@@ -323,15 +342,17 @@ static int rate_row(const struct merge_watch *mw, struct mw_row *row, bool expos
 
 /* The units' clusterings, summed, and each one alone. */
 static struct sim_cluster *cluster_list(const struct mw_units *u, struct sim_cluster *sum,
-					uint64_t **pages)
+					uint64_t **pages, uint64_t **allocs)
 {
 	struct sim_cluster *c = malloc((u->nr ? u->nr : 1) * sizeof(*c));
 
 	*pages = malloc((u->nr ? u->nr : 1) * sizeof(**pages));
+	*allocs = malloc((u->nr ? u->nr : 1) * sizeof(**allocs));
 	memset(sum, 0, sizeof(*sum));
-	for (size_t i = 0; c && *pages && i < u->nr; i++) {
+	for (size_t i = 0; c && *pages && *allocs && i < u->nr; i++) {
 		c[i] = u->v[i].c;
 		(*pages)[i] = c[i].pages;
+		(*allocs)[i] = c[i].allocations;
 		sim_cluster_add(sum, &c[i]);
 	}
 	return c;
@@ -351,9 +372,9 @@ static void cluster_ci(const struct sim_cluster *c, size_t nr, enum sim_cluster_
 		return;
 	for (size_t i = 0; i < nr; i++) {
 		const double x[] = { (double)c[i].regions, (double)c[i].max_region, (double)c[i].top5,
-				     (double)c[i].aligned_shared };
+				     (double)c[i].aligned_shared, (double)c[i].allocations };
 		const double y[] = { (double)c[i].units, (double)c[i].units, (double)c[i].pages,
-				     (double)c[i].aligned };
+				     (double)c[i].aligned, (double)c[i].pages };
 
 		X2 += (x[s] - r * y[s]) * (x[s] - r * y[s]);
 		Y += y[s];
@@ -382,7 +403,7 @@ static void shared_rate(const struct sim_cluster *c, size_t nr, struct sim_rate 
 
 struct mw_cluster_side {
 	struct sim_cluster *c, sum;
-	uint64_t *pages;
+	uint64_t *pages, *allocs;
 	size_t nr;
 	double obs[SIM_CLUSTER_NR_STATS];
 	struct sim_cluster_null uni;      /* the uniform page at this side's page counts */
@@ -394,13 +415,14 @@ static int cluster_side(const struct merge_watch *mw, const struct mw_units *u, 
 	int ret;
 
 	s->nr = u->nr;
-	s->c = cluster_list(u, &s->sum, &s->pages);
-	if (!s->c || !s->pages)
+	s->c = cluster_list(u, &s->sum, &s->pages, &s->allocs);
+	if (!s->c || !s->pages || !s->allocs)
 		return SNP_ENOMEM;
 	for (int i = 0; i < SIM_CLUSTER_NR_STATS; i++)
 		s->obs[i] = sim_cluster_value(&s->sum, (enum sim_cluster_stat)i);
 	shared_rate(s->c, s->nr, &s->shared);
-	ret = sim_cluster_uniform(s->pages, s->nr, mw->ram_pages, MW_UNIFORM_REPS, MW_SEED, s->obs, &s->uni);
+	ret = sim_cluster_uniform(s->pages, s->allocs, s->nr, mw->ram_pages, MW_UNIFORM_REPS, MW_SEED,
+				  s->obs, &s->uni);
 	return ret;
 }
 
@@ -408,6 +430,7 @@ static void side_free(struct mw_cluster_side *s)
 {
 	free(s->c);
 	free(s->pages);
+	free(s->allocs);
 }
 
 static void cluster_test_vs_uniform(const struct mw_cluster_side *s, enum sim_cluster_stat st,
@@ -418,7 +441,7 @@ static void cluster_test_vs_uniform(const struct mw_cluster_side *s, enum sim_cl
 		sim_binom_test(&s->shared, s->uni.mean[st], &t->p, &t->power);
 		return;
 	}
-	t->test = "Monte Carlo";
+	t->test = st == SIM_CLUSTER_ALLOCS_PER_PAGE ? "normal" : "Monte Carlo";
 	t->p = s->uni.p[st];
 	t->power = sim_cluster_power(st, s->uni.mean[st], s->uni.sd[st]);
 }
@@ -471,7 +494,7 @@ static int compare(const struct merge_watch *mw, struct mw_row *rows, double *le
 {
 	static const char *const text[NR_ROWS] = {
 		"aligned", "exposed", "regions used", "largest region", "five busiest",
-		"aligned w/ company",
+		"aligned w/ company", "allocs a page",
 	};
 
 	*leaf_mix = mw->regions ? (double)mw->regions_huge / (double)mw->regions : NAN;
@@ -485,6 +508,7 @@ static int compare(const struct merge_watch *mw, struct mw_row *rows, double *le
 		return SNP_ENOMEM;
 	rows[ROW_CLUSTER0 + SIM_CLUSTER_TOP5_SHARE].rate = true;
 	rows[ROW_CLUSTER0 + SIM_CLUSTER_SHARED_SHARE].rate = true;
+	rows[ROW_CLUSTER0 + SIM_CLUSTER_ALLOCS_PER_PAGE].digits = 2;
 	return cluster_rows(mw, rows);
 }
 
@@ -493,7 +517,7 @@ static int compare(const struct merge_watch *mw, struct mw_row *rows, double *le
 static const char *fmt_val(const struct mw_row *r, double v, char *buf, size_t len)
 {
 	return r->rate ? cli_fmt_fixed(100 * v, r->counts ? 3 : 1, buf, len)
-		       : cli_fmt_fixed(v, 1, buf, len);
+		       : cli_fmt_fixed(v, r->digits ? (int)r->digits : 1, buf, len);
 }
 
 static const char *fmt_col(const struct mw_row *r, const struct mw_col *c, char *buf, size_t len)
@@ -588,14 +612,17 @@ static void print_text(const struct merge_watch *mw, const struct json_node *fir
 		{ "uniform", "a page drawn uniformly from the run's memory: aligned 1/512; exposed the "
 		  "measured leaf mix / 512; regions used and aligned w/ company analytic; largest "
 		  "region and five busiest by Monte Carlo (1000 draws, seed 1), with its sampling "
-		  "error, at the boots' page counts" },
+		  "error, at the boots' page counts; allocs a page analytic, each allocation a "
+		  "page drawn afresh (with replacement) at the boots' allocation counts" },
 		{ "rows", "aligned and exposed (aligned, its region storing through a 2M/1G leaf) "
 		  "vmcb01 allocations; then distinct vmcb01 pages by 2MB region: regions used and the "
 		  "largest count in one (mean per boot or host), the share in the five busiest, the "
-		  "share of aligned pages whose region holds another" },
+		  "share of aligned pages whose region holds another; and allocs a page: vmcb01 "
+		  "allocations over distinct vmcb01 pages, how often a page is handed out again" },
 		{ "tests", "exact binomial against the uniform rate, Fisher exact between two rates "
 		  "(both on the effective counts k / deff, n / deff, two-sided by doubling the smaller "
-		  "tail), Monte Carlo against the uniform page, permutation (1000 relabellings of "
+		  "tail), Monte Carlo against the uniform page (allocs a page: the normal "
+		  "approximation), permutation (1000 relabellings of "
 		  "boots and hosts) between measured and model; power: the chance to see a threefold "
 		  "difference (regions: a third) at 0.05 at these sizes (pw)" },
 		{ "verdict", "disagree when p < 0.05; agree only when the power is at least 0.8; "

@@ -153,15 +153,17 @@ void watch_cluster_print_json(struct json *j, const struct watch_cluster *w)
 
 static void print_line(const char *who, const struct sim_cluster *c)
 {
-	char a[24], b[24], d[24];
+	char a[24], b[24], d[24], e[24];
 
 	printf("  %-8s %llu pages in %s regions (mean per %s), largest %s, five busiest %s%%, "
-	       "aligned with company %llu of %llu\n", who, (unsigned long long)c->pages,
+	       "aligned with company %llu of %llu, %s allocations a page\n", who,
+	       (unsigned long long)c->pages,
 	       cli_fmt_fixed(sim_cluster_value(c, SIM_CLUSTER_REGIONS), 1, a, sizeof(a)),
 	       c->units > 1 ? "host" : "run",
 	       cli_fmt_fixed(sim_cluster_value(c, SIM_CLUSTER_MAX), 1, b, sizeof(b)),
 	       cli_fmt_fixed(100 * sim_cluster_value(c, SIM_CLUSTER_TOP5_SHARE), 1, d, sizeof(d)),
-	       (unsigned long long)c->aligned_shared, (unsigned long long)c->aligned);
+	       (unsigned long long)c->aligned_shared, (unsigned long long)c->aligned,
+	       cli_fmt_fixed(sim_cluster_value(c, SIM_CLUSTER_ALLOCS_PER_PAGE), 2, e, sizeof(e)));
 }
 
 void watch_cluster_print_text(const struct watch_cluster *w, const struct sim_cluster *model)

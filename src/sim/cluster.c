@@ -87,6 +87,7 @@ int sim_cluster_of(const snp_pfn_t *pfns, size_t nr, struct sim_cluster *out)
 	if (nr)
 		memcpy(v, pfns, nr * sizeof(*v));
 	cluster_sorted(v, sort_unique(v, nr), out);
+	out->allocations = nr;
 	free(v);
 	return 0;
 }
@@ -100,12 +101,13 @@ void sim_cluster_add(struct sim_cluster *sum, const struct sim_cluster *c)
 	sum->top5 += c->top5;
 	sum->aligned += c->aligned;
 	sum->aligned_shared += c->aligned_shared;
+	sum->allocations += c->allocations;
 }
 
 const char *sim_cluster_stat_name(enum sim_cluster_stat s)
 {
 	static const char *const name[SIM_CLUSTER_NR_STATS] = {
-		"regions", "max_region", "top5_share", "aligned_shared_share",
+		"regions", "max_region", "top5_share", "aligned_shared_share", "allocs_per_page",
 	};
 
 	return s < SIM_CLUSTER_NR_STATS ? name[s] : "?";
@@ -123,6 +125,7 @@ double sim_cluster_value(const struct sim_cluster *sum, enum sim_cluster_stat s)
 	case SIM_CLUSTER_MAX: return ratio(sum->max_region, sum->units);
 	case SIM_CLUSTER_TOP5_SHARE: return ratio(sum->top5, sum->pages);
 	case SIM_CLUSTER_SHARED_SHARE: return ratio(sum->aligned_shared, sum->aligned);
+	case SIM_CLUSTER_ALLOCS_PER_PAGE: return ratio(sum->allocations, sum->pages);
 	case SIM_CLUSTER_NR_STATS: break;
 	}
 	return NAN;
@@ -184,6 +187,7 @@ static void draw_unit(struct uni_draw *d, uint64_t n, uint64_t ram, uint64_t *rn
 	memset(c, 0, sizeof(*c));
 	c->units = 1;
 	c->pages = n;
+	c->allocations = n;   /* not used: ALLOCS_PER_PAGE's null is analytic */
 	for (uint64_t have = 0; have < n;) {
 		snp_pfn_t pfn = mm_rng_below(rng, ram);
 
@@ -264,8 +268,42 @@ static void acc_finish(const struct mc_acc *a, const double *obs, struct sim_clu
 	out->p[SIM_CLUSTER_SHARED_SHARE] = NAN;
 }
 
-int sim_cluster_uniform(const uint64_t *pages, size_t units, uint64_t ram_pages, unsigned int reps,
-			uint64_t seed, const double *observed, struct sim_cluster_null *out)
+/*
+ * ALLOCS_PER_PAGE for a uniformly random page: allocs[u] draws with
+ * replacement from ram pages, each unit's distinct count's mean and
+ * variance exact, the pooled ratio's by the delta method (cluster.h).
+ */
+static void uniform_reuse(const uint64_t *allocs, size_t units, uint64_t ram, const double *obs,
+			  struct sim_cluster_null *out)
+{
+	const enum sim_cluster_stat s = SIM_CLUSTER_ALLOCS_PER_PAGE;
+	const double R = (double)ram;
+	double a = 0, ed = 0, vd = 0;
+
+	out->mean[s] = out->sd[s] = out->p[s] = NAN;
+	if (!allocs)
+		return;
+	for (size_t u = 0; u < units; u++) {
+		const double n = (double)allocs[u];
+		const double q1 = exp(n * log1p(-1 / R)), q2 = exp(n * log1p(-2 / R));
+		const double v = R * q1 + R * (R - 1) * q2 - R * R * q1 * q1;
+
+		a += n;
+		ed += -R * expm1(n * log1p(-1 / R));
+		vd += v > 0 ? v : 0;
+	}
+	if (!(ed > 0))
+		return;
+	out->mean[s] = a / ed;
+	out->sd[s] = a / (ed * ed) * sqrt(vd);
+	if (obs && isfinite(obs[s]))
+		out->p[s] = out->sd[s] > 0 ? 2 * sim_norm_cdf(-fabs(obs[s] - out->mean[s]) / out->sd[s])
+					   : obs[s] == out->mean[s] ? 1 : 0;
+}
+
+int sim_cluster_uniform(const uint64_t *pages, const uint64_t *allocs, size_t units, uint64_t ram_pages,
+			unsigned int reps, uint64_t seed, const double *observed,
+			struct sim_cluster_null *out)
 {
 	uint64_t rng = seed, most = 0;
 	struct uni_draw d;
@@ -306,6 +344,7 @@ int sim_cluster_uniform(const uint64_t *pages, size_t units, uint64_t ram_pages,
 	free(d.drawn);
 	acc_finish(&acc, observed, out);
 	uniform_analytic(pages, units, ram_pages, out->mean);
+	uniform_reuse(allocs, units, ram_pages, observed, out);
 	return 0;
 }
 
