@@ -392,6 +392,10 @@ static void test_simulate_bad_input(void)
 	EXPECT_USAGE_ERROR("simulate --vmm-migrate 101", "--vmm-migrate");
 	EXPECT_USAGE_ERROR("simulate --vmm-migrate -1", "--vmm-migrate");
 	EXPECT_USAGE_ERROR("simulate --vmm-migrate 5.5", "--vmm-migrate");
+	EXPECT_USAGE_ERROR("simulate --remake-after 65", "--remake-after");
+	EXPECT_USAGE_ERROR("simulate --remake-after -1", "--remake-after");
+	EXPECT_USAGE_ERROR("simulate --rcu-grace later", "--rcu-grace");
+	EXPECT_USAGE_ERROR("simulate --rcu-grace", "--rcu-grace");
 	EXPECT_USAGE_ERROR("simulate --age 99", "--age");
 	EXPECT_USAGE_ERROR("simulate --threads 0", "--threads");
 	EXPECT_USAGE_ERROR("simulate --trials 1.5", "--trials");

@@ -202,12 +202,13 @@ static void watch_again_models_the_workload(void)
 	j = again_json(flags);
 	m = jl_get(j, "model_estimate");
 	KEXPECT(m && jl_get(m, "ticks")->num == 14 && jl_get(m, "host_loops")->num == 1);
+	KEXPECT(m && jl_get(m, "remake_after")->num == 1 && !strcmp(jl_get(m, "rcu_grace")->str, "end"));
 	jl_free(j);
 	snprintf(cmd, sizeof(cmd), "watch --again --out %s %s", tu_path(""), flags);
 	r = cli_run(cmd);
 	KEXPECT_EQ(r.status, 0);
 	KEXPECT(strstr(r.out, "--guest-pages 1 --irqchip off --kvm-debugfs tcg --host-loops 1 "
-			      "--vmm-migrate 75)") != NULL);
+			      "--vmm-migrate 75 --remake-after 1 --rcu-grace end)") != NULL);
 	cli_run_free(&r);
 	tu_dir_teardown();
 }
@@ -691,13 +692,37 @@ static void expect_remodel(const char *path, const char *more, int status, bool 
 	free(want);
 }
 
+/* @from's bytes with the first @old replaced by @new, written to @to. */
+static void rewrite_file(const char *from, const char *to, const char *old, const char *new)
+{
+	FILE *f = fopen(from, "rb");
+	char *buf = calloc(1, 1 << 20), *at, *out;
+	size_t len;
+
+	KASSERT(f && buf);
+	len = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	at = strstr(buf, old);
+	KASSERT(at);
+	out = calloc(1, len + strlen(new) + 1);
+	KASSERT(out);
+	memcpy(out, buf, (size_t)(at - buf));
+	strcat(out, new);
+	strcat(out, at + strlen(old));
+	tu_write_bytes(to, out, strlen(out));
+	free(out);
+	free(buf);
+}
+
 /*
  * --remodel FILE: a recorded run's model estimate made again from the JSON
  * alone (its folder gone), by the same build the same bytes as --again
  * wrote them: churned, and from a boot dump (whose bytes must be the
  * recorded ones: another dump, or none, is refused).  A file that is no watch run,
  * or --remodel with a flag that would boot or read a folder, is refused
- * with one line.
+ * with one line.  A run judged before the churn's timeline was recorded
+ * gets this build's (watch's: the same bytes again); a timeline that is
+ * not one is refused.
  */
 static void watch_remodel_reproduces_again(void)
 {
@@ -734,6 +759,26 @@ static void watch_remodel_reproduces_again(void)
 	tu_write_bytes(tu_path("notwatch.json"), "{\"config\":{}}", 13);
 	expect_remodel(tu_path("notwatch.json"), "", 2, false, "not a watch --json run");
 	expect_remodel(rec, " --again", 2, false, "only --boot-dump goes with it");
+	rewrite_file(rec, tu_path("old.json"), ",\"remake_after\":1,\"rcu_grace\":\"end\"", "");
+	{
+		char cmd[1024];
+		struct cli_run r;
+		FILE *in = fopen(rec, "rb");
+		char *want = calloc(1, 1 << 20);
+		size_t len;
+
+		KASSERT(in && want);
+		len = fread(want, 1, (1 << 20) - 1, in);
+		fclose(in);
+		snprintf(cmd, sizeof(cmd), "watch --remodel %s", tu_path("old.json"));
+		r = cli_run(cmd);
+		KEXPECT_EQ(r.status, 0);
+		KEXPECT(strlen(r.out) == len && !memcmp(r.out, want, len));   /* the keys written again */
+		cli_run_free(&r);
+		free(want);
+	}
+	rewrite_file(rec, tu_path("bad.json"), "\"rcu_grace\":\"end\"", "\"rcu_grace\":\"soon\"");
+	expect_remodel(tu_path("bad.json"), "", 2, false, "\"rcu_grace\" must be");
 	tu_dir_teardown();
 }
 

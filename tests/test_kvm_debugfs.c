@@ -150,6 +150,27 @@ static void test_rcu_grace_period(void)
 	kvm_host_destroy(host);
 }
 
+/* kvm_rcu_barrier() ends the grace period as a tick's start does; NULL is nothing. */
+static void test_rcu_barrier(void)
+{
+	struct kvm_host *host = new_host(MM_KERNEL_6_12, KVM_DEBUGFS_TCG);
+	struct mm_host *mm = kvm_host_mm(host);
+	uint64_t r[MM_NR_ORDERS];
+	events_t ev;
+	int vm = make_vm(host, 2, false);
+
+	KASSERT_EQ(kvm_destroy_vm(host, vm), 0);
+	kvm_rcu_barrier(host);
+	KASSERT_EQ(mm_alloc_events(mm, ev), 0);
+	(void)make_vm(host, 2, false);
+	reclaimable_since(mm, ev, r);
+	KEXPECT_EQ(r[2], 0);   /* the old slabs, their objects freed */
+	KEXPECT_EQ(r[0], 0);
+	kvm_rcu_barrier(NULL);
+	MMT_CHECK(mm);
+	kvm_host_destroy(host);
+}
+
 static void test_names(void)
 {
 	enum kvm_debugfs d = KVM_NR_DEBUGFS;
@@ -167,6 +188,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_files_slabs),
 	KTAP_CASE(test_off),
 	KTAP_CASE(test_rcu_grace_period),
+	KTAP_CASE(test_rcu_barrier),
 	KTAP_CASE(test_names),
 };
 

@@ -37,7 +37,7 @@ while read -r name args; do
 	rc=$?
 	sed -e 's/,"boot_memory":"off","thp_min_free":"off"//' \
 	    -e 's/,"boot_dump":"","boot_dump_pcp":"random"//' \
-	    -e 's/,"irqchip":"on","kvm_debugfs":"off","host_loops":0,"vmm_cpus":"","vmm_migrate":0//' \
+	    -e 's/,"irqchip":"on","kvm_debugfs":"off","host_loops":0,"vmm_cpus":"","vmm_migrate":0,"remake_after":0,"rcu_grace":"tick"//' \
 	    -e 's/,"age_profile":"generic","age_rounds":0,"ager_cpu":"round"//' \
 	    -e 's/\("aligned_shared":[0-9]*\),"allocations":[0-9]*/\1/g' \
 	    -e 's/,"allocs_per_page":\(null\|[-0-9.e+]*\)}/}/g' \

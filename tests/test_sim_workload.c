@@ -2,7 +2,8 @@
 /*
  * test_sim_workload.c - simulate's pieces of watch's workload shape
  * (montecarlo.c): the host thread's loops a tick (--host-loops), the VMM's
- * CPU by weight (--vmm-cpus) and at a VM's end (--vmm-migrate), VMs without an irqchip (--irqchip off) and
+ * CPU by weight (--vmm-cpus) and at a VM's end (--vmm-migrate), the churn's
+ * timeline (--remake-after, --rcu-grace), VMs without an irqchip (--irqchip off) and
  * KVM's debugfs files (--kvm-debugfs), each seen in the trials' order-0
  * allocations while their VMs ran (sim_mc_trial.pcp).
  */
@@ -167,12 +168,71 @@ static void test_vmm_migrate(void)
 	expect_refused(&c);
 }
 
+/* Two trials' runs alike in what a churn's timeline could move. */
+static bool same_runs(const struct sim_mc_trial *a, const struct sim_mc_trial *b)
+{
+	for (unsigned int i = 0; i < TRIALS; i++)
+		if (memcmp(&a[i].pcp, &b[i].pcp, sizeof(a[i].pcp)) ||
+		    memcmp(&a[i].vmcb01_cluster, &b[i].vmcb01_cluster, sizeof(a[i].vmcb01_cluster)) ||
+		    a[i].sensitive_allocated[KVM_PAGE_VMCB01] != b[i].sensitive_allocated[KVM_PAGE_VMCB01])
+			return false;
+	return true;
+}
+
+/*
+ * The churn's timeline (--rcu-grace, --remake-after).  The grace period's
+ * frees are KVM's debugfs objects only: without debugfs, ending it after
+ * each VM changes nothing.  With debugfs, a VM made after its
+ * predecessor's frees reuses their slabs (tests/test_kvm_debugfs.c): fewer
+ * RECLAIMABLE dentry pages than when every VM is made before the frees.
+ * Making successors later makes as many VMs, and moves the lists' flow;
+ * without churn it moves nothing.  Past SIM_MC_REMAKE_AFTER_MAX: refused.
+ */
+static void test_churn_timeline(void)
+{
+	struct sim_mc_trial a[TRIALS], b[TRIALS];
+	struct sim_mc_config c;
+
+	small(&c);
+	c.lifetime = 1;
+	c.ticks = 12;
+	run(&c, a);
+	c.rcu_grace_end = true;
+	run(&c, b);
+	KEXPECT(same_runs(a, b));   /* no debugfs: no frees wait */
+	c.kvm_debugfs = KVM_DEBUGFS_TCG;
+	run(&c, b);
+	c.rcu_grace_end = false;
+	run(&c, a);
+	for (unsigned int i = 0; i < TRIALS; i++) {
+		ktap_log("trial %u: RECLAIMABLE order-0 allocations %llu at the tick's start, %llu after each end",
+			 i, (unsigned long long)a[i].pcp.allocs[MM_MT_RECLAIMABLE],
+			 (unsigned long long)b[i].pcp.allocs[MM_MT_RECLAIMABLE]);
+		KEXPECT(b[i].pcp.allocs[MM_MT_RECLAIMABLE] < a[i].pcp.allocs[MM_MT_RECLAIMABLE]);
+	}
+	c.remake_after = 1;
+	run(&c, b);
+	KEXPECT(!same_runs(a, b));
+	for (unsigned int i = 0; i < TRIALS; i++)
+		KEXPECT_EQ(b[i].sensitive_allocated[KVM_PAGE_VMCB01], a[i].sensitive_allocated[KVM_PAGE_VMCB01]);
+	c.lifetime = 0;   /* no churn: nothing to time */
+	c.remake_after = 0;
+	run(&c, a);
+	c.remake_after = 3;
+	c.rcu_grace_end = true;
+	run(&c, b);
+	KEXPECT(same_runs(a, b));
+	c.remake_after = SIM_MC_REMAKE_AFTER_MAX + 1;
+	expect_refused(&c);
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_host_loops),
 	KTAP_CASE(test_no_irqchip),
 	KTAP_CASE(test_debugfs),
 	KTAP_CASE(test_vmm_cpu_weights),
 	KTAP_CASE(test_vmm_migrate),
+	KTAP_CASE(test_churn_timeline),
 };
 
 KTAP_MAIN("sim_workload", cases)

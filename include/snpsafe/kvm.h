@@ -434,6 +434,14 @@ SNP_MUST_CHECK int kvm_create_vm(struct kvm_host *host, const struct kvm_vm_conf
 /* kvm_destroy_vm(): exit running vCPUs, free vCPUs and memory.  SNP_ENOENT if gone. */
 SNP_MUST_CHECK int kvm_destroy_vm(struct kvm_host *host, int vm);
 /*
+ * kvm_rcu_barrier() - an RCU grace period ends now: the frees it delayed
+ * (KVM's debugfs inodes and dentries, kvm_destroy_vm_debugfs()) run, each on
+ * the CPU that queued it, in queue order.  kvm_host_tick() starts with one;
+ * a caller with a finer timeline (simulate --rcu-grace end) calls it
+ * between VM ends.  NULL: nothing.
+ */
+void kvm_rcu_barrier(struct kvm_host *host);
+/*
  * The VM's VMM thread now runs on @cpu (the scheduler moved it): what it
  * does later, the VM's end among it, runs there.  SNP_EINVAL for a CPU the
  * host lacks, SNP_ENOENT for a VM gone.

@@ -18,6 +18,7 @@
 
 #define SIM_MC_HOST_LOOPS_MAX 1000.0   /* --host-loops: loops a tick, at most */
 #define SIM_MC_VMM_CPUS_MAX 64         /* --vmm-cpus: weights of CPUs 0..63 */
+#define SIM_MC_REMAKE_AFTER_MAX 64     /* --remake-after: VM ends a successor waits, at most */
 #define SIM_MC_VMM_WEIGHT_MAX 1000000000u
 #define SIM_MAX_OUTCOMES 4
 #define SIM_RESULT_LEN 512
@@ -321,6 +322,18 @@ struct sim_mc_config {
 	 * CPU.  0 (the default): always the creation CPU, and no draw.
 	 */
 	unsigned int vmm_migrate_pct;
+	/*
+	 * VM churn's timeline within a tick (docs/MODEL.md "VM churn"): the
+	 * tick's ending VMs end one after another, in slot order.
+	 *  - remake_after (--remake-after N): a VM's successor is made once N
+	 *    more VMs have ended (those left at the end are made then); 0 (the
+	 *    default): at once, before the next VM ends;
+	 *  - rcu_grace_end (--rcu-grace end): the frees an RCU grace period
+	 *    delays run after each VM's end, before anything else happens;
+	 *    false (--rcu-grace tick, the default): at the next tick's start.
+	 */
+	unsigned int remake_after;
+	bool rcu_grace_end;
 	double vmsave_window;         /* share of a tick one VMSAVE takes (assumed; default 1e-4) */
 	/*
 	 * Ageing: with clone (default), each aged allocator is aged once and

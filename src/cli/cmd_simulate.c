@@ -242,6 +242,19 @@ static SNP_MUST_CHECK int set_vmm_migrate(void *ctx, const char *v)
 	return set_u(v, 0, 100, &OPTS(ctx)->mc.vmm_migrate_pct);
 }
 
+static SNP_MUST_CHECK int set_remake_after(void *ctx, const char *v)
+{
+	return set_u(v, 0, SIM_MC_REMAKE_AFTER_MAX, &OPTS(ctx)->mc.remake_after);
+}
+
+static SNP_MUST_CHECK int set_rcu_grace(void *ctx, const char *v)
+{
+	if (strcmp(v, "tick") && strcmp(v, "end"))
+		return SNP_EINVAL;
+	OPTS(ctx)->mc.rcu_grace_end = !strcmp(v, "end");
+	return 0;
+}
+
 static SNP_MUST_CHECK int set_host_loops(void *ctx, const char *v)
 {
 	return set_double(v, 0, SIM_MC_HOST_LOOPS_MAX, &OPTS(ctx)->mc.host_loops);
@@ -334,6 +347,13 @@ static const struct cli_option simulate_options[] = {
 	  "percent of VMs whose VMM thread ends them on a CPU drawn afresh by --vmm-cpus, not always "
 	  "the one that made them (the scheduler moved it; default 0; watch gives a measured share)",
 	  "0..100" },
+	{ "remake-after", true, set_remake_after, "N",
+	  "VM churn: a VM's successor is made once N more VMs of the tick have ended (default 0: "
+	  "at once; watch gives 1, as its boots did)", "0..64" },
+	{ "rcu-grace", true, set_rcu_grace, "tick|end",
+	  "VM churn: the frees an RCU grace period delays (KVM's debugfs files) run at the next "
+	  "tick's start (tick, default) or after each VM's end, before the next (end; watch's)",
+	  "tick, end" },
 	{ "host-loops", true, set_host_loops, "X",
 	  "watch's workload host thread: X loops a tick (fractions carry), each writing and "
 	  "unlinking a 4 MiB tmpfs file, then faulting in and unmapping 4 MiB of anonymous "
@@ -449,6 +469,7 @@ static const struct config_key {
 	{ "irqchip", "irqchip", CK_STR },       { "kvm_debugfs", "kvm-debugfs", CK_STR },
 	{ "host_loops", "host-loops", CK_NUM }, { "vmm_cpus", "vmm-cpus", CK_STR },
 	{ "vmm_migrate", "vmm-migrate", CK_INT },
+	{ "remake_after", "remake-after", CK_INT }, { "rcu_grace", "rcu-grace", CK_STR },
 };
 
 #define CONFIG_MAX_BYTES (1u << 20)
@@ -1121,6 +1142,8 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 		json_str(j, "vmm_cpus", sim_vmm_cpus_text(&o->mc, w, sizeof(w)));
 	}
 	json_u64(j, "vmm_migrate", o->mc.vmm_migrate_pct);
+	json_u64(j, "remake_after", o->mc.remake_after);
+	json_str(j, "rcu_grace", o->mc.rcu_grace_end ? "end" : "tick");
 	json_obj_end(j);
 }
 

@@ -564,6 +564,20 @@ static unsigned int watch_vmm_migrate_pct(enum mm_kernel k)
 	return k == MM_KERNEL_6_1 ? WATCH_VMM_MIGRATE_PCT_61 : WATCH_VMM_MIGRATE_PCT_612;
 }
 
+/*
+ * The churn's timeline in the model (simulate --remake-after, --rcu-grace;
+ * docs/MODEL.md "VM churn"), from the rcu-gp boots
+ * (docs/data/rcu-gp-2026-12-07, watch/rcu-gp-report.sh): a VMM thread made
+ * its next VM a median 42-66 ms after its last one's end, while VMs ended
+ * every 43-54 ms (2,205-2,760 in 120 s): about one more VM end between a
+ * VM's end and its successor; and the RCU callbacks freed a VM's debugfs
+ * inodes a median 16-19 ms after its end (6.12), before the next end.
+ * 6.1's callbacks were not timed (its inode slabs are order 1, which the
+ * hook did not record): taken as 6.12's.
+ */
+#define WATCH_REMAKE_AFTER 1
+#define WATCH_RCU_GRACE_END true
+
 /* A loop of the workload's host thread writes 4 MiB (watch/workload.c host_thread()). */
 #define WATCH_HOST_LOOP_MIB 4
 
@@ -692,6 +706,8 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 	}
 	m->cfg.kernel = strncmp(r->kernel, "6.1.", 4) ? MM_KERNEL_6_12 : MM_KERNEL_6_1;
 	m->cfg.vmm_migrate_pct = watch_vmm_migrate_pct(m->cfg.kernel);
+	m->cfg.remake_after = WATCH_REMAKE_AFTER;
+	m->cfg.rcu_grace_end = WATCH_RCU_GRACE_END;
 	/* the watched kernel's own RAM map: QEMU pc's e820 (watch refuses more than 2 GiB) */
 	m->cfg.ram_layout = SNP_RAM_QEMU_PC;
 	m->cfg.strategies = 1u << (o->host_snp ? SNP_ALLOC_UPSTREAM : SNP_ALLOC_NAIVE);
@@ -821,14 +837,14 @@ static void print_model(const struct model_vs_real *m)
 	printf("  (snpsafe simulate --mem %lluM --cpus %u --vms %u --vcpus %u --mix svm %s "
 	       "--kernel %s --layout %s --strategy %s --trials %u --age-share 1 --ticks %u "
 	       "--lifetime %u --guest-pages %u --irqchip off --kvm-debugfs %s --host-loops %.6g%s%s "
-	       "--vmm-migrate %u)\n",
+	       "--vmm-migrate %u --remake-after %u --rcu-grace %s)\n",
 	       (unsigned long long)(m->cfg.mem_bytes / SNP_MiB), m->cfg.cpus, m->cfg.vms, m->cfg.vcpus,
 	       model_age_flags(&m->cfg, age, sizeof(age)), mm_kernel_name(m->cfg.kernel),
 	       snp_ram_layout_name(m->cfg.ram_layout),
 	       snp_alloc_strategy_name(m->res.strategy),
 	       m->cfg.trials, m->cfg.ticks, m->cfg.lifetime, m->cfg.guest_pages,
 	       kvm_debugfs_name(m->cfg.kvm_debugfs), m->cfg.host_loops, *vmm ? " --vmm-cpus " : "",
-	       vmm, m->cfg.vmm_migrate_pct);
+	       vmm, m->cfg.vmm_migrate_pct, m->cfg.remake_after, m->cfg.rcu_grace_end ? "end" : "tick");
 	if (m->cfg.lifetime)
 		printf("  (VM churn: a VM lived %.3f s here, %u tick(s) of an assumed %g s; each model "
 		       "host makes as many VMs as this boot did)\n", m->vm_life_s, m->cfg.lifetime, m->tick_s);
@@ -928,6 +944,8 @@ static void json_model_estimate(struct json *j, const struct model_vs_real *m)
 		json_str(j, "vmm_cpus", sim_vmm_cpus_text(&m->cfg, vmm, sizeof(vmm)));
 	}
 	json_u64(j, "vmm_migrate", m->cfg.vmm_migrate_pct);
+	json_u64(j, "remake_after", m->cfg.remake_after);
+	json_str(j, "rcu_grace", m->cfg.rcu_grace_end ? "end" : "tick");
 	json_double(j, "tick_seconds", m->tick_s);
 	json_double(j, "vm_life_seconds", m->cfg.lifetime ? m->vm_life_s : NAN);
 	json_u64(j, "vmcb01_aligned", m->model_k);
@@ -1240,6 +1258,32 @@ static SNP_MUST_CHECK int remodel_names(const struct remodel *rm, struct model_v
 	return 0;
 }
 
+/*
+ * The churn's timeline of the recorded estimate; a run judged before these
+ * keys has neither, and this build's timeline applies, as for vmm_migrate.
+ */
+static SNP_MUST_CHECK int remodel_timeline(const struct remodel *rm, struct sim_mc_config *cfg)
+{
+	const char *grace = remodel_str(rm->me, "rcu_grace");
+	double after;
+	int ret;
+
+	cfg->remake_after = WATCH_REMAKE_AFTER;
+	cfg->rcu_grace_end = WATCH_RCU_GRACE_END;
+	if (json_member(rm->me, "remake_after")) {
+		ret = remodel_num(rm, rm->me, "remake_after", 0, SIM_MC_REMAKE_AFTER_MAX, &after);
+		if (ret)
+			return ret;
+		cfg->remake_after = (unsigned int)after;
+	}
+	if (json_member(rm->me, "rcu_grace")) {
+		if (!grace || (strcmp(grace, "end") && strcmp(grace, "tick")))
+			return remodel_bad(rm, rm->me, "\"rcu_grace\" must be \"end\" or \"tick\"");
+		cfg->rcu_grace_end = !strcmp(grace, "end");
+	}
+	return 0;
+}
+
 /* The numbers of the recorded model estimate and of the run. */
 static SNP_MUST_CHECK int remodel_numbers(const struct remodel *rm, const struct json_node *doc,
 					  struct model_vs_real *m)
@@ -1272,6 +1316,9 @@ static SNP_MUST_CHECK int remodel_numbers(const struct remodel *rm, const struct
 			return ret;
 		m->cfg.vmm_migrate_pct = (unsigned int)v[7];
 	}
+	ret = remodel_timeline(rm, &m->cfg);
+	if (ret)
+		return ret;
 	if (m->cfg.age_profile == SIM_AGE_WATCH) {
 		ret = remodel_num(rm, rm->me, "age_rounds", 1, MM_AGE_WATCH_MAX_ROUNDS, &v[6]);
 		m->cfg.age_rounds = (unsigned int)v[6];

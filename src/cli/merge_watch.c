@@ -155,7 +155,7 @@ static int add_model(struct merge_watch *mw, const char *path, const struct json
 	 * all of them are the same.
 	 */
 	snprintf(key, sizeof(key), "%s %s %s seed %s age %s trials %s ticks %s lifetime %s profile %s rounds %s "
-		 "dump %s guest %s irqchip %s debugfs %s host %s vmm %s migrate %s",
+		 "dump %s guest %s irqchip %s debugfs %s host %s vmm %s migrate %s remake %s grace %s",
 		 text_of(json_member(est, "kernel")), text_of(json_member(est, "layout")),
 		 text_of(json_member(est, "strategy")), text_of(json_member(est, "seed")),
 		 text_of(json_member(est, "age_pct")), text_of(json_member(est, "trials")),
@@ -164,7 +164,8 @@ static int add_model(struct merge_watch *mw, const char *path, const struct json
 		 text_of(json_member(est, "boot_dump_fnv1a")), text_of(json_member(est, "guest_pages")),
 		 text_of(json_member(est, "irqchip")), text_of(json_member(est, "kvm_debugfs")),
 		 text_of(json_member(est, "host_loops")), text_of(json_member(est, "vmm_cpus")),
-		 text_of(json_member(est, "vmm_migrate")));
+		 text_of(json_member(est, "vmm_migrate")), text_of(json_member(est, "remake_after")),
+		 text_of(json_member(est, "rcu_grace")));
 	for (size_t i = 0; i < mw->nr_models; i++)
 		if (!strcmp(mw->models[i], key))
 			return 0;

@@ -82,6 +82,12 @@ void kvm_rcu_flush(struct kvm_host *host)
 	host->nr_rcu = 0;
 }
 
+void kvm_rcu_barrier(struct kvm_host *host)
+{
+	if (host)
+		kvm_rcu_flush(host);
+}
+
 void kvm_debugfs_exit(struct kvm_host *host)
 {
 	kvm_rcu_flush(host);

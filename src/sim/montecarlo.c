@@ -423,12 +423,28 @@ static SNP_MUST_CHECK int mc_vmm_migrate(struct kvm_host *host, const struct sim
  * the sensitive pages' allocations), each one's pages from an allocator the
  * destroyed VMs keep churning.
  */
+static SNP_MUST_CHECK int mc_remake(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng,
+				    struct sim_mc_outcomes *o, struct mc_slot *sl, unsigned int now)
+{
+	sl->born = now;
+	return mc_create_one(host, cfg, sl->kind, rng, o, &sl->vm);
+}
+
+/*
+ * The churn's timeline (sim_mc_config.remake_after, rcu_grace_end): the
+ * due VMs end in slot order; after each end the grace period may end
+ * (its debugfs frees), and the oldest waiting slot gets its successor once
+ * remake_after more VMs have ended.  With both at their defaults this is
+ * end, make, end, make: every VM re-made at once.
+ */
 static SNP_MUST_CHECK int mc_churn(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng,
 				   struct sim_mc_outcomes *o, struct mc_slot *slots, unsigned int now)
 {
+	unsigned int wait[SIM_MC_REMAKE_AFTER_MAX + 1], nw = 0;
+	int ret;
+
 	for (unsigned int v = 0; v < cfg->vms; v++) {
 		struct mc_slot *sl = &slots[v];
-		int ret;
 
 		if (sl->vm >= 0 && now - sl->born < cfg->lifetime)
 			continue;
@@ -437,9 +453,20 @@ static SNP_MUST_CHECK int mc_churn(struct kvm_host *host, const struct sim_mc_co
 			ret = ret ? ret : kvm_destroy_vm(host, sl->vm);
 			if (ret)
 				return ret;
+			sl->vm = -1;
 		}
-		sl->born = now;
-		ret = mc_create_one(host, cfg, sl->kind, rng, o, &sl->vm);
+		if (cfg->rcu_grace_end)
+			kvm_rcu_barrier(host);
+		wait[nw++] = v;
+		if (nw > cfg->remake_after) {
+			ret = mc_remake(host, cfg, rng, o, &slots[wait[0]], now);
+			if (ret)
+				return ret;
+			memmove(wait, wait + 1, --nw * sizeof(*wait));
+		}
+	}
+	for (unsigned int i = 0; i < nw; i++) {   /* the last ends' successors: the tick is over */
+		ret = mc_remake(host, cfg, rng, o, &slots[wait[i]], now);
 		if (ret)
 			return ret;
 	}
@@ -1236,7 +1263,7 @@ static SNP_MUST_CHECK int mc_check(const struct sim_mc_config *cfg)
 	if (!cfg->trials || !cfg->threads || !cfg->age_share || !cfg->cpus || !cfg->vms ||
 	    !cfg->vcpus || !mix ||
 	    cfg->vcpus > KVM_MAX_VCPUS || cfg->age_pct > 95 || cfg->gmem_faulted_pct > 100 ||
-	    cfg->vmm_migrate_pct > 100 ||
+	    cfg->vmm_migrate_pct > 100 || cfg->remake_after > SIM_MC_REMAKE_AFTER_MAX ||
 	    !(cfg->vmsave_window >= 0 && cfg->vmsave_window <= 1) ||
 	    !(cfg->host_loops >= 0 && cfg->host_loops <= SIM_MC_HOST_LOOPS_MAX) ||
 	    (unsigned int)cfg->kvm_debugfs >= KVM_NR_DEBUGFS ||
