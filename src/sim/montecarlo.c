@@ -415,14 +415,7 @@ static SNP_MUST_CHECK int mc_vmm_migrate(struct kvm_host *host, const struct sim
 	return kvm_vm_set_vmm_cpu(host, vm, sim_mc_vmm_cpu(cfg, rng));
 }
 
-/*
- * VM churn after tick @now (cfg->lifetime > 0): each VM that has lived its
- * lifetime is destroyed (kvm_destroy_vm, on its VMM's CPU) and a new VM of
- * the same kind is made in its slot at once, as watch's workload does; a
- * slot whose creation failed tries again.  Every creation counts (vms_tried,
- * the sensitive pages' allocations), each one's pages from an allocator the
- * destroyed VMs keep churning.
- */
+/* A new VM of the slot's kind in its slot, born at tick @now. */
 static SNP_MUST_CHECK int mc_remake(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng,
 				    struct sim_mc_outcomes *o, struct mc_slot *sl, unsigned int now)
 {
@@ -431,11 +424,16 @@ static SNP_MUST_CHECK int mc_remake(struct kvm_host *host, const struct sim_mc_c
 }
 
 /*
- * The churn's timeline (sim_mc_config.remake_after, rcu_grace_end): the
- * due VMs end in slot order; after each end the grace period may end
- * (its debugfs frees), and the oldest waiting slot gets its successor once
- * remake_after more VMs have ended.  With both at their defaults this is
- * end, make, end, make: every VM re-made at once.
+ * VM churn after tick @now (cfg->lifetime > 0): each VM that has lived its
+ * lifetime is destroyed (kvm_destroy_vm, on its VMM's CPU) and a new VM of
+ * the same kind is made in its slot, as watch's workload does; a slot whose
+ * creation failed tries again.  Every creation counts (vms_tried, the
+ * sensitive pages' allocations), each one's pages from an allocator the
+ * destroyed VMs keep churning.  The timeline (cfg->remake_after,
+ * cfg->rcu_grace_end): the due VMs end in slot order; after each end the
+ * grace period may end (its debugfs frees), and the oldest waiting slot
+ * gets its successor once remake_after more VMs have ended.  With both at
+ * their defaults: end, make, end, make, every VM re-made at once.
  */
 static SNP_MUST_CHECK int mc_churn(struct kvm_host *host, const struct sim_mc_config *cfg, uint64_t *rng,
 				   struct sim_mc_outcomes *o, struct mc_slot *slots, unsigned int now)
