@@ -664,24 +664,38 @@ static void again_to_file(const char *flags, const char *path)
 	cli_run_free(&r);
 }
 
-/* watch --remodel @path [@more]: exit status, stdout compared with @path's bytes, stderr's lines. */
-static void expect_remodel(const char *path, const char *more, int status, bool same, const char *err)
+/* @path's bytes (up to 1 MiB), NUL-terminated, their count in *len; free() them. */
+static char *slurp(const char *path, size_t *len)
 {
-	char cmd[1024], *want;
-	size_t len = 0;
-	struct cli_run r;
 	FILE *f = fopen(path, "rb");
+	char *buf = calloc(1, 1 << 20);
 
-	KASSERT(f);
-	want = calloc(1, 1 << 20);
-	KASSERT(want);
-	len = fread(want, 1, (1 << 20) - 1, f);
+	KASSERT(f && buf);
+	*len = fread(buf, 1, (1 << 20) - 1, f);
 	fclose(f);
+	return buf;
+}
+
+/*
+ * watch --remodel @path [@more]: exit status, stdout compared with
+ * @same_as's bytes (NULL: not compared), stderr's lines.
+ */
+static void expect_remodel_as(const char *path, const char *more, int status, const char *same_as,
+			      const char *err)
+{
+	char cmd[1024];
+	struct cli_run r;
+
 	snprintf(cmd, sizeof(cmd), "watch --remodel %s%s", path, more);
 	r = cli_run(cmd);
 	KEXPECT_EQ(r.status, status);
-	if (same)
+	if (same_as) {
+		size_t len;
+		char *want = slurp(same_as, &len);
+
 		KEXPECT(strlen(r.out) == len && !memcmp(r.out, want, len));
+		free(want);
+	}
 	if (err) {
 		KEXPECT(strstr(r.err, err) != NULL);
 		KEXPECT_EQ(cli_lines(r.err), 1);
@@ -689,20 +703,20 @@ static void expect_remodel(const char *path, const char *more, int status, bool 
 			ktap_log("stderr: %s", r.err);
 	}
 	cli_run_free(&r);
-	free(want);
+}
+
+/* As expect_remodel_as(), stdout compared with @path's own bytes when @same. */
+static void expect_remodel(const char *path, const char *more, int status, bool same, const char *err)
+{
+	expect_remodel_as(path, more, status, same ? path : NULL, err);
 }
 
 /* @from's bytes with the first @old replaced by @new, written to @to. */
 static void rewrite_file(const char *from, const char *to, const char *old, const char *new)
 {
-	FILE *f = fopen(from, "rb");
-	char *buf = calloc(1, 1 << 20), *at, *out;
 	size_t len;
+	char *buf = slurp(from, &len), *at = strstr(buf, old), *out;
 
-	KASSERT(f && buf);
-	len = fread(buf, 1, (1 << 20) - 1, f);
-	fclose(f);
-	at = strstr(buf, old);
 	KASSERT(at);
 	out = calloc(1, len + strlen(new) + 1);
 	KASSERT(out);
@@ -760,23 +774,7 @@ static void watch_remodel_reproduces_again(void)
 	expect_remodel(tu_path("notwatch.json"), "", 2, false, "not a watch --json run");
 	expect_remodel(rec, " --again", 2, false, "only --boot-dump goes with it");
 	rewrite_file(rec, tu_path("old.json"), ",\"remake_after\":1,\"rcu_grace\":\"end\"", "");
-	{
-		char cmd[1024];
-		struct cli_run r;
-		FILE *in = fopen(rec, "rb");
-		char *want = calloc(1, 1 << 20);
-		size_t len;
-
-		KASSERT(in && want);
-		len = fread(want, 1, (1 << 20) - 1, in);
-		fclose(in);
-		snprintf(cmd, sizeof(cmd), "watch --remodel %s", tu_path("old.json"));
-		r = cli_run(cmd);
-		KEXPECT_EQ(r.status, 0);
-		KEXPECT(strlen(r.out) == len && !memcmp(r.out, want, len));   /* the keys written again */
-		cli_run_free(&r);
-		free(want);
-	}
+	expect_remodel_as(tu_path("old.json"), "", 0, rec, NULL);   /* the keys written again */
 	rewrite_file(rec, tu_path("bad.json"), "\"rcu_grace\":\"end\"", "\"rcu_grace\":\"soon\"");
 	expect_remodel(tu_path("bad.json"), "", 2, false, "\"rcu_grace\" must be");
 	tu_dir_teardown();

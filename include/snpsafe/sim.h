@@ -588,6 +588,10 @@ struct sim_mc_trial {
 bool sim_mc_age_ok(const struct sim_mc_config *cfg);
 /* A VM's VMM CPU: uniform, or by cfg->vmm_cpu_weight (one draw from *rng either way). */
 unsigned int sim_mc_vmm_cpu(const struct sim_mc_config *cfg, uint64_t *rng);
+/* cfg->rcu_grace_end as --rcu-grace names it: "end" or "tick". */
+const char *sim_rcu_grace_name(bool end);
+/* "end" or "tick" into *end: 0, or SNP_EINVAL (NULL or another word; *end untouched). */
+SNP_MUST_CHECK int sim_rcu_grace_parse(const char *s, bool *end);
 /* cfg->vmm_cpu_weight as --vmm-cpus takes it ("" when uniform), into buf. */
 const char *sim_vmm_cpus_text(const struct sim_mc_config *cfg, char *buf, size_t len);
 SNP_MUST_CHECK int sim_mc_run(const struct sim_mc_config *cfg, struct sim_mc_result *out, unsigned int *nr_out);

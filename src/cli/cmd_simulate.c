@@ -249,10 +249,7 @@ static SNP_MUST_CHECK int set_remake_after(void *ctx, const char *v)
 
 static SNP_MUST_CHECK int set_rcu_grace(void *ctx, const char *v)
 {
-	if (strcmp(v, "tick") && strcmp(v, "end"))
-		return SNP_EINVAL;
-	OPTS(ctx)->mc.rcu_grace_end = !strcmp(v, "end");
-	return 0;
+	return sim_rcu_grace_parse(v, &OPTS(ctx)->mc.rcu_grace_end);
 }
 
 static SNP_MUST_CHECK int set_host_loops(void *ctx, const char *v)
@@ -1143,7 +1140,7 @@ static void json_config(struct json *j, const struct simulate_opts *o)
 	}
 	json_u64(j, "vmm_migrate", o->mc.vmm_migrate_pct);
 	json_u64(j, "remake_after", o->mc.remake_after);
-	json_str(j, "rcu_grace", o->mc.rcu_grace_end ? "end" : "tick");
+	json_str(j, "rcu_grace", sim_rcu_grace_name(o->mc.rcu_grace_end));
 	json_obj_end(j);
 }
 

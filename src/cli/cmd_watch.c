@@ -844,7 +844,7 @@ static void print_model(const struct model_vs_real *m)
 	       snp_alloc_strategy_name(m->res.strategy),
 	       m->cfg.trials, m->cfg.ticks, m->cfg.lifetime, m->cfg.guest_pages,
 	       kvm_debugfs_name(m->cfg.kvm_debugfs), m->cfg.host_loops, *vmm ? " --vmm-cpus " : "",
-	       vmm, m->cfg.vmm_migrate_pct, m->cfg.remake_after, m->cfg.rcu_grace_end ? "end" : "tick");
+	       vmm, m->cfg.vmm_migrate_pct, m->cfg.remake_after, sim_rcu_grace_name(m->cfg.rcu_grace_end));
 	if (m->cfg.lifetime)
 		printf("  (VM churn: a VM lived %.3f s here, %u tick(s) of an assumed %g s; each model "
 		       "host makes as many VMs as this boot did)\n", m->vm_life_s, m->cfg.lifetime, m->tick_s);
@@ -945,7 +945,7 @@ static void json_model_estimate(struct json *j, const struct model_vs_real *m)
 	}
 	json_u64(j, "vmm_migrate", m->cfg.vmm_migrate_pct);
 	json_u64(j, "remake_after", m->cfg.remake_after);
-	json_str(j, "rcu_grace", m->cfg.rcu_grace_end ? "end" : "tick");
+	json_str(j, "rcu_grace", sim_rcu_grace_name(m->cfg.rcu_grace_end));
 	json_double(j, "tick_seconds", m->tick_s);
 	json_double(j, "vm_life_seconds", m->cfg.lifetime ? m->vm_life_s : NAN);
 	json_u64(j, "vmcb01_aligned", m->model_k);
@@ -1264,7 +1264,6 @@ static SNP_MUST_CHECK int remodel_names(const struct remodel *rm, struct model_v
  */
 static SNP_MUST_CHECK int remodel_timeline(const struct remodel *rm, struct sim_mc_config *cfg)
 {
-	const char *grace = remodel_str(rm->me, "rcu_grace");
 	double after;
 	int ret;
 
@@ -1276,11 +1275,9 @@ static SNP_MUST_CHECK int remodel_timeline(const struct remodel *rm, struct sim_
 			return ret;
 		cfg->remake_after = (unsigned int)after;
 	}
-	if (json_member(rm->me, "rcu_grace")) {
-		if (!grace || (strcmp(grace, "end") && strcmp(grace, "tick")))
-			return remodel_bad(rm, rm->me, "\"rcu_grace\" must be \"end\" or \"tick\"");
-		cfg->rcu_grace_end = !strcmp(grace, "end");
-	}
+	if (json_member(rm->me, "rcu_grace") &&
+	    sim_rcu_grace_parse(remodel_str(rm->me, "rcu_grace"), &cfg->rcu_grace_end))
+		return remodel_bad(rm, rm->me, "\"rcu_grace\" must be \"end\" or \"tick\"");
 	return 0;
 }
 

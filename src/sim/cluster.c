@@ -284,12 +284,12 @@ static void uniform_reuse(const uint64_t *allocs, size_t units, uint64_t ram, co
 	if (!allocs)
 		return;
 	for (size_t u = 0; u < units; u++) {
-		const double n = (double)allocs[u];
-		const double q1 = exp(n * log1p(-1 / R)), q2 = exp(n * log1p(-2 / R));
+		const double n = (double)allocs[u], l1 = n * log1p(-1 / R);
+		const double q1 = exp(l1), q2 = exp(n * log1p(-2 / R));
 		const double v = R * q1 + R * (R - 1) * q2 - R * R * q1 * q1;
 
 		a += n;
-		ed += -R * expm1(n * log1p(-1 / R));
+		ed += -R * expm1(l1);
 		vd += v > 0 ? v : 0;
 	}
 	if (!(ed > 0))

@@ -304,6 +304,19 @@ static void mc_first_runs(struct kvm_host *host, int vm, const unsigned int *cpu
 	}
 }
 
+const char *sim_rcu_grace_name(bool end)
+{
+	return end ? "end" : "tick";
+}
+
+int sim_rcu_grace_parse(const char *s, bool *end)
+{
+	if (!s || (strcmp(s, "end") && strcmp(s, "tick")))
+		return SNP_EINVAL;
+	*end = !strcmp(s, "end");
+	return 0;
+}
+
 const char *sim_vmm_cpus_text(const struct sim_mc_config *cfg, char *buf, size_t len)
 {
 	unsigned int last = 0, used = 0;
