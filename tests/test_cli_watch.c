@@ -754,6 +754,16 @@ static void watch_remodel_reproduces_again(void)
 	write_dump(dump, 256);
 	again_to_file(flags, rec);
 	expect_remodel(rec, "", 0, true, NULL);
+	{	/* the model's fallbacks, as mm_page_alloc_extfrag counts them, by request type */
+		size_t n = 0;
+		char *j = slurp(rec, &n);
+
+		KASSERT(j);
+		KEXPECT(strstr(j, "\"fallbacks_per_host\":{\"claimed_pageblocks\":{\"unmovable\":") != NULL);
+		KEXPECT(strstr(j, "\"claimed_part_pageblocks\":{\"unmovable\":") != NULL);
+		KEXPECT(strstr(j, "\"stolen\":{\"unmovable\":") != NULL);
+		free(j);
+	}
 	snprintf(args, sizeof(args), "%s --boot-dump %s", flags, dump);
 	again_to_file(args, recd);
 	expect_remodel(recd, "", 0, true, NULL);

@@ -209,6 +209,15 @@ static void take_all_movable(struct mm_host *mm, struct page *blk[16])
 	KEXPECT(mm_alloc_pages(mm, 0, MM_GFP_HIGHUSER_MOVABLE | MM_GFP_NORETRY, 0) == NULL);
 }
 
+/* The fallbacks mm_page_alloc_extfrag would have counted so far. */
+static struct mm_pcp_flow fallbacks(const struct mm_host *mm)
+{
+	struct mm_pcp_flow f;
+
+	KASSERT_EQ(mm_pcp_flow(mm, &f), 0);
+	return f;
+}
+
 /*
  * memmap_init_range(): every pageblock starts MOVABLE.  __rmqueue_fallback():
  * an UNMOVABLE request with only MOVABLE blocks free takes the LARGEST one
@@ -236,6 +245,10 @@ static void test_unmovable_steals_largest(void)
 			 (unsigned long long)mmt_pfn(mm, p));
 		KEXPECT_EQ(mmt_pfn(mm, p), 7168);
 		KEXPECT(snp_pfn_2m_aligned(mmt_pfn(mm, p)));
+		/* one extfrag event: a whole pageblock claimed; the refill's rest is its own type's */
+		KEXPECT_EQ(fallbacks(mm).claim_block[MM_MT_UNMOVABLE], 1);
+		KEXPECT_EQ(fallbacks(mm).claim_part[MM_MT_UNMOVABLE], 0);
+		KEXPECT_EQ(fallbacks(mm).steal[MM_MT_UNMOVABLE], 0);
 		KEXPECT_EQ(mm_pageblock_migratetype(mm, 7168), MM_MT_UNMOVABLE);
 		KEXPECT_EQ(mm_pageblock_migratetype(mm, 7168 + 512), MM_MT_UNMOVABLE);
 		KEXPECT_EQ(mm_pageblock_migratetype(mm, 2048), MM_MT_MOVABLE);
@@ -276,6 +289,9 @@ static void test_free_into_stolen_block(void)
 			 (unsigned long long)mmt_pfn(mm, u));
 		KEXPECT(mmt_pfn(mm, u) >= 5120 && mmt_pfn(mm, u) < 5632);
 		KEXPECT_EQ(mm_pageblock_migratetype(mm, 5120), MM_MT_UNMOVABLE);
+		KEXPECT_EQ(fallbacks(mm).claim_part[MM_MT_UNMOVABLE], 1);
+		KEXPECT_EQ(fallbacks(mm).claim_block[MM_MT_UNMOVABLE], 0);
+		KEXPECT_EQ(fallbacks(mm).steal[MM_MT_UNMOVABLE], 0);
 		KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, 5120, 0, MM_MT_UNMOVABLE, &un0), 0);
 		KEXPECT_EQ(mm_pcp_blocks_mt(mm, 0, 5120, 0, MM_MT_MOVABLE, &mv0), 0);
 		KASSERT_EQ(mm_free_pages(mm, 0, x, 0), 0);
@@ -302,7 +318,7 @@ static void test_free_into_stolen_block(void)
  */
 static void test_partial_steal_61_vs_612(void)
 {
-	uint64_t moved[2];
+	uint64_t moved[2], stolen[2];
 
 	for (unsigned int k = 0; k < KTAP_ARRAY_SIZE(kernels); k++) {
 		struct mm_host *mm = mt_host(kernels[k]);
@@ -328,6 +344,9 @@ static void test_partial_steal_61_vs_612(void)
 			n += c << o;
 		}
 		moved[k] = n;
+		stolen[k] = fallbacks(mm).steal[MM_MT_UNMOVABLE];
+		KEXPECT_EQ(fallbacks(mm).claim_block[MM_MT_UNMOVABLE] +
+			   fallbacks(mm).claim_part[MM_MT_UNMOVABLE], 0);
 		KEXPECT_EQ(mmt_pfn(mm, u), 3904);
 		ktap_log("%s: UNMOVABLE got pfn %llu; %llu free pages now on UNMOVABLE lists",
 			 mm_kernel_name(kernels[k]), (unsigned long long)mmt_pfn(mm, u),
@@ -337,6 +356,15 @@ static void test_partial_steal_61_vs_612(void)
 	}
 	KEXPECT_EQ(moved[0], 192 - 1);   /* 6.1: all the rest moved */
 	KEXPECT_EQ(moved[1], 0);         /* 6.12: remainders stay MOVABLE */
+	/*
+	 * extfrag events: 6.1 one (the move; the refill's rest came from the
+	 * UNMOVABLE lists); 6.12 one a block, the refill staying in
+	 * RMQUEUE_STEAL for the rest of its batch.
+	 */
+	ktap_log("stolen: 6.1 %llu, 6.12 %llu", (unsigned long long)stolen[0],
+		 (unsigned long long)stolen[1]);
+	KEXPECT_EQ(stolen[0], 1);
+	KEXPECT(stolen[1] > 1);
 }
 
 /*

@@ -305,6 +305,20 @@ SNP_MUST_CHECK int mm_alloc_events(const struct mm_host *mm,
 struct mm_pcp_flow {
 	uint64_t refill[MM_NR_MIGRATETYPES];
 	uint64_t drain[MM_NR_MIGRATETYPES];
+	/*
+	 * The fallbacks, by the request's migratetype, one per event of the
+	 * kmem tracepoint mm_page_alloc_extfrag (6.1's __rmqueue_fallback(),
+	 * 6.12.95's __rmqueue_claim() and __rmqueue_steal()):
+	 *   claim_block  the block's pageblock is now the request's type
+	 *                (change_ownership) and the fallback block was of
+	 *                pageblock order or more: a wholly free pageblock
+	 *                taken, its 2MB-aligned first page with it;
+	 *   claim_part   change_ownership, from a smaller block;
+	 *   steal        the pageblock kept its type.
+	 */
+	uint64_t claim_block[MM_NR_MIGRATETYPES];
+	uint64_t claim_part[MM_NR_MIGRATETYPES];
+	uint64_t steal[MM_NR_MIGRATETYPES];
 };
 SNP_MUST_CHECK int mm_pcp_flow(const struct mm_host *mm, struct mm_pcp_flow *out);
 SNP_MUST_CHECK int mm_clear_page(struct mm_host *mm, struct page *page);

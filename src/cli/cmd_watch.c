@@ -781,25 +781,43 @@ static void model_pcp_text(const struct model_vs_real *m)
 	       per_host(m, w->flow.refill[0]), per_host(m, w->flow.refill[1]),
 	       per_host(m, w->flow.refill[2]), per_host(m, w->flow.drain[0]),
 	       per_host(m, w->flow.drain[1]), per_host(m, w->flow.drain[2]));
+	printf("    fallbacks (mm_page_alloc_extfrag): whole pageblocks claimed %.1f / %.1f / %.1f; "
+	       "part-free pageblocks claimed %.1f / %.1f / %.1f; stolen %.1f / %.1f / %.1f\n",
+	       per_host(m, w->flow.claim_block[0]), per_host(m, w->flow.claim_block[1]),
+	       per_host(m, w->flow.claim_block[2]), per_host(m, w->flow.claim_part[0]),
+	       per_host(m, w->flow.claim_part[1]), per_host(m, w->flow.claim_part[2]),
+	       per_host(m, w->flow.steal[0]), per_host(m, w->flow.steal[1]),
+	       per_host(m, w->flow.steal[2]));
 	printf("    on the lists at a tick's end, every CPU's: %.0f pages (mean of %llu ticks)\n",
 	       w->pcp_ticks ? (double)w->pcp_pages / (double)w->pcp_ticks : NAN,
 	       (unsigned long long)w->pcp_ticks);
 }
 
+/* One count a migratetype, a host's mean. */
+static void json_mt_counts(struct json *j, const char *key, const struct model_vs_real *m,
+			   const uint64_t v[MM_NR_MIGRATETYPES])
+{
+	json_obj_begin(j, key);
+	for (unsigned int t = 0; t < MM_NR_MIGRATETYPES; t++)
+		json_double(j, mt_key[t], per_host(m, v[t]));
+	json_obj_end(j);
+}
+
 static void json_model_pcp(struct json *j, const struct model_vs_real *m)
 {
 	const struct sim_pcp_work *w = &m->res.pcp;
-	const uint64_t *v[3] = { w->allocs, w->flow.refill, w->flow.drain };
-	static const char *const what[3] = { "allocated", "refilled", "drained" };
 
 	json_obj_begin(j, "pcp_order0_per_host");
-	for (unsigned int i = 0; i < 3; i++) {
-		json_obj_begin(j, what[i]);
-		for (unsigned int t = 0; t < MM_NR_MIGRATETYPES; t++)
-			json_double(j, mt_key[t], per_host(m, v[i][t]));
-		json_obj_end(j);
-	}
+	json_mt_counts(j, "allocated", m, w->allocs);
+	json_mt_counts(j, "refilled", m, w->flow.refill);
+	json_mt_counts(j, "drained", m, w->flow.drain);
 	json_double(j, "on_lists_at_tick_end", w->pcp_ticks ? (double)w->pcp_pages / (double)w->pcp_ticks : NAN);
+	json_obj_end(j);
+	/* blocks of any order, by the request's type: mm_page_alloc_extfrag's events */
+	json_obj_begin(j, "fallbacks_per_host");
+	json_mt_counts(j, "claimed_pageblocks", m, w->flow.claim_block);
+	json_mt_counts(j, "claimed_part_pageblocks", m, w->flow.claim_part);
+	json_mt_counts(j, "stolen", m, w->flow.steal);
 	json_obj_end(j);
 }
 

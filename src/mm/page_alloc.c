@@ -248,6 +248,24 @@ static uint32_t rmqueue_smallest(struct mm_host *mm, struct mm_zone *z, unsigned
 
 /* ---- migratetype fallback: 6.1's __rmqueue_fallback(), 6.12.95's claim and steal ---- */
 
+/*
+ * trace_mm_page_alloc_extfrag() at the same places as the kernel's, with
+ * its change_ownership: the request's type is now the pageblock's
+ * (include/trace/events/kmem.h in Debian's 6.1.192 and 6.12.95).
+ */
+static void count_extfrag(struct mm_host *mm, uint32_t pfn, unsigned int fallback_order,
+			  unsigned int start_mt)
+{
+	struct mm_pcp_flow *f = &mm->pcp_flow;
+
+	if (mm_pageblock_mt(mm, pfn) != start_mt)
+		f->steal[start_mt]++;
+	else if (fallback_order >= MM_PAGEBLOCK_ORDER)
+		f->claim_block[start_mt]++;
+	else
+		f->claim_part[start_mt]++;
+}
+
 /* fallbacks[]: the types a request may steal from, in order (MIGRATE_TYPES ends it). */
 static const uint8_t fallbacks[MM_NR_MIGRATETYPES][2] = {
 	[MM_MT_UNMOVABLE] = { MM_MT_RECLAIMABLE, MM_MT_MOVABLE },
@@ -413,8 +431,10 @@ static uint32_t rmqueue_claim_612(struct mm_host *mm, struct mm_zone *z, unsigne
 			break;
 		pfn = try_to_claim_block_612(mm, z, z->area[cur].list[fmt].head, (unsigned int)cur,
 					     order, start_mt);
-		if (pfn != MM_NIL)
+		if (pfn != MM_NIL) {
+			count_extfrag(mm, pfn, (unsigned int)cur, start_mt);
 			return pfn;
+		}
 	}
 	return MM_NIL;
 }
@@ -432,9 +452,13 @@ static uint32_t rmqueue_steal_612(struct mm_host *mm, struct mm_zone *z, unsigne
 	for (unsigned int cur = order; cur <= MM_MAX_ORDER; cur++) {
 		int fmt = find_suitable_fallback(z, cur, start_mt, &can_steal);
 
-		if (fmt >= 0)
-			return del_and_expand(mm, z, z->area[cur].list[fmt].head, order, cur,
-					      (unsigned int)fmt);
+		if (fmt >= 0) {
+			uint32_t pfn = del_and_expand(mm, z, z->area[cur].list[fmt].head, order,
+						      cur, (unsigned int)fmt);
+
+			count_extfrag(mm, pfn, cur, start_mt);
+			return pfn;
+		}
 	}
 	return MM_NIL;
 }
@@ -451,6 +475,7 @@ static uint32_t rmqueue_fallback(struct mm_host *mm, struct mm_zone *z, unsigned
 {
 	unsigned int min_order = nofrag && order < MM_PAGEBLOCK_ORDER ? MM_PAGEBLOCK_ORDER : order;
 	bool can_steal = false;
+	uint32_t pfn;
 	int fmt = -1;
 	int cur;
 
@@ -468,8 +493,9 @@ static uint32_t rmqueue_fallback(struct mm_host *mm, struct mm_zone *z, unsigned
 				break;
 		}
 	}
-	steal_fallback_61(mm, z, z->area[cur].list[fmt].head, (unsigned int)cur, start_mt,
-			  can_steal);
+	pfn = z->area[cur].list[fmt].head;
+	steal_fallback_61(mm, z, pfn, (unsigned int)cur, start_mt, can_steal);
+	count_extfrag(mm, pfn, (unsigned int)cur, start_mt);
 	return rmqueue_smallest(mm, z, order, start_mt);
 }
 

@@ -567,6 +567,9 @@ static void mc_pcp_work_sub(struct sim_pcp_work *w, const struct sim_pcp_work *b
 		w->allocs[t] -= before->allocs[t];
 		w->flow.refill[t] -= before->flow.refill[t];
 		w->flow.drain[t] -= before->flow.drain[t];
+		w->flow.claim_block[t] -= before->flow.claim_block[t];
+		w->flow.claim_part[t] -= before->flow.claim_part[t];
+		w->flow.steal[t] -= before->flow.steal[t];
 	}
 }
 
@@ -1003,6 +1006,9 @@ static void mc_pcp_work_add(struct sim_pcp_work *sum, const struct sim_pcp_work 
 		sum->allocs[t] += w->allocs[t];
 		sum->flow.refill[t] += w->flow.refill[t];
 		sum->flow.drain[t] += w->flow.drain[t];
+		sum->flow.claim_block[t] += w->flow.claim_block[t];
+		sum->flow.claim_part[t] += w->flow.claim_part[t];
+		sum->flow.steal[t] += w->flow.steal[t];
 	}
 	sum->pcp_pages += w->pcp_pages;
 	sum->pcp_ticks += w->pcp_ticks;
