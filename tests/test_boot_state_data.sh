@@ -29,11 +29,13 @@ check() {   # NAME GOT WANT
 	fi
 }
 echo "KTAP version 1"
-echo "1..11"
+echo "1..13"
 check "6.12 kept pages" "$(report 6.12 kept)" "$(const KVM_BOOT_KERNEL_PAGES_612)"
 check "6.12 freed pages" "$(report 6.12 freed)" "$(const KVM_BOOT_FREED_PAGES_612)"
 check "6.1 kept pages" "$(report 6.1 kept)" "$(const KVM_BOOT_KERNEL_PAGES_61)"
 check "6.1 freed pages" "$(report 6.1 freed)" "$(const KVM_BOOT_FREED_PAGES_61)"
+check "6.12 reclaimable pages" "$(report 6.12 reclaimable)" "$(const KVM_BOOT_RECLAIMABLE_PAGES_612)"
+check "6.1 reclaimable pages" "$(report 6.1 reclaimable)" "$(const KVM_BOOT_RECLAIMABLE_PAGES_61)"
 check "6.12 trace buffer pages" "$(report 6.12 tracebuf_pages)" "$(const KVM_BOOT_LATE_PAGES_612)"
 check "6.1 trace buffer pages" "$(report 6.1 tracebuf_pages)" "$(const KVM_BOOT_LATE_PAGES_61)"
 check "6.12 orders per mille" "$(report 6.12 order_permille)" \

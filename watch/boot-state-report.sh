@@ -20,6 +20,8 @@
 #                     boot_order_permille (src/kvm/boot_state.c)
 #   meminfo_pages     SUnreclaim + PageTables + VmallocUsed + Percpu, pages
 #   tracebuf_pages    the trace buffers (buffer_size_kb per CPU), pages
+#   reclaimable       SReclaimable, pages: KVM_BOOT_RECLAIMABLE_PAGES_*
+#   blocks_reclaimable  RECLAIMABLE pageblocks of that zone
 set -u
 [ $# -eq 1 ] && [ -r "$1" ] || { echo "usage: boot-state-report.sh CONSOLE" >&2; exit 2; }
 tr -d '\r' < "$1" | sed -n 's/^.*snpsafe-bootstate: //p' | awk '
@@ -30,7 +32,7 @@ $1 == "pti" && $2 == "Node" && $4 == "zone" && $6 == "type" && $7 == "Unmovable"
 	free_unmov[zone] = f; next
 }
 $1 == "pti" && $2 == "Node" && $4 == "zone" && NF == 10 {   # Number of blocks type
-	zones[++nz] = $5; blocks[$5] = $6; next
+	zones[++nz] = $5; blocks[$5] = $6; rblocks[$5] = $8; next
 }
 $1 == "pcp" && $2 == "count:" { cnt[++nc] = $3; next }
 $1 == "pcp" && $2 == "high:" { hi[++nh] = $3; next }
@@ -39,6 +41,7 @@ $1 == "meminfo" && ($2 == "SUnreclaim:" || $2 == "PageTables:" || $2 == "Vmalloc
 	mem_kb += $3; next
 }
 $1 == "buf" { buf_kb += $3; next }
+$1 == "meminfo" && $2 == "SReclaimable:" { recl_kb = $3; next }
 END {
 	if (bad) exit 2
 	if (!nz || !nc) fail("no pagetypeinfo or zoneinfo lines")
@@ -55,4 +58,5 @@ END {
 	o3 = int(slab[8] * 1000 / kept + 0.5)
 	printf "order_permille %d %d %d %d\n", 1000 - o1 - o2 - o3, o1, o2, o3
 	printf "meminfo_pages %d\ntracebuf_pages %d\n", mem_kb / 4, buf_kb * cpus / 4
+	printf "reclaimable %d\nblocks_reclaimable %d\n", recl_kb / 4, rblocks[z]
 }'

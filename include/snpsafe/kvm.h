@@ -277,6 +277,23 @@ struct kvm_host_config {
 	uint64_t boot_module_pages, boot_module_ro_pages;
 	bool boot_no_kernel_memory;
 	/*
+	 * Which of the boot's allocations are the temporaries it freed: recent
+	 * ones (default), each drawn back from the boot's last allocation by an
+	 * exponential age of mean boot_temp_recency allocations (0:
+	 * KVM_BOOT_TEMP_RECENCY), since a page freed earlier is taken again by
+	 * the boot's next allocations; or, with boot_temps_uniform, any of the
+	 * boot's allocations alike (the rule before it).
+	 */
+	uint64_t boot_temp_recency;
+	bool boot_temps_uniform;
+	/*
+	 * The RECLAIMABLE slab pages the boot keeps (SReclaimable at the load:
+	 * dentries, inodes), order 0, interleaved with the kept UNMOVABLE
+	 * ones (0: KVM_BOOT_RECLAIMABLE_PAGES_*; boot_no_reclaimable: none).
+	 */
+	uint64_t boot_reclaimable_pages;
+	bool boot_no_reclaimable;
+	/*
 	 * Start from a measured boot instead (qemu-pc only; the host's memory
 	 * must be the dump's): its pages in use reserved, its pageblock types,
 	 * its per-CPU-list pages freed onto the lists a run at a time (a run to
@@ -317,6 +334,21 @@ struct kvm_host_config {
 #define KVM_BOOT_KERNEL_PAGES_61  8597ULL
 #define KVM_BOOT_FREED_PAGES_61   925ULL
 /*
+ * The RECLAIMABLE slab pages of the same boots (/proc/meminfo SReclaimable
+ * at the load: 6.12.95 1,228 kB, in 2 RECLAIMABLE pageblocks; 6.1.0-56
+ * 18,948 kB, in 10), watch/boot-state-report.sh reclaimable.
+ */
+#define KVM_BOOT_RECLAIMABLE_PAGES_612 307ULL
+#define KVM_BOOT_RECLAIMABLE_PAGES_61  4737ULL
+/*
+ * The temporaries' mean age at the load, in boot allocations: of 300, 400
+ * and 500, the one whose UNMOVABLE pageblocks at the load come nearest the
+ * small holes (pageblocks with 1-39 free pages) of the 15 fresh boots'
+ * dumps: 6.12.95 4.0 a boot against the dumps' 3.5, 6.1.0-56 1.7 against
+ * 2.6 (docs/MODEL.md "Boot state: the boot's holes").  Assumed rule,
+ * calibrated constant.
+ */
+#define KVM_BOOT_TEMP_RECENCY 300ULL/*
  * Of the kept pages, the trace buffers watch/init.sh sizes after the boot,
  * so after the initrd was freed: buffer_size_kb of the top instance and of
  * snpprov, per CPU, of each kernel's boot (6.12.95: (1410 + 2051) x 2 / 4;

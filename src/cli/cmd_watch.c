@@ -437,7 +437,8 @@ struct model_vs_real {
 	struct sim_mc_result res;
 	uint64_t model_k, model_n;          /* vmcb01 aligned / allocated */
 	double model_p, model_lo, model_hi; /* NaN over no vmcb01 */
-	unsigned int age_pct;
+	unsigned int age_pct;               /* the model's --age: 0 but for an aged boot */
+	unsigned int in_use_pct;            /* the boot's: (MemTotal - MemFree) / MemTotal */
 	struct sim_mc_trial *hosts;         /* the model's hosts, each one's counts (cfg.trials) */
 	struct watch_cluster measured;      /* vmcb01 exposure and clustering (watch_cluster.h) */
 	/* VM churn (--lifetime): a VM's measured life, in seconds, and the tick it is counted in */
@@ -659,8 +660,8 @@ static void model_machine(const struct watch_opts *o, struct model_vs_real *m)
 
 /*
  * simulate with the watched run's memory, CPUs, VMs and vCPUs, VM churn,
- * plain SVM guests, the guest's memory use as the age (an aged run: watch's
- * ager, its rounds after kvm_amd loads, --age-profile watch), its kernel
+ * plain SVM guests, no ageing for a fresh run (an aged run: watch's ager,
+ * its rounds after kvm_amd loads, --age-profile watch), its kernel
  * generation, and the strategy the watched kernel used (naive: no
  * workaround path; upstream: --host-snp) (model_churn() says how many hosts).
  */
@@ -687,11 +688,19 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 		m->allocs = &wp->prov.vmcb01;
 		watch_rate(m->allocs->aligned, m->allocs->allocs, &m->alloc_p, &m->alloc_lo, &m->alloc_hi);
 	}
-	m->age_pct = 5;
 	if (r->mem_total_kb && r->mem_free_kb <= r->mem_total_kb)
-		m->age_pct = (unsigned int)((r->mem_total_kb - r->mem_free_kb) * 100 / r->mem_total_kb);
-	if (o->boot_dump)   /* the dumped boot as its workload found it: its ageing is in the dump */
-		m->age_pct = 0;
+		m->in_use_pct = (unsigned int)((r->mem_total_kb - r->mem_free_kb) * 100 /
+					       r->mem_total_kb);
+	/*
+	 * A fresh boot's model is not aged: its in-use memory is the boot
+	 * state's (the kernel's own memory, the per-CPU lists), which the
+	 * qemu-pc rules make; simulate's generic ager on top would fill the
+	 * host and churn it back, leaving free UNMOVABLE and RECLAIMABLE
+	 * pageblocks no fresh boot has (docs/MODEL.md "Boot state: the boot's
+	 * holes").  An aged boot ages as its ager did (below); a dumped boot
+	 * as its workload found it: its ageing is in the dump.
+	 */
+	m->age_pct = r->age_rounds && !o->boot_dump ? m->in_use_pct : 0;
 	model_machine(o, m);
 	m->cfg.guest_pages = WATCH_GUEST_PAGES;
 	/* the workload makes no irqchip: its vCPUs have no LAPIC page (no KVM_CREATE_IRQCHIP) */
@@ -1003,7 +1012,7 @@ static void print_age(const struct run_result *r, const struct model_vs_real *m)
 	       workload_field(r->age, "capped") ? " (stopped early: memory ran low)" : "");
 	printf("  in use when the workload started (MemTotal - MemFree): %llu of %llu kB = %u%%\n\n",
 	       (unsigned long long)(r->mem_total_kb - r->mem_free_kb),
-	       (unsigned long long)r->mem_total_kb, m->age_pct);
+	       (unsigned long long)r->mem_total_kb, m->in_use_pct);
 }
 
 static void json_age(struct json *j, const struct run_result *r, const struct model_vs_real *m)
@@ -1019,7 +1028,10 @@ static void json_age(struct json *j, const struct run_result *r, const struct mo
 		json_str(j, "seed", NULL);        /* null: a fresh run has no ageing seed */
 	json_u64(j, "mem_total_kb", r->mem_total_kb);
 	json_u64(j, "in_use_kb", r->mem_total_kb - r->mem_free_kb);
-	json_u64(j, "in_use_pct", m->age_pct);
+	if (r->mem_total_kb && r->mem_free_kb <= r->mem_total_kb)
+		json_u64(j, "in_use_pct", m->in_use_pct);
+	else
+		json_str(j, "in_use_pct", NULL);   /* null: the run recorded no memory counts */
 	for (size_t i = 0; r->age_rounds && i < sizeof(keys) / sizeof(keys[0]); i++)
 		json_u64(j, keys[i], workload_field(r->age, keys[i]));
 	json_obj_end(j);
@@ -1317,7 +1329,8 @@ static SNP_MUST_CHECK int remodel_numbers(const struct remodel *rm, const struct
 	ret = ret ? ret : remodel_num(rm, rm->me, "tick_seconds", 0, 1e6, &m->tick_s);
 	if (ret)
 		return ret;
-	m->cfg.age_pct = m->age_pct = (unsigned int)v[0];
+	/* this build's rule: a fresh boot's model is not aged (model_estimate()) */
+	m->cfg.age_pct = m->age_pct = m->cfg.age_profile == SIM_AGE_WATCH ? (unsigned int)v[0] : 0;
 	m->cfg.trials = (unsigned int)v[1];
 	m->cfg.ticks = (unsigned int)v[2];
 	m->cfg.lifetime = (unsigned int)v[3];

@@ -24,7 +24,9 @@
  */
 #include "kvm/kvm_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 void kvm_boot_default_sizes(enum mm_kernel k, uint64_t *image_bytes, uint64_t *initrd_bytes)
 {
@@ -148,6 +150,8 @@ struct boot_piece {
 struct boot_sizes {
 	uint64_t kept, freed, late;   /* late: of kept, allocated after the initrd's free */
 	uint64_t modules, modules_ro; /* of kept, after the late ones: the modules /init loads */
+	uint64_t reclaimable;         /* RECLAIMABLE, kept, among the early kept ones */
+	uint64_t recency;             /* the temporaries' mean age; 0: any allocation alike */
 };
 
 /* The pages the boot keeps, frees and allocates late, capped at managed / 8 together. */
@@ -169,6 +173,11 @@ static SNP_MUST_CHECK int boot_kernel_sizes(const struct kvm_host *host, struct 
 		     k61 ? KVM_BOOT_MODULE_PAGES_61 : KVM_BOOT_MODULE_PAGES_612;
 	b->modules_ro = c->boot_module_ro_pages ? c->boot_module_ro_pages :
 			k61 ? KVM_BOOT_MODULE_RO_PAGES_61 : KVM_BOOT_MODULE_RO_PAGES_612;
+	b->reclaimable = c->boot_no_reclaimable ? 0 : c->boot_reclaimable_pages ?
+			 c->boot_reclaimable_pages :
+			 k61 ? KVM_BOOT_RECLAIMABLE_PAGES_61 : KVM_BOOT_RECLAIMABLE_PAGES_612;
+	b->recency = c->boot_temps_uniform ? 0 :
+		     c->boot_temp_recency ? c->boot_temp_recency : KVM_BOOT_TEMP_RECENCY;
 	if (b->late > b->kept)
 		b->late = b->kept;
 	if (b->modules > b->kept - b->late)
@@ -179,14 +188,15 @@ static SNP_MUST_CHECK int boot_kernel_sizes(const struct kvm_host *host, struct 
 	if (ret)
 		return ret;
 	cap = (mc.present - mc.reserved - mm_held_pages(host->mm)) / 8;
-	if (b->kept + b->freed > cap) {   /* a small host: the same shares of less */
-		uint64_t total = b->kept + b->freed;
+	if (b->kept + b->freed + b->reclaimable > cap) {   /* a small host: the same shares of less */
+		uint64_t total = b->kept + b->freed + b->reclaimable;
 
+		b->reclaimable = b->reclaimable * cap / total;
 		b->late = b->late * cap / total;
 		b->modules = b->modules * cap / total;
 		b->modules_ro = b->modules_ro * cap / total;
 		b->freed = b->freed * cap / total;
-		b->kept = cap - b->freed;
+		b->kept = cap - b->freed - b->reclaimable;
 	}
 	return 0;
 }
@@ -203,14 +213,35 @@ static size_t boot_pick_piece(const struct boot_piece *v, size_t n, uint64_t roo
 }
 
 /*
- * Free exactly @pages' worth of random pieces from v[0..*n), each on a
- * random CPU (short of it only when no piece that small is left).
+ * A recent piece of v[0..n) (v in the order the boot allocated it) no
+ * larger than @room pages, or n if none is: @recency pieces back from the
+ * last on average (an exponential age; one past the first starts from a
+ * random piece), then back from there to the first that fits.
+ */
+static size_t boot_pick_recent(const struct boot_piece *v, size_t n, uint64_t room,
+			       uint64_t recency, uint64_t *rng)
+{
+	double u = ((double)(mm_rng_next(rng) >> 11) + 0.5) / 9007199254740992.0;   /* (0, 1) */
+	double back = -log(u) * (double)recency;
+	size_t i = back < (double)n ? n - 1 - (size_t)back : (size_t)mm_rng_below(rng, n);
+
+	for (size_t k = 0; k < n; k++, i = (i + n - 1) % n)
+		if ((1ULL << v[i].order) <= room)
+			return i;
+	return n;
+}
+
+/*
+ * Free exactly @pages' worth of pieces from v[0..*n), each on a random CPU
+ * (short of it only when no piece that small is left): recent ones
+ * (boot_pick_recent()) with @recency, else any alike.
  */
 static SNP_MUST_CHECK int boot_free_some(struct kvm_host *host, struct boot_piece *v, size_t *n,
-					 uint64_t pages, uint64_t *rng)
+					 uint64_t pages, uint64_t recency, uint64_t *rng)
 {
 	while (pages && *n) {
-		size_t i = boot_pick_piece(v, *n, pages, rng);
+		size_t i = recency ? boot_pick_recent(v, *n, pages, recency, rng) :
+				     boot_pick_piece(v, *n, pages, rng);
 		unsigned int cpu = (unsigned int)mm_rng_below(rng, host->cfg.nr_cpus);
 		int ret;
 
@@ -220,7 +251,10 @@ static SNP_MUST_CHECK int boot_free_some(struct kvm_host *host, struct boot_piec
 		if (ret)
 			return ret;
 		pages -= 1ULL << v[i].order;
-		v[i] = v[--*n];
+		if (recency)   /* keep the allocation order */
+			memmove(&v[i], &v[i + 1], (--*n - i) * sizeof(*v));
+		else
+			v[i] = v[--*n];
 	}
 	return 0;
 }
@@ -277,6 +311,10 @@ static SNP_MUST_CHECK int boot_kernel_memory(struct kvm_host *host)
 	v = calloc((size_t)(b.kept + b.freed) + 1, sizeof(*v));
 	if (!v)
 		return SNP_ENOMEM;
+	for (uint64_t i = 0; !ret && i < b.reclaimable; i++)   /* the RECLAIMABLE slabs, kept */
+		if (!mm_alloc_pages(host->mm, (unsigned int)mm_rng_below(&rng, host->cfg.nr_cpus),
+				    MM_GFP_KERNEL | MM_GFP_RECLAIMABLE, 0))
+			ret = SNP_ENOMEM;
 	while (!ret && pages < b.kept - b.late - b.modules + b.freed) {
 		unsigned int order = boot_pick_order(&rng);
 		unsigned int cpu = (unsigned int)mm_rng_below(&rng, host->cfg.nr_cpus);
@@ -297,7 +335,8 @@ static SNP_MUST_CHECK int boot_kernel_memory(struct kvm_host *host)
 	if (!ret)
 		ret = boot_module_pages(host, b.modules, b.modules_ro);
 	if (!ret)   /* the temporaries, and the last piece's overshoot past what is kept */
-		ret = boot_free_some(host, v, &n, pages - (b.kept - b.late - b.modules), &rng);
+		ret = boot_free_some(host, v, &n, pages - (b.kept - b.late - b.modules), b.recency,
+				     &rng);
 	free(v);   /* what is left is the kernel's for good */
 	return ret;
 }
