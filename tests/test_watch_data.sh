@@ -11,7 +11,7 @@
 # (docs/data/watch-workload-2026-12-07/{rules,dump,camp}, docs/WATCH.md "The model's per-CPU lists against the kernel's").
 # Then all of those runs judged again by this build's model (watch
 # --remodel, watch/remodel-pools.sh) pool into exactly the committed
-# docs/data/watch-remodel-2026-12-07/{rules,dump,camp}/pool-SET.txt: a
+# docs/data/watch-remodel-2026-12-07/{rules,dump,camp,extfrag-*}/pool-SET.txt: a
 # change to the model that moves a figure docs/WATCH.md "Every boot judged
 # again" quotes fails here until the pools and the docs are remade.  A change to
 # merge's statistics, or to a data file, that moves a quoted figure fails
@@ -35,7 +35,8 @@ sets=("$data/6.12-fresh" "$data/6.1-fresh" "$data/6.12-aged" "$data/6.1-aged"
       "$work/camp/6.12-fresh" "$work/camp/6.1-fresh" "$work/camp/6.12-aged" "$work/camp/6.1-aged")
 remodel=$root/docs/data/watch-remodel-2026-12-07
 rsets=()
-for d in rules dump camp; do
+for dir in "$remodel"/*/; do   # rules dump camp, and the extfrag hook's boots
+	d=$(basename "$dir")
 	for f in "$remodel/$d"/pool-*.txt; do
 		name=$(basename "$f" .txt)
 		rsets+=("$d/${name#pool-}")

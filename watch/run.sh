@@ -145,12 +145,17 @@ add_module() {	# dependencies first, each once
 	order+=("$m")
 }
 add_module kvm-amd
-# SNPSAFE_WATCH_EXTRA_FILE=SRC:NAME: one more file in the guest's root, as /NAME.
-if [ -n "${SNPSAFE_WATCH_EXTRA_FILE:-}" ]; then
-	cp "${SNPSAFE_WATCH_EXTRA_FILE%%:*}" "$ird/${SNPSAFE_WATCH_EXTRA_FILE##*:}" ||
-		snp_die "SNPSAFE_WATCH_EXTRA_FILE: no ${SNPSAFE_WATCH_EXTRA_FILE%%:*}"
-	chmod 755 "$ird/${SNPSAFE_WATCH_EXTRA_FILE##*:}"
-fi
+# SNPSAFE_WATCH_EXTRA_FILE="SRC:NAME ...": more files in the guest's root,
+# each as /NAME (paths without spaces).
+for extra in ${SNPSAFE_WATCH_EXTRA_FILE:-}; do
+	case $extra in
+	*:?*) ;;
+	*) snp_die "SNPSAFE_WATCH_EXTRA_FILE: '$extra' is not SRC:NAME" ;;
+	esac
+	cp "${extra%%:*}" "$ird/${extra##*:}" ||
+		snp_die "SNPSAFE_WATCH_EXTRA_FILE: no ${extra%%:*}"
+	chmod 755 "$ird/${extra##*:}"
+done
 # SNPSAFE_WATCH_GUEST_HOOK: a busybox script the guest runs at each stage
 # (init.sh: pre, loaded, done), e.g. kernel/guest-measure.sh.
 if [ -n "${SNPSAFE_WATCH_GUEST_HOOK:-}" ]; then
