@@ -12,8 +12,11 @@
 #   pcp_pages         pages on that zone's per-CPU lists (/proc/zoneinfo)
 #   pcp_high          the first CPU's high
 #   free_unmovable    pages in free UNMOVABLE buddy blocks
-#   kept              blocks_unmovable x 512 - pcp_pages - free_unmovable:
-#                     KVM_BOOT_KERNEL_PAGES_* (include/snpsafe/kvm.h)
+#   vmemmap_blocks    the sparse vmemmap's pageblocks: one a 128 MiB section,
+#                     the pageblocks of every zone over 64 (memblock's,
+#                     UNMOVABLE, kvm_boot_reservations())
+#   kept              (blocks_unmovable - vmemmap_blocks) x 512 - pcp_pages -
+#                     free_unmovable: KVM_BOOT_KERNEL_PAGES_* (include/snpsafe/kvm.h)
 #   freed             free_unmovable: KVM_BOOT_FREED_PAGES_*
 #   order_permille    kept pages at orders 0..3 per mille, the slabs' by
 #                     pages per slab (/proc/slabinfo), the rest order 0:
@@ -32,7 +35,7 @@ $1 == "pti" && $2 == "Node" && $4 == "zone" && $6 == "type" && $7 == "Unmovable"
 	free_unmov[zone] = f; next
 }
 $1 == "pti" && $2 == "Node" && $4 == "zone" && NF == 10 {   # Number of blocks type
-	zones[++nz] = $5; blocks[$5] = $6; rblocks[$5] = $8; next
+	zones[++nz] = $5; blocks[$5] = $6; mblocks[$5] = $7; rblocks[$5] = $8; hblocks[$5] = $9 + $10; next
 }
 $1 == "pcp" && $2 == "count:" { cnt[++nc] = $3; next }
 $1 == "pcp" && $2 == "high:" { hi[++nh] = $3; next }
@@ -50,10 +53,12 @@ END {
 	if (cpus != int(cpus)) fail("pcp lines do not divide among the zones")
 	z = zones[nz]; pcp = 0
 	for (i = (nz - 1) * cpus + 1; i <= nz * cpus; i++) pcp += cnt[i]
-	kept = blocks[z] * 512 - pcp - free_unmov[z]
+	for (i = 1; i <= nz; i++) all_blocks += blocks[zones[i]] + mblocks[zones[i]] + rblocks[zones[i]] + hblocks[zones[i]]
+	vmemmap = int((all_blocks + 63) / 64)
+	kept = (blocks[z] - vmemmap) * 512 - pcp - free_unmov[z]
 	printf "zone %s\nblocks_unmovable %d\npcp_pages %d\npcp_high %d\nfree_unmovable %d\n", \
 		z, blocks[z], pcp, hi[(nz - 1) * cpus + 1], free_unmov[z]
-	printf "kept %d\nfreed %d\n", kept, free_unmov[z]
+	printf "vmemmap_blocks %d\nkept %d\nfreed %d\n", vmemmap, kept, free_unmov[z]
 	o1 = int(slab[2] * 1000 / kept + 0.5); o2 = int(slab[4] * 1000 / kept + 0.5)
 	o3 = int(slab[8] * 1000 / kept + 0.5)
 	printf "order_permille %d %d %d %d\n", 1000 - o1 - o2 - o3, o1, o2, o3

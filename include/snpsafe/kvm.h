@@ -277,15 +277,14 @@ struct kvm_host_config {
 	uint64_t boot_module_pages, boot_module_ro_pages;
 	bool boot_no_kernel_memory;
 	/*
-	 * Which of the boot's allocations are the temporaries it freed: recent
-	 * ones (default), each drawn back from the boot's last allocation by an
-	 * exponential age of mean boot_temp_recency allocations (0:
-	 * KVM_BOOT_TEMP_RECENCY), since a page freed earlier is taken again by
-	 * the boot's next allocations; or, with boot_temps_uniform, any of the
-	 * boot's allocations alike (the rule before it).
+	 * Which of the boot's allocations are the temporaries it freed: any of
+	 * them alike (0, the default), or recent ones, each drawn back from the
+	 * boot's last allocation by an exponential age of mean
+	 * boot_temp_recency allocations (a page freed earlier being taken
+	 * again by the boot's next allocations).  docs/MODEL.md "Boot state:
+	 * the boot's holes" has both against the dumps.
 	 */
 	uint64_t boot_temp_recency;
-	bool boot_temps_uniform;
 	/*
 	 * The RECLAIMABLE slab pages the boot keeps (SReclaimable at the load:
 	 * dentries, inodes), order 0, interleaved with the kept UNMOVABLE
@@ -324,14 +323,16 @@ struct kvm_host_config {
 /*
  * The kernel's own memory in watch's 1 GiB boots when the workload starts
  * (the guest's /proc/pagetypeinfo and /proc/zoneinfo, DMA32): kept, the
- * UNMOVABLE pageblocks' pages less the per-CPU lists' pages and the free
- * UNMOVABLE buddy blocks (6.12.95: 26 x 512 - 3357 - 234; 6.1.0-56: 24 x
- * 512 - 2766 - 925); freed, those free buddy blocks: the holes the boot left
- * among its pages.  docs/MODEL.md "Boot state: the kernel's own memory".
+ * UNMOVABLE pageblocks' pages less the vmemmap's 8 (memblock's, reserved:
+ * kvm_boot_reservations()), the per-CPU lists' pages and the free
+ * UNMOVABLE buddy blocks (6.12.95: (26 - 8) x 512 - 3357 - 234; 6.1.0-56:
+ * (24 - 8) x 512 - 2766 - 925); freed, those free buddy blocks: the holes
+ * the boot left among its pages.  docs/MODEL.md "Boot state: the kernel's
+ * own memory" and "the boot's holes".
  */
-#define KVM_BOOT_KERNEL_PAGES_612 9721ULL
+#define KVM_BOOT_KERNEL_PAGES_612 5625ULL
 #define KVM_BOOT_FREED_PAGES_612  234ULL
-#define KVM_BOOT_KERNEL_PAGES_61  8597ULL
+#define KVM_BOOT_KERNEL_PAGES_61  4501ULL
 #define KVM_BOOT_FREED_PAGES_61   925ULL
 /*
  * The RECLAIMABLE slab pages of the same boots (/proc/meminfo SReclaimable
@@ -341,14 +342,6 @@ struct kvm_host_config {
 #define KVM_BOOT_RECLAIMABLE_PAGES_612 307ULL
 #define KVM_BOOT_RECLAIMABLE_PAGES_61  4737ULL
 /*
- * The temporaries' mean age at the load, in boot allocations: of 300, 400
- * and 500, the one whose UNMOVABLE pageblocks at the load come nearest the
- * small holes (pageblocks with 1-39 free pages) of the 15 fresh boots'
- * dumps: 6.12.95 4.0 a boot against the dumps' 3.5, 6.1.0-56 1.7 against
- * 2.6 (docs/MODEL.md "Boot state: the boot's holes").  Assumed rule,
- * calibrated constant.
- */
-#define KVM_BOOT_TEMP_RECENCY 300ULL/*
  * Of the kept pages, the trace buffers watch/init.sh sizes after the boot,
  * so after the initrd was freed: buffer_size_kb of the top instance and of
  * snpprov, per CPU, of each kernel's boot (6.12.95: (1410 + 2051) x 2 / 4;

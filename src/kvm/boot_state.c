@@ -76,6 +76,37 @@ static bool boot_state_fits(const struct kvm_host_config *c, uint64_t mem)
 	return kvm_boot_min_mem(boot_image_bytes(c), boot_initrd_bytes(c)) < mem;
 }
 
+/*
+ * The sparse vmemmap's struct pages, memblock's largest top-down boot
+ * allocation: sparse_buffer_init() takes one buffer for the node's
+ * sections, section_map_size() = PMD_SIZE (2 MiB of struct pages for each
+ * 128 MiB section, mapped by PMD) apiece and PMD-aligned, from the top of
+ * free memory down: just below the initrd, 2 MiB-aligned (Debian 6.12.95
+ * mm/sparse.c sparse_init_nid(), sparse_buffer_init(); 6.1 the same).
+ * At 1 GiB: 8 sections, [0x3ec00000, 0x3fc00000), 8 of the 9 UNMOVABLE
+ * pageblocks every dumped boot has from 0x3ea00000 (their first pages
+ * reserved, so deferred init leaves them UNMOVABLE; the ninth is more of
+ * memblock's, not modeled: docs/MODEL.md "Boot state: the boot's holes").
+ * A host too small for it above the image gets what fits.
+ */
+static void vmemmap_range(const struct kvm_host_config *c, uint64_t mem, snp_pfn_t *start,
+			  snp_pfn_t *end)
+{
+	const uint64_t pmd = 2 * SNP_MiB;
+	uint64_t sections = ((mem >> SNP_PAGE_SHIFT) + MM_PAGES_PER_SECTION - 1) / MM_PAGES_PER_SECTION;
+	uint64_t image_end = KVM_BOOT_IMAGE_START + boot_image_bytes(c);
+	snp_pfn_t is, ie;
+	uint64_t top, bottom;
+
+	initrd_range(c, mem, &is, &ie);
+	top = ((uint64_t)is << SNP_PAGE_SHIFT) & ~(pmd - 1);
+	bottom = top > sections * pmd ? top - sections * pmd : 0;
+	if (bottom < image_end)
+		bottom = top > image_end ? image_end : top;
+	*start = bottom >> SNP_PAGE_SHIFT;
+	*end = top >> SNP_PAGE_SHIFT;
+}
+
 int kvm_boot_reservations(const struct kvm_host *host, uint64_t mem, struct mm_reserved_range *res,
 			  size_t *nr)
 {
@@ -91,6 +122,12 @@ int kvm_boot_reservations(const struct kvm_host *host, uint64_t mem, struct mm_r
 						    boot_image_bytes(c) >> SNP_PAGE_SHIFT };
 	initrd_range(c, mem, &s, &e);
 	res[(*nr)++] = (struct mm_reserved_range){ s, e - s };
+	/* with the kernel's own memory (its rule counts these pageblocks out) */
+	if (!c->boot_no_kernel_memory && !c->boot_dump) {
+		vmemmap_range(c, mem, &s, &e);
+		if (e > s)
+			res[(*nr)++] = (struct mm_reserved_range){ s, e - s };
+	}
 	return 0;
 }
 
@@ -122,7 +159,7 @@ int kvm_boot_free_initrd(struct kvm_host *host)
  * mixes in more reclaimable slabs (dentries), which live in RECLAIMABLE
  * pageblocks, so both kernels take 6.12's shares (docs/MODEL.md).
  */
-static const unsigned int boot_order_permille[] = { 886, 16, 40, 58 };
+static const unsigned int boot_order_permille[] = { 805, 27, 68, 100 };
 #define BOOT_NR_ORDERS (sizeof(boot_order_permille) / sizeof(boot_order_permille[0]))
 
 /* One allocation of the boot's: its order drawn so that pages follow the shares above. */
@@ -176,8 +213,7 @@ static SNP_MUST_CHECK int boot_kernel_sizes(const struct kvm_host *host, struct 
 	b->reclaimable = c->boot_no_reclaimable ? 0 : c->boot_reclaimable_pages ?
 			 c->boot_reclaimable_pages :
 			 k61 ? KVM_BOOT_RECLAIMABLE_PAGES_61 : KVM_BOOT_RECLAIMABLE_PAGES_612;
-	b->recency = c->boot_temps_uniform ? 0 :
-		     c->boot_temp_recency ? c->boot_temp_recency : KVM_BOOT_TEMP_RECENCY;
+	b->recency = c->boot_temp_recency;
 	if (b->late > b->kept)
 		b->late = b->kept;
 	if (b->modules > b->kept - b->late)
