@@ -10,6 +10,7 @@
 #include "mm_util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* An x86-64 host as Linux lays it out; @thp: khugepaged's min_free_kbytes (Debian's default). */
 static struct mm_host *linux_host_thp(uint64_t mib, unsigned int nodes, unsigned int cpus,
@@ -365,6 +366,14 @@ static void test_partial_steal_61_vs_612(void)
 		 (unsigned long long)stolen[1]);
 	KEXPECT_EQ(stolen[0], 1);
 	KEXPECT(stolen[1] > 1);
+	{	/* mm_pcp_flow_add(): a sum of counts, and their difference */
+		struct mm_pcp_flow a = { .steal = { 3, 0, 1 }, .refill = { 7 } }, b = a;
+
+		mm_pcp_flow_add(&a, &b, 1);
+		KEXPECT(a.steal[0] == 6 && a.steal[2] == 2 && a.refill[0] == 14);
+		mm_pcp_flow_add(&a, &b, -1);
+		KEXPECT(!memcmp(&a, &b, sizeof(a)));
+	}
 }
 
 /*

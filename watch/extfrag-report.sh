@@ -36,7 +36,7 @@ function hex(s,   i, c, v) {
 	for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)) - 1; v = v * 16 + c }
 	return v
 }
-function field(name,   r) {
+function field(name) {
 	if (!match($0, name "=[0-9a-fx]+")) return ""
 	return substr($0, RSTART + length(name) + 1, RLENGTH - length(name) - 1)
 }

@@ -287,7 +287,7 @@ struct kvm_host_config {
 	uint64_t boot_temp_recency;
 	/*
 	 * The RECLAIMABLE slab pages the boot keeps (SReclaimable at the load:
-	 * dentries, inodes), order 0, interleaved with the kept UNMOVABLE
+	 * dentries, inodes), order 0, allocated before the kept UNMOVABLE
 	 * ones (0: KVM_BOOT_RECLAIMABLE_PAGES_*; boot_no_reclaimable: none).
 	 */
 	uint64_t boot_reclaimable_pages;

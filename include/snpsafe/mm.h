@@ -321,6 +321,8 @@ struct mm_pcp_flow {
 	uint64_t steal[MM_NR_MIGRATETYPES];
 };
 SNP_MUST_CHECK int mm_pcp_flow(const struct mm_host *mm, struct mm_pcp_flow *out);
+/* Every count of @f added to @sum's (@sign +1), or taken from it (-1). */
+void mm_pcp_flow_add(struct mm_pcp_flow *sum, const struct mm_pcp_flow *f, int sign);
 SNP_MUST_CHECK int mm_clear_page(struct mm_host *mm, struct page *page);
 SNP_MUST_CHECK int mm_page_dirty(const struct mm_host *mm, const struct page *page);
 /* 1 if @page is the head of a live allocation, 0 if not, SNP_EINVAL. */

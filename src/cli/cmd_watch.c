@@ -658,6 +658,12 @@ static void model_machine(const struct watch_opts *o, struct model_vs_real *m)
 	m->cfg.mix[SIM_VM_SVM] = 1;
 }
 
+/* Did the run record its memory counts (result's mem_total_kb, mem_free_kb)? */
+static bool run_has_mem_counts(const struct run_result *r)
+{
+	return r->mem_total_kb && r->mem_free_kb <= r->mem_total_kb;
+}
+
 /*
  * simulate with the watched run's memory, CPUs, VMs and vCPUs, VM churn,
  * plain SVM guests, no ageing for a fresh run (an aged run: watch's ager,
@@ -688,7 +694,7 @@ static SNP_MUST_CHECK int model_estimate(const struct watch_opts *o, const struc
 		m->allocs = &wp->prov.vmcb01;
 		watch_rate(m->allocs->aligned, m->allocs->allocs, &m->alloc_p, &m->alloc_lo, &m->alloc_hi);
 	}
-	if (r->mem_total_kb && r->mem_free_kb <= r->mem_total_kb)
+	if (run_has_mem_counts(r))
 		m->in_use_pct = (unsigned int)((r->mem_total_kb - r->mem_free_kb) * 100 /
 					       r->mem_total_kb);
 	/*
@@ -1028,7 +1034,7 @@ static void json_age(struct json *j, const struct run_result *r, const struct mo
 		json_str(j, "seed", NULL);        /* null: a fresh run has no ageing seed */
 	json_u64(j, "mem_total_kb", r->mem_total_kb);
 	json_u64(j, "in_use_kb", r->mem_total_kb - r->mem_free_kb);
-	if (r->mem_total_kb && r->mem_free_kb <= r->mem_total_kb)
+	if (run_has_mem_counts(r))
 		json_u64(j, "in_use_pct", m->in_use_pct);
 	else
 		json_str(j, "in_use_pct", NULL);   /* null: the run recorded no memory counts */

@@ -123,7 +123,7 @@ int kvm_boot_reservations(const struct kvm_host *host, uint64_t mem, struct mm_r
 	initrd_range(c, mem, &s, &e);
 	res[(*nr)++] = (struct mm_reserved_range){ s, e - s };
 	/* with the kernel's own memory (its rule counts these pageblocks out) */
-	if (!c->boot_no_kernel_memory && !c->boot_dump) {
+	if (!c->boot_no_kernel_memory) {
 		vmemmap_range(c, mem, &s, &e);
 		if (e > s)
 			res[(*nr)++] = (struct mm_reserved_range){ s, e - s };
@@ -187,8 +187,7 @@ struct boot_piece {
 struct boot_sizes {
 	uint64_t kept, freed, late;   /* late: of kept, allocated after the initrd's free */
 	uint64_t modules, modules_ro; /* of kept, after the late ones: the modules /init loads */
-	uint64_t reclaimable;         /* RECLAIMABLE, kept, among the early kept ones */
-	uint64_t recency;             /* the temporaries' mean age; 0: any allocation alike */
+	uint64_t reclaimable;         /* RECLAIMABLE, kept, allocated before the others */
 };
 
 /* The pages the boot keeps, frees and allocates late, capped at managed / 8 together. */
@@ -213,7 +212,6 @@ static SNP_MUST_CHECK int boot_kernel_sizes(const struct kvm_host *host, struct 
 	b->reclaimable = c->boot_no_reclaimable ? 0 : c->boot_reclaimable_pages ?
 			 c->boot_reclaimable_pages :
 			 k61 ? KVM_BOOT_RECLAIMABLE_PAGES_61 : KVM_BOOT_RECLAIMABLE_PAGES_612;
-	b->recency = c->boot_temp_recency;
 	if (b->late > b->kept)
 		b->late = b->kept;
 	if (b->modules > b->kept - b->late)
@@ -371,8 +369,8 @@ static SNP_MUST_CHECK int boot_kernel_memory(struct kvm_host *host)
 	if (!ret)
 		ret = boot_module_pages(host, b.modules, b.modules_ro);
 	if (!ret)   /* the temporaries, and the last piece's overshoot past what is kept */
-		ret = boot_free_some(host, v, &n, pages - (b.kept - b.late - b.modules), b.recency,
-				     &rng);
+		ret = boot_free_some(host, v, &n, pages - (b.kept - b.late - b.modules),
+				     host->cfg.boot_temp_recency, &rng);
 	free(v);   /* what is left is the kernel's for good */
 	return ret;
 }

@@ -941,6 +941,16 @@ int mm_pcp_flow(const struct mm_host *mm, struct mm_pcp_flow *out)
 	return 0;
 }
 
+void mm_pcp_flow_add(struct mm_pcp_flow *sum, const struct mm_pcp_flow *f, int sign)
+{
+	uint64_t *const d[] = { sum->refill, sum->drain, sum->claim_block, sum->claim_part, sum->steal };
+	const uint64_t *const s[] = { f->refill, f->drain, f->claim_block, f->claim_part, f->steal };
+
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+		for (unsigned int t = 0; t < MM_NR_MIGRATETYPES; t++)
+			d[i][t] = sign < 0 ? d[i][t] - s[i][t] : d[i][t] + s[i][t];
+}
+
 int mm_alloc_events(const struct mm_host *mm, uint64_t out[MM_NR_ORDERS][MM_NR_MIGRATETYPES])
 {
 	if (!mm || !out)

@@ -563,14 +563,9 @@ static SNP_MUST_CHECK int mc_pcp_work(struct kvm_host *host, struct sim_pcp_work
 
 static void mc_pcp_work_sub(struct sim_pcp_work *w, const struct sim_pcp_work *before)
 {
-	for (unsigned int t = 0; t < MM_NR_MIGRATETYPES; t++) {
+	for (unsigned int t = 0; t < MM_NR_MIGRATETYPES; t++)
 		w->allocs[t] -= before->allocs[t];
-		w->flow.refill[t] -= before->flow.refill[t];
-		w->flow.drain[t] -= before->flow.drain[t];
-		w->flow.claim_block[t] -= before->flow.claim_block[t];
-		w->flow.claim_part[t] -= before->flow.claim_part[t];
-		w->flow.steal[t] -= before->flow.steal[t];
-	}
+	mm_pcp_flow_add(&w->flow, &before->flow, -1);
 }
 
 static void mc_host_config(const struct sim_mc_config *cfg, enum snp_alloc_strategy s,
@@ -1002,14 +997,9 @@ static bool mc_trial_has_exposed_aligned(const struct sim_mc_trial *c)
 
 static void mc_pcp_work_add(struct sim_pcp_work *sum, const struct sim_pcp_work *w)
 {
-	for (unsigned int t = 0; t < MM_NR_MIGRATETYPES; t++) {
+	for (unsigned int t = 0; t < MM_NR_MIGRATETYPES; t++)
 		sum->allocs[t] += w->allocs[t];
-		sum->flow.refill[t] += w->flow.refill[t];
-		sum->flow.drain[t] += w->flow.drain[t];
-		sum->flow.claim_block[t] += w->flow.claim_block[t];
-		sum->flow.claim_part[t] += w->flow.claim_part[t];
-		sum->flow.steal[t] += w->flow.steal[t];
-	}
+	mm_pcp_flow_add(&sum->flow, &w->flow, 1);
 	sum->pcp_pages += w->pcp_pages;
 	sum->pcp_ticks += w->pcp_ticks;
 }
