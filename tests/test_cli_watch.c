@@ -737,7 +737,8 @@ static void rewrite_file(const char *from, const char *to, const char *old, cons
  * --remodel FILE: a recorded run's model estimate made again from the JSON
  * alone (its folder gone), by the same build the same bytes as --again
  * wrote them: churned, and from a boot dump (whose bytes must be the
- * recorded ones: another dump, or none, is refused).  A file that is no watch run,
+ * recorded ones: another dump, or none, is refused); a record of the
+ * rules given --boot-dump made from that dump, as --again with it.  A file that is no watch run,
  * or --remodel with a flag that would boot or read a folder, is refused
  * with one line.  A run judged before the churn's timeline was recorded
  * gets this build's (watch's: the same bytes again); a timeline that is
@@ -774,6 +775,8 @@ static void watch_remodel_reproduces_again(void)
 	expect_remodel(recd, "", 0, true, NULL);
 	snprintf(args, sizeof(args), " --boot-dump %s", dump);
 	expect_remodel(recd, args, 0, true, NULL);
+	/* a record of the rules, given a dump: its estimate made from that dump, never the rules' */
+	expect_remodel_as(rec, args, 0, recd, NULL);
 	snprintf(args, sizeof(args), " --boot-dump %s", tu_path("empty.dump"));
 	tu_write_bytes(tu_path("empty.dump"), "", 0);
 	expect_remodel(recd, args, 2, false, "empty.dump");

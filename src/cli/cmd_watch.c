@@ -1399,9 +1399,11 @@ static SNP_MUST_CHECK int remodel_config(const struct remodel *rm, const struct 
 }
 
 /*
- * The dump the recorded estimate started from: --boot-dump FILE if given
- * (the recorded path may be another machine's), else the recorded path;
- * either way its bytes must be the recorded ones (FNV-1a).
+ * The dump the estimate starts from.  A record made from a dump: --boot-dump
+ * FILE if given (the recorded path may be another machine's), else the
+ * recorded path; either way its bytes must be the recorded ones (FNV-1a).  A
+ * record made from the boot-state rules: --boot-dump FILE, if given, starts
+ * the new estimate from that boot instead (never silently ignored).
  */
 static SNP_MUST_CHECK int remodel_dump(const struct remodel *rm, struct watch_opts *o, struct model_vs_real *m,
 				       struct kvm_boot_dump **dump)
@@ -1410,13 +1412,22 @@ static SNP_MUST_CHECK int remodel_dump(const struct remodel *rm, struct watch_op
 	char want[24];
 	int ret;
 
-	if (!path)
+	if (!path && !o->boot_dump_path)
 		return 0;
-	if (o->boot_dump_path)
-		path = o->boot_dump_path;
-	ret = cli_boot_dump_load("watch", path, o->mem, dump, &o->boot_dump_hash);
+	ret = cli_boot_dump_load("watch", o->boot_dump_path ? o->boot_dump_path : path, o->mem, dump,
+				 &o->boot_dump_hash);
 	if (ret)
 		return ret;
+	if (!path) {   /* the rules' record, now from this dump: its ageing is in the dump */
+		m->cfg.age_pct = m->age_pct = 0;
+		m->cfg.age_profile = SIM_AGE_GENERIC;
+		m->cfg.age_rounds = 0;
+		m->cfg.boot_dump = *dump;
+		m->boot_dump_path = o->boot_dump_path;
+		m->boot_dump_hash = o->boot_dump_hash;
+		return 0;
+	}
+	path = o->boot_dump_path ? o->boot_dump_path : path;
 	snprintf(want, sizeof(want), "%016llx", (unsigned long long)o->boot_dump_hash);
 	if (!hash || strcmp(hash, want))
 		return cli_usage_error("watch", "--remodel %s: the boot dump %s is not the one it was "
