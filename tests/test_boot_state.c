@@ -533,6 +533,95 @@ static void vmemmap_below_the_initrd(void)
 		}
 }
 
+/* UNMOVABLE pages in use above ZONE_DMA, as watch/boot-dump-report.sh counts a dump's. */
+static uint64_t unmovable_in_use(const struct mm_host *mm)
+{
+	uint64_t n = 0;
+
+	for (snp_pfn_t pb = MIB_PFN(16); pb < mm_nr_pages(mm); pb += 512) {
+		unsigned int b, q;
+
+		if (mm_pageblock_migratetype(mm, pb) != MM_MT_UNMOVABLE)
+			continue;
+		KEXPECT_EQ(mm_pageblock_free(mm, pb, &b, &q), 0);
+		n += 512 - b - q;
+	}
+	return n;
+}
+
+/*
+ * The boot's UNMOVABLE pages in use once kvm_amd is loaded are the dumped
+ * boots' (KVM_BOOT_UNMOVABLE_IN_USE_*, tests/test_boot_state_data.sh): the
+ * kept pages with the model's reservations and load, whatever the seed.
+ */
+static void unmovable_in_use_as_dumped(void)
+{
+	static const struct { enum mm_kernel k; uint64_t want; } kern[] = {
+		{ MM_KERNEL_6_12, KVM_BOOT_UNMOVABLE_IN_USE_612 },
+		{ MM_KERNEL_6_1, KVM_BOOT_UNMOVABLE_IN_USE_61 },
+	};
+
+	for (size_t i = 0; i < KTAP_ARRAY_SIZE(kern); i++)
+		for (uint64_t seed = 1; seed <= 2; seed++) {
+			struct kvm_host_config hc;
+			struct kvm_host *host;
+
+			boot_config(&hc, SNP_RAM_QEMU_PC, SNP_GiB, kern[i].k);
+			hc.boot_seed = seed;
+			host = boot_with(&hc);
+			KASSERT_EQ(kvm_x86_vendor_init(host, kvm_vendor_svm()), 0);
+			KEXPECT_EQ(unmovable_in_use(kvm_host_mm(host)), kern[i].want);
+			kvm_host_destroy(host);
+		}
+}
+
+/*
+ * The per-CPU first chunk just below the vmemmap, PMD-aligned: each CPU's
+ * unit keeps size_sum (66 pages on 6.12, 62 on 6.1), the rest is free in
+ * UNMOVABLE pageblocks.  2 CPUs: two 1 MiB units in 2 MiB; 3: four 512 KiB
+ * units, the fourth (no CPU) free whole; 16: sixteen of 512 KiB in 8 MiB.
+ * None without the kernel's own memory.
+ */
+static void percpu_chunk_below_the_vmemmap(void)
+{
+	static const struct { unsigned int cpus; enum mm_kernel k; snp_pfn_t start, unit, keep; } want[] = {
+		{ 2, MM_KERNEL_6_12, 0x3ea00, 256, 66 },
+		{ 2, MM_KERNEL_6_1, 0x3ea00, 256, 62 },
+		{ 3, MM_KERNEL_6_12, 0x3ea00, 128, 66 },
+		{ 16, MM_KERNEL_6_12, 0x3e400, 128, 66 },
+	};
+
+	for (size_t i = 0; i < KTAP_ARRAY_SIZE(want); i++) {
+		struct kvm_host_config hc;
+		struct kvm_host *host;
+		struct mm_host *mm;
+		snp_pfn_t s = want[i].start, units = (0x3ec00 - s) / want[i].unit;
+
+		boot_config(&hc, SNP_RAM_QEMU_PC, SNP_GiB, want[i].k);
+		hc.nr_cpus = want[i].cpus;
+		host = boot_with(&hc);
+		mm = kvm_host_mm(host);
+		KEXPECT_EQ(mm_page_reserved(mm, s - 1), 0);
+		for (snp_pfn_t u = 0; u < units; u++) {
+			snp_pfn_t at = s + u * want[i].unit;
+			int kept = u < want[i].cpus;
+
+			KEXPECT_EQ(mm_page_reserved(mm, at), kept);
+			KEXPECT_EQ(mm_page_reserved(mm, at + want[i].keep - 1), kept);
+			KEXPECT_EQ(mm_page_reserved(mm, at + want[i].keep), 0);
+		}
+		for (snp_pfn_t p = s; p < 0x3ec00; p += 512)
+			KEXPECT_EQ(mm_pageblock_migratetype(mm, p), MM_MT_UNMOVABLE);
+		kvm_host_destroy(host);
+	}
+	{
+		struct kvm_host *host = boot(SNP_RAM_QEMU_PC, SNP_GiB, MM_KERNEL_6_12, 0);
+
+		KEXPECT_EQ(mm_page_reserved(kvm_host_mm(host), 0x3ea00), 0);
+		kvm_host_destroy(host);
+	}
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(reservations_where_the_boot_had_them),
 	KTAP_CASE(initrd_freed_after_boot),
@@ -548,6 +637,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(temporaries_recent_or_any),
 	KTAP_CASE(vmemmap_below_the_initrd),
 	KTAP_CASE(reclaimable_at_load),
+	KTAP_CASE(unmovable_in_use_as_dumped),
+	KTAP_CASE(percpu_chunk_below_the_vmemmap),
 };
 
 KTAP_MAIN("boot_state", cases)

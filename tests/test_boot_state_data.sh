@@ -3,12 +3,16 @@
 #
 # tests/test_boot_state_data.sh -- the kernel's own memory a qemu-pc host
 # boots with (docs/MODEL.md "Boot state: the kernel's own memory") is the
-# committed measurement's: watch/boot-state-report.sh of each kernel's
+# committed measurements': watch/boot-dump-report.sh of the dumped fresh
+# boots (docs/data/watch-dump-*/KERNEL-fresh-*.dump) gives
+# KVM_BOOT_UNMOVABLE_IN_USE_* of include/snpsafe/kvm.h (the model's own count
+# of them is tests/test_boot_state.c's), and refuses what is not a dump;
+# watch/boot-state-report.sh of each kernel's
 # docs/data/boot-state-2026-12-06/KERNEL-loaded.txt (the lines
 # watch/guest-boot-state.sh printed in a watched 1 GiB boot) gives
-# KVM_BOOT_KERNEL_PAGES_*, KVM_BOOT_FREED_PAGES_* and KVM_BOOT_LATE_PAGES_* of
-# include/snpsafe/kvm.h,
-# and the 6.12 boot's orders give boot_order_permille of src/kvm/boot_state.c;
+# KVM_BOOT_FREED_PAGES_* and KVM_BOOT_LATE_PAGES_*, and the 6.12 boot's slab
+# pages over KVM_BOOT_KERNEL_PAGES_612 give boot_order_permille of
+# src/kvm/boot_state.c;
 # the campaign boots' module pages (module-pages.txt, the plugin's
 # first-VMRUN dump) give KVM_BOOT_MODULE_PAGES_* (the most common count) and
 # KVM_BOOT_MODULE_RO_PAGES_* (executable and read-only, every boot).
@@ -29,16 +33,39 @@ check() {   # NAME GOT WANT
 	fi
 }
 echo "KTAP version 1"
-echo "1..13"
-check "6.12 kept pages" "$(report 6.12 kept)" "$(const KVM_BOOT_KERNEL_PAGES_612)"
+echo "1..15"
+dumps() {   # KERNEL KEY: boot-dump-report.sh's "mean KEY" over KERNEL's dumped fresh boots
+	bash "$root/watch/boot-dump-report.sh" "$root"/docs/data/watch-dump-*/"$1"-fresh-*.dump |
+		sed -n "s/^mean $2 //p"
+}
+check "6.12 UNMOVABLE pages in use (dumps)" "$(dumps 6.12 in_use)" "$(const KVM_BOOT_UNMOVABLE_IN_USE_612)"
+check "6.1 UNMOVABLE pages in use (dumps)" "$(dumps 6.1 in_use)" "$(const KVM_BOOT_UNMOVABLE_IN_USE_61)"
+tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+# an UNMOVABLE pageblock above ZONE_DMA counts; ZONE_DMA's and MOVABLE ones do not
+printf '# made up\n0 mt 0 buddy 0 pcp 0\n1000 mt 0 buddy 100 pcp 12\n1200 mt 1 buddy 0 pcp 0\n4k 3\n' \
+	> "$tmp/a.dump"
+printf 'snpsafe-pbdump: 1000 mt 0 buddy 0 pcp 512\n' > "$tmp/b.dump"
+check "a made-up dump counted" \
+	"$(bash "$root/watch/boot-dump-report.sh" "$tmp/a.dump" "$tmp/b.dump" | tr '\n' ' ')" \
+	"$tmp/a.dump in_use 400 buddy 100 pcp 12 blocks 1 $tmp/b.dump in_use 0 buddy 0 pcp 512 blocks 1 mean in_use 200 mean buddy 50 mean pcp 262 mean blocks 1.0 sd in_use 200.0 "
+printf '1000 mt 0 buddy 500 pcp 13\n' > "$tmp/c.dump"
+bad=0
+for f in "$tmp/c.dump" /dev/null; do
+	bash "$root/watch/boot-dump-report.sh" "$f" > /dev/null 2>&1 && bad=1
+done
+check "a pageblock of more than 512 free pages, or no pageblock, refused" "$bad" 0
 check "6.12 freed pages" "$(report 6.12 freed)" "$(const KVM_BOOT_FREED_PAGES_612)"
-check "6.1 kept pages" "$(report 6.1 kept)" "$(const KVM_BOOT_KERNEL_PAGES_61)"
 check "6.1 freed pages" "$(report 6.1 freed)" "$(const KVM_BOOT_FREED_PAGES_61)"
 check "6.12 reclaimable pages" "$(report 6.12 reclaimable)" "$(const KVM_BOOT_RECLAIMABLE_PAGES_612)"
 check "6.1 reclaimable pages" "$(report 6.1 reclaimable)" "$(const KVM_BOOT_RECLAIMABLE_PAGES_61)"
 check "6.12 trace buffer pages" "$(report 6.12 tracebuf_pages)" "$(const KVM_BOOT_LATE_PAGES_612)"
 check "6.1 trace buffer pages" "$(report 6.1 tracebuf_pages)" "$(const KVM_BOOT_LATE_PAGES_61)"
-check "6.12 orders per mille" "$(report 6.12 order_permille)" \
+permille() {   # the pages in slabs of 2, 4 and 8 pages over the kept pages: orders 0..3 per mille
+	report 6.12 slab_pages | awk -v kept="$(const KVM_BOOT_KERNEL_PAGES_612)" '{
+		o1 = int($2 * 1000 / kept + 0.5); o2 = int($3 * 1000 / kept + 0.5); o3 = int($4 * 1000 / kept + 0.5)
+		print 1000 - o1 - o2 - o3, o1, o2, o3 }'
+}
+check "6.12 orders per mille" "$(permille)" \
 	"$(sed -n 's/^static const unsigned int boot_order_permille\[\] = { \(.*\) };$/\1/p' \
 		"$root/src/kvm/boot_state.c" | tr -d ,)"
 modules() {   # KERNEL FIELD: the most common value of a module-pages.txt field among KERNEL's boots

@@ -665,6 +665,43 @@ static void test_free_to_tail_when_merge_likely(void)
 	mm_host_destroy(mm);
 }
 
+/*
+ * mm_pageblock_free() counts what mm_get_counts() does, pageblock by
+ * pageblock: an order-10 block's second pageblock included, an order-3
+ * allocation's tails in use, pcp pages apart; and refuses bad calls.
+ */
+static void test_pageblock_free(void)
+{
+	struct mm_host *mm = mmt_host(64, 1, 1);
+	struct page *p = mm_alloc_pages(mm, 0, 0, 3);
+	uint64_t buddy = 0, pcp = 0;
+	unsigned int b, q;
+	struct mm_counts c;
+	snp_pfn_t pfn;
+
+	KASSERT(p);
+	pfn = mm_page_to_pfn(mm, p);
+	KASSERT_EQ(mm_get_counts(mm, 0, &c), 0);
+	for (snp_pfn_t pb = 0; pb < mm_nr_pages(mm); pb += 512) {
+		KASSERT_EQ(mm_pageblock_free(mm, pb + 7, &b, &q), 0);
+		KEXPECT(b + q <= 512);
+		buddy += b;
+		pcp += q;
+	}
+	KEXPECT_EQ(buddy, c.free);
+	KEXPECT_EQ(pcp, c.pcp);
+	KASSERT_EQ(mm_pageblock_free(mm, pfn, &b, &q), 0);
+	KEXPECT_EQ(512 - b - q, 8);   /* the order-3 allocation, head and tails */
+	KASSERT_EQ(mm_pageblock_free(mm, pfn | 512, &b, &q), 0);
+	KEXPECT_EQ(b, 512);           /* the upper half of an order-10 block: buddy */
+	KEXPECT_EQ(mm_pageblock_free(mm, mm_nr_pages(mm), &b, &q), SNP_ERANGE);
+	KEXPECT_EQ(mm_pageblock_free(NULL, 0, &b, &q), SNP_EINVAL);
+	KEXPECT_EQ(mm_pageblock_free(mm, 0, NULL, &q), SNP_EINVAL);
+	KEXPECT_EQ(mm_free_pages(mm, 0, p, 3), 0);
+	MMT_CHECK(mm);
+	mm_host_destroy(mm);
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(test_expand_first_page_aligned),
 	KTAP_CASE(test_expand_high_order),
@@ -687,6 +724,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(test_pcp_drain_from_cold_tail),
 	KTAP_CASE(test_pcp_refill_at_least_two),
 	KTAP_CASE(test_free_to_tail_when_merge_likely),
+	KTAP_CASE(test_pageblock_free),
 };
 
 KTAP_MAIN("mm_buddy", cases)

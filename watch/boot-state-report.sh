@@ -15,12 +15,13 @@
 #   vmemmap_blocks    the sparse vmemmap's pageblocks: one a 128 MiB section,
 #                     the pageblocks of every zone over 64 (memblock's,
 #                     UNMOVABLE, kvm_boot_reservations())
-#   kept              (blocks_unmovable - vmemmap_blocks) x 512 - pcp_pages -
-#                     free_unmovable: KVM_BOOT_KERNEL_PAGES_* (include/snpsafe/kvm.h)
 #   freed             free_unmovable: KVM_BOOT_FREED_PAGES_*
-#   order_permille    kept pages at orders 0..3 per mille, the slabs' by
-#                     pages per slab (/proc/slabinfo), the rest order 0:
-#                     boot_order_permille (src/kvm/boot_state.c)
+#   slab_pages        pages in slabs of 1, 2, 4 and 8 pages (/proc/slabinfo),
+#                     the kept pages' orders 1..3 of boot_order_permille
+#                     (src/kvm/boot_state.c)
+# (The kept pages are not this report's: /proc/zoneinfo's per-CPU lists hold
+# MOVABLE pages too, which MOVABLE pageblocks hold; watch/boot-dump-report.sh
+# counts the UNMOVABLE pageblocks' pages in use page by page.)
 #   meminfo_pages     SUnreclaim + PageTables + VmallocUsed + Percpu, pages
 #   tracebuf_pages    the trace buffers (buffer_size_kb per CPU), pages
 #   reclaimable       SReclaimable, pages: KVM_BOOT_RECLAIMABLE_PAGES_*
@@ -55,13 +56,10 @@ END {
 	for (i = (nz - 1) * cpus + 1; i <= nz * cpus; i++) pcp += cnt[i]
 	for (i = 1; i <= nz; i++) all_blocks += blocks[zones[i]] + mblocks[zones[i]] + rblocks[zones[i]] + hblocks[zones[i]]
 	vmemmap = int((all_blocks + 63) / 64)
-	kept = (blocks[z] - vmemmap) * 512 - pcp - free_unmov[z]
 	printf "zone %s\nblocks_unmovable %d\npcp_pages %d\npcp_high %d\nfree_unmovable %d\n", \
 		z, blocks[z], pcp, hi[(nz - 1) * cpus + 1], free_unmov[z]
-	printf "vmemmap_blocks %d\nkept %d\nfreed %d\n", vmemmap, kept, free_unmov[z]
-	o1 = int(slab[2] * 1000 / kept + 0.5); o2 = int(slab[4] * 1000 / kept + 0.5)
-	o3 = int(slab[8] * 1000 / kept + 0.5)
-	printf "order_permille %d %d %d %d\n", 1000 - o1 - o2 - o3, o1, o2, o3
+	printf "vmemmap_blocks %d\nfreed %d\n", vmemmap, free_unmov[z]
+	printf "slab_pages %d %d %d %d\n", slab[1], slab[2], slab[4], slab[8]
 	printf "meminfo_pages %d\ntracebuf_pages %d\n", mem_kb / 4, buf_kb * cpus / 4
 	printf "reclaimable %d\nblocks_reclaimable %d\n", recl_kb / 4, rblocks[z]
 }'

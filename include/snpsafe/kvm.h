@@ -321,18 +321,39 @@ struct kvm_host_config {
 #define KVM_BOOT_INITRD_BYTES_612 2475914ULL
 #define KVM_BOOT_INITRD_BYTES_61  2307110ULL
 /*
- * The kernel's own memory in watch's 1 GiB boots when the workload starts
- * (the guest's /proc/pagetypeinfo and /proc/zoneinfo, DMA32): kept, the
- * UNMOVABLE pageblocks' pages less the vmemmap's 8 (memblock's, reserved:
- * kvm_boot_reservations()), the per-CPU lists' pages and the free
- * UNMOVABLE buddy blocks (6.12.95: (26 - 8) x 512 - 3357 - 234; 6.1.0-56:
- * (24 - 8) x 512 - 2766 - 925); freed, those free buddy blocks: the holes
- * the boot left among its pages.  docs/MODEL.md "Boot state: the kernel's
- * own memory" and "the boot's holes".
+ * The per-CPU first chunk's sizes (kvm_boot_reservations()): the static
+ * per-CPU data, the size of the .data..percpu section of the vmlinux in
+ * Debian's vmlinuz (6.12.95: 0x39000; 6.1.0-56: 0x35000), then
+ * PERCPU_MODULE_RESERVE (8 KiB: neither config sets
+ * CONFIG_MEM_ALLOC_PROFILING), PERCPU_DYNAMIC_RESERVE (28 KiB: 64-bit,
+ * no CONFIG_RANDOM_KMALLOC_CACHES) and PCPU_MIN_UNIT_SIZE
+ * (include/linux/percpu.h of both).
  */
-#define KVM_BOOT_KERNEL_PAGES_612 5625ULL
+#define KVM_BOOT_PERCPU_STATIC_612 0x39000ULL
+#define KVM_BOOT_PERCPU_STATIC_61  0x35000ULL
+#define KVM_BOOT_PERCPU_RESERVED   (8ULL << 10)
+#define KVM_BOOT_PERCPU_DYNAMIC    (28ULL << 10)
+#define KVM_BOOT_PERCPU_MIN_UNIT   (32ULL << 10)
+/*
+ * The kernel's own memory in watch's 1 GiB boots when the workload starts.
+ * In use: the UNMOVABLE pageblocks' pages above ZONE_DMA neither free in
+ * the buddy nor off it, page by page (watch/boot-dump-report.sh, the mean
+ * over the dumped fresh boots: 10 of 6.12.95, sd 23; 5 of 6.1.0-56, sd
+ * 13), vmemmap and per-CPU chunk included.  Kept, what the boot allocates
+ * and keeps: that less what the model reserves in those pageblocks (the
+ * vmemmap's 4,096 pages, the per-CPU units' size_sum apiece: 2 x 66 for
+ * 6.12, 2 x 62 for 6.1; the 32 pages past RAM in the initrd's pageblock)
+ * and the 2 save areas the model's kvm_amd load allocates (6.12: 11,441 -
+ * 4,096 - 132 - 32 - 2; 6.1: 10,591 - 4,096 - 124 - 32 - 2).  Freed: the
+ * free UNMOVABLE buddy pages of /proc/pagetypeinfo (6.12.95: 234; 6.1.0-56:
+ * 925), the holes the boot left among its pages.  docs/MODEL.md "Boot
+ * state: the kernel's own memory" and "the boot's holes".
+ */
+#define KVM_BOOT_UNMOVABLE_IN_USE_612 11441ULL
+#define KVM_BOOT_UNMOVABLE_IN_USE_61  10591ULL
+#define KVM_BOOT_KERNEL_PAGES_612 7179ULL
 #define KVM_BOOT_FREED_PAGES_612  234ULL
-#define KVM_BOOT_KERNEL_PAGES_61  4501ULL
+#define KVM_BOOT_KERNEL_PAGES_61  6337ULL
 #define KVM_BOOT_FREED_PAGES_61   925ULL
 /*
  * The RECLAIMABLE slab pages of the same boots (/proc/meminfo SReclaimable

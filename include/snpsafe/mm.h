@@ -350,6 +350,13 @@ SNP_MUST_CHECK int mm_pcp_peek(const struct mm_host *mm, unsigned int cpu, snp_p
 		unsigned int order, enum mm_migratetype mt, unsigned int index, snp_pfn_t *out);
 /* Is @pfn the head of a free buddy block, and on which type's list (-1 if not free)? */
 SNP_MUST_CHECK int mm_free_block_mt(const struct mm_host *mm, snp_pfn_t pfn);
+/*
+ * The free pages of @pfn's pageblock, as watch/pbdump counts a measured
+ * boot's: *buddy in buddy blocks, *pcp on per-CPU lists; the rest are in
+ * use (allocated or reserved).  SNP_ERANGE past the end, SNP_EINVAL.
+ */
+SNP_MUST_CHECK int mm_pageblock_free(const struct mm_host *mm, snp_pfn_t pfn, unsigned int *buddy,
+				     unsigned int *pcp);
 
 /* The pcp sizes of @cpu's list for the zone holding @pfn (pcp_size.c). */
 struct mm_pcp_info {

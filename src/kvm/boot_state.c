@@ -11,6 +11,8 @@
  *    (SeaBIOS's top 128 KiB), page-aligned down, and early_reserve_initrd()
  *    reserves it (watch's 6.12 boots print "RAMDISK: [mem
  *    0x3fd83000-0x3ffdffff]" at 1 GiB);
+ *  - memblock's sparse vmemmap and per-CPU first chunk below the initrd,
+ *    in UNMOVABLE pageblocks (their first pages reserved);
  *  - deferred struct-page init types the pageblocks (mm_config.deferred_init);
  *  - do_populate_rootfs() frees the initrd after unpacking it
  *    (free_initrd_mem() -> free_init_pages() -> free_reserved_area()):
@@ -85,8 +87,9 @@ static bool boot_state_fits(const struct kvm_host_config *c, uint64_t mem)
  * mm/sparse.c sparse_init_nid(), sparse_buffer_init(); 6.1 the same).
  * At 1 GiB: 8 sections, [0x3ec00000, 0x3fc00000), 8 of the 9 UNMOVABLE
  * pageblocks every dumped boot has from 0x3ea00000 (their first pages
- * reserved, so deferred init leaves them UNMOVABLE; the ninth is more of
- * memblock's, not modeled: docs/MODEL.md "Boot state: the boot's holes").
+ * reserved, so deferred init leaves them UNMOVABLE; the ninth is the per-CPU
+ * first chunk's, pcpu_chunk_range()).  docs/MODEL.md "Boot state: the
+ * boot's holes".
  * A host too small for it above the image gets what fits.
  */
 static void vmemmap_range(const struct kvm_host_config *c, uint64_t mem, snp_pfn_t *start,
@@ -107,6 +110,77 @@ static void vmemmap_range(const struct kvm_host_config *c, uint64_t mem, snp_pfn
 	*end = top >> SNP_PAGE_SHIFT;
 }
 
+/*
+ * The per-CPU areas' first chunk as x86-64 embeds it (Debian 6.12.95 and
+ * 6.1.192 mm/percpu.c pcpu_build_alloc_info(), pcpu_embed_first_chunk();
+ * arch/x86/kernel/setup_percpu.c setup_per_cpu_areas(): atom_size PMD_SIZE):
+ * each possible CPU a unit of size_sum bytes (the image's .data..percpu,
+ * PERCPU_MODULE_RESERVE, PERCPU_DYNAMIC_RESERVE; PFN-aligned), units of
+ * alloc_size / upa bytes, alloc_size the unit rounded up to 2 MiB and upa
+ * the fewest-allocations choice that wastes at most a third of the CPUs'
+ * units.  One group (one node): nr_units = the CPUs rounded up to upa.
+ */
+struct pcpu_chunk {
+	uint64_t size_sum, unit_size, bytes;
+	unsigned int nr_units;
+};
+
+static void pcpu_first_chunk(const struct kvm_host_config *c, struct pcpu_chunk *pc)
+{
+	const uint64_t atom = 2 * SNP_MiB;
+	const uint64_t static_bytes = c->kernel == MM_KERNEL_6_1 ? KVM_BOOT_PERCPU_STATIC_61 :
+						   KVM_BOOT_PERCPU_STATIC_612;
+	const unsigned int cpus = c->nr_cpus ? c->nr_cpus : 1;
+	unsigned int upa, best = 1, last_allocs = UINT32_MAX;
+	uint64_t min_unit, alloc_size;
+
+	pc->size_sum = (static_bytes + KVM_BOOT_PERCPU_RESERVED + KVM_BOOT_PERCPU_DYNAMIC + SNP_PAGE_SIZE - 1) &
+		       ~(SNP_PAGE_SIZE - 1);
+	min_unit = pc->size_sum > KVM_BOOT_PERCPU_MIN_UNIT ? pc->size_sum : KVM_BOOT_PERCPU_MIN_UNIT;
+	alloc_size = (min_unit + atom - 1) / atom * atom;
+	for (upa = (unsigned int)(alloc_size / min_unit); upa; upa--) {
+		unsigned int allocs = (cpus + upa - 1) / upa;
+
+		if (alloc_size % upa || (alloc_size / upa) % SNP_PAGE_SIZE)
+			continue;
+		if (allocs * upa - cpus > cpus / 3)
+			continue;
+		if (allocs > last_allocs)
+			break;
+		last_allocs = allocs;
+		best = upa;
+	}
+	pc->unit_size = alloc_size / best;
+	pc->nr_units = (cpus + best - 1) / best * best;
+	pc->bytes = pc->unit_size * pc->nr_units;
+}
+
+/*
+ * Where the first chunk lands: setup_per_cpu_areas() runs after
+ * setup_arch()'s sparse_init(), and memblock allocates top-down, so the
+ * chunk is the PMD-aligned range just below the vmemmap (every dumped 1 GiB
+ * boot has its UNMOVABLE, wholly used pageblock at 0x3ea00000).  None when
+ * it does not fit above the image.
+ */
+static bool pcpu_chunk_range(const struct kvm_host_config *c, uint64_t mem, struct pcpu_chunk *pc,
+			     uint64_t *start)
+{
+	uint64_t image_end = KVM_BOOT_IMAGE_START + boot_image_bytes(c);
+	snp_pfn_t vs, ve;
+
+	pcpu_first_chunk(c, pc);
+	vmemmap_range(c, mem, &vs, &ve);
+	if (((uint64_t)vs << SNP_PAGE_SHIFT) < image_end + pc->bytes)
+		return false;
+	*start = ((uint64_t)vs << SNP_PAGE_SHIFT) - pc->bytes;
+	return true;
+}
+
+size_t kvm_boot_max_reservations(const struct kvm_host *host)
+{
+	return 3 + (host->cfg.nr_cpus ? host->cfg.nr_cpus : 1);
+}
+
 int kvm_boot_reservations(const struct kvm_host *host, uint64_t mem, struct mm_reserved_range *res,
 			  size_t *nr)
 {
@@ -124,9 +198,22 @@ int kvm_boot_reservations(const struct kvm_host *host, uint64_t mem, struct mm_r
 	res[(*nr)++] = (struct mm_reserved_range){ s, e - s };
 	/* with the kernel's own memory (its rule counts these pageblocks out) */
 	if (!c->boot_no_kernel_memory) {
+		struct pcpu_chunk pc;
+		uint64_t at;
+
 		vmemmap_range(c, mem, &s, &e);
 		if (e > s)
 			res[(*nr)++] = (struct mm_reserved_range){ s, e - s };
+		/*
+		 * Each CPU's unit keeps its size_sum; the unit's tail and the
+		 * units no CPU has are memblock_free()d before the buddy
+		 * allocator starts, free pages of the chunk's UNMOVABLE
+		 * pageblocks that the boot's first allocations take.
+		 */
+		if (e > s && pcpu_chunk_range(c, mem, &pc, &at))
+			for (unsigned int u = 0; u < c->nr_cpus; u++)
+				res[(*nr)++] = (struct mm_reserved_range){
+					(at + u * pc.unit_size) >> SNP_PAGE_SHIFT, pc.size_sum >> SNP_PAGE_SHIFT };
 	}
 	return 0;
 }
@@ -159,7 +246,7 @@ int kvm_boot_free_initrd(struct kvm_host *host)
  * mixes in more reclaimable slabs (dentries), which live in RECLAIMABLE
  * pageblocks, so both kernels take 6.12's shares (docs/MODEL.md).
  */
-static const unsigned int boot_order_permille[] = { 805, 27, 68, 100 };
+static const unsigned int boot_order_permille[] = { 848, 21, 53, 78 };
 #define BOOT_NR_ORDERS (sizeof(boot_order_permille) / sizeof(boot_order_permille[0]))
 
 /* One allocation of the boot's: its order drawn so that pages follow the shares above. */

@@ -241,7 +241,12 @@ SNP_MUST_CHECK int kvm_boot_dump_reservations(const struct kvm_host *host, struc
 					      size_t *nr);
 const uint8_t *kvm_boot_dump_pageblock_mt(const struct kvm_host *host);
 SNP_MUST_CHECK int kvm_boot_dump_apply(struct kvm_host *host);
-/* boot_state.c: qemu-pc's kernel image, initrd and vmemmap reservations (at most 3), and the initrd's free */
+/*
+ * boot_state.c: qemu-pc's kernel image, initrd, vmemmap and per-CPU first
+ * chunk reservations (at most kvm_boot_max_reservations()), and the
+ * initrd's free.
+ */
+size_t kvm_boot_max_reservations(const struct kvm_host *host);
 SNP_MUST_CHECK int kvm_boot_reservations(const struct kvm_host *host, uint64_t mem,
 					 struct mm_reserved_range *res, size_t *nr);
 SNP_MUST_CHECK int kvm_boot_free_initrd(struct kvm_host *host);

@@ -376,7 +376,7 @@ static SNP_MUST_CHECK int kvm_host_ram_holes(const struct kvm_host *host, struct
 
 /*
  * The allocator's reservations: the RAM map's holes, with room for
- * kvm_boot_reservations()' three, and a dumped boot's pages in use.
+ * kvm_boot_reservations()' own, and a dumped boot's pages in use.
  */
 static SNP_MUST_CHECK int kvm_host_mm_reservations(const struct kvm_host *host, struct mm_reserved_range **out,
 						   size_t *nr, size_t *dumped)
@@ -390,7 +390,7 @@ static SNP_MUST_CHECK int kvm_host_mm_reservations(const struct kvm_host *host, 
 		ret = kvm_boot_dump_reservations(host, &dump, dumped);
 	if (ret)
 		return ret;
-	res = malloc((SNP_RAM_MAX_RANGES + 1 + 3 + *dumped) * sizeof(*res));
+	res = malloc((SNP_RAM_MAX_RANGES + 1 + kvm_boot_max_reservations(host) + *dumped) * sizeof(*res));
 	if (!res) {
 		free(dump);
 		return SNP_ENOMEM;

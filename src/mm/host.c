@@ -667,3 +667,34 @@ int mm_free_block_mt(const struct mm_host *mm, snp_pfn_t pfn)
 		return SNP_EINVAL;
 	return (mm->mem_map[pfn].flags & PG_buddy) ? mm->mem_map[pfn].mt : -1;
 }
+
+/*
+ * Walk the pageblock block by block: a free or allocated head covers its
+ * 2^order pages.  A buddy block larger than the pageblock starts at or
+ * before it, so the walk starts at the max-order block holding @pfn.
+ */
+int mm_pageblock_free(const struct mm_host *mm, snp_pfn_t pfn, unsigned int *buddy, unsigned int *pcp)
+{
+	const uint64_t nr = 1ULL << MM_PAGEBLOCK_ORDER;
+	uint64_t start, end, p;
+
+	if (!mm || !buddy || !pcp)
+		return SNP_EINVAL;
+	if (pfn >= mm->nr_pages)
+		return SNP_ERANGE;
+	start = pfn & ~(nr - 1);
+	end = start + nr < mm->nr_pages ? start + nr : mm->nr_pages;
+	*buddy = *pcp = 0;
+	for (p = pfn & ~((1ULL << MM_MAX_ORDER) - 1); p < end;) {
+		const struct page *pg = &mm->mem_map[p];
+		uint64_t len = pg->flags & (PG_buddy | PG_pcp | PG_alloc) ? 1ULL << pg->order : 1;
+		uint64_t lo = p > start ? p : start, hi = p + len < end ? p + len : end;
+
+		if (hi > lo && (pg->flags & PG_buddy))
+			*buddy += (unsigned int)(hi - lo);
+		else if (hi > lo && (pg->flags & PG_pcp))
+			*pcp += (unsigned int)(hi - lo);
+		p += len;
+	}
+	return 0;
+}
