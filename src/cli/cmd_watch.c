@@ -226,7 +226,8 @@ static const struct cli_option watch_options[] = {
 	{ "remodel", true, set_remodel, "FILE",
 	  "boot nothing: FILE is a watch --json run; print it with its model estimate made again "
 	  "by this build (its recorded configuration and seed; --boot-dump FILE where the recorded "
-	  "dump's path is another machine's)", NULL },
+	  "dump's path is another machine's, or to start a run judged with the rules from a dump)",
+	  NULL },
 	{ "install", false, set_install, "",
 	  "install what is missing without asking (apt-get install, as root; QEMU 10 from "
 	  "bookworm-backports, whose apt source it adds).  Without it watch says what it would "
