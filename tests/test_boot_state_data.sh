@@ -3,8 +3,9 @@
 #
 # tests/test_boot_state_data.sh -- the kernel's own memory a qemu-pc host
 # boots with (docs/MODEL.md "Boot state: the kernel's own memory") is the
-# committed measurements': watch/boot-dump-report.sh of the dumped fresh
-# boots (docs/data/watch-dump-*/KERNEL-fresh-*.dump) gives
+# committed measurements': watch/boot-dump-report.sh of the dumped boots
+# (docs/data/boot-dump-2026-12-07/KERNEL-*.dump, watch/pbdump walking the
+# per-CPU lists) gives
 # KVM_BOOT_UNMOVABLE_IN_USE_* of include/snpsafe/kvm.h (the model's own count
 # of them is tests/test_boot_state.c's), and refuses what is not a dump;
 # watch/boot-state-report.sh of each kernel's
@@ -34,8 +35,8 @@ check() {   # NAME GOT WANT
 }
 echo "KTAP version 1"
 echo "1..15"
-dumps() {   # KERNEL KEY: boot-dump-report.sh's "mean KEY" over KERNEL's dumped fresh boots
-	bash "$root/watch/boot-dump-report.sh" "$root"/docs/data/watch-dump-*/"$1"-fresh-*.dump |
+dumps() {   # KERNEL KEY: boot-dump-report.sh's "mean KEY" over KERNEL's dumped boots
+	bash "$root/watch/boot-dump-report.sh" "$root"/docs/data/boot-dump-2026-12-07/"$1"-[0-9]*.dump |
 		sed -n "s/^mean $2 //p"
 }
 check "6.12 UNMOVABLE pages in use (dumps)" "$(dumps 6.12 in_use)" "$(const KVM_BOOT_UNMOVABLE_IN_USE_612)"

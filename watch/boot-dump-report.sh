@@ -6,11 +6,14 @@
 # of one kernel's boots): docs/MODEL.md "Boot state: the kernel's own
 # memory".  Above ZONE_DMA (pfn 0x1000 on), over the UNMOVABLE pageblocks:
 #   in_use    pages neither in a buddy block nor free off the buddy lists
-#             (watch/pbdump's "pcp": on a per-CPU list, or the tail of an
-#             order-10 block that starts in the pageblock before): the
-#             kernel's allocations and memblock's reservations, the
-#             vmemmap's included.  KVM_BOOT_UNMOVABLE_IN_USE_* (include/
-#             snpsafe/kvm.h) is the mean, rounded.
+#             (watch/pbdump's "pcp": on a per-CPU list, or the second
+#             pageblock of a free order-10 block): the kernel's allocations
+#             and memblock's reservations, the vmemmap's included.
+#             KVM_BOOT_UNMOVABLE_IN_USE_* (include/snpsafe/kvm.h) is the
+#             mean, rounded, over docs/data/boot-dump-2026-12-07.  (Dumps
+#             made before watch/pbdump walked the per-CPU lists count the
+#             tails of allocations made without __GFP_COMP as "pcp": about
+#             300 pages a boot too few here.)
 #   buddy     free pages in buddy blocks
 #   pcp       free pages off the buddy lists
 #   blocks    the pageblocks

@@ -337,23 +337,24 @@ struct kvm_host_config {
 /*
  * The kernel's own memory in watch's 1 GiB boots when the workload starts.
  * In use: the UNMOVABLE pageblocks' pages above ZONE_DMA neither free in
- * the buddy nor off it, page by page (watch/boot-dump-report.sh, the mean
- * over the dumped fresh boots: 10 of 6.12.95, sd 23; 5 of 6.1.0-56, sd
- * 13), vmemmap and per-CPU chunk included.  Kept, what the boot allocates
- * and keeps: that less what the model reserves in those pageblocks (the
- * vmemmap's 4,096 pages, the per-CPU units' size_sum apiece: 2 x 66 for
- * 6.12, 2 x 62 for 6.1; the 32 pages past RAM in the initrd's pageblock)
- * and the 2 save areas the model's kvm_amd load allocates (6.12: 11,441 -
- * 4,096 - 132 - 32 - 2; 6.1: 10,591 - 4,096 - 124 - 32 - 2).  Freed: the
- * free UNMOVABLE buddy pages of /proc/pagetypeinfo (6.12.95: 234; 6.1.0-56:
- * 925), the holes the boot left among its pages.  docs/MODEL.md "Boot
- * state: the kernel's own memory" and "the boot's holes".
+ * the buddy nor on a per-CPU list, page by page (watch/boot-dump-report.sh,
+ * the mean over docs/data/boot-dump-2026-12-07: 5 boots of 6.12.95, sd 7;
+ * 5 of 6.1.0-56, sd 11), vmemmap and per-CPU chunk included.  Kept, what
+ * the boot allocates and keeps: that less what the model reserves in those
+ * pageblocks (the vmemmap's 4,096 pages, the per-CPU units' size_sum
+ * apiece: 2 x 66 for 6.12, 2 x 62 for 6.1; the 32 pages past RAM in the
+ * initrd's pageblock) and the 2 save areas the model's kvm_amd load
+ * allocates (6.12: 11,767 - 4,096 - 132 - 32 - 2; 6.1: 10,883 - 4,096 -
+ * 124 - 32 - 2).  Freed: the free UNMOVABLE buddy pages of
+ * /proc/pagetypeinfo (6.12.95: 234; 6.1.0-56: 925), the holes the boot left
+ * among its pages.  docs/MODEL.md "Boot state: the kernel's own memory" and
+ * "the kept pages counted page by page".
  */
-#define KVM_BOOT_UNMOVABLE_IN_USE_612 11441ULL
-#define KVM_BOOT_UNMOVABLE_IN_USE_61  10591ULL
-#define KVM_BOOT_KERNEL_PAGES_612 7179ULL
+#define KVM_BOOT_UNMOVABLE_IN_USE_612 11767ULL
+#define KVM_BOOT_UNMOVABLE_IN_USE_61  10883ULL
+#define KVM_BOOT_KERNEL_PAGES_612 7505ULL
 #define KVM_BOOT_FREED_PAGES_612  234ULL
-#define KVM_BOOT_KERNEL_PAGES_61  6337ULL
+#define KVM_BOOT_KERNEL_PAGES_61  6629ULL
 #define KVM_BOOT_FREED_PAGES_61   925ULL
 /*
  * The RECLAIMABLE slab pages of the same boots (/proc/meminfo SReclaimable

@@ -246,7 +246,7 @@ int kvm_boot_free_initrd(struct kvm_host *host)
  * mixes in more reclaimable slabs (dentries), which live in RECLAIMABLE
  * pageblocks, so both kernels take 6.12's shares (docs/MODEL.md).
  */
-static const unsigned int boot_order_permille[] = { 848, 21, 53, 78 };
+static const unsigned int boot_order_permille[] = { 854, 20, 51, 75 };
 #define BOOT_NR_ORDERS (sizeof(boot_order_permille) / sizeof(boot_order_permille[0]))
 
 /* One allocation of the boot's: its order drawn so that pages follow the shares above. */
