@@ -299,7 +299,7 @@ static void kernel_memory_at_load(void)
 	kvm_host_destroy(host);
 }
 
-/* Sizes: as configured, 6.1's own default, a small host capped at managed / 8, none on flat. */
+/* Sizes: as configured, 6.1's own default, a small host capped at managed / 8, none on flat, too many refused. */
 static void kernel_memory_sizes(void)
 {
 	struct kvm_host_config hc;
@@ -334,6 +334,20 @@ static void kernel_memory_sizes(void)
 	KASSERT_EQ(mm_get_counts(kvm_host_mm(host), MM_NUMA_NO_NODE, &c), 0);
 	KEXPECT_EQ(c.allocated, 0);
 	kvm_host_destroy(host);
+
+	/* a count past the host's pages is refused, not wrapped */
+	for (int which = 0; which < 6; which++) {
+		uint64_t *f[] = { &hc.boot_kernel_pages, &hc.boot_freed_pages, &hc.boot_late_pages,
+				  &hc.boot_module_pages, &hc.boot_module_ro_pages, &hc.boot_reclaimable_pages };
+
+		boot_config(&hc, SNP_RAM_QEMU_PC, SNP_GiB, MM_KERNEL_6_12);
+		*f[which] = UINT64_MAX;
+		host = NULL;
+		KEXPECT_EQ(kvm_host_create(&hc, &host), SNP_EINVAL);
+		KEXPECT(host == NULL);
+		*f[which] = SNP_GiB / SNP_PAGE_SIZE + 1;
+		KEXPECT_EQ(kvm_host_create(&hc, &host), SNP_EINVAL);
+	}
 }
 
 /* 2MB regions of the direct map split to 4K by the boot of hc. */

@@ -307,6 +307,22 @@ static void kvm_host_fill_defaults(struct kvm_host_config *c)
 		c->vendor = kvm_vendor_svm();
 }
 
+/*
+ * The boot state's page counts (0: the measured defaults) are at most the
+ * host's pages each: boot_kernel_sizes() caps their sum at an eighth of
+ * the managed pages, and sums of larger ones would wrap.
+ */
+static SNP_MUST_CHECK int kvm_host_check_boot_sizes(const struct kvm_host_config *c)
+{
+	const uint64_t pages = c->mem_bytes / SNP_PAGE_SIZE;
+
+	if (c->boot_kernel_pages > pages || c->boot_freed_pages > pages || c->boot_late_pages > pages ||
+	    c->boot_module_pages > pages || c->boot_module_ro_pages > pages ||
+	    c->boot_reclaimable_pages > pages)
+		return SNP_EINVAL;
+	return 0;
+}
+
 static SNP_MUST_CHECK int kvm_host_check_config(const struct kvm_host_config *c)
 {
 	if (c->min_sev_asid < 2 || c->max_sev_asid < c->min_sev_asid ||
@@ -326,7 +342,7 @@ static SNP_MUST_CHECK int kvm_host_check_config(const struct kvm_host_config *c)
 	if (c->boot_dump && (c->ram_layout != SNP_RAM_QEMU_PC ||
 			     kvm_boot_dump_pages(c->boot_dump) != c->mem_bytes / SNP_PAGE_SIZE))
 		return SNP_EINVAL;
-	return 0;
+	return kvm_host_check_boot_sizes(c);
 }
 
 static SNP_MUST_CHECK int kvm_host_create_machine(struct kvm_host *host)
