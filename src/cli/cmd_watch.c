@@ -1409,33 +1409,28 @@ static SNP_MUST_CHECK int remodel_config(const struct remodel *rm, const struct 
 static SNP_MUST_CHECK int remodel_dump(const struct remodel *rm, struct watch_opts *o, struct model_vs_real *m,
 				       struct kvm_boot_dump **dump)
 {
-	const char *path = remodel_str(rm->me, "boot_dump"), *hash = remodel_str(rm->me, "boot_dump_fnv1a");
+	const char *rec = remodel_str(rm->me, "boot_dump"), *hash = remodel_str(rm->me, "boot_dump_fnv1a");
+	const char *path = o->boot_dump_path ? o->boot_dump_path : rec;
 	char want[24];
 	int ret;
 
-	if (!path && !o->boot_dump_path)
+	if (!path)
 		return 0;
-	ret = cli_boot_dump_load("watch", o->boot_dump_path ? o->boot_dump_path : path, o->mem, dump,
-				 &o->boot_dump_hash);
+	ret = cli_boot_dump_load("watch", path, o->mem, dump, &o->boot_dump_hash);
 	if (ret)
 		return ret;
-	if (!path) {   /* the rules' record, now from this dump: its ageing is in the dump */
-		m->cfg.age_pct = m->age_pct = 0;
-		m->cfg.age_profile = SIM_AGE_GENERIC;
-		m->cfg.age_rounds = 0;
-		m->cfg.boot_dump = *dump;
-		m->boot_dump_path = o->boot_dump_path;
-		m->boot_dump_hash = o->boot_dump_hash;
-		return 0;
-	}
-	path = o->boot_dump_path ? o->boot_dump_path : path;
 	snprintf(want, sizeof(want), "%016llx", (unsigned long long)o->boot_dump_hash);
-	if (!hash || strcmp(hash, want))
+	if (rec && (!hash || strcmp(hash, want)))
 		return cli_usage_error("watch", "--remodel %s: the boot dump %s is not the one it was "
 				       "judged with (FNV-1a %s, recorded %s)", rm->path, path, want,
 				       hash ? hash : "none");
+	if (!rec) {   /* the rules' record, now from this dump: its ageing is in the dump */
+		m->cfg.age_pct = m->age_pct = 0;
+		m->cfg.age_profile = SIM_AGE_GENERIC;
+		m->cfg.age_rounds = 0;
+	}
 	m->cfg.boot_dump = *dump;
-	m->boot_dump_path = remodel_str(rm->me, "boot_dump");   /* the record keeps its own path */
+	m->boot_dump_path = rec ? rec : path;   /* a record keeps its own path */
 	m->boot_dump_hash = o->boot_dump_hash;
 	return 0;
 }

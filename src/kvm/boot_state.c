@@ -122,7 +122,6 @@ static void vmemmap_range(const struct kvm_host_config *c, uint64_t mem, snp_pfn
  */
 struct pcpu_chunk {
 	uint64_t size_sum, unit_size, bytes;
-	unsigned int nr_units;
 };
 
 static void pcpu_first_chunk(const struct kvm_host_config *c, struct pcpu_chunk *pc)
@@ -130,7 +129,7 @@ static void pcpu_first_chunk(const struct kvm_host_config *c, struct pcpu_chunk 
 	const uint64_t atom = 2 * SNP_MiB;
 	const uint64_t static_bytes = c->kernel == MM_KERNEL_6_1 ? KVM_BOOT_PERCPU_STATIC_61 :
 						   KVM_BOOT_PERCPU_STATIC_612;
-	const unsigned int cpus = c->nr_cpus ? c->nr_cpus : 1;
+	const unsigned int cpus = c->nr_cpus;   /* at least 1: kvm_host_fill_defaults() */
 	unsigned int upa, best = 1, last_allocs = UINT32_MAX;
 	uint64_t min_unit, alloc_size;
 
@@ -151,8 +150,7 @@ static void pcpu_first_chunk(const struct kvm_host_config *c, struct pcpu_chunk 
 		best = upa;
 	}
 	pc->unit_size = alloc_size / best;
-	pc->nr_units = (cpus + best - 1) / best * best;
-	pc->bytes = pc->unit_size * pc->nr_units;
+	pc->bytes = pc->unit_size * ((cpus + best - 1) / best * best);   /* nr_units */
 }
 
 /*
@@ -162,23 +160,22 @@ static void pcpu_first_chunk(const struct kvm_host_config *c, struct pcpu_chunk 
  * boot has its UNMOVABLE, wholly used pageblock at 0x3ea00000).  None when
  * it does not fit above the image.
  */
-static bool pcpu_chunk_range(const struct kvm_host_config *c, uint64_t mem, struct pcpu_chunk *pc,
+static bool pcpu_chunk_range(const struct kvm_host_config *c, snp_pfn_t vmemmap_start, struct pcpu_chunk *pc,
 			     uint64_t *start)
 {
 	uint64_t image_end = KVM_BOOT_IMAGE_START + boot_image_bytes(c);
-	snp_pfn_t vs, ve;
+	uint64_t below = (uint64_t)vmemmap_start << SNP_PAGE_SHIFT;
 
 	pcpu_first_chunk(c, pc);
-	vmemmap_range(c, mem, &vs, &ve);
-	if (((uint64_t)vs << SNP_PAGE_SHIFT) < image_end + pc->bytes)
+	if (below < image_end + pc->bytes)
 		return false;
-	*start = ((uint64_t)vs << SNP_PAGE_SHIFT) - pc->bytes;
+	*start = below - pc->bytes;
 	return true;
 }
 
 size_t kvm_boot_max_reservations(const struct kvm_host *host)
 {
-	return 3 + (host->cfg.nr_cpus ? host->cfg.nr_cpus : 1);
+	return 3 + host->cfg.nr_cpus;   /* image, initrd, vmemmap; a per-CPU unit a CPU */
 }
 
 int kvm_boot_reservations(const struct kvm_host *host, uint64_t mem, struct mm_reserved_range *res,
@@ -210,7 +207,7 @@ int kvm_boot_reservations(const struct kvm_host *host, uint64_t mem, struct mm_r
 		 * allocator starts, free pages of the chunk's UNMOVABLE
 		 * pageblocks that the boot's first allocations take.
 		 */
-		if (e > s && pcpu_chunk_range(c, mem, &pc, &at))
+		if (e > s && pcpu_chunk_range(c, s, &pc, &at))
 			for (unsigned int u = 0; u < c->nr_cpus; u++)
 				res[(*nr)++] = (struct mm_reserved_range){
 					(at + u * pc.unit_size) >> SNP_PAGE_SHIFT, pc.size_sum >> SNP_PAGE_SHIFT };
